@@ -1,0 +1,51 @@
+// What each capability means, why a runtime may lack it, and where to go instead.
+import type { Capability } from './conn.ts';
+
+export interface CapabilityInfo {
+  title: string;
+  /** Why the Workers runtime cannot do it (absent when it can). */
+  workersReason?: string;
+  alternative?: string;
+}
+
+export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
+  tcp: { title: 'Outbound TCP' },
+  tls: { title: 'TLS to servers with publicly trusted certificates' },
+  starttls: { title: 'Upgrading a plain connection to TLS (STARTTLS)' },
+  udp: {
+    title: 'UDP datagrams',
+    workersReason: 'The Workers Sockets API (connect() from cloudflare:sockets) opens TCP streams only; it has no datagram sockets.',
+    alternative: 'Run the Node host (`portolan serve`), which has UDP; for DNS, use DNS over TCP, DoH or DoT on Workers.',
+  },
+  alpn: {
+    title: 'TLS with ALPN (HTTP/2 and gRPC over TLS)',
+    workersReason: 'connect() offers no way to set or read ALPN, so a TLS server cannot be asked for h2.',
+    alternative: 'Use h2c (HTTP/2 over cleartext) on Workers, or the Node host for h2 and gRPC over TLS.',
+  },
+  peerCert: {
+    title: "Reading the server's certificate",
+    workersReason: 'connect() verifies the certificate chain but does not expose it to the Worker.',
+    alternative: 'Use the Node host, which shows the whole chain.',
+  },
+  selfSigned: {
+    title: 'TLS to self-signed or privately issued certificates (with fingerprint pinning)',
+    workersReason: 'Workers trust only public certificate authorities and cannot pin a certificate.',
+    alternative: 'Use the Node host with the certificate\'s SHA-256 fingerprint.',
+  },
+  privilegedPort: {
+    title: 'Connecting from a privileged source port (below 1024)',
+    workersReason: 'connect() picks the source port; a Worker cannot bind one.',
+    alternative: 'Run the Node host as root.',
+  },
+};
+
+export function unsupportedReasons(missing: Capability[]): { reasons: string[]; alternatives: string[] } {
+  const reasons: string[] = [];
+  const alternatives: string[] = [];
+  for (const cap of missing) {
+    const info = CAPABILITIES[cap];
+    reasons.push(info.workersReason ?? `${info.title} is not available in this runtime.`);
+    if (info.alternative && !alternatives.includes(info.alternative)) alternatives.push(info.alternative);
+  }
+  return { reasons, alternatives };
+}

@@ -1,0 +1,325 @@
+// The transport seam: hosts implement Dialer/Transport; protocols only see Conn.
+//
+// How it works: a host's Dialer opens a Transport (raw chunks in and out). The
+// session runner wraps it in a Conn, which owns a receive buffer, applies the
+// operation's AbortSignal to every wait, records each frame in the transcript,
+// and offers the framing readers protocols need (exact bytes, lines, frames
+// decided by a sans-I/O `Frame` function). Nothing here starts a timer.
+import { concat, indexOf, fromLatin1, utf8 } from './bytes.ts';
+import { PortolanError, ProtocolError, classify } from './errors.ts';
+import { previewBytes, type Transcript, type RecordOptions } from './transcript.ts';
+
+export type TlsMode = 'off' | 'implicit' | 'starttls';
+
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort';
+
+export interface DialOptions {
+  host: string;
+  port: number;
+  /** `implicit`: TLS from the first byte; `starttls`: plain now, `startTls()` later. */
+  tls: TlsMode;
+  signal: AbortSignal;
+  /** Node host only: ALPN protocols to offer. */
+  alpn?: string[];
+  /** Node host only: accept a certificate whose SHA-256 fingerprint matches. */
+  pinSha256?: string;
+  /** Node host only: bind a privileged local port (rsh family). */
+  privilegedSourcePort?: boolean;
+}
+
+export interface PeerCertificate {
+  subject: string;
+  issuer: string;
+  subjectAltNames: string[];
+  validFrom: string;
+  validTo: string;
+  fingerprintSha256: string;
+  keyType?: string;
+  keyBits?: number;
+}
+
+export interface TransportInfo {
+  remoteAddress?: string;
+  localAddress?: string;
+  /** Negotiated ALPN protocol, where the host can tell. */
+  alpn?: string | null;
+  tlsVersion?: string;
+  peerCertificates?: PeerCertificate[];
+}
+
+/** A connected byte stream as a host provides it. */
+export interface Transport {
+  /** The next chunk, or null at end of stream. Rejects when the peer resets. */
+  read(): Promise<Uint8Array | null>;
+  write(bytes: Uint8Array): Promise<void>;
+  /** Upgrades in place (only for dials with tls: 'starttls'). */
+  startTls(serverName: string): Promise<Transport>;
+  close(): Promise<void>;
+  info(): TransportInfo;
+}
+
+export interface Dialer {
+  /** What this host can do: the runner refuses operations that need more. */
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly runtime: 'workers' | 'node' | 'browser';
+  dial(opts: DialOptions): Promise<Transport>;
+}
+
+/**
+ * A sans-I/O frame parser: given the bytes buffered so far, returns the next
+ * whole message and how many bytes it used, or undefined when it needs more.
+ * Malformed input throws ProtocolError.
+ */
+export type Frame<T> = (buffered: Uint8Array) => { value: T; size: number } | undefined;
+
+export interface ConnOptions {
+  transport: Transport;
+  signal: AbortSignal;
+  transcript?: Transcript;
+  /** Receive-buffer cap: a frame larger than this is a protocol error. */
+  maxBuffered?: number;
+  host: string;
+  port: number;
+  tls: TlsMode;
+}
+
+export interface ReadLineOptions {
+  /** Longest line accepted, terminator excluded. */
+  max?: number;
+  /** 'crlf' needs CRLF; 'lf' accepts LF with an optional CR before it. */
+  ending?: 'crlf' | 'lf';
+  decode?: (line: string) => string;
+}
+
+const CRLF = utf8('\r\n');
+
+export class Conn {
+  private transport: Transport;
+  readonly signal: AbortSignal;
+  readonly host: string;
+  readonly port: number;
+  private readonly transcript?: Transcript;
+  readonly id: number;
+  private readonly maxBuffered: number;
+  private buf = new Uint8Array(0);
+  private eof = false;
+  private closedByUs = false;
+  tlsActive: boolean;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(opts: ConnOptions) {
+    this.transport = opts.transport;
+    this.signal = opts.signal;
+    this.transcript = opts.transcript;
+    this.id = opts.transcript?.nextConnId() ?? 0;
+    this.maxBuffered = opts.maxBuffered ?? 16 * 1024 * 1024;
+    this.host = opts.host;
+    this.port = opts.port;
+    this.tlsActive = opts.tls === 'implicit';
+  }
+
+  info(): TransportInfo {
+    return this.transport.info();
+  }
+
+  /** Bytes received but not yet consumed. */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  get atEof(): boolean {
+    return this.eof && this.buf.length === 0;
+  }
+
+  /** Waits for `p` unless the operation's deadline fires first. */
+  private guard<T>(p: Promise<T>, waiting: string): Promise<T> {
+    const signal = this.signal;
+    if (signal.aborted) return Promise.reject(deadlineError(signal, waiting));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(deadlineError(signal, waiting));
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(this.closedByUs ? new PortolanError('closed', 'connection closed') : classifyIo(e));
+        },
+      );
+    });
+  }
+
+  /** Reads one more chunk into the buffer; false at end of stream. */
+  private async fill(waiting: string): Promise<boolean> {
+    if (this.eof) return false;
+    const chunk = await this.guard(this.transport.read(), waiting);
+    if (chunk === null) {
+      this.eof = true;
+      return false;
+    }
+    this.bytesIn += chunk.length;
+    if (this.buf.length + chunk.length > this.maxBuffered) {
+      throw new ProtocolError(`server sent more than ${this.maxBuffered} bytes without a complete message`);
+    }
+    this.buf = this.buf.length === 0 ? chunk : concat([this.buf, chunk]);
+    return true;
+  }
+
+  private take(n: number): Uint8Array {
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  private recordIn(bytes: Uint8Array, decode?: string): void {
+    this.transcript?.record('in', this.id, bytes, { decode: decode ?? previewBytes(bytes) });
+  }
+
+  /** Whatever arrives next (buffered bytes first), at most `max`; null at end of stream. */
+  async read(max = 64 * 1024): Promise<Uint8Array | null> {
+    if (this.buf.length === 0 && !(await this.fill('data'))) return null;
+    const out = this.take(Math.min(max, this.buf.length));
+    this.recordIn(out);
+    return out;
+  }
+
+  /** Exactly n bytes; `closed` if the stream ends first. */
+  async readExact(n: number, what = `${n} bytes`): Promise<Uint8Array> {
+    if (n > this.maxBuffered) throw new ProtocolError(`${what}: ${n} bytes exceeds the ${this.maxBuffered}-byte limit`);
+    while (this.buf.length < n) {
+      if (!(await this.fill(what))) throw closedEarly(what, this.buf.length, n);
+    }
+    const out = this.take(n).slice();
+    this.recordIn(out);
+    return out;
+  }
+
+  /** One line, terminator removed, as latin1 text (every byte kept). */
+  async readLine(opts: ReadLineOptions = {}): Promise<string> {
+    const bytes = await this.readLineBytes(opts);
+    return fromLatin1(bytes);
+  }
+
+  /** One line as bytes, terminator removed. The transcript shows `decode(line)` when given. */
+  async readLineBytes(opts: ReadLineOptions = {}): Promise<Uint8Array> {
+    const max = opts.max ?? 8192;
+    const ending = opts.ending ?? 'lf';
+    let scanned = 0;
+    for (;;) {
+      const at = ending === 'crlf' ? indexOf(this.buf, CRLF, Math.max(0, scanned - 1)) : this.buf.indexOf(0x0a, scanned);
+      if (at !== -1) {
+        const termLen = ending === 'crlf' ? 2 : 1;
+        let end = at;
+        if (ending === 'lf' && end > 0 && this.buf[end - 1] === 0x0d) end--;
+        if (end > max) throw new ProtocolError(`line longer than ${max} bytes`);
+        const raw = this.take(at + termLen);
+        const line = raw.slice(0, end);
+        const text = fromLatin1(line);
+        this.transcript?.record('in', this.id, raw, { decode: opts.decode ? opts.decode(text) : JSON.stringify(text).slice(0, 400) });
+        return line;
+      }
+      if (this.buf.length > max + 2) throw new ProtocolError(`line longer than ${max} bytes`);
+      scanned = this.buf.length;
+      if (!(await this.fill('line'))) throw closedEarly('line', this.buf.length);
+    }
+  }
+
+  /** The next message as parsed by a sans-I/O frame function. */
+  async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string): Promise<T> {
+    for (;;) {
+      if (this.buf.length > 0) {
+        const got = frame(this.buf);
+        if (got) {
+          const raw = this.take(got.size);
+          this.recordIn(raw, describe ? describe(got.value) : undefined);
+          return got.value;
+        }
+      }
+      if (!(await this.fill(what))) throw closedEarly(what, this.buf.length);
+    }
+  }
+
+  /** Reads until end of stream (capped); what a daytime or finger server sends. */
+  async readToEnd(max = 1024 * 1024): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = await this.read(max - size);
+      if (chunk === null) return { bytes: concat(parts), truncated: false };
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= max) return { bytes: concat(parts), truncated: true };
+    }
+  }
+
+  /** Sends bytes (or UTF-8 text). Pass `secret` to keep the bytes out of the transcript. */
+  async write(data: Uint8Array | string, opts: RecordOptions = {}): Promise<void> {
+    const bytes = typeof data === 'string' ? utf8(data) : data;
+    this.transcript?.record('out', this.id, bytes, {
+      ...opts,
+      decode: opts.decode ?? (opts.secret ? undefined : previewBytes(bytes)),
+    });
+    this.bytesOut += bytes.length;
+    await this.guard(this.transport.write(bytes), 'write');
+  }
+
+  /** A note in the transcript (TLS upgrade, chosen algorithm...). */
+  note(text: string): void {
+    this.transcript?.info(this.id, text);
+  }
+
+  /**
+   * Upgrades to TLS. Call it right after reading the server's go-ahead: with
+   * bytes still buffered the server is already talking past the upgrade point.
+   */
+  async startTls(): Promise<void> {
+    if (this.buf.length > 0) {
+      throw new ProtocolError(`server sent ${this.buf.length} bytes after its STARTTLS go-ahead (possible injection)`);
+    }
+    this.note('starting TLS');
+    try {
+      this.transport = await this.guard(this.transport.startTls(this.host), 'TLS handshake');
+    } catch (e) {
+      throw asTlsError(e);
+    }
+    this.tlsActive = true;
+    this.note('TLS established');
+  }
+
+  async close(): Promise<void> {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    try {
+      await this.transport.close();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function deadlineError(signal: AbortSignal, waiting: string): PortolanError {
+  const reason = signal.reason;
+  if (reason instanceof PortolanError) return reason;
+  return new PortolanError('io_timeout', `no ${waiting} from the server before the deadline`);
+}
+
+function classifyIo(e: unknown): PortolanError {
+  const err = classify(e);
+  // A connected socket that fails later was reset or closed, not refused.
+  if (err.code === 'refused' || err.code === 'connect_timeout') return new PortolanError('closed', err.message);
+  return err;
+}
+
+function asTlsError(e: unknown): PortolanError {
+  const err = classify(e);
+  if (err.code === 'io_timeout' || err.code === 'tls_error') return err;
+  return new PortolanError('tls_error', `TLS handshake failed: ${err.message}`);
+}
+
+function closedEarly(what: string, have: number, need?: number): PortolanError {
+  const tail = need === undefined ? `${have} bytes pending` : `${have} of ${need} bytes received`;
+  return new PortolanError('closed', `server closed the connection while waiting for ${what} (${tail})`);
+}

@@ -1,0 +1,164 @@
+// One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
+// routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
+import { z } from 'zod';
+import type { Capability, Conn, TlsMode } from './conn.ts';
+import type { CryptoPort } from './crypto.ts';
+import type { Transcript } from './transcript.ts';
+
+export type Transport = 'tcp' | 'tls' | 'udp';
+
+export interface PortSpec {
+  port: number;
+  transport: Transport;
+  /** What listens there, when a protocol has several ports. */
+  label?: string;
+}
+
+export interface Rating {
+  /** 0–5. Every star is backed by a lab test that exercises it. */
+  stars: 0 | 1 | 2 | 3 | 4 | 5;
+  reason: string;
+}
+
+export interface DialRequest {
+  host?: string;
+  port?: number;
+  tls?: TlsMode;
+  /** Bounds the connect only; later reads use the operation's deadline. */
+  connectTimeoutMs?: number;
+  alpn?: string[];
+  pinSha256?: string;
+  privilegedSourcePort?: boolean;
+  /** A second hop (FTP data, redirect): checked by the guard as such. */
+  secondHop?: boolean;
+}
+
+export interface Timing {
+  /** Time from the operation's start, in ms, under `name` (first one wins). */
+  mark(name: string): void;
+  readonly marks: Record<string, number>;
+}
+
+/** What an operation's `run` receives. Everything it may touch in the outside world goes through here. */
+export interface OperationContext {
+  readonly signal: AbortSignal;
+  readonly target: { host: string; port: number; tls: TlsMode };
+  readonly runtime: 'workers' | 'node' | 'browser';
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly crypto: CryptoPort;
+  readonly transcript: Transcript;
+  readonly timing: Timing;
+  /** Opens a connection through the target guard; defaults to the operation's target. */
+  dial(req?: DialRequest): Promise<Conn>;
+  /** Waits, unless the deadline fires first. */
+  sleep(ms: number): Promise<void>;
+  /** Runs `fn` with a tighter deadline; its expiry surfaces as `code`. */
+  within<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+export type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodType = z.ZodType> {
+  summary: string;
+  /** The operation's own fields; host, port, timeoutMs and tls are added for it. */
+  input: I;
+  output: O;
+  /** Capabilities needed beyond the chosen TLS mode; defaults to ['tcp']. */
+  needs?: Capability[];
+  /** Longest deadline the operation accepts (default 30 s). */
+  maxTimeoutMs?: number;
+  defaultTimeoutMs?: number;
+  /** Renders the result as plain text for curl. */
+  text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /** Maps a short route's `/extra` path segment onto input fields. */
+  shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
+  run(ctx: OperationContext, input: TargetFields & z.infer<I>): Promise<z.infer<O>>;
+}
+
+export interface TargetFields {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  tls: TlsMode;
+}
+
+export interface ProtocolSpec {
+  id: string;
+  title: string;
+  category: 'diagnostics' | 'classic' | 'directory' | 'database' | 'mail' | 'file' | 'remote' | 'messaging' | 'web' | 'naming' | 'monitoring' | 'network';
+  summary: string;
+  ports: PortSpec[];
+  /** RFC numbers or spec names. */
+  specs: string[];
+  rating: Rating;
+  /** The real server and version its lab test passes against, or null. */
+  verifiedAgainst: string | null;
+  /** TLS modes it offers besides 'off' and the port used for implicit TLS. */
+  tls?: { implicit?: { port: number }; starttls?: boolean };
+  defaultOperation?: string;
+  operations: Record<string, OperationSpec>;
+}
+
+export interface DefinedOperation extends OperationSpec {
+  name: string;
+  /** The full input schema: target fields plus the operation's own. */
+  schema: AnyObject;
+}
+
+export interface Protocol extends Omit<ProtocolSpec, 'operations'> {
+  operations: Record<string, DefinedOperation>;
+  tlsModes: TlsMode[];
+}
+
+const HOST_RE = /^(\[[0-9A-Fa-f:.%A-Za-z0-9]+\]|[A-Za-z0-9_.:%-]+)$/;
+
+export const hostField = z
+  .string()
+  .trim()
+  .min(1, 'host is required')
+  .max(253, 'host is longer than 253 characters')
+  .regex(HOST_RE, 'host must be a hostname or an IP address')
+  .transform((h) => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h));
+
+export const portField = z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535');
+
+/** The port for a protocol in a TLS mode: the implicit-TLS port or the first plain one. */
+export function defaultPort(p: Pick<ProtocolSpec, 'ports' | 'tls'>, tls: TlsMode): number {
+  if (tls === 'implicit' && p.tls?.implicit) return p.tls.implicit.port;
+  return (p.ports.find((x) => x.transport !== 'tls') ?? p.ports[0]).port;
+}
+
+export function operation<I extends AnyObject, O extends z.ZodType>(spec: OperationSpec<I, O>): OperationSpec<I, O> {
+  return spec;
+}
+
+export function defineProtocol(spec: ProtocolSpec): Protocol {
+  const tlsModes: TlsMode[] = ['off'];
+  if (spec.tls?.starttls) tlsModes.push('starttls');
+  if (spec.tls?.implicit) tlsModes.push('implicit');
+  const operations: Record<string, DefinedOperation> = {};
+  for (const [name, op] of Object.entries(spec.operations)) {
+    const max = op.maxTimeoutMs ?? 30_000;
+    const target = {
+      host: hostField.describe('Target hostname or IP address'),
+      port: portField.optional().describe(`Target port (default ${defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(100, 'timeoutMs must be at least 100')
+        .max(max, `timeoutMs must be at most ${max}`)
+        .default(Math.min(op.defaultTimeoutMs ?? 10_000, max))
+        .describe('Deadline for the whole operation, in milliseconds'),
+      tls: z
+        .enum(tlsModes as [TlsMode, ...TlsMode[]])
+        .default('off')
+        .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
+    };
+    const schema = z.object({ ...target, ...op.input.shape }).strict();
+    operations[name] = { ...op, name, schema: schema as unknown as AnyObject };
+  }
+  if (spec.defaultOperation && !operations[spec.defaultOperation]) {
+    throw new TypeError(`${spec.id}: defaultOperation ${spec.defaultOperation} is not an operation`);
+  }
+  return { ...spec, operations, tlsModes };
+}
