@@ -2,7 +2,7 @@
 import { ProtocolError } from './errors.ts';
 
 const utf8Encoder = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf8Lenient = new TextDecoder('utf-8');
 const latin1 = new TextDecoder('latin1');
 
@@ -313,23 +313,28 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
     return this;
   }
   i8(v: number): this {
-    this.view.setInt8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setInt8(at, v);
     return this;
   }
   u16(v: number): this {
-    this.view.setUint16(this.room(2), v);
+    const at = this.room(2);
+    this.view.setUint16(at, v);
     return this;
   }
   u16le(v: number): this {
-    this.view.setUint16(this.room(2), v, true);
+    const at = this.room(2);
+    this.view.setUint16(at, v, true);
     return this;
   }
   i16(v: number): this {
-    this.view.setInt16(this.room(2), v);
+    const at = this.room(2);
+    this.view.setInt16(at, v);
     return this;
   }
   u24(v: number): this {
@@ -347,48 +352,59 @@ export class ByteWriter {
     return this;
   }
   u32(v: number): this {
-    this.view.setUint32(this.room(4), v);
+    const at = this.room(4);
+    this.view.setUint32(at, v);
     return this;
   }
   u32le(v: number): this {
-    this.view.setUint32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setUint32(at, v, true);
     return this;
   }
   i32(v: number): this {
-    this.view.setInt32(this.room(4), v);
+    const at = this.room(4);
+    this.view.setInt32(at, v);
     return this;
   }
   i32le(v: number): this {
-    this.view.setInt32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setInt32(at, v, true);
     return this;
   }
   u64(v: bigint): this {
-    this.view.setBigUint64(this.room(8), v);
+    const at = this.room(8);
+    this.view.setBigUint64(at, v);
     return this;
   }
   u64le(v: bigint): this {
-    this.view.setBigUint64(this.room(8), v, true);
+    const at = this.room(8);
+    this.view.setBigUint64(at, v, true);
     return this;
   }
   i64(v: bigint): this {
-    this.view.setBigInt64(this.room(8), v);
+    const at = this.room(8);
+    this.view.setBigInt64(at, v);
     return this;
   }
   f32(v: number): this {
-    this.view.setFloat32(this.room(4), v);
+    const at = this.room(4);
+    this.view.setFloat32(at, v);
     return this;
   }
   f64(v: number): this {
-    this.view.setFloat64(this.room(8), v);
+    const at = this.room(8);
+    this.view.setFloat64(at, v);
     return this;
   }
   f64le(v: number): this {
-    this.view.setFloat64(this.room(8), v, true);
+    const at = this.room(8);
+    this.view.setFloat64(at, v, true);
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
 

@@ -49,3 +49,10 @@ export function unsupportedReasons(missing: Capability[]): { reasons: string[]; 
   }
   return { reasons, alternatives };
 }
+
+/** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
+export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
+  workers: ['tcp', 'tls', 'starttls'],
+  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort'],
+  browser: ['tcp', 'tls', 'starttls'],
+};

@@ -74,7 +74,8 @@ export type Frame<T> = (buffered: Uint8Array) => { value: T; size: number } | un
 
 export interface ConnOptions {
   transport: Transport;
-  signal: AbortSignal;
+  /** The deadline every wait obeys; a function when the runner narrows it for a while (`ctx.within`). */
+  signal: AbortSignal | (() => AbortSignal);
   transcript?: Transcript;
   /** Receive-buffer cap: a frame larger than this is a protocol error. */
   maxBuffered?: number;
@@ -95,22 +96,27 @@ const CRLF = utf8('\r\n');
 
 export class Conn {
   private transport: Transport;
-  readonly signal: AbortSignal;
+  private readonly signalOf: () => AbortSignal;
+  /** A read the transport has not answered yet; kept when a wait is abandoned so no bytes are lost. */
+  private pendingRead: Promise<Uint8Array | null> | undefined;
   readonly host: string;
   readonly port: number;
   private readonly transcript?: Transcript;
   readonly id: number;
   private readonly maxBuffered: number;
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private eof = false;
   private closedByUs = false;
   tlsActive: boolean;
   bytesIn = 0;
   bytesOut = 0;
+  /** Time the dial took, set by the runner. */
+  connectMs = 0;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
-    this.signal = opts.signal;
+    const signal = opts.signal;
+    this.signalOf = typeof signal === 'function' ? signal : () => signal;
     this.transcript = opts.transcript;
     this.id = opts.transcript?.nextConnId() ?? 0;
     this.maxBuffered = opts.maxBuffered ?? 16 * 1024 * 1024;
@@ -132,9 +138,13 @@ export class Conn {
     return this.eof && this.buf.length === 0;
   }
 
+  get signal(): AbortSignal {
+    return this.signalOf();
+  }
+
   /** Waits for `p` unless the operation's deadline fires first. */
   private guard<T>(p: Promise<T>, waiting: string): Promise<T> {
-    const signal = this.signal;
+    const signal = this.signalOf();
     if (signal.aborted) return Promise.reject(deadlineError(signal, waiting));
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(deadlineError(signal, waiting));
@@ -155,7 +165,9 @@ export class Conn {
   /** Reads one more chunk into the buffer; false at end of stream. */
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
-    const chunk = await this.guard(this.transport.read(), waiting);
+    this.pendingRead ??= this.transport.read();
+    const chunk = await this.guard(this.pendingRead, waiting);
+    this.pendingRead = undefined;
     if (chunk === null) {
       this.eof = true;
       return false;

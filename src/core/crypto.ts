@@ -13,7 +13,7 @@ export interface CryptoPort {
   sha1Sync(data: Uint8Array): Uint8Array;
 }
 
-export function webCrypto(crypto: Crypto = globalThis.crypto): CryptoPort {
+export function webCrypto(crypto: Crypto = (globalThis as unknown as { crypto: Crypto }).crypto): CryptoPort {
   const subtle = crypto.subtle;
   return {
     subtle,

@@ -52,7 +52,7 @@ export interface OperationContext {
   dial(req?: DialRequest): Promise<Conn>;
   /** Waits, unless the deadline fires first. */
   sleep(ms: number): Promise<void>;
-  /** Runs `fn` with a tighter deadline; its expiry surfaces as `code`. */
+  /** Runs `fn` with a tighter deadline on every connection; its expiry surfaces as io_timeout. */
   within<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
@@ -65,6 +65,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   output: O;
   /** Capabilities needed beyond the chosen TLS mode; defaults to ['tcp']. */
   needs?: Capability[];
+  /** The port this operation targets when none is given, if not the protocol's first. */
+  defaultPort?: number;
   /** Longest deadline the operation accepts (default 30 s). */
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
@@ -141,7 +143,7 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
     const max = op.maxTimeoutMs ?? 30_000;
     const target = {
       host: hostField.describe('Target hostname or IP address'),
-      port: portField.optional().describe(`Target port (default ${defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
+      port: portField.optional().describe(`Target port (default ${op.defaultPort ?? defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
       timeoutMs: z
         .number()
         .int()

@@ -7,6 +7,7 @@ import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { defaultPort, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
+import { deadline as makeDeadline, sleep } from './timers.ts';
 
 /** Decides whether a dial may proceed; returns the address to connect to (for hosts that pin it). */
 export interface TargetGuard {
@@ -53,18 +54,6 @@ export function missingCapabilities(op: DefinedOperation, tls: TlsMode, have: Re
   return [...needs].filter((c) => !have.has(c));
 }
 
-function timeoutAfter(signal: AbortSignal, ms: number, code: 'connect_timeout' | 'io_timeout', message: string): AbortSignal {
-  const controller = new AbortController();
-  const timer = AbortSignal.timeout(ms);
-  const fire = (reason: unknown) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
-  if (signal.aborted) fire(signal.reason);
-  signal.addEventListener('abort', () => fire(signal.reason), { once: true });
-  timer.addEventListener('abort', () => fire(new PortolanError(code, message)), { once: true });
-  return controller.signal;
-}
-
 export interface RunOptions {
   transcript?: boolean;
   /** Aborts the operation from outside (client went away). */
@@ -90,7 +79,7 @@ export async function runOperation(
       alternatives,
     });
   }
-  const port = input.port ?? defaultPort(protocol, input.tls);
+  const port = input.port ?? (input.tls === 'implicit' ? undefined : op.defaultPort) ?? defaultPort(protocol, input.tls);
   input.port = port;
   const start = performance.now();
   const transcript = new Transcript(start);
@@ -101,8 +90,12 @@ export async function runOperation(
       if (!(name in marks)) marks[name] = Math.round((performance.now() - start) * 1000) / 1000;
     },
   };
-  const deadline = timeoutAfter(opts.signal ?? new AbortController().signal, input.timeoutMs, 'io_timeout', `operation did not finish within ${input.timeoutMs} ms`);
+  const overall = makeDeadline(opts.signal, input.timeoutMs, 'io_timeout', `operation did not finish within ${input.timeoutMs} ms`);
+  const deadline = overall.signal;
   const conns: Conn[] = [];
+  // `within` narrows the deadline for every connection while its function runs.
+  let current = deadline;
+  let connecting = 0;
 
   const dial = async (req: DialRequest = {}): Promise<Conn> => {
     const host = req.host ?? input.host;
@@ -115,15 +108,13 @@ export async function runOperation(
       throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: dialMissing, reasons, alternatives });
     }
     const { address } = await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
-    const connectSignal = timeoutAfter(
-      deadline,
-      req.connectTimeoutMs ?? input.timeoutMs,
-      'connect_timeout',
-      `no connection to ${host}:${dialPort} within ${req.connectTimeoutMs ?? input.timeoutMs} ms`,
-    );
+    const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
+    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
+    const connectSignal = connect.signal;
     const t0 = performance.now();
     transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
+    connecting++;
     try {
       transport = await raceSignal(
         env.dialer.dial({ host: address ?? host, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
@@ -131,11 +122,15 @@ export async function runOperation(
       );
     } catch (e) {
       throw connectFailure(e, host, dialPort);
+    } finally {
+      connecting--;
+      connect.dispose();
     }
-    const conn = new Conn({ transport, signal: deadline, transcript, host, port: dialPort, tls });
+    const conn = new Conn({ transport, signal: () => current, transcript, host, port: dialPort, tls });
+    conn.connectMs = Math.round((performance.now() - t0) * 1000) / 1000;
     conns.push(conn);
     if (conns.length === 1) timing.mark('connectMs');
-    conn.note(`connected in ${(performance.now() - t0).toFixed(1)} ms${transport.info().remoteAddress ? ` to ${transport.info().remoteAddress}` : ''}`);
+    conn.note(`connected in ${conn.connectMs.toFixed(3)} ms${transport.info().remoteAddress ? ` to ${transport.info().remoteAddress}` : ''}`);
     return conn;
   };
 
@@ -148,8 +143,18 @@ export async function runOperation(
     transcript,
     timing,
     dial,
-    sleep: (ms) => sleep(ms, deadline),
-    within: (ms, fn) => fn(timeoutAfter(deadline, ms, 'io_timeout', `no answer within ${ms} ms`)),
+    sleep: (ms) => sleep(ms, current).catch((e) => Promise.reject(classify(e))),
+    async within(ms, fn) {
+      const outer = current;
+      const inner = makeDeadline(outer, ms, 'io_timeout', `no answer within ${ms} ms`);
+      current = inner.signal;
+      try {
+        return await raceSignal(fn(inner.signal), inner.signal);
+      } finally {
+        current = outer;
+        inner.dispose();
+      }
+    },
   };
 
   try {
@@ -166,10 +171,13 @@ export async function runOperation(
     if (opts.transcript) answer.transcript = transcript.toJSON();
     return answer;
   } catch (e) {
-    const err = classify(e);
+    let err = classify(e);
+    // The overall deadline fired while a connect was still pending.
+    if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${input.host}:${port} within ${input.timeoutMs} ms`);
     if (opts.transcript) (err as { transcript?: unknown }).transcript = transcript.toJSON();
     throw err;
   } finally {
+    overall.dispose();
     await Promise.all(conns.map((c) => c.close()));
   }
 }
@@ -201,15 +209,4 @@ export function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return raceSignal(
-    new Promise<void>((resolve) => {
-      const t = AbortSignal.timeout(ms);
-      t.addEventListener('abort', () => resolve(), { once: true });
-    }),
-    signal,
-  );
 }

@@ -1,0 +1,34 @@
+// Lint: the layer rule (no runtime APIs in core or protocol code) plus TypeScript's recommended checks.
+import tseslint from 'typescript-eslint';
+
+const runtimeImports = {
+  patterns: [
+    { group: ['cloudflare:*'], message: 'Protocol and core code receive a Dialer; only src/hosts/workers may import cloudflare:*.' },
+    { group: ['node:*', 'net', 'tls', 'dgram', 'dns', 'fs', 'child_process', 'http', 'https', 'crypto', 'os'], message: 'Protocol and core code must run on workerd, Node and in browsers: use the Dialer and Crypto ports.' },
+  ],
+};
+
+const runtimeGlobals = ['window', 'document', 'navigator', 'WebSocket', 'XMLHttpRequest', 'localStorage', 'process', 'Buffer', 'setTimeout', 'setInterval'].map((name) => ({
+  name,
+  message: `${name} is a runtime API: protocol and core code get what they need through ports (Dialer, Crypto, the runner's deadline).`,
+}));
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'web/dist/**', 'dist/**', '.wrangler/**', 'bench/out/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/protocols/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', runtimeImports],
+      'no-restricted-globals': ['error', ...runtimeGlobals],
+    },
+  },
+);

@@ -1,0 +1,70 @@
+// `npm test`: every layer. Static checks, then the lab and two Workers runtimes
+// (local-development policy and deployment policy), then one node:test run over
+// unit, codec, fuzz, lab and API contract tests.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startWorker, type RunningWorker } from '../test/harness.ts';
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+function step(name: string, cmd: string, args: string[]): void {
+  console.log(`\n== ${name}`);
+  const code = run(cmd, args);
+  if (code !== 0) {
+    console.error(`${name} failed (exit ${code})`);
+    process.exit(code);
+  }
+}
+
+const only = process.argv.slice(2);
+function testFiles(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : testFiles(path);
+    return e.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const files = only.length > 0 ? only : ['src', 'test', 'lab', 'bench', 'cli'].flatMap(testFiles).sort();
+
+if (only.length === 0) {
+  step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+  step('typecheck (workers host)', 'npx', ['tsc', '-p', 'tsconfig.workers.json']);
+  step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
+  step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
+  step('build the UI', 'npm', ['run', 'build:web']);
+}
+
+step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start']);
+const { caPath } = await import('../lab/index.ts');
+
+const workers: RunningWorker[] = [];
+let code = 1;
+try {
+  console.log('\n== starting workerd (development policy, deployment policy)');
+  const [dev, deployment] = await Promise.all([
+    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath }),
+    startWorker({ vars: { RATE_LIMIT_CLIENT: '5/60', RATE_LIMIT_TARGET: 'off' }, caPath }),
+  ]);
+  workers.push(dev, deployment);
+  console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
+  console.log(`\n== tests (${files.length} files)`);
+  code = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+    ...process.env,
+    PORTOLAN_URL: dev.url,
+    PORTOLAN_DEPLOY_URL: deployment.url,
+  });
+} finally {
+  await Promise.all(workers.map((w) => w.stop()));
+}
+process.exit(code);

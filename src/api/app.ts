@@ -1,0 +1,134 @@
+// The HTTP API, generated from the registry: one Hono app for every host.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { PortolanError, classify, httpStatus, InvalidInput } from '../core/errors.ts';
+import { runOperation, type HostEnv } from '../core/runner.ts';
+import type { Protocol, DefinedOperation } from '../core/protocol.ts';
+import { describeProtocol, openApiDocument, runtimeSupport } from './describe.ts';
+import { shortRoute } from './short.ts';
+import { tunnelRoute, type WebSocketAcceptor } from './tunnel.ts';
+
+export interface RateLimiter {
+  /** Takes one token from `key`'s bucket; false when empty. */
+  take(key: string): Promise<{ allowed: boolean; retryAfterSeconds?: number }>;
+}
+
+export interface ApiOptions {
+  env: HostEnv;
+  protocols: readonly Protocol[];
+  /** When set, every /api and short-route request must carry it. */
+  accessToken?: string;
+  rateLimiter?: RateLimiter;
+  /** Client address as the host sees it (Workers: CF-Connecting-IP). */
+  clientAddress: (c: Context) => string;
+  acceptWebSocket?: WebSocketAcceptor;
+  maxBodyBytes?: number;
+  /** Runtime description for /api/runtime. */
+  runtimeInfo?: Record<string, unknown>;
+}
+
+/** The JSON error body and status for anything thrown. */
+export function errorResponse(c: Context, err: unknown): Response {
+  const e = classify(err);
+  const body: Record<string, unknown> = { ok: false, error: e.toJSON() };
+  const transcript = (e as { transcript?: unknown }).transcript;
+  if (transcript) body.transcript = transcript;
+  const headers: Record<string, string> = {};
+  const retry = e.detail?.retryAfterSeconds;
+  if (e.code === 'rate_limited' && typeof retry === 'number') headers['retry-after'] = String(Math.ceil(retry));
+  return c.json(body, httpStatus(e.code) as 400, headers);
+}
+
+export function createApp(opts: ApiOptions): Hono {
+  const app = new Hono();
+  const byId = new Map(opts.protocols.map((p) => [p.id, p]));
+
+  app.onError((err, c) => errorResponse(c, err));
+  app.notFound((c) => errorResponse(c, InvalidInput.field('path', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+
+  // Access token for private deployments: a bearer header or ?token=.
+  app.use('*', async (c, next) => {
+    if (!opts.accessToken) return next();
+    const header = c.req.header('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : c.req.query('token');
+    if (!given || !timingSafeEqual(given, opts.accessToken)) {
+      return c.json({ ok: false, error: { code: 'invalid_input', message: 'this deployment needs an access token (Authorization: Bearer …)' } }, 401);
+    }
+    return next();
+  });
+
+  app.use('/api/*', bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => errorResponse(c, InvalidInput.field('body', `larger than ${opts.maxBodyBytes ?? 1024 * 1024} bytes`)) }));
+
+  const limited = async (c: Context, target?: string) => {
+    if (!opts.rateLimiter) return;
+    const client = await opts.rateLimiter.take(`client:${opts.clientAddress(c)}`);
+    if (!client.allowed) throw rateLimited('client', client.retryAfterSeconds);
+    if (target) {
+      const t = await opts.rateLimiter.take(`target:${target.toLowerCase()}`);
+      if (!t.allowed) throw rateLimited(`target ${target}`, t.retryAfterSeconds);
+    }
+  };
+
+  app.get('/api/protocols', (c) => c.json({ runtime: opts.env.dialer.runtime, protocols: opts.protocols.map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
+  app.get('/api/openapi.json', (c) => c.json(openApiDocument(opts.protocols)));
+  app.get('/api/runtime', (c) =>
+    c.json({ runtime: opts.env.dialer.runtime, capabilities: [...opts.env.dialer.capabilities], ...opts.runtimeInfo }),
+  );
+  app.get('/api/capabilities', (c) => c.json(runtimeSupport(opts.protocols)));
+
+  if (opts.acceptWebSocket) {
+    app.get('/api/tunnel', async (c) => {
+      await limited(c, c.req.query('host'));
+      return tunnelRoute(c, opts.env, opts.acceptWebSocket!);
+    });
+  }
+
+  const lookup = (protocolId: string, opName: string): [Protocol, DefinedOperation] => {
+    const p = byId.get(protocolId);
+    if (!p) throw InvalidInput.field('protocol', `unknown protocol ${JSON.stringify(protocolId)}; GET /api/protocols lists them`);
+    const op = p.operations[opName];
+    if (!op) throw InvalidInput.field('operation', `${p.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(p.operations).join(', ')}`);
+    return [p, op];
+  };
+
+  app.post('/api/:protocol/:operation', async (c) => {
+    const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
+    let body: unknown;
+    try {
+      const text = await c.req.text();
+      body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      throw InvalidInput.field('body', 'is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw InvalidInput.field('body', 'must be a JSON object');
+    await limited(c, String((body as Record<string, unknown>).host ?? ''));
+    const transcript = ['1', 'true'].includes(c.req.query('transcript') ?? '');
+    const answer = await runOperation(opts.env, p, op, body, { transcript, signal: c.req.raw.signal });
+    return c.json(answer);
+  });
+
+  app.get('/api/:protocol/:operation', (c) => {
+    const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
+    throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
+  });
+
+  app.get('/:protocol/:target/:extra{.*}?', async (c) => {
+    const p = byId.get(c.req.param('protocol'));
+    if (!p) return c.notFound();
+    await limited(c, c.req.param('target'));
+    return shortRoute(c, opts.env, p, c.req.param('target'), c.req.param('extra') || undefined);
+  });
+
+  return app;
+}
+
+function rateLimited(what: string, retryAfterSeconds = 1): PortolanError {
+  return new PortolanError('rate_limited', `too many requests for this ${what}; retry in ${Math.ceil(retryAfterSeconds)} s`, { retryAfterSeconds });
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

@@ -1,0 +1,135 @@
+// Descriptions generated from the declarations: /api/protocols, /api/openapi.json, /api/capabilities.
+import { z } from 'zod';
+import { CAPABILITIES, RUNTIME_CAPABILITIES, unsupportedReasons } from '../core/capabilities.ts';
+import type { Capability, TlsMode } from '../core/conn.ts';
+import type { DefinedOperation, Protocol } from '../core/protocol.ts';
+import { OUTCOMES, httpStatus } from '../core/errors.ts';
+import { missingCapabilities } from '../core/runner.ts';
+
+export function inputJsonSchema(op: DefinedOperation): Record<string, unknown> {
+  return z.toJSONSchema(op.schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+export function outputJsonSchema(op: DefinedOperation): Record<string, unknown> {
+  return z.toJSONSchema(op.output, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+type Runtime = keyof typeof RUNTIME_CAPABILITIES;
+
+/** For each runtime: does the operation run there (with TLS off / per TLS mode), and if not why. */
+export function operationSupport(op: DefinedOperation, modes: TlsMode[]) {
+  const out: Record<string, { supported: boolean; tls: Record<string, boolean>; missing?: Capability[]; reasons?: string[]; alternatives?: string[] }> = {};
+  for (const runtime of Object.keys(RUNTIME_CAPABILITIES) as Runtime[]) {
+    if (runtime === 'browser') continue;
+    const have = new Set(RUNTIME_CAPABILITIES[runtime]);
+    const tls: Record<string, boolean> = {};
+    for (const m of modes) tls[m] = missingCapabilities(op, m, have).length === 0;
+    const missing = missingCapabilities(op, 'off', have);
+    out[runtime] = missing.length === 0 ? { supported: true, tls } : { supported: false, tls, missing, ...unsupportedReasons(missing) };
+  }
+  return out;
+}
+
+export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
+  return {
+    id: p.id,
+    title: p.title,
+    category: p.category,
+    summary: p.summary,
+    ports: p.ports,
+    specs: p.specs,
+    rating: p.rating,
+    verifiedAgainst: p.verifiedAgainst,
+    tlsModes: p.tlsModes,
+    defaultOperation: p.defaultOperation ?? null,
+    operations: Object.values(p.operations).map((op) => ({
+      name: op.name,
+      summary: op.summary,
+      needs: op.needs ?? ['tcp'],
+      input: inputJsonSchema(op),
+      output: outputJsonSchema(op),
+      support: operationSupport(op, p.tlsModes),
+      ...(have ? { availableHere: missingCapabilities(op, 'off', have).length === 0 } : {}),
+    })),
+  };
+}
+
+export function runtimeSupport(protocols: readonly Protocol[]) {
+  return {
+    capabilities: Object.fromEntries(
+      (Object.keys(CAPABILITIES) as Capability[]).map((cap) => [
+        cap,
+        {
+          ...CAPABILITIES[cap],
+          workers: RUNTIME_CAPABILITIES.workers.includes(cap),
+          node: RUNTIME_CAPABILITIES.node.includes(cap),
+        },
+      ]),
+    ),
+    operations: protocols.flatMap((p) =>
+      Object.values(p.operations).map((op) => ({ protocol: p.id, operation: op.name, needs: op.needs ?? ['tcp'], support: operationSupport(op, p.tlsModes) })),
+    ),
+  };
+}
+
+const errorSchema = {
+  type: 'object',
+  required: ['ok', 'error'],
+  properties: {
+    ok: { const: false },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { enum: OUTCOMES.filter((o) => o !== 'ok') }, message: { type: 'string' }, detail: { type: 'object' } },
+    },
+  },
+};
+
+export function openApiDocument(protocols: readonly Protocol[]) {
+  const paths: Record<string, unknown> = {};
+  const statuses = [...new Set(OUTCOMES.filter((o) => o !== 'ok').map(httpStatus))].sort();
+  for (const p of protocols) {
+    for (const op of Object.values(p.operations)) {
+      paths[`/api/${p.id}/${op.name}`] = {
+        post: {
+          operationId: `${p.id}_${op.name}`,
+          summary: `${p.title}: ${op.summary}`,
+          tags: [p.category],
+          parameters: [{ name: 'transcript', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'Add the decoded wire log' }],
+          requestBody: { required: true, content: { 'application/json': { schema: inputJsonSchema(op) } } },
+          responses: {
+            200: {
+              description: 'The operation completed',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      ok: { const: true },
+                      protocol: { const: p.id },
+                      operation: { const: op.name },
+                      target: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
+                      result: outputJsonSchema(op),
+                      timing: { type: 'object', additionalProperties: { type: 'number' } },
+                      transcript: { type: 'object' },
+                    },
+                  },
+                },
+              },
+            },
+            ...Object.fromEntries(statuses.map((s) => [s, { description: `Failure (${OUTCOMES.filter((o) => o !== 'ok' && httpStatus(o) === s).join(', ')})`, content: { 'application/json': { schema: errorSchema } } }])),
+          },
+        },
+      };
+    }
+  }
+  paths['/api/protocols'] = { get: { summary: 'Every protocol declaration', responses: { 200: { description: 'The registry' } } } };
+  paths['/api/tunnel'] = {
+    get: {
+      summary: 'Raw TCP tunnel over a WebSocket (Upgrade: websocket)',
+      parameters: ['host', 'port', 'tls', 'window'].map((name) => ({ name, in: 'query', required: name === 'host' || name === 'port', schema: { type: 'string' } })),
+      responses: { 101: { description: 'Switching protocols' } },
+    },
+  };
+  return { openapi: '3.1.0', info: { title: 'Portolan API', version: '0.1.0' }, paths };
+}

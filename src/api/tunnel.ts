@@ -1,0 +1,182 @@
+// The raw tunnel: GET /api/tunnel?host=&port=[&tls=1] as a WebSocket carrying TCP bytes both ways.
+//
+// How it works (docs/tunnel.md has the wire contract):
+//   binary frames are data; text frames are JSON control messages.
+//   server → client: {"type":"open"}, {"type":"ack","bytes":n}, {"type":"eof"}, {"type":"error",...}
+//   client → server: {"type":"ack","bytes":n}
+// Flow control is by credit in both directions, because workerd's WebSocket has
+// no bufferedAmount: the server stops reading TCP once `window` bytes it sent
+// are unacknowledged, and acknowledges client bytes only after TCP took them.
+// A client that sends more than `window` unacknowledged bytes is cut off.
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { classify, InvalidInput, PortolanError } from '../core/errors.ts';
+import type { Transport } from '../core/conn.ts';
+import { fieldIssues, type HostEnv } from '../core/runner.ts';
+import { hostField, portField } from '../core/protocol.ts';
+
+export interface TunnelSocket {
+  send(data: Uint8Array | string): void;
+  close(code: number, reason: string): void;
+  onMessage(listener: (data: Uint8Array | string) => void): void;
+  onClose(listener: () => void): void;
+}
+
+/** Upgrades the request, or returns undefined when it is not a WebSocket request. */
+export type WebSocketAcceptor = (c: Context) => { socket: TunnelSocket; response: Response } | undefined;
+
+export const TUNNEL_CLOSE = {
+  normal: 1000,
+  error: 1011,
+  idle: 4001,
+  quota: 4002,
+  flowControl: 4003,
+} as const;
+
+const tunnelQuery = z.object({
+  host: hostField,
+  port: z.coerce.number().pipe(portField),
+  tls: z.enum(['0', '1', 'true', 'false']).optional(),
+  window: z.coerce.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024),
+});
+
+export interface TunnelLimits {
+  idleMs: number;
+  quotaBytes: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = { idleMs: 5 * 60_000, quotaBytes: 2 * 1024 ** 3, connectTimeoutMs: 10_000 };
+
+export async function tunnelRoute(c: Context, env: HostEnv, accept: WebSocketAcceptor, limits: TunnelLimits = DEFAULT_TUNNEL_LIMITS): Promise<Response> {
+  const parsed = tunnelQuery.safeParse(Object.fromEntries(new URL(c.req.url).searchParams));
+  if (!parsed.success) throw new InvalidInput(fieldIssues(parsed.error));
+  const { host, port, window } = parsed.data;
+  const tls = parsed.data.tls === '1' || parsed.data.tls === 'true';
+  if (tls && !env.dialer.capabilities.has('tls')) throw new PortolanError('unsupported_runtime', 'this runtime cannot open TLS connections');
+  const { address } = await env.guard.check(host, port, 'first');
+  const upgraded = accept(c);
+  if (!upgraded) throw InvalidInput.field('upgrade', 'GET /api/tunnel needs Upgrade: websocket');
+  const { socket, response } = upgraded;
+  void pump(socket, env, { host: address ?? host, port, tls, window }, limits);
+  return response;
+}
+
+async function pump(ws: TunnelSocket, env: HostEnv, target: { host: string; port: number; tls: boolean; window: number }, limits: TunnelLimits): Promise<void> {
+  let transport: Transport | undefined;
+  let closed = false;
+  let total = 0;
+  let lastActivity = Date.now();
+  let unacked = 0; // bytes sent to the client and not yet acknowledged
+  let wakeReader: (() => void) | undefined;
+  let writing = Promise.resolve();
+  let queued = 0; // client bytes received and not yet written to TCP
+  const pending: Uint8Array[] = [];
+
+  const finish = (code: number, reason: string) => {
+    if (closed) return;
+    closed = true;
+    clearInterval(idleTimer);
+    wakeReader?.();
+    try {
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      // the client is already gone
+    }
+    void transport?.close().catch(() => {});
+  };
+
+  const idleTimer = setInterval(() => {
+    if (Date.now() - lastActivity > limits.idleMs) finish(TUNNEL_CLOSE.idle, `idle for ${Math.round(limits.idleMs / 1000)} s`);
+  }, Math.min(5000, Math.max(50, limits.idleMs / 4)));
+
+  const count = (n: number): boolean => {
+    lastActivity = Date.now();
+    total += n;
+    if (total > limits.quotaBytes) {
+      finish(TUNNEL_CLOSE.quota, `byte quota of ${limits.quotaBytes} exceeded`);
+      return false;
+    }
+    return true;
+  };
+
+  ws.onClose(() => finish(TUNNEL_CLOSE.normal, 'client closed'));
+  ws.onMessage((data) => {
+    if (closed) return;
+    if (typeof data === 'string') {
+      let msg: { type?: string; bytes?: number };
+      try {
+        msg = JSON.parse(data);
+      } catch {
+        return finish(TUNNEL_CLOSE.flowControl, 'control message is not JSON');
+      }
+      if (msg.type === 'ack' && typeof msg.bytes === 'number' && msg.bytes >= 0) {
+        unacked = Math.max(0, unacked - msg.bytes);
+        lastActivity = Date.now();
+        wakeReader?.();
+      }
+      return;
+    }
+    if (!count(data.length)) return;
+    queued += data.length;
+    if (queued > target.window) return finish(TUNNEL_CLOSE.flowControl, `more than ${target.window} bytes sent without acknowledgement`);
+    if (!transport) {
+      pending.push(data);
+      return;
+    }
+    writeOut(data);
+  });
+
+  const writeOut = (data: Uint8Array) => {
+    writing = writing.then(async () => {
+      if (closed || !transport) return;
+      try {
+        await transport.write(data);
+        queued -= data.length;
+        ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+      } catch (e) {
+        finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`);
+      }
+    });
+  };
+
+  try {
+    transport = await env.dialer.dial({
+      host: target.host,
+      port: target.port,
+      tls: target.tls ? 'implicit' : 'off',
+      signal: AbortSignal.timeout(limits.connectTimeoutMs),
+    });
+  } catch (e) {
+    const err = classify(e);
+    const code = err.code === 'io_timeout' ? 'connect_timeout' : err.code;
+    if (!closed) ws.send(JSON.stringify({ type: 'error', code, message: err.message }));
+    return finish(TUNNEL_CLOSE.error, `${code}: ${err.message}`);
+  }
+  if (closed) {
+    void transport.close();
+    return;
+  }
+  ws.send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: transport.info().remoteAddress ?? null }));
+  for (const d of pending.splice(0)) writeOut(d);
+
+  try {
+    while (!closed) {
+      while (unacked >= target.window && !closed) await new Promise<void>((r) => (wakeReader = r));
+      if (closed) break;
+      const chunk = await transport.read();
+      if (chunk === null) {
+        await writing;
+        if (!closed) ws.send(JSON.stringify({ type: 'eof' }));
+        return finish(TUNNEL_CLOSE.normal, 'remote closed');
+      }
+      if (!count(chunk.length)) break;
+      unacked += chunk.length;
+      ws.send(chunk);
+    }
+  } catch (e) {
+    const err = classify(e);
+    if (!closed) ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
+    finish(TUNNEL_CLOSE.error, `${err.code}: ${err.message}`);
+  }
+}

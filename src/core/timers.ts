@@ -1,0 +1,43 @@
+// The one place core code starts timers: deadlines as AbortSignals, always disposed by their owner.
+// (Node's AbortSignal.timeout does not keep the process alive, so a CLI waiting on it would exit early.)
+import { PortolanError } from './errors.ts';
+
+export interface Deadline {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+/** A signal that aborts when `parent` does, or after `ms` with a PortolanError of `code`. */
+export function deadline(parent: AbortSignal | undefined, ms: number, code: 'connect_timeout' | 'io_timeout', message: string): Deadline {
+  const controller = new AbortController();
+  const fire = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onParent = () => fire(parent!.reason);
+  if (parent?.aborted) fire(parent.reason);
+  parent?.addEventListener('abort', onParent, { once: true });
+  const timer = setTimeout(() => fire(new PortolanError(code, message)), ms);
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,94 @@
+// The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
+import type { Context } from 'hono';
+import { createApp } from '../../api/app.ts';
+import type { TunnelSocket, WebSocketAcceptor } from '../../api/tunnel.ts';
+import { webCrypto } from '../../core/crypto.ts';
+import { protocols } from '../../protocols/index.ts';
+import { createGuard } from '../../guard/guard.ts';
+import { parsePolicy } from '../../guard/policy.ts';
+import { dohResolver } from '../../guard/resolver.ts';
+import { WorkersDialer } from './dialer.ts';
+import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
+
+export { RateLimitBucket } from './ratelimit.ts';
+
+export interface Env {
+  ASSETS?: Fetcher;
+  RATE_LIMITER?: DurableObjectNamespace<RateLimitBucket>;
+  /** Comma-separated CIDRs (or `loopback`) this deployment may reach beyond the public internet. */
+  ALLOW_TARGETS?: string;
+  /** DNS-over-HTTPS endpoint (JSON API) used to check hostnames before connecting. */
+  RESOLVER_URL?: string;
+  ACCESS_TOKEN?: string;
+  /** `capacity/perSeconds`, e.g. `60/60`; `off` disables. */
+  RATE_LIMIT_CLIENT?: string;
+  RATE_LIMIT_TARGET?: string;
+}
+
+const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  const pair = new WebSocketPair();
+  const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
+  server.accept();
+  const socket: TunnelSocket = {
+    send: (data) => server.send(data),
+    close: (code, reason) => server.close(code, reason),
+    onMessage: (listener) =>
+      server.addEventListener('message', (e) => listener(typeof e.data === 'string' ? e.data : new Uint8Array(e.data as ArrayBuffer))),
+    onClose: (listener) => {
+      server.addEventListener('close', () => listener());
+      server.addEventListener('error', () => listener());
+    },
+  };
+  return { socket, response: new Response(null, { status: 101, webSocket: client }) };
+};
+
+function bucket(spec: string | undefined, fallback: string): { capacity: number; refillPerSecond: number } | undefined {
+  const text = spec ?? fallback;
+  if (text === 'off') return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m) throw new TypeError(`rate limit ${JSON.stringify(text)} must look like 60/60 (requests/seconds) or off`);
+  return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
+}
+
+let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
+
+function appFor(env: Env) {
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET].join('|');
+  if (cached?.key === key) return cached.app;
+  const dialer = new WorkersDialer();
+  const guard = createGuard({
+    policy: parsePolicy(env),
+    resolver: dohResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
+    runtime: 'workers',
+    cloudflareCheck: true,
+  });
+  const clientBucket = bucket(env.RATE_LIMIT_CLIENT, '120/60');
+  const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
+  const rateLimiter =
+    env.RATE_LIMITER && clientBucket && targetBucket ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
+  const app = createApp({
+    env: { dialer, guard, crypto: webCrypto() },
+    protocols,
+    accessToken: env.ACCESS_TOKEN || undefined,
+    rateLimiter,
+    clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
+    acceptWebSocket,
+    runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '' } },
+  });
+  cached = { key, app };
+  return app;
+}
+
+const protocolIds = new Set(protocols.map((p) => p.id));
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const first = path.split('/')[1] ?? '';
+    if (path.startsWith('/api/') || protocolIds.has(first) || !env.ASSETS) {
+      return appFor(env).fetch(request, env, ctx);
+    }
+    return env.ASSETS.fetch(request);
+  },
+} satisfies ExportedHandler<Env>;

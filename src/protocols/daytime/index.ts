@@ -1,0 +1,32 @@
+// Daytime Protocol, RFC 867: the server sends the date and time as text, then closes.
+import { z } from 'zod';
+import { fromUtf8 } from '../../core/bytes.ts';
+import { defineProtocol, operation } from '../../core/protocol.ts';
+import { parseDaytime } from './codec.ts';
+
+export default defineProtocol({
+  id: 'daytime',
+  title: 'Daytime',
+  category: 'classic',
+  summary: "Reads the server's date line and, when its format is recognised, the offset from this runtime's clock (RFC 867).",
+  ports: [{ port: 13, transport: 'tcp' }],
+  specs: ['RFC 867'],
+  rating: { stars: 4, reason: 'Reads the line and parses the common formats (ctime, RFC 822, xinetd, NIST ACTS) into UTC with a clock offset; lab-tested. RFC 867 fixes no format, so an unknown one is returned as text only.' },
+  verifiedAgainst: 'xinetd internal daytime-stream',
+  defaultOperation: 'get',
+  operations: {
+    get: operation({
+      summary: "Read the server's date and time",
+      input: z.object({}),
+      output: z.object({ text: z.string(), utc: z.string().nullable(), format: z.string().nullable(), offsetMs: z.number().nullable() }),
+      text: (r) => `${r.text}${r.utc ? `\n= ${r.utc} (${r.format}; offset ${((r.offsetMs ?? 0) / 1000).toFixed(0)} s)` : ''}`,
+      async run(ctx) {
+        const conn = await ctx.dial();
+        const { bytes } = await conn.readToEnd(1024);
+        const text = fromUtf8(bytes).trim();
+        const parsed = parseDaytime(text);
+        return { text, utc: parsed ? new Date(parsed.ms).toISOString() : null, format: parsed?.format ?? null, offsetMs: parsed ? parsed.ms - Date.now() : null };
+      },
+    }),
+  },
+});
