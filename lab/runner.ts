@@ -1,6 +1,7 @@
 // The lab runner: installs Debian packages, makes the test CA, starts, checks and stops lab servers.
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   closeSync,
   existsSync,
@@ -148,8 +149,7 @@ async function stopServer(serverName: string, log: Log): Promise<void> {
 
 function execCommand(command: string, args: readonly string[], options: ExecOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const stdin = options.input === undefined ? 'ignore' : 'pipe';
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [stdin, 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -161,8 +161,8 @@ function execCommand(command: string, args: readonly string[], options: ExecOpti
       const output = tail(`${stdout}${Buffer.concat(err).toString('utf8')}`, 30);
       reject(new LabError(`${command} ${args.join(' ')} exited ${code ?? signal}\n${output}`));
     });
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(options.input);
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input);
   });
 }
 
@@ -188,11 +188,15 @@ export async function installPackages(packages: readonly string[], log: Log): Pr
   const ownPolicy = !existsSync(policyRcPath);
   if (ownPolicy) writeFileSync(policyRcPath, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
-    await execCommand('apt-get', ['update'], { env });
-    await execCommand(
-      'apt-get',
-      ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', '-o', 'Dpkg::Options::=--force-confdef', ...missing],
-      { env },
+    const aptLog = join(labDir, 'apt.log');
+    appendFileSync(aptLog, await execCommand('apt-get', ['update'], { env }));
+    appendFileSync(
+      aptLog,
+      await execCommand(
+        'apt-get',
+        ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', '-o', 'Dpkg::Options::=--force-confdef', ...missing],
+        { env },
+      ),
     );
   } finally {
     if (ownPolicy) rmSync(policyRcPath, { force: true });
@@ -249,6 +253,16 @@ export async function ensureTls(log: Log): Promise<TlsPaths> {
 
 // One lab run at a time per state dir (parallel test workers call ensureLab together).
 
+function lockHolder(lockPath: string): number | 'gone' | 'stale' {
+  try {
+    const holder = Number(readFileSync(lockPath, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0) return procStartTime(holder) === null ? 'stale' : holder;
+    return Date.now() - statSync(lockPath).mtimeMs > 5000 ? 'stale' : 0;
+  } catch {
+    return 'gone';
+  }
+}
+
 async function withLock<T>(action: () => Promise<T>, log: Log): Promise<T> {
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
   const lockPath = join(runDir, 'lock');
@@ -262,13 +276,14 @@ async function withLock<T>(action: () => Promise<T>, log: Log): Promise<T> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockPath, 'utf8').trim());
-      if (!Number.isInteger(holder) || holder <= 0 || procStartTime(holder) === null) {
+      const holder = lockHolder(lockPath);
+      if (holder === 'gone') continue;
+      if (holder === 'stale') {
         rmSync(lockPath, { force: true });
         continue;
       }
       if (Date.now() > deadline) throw new LabError(`lab lock ${lockPath} held by pid ${holder} for too long`);
-      if (!waiting) log(`waiting for another lab run (pid ${holder})`);
+      if (!waiting) log(`waiting for another lab run (pid ${holder || 'starting'})`);
       waiting = true;
       await sleep(250);
     }

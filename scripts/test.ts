@@ -1,4 +1,4 @@
-// `npm test`: every layer. Static checks, then the lab and two Workers runtimes
+// `npm test`: every layer. `npx tsx scripts/test.ts FILE...` runs only those files (lab and workerd still start). Static checks, then the lab and two Workers runtimes
 // (local-development policy and deployment policy), then one node:test run over
 // unit, codec, fuzz, lab and API contract tests.
 import { spawnSync } from 'node:child_process';
@@ -45,7 +45,9 @@ if (only.length === 0) {
   step('build the UI', 'npm', ['run', 'build:web']);
 }
 
-step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start']);
+// LAB_AREAS=databases,ssh limits the lab to some areas (for a targeted run).
+const areas = (process.env.LAB_AREAS ?? '').split(',').filter(Boolean);
+step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start', ...areas]);
 const { caPath } = await import('../lab/index.ts');
 
 const workers: RunningWorker[] = [];

@@ -1,6 +1,6 @@
 // Foundation lab servers: inetd services (RFC 862/863/864/865/867/868, finger RFC 1288), dictd (RFC 2229),
 // gopher (RFC 1436), carbon (Graphite plaintext/pickle), and misbehaving peers.
-import { chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
@@ -96,11 +96,11 @@ async function ensureFingerUser(ctx: LabContext): Promise<void> {
   if (exists) await ctx.exec('usermod', ['--comment', realName, user]);
   else await ctx.exec('useradd', ['--create-home', '--comment', realName, '--shell', '/bin/sh', user]);
   const [, , uid, gid, , home] = (await ctx.exec('getent', ['passwd', user])).trim().split(':');
-  await ctx.exec('chmod', ['0755', home]);
+  chmodSync(home, 0o755);
   for (const [file, text] of [['.plan', plan], ['.project', project]] as const) {
     const path = join(home, file);
-    await ctx.exec('tee', [path], { input: `${text}\n` });
-    await ctx.exec('chmod', ['0644', path]);
+    writeFileSync(path, `${text}\n`);
+    chmodSync(path, 0o644);
     chownSync(path, Number(uid), Number(gid));
   }
 }
@@ -135,7 +135,7 @@ const inetd: LabServer = {
     const path = ctx.writeFile('xinetd.conf', config);
     await ctx.spawnDaemon({ command: '/usr/sbin/xinetd', args: ['-dontfork', '-f', path, '-pidfile', join(ctx.dir, 'xinetd.pid')] });
   },
-  async health(ctx) {
+  async health() {
     const echoed = await exchange(p.echo, { send: 'portolan-echo\r\n', until: (got) => got.includes('portolan-echo\r\n') });
     expectIncludes('echo', echoed, 'portolan-echo');
     await expectSilence(p.discard, 200, 'discarded\r\n');
@@ -197,7 +197,7 @@ ${blocks.join('')}user ${authUser} ${authSecret}
     await ctx.exec('chown', ['dictd', logPath]);
     await ctx.spawnDaemon({ command: '/usr/sbin/dictd', args: ['--config', path, '--debug', 'nodetach', '--logfile', logPath] });
   },
-  async health(ctx) {
+  async health() {
     const answer = await exchange(p.dict, { send: 'SHOW DB\r\nQUIT\r\n', until: (got) => got.includes('\r\n221') });
     expectIncludes('dict', answer, '220 ');
     for (const name of Object.keys(foundationFacts.dict.databases)) expectIncludes('dict SHOW DB', answer, `${name} "`);
@@ -268,7 +268,7 @@ const gopher: LabServer = {
     const path = ctx.writeFile('pygopherd.conf', config);
     await ctx.spawnDaemon({ command: '/usr/sbin/pygopherd', args: [path] });
   },
-  async health(ctx) {
+  async health() {
     const menu = await exchange(p.gopher, { send: '\r\n' });
     expectIncludes('gopher menu', menu, foundationFacts.gopher.welcome);
     const file = await exchange(p.gopher, { send: '/about.txt\r\n' });
@@ -351,7 +351,7 @@ ENABLE_TAGS = False
       args: ['--config', config, '--nodaemon', '--pidfile', join(ctx.dir, 'carbon-cache.pid'), 'start'],
     });
   },
-  async health(ctx) {
+  async health() {
     await expectSilence(p.carbonPlaintext, 50);
     await expectSilence(p.carbonPickle, 50);
     const answer = await exchange(p.carbonCacheQuery, {
@@ -376,7 +376,7 @@ const badPeers: LabServer = {
       cwd: ctx.repoRoot,
     });
   },
-  async health(ctx) {
+  async health() {
     await expectRefused(p.closedPort);
     await expectSilence(p.silent, 200, 'hello?\r\n');
     const garbage = await exchange(p.garbage);

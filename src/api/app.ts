@@ -5,8 +5,9 @@ import { PortolanError, classify, httpStatus, InvalidInput } from '../core/error
 import { runOperation, type HostEnv } from '../core/runner.ts';
 import type { Protocol, DefinedOperation } from '../core/protocol.ts';
 import { describeProtocol, openApiDocument, runtimeSupport } from './describe.ts';
-import { shortRoute } from './short.ts';
-import { tunnelRoute, type WebSocketAcceptor } from './tunnel.ts';
+import { coerceQuery, shortRoute } from './short.ts';
+import { tunnelRoute } from './tunnel.ts';
+import { serveSession, type WebSocketAcceptor } from './websocket.ts';
 
 export interface RateLimiter {
   /** Takes one token from `key`'s bucket; false when empty. */
@@ -107,9 +108,15 @@ export function createApp(opts: ApiOptions): Hono {
     return c.json(answer);
   });
 
-  app.get('/api/:protocol/:operation', (c) => {
+  app.get('/api/:protocol/:operation', async (c) => {
     const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
-    throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
+    if (!op.session) throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
+    if (!opts.acceptWebSocket) throw new PortolanError('unsupported_runtime', 'this host serves no WebSocket sessions');
+    await limited(c, c.req.query('host'));
+    const upgraded = opts.acceptWebSocket(c);
+    if (!upgraded) throw InvalidInput.field('upgrade', `${p.id} ${op.name} is an interactive session: connect with Upgrade: websocket`);
+    void serveSession(upgraded.socket, opts.env, p, op, coerceQuery(op, new URL(c.req.url).searchParams));
+    return upgraded.response;
   });
 
   app.get('/:protocol/:target/:extra{.*}?', async (c) => {

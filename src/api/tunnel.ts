@@ -15,15 +15,7 @@ import type { Transport } from '../core/conn.ts';
 import { fieldIssues, type HostEnv } from '../core/runner.ts';
 import { hostField, portField } from '../core/protocol.ts';
 
-export interface TunnelSocket {
-  send(data: Uint8Array | string): void;
-  close(code: number, reason: string): void;
-  onMessage(listener: (data: Uint8Array | string) => void): void;
-  onClose(listener: () => void): void;
-}
-
-/** Upgrades the request, or returns undefined when it is not a WebSocket request. */
-export type WebSocketAcceptor = (c: Context) => { socket: TunnelSocket; response: Response } | undefined;
+import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
 
 export const TUNNEL_CLOSE = {
   normal: 1000,
@@ -62,7 +54,7 @@ export async function tunnelRoute(c: Context, env: HostEnv, accept: WebSocketAcc
   return response;
 }
 
-async function pump(ws: TunnelSocket, env: HostEnv, target: { host: string; port: number; tls: boolean; window: number }, limits: TunnelLimits): Promise<void> {
+async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; port: number; tls: boolean; window: number }, limits: TunnelLimits): Promise<void> {
   let transport: Transport | undefined;
   let closed = false;
   let total = 0;

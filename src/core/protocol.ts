@@ -58,6 +58,16 @@ export interface OperationContext {
 
 export type AnyObject = z.ZodObject<z.ZodRawShape>;
 
+/** A message of an interactive session: binary data, or a JSON control message with a `type`. */
+export type SessionMessage = Uint8Array | { type: string; [key: string]: unknown };
+
+/** The client side of an interactive session (a WebSocket in the API). */
+export interface SessionChannel {
+  send(msg: SessionMessage): void;
+  /** The next message from the client; null once the client has gone. Obeys the session's deadline. */
+  receive(): Promise<SessionMessage | null>;
+}
+
 export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodType = z.ZodType> {
   summary: string;
   /** The operation's own fields; host, port, timeoutMs and tls are added for it. */
@@ -74,7 +84,13 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
   /** Maps a short route's `/extra` path segment onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
-  run(ctx: OperationContext, input: TargetFields & z.infer<I>): Promise<z.infer<O>>;
+  /** A request/response operation (POST /api/{protocol}/{operation}). */
+  run?(ctx: OperationContext, input: TargetFields & z.infer<I>): Promise<z.infer<O>>;
+  /**
+   * An interactive session (GET /api/{protocol}/{operation} with Upgrade: websocket).
+   * Runs until the server or the client ends it; resolves with a closing summary.
+   */
+  session?(ctx: OperationContext, input: TargetFields & z.infer<I>, channel: SessionChannel): Promise<z.infer<O>>;
 }
 
 export interface TargetFields {
@@ -140,7 +156,8 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
   if (spec.tls?.implicit) tlsModes.push('implicit');
   const operations: Record<string, DefinedOperation> = {};
   for (const [name, op] of Object.entries(spec.operations)) {
-    const max = op.maxTimeoutMs ?? 30_000;
+    if (!op.run && !op.session) throw new TypeError(`${spec.id}.${name}: an operation needs run or session`);
+    const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : 30_000);
     const target = {
       host: hostField.describe('Target hostname or IP address'),
       port: portField.optional().describe(`Target port (default ${op.defaultPort ?? defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
@@ -149,7 +166,7 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
         .int()
         .min(100, 'timeoutMs must be at least 100')
         .max(max, `timeoutMs must be at most ${max}`)
-        .default(Math.min(op.defaultTimeoutMs ?? 10_000, max))
+        .default(Math.min(op.defaultTimeoutMs ?? (op.session ? 3_600_000 : 10_000), max))
         .describe('Deadline for the whole operation, in milliseconds'),
       tls: z
         .enum(tlsModes as [TlsMode, ...TlsMode[]])

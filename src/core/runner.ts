@@ -5,7 +5,7 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
-import { defaultPort, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { defaultPort, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, sleep } from './timers.ts';
 
@@ -58,6 +58,8 @@ export interface RunOptions {
   transcript?: boolean;
   /** Aborts the operation from outside (client went away). */
   signal?: AbortSignal;
+  /** Runs the operation's interactive session over this channel instead of `run`. */
+  channel?: SessionChannel;
 }
 
 /** Runs one operation to its answer. Throws PortolanError on failure. */
@@ -68,6 +70,8 @@ export async function runOperation(
   raw: unknown,
   opts: RunOptions = {},
 ): Promise<Answer> {
+  if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
+  if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
   const input = parseInput(op, raw);
   const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
   if (missing.length > 0) {
@@ -158,7 +162,22 @@ export async function runOperation(
   };
 
   try {
-    const result = await raceSignal(op.run(ctx, input), deadline);
+    let work: Promise<unknown>;
+    if (opts.channel) {
+      const channel = opts.channel;
+      let pendingReceive: Promise<SessionMessage | null> | undefined;
+      work = op.session!(ctx, input, {
+        send: (msg) => channel.send(msg),
+        async receive() {
+          // A wait abandoned at a deadline keeps its promise, so no client message is lost.
+          pendingReceive ??= channel.receive();
+          const msg = await raceSignal(pendingReceive, current);
+          pendingReceive = undefined;
+          return msg;
+        },
+      });
+    } else work = op.run!(ctx, input);
+    const result = await raceSignal(work, deadline);
     const totalMs = Math.round((performance.now() - start) * 1000) / 1000;
     const answer: Answer = {
       ok: true,

@@ -33,7 +33,10 @@ export const CLOUDFLARE_IPV6 = [
   '2c0f:f248::/32',
 ] as const;
 
-const RANGES: readonly Cidr[] = [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6].map((text) => parseCidr(text)!);
+/** Cloudflare's public resolver (1.1.1.1, 1.0.0.1; AS13335): Cloudflare addresses missing from ips-v4. Its IPv6 is in 2606:4700::/32. */
+export const CLOUDFLARE_RESOLVER_IPV4 = ['1.1.1.0/24', '1.0.0.0/24'] as const;
+
+const RANGES: readonly Cidr[] = [...CLOUDFLARE_IPV4, ...CLOUDFLARE_RESOLVER_IPV4, ...CLOUDFLARE_IPV6].map((text) => parseCidr(text)!);
 
 const MAPPED = parseCidr('::ffff:0:0/96')!;
 

@@ -1,12 +1,10 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
-import type { TunnelSocket, WebSocketAcceptor } from '../../api/tunnel.ts';
+import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
-import { createGuard } from '../../guard/guard.ts';
-import { parsePolicy } from '../../guard/policy.ts';
-import { dohResolver } from '../../guard/resolver.ts';
+import { createGuard, dohResolver, parsePolicy } from '../../guard/index.ts';
 import { WorkersDialer } from './dialer.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
@@ -30,7 +28,7 @@ const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
   const pair = new WebSocketPair();
   const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
   server.accept();
-  const socket: TunnelSocket = {
+  const socket: ServerSocket = {
     send: (data) => server.send(data),
     close: (code, reason) => server.close(code, reason),
     onMessage: (listener) =>
@@ -58,7 +56,7 @@ function appFor(env: Env) {
   if (cached?.key === key) return cached.app;
   const dialer = new WorkersDialer();
   const guard = createGuard({
-    policy: parsePolicy(env),
+    policy: parsePolicy({ ALLOW_TARGETS: env.ALLOW_TARGETS }),
     resolver: dohResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
     runtime: 'workers',
     cloudflareCheck: true,
