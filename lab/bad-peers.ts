@@ -1,4 +1,4 @@
-// Misbehaving peers for API contract tests: `silent` accepts and never answers; `garbage` sends random bytes and closes.
+// Misbehaving peers for API contract tests: `silent` accepts and never answers; `garbage` sends a malformed line and random bytes, then closes.
 // Usage: node --import tsx lab/bad-peers.ts <silentPort> <garbagePort>
 import { randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
@@ -20,7 +20,8 @@ const silent = net.createServer((socket) => {
 const garbage = net.createServer((socket) => {
   socket.on('error', () => socket.destroy());
   socket.resume();
-  socket.end(randomBytes(randomInt(64, 1024)));
+  // A malformed line first, so line-based decoders fail on content rather than on the close.
+  socket.end(Buffer.concat([Buffer.from('NOT A PROTOCOL \xff\xfe\r\n', 'latin1'), randomBytes(randomInt(64, 1024))]));
 });
 
 for (const [server, port, name] of [[silent, silentPort, 'silent'], [garbage, garbagePort, 'garbage']] as const) {

@@ -1,6 +1,7 @@
 // Foundation lab servers: inetd services (RFC 862/863/864/865/867/868, finger RFC 1288), dictd (RFC 2229),
 // gopher (RFC 1436), carbon (Graphite plaintext/pickle), and misbehaving peers.
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
@@ -384,4 +385,39 @@ const badPeers: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [inetd, dictd, gopher, carbon, badPeers];
+// A filtered port: the handshake never completes, so connects time out.
+const blackhole: LabServer = {
+  name: 'blackhole',
+  area: 'foundation',
+  packages: [],
+  ports: [p.blackhole],
+  async start(ctx) {
+    await ctx.spawnDaemon({ command: 'python3', args: [join(ctx.repoRoot, 'lab', 'blackhole.py'), String(p.blackhole)], cwd: ctx.repoRoot });
+  },
+  async health() {
+    // Ready once it listens with its queue full: a fresh connect must not complete.
+    for (let i = 0; i < 50; i++) {
+      const connected = await new Promise<boolean>((resolve) => {
+        const s = net.connect(p.blackhole, '127.0.0.1');
+        const t = setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 300);
+        s.once('connect', () => {
+          clearTimeout(t);
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+      if (!connected) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`blackhole: connects to ${p.blackhole} still complete`);
+  },
+};
+
+export const servers: LabServer[] = [inetd, dictd, gopher, carbon, badPeers, blackhole];

@@ -50,11 +50,11 @@ export async function tunnelRoute(c: Context, env: HostEnv, accept: WebSocketAcc
   const upgraded = accept(c);
   if (!upgraded) throw InvalidInput.field('upgrade', 'GET /api/tunnel needs Upgrade: websocket');
   const { socket, response } = upgraded;
-  void pump(socket, env, { host: address ?? host, port, tls, window }, limits);
+  void pump(socket, env, { host, address, port, tls, window }, limits);
   return response;
 }
 
-async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; port: number; tls: boolean; window: number }, limits: TunnelLimits): Promise<void> {
+async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; address?: string; port: number; tls: boolean; window: number }, limits: TunnelLimits): Promise<void> {
   let transport: Transport | undefined;
   let closed = false;
   let total = 0;
@@ -135,6 +135,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; port
   try {
     transport = await env.dialer.dial({
       host: target.host,
+      address: target.address,
       port: target.port,
       tls: target.tls ? 'implicit' : 'off',
       signal: AbortSignal.timeout(limits.connectTimeoutMs),

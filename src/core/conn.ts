@@ -14,7 +14,10 @@ export type TlsMode = 'off' | 'implicit' | 'starttls';
 export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort';
 
 export interface DialOptions {
+  /** The name the user gave: used for TLS (SNI and certificate checks). */
   host: string;
+  /** The address the guard checked, when the host should connect to it rather than resolve again. */
+  address?: string;
   port: number;
   /** `implicit`: TLS from the first byte; `starttls`: plain now, `startTls()` later. */
   tls: TlsMode;
@@ -254,16 +257,27 @@ export class Conn {
     }
   }
 
-  /** Reads until end of stream (capped); what a daytime or finger server sends. */
-  async readToEnd(max = 1024 * 1024): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  /**
+   * Reads until end of stream (capped): how daytime, finger or gopher servers delimit an answer.
+   * A connection lost after data (a TLS peer that closes without close_notify) ends the read
+   * with `cleanEnd: false` instead of failing, so the answer is kept and the caller can say so.
+   */
+  async readToEnd(max = 1024 * 1024): Promise<{ bytes: Uint8Array; truncated: boolean; cleanEnd: boolean }> {
     const parts: Uint8Array[] = [];
     let size = 0;
     for (;;) {
-      const chunk = await this.read(max - size);
-      if (chunk === null) return { bytes: concat(parts), truncated: false };
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await this.read(max - size);
+      } catch (e) {
+        const err = classify(e);
+        if (err.code === 'closed' && size > 0) return { bytes: concat(parts), truncated: false, cleanEnd: false };
+        throw err;
+      }
+      if (chunk === null) return { bytes: concat(parts), truncated: false, cleanEnd: true };
       parts.push(chunk);
       size += chunk.length;
-      if (size >= max) return { bytes: concat(parts), truncated: true };
+      if (size >= max) return { bytes: concat(parts), truncated: true, cleanEnd: true };
     }
   }
 

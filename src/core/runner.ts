@@ -121,7 +121,7 @@ export async function runOperation(
     connecting++;
     try {
       transport = await raceSignal(
-        env.dialer.dial({ host: address ?? host, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
+        env.dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
         connectSignal,
       );
     } catch (e) {

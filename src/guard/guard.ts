@@ -4,7 +4,8 @@
 // in every reading a connector might give it. A name is resolved once (A and AAAA together, no second
 // lookup for the Cloudflare check) and EVERY address must pass: the policy, then on Workers the Cloudflare
 // ranges. A name that only means something locally (`.internal`, single labels...) must resolve into the
-// explicit allow list. The first address is returned so a host can connect to exactly what was checked.
+// explicit allow list. The first address is returned so a host can connect to exactly what was checked
+// (not on Workers, which connect by name; an IP literal is always returned in its canonical spelling).
 import { InvalidInput, PortolanError, TargetBlocked } from '../core/errors.ts';
 import type { TargetGuard } from '../core/runner.ts';
 import { cloudflareRange } from './cloudflare-ranges.ts';
@@ -139,7 +140,9 @@ export function createGuard(opts: GuardOptions): TargetGuard {
       }
       const addrs = await resolve(name);
       for (const addr of addrs) judge({ addr, subject: `${host} resolves to ${formatIp(addr)},` }, host, port, hop, localOnly);
-      return { address: formatIp(addrs[0]) };
+      // Workers connect by name: connect() validates TLS against the name it is given, and cannot reach
+      // private space whatever the name resolves to later. The other hosts pin the checked address.
+      return runtime === 'workers' ? {} : { address: formatIp(addrs[0]) };
     },
   };
 }

@@ -133,10 +133,10 @@ function normalizeFingerprint(fp: string): string {
   return fp.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toLowerCase();
 }
 
-function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: string | undefined, alpn: string[] | undefined, target?: { host: string; port: number }): Promise<tls.TLSSocket> {
+function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: string | undefined, alpn: string[] | undefined, target?: { host: string; address?: string; port: number }): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({
-      ...(socket ? { socket } : { host: target!.host, port: target!.port }),
+      ...(socket ? { socket } : { host: target!.address ?? target!.host, port: target!.port }),
       servername: net.isIP(serverName) ? undefined : serverName,
       ALPNProtocols: alpn,
       rejectUnauthorized: !pinSha256,
@@ -201,7 +201,7 @@ export class NodeDialer implements Dialer {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
         socket.once('error', reject);
-        socket.connect({ host: opts.host, port: opts.port });
+        socket.connect({ host: opts.address ?? opts.host, port: opts.port });
       });
       socket.removeAllListeners('error');
       return new SocketTransport(socket, opts.pinSha256);

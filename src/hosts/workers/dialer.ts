@@ -39,12 +39,31 @@ function wrap(socket: Socket, remote: string): Transport {
 }
 
 /** Workers report connect failures as plain Errors; give them outcome codes. */
-function connectError(e: unknown, tls: boolean): PortolanError {
+function connectError(e: unknown): PortolanError {
   const err = classify(e);
-  const text = err.message;
-  if (/TLS|certificate|SSL|handshake/i.test(text) && tls) return new PortolanError('tls_error', text);
-  if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', text);
+  if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', err.message);
   return err;
+}
+
+/**
+ * workerd gives the same message for a refused port and a failed TLS handshake. When a TLS dial
+ * fails, one plain connect tells them apart: if it succeeds, the port is open and TLS is what failed.
+ */
+async function tlsOrRefused(host: string, port: number, original: PortolanError, signal: AbortSignal): Promise<PortolanError> {
+  if (original.code !== 'refused' || signal.aborted) return original;
+  const plain = connect({ hostname: host, port }, { secureTransport: 'off', allowHalfOpen: false });
+  try {
+    await plain.opened;
+  } catch {
+    return original;
+  } finally {
+    void plain.close().catch(() => {});
+  }
+  return new PortolanError(
+    'tls_error',
+    `TLS handshake with ${host}:${port} failed, though the port accepts TCP: the server does not speak TLS there, or its certificate is not one Workers trust (self-signed, private CA, expired, or not for this name). Workers cannot show or pin the certificate; the Node host can.`,
+    { runtime: 'workers' },
+  );
 }
 
 export class WorkersDialer implements Dialer {
@@ -53,7 +72,8 @@ export class WorkersDialer implements Dialer {
 
   async dial(opts: DialOptions): Promise<Transport> {
     const secureTransport = opts.tls === 'implicit' ? 'on' : opts.tls === 'starttls' ? 'starttls' : 'off';
-    const socket = connect({ hostname: opts.host, port: opts.port }, { secureTransport, allowHalfOpen: false });
+    // The guard hands back an address only for IP literals (canonical form); names are dialled as names so TLS checks them.
+    const socket = connect({ hostname: opts.address ?? opts.host, port: opts.port }, { secureTransport, allowHalfOpen: false });
     const onAbort = () => void socket.close().catch(() => {});
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -61,7 +81,8 @@ export class WorkersDialer implements Dialer {
       return wrap(socket, info.remoteAddress ?? `${opts.host}:${opts.port}`);
     } catch (e) {
       if (opts.signal.aborted) throw classify(opts.signal.reason);
-      throw connectError(e, opts.tls === 'implicit');
+      const err = connectError(e);
+      throw opts.tls === 'implicit' ? await tlsOrRefused(opts.address ?? opts.host, opts.port, err, opts.signal) : err;
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
     }

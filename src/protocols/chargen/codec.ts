@@ -1,49 +1,46 @@
-// Character Generator, RFC 864: lines of 72 printable characters, each starting one character later.
+// Character Generator, RFC 864: lines of 72 printable characters, each the previous one shifted by one.
+// The RFC suggests the pattern without fixing the character set (xinetd uses '!'..'}'), so the
+// alphabet is read from the stream: every line must be 72 consecutive characters of that cycle.
+// A line that does not continue its predecessor (xinetd restarts the cycle at each buffer) is
+// counted as a restart, not as corruption.
 import { ProtocolError } from '../../core/errors.ts';
 
 export const LINE_CHARS = 72;
-const FIRST = 0x20;
-const COUNT = 95; // the printable ASCII characters, space through tilde
 
 export interface ChargenCheck {
   /** Complete lines seen. */
   lines: number;
-  /** Every complete line follows RFC 864's rotating pattern. */
+  /** Every complete line is 72 consecutive characters of the server's cyclic alphabet. */
   patternValid: boolean;
-  /** The first line that broke the pattern, if any. */
+  /** The first line that is not such a window, if any. */
   firstBadLine: number | null;
+  /** Lines that are valid windows but do not continue the previous line. */
+  restarts: number;
+  /** The distinct characters seen: the server's alphabet (95 for space..tilde). */
+  alphabetSize: number;
 }
 
-/** The expected line that starts with character `start` (0–94). */
-export function expectedLine(start: number): Uint8Array {
-  const out = new Uint8Array(LINE_CHARS);
-  for (let i = 0; i < LINE_CHARS; i++) out[i] = FIRST + ((start + i) % COUNT);
-  return out;
-}
+const printable = (b: number) => b >= 0x20 && b <= 0x7e;
 
-/**
- * Checks a stream prefix. The first line may start at any character; each
- * following line starts one later. A trailing partial line is ignored.
- */
+/** Checks a stream prefix; a trailing partial line is ignored. */
 export function checkStream(bytes: Uint8Array): ChargenCheck {
   const lines: Uint8Array[] = [];
-  let at = 0;
-  for (;;) {
+  for (let at = 0; ; ) {
     const end = bytes.indexOf(0x0a, at);
     if (end === -1) break;
-    const stop = end > at && bytes[end - 1] === 0x0d ? end - 1 : end;
-    lines.push(bytes.subarray(at, stop));
+    lines.push(bytes.subarray(at, end > at && bytes[end - 1] === 0x0d ? end - 1 : end));
     at = end + 1;
   }
-  if (lines.length === 0) return { lines: 0, patternValid: bytes.length > 0, firstBadLine: null };
-  const first = lines[0][0];
-  if (first === undefined || first < FIRST || first >= FIRST + COUNT) throw new ProtocolError('chargen line does not start with a printable character');
-  let start = first - FIRST;
+  if (lines.length > 0 && lines[0].length > 0 && !printable(lines[0][0])) throw new ProtocolError('chargen line does not start with a printable character');
+  const alphabet = [...new Set(lines.flatMap((l) => [...l]))].sort((a, b) => a - b);
+  const next = new Map<number, number>(alphabet.map((c, i) => [c, alphabet[(i + 1) % alphabet.length]]));
+  let restarts = 0;
   for (let i = 0; i < lines.length; i++) {
-    const want = expectedLine(start);
-    const got = lines[i];
-    if (got.length !== want.length || got.some((b, j) => b !== want[j])) return { lines: lines.length, patternValid: false, firstBadLine: i + 1 };
-    start = (start + 1) % COUNT;
+    const line = lines[i];
+    let ok = line.length === LINE_CHARS && line.every(printable);
+    for (let j = 0; ok && j < LINE_CHARS - 1; j++) ok = next.get(line[j]) === line[j + 1];
+    if (!ok) return { lines: lines.length, patternValid: false, firstBadLine: i + 1, restarts, alphabetSize: alphabet.length };
+    if (i > 0 && next.get(lines[i - 1][0]) !== line[0]) restarts++;
   }
-  return { lines: lines.length, patternValid: true, firstBadLine: null };
+  return { lines: lines.length, patternValid: true, firstBadLine: null, restarts, alphabetSize: alphabet.length };
 }

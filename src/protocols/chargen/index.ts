@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fromLatin1 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { checkStream } from './codec.ts';
+import { mbps } from '../ping/stats.ts';
 
 export default defineProtocol({
   id: 'chargen',
@@ -11,7 +12,7 @@ export default defineProtocol({
   summary: 'Reads a measured amount of the character stream, checks the RFC 864 pattern and reports throughput.',
   ports: [{ port: 19, transport: 'tcp' }],
   specs: ['RFC 864'],
-  rating: { stars: 4, reason: 'Reads N bytes, validates every line against the rotating RFC 864 pattern, measures throughput; lab-tested with 1 KiB and 1 MiB reads.' },
+  rating: { stars: 4, reason: "Reads N bytes, validates every line as 72 consecutive characters of the server's cycle, counts cycle restarts, measures throughput; lab-tested with 1 KiB and 1 MiB reads." },
   verifiedAgainst: 'xinetd internal chargen-stream',
   defaultOperation: 'read',
   operations: {
@@ -23,11 +24,13 @@ export default defineProtocol({
         lines: z.number(),
         patternValid: z.boolean(),
         firstBadLine: z.number().nullable(),
+        restarts: z.number().describe('Lines that restart the cycle instead of continuing it'),
+        alphabetSize: z.number().describe('Distinct characters seen (95 for the RFC example set)'),
         elapsedMs: z.number(),
-        throughputMbps: z.number(),
+        throughputMbps: z.number().nullable().describe('Null when the read took less than the clock can measure'),
         sample: z.string().describe('The first lines received'),
       }),
-      text: (r) => `${r.received} bytes, ${r.lines} lines, pattern ${r.patternValid ? 'valid' : `broken at line ${r.firstBadLine}`}, ${r.throughputMbps.toFixed(1)} Mbit/s\n${r.sample}`,
+      text: (r) => `${r.received} bytes, ${r.lines} lines, pattern ${r.patternValid ? 'valid' : `broken at line ${r.firstBadLine}`}${r.throughputMbps === null ? '' : `, ${r.throughputMbps.toFixed(1)} Mbit/s`}\n${r.sample}`,
       async run(ctx, input) {
         const conn = await ctx.dial();
         const t0 = performance.now();
@@ -38,7 +41,7 @@ export default defineProtocol({
           received: data.length,
           ...check,
           elapsedMs,
-          throughputMbps: Math.round(((data.length * 8) / (Math.max(elapsedMs, 0.001) / 1000) / 1e6) * 10) / 10,
+          throughputMbps: mbps(data.length, elapsedMs),
           sample: fromLatin1(data.subarray(0, 74 * 4)),
         };
       },

@@ -1,6 +1,8 @@
 // DICT session driver: banner, one command, its preliminary replies and bodies, QUIT.
 import type { Conn } from '../../core/conn.ts';
-import { ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
+import { toHex, utf8 } from '../../core/bytes.ts';
+import type { CryptoPort } from '../../core/crypto.ts';
 import { parseDefinitionHeader, parsePairs, statusFrame, textBlockFrame, type Status } from './codec.ts';
 
 const body = textBlockFrame();
@@ -16,6 +18,21 @@ export async function greet(conn: Conn): Promise<{ banner: string; capabilities:
   // 220 text <capabilities> <msg-id>
   const caps = /<([\w.]*)>\s*(<[^>]*>)?\s*$/.exec(s.text);
   return { banner: s.text, capabilities: caps?.[1] ? caps[1].split('.').filter(Boolean) : [], msgId: caps?.[2] ?? null };
+}
+
+/**
+ * AUTH, RFC 2229 3.11: the auth string is the hex MD5 of the banner's msg-id followed by the
+ * shared secret. 230 is success, 531 access denied.
+ */
+export async function authenticate(conn: Conn, crypto: CryptoPort, msgId: string | null, user: string, secret: string, q: (s: string) => string): Promise<void> {
+  if (!msgId) throw new ProtocolError('server banner has no msg-id, so AUTH cannot be computed');
+  const digest = toHex(crypto.md5(utf8(msgId + secret)));
+  await conn.write(`AUTH ${q(user)} ${digest}\r\n`, { secret: true, decode: `AUTH ${user} ****` });
+  const s = await status(conn);
+  if (s.code === 230) return;
+  if (s.code === 531) throw new AuthError(`DICT server refused AUTH for ${user}: ${s.code} ${s.text}`, { code: s.code });
+  if (s.code === 502) throw InvalidInput.field('auth', `server does not implement AUTH: ${s.text}`);
+  throw new ServerError(`DICT server answered AUTH with ${s.code} ${s.text}`, { code: s.code });
 }
 
 export interface Definition {

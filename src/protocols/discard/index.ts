@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import { classify, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
+import { mbps } from '../ping/stats.ts';
 
 export default defineProtocol({
   id: 'discard',
@@ -22,8 +23,8 @@ export default defineProtocol({
         size: z.number().int().min(1).max(64 * 1024 * 1024).default(1024).describe('Bytes to generate when data is omitted'),
         listenMs: z.number().int().min(0).max(5000).default(300).describe('How long to watch for an (unexpected) reply'),
       }),
-      output: z.object({ sent: z.number(), elapsedMs: z.number(), throughputMbps: z.number(), silent: z.boolean() }),
-      text: (r) => `sent ${r.sent} bytes in ${r.elapsedMs.toFixed(3)} ms (${r.throughputMbps.toFixed(1)} Mbit/s); server ${r.silent ? 'stayed silent' : 'ANSWERED'}`,
+      output: z.object({ sent: z.number(), elapsedMs: z.number(), throughputMbps: z.number().nullable(), silent: z.boolean() }),
+      text: (r) => `sent ${r.sent} bytes in ${r.elapsedMs.toFixed(3)} ms (${r.throughputMbps === null ? 'too fast to time' : `${r.throughputMbps.toFixed(1)} Mbit/s`}); server ${r.silent ? 'stayed silent' : 'ANSWERED'}`,
       async run(ctx, input) {
         const conn = await ctx.dial();
         const payload = input.data !== undefined ? utf8(input.data) : pattern(input.size);
@@ -43,8 +44,7 @@ export default defineProtocol({
           }
         }
         if (!silent) throw new ProtocolError('a discard server must not answer, but this one did');
-        const seconds = Math.max(elapsedMs, 0.001) / 1000;
-        return { sent: payload.length, elapsedMs, throughputMbps: Math.round(((payload.length * 8) / seconds / 1e6) * 10) / 10, silent };
+        return { sent: payload.length, elapsedMs, throughputMbps: mbps(payload.length, elapsedMs), silent };
       },
     }),
   },

@@ -13,7 +13,9 @@ export default defineProtocol({
   summary: 'Fetches a Gopher menu, text file, search result or binary item by selector (RFC 1436).',
   ports: [{ port: 70, transport: 'tcp' }],
   specs: ['RFC 1436', 'RFC 4266'],
-  rating: { stars: 4, reason: 'Menus parsed into typed items, text with the lone-dot ending and dot-unstuffing, type 7 searches and binary items as base64; lab-tested against pygopherd. Gopher+ attributes are passed through, not interpreted.' },
+  // Gopher over TLS has no port of its own; servers that offer it (pygopherd) do so on the same port.
+  tls: { implicit: { port: 70 } },
+  rating: { stars: 4, reason: 'Menus parsed into typed items, text with the lone-dot ending and dot-unstuffing, type 7 searches, binary items as base64 and TLS; lab-tested against pygopherd, in the clear and over TLS. Gopher+ attributes are passed through, not interpreted.' },
   verifiedAgainst: 'pygopherd 3.0.0',
   defaultOperation: 'fetch',
   operations: {

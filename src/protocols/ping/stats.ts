@@ -33,3 +33,9 @@ export function formatPing(target: string, probes: { seq: number; rttMs: number 
   if (s.minMs !== null) lines.push(`rtt min/avg/max/stddev = ${s.minMs.toFixed(3)}/${s.avgMs!.toFixed(3)}/${s.maxMs!.toFixed(3)}/${s.stddevMs!.toFixed(3)} ms`);
   return lines.join('\n') + '\n';
 }
+
+/** Megabits per second, or null when the time is below what the clock resolves (Workers clocks move in whole ms, only on I/O). */
+export function mbps(bytes: number, elapsedMs: number): number | null {
+  if (elapsedMs <= 0) return null;
+  return Math.round(((bytes * 8) / (elapsedMs / 1000) / 1e6) * 10) / 10;
+}

@@ -1,0 +1,169 @@
+// Lab servers of the databases-kv area: redis-server (password, an ACL user, a TLS port), redis-sentinel, memcached (plain, SASL, TLS).
+import { join } from 'node:path';
+import { ports } from '../ports.ts';
+import { exchange, expectIncludes } from '../probe.ts';
+import type { LabServer } from '../server.ts';
+
+const p = ports['databases-kv'];
+
+/** What the kv servers are configured with: tests assert against these. */
+export const kvFacts = {
+  redis: {
+    /** requirepass: the password of the `default` user. */
+    password: 'portolan-redis-pass',
+    /** An ACL user limited to a few commands on keys `app:*` and channels `news.*`. */
+    limitedUser: 'portolan-app',
+    limitedPassword: 'app-secret-42',
+    limitedKeyPattern: 'app:*',
+    /** Commands the limited user may run (DEL, FLUSHALL, CONFIG... are denied). */
+    limitedCommands: ['get', 'set', 'incr', 'ping', 'hello', 'auth', 'info', 'scan', 'type', 'ttl', 'publish', 'subscribe'],
+  },
+  sentinel: {
+    /** The master name sentinel monitors. */
+    masterName: 'portolan',
+  },
+  memcachedSasl: {
+    user: 'portolan',
+    password: 'memc-sasl-secret',
+  },
+};
+
+const redisPackage = 'redis-server';
+
+async function redisPing(port: number, password: string): Promise<void> {
+  const got = await exchange(port, {
+    send: `AUTH ${password}\r\nPING\r\n`,
+    until: (b) => b.toString('latin1').includes('PONG') || b.includes('-'),
+  });
+  expectIncludes(`redis on ${port}`, got, '+PONG');
+}
+
+const redis: LabServer = {
+  name: 'redis',
+  area: 'databases-kv',
+  packages: [redisPackage, 'redis-tools'],
+  ports: [p.redis, p.redisTls],
+  async start(ctx) {
+    const r = kvFacts.redis;
+    const conf = ctx.writeFile(
+      'redis.conf',
+      [
+        'bind 127.0.0.1',
+        `port ${p.redis}`,
+        `tls-port ${p.redisTls}`,
+        `tls-cert-file ${ctx.tls.certPath}`,
+        `tls-key-file ${ctx.tls.keyPath}`,
+        `tls-ca-cert-file ${ctx.tls.caPath}`,
+        'tls-auth-clients no',
+        'daemonize no',
+        'supervised no',
+        `dir ${ctx.dir}`,
+        'logfile ""',
+        'loglevel notice',
+        'save ""',
+        'appendonly no',
+        'databases 16',
+        `requirepass ${r.password}`,
+        `user ${r.limitedUser} on >${r.limitedPassword} ~${r.limitedKeyPattern} &news.* resetchannels &news.* ${r.limitedCommands.map((c) => `+${c}`).join(' ')}`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/redis-server', args: [conf] });
+  },
+  async health() {
+    await redisPing(p.redis, kvFacts.redis.password);
+  },
+};
+
+const sentinel: LabServer = {
+  name: 'redis-sentinel',
+  area: 'databases-kv',
+  packages: ['redis-sentinel'],
+  ports: [p.sentinel],
+  async start(ctx) {
+    // Sentinel rewrites its config file: it is written fresh at every start.
+    const conf = ctx.writeFile(
+      'sentinel.conf',
+      [
+        'bind 127.0.0.1',
+        `port ${p.sentinel}`,
+        'daemonize no',
+        `dir ${ctx.dir}`,
+        'logfile ""',
+        `sentinel monitor ${kvFacts.sentinel.masterName} 127.0.0.1 ${p.redis} 1`,
+        `sentinel auth-pass ${kvFacts.sentinel.masterName} ${kvFacts.redis.password}`,
+        `sentinel down-after-milliseconds ${kvFacts.sentinel.masterName} 30000`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/redis-sentinel', args: [conf] });
+  },
+  async health() {
+    const got = await exchange(p.sentinel, {
+      send: `SENTINEL get-master-addr-by-name ${kvFacts.sentinel.masterName}\r\n`,
+      until: (b) => b.toString('latin1').split('\r\n').length >= 5 || b[0] === 0x2d,
+    });
+    expectIncludes('sentinel', got, String(p.redis));
+  },
+};
+
+async function memcachedVersion(port: number): Promise<void> {
+  const got = await exchange(port, { send: 'version\r\n', until: (b) => b.includes('\r\n') });
+  expectIncludes(`memcached on ${port}`, got, 'VERSION ');
+}
+
+/** A binary-protocol version request (opcode 0x0b): the SASL instance speaks only the binary protocol. */
+function binaryVersionRequest(): Buffer {
+  const b = Buffer.alloc(24);
+  b[0] = 0x80;
+  b[1] = 0x0b;
+  return b;
+}
+
+const memcached: LabServer = {
+  name: 'memcached',
+  area: 'databases-kv',
+  packages: ['memcached'],
+  ports: [p.memcached, p.memcachedTls],
+  async start(ctx) {
+    // One instance: plain text/binary on one port, TLS with the lab certificate on the other.
+    await ctx.spawnDaemon({
+      command: '/usr/bin/memcached',
+      args: [
+        '-u', 'memcache', '-U', '0', '-m', '64', '-c', '1024', '-v',
+        '-Z', '-o', `ssl_chain_cert=${ctx.tls.certPath},ssl_key=${ctx.tls.keyPath}`,
+        '-l', `notls:127.0.0.1:${p.memcached}`, '-l', `127.0.0.1:${p.memcachedTls}`,
+      ],
+    });
+  },
+  async health() {
+    await memcachedVersion(p.memcached);
+  },
+};
+
+const memcachedSasl: LabServer = {
+  name: 'memcached-sasl',
+  area: 'databases-kv',
+  packages: ['memcached', 'sasl2-bin', 'libsasl2-modules'],
+  ports: [p.memcachedSasl],
+  async start(ctx) {
+    const db = join(ctx.dir, 'memcached-sasldb2');
+    const s = kvFacts.memcachedSasl;
+    await ctx.exec('rm', ['-f', db]);
+    // saslpasswd2 -p reads the password from stdin; the realm defaults to the host name on both sides.
+    await ctx.exec('saslpasswd2', ['-p', '-a', 'memcached', '-c', '-f', db, s.user], { input: s.password });
+    await ctx.exec('chmod', ['0644', db]);
+    ctx.writeFile('sasl/memcached.conf', `mech_list: plain\nsasldb_path: ${db}\n`);
+    await ctx.spawnDaemon({
+      command: '/usr/bin/memcached',
+      args: ['-S', '-u', 'memcache', '-U', '0', '-m', '16', '-l', '127.0.0.1', '-p', String(p.memcachedSasl), '-v'],
+      env: { SASL_CONF_PATH: join(ctx.dir, 'sasl') },
+    });
+  },
+  async health() {
+    const got = await exchange(p.memcachedSasl, { send: binaryVersionRequest(), until: (b) => b.length >= 24 && b.length >= 24 + b.readUInt32BE(8) });
+    if (got[0] !== 0x81) throw new Error(`memcached-sasl: expected a binary response, got ${got.subarray(0, 8).toString('hex')}`);
+  },
+};
+
+export const servers: LabServer[] = [redis, sentinel, memcached, memcachedSasl];

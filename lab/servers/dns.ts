@@ -1,0 +1,481 @@
+// DNS lab servers: BIND 9 authoritative (RFC 1034/1035, DNSSEC RFC 4033–4035, NSEC3 RFC 5155, AXFR RFC 5936,
+// IXFR RFC 1995), Unbound recursive with DNS over TLS (RFC 7858), dnsdist serving DNS over HTTPS (RFC 8484)
+// over HTTP/1.1 and HTTP/2 in front of Unbound.
+//
+// How it works: a trace needs real referrals at one port, so three servers listen on port 10053 at three
+// loopback addresses: NSD at 127.0.0.2 is a lab root (".") delegating "test." to NSD at 127.0.0.3, which
+// delegates "lab.portolan.test." and "bogus.portolan.test." to BIND at 127.0.0.1, where the zones live.
+// (BIND only listens on addresses it finds on an interface, and 127.0.0.2 is not one; NSD binds what it is
+// told, and a second implementation in the chain is no loss.) The zones BIND serves are signed
+// offline with dnssec-signzone at every start (keys are made once and kept, so Unbound's trust anchors stay
+// valid); after BIND is up the main zone is re-signed with one TXT changed and serial 1000 → 1001 and BIND
+// is sent SIGHUP: with ixfr-from-differences it keeps the difference as an IXFR journal. Unbound reaches every
+// lab zone through stub zones (and "." through the lab root, so nothing leaves the machine), validates the
+// main and reverse zones against DS anchors, and holds a deliberately wrong anchor for "bogus." so that zone
+// answers SERVFAIL unless CD is set. dnsdist terminates HTTPS on 10443 with the lab certificate and forwards
+// to Unbound. Unbound's own DoH is HTTP/2 only (libnghttp2), which a Worker's connect() cannot negotiate
+// (no ALPN), so dnsdist — whose h2o front end answers HTTP/1.1 too — is the DoH endpoint of the lab.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import https from 'node:https';
+import tls from 'node:tls';
+import { join } from 'node:path';
+import { ports } from '../ports.ts';
+import { labDir, tlsPaths } from '../runner.ts';
+import type { LabContext, LabServer } from '../server.ts';
+import { buildQuery, decodeMessage, frameTcp, type DnsMessage } from '../../src/protocols/dns/codec.ts';
+
+const p = ports.dns;
+
+const ZONE = 'lab.portolan.test.';
+const HEX32 = '0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF';
+const ECH = 'AEn+DQBFKwAgACABWIHUGj4u+PIggYXcR5JF0gYk3dCRioBW8uJq9H4mKAAIAAEAAQABAANAEnB1YmxpYy50bHMtZWNoLmRldgAA';
+const LONG_A = 'a'.repeat(255);
+const LONG_B = 'b'.repeat(45);
+
+/** What the DNS lab serves, for tests to assert against. */
+export const dnsFacts = {
+  zone: ZONE,
+  /** The zone file BIND serves (signed, serial 1001): an AXFR must equal it record for record. */
+  zoneFile: join(labDir, 'bind', 'lab.portolan.test.signed'),
+  bindDir: join(labDir, 'bind'),
+  serials: { before: 1000, after: 1001 },
+  changed: { name: `changed.${ZONE}`, before: 'version 1', after: 'version 2' },
+  /** Who listens on port ports.dns.bind: NSD with the lab root, NSD with the "test." TLD, BIND with the zones. */
+  servers: { root: '127.0.0.2', tld: '127.0.0.3', zones: '127.0.0.1' },
+  bindNsid: 'portolan-lab-bind',
+  unboundNsid: 'portolan-lab-unbound',
+  dohPath: '/dns-query',
+  /** Answers under the main zone, as presentation text of the RDATA. */
+  records: {
+    A: { name: ZONE, rdata: ['192.0.2.1'] },
+    AAAA: { name: ZONE, rdata: ['2001:db8::1'] },
+    NS: { name: ZONE, rdata: [`ns1.${ZONE}`, `ns2.${ZONE}`] },
+    SOA: { name: ZONE, rdata: [`ns1.${ZONE} hostmaster.${ZONE} 1001 3600 600 86400 300`] },
+    MX: { name: ZONE, rdata: [`10 mail.${ZONE}`, '20 mail2.example.net.'] },
+    CNAME: { name: `www.${ZONE}`, rdata: [ZONE] },
+    TXT: { name: `txt.${ZONE}`, rdata: ['"hello world" "quote \\" and backslash \\\\" "caf\\195\\169"'] },
+    SRV: { name: `_sip._tcp.${ZONE}`, rdata: [`10 60 5060 sip.${ZONE}`] },
+    NAPTR: { name: `naptr.${ZONE}`, rdata: [`100 10 "S" "SIP+D2T" "" _sip._tcp.${ZONE}`] },
+    CAA: { name: ZONE, rdata: ['0 issue "letsencrypt.org"', '128 iodef "mailto:security@lab.portolan.test"'] },
+    SSHFP: { name: `host.${ZONE}`, rdata: [`4 2 ${HEX32}`] },
+    TLSA: { name: `_443._tcp.www.${ZONE}`, rdata: [`3 1 1 ${HEX32}`] },
+    DS: { name: `child.${ZONE}`, rdata: [`12345 13 2 ${HEX32}`] },
+    SVCB: { name: `svc.${ZONE}`, rdata: [`1 svc-target.${ZONE} mandatory=alpn,port alpn="h2,h3" port=8443 ipv4hint=192.0.2.1 ipv6hint=2001:db8::1`] },
+    HTTPS: { name: ZONE, rdata: [`1 . alpn="h2" no-default-alpn ech=${ECH} key65333="hi"`] },
+    HINFO: { name: `hinfo.${ZONE}`, rdata: ['"x86_64" "Debian"'] },
+    TYPE65280: { name: `unknown.${ZONE}`, rdata: ['\\# 4 DEADBEEF'] },
+    PTR: { name: '1.2.0.192.in-addr.arpa.', rdata: [ZONE] },
+  } as Record<string, { name: string; rdata: string[] }>,
+  longTxt: { name: `long.${ZONE}`, strings: [LONG_A, LONG_B] },
+  reverse: {
+    v4: { address: '192.0.2.25', ptr: `mail.${ZONE}` },
+    v6: { address: '2001:db8::1', ptr: ZONE },
+  },
+  nxdomain: `nope.${ZONE}`,
+  /** Unbound answers SERVFAIL for names here: BIND refuses them (it is not authoritative for the zone). */
+  servfail: 'www.servfail.portolan.test.',
+  /** Signed with a key Unbound does not trust: SERVFAIL, unless CD is set. */
+  bogus: { name: 'www.bogus.portolan.test.', address: '192.0.2.66' },
+  /** BIND answers REFUSED: it is not authoritative for it and does not recurse. */
+  refused: 'example.org.',
+} as const;
+
+function mainZone(serialVersion: string): string {
+  return `$ORIGIN ${ZONE}
+$TTL 300
+@ SOA ns1 hostmaster 1000 3600 600 86400 300
+@ NS ns1
+@ NS ns2
+ns1 A 127.0.0.1
+ns2 AAAA ::1
+@ A 192.0.2.1
+@ AAAA 2001:db8::1
+@ MX 10 mail
+@ MX 20 mail2.example.net.
+mail A 192.0.2.25
+mail AAAA 2001:db8::25
+www CNAME @
+@ TXT "v=spf1 -all"
+txt TXT "hello world" "quote \\" and backslash \\\\" "caf\\195\\169"
+long TXT "${LONG_A}" "${LONG_B}"
+_sip._tcp SRV 10 60 5060 sip
+sip A 192.0.2.60
+naptr NAPTR 100 10 "S" "SIP+D2T" "" _sip._tcp
+@ CAA 0 issue "letsencrypt.org"
+@ CAA 128 iodef "mailto:security@lab.portolan.test"
+host SSHFP 4 2 ${HEX32}
+_443._tcp.www TLSA 3 1 1 ${HEX32}
+svc SVCB 1 svc-target alpn=h2,h3 port=8443 ipv4hint=192.0.2.1 ipv6hint=2001:db8::1 mandatory=alpn,port
+svc-target A 192.0.2.80
+@ HTTPS 1 . alpn=h2 no-default-alpn ech=${ECH} key65333=hi
+alias HTTPS 0 www
+hinfo HINFO "x86_64" "Debian"
+unknown TYPE65280 \\# 4 DEADBEEF
+child NS ns1.child
+ns1.child A 127.0.0.1
+child DS 12345 13 2 ${HEX32}
+changed TXT "${serialVersion}"
+`;
+}
+
+const reverseV4 = `$ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@ SOA ns1.${ZONE} hostmaster.${ZONE} 1 3600 600 86400 300
+@ NS ns1.${ZONE}
+1 PTR ${ZONE}
+25 PTR mail.${ZONE}
+`;
+
+const reverseV6Zone = '8.b.d.0.1.0.0.2.ip6.arpa.';
+const reverseV6 = `$ORIGIN ${reverseV6Zone}
+$TTL 300
+@ SOA ns1.${ZONE} hostmaster.${ZONE} 1 3600 600 86400 300
+@ NS ns1.${ZONE}
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR ${ZONE}
+`;
+
+const bogusZone = `$ORIGIN bogus.portolan.test.
+$TTL 300
+@ SOA ns1.${ZONE} hostmaster.${ZONE} 1 3600 600 86400 300
+@ NS ns1.${ZONE}
+www A ${dnsFacts.bogus.address}
+`;
+
+const rootZone = `$ORIGIN .
+$TTL 300
+. SOA a.root.lab. hostmaster.lab. 1 3600 600 86400 300
+. NS a.root.lab.
+a.root.lab. A ${dnsFacts.servers.root}
+test. NS ns.test.
+ns.test. A ${dnsFacts.servers.tld}
+`;
+
+const tldZone = `$ORIGIN test.
+$TTL 300
+@ SOA ns hostmaster 1 3600 600 86400 300
+@ NS ns
+ns A ${dnsFacts.servers.tld}
+lab.portolan NS ns1.lab.portolan
+ns1.lab.portolan A ${dnsFacts.servers.zones}
+bogus.portolan NS ns1.lab.portolan
+`;
+
+/** Signed zones: origin, source text, NSEC3 or NSEC. */
+const signed: { origin: string; file: string; text: () => string; nsec3: boolean }[] = [
+  { origin: ZONE, file: 'lab.portolan.test', text: () => mainZone(dnsFacts.changed.before), nsec3: true },
+  { origin: '2.0.192.in-addr.arpa.', file: '2.0.192.in-addr.arpa', text: () => reverseV4, nsec3: false },
+  { origin: reverseV6Zone, file: '8.b.d.0.1.0.0.2.ip6.arpa', text: () => reverseV6, nsec3: false },
+  { origin: 'bogus.portolan.test.', file: 'bogus.portolan.test', text: () => bogusZone, nsec3: false },
+];
+
+async function ensureKeys(ctx: LabContext, keyDir: string, origin: string): Promise<void> {
+  const have = existsSync(keyDir) ? readdirSync(keyDir).filter((f) => f.startsWith(`K${origin}+`) && f.endsWith('.key')) : [];
+  if (have.length >= 2) return;
+  for (const f of have) rmSync(join(keyDir, f), { force: true });
+  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', 'ECDSAP256SHA256', '-f', 'KSK', '-n', 'ZONE', origin]);
+  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', 'ECDSAP256SHA256', '-n', 'ZONE', origin]);
+}
+
+function signArgs(keyDir: string, origin: string, nsec3: boolean, out: string, input: string, extra: string[] = []): string[] {
+  // 30-day signatures; NSEC3 with a salt and 0 extra iterations (RFC 9276 §3.1).
+  return ['-q', '-S', '-K', keyDir, '-o', origin, '-e', 'now+2592000', ...(nsec3 ? ['-3', 'ABCD', '-H', '0'] : []), ...extra, '-f', out, input];
+}
+
+/** The DS records of a zone's KSK, in zone-file form (for Unbound's trust anchors). */
+async function dsOf(ctx: LabContext, keyDir: string, origin: string): Promise<string> {
+  const ksk = readdirSync(keyDir).find((f) => f.startsWith(`K${origin}+`) && f.endsWith('.key') && readFileSync(join(keyDir, f), 'utf8').includes(' 257 '));
+  if (!ksk) throw new Error(`no KSK for ${origin} in ${keyDir}`);
+  return (await ctx.exec('dnssec-dsfromkey', ['-2', join(keyDir, ksk)])).trim();
+}
+
+// A small DNS client for the health checks (the codec under test is only used to build and read bytes).
+
+interface ProbeOptions {
+  host?: string;
+  tls?: boolean;
+  cd?: boolean;
+  timeoutMs?: number;
+}
+
+export function tcpQuery(port: number, name: string, type: string, opts: ProbeOptions = {}): Promise<DnsMessage> {
+  const { host = '127.0.0.1', timeoutMs = 2000 } = opts;
+  const query = frameTcp(buildQuery({ id: 4242, name, type, rd: true, cd: opts.cd, edns: { udpSize: 1232, do: true } }));
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const socket: net.Socket = opts.tls
+      ? tls.connect({ host, port, ca: readFileSync(tlsPaths.caPath), servername: 'localhost' })
+      : net.connect({ host, port });
+    const timer = setTimeout(() => finish(new Error(`${host}:${port}: no DNS answer for ${name} ${type} within ${timeoutMs} ms`)), timeoutMs);
+    const finish = (error: Error | null, msg?: DnsMessage) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(msg!);
+    };
+    socket.on(opts.tls ? 'secureConnect' : 'connect', () => socket.write(query));
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        try {
+          finish(null, decodeMessage(new Uint8Array(buf.subarray(2, 2 + buf.readUInt16BE(0)))));
+        } catch (e) {
+          finish(e as Error);
+        }
+      }
+    });
+    socket.on('error', (e) => finish(new Error(`${host}:${port}: ${e.message}`)));
+    socket.on('close', () => finish(new Error(`${host}:${port}: closed without an answer`)));
+  });
+}
+
+function dohQuery(port: number, name: string, type: string, timeoutMs = 2000): Promise<DnsMessage> {
+  const body = buildQuery({ id: 0, name, type, rd: true });
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: dnsFacts.dohPath,
+        method: 'POST',
+        ca: readFileSync(tlsPaths.caPath),
+        servername: 'localhost',
+        headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message', 'content-length': body.length },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`DoH answered HTTP ${res.statusCode}`));
+          try {
+            resolve(decodeMessage(new Uint8Array(Buffer.concat(chunks))));
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`DoH: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function expectAnswer(what: string, msg: DnsMessage, rcode: string, check?: (m: DnsMessage) => boolean): void {
+  if (msg.rcode !== rcode || (check && !check(msg))) {
+    throw new Error(`${what}: unexpected answer ${msg.rcode} ${msg.answers.map((a) => `${a.type} ${JSON.stringify(a.data)}`).join('; ')}`);
+  }
+}
+
+const soaSerial = (m: DnsMessage) => (m.answers.find((a) => a.type === 'SOA')?.data.serial as number | undefined) ?? -1;
+
+async function waitForSerial(serial: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const m = await tcpQuery(p.bind, ZONE, 'SOA');
+      if (soaSerial(m) === serial) return;
+      last = `serial ${soaSerial(m)} (${m.rcode})`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`bind: ${ZONE} never reached serial ${serial}: ${last}`);
+}
+
+function zoneBlock(name: string, file: string): string {
+  return `zone "${name}" { type primary; file "${file}"; };\n`;
+}
+
+const bind: LabServer = {
+  name: 'bind',
+  area: 'dns',
+  packages: ['bind9', 'bind9-utils', 'bind9-dnsutils'],
+  ports: [p.bind],
+  async start(ctx) {
+    const keyDir = join(ctx.dir, 'keys');
+    const zoneDir = join(ctx.dir, 'zones');
+    ctx.writeFile('keys/.keep', '');
+    // A fresh start: old journals describe zones that are about to be re-signed.
+    for (const f of existsSync(zoneDir) ? readdirSync(zoneDir) : []) rmSync(join(zoneDir, f), { force: true });
+    for (const f of readdirSync(ctx.dir)) if (f.endsWith('.jnl') || f.endsWith('.signed')) rmSync(join(ctx.dir, f), { force: true });
+    const files = new Map<string, string>();
+    for (const z of signed) {
+      await ensureKeys(ctx, keyDir, z.origin);
+      const input = ctx.writeFile(`zones/${z.file}.zone`, z.text());
+      const out = join(ctx.dir, `${z.file}.signed`);
+      await ctx.exec('dnssec-signzone', signArgs(keyDir, z.origin, z.nsec3, out, input));
+      files.set(z.origin, out);
+    }
+    // The key Unbound is told to trust for bogus.portolan.test: made once, never used to sign.
+    ctx.writeFile('wrong-keys/.keep', '');
+    await ensureKeys(ctx, join(ctx.dir, 'wrong-keys'), 'bogus.portolan.test.');
+    const conf = `options {
+  directory "${ctx.dir}";
+  pid-file none;
+  listen-on port ${p.bind} { ${dnsFacts.servers.zones}; };
+  listen-on-v6 { none; };
+  recursion no;
+  notify no;
+  dnssec-validation no;
+  allow-transfer { 127.0.0.1; };
+  ixfr-from-differences yes;
+  server-id "${dnsFacts.bindNsid}";
+  session-keyfile none;
+  managed-keys-directory "${ctx.dir}";
+};
+controls { };
+logging {
+  channel out { stderr; severity info; print-time yes; print-category yes; };
+  category default { out; };
+  category lame-servers { null; };
+};
+${[...files].map(([origin, file]) => zoneBlock(origin, file)).join('')}`;
+    const confPath = ctx.writeFile('named.conf', conf);
+    await ctx.exec('named-checkconf', [confPath]);
+    await ctx.spawnDaemon({ command: '/usr/sbin/named', args: ['-f', '-c', confPath] });
+    await waitForSerial(dnsFacts.serials.before);
+    // The IXFR-able change: re-sign the served file with one TXT changed and the serial incremented;
+    // unchanged RRsets keep their signatures, so the difference is small.
+    const main = signed[0];
+    const served = files.get(main.origin)!;
+    const next = ctx.writeFile(`zones/${main.file}.v2`, readFileSync(served, 'utf8').replace(`"${dnsFacts.changed.before}"`, `"${dnsFacts.changed.after}"`));
+    await ctx.exec('dnssec-signzone', signArgs(keyDir, main.origin, true, served, next, ['-N', 'increment']));
+    const pidOf = readFileSync(join(labDir, 'run', 'bind.pid'), 'utf8');
+    process.kill(JSON.parse(pidOf).pid as number, 'SIGHUP');
+    await waitForSerial(dnsFacts.serials.after);
+  },
+  async health() {
+    const soa = await tcpQuery(p.bind, ZONE, 'SOA');
+    if (soaSerial(soa) !== dnsFacts.serials.after) throw new Error(`bind: ${ZONE} serial ${soaSerial(soa)}, want ${dnsFacts.serials.after}`);
+  },
+};
+
+const unbound: LabServer = {
+  name: 'unbound',
+  area: 'dns',
+  packages: ['unbound'],
+  ports: [p.unbound, p.unboundDot],
+  async start(ctx) {
+    const bindDir = dnsFacts.bindDir;
+    const keyDir = join(bindDir, 'keys');
+    const anchors = [
+      await dsOf(ctx, keyDir, ZONE),
+      await dsOf(ctx, keyDir, '2.0.192.in-addr.arpa.'),
+      await dsOf(ctx, keyDir, reverseV6Zone),
+      await dsOf(ctx, join(bindDir, 'wrong-keys'), 'bogus.portolan.test.'),
+    ];
+    const anchorFile = ctx.writeFile('anchors.ds', `${anchors.join('\n')}\n`);
+    const key = ctx.writeFile('server.key', readFileSync(tlsPaths.keyPath), 0o600);
+    const stub = (name: string, addr: string) => `stub-zone:\n  name: "${name}"\n  stub-addr: ${addr}@${p.bind}\n`;
+    const conf = `server:
+  verbosity: 1
+  interface: 127.0.0.1@${p.unbound}
+  interface: 127.0.0.1@${p.unboundDot}
+  tls-port: ${p.unboundDot}
+  tls-service-key: "${key}"
+  tls-service-pem: "${tlsPaths.certPath}"
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "${ctx.dir}"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "validator iterator"
+  trust-anchor-file: "${anchorFile}"
+  local-zone: "2.0.192.in-addr.arpa." nodefault
+  local-zone: "${reverseV6Zone}" nodefault
+  local-zone: "test." nodefault
+  qname-minimisation: no
+  ede: yes
+  val-log-level: 2
+  nsid: "ascii_${dnsFacts.unboundNsid}"
+  harden-referral-path: no
+  root-hints: ""
+${stub('.', dnsFacts.servers.root)}${stub(ZONE, dnsFacts.servers.zones)}${stub('2.0.192.in-addr.arpa.', dnsFacts.servers.zones)}${stub(reverseV6Zone, dnsFacts.servers.zones)}${stub('bogus.portolan.test.', dnsFacts.servers.zones)}${stub('servfail.portolan.test.', dnsFacts.servers.zones)}remote-control:
+  control-enable: no
+`;
+    const confPath = ctx.writeFile('unbound.conf', conf);
+    await ctx.exec('unbound-checkconf', [confPath]);
+    await ctx.spawnDaemon({ command: '/usr/sbin/unbound', args: ['-d', '-c', confPath] });
+  },
+  async health() {
+    expectAnswer('unbound', await tcpQuery(p.unbound, ZONE, 'A'), 'NOERROR', (m) => m.flags.ad && m.answers.some((a) => a.type === 'A'));
+    expectAnswer('unbound DoT', await tcpQuery(p.unboundDot, ZONE, 'A', { tls: true }), 'NOERROR', (m) => m.answers.some((a) => a.type === 'A'));
+  },
+};
+
+const dnsdist: LabServer = {
+  name: 'dnsdist',
+  area: 'dns',
+  packages: ['dnsdist'],
+  ports: [p.doh],
+  async start(ctx) {
+    const key = ctx.writeFile('server.key', readFileSync(tlsPaths.keyPath), 0o600);
+    // No plain listener, no console, no security polling (it would query the internet).
+    const conf = `setSecurityPollSuffix("")
+addDOHLocal("127.0.0.1:${p.doh}", "${tlsPaths.certPath}", "${key}", "${dnsFacts.dohPath}", { reusePort = true })
+newServer({ address = "127.0.0.1:${p.unbound}", name = "unbound", useClientSubnet = false, checkName = "${ZONE}", checkType = "SOA" })
+`;
+    const confPath = ctx.writeFile('dnsdist.conf', conf);
+    await ctx.exec('/usr/bin/dnsdist', ['--check-config', '-C', confPath]);
+    await ctx.spawnDaemon({ command: '/usr/bin/dnsdist', args: ['--supervised', '--disable-syslog', '-C', confPath] });
+  },
+  async health() {
+    expectAnswer('dnsdist DoH', await dohQuery(p.doh, ZONE, 'A'), 'NOERROR', (m) => m.answers.some((a) => a.type === 'A'));
+  },
+};
+
+/** NSD serving one zone at one loopback address (port ports.dns.bind, beside BIND on 127.0.0.1). */
+function nsd(name: string, address: string, origin: string, zoneText: string): LabServer {
+  return {
+    name,
+    area: 'dns',
+    packages: ['nsd'],
+    // Its port is BIND's number on another address; the runner's port check looks at 127.0.0.1 only.
+    ports: [],
+    async start(ctx) {
+      const zoneFile = ctx.writeFile('zone', zoneText);
+      const conf = `server:
+  ip-address: ${address}@${p.bind}
+  port: ${p.bind}
+  do-ip6: no
+  username: ""
+  chroot: ""
+  zonesdir: "${ctx.dir}"
+  database: ""
+  zonelistfile: "${join(ctx.dir, 'zone.list')}"
+  xfrdfile: "${join(ctx.dir, 'xfrd.state')}"
+  xfrdir: "${ctx.dir}"
+  pidfile: "${join(ctx.dir, 'nsd.pid')}"
+  server-count: 1
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "${origin}"
+  zonefile: "${zoneFile}"
+`;
+      const confPath = ctx.writeFile('nsd.conf', conf);
+      await ctx.exec('nsd-checkconf', [confPath]);
+      await ctx.spawnDaemon({ command: '/usr/sbin/nsd', args: ['-d', '-c', confPath] });
+    },
+    async health() {
+      expectAnswer(name, await tcpQuery(p.bind, origin, 'SOA', { host: address }), 'NOERROR', (m) => m.flags.aa && m.answers.length > 0);
+    },
+  };
+}
+
+export const servers: LabServer[] = [
+  nsd('nsd-root', dnsFacts.servers.root, '.', rootZone),
+  nsd('nsd-tld', dnsFacts.servers.tld, 'test.', tldZone),
+  bind,
+  unbound,
+  dnsdist,
+];

@@ -1,0 +1,330 @@
+// DNS transports: TCP (RFC 7766), TLS (RFC 7858), HTTPS (RFC 8484, wire format over HTTP/1.1, and the JSON
+// form some public resolvers serve), UDP (RFC 1035 §4.2.1, with RFC 7766 §5 fallback to TCP on truncation).
+//
+// How it works: every transport offers the same two steps — send a query's bytes, receive the answer
+// matching its ID — so operations never care how a message travels. A stream session (TCP, DoT) keeps
+// answers that arrive for other IDs, which is what lets several queries share one connection and come
+// back in any order (RFC 7766 §6.2.1.1). A DoH session sends one HTTP request per query on a kept-alive
+// connection. A UDP session reads datagrams, drops those with another ID (RFC 5452 §9.1), and reports TC.
+import type { Conn } from '../../core/conn.ts';
+import { toBase64 } from '../../core/bytes.ts';
+import { PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
+import { unsupportedReasons } from '../../core/capabilities.ts';
+import type { OperationContext } from '../../core/protocol.ts';
+import { describeMessage, decodeMessage, frameTcp, MAX_MESSAGE, rcodeName, tcpMessageFrame, type DnsMessage, type DnsRecord, type Flags } from './codec.ts';
+import { describeResponse, encodeRequest, header, responseFrame, type HttpResponse } from './http.ts';
+import { rdataText, typeName } from './rdata.ts';
+
+export type TransportName = 'tcp' | 'udp' | 'dot' | 'doh';
+
+/** How a DoH query is carried: RFC 8484 POST or GET with the wire format, or the JSON API (not standardised). */
+export type DohMode = 'post' | 'get' | 'json';
+
+export interface Exchange {
+  message: DnsMessage;
+  /** Size of the answer on the wire (without the TCP length prefix or HTTP framing). */
+  size: number;
+  rttMs: number;
+  http?: { status: number; version: string; contentType: string | null };
+}
+
+export interface DnsSession {
+  readonly transport: TransportName;
+  /** Sends a query (its bytes) and returns the answer with the same ID. */
+  exchange(query: Uint8Array, id: number, describe: string): Promise<Exchange>;
+  /** Sends several queries before reading any answer; answers are matched by ID (RFC 7766 §6.2.1.1). */
+  pipeline(queries: { bytes: Uint8Array; id: number; describe: string }[]): Promise<Exchange[]>;
+  close(): Promise<void>;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Most answers a session keeps for IDs nobody asked about yet. */
+const MAX_STRAY = 64;
+
+/** DNS over a byte stream: TCP or TLS, two-octet length prefix (RFC 7766 §8, RFC 7858 §3.3). */
+export class StreamSession implements DnsSession {
+  private readonly early = new Map<number, { message: DnsMessage; size: number; at: number }>();
+
+  constructor(
+    readonly conn: Conn,
+    readonly transport: 'tcp' | 'dot',
+  ) {}
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  async send(query: Uint8Array, describe: string): Promise<void> {
+    await this.conn.write(frameTcp(query), { decode: describe });
+  }
+
+  /** The next message on the stream, whatever its ID. */
+  async receive(): Promise<{ message: DnsMessage; size: number }> {
+    return this.conn.readFrame(tcpMessageFrame, 'DNS message', (v) => describeMessage(v.message));
+  }
+
+  private async waitFor(id: number, sentAt: number): Promise<Exchange> {
+    for (;;) {
+      const kept = this.early.get(id);
+      if (kept) {
+        this.early.delete(id);
+        return { message: kept.message, size: kept.size, rttMs: round(kept.at - sentAt) };
+      }
+      const got = await this.receive();
+      const at = now();
+      if (got.message.id === id) return { ...got, rttMs: round(at - sentAt) };
+      if (this.early.size >= MAX_STRAY) throw new ProtocolError(`server sent more than ${MAX_STRAY} answers nobody asked for`);
+      this.early.set(got.message.id, { ...got, at });
+    }
+  }
+
+  async exchange(query: Uint8Array, id: number, describe: string): Promise<Exchange> {
+    const sentAt = now();
+    await this.send(query, describe);
+    return this.waitFor(id, sentAt);
+  }
+
+  async pipeline(queries: { bytes: Uint8Array; id: number; describe: string }[]): Promise<Exchange[]> {
+    const sentAt = now();
+    for (const q of queries) await this.send(q.bytes, q.describe);
+    const out: Exchange[] = [];
+    for (const q of queries) out.push(await this.waitFor(q.id, sentAt));
+    return out;
+  }
+}
+
+export interface DohOptions {
+  path: string;
+  mode: DohMode;
+  /** Host header: the server's name as the user gave it. */
+  host: string;
+}
+
+/**
+ * DNS over HTTPS on a connection we opened ourselves (RFC 8484 §4.1): one HTTP/1.1 request per query,
+ * kept alive. The query ID is 0, as §4.1 asks, so caches can share answers; answers are matched by order.
+ */
+export class DohSession implements DnsSession {
+  readonly transport = 'doh' as const;
+
+  constructor(
+    readonly conn: Conn,
+    private readonly opts: DohOptions,
+  ) {}
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  private async request(method: 'GET' | 'POST', target: string, accept: string, body?: Uint8Array, describe?: string): Promise<HttpResponse> {
+    const headers: [string, string][] = [
+      ['Accept', accept],
+      ['User-Agent', 'Portolan'],
+    ];
+    if (body) headers.push(['Content-Type', 'application/dns-message']);
+    const bytes = encodeRequest({ method, target, host: this.opts.host, headers, body });
+    await this.conn.write(bytes, { decode: `${method} ${target.length > 100 ? target.slice(0, 100) + '…' : target} HTTP/1.1${describe ? ` — ${describe}` : ''}` });
+    for (let informational = 0; ; informational++) {
+      const res = await this.conn.readFrame(responseFrame(MAX_MESSAGE, method), 'HTTP response', describeResponse);
+      if (res.status >= 100 && res.status < 200) {
+        if (informational > 8) throw new ProtocolError('more than 8 informational (1xx) responses');
+        continue;
+      }
+      if (res.body === null) {
+        const rest = await this.conn.readToEnd(MAX_MESSAGE + 1);
+        if (rest.truncated) throw new ProtocolError(`DoH body larger than ${MAX_MESSAGE} bytes`);
+        return { ...res, body: rest.bytes };
+      }
+      return res;
+    }
+  }
+
+  private check(res: HttpResponse, wanted: string): void {
+    if (res.status < 200 || res.status > 299) {
+      const text = res.body ? new TextDecoder().decode(res.body.subarray(0, 200)).trim() : '';
+      throw new ServerError(`DoH server answered HTTP ${res.status} ${res.reason}${text ? `: ${text}` : ''}`, { httpStatus: res.status });
+    }
+    const type = (header(res, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== wanted) throw new ProtocolError(`DoH server answered with content type ${JSON.stringify(type || '(none)')}, not ${wanted} (RFC 8484 §6)`);
+  }
+
+  async exchange(query: Uint8Array, _id: number, describe: string): Promise<Exchange> {
+    const sentAt = now();
+    const { path, mode } = this.opts;
+    let res: HttpResponse;
+    if (mode === 'post') {
+      res = await this.request('POST', path, 'application/dns-message', query, describe);
+    } else {
+      // RFC 8484 §4.1: base64url without padding in the `dns` parameter.
+      const dns = toBase64(query).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      res = await this.request('GET', `${path}${path.includes('?') ? '&' : '?'}dns=${dns}`, 'application/dns-message', undefined, describe);
+    }
+    const rttMs = round(now() - sentAt);
+    this.check(res, 'application/dns-message');
+    const body = res.body!;
+    const message = decodeMessage(body);
+    this.conn.note(describeMessage(message));
+    return { message, size: body.length, rttMs, http: { status: res.status, version: res.version, contentType: header(res, 'content-type') ?? null } };
+  }
+
+  async pipeline(queries: { bytes: Uint8Array; id: number; describe: string }[]): Promise<Exchange[]> {
+    const out: Exchange[] = [];
+    for (const q of queries) out.push(await this.exchange(q.bytes, q.id, q.describe));
+    return out;
+  }
+
+  /** The JSON API (`?name=&type=`, application/dns-json) that Cloudflare and Google serve beside RFC 8484. */
+  async json(question: { name: string; type: string; cd: boolean; do: boolean }): Promise<Exchange> {
+    const sentAt = now();
+    const params = new URLSearchParams({ name: question.name, type: question.type });
+    if (question.cd) params.set('cd', '1');
+    if (question.do) params.set('do', '1');
+    const path = this.opts.path;
+    const res = await this.request('GET', `${path}${path.includes('?') ? '&' : '?'}${params}`, 'application/dns-json');
+    const rttMs = round(now() - sentAt);
+    this.check(res, 'application/dns-json');
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(res.body!));
+    } catch {
+      throw new ProtocolError('DoH JSON answer is not valid JSON');
+    }
+    return { message: fromDohJson(body), size: res.body!.length, rttMs, http: { status: res.status, version: res.version, contentType: header(res, 'content-type') ?? null } };
+  }
+}
+
+/** Records of the JSON API carry their RDATA as presentation text; we keep it as `{ text }`. */
+function fromDohJson(body: unknown): DnsMessage {
+  if (typeof body !== 'object' || body === null) throw new ProtocolError('DoH JSON answer is not an object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.Status !== 'number') throw new ProtocolError('DoH JSON answer has no numeric Status');
+  const section = (key: string): DnsRecord[] => {
+    const list = b[key];
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new ProtocolError(`DoH JSON ${key} is not a list`);
+    return list.slice(0, 1000).map((r: Record<string, unknown>, i) => {
+      if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || typeof r.type !== 'number') throw new ProtocolError(`DoH JSON ${key}[${i}] is not a record`);
+      return { name: r.name.endsWith('.') ? r.name : `${r.name}.`, type: typeName(r.type), class: 'IN', ttl: typeof r.TTL === 'number' ? r.TTL : 0, data: { text: String(r.data ?? '') } };
+    });
+  };
+  const flags: Flags = { aa: false, tc: !!b.TC, rd: !!b.RD, ra: !!b.RA, z: false, ad: !!b.AD, cd: !!b.CD };
+  const questions = Array.isArray(b.Question)
+    ? (b.Question as Record<string, unknown>[]).slice(0, 10).map((q) => ({ name: String(q.name ?? ''), type: typeName(Number(q.type)), class: 'IN' }))
+    : [];
+  return { id: 0, qr: true, opcode: 'QUERY', flags, rcode: rcodeName(b.Status), questions, answers: section('Answer'), authority: section('Authority'), additional: section('Additional') };
+}
+
+/**
+ * DNS over UDP: one datagram each way (RFC 1035 §4.2.1). The conn must come from a datagram dial, where
+ * each read() is one datagram. Datagrams with another ID are dropped (RFC 5452 §9.1).
+ */
+export class DatagramSession implements DnsSession {
+  readonly transport = 'udp' as const;
+
+  constructor(readonly conn: Conn) {}
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  async exchange(query: Uint8Array, id: number, describe: string): Promise<Exchange> {
+    const sentAt = now();
+    await this.conn.write(query, { decode: describe });
+    for (let dropped = 0; dropped < 16; dropped++) {
+      const datagram = await this.conn.read(MAX_MESSAGE);
+      if (datagram === null) throw new PortolanError('closed', 'the datagram socket closed before an answer came');
+      const message = decodeMessage(datagram);
+      if (message.id !== id || !message.qr) continue;
+      this.conn.note(describeMessage(message));
+      return { message, size: datagram.length, rttMs: round(now() - sentAt) };
+    }
+    throw new ProtocolError('16 datagrams with the wrong ID or no QR bit; giving up');
+  }
+
+  async pipeline(queries: { bytes: Uint8Array; id: number; describe: string }[]): Promise<Exchange[]> {
+    const out: Exchange[] = [];
+    for (const q of queries) out.push(await this.exchange(q.bytes, q.id, q.describe));
+    return out;
+  }
+}
+
+/** What a UDP dial needs from the host: a conn whose transport says it carries datagrams. */
+interface DatagramInfo {
+  datagram?: boolean;
+}
+
+/**
+ * Opens a datagram "connection". Needs the `udp` capability; on a host that has it, the dial request
+ * carries `datagram: true` and the transport must report `info().datagram` (see the report for the Node
+ * host's part). On Workers this is the same 501 the runner gives any operation that needs UDP.
+ */
+export async function dialDatagram(ctx: OperationContext, host: string, port: number): Promise<Conn> {
+  if (!ctx.capabilities.has('udp')) {
+    const { reasons, alternatives } = unsupportedReasons(['udp']);
+    throw new UnsupportedRuntime(`DNS over UDP needs udp, which the ${ctx.runtime} runtime lacks: ${reasons.join(' ')}`, {
+      runtime: ctx.runtime,
+      missing: ['udp'],
+      reasons,
+      alternatives: [...alternatives, 'Use transport tcp, dot or doh here.'],
+    });
+  }
+  const conn = await ctx.dial({ host, port, tls: 'off', datagram: true } as Parameters<OperationContext['dial']>[0]);
+  if (!(conn.info() as DatagramInfo).datagram) {
+    await conn.close();
+    const reason = `the ${ctx.runtime} host opened a stream, not a datagram socket: its dialer does not carry UDP yet.`;
+    throw new UnsupportedRuntime(`DNS over UDP: ${reason}`, { runtime: ctx.runtime, missing: ['udp'], reasons: [reason], alternatives: ['Use transport tcp, dot or doh.'] });
+  }
+  return conn;
+}
+
+export interface OpenOptions {
+  transport: TransportName;
+  host: string;
+  port: number;
+  doh?: Omit<DohOptions, 'host'>;
+  /** A hop chosen by a server's answer (trace referrals): the guard checks it as a second hop. */
+  secondHop?: boolean;
+}
+
+/** Dials the server and wraps the connection in the session of the chosen transport. */
+export async function openSession(ctx: OperationContext, o: OpenOptions): Promise<DnsSession> {
+  switch (o.transport) {
+    case 'udp':
+      return new DatagramSession(await dialDatagram(ctx, o.host, o.port));
+    case 'tcp':
+      return new StreamSession(await ctx.dial({ host: o.host, port: o.port, tls: 'off', secondHop: o.secondHop }), 'tcp');
+    case 'dot':
+      return new StreamSession(await ctx.dial({ host: o.host, port: o.port, tls: 'implicit', secondHop: o.secondHop }), 'dot');
+    case 'doh': {
+      const conn = await ctx.dial({ host: o.host, port: o.port, tls: 'implicit', secondHop: o.secondHop });
+      const hostHeader = o.port === 443 ? hostForHeader(o.host) : `${hostForHeader(o.host)}:${o.port}`;
+      return new DohSession(conn, { path: o.doh?.path ?? '/dns-query', mode: o.doh?.mode ?? 'post', host: hostHeader });
+    }
+  }
+}
+
+function hostForHeader(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A record with its RDATA also in presentation form, for JSON answers and text output. */
+export type RecordOut = DnsRecord & { rdata: string };
+
+export function withText(rr: DnsRecord): RecordOut {
+  const text = typeof rr.data.text === 'string' && Object.keys(rr.data).length === 1 ? rr.data.text : rdataText(rr.type, rr.data);
+  return { ...rr, rdata: text };
+}
+
+/** Random query IDs (RFC 5452 §4.3), from the crypto port. */
+export function queryId(ctx: OperationContext): number {
+  const b = ctx.crypto.randomBytes(2);
+  return (b[0] << 8) | b[1];
+}
+

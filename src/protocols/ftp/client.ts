@@ -1,0 +1,401 @@
+// FTP session driver: RFC 959 §5.4 (command-reply sequences), RFC 4217 (FTPS), RFC 2428 (EPSV), RFC 3659 (SIZE, MDTM, REST, MLST, MLSD).
+//
+// How it works: `FtpSession.open` dials the control connection (TLS from the first byte for implicit
+// FTPS), reads the 220 greeting, upgrades with AUTH TLS when asked, logs in, and with TLS on sends
+// PBSZ 0 and PROT P so data connections are encrypted too (RFC 4217 §9). Every transfer opens its own
+// passive data connection: EPSV first (the port on the control connection's host, RFC 2428 §3), PASV
+// when the server does not know EPSV (an address and port the server names, RFC 959 §4.1.2). That
+// connection is a second hop and goes through the target guard, so a PASV reply naming a private
+// address is refused unless the user asked to use the control connection's address instead.
+// The data connection is dialled plain and, with PROT P, upgraded to TLS only after the server's 1xx
+// reply: servers start the TLS handshake on the data connection after accepting it and answering the
+// transfer command, and a command that fails (550) then never leaves a handshake hanging.
+import { concat } from '../../core/bytes.ts';
+import type { Conn } from '../../core/conn.ts';
+import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import type { OperationContext } from '../../core/protocol.ts';
+import {
+  encodeCommand,
+  featureParams,
+  formatReply,
+  fromNetworkAscii,
+  parseEpsv,
+  parseFeatures,
+  parsePasv,
+  parseQuotedPath,
+  parseSize,
+  parseTimeVal,
+  replyFrame,
+  toNetworkAscii,
+  type Reply,
+} from './codec.ts';
+
+export interface SessionOptions {
+  user: string;
+  password: string;
+  /** Sent with ACCT when the server asks for an account (332). */
+  account?: string;
+  /** `auto`: EPSV, then PASV if the server does not know EPSV. */
+  passive: 'auto' | 'epsv' | 'pasv';
+  /** `server`: connect where PASV says (the guard decides); `control`: to the control connection's host, at the port PASV names. */
+  pasvAddress: 'server' | 'control';
+  /** With TLS on the control connection: PROT P (data in TLS) or PROT C (data in clear). */
+  protectData: boolean;
+  /** Send OPTS UTF8 ON when FEAT lists UTF8 (RFC 2640 §3.2). */
+  utf8: boolean;
+}
+
+export type Representation = 'binary' | 'ascii';
+
+export interface DataChannel {
+  conn: Conn;
+  via: 'EPSV' | 'PASV';
+  host: string;
+  port: number;
+  /** The address a PASV reply named, when it was not used. */
+  ignoredAddress?: string;
+}
+
+export interface TransferInfo {
+  via: 'EPSV' | 'PASV';
+  dataHost: string;
+  dataPort: number;
+  dataTls: boolean;
+  /** Bytes on the data connection (differs from the file size in ASCII mode). */
+  wireBytes: number;
+  /** From the transfer command's 1xx reply to the end of the data. */
+  ms: number;
+  /** The server's final reply, e.g. `226 Transfer complete.` */
+  reply: string;
+}
+
+/** Replies that say the command is not implemented or not understood (RFC 959 §4.2.2). */
+const NOT_IMPLEMENTED = [500, 501, 502, 504];
+
+/** A reply the operation cannot continue from: 4xx/5xx → server_error with code and text; anything else → protocol_error. */
+export function failure(command: string, reply: Reply): PortolanError {
+  const detail = { command, code: reply.code, reply: reply.text };
+  if (reply.code >= 400) return new ServerError(`${command}: ${formatReply(reply)}`, detail);
+  return new ProtocolError(`${command}: unexpected reply ${formatReply(reply)}`, detail);
+}
+
+function isPreliminary(reply: Reply): boolean {
+  return reply.code >= 100 && reply.code < 200;
+}
+
+export class FtpSession {
+  features: string[] = [];
+  /** FEAT answered (500/502 means the server predates RFC 2389). */
+  featAnswered = false;
+  welcome: Reply | null = null;
+  /** PROT P is in force: data connections use TLS. */
+  dataTls = false;
+  private type: 'A' | 'I' | null = null;
+  private epsvRefused = false;
+
+  private constructor(
+    private readonly ctx: OperationContext,
+    readonly control: Conn,
+    readonly banner: Reply,
+    readonly opts: SessionOptions,
+  ) {}
+
+  /** Dials, reads the greeting and, for `tls: 'starttls'`, upgrades with AUTH TLS. Does not log in. */
+  static async connect(ctx: OperationContext, opts: SessionOptions, how: { authTls?: boolean } = {}): Promise<FtpSession> {
+    const control = await ctx.dial();
+    let banner = await readReply(control);
+    // RFC 959 §5.4: 120 (ready in nnn minutes) may come before 220.
+    for (let n = 0; banner.code === 120 && n < 5; n++) banner = await readReply(control);
+    if (banner.code !== 220) throw failure('greeting', banner);
+    const session = new FtpSession(ctx, control, banner, opts);
+    if (how.authTls ?? ctx.target.tls === 'starttls') await session.authTls();
+    return session;
+  }
+
+  /** Connects and logs in; with TLS, also protects the data channel. */
+  static async open(ctx: OperationContext, opts: SessionOptions): Promise<FtpSession> {
+    const session = await FtpSession.connect(ctx, opts);
+    await session.feat();
+    await session.login();
+    ctx.timing.mark('loginMs');
+    if (session.control.tlsActive) await session.protect();
+    if (opts.utf8 && featureParams(session.features, 'UTF8') !== null) {
+      // RFC 2640 §3.2 leaves OPTS UTF8 to a draft; servers that need no switch may refuse it, which is harmless.
+      await session.command('OPTS UTF8', 'ON');
+    }
+    return session;
+  }
+
+  async reply(): Promise<Reply> {
+    return readReply(this.control);
+  }
+
+  /** Sends one command line and reads its first reply. */
+  async command(verb: string, argument?: string, opts: { secret?: boolean } = {}): Promise<Reply> {
+    const bytes = encodeCommand(verb, argument);
+    const shown = argument === undefined || argument === '' ? verb : `${verb} ${opts.secret ? '****' : argument}`;
+    await this.control.write(bytes, opts.secret ? { secret: true, decode: shown } : { decode: shown });
+    return this.reply();
+  }
+
+  /** Sends a command and insists on one of the `ok` codes. */
+  async expect(verb: string, argument: string | undefined, ok: readonly number[]): Promise<Reply> {
+    const reply = await this.command(verb, argument);
+    if (!ok.includes(reply.code)) throw failure(argument === undefined ? verb : `${verb} ${argument}`, reply);
+    return reply;
+  }
+
+  /** RFC 4217 §4: AUTH TLS, 234, then the TLS handshake on the control connection. */
+  async authTls(): Promise<void> {
+    const reply = await this.command('AUTH', 'TLS');
+    if (reply.code !== 234) {
+      const detail = { command: 'AUTH TLS', code: reply.code, reply: reply.text };
+      if (reply.code >= 400) throw new ServerError(`the server refused AUTH TLS: ${formatReply(reply)}`, detail);
+      throw new ProtocolError(`AUTH TLS: expected 234, got ${formatReply(reply)}`, detail);
+    }
+    await this.control.startTls();
+  }
+
+  /** RFC 2389 §3: FEAT; servers without it (500/502) simply list nothing. */
+  async feat(): Promise<string[]> {
+    const reply = await this.command('FEAT');
+    if (reply.code === 211) {
+      this.features = parseFeatures(reply);
+      this.featAnswered = true;
+    } else if (NOT_IMPLEMENTED.includes(reply.code) || reply.code === 530) {
+      this.features = [];
+    } else {
+      throw failure('FEAT', reply);
+    }
+    return this.features;
+  }
+
+  /** RFC 959 §4.1.1 and the login sequence of §5.4: USER, then PASS (331), then ACCT (332). */
+  async login(): Promise<Reply> {
+    const { user, password, account } = this.opts;
+    let reply = await this.command('USER', user);
+    if (reply.code === 331) reply = await this.command('PASS', password, { secret: true });
+    if (reply.code === 332) {
+      if (account === undefined) throw new AuthError(`the server asks for an account (ACCT) for ${user}: ${formatReply(reply)}`, { code: reply.code, reply: reply.text });
+      reply = await this.command('ACCT', account, { secret: true });
+    }
+    if (reply.code === 230 || reply.code === 202) {
+      this.welcome = reply;
+      return reply;
+    }
+    // 530 Not logged in (RFC 959 §4.2.2); 430 is used by some servers for a bad user name or password.
+    if (reply.code === 530 || reply.code === 430) {
+      throw new AuthError(`login as ${user} refused: ${formatReply(reply)}`, { code: reply.code, reply: reply.text });
+    }
+    throw failure(`login as ${user}`, reply);
+  }
+
+  /** RFC 4217 §9: PBSZ 0 must come before PROT; PROT P puts data connections in TLS. */
+  async protect(): Promise<void> {
+    await this.expect('PBSZ', '0', [200]);
+    await this.expect('PROT', this.opts.protectData ? 'P' : 'C', [200]);
+    this.dataTls = this.opts.protectData;
+  }
+
+  /** RFC 959 §4.1.2: TYPE A (NVT-ASCII, CRLF line ends on the wire) or TYPE I (bytes as they are). */
+  async setType(representation: Representation): Promise<void> {
+    const code = representation === 'ascii' ? 'A' : 'I';
+    if (this.type === code) return;
+    await this.expect('TYPE', code, [200]);
+    this.type = code;
+  }
+
+  async pwd(): Promise<string> {
+    const reply = await this.expect('PWD', undefined, [257]);
+    const path = parseQuotedPath(reply.text);
+    if (path === null) throw new ProtocolError(`PWD reply has no quoted path: ${formatReply(reply)}`);
+    return path;
+  }
+
+  async cwd(path: string): Promise<void> {
+    await this.expect('CWD', path, [250, 200]);
+  }
+
+  /** RFC 3659 §4: the size in octets (in TYPE I), or null when the server does not implement SIZE. */
+  async size(path: string): Promise<number | null> {
+    await this.setType('binary');
+    const reply = await this.command('SIZE', path);
+    if (reply.code === 213) return parseSize(reply.text);
+    if (NOT_IMPLEMENTED.includes(reply.code)) return null;
+    throw failure(`SIZE ${path}`, reply);
+  }
+
+  /** RFC 3659 §3: last modification time (UTC), or null when MDTM is not implemented. */
+  async mdtm(path: string): Promise<string | null> {
+    const reply = await this.command('MDTM', path);
+    if (reply.code === 213) {
+      const time = parseTimeVal(reply.text);
+      if (time === null) throw new ProtocolError(`MDTM reply is not a time-val: ${formatReply(reply)}`);
+      return time;
+    }
+    if (NOT_IMPLEMENTED.includes(reply.code)) return null;
+    throw failure(`MDTM ${path}`, reply);
+  }
+
+  /**
+   * A passive data connection: EPSV first (unless `passive: 'pasv'`), PASV when the server does not
+   * implement EPSV (and `passive: 'auto'`). The dial is a second hop, checked by the guard.
+   */
+  async openData(): Promise<DataChannel> {
+    let via: 'EPSV' | 'PASV' | undefined;
+    let host = this.control.host;
+    let port = 0;
+    let ignoredAddress: string | undefined;
+    if (this.opts.passive !== 'pasv' && !this.epsvRefused) {
+      const reply = await this.command('EPSV');
+      if (reply.code === 229) {
+        port = parseEpsv(reply.text);
+        via = 'EPSV';
+      } else if (this.opts.passive === 'auto' && (NOT_IMPLEMENTED.includes(reply.code) || reply.code === 522)) {
+        this.epsvRefused = true;
+      } else {
+        throw failure('EPSV', reply);
+      }
+    }
+    if (via === undefined) {
+      const reply = await this.command('PASV');
+      if (reply.code !== 227) throw failure('PASV', reply);
+      const named = parsePasv(reply.text);
+      port = named.port;
+      via = 'PASV';
+      if (this.opts.pasvAddress === 'control') {
+        if (named.host !== this.control.host) {
+          ignoredAddress = named.host;
+          this.control.note(`PASV named ${named.host}; connecting to the control connection's host ${this.control.host} instead, as asked`);
+        }
+      } else {
+        host = named.host;
+      }
+    }
+    const conn = await this.ctx.dial({ host, port, tls: this.dataTls ? 'starttls' : 'off', secondHop: true });
+    return { conn, via, host, port, ignoredAddress };
+  }
+
+  /** Sends the transfer command (after REST when resuming) and waits for its 1xx; then TLS on the data connection with PROT P. */
+  private async startTransfer(data: DataChannel, verb: string, argument: string | undefined, offset: number): Promise<Reply | null> {
+    // RFC 3659 §5.3: REST must come right before the transfer command.
+    if (offset > 0) await this.expect('REST', String(offset), [350]);
+    const first = await this.command(verb, argument);
+    if (first.code >= 200 && first.code < 300) return first;
+    if (!isPreliminary(first)) throw failure(argument === undefined ? verb : `${verb} ${argument}`, first);
+    if (this.dataTls) await data.conn.startTls();
+    return null;
+  }
+
+  /** The final reply of a transfer: 226 or 250 (RFC 959 §5.4); 426/451 are accepted only when we cut the transfer short. */
+  private async finishTransfer(command: string, cutShort: boolean): Promise<Reply> {
+    const final = await this.reply();
+    if (final.code === 226 || final.code === 250) return final;
+    if (cutShort && (final.code === 426 || final.code === 451)) return final;
+    throw failure(command, final);
+  }
+
+  /**
+   * RETR, LIST, NLST or MLSD: the bytes of the data connection, at most `maxBytes` (then `truncated`,
+   * and the data connection is closed early). In ASCII mode CRLF becomes LF.
+   */
+  async receive(
+    verb: 'RETR' | 'LIST' | 'NLST' | 'MLSD',
+    argument: string | undefined,
+    opts: { offset?: number; maxBytes: number; representation?: Representation },
+  ): Promise<{ bytes: Uint8Array; truncated: boolean; info: TransferInfo }> {
+    await this.setType(opts.representation ?? (verb === 'RETR' ? 'binary' : 'ascii'));
+    const ascii = verb === 'RETR' && opts.representation === 'ascii';
+    const command = argument === undefined ? verb : `${verb} ${argument}`;
+    const data = await this.openData();
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let wire = 0;
+    let truncated = false;
+    let started = 0;
+    try {
+      const early = await this.startTransfer(data, verb, argument, opts.offset ?? 0);
+      if (early !== null) return { bytes: new Uint8Array(0), truncated: false, info: this.info(data, 0, 0, early) };
+      started = now();
+      let pendingCr = false;
+      for (;;) {
+        const chunk = await data.conn.read(Math.min(1 << 20, opts.maxBytes + 1 - total));
+        if (chunk === null) break;
+        wire += chunk.length;
+        let piece = chunk;
+        if (ascii) ({ bytes: piece, pendingCr } = fromNetworkAscii(chunk, pendingCr, false));
+        parts.push(piece);
+        total += piece.length;
+        if (total > opts.maxBytes) {
+          truncated = true;
+          break;
+        }
+      }
+      if (ascii && pendingCr && !truncated) {
+        parts.push(fromNetworkAscii(new Uint8Array(0), true, true).bytes);
+        total += 1;
+      }
+    } finally {
+      await data.conn.close();
+    }
+    const ms = now() - started;
+    this.ctx.timing.mark('transferDoneMs');
+    let bytes = concat(parts);
+    if (bytes.length > opts.maxBytes) bytes = bytes.subarray(0, opts.maxBytes);
+    const final = await this.finishTransfer(command, truncated);
+    return { bytes, truncated, info: this.info(data, wire, ms, final) };
+  }
+
+  /** STOR or APPE (after REST when `offset` is given): writes `content` on the data connection and closes it. */
+  async store(verb: 'STOR' | 'APPE', path: string, content: Uint8Array, opts: { offset?: number; representation?: Representation }): Promise<TransferInfo> {
+    await this.setType(opts.representation ?? 'binary');
+    const payload = opts.representation === 'ascii' ? toNetworkAscii(content) : content;
+    const data = await this.openData();
+    let started = 0;
+    try {
+      const early = await this.startTransfer(data, verb, path, opts.offset ?? 0);
+      if (early !== null) throw new ProtocolError(`${verb} ${path}: the server answered ${formatReply(early)} before any data was sent`);
+      started = now();
+      // Keep a read pending while writing: a TLS 1.3 server sends session tickets after the handshake, and
+      // bytes left unread make closing the socket a TCP reset, which loses the end of the upload (vsftpd: 426).
+      if (data.conn.tlsActive) void data.conn.read().catch(() => undefined);
+      const step = 256 * 1024;
+      for (let at = 0; at < payload.length; at += step) {
+        const piece = payload.subarray(at, at + step);
+        await data.conn.write(piece, { decode: `file data: ${piece.length} bytes (from offset ${at})` });
+      }
+    } finally {
+      // Closing the data connection marks the end of the file (RFC 959 §3.3, stream mode).
+      await data.conn.close();
+    }
+    const ms = now() - started;
+    this.ctx.timing.mark('transferDoneMs');
+    const final = await this.finishTransfer(`${verb} ${path}`, false);
+    return this.info(data, payload.length, ms, final);
+  }
+
+  private info(data: DataChannel, wireBytes: number, ms: number, final: Reply): TransferInfo {
+    return { via: data.via, dataHost: data.host, dataPort: data.port, dataTls: this.dataTls, wireBytes, ms: Math.round(ms * 1000) / 1000, reply: formatReply(final) };
+  }
+
+  /** RFC 959 §4.1.1: QUIT; the 221 is read when it comes, and a server that just closes is fine. */
+  async quit(): Promise<void> {
+    try {
+      await this.control.write(encodeCommand('QUIT'), { decode: 'QUIT' });
+      await this.reply();
+    } catch {
+      // the operation's answer is already known
+    }
+  }
+}
+
+async function readReply(conn: Conn): Promise<Reply> {
+  const reply = await conn.readFrame(replyFrame, 'FTP reply', (r) => formatReply(r).slice(0, 400));
+  // RFC 959 §4.2: 421 may come at any time, when the server is closing the control connection.
+  if (reply.code === 421) throw new ServerError(`the server is closing the connection: ${formatReply(reply)}`, { code: reply.code, reply: reply.text });
+  return reply;
+}
+
+function now(): number {
+  return performance.now();
+}

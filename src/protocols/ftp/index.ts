@@ -1,0 +1,415 @@
+// FTP, RFC 959, with FTPS (RFC 2228, RFC 4217: AUTH TLS and implicit TLS on 990), FEAT (RFC 2389), EPSV (RFC 2428), RFC 3659 (SIZE, MDTM, REST, MLST, MLSD) and UTF-8 names (RFC 2640).
+import { z } from 'zod';
+import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { InvalidInput, ServerError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
+import { FtpSession, failure, type SessionOptions, type TransferInfo } from './client.ts';
+import { featureParams, formatReply, offersAuthTls, parseQuotedPath, parseSize } from './codec.ts';
+import { parseFactLine, parseList, parseMlsd, parseNames, type ListEntry, type Listing } from './listing.ts';
+
+/** The most file bytes one download answer carries (base64 in JSON); larger files come back truncated, to be continued with `offset`. */
+export const MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024;
+const DEFAULT_DOWNLOAD_BYTES = 8 * 1024 * 1024;
+/** The most file bytes one upload request carries. The API's request body limit (1 MiB of JSON by default) is usually lower. */
+export const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
+/** The most listing bytes read from one data connection. */
+const MAX_LISTING_BYTES = 8 * 1024 * 1024;
+
+const oneLine = (what: string) => z.string().max(1024, `${what} is longer than 1024 characters`).regex(/^[^\r\n\0]*$/, `${what} must not contain CR, LF or NUL`);
+const path = oneLine('path').min(1, 'path is required');
+
+const sessionFields = {
+  user: oneLine('user').min(1, 'user is required').max(256).default('anonymous').describe('User name; anonymous for anonymous FTP'),
+  password: oneLine('password').max(256).default('anonymous@').describe('Password (anonymous servers take any, often an e-mail address)'),
+  account: oneLine('account').max(256).optional().describe('Account for ACCT, when the server asks for one (332)'),
+  passive: z.enum(['auto', 'epsv', 'pasv']).default('auto').describe('Data connections: EPSV, falling back to PASV (auto), or only one of them'),
+  pasvAddress: z
+    .enum(['server', 'control'])
+    .default('server')
+    .describe("Where a PASV data connection goes: the address the server names (checked by the target guard) or the control connection's host"),
+  protectData: z.boolean().default(true).describe('With TLS: encrypt data connections too (PROT P); false sends PROT C'),
+  utf8: z.boolean().default(true).describe('Ask for UTF-8 names (OPTS UTF8 ON) when the server lists UTF8'),
+};
+
+type SessionInput = TargetFields & {
+  user: string;
+  password: string;
+  account?: string;
+  passive: SessionOptions['passive'];
+  pasvAddress: SessionOptions['pasvAddress'];
+  protectData: boolean;
+  utf8: boolean;
+};
+
+function sessionOptions(input: SessionInput): SessionOptions {
+  return {
+    user: input.user,
+    password: input.password,
+    account: input.account,
+    passive: input.passive,
+    pasvAddress: input.pasvAddress,
+    protectData: input.protectData,
+    utf8: input.utf8,
+  };
+}
+
+/** Logs in, runs `fn`, says QUIT. */
+async function withSession<T>(ctx: OperationContext, input: SessionInput, fn: (session: FtpSession) => Promise<T>): Promise<T> {
+  const session = await FtpSession.open(ctx, sessionOptions(input));
+  const out = await fn(session);
+  await session.quit();
+  return out;
+}
+
+const entry = z.object({
+  name: z.string(),
+  type: z.enum(['file', 'dir', 'link', 'other']),
+  size: z.number().nullable(),
+  modified: z.string().nullable(),
+  permissions: z.string().optional(),
+  owner: z.string().optional(),
+  group: z.string().optional(),
+  target: z.string().optional(),
+  facts: z.record(z.string(), z.string()).optional(),
+});
+
+const transfer = z.object({
+  via: z.enum(['EPSV', 'PASV']),
+  dataHost: z.string(),
+  dataPort: z.number(),
+  dataTls: z.boolean(),
+  wireBytes: z.number(),
+  ms: z.number(),
+  mibPerSecond: z.number().nullable(),
+  reply: z.string(),
+});
+
+function withRate(info: TransferInfo): z.infer<typeof transfer> {
+  const mibPerSecond = info.ms > 0 && info.wireBytes > 0 ? Math.round((info.wireBytes / 1048576 / (info.ms / 1000)) * 100) / 100 : null;
+  return { ...info, mibPerSecond };
+}
+
+/** base64 of a large buffer, in slices (3-byte aligned) so no single string grows a byte at a time. */
+function base64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  for (let at = 0; at < bytes.length; at += 3 * 16384) parts.push(toBase64(bytes.subarray(at, at + 3 * 16384)));
+  return parts.join('');
+}
+
+async function sha256(ctx: OperationContext, bytes: Uint8Array): Promise<string> {
+  return toHex(await ctx.crypto.digest('SHA-256', bytes));
+}
+
+function describeSystem(session: FtpSession): Promise<string | null> {
+  return session.command('SYST').then((r) => (r.code === 215 ? r.text : null));
+}
+
+/** The listing of the current directory: MLSD when the server offers MLST (RFC 3659 §7.8), else LIST. */
+async function listDirectory(session: FtpSession, method: 'auto' | 'mlsd' | 'list' | 'nlst', now: Date): Promise<{ method: 'MLSD' | 'LIST' | 'NLST'; listing: Listing; transfer: TransferInfo }> {
+  const useMlsd = method === 'mlsd' || (method === 'auto' && featureParams(session.features, 'MLST') !== null);
+  const verb = useMlsd ? 'MLSD' : method === 'nlst' ? 'NLST' : 'LIST';
+  const { bytes, truncated, info } = await session.receive(verb, undefined, { maxBytes: MAX_LISTING_BYTES, representation: 'ascii' });
+  const listing = verb === 'MLSD' ? parseMlsd(bytes) : verb === 'NLST' ? parseNames(bytes) : parseList(bytes, now);
+  if (truncated) listing.truncated = true;
+  return { method: verb, listing, transfer: info };
+}
+
+/** RFC 3659 §7: MLST answers with one fact line inside a 250 reply, indented by one space. */
+async function mlst(session: FtpSession, target: string): Promise<ListEntry> {
+  const reply = await session.command('MLST', target);
+  if (reply.code !== 250) throw failure(`MLST ${target}`, reply);
+  const line = reply.lines.slice(1, -1).find((l) => l.startsWith(' '));
+  if (line === undefined) throw failure(`MLST ${target}`, reply);
+  const { mlsxType: _kind, ...parsed } = parseFactLine(line.slice(1));
+  return parsed;
+}
+
+function decodeContent(content: string, encoding: 'base64' | 'utf8'): Uint8Array {
+  if (encoding === 'utf8') return utf8(content);
+  try {
+    return fromBase64(content);
+  } catch {
+    throw InvalidInput.field('content', 'is not valid base64');
+  }
+}
+
+export default defineProtocol({
+  id: 'ftp',
+  title: 'FTP / FTPS',
+  category: 'file',
+  summary:
+    'Browses, downloads and uploads files on FTP servers: listings (MLSD, Unix and DOS LIST), stat, download with resume, upload and append, rename, delete, mkdir, rmdir, chmod; explicit (AUTH TLS) and implicit FTPS with encrypted data connections.',
+  ports: [
+    { port: 21, transport: 'tcp' },
+    { port: 990, transport: 'tls', label: 'implicit FTPS' },
+  ],
+  specs: ['RFC 959', 'RFC 2228', 'RFC 2389', 'RFC 2428', 'RFC 2640', 'RFC 3659', 'RFC 4217'],
+  rating: {
+    stars: 0,
+    reason: 'Not yet lab-tested.',
+  },
+  verifiedAgainst: null,
+  tls: { implicit: { port: 990 }, starttls: true },
+  defaultOperation: 'list',
+  operations: {
+    probe: operation({
+      summary: 'Greeting, features (FEAT), system type and whether AUTH TLS is offered, without logging in',
+      input: z.object({}),
+      output: z.object({
+        banner: z.string(),
+        features: z.array(z.string()),
+        featAnswered: z.boolean(),
+        authTlsOffered: z.boolean(),
+        tlsActive: z.boolean(),
+        featuresBeforeTls: z.array(z.string()).optional(),
+        system: z.string().nullable().describe('SYST before login; many servers answer it only after login'),
+      }),
+      text: (r) =>
+        [`banner: ${r.banner}`, `TLS: ${r.tlsActive ? 'on' : 'off'} (AUTH TLS ${r.authTlsOffered ? 'offered' : 'not offered'})`, `system: ${r.system ?? '-'}`, 'features:', ...r.features.map((f) => `  ${f}`)].join('\n'),
+      async run(ctx, input) {
+        const session = await FtpSession.connect(ctx, { user: 'anonymous', password: '', passive: 'auto', pasvAddress: 'server', protectData: true, utf8: false }, { authTls: false });
+        let featuresBeforeTls: string[] | undefined;
+        let features = await session.feat();
+        if (input.tls === 'starttls') {
+          // RFC 4217 §6: FEAT before AUTH TLS tells whether it is offered; asked again over TLS, the list may differ.
+          featuresBeforeTls = features;
+          await session.authTls();
+          features = await session.feat();
+        }
+        const system = await describeSystem(session);
+        await session.quit();
+        return {
+          banner: formatReply(session.banner).replace(/^220 /, ''),
+          features,
+          featAnswered: session.featAnswered,
+          authTlsOffered: offersAuthTls(featuresBeforeTls ?? features),
+          tlsActive: session.control.tlsActive,
+          ...(featuresBeforeTls ? { featuresBeforeTls } : {}),
+          system,
+        };
+      },
+    }),
+    login: operation({
+      summary: 'Logs in and reports the welcome, the working directory, the system type and the features',
+      input: z.object({ ...sessionFields }),
+      output: z.object({
+        banner: z.string(),
+        welcome: z.string(),
+        cwd: z.string(),
+        system: z.string().nullable(),
+        features: z.array(z.string()),
+        tlsActive: z.boolean(),
+        dataTls: z.boolean(),
+      }),
+      text: (r) => `logged in: ${r.welcome}\ncwd: ${r.cwd}\nsystem: ${r.system ?? '-'}\nTLS: ${r.tlsActive ? `on (data ${r.dataTls ? 'encrypted' : 'clear'})` : 'off'}`,
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => ({
+          banner: formatReply(session.banner).replace(/^220 /, ''),
+          welcome: session.welcome ? formatReply(session.welcome) : '',
+          cwd: await session.pwd(),
+          system: await describeSystem(session),
+          features: session.features,
+          tlsActive: session.control.tlsActive,
+          dataTls: session.dataTls,
+        })),
+    }),
+    list: operation({
+      summary: 'Lists a directory: MLSD when offered, else LIST parsed as Unix or DOS; NLST for names only',
+      input: z.object({
+        ...sessionFields,
+        path: oneLine('path').optional().describe('Directory to list (default: the login directory)'),
+        method: z.enum(['auto', 'mlsd', 'list', 'nlst']).default('auto').describe('auto: MLSD when FEAT lists MLST, else LIST'),
+      }),
+      output: z.object({
+        cwd: z.string(),
+        method: z.enum(['MLSD', 'LIST', 'NLST']),
+        format: z.enum(['mlsd', 'unix', 'dos', 'names', 'empty', 'unknown']),
+        entries: z.array(entry),
+        unparsed: z.array(z.string()),
+        truncated: z.boolean(),
+        transfer,
+      }),
+      shortRoute: (extra) => (extra ? { path: decodeURIComponent(extra) } : {}),
+      text: (r) =>
+        [
+          `${r.cwd} (${r.method}, ${r.format})`,
+          ...r.entries.map((e) => `${e.type === 'dir' ? 'd' : e.type === 'link' ? 'l' : '-'} ${String(e.size ?? '').padStart(12)} ${(e.modified ?? '').padEnd(20)} ${e.name}${e.target ? ` -> ${e.target}` : ''}`),
+          ...r.unparsed.map((l) => `? ${l}`),
+        ].join('\n'),
+      maxTimeoutMs: 120_000,
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          if (input.path !== undefined && input.path !== '') await session.cwd(input.path);
+          const cwd = await session.pwd();
+          const { method, listing, transfer: info } = await listDirectory(session, input.method, new Date());
+          return { cwd, method, ...listing, transfer: withRate(info) };
+        }),
+    }),
+    stat: operation({
+      summary: 'Type, size and modification time of one path: MLST when offered, else SIZE and MDTM',
+      input: z.object({ ...sessionFields, path }),
+      output: z.object({
+        path: z.string(),
+        type: z.enum(['file', 'dir', 'link', 'other']),
+        size: z.number().nullable(),
+        modified: z.string().nullable().describe('UTC, ISO 8601'),
+        via: z.enum(['MLST', 'SIZE/MDTM', 'CWD']),
+        facts: z.record(z.string(), z.string()).optional(),
+      }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          if (featureParams(session.features, 'MLST') !== null) {
+            const found = await mlst(session, input.path);
+            return { path: input.path, type: found.type, size: found.size, modified: found.modified, via: 'MLST' as const, facts: found.facts };
+          }
+          // RFC 3659 §4: SIZE answers for files; 550 for a directory or a missing path.
+          await session.setType('binary');
+          const sized = await session.command('SIZE', input.path);
+          if (sized.code === 213) {
+            return { path: input.path, type: 'file' as const, size: parseSize(sized.text), modified: await session.mdtm(input.path), via: 'SIZE/MDTM' as const };
+          }
+          // A directory: CWD into it succeeds (and then back).
+          const home = await session.pwd();
+          const into = await session.command('CWD', input.path);
+          if (into.code === 250) {
+            await session.cwd(home);
+            return { path: input.path, type: 'dir' as const, size: null, modified: null, via: 'CWD' as const };
+          }
+          throw failure(`SIZE ${input.path}`, sized);
+        }),
+    }),
+    download: operation({
+      summary: 'Downloads a file (RETR), from an offset (REST), as base64; at most 32 MiB per answer',
+      input: z.object({
+        ...sessionFields,
+        path,
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Start at this byte (REST)'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_DOWNLOAD_BYTES, `maxBytes must be at most ${MAX_DOWNLOAD_BYTES} (32 MiB): download larger files in parts with offset`)
+          .default(DEFAULT_DOWNLOAD_BYTES)
+          .describe('Most bytes to return (default 8 MiB, at most 32 MiB); more is reported as truncated'),
+        type: z.enum(['binary', 'ascii']).default('binary').describe('TYPE I (bytes as stored) or TYPE A (text; CRLF on the wire becomes LF)'),
+      }),
+      output: z.object({
+        path: z.string(),
+        offset: z.number(),
+        size: z.number().nullable().describe('The file size SIZE reports, when it does'),
+        bytes: z.number(),
+        truncated: z.boolean(),
+        sha256: z.string(),
+        contentBase64: z.string(),
+        transfer,
+      }),
+      text: (r) => {
+        const bytes = fromBase64(r.contentBase64);
+        return r.transfer.wireBytes === 0 && r.bytes === 0 ? '' : fromUtf8(bytes);
+      },
+      maxTimeoutMs: 300_000,
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          const size = featureParams(session.features, 'SIZE') !== null ? await session.size(input.path).catch(() => null) : null;
+          const { bytes, truncated, info } = await session.receive('RETR', input.path, { offset: input.offset, maxBytes: input.maxBytes, representation: input.type });
+          return {
+            path: input.path,
+            offset: input.offset,
+            size,
+            bytes: bytes.length,
+            truncated,
+            sha256: await sha256(ctx, bytes),
+            contentBase64: base64(bytes),
+            transfer: withRate(info),
+          };
+        }),
+    }),
+    upload: operation({
+      summary: 'Uploads a file (STOR), appends to one (APPE) or resumes at an offset (REST + STOR)',
+      input: z.object({
+        ...sessionFields,
+        path,
+        content: z.string().max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4, 'content is larger than 32 MiB').describe('The file bytes, as base64 (or text with encoding utf8)'),
+        encoding: z.enum(['base64', 'utf8']).default('base64'),
+        mode: z.enum(['replace', 'append', 'resume']).default('replace').describe('replace: STOR; append: APPE; resume: REST offset then STOR'),
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('With mode resume: where the content starts in the file'),
+        type: z.enum(['binary', 'ascii']).default('binary').describe('TYPE I, or TYPE A (LF sent as CRLF)'),
+      }),
+      output: z.object({
+        path: z.string(),
+        bytes: z.number(),
+        sha256: z.string(),
+        sizeOnServer: z.number().nullable().describe('SIZE after the upload, when the server has SIZE'),
+        transfer,
+      }),
+      maxTimeoutMs: 300_000,
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) => {
+        const content = decodeContent(input.content, input.encoding);
+        if (input.mode === 'resume' && input.offset === undefined) throw InvalidInput.field('offset', 'is required with mode resume');
+        if (input.mode !== 'resume' && input.offset !== undefined) throw InvalidInput.field('offset', 'is only used with mode resume');
+        return withSession(ctx, input, async (session) => {
+          const verb = input.mode === 'append' ? 'APPE' : 'STOR';
+          const info = await session.store(verb, input.path, content, { offset: input.offset, representation: input.type });
+          const sizeOnServer = featureParams(session.features, 'SIZE') !== null ? await session.size(input.path).catch(() => null) : null;
+          return { path: input.path, bytes: content.length, sha256: await sha256(ctx, content), sizeOnServer, transfer: withRate(info) };
+        });
+      },
+    }),
+    rename: operation({
+      summary: 'Renames or moves a file or directory (RNFR, RNTO)',
+      input: z.object({ ...sessionFields, from: oneLine('from').min(1, 'from is required'), to: oneLine('to').min(1, 'to is required') }),
+      output: z.object({ from: z.string(), to: z.string(), reply: z.string() }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          // RFC 959 §4.1.3: RNFR answers 350 (pending further information), then RNTO completes with 250.
+          await session.expect('RNFR', input.from, [350]);
+          const done = await session.expect('RNTO', input.to, [250]);
+          return { from: input.from, to: input.to, reply: formatReply(done) };
+        }),
+    }),
+    delete: operation({
+      summary: 'Deletes a file (DELE)',
+      input: z.object({ ...sessionFields, path }),
+      output: z.object({ path: z.string(), reply: z.string() }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => ({ path: input.path, reply: formatReply(await session.expect('DELE', input.path, [250])) })),
+    }),
+    mkdir: operation({
+      summary: 'Creates a directory (MKD) and reports the path the server created',
+      input: z.object({ ...sessionFields, path }),
+      output: z.object({ path: z.string(), created: z.string().describe('The path in the 257 reply'), reply: z.string() }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          // RFC 959 §4.1.3 and Appendix II: 257 "<path>" created.
+          const reply = await session.expect('MKD', input.path, [257]);
+          return { path: input.path, created: parseQuotedPath(reply.text) ?? input.path, reply: formatReply(reply) };
+        }),
+    }),
+    rmdir: operation({
+      summary: 'Removes an empty directory (RMD)',
+      input: z.object({ ...sessionFields, path }),
+      output: z.object({ path: z.string(), reply: z.string() }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => ({ path: input.path, reply: formatReply(await session.expect('RMD', input.path, [250])) })),
+    }),
+    chmod: operation({
+      summary: 'Changes Unix permissions (SITE CHMOD)',
+      input: z.object({ ...sessionFields, path, mode: z.string().regex(/^[0-7]{3,4}$/, 'mode is octal, like 644 or 0755') }),
+      output: z.object({ path: z.string(), mode: z.string(), reply: z.string() }),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (session) => {
+          const reply = await session.command('SITE CHMOD', `${input.mode} ${input.path}`);
+          if (reply.code !== 200 && reply.code !== 250) {
+            if (reply.code === 500 || reply.code === 502 || reply.code === 504) {
+              throw new ServerError(`the server has no SITE CHMOD: ${formatReply(reply)}`, { command: 'SITE CHMOD', code: reply.code, reply: reply.text });
+            }
+            throw failure(`SITE CHMOD ${input.mode} ${input.path}`, reply);
+          }
+          return { path: input.path, mode: input.mode, reply: formatReply(reply) };
+        }),
+    }),
+  },
+});
+

@@ -1,0 +1,389 @@
+// IMAP, RFC 9051 / RFC 3501: capabilities, STARTTLS, LOGIN/AUTHENTICATE, LIST, STATUS, SELECT/EXAMINE, SEARCH, FETCH,
+// APPEND, STORE, COPY/MOVE (RFC 6851), EXPUNGE (UIDPLUS RFC 4315), ID (RFC 2971), IDLE (RFC 2177); IMAPS on 993.
+import { z } from 'zod';
+import { InvalidInput } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
+import { messageFieldsShape, messageFromInput, type MessageInput } from '../mail/fields.ts';
+import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
+import { ImapSession } from './client.ts';
+import { append, checkSet, expunge, list, presentBody, select, status, uidCopyMove, uidFetch, uidSearch, uidStore, type SearchCriteria } from './commands.ts';
+import { idleWait } from './idle.ts';
+import { joinParts, mailbox as mailboxArg } from './codec.ts';
+
+const authMethod = z
+  .enum(['auto', 'LOGIN', 'AUTHENTICATE PLAIN', 'AUTHENTICATE LOGIN', 'AUTHENTICATE CRAM-MD5'])
+  .default('auto')
+  .describe('auto: AUTHENTICATE PLAIN over TLS, CRAM-MD5 on a plain connection when offered, else LOGIN');
+
+const credentials = {
+  username: z.string().min(1).max(512),
+  password: z.string().max(1024),
+  authMethod,
+};
+
+const mailboxName = z.string().min(1).max(1000).regex(/^[^\r\n\0]*$/, 'must be one line').default('INBOX');
+const uids = z.string().max(4096).describe('UIDs: a set like 4, 1:10, 3,5,9:*');
+
+type Auth = { username?: string; password?: string; authMethod: z.infer<typeof authMethod> };
+
+export interface OpenedImap {
+  session: ImapSession;
+  greeting: string;
+  before: string[];
+  afterStartTls: string[] | null;
+  method: string | null;
+}
+
+/** Connects, reads the greeting, upgrades for tls "starttls", and logs in when credentials are given. */
+export async function openImap(ctx: OperationContext, input: TargetFields & Auth): Promise<OpenedImap> {
+  const conn = await ctx.dial();
+  const session = new ImapSession(conn);
+  const g = await session.readGreeting();
+  ctx.timing.mark('greetingMs');
+  if (session.capabilities.size === 0) await session.capability();
+  const before = [...session.capabilities];
+  let afterStartTls: string[] | null = null;
+  if (input.tls === 'starttls') {
+    await session.startTls();
+    ctx.timing.mark('tlsMs');
+    afterStartTls = [...session.capabilities];
+  }
+  let method: string | null = null;
+  if (input.username !== undefined && !session.authenticated) {
+    if (input.password === undefined) throw InvalidInput.field('password', 'is required with username');
+    method = await authenticate(ctx, session, input as Required<Auth>);
+    ctx.timing.mark('authMs');
+  }
+  return { session, greeting: g.text, before, afterStartTls, method };
+}
+
+async function authenticate(ctx: OperationContext, s: ImapSession, input: Required<Auth>): Promise<string> {
+  let method = input.authMethod as string;
+  if (method === 'auto') {
+    const mech = chooseMechanism(s.authMechanisms(), 'auto', s.conn.tlsActive);
+    method = mech && !(mech === 'LOGIN') ? `AUTHENTICATE ${mech}` : 'LOGIN';
+  }
+  if (method === 'LOGIN') {
+    await s.login(input.username, input.password);
+    return method;
+  }
+  const mech = method.slice('AUTHENTICATE '.length) as SaslMechanismName;
+  if (!s.has(`AUTH=${mech}`)) throw InvalidInput.field('authMethod', `the server does not offer AUTH=${mech} (it offers ${s.authMechanisms().join(' ') || 'none'})`);
+  await s.authenticate(mech, { username: input.username, password: input.password }, ctx.crypto);
+  return method;
+}
+
+async function withMailbox<T>(ctx: OperationContext, input: TargetFields & Auth, fn: (s: ImapSession) => Promise<T>): Promise<T> {
+  const { session } = await openImap(ctx, input);
+  const out = await fn(session);
+  await session.logout();
+  return out;
+}
+
+const selectedOut = z.object({
+  mailbox: z.string(),
+  readOnly: z.boolean(),
+  exists: z.number(),
+  recent: z.number(),
+  flags: z.array(z.string()),
+  permanentFlags: z.array(z.string()),
+  uidValidity: z.number().nullable(),
+  uidNext: z.number().nullable(),
+  firstUnseen: z.number().nullable(),
+  highestModSeq: z.number().nullable(),
+});
+
+const statusOut = z.object({
+  messages: z.number().optional(),
+  recent: z.number().optional(),
+  uidNext: z.number().optional(),
+  uidValidity: z.number().optional(),
+  unseen: z.number().optional(),
+  size: z.number().optional(),
+  highestModSeq: z.number().optional(),
+});
+
+const addressOut = z.object({ name: z.string().nullable(), mailbox: z.string().nullable(), host: z.string().nullable(), address: z.string().nullable() });
+const envelopeOut = z.object({
+  date: z.string().nullable(),
+  subject: z.string().nullable(),
+  from: z.array(addressOut),
+  sender: z.array(addressOut),
+  replyTo: z.array(addressOut),
+  to: z.array(addressOut),
+  cc: z.array(addressOut),
+  bcc: z.array(addressOut),
+  inReplyTo: z.string().nullable(),
+  messageId: z.string().nullable(),
+});
+
+const searchShape = {
+  from: z.string().max(1000).optional(),
+  to: z.string().max(1000).optional(),
+  cc: z.string().max(1000).optional(),
+  bcc: z.string().max(1000).optional(),
+  subject: z.string().max(1000).optional(),
+  body: z.string().max(1000).optional(),
+  text: z.string().max(1000).optional(),
+  header: z.array(z.object({ name: z.string().max(76), value: z.string().max(1000) }).strict()).max(10).optional(),
+  since: z.string().optional().describe('Internal date on or after, YYYY-MM-DD'),
+  before: z.string().optional(),
+  on: z.string().optional(),
+  sentSince: z.string().optional(),
+  sentBefore: z.string().optional(),
+  seen: z.boolean().optional(),
+  answered: z.boolean().optional(),
+  flagged: z.boolean().optional(),
+  deleted: z.boolean().optional(),
+  draft: z.boolean().optional(),
+  keyword: z.string().max(100).optional(),
+  larger: z.number().int().min(0).optional(),
+  smaller: z.number().int().min(0).optional(),
+  uid: z.string().max(4096).optional(),
+};
+
+const flag = z.string().min(1).max(100);
+
+export default defineProtocol({
+  id: 'imap',
+  title: 'IMAP / IMAPS',
+  category: 'mail',
+  summary: 'Reads and manages mailboxes: capabilities, STARTTLS, login, folders with attributes and status, search, fetch (envelope, structure, bodies), append, flags, copy/move, expunge, IDLE (RFC 9051).',
+  ports: [
+    { port: 143, transport: 'tcp', label: 'IMAP (STARTTLS)' },
+    { port: 993, transport: 'tls', label: 'IMAPS' },
+  ],
+  specs: ['RFC 9051', 'RFC 3501', 'RFC 2177', 'RFC 2971', 'RFC 4315', 'RFC 6851', 'RFC 4959', 'RFC 7888', 'RFC 6154', 'RFC 8314'],
+  rating: { stars: 0, reason: 'Not yet lab-tested.' },
+  verifiedAgainst: null,
+  tls: { implicit: { port: 993 }, starttls: true },
+  defaultOperation: 'capabilities',
+  operations: {
+    capabilities: operation({
+      summary: 'Greeting and capabilities before and after STARTTLS and after login; the server ID',
+      input: z.object({ username: z.string().min(1).max(512).optional(), password: z.string().max(1024).optional(), authMethod }),
+      output: z.object({
+        greeting: z.string(),
+        capabilities: z.array(z.string()),
+        capabilitiesAfterStartTls: z.array(z.string()).nullable(),
+        capabilitiesAfterLogin: z.array(z.string()).nullable(),
+        authMechanisms: z.array(z.string()),
+        tls: z.boolean(),
+        authMethod: z.string().nullable(),
+        serverId: z.record(z.string(), z.string().nullable()).nullable(),
+      }),
+      text: (r) => [r.greeting, `capabilities: ${(r.capabilitiesAfterLogin ?? r.capabilitiesAfterStartTls ?? r.capabilities).join(' ')}`].join('\n'),
+      async run(ctx, input) {
+        const o = await openImap(ctx, input);
+        const s = o.session;
+        const authMechanisms = s.authMechanisms();
+        const afterLogin = o.method ? [...s.capabilities] : null;
+        const serverId = s.has('ID') ? await s.id({ name: 'Portolan', vendor: 'Portolan' }) : null;
+        await s.logout();
+        return {
+          greeting: o.greeting,
+          capabilities: o.before,
+          capabilitiesAfterStartTls: o.afterStartTls,
+          capabilitiesAfterLogin: afterLogin,
+          authMechanisms: o.afterStartTls ? o.afterStartTls.filter((c) => c.startsWith('AUTH=')).map((c) => c.slice(5)) : authMechanisms,
+          tls: s.conn.tlsActive,
+          authMethod: o.method,
+          serverId,
+        };
+      },
+    }),
+    id: operation({
+      summary: 'ID (RFC 2971): the server identifies itself',
+      input: z.object({ username: z.string().min(1).max(512).optional(), password: z.string().max(1024).optional(), authMethod }),
+      output: z.object({ serverId: z.record(z.string(), z.string().nullable()).nullable() }),
+      run: (ctx, input) => withMailbox(ctx, input, async (s) => ({ serverId: await s.id({ name: 'Portolan' }) })),
+    }),
+    mailboxes: operation({
+      summary: 'LIST mailboxes with their attributes (and STATUS of each)',
+      input: z.object({ ...credentials, reference: z.string().max(1000).default(''), pattern: z.string().max(1000).default('*'), withStatus: z.boolean().default(false) }),
+      output: z.object({ mailboxes: z.array(z.object({ name: z.string(), rawName: z.string(), delimiter: z.string().nullable(), attributes: z.array(z.string()), status: statusOut.nullable() })) }),
+      text: (r) => r.mailboxes.map((m) => `${m.name}\t${m.attributes.join(' ')}${m.status ? `\t${m.status.messages ?? '?'} messages, ${m.status.unseen ?? '?'} unseen` : ''}`).join('\n'),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          const boxes = await list(s, input.reference, input.pattern);
+          const out = [];
+          for (const [i, b] of boxes.entries()) {
+            const selectable = !b.attributes.some((a) => /^\\(noselect|nonexistent)$/i.test(a));
+            out.push({ ...b, status: input.withStatus && selectable && i < 200 ? await status(s, b.name) : null });
+          }
+          return { mailboxes: out };
+        }),
+    }),
+    status: operation({
+      summary: 'STATUS of a mailbox: messages, unseen, UIDNEXT, UIDVALIDITY',
+      input: z.object({ ...credentials, mailbox: mailboxName }),
+      output: statusOut,
+      run: (ctx, input) => withMailbox(ctx, input, (s) => status(s, input.mailbox)),
+    }),
+    select: operation({
+      summary: 'SELECT (or EXAMINE, read-only) a mailbox and report its state',
+      input: z.object({ ...credentials, mailbox: mailboxName, readOnly: z.boolean().default(true).describe('EXAMINE instead of SELECT') }),
+      output: selectedOut,
+      run: (ctx, input) => withMailbox(ctx, input, (s) => select(s, input.mailbox, input.readOnly)),
+    }),
+    search: operation({
+      summary: 'UID SEARCH with criteria from fields (ANDed)',
+      input: z.object({ ...credentials, mailbox: mailboxName, ...searchShape }),
+      output: z.object({ uids: z.array(z.number()), exists: z.number() }),
+      text: (r) => r.uids.join(' '),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          const sel = await select(s, input.mailbox, true);
+          return { uids: await uidSearch(s, input as SearchCriteria), exists: sel.exists };
+        }),
+    }),
+    fetch: operation({
+      summary: 'UID FETCH: envelope, flags, BODYSTRUCTURE, full or partial bodies (never sets \\Seen)',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        uids: uids.default('1:*'),
+        limit: z.number().int().min(1).max(500).default(20).describe('At most this many messages, the highest UIDs of the set'),
+        envelope: z.boolean().default(true),
+        flags: z.boolean().default(true),
+        bodyStructure: z.boolean().default(false),
+        internalDate: z.boolean().default(true),
+        size: z.boolean().default(true),
+        body: z.string().max(64).default('none').describe('none, full, header, text, or a part number like 2 or 1.2 (optionally .HEADER, .TEXT, .MIME)'),
+        partial: z.object({ offset: z.number().int().min(0), length: z.number().int().min(1).max(32 * 1024 * 1024) }).strict().optional(),
+      }),
+      output: z.object({
+        mailbox: z.string(),
+        uidValidity: z.number().nullable(),
+        messages: z.array(
+          z.object({
+            seq: z.number(),
+            uid: z.number().nullable(),
+            flags: z.array(z.string()).optional(),
+            internalDate: z.string().nullable().optional(),
+            size: z.number().optional(),
+            envelope: envelopeOut.optional(),
+            bodyStructure: z.any().optional().describe('The MIME tree: type, subtype, params, encoding, size, section, parts'),
+            body: z.object({ section: z.string(), origin: z.number().nullable(), size: z.number(), text: z.string().optional(), base64: z.string().optional() }).nullable().optional(),
+          }),
+        ),
+        truncated: z.boolean(),
+      }),
+      maxTimeoutMs: 120_000,
+      text: (r) => r.messages.map((m) => `${m.uid}\t${m.envelope?.from[0]?.address ?? ''}\t${m.envelope?.subject ?? ''}${m.body?.text !== undefined ? `\n${m.body.text}` : ''}`).join('\n'),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          checkSet(input.uids, 'uids');
+          const sel = await select(s, input.mailbox, true);
+          // Bound the answer: learn which UIDs the set names, fetch the highest `limit` of them.
+          let set = input.uids;
+          let truncated = false;
+          if (/[:*,]/.test(set)) {
+            const found = sel.exists === 0 ? [] : await uidSearch(s, { uid: set });
+            truncated = found.length > input.limit;
+            const chosen = found.slice(-input.limit);
+            if (chosen.length === 0) return { mailbox: input.mailbox, uidValidity: sel.uidValidity, messages: [], truncated: false };
+            set = chosen.join(',');
+          }
+          const messages = await uidFetch(s, set, input);
+          messages.sort((a, b) => (a.uid ?? 0) - (b.uid ?? 0));
+          return {
+            mailbox: input.mailbox,
+            uidValidity: sel.uidValidity,
+            messages: messages.map((m) => ({ ...m, body: m.body ? presentBody(m.body) : m.body })),
+            truncated,
+          };
+        }),
+    }),
+    append: operation({
+      summary: 'APPEND a message (built from fields or raw) to a mailbox, with flags',
+      input: z.object({ ...credentials, mailbox: mailboxName, ...messageFieldsShape, flags: z.array(flag).max(20).default([]), internalDate: z.string().datetime({ offset: true }).optional() }),
+      output: z.object({ mailbox: z.string(), uid: z.number().nullable(), uidValidity: z.number().nullable(), size: z.number(), messageId: z.string().nullable(), message: z.string() }),
+      maxTimeoutMs: 120_000,
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          const { bytes, messageId } = messageFromInput(input as unknown as MessageInput, ctx.crypto);
+          const r = await append(s, input.mailbox, bytes, input.flags, input.internalDate ? new Date(input.internalDate) : undefined);
+          return { mailbox: input.mailbox, ...r, size: bytes.length, messageId, message: new TextDecoder().decode(bytes) };
+        }),
+    }),
+    store: operation({
+      summary: 'UID STORE: add, remove or replace flags',
+      input: z.object({ ...credentials, mailbox: mailboxName, uids, mode: z.enum(['add', 'remove', 'replace']).default('add'), flags: z.array(flag).max(20) }),
+      output: z.object({ messages: z.array(z.object({ seq: z.number(), uid: z.number().nullable(), flags: z.array(z.string()) })) }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await select(s, input.mailbox, false);
+          return { messages: await uidStore(s, input.uids, input.mode, input.flags) };
+        }),
+    }),
+    copy: operation({
+      summary: 'UID COPY messages to another mailbox',
+      input: z.object({ ...credentials, mailbox: mailboxName, uids, destination: z.string().min(1).max(1000) }),
+      output: z.object({ method: z.string(), copyUid: z.object({ uidValidity: z.number(), source: z.string(), destination: z.string() }).nullable() }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await select(s, input.mailbox, false);
+          return uidCopyMove(s, input.uids, input.destination, false);
+        }),
+    }),
+    move: operation({
+      summary: 'UID MOVE messages to another mailbox (RFC 6851; COPY + EXPUNGE when MOVE is missing)',
+      input: z.object({ ...credentials, mailbox: mailboxName, uids, destination: z.string().min(1).max(1000) }),
+      output: z.object({ method: z.string(), copyUid: z.object({ uidValidity: z.number(), source: z.string(), destination: z.string() }).nullable() }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await select(s, input.mailbox, false);
+          return uidCopyMove(s, input.uids, input.destination, true);
+        }),
+    }),
+    expunge: operation({
+      summary: 'EXPUNGE deleted messages (only the given UIDs with UIDPLUS)',
+      input: z.object({ ...credentials, mailbox: mailboxName, uids: uids.optional() }),
+      output: z.object({ expunged: z.array(z.number()).describe('Sequence numbers, in the order the server expunged them') }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await select(s, input.mailbox, false);
+          return { expunged: await expunge(s, input.uids) };
+        }),
+    }),
+    create: operation({
+      summary: 'CREATE a mailbox',
+      input: z.object({ ...credentials, mailbox: z.string().min(1).max(1000).regex(/^[^\r\n\0]*$/) }),
+      output: z.object({ created: z.string() }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await s.ok(joinParts('CREATE', mailboxArg(input.mailbox)), 'CREATE');
+          return { created: input.mailbox };
+        }),
+    }),
+    delete: operation({
+      summary: 'DELETE a mailbox',
+      input: z.object({ ...credentials, mailbox: z.string().min(1).max(1000).regex(/^[^\r\n\0]*$/) }),
+      output: z.object({ deleted: z.string() }),
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          await s.ok(joinParts('DELETE', mailboxArg(input.mailbox)), 'DELETE');
+          return { deleted: input.mailbox };
+        }),
+    }),
+    wait: operation({
+      summary: 'IDLE (RFC 2177) until the mailbox changes or waitMs passes; returns the changes',
+      input: z.object({ ...credentials, mailbox: mailboxName, waitMs: z.number().int().min(100).max(110_000).default(20_000) }),
+      output: z.object({
+        idle: z.boolean().describe('The server offers IDLE'),
+        events: z.array(z.object({ type: z.string(), seq: z.number().optional(), count: z.number().optional(), uid: z.number().nullable().optional(), flags: z.array(z.string()).optional() })),
+        exists: z.number(),
+      }),
+      maxTimeoutMs: 120_000,
+      defaultTimeoutMs: 30_000,
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          const sel = await select(s, input.mailbox, true);
+          const events = await idleWait(ctx, s, input.waitMs);
+          const exists = events.filter((e) => e.type === 'exists').reduce((n, e) => e.count ?? n, sel.exists);
+          return { idle: s.has('IDLE'), events, exists };
+        }),
+    }),
+  },
+});

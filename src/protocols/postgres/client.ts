@@ -1,0 +1,504 @@
+// PostgreSQL session driver: protocol 3.0 message flow (PostgreSQL docs 55.2 "Message Flow").
+//
+// How it works: `openSession` dials, optionally asks for TLS with SSLRequest (55.2.10) and
+// upgrades, sends the StartupMessage and answers the authentication requests (55.2.1: trust,
+// cleartext, md5, SCRAM-SHA-256) until AuthenticationOk, then collects ParameterStatus and
+// BackendKeyData up to the first ReadyForQuery. `simpleQuery` sends one Query (55.2.2) and
+// gathers a result per statement until ReadyForQuery; `extendedQuery` does Parse/Bind/Describe/
+// Execute/Sync (55.2.3) with parameters. Both keep at most `maxRows` rows and `maxBytes` bytes
+// and read the rest of the result off the wire without keeping it, so a later statement in the
+// same Query still runs and the implicit transaction is not aborted by a disconnect.
+import type { Conn } from '../../core/conn.ts';
+import { toHex, utf8 } from '../../core/bytes.ts';
+import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import type { OperationContext } from '../../core/protocol.ts';
+import {
+  backendBatchFrame,
+  backendFrame,
+  bindMessage,
+  cancelRequest,
+  describeBackend,
+  describeBatch,
+  describeMessage,
+  executeMessage,
+  parseCommandTag,
+  parseMessage,
+  passwordMessage,
+  queryMessage,
+  saslInitialResponse,
+  saslResponse,
+  sslRequest,
+  sslResponseFrame,
+  startupMessage,
+  syncMessage,
+  terminateMessage,
+  type BackendMessage,
+  type ErrorFields,
+  type FieldDescription,
+  type ParamValue,
+} from './codec.ts';
+import { ScramClient } from './scram.ts';
+import { decodeValue, typeName, type JsonValue } from './types.ts';
+
+const single = backendFrame();
+const batch = backendBatchFrame();
+
+export interface ConnectOptions {
+  user: string;
+  password?: string;
+  database?: string;
+  applicationName?: string;
+}
+
+export type AuthMethod = 'trust' | 'cleartext' | 'md5' | 'scram-sha-256';
+
+export interface Session {
+  conn: Conn;
+  parameters: Record<string, string>;
+  pid: number | null;
+  secretKey: number | null;
+  authMethod: AuthMethod;
+  tls: boolean;
+  notices: ErrorFields[];
+  notifications: Notification[];
+  transactionStatus: 'I' | 'T' | 'E';
+}
+
+export interface Notification {
+  pid: number;
+  channel: string;
+  payload: string;
+}
+
+export async function readMessage(conn: Conn): Promise<BackendMessage> {
+  return conn.readFrame(single, 'backend message', describeBackend);
+}
+
+async function readBatch(conn: Conn): Promise<BackendMessage[]> {
+  return conn.readFrame(batch, 'backend message', describeBatch);
+}
+
+/** Formats an ErrorResponse as one line: `ERROR 42P01: relation "x" does not exist (position 15)`. */
+export function errorText(f: ErrorFields): string {
+  const where = f.position !== undefined ? ` (position ${f.position})` : '';
+  return `${f.severityNonLocalized ?? f.severity ?? 'ERROR'} ${f.code ?? '?????'}: ${f.message ?? 'no message'}${where}`;
+}
+
+/** The ErrorResponse fields as an error's detail: sqlstate first, then every field the server sent. */
+export function errorDetail(f: ErrorFields): Record<string, unknown> {
+  const { code, ...rest } = f;
+  return { sqlstate: code, ...rest };
+}
+
+/** 55.2.10: SSLRequest, then 'S' → TLS handshake, 'N' → the server does not offer TLS. */
+export async function requestTls(conn: Conn): Promise<boolean> {
+  await conn.write(sslRequest(), { decode: 'SSLRequest' });
+  const answer = await conn.readFrame(sslResponseFrame, 'SSLRequest answer', (c) => `SSL answer ${c}`);
+  if (answer !== 'S') return false;
+  await conn.startTls();
+  return true;
+}
+
+/** Dials the target in the input's TLS mode: starttls is SSLRequest; implicit is PostgreSQL 17 direct TLS with ALPN "postgresql". */
+export async function dialPostgres(ctx: OperationContext): Promise<{ conn: Conn; tls: boolean }> {
+  if (ctx.target.tls === 'implicit') {
+    // 55.2.10 (PostgreSQL 17): direct SSL needs ALPN "postgresql"; hosts without ALPN answer unsupported_runtime.
+    const conn = await ctx.dial({ alpn: ['postgresql'] });
+    return { conn, tls: true };
+  }
+  const conn = await ctx.dial();
+  if (ctx.target.tls === 'starttls') {
+    if (!(await requestTls(conn))) throw new PortolanError('tls_error', 'TLS was asked for, but the server answered N to SSLRequest: it does not offer TLS');
+  }
+  return { conn, tls: ctx.target.tls !== 'off' };
+}
+
+function md5Hex(ctx: OperationContext, data: Uint8Array): string {
+  return toHex(ctx.crypto.md5(data));
+}
+
+function authFailure(f: ErrorFields): PortolanError {
+  // 28000 invalid_authorization_specification (no pg_hba entry), 28P01 invalid_password.
+  if (f.code?.startsWith('28')) return new AuthError(errorText(f), errorDetail(f));
+  return new ServerError(errorText(f), errorDetail(f));
+}
+
+/** Runs the startup and authentication exchange (55.2.1) on a connected (and maybe TLS) conn. */
+export async function startup(ctx: OperationContext, conn: Conn, tls: boolean, opts: ConnectOptions): Promise<Session> {
+  const params: Record<string, string> = { user: opts.user, database: opts.database ?? opts.user, client_encoding: 'UTF8', DateStyle: 'ISO, MDY' };
+  if (opts.applicationName) params.application_name = opts.applicationName;
+  await conn.write(startupMessage(params), { decode: `StartupMessage user=${opts.user} database=${params.database}` });
+  const session: Session = { conn, parameters: {}, pid: null, secretKey: null, authMethod: 'trust', tls, notices: [], notifications: [], transactionStatus: 'I' };
+  let scram: ScramClient | undefined;
+  const needPassword = (method: string): string => {
+    if (opts.password === undefined) throw new AuthError(`the server asks for ${method} password authentication and no password was given`);
+    return opts.password;
+  };
+  for (let step = 0; step < 16; step++) {
+    const m = await readMessage(conn);
+    if (m.type === 'ErrorResponse') throw authFailure(m.fields);
+    if (m.type === 'NoticeResponse') {
+      session.notices.push(m.fields);
+      continue;
+    }
+    if (m.type === 'NegotiateProtocolVersion') {
+      conn.note(`server speaks protocol 3.${m.newestMinor}; unrecognized options: ${m.unrecognized.join(', ') || 'none'}`);
+      continue;
+    }
+    if (m.type !== 'Authentication') throw new ProtocolError(`expected an authentication request, got ${m.type}`);
+    const a = m.auth;
+    switch (a.kind) {
+      case 'ok':
+        return finishStartup(session);
+      case 'cleartext':
+        session.authMethod = 'cleartext';
+        await conn.write(passwordMessage(needPassword('cleartext')), { secret: true, decode: 'PasswordMessage ****' });
+        break;
+      case 'md5': {
+        // 55.3: "md5" + md5hex(md5hex(password + user) + salt)
+        session.authMethod = 'md5';
+        const inner = md5Hex(ctx, utf8(needPassword('md5') + opts.user));
+        const outer = md5Hex(ctx, new Uint8Array([...utf8(inner), ...a.salt]));
+        await conn.write(passwordMessage(`md5${outer}`), { secret: true, decode: 'PasswordMessage md5****' });
+        break;
+      }
+      case 'sasl': {
+        if (!a.mechanisms.includes('SCRAM-SHA-256')) {
+          throw new AuthError(`the server offers SASL mechanisms ${a.mechanisms.join(', ')}; this client speaks SCRAM-SHA-256 only (SCRAM-SHA-256-PLUS needs the server certificate, which only the Node host can read)`);
+        }
+        session.authMethod = 'scram-sha-256';
+        scram = new ScramClient(ctx.crypto, needPassword('SCRAM-SHA-256'));
+        const first = scram.start();
+        await conn.write(saslInitialResponse('SCRAM-SHA-256', first), { decode: `SASLInitialResponse SCRAM-SHA-256 ${new TextDecoder().decode(first)}` });
+        break;
+      }
+      case 'saslContinue': {
+        if (!scram) throw new ProtocolError('SASLContinue before SASL was started');
+        const final = await scram.respond(a.data);
+        await conn.write(saslResponse(final), { secret: true, decode: 'SASLResponse (client-final-message, proof masked)' });
+        break;
+      }
+      case 'saslFinal':
+        if (!scram) throw new ProtocolError('SASLFinal before SASL was started');
+        scram.verify(a.data);
+        conn.note('SCRAM server signature verified');
+        break;
+      default:
+        throw new AuthError(`the server asks for ${a.kind} authentication, which this client does not support (trust, cleartext, md5 and SCRAM-SHA-256 are supported)`);
+    }
+  }
+  throw new ProtocolError('authentication did not finish within 16 messages');
+}
+
+async function finishStartup(session: Session): Promise<Session> {
+  for (let n = 0; n < 10_000; n++) {
+    const m = await readMessage(session.conn);
+    switch (m.type) {
+      case 'ParameterStatus':
+        session.parameters[m.name] = m.value;
+        break;
+      case 'BackendKeyData':
+        session.pid = m.pid;
+        session.secretKey = m.secretKey;
+        break;
+      case 'NoticeResponse':
+        session.notices.push(m.fields);
+        break;
+      case 'ErrorResponse':
+        throw authFailure(m.fields);
+      case 'ReadyForQuery':
+        session.transactionStatus = m.status;
+        return session;
+      default:
+        throw new ProtocolError(`unexpected ${m.type} during startup`);
+    }
+  }
+  throw new ProtocolError('startup sent more than 10000 messages before ReadyForQuery');
+}
+
+export async function connect(ctx: OperationContext, opts: ConnectOptions): Promise<Session> {
+  const { conn, tls } = await dialPostgres(ctx);
+  const session = await startup(ctx, conn, tls, opts);
+  ctx.timing.mark('readyMs');
+  return session;
+}
+
+export async function terminate(session: Session): Promise<void> {
+  await session.conn.write(terminateMessage(), { decode: 'Terminate' }).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------- queries
+
+export interface Limits {
+  maxRows: number;
+  maxBytes: number;
+}
+
+export interface Column {
+  name: string;
+  type: string;
+  typeOid: number;
+  tableOid?: number;
+  columnAttr?: number;
+}
+
+export interface ResultSet {
+  command: string;
+  rowCount: number | null;
+  oid?: number;
+  columns: Column[];
+  rows: JsonValue[][];
+  /** Rows the server sent for this statement (kept or not). */
+  rowsReceived: number;
+  truncated: boolean;
+  /** COPY ... TO STDOUT output (text), when the statement was a COPY out. */
+  copy?: string;
+}
+
+export interface QueryOutcome {
+  results: ResultSet[];
+  notices: ErrorFields[];
+  notifications: Notification[];
+  parameterChanges: Record<string, string>;
+  transactionStatus: 'I' | 'T' | 'E';
+  truncated: boolean;
+  /** Which limit cut the results, e.g. "maxRows 1000". */
+  limit?: string;
+}
+
+/** Keeps rows until a limit is reached; then only counts them. */
+class Collector {
+  rows = 0;
+  bytes = 0;
+  limit?: string;
+  readonly results: ResultSet[] = [];
+  current?: { set: ResultSet; fields: FieldDescription[] };
+  readonly notices: ErrorFields[] = [];
+  readonly notifications: Notification[] = [];
+  readonly parameterChanges: Record<string, string> = {};
+  error?: ErrorFields;
+  private copyParts: Uint8Array[] = [];
+  private copyBytes = 0;
+
+  constructor(private readonly limits: Limits) {}
+
+  begin(fields: FieldDescription[]): void {
+    const set: ResultSet = {
+      command: '',
+      rowCount: null,
+      columns: fields.map((f) => ({ name: f.name, type: typeName(f.typeOid), typeOid: f.typeOid, ...(f.tableOid ? { tableOid: f.tableOid, columnAttr: f.columnAttr } : {}) })),
+      rows: [],
+      rowsReceived: 0,
+      truncated: false,
+    };
+    this.current = { set, fields };
+  }
+
+  row(values: (Uint8Array | null)[], size: number): void {
+    if (!this.current) throw new ProtocolError('DataRow before RowDescription');
+    const { set, fields } = this.current;
+    set.rowsReceived++;
+    if (this.limit !== undefined) {
+      set.truncated = true;
+      return;
+    }
+    if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
+    else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
+    if (this.limit !== undefined) {
+      set.truncated = true;
+      return;
+    }
+    if (values.length !== fields.length) throw new ProtocolError(`DataRow has ${values.length} columns, RowDescription ${fields.length}`);
+    const row: JsonValue[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      row[i] = v === null ? null : fields[i].format === 1 ? { hex: toHex(v) } : decodeValue(fields[i].typeOid, v);
+    }
+    set.rows.push(row);
+    this.rows++;
+    this.bytes += size;
+  }
+
+  copyData(data: Uint8Array): void {
+    if (this.copyBytes + data.length > this.limits.maxBytes - this.bytes) {
+      this.limit ??= `maxBytes ${this.limits.maxBytes}`;
+      if (this.current) this.current.set.truncated = true;
+      return;
+    }
+    this.copyParts.push(data.slice());
+    this.copyBytes += data.length;
+  }
+
+  complete(tag: string): void {
+    const set = this.current?.set ?? { command: '', rowCount: null, columns: [], rows: [], rowsReceived: 0, truncated: false };
+    const parsed = parseCommandTag(tag);
+    set.command = parsed.command;
+    set.rowCount = parsed.rowCount;
+    if (parsed.oid !== undefined) set.oid = parsed.oid;
+    if (this.copyParts.length > 0 || parsed.command === 'COPY') {
+      if (this.copyParts.length > 0) set.copy = new TextDecoder().decode(concatParts(this.copyParts));
+      this.bytes += this.copyBytes;
+      this.copyParts = [];
+      this.copyBytes = 0;
+    }
+    this.results.push(set);
+    this.current = undefined;
+  }
+
+  outcome(status: 'I' | 'T' | 'E'): QueryOutcome {
+    const truncated = this.results.some((r) => r.truncated) || (this.current?.set.truncated ?? false);
+    return {
+      results: this.results,
+      notices: this.notices,
+      notifications: this.notifications,
+      parameterChanges: this.parameterChanges,
+      transactionStatus: status,
+      truncated,
+      ...(this.limit !== undefined && truncated ? { limit: this.limit } : {}),
+    };
+  }
+}
+
+function concatParts(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** 55.7 CopyFail ('f'): refuses a COPY FROM STDIN; the server answers with an ErrorResponse. */
+function copyFailMessage(reason: string): Uint8Array {
+  const body = utf8(reason);
+  const out = new Uint8Array(1 + 4 + body.length + 1);
+  out[0] = 0x66;
+  new DataView(out.buffer).setUint32(1, 4 + body.length + 1);
+  out.set(body, 5);
+  return out;
+}
+
+/** Handles one message common to both query flows; false when the flow itself must handle it. */
+async function common(session: Session, c: Collector, m: BackendMessage): Promise<boolean> {
+  switch (m.type) {
+    case 'RowDescription':
+      c.begin(m.fields);
+      return true;
+    case 'DataRow':
+      c.row(m.values, m.size);
+      return true;
+    case 'CommandComplete':
+      c.complete(m.tag);
+      return true;
+    case 'EmptyQueryResponse':
+      c.current = undefined;
+      return true;
+    case 'NoticeResponse':
+      if (c.notices.length < 1000) c.notices.push(m.fields);
+      return true;
+    case 'NotificationResponse':
+      if (c.notifications.length < 1000) c.notifications.push({ pid: m.pid, channel: m.channel, payload: m.payload });
+      return true;
+    case 'ParameterStatus':
+      session.parameters[m.name] = m.value;
+      c.parameterChanges[m.name] = m.value;
+      return true;
+    case 'ErrorResponse':
+      c.error ??= m.fields;
+      c.current = undefined;
+      return true;
+    case 'CopyOutResponse':
+      c.begin([]);
+      return true;
+    case 'CopyData':
+      c.copyData(m.data);
+      return true;
+    case 'CopyDone':
+      return true;
+    case 'CopyInResponse':
+      await session.conn.write(copyFailMessage('COPY FROM STDIN is not supported by Portolan; use INSERT'), { decode: 'CopyFail' });
+      return true;
+    default:
+      return false;
+  }
+}
+
+function finish(session: Session, c: Collector, status: 'I' | 'T' | 'E'): QueryOutcome {
+  session.transactionStatus = status;
+  if (c.error) {
+    const outcome = c.outcome(status);
+    throw new ServerError(errorText(c.error), { ...errorDetail(c.error), completed: outcome.results.map((r) => ({ command: r.command, rowCount: r.rowCount })), statementIndex: outcome.results.length });
+  }
+  return c.outcome(status);
+}
+
+/** 55.2.2 Simple Query: one Query message, a result per statement, ReadyForQuery at the end. */
+export async function simpleQuery(session: Session, sql: string, limits: Limits): Promise<QueryOutcome> {
+  const c = new Collector(limits);
+  await session.conn.write(queryMessage(sql), { decode: `Query ${JSON.stringify(sql.slice(0, 300))}` });
+  for (;;) {
+    for (const m of await readBatch(session.conn)) {
+      if (await common(session, c, m)) continue;
+      if (m.type === 'ReadyForQuery') return finish(session, c, m.status);
+      throw new ProtocolError(`unexpected ${m.type} in a simple query`);
+    }
+  }
+}
+
+/**
+ * 55.2.3 Extended Query: Parse, Bind (parameters in text, bytes in binary), Describe portal,
+ * Execute with a row limit (the server stops and says PortalSuspended when it is reached), Sync.
+ */
+export async function extendedQuery(session: Session, sql: string, params: ParamValue[], limits: Limits): Promise<QueryOutcome> {
+  const c = new Collector(limits);
+  const maxRows = Math.min(limits.maxRows + 1, 0x7fffffff);
+  const parts = [parseMessage('', sql), bindMessage('', '', params), describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
+  await session.conn.write(concatParts(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  let noData = false;
+  for (;;) {
+    for (const m of await readBatch(session.conn)) {
+      if (await common(session, c, m)) continue;
+      switch (m.type) {
+        case 'ParseComplete':
+        case 'BindComplete':
+          continue;
+        case 'NoData':
+          noData = true;
+          continue;
+        case 'ParameterDescription':
+          continue;
+        case 'PortalSuspended':
+          // The row limit (maxRows + 1) was reached on the server side: the result has more rows.
+          if (c.current) {
+            c.current.set.truncated = true;
+            c.limit ??= `maxRows ${limits.maxRows}`;
+            c.complete(`SELECT ${c.current.set.rowsReceived}`);
+            c.results[c.results.length - 1].rowCount = null;
+          }
+          continue;
+        case 'ReadyForQuery':
+          if (noData && c.results.length === 0 && !c.error) c.results.push({ command: '', rowCount: null, columns: [], rows: [], rowsReceived: 0, truncated: false });
+          return finish(session, c, m.status);
+        default:
+          throw new ProtocolError(`unexpected ${m.type} in an extended query`);
+      }
+    }
+  }
+}
+
+/** 55.2.8 Canceling Requests: a new connection carrying CancelRequest with the backend's pid and key; the server closes it without an answer. */
+export async function sendCancel(ctx: OperationContext, pid: number, secretKey: number): Promise<void> {
+  const conn = await ctx.dial({ tls: 'off', secondHop: false });
+  await conn.write(cancelRequest(pid, secretKey), { decode: `CancelRequest pid=${pid} key=****`, secret: true });
+  // The server closes the connection once it has read the request.
+  await conn.readToEnd(1024).catch(() => undefined);
+  await conn.close();
+}
+
+/** LISTEN/NOTIFY and any asynchronous message: reads one message while idle. */
+export async function readAsync(session: Session): Promise<BackendMessage> {
+  return readMessage(session.conn);
+}

@@ -1,0 +1,286 @@
+// PostgreSQL frontend/backend protocol 3.0 (PostgreSQL docs chapter 55): query, schema browser, probe, cancel.
+import { z } from 'zod';
+import { PortolanError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { backendFrame, describeBackend, sslRequest, sslResponseFrame, startupMessage, terminateMessage } from './codec.ts';
+import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type Limits, type QueryOutcome, type Session } from './client.ts';
+import { encodeParam, type JsonValue } from './types.ts';
+
+const credentials = {
+  user: z.string().min(1, 'user is required').max(63).describe('Role name to log in as'),
+  password: z.string().max(1024).optional().describe('Password (cleartext, md5 and SCRAM-SHA-256 are answered)'),
+  database: z.string().min(1).max(63).optional().describe('Database (default: the user name)'),
+};
+
+const limits = {
+  maxRows: z.number().int().min(0).max(1_000_000).default(1000).describe('Rows kept across all results; more are read and counted, not kept'),
+  maxBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(8 * 1024 * 1024).describe('Row bytes kept across all results'),
+};
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+
+const errorFields = z.record(z.string(), z.unknown());
+
+const resultSet = z.object({
+  command: z.string(),
+  rowCount: z.number().nullable(),
+  oid: z.number().optional(),
+  columns: z.array(z.object({ name: z.string(), type: z.string(), typeOid: z.number(), tableOid: z.number().optional(), columnAttr: z.number().optional() })),
+  rows: z.array(z.array(jsonValue)),
+  rowsReceived: z.number(),
+  truncated: z.boolean(),
+  copy: z.string().optional(),
+});
+
+const serverInfo = z.object({
+  version: z.string().nullable(),
+  parameters: z.record(z.string(), z.string()),
+  pid: z.number().nullable(),
+  authMethod: z.string(),
+  tls: z.boolean(),
+});
+
+function info(s: Session) {
+  return { version: s.parameters.server_version ?? null, parameters: s.parameters, pid: s.pid, authMethod: s.authMethod, tls: s.tls };
+}
+
+async function withSession<T>(ctx: OperationContext, input: { user: string; password?: string; database?: string }, fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await connect(ctx, { user: input.user, password: input.password, database: input.database, applicationName: 'portolan' });
+  const out = await fn(session);
+  await terminate(session);
+  return out;
+}
+
+function renderOutcome(r: QueryOutcome): string {
+  const out: string[] = [];
+  for (const set of r.results) {
+    if (set.columns.length > 0) {
+      out.push(set.columns.map((c) => c.name).join('\t'));
+      for (const row of set.rows) out.push(row.map((v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v))).join('\t'));
+      out.push(`(${set.rows.length} row${set.rows.length === 1 ? '' : 's'}${set.truncated ? `, truncated at ${r.limit}; ${set.rowsReceived} received` : ''})`);
+    }
+    if (set.copy !== undefined) out.push(set.copy.trimEnd());
+    out.push(set.command + (set.rowCount !== null ? ` ${set.rowCount}` : ''));
+  }
+  for (const n of r.notices) out.push(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`);
+  return out.join('\n');
+}
+
+const queryOutput = z.object({
+  server: serverInfo,
+  results: z.array(resultSet),
+  notices: z.array(errorFields),
+  notifications: z.array(z.object({ pid: z.number(), channel: z.string(), payload: z.string() })),
+  parameterChanges: z.record(z.string(), z.string()),
+  transactionStatus: z.string(),
+  truncated: z.boolean(),
+  limit: z.string().optional(),
+  canceled: z.boolean().optional(),
+});
+
+const SCHEMA_SQL = {
+  databases: `SELECT d.datname AS name, pg_catalog.pg_get_userbyid(d.datdba) AS owner, pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
+      d.datcollate AS collate, d.datallowconn AS "allowConnections",
+      CASE WHEN pg_catalog.has_database_privilege(d.datname, 'CONNECT') THEN pg_catalog.pg_database_size(d.datname) END AS "sizeBytes"
+    FROM pg_catalog.pg_database d WHERE NOT d.datistemplate ORDER BY 1`,
+  schemas: `SELECT n.nspname AS name, pg_catalog.pg_get_userbyid(n.nspowner) AS owner
+    FROM pg_catalog.pg_namespace n WHERE n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_' ORDER BY 1`,
+  tables: `SELECT n.nspname AS schema, c.relname AS name,
+      CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END AS kind,
+      c.reltuples::bigint AS "estimatedRows", pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r','v','m','p','f')
+      AND (($1::text IS NULL AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_toast') OR n.nspname = $1)
+    ORDER BY 1, 2 LIMIT 5000`,
+  columns: `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS "typeOid", NOT a.attnotnull AS nullable,
+      pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default", a.attnum::int AS position, pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+    FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = (pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+  indexes: `SELECT i.relname AS name, x.indisunique AS unique, x.indisprimary AS primary, pg_catalog.pg_get_indexdef(x.indexrelid) AS definition
+    FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+    WHERE x.indrelid = (pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::regclass ORDER BY 1`,
+};
+
+function asObjects(r: QueryOutcome): Record<string, JsonValue>[] {
+  const set = r.results[0];
+  if (!set) return [];
+  return set.rows.map((row) => Object.fromEntries(set.columns.map((c, i) => [c.name, row[i]])));
+}
+
+const SCHEMA_LIMITS: Limits = { maxRows: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+export default defineProtocol({
+  id: 'postgres',
+  title: 'PostgreSQL',
+  category: 'database',
+  summary: 'Runs any SQL over the PostgreSQL wire protocol 3.0: several statements at once, bind parameters, typed results, every error field; browses schemas; probes TLS and the auth method.',
+  ports: [{ port: 5432, transport: 'tcp' }],
+  specs: ['PostgreSQL Frontend/Backend Protocol 3.0', 'RFC 5802', 'RFC 7677'],
+  rating: {
+    stars: 4,
+    reason:
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, row/byte limits with a truncation flag, cancel, schema browsing and a credential-free probe — each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17, untested: the lab has 15), SCRAM-SHA-256-PLUS, COPY FROM STDIN, LISTEN as a WebSocket session (driver written, not wired).',
+  },
+  verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
+  tls: { starttls: true, implicit: { port: 5432 } },
+  defaultOperation: 'query',
+  operations: {
+    query: operation({
+      summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...)',
+      input: z.object({
+        ...credentials,
+        sql: z.string().min(1, 'sql is required').max(1024 * 1024).describe('SQL; several statements separated by ; when no params are given'),
+        params: z.array(z.unknown()).max(65535).optional().describe('Bind parameters for $1, $2...: strings, numbers, booleans, null, {hex} for bytea, arrays, objects (as JSON)'),
+        ...limits,
+        cancelAfterMs: z.number().int().min(1).max(300_000).optional().describe('Send a CancelRequest if the query is still running after this many ms'),
+      }),
+      output: queryOutput,
+      maxTimeoutMs: 300_000,
+      defaultTimeoutMs: 30_000,
+      text: (r) => renderOutcome(r as QueryOutcome),
+      async run(ctx, input) {
+        return withSession(ctx, input, async (s) => {
+          const lim: Limits = { maxRows: input.maxRows, maxBytes: input.maxBytes };
+          let done = false;
+          let canceled = false;
+          if (input.cancelAfterMs !== undefined && s.pid !== null && s.secretKey !== null) {
+            const { pid, secretKey } = s;
+            ctx.sleep(input.cancelAfterMs).then(
+              async () => {
+                if (done) return;
+                canceled = true;
+                await sendCancel(ctx, pid, secretKey);
+              },
+              () => undefined,
+            ).catch(() => undefined);
+          }
+          try {
+            const outcome = input.params !== undefined ? await extendedQuery(s, input.sql, input.params.map(encodeParam), lim) : await simpleQuery(s, input.sql, lim);
+            return { server: info(s), ...outcome, ...(canceled ? { canceled } : {}) };
+          } finally {
+            done = true;
+          }
+        });
+      },
+    }),
+    schema: operation({
+      summary: 'Browse: databases, schemas and tables; or, with table, its columns (types, nullability, defaults) and indexes',
+      input: z.object({
+        ...credentials,
+        schema: z.string().min(1).max(63).optional().describe('Only this schema (default: every non-system schema); with table, the table\'s schema (default public)'),
+        table: z.string().min(1).max(63).optional().describe('Describe this table: columns and indexes'),
+      }),
+      output: z.object({
+        server: serverInfo,
+        database: z.string(),
+        databases: z.array(z.record(z.string(), jsonValue)).optional(),
+        schemas: z.array(z.record(z.string(), jsonValue)).optional(),
+        tables: z.array(z.record(z.string(), jsonValue)).optional(),
+        table: z.object({ schema: z.string(), name: z.string(), columns: z.array(z.record(z.string(), jsonValue)), indexes: z.array(z.record(z.string(), jsonValue)) }).optional(),
+      }),
+      text: (r) =>
+        r.table
+          ? [`${r.table.schema}.${r.table.name}`, ...r.table.columns.map((c) => `  ${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}${c.default ? ` DEFAULT ${c.default}` : ''}`), ...r.table.indexes.map((i) => `  ${i.definition}`)].join('\n')
+          : [`databases: ${(r.databases ?? []).map((d) => d.name).join(', ')}`, `schemas: ${(r.schemas ?? []).map((d) => d.name).join(', ')}`, ...(r.tables ?? []).map((t) => `${t.schema}.${t.name} (${t.kind})`)].join('\n'),
+      async run(ctx, input) {
+        return withSession(ctx, input, async (s) => {
+          const base = { server: info(s), database: s.parameters.database ?? input.database ?? input.user };
+          const db = (await simpleQuery(s, 'SELECT current_database()', SCHEMA_LIMITS)).results[0]?.rows[0]?.[0];
+          if (typeof db === 'string') base.database = db;
+          if (input.table) {
+            const schema = input.schema ?? 'public';
+            const columns = asObjects(await extendedQuery(s, SCHEMA_SQL.columns, [schema, input.table], SCHEMA_LIMITS));
+            const indexes = asObjects(await extendedQuery(s, SCHEMA_SQL.indexes, [schema, input.table], SCHEMA_LIMITS));
+            return { ...base, table: { schema, name: input.table, columns, indexes } };
+          }
+          const databases = asObjects(await simpleQuery(s, SCHEMA_SQL.databases, SCHEMA_LIMITS));
+          const schemas = asObjects(await simpleQuery(s, SCHEMA_SQL.schemas, SCHEMA_LIMITS));
+          const tables = asObjects(await extendedQuery(s, SCHEMA_SQL.tables, [input.schema ?? null], SCHEMA_LIMITS));
+          return { ...base, databases, schemas, tables };
+        });
+      },
+    }),
+    probe: operation({
+      summary: 'Without credentials: does the server offer TLS, which authentication method does it ask for, which version is it',
+      input: z.object({
+        user: z.string().min(1).max(63).default('postgres').describe('Role name to start up as (no password is sent)'),
+        database: z.string().min(1).max(63).optional(),
+      }),
+      output: z.object({
+        tlsOffered: z.boolean().nullable(),
+        tlsUsed: z.boolean(),
+        authMethod: z.string().nullable(),
+        saslMechanisms: z.array(z.string()).optional(),
+        serverVersion: z.string().nullable(),
+        parameters: z.record(z.string(), z.string()).optional(),
+        serverError: z.object({ sqlstate: z.string().optional(), message: z.string(), severity: z.string().optional() }).optional(),
+      }),
+      text: (r) =>
+        [
+          `TLS offered: ${r.tlsOffered === null ? 'not asked' : r.tlsOffered ? 'yes' : 'no'}${r.tlsUsed ? ' (used)' : ''}`,
+          `auth method: ${r.authMethod ?? 'none (refused before authentication)'}${r.saslMechanisms ? ` (${r.saslMechanisms.join(', ')})` : ''}`,
+          `server version: ${r.serverVersion ?? 'not disclosed before login'}`,
+          ...(r.serverError ? [`server said: ${r.serverError.sqlstate ?? ''} ${r.serverError.message}`] : []),
+        ].join('\n'),
+      async run(ctx, input) {
+        let conn;
+        let tlsOffered: boolean | null = null;
+        let tlsUsed = false;
+        if (ctx.target.tls === 'implicit') {
+          conn = await ctx.dial({ alpn: ['postgresql'] });
+          tlsUsed = true;
+        } else {
+          // Ask for TLS on a connection that can upgrade; upgrade only when TLS was asked for.
+          conn = await ctx.dial({ tls: 'starttls' });
+          await conn.write(sslRequest(), { decode: 'SSLRequest' });
+          const answer = await conn.readFrame(sslResponseFrame, 'SSLRequest answer', (c) => `SSL answer ${c}`);
+          tlsOffered = answer === 'S';
+          if (ctx.target.tls === 'starttls') {
+            if (!tlsOffered) throw new PortolanError('tls_error', 'TLS was asked for, but the server answered N to SSLRequest: it does not offer TLS');
+            await conn.startTls();
+            tlsUsed = true;
+          } else if (tlsOffered) {
+            await conn.close();
+            conn = await ctx.dial({ tls: 'off' });
+          }
+        }
+        const database = input.database ?? input.user;
+        await conn.write(startupMessage({ user: input.user, database, client_encoding: 'UTF8', application_name: 'portolan-probe' }), { decode: `StartupMessage user=${input.user} database=${database}` });
+        const frame = backendFrame();
+        for (let n = 0; n < 10_000; n++) {
+          const m = await conn.readFrame(frame, 'startup answer', describeBackend);
+          if (m.type === 'NoticeResponse' || m.type === 'NegotiateProtocolVersion') continue;
+          if (m.type === 'ErrorResponse') {
+            return { tlsOffered, tlsUsed, authMethod: null, serverVersion: null, serverError: { sqlstate: m.fields.code, message: errorText(m.fields), severity: m.fields.severity } };
+          }
+          if (m.type !== 'Authentication') break;
+          const kind = m.auth.kind;
+          if (kind === 'ok') {
+            // trust: the server let us in; read the parameters it reports, then leave.
+            const parameters: Record<string, string> = {};
+            for (let k = 0; k < 10_000; k++) {
+              const p = await conn.readFrame(frame, 'startup parameters', describeBackend);
+              if (p.type === 'ParameterStatus') parameters[p.name] = p.value;
+              if (p.type === 'ReadyForQuery' || p.type === 'ErrorResponse') break;
+            }
+            await conn.write(terminateMessage(), { decode: 'Terminate' }).catch(() => undefined);
+            return { tlsOffered, tlsUsed, authMethod: 'trust', serverVersion: parameters.server_version ?? null, parameters };
+          }
+          const method = kind === 'sasl' ? (m.auth.kind === 'sasl' && m.auth.mechanisms.includes('SCRAM-SHA-256') ? 'scram-sha-256' : 'sasl') : kind;
+          return { tlsOffered, tlsUsed, authMethod: method, ...(m.auth.kind === 'sasl' ? { saslMechanisms: m.auth.mechanisms } : {}), serverVersion: null };
+        }
+        return { tlsOffered, tlsUsed, authMethod: null, serverVersion: null };
+      },
+    }),
+    cancel: operation({
+      summary: 'Send a CancelRequest for a running query, given its backend process ID and secret key',
+      input: z.object({ pid: z.number().int(), secretKey: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1) }),
+      output: z.object({ sent: z.boolean() }),
+      text: () => 'CancelRequest sent (the server does not answer it)',
+      async run(ctx, input) {
+        await sendCancel(ctx, input.pid, input.secretKey);
+        return { sent: true };
+      },
+    }),
+  },
+});

@@ -1,0 +1,97 @@
+// SCRAM-SHA-256 client (RFC 5802 section 3 and 5, RFC 7677), as PostgreSQL uses it (docs 55.3 "SASL Authentication").
+//
+// How it works: `start()` gives the client-first-message; `respond(serverFirst)` checks the
+// server's nonce extends ours, derives SaltedPassword with PBKDF2 (WebCrypto), and gives the
+// client-final-message with the proof; `verify(serverFinal)` checks the server's signature, so a
+// server that does not know the password cannot pretend to. No channel binding: the gs2 header is
+// "n,," (SCRAM-SHA-256-PLUS would need the server certificate, which Workers do not expose).
+import { fromBase64, fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
+import type { CryptoPort } from '../../core/crypto.ts';
+import { AuthError, ProtocolError } from '../../core/errors.ts';
+
+const MAX_ITERATIONS = 1_000_000;
+const GS2_HEADER = 'n,,';
+
+/** RFC 4013 SASLprep, approximated by NFKC with non-ASCII spaces mapped to space; PostgreSQL falls back to the raw bytes when prep fails. */
+export function saslPrep(password: string): string {
+  if (/^[\x20-\x7e]*$/.test(password)) return password;
+  return password.replace(/[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g, ' ').replace(/[\u00ad\u200b\u2060\ufeff\u034f\u180b-\u180d\ufe00-\ufe0f]/g, '').normalize('NFKC');
+}
+
+function parseAttributes(text: string, what: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const m = /^([A-Za-z])=(.*)$/s.exec(part);
+    if (!m) throw new ProtocolError(`SCRAM ${what} is malformed near ${JSON.stringify(part.slice(0, 20))}`);
+    if (!out.has(m[1])) out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i];
+  return out;
+}
+
+export class ScramClient {
+  private readonly nonce: string;
+  private clientFirstBare = '';
+  private expectedServerSignature?: Uint8Array;
+
+  constructor(
+    private readonly crypto: CryptoPort,
+    private readonly password: string,
+    nonce?: string,
+  ) {
+    this.nonce = nonce ?? toBase64(crypto.randomBytes(18));
+  }
+
+  /** RFC 5802 5.1 client-first-message. PostgreSQL takes the user from the startup packet, so n= is empty. */
+  start(): Uint8Array {
+    this.clientFirstBare = `n=,r=${this.nonce}`;
+    return utf8(GS2_HEADER + this.clientFirstBare);
+  }
+
+  /** RFC 5802 3: from server-first-message to client-final-message. */
+  async respond(serverFirstBytes: Uint8Array): Promise<Uint8Array> {
+    const serverFirst = fromUtf8(serverFirstBytes, true, 'SCRAM server-first-message');
+    const attrs = parseAttributes(serverFirst, 'server-first-message');
+    if (attrs.has('m')) throw new ProtocolError('SCRAM server-first-message asks for an extension (m=) this client does not know');
+    const nonce = attrs.get('r');
+    const saltB64 = attrs.get('s');
+    const iterText = attrs.get('i');
+    if (!nonce || saltB64 === undefined || !iterText) throw new ProtocolError('SCRAM server-first-message lacks r, s or i');
+    // RFC 5802 5.1: the server's nonce starts with the client's.
+    if (!nonce.startsWith(this.nonce) || nonce.length <= this.nonce.length) throw new ProtocolError('SCRAM server nonce does not extend the client nonce');
+    const iterations = Number(iterText);
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw new ProtocolError(`SCRAM iteration count ${JSON.stringify(iterText)} is outside 1–${MAX_ITERATIONS}`);
+    const salt = fromBase64(saltB64);
+    const subtle = this.crypto.subtle;
+    const key = await subtle.importKey('raw', utf8(saslPrep(this.password)) as BufferSource, 'PBKDF2', false, ['deriveBits']);
+    const salted = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256));
+    const clientKey = await this.crypto.hmac('SHA-256', salted, utf8('Client Key'));
+    const storedKey = await this.crypto.digest('SHA-256', clientKey);
+    const finalWithoutProof = `c=${toBase64(utf8(GS2_HEADER))},r=${nonce}`;
+    const authMessage = utf8(`${this.clientFirstBare},${serverFirst},${finalWithoutProof}`);
+    const clientSignature = await this.crypto.hmac('SHA-256', storedKey, authMessage);
+    const proof = xor(clientKey, clientSignature);
+    const serverKey = await this.crypto.hmac('SHA-256', salted, utf8('Server Key'));
+    this.expectedServerSignature = await this.crypto.hmac('SHA-256', serverKey, authMessage);
+    return utf8(`${finalWithoutProof},p=${toBase64(proof)}`);
+  }
+
+  /** RFC 5802 3: the server-final-message must carry the expected ServerSignature (v=) or an error (e=). */
+  verify(serverFinalBytes: Uint8Array): void {
+    const attrs = parseAttributes(fromUtf8(serverFinalBytes, true, 'SCRAM server-final-message'), 'server-final-message');
+    const err = attrs.get('e');
+    if (err !== undefined) throw new AuthError(`SCRAM: server says ${err}`);
+    const v = attrs.get('v');
+    if (v === undefined || !this.expectedServerSignature) throw new ProtocolError('SCRAM server-final-message has no verifier');
+    const got = fromBase64(v);
+    const want = this.expectedServerSignature;
+    if (got.length !== want.length || got.some((b, i) => b !== want[i])) {
+      throw new AuthError('SCRAM: the server signature does not match; the server does not know the password (possible impostor)');
+    }
+  }
+}

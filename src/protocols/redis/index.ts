@@ -1,0 +1,669 @@
+// Redis (RESP2 and RESP3, redis-specifications protocol/*.md): any command, pipelines, INFO, a key browser, Sentinel, Pub/Sub and MONITOR.
+import { z } from 'zod';
+import { fromBase64, fromHex, utf8 } from '../../core/bytes.ts';
+import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext, type SessionChannel, type SessionMessage } from '../../core/protocol.ts';
+import { bytesJson, describeReply, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type ByteEncoding, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
+import {
+  RedisClient,
+  keyDetails,
+  masterAddress,
+  parseInfo,
+  parseMonitorLine,
+  pubSubEvent,
+  scanKeys,
+  sentinelRecords,
+  summarizeInfo,
+  throwIfError,
+  viewKey,
+  type PubSubEvent,
+} from './client.ts';
+
+// Inputs shared by every operation.
+
+const argField = z
+  .union([
+    z.string().max(1024 * 1024),
+    z.object({ base64: z.string().max(1_400_000) }).strict(),
+    z.object({ hex: z.string().max(2_100_000) }).strict(),
+  ])
+  .describe('An argument: text (sent as UTF-8), or {"base64": ...} / {"hex": ...} for any bytes');
+
+type ArgInput = z.infer<typeof argField>;
+
+const connection = {
+  username: z.string().min(1).max(256).optional().describe('ACL user name (Redis 6+); without it AUTH uses the default user'),
+  password: z.string().max(4096).optional().describe('Password for AUTH (requirepass or the ACL user\'s)'),
+  db: z.number().int().min(0).max(100_000).default(0).describe('Database number selected with SELECT'),
+  protocol: z.union([z.literal(2), z.literal(3)]).default(2).describe('RESP version: 2, or 3 negotiated with HELLO 3'),
+  encoding: z.enum(['auto', 'text', 'base64', 'hex']).default('auto').describe('How bytes come back: auto (UTF-8 text when valid, else base64), text, base64 or hex'),
+};
+
+const limits = {
+  maxReplyBytes: z.number().int().min(1024).max(12 * 1024 * 1024).default(4 * 1024 * 1024).describe('A reply larger than this is cut and flagged truncated'),
+  maxElements: z.number().int().min(1).max(1_000_000).default(100_000).describe('Elements kept per reply; more are counted and flagged truncated'),
+};
+
+type ConnInput = { username?: string; password?: string; db: number; protocol: 2 | 3 };
+
+function toBytes(arg: ArgInput, field: string): CommandArg {
+  if (typeof arg === 'string') return arg;
+  try {
+    return 'base64' in arg ? fromBase64(arg.base64) : fromHex(arg.hex);
+  } catch {
+    throw InvalidInput.field(field, `is not valid ${'base64' in arg ? 'base64' : 'hex'}`);
+  }
+}
+
+function keyBytes(arg: ArgInput, field: string): Uint8Array {
+  const v = toBytes(arg, field);
+  return typeof v === 'string' ? utf8(v) : v;
+}
+
+async function open(ctx: OperationContext, input: ConnInput, lim: { maxReplyBytes?: number; maxElements?: number } = {}): Promise<RedisClient> {
+  const conn = await ctx.dial();
+  const client = new RedisClient(conn, { maxBytes: lim.maxReplyBytes, maxElements: lim.maxElements });
+  await client.handshake({ protocol: input.protocol, username: input.username, password: input.password, db: input.db });
+  ctx.timing.mark('readyMs');
+  return client;
+}
+
+// Outputs.
+
+const bytesOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
+
+const replyOut: z.ZodType<ReplyJson> = z.lazy(() =>
+  z.object({
+    type: z.enum(['simple', 'error', 'integer', 'bulk', 'verbatim', 'null', 'boolean', 'double', 'bignum', 'array', 'set', 'push', 'map']),
+    text: z.string().optional(),
+    base64: z.string().optional(),
+    hex: z.string().optional(),
+    length: z.number().optional(),
+    code: z.string().optional(),
+    message: z.string().optional(),
+    value: z.union([z.number(), z.string(), z.boolean()]).optional(),
+    format: z.string().optional(),
+    items: z.array(replyOut).optional(),
+    entries: z.array(z.object({ key: replyOut, value: replyOut })).optional(),
+    attributes: z.array(z.object({ key: replyOut, value: replyOut })).optional(),
+    truncated: z.boolean().optional(),
+    declared: z.number().optional(),
+  }),
+);
+
+const truncation = {
+  truncated: z.boolean().describe('Part of the answer was cut by a limit'),
+  limit: z.string().nullable().describe('The limit that cut it, when truncated'),
+};
+
+function limitNote(v: RespValue | undefined, lim: { maxReplyBytes: number; maxElements: number }): string | null {
+  if (!v || !anyTruncated(v)) return null;
+  return v.truncated && v.kind !== 'array' && v.kind !== 'map' && v.kind !== 'set' ? `maxReplyBytes: ${lim.maxReplyBytes}` : `maxReplyBytes: ${lim.maxReplyBytes} or maxElements: ${lim.maxElements}`;
+}
+
+function anyTruncated(v: RespValue): boolean {
+  if (v.truncated) return true;
+  if (v.kind === 'map') return v.entries.some(([k, x]) => anyTruncated(k) || anyTruncated(x));
+  const items = itemsOf(v);
+  return items ? items.some(anyTruncated) : false;
+}
+
+function renderReply(r: ReplyJson, indent = ''): string {
+  const bytes = (x: ReplyJson) => (x.text !== undefined ? JSON.stringify(x.text) : x.base64 !== undefined ? `base64:${x.base64}` : `hex:${x.hex}`);
+  switch (r.type) {
+    case 'simple':
+      return r.text ?? bytes(r);
+    case 'error':
+      return `(error) ${r.message}`;
+    case 'integer':
+      return `(integer) ${r.value}`;
+    case 'double':
+      return `(double) ${r.value}`;
+    case 'boolean':
+      return `(boolean) ${r.value}`;
+    case 'bignum':
+      return `(big number) ${r.value}`;
+    case 'null':
+      return '(nil)';
+    case 'bulk':
+    case 'verbatim':
+      return bytes(r);
+    case 'map':
+      return (r.entries ?? []).map((e, i) => `${indent}${i + 1}# ${renderReply(e.key, indent + '   ')} => ${renderReply(e.value, indent + '   ')}`).join('\n').trimStart() || '(empty map)';
+    default:
+      return (r.items ?? []).map((x, i) => `${i === 0 ? '' : indent}${i + 1}) ${renderReply(x, indent + '   ')}`).join('\n') || '(empty array)';
+  }
+}
+
+const pubSubMessage = z.object({
+  kind: z.enum(['message', 'pmessage']),
+  channel: bytesOut,
+  pattern: bytesOut.optional(),
+  data: bytesOut,
+});
+
+function pubSubJson(e: PubSubEvent & { kind: 'message' | 'pmessage' }, encoding: ByteEncoding) {
+  return e.kind === 'message'
+    ? { kind: e.kind, channel: bytesJson(e.channel, encoding), data: bytesJson(e.data, encoding) }
+    : { kind: e.kind, pattern: bytesJson(e.pattern, encoding), channel: bytesJson(e.channel, encoding), data: bytesJson(e.data, encoding) };
+}
+
+/** Runs `fn` for `ms`; its deadline ending is the normal end, the operation's own deadline is not. */
+async function forDuration(ctx: OperationContext, ms: number, fn: () => Promise<void>): Promise<void> {
+  try {
+    await ctx.within(ms, fn);
+  } catch (e) {
+    if (!(e instanceof PortolanError) || e.code !== 'io_timeout' || ctx.signal.aborted) throw e;
+  }
+}
+
+const channelName = z.string().min(1).max(1024);
+
+// Interactive sessions: the SessionChannel carries JSON control messages both ways.
+
+function asRecord(m: SessionMessage): Record<string, unknown> | undefined {
+  return m instanceof Uint8Array ? undefined : (m as Record<string, unknown>);
+}
+
+function names(m: Record<string, unknown>, field: string): string[] {
+  const v = m[field];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0 && x.length <= 1024).slice(0, 1000) : [];
+}
+
+/** Pumps client messages until the client leaves or asks to stop; `onMessage` acts on each. */
+async function clientLoop(channel: SessionChannel, onMessage: (m: Record<string, unknown>) => Promise<boolean | void>): Promise<'client'> {
+  for (;;) {
+    const m = await channel.receive();
+    if (m === null) return 'client';
+    const rec = asRecord(m);
+    if (!rec) {
+      channel.send({ type: 'error', error: { code: 'invalid_input', message: 'this session takes JSON control messages only' } });
+      continue;
+    }
+    if (rec.type === 'stop') return 'client';
+    if ((await onMessage(rec)) === false) return 'client';
+  }
+}
+
+export default defineProtocol({
+  id: 'redis',
+  title: 'Redis',
+  category: 'database',
+  summary: 'Runs any Redis command over RESP2 or RESP3 (HELLO 3), with pipelines, AUTH (password or ACL user), INFO by section, a key browser, Sentinel queries, Pub/Sub and MONITOR.',
+  ports: [
+    { port: 6379, transport: 'tcp' },
+    { port: 6380, transport: 'tls', label: 'TLS (a common choice; Redis has no fixed TLS port)' },
+    { port: 26379, transport: 'tcp', label: 'Sentinel' },
+  ],
+  specs: ['RESP2 (redis-specifications protocol/RESP2.md)', 'RESP3 (redis-specifications protocol/RESP3.md)', 'Redis Sentinel API'],
+  rating: {
+    stars: 0,
+    reason: 'Rated after the lab tests run.',
+  },
+  verifiedAgainst: null,
+  tls: { implicit: { port: 6380 } },
+  defaultOperation: 'command',
+  operations: {
+    command: operation({
+      summary: 'Run one command (any command; arguments as text or bytes) and decode its reply',
+      input: z.object({
+        args: z.array(argField).min(1).max(1024).optional().describe('The command and its arguments, e.g. ["SET", "key", {"base64": "AP8="}]'),
+        line: z.string().min(1).max(1024 * 1024).optional().describe('Alternatively, a command line as redis-cli reads it: SET "my key" "a\\x00b"'),
+        ...connection,
+        ...limits,
+      }),
+      output: z.object({
+        reply: replyOut,
+        protocol: z.number(),
+        pushes: z.array(replyOut).describe('RESP3 push messages that arrived before the reply'),
+        ...truncation,
+      }),
+      text: (r) => renderReply(r.reply),
+      shortRoute: (extra) => (extra ? { line: decodeURIComponent(extra) } : { args: ['PING'] }),
+      async run(ctx, input) {
+        if ((input.args === undefined) === (input.line === undefined)) throw InvalidInput.field('args', 'give either args or line');
+        let args: CommandArg[];
+        if (input.args) args = input.args.map((a, i) => toBytes(a, `args.${i}`));
+        else {
+          try {
+            args = splitCommandLine(input.line!);
+          } catch (e) {
+            throw InvalidInput.field('line', e instanceof Error ? e.message : String(e));
+          }
+          if (args.length === 0) throw InvalidInput.field('line', 'has no command');
+        }
+        const c = await open(ctx, input, input);
+        const reply = throwIfError(await c.call(args));
+        return {
+          reply: replyJson(reply, input.encoding),
+          protocol: c.protocol,
+          pushes: c.pushes.map((p) => replyJson(p, input.encoding)),
+          truncated: anyTruncated(reply),
+          limit: limitNote(reply, input),
+        };
+      },
+    }),
+    pipeline: operation({
+      summary: 'Send many commands in one write and read every reply (optionally as a MULTI/EXEC transaction)',
+      input: z.object({
+        commands: z.array(z.array(argField).min(1).max(1024)).min(1).max(100_000).describe('Commands, each an array of arguments'),
+        transaction: z.boolean().default(false).describe('Wrap the commands in MULTI ... EXEC'),
+        ...connection,
+        ...limits,
+      }),
+      output: z.object({
+        replies: z.array(replyOut).describe('One reply per command (error replies included, in place)'),
+        count: z.number(),
+        errors: z.number().describe('How many replies are errors'),
+        elapsedMs: z.number().describe('From the first byte written to the last reply read'),
+        commandsPerSecond: z.number(),
+        protocol: z.number(),
+        ...truncation,
+      }),
+      maxTimeoutMs: 120_000,
+      text: (r) => r.replies.map((x, i) => `${i + 1}) ${renderReply(x, '   ')}`).join('\n'),
+      async run(ctx, input) {
+        const commands = input.commands.map((cmd, i) => cmd.map((a, j) => toBytes(a, `commands.${i}.${j}`)));
+        const c = await open(ctx, input, input);
+        const t0 = performance.now();
+        let replies: RespValue[];
+        if (input.transaction) {
+          const all = await c.pipeline([['MULTI'], ...commands, ['EXEC']]);
+          throwIfError(all[0]);
+          const exec = all[all.length - 1];
+          if (all.length !== commands.length + 2) replies = all.slice(1);
+          else if (exec.kind === 'error') {
+            // EXECABORT: a command was refused while queuing; name the first refusal.
+            const refused = all.slice(1, -1).findIndex((x) => x.kind === 'error');
+            const detail = refused >= 0 ? ` (command ${refused + 1}: ${errorParts(all[refused + 1] as RespValue & { kind: 'error' }).message})` : '';
+            throwIfError({ ...exec, bytes: utf8(`${textOfError(exec)}${detail}`) });
+            replies = [];
+          } else if (exec.kind === 'null') throw new PortolanError('server_error', 'EXEC answered nil: a WATCHed key changed and the transaction was not run');
+          else replies = itemsOf(exec) ?? [];
+        } else replies = await c.pipeline(commands);
+        const elapsedMs = Math.round((performance.now() - t0) * 1000) / 1000;
+        const truncatedReply = replies.find(anyTruncated);
+        return {
+          replies: replies.map((r) => replyJson(r, input.encoding)),
+          count: replies.length,
+          errors: replies.filter((r) => r.kind === 'error').length,
+          elapsedMs,
+          commandsPerSecond: elapsedMs > 0 ? Math.round((replies.length / elapsedMs) * 1000) : 0,
+          protocol: c.protocol,
+          truncated: truncatedReply !== undefined || replies.length < commands.length,
+          limit: truncatedReply ? limitNote(truncatedReply, input) : null,
+        };
+      },
+    }),
+    hello: operation({
+      summary: 'Probe a server with HELLO 3: version, mode, role, modules, and whether it needs a password',
+      input: z.object({
+        username: connection.username,
+        password: connection.password,
+      }),
+      output: z.object({
+        protocol: z.number().describe('3 when HELLO 3 was accepted, 2 for servers without HELLO'),
+        authRequired: z.boolean().nullable().describe('The server refused HELLO without credentials (NOAUTH); null when credentials were given'),
+        authenticated: z.boolean(),
+        server: z.record(z.string(), z.string()).nullable().describe("HELLO's answer: server, version, proto, id, mode, role"),
+        modules: z.array(z.record(z.string(), z.string())),
+        message: z.string().nullable().describe("The server's refusal, when it needs a password"),
+      }),
+      text: (r) => (r.server ? Object.entries(r.server).map(([k, v]) => `${k}: ${v}`).join('\n') : `protocol ${r.protocol}${r.authRequired ? `, password required: ${r.message}` : ''}`),
+      async run(ctx, input) {
+        const conn = await ctx.dial();
+        const c = new RedisClient(conn);
+        const args = ['HELLO', '3'];
+        if (input.password !== undefined) args.push('AUTH', input.username ?? 'default', input.password);
+        const r = await c.call(args, input.password !== undefined ? [4] : []);
+        if (r.kind === 'error') {
+          const { code, message } = errorParts(r);
+          if (code === 'NOAUTH') return { protocol: 3, authRequired: true, authenticated: false, server: null, modules: [], message };
+          if (code === 'NOPROTO' || /unknown command/i.test(message)) {
+            // Redis before 6: RESP2 only; PING tells whether a password is needed.
+            const ping = await c.call(['PING']);
+            const needs = ping.kind === 'error' && errorParts(ping).code === 'NOAUTH';
+            return { protocol: 2, authRequired: needs, authenticated: false, server: null, modules: [], message: needs ? errorParts(ping as RespValue & { kind: 'error' }).message : null };
+          }
+          throwIfError(r);
+        }
+        const server: Record<string, string> = {};
+        const modules: Record<string, string>[] = [];
+        for (const [k, v] of (r.kind === 'map' ? r.entries : []) as [RespValue, RespValue][]) {
+          const key = textOf(k) ?? '';
+          if (key === 'modules') {
+            for (const m of itemsOf(v) ?? []) {
+              const rec: Record<string, string> = {};
+              for (const [mk, mv] of m.kind === 'map' ? m.entries : []) rec[textOf(mk) ?? ''] = textOf(mv) ?? '';
+              modules.push(rec);
+            }
+          } else server[key] = textOf(v) ?? describeReply(v);
+        }
+        const given = input.password !== undefined;
+        return { protocol: 3, authRequired: given ? null : false, authenticated: given, server, modules, message: null };
+      },
+    }),
+    info: operation({
+      summary: 'INFO parsed into sections (server, clients, memory, keyspace, ...), with a summary',
+      input: z.object({
+        section: z
+          .string()
+          .regex(/^[a-z_]+$/i, 'section is a name such as server, memory, keyspace, all or everything')
+          .optional()
+          .describe('One section, or all / everything; the default set when absent'),
+        ...connection,
+      }),
+      output: z.object({
+        sections: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]))),
+        summary: z.object({
+          version: z.string().optional(),
+          mode: z.string().optional(),
+          role: z.string().optional(),
+          os: z.string().optional(),
+          uptimeSeconds: z.number().optional(),
+          connectedClients: z.number().optional(),
+          usedMemoryBytes: z.number().optional(),
+          keyspace: z.array(z.object({ db: z.number(), keys: z.number(), expires: z.number() })),
+        }),
+      }),
+      text: (r) =>
+        Object.entries(r.sections)
+          .map(([name, fields]) => `# ${name}\n${Object.entries(fields).map(([k, v]) => `${k}:${typeof v === 'string' ? v : Object.entries(v).map(([a, b]) => `${a}=${b}`).join(',')}`).join('\n')}`)
+          .join('\n\n'),
+      shortRoute: (extra) => (extra ? { section: extra } : {}),
+      async run(ctx, input) {
+        const c = await open(ctx, input);
+        const r = await c.must(input.section ? ['INFO', input.section] : ['INFO']);
+        const text = textOf(r);
+        if (text === undefined) throw new ProtocolError(`INFO answered ${describeReply(r)}, not text`);
+        const sections = parseInfo(text);
+        return { sections, summary: summarizeInfo(sections) };
+      },
+    }),
+    scan: operation({
+      summary: 'Key browser: one page of SCAN (cursor, MATCH pattern, TYPE) with each key\'s type and TTL',
+      input: z.object({
+        cursor: z.string().regex(/^\d{1,20}$/, 'cursor is the number the previous page returned').default('0'),
+        match: z.string().max(1024).optional().describe('Glob pattern, e.g. user:*'),
+        type: z.string().regex(/^[\w-]{1,32}$/).optional().describe('Only keys of this type: string, list, set, zset, hash, stream, ...'),
+        pageSize: z.number().int().min(1).max(10_000).default(100).describe('Keys wanted on this page (SCAN is called until it has them or the iteration ends)'),
+        count: z.number().int().min(1).max(100_000).default(100).describe('COUNT hint for each SCAN call'),
+        details: z.boolean().default(true).describe('Also read TYPE and TTL of every key (pipelined)'),
+        ...connection,
+      }),
+      output: z.object({
+        cursor: z.string().describe('Pass it back for the next page; "0" when the iteration is complete'),
+        done: z.boolean(),
+        keys: z.array(z.object({ key: bytesOut, type: z.string().nullable(), ttl: z.number().nullable().describe('Seconds; -1 without expiry, -2 gone') })),
+        scanCalls: z.number(),
+      }),
+      text: (r) => `${r.keys.map((k) => `${k.key.text ?? k.key.base64 ?? k.key.hex}\t${k.type ?? ''}\t${k.ttl ?? ''}`).join('\n')}\n(cursor ${r.cursor})`,
+      async run(ctx, input) {
+        const c = await open(ctx, input);
+        const page = await scanKeys(c, { cursor: input.cursor, match: input.match, type: input.type, count: input.count, pageSize: input.pageSize, maxCalls: 1000 });
+        const details = input.details ? await keyDetails(c, page.keys) : [];
+        return {
+          cursor: page.cursor,
+          done: page.cursor === '0',
+          keys: page.keys.map((k, i) => ({ key: bytesJson(k, input.encoding), type: details[i]?.type ?? null, ttl: details[i]?.ttl ?? null })),
+          scanCalls: page.calls,
+        };
+      },
+    }),
+    key: operation({
+      summary: 'Value view of one key: type, TTL, encoding, size and its value (first elements of lists, sets, sorted sets, hashes and streams)',
+      input: z.object({
+        key: argField.describe('The key: text, or {"base64": ...} / {"hex": ...}'),
+        limit: z.number().int().min(1).max(10_000).default(100).describe('Elements shown of a collection'),
+        maxBytes: z.number().int().min(1).max(8 * 1024 * 1024).default(1024 * 1024).describe('Bytes shown of a string value'),
+        ...connection,
+      }),
+      output: z.object({
+        key: bytesOut,
+        exists: z.boolean(),
+        type: z.string(),
+        ttl: z.number().nullable(),
+        encoding: z.string().nullable(),
+        size: z.number().nullable().describe('Bytes of a string, elements of a collection'),
+        string: bytesOut.optional(),
+        list: z.array(bytesOut).optional(),
+        set: z.array(bytesOut).optional(),
+        zset: z.array(z.object({ member: bytesOut, score: z.string() })).optional(),
+        hash: z.array(z.object({ field: bytesOut, value: bytesOut })).optional(),
+        stream: z.array(z.object({ id: z.string(), fields: z.array(z.object({ field: bytesOut, value: bytesOut })) })).optional(),
+        ...truncation,
+      }),
+      text: (r) => JSON.stringify(r, null, 2),
+      async run(ctx, input) {
+        const key = keyBytes(input.key, 'key');
+        const c = await open(ctx, input);
+        const v = await viewKey(c, key, input.limit, input.maxBytes);
+        const e = input.encoding;
+        const bj = (b: Uint8Array) => bytesJson(b, e);
+        return {
+          key: bj(key),
+          exists: v.exists,
+          type: v.type,
+          ttl: v.ttl,
+          encoding: v.encoding,
+          size: v.size,
+          ...(v.string ? { string: bj(v.string) } : {}),
+          ...(v.list ? { list: v.list.map(bj) } : {}),
+          ...(v.set ? { set: v.set.map(bj) } : {}),
+          ...(v.zset ? { zset: v.zset.map((m) => ({ member: bj(m.member), score: m.score })) } : {}),
+          ...(v.hash ? { hash: v.hash.map((h) => ({ field: bj(h.field), value: bj(h.value) })) } : {}),
+          ...(v.stream ? { stream: v.stream.map((s) => ({ id: s.id, fields: s.fields.map((f) => ({ field: bj(f.field), value: bj(f.value) })) })) } : {}),
+          truncated: v.truncated,
+          limit: v.limit,
+        };
+      },
+    }),
+    sentinelMasters: operation({
+      summary: 'SENTINEL MASTERS: the masters a Sentinel monitors, with their state',
+      defaultPort: 26379,
+      input: z.object({ username: connection.username, password: connection.password.describe("Sentinel's own password, if it has one") }),
+      output: z.object({
+        masters: z.array(
+          z.object({
+            name: z.string(),
+            ip: z.string(),
+            port: z.number(),
+            flags: z.array(z.string()),
+            quorum: z.number().nullable(),
+            replicas: z.number().nullable(),
+            otherSentinels: z.number().nullable(),
+            fields: z.record(z.string(), z.string()).describe('Every field Sentinel reported'),
+          }),
+        ),
+      }),
+      text: (r) => r.masters.map((m) => `${m.name}\t${m.ip}:${m.port}\t${m.flags.join(',')}\tquorum ${m.quorum}`).join('\n'),
+      async run(ctx, input) {
+        const c = await open(ctx, { ...input, db: 0, protocol: 2 });
+        const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
+        return {
+          masters: sentinelRecords(await c.call(['SENTINEL', 'MASTERS'])).map((f) => ({
+            name: f.name ?? '',
+            ip: f.ip ?? '',
+            port: Number(f.port ?? 0),
+            flags: (f.flags ?? '').split(',').filter(Boolean),
+            quorum: n(f.quorum),
+            replicas: n(f['num-slaves']),
+            otherSentinels: n(f['num-other-sentinels']),
+            fields: f,
+          })),
+        };
+      },
+    }),
+    sentinelMasterAddr: operation({
+      summary: 'SENTINEL GET-MASTER-ADDR-BY-NAME: where the current master of a service is',
+      defaultPort: 26379,
+      input: z.object({ name: z.string().min(1).max(256).describe('The master name Sentinel monitors'), username: connection.username, password: connection.password }),
+      output: z.object({ name: z.string(), found: z.boolean(), ip: z.string().nullable(), port: z.number().nullable() }),
+      text: (r) => (r.found ? `${r.ip}:${r.port}` : `no master named ${r.name}`),
+      shortRoute: (extra) => (extra ? { name: decodeURIComponent(extra) } : {}),
+      async run(ctx, input) {
+        const c = await open(ctx, { ...input, db: 0, protocol: 2 });
+        const addr = masterAddress(await c.call(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', input.name]));
+        return { name: input.name, found: addr !== null, ip: addr?.ip ?? null, port: addr?.port ?? null };
+      },
+    }),
+    subscribe: operation({
+      summary: 'SUBSCRIBE / PSUBSCRIBE: as a WebSocket session, messages as they arrive; as a POST, the messages of a time window',
+      input: z.object({
+        channels: z.array(channelName).max(1000).default([]),
+        patterns: z.array(channelName).max(1000).default([]),
+        durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
+        maxMessages: z.number().int().min(1).max(1_000_000).default(1000).describe('Stop after this many messages'),
+        ...connection,
+      }),
+      output: z.object({
+        messages: z.array(pubSubMessage).describe('POST: the messages received; a session streams them instead'),
+        count: z.number(),
+        subscriptions: z.number().describe('Channels and patterns subscribed at the end'),
+        ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
+      }),
+      text: (r) => r.messages.map((m) => `${m.channel.text ?? m.channel.base64 ?? m.channel.hex}: ${m.data.text ?? m.data.base64 ?? m.data.hex}`).join('\n') || '(no messages)',
+      async run(ctx, input) {
+        if (input.channels.length + input.patterns.length === 0) throw InvalidInput.field('channels', 'give at least one channel or pattern');
+        const c = await open(ctx, input);
+        let subscriptions = await subscribeAll(c, input.channels, input.patterns);
+        const messages: z.infer<typeof pubSubMessage>[] = [];
+        let ended: 'duration' | 'maxMessages' | 'server' = 'duration';
+        await forDuration(ctx, input.durationMs, async () => {
+          while (messages.length < input.maxMessages) {
+            const e = pubSubEvent(await c.next());
+            if (!e) continue;
+            if (e.kind === 'message' || e.kind === 'pmessage') messages.push(pubSubJson(e, input.encoding));
+            else if (e.kind === 'subscription') subscriptions = e.count;
+          }
+          ended = 'maxMessages';
+        });
+        return { messages, count: messages.length, subscriptions, ended };
+      },
+      async session(ctx, input, channel) {
+        const c = await open(ctx, input);
+        let subscriptions = await subscribeAll(c, input.channels, input.patterns, (e) => channel.send({ type: 'subscription', action: e.action, name: bytesJson(e.name, input.encoding), count: e.count }));
+        let count = 0;
+        let ended: 'maxMessages' | 'server' | 'client' = 'server';
+        const serverLoop = serverEnds(async (): Promise<'server' | 'maxMessages'> => {
+          for (;;) {
+            const e = pubSubEvent(await c.next());
+            if (!e) continue;
+            if (e.kind === 'message' || e.kind === 'pmessage') {
+              channel.send({ type: 'message', ...pubSubJson(e, input.encoding) });
+              if (++count >= input.maxMessages) return 'maxMessages';
+            } else if (e.kind === 'subscription') {
+              subscriptions = e.count;
+              channel.send({ type: 'subscription', action: e.action, name: bytesJson(e.name, input.encoding), count: e.count });
+              // Redis leaves subscribed mode when the count drops to zero: so does the session.
+              if (e.count === 0 && e.action.includes('unsubscribe')) return 'server';
+            } else if (e.kind === 'pong') channel.send({ type: 'pong' });
+          }
+        });
+        const fromClient = clientLoop(channel, async (m) => {
+          const verb = m.type;
+          if (verb === 'subscribe' || verb === 'psubscribe' || verb === 'unsubscribe' || verb === 'punsubscribe') {
+            const list = names(m, verb.startsWith('p') ? 'patterns' : 'channels');
+            if (list.length === 0 && !verb.includes('unsubscribe')) {
+              channel.send({ type: 'error', error: { code: 'invalid_input', message: `${verb} needs ${verb.startsWith('p') ? 'patterns' : 'channels'}` } });
+              return;
+            }
+            await c.send([verb.toUpperCase(), ...list]);
+          } else if (verb === 'ping') await c.send(['PING']);
+          else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(verb)}: subscribe, unsubscribe, psubscribe, punsubscribe, ping or stop` } });
+        });
+        try {
+          ended = await Promise.race([serverLoop(), fromClient]);
+        } finally {
+          await c.conn.close();
+        }
+        return { messages: [], count, subscriptions, ended };
+      },
+    }),
+    monitor: operation({
+      summary: 'MONITOR: as a WebSocket session, every command the server runs as it runs it; as a POST, those of a time window',
+      input: z.object({
+        durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to watch'),
+        maxCommands: z.number().int().min(1).max(1_000_000).default(1000),
+        ...connection,
+      }),
+      output: z.object({
+        commands: z.array(z.object({ time: z.number(), db: z.number(), client: z.string(), args: z.array(z.string()) })),
+        count: z.number(),
+        ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
+      }),
+      text: (r) => r.commands.map((m) => `${m.time} [${m.db} ${m.client}] ${m.args.map((a) => JSON.stringify(a)).join(' ')}`).join('\n') || '(no commands)',
+      async run(ctx, input) {
+        const c = await open(ctx, input);
+        throwIfError(await c.call(['MONITOR']));
+        const commands: { time: number; db: number; client: string; args: string[] }[] = [];
+        let ended: 'duration' | 'maxMessages' = 'duration';
+        await forDuration(ctx, input.durationMs, async () => {
+          while (commands.length < input.maxCommands) {
+            const v = await c.next();
+            const line = v.kind === 'simple' ? parseMonitorLine(v.bytes) : undefined;
+            if (line) commands.push(line);
+          }
+          ended = 'maxMessages';
+        });
+        return { commands, count: commands.length, ended };
+      },
+      async session(ctx, input, channel) {
+        const c = await open(ctx, input);
+        throwIfError(await c.call(['MONITOR']));
+        channel.send({ type: 'monitoring' });
+        let count = 0;
+        const serverLoop = serverEnds(async (): Promise<'maxMessages'> => {
+          for (;;) {
+            const v = await c.next();
+            const line = v.kind === 'simple' ? parseMonitorLine(v.bytes) : undefined;
+            if (!line) continue;
+            channel.send({ type: 'command', ...line });
+            if (++count >= input.maxCommands) return 'maxMessages';
+          }
+        });
+        const fromClient = clientLoop(channel, async (m) => {
+          channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: a MONITOR session takes only stop` } });
+        });
+        let ended: 'maxMessages' | 'client' | 'server';
+        try {
+          ended = await Promise.race([serverLoop(), fromClient]);
+        } finally {
+          await c.conn.close();
+        }
+        return { commands: [], count, ended };
+      },
+    }),
+  },
+});
+
+/** A session's server loop: the server closing the connection ends the session, it is not a failure. */
+function serverEnds<T extends string>(loop: () => Promise<T>): () => Promise<T | 'server'> {
+  return () =>
+    loop().catch((e: unknown) => {
+      if (e instanceof PortolanError && e.code === 'closed') return 'server' as const;
+      throw e;
+    });
+}
+
+function textOfError(v: RespValue): string {
+  return v.kind === 'error' ? errorParts(v).message : describeReply(v);
+}
+
+/** SUBSCRIBE and PSUBSCRIBE; returns the subscription count Redis confirms. */
+async function subscribeAll(c: RedisClient, channels: string[], patterns: string[], onConfirm?: (e: PubSubEvent & { kind: 'subscription' }) => void): Promise<number> {
+  const wanted = (channels.length > 0 ? channels.length : 0) + (patterns.length > 0 ? patterns.length : 0);
+  if (channels.length) await c.send(['SUBSCRIBE', ...channels]);
+  if (patterns.length) await c.send(['PSUBSCRIBE', ...patterns]);
+  let count = 0;
+  for (let confirmed = 0; confirmed < wanted; ) {
+    const v = await c.next();
+    if (v.kind === 'error') throwIfError(v);
+    const e = pubSubEvent(v);
+    if (e?.kind !== 'subscription') continue;
+    confirmed++;
+    count = e.count;
+    onConfirm?.(e);
+  }
+  return count;
+}

@@ -1,0 +1,24 @@
+// SMTP, RFC 5321, with Submission (RFC 6409, port 587, STARTTLS RFC 3207) and SMTPS (RFC 8314, port 465) as ports and TLS modes.
+import { defineProtocol } from '../../core/protocol.ts';
+import { probeOperation, sendOperation } from './operations.ts';
+
+export default defineProtocol({
+  id: 'smtp',
+  title: 'SMTP / Submission / SMTPS',
+  category: 'mail',
+  summary: 'Probes and sends mail: EHLO capabilities, STARTTLS, AUTH PLAIN/LOGIN/CRAM-MD5, per-recipient results, MIME messages built from fields (RFC 5321, 6409, 8314).',
+  ports: [
+    { port: 587, transport: 'tcp', label: 'submission (STARTTLS)' },
+    { port: 25, transport: 'tcp', label: 'SMTP relay (refused on Workers)' },
+    { port: 465, transport: 'tls', label: 'SMTPS (implicit TLS)' },
+  ],
+  specs: ['RFC 5321', 'RFC 3207', 'RFC 4954', 'RFC 6409', 'RFC 8314', 'RFC 2920', 'RFC 3030', 'RFC 1870', 'RFC 6152', 'RFC 6531', 'RFC 3463', 'RFC 5322', 'RFC 2045', 'RFC 2047', 'RFC 2231'],
+  rating: { stars: 0, reason: 'Not yet lab-tested.' },
+  verifiedAgainst: null,
+  tls: { implicit: { port: 465 }, starttls: true },
+  defaultOperation: 'probe',
+  operations: {
+    probe: probeOperation('smtp'),
+    send: sendOperation('smtp'),
+  },
+});

@@ -1,0 +1,20 @@
+// LMTP, RFC 2033: SMTP's session with LHLO and one DATA reply per recipient; declared here, sharing the SMTP codec and operations.
+import { defineProtocol } from '../../core/protocol.ts';
+import { probeOperation, sendOperation } from './operations.ts';
+
+export default defineProtocol({
+  id: 'lmtp',
+  title: 'LMTP',
+  category: 'mail',
+  summary: 'Delivers mail to a mail store over LMTP with a delivery reply per recipient (RFC 2033).',
+  ports: [{ port: 24, transport: 'tcp' }],
+  specs: ['RFC 2033', 'RFC 5321', 'RFC 3207'],
+  rating: { stars: 0, reason: 'Not yet lab-tested.' },
+  verifiedAgainst: null,
+  tls: { starttls: true },
+  defaultOperation: 'probe',
+  operations: {
+    probe: probeOperation('lmtp'),
+    send: sendOperation('lmtp'),
+  },
+});

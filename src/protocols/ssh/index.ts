@@ -1,0 +1,135 @@
+// SSH-2, RFC 4251-4254: probe a server without credentials, run commands; a client on the crypto port (WebCrypto, @noble).
+import { z } from 'zod';
+import { fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
+import { defineProtocol, operation } from '../../core/protocol.ts';
+import { openSession, probe, serverSummary } from './client.ts';
+import { execCommand } from './connection.ts';
+
+const algorithmList = z.array(z.string().min(1).max(64)).min(1).max(32);
+
+/** Fields every operation shares: host key pinning and the algorithm offer. */
+const connectFields = {
+  hostKeyFingerprint: z
+    .union([z.string().max(128), z.array(z.string().max(128)).min(1).max(16)])
+    .optional()
+    .describe('Expected host key fingerprint(s), as ssh-keygen -l prints them (SHA256:…); a mismatch fails with untrusted_peer'),
+  knownHosts: z.string().max(256 * 1024).optional().describe('known_hosts lines for the target; the server key must match one of them for this host'),
+  algorithms: z
+    .object({
+      kex: algorithmList.optional(),
+      hostKey: algorithmList.optional(),
+      cipher: algorithmList.optional(),
+      mac: algorithmList.optional(),
+    })
+    .strict()
+    .optional()
+    .describe('Restrict our offer (first is preferred): kex, hostKey, cipher, mac lists'),
+};
+
+const authFields = {
+  username: z.string().min(1, 'username is required').max(256).describe('User name'),
+  password: z.string().max(4096).optional().describe('Password (password or keyboard-interactive)'),
+  privateKey: z.string().max(64 * 1024).optional().describe('Private key file: OpenSSH (optionally encrypted), PEM PKCS#1, SEC1 or PKCS#8'),
+  passphrase: z.string().max(1024).optional().describe('Passphrase of an encrypted private key'),
+  responses: z.array(z.string().max(4096)).max(32).optional().describe('Answers to keyboard-interactive prompts, in order'),
+};
+
+const hostKeyOut = z.object({ algorithm: z.string(), type: z.string(), bits: z.number(), fingerprint: z.string(), publicKey: z.string() });
+const serverOut = z.object({
+  version: z.string(),
+  hostKey: hostKeyOut,
+  algorithms: z.object({ kex: z.string(), hostKey: z.string(), cipher: z.string(), mac: z.string().nullable(), strictKex: z.boolean() }),
+});
+
+const encoding = z.enum(['utf8', 'base64']).default('utf8').describe('How stdout and stderr are returned');
+
+function encode(bytes: Uint8Array, how: 'utf8' | 'base64'): string {
+  return how === 'base64' ? toBase64(bytes) : fromUtf8(bytes);
+}
+
+export default defineProtocol({
+  id: 'ssh',
+  title: 'SSH',
+  category: 'remote',
+  summary: 'Secure Shell: probes a server (banner, algorithms, host keys, auth methods, weak algorithms) and runs commands, with host key pinning.',
+  ports: [{ port: 22, transport: 'tcp' }],
+  specs: ['RFC 4251', 'RFC 4252', 'RFC 4253', 'RFC 4254', 'RFC 4256', 'RFC 4344', 'RFC 4419', 'RFC 5656', 'RFC 8268', 'RFC 8308', 'RFC 8332', 'RFC 8709', 'RFC 8731'],
+  rating: { stars: 0, reason: 'Work in progress: no lab test has run yet.' },
+  verifiedAgainst: null,
+  defaultOperation: 'probe',
+  operations: {
+    probe: operation({
+      summary: 'Banner, every algorithm list, host key fingerprints per type, auth methods and weak algorithms, without credentials',
+      input: z.object({
+        username: z.string().min(1).max(256).default('portolan').describe('User name for the `none` request that lists auth methods'),
+        ...connectFields,
+      }),
+      output: z.object({
+        banner: z.object({ version: z.string(), protocol: z.string(), software: z.string(), comments: z.string().nullable(), preamble: z.array(z.string()) }),
+        kexinit: z.record(z.string(), z.array(z.string())),
+        strictKex: z.boolean(),
+        extInfo: z.boolean(),
+        negotiated: serverOut.shape.algorithms,
+        hostKeys: z.array(z.union([hostKeyOut.extend({ fingerprintMd5: z.string() }), z.object({ algorithm: z.string(), type: z.string(), error: z.string() })])),
+        authMethods: z.array(z.string()).nullable(),
+        authBanner: z.string().nullable(),
+        weak: z.array(z.object({ algorithm: z.string(), category: z.string(), severity: z.string(), reason: z.string() })),
+        notSupportedHere: z.array(z.string()),
+      }),
+      text: (r) =>
+        [
+          r.banner.version,
+          ...r.hostKeys.map((k) => ('fingerprint' in k ? `${k.bits} ${k.fingerprint} (${k.type})` : `${k.type}: ${k.error}`)),
+          `auth methods: ${r.authMethods?.join(',') ?? '(none needed)'}`,
+          ...Object.entries(r.kexinit).map(([k, v]) => `${k}: ${v.join(',')}`),
+          ...r.weak.map((w) => `${w.severity}: ${w.algorithm} (${w.reason})`),
+        ].join('\n'),
+      run: (ctx, input) => probe(ctx, { ...input, host: ctx.target.host, port: ctx.target.port }),
+    }),
+    exec: operation({
+      summary: 'Run one command (exec) and return stdout, stderr and the exit status or signal',
+      input: z.object({
+        ...authFields,
+        ...connectFields,
+        command: z.string().min(1, 'command is required').max(64 * 1024),
+        stdin: z.string().max(512 * 1024).optional().describe('Bytes for the command\'s standard input (UTF-8 text)'),
+        env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and _'), z.string().max(4096)).optional().describe('Environment variables (the server accepts only those its AcceptEnv lists)'),
+        pty: z.boolean().default(false).describe('Allocate a terminal (pty-req) for the command'),
+        maxOutputBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024).describe('Cap per stream; the rest is read and dropped'),
+        encoding,
+      }),
+      output: z.object({
+        stdout: z.string(),
+        stderr: z.string(),
+        encoding: z.enum(['utf8', 'base64']),
+        exitStatus: z.number().nullable(),
+        exitSignal: z.object({ name: z.string(), coreDumped: z.boolean(), message: z.string() }).nullable(),
+        truncated: z.boolean(),
+        server: serverOut,
+        auth: z.object({ method: z.string().nullable(), banner: z.string().nullable() }),
+      }),
+      text: (r) => r.stdout + (r.stderr ? `\n--- stderr\n${r.stderr}` : '') + `\n--- exit ${r.exitSignal ? `signal ${r.exitSignal.name}` : r.exitStatus}`,
+      async run(ctx, input) {
+        const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+        const result = await execCommand(s.connection, input.command, {
+          env: input.env,
+          stdin: input.stdin !== undefined ? utf8(input.stdin) : undefined,
+          maxOutput: input.maxOutputBytes,
+          pty: input.pty ? { term: 'xterm-256color', cols: 80, rows: 24 } : undefined,
+        });
+        ctx.timing.mark('execMs');
+        await s.transport.disconnect();
+        return {
+          stdout: encode(result.stdout, input.encoding),
+          stderr: encode(result.stderr, input.encoding),
+          encoding: input.encoding,
+          exitStatus: result.exitStatus,
+          exitSignal: result.exitSignal,
+          truncated: result.truncated,
+          server: serverSummary(s.transport),
+          auth: { method: s.auth.method, banner: s.auth.banner },
+        };
+      },
+    }),
+  },
+});

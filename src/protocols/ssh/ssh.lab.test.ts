@@ -1,0 +1,324 @@
+// Lab tests: OpenSSH sshd from Debian (lab/servers/ssh.ts) driven through workerd's HTTP API.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { ensureLab } from '../../../lab/index.ts';
+import { clientKey, fingerprintOf, hostPublicKey, sshFacts, type ClientKeyName } from '../../../lab/servers/ssh.ts';
+import { call } from '../../../test/harness.ts';
+
+const host = '127.0.0.1';
+const port = sshFacts.port;
+const pw = sshFacts.users.password;
+const kbd = sshFacts.users.keyboardInteractive;
+
+before(() => ensureLab(['ssh'], { quiet: true }));
+
+function exec(input: Record<string, unknown>, opts: { transcript?: boolean } = {}) {
+  return call('ssh', 'exec', { host, port, username: pw.user, password: pw.password, ...input }, opts);
+}
+
+describe('probe', () => {
+  test('reports the banner, every KEXINIT list, each host key fingerprint, auth methods and weak algorithms', async () => {
+    const { status, body } = await call('ssh', 'probe', { host, port, username: pw.user });
+    assert.equal(status, 200, JSON.stringify(body));
+    const r = body.result;
+    assert.match(r.banner.version, /^SSH-2\.0-OpenSSH_9\.2p1 Debian/);
+    assert.equal(r.banner.software, 'OpenSSH_9.2p1');
+    assert.ok(r.kexinit.kex.includes('curve25519-sha256'));
+    assert.ok(r.kexinit.kex.includes('sntrup761x25519-sha512@openssh.com'));
+    assert.deepEqual(r.kexinit.hostKey, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    assert.ok(r.kexinit.cipherClientToServer.includes('chacha20-poly1305@openssh.com'));
+    assert.ok(r.kexinit.macServerToClient.includes('hmac-sha2-256-etm@openssh.com'));
+    assert.equal(r.strictKex, true);
+    // One fingerprint per host key the server holds, equal to what ssh-keygen computes from the .pub files.
+    const byType = Object.fromEntries(r.hostKeys.map((k: { type: string; fingerprint: string }) => [k.type, k.fingerprint]));
+    assert.deepEqual(byType, {
+      'ssh-ed25519': fingerprintOf(hostPublicKey('ed25519')),
+      'ecdsa-sha2-nistp256': fingerprintOf(hostPublicKey('ecdsa256')),
+      'ecdsa-sha2-nistp384': fingerprintOf(hostPublicKey('ecdsa384')),
+      'ecdsa-sha2-nistp521': fingerprintOf(hostPublicKey('ecdsa521')),
+      'ssh-rsa': fingerprintOf(hostPublicKey('rsa')),
+    });
+    assert.equal(r.hostKeys.find((k: { type: string }) => k.type === 'ssh-rsa').bits, 3072);
+    assert.deepEqual(r.authMethods, ['password']);
+    assert.equal(r.authBanner, `${sshFacts.banner}\n`);
+    const weak = r.weak.map((w: { algorithm: string }) => w.algorithm);
+    for (const a of ['ssh-rsa', 'hmac-sha1', 'umac-64@openssh.com']) assert.ok(weak.includes(a), `${a} flagged`);
+    assert.ok(!weak.includes('ssh-ed25519'));
+    assert.ok(r.notSupportedHere.includes('sntrup761x25519-sha512@openssh.com'));
+  });
+
+  test('lists the methods another user may use', async () => {
+    const { body } = await call('ssh', 'probe', { host, port, username: kbd.user });
+    assert.deepEqual(body.result.authMethods, ['keyboard-interactive']);
+  });
+});
+
+describe('exec with password', () => {
+  test('keeps stdout and stderr apart and returns the exit status', async () => {
+    const { status, body } = await exec({ command: 'echo out; echo err >&2; exit 7' });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.result.stdout, 'out\n');
+    assert.equal(body.result.stderr, 'err\n');
+    assert.equal(body.result.exitStatus, 7);
+    assert.equal(body.result.exitSignal, null);
+    assert.equal(body.result.auth.method, 'password');
+    assert.equal(body.result.server.hostKey.fingerprint, fingerprintOf(hostPublicKey('ed25519')));
+    assert.equal(body.result.server.algorithms.strictKex, true);
+  });
+
+  test('reports a signal', async () => {
+    const { body } = await exec({ command: 'kill -TERM $$' });
+    assert.equal(body.result.exitStatus, null);
+    assert.equal(body.result.exitSignal.name, 'TERM');
+  });
+
+  test('passes stdin and accepted environment variables', async () => {
+    const { body } = await exec({ command: 'cat; echo "[$PORTOLAN_LAB]"', stdin: 'line one\nline two\n', env: { PORTOLAN_LAB: 'yes please' } });
+    assert.equal(body.result.stdout, 'line one\nline two\n[yes please]\n');
+  });
+
+  test('reads more output than the window, byte-exact, with flow control', async () => {
+    // 6 MB is three times our 2 MiB window: the server must wait for WINDOW_ADJUST.
+    const { body } = await exec({ command: 'seq 1 800000', maxOutputBytes: 16 * 1024 * 1024 });
+    const expected = Array.from({ length: 800000 }, (_, i) => `${i + 1}\n`).join('');
+    assert.equal(body.result.stdout.length, expected.length);
+    assert.equal(body.result.stdout, expected);
+    assert.equal(body.result.truncated, false);
+  });
+
+  test('caps output and says so', async () => {
+    const { body } = await exec({ command: 'head -c 100000 /dev/zero | tr "\\0" x', maxOutputBytes: 10 });
+    assert.equal(body.result.stdout, 'xxxxxxxxxx');
+    assert.equal(body.result.truncated, true);
+  });
+
+  test('returns binary output as base64', async () => {
+    const { body } = await exec({ command: 'printf "\\000\\001\\377"', encoding: 'base64' });
+    assert.equal(body.result.stdout, 'AAH/');
+  });
+
+  test('the transcript never holds the password', async () => {
+    const { body } = await exec({ command: 'true' }, { transcript: true });
+    const text = JSON.stringify(body.transcript);
+    assert.ok(!text.includes(pw.password));
+    assert.ok(!text.includes(Buffer.from(pw.password).toString('hex')));
+    assert.ok(text.includes('method=password password=****'));
+  });
+});
+
+describe('key exchange, host key, cipher and MAC matrix', () => {
+  const kex = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521', 'diffie-hellman-group14-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group-exchange-sha256'];
+  const hostKeys = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+  const suites: Array<[string, string | null]> = [
+    ['chacha20-poly1305@openssh.com', null],
+    ['aes128-gcm@openssh.com', null],
+    ['aes256-gcm@openssh.com', null],
+    ...['aes128-ctr', 'aes192-ctr', 'aes256-ctr'].flatMap((c) => ['hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com'].map((m): [string, string] => [c, m])),
+  ];
+  const hostKeyFile: Record<string, Parameters<typeof hostPublicKey>[0]> = {
+    'ssh-ed25519': 'ed25519',
+    'ecdsa-sha2-nistp256': 'ecdsa256',
+    'ecdsa-sha2-nistp384': 'ecdsa384',
+    'ecdsa-sha2-nistp521': 'ecdsa521',
+    'rsa-sha2-512': 'rsa',
+    'rsa-sha2-256': 'rsa',
+  };
+  // Every kex x host key pair, each with a cipher/MAC suite taken in turn (every suite at least three times).
+  const cases = kex.flatMap((k, i) => hostKeys.map((h, j) => ({ kex: k, hostKey: h, suite: suites[(i * hostKeys.length + j) % suites.length] })));
+
+  test(`${cases.length} combinations negotiate exactly what was asked and run a command through workerd`, async () => {
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < cases.length) {
+        const c = cases[next++];
+        const token = `m${next}-${Math.random().toString(36).slice(2)}`;
+        const algorithms = { kex: [c.kex], hostKey: [c.hostKey], cipher: [c.suite[0]], ...(c.suite[1] ? { mac: [c.suite[1]] } : {}) };
+        const { status, body } = await exec({ command: `echo ${token}`, algorithms, hostKeyFingerprint: fingerprintOf(hostPublicKey(hostKeyFile[c.hostKey])) });
+        const a = body.result?.server?.algorithms;
+        const ok = status === 200 && body.result.stdout === `${token}\n` && a.kex === c.kex && a.hostKey === c.hostKey && a.cipher === c.suite[0] && a.mac === c.suite[1];
+        if (!ok) failures.push(`${c.kex} / ${c.hostKey} / ${c.suite.join('+')}: ${status} ${JSON.stringify(body.error ?? a)}`);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    assert.deepEqual(failures, []);
+  });
+
+  test('ssh-rsa (SHA-1) only when asked for explicitly', async () => {
+    const { body } = await exec({ command: 'true', algorithms: { hostKey: ['ssh-rsa'] } });
+    assert.equal(body.result.server.algorithms.hostKey, 'ssh-rsa');
+    const dflt = await exec({ command: 'true', algorithms: { hostKey: ['rsa-sha2-512', 'rsa-sha2-256'] } });
+    assert.equal(dflt.body.result.server.algorithms.hostKey, 'rsa-sha2-512');
+  });
+
+  test('an algorithm we do not implement is invalid input', async () => {
+    const { status, body } = await exec({ command: 'true', algorithms: { cipher: ['3des-cbc'] } });
+    assert.equal(status, 400);
+    assert.equal(body.error.code, 'invalid_input');
+    assert.match(body.error.message, /algorithms\.cipher: 3des-cbc is not supported/);
+  });
+});
+
+describe('publickey authentication', () => {
+  const keys = Object.keys(sshFacts.clientKeys) as ClientKeyName[];
+  for (const name of keys) {
+    const spec = sshFacts.clientKeys[name];
+    test(`${name} (${spec.type}, ${spec.format}${'passphrase' in spec ? ', encrypted' : ''}) logs in as ${spec.user}`, async () => {
+      const { status, body } = await call('ssh', 'exec', {
+        host,
+        port,
+        username: spec.user,
+        privateKey: clientKey(name),
+        ...('passphrase' in spec ? { passphrase: spec.passphrase } : {}),
+        command: 'whoami',
+        timeoutMs: 20000,
+      });
+      assert.equal(status, 200, JSON.stringify(body));
+      assert.equal(body.result.stdout, `${spec.user}\n`);
+      assert.equal(body.result.auth.method, 'publickey');
+    });
+  }
+
+  test('a key the server does not know fails with auth_failed', async () => {
+    const { status, body } = await call('ssh', 'exec', { host, port, username: 'sshrsa', privateKey: clientKey('ed25519'), command: 'true' });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'auth_failed');
+    assert.match(body.error.message, /the key was not accepted/);
+  });
+
+  test('an encrypted key without its passphrase is refused before connecting', async () => {
+    const { status, body } = await call('ssh', 'exec', { host, port, username: 'sshed25519', privateKey: clientKey('ed25519Enc'), command: 'true' });
+    assert.equal(status, 400);
+    assert.equal(body.error.code, 'invalid_input');
+    assert.equal(body.error.message, 'passphrase: the private key is encrypted: give its passphrase');
+  });
+
+  test('a wrong passphrase says so', async () => {
+    const { body } = await call('ssh', 'exec', { host, port, username: 'sshed25519', privateKey: clientKey('ed25519Enc'), passphrase: 'not it', command: 'true' });
+    assert.equal(body.error.code, 'invalid_input');
+    assert.equal(body.error.message, 'passphrase: wrong passphrase for the private key');
+  });
+
+  test('an unsupported key format is invalid input naming the format', async () => {
+    const { body } = await call('ssh', 'exec', { host, port, username: 'sshrsa', privateKey: 'PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\n', command: 'true' });
+    assert.equal(body.error.code, 'invalid_input');
+    assert.match(body.error.message, /PuTTY/);
+  });
+});
+
+describe('keyboard-interactive and auth outcomes', () => {
+  test('keyboard-interactive with explicit responses', async () => {
+    const { body } = await call('ssh', 'exec', { host, port, username: kbd.user, responses: [kbd.password], command: 'whoami' });
+    assert.equal(body.result.stdout, `${kbd.user}\n`);
+    assert.equal(body.result.auth.method, 'keyboard-interactive');
+  });
+
+  test('keyboard-interactive answered with the password', async () => {
+    const { body } = await call('ssh', 'exec', { host, port, username: kbd.user, password: kbd.password, command: 'whoami' });
+    assert.equal(body.result.stdout, `${kbd.user}\n`);
+  });
+
+  test('a wrong password is auth_failed: wrong password', async () => {
+    const { status, body } = await exec({ password: 'not the password', command: 'true' });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'auth_failed');
+    assert.match(body.error.message, /^authentication failed for sshpass: wrong password/);
+    assert.equal(body.error.detail.reason, 'wrong_credentials');
+  });
+
+  test('a method the server does not allow is auth_failed: method_not_allowed', async () => {
+    const { body } = await call('ssh', 'exec', { host, port, username: 'sshed25519', password: 'whatever', command: 'true' });
+    assert.equal(body.error.code, 'auth_failed');
+    assert.equal(body.error.detail.reason, 'method_not_allowed');
+    assert.match(body.error.message, /does not allow password or keyboard-interactive for sshed25519; it offers publickey/);
+  });
+});
+
+describe('host key pinning', () => {
+  test('a matching fingerprint is accepted', async () => {
+    const { body } = await exec({ command: 'echo pinned', hostKeyFingerprint: fingerprintOf(hostPublicKey('ed25519')) });
+    assert.equal(body.result.stdout, 'pinned\n');
+  });
+
+  test('a wrong fingerprint is untrusted_peer naming both', async () => {
+    const wrong = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
+    const { status, body } = await exec({ command: 'echo never', hostKeyFingerprint: wrong });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'untrusted_peer');
+    assert.ok(body.error.message.includes(fingerprintOf(hostPublicKey('ed25519'))));
+    assert.ok(body.error.message.includes(wrong));
+  });
+
+  test('known_hosts lines: the matching type is preferred and accepted', async () => {
+    const line = `[127.0.0.1]:${port} ${hostPublicKey('ecdsa384').split(' ').slice(0, 2).join(' ')}`;
+    const { body } = await exec({ command: 'echo known', knownHosts: `# lab\n${line}\n` });
+    assert.equal(body.result.stdout, 'known\n');
+    assert.equal(body.result.server.algorithms.hostKey, 'ecdsa-sha2-nistp384');
+  });
+
+  test('known_hosts with another key for this host is untrusted_peer', async () => {
+    const other = `[127.0.0.1]:${port} ${hostPublicKey('rsa').split(' ').slice(0, 2).join(' ')}`;
+    const { body } = await exec({ command: 'true', knownHosts: other, algorithms: { hostKey: ['ssh-ed25519'] } });
+    assert.equal(body.error.code, 'untrusted_peer');
+    assert.ok(body.error.message.includes(fingerprintOf(hostPublicKey('ed25519'))));
+    assert.ok(body.error.message.includes(fingerprintOf(hostPublicKey('rsa'))));
+  });
+
+  test('known_hosts without a line for this host is untrusted_peer', async () => {
+    const { body } = await exec({ command: 'true', knownHosts: `example.org ${hostPublicKey('ed25519').split(' ').slice(0, 2).join(' ')}` });
+    assert.equal(body.error.code, 'untrusted_peer');
+    assert.match(body.error.message, /no line for \[127\.0\.0\.1\]:12222/);
+  });
+});
+
+describe('bad peers', () => {
+  const servers: net.Server[] = [];
+  const fake = async (onConnect: (s: net.Socket) => void): Promise<number> => {
+    const srv = net.createServer((s) => {
+      s.on('error', () => {});
+      onConnect(s);
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return (srv.address() as net.AddressInfo).port;
+  };
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  test('a garbage banner is protocol_error', async () => {
+    const p = await fake((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n' + 'x'.repeat(100)));
+    const { body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 3000 });
+    assert.equal(body.error.code, 'protocol_error');
+    assert.match(body.error.message, /not an SSH server/);
+  });
+
+  test('binary garbage is protocol_error', async () => {
+    const p = await fake((s) => s.end(Buffer.alloc(3000, 0xfe)));
+    const { body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 3000 });
+    assert.equal(body.error.code, 'protocol_error');
+  });
+
+  test('an absurd packet length is protocol_error', async () => {
+    const p = await fake((s) => s.write(Buffer.concat([Buffer.from('SSH-2.0-Fake\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0])])));
+    const { body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 3000 });
+    assert.equal(body.error.code, 'protocol_error');
+    assert.match(body.error.message, /packet length 4294967280 is out of range/);
+  });
+
+  test('a server closing mid-exchange is closed', async () => {
+    const p = await fake((s) => s.end('SSH-2.0-Fake\r\n'));
+    const { body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 3000 });
+    assert.equal(body.error.code, 'closed');
+  });
+
+  test('a silent server hits the deadline', async () => {
+    const p = await fake(() => {});
+    const t0 = Date.now();
+    const { status, body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 1000 });
+    assert.equal(status, 504);
+    assert.equal(body.error.code, 'io_timeout');
+    assert.ok(Date.now() - t0 < 5000);
+  });
+});
