@@ -56,12 +56,12 @@ try {
   console.log('\n== starting workerd (development policy, deployment policy)');
   const [dev, deployment] = await Promise.all([
     startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath }),
-    startWorker({ vars: { RATE_LIMIT_CLIENT: '5/60', RATE_LIMIT_TARGET: 'off' }, caPath }),
+    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off' }, caPath }),
   ]);
   workers.push(dev, deployment);
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  code = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  code = run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
     ...process.env,
     PORTOLAN_URL: dev.url,
     PORTOLAN_DEPLOY_URL: deployment.url,

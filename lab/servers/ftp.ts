@@ -89,6 +89,7 @@ function vsftpdConfig(ctx: LabContext, extra: Record<string, string>): string {
     xferlog_enable: 'YES',
     xferlog_std_format: 'NO',
     log_ftp_protocol: 'YES',
+    debug_ssl: 'YES',
     ...extra,
   };
   return Object.entries(options)

@@ -70,7 +70,6 @@ instance_name = portolan-lab
 protocols = imap pop3 lmtp sieve
 listen = 127.0.0.1
 log_path = ${join(ctx.dir, 'dovecot.log')}
-login_greeting = Portolan lab ready.
 ssl = yes
 ssl_cert = <${certPath}
 ssl_key = <${keyPath}
@@ -81,7 +80,6 @@ first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir
 mail_privileged_group = mail
 pop3_uidl_format = %08Xu%08Xv
-imap_capability = +ID
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${passwd}
@@ -254,6 +252,8 @@ virtual_transport = lmtp:inet:127.0.0.1:${p.lmtp}
 smtpd_banner = $myhostname ${mailFacts.smtpBanner}
 message_size_limit = ${mailFacts.messageSizeLimit}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+# Deliver messages as sent: no header rewriting or added Date/Message-ID for SMTP clients.
+local_header_rewrite_clients =
 smtpd_tls_cert_file = ${ctx.tls.certPath}
 smtpd_tls_key_file = ${ctx.tls.keyPath}
 smtpd_tls_security_level = may

@@ -34,6 +34,8 @@ export type ClientKeyName = keyof typeof clientKeys;
 /** What the SSH lab serves, for tests to assert against. */
 export const sshFacts = {
   port: p.sshd,
+  /** The same sshd configuration, but the server re-keys every 32 KiB (RekeyLimit 32K). */
+  rekeyPort: p.sshdRekey,
   dir,
   users: {
     password: { user: 'sshpass', password: 'portolan-pass-1' },
@@ -132,7 +134,7 @@ const sshd: LabServer = {
   name: 'sshd',
   area: 'ssh',
   packages: ['openssh-server', 'openssh-client', 'openssl'],
-  ports: [p.sshd],
+  ports: [p.sshd, p.sshdRekey],
   async start(ctx) {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     // Host keys of every type (sshd wants them private to root).
@@ -176,15 +178,14 @@ const sshd: LabServer = {
     rmSync(binary, { force: true });
     symlinkSync('/usr/sbin/sshd', binary);
     ctx.writeFile('banner.txt', `${sshFacts.banner}\n`);
-    const config = ctx.writeFile(
-      'sshd_config',
-      `# Portolan lab sshd
-Port ${p.sshd}
+    const configText = (port: number, extra: string) => `# Portolan lab sshd
+Port ${port}
+${extra}
 ListenAddress 127.0.0.1
 ${Object.keys(hostKeys)
   .map((name) => `HostKey ${join(ctx.dir, `ssh_host_${name}_key`)}`)
   .join('\n')}
-PidFile ${join(ctx.dir, 'sshd.pid')}
+PidFile ${join(ctx.dir, `sshd-${port}.pid`)}
 LogLevel VERBOSE
 UsePAM yes
 StrictModes no
@@ -211,14 +212,18 @@ Match User ${sshFacts.users.keyboardInteractive.user}
   AuthenticationMethods keyboard-interactive
 Match User sshed25519,sshecdsa,sshrsa
   AuthenticationMethods publickey
-`,
-    );
+`;
+    const config = ctx.writeFile('sshd_config', configText(p.sshd, ''));
+    const rekeyConfig = ctx.writeFile('sshd_config_rekey', configText(p.sshdRekey, 'RekeyLimit 32K'));
     await ctx.exec(binary, ['-t', '-f', config]);
     await ctx.spawnDaemon({ command: binary, args: ['-D', '-e', '-f', config] });
+    await ctx.spawnDaemon({ label: 'sshd-rekey', command: binary, args: ['-D', '-e', '-f', rekeyConfig] });
   },
   async health() {
-    const greeting = await exchange(p.sshd, { until: (b) => b.includes('\n') });
-    expectIncludes('sshd version line', greeting, 'SSH-2.0-OpenSSH');
+    for (const port of [p.sshd, p.sshdRekey]) {
+      const greeting = await exchange(port, { until: (b) => b.includes('\n') });
+      expectIncludes(`sshd version line on ${port}`, greeting, 'SSH-2.0-OpenSSH');
+    }
   },
 };
 

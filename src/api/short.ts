@@ -69,19 +69,19 @@ export async function shortRoute(c: Context, env: HostEnv, p: Protocol, target: 
   if (!opName) throw InvalidInput.field('protocol', `${p.id} has no short route; use POST /api/${p.id}/{operation}`);
   const op = p.operations[opName];
   const url = new URL(c.req.url);
-  const { host, port } = parseTarget(decodeURIComponent(target));
-  const input: Record<string, unknown> = {
-    ...coerceQuery(op, url.searchParams),
-    ...(op.shortRoute ? op.shortRoute(extra, url.searchParams) : {}),
-    host,
-  };
-  if (port !== undefined) input.port = port;
-  if (format === 'html') {
-    const params = new URLSearchParams(Object.entries(input).map(([k, v]): [string, string] => [k, String(v)]));
-    return c.redirect(`/#/run/${p.id}/${op.name}?${params}`, 302);
-  }
   const transcript = url.searchParams.get('transcript') === '1';
   try {
+    const { host, port } = parseTarget(decodeURIComponent(target));
+    const input: Record<string, unknown> = {
+      ...coerceQuery(op, url.searchParams),
+      ...(op.shortRoute ? op.shortRoute(extra, url.searchParams) : {}),
+      host,
+    };
+    if (port !== undefined) input.port = port;
+    if (format === 'html') {
+      const params = new URLSearchParams(Object.entries(input).map(([k, v]): [string, string] => [k, String(v)]));
+      return c.redirect(`/#/run/${p.id}/${op.name}?${params}`, 302);
+    }
     const answer = await runOperation(env, p, op, input, { transcript, signal: c.req.raw.signal });
     if (format === 'json') return c.json(answer);
     const body = op.text ? op.text(answer.result as never, input as never) : renderText(answer.result);

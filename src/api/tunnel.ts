@@ -122,10 +122,12 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   const writeOut = (data: Uint8Array) => {
     writing = writing.then(async () => {
       if (closed || !transport) return;
+      // Measure first: a runtime may transfer (detach) the buffer it writes.
+      const size = data.length;
       try {
         await transport.write(data);
-        queued -= data.length;
-        ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+        queued -= size;
+        ws.send(JSON.stringify({ type: 'ack', bytes: size }));
       } catch (e) {
         finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`);
       }

@@ -246,7 +246,14 @@ export class Conn {
   async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string): Promise<T> {
     for (;;) {
       if (this.buf.length > 0) {
-        const got = frame(this.buf);
+        let got;
+        try {
+          got = frame(this.buf);
+        } catch (e) {
+          // Keep the offending bytes in the transcript: they are what the user needs to see.
+          this.transcript?.record('in', this.id, this.buf, { decode: `malformed ${what}: ${(e as Error).message}` });
+          throw e;
+        }
         if (got) {
           const raw = this.take(got.size);
           this.recordIn(raw, describe ? describe(got.value) : undefined);

@@ -28,11 +28,13 @@ const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
   const pair = new WebSocketPair();
   const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
   server.accept();
+  // Newer compatibility dates deliver binary frames as Blob by default (the standard); ask for bytes.
+  (server as unknown as { binaryType: string }).binaryType = 'arraybuffer';
   const socket: ServerSocket = {
     send: (data) => server.send(data),
     close: (code, reason) => server.close(code, reason),
     onMessage: (listener) =>
-      server.addEventListener('message', (e) => listener(typeof e.data === 'string' ? e.data : new Uint8Array(e.data as ArrayBuffer))),
+      server.addEventListener('message', (e) => listener(typeof e.data === 'string' ? e.data : toBytes(e.data))),
     onClose: (listener) => {
       server.addEventListener('close', () => listener());
       server.addEventListener('error', () => listener());
@@ -90,3 +92,10 @@ export default {
     return env.ASSETS.fetch(request);
   },
 } satisfies ExportedHandler<Env>;
+
+/** Binary WebSocket data as bytes, whatever view the runtime hands over. */
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}

@@ -111,7 +111,7 @@ export default defineProtocol({
       output: z.object({ server: serverInfo, results: z.array(resultSet), truncated: z.boolean(), limit: z.string().optional(), prepared: z.boolean() }),
       maxTimeoutMs: 300_000,
       defaultTimeoutMs: 30_000,
-      text: (r) => render(r as QueryOutcome),
+      text: (r) => render(r as unknown as QueryOutcome),
       async run(ctx, input) {
         return withSession(ctx, input, async (s) => {
           const lim: Limits = { maxRows: input.maxRows, maxBytes: input.maxBytes };

@@ -5,6 +5,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { backendFrame, describeBackend, sslRequest, sslResponseFrame, startupMessage, terminateMessage } from './codec.ts';
 import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type Limits, type QueryOutcome, type Session } from './client.ts';
 import { encodeParam, type JsonValue } from './types.ts';
+import type { ErrorFields } from './codec.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(63).describe('Role name to log in as'),
@@ -19,7 +20,7 @@ const limits = {
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
-const errorFields = z.record(z.string(), z.unknown());
+const errorFields = z.custom<ErrorFields>((v) => typeof v === 'object' && v !== null, 'error fields');
 
 const resultSet = z.object({
   command: z.string(),

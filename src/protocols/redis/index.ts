@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { fromBase64, fromHex, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
+import type { Conn } from '../../core/conn.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel, type SessionMessage } from '../../core/protocol.ts';
-import { bytesJson, describeReply, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type ByteEncoding, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
+import { bytesJson, describeCommand, describeReply, encodeCommands, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type ByteEncoding, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
 import {
   RedisClient,
   keyDetails,
@@ -44,7 +45,7 @@ const limits = {
   maxElements: z.number().int().min(1).max(1_000_000).default(100_000).describe('Elements kept per reply; more are counted and flagged truncated'),
 };
 
-type ConnInput = { username?: string; password?: string; db: number; protocol: 2 | 3 };
+type ConnInput = { username?: string; password?: string; db: number; protocol: 2 | 3; timeoutMs: number };
 
 function toBytes(arg: ArgInput, field: string): CommandArg {
   if (typeof arg === 'string') return arg;
@@ -61,11 +62,62 @@ function keyBytes(arg: ArgInput, field: string): Uint8Array {
 }
 
 async function open(ctx: OperationContext, input: ConnInput, lim: { maxReplyBytes?: number; maxElements?: number } = {}): Promise<RedisClient> {
-  const conn = await ctx.dial();
+  const conn = await dialChecked(ctx, input.timeoutMs);
   const client = new RedisClient(conn, { maxBytes: lim.maxReplyBytes, maxElements: lim.maxElements });
-  await client.handshake({ protocol: input.protocol, username: input.username, password: input.password, db: input.db });
+  const opts = { protocol: input.protocol, username: input.username, password: input.password, db: input.db };
+  const anyCommand = input.protocol === 3 || input.password !== undefined || input.db !== 0;
+  await firstExchange(ctx, client, input.timeoutMs, async () => {
+    await client.handshake(opts);
+    // Under TLS, one round trip proves the handshake worked before the operation's own command runs.
+    if (!anyCommand && ctx.target.tls === 'implicit') await client.must(['PING']);
+  });
   ctx.timing.mark('readyMs');
   return client;
+}
+
+/** The TLS window: long enough for a handshake, short enough to leave time to say what went wrong. */
+function tlsWindow(timeoutMs: number): number {
+  return Math.max(300, Math.min(5000, Math.floor(timeoutMs * 0.7)));
+}
+
+/**
+ * Dials; with implicit TLS, a connect that times out is checked with a plain TCP connect: a port
+ * that accepts TCP but never finishes the handshake does not speak TLS (tls_error, not a timeout).
+ */
+async function dialChecked(ctx: OperationContext, timeoutMs: number): Promise<Conn> {
+  if (ctx.target.tls !== 'implicit') return ctx.dial();
+  const window = tlsWindow(timeoutMs);
+  try {
+    return await ctx.dial({ connectTimeoutMs: window });
+  } catch (e) {
+    if (!(e instanceof PortolanError) || e.code !== 'connect_timeout' || ctx.signal.aborted) throw e;
+    let plain: Conn;
+    try {
+      plain = await ctx.dial({ tls: 'off', connectTimeoutMs: Math.min(2000, timeoutMs - window) });
+    } catch {
+      throw e;
+    }
+    await plain.close();
+    throw new PortolanError('tls_error', `${ctx.target.host}:${ctx.target.port} accepts TCP connections but did not complete a TLS handshake within ${window} ms: the port most likely does not speak TLS`);
+  }
+}
+
+/**
+ * Runs the first exchange. With implicit TLS it gets a shorter window: a plain Redis port reads a
+ * ClientHello as the start of an inline command and never answers, which would otherwise surface as
+ * a bare timeout at the end of the operation's deadline.
+ */
+async function firstExchange(ctx: OperationContext, client: RedisClient, timeoutMs: number, fn: () => Promise<void>): Promise<void> {
+  if (ctx.target.tls !== 'implicit') return fn();
+  const window = tlsWindow(timeoutMs);
+  try {
+    await ctx.within(window, fn);
+  } catch (e) {
+    if (e instanceof PortolanError && e.code === 'io_timeout' && client.conn.bytesIn === 0 && !ctx.signal.aborted) {
+      throw new PortolanError('tls_error', `no TLS answer from ${ctx.target.host}:${ctx.target.port} within ${window} ms: the port most likely does not speak TLS`);
+    }
+    throw e;
+  }
 }
 
 // Outputs.
@@ -311,11 +363,15 @@ export default defineProtocol({
       }),
       text: (r) => (r.server ? Object.entries(r.server).map(([k, v]) => `${k}: ${v}`).join('\n') : `protocol ${r.protocol}${r.authRequired ? `, password required: ${r.message}` : ''}`),
       async run(ctx, input) {
-        const conn = await ctx.dial();
+        const conn = await dialChecked(ctx, input.timeoutMs);
         const c = new RedisClient(conn);
         const args = ['HELLO', '3'];
         if (input.password !== undefined) args.push('AUTH', input.username ?? 'default', input.password);
-        const r = await c.call(args, input.password !== undefined ? [4] : []);
+        const got: RespValue[] = [];
+        await firstExchange(ctx, c, input.timeoutMs, async () => {
+          got.push(await c.call(args, input.password !== undefined ? [4] : []));
+        });
+        const r = got[0];
         if (r.kind === 'error') {
           const { code, message } = errorParts(r);
           if (code === 'NOAUTH') return { protocol: 3, authRequired: true, authenticated: false, server: null, modules: [], message };
@@ -526,8 +582,9 @@ export default defineProtocol({
       async run(ctx, input) {
         if (input.channels.length + input.patterns.length === 0) throw InvalidInput.field('channels', 'give at least one channel or pattern');
         const c = await open(ctx, input);
-        let subscriptions = await subscribeAll(c, input.channels, input.patterns);
-        const messages: z.infer<typeof pubSubMessage>[] = [];
+        const sub = await subscribeAll(c, input.channels, input.patterns);
+        let subscriptions = sub.count;
+        const messages: z.infer<typeof pubSubMessage>[] = sub.early.slice(0, input.maxMessages).map((e) => pubSubJson(e, input.encoding));
         let ended: 'duration' | 'maxMessages' | 'server' = 'duration';
         await forDuration(ctx, input.durationMs, async () => {
           while (messages.length < input.maxMessages) {
@@ -542,8 +599,10 @@ export default defineProtocol({
       },
       async session(ctx, input, channel) {
         const c = await open(ctx, input);
-        let subscriptions = await subscribeAll(c, input.channels, input.patterns, (e) => channel.send({ type: 'subscription', action: e.action, name: bytesJson(e.name, input.encoding), count: e.count }));
-        let count = 0;
+        const sub = await subscribeAll(c, input.channels, input.patterns, (e) => channel.send({ type: 'subscription', action: e.action, name: bytesJson(e.name, input.encoding), count: e.count }));
+        let subscriptions = sub.count;
+        for (const e of sub.early) channel.send({ type: 'message', ...pubSubJson(e, input.encoding) });
+        let count = sub.early.length;
         let ended: 'maxMessages' | 'server' | 'client' = 'server';
         const serverLoop = serverEnds(async (): Promise<'server' | 'maxMessages'> => {
           for (;;) {
@@ -650,20 +709,33 @@ function textOfError(v: RespValue): string {
   return v.kind === 'error' ? errorParts(v).message : describeReply(v);
 }
 
-/** SUBSCRIBE and PSUBSCRIBE; returns the subscription count Redis confirms. */
-async function subscribeAll(c: RedisClient, channels: string[], patterns: string[], onConfirm?: (e: PubSubEvent & { kind: 'subscription' }) => void): Promise<number> {
-  const wanted = (channels.length > 0 ? channels.length : 0) + (patterns.length > 0 ? patterns.length : 0);
-  if (channels.length) await c.send(['SUBSCRIBE', ...channels]);
-  if (patterns.length) await c.send(['PSUBSCRIBE', ...patterns]);
+/**
+ * SUBSCRIBE and PSUBSCRIBE in one write; resolves once Redis confirmed each, with the count it
+ * confirms and any message that arrived between the confirmations (none is dropped).
+ */
+async function subscribeAll(
+  c: RedisClient,
+  channels: string[],
+  patterns: string[],
+  onConfirm?: (e: PubSubEvent & { kind: 'subscription' }) => void,
+): Promise<{ count: number; early: (PubSubEvent & { kind: 'message' | 'pmessage' })[] }> {
+  const commands: string[][] = [];
+  if (channels.length) commands.push(['SUBSCRIBE', ...channels]);
+  if (patterns.length) commands.push(['PSUBSCRIBE', ...patterns]);
+  if (commands.length) await c.conn.write(encodeCommands(commands), { decode: commands.map((x) => describeCommand(x)).join('; ') });
+  // Redis confirms every argument, repeated ones included.
+  const wanted = channels.length + patterns.length;
   let count = 0;
+  const early: (PubSubEvent & { kind: 'message' | 'pmessage' })[] = [];
   for (let confirmed = 0; confirmed < wanted; ) {
     const v = await c.next();
     if (v.kind === 'error') throwIfError(v);
     const e = pubSubEvent(v);
+    if (e?.kind === 'message' || e?.kind === 'pmessage') early.push(e);
     if (e?.kind !== 'subscription') continue;
     confirmed++;
     count = e.count;
     onConfirm?.(e);
   }
-  return count;
+  return { count, early };
 }

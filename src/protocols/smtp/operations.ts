@@ -155,8 +155,10 @@ export function sendOperation(dialect: Dialect) {
     async run(ctx, raw) {
       const input = raw as typeof raw & MessageInput & { bcc: string[]; envelopeFrom?: string; envelopeTo?: string[]; username?: string; password?: string; authMechanism?: 'auto' | SaslMechanismName };
       const { bytes, messageId } = messageFromInput(input, ctx.crypto);
-      const envelopeFrom = checkEnvelopeAddress(input.envelopeFrom ?? (input.from ? parseAddress(input.from, 'from').address : ''), 'envelopeFrom', true);
-      if (input.envelopeFrom === undefined && !input.from) throw InvalidInput.field('envelopeFrom', 'is required with raw and no from');
+      // The envelope sender: envelopeFrom, else the from field, else a raw message's From header.
+      const headerFrom = input.from ?? (input.raw !== undefined ? /^From:[^\S\r\n]*([^\r\n]+)/im.exec(input.raw)?.[1] : undefined);
+      if (input.envelopeFrom === undefined && !headerFrom) throw InvalidInput.field('envelopeFrom', 'is required when neither from nor a From header names the sender');
+      const envelopeFrom = checkEnvelopeAddress(input.envelopeFrom ?? parseAddress(headerFrom!, 'from').address, 'envelopeFrom', true);
       const rcpts = input.envelopeTo ?? [...input.to, ...input.cc, ...input.bcc].map((a, i) => parseAddress(a, `recipients.${i}`).address);
       if (rcpts.length === 0) throw InvalidInput.field('to', 'give at least one recipient (to, cc, bcc or envelopeTo)');
       rcpts.forEach((a, i) => checkEnvelopeAddress(a, `envelopeTo.${i}`));

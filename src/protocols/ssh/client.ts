@@ -26,6 +26,8 @@ export interface ConnectInput {
   hostKeyFingerprint?: string | string[];
   knownHosts?: string;
   algorithms?: AlgorithmInput;
+  /** Re-key after this many bytes (both directions together). */
+  rekeyLimitBytes?: number;
 }
 
 export interface AuthInput extends ConnectInput {
@@ -89,6 +91,7 @@ export async function connectTransport(ctx: OperationContext, input: ConnectInpu
   const t = new SshTransport(conn, ctx.crypto, {
     offer,
     noteMessages: opts.noteMessages,
+    rekeyBytes: input.rekeyLimitBytes,
     checkHostKey: policy ? (k) => checkHostKey(ctx.crypto, policy, input.host, input.port, k.blob, k.type) : undefined,
   });
   await t.handshake();
@@ -127,6 +130,8 @@ export function serverSummary(t: SshTransport) {
       mac: t.negotiated.macCS,
       strictKex: t.strictKex,
     },
+    /** Key exchanges on this connection: 1 plus every re-exchange (either side may start one). */
+    keyExchanges: t.exchanges.length,
   };
 }
 
@@ -151,6 +156,8 @@ export interface ProbeResult {
   };
   strictKex: boolean;
   extInfo: boolean;
+  /** RFC 8308 extensions the server sent in EXT_INFO (server-sig-algs, ...). */
+  extensions: string[];
   negotiated: ReturnType<typeof serverSummary>['algorithms'];
   hostKeys: Array<{ algorithm: string; type: string; bits: number; fingerprint: string; fingerprintMd5: string; publicKey: string } | { algorithm: string; type: string; error: string }>;
   authMethods: string[] | null;
@@ -225,6 +232,7 @@ export async function probe(ctx: OperationContext, input: ConnectInput & { usern
     strictKex: s.kex.includes(KEX_STRICT_S),
     extInfo: s.kex.includes('ext-info-s'),
     negotiated: serverSummary(first).algorithms,
+    extensions: [...first.extensions.keys()],
     hostKeys,
     authMethods,
     authBanner: a.banner,

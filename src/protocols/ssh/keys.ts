@@ -3,7 +3,7 @@
 import { ctr as nobleCtr } from '@noble/ciphers/aes.js';
 import { equalBytes, fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
-import { InvalidInput, PortolanError } from '../../core/errors.ts';
+import { InvalidInput } from '../../core/errors.ts';
 import { bcryptPbkdf } from './bcrypt.ts';
 import { derChildren, derOid, derSequence, derUnsigned, OID, type DerNode } from './der.ts';
 import { EC_CURVES } from './hostkey.ts';
@@ -38,6 +38,16 @@ const MAX_BCRYPT_ROUNDS = 256;
  * and a wrong passphrase are `invalid_input` on the field `passphrase`, each with its own message.
  */
 export async function parsePrivateKey(crypto: CryptoPort, text: string, passphrase?: string): Promise<PrivateKey> {
+  try {
+    return await parseKeyText(crypto, text, passphrase);
+  } catch (e) {
+    if (e instanceof InvalidInput) throw e;
+    // WebCrypto refusing key material (DataError) or a truncated structure: the key file is bad.
+    throw badKey(`malformed key: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function parseKeyText(crypto: CryptoPort, text: string, passphrase?: string): Promise<PrivateKey> {
   if (text.length > MAX_KEY_TEXT) throw badKey(`longer than ${MAX_KEY_TEXT} characters`);
   const pem = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
   if (!pem) {
@@ -131,8 +141,7 @@ async function openSshKey(crypto: CryptoPort, der: Uint8Array, passphrase: strin
     return key;
   } catch (e) {
     if (e instanceof InvalidInput) throw e;
-    if (e instanceof PortolanError) throw badKey(`malformed OpenSSH key: ${e.message}`);
-    throw e;
+    throw badKey(`malformed OpenSSH key: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

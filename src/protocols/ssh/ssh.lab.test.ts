@@ -1,5 +1,6 @@
 // Lab tests: OpenSSH sshd from Debian (lab/servers/ssh.ts) driven through workerd's HTTP API.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab } from '../../../lab/index.ts';
@@ -104,6 +105,22 @@ describe('exec with password', () => {
     assert.ok(!text.includes(pw.password));
     assert.ok(!text.includes(Buffer.from(pw.password).toString('hex')));
     assert.ok(text.includes('method=password password=****'));
+  });
+});
+
+describe('re-keying (RFC 4253 9)', () => {
+  test('the server re-keys every 32 KiB (RekeyLimit) while 600 KB flow; the output stays byte-exact', async () => {
+    const { status, body } = await exec({ port: sshFacts.rekeyPort, command: 'seq 1 100000', maxOutputBytes: 1 << 20 });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.result.stdout, Array.from({ length: 100000 }, (_, i) => `${i + 1}\n`).join(''));
+    assert.ok(body.result.server.keyExchanges >= 10, `only ${body.result.server.keyExchanges} key exchanges`);
+  });
+
+  test('we re-key after rekeyLimitBytes while sending 300 KB of stdin', async () => {
+    const stdin = 'portolan\n'.repeat(30000);
+    const { body } = await exec({ command: 'md5sum', stdin, rekeyLimitBytes: 32 * 1024 });
+    assert.equal(body.result.stdout, `${createHash('md5').update(stdin).digest('hex')}  -\n`);
+    assert.ok(body.result.server.keyExchanges >= 5, `only ${body.result.server.keyExchanges} key exchanges`);
   });
 });
 

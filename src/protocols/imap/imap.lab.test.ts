@@ -1,0 +1,208 @@
+// IMAP and IMAPS against dovecot from the lab, through workerd's HTTP API; mail arrives through postfix (submission) too.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { ensureLab, ports } from '../../../lab/index.ts';
+import { mailFacts } from '../../../lab/servers/mail.ts';
+import { call } from '../../../test/harness.ts';
+
+const host = '127.0.0.1';
+const p = ports.mail;
+const { alice, dave } = mailFacts.users;
+const login = { username: dave.address, password: dave.password };
+const plain = { host, port: p.imap, ...login };
+
+before(() => ensureLab(['mail']));
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+async function ok(op: string, input: Record<string, unknown>, protocol = 'imap') {
+  const { status, body } = await call(protocol, op, input);
+  assert.equal(status, 200, `${protocol} ${op}: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, server ID', async () => {
+  const off = await ok('capabilities', { host, port: p.imap });
+  assert.equal(off.greeting, mailFacts.imapGreeting);
+  assert.ok(off.capabilities.includes('STARTTLS'));
+  assert.equal(off.tls, false);
+  assert.equal(off.capabilitiesAfterStartTls, null);
+
+  const st = await ok('capabilities', { host, port: p.imap, tls: 'starttls', ...login });
+  assert.equal(st.tls, true);
+  assert.ok(!st.capabilitiesAfterStartTls.includes('STARTTLS'), 'no STARTTLS inside TLS');
+  assert.deepEqual([...st.authMechanisms].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  assert.equal(st.authMethod, 'AUTHENTICATE PLAIN');
+  for (const cap of ['IDLE', 'MOVE', 'UIDPLUS', 'ID']) assert.ok(st.capabilitiesAfterLogin.includes(cap), cap);
+  assert.equal(st.serverId.name, 'Dovecot');
+
+  const imaps = await ok('capabilities', { host, port: p.imaps, tls: 'implicit', ...login, authMethod: 'LOGIN' });
+  assert.equal(imaps.tls, true);
+  assert.equal(imaps.authMethod, 'LOGIN');
+
+  const cram = await ok('capabilities', { host, port: p.imap, ...login });
+  assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5', 'a plain connection prefers CRAM-MD5');
+});
+
+test('wrong password: auth_failed with the server reply, for LOGIN and AUTHENTICATE', async () => {
+  for (const authMethod of ['LOGIN', 'AUTHENTICATE PLAIN', 'AUTHENTICATE CRAM-MD5']) {
+    const { status, body } = await call('imap', 'status', { host, port: p.imap, username: dave.address, password: 'wrong', authMethod });
+    assert.equal(status, 502, authMethod);
+    assert.equal(body.error.code, 'auth_failed', authMethod);
+    assert.match(body.error.message, /NO \[AUTHENTICATIONFAILED\] Authentication failed\./, authMethod);
+  }
+});
+
+test('a NO the operation cannot continue from: server_error with the code and text', async () => {
+  const { status, body } = await call('imap', 'select', { ...plain, mailbox: `missing-${unique()}` });
+  assert.equal(status, 502);
+  assert.equal(body.error.code, 'server_error');
+  assert.equal(body.error.detail.status, 'NO');
+  assert.match(body.error.message, /^EXAMINE failed: NO Mailbox doesn't exist: missing-/);
+});
+
+test('LIST with special-use attributes and STATUS; CREATE and DELETE a non-ASCII mailbox', async () => {
+  const name = `Reisen/Zürich ${unique()}`;
+  await ok('create', { ...plain, mailbox: name });
+  const listed = await ok('mailboxes', { ...plain, withStatus: true });
+  const byName = new Map(listed.mailboxes.map((m: any) => [m.name, m]));
+  for (const f of mailFacts.folders) assert.ok(byName.has(f), f);
+  assert.ok((byName.get('Archive') as any).attributes.includes('\\Archive'));
+  assert.ok((byName.get('Trash') as any).attributes.includes('\\Trash'));
+  const made = byName.get(name) as any;
+  assert.ok(made, 'the new mailbox is listed under its Unicode name');
+  assert.match(made.rawName, /&AP w-|&APw-/);
+  assert.equal(made.delimiter, '/');
+  assert.equal(made.status.messages, 0);
+  assert.equal(typeof (byName.get('INBOX') as any).status.uidValidity, 'number');
+  await ok('delete', { ...plain, mailbox: name });
+  const after = await ok('mailboxes', { ...plain, pattern: 'Reisen/*' });
+  assert.ok(!after.mailboxes.some((m: any) => m.name === name));
+});
+
+test('APPEND a MIME message, FETCH it back byte for byte, with ENVELOPE, BODYSTRUCTURE, parts and partial bodies', async () => {
+  const tag = unique();
+  const attachment = Buffer.from([0, 1, 2, 3, 0x2e, 0x0d, 0x0a, 0xff, 0xfe]);
+  const appended = await ok('append', {
+    ...plain,
+    tls: 'starttls',
+    mailbox: 'INBOX',
+    from: `Zoë <${alice.address}>`,
+    to: [dave.address],
+    subject: `Prüfung ${tag} ✓`,
+    text: '.a line starting with a dot\nGrüße\n',
+    html: '<p>Grüße</p>',
+    attachments: [{ filename: 'données.bin', contentBase64: attachment.toString('base64') }],
+    flags: ['\\Seen', 'portolan'],
+  });
+  assert.equal(typeof appended.uid, 'number');
+  assert.equal(typeof appended.uidValidity, 'number');
+
+  const full = await ok('fetch', { ...plain, uids: String(appended.uid), body: 'full', bodyStructure: true });
+  const [m] = full.messages;
+  assert.equal(m.uid, appended.uid);
+  assert.equal(m.body.text, appended.message, 'FETCH BODY[] returns exactly the appended bytes');
+  assert.equal(m.size, appended.size);
+  assert.deepEqual(m.flags.filter((f: string) => f !== '\\Recent').sort(), ['\\Seen', 'portolan']);
+  assert.equal(m.envelope.subject, `Prüfung ${tag} ✓`);
+  assert.deepEqual(m.envelope.from, [{ name: 'Zoë', mailbox: 'alice', host: 'lab.portolan.test', address: alice.address }]);
+  assert.equal(m.envelope.messageId, `<${appended.messageId}>`);
+  const tree = m.bodyStructure;
+  assert.equal(`${tree.type}/${tree.subtype}`, 'multipart/mixed');
+  assert.deepEqual(tree.parts[0].parts.map((x: any) => `${x.section} ${x.type}/${x.subtype}`), ['1.1 text/plain', '1.2 text/html']);
+  assert.equal(tree.parts[1].section, '2');
+  assert.equal(tree.parts[1].disposition.type, 'attachment');
+  assert.equal(tree.parts[1].disposition.params['filename'], 'données.bin');
+
+  const part = await ok('fetch', { ...plain, tls: 'implicit', port: p.imaps, uids: String(appended.uid), body: '2', envelope: false });
+  assert.equal(Buffer.from(part.messages[0].body.text.replace(/\r\n/g, ''), 'base64').toString('hex'), attachment.toString('hex'));
+
+  const partial = await ok('fetch', { ...plain, uids: String(appended.uid), body: 'full', partial: { offset: 6, length: 20 }, envelope: false });
+  assert.equal(partial.messages[0].body.origin, 6);
+  assert.equal(partial.messages[0].body.text, appended.message.slice(6, 26));
+
+  const header = await ok('fetch', { ...plain, uids: String(appended.uid), body: 'header', envelope: false });
+  assert.equal(header.messages[0].body.text, appended.message.slice(0, appended.message.indexOf('\r\n\r\n') + 4));
+});
+
+test('SEARCH from fields (UTF-8 subject, from, flags), STORE, COPY, MOVE, EXPUNGE', async () => {
+  const tag = unique();
+  const a = await ok('append', { ...plain, from: alice.address, to: [dave.address], subject: `Suche ${tag} — äöü`, text: 'one' });
+  const b = await ok('append', { ...plain, from: alice.address, to: [dave.address], subject: `Suche ${tag} plain`, text: 'two' });
+
+  const bySubject = await ok('search', { ...plain, subject: `${tag} — äöü` });
+  assert.deepEqual(bySubject.uids, [a.uid]);
+  const both = await ok('search', { ...plain, subject: tag, from: 'alice' });
+  assert.deepEqual(both.uids, [a.uid, b.uid]);
+
+  const stored = await ok('store', { ...plain, uids: `${a.uid}`, mode: 'add', flags: ['\\Flagged', 'portolan-test'] });
+  assert.ok(stored.messages[0].flags.includes('\\Flagged'));
+  assert.deepEqual((await ok('search', { ...plain, subject: tag, flagged: true })).uids, [a.uid]);
+  assert.deepEqual((await ok('search', { ...plain, subject: tag, keyword: 'portolan-test' })).uids, [a.uid]);
+  const removed = await ok('store', { ...plain, uids: `${a.uid}`, mode: 'remove', flags: ['\\Flagged'] });
+  assert.ok(!removed.messages[0].flags.includes('\\Flagged'));
+
+  const copied = await ok('copy', { ...plain, uids: `${a.uid}`, destination: 'Archive' });
+  assert.equal(copied.method, 'UID COPY');
+  assert.equal(copied.copyUid.source, String(a.uid));
+  const inArchive = await ok('search', { ...plain, mailbox: 'Archive', subject: tag });
+  assert.deepEqual(inArchive.uids, [Number(copied.copyUid.destination)]);
+
+  const moved = await ok('move', { ...plain, uids: `${b.uid}`, destination: 'Trash' });
+  assert.equal(moved.method, 'UID MOVE');
+  assert.deepEqual((await ok('search', { ...plain, subject: tag })).uids, [a.uid], 'moved message left INBOX');
+  assert.deepEqual((await ok('search', { ...plain, mailbox: 'Trash', subject: tag })).uids, [Number(moved.copyUid.destination)]);
+
+  await ok('store', { ...plain, uids: `${a.uid}`, flags: ['\\Deleted'] });
+  const ex = await ok('expunge', { ...plain, uids: `${a.uid}` });
+  assert.equal(ex.expunged.length, 1);
+  assert.deepEqual((await ok('search', { ...plain, subject: tag })).uids, []);
+});
+
+test('SELECT (read-write) and EXAMINE (read-only) report the mailbox state', async () => {
+  const rw = await ok('select', { ...plain, readOnly: false });
+  assert.equal(rw.readOnly, false);
+  assert.ok(rw.permanentFlags.includes('\\*'));
+  const ro = await ok('select', { ...plain });
+  assert.equal(ro.readOnly, true);
+  assert.equal(ro.uidValidity, rw.uidValidity);
+  const st = await ok('status', { ...plain });
+  assert.equal(st.messages, ro.exists);
+  assert.equal(st.uidNext, ro.uidNext);
+});
+
+test('SMTP submission to IMAP: the message sent is read back byte for byte', async () => {
+  const id = `${unique()}@lab.portolan.test`;
+  const sent = await ok(
+    'send',
+    {
+      host, port: p.submission, tls: 'starttls', username: alice.address, password: alice.password,
+      from: `Älice <${alice.address}>`, to: [dave.address], subject: `über SMTP ${id}`,
+      text: '.dot first\nzweite Zeile äöü\n.\n', attachments: [{ filename: 'a.txt', content: 'attached ✓' }], messageId: id,
+    },
+    'smtp',
+  );
+  let uids: number[] = [];
+  for (let i = 0; i < 100 && uids.length === 0; i++) {
+    uids = (await ok('search', { ...plain, header: [{ name: 'Message-ID', value: id }] })).uids;
+    if (uids.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(uids.length, 1, 'delivered once');
+  const got = await ok('fetch', { ...plain, tls: 'starttls', uids: String(uids[0]), body: 'full' });
+  const text: string = got.messages[0].body.text;
+  assert.ok(text.endsWith(sent.message), 'IMAP returns the sent bytes after the Received headers the servers added');
+  assert.match(text.slice(0, text.length - sent.message.length), /^Return-Path: <alice@lab\.portolan\.test>\r\nDelivered-To: dave@lab\.portolan\.test\r\n/);
+  assert.equal(got.messages[0].envelope.subject, `über SMTP ${id}`);
+});
+
+test('IDLE: wait reports the EXISTS a delivery causes', async () => {
+  const before = await ok('status', { ...plain });
+  const waiting = call('imap', 'wait', { ...plain, waitMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  await ok('send', { host, port: p.lmtp, from: alice.address, to: [dave.address], subject: 'idle', text: 'wake up' }, 'lmtp');
+  const { status, body } = await waiting;
+  assert.equal(status, 200, JSON.stringify(body.error));
+  assert.equal(body.result.idle, true);
+  assert.ok(body.result.events.some((e: any) => e.type === 'exists' && e.count >= before.messages + 1), JSON.stringify(body.result.events));
+  assert.ok(body.result.exists >= before.messages + 1);
+});

@@ -1,0 +1,40 @@
+// The deployment policy through workerd: loopback in every spelling is refused before any packet
+// leaves; the rate limit answers 429. Only loopback spellings are sent, so even a broken guard
+// sends nothing off the machine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { call, workerUrl } from './harness.ts';
+import { ports } from '../lab/index.ts';
+
+const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '0x7f.0.0.1', '127.0.1', '::1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', 'localhost'];
+
+test('deployment policy: every loopback spelling is target_blocked (403), naming the range', async () => {
+  for (const host of spellings) {
+    const r = await call('echo', 'send', { host, port: ports.foundation.echo }, { kind: 'deployment' });
+    assert.equal(r.status, 403, `${host}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'target_blocked');
+    assert.match(r.body.error.message, /loopback|local/i, host);
+  }
+  const short = await fetch(`${workerUrl('deployment')}/ping/127.0.0.1:${ports.foundation.echo}`);
+  assert.equal(short.status, 403);
+  assert.match(await short.text(), /^error: target_blocked/);
+});
+
+test('deployment policy: port 25 is refused with the platform reason', async () => {
+  const r = await call('banner', 'grab', { host: '93.184.215.14', port: 25 }, { kind: 'deployment' });
+  assert.equal(r.status, 403);
+  assert.match(r.body.error.message, /25/);
+});
+
+test('rate limit: the deployment answers 429 with Retry-After once a client exceeds its bucket', async () => {
+  let limited: Response | undefined;
+  for (let i = 0; i < 40 && !limited; i++) {
+    const res = await fetch(`${workerUrl('deployment')}/api/echo/send`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: 7 }) });
+    if (res.status === 429) limited = res;
+    else await res.body?.cancel();
+  }
+  assert.ok(limited, 'no 429 within 40 requests');
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  const body = await limited.json();
+  assert.equal(body.error.code, 'rate_limited');
+});

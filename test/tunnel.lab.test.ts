@@ -1,0 +1,105 @@
+// The raw tunnel through workerd: bytes both ways with credit-based flow control, limits, the target policy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { workerUrl } from './harness.ts';
+import { ports } from '../lab/index.ts';
+
+interface Control {
+  type: string;
+  [k: string]: unknown;
+}
+
+/** Opens a tunnel and collects what arrives; acks every data frame so the server keeps sending. */
+function open(query: string, kind: 'dev' | 'deployment' = 'dev') {
+  const ws = new WebSocket(`${workerUrl(kind).replace('http', 'ws')}/api/tunnel?${query}`);
+  ws.binaryType = 'arraybuffer';
+  const control: Control[] = [];
+  const data: Uint8Array[] = [];
+  let received = 0;
+  const waiters: (() => void)[] = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
+  ws.addEventListener('message', (e) => {
+    if (typeof e.data === 'string') control.push(JSON.parse(e.data));
+    else {
+      const chunk = new Uint8Array(e.data as ArrayBuffer);
+      data.push(chunk);
+      received += chunk.length;
+      ws.send(JSON.stringify({ type: 'ack', bytes: chunk.length }));
+    }
+    wake();
+  });
+  const until = async (pred: () => boolean, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`tunnel: timed out; control=${JSON.stringify(control)} received=${received}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  };
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve());
+    ws.addEventListener('error', () => reject(new Error('websocket error')));
+  });
+  return { ws, control, data, closed, until, opened, get received() { return received; } };
+}
+
+test('tunnel: bytes to the echo server come back identical, with acks for what TCP took', async () => {
+  const t = open(`host=127.0.0.1&port=${ports.foundation.echo}`);
+  await t.opened;
+  await t.until(() => t.control.some((c) => c.type === 'open'));
+  const payload = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
+  for (let at = 0; at < payload.length; at += 32 * 1024) t.ws.send(payload.subarray(at, at + 32 * 1024));
+  await t.until(() => t.received >= payload.length);
+  const back = Buffer.concat(t.data);
+  assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(payload).digest('hex'));
+  const acked = t.control.filter((c) => c.type === 'ack').reduce((n, c) => n + (c.bytes as number), 0);
+  assert.equal(acked, payload.length);
+  t.ws.close(1000, 'done');
+  await t.closed;
+});
+
+test('tunnel: the server stops at the window until the client acknowledges', async () => {
+  const ws = new WebSocket(`${workerUrl().replace('http', 'ws')}/api/tunnel?host=127.0.0.1&port=${ports.foundation.chargen}&window=65536`);
+  ws.binaryType = 'arraybuffer';
+  let received = 0;
+  ws.addEventListener('message', (e) => {
+    if (typeof e.data !== 'string') received += (e.data as ArrayBuffer).byteLength;
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  // chargen never stops, yet without acks no more than one window arrives.
+  assert.ok(received >= 60_000 && received <= 65536 + 16 * 1024, `received ${received}`);
+  ws.send(JSON.stringify({ type: 'ack', bytes: received }));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(received > 65536, `no more data after the ack (${received})`);
+  ws.close();
+});
+
+test('tunnel: a server that closes ends the tunnel with eof and 1000', async () => {
+  const t = open(`host=127.0.0.1&port=${ports.foundation.daytime}`);
+  const { code } = await t.closed;
+  assert.equal(code, 1000);
+  assert.ok(t.control.some((c) => c.type === 'eof'));
+  assert.match(Buffer.concat(t.data).toString(), /\d{2}:\d{2}:\d{2}/);
+});
+
+test('tunnel: a refused port is an error message and a 1011 close', async () => {
+  const t = open(`host=127.0.0.1&port=${ports.foundation.closedPort}`);
+  const { code } = await t.closed;
+  assert.equal(code, 1011);
+  assert.equal(t.control.find((c) => c.type === 'error')?.code, 'refused');
+});
+
+test('tunnel: bad query and blocked targets are refused before the upgrade', async () => {
+  const bad = await fetch(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=0`, { headers: { upgrade: 'websocket' } });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /port/);
+  const blocked = await fetch(`${workerUrl('deployment')}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`, { headers: { upgrade: 'websocket' } });
+  assert.equal(blocked.status, 403);
+  const noUpgrade = await fetch(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`);
+  assert.equal(noUpgrade.status, 400);
+  assert.match((await noUpgrade.json()).error.message, /upgrade/);
+});
