@@ -270,7 +270,8 @@ smtpd_sasl_auth_enable = no
     chownSync(join(ctx.dir, 'data'), Number((await ctx.exec('id', ['-u', 'postfix'])).trim()), 0);
     await ctx.exec('/usr/sbin/postfix', ['-c', ctx.dir, 'set-permissions', 'create-missing']);
     await ctx.exec('/usr/sbin/postfix', ['-c', ctx.dir, 'check']);
-    await ctx.spawnDaemon({ command: '/usr/sbin/postfix', args: ['-c', ctx.dir, 'start-fg'] });
+    // master runs in the foreground (-s keeps stdout for maillog_file); it makes itself a session leader, so its pid is its group.
+    await ctx.spawnDaemon({ command: '/usr/lib/postfix/sbin/master', args: ['-c', ctx.dir, '-s'] });
   },
   async health() {
     for (const port of [p.smtp, p.submission]) {

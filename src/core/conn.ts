@@ -57,6 +57,8 @@ export interface Transport {
   write(bytes: Uint8Array): Promise<void>;
   /** Upgrades in place (only for dials with tls: 'starttls'). */
   startTls(serverName: string): Promise<Transport>;
+  /** Half-close once written bytes are flushed: TLS close_notify, then FIN; reads go on until the peer closes. */
+  end?(): Promise<void>;
   close(): Promise<void>;
   info(): TransportInfo;
 }
@@ -320,6 +322,16 @@ export class Conn {
     }
     this.tlsActive = true;
     this.note('TLS established');
+  }
+
+  /**
+   * Ends our sending side (TLS close_notify, then FIN) and keeps reading: how a stream protocol marks the
+   * end of its data (an FTP upload). Closing instead may drop bytes the host has not sent yet.
+   */
+  async end(): Promise<void> {
+    this.note('half-close: no more data from us');
+    if (!this.transport.end) return this.close();
+    await this.guard(this.transport.end(), 'half-close');
   }
 
   async close(): Promise<void> {

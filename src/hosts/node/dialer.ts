@@ -74,6 +74,10 @@ class SocketTransport implements Transport {
     return new SocketTransport(secured, this.pinSha256);
   }
 
+  end(): Promise<void> {
+    return new Promise((resolve) => this.socket.end(() => resolve()));
+  }
+
   private detach(): void {
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);

@@ -23,6 +23,11 @@ function wrap(socket: Socket, remote: string): Transport {
       await upgraded.opened;
       return wrap(upgraded, remote);
     },
+    async end() {
+      // After the queued writes: close_notify on TLS, then FIN. Until the peer has closed too, a close()
+      // can still drop bytes workerd has queued (seen with FTPS uploads to a server that reads slowly).
+      await writer.close();
+    },
     async close() {
       try {
         reader.releaseLock();

@@ -16,7 +16,7 @@ export interface ChargenCheck {
   firstBadLine: number | null;
   /** Lines that are valid windows but do not continue the previous line. */
   restarts: number;
-  /** The distinct characters seen: the server's alphabet (95 for space..tilde). */
+  /** Characters from the lowest to the highest seen: the server's alphabet (95 for space..tilde) once a read wraps. */
   alphabetSize: number;
 }
 
@@ -32,15 +32,20 @@ export function checkStream(bytes: Uint8Array): ChargenCheck {
     at = end + 1;
   }
   if (lines.length > 0 && lines[0].length > 0 && !printable(lines[0][0])) throw new ProtocolError('chargen line does not start with a printable character');
-  const alphabet = [...new Set(lines.flatMap((l) => [...l]))].sort((a, b) => a - b);
-  const next = new Map<number, number>(alphabet.map((c, i) => [c, alphabet[(i + 1) % alphabet.length]]));
+  // The cycle is a contiguous run of printable ASCII (' '..'~' in the RFC, '!'..'}' in xinetd):
+  // its ends are the lowest and highest characters seen, which a read that wraps always includes.
+  let lo = 0x7e;
+  let hi = 0x20;
+  for (const l of lines) for (const b of l) if (printable(b)) (lo = Math.min(lo, b)), (hi = Math.max(hi, b));
+  const next = (c: number) => (c === hi ? lo : c + 1);
+  const alphabetSize = hi >= lo ? hi - lo + 1 : 0;
   let restarts = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     let ok = line.length === LINE_CHARS && line.every(printable);
-    for (let j = 0; ok && j < LINE_CHARS - 1; j++) ok = next.get(line[j]) === line[j + 1];
-    if (!ok) return { lines: lines.length, patternValid: false, firstBadLine: i + 1, restarts, alphabetSize: alphabet.length };
-    if (i > 0 && next.get(lines[i - 1][0]) !== line[0]) restarts++;
+    for (let j = 0; ok && j < LINE_CHARS - 1; j++) ok = next(line[j]) === line[j + 1];
+    if (!ok) return { lines: lines.length, patternValid: false, firstBadLine: i + 1, restarts, alphabetSize };
+    if (i > 0 && next(lines[i - 1][0]) !== line[0]) restarts++;
   }
-  return { lines: lines.length, patternValid: true, firstBadLine: null, restarts, alphabetSize: alphabet.length };
+  return { lines: lines.length, patternValid: true, firstBadLine: null, restarts, alphabetSize };
 }

@@ -1,5 +1,5 @@
 // DICT, RFC 2229 section 2.4: status lines "NNN text", and text bodies ending with a lone "." (dot-stuffed).
-import { fromUtf8, utf8 } from '../../core/bytes.ts';
+import { fromUtf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { lineFrame } from '../../core/framing.ts';

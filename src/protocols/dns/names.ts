@@ -173,6 +173,8 @@ export function readName(message: Uint8Array, offset: number, limit = message.le
       if (at + 1 >= bound) throw new ProtocolError(`${field}: compression pointer cut short at offset ${at}`);
       const target = ((len & 0x3f) << 8) | message[at + 1];
       if (end === -1) end = at + 2;
+      // Offsets 0–11 are the header, where no name lives.
+      if (target < 12) throw new ProtocolError(`${field}: compression pointer at offset ${at} points into the header (to ${target})`);
       if (target >= lowest) throw new ProtocolError(`${field}: compression pointer at offset ${at} points forward or at itself (to ${target}); pointers must point back (RFC 1035 §4.1.4)`);
       if (++jumps > MAX_POINTERS) throw new ProtocolError(`${field}: more than ${MAX_POINTERS} compression pointers`);
       at = target;

@@ -356,16 +356,20 @@ export class FtpSession {
       const early = await this.startTransfer(data, verb, path, opts.offset ?? 0);
       if (early !== null) throw new ProtocolError(`${verb} ${path}: the server answered ${formatReply(early)} before any data was sent`);
       started = now();
-      // Keep a read pending while writing: a TLS 1.3 server sends session tickets after the handshake, and
-      // bytes left unread make closing the socket a TCP reset, which loses the end of the upload (vsftpd: 426).
-      if (data.conn.tlsActive && Math.random() > 2) void data.conn.read().catch(() => undefined);
       const step = 256 * 1024;
       for (let at = 0; at < payload.length; at += step) {
         const piece = payload.subarray(at, at + step);
         await data.conn.write(piece, { decode: `file data: ${piece.length} bytes (from offset ${at})` });
       }
+      // RFC 959 §3.3 (stream mode): the end of the connection is the end of the file. Half-close, then wait
+      // for the server to close: closing at once can lose bytes still queued in the host, and with TLS 1.3
+      // unread session tickets would turn the close into a reset (vsftpd: 426, file cut short).
+      await data.conn.end();
+      await data.conn.readToEnd(64 * 1024).catch((e: unknown) => {
+        // A reset here is the server's business: its final reply on the control connection says how it went.
+        if (!(e instanceof PortolanError && e.code === 'closed')) throw e;
+      });
     } finally {
-      // Closing the data connection marks the end of the file (RFC 959 §3.3, stream mode).
       await data.conn.close();
     }
     const ms = now() - started;

@@ -2,10 +2,12 @@
 import { z } from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { InvalidInput } from '../../core/errors.ts';
 import { backendFrame, describeBackend, sslRequest, sslResponseFrame, startupMessage, terminateMessage } from './codec.ts';
 import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type Limits, type QueryOutcome, type Session } from './client.ts';
 import { encodeParam, type JsonValue } from './types.ts';
 import type { ErrorFields } from './codec.ts';
+import { listenFor, listenSession, unlisten } from './listen.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(63).describe('Role name to log in as'),
@@ -271,6 +273,39 @@ export default defineProtocol({
           return { tlsOffered, tlsUsed, authMethod: method, ...(m.auth.kind === 'sasl' ? { saslMechanisms: m.auth.mechanisms } : {}), serverVersion: null };
         }
         return { tlsOffered, tlsUsed, authMethod: null, serverVersion: null };
+      },
+    }),
+    listen: operation({
+      summary: 'LISTEN/NOTIFY: as a WebSocket session, notifications as they arrive (and listen/unlisten/notify from the client); as a POST, the notifications of a time window',
+      input: z.object({
+        ...credentials,
+        channels: z.array(z.string().min(1).max(63)).max(1000).default([]).describe('Channels to LISTEN to'),
+        durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
+        maxMessages: z.number().int().min(1).max(1_000_000).default(1000).describe('Stop after this many notifications'),
+      }),
+      output: z.object({
+        notifications: z.array(z.object({ channel: z.string(), payload: z.string(), pid: z.number() })).describe('POST: the notifications received; a session streams them instead'),
+        count: z.number(),
+        listening: z.array(z.string()),
+        ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
+      }),
+      maxTimeoutMs: 3_600_000,
+      defaultTimeoutMs: 30_000,
+      text: (r) => r.notifications.map((n) => `${n.channel}: ${n.payload} (pid ${n.pid})`).join('\n') || '(no notifications)',
+      async run(ctx, input) {
+        if (input.channels.length === 0) throw InvalidInput.field('channels', 'give at least one channel');
+        if (input.durationMs >= input.timeoutMs) throw InvalidInput.field('durationMs', `must be shorter than timeoutMs (${input.timeoutMs})`);
+        return withSession(ctx, input, async (s) => {
+          const { notifications, ended } = await listenFor(ctx, s, input.channels, input.durationMs, input.maxMessages);
+          await unlisten(s, '*');
+          return { notifications, count: notifications.length, listening: input.channels, ended };
+        });
+      },
+      async session(ctx, input, channel) {
+        return withSession(ctx, input, async (s) => {
+          const r = await listenSession(s, input.channels, input.maxMessages, channel);
+          return { notifications: [], ...r };
+        });
       },
     }),
     cancel: operation({

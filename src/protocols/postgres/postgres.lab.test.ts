@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call } from '../../../test/harness.ts';
+import { call, workerUrl } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { sqlFacts } from '../../../lab/servers/databases-sql.ts';
 
@@ -255,4 +255,92 @@ test('postgres: COPY TO STDOUT comes back as text', async () => {
   assert.equal(r.body.result.results[0].command, 'COPY');
   assert.equal(r.body.result.results[0].rowCount, 3);
   assert.equal(r.body.result.results[0].copy, facts.harbours.map((h) => `${h.id}\t${h.name}\n`).join(''));
+});
+
+test('postgres: listen as a POST collects the notifications of its window', async () => {
+  const ch = uniq('harbour_news');
+  const listening = call('postgres', 'listen', { ...scram, channels: [ch], durationMs: 8000, maxMessages: 2 });
+  let sent = 0;
+  let done = false;
+  void listening.then(() => (done = true));
+  while (!done && sent < 40) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (!done) await sql({ ...scram, sql: 'SELECT pg_notify($1, $2)', params: [ch, `ship ${++sent} ✓`] });
+  }
+  const r = await listening;
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.result.ended, 'maxMessages');
+  assert.equal(r.body.result.count, 2);
+  const n = r.body.result.notifications;
+  assert.equal(n[0].channel, ch);
+  assert.match(n[0].payload, /^ship \d+ ✓$/);
+  assert.equal(Number(n[1].payload.split(' ')[1]), Number(n[0].payload.split(' ')[1]) + 1);
+  assert.ok(Number.isInteger(n[0].pid) && n[0].pid > 0);
+});
+
+/** A WebSocket session on the API: sends the start message, collects JSON messages. */
+async function openSession(op: string, input: Record<string, unknown>) {
+  const url = `${workerUrl().replace(/^http/, 'ws')}/api/postgres/${op}`;
+  const ws = new WebSocket(url);
+  const inbox: Record<string, any>[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  ws.addEventListener('message', (ev) => {
+    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
+    wake?.();
+  });
+  ws.addEventListener('close', () => {
+    closed = true;
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve(), { once: true });
+    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
+  });
+  ws.send(JSON.stringify({ type: 'start', input }));
+  return {
+    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
+    async next(match: (m: Record<string, any>) => boolean, timeoutMs = 5000): Promise<Record<string, any>> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = inbox.findIndex(match);
+        if (i >= 0) return inbox.splice(i, 1)[0];
+        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
+        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+    },
+    inbox,
+  };
+}
+
+test('postgres: a LISTEN WebSocket session streams notifications and takes listen/unlisten/notify', async () => {
+  const ch = uniq('ws_news');
+  const other = uniq('ws_other');
+  const s = await openSession('listen', { ...scram, channels: [ch], timeoutMs: 60_000 });
+  assert.deepEqual(await s.next((m) => m.type === 'listening'), { type: 'listening', channels: [ch] });
+  s.send({ type: 'notify', channel: ch, payload: 'über ✓ from the socket' });
+  const own = await s.next((m) => m.type === 'notification');
+  assert.deepEqual([own.channel, own.payload], [ch, 'über ✓ from the socket']);
+  await sql({ ...scram, sql: `NOTIFY ${ch}, 'from another session'` });
+  const fromOther = await s.next((m) => m.type === 'notification');
+  assert.equal(fromOther.payload, 'from another session');
+  assert.notEqual(fromOther.pid, own.pid, 'another backend sent it');
+  s.send({ type: 'listen', channels: [other] });
+  assert.deepEqual((await s.next((m) => m.type === 'listening')).channels.sort(), [ch, other].sort());
+  s.send({ type: 'unlisten', channels: [ch] });
+  assert.deepEqual(await s.next((m) => m.type === 'listening'), { type: 'listening', channels: [other] });
+  s.send({ type: 'notify', channel: ch, payload: 'nobody hears this' });
+  s.send({ type: 'notify', channel: other, payload: 'second channel' });
+  const second = await s.next((m) => m.type === 'notification');
+  assert.deepEqual([second.channel, second.payload], [other, 'second channel']);
+  s.send({ type: 'frobnicate' });
+  assert.match((await s.next((m) => m.type === 'error')).error.message, /unknown message type/);
+  s.send({ type: 'stop' });
+  const end = await s.next((m) => m.type === 'end');
+  assert.deepEqual([end.result.count, end.result.ended, end.result.listening], [3, 'client', [other]]);
+  assert.ok(!s.inbox.some((m) => m.type === 'notification'), 'the unlistened channel stayed silent');
 });

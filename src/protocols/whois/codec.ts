@@ -18,7 +18,7 @@ export function findReferral(text: string): Referral | null {
     const m = re.exec(text);
     if (!m) continue;
     let target = m[1].replace(/\/+$/, '').replace(/^whois:\/\//i, '');
-    if (/^rwhois:\/\//i.test(m[0].split(/:\s*/)[1] ?? '')) continue; // RWhois is another protocol
+    if (/rwhois:\/\//i.test(m[0])) continue; // RWhois is another protocol
     let port = 43;
     const hp = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(target);
     if (!hp) continue;
