@@ -13,6 +13,7 @@ import gopher from './gopher/index.ts';
 import graphite from './graphite/index.ts';
 import imap from './imap/index.ts';
 import lmtp from './smtp/lmtp.ts';
+import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
 import ping from './ping/index.ts';
 import ports from './ports/index.ts';
@@ -24,4 +25,4 @@ import ssh from './ssh/index.ts';
 import time from './time/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, smtp, lmtp, imap, ssh, dns];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, ssh, dns];

@@ -187,15 +187,17 @@ test('ftp 20 MiB: uploaded in parts (STOR, APPE, REST+STOR), downloaded whole an
   assert.equal(del.status, 200);
 });
 
-test('ftp 20 MiB over implicit FTPS: downloaded whole with TLS on the data connection', async () => {
-  // Written once in parts over plain FTP, then read back through TLS.
+test('ftp 20 MiB through TLS: uploaded in parts over AUTH TLS, downloaded whole over implicit FTPS, byte-identical', async () => {
   const size = 20 * 1024 * 1024;
   const content = randomBytes(size);
   const path = `large-tls ${run}.bin`;
   const part = 720 * 1024;
   for (let at = 0; at < size; at += part) {
-    const r = await call('ftp', 'upload', { ...plain, ...user, path, content: content.subarray(at, at + part).toString('base64'), mode: at === 0 ? 'replace' : 'append' });
+    const piece = content.subarray(at, at + part);
+    const r = await call('ftp', 'upload', { ...plain, tls: 'starttls', ...user, path, content: piece.toString('base64'), mode: at === 0 ? 'replace' : 'append' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.result.transfer.dataTls, true);
+    assert.equal(r.body.result.sizeOnServer, at + piece.length);
   }
   const t0 = performance.now();
   const down = await call('ftp', 'download', { ...implicit, ...user, path, maxBytes: size, timeoutMs: 120_000 });

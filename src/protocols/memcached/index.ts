@@ -1,0 +1,291 @@
+// Memcached (memcached doc/protocol.txt; doc/protocol-binary.xml): text commands, stats, meta commands, and a binary-protocol probe with SASL.
+import { z } from 'zod';
+import { fromBase64, fromHex, fromLatin1, toBase64, utf8 } from '../../core/bytes.ts';
+import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { bytesJson } from '../redis/codec.ts';
+import { MemcachedClient, binaryProbe, itemStats, slabStats, type Item } from './client.ts';
+import { checkKey } from './codec.ts';
+
+const bytesField = z
+  .union([z.string().max(8 * 1024 * 1024), z.object({ base64: z.string().max(11_200_000) }).strict(), z.object({ hex: z.string().max(16_800_000) }).strict()])
+  .describe('Text (sent as UTF-8), or {"base64": ...} / {"hex": ...} for any bytes');
+
+type BytesInput = z.infer<typeof bytesField>;
+
+function toBytes(v: BytesInput, field: string): Uint8Array {
+  if (typeof v === 'string') return utf8(v);
+  try {
+    return 'base64' in v ? fromBase64(v.base64) : fromHex(v.hex);
+  } catch {
+    throw InvalidInput.field(field, `is not valid ${'base64' in v ? 'base64' : 'hex'}`);
+  }
+}
+
+function keyOf(v: BytesInput, field: string): Uint8Array {
+  const key = toBytes(v, field);
+  const problem = checkKey(key);
+  if (problem) throw InvalidInput.field(field, `a memcached key ${problem}`);
+  return key;
+}
+
+const encoding = z.enum(['auto', 'text', 'base64', 'hex']).default('auto').describe('How bytes come back: auto (UTF-8 text when valid, else base64), text, base64 or hex');
+const exptime = z.number().int().min(-1).max(2 ** 31 - 1).default(0).describe('Seconds to live (up to 30 days), a Unix time beyond that, 0 for never, -1 to expire at once');
+const flags = z.number().int().min(0).max(0xffffffff).default(0).describe('32-bit client flags stored with the item');
+const maxValueBytes = z.number().int().min(1024).max(12 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest value accepted from the server');
+
+const bytesOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
+const itemOut = z.object({ key: bytesOut, flags: z.number(), length: z.number(), cas: z.string().nullable(), value: bytesOut });
+
+async function open(ctx: OperationContext, maxValue?: number): Promise<MemcachedClient> {
+  const c = new MemcachedClient(await ctx.dial(), maxValue);
+  ctx.timing.mark('connectedMs');
+  return c;
+}
+
+function itemJson(i: Item, enc: 'auto' | 'text' | 'base64' | 'hex') {
+  return { key: bytesJson(i.key, enc), flags: i.flags, length: i.data.length, cas: i.cas, value: bytesJson(i.data, enc) };
+}
+
+const show = (b: { text?: string; base64?: string; hex?: string }) => b.text ?? (b.base64 !== undefined ? `base64:${b.base64}` : `hex:${b.hex}`);
+
+/** Meta flags as the user types them: a letter, then its token (e.g. v, c, T30, Oabc). */
+const metaFlag = z.string().regex(/^[A-Za-z][\x21-\x7e]{0,63}$/, 'a meta flag is a letter with an optional token, e.g. v, T30');
+
+export default defineProtocol({
+  id: 'memcached',
+  title: 'Memcached',
+  category: 'database',
+  summary: 'Memcached text protocol (get/gets/gat/gats, set/add/replace/append/prepend/cas, delete, incr/decr, touch, flush_all, version), stats parsed by group, meta commands (mg/ms/md/ma/mn), and a binary-protocol probe with SASL PLAIN.',
+  ports: [{ port: 11211, transport: 'tcp' }],
+  specs: ['memcached doc/protocol.txt', 'memcached doc/protocol-binary.xml', 'RFC 4616 (SASL PLAIN)'],
+  rating: { stars: 0, reason: 'Rated after the lab tests run.' },
+  verifiedAgainst: null,
+  // memcached -Z serves TLS on the port it is given; there is no separate well-known TLS port.
+  tls: { implicit: { port: 11211 } },
+  defaultOperation: 'get',
+  operations: {
+    get: operation({
+      summary: 'get / gets (with cas tokens) / gat / gats (touching): values of one or more keys',
+      input: z.object({
+        keys: z.array(bytesField).min(1).max(1000).describe('Keys: text, or {"base64": ...} for any bytes'),
+        cas: z.boolean().default(false).describe('Also return each item\'s cas token (gets / gats)'),
+        touch: z.number().int().min(-1).max(2 ** 31 - 1).optional().describe('Set a new expiry while reading (gat / gats)'),
+        encoding,
+        maxValueBytes,
+      }),
+      output: z.object({ items: z.array(itemOut), missing: z.array(bytesOut).describe('Keys the server did not return') }),
+      text: (r) => [...r.items.map((i) => `${show(i.key)}\t${i.flags}\t${i.cas ?? ''}\t${show(i.value)}`), ...r.missing.map((m) => `${show(m)}\t(miss)`)].join('\n'),
+      shortRoute: (extra) => (extra ? { keys: [decodeURIComponent(extra)] } : {}),
+      async run(ctx, input) {
+        const keys = input.keys.map((k, i) => keyOf(k, `keys.${i}`));
+        const verb = input.touch !== undefined ? (input.cas ? 'gats' : 'gat') : input.cas ? 'gets' : 'get';
+        const c = await open(ctx, input.maxValueBytes);
+        const items = await c.retrieve(input.touch !== undefined ? [verb, String(input.touch), ...keys] : [verb, ...keys]);
+        const found = new Set(items.map((i) => toBase64(i.key)));
+        return { items: items.map((i) => itemJson(i, input.encoding)), missing: keys.filter((k) => !found.has(toBase64(k))).map((k) => bytesJson(k, input.encoding)) };
+      },
+    }),
+    set: operation({
+      summary: 'set / add / replace / append / prepend / cas: store a value, with flags, expiry and a cas token',
+      input: z.object({
+        key: bytesField,
+        value: bytesField,
+        mode: z.enum(['set', 'add', 'replace', 'append', 'prepend', 'cas']).default('set'),
+        flags,
+        exptime,
+        cas: z.string().regex(/^\d{1,20}$/, 'cas is the unique token gets returned').optional().describe('For mode cas: the token from gets'),
+        noreply: z.boolean().default(false).describe('Send with noreply (confirmed by a following mn)'),
+      }),
+      output: z.object({
+        stored: z.boolean().nullable().describe('null with noreply'),
+        response: z.enum(['STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND']).nullable().describe('EXISTS: the cas token is stale; NOT_FOUND: no item for cas'),
+      }),
+      text: (r) => r.response ?? 'sent (noreply)',
+      async run(ctx, input) {
+        const key = keyOf(input.key, 'key');
+        const value = toBytes(input.value, 'value');
+        if (input.mode === 'cas' && input.cas === undefined) throw InvalidInput.field('cas', 'mode cas needs the cas token from gets');
+        if (input.mode !== 'cas' && input.cas !== undefined) throw InvalidInput.field('cas', 'is only for mode cas');
+        const c = await open(ctx);
+        const r = await c.store(input.mode, key, input.flags, input.exptime, value, input.cas ?? null, input.noreply);
+        return { stored: r === null ? null : r === 'STORED', response: r as 'STORED' | 'NOT_STORED' | 'EXISTS' | 'NOT_FOUND' | null };
+      },
+    }),
+    delete: operation({
+      summary: 'delete a key',
+      input: z.object({ key: bytesField, noreply: z.boolean().default(false) }),
+      output: z.object({ deleted: z.boolean().nullable(), response: z.string().nullable() }),
+      text: (r) => r.response ?? 'sent (noreply)',
+      async run(ctx, input) {
+        const key = keyOf(input.key, 'key');
+        const c = await open(ctx);
+        const r = await c.simple(['delete', key], input.noreply);
+        if (r !== null && r !== 'DELETED' && r !== 'NOT_FOUND') throw new ProtocolError(`unexpected answer to delete: ${r}`);
+        return { deleted: r === null ? null : r === 'DELETED', response: r };
+      },
+    }),
+    incr: operation({
+      summary: 'incr / decr: change a decimal counter (64-bit, decr stops at 0)',
+      input: z.object({
+        key: bytesField,
+        by: z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]).default(1).describe('Amount, up to 2^64-1 (a string beyond 2^53)'),
+        direction: z.enum(['incr', 'decr']).default('incr'),
+        noreply: z.boolean().default(false),
+      }),
+      output: z.object({ found: z.boolean().nullable(), value: z.string().nullable().describe('The new value (a decimal string: it may exceed 2^53)') }),
+      text: (r) => r.value ?? (r.found === false ? 'NOT_FOUND' : 'sent (noreply)'),
+      async run(ctx, input) {
+        const key = keyOf(input.key, 'key');
+        const by = String(input.by);
+        if (BigInt(by) > 18446744073709551615n) throw InvalidInput.field('by', 'is larger than 2^64-1');
+        const c = await open(ctx);
+        const r = await c.simple([input.direction, key, by], input.noreply);
+        if (r === null) return { found: null, value: null };
+        if (r === 'NOT_FOUND') return { found: false, value: null };
+        if (!/^\d{1,20}$/.test(r)) throw new ProtocolError(`unexpected answer to ${input.direction}: ${r}`);
+        return { found: true, value: r };
+      },
+    }),
+    touch: operation({
+      summary: 'touch: set a new expiry without reading the value',
+      input: z.object({ key: bytesField, exptime, noreply: z.boolean().default(false) }),
+      output: z.object({ touched: z.boolean().nullable(), response: z.string().nullable() }),
+      text: (r) => r.response ?? 'sent (noreply)',
+      async run(ctx, input) {
+        const key = keyOf(input.key, 'key');
+        const c = await open(ctx);
+        const r = await c.simple(['touch', key, String(input.exptime)], input.noreply);
+        if (r !== null && r !== 'TOUCHED' && r !== 'NOT_FOUND') throw new ProtocolError(`unexpected answer to touch: ${r}`);
+        return { touched: r === null ? null : r === 'TOUCHED', response: r };
+      },
+    }),
+    flushAll: operation({
+      summary: 'flush_all: invalidate every item, now or after a delay',
+      input: z.object({ delay: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Seconds before the flush takes effect'), noreply: z.boolean().default(false) }),
+      output: z.object({ response: z.string().nullable() }),
+      text: (r) => r.response ?? 'sent (noreply)',
+      async run(ctx, input) {
+        const c = await open(ctx);
+        const r = await c.simple(input.delay !== undefined ? ['flush_all', String(input.delay)] : ['flush_all'], input.noreply);
+        if (r !== null && r !== 'OK') throw new ProtocolError(`unexpected answer to flush_all: ${r}`);
+        return { response: r };
+      },
+    }),
+    version: operation({
+      summary: 'version: the server version (text protocol)',
+      input: z.object({}),
+      output: z.object({ version: z.string() }),
+      text: (r) => r.version,
+      async run(ctx) {
+        const c = await open(ctx);
+        const r = await c.simple(['version']);
+        const m = /^VERSION (.+)$/.exec(r ?? '');
+        if (!m) throw new ProtocolError(`unexpected answer to version: ${r}`);
+        return { version: m[1] };
+      },
+    }),
+    stats: operation({
+      summary: 'stats (general, items, slabs, settings, sizes, conns): parsed',
+      input: z.object({ group: z.enum(['general', 'items', 'slabs', 'settings', 'sizes', 'conns']).default('general') }),
+      output: z.object({
+        group: z.string(),
+        stats: z.record(z.string(), z.string()).describe('general, settings, sizes, conns: every STAT name and value; slabs: the totals'),
+        bySlab: z.record(z.string(), z.record(z.string(), z.string())).optional().describe('items and slabs: per slab class'),
+      }),
+      text: (r) => [...Object.entries(r.stats).map(([k, v]) => `${k} ${v}`), ...Object.entries(r.bySlab ?? {}).flatMap(([id, f]) => Object.entries(f).map(([k, v]) => `${id}:${k} ${v}`))].join('\n'),
+      shortRoute: (extra) => (extra ? { group: extra } : {}),
+      async run(ctx, input) {
+        const c = await open(ctx);
+        const pairs = await c.stats(input.group === 'general' ? undefined : input.group);
+        if (input.group === 'items') return { group: input.group, stats: {}, bySlab: itemStats(pairs) };
+        if (input.group === 'slabs') {
+          const s = slabStats(pairs);
+          return { group: input.group, stats: s.totals, bySlab: s.slabs };
+        }
+        return { group: input.group, stats: Object.fromEntries(pairs) };
+      },
+    }),
+    meta: operation({
+      summary: 'A meta command (mg get, ms set, md delete, ma arithmetic, mn no-op) with its flags, and the parsed answer',
+      input: z.object({
+        command: z.enum(['mg', 'ms', 'md', 'ma', 'mn']),
+        key: bytesField.optional().describe('The key; given as base64 or hex, it is sent base64-encoded with the b flag'),
+        flags: z.array(metaFlag).max(32).default([]).describe('Meta flags, e.g. ["v", "c", "t"] for mg, ["T60", "F5", "MS"] for ms'),
+        value: bytesField.optional().describe('ms: the data to store'),
+        encoding,
+        maxValueBytes,
+      }),
+      output: z.object({
+        code: z.enum(['VA', 'HD', 'EN', 'NS', 'EX', 'NF', 'MN', 'ME']).describe('VA value, HD ok, EN miss, NS not stored, EX cas mismatch, NF not found, MN no-op (also: a quiet command that stayed quiet)'),
+        flags: z.array(z.object({ flag: z.string(), token: z.string() })),
+        returned: z.record(z.string(), z.string()).describe('The return flags by letter: c cas, f flags, t ttl (-1 none), s size, k key, ...'),
+        value: bytesOut.nullable(),
+      }),
+      text: (r) => `${r.code}${r.flags.map((f) => ` ${f.flag}${f.token}`).join('')}${r.value ? `\n${show(r.value)}` : ''}`,
+      async run(ctx, input) {
+        if (input.command === 'mn') {
+          if (input.key !== undefined || input.value !== undefined) throw InvalidInput.field('key', 'mn takes no key or value');
+        } else if (input.key === undefined) throw InvalidInput.field('key', `${input.command} needs a key`);
+        if (input.command !== 'ms' && input.value !== undefined) throw InvalidInput.field('value', 'only ms takes a value');
+        const flagList = [...input.flags];
+        let key: Uint8Array | null = null;
+        if (input.key !== undefined) {
+          const raw = toBytes(input.key, 'key');
+          // protocol.txt "Meta Commands": with b, the key is base64 (binary keys).
+          if (typeof input.key !== 'string') {
+            key = utf8(toBase64(raw));
+            if (!flagList.includes('b')) flagList.push('b');
+          } else {
+            const problem = checkKey(raw);
+            if (problem) throw InvalidInput.field('key', `a memcached key ${problem}`);
+            key = raw;
+          }
+          if (key.length > 250) throw InvalidInput.field('key', 'is longer than 250 bytes as sent');
+        }
+        const c = await open(ctx, input.maxValueBytes);
+        const r = await c.meta(input.command, key, flagList, input.command === 'ms' ? toBytes(input.value ?? '', 'value') : null);
+        const returned: Record<string, string> = {};
+        for (const f of r.flags) returned[f.flag] = f.token;
+        // With b, a returned k<key> is base64 too: give it back as the bytes it stands for.
+        if (returned.k !== undefined && flagList.includes('b')) {
+          try {
+            returned.k = fromLatin1(fromBase64(returned.k));
+          } catch {
+            // leave it as the server sent it
+          }
+        }
+        return { code: r.code, flags: r.flags, returned, value: r.data ? bytesJson(r.data, input.encoding) : null };
+      },
+    }),
+    binaryProbe: operation({
+      summary: 'Binary protocol probe: version, SASL mechanisms, SASL PLAIN login when credentials are given, and a GET',
+      input: z.object({
+        username: z.string().min(1).max(256).optional(),
+        password: z.string().max(4096).optional(),
+        key: bytesField.optional().describe('Read this key with a binary GET (after SASL when credentials are given)'),
+        encoding,
+      }),
+      output: z.object({
+        binary: z.boolean().describe('The server answered in the binary protocol'),
+        version: z.string().nullable(),
+        saslMechanisms: z.array(z.string()).nullable().describe('null: SASL is off on this server'),
+        authenticated: z.boolean().nullable(),
+        authMessage: z.string().nullable(),
+        item: z.object({ found: z.boolean(), flags: z.number().nullable(), cas: z.string().nullable(), value: bytesOut.nullable() }).nullable(),
+      }),
+      text: (r) => `binary: ${r.binary}\nversion: ${r.version ?? '-'}\nSASL: ${r.saslMechanisms?.join(' ') ?? 'off'}${r.authenticated ? '\nauthenticated' : ''}`,
+      async run(ctx, input) {
+        if (input.password === undefined && input.username !== undefined) throw InvalidInput.field('password', 'is required with username');
+        const key = input.key === undefined ? undefined : keyOf(input.key, 'key');
+        const c = await open(ctx);
+        const p = await binaryProbe(c, { username: input.username, password: input.password, key });
+        if (!p.binary && input.password !== undefined) throw new ServerError(`the server does not speak the binary protocol, so SASL is not available: ${p.authMessage}`);
+        return {
+          ...p,
+          item: p.item ? { found: p.item.found, flags: p.item.flags, cas: p.item.cas, value: p.item.data ? bytesJson(p.item.data, input.encoding) : null } : null,
+        };
+      },
+    }),
+  },
+});
