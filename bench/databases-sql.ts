@@ -30,7 +30,9 @@ function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 async function timeApi(url: string, protocol: string, input: Record<string, unknown>): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`${url}/api/${protocol}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  const body = (await res.json()) as { ok: boolean; result?: { results: { rows: unknown[] }[]; truncated: boolean }; error?: unknown };
+  const text = await res.text();
+  if (!text.startsWith("{")) throw new Error(`${protocol}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as { ok: boolean; result?: { results: { rows: unknown[] }[]; truncated: boolean }; error?: unknown };
   const ms = performance.now() - t0;
   if (!body.ok || !body.result) throw new Error(`${protocol}: ${JSON.stringify(body.error)}`);
   const got = body.result.results[0].rows.length;

@@ -45,6 +45,8 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
     operations: Object.values(p.operations).map((op) => ({
       name: op.name,
       summary: op.summary,
+      /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
+      kind: op.session ? 'session' : 'request',
       needs: op.needs ?? ['tcp'],
       input: inputJsonSchema(op),
       output: outputJsonSchema(op),

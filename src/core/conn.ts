@@ -8,6 +8,7 @@
 import { concat, indexOf, fromLatin1, utf8 } from './bytes.ts';
 import { PortolanError, ProtocolError, classify } from './errors.ts';
 import { previewBytes, type Transcript, type RecordOptions } from './transcript.ts';
+import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
@@ -68,6 +69,8 @@ export interface Dialer {
   readonly capabilities: ReadonlySet<Capability>;
   readonly runtime: 'workers' | 'node' | 'browser';
   dial(opts: DialOptions): Promise<Transport>;
+  /** UDP, on hosts with the `udp` capability. */
+  dialUdp?(opts: DatagramDialOptions): Promise<DatagramTransport>;
 }
 
 /**

@@ -2,6 +2,7 @@
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
 import type { Capability, Conn, TlsMode } from './conn.ts';
+import type { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { Transcript } from './transcript.ts';
 
@@ -50,6 +51,8 @@ export interface OperationContext {
   readonly timing: Timing;
   /** Opens a connection through the target guard; defaults to the operation's target. */
   dial(req?: DialRequest): Promise<Conn>;
+  /** Opens a UDP socket aimed at the target (hosts with `udp`; declare needs: ['udp']). */
+  dialUdp(req?: { host?: string; port?: number; secondHop?: boolean }): Promise<DatagramConn>;
   /** Waits, unless the deadline fires first. */
   sleep(ms: number): Promise<void>;
   /** Runs `fn` with a tighter deadline on every connection; its expiry surfaces as io_timeout. */

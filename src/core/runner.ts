@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { unsupportedReasons } from './capabilities.ts';
 import { Conn, type Capability, type Dialer, type TlsMode } from './conn.ts';
+import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { defaultPort, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
@@ -96,7 +97,7 @@ export async function runOperation(
   };
   const overall = makeDeadline(opts.signal, input.timeoutMs, 'io_timeout', `operation did not finish within ${input.timeoutMs} ms`);
   const deadline = overall.signal;
-  const conns: Conn[] = [];
+  const conns: { close(): Promise<void> }[] = [];
   // `within` narrows the deadline for every connection while its function runs.
   let current = deadline;
   let connecting = 0;
@@ -138,6 +139,21 @@ export async function runOperation(
     return conn;
   };
 
+  const dialUdp = async (req: { host?: string; port?: number; secondHop?: boolean } = {}): Promise<DatagramConn> => {
+    const host = req.host ?? input.host;
+    const dialPort = req.port ?? port;
+    if (!env.dialer.dialUdp || !env.dialer.capabilities.has('udp')) {
+      const { reasons, alternatives } = unsupportedReasons(['udp']);
+      throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: ['udp'], reasons, alternatives });
+    }
+    const { address } = await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
+    const transport = await env.dialer.dialUdp({ host, address, port: dialPort, signal: deadline });
+    const conn = new DatagramConn(transport, () => current, transcript, host, dialPort);
+    conns.push(conn);
+    conn.note(`UDP socket to ${transport.info().remoteAddress}:${dialPort}`);
+    return conn;
+  };
+
   const ctx: OperationContext = {
     signal: deadline,
     target: { host: input.host, port, tls: input.tls },
@@ -147,6 +163,7 @@ export async function runOperation(
     transcript,
     timing,
     dial,
+    dialUdp,
     sleep: (ms) => sleep(ms, current).catch((e) => Promise.reject(classify(e))),
     async within(ms, fn) {
       const outer = current;

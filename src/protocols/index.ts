@@ -16,6 +16,7 @@ import lmtp from './smtp/lmtp.ts';
 import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
 import ping from './ping/index.ts';
+import pop3 from './pop3/index.ts';
 import ports from './ports/index.ts';
 import postgres from './postgres/index.ts';
 import qotd from './qotd/index.ts';
@@ -25,4 +26,4 @@ import ssh from './ssh/index.ts';
 import time from './time/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, ssh, dns];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns];

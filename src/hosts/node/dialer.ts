@@ -1,9 +1,11 @@
 // The Node dialer: Conn transports over node:net and node:tls.
+import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import type { Capability, DialOptions, Dialer, PeerCertificate, Transport, TransportInfo } from '../../core/conn.ts';
+import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
 
 const HIGH_WATER = 1024 * 1024;
@@ -179,6 +181,10 @@ export class NodeDialer implements Dialer {
     this.capabilities = new Set(capabilities);
   }
 
+  dialUdp(opts: DatagramDialOptions): Promise<DatagramTransport> {
+    return openDatagram(opts);
+  }
+
   async dial(opts: DialOptions): Promise<Transport> {
     const onAbortOf = (destroy: () => void) => {
       const f = () => destroy();
@@ -216,4 +222,55 @@ export class NodeDialer implements Dialer {
       off();
     }
   }
+}
+
+/** A UDP socket for one target address; datagrams from any other address are dropped. */
+async function openDatagram(opts: DatagramDialOptions): Promise<DatagramTransport> {
+  let address = opts.address ?? opts.host;
+  if (!net.isIP(address)) {
+    const { lookup } = await import('node:dns/promises');
+    address = (await lookup(address)).address;
+  }
+  const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const queue: { bytes: Uint8Array; from: DatagramPeer }[] = [];
+  let waiter: (() => void) | undefined;
+  let error: Error | undefined;
+  const MAX_QUEUED = 1024;
+  socket.on('message', (msg, rinfo) => {
+    if (rinfo.address !== address || queue.length >= MAX_QUEUED) return;
+    queue.push({ bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from: { address: rinfo.address, port: rinfo.port } });
+    waiter?.();
+  });
+  socket.on('error', (e) => {
+    error = e;
+    waiter?.();
+  });
+  return {
+    send: (bytes, port) =>
+      new Promise((resolve, reject) => socket.send(bytes, port ?? opts.port, address, (e) => (e ? reject(classify(e)) : resolve()))),
+    async receive() {
+      for (;;) {
+        const next = queue.shift();
+        if (next) return next;
+        if (error) throw classify(error);
+        await new Promise<void>((r) => (waiter = r));
+        waiter = undefined;
+      }
+    },
+    async close() {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    },
+    info: () => ({ remoteAddress: address, localPort: socket.address().port }),
+  };
 }

@@ -238,7 +238,7 @@ function queryText(r: z.infer<typeof queryOutput>): string {
   return renderMessage(r as MessageView, {
     rttMs: r.rttMs,
     server: r.server,
-    transport: r.transport === 'doh' ? `HTTPS${r.http ? ` ${r.http.status}` : ''}` : r.transport.toUpperCase(),
+    transport: r.transport === 'doh' ? `HTTPS${r.http ? ` ${r.http.status}` : ''}` : r.transport === 'dot' ? 'TLS' : r.transport.toUpperCase(),
     size: r.size,
     note: r.retriedOverTcp ? 'Truncated over UDP, retried over TCP.' : undefined,
   });
@@ -265,17 +265,31 @@ const queryInput = z.object({
 });
 
 const serverList = z
-  .array(z.string().min(1).max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.:-]+)(:\d{1,5})?$/, 'each server is host, host:port or [v6]:port'))
+  .array(z.string().min(1).max(300).regex(/^((tcp|udp|dot|tls|doh|https):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.:-]+)(:\d{1,5})?(\/[\x21-\x7e]*)?$/, 'each server is host, host:port or [v6]:port, optionally with a transport: tcp://, udp://, dot:// (or tls://), doh:// (or https://, with an optional /path)'))
   .min(1, 'name at least one other server')
   .max(8, 'at most 8 servers')
-  .describe('Other servers to ask, each host, host:port or [v6]:port (the port defaults to the target port)');
+  .describe('Other servers to ask: host, host:port or [v6]:port, optionally prefixed with tcp://, udp://, dot:// or https:// to use another transport than the target (e.g. https://127.0.0.1:10443/dns-query)');
 
-function splitServer(text: string, defaultPort: number): { host: string; port: number } {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const [host, port] = bracket ? [bracket[1], bracket[2]] : text.split(':').length === 2 ? text.split(':') : [text, undefined];
-  const n = port === undefined ? defaultPort : Number(port);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw InvalidInput.field('with', `${JSON.stringify(text)}: port must be 1–65535`);
-  return { host, port: n };
+interface ServerSpec {
+  host: string;
+  port: number;
+  transport: TransportName;
+  dohPath?: string;
+}
+
+/** `host`, `host:port`, `[v6]:port`, with an optional `scheme://` choosing the transport and `/path` for DoH. */
+export function splitServer(text: string, base: { port: number; transport: TransportName }): ServerSpec {
+  const m = /^(?:([a-z]+):\/\/)?(\[[^\]]+\]|[^/]+?)(?::(\d+))?(\/.*)?$/.exec(text.trim());
+  if (!m) throw InvalidInput.field('with', `${JSON.stringify(text)} is not host[:port]`);
+  const scheme = m[1];
+  const transport: TransportName = scheme === undefined ? base.transport : scheme === 'tls' ? 'dot' : scheme === 'https' ? 'doh' : (scheme as TransportName);
+  if (!['tcp', 'udp', 'dot', 'doh'].includes(transport)) throw InvalidInput.field('with', `${JSON.stringify(text)}: unknown transport ${scheme}`);
+  const host = m[2].replace(/^\[|\]$/g, '');
+  const defaultPort = scheme === undefined ? base.port : transport === 'dot' ? 853 : transport === 'doh' ? 443 : 53;
+  const port = m[3] === undefined ? defaultPort : Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw InvalidInput.field('with', `${JSON.stringify(text)}: port must be 1–65535`);
+  if (m[4] !== undefined && transport !== 'doh') throw InvalidInput.field('with', `${JSON.stringify(text)}: only a DoH server has a path`);
+  return { host, port, transport, dohPath: m[4] };
 }
 
 const transferFields = {
@@ -543,13 +557,13 @@ export default defineProtocol({
           `;; ${r.agree ? 'all servers agree' : 'servers DIFFER'}`,
         ].join('\n'),
       async run(ctx, input) {
-        const { port } = resolveTransport(input);
-        const servers = [{ host: input.host, port }, ...input.with.map((s) => splitServer(s, port))];
+        const base = resolveTransport(input);
+        const servers: ServerSpec[] = [{ host: input.host, ...base }, ...input.with.map((s) => splitServer(s, base))];
         const results = await Promise.all(
           servers.map(async (s) => {
-            const label = serverLabel(s.host, s.port);
+            const label = `${serverLabel(s.host, s.port)}(${s.transport})`;
             try {
-              const a = await ask(ctx, input, s.host, s.port);
+              const a = await ask(ctx, { ...input, transport: s.transport, tls: 'off', dohPath: s.dohPath ?? input.dohPath }, s.host, s.port);
               const m = a.exchange.message;
               const answers = m.answers.map(withText);
               return { server: label, ok: true, rcode: m.rcode, flags: m.flags, answers, rdata: answers.filter((x) => x.type !== 'RRSIG').map((x) => `${x.type} ${x.rdata}`).sort(), rttMs: a.exchange.rttMs, error: null };

@@ -90,7 +90,7 @@ export class ZoneTransfer {
       throw new ProtocolError(`${this.kind}: server answered ${msg.rcode} in message ${this.state.messages}, after the transfer began`);
     }
     for (const [i, rr] of msg.answers.entries()) {
-      if (this.phase === 'done') throw new ProtocolError(`${this.kind}: ${msg.answers.length - i} record(s) after the closing SOA (RFC 5936 §2.2)`);
+      if (this.done) throw new ProtocolError(`${this.kind}: ${msg.answers.length - i} record(s) after the closing SOA (RFC 5936 §2.2)`);
       this.step(rr);
     }
     // IXFR: a lone SOA whose serial is not newer than the client's means "you are current" (RFC 1995 §4).

@@ -17,7 +17,7 @@ test('echo: text comes back unchanged, with an RTT', async () => {
 test('echo: binary bytes (NUL, 0xff) and a 64 KiB payload survive byte for byte', async () => {
   const r = await call('echo', 'send', { ...target, hex: '00ff10fe7f80' });
   assert.equal(r.body.result.hex, '00ff10fe7f80');
-  const big = Buffer.alloc(65536, 0).map((_, i) => (i * 31) & 0xff).toString('hex');
+  const big = Buffer.from(Uint8Array.from({ length: 65536 }, (_, i) => (i * 31) & 0xff)).toString('hex');
   const r2 = await call('echo', 'send', { ...target, hex: big });
   assert.equal(r2.status, 200);
   assert.equal(r2.body.result.received, 65536);

@@ -110,6 +110,7 @@ test('BODYSTRUCTURE: multipart/mixed with alternative and an attachment, section
   assert.equal(att.section, '2');
   assert.equal(att.disposition?.type, 'attachment');
   assert.equal(att.size, 12);
+  assert.equal(att.disposition?.params.filename, 'dé.bin', 'RFC 2231 parameter decoded');
 });
 
 test('modified UTF-7 mailbox names (RFC 3501 5.1.3 example)', () => {

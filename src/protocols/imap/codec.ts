@@ -10,7 +10,7 @@
 import { ByteWriter, fromLatin1, fromUtf8, toBase64, fromBase64, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
-import { decodeWords } from '../mail/mime.ts';
+import { decodeParameters, decodeWords } from '../mail/mime.ts';
 
 export type ImapValue =
   | { type: 'atom'; value: string }
@@ -420,9 +420,9 @@ export interface BodyPart {
 
 function params(v: ImapValue | undefined): Record<string, string> {
   const list = asList(v, 'body parameters');
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) out[(asString(list[i]) ?? '').toLowerCase()] = decodeWords(asString(list[i + 1]) ?? '');
-  return out;
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < list.length; i += 2) pairs.push([asString(list[i]) ?? '', asString(list[i + 1]) ?? '']);
+  return decodeParameters(pairs);
 }
 
 function disposition(v: ImapValue | undefined): BodyPart['disposition'] {

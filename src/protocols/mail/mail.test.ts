@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { fromLatin1, fromUtf8, toHex, utf8 } from '../../core/bytes.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { InvalidInput } from '../../core/errors.ts';
-import { buildMessage, decodeWords, encodeQuotedPrintable, encodeWords, headerBlock, parseAddress, parseHeaders } from './mime.ts';
+import { buildMessage, decodeParameters, decodeWords, encodeQuotedPrintable, encodeWords, headerBlock, parseAddress, parseHeaders } from './mime.ts';
 import { chooseMechanism, cramMd5Response, hmacMd5, plainResponse, saslClient } from './sasl.ts';
 
 const crypto = webCrypto();
@@ -103,4 +103,9 @@ test('builder: refuses header injection and a bad attachment', () => {
   assert.throws(() => buildMessage({ from: 'a@b.example', subject: 'x\r\nBcc: y@z' }, counter()), InvalidInput);
   assert.throws(() => buildMessage({ from: 'a@b.example', headers: [{ name: 'Subject', value: 'x' }] }, counter()), InvalidInput);
   assert.throws(() => buildMessage({ from: 'a@b.example', attachments: [{ filename: 'x' }] }, counter()), InvalidInput);
+});
+
+test('RFC 2231 parameters: charset, percent-encoding and continuations', () => {
+  assert.deepEqual(decodeParameters([['filename*', "utf-8''r%C3%A9sum%C3%A9.bin"], ['Name', 'plain']]), { filename: 'résumé.bin', name: 'plain' });
+  assert.deepEqual(decodeParameters([['title*1*', '%E9t%E9'], ['title*0*', "iso-8859-1'fr'l'"]]), { title: "l'été" });
 });

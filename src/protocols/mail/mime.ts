@@ -340,3 +340,53 @@ function decodeCharset(bytes: Uint8Array, charset: string): string {
   if (cs === 'iso-8859-1' || cs === 'latin1') return fromLatin1(bytes);
   return new TextDecoder(cs).decode(bytes);
 }
+
+/**
+ * MIME parameters with RFC 2231 decoded: `name*=charset'lang'%XX..` and continuations
+ * `name*0*=...; name*1=...` joined under `name`. Keys are lower-cased.
+ */
+export function decodeParameters(pairs: [string, string][]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const pieces = new Map<string, { n: number; value: string; encoded: boolean }[]>();
+  for (const [rawKey, value] of pairs) {
+    const key = rawKey.toLowerCase();
+    const m = /^([^*]+)(?:\*(\d+))?(\*)?$/.exec(key);
+    if (!m || (m[2] === undefined && m[3] === undefined)) {
+      out[key] = decodeWords(value);
+      continue;
+    }
+    const list = pieces.get(m[1]) ?? [];
+    list.push({ n: m[2] === undefined ? 0 : Number(m[2]), value, encoded: m[3] !== undefined });
+    pieces.set(m[1], list);
+  }
+  for (const [name, list] of pieces) {
+    list.sort((a, b) => a.n - b.n);
+    let charset = 'us-ascii';
+    const bytes: number[] = [];
+    list.forEach((p, i) => {
+      let v = p.value;
+      if (p.encoded && i === 0) {
+        const q = /^([^']*)'[^']*'(.*)$/s.exec(v);
+        if (q) {
+          charset = q[1] || charset;
+          v = q[2];
+        }
+      }
+      if (p.encoded) {
+        for (let j = 0; j < v.length; j++) {
+          if (v[j] === '%' && /^[0-9A-Fa-f]{2}$/.test(v.slice(j + 1, j + 3))) {
+            bytes.push(parseInt(v.slice(j + 1, j + 3), 16));
+            j += 2;
+          } else bytes.push(...utf8(v[j]));
+        }
+      } else bytes.push(...utf8(v));
+    });
+    try {
+      out[name] = decodeCharset(new Uint8Array(bytes), charset);
+    } catch (e) {
+      if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
+      out[name] = fromLatin1(new Uint8Array(bytes));
+    }
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 // Memcached (memcached doc/protocol.txt; doc/protocol-binary.xml): text commands, stats, meta commands, and a binary-protocol probe with SASL.
 import { z } from 'zod';
-import { fromBase64, fromHex, fromLatin1, toBase64, utf8 } from '../../core/bytes.ts';
+import { fromBase64, fromHex, toBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { bytesJson } from '../redis/codec.ts';
@@ -45,6 +45,13 @@ async function open(ctx: OperationContext, maxValue?: number): Promise<Memcached
 
 function itemJson(i: Item, enc: 'auto' | 'text' | 'base64' | 'hex') {
   return { key: bytesJson(i.key, enc), flags: i.flags, length: i.data.length, cas: i.cas, value: bytesJson(i.data, enc) };
+}
+
+/** A latin1 string (one char per byte, as frames decode lines) back to its bytes. */
+function utf8Latin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
 }
 
 const show = (b: { text?: string; base64?: string; hex?: string }) => b.text ?? (b.base64 !== undefined ? `base64:${b.base64}` : `hex:${b.hex}`);
@@ -219,7 +226,8 @@ export default defineProtocol({
       output: z.object({
         code: z.enum(['VA', 'HD', 'EN', 'NS', 'EX', 'NF', 'MN', 'ME']).describe('VA value, HD ok, EN miss, NS not stored, EX cas mismatch, NF not found, MN no-op (also: a quiet command that stayed quiet)'),
         flags: z.array(z.object({ flag: z.string(), token: z.string() })),
-        returned: z.record(z.string(), z.string()).describe('The return flags by letter: c cas, f flags, t ttl (-1 none), s size, k key, ...'),
+        returned: z.record(z.string(), z.string()).describe('The return flags by letter, as sent: c cas, f flags, t ttl (-1 none), s size, k key, ...'),
+        key: bytesOut.nullable().describe('The key the server returned (k flag), decoded from base64 when the b flag was used'),
         value: bytesOut.nullable(),
       }),
       text: (r) => `${r.code}${r.flags.map((f) => ` ${f.flag}${f.token}`).join('')}${r.value ? `\n${show(r.value)}` : ''}`,
@@ -247,15 +255,16 @@ export default defineProtocol({
         const r = await c.meta(input.command, key, flagList, input.command === 'ms' ? toBytes(input.value ?? '', 'value') : null);
         const returned: Record<string, string> = {};
         for (const f of r.flags) returned[f.flag] = f.token;
-        // With b, a returned k<key> is base64 too: give it back as the bytes it stands for.
-        if (returned.k !== undefined && flagList.includes('b')) {
+        // With b, a returned k<key> is base64 too: give back the bytes it stands for.
+        let returnedKey: Uint8Array | null = null;
+        if (returned.k !== undefined) {
           try {
-            returned.k = fromLatin1(fromBase64(returned.k));
+            returnedKey = flagList.includes('b') ? fromBase64(returned.k) : utf8Latin1(returned.k);
           } catch {
-            // leave it as the server sent it
+            throw new ProtocolError(`the returned key ${JSON.stringify(returned.k)} is not base64`);
           }
         }
-        return { code: r.code, flags: r.flags, returned, value: r.data ? bytesJson(r.data, input.encoding) : null };
+        return { code: r.code, flags: r.flags, returned, key: returnedKey ? bytesJson(returnedKey, input.encoding) : null, value: r.data ? bytesJson(r.data, input.encoding) : null };
       },
     }),
     binaryProbe: operation({
