@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 
@@ -93,12 +94,30 @@ test('tunnel: a refused port is an error message and a 1011 close', async () => 
   assert.equal(t.control.find((c) => c.type === 'error')?.code, 'refused');
 });
 
+/** A WebSocket handshake by hand, to read the status of a refused upgrade. */
+function handshake(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, body: '' });
+    });
+    req.on('error', reject);
+  });
+}
+
 test('tunnel: bad query and blocked targets are refused before the upgrade', async () => {
-  const bad = await fetch(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=0`, { headers: { upgrade: 'websocket' } });
+  const bad = await handshake(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=0`);
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error.message, /port/);
-  const blocked = await fetch(`${workerUrl('deployment')}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`, { headers: { upgrade: 'websocket' } });
+  assert.match(JSON.parse(bad.body).error.message, /port/);
+  const blocked = await handshake(`${workerUrl('deployment')}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`);
   assert.equal(blocked.status, 403);
+  assert.equal(JSON.parse(blocked.body).error.code, 'target_blocked');
   const noUpgrade = await fetch(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`);
   assert.equal(noUpgrade.status, 400);
   assert.match((await noUpgrade.json()).error.message, /upgrade/);

@@ -65,8 +65,7 @@ function appFor(env: Env) {
   });
   const clientBucket = bucket(env.RATE_LIMIT_CLIENT, '120/60');
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
-  const rateLimiter =
-    env.RATE_LIMITER && clientBucket && targetBucket ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
+  const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
     env: { dialer, guard, crypto: webCrypto() },
     protocols,

@@ -25,11 +25,13 @@ export class RateLimitBucket extends DurableObject {
   }
 }
 
-export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimitBucket>, client: BucketConfig, target: BucketConfig): RateLimiter {
+/** Limits per client and per target; a kind whose config is undefined is not limited. */
+export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimitBucket>, client: BucketConfig | undefined, target: BucketConfig | undefined): RateLimiter {
   return {
     async take(key) {
-      const stub = ns.get(ns.idFromName(key));
-      return stub.take(key.startsWith('target:') ? target : client);
+      const config = key.startsWith('target:') ? target : client;
+      if (!config) return { allowed: true };
+      return ns.get(ns.idFromName(key)).take(config);
     },
   };
 }

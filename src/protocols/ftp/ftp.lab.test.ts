@@ -168,7 +168,7 @@ test('ftp 20 MiB: uploaded in parts (STOR, APPE, REST+STOR), downloaded whole an
     uploadMs += r.body.result.transfer.ms;
   }
   const t0 = performance.now();
-  const down = await call('ftp', 'download', { ...plain, ...user, path, maxBytes: 32 * 1024 * 1024, timeoutMs: 120_000 });
+  const down = await call('ftp', 'download', { ...plain, ...user, path, maxBytes: 24 * 1024 * 1024, timeoutMs: 120_000 });
   const wallMs = performance.now() - t0;
   assert.equal(down.status, 200, JSON.stringify(down.body).slice(0, 2000));
   const got = Buffer.from(down.body.result.contentBase64, 'base64');

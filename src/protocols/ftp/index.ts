@@ -7,11 +7,14 @@ import { FtpSession, failure, type SessionOptions, type TransferInfo } from './c
 import { featureParams, formatReply, offersAuthTls, parseQuotedPath, parseSize } from './codec.ts';
 import { parseFactLine, parseList, parseMlsd, parseNames, type ListEntry, type Listing } from './listing.ts';
 
-/** The most file bytes one download answer carries (base64 in JSON); larger files come back truncated, to be continued with `offset`. */
-export const MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024;
+/**
+ * The most file bytes one download answer carries. The answer holds them about four times over (bytes,
+ * base64, the JSON text, its encoding): 24 MiB stays under a Worker's 128 MB. Larger files: parts with `offset`.
+ */
+export const MAX_DOWNLOAD_BYTES = 24 * 1024 * 1024;
 const DEFAULT_DOWNLOAD_BYTES = 8 * 1024 * 1024;
 /** The most file bytes one upload request carries. The API's request body limit (1 MiB of JSON by default) is usually lower. */
-export const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 24 * 1024 * 1024;
 /** The most listing bytes read from one data connection. */
 const MAX_LISTING_BYTES = 8 * 1024 * 1024;
 
@@ -279,7 +282,7 @@ export default defineProtocol({
         }),
     }),
     download: operation({
-      summary: 'Downloads a file (RETR), from an offset (REST), as base64; at most 32 MiB per answer',
+      summary: 'Downloads a file (RETR), from an offset (REST), as base64; at most 24 MiB per answer',
       input: z.object({
         ...sessionFields,
         path,
@@ -288,9 +291,9 @@ export default defineProtocol({
           .number()
           .int()
           .min(1)
-          .max(MAX_DOWNLOAD_BYTES, `maxBytes must be at most ${MAX_DOWNLOAD_BYTES} (32 MiB): download larger files in parts with offset`)
+          .max(MAX_DOWNLOAD_BYTES, `maxBytes must be at most ${MAX_DOWNLOAD_BYTES} (24 MiB): download larger files in parts with offset`)
           .default(DEFAULT_DOWNLOAD_BYTES)
-          .describe('Most bytes to return (default 8 MiB, at most 32 MiB); more is reported as truncated'),
+          .describe('Most bytes to return (default 8 MiB, at most 24 MiB); more is reported as truncated'),
         type: z.enum(['binary', 'ascii']).default('binary').describe('TYPE I (bytes as stored) or TYPE A (text; CRLF on the wire becomes LF)'),
       }),
       output: z.object({
@@ -330,7 +333,7 @@ export default defineProtocol({
       input: z.object({
         ...sessionFields,
         path,
-        content: z.string().max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4, 'content is larger than 32 MiB').describe('The file bytes, as base64 (or text with encoding utf8)'),
+        content: z.string().max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4, 'content is larger than 24 MiB').describe('The file bytes, as base64 (or text with encoding utf8)'),
         encoding: z.enum(['base64', 'utf8']).default('base64'),
         mode: z.enum(['replace', 'append', 'resume']).default('replace').describe('replace: STOR; append: APPE; resume: REST offset then STOR'),
         offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('With mode resume: where the content starts in the file'),

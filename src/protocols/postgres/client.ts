@@ -33,12 +33,13 @@ import {
   syncMessage,
   terminateMessage,
   type BackendMessage,
+  type DataRowRun,
   type ErrorFields,
   type FieldDescription,
   type ParamValue,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { decodeValue, typeName, type JsonValue } from './types.ts';
+import { columnDecoder, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();
@@ -74,7 +75,7 @@ export async function readMessage(conn: Conn): Promise<BackendMessage> {
   return conn.readFrame(single, 'backend message', describeBackend);
 }
 
-async function readBatch(conn: Conn): Promise<BackendMessage[]> {
+async function readBatch(conn: Conn): Promise<BackendMessage | DataRowRun> {
   return conn.readFrame(batch, 'backend message', describeBatch);
 }
 
@@ -272,7 +273,7 @@ class Collector {
   bytes = 0;
   limit?: string;
   readonly results: ResultSet[] = [];
-  current?: { set: ResultSet; fields: FieldDescription[] };
+  current?: { set: ResultSet; fields: FieldDescription[]; decoders: ColumnDecoder[] };
   readonly notices: ErrorFields[] = [];
   readonly notifications: Notification[] = [];
   readonly parameterChanges: Record<string, string> = {};
@@ -291,32 +292,50 @@ class Collector {
       rowsReceived: 0,
       truncated: false,
     };
-    this.current = { set, fields };
+    this.current = { set, fields, decoders: fields.map((f) => columnDecoder(f.typeOid, f.format)) };
   }
 
-  row(values: (Uint8Array | null)[], size: number): void {
+  /** Turns a run of DataRow bodies into JSON rows (55.7 DataRow: Int16 count, then Int32 length (-1 NULL) and bytes per column). */
+  dataRows(run: DataRowRun): void {
     if (!this.current) throw new ProtocolError('DataRow before RowDescription');
-    const { set, fields } = this.current;
-    set.rowsReceived++;
-    if (this.limit !== undefined) {
-      set.truncated = true;
-      return;
+    const { set, fields, decoders } = this.current;
+    const { buf, bounds } = run;
+    const n = fields.length;
+    for (let k = 0; k < bounds.length; k += 2) {
+      const start = bounds[k];
+      const end = bounds[k + 1];
+      const size = end - start;
+      set.rowsReceived++;
+      if (this.limit === undefined) {
+        if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
+        else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
+      }
+      if (this.limit !== undefined) {
+        set.truncated = true;
+        continue;
+      }
+      if (size < 2) throw new ProtocolError('DataRow shorter than its column count');
+      const count = (buf[start] << 8) | buf[start + 1];
+      if (count !== n) throw new ProtocolError(`DataRow has ${count} columns, RowDescription ${n}`);
+      const row: JsonValue[] = new Array(n);
+      let at = start + 2;
+      for (let i = 0; i < n; i++) {
+        if (at + 4 > end) throw new ProtocolError(`DataRow column ${i}: length runs past the message`);
+        const len = (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
+        at += 4;
+        if (len === -1) {
+          row[i] = null;
+          continue;
+        }
+        if (len < 0 || at + len > end) throw new ProtocolError(`DataRow column ${i} has length ${len}, beyond the message`);
+        row[i] = decoders[i](buf, at, len);
+        at += len;
+      }
+      if (at !== end) throw new ProtocolError(`DataRow has ${end - at} bytes after its last column`);
+      set.rows.push(row);
+      this.rows++;
+      this.bytes += size;
     }
-    if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
-    else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
-    if (this.limit !== undefined) {
-      set.truncated = true;
-      return;
-    }
-    if (values.length !== fields.length) throw new ProtocolError(`DataRow has ${values.length} columns, RowDescription ${fields.length}`);
-    const row: JsonValue[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      row[i] = v === null ? null : fields[i].format === 1 ? { hex: toHex(v) } : decodeValue(fields[i].typeOid, v);
-    }
-    set.rows.push(row);
-    this.rows++;
-    this.bytes += size;
   }
 
   copyData(data: Uint8Array): void {
@@ -388,8 +407,7 @@ async function common(session: Session, c: Collector, m: BackendMessage): Promis
       c.begin(m.fields);
       return true;
     case 'DataRow':
-      c.row(m.values, m.size);
-      return true;
+      throw new ProtocolError('DataRow outside a batch');
     case 'CommandComplete':
       c.complete(m.tag);
       return true;
@@ -440,11 +458,14 @@ export async function simpleQuery(session: Session, sql: string, limits: Limits)
   const c = new Collector(limits);
   await session.conn.write(queryMessage(sql), { decode: `Query ${JSON.stringify(sql.slice(0, 300))}` });
   for (;;) {
-    for (const m of await readBatch(session.conn)) {
-      if (await common(session, c, m)) continue;
-      if (m.type === 'ReadyForQuery') return finish(session, c, m.status);
-      throw new ProtocolError(`unexpected ${m.type} in a simple query`);
+    const m = await readBatch(session.conn);
+    if (m.type === 'DataRows') {
+      c.dataRows(m);
+      continue;
     }
+    if (await common(session, c, m)) continue;
+    if (m.type === 'ReadyForQuery') return finish(session, c, m.status);
+    throw new ProtocolError(`unexpected ${m.type} in a simple query`);
   }
 }
 
@@ -459,32 +480,35 @@ export async function extendedQuery(session: Session, sql: string, params: Param
   await session.conn.write(concatParts(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
   let noData = false;
   for (;;) {
-    for (const m of await readBatch(session.conn)) {
-      if (await common(session, c, m)) continue;
-      switch (m.type) {
-        case 'ParseComplete':
-        case 'BindComplete':
-          continue;
-        case 'NoData':
-          noData = true;
-          continue;
-        case 'ParameterDescription':
-          continue;
-        case 'PortalSuspended':
-          // The row limit (maxRows + 1) was reached on the server side: the result has more rows.
-          if (c.current) {
-            c.current.set.truncated = true;
-            c.limit ??= `maxRows ${limits.maxRows}`;
-            c.complete(`SELECT ${c.current.set.rowsReceived}`);
-            c.results[c.results.length - 1].rowCount = null;
-          }
-          continue;
-        case 'ReadyForQuery':
-          if (noData && c.results.length === 0 && !c.error) c.results.push({ command: '', rowCount: null, columns: [], rows: [], rowsReceived: 0, truncated: false });
-          return finish(session, c, m.status);
-        default:
-          throw new ProtocolError(`unexpected ${m.type} in an extended query`);
-      }
+    const m = await readBatch(session.conn);
+    if (m.type === 'DataRows') {
+      c.dataRows(m);
+      continue;
+    }
+    if (await common(session, c, m)) continue;
+    switch (m.type) {
+      case 'ParseComplete':
+      case 'BindComplete':
+      case 'ParameterDescription':
+        continue;
+      case 'NoData':
+        noData = true;
+        continue;
+      case 'PortalSuspended':
+        // The row limit (maxRows + 1) was reached on the server side: the result has more rows.
+        if (c.current) {
+          const set = c.current.set;
+          set.truncated = true;
+          c.limit ??= `maxRows ${limits.maxRows}`;
+          c.complete(`SELECT ${set.rowsReceived}`);
+          set.rowCount = null;
+        }
+        continue;
+      case 'ReadyForQuery':
+        if (noData && c.results.length === 0 && !c.error) c.results.push({ command: '', rowCount: null, columns: [], rows: [], rowsReceived: 0, truncated: false });
+        return finish(session, c, m.status);
+      default:
+        throw new ProtocolError(`unexpected ${m.type} in an extended query`);
     }
   }
 }

@@ -436,30 +436,45 @@ export function backendFrame(max = DEFAULT_MAX_MESSAGE): Frame<BackendMessage> {
   };
 }
 
+/** A run of consecutive DataRow messages (55.7 DataRow 'D'), kept as one buffer and the bounds of each body. */
+export interface DataRowRun {
+  type: 'DataRows';
+  buf: Uint8Array;
+  /** start and end of each DataRow body in `buf`, in pairs. */
+  bounds: number[];
+}
+
 /**
- * A run of whole DataRow messages (at most `maxRows`) decoded together, or one other message:
- * a large result is read in few steps instead of one per row.
+ * A run of whole DataRow messages (at most `maxRows`), left undecoded so rows can be turned into
+ * JSON straight from the bytes; or one other message, decoded. A large result is read in few
+ * steps instead of one per row.
  */
-export function backendBatchFrame(max = DEFAULT_MAX_MESSAGE, maxRows = 4096): Frame<BackendMessage[]> {
+export function backendBatchFrame(max = DEFAULT_MAX_MESSAGE, maxRows = 8192): Frame<BackendMessage | DataRowRun> {
   return (buf) => {
     if (buf.length >= 1 && buf[0] !== 0x44) {
       const size = messageSize(buf, 0, max);
       if (size === undefined) return undefined;
-      return { value: [decodeBackend(buf[0], buf.slice(5, size))], size };
+      return { value: decodeBackend(buf[0], buf.slice(5, size)), size };
     }
     let at = 0;
-    const spans: [number, number][] = [];
-    while (at < buf.length && buf[at] === 0x44 && spans.length < maxRows) {
+    const bounds: number[] = [];
+    while (at < buf.length && buf[at] === 0x44 && bounds.length < maxRows * 2) {
       const size = messageSize(buf, at, max);
       if (size === undefined) break;
-      spans.push([at, at + size]);
+      bounds.push(at + 5, at + size);
       at += size;
     }
-    if (spans.length === 0) return undefined;
-    // One copy for the run; each row's values are views into it.
-    const owned = buf.slice(0, at);
-    return { value: spans.map(([s, e]) => decodeBackend(0x44, owned.subarray(s + 5, e))), size: at };
+    if (bounds.length === 0) return undefined;
+    // One copy for the run, so the rows do not alias the connection's buffer.
+    return { value: { type: 'DataRows', buf: buf.slice(0, at), bounds }, size: at };
   };
+}
+
+/** The DataRow messages of a run, decoded one by one (for tests and generic consumers). */
+export function expandRun(run: DataRowRun): BackendMessage[] {
+  const out: BackendMessage[] = [];
+  for (let i = 0; i < run.bounds.length; i += 2) out.push(decodeBackend(0x44, run.buf.subarray(run.bounds[i], run.bounds[i + 1])));
+  return out;
 }
 
 /** The one-byte answer to SSLRequest or GSSENCRequest (55.2.10): 'S' yes, 'N' no; 'E' is a pre-3.0 error. */
@@ -500,9 +515,9 @@ export function describeBackend(m: BackendMessage): string {
   }
 }
 
-export function describeBatch(ms: BackendMessage[]): string {
-  if (ms.length === 1) return describeBackend(ms[0]);
-  return `DataRow × ${ms.length}`;
+export function describeBatch(m: BackendMessage | DataRowRun): string {
+  if (m.type === 'DataRows') return m.bounds.length === 2 ? `DataRow (${m.bounds[1] - m.bounds[0]} bytes)` : `DataRow × ${m.bounds.length / 2}`;
+  return describeBackend(m);
 }
 
 /** Reads the row count of a CommandComplete tag (55.7): "INSERT 0 5", "UPDATE 3", "SELECT 10", "COPY 2"... */

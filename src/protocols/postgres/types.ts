@@ -266,3 +266,86 @@ export function arrayLiteral(items: unknown[], depth = 1): string {
     })
     .join(',')}}`;
 }
+
+// ---------------------------------------------------------------- row decoding straight from the wire bytes
+
+/** Decodes one column value from `buf[start, start + len)`. */
+export type ColumnDecoder = (buf: Uint8Array, start: number, len: number) => JsonValue;
+
+const utf8Decoder = new TextDecoder();
+
+/** ASCII bytes become a string without the cost of a TextDecoder call; anything else is decoded as UTF-8. */
+export function textAt(buf: Uint8Array, start: number, len: number): string {
+  const end = start + len;
+  if (len <= 256) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (buf[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
+  return utf8Decoder.decode(buf.subarray(start, end));
+}
+
+/** A decimal integer of at most 15 digits (always a safe integer), or undefined when the bytes are not one. */
+function smallIntAt(buf: Uint8Array, start: number, len: number): number | undefined {
+  let i = start;
+  const end = start + len;
+  let negative = false;
+  if (buf[i] === 0x2d) {
+    negative = true;
+    i++;
+  }
+  if (i >= end || end - i > 15) return undefined;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
+}
+
+/** The decoder for a column of type `oid` in `format` (0 text, 1 binary → hex). */
+export function columnDecoder(oid: number, format: number): ColumnDecoder {
+  if (format === 1) return (buf, start, len) => ({ hex: toHex(buf.subarray(start, start + len)) });
+  switch (oid) {
+    case OID.int2:
+    case OID.int4:
+    case OID.oid:
+    case OID.xid:
+    case OID.int8:
+      return (buf, start, len) => smallIntAt(buf, start, len) ?? decodeText(oid, textAt(buf, start, len));
+    case OID.bool:
+      return (buf, start, len) => len === 1 && buf[start] === 0x74;
+    case OID.text:
+    case OID.varchar:
+    case OID.bpchar:
+    case OID.name:
+    case OID.char:
+    case OID.numeric:
+    case OID.uuid:
+    case OID.date:
+    case OID.time:
+    case OID.timetz:
+    case OID.interval:
+    case OID.money:
+    case OID.inet:
+    case OID.cidr:
+    case OID.macaddr:
+    case OID.xml:
+      return textAt;
+    case OID.float4:
+    case OID.float8:
+    case OID.json:
+    case OID.jsonb:
+    case OID.timestamp:
+    case OID.timestamptz:
+      return (buf, start, len) => decodeText(oid, textAt(buf, start, len));
+    default:
+      return (buf, start, len) => decodeValue(oid, buf.subarray(start, start + len));
+  }
+}

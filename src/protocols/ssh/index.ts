@@ -1,9 +1,11 @@
 // SSH-2, RFC 4251-4254: probe a server without credentials, run commands; a client on the crypto port (WebCrypto, @noble).
 import { z } from 'zod';
-import { fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
-import { defineProtocol, operation } from '../../core/protocol.ts';
-import { openSession, probe, serverSummary } from './client.ts';
+import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { InvalidInput } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
+import { openSession, probe, serverSummary, type AuthInput } from './client.ts';
 import { execCommand } from './connection.ts';
+import { DownloadSink, fileType, SftpClient, type Attrs } from './sftp.ts';
 
 const algorithmList = z.array(z.string().min(1).max(64)).min(1).max(32);
 
@@ -48,6 +50,40 @@ const encoding = z.enum(['utf8', 'base64']).default('utf8').describe('How stdout
 function encode(bytes: Uint8Array, how: 'utf8' | 'base64'): string {
   return how === 'base64' ? toBase64(bytes) : fromUtf8(bytes);
 }
+
+/** Runs `fn` on an SFTP session (subsystem channel) and ends it cleanly. */
+async function withSftp<T>(ctx: OperationContext, input: TargetFields & Omit<AuthInput, 'host' | 'port'>, fn: (sftp: SftpClient) => Promise<T>): Promise<T> {
+  const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+  const sftp = await SftpClient.open(s.connection);
+  ctx.timing.mark('sftpMs');
+  const out = await fn(sftp);
+  await sftp.end();
+  await s.transport.disconnect();
+  return out;
+}
+
+const remotePath = z.string().min(1, 'path is required').max(4096).describe('Remote path (relative paths start in the home directory)');
+const octalMode = z
+  .string()
+  .regex(/^0?[0-7]{3,4}$/, 'mode is octal, like 644 or 0755')
+  .describe('Permission bits in octal');
+const parseMode = (m: string) => parseInt(m, 8);
+
+function attrsJson(a: Attrs) {
+  return {
+    type: fileType(a.permissions),
+    size: a.size ?? null,
+    mode: a.permissions !== undefined ? (a.permissions & 0o7777).toString(8).padStart(4, '0') : null,
+    uid: a.uid ?? null,
+    gid: a.gid ?? null,
+    atime: a.atime !== undefined ? new Date(a.atime * 1000).toISOString() : null,
+    mtime: a.mtime !== undefined ? new Date(a.mtime * 1000).toISOString() : null,
+  };
+}
+
+const attrsOut = z.object({ type: z.string(), size: z.number().nullable(), mode: z.string().nullable(), uid: z.number().nullable(), gid: z.number().nullable(), atime: z.string().nullable(), mtime: z.string().nullable() });
+const sftpFields = { ...authFields, ...connectFields };
+const done = z.object({ path: z.string(), done: z.literal(true) });
 
 export default defineProtocol({
   id: 'ssh',
@@ -137,6 +173,133 @@ export default defineProtocol({
           auth: { method: s.auth.method, banner: s.auth.banner },
         };
       },
+    }),
+    'sftp-ls': operation({
+      summary: 'SFTP: list a directory',
+      input: z.object({ ...sftpFields, path: remotePath.default('.'), maxEntries: z.number().int().min(1).max(10_000).default(1000) }),
+      output: z.object({ path: z.string(), entries: z.array(attrsOut.extend({ name: z.string(), longname: z.string() })), truncated: z.boolean() }),
+      text: (r) => r.entries.map((e) => e.longname || e.name).join('\n'),
+      run: (ctx, input) =>
+        withSftp(ctx, input, async (sftp) => {
+          const path = await sftp.realpath(input.path);
+          const { entries, truncated } = await sftp.list(path, input.maxEntries);
+          return { path, entries: entries.map((e) => ({ name: e.filename, longname: e.longname, ...attrsJson(e.attrs) })), truncated };
+        }),
+    }),
+    'sftp-stat': operation({
+      summary: 'SFTP: attributes of a path (STAT, or LSTAT without following symlinks)',
+      input: z.object({ ...sftpFields, path: remotePath, followSymlinks: z.boolean().default(true) }),
+      output: attrsOut.extend({ path: z.string() }),
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => ({ path: input.path, ...attrsJson(await sftp.stat(input.path, input.followSymlinks)) })),
+    }),
+    'sftp-get': operation({
+      summary: 'SFTP: download a file (pipelined reads); content as base64 or UTF-8 up to maxBytes, SHA-256 of all of it',
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        offset: z.number().int().min(0).optional(),
+        length: z.number().int().min(0).optional(),
+        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('none: only size and SHA-256 (for files of any size)'),
+        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the answer; the SHA-256 covers the whole file'),
+      }),
+      output: z.object({ path: z.string(), size: z.number(), sha256: z.string(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
+      maxTimeoutMs: 300_000,
+      defaultTimeoutMs: 60_000,
+      text: (r) => r.content ?? `${r.size} bytes, sha256 ${r.sha256}`,
+      run: (ctx, input) =>
+        withSftp(ctx, input, async (sftp) => {
+          const sink = new DownloadSink(input.output === 'none' ? 0 : input.maxBytes);
+          const t0 = Date.now();
+          await sftp.download(input.path, sink.push, { offset: input.offset, length: input.length });
+          const ms = Math.max(1, Date.now() - t0);
+          const bytes = sink.bytes();
+          return {
+            path: input.path,
+            size: sink.size,
+            sha256: toHex(sink.hash.digest()),
+            content: input.output === 'none' ? null : input.output === 'utf8' ? fromUtf8(bytes) : toBase64(bytes),
+            encoding: input.output,
+            truncated: input.output !== 'none' && sink.truncated,
+            bytesPerSecond: Math.round((sink.size * 1000) / ms),
+          };
+        }),
+    }),
+    'sftp-put': operation({
+      summary: 'SFTP: upload content to a file (create or truncate, or append)',
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        content: z.string().max(1024 * 1024),
+        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        mode: octalMode.optional(),
+        append: z.boolean().default(false),
+      }),
+      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), size: z.number().nullable() }),
+      maxTimeoutMs: 300_000,
+      run: (ctx, input) =>
+        withSftp(ctx, input, async (sftp) => {
+          let data: Uint8Array;
+          try {
+            data = input.encoding === 'base64' ? fromBase64(input.content) : utf8(input.content);
+          } catch {
+            throw InvalidInput.field('content', 'is not valid base64');
+          }
+          await sftp.upload(input.path, data, { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
+          const after = await sftp.stat(input.path);
+          return { path: input.path, bytes: data.length, sha256: toHex(await ctx.crypto.digest('SHA-256', data)), size: after.size ?? null };
+        }),
+    }),
+    'sftp-mkdir': operation({
+      summary: 'SFTP: create a directory',
+      input: z.object({ ...sftpFields, path: remotePath, mode: octalMode.optional() }),
+      output: done,
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => (await sftp.mkdir(input.path, input.mode ? parseMode(input.mode) : undefined), { path: input.path, done: true as const })),
+    }),
+    'sftp-rmdir': operation({
+      summary: 'SFTP: remove an empty directory',
+      input: z.object({ ...sftpFields, path: remotePath }),
+      output: done,
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => (await sftp.rmdir(input.path), { path: input.path, done: true as const })),
+    }),
+    'sftp-rm': operation({
+      summary: 'SFTP: remove a file',
+      input: z.object({ ...sftpFields, path: remotePath }),
+      output: done,
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => (await sftp.remove(input.path), { path: input.path, done: true as const })),
+    }),
+    'sftp-rename': operation({
+      summary: 'SFTP: rename or move a path',
+      input: z.object({ ...sftpFields, path: remotePath, to: remotePath }),
+      output: z.object({ path: z.string(), to: z.string() }),
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => (await sftp.rename(input.path, input.to), { path: input.path, to: input.to })),
+    }),
+    'sftp-chmod': operation({
+      summary: 'SFTP: change permission bits (SETSTAT)',
+      input: z.object({ ...sftpFields, path: remotePath, mode: octalMode }),
+      output: attrsOut.extend({ path: z.string() }),
+      run: (ctx, input) =>
+        withSftp(ctx, input, async (sftp) => {
+          await sftp.setstat(input.path, { permissions: parseMode(input.mode) });
+          return { path: input.path, ...attrsJson(await sftp.stat(input.path)) };
+        }),
+    }),
+    'sftp-symlink': operation({
+      summary: 'SFTP: create a symbolic link at path pointing to target',
+      input: z.object({ ...sftpFields, path: remotePath, target: z.string().min(1).max(4096) }),
+      output: z.object({ path: z.string(), target: z.string() }),
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => (await sftp.symlink(input.target, input.path), { path: input.path, target: await sftp.readlink(input.path) })),
+    }),
+    'sftp-readlink': operation({
+      summary: 'SFTP: the target of a symbolic link',
+      input: z.object({ ...sftpFields, path: remotePath }),
+      output: z.object({ path: z.string(), target: z.string() }),
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => ({ path: input.path, target: await sftp.readlink(input.path) })),
+    }),
+    'sftp-realpath': operation({
+      summary: 'SFTP: the canonical absolute path',
+      input: z.object({ ...sftpFields, path: remotePath.default('.') }),
+      output: z.object({ path: z.string(), realpath: z.string() }),
+      run: (ctx, input) => withSftp(ctx, input, async (sftp) => ({ path: input.path, realpath: await sftp.realpath(input.path) })),
     }),
   },
 });
