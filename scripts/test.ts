@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorker, type RunningWorker } from '../test/harness.ts';
+import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, type RunningWorker } from '../test/harness.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env });
@@ -54,11 +54,13 @@ const workers: RunningWorker[] = [];
 let code = 1;
 try {
   console.log('\n== starting workerd (development policy, deployment policy)');
-  const [dev, deployment] = await Promise.all([
-    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath }),
-    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off' }, caPath }),
+  const started = await Promise.allSettled([
+    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES) }, caPath }),
+    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN }, caPath }),
   ]);
-  workers.push(dev, deployment);
+  for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
+  const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
   code = run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {

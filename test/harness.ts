@@ -5,6 +5,17 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The test deployment is private: it needs this token, like a deployment with ACCESS_TOKEN set. */
+export const DEPLOYMENT_TOKEN = 'test-deployment-token';
+/** Tunnel limits of the test development Worker, small enough to reach in a test. */
+export const TUNNEL_IDLE_MS = 4000;
+export const TUNNEL_QUOTA_BYTES = 8 * 1024 * 1024;
+
+/** Headers for the given test Worker (the deployment one needs its token). */
+export function authHeaders(kind: 'dev' | 'deployment'): Record<string, string> {
+  return kind === 'deployment' ? { authorization: `Bearer ${DEPLOYMENT_TOKEN}` } : {};
+}
+
 export interface RunningWorker {
   url: string;
   stop(): Promise<void>;
@@ -72,8 +83,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
     try {
+      // Any HTTP answer means workerd serves (a private deployment answers 401).
       const res = await fetch(`${url}/api/runtime`);
-      if (res.ok) return { url, stop, child };
+      await res.body?.cancel();
+      if (res.status < 500) return { url, stop, child };
     } catch {
       // not listening yet
     }
@@ -99,7 +112,7 @@ export interface ApiResult<T = any> {
 export async function call<T = any>(protocol: string, operation: string, input: Record<string, unknown>, opts: { kind?: 'dev' | 'deployment'; transcript?: boolean } = {}): Promise<ApiResult<T>> {
   const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
     body: JSON.stringify(input),
   });
   return { status: res.status, body: (await res.json()) as T };

@@ -3,7 +3,7 @@
 // sends nothing off the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, workerUrl } from './harness.ts';
+import { authHeaders, call, workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 
 const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '0x7f.0.0.1', '127.0.1', '::1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', 'localhost'];
@@ -15,7 +15,7 @@ test('deployment policy: every loopback spelling is target_blocked (403), naming
     assert.equal(r.body.error.code, 'target_blocked');
     assert.match(r.body.error.message, /loopback|local/i, host);
   }
-  const short = await fetch(`${workerUrl('deployment')}/ping/127.0.0.1:${ports.foundation.echo}`);
+  const short = await fetch(`${workerUrl('deployment')}/ping/127.0.0.1:${ports.foundation.echo}`, { headers: authHeaders('deployment') });
   assert.equal(short.status, 403);
   assert.match(await short.text(), /^error: target_blocked/);
 });
@@ -29,7 +29,7 @@ test('deployment policy: port 25 is refused with the platform reason', async () 
 test('rate limit: the deployment answers 429 with Retry-After once a client exceeds its bucket', async () => {
   let limited: Response | undefined;
   for (let i = 0; i < 40 && !limited; i++) {
-    const res = await fetch(`${workerUrl('deployment')}/api/echo/send`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: 7 }) });
+    const res = await fetch(`${workerUrl('deployment')}/api/echo/send`, { method: 'POST', headers: authHeaders('deployment'), body: JSON.stringify({ host: '127.0.0.1', port: 7 }) });
     if (res.status === 429) limited = res;
     else await res.body?.cancel();
   }
@@ -37,4 +37,15 @@ test('rate limit: the deployment answers 429 with Retry-After once a client exce
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
   const body = await limited.json();
   assert.equal(body.error.code, 'rate_limited');
+});
+
+test('access token: a private deployment answers 401 without it, and with a wrong one', async () => {
+  for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+    const res = await fetch(`${workerUrl('deployment')}/api/protocols`, { headers });
+    assert.equal(res.status, 401);
+    assert.match((await res.json()).error.message, /access token/);
+  }
+  const ok = await fetch(`${workerUrl('deployment')}/api/protocols?token=test-deployment-token`);
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
 });

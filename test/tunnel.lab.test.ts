@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { workerUrl } from './harness.ts';
+import { TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, authHeaders, workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 
 interface Control {
@@ -97,7 +97,7 @@ test('tunnel: a refused port is an error message and a 1011 close', async () => 
 /** A WebSocket handshake by hand, to read the status of a refused upgrade. */
 function handshake(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const req = http.get(url, { headers: { ...authHeaders(url.startsWith(workerUrl('deployment')) ? 'deployment' : 'dev'), connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
     req.on('response', (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
@@ -121,4 +121,30 @@ test('tunnel: bad query and blocked targets are refused before the upgrade', asy
   const noUpgrade = await fetch(`${workerUrl()}/api/tunnel?host=127.0.0.1&port=${ports.foundation.echo}`);
   assert.equal(noUpgrade.status, 400);
   assert.match((await noUpgrade.json()).error.message, /upgrade/);
+});
+
+test('tunnel: an idle tunnel is closed with 4001', async () => {
+  const t = open(`host=127.0.0.1&port=${ports.foundation.echo}`);
+  const t0 = Date.now();
+  const { code, reason } = await t.closed;
+  assert.equal(code, 4001);
+  assert.match(reason, /idle/);
+  assert.ok(Date.now() - t0 >= TUNNEL_IDLE_MS - 500);
+});
+
+test('tunnel: past the byte quota the tunnel is closed with 4002', async () => {
+  const t = open(`host=127.0.0.1&port=${ports.foundation.discard}`);
+  await t.opened;
+  await t.until(() => t.control.some((c) => c.type === 'open'));
+  const chunk = new Uint8Array(512 * 1024);
+  let sent = 0;
+  // Send within the window: wait for the server's acks as a client must.
+  while (sent <= TUNNEL_QUOTA_BYTES && t.ws.readyState === WebSocket.OPEN) {
+    t.ws.send(chunk);
+    sent += chunk.length;
+    await t.until(() => t.control.filter((c) => c.type === 'ack').reduce((n, c) => n + (c.bytes as number), 0) >= sent - 512 * 1024 || t.ws.readyState !== WebSocket.OPEN);
+  }
+  const { code, reason } = await t.closed;
+  assert.equal(code, 4002);
+  assert.match(reason, /quota/);
 });

@@ -12,6 +12,8 @@ const p = ports.ftp;
 /** What the FTP lab serves, for tests to assert against. */
 export const ftpFacts = {
   banner: 'Portolan lab FTP server',
+  /** ProFTPD's ServerName, inside its banner `220 ProFTPD Server (<name>) [127.0.0.1]`. */
+  proftpdName: 'Portolan lab ProFTPD',
   user: 'ftplab',
   password: 'ftplab-secret',
   home: '/home/ftplab',
@@ -106,6 +108,8 @@ async function ensureLabUser(ctx: LabContext): Promise<void> {
   if (!exists) await ctx.exec('useradd', ['--create-home', '--home-dir', home, '--comment', 'Portolan FTP lab', '--shell', '/bin/sh', user]);
   await ctx.exec('chpasswd', [], { input: `${user}:${password}\n` });
   await ctx.exec('chmod', ['0755', home]);
+  // Files a failed test run left behind (tests name theirs uniquely and delete them when they pass).
+  await ctx.exec('find', [home, '-mindepth', '1', '-maxdepth', '1', '!', '-name', '.*', '-exec', 'rm', '-rf', '{}', '+']);
 }
 
 /** The anonymous tree: root-owned, world-readable (vsftpd serves anonymous users only world-readable files). */
@@ -207,4 +211,48 @@ const vsftpdNat: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [vsftpd, vsftpdImplicit, vsftpdNat];
+/** ProFTPD: a second implementation, with MLSD/MLST (RFC 3659 §7), for the lab user only, plain. */
+const proftpd: LabServer = {
+  name: 'proftpd',
+  area: 'ftp',
+  packages: ['proftpd-core'],
+  ports: [p.ftpProftpd],
+  async start(ctx) {
+    await ensureLabUser(ctx);
+    const config = ctx.writeFile(
+      'proftpd.conf',
+      `ServerName "${ftpFacts.proftpdName}"
+ServerType standalone
+DefaultServer on
+Port ${p.ftpProftpd}
+DefaultAddress 127.0.0.1
+SocketBindTight on
+UseIPv6 off
+User nobody
+Group nogroup
+Umask 022
+MaxInstances 50
+PassivePorts ${p.ftpPassiveMin} ${p.ftpPassiveMax}
+ScoreboardFile ${join(ctx.dir, 'proftpd.scoreboard')}
+PidFile ${join(ctx.dir, 'proftpd.pid')}
+SystemLog ${join(ctx.dir, 'system.log')}
+TransferLog ${join(ctx.dir, 'transfer.log')}
+WtmpLog off
+UseReverseDNS off
+DelayEngine off
+RequireValidShell off
+AuthPAM off
+AuthOrder mod_auth_unix.c
+AllowOverwrite on
+`,
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/proftpd', args: ['--nodaemon', '--config', config] });
+  },
+  async health() {
+    const answer = await exchange(p.ftpProftpd, { send: 'FEAT\r\n', until: (got) => got.includes('211 End') });
+    expectIncludes('proftpd', answer, ftpFacts.proftpdName);
+    expectIncludes('proftpd FEAT', answer, 'MLST');
+  },
+};
+
+export const servers: LabServer[] = [vsftpd, vsftpdImplicit, vsftpdNat, proftpd];

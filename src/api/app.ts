@@ -6,7 +6,7 @@ import { runOperation, type HostEnv } from '../core/runner.ts';
 import type { Protocol, DefinedOperation } from '../core/protocol.ts';
 import { describeProtocol, openApiDocument, runtimeSupport } from './describe.ts';
 import { coerceQuery, shortRoute } from './short.ts';
-import { tunnelRoute } from './tunnel.ts';
+import { DEFAULT_TUNNEL_LIMITS, tunnelRoute, type TunnelLimits } from './tunnel.ts';
 import { serveSession, type WebSocketAcceptor } from './websocket.ts';
 
 export interface RateLimiter {
@@ -26,6 +26,7 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** Runtime description for /api/runtime. */
   runtimeInfo?: Record<string, unknown>;
+  tunnelLimits?: TunnelLimits;
 }
 
 /** The JSON error body and status for anything thrown. */
@@ -80,7 +81,7 @@ export function createApp(opts: ApiOptions): Hono {
   if (opts.acceptWebSocket) {
     app.get('/api/tunnel', async (c) => {
       await limited(c, c.req.query('host'));
-      return tunnelRoute(c, opts.env, opts.acceptWebSocket!);
+      return tunnelRoute(c, opts.env, opts.acceptWebSocket!, opts.tunnelLimits ?? DEFAULT_TUNNEL_LIMITS);
     });
   }
 

@@ -3,10 +3,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
-import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
+import { RUNTIME_CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
 import type { Capability, DialOptions, Dialer, PeerCertificate, Transport, TransportInfo } from '../../core/conn.ts';
 import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
-import { PortolanError, classify } from '../../core/errors.ts';
+import { PortolanError, UnsupportedRuntime, classify } from '../../core/errors.ts';
 
 const HIGH_WATER = 1024 * 1024;
 
@@ -186,12 +186,16 @@ export class NodeDialer implements Dialer {
   }
 
   async dial(opts: DialOptions): Promise<Transport> {
+    if (opts.privilegedSourcePort && !this.capabilities.has('privilegedPort')) {
+      const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
+      throw new UnsupportedRuntime(`a privileged source port needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives });
+    }
     const onAbortOf = (destroy: () => void) => {
       const f = () => destroy();
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
-    if (opts.tls === 'implicit') {
+    if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;
       const off = onAbortOf(() => sock?.destroy());
       try {
@@ -205,15 +209,11 @@ export class NodeDialer implements Dialer {
         off();
       }
     }
-    const socket = new net.Socket();
-    const off = onAbortOf(() => socket.destroy());
+    let socket: net.Socket | undefined;
+    const off = onAbortOf(() => socket?.destroy());
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('error', reject);
-        socket.connect({ host: opts.address ?? opts.host, port: opts.port });
-      });
-      socket.removeAllListeners('error');
+      socket = opts.privilegedSourcePort ? await connectFromReservedPort(opts, (s) => (socket = s)) : await connectPlain(opts, undefined, (s) => (socket = s));
+      if (opts.tls === 'implicit') return new SocketTransport(await upgrade(socket, opts.host, opts.pinSha256, opts.alpn), opts.pinSha256);
       return new SocketTransport(socket, opts.pinSha256);
     } catch (e) {
       if (opts.signal.aborted) throw classify(opts.signal.reason);
@@ -222,6 +222,48 @@ export class NodeDialer implements Dialer {
       off();
     }
   }
+}
+
+function connectPlain(opts: DialOptions, localPort: number | undefined, track: (s: net.Socket) => void): Promise<net.Socket> {
+  const socket = new net.Socket();
+  track(socket);
+  return new Promise<net.Socket>((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      socket.destroy();
+      reject(e);
+    });
+    socket.connect({ host: opts.address ?? opts.host, port: opts.port, ...(localPort ? { localPort } : {}) });
+  });
+}
+
+/** Lowest and highest reserved port rresvport(3) hands out: 512–1023 (the rsh family checks the client's port). */
+const RESERVED_LOW = 512;
+const RESERVED_HIGH = 1023;
+
+/** Connects from a free port in 512–1023, like rresvport(3), trying the next one while a port is taken. */
+async function connectFromReservedPort(opts: DialOptions, track: (s: net.Socket) => void): Promise<net.Socket> {
+  const span = RESERVED_HIGH - RESERVED_LOW + 1;
+  const start = Math.floor(Math.random() * span);
+  let last: unknown;
+  for (let i = 0; i < 64; i++) {
+    const localPort = RESERVED_HIGH - ((start + i) % span);
+    try {
+      return await connectPlain(opts, localPort, track);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') {
+        const reason = `binding source port ${localPort} was refused (${code}): the Node host is not running as root`;
+        throw new UnsupportedRuntime(reason, { runtime: 'node', missing: ['privilegedPort'], reasons: [reason], alternatives: ['Run `portolan serve` as root (or with CAP_NET_BIND_SERVICE).'] });
+      }
+      if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL') throw e;
+      last = e;
+    }
+  }
+  throw new PortolanError('refused', `no free source port in ${RESERVED_LOW}–${RESERVED_HIGH}: ${(last as Error)?.message ?? 'all taken'}`);
 }
 
 /** A UDP socket for one target address; datagrams from any other address are dropped. */

@@ -32,7 +32,7 @@ export async function toRequest(req: http.IncomingMessage, origin: string, signa
   const url = new URL(req.url ?? '/', origin);
   const method = req.method ?? 'GET';
   const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, MAX_REQUEST_BODY);
-  return new Request(url, { method, headers: headersOf(req), body, signal });
+  return new Request(url, { method, headers: headersOf(req), body: body as BodyInit | undefined, signal });
 }
 
 /** Writes a fetch Response to a node:http response, streaming the body. */

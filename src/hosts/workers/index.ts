@@ -1,6 +1,7 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
+import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
@@ -21,6 +22,9 @@ export interface Env {
   /** `capacity/perSeconds`, e.g. `60/60`; `off` disables. */
   RATE_LIMIT_CLIENT?: string;
   RATE_LIMIT_TARGET?: string;
+  /** Tunnel limits: idle time in ms and bytes per tunnel (both directions). */
+  TUNNEL_IDLE_MS?: string;
+  TUNNEL_QUOTA_BYTES?: string;
 }
 
 const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
@@ -51,10 +55,16 @@ function bucket(spec: string | undefined, fallback: string): { capacity: number;
   return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
 }
 
+function positive(text: string, name: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive whole number, not ${JSON.stringify(text)}`);
+  return n;
+}
+
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES].join('|');
   if (cached?.key === key) return cached.app;
   const dialer = new WorkersDialer();
   const guard = createGuard({
@@ -74,6 +84,11 @@ function appFor(env: Env) {
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
     acceptWebSocket,
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '' } },
+    tunnelLimits: {
+      ...DEFAULT_TUNNEL_LIMITS,
+      ...(env.TUNNEL_IDLE_MS ? { idleMs: positive(env.TUNNEL_IDLE_MS, 'TUNNEL_IDLE_MS') } : {}),
+      ...(env.TUNNEL_QUOTA_BYTES ? { quotaBytes: positive(env.TUNNEL_QUOTA_BYTES, 'TUNNEL_QUOTA_BYTES') } : {}),
+    },
   });
   cached = { key, app };
   return app;

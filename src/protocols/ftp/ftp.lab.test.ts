@@ -9,6 +9,7 @@ import { ftpFacts } from '../../../lab/servers/ftp.ts';
 const plain = { host: '127.0.0.1', port: ports.ftp.ftp };
 const implicit = { host: '127.0.0.1', port: ports.ftp.ftpsImplicit, tls: 'implicit' };
 const nat = { host: '127.0.0.1', port: ports.ftp.ftpNatPasv };
+const proftpd = { host: '127.0.0.1', port: ports.ftp.ftpProftpd };
 const user = { user: ftpFacts.user, password: ftpFacts.password };
 const run = randomBytes(4).toString('hex');
 
@@ -277,4 +278,49 @@ test('ftp PASV naming a private address: target_blocked, unless the control addr
   const epsv = await call('ftp', 'list', nat);
   assert.equal(epsv.status, 200, JSON.stringify(epsv.body));
   assert.equal(epsv.body.result.transfer.via, 'EPSV');
+});
+
+test('ftp ProFTPD: MLSD listing with facts, MLST stat, upload and download byte-identical', async () => {
+  const probe = await call('ftp', 'probe', proftpd);
+  assert.match(probe.body.result.banner, new RegExp(ftpFacts.proftpdName));
+  assert.ok(probe.body.result.features.some((f: string) => f.startsWith('MLST ')));
+  const path = `mlsd ${run} ⚓.bin`;
+  const content = randomBytes(100_000);
+  const up = await call('ftp', 'upload', { ...proftpd, ...user, path, content: content.toString('base64') });
+  assert.equal(up.status, 200, JSON.stringify(up.body));
+  assert.equal(up.body.result.sizeOnServer, content.length);
+  const { body } = await list(proftpd);
+  assert.equal(body.result.method, 'MLSD');
+  assert.equal(body.result.format, 'mlsd');
+  assert.equal(body.result.cwd, ftpFacts.home);
+  const entry = body.result.entries.find((e: Entry) => e.name === path);
+  assert.equal(entry.type, 'file');
+  assert.equal(entry.size, content.length);
+  assert.equal(entry.facts['unix.ownername'], ftpFacts.user);
+  assert.equal(entry.permissions, '0644');
+  assert.ok(Math.abs(Date.parse(entry.modified) - Date.now()) < 120_000, `modify ${entry.modified} is not about now`);
+  assert.ok(!body.result.entries.some((e: Entry) => e.name === '.' || e.name === '..'), 'cdir/pdir listed');
+  const st = await call('ftp', 'stat', { ...proftpd, ...user, path });
+  assert.equal(st.body.result.via, 'MLST');
+  assert.equal(st.body.result.size, content.length);
+  assert.equal(st.body.result.modified, entry.modified);
+  const unix = await call('ftp', 'list', { ...proftpd, ...user, method: 'list' });
+  assert.equal(unix.body.result.format, 'unix');
+  assert.equal(unix.body.result.entries.find((e: Entry) => e.name === path)?.size, content.length);
+  const down = await call('ftp', 'download', { ...proftpd, ...user, path });
+  assert.ok(Buffer.from(down.body.result.contentBase64, 'base64').equals(content));
+  const del = await call('ftp', 'delete', { ...proftpd, ...user, path });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+});
+
+test('ftp input limits: maxBytes above the cap and CR/LF in a path are invalid_input', async () => {
+  const big = await call('ftp', 'download', { ...plain, path: 'welcome.txt', maxBytes: 25 * 1024 * 1024 });
+  assert.equal(big.status, 400);
+  assert.match(big.body.error.message, /maxBytes must be at most 25165824/);
+  const crlf = await call('ftp', 'delete', { ...plain, ...user, path: 'x\r\nDELE .profile' });
+  assert.equal(crlf.status, 400);
+  assert.match(crlf.body.error.message, /path must not contain CR, LF or NUL/);
+  const partial = await call('ftp', 'download', { ...plain, path: 'welcome.txt', maxBytes: 7 });
+  assert.equal(partial.body.result.truncated, true);
+  assert.equal(Buffer.from(partial.body.result.contentBase64, 'base64').toString(), ftpFacts.anonymous.files['welcome.txt'].slice(0, 7));
 });

@@ -36,9 +36,12 @@ test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, serv
   for (const cap of ['IDLE', 'MOVE', 'UIDPLUS', 'ID']) assert.ok(st.capabilitiesAfterLogin.includes(cap), cap);
   assert.equal(st.serverId.name, 'Dovecot');
 
-  const imaps = await ok('capabilities', { host, port: p.imaps, tls: 'implicit', ...login, authMethod: 'LOGIN' });
-  assert.equal(imaps.tls, true);
-  assert.equal(imaps.authMethod, 'LOGIN');
+  for (const authMethod of ['LOGIN', 'AUTHENTICATE LOGIN']) {
+    const imaps = await ok('capabilities', { host, port: p.imaps, tls: 'implicit', ...login, authMethod });
+    assert.equal(imaps.tls, true);
+    assert.equal(imaps.authMethod, authMethod);
+    assert.ok(imaps.capabilitiesAfterLogin.includes('IDLE'));
+  }
 
   const cram = await ok('capabilities', { host, port: p.imap, ...login });
   assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5', 'a plain connection prefers CRAM-MD5');

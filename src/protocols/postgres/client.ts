@@ -39,7 +39,7 @@ import {
   type ParamValue,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { columnDecoder, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
+import { columnDecoder, latin1View, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();
@@ -300,6 +300,7 @@ class Collector {
     if (!this.current) throw new ProtocolError('DataRow before RowDescription');
     const { set, fields, decoders } = this.current;
     const { buf, bounds } = run;
+    const { latin1, ascii } = latin1View(buf);
     const n = fields.length;
     for (let k = 0; k < bounds.length; k += 2) {
       const start = bounds[k];
@@ -328,7 +329,7 @@ class Collector {
           continue;
         }
         if (len < 0 || at + len > end) throw new ProtocolError(`DataRow column ${i} has length ${len}, beyond the message`);
-        row[i] = decoders[i](buf, at, len);
+        row[i] = decoders[i](buf, at, len, latin1, ascii);
         at += len;
       }
       if (at !== end) throw new ProtocolError(`DataRow has ${end - at} bytes after its last column`);

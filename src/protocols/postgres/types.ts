@@ -269,25 +269,28 @@ export function arrayLiteral(items: unknown[], depth = 1): string {
 
 // ---------------------------------------------------------------- row decoding straight from the wire bytes
 
-/** Decodes one column value from `buf[start, start + len)`. */
-export type ColumnDecoder = (buf: Uint8Array, start: number, len: number) => JsonValue;
+/**
+ * Decodes one column value from `buf[start, start + len)`. `latin1` is the whole buffer as a
+ * one-char-per-byte string and `ascii` says whether it has no byte above 0x7F, so ASCII text is
+ * a cheap slice of it instead of a TextDecoder call per value.
+ */
+export type ColumnDecoder = (buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean) => JsonValue;
 
 const utf8Decoder = new TextDecoder();
+const latin1Decoder = new TextDecoder('latin1');
+const NON_ASCII = /[^\x00-\x7f]/;
 
-/** ASCII bytes become a string without the cost of a TextDecoder call; anything else is decoded as UTF-8. */
-export function textAt(buf: Uint8Array, start: number, len: number): string {
-  const end = start + len;
-  if (len <= 256) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (buf[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  }
-  return utf8Decoder.decode(buf.subarray(start, end));
+/** A buffer as latin1 text, and whether every byte is ASCII. */
+export function latin1View(buf: Uint8Array): { latin1: string; ascii: boolean } {
+  const latin1 = latin1Decoder.decode(buf);
+  return { latin1, ascii: !NON_ASCII.test(latin1) };
+}
+
+/** Text at a place in the buffer: a slice of the latin1 view when it is ASCII, else UTF-8 decoded. */
+export function textAt(buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean): string {
+  const s = latin1.slice(start, start + len);
+  if (ascii || !NON_ASCII.test(s)) return s;
+  return utf8Decoder.decode(buf.subarray(start, start + len));
 }
 
 /** A decimal integer of at most 15 digits (always a safe integer), or undefined when the bytes are not one. */
@@ -318,7 +321,7 @@ export function columnDecoder(oid: number, format: number): ColumnDecoder {
     case OID.oid:
     case OID.xid:
     case OID.int8:
-      return (buf, start, len) => smallIntAt(buf, start, len) ?? decodeText(oid, textAt(buf, start, len));
+      return (buf, start, len, latin1, ascii) => smallIntAt(buf, start, len) ?? decodeText(oid, textAt(buf, start, len, latin1, ascii));
     case OID.bool:
       return (buf, start, len) => len === 1 && buf[start] === 0x74;
     case OID.text:
@@ -344,7 +347,7 @@ export function columnDecoder(oid: number, format: number): ColumnDecoder {
     case OID.jsonb:
     case OID.timestamp:
     case OID.timestamptz:
-      return (buf, start, len) => decodeText(oid, textAt(buf, start, len));
+      return (buf, start, len, latin1, ascii) => decodeText(oid, textAt(buf, start, len, latin1, ascii));
     default:
       return (buf, start, len) => decodeValue(oid, buf.subarray(start, start + len));
   }

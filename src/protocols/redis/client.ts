@@ -15,12 +15,14 @@ import {
   describeCommand,
   describeReply,
   encodeCommand,
+  encodeCommands,
   errorParts,
   integerOf,
   itemsOf,
   pairsOf,
   recordOf,
   replyFrame,
+  repliesFrame,
   textOf,
   type CommandArg,
   type RespLimits,
@@ -37,6 +39,11 @@ export interface HandshakeOptions {
 
 const MAX_PUSHES = 1000;
 
+function describeBatch(replies: RespValue[]): string {
+  if (replies.length === 1) return describeReply(replies[0]);
+  return `${replies.length} replies: ${replies.slice(0, 3).map((r) => describeReply(r, 60)).join(', ')}${replies.length > 3 ? ', …' : ''}`;
+}
+
 export class RedisClient {
   readonly conn: Conn;
   private readonly frame;
@@ -48,8 +55,11 @@ export class RedisClient {
   /** A reply was truncated: the connection is out of step and must not be read again. */
   broken = false;
 
+  private readonly limits: Partial<RespLimits>;
+
   constructor(conn: Conn, limits: Partial<RespLimits> = {}) {
     this.conn = conn;
+    this.limits = limits;
     this.frame = replyFrame(limits);
   }
 
@@ -88,21 +98,22 @@ export class RedisClient {
 
   /** Every command in one write, then their replies in order; stops early at a truncated reply. */
   async pipeline(commands: readonly (readonly CommandArg[])[]): Promise<RespValue[]> {
-    const parts = commands.map((c) => encodeCommand(c));
-    let size = 0;
-    for (const p of parts) size += p.length;
-    const buf = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      buf.set(p, at);
-      at += p.length;
-    }
-    await this.conn.write(buf, { decode: `pipeline of ${commands.length}: ${commands.slice(0, 3).map((c) => describeCommand(c, 60)).join('; ')}${commands.length > 3 ? '; …' : ''}` });
+    await this.conn.write(encodeCommands(commands), { decode: `pipeline of ${commands.length}: ${commands.slice(0, 3).map((c) => describeCommand(c, 60)).join('; ')}${commands.length > 3 ? '; …' : ''}` });
     const out: RespValue[] = [];
-    for (let i = 0; i < commands.length; i++) {
-      const v = await this.reply();
-      out.push(v);
-      if (v.truncated) break;
+    while (out.length < commands.length) {
+      if (this.broken) throw new ProtocolError('the connection is out of step after a truncated reply');
+      const batch = await this.conn.readFrame(repliesFrame(commands.length - out.length, this.limits), 'Redis replies', describeBatch);
+      for (const v of batch) {
+        if (v.kind === 'push' && this.protocol === 3) {
+          if (this.pushes.length < MAX_PUSHES) this.pushes.push(v);
+          continue;
+        }
+        out.push(v);
+        if (v.truncated) {
+          this.broken = true;
+          return out;
+        }
+      }
     }
     return out;
   }

@@ -10,7 +10,7 @@
 // incomplete after `maxBytes` buffered bytes, the frame function returns what
 // arrived as a partial tree flagged `truncated` at the top: the caller must drop
 // the connection then, since the rest of that reply is still on the wire.
-import { ByteWriter, fromLatin1, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { fromLatin1, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
@@ -397,6 +397,16 @@ export function replyFrame(limits: Partial<RespLimits> = {}): Frame<RespValue> {
   for (const [k, v] of Object.entries(limits) as [keyof RespLimits, number | undefined][]) if (v !== undefined) lim[k] = v;
   lim.maxLine = Math.min(lim.maxLine, lim.maxBytes);
   return (buf) => {
+    const first = buf[0];
+    if (first !== 0x2a && first !== 0x25 && first !== 0x7e && first !== 0x3e && first !== 0x7c) {
+      // Not an aggregate: one pass builds it (or finds it incomplete) without allocating much.
+      const direct = new Parser(buf, lim, Mode.Build);
+      const value = direct.value(0);
+      if (value !== MORE) return { value, size: direct.pos };
+      if (buf.length < lim.maxBytes) return undefined;
+      const partial = new Parser(buf, lim, Mode.Partial).value(0);
+      return partial === MORE ? undefined : { value: { ...partial, truncated: true }, size: buf.length };
+    }
     const scan = new Parser(buf, lim, Mode.Scan);
     if (scan.value(0) === MORE) {
       if (buf.length < lim.maxBytes) return undefined;
@@ -412,25 +422,93 @@ export function replyFrame(limits: Partial<RespLimits> = {}): Frame<RespValue> {
   };
 }
 
+/**
+ * Every complete reply buffered (at least one, at most `max`): a pipeline reads its answers in
+ * batches, one transcript entry per batch instead of one per reply.
+ */
+export function repliesFrame(max: number, limits: Partial<RespLimits> = {}): Frame<RespValue[]> {
+  const one = replyFrame(limits);
+  return (buf) => {
+    const out: RespValue[] = [];
+    let at = 0;
+    while (out.length < max && at < buf.length) {
+      const got = one(at === 0 ? buf : buf.subarray(at));
+      if (!got) break;
+      out.push(got.value);
+      at += got.size;
+      if (got.value.truncated) break;
+    }
+    return out.length === 0 ? undefined : { value: out, size: at };
+  };
+}
+
 // Commands: RESP2.md "Sending commands to a Redis server": an array of bulk strings.
 
 export type CommandArg = string | Uint8Array;
 
-export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
-  const w = new ByteWriter(64);
-  w.text(`*${args.length}\r\n`);
-  for (const a of args) {
-    const bytes = typeof a === 'string' ? utf8(a) : a;
-    w.text(`$${bytes.length}\r\n`).bytes(bytes).text('\r\n');
+/** An argument's bytes: short ASCII strings without a TextEncoder call (the pipeline hot path). */
+function argBytes(a: CommandArg): Uint8Array {
+  if (typeof a !== 'string') return a;
+  if (a.length <= 256) {
+    const out = new Uint8Array(a.length);
+    for (let i = 0; i < a.length; i++) {
+      const c = a.charCodeAt(i);
+      if (c > 0x7f) return utf8(a);
+      out[i] = c;
+    }
+    return out;
   }
-  return w.finish();
+  return utf8(a);
 }
 
-/** Many commands in one buffer: a pipeline. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+/** Writes `<prefix><n>\r\n` at `at`; returns the next offset. */
+function header(out: Uint8Array, at: number, prefix: number, n: number): number {
+  out[at++] = prefix;
+  const d = digits(n);
+  for (let i = d - 1; i >= 0; i--) {
+    out[at + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  at += d;
+  out[at++] = CR;
+  out[at++] = LF;
+  return at;
+}
+
+/** Commands as RESP arrays of bulk strings, in one buffer (one command, or a pipeline). */
 export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Uint8Array {
-  const w = new ByteWriter(256);
-  for (const c of commands) w.bytes(encodeCommand(c));
-  return w.finish();
+  const encoded = commands.map((c) => c.map(argBytes));
+  let size = 0;
+  for (const args of encoded) {
+    size += 3 + digits(args.length);
+    for (const a of args) size += 5 + digits(a.length) + a.length;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const args of encoded) {
+    at = header(out, at, 0x2a, args.length); // '*'
+    for (const a of args) {
+      at = header(out, at, 0x24, a.length); // '$'
+      out.set(a, at);
+      at += a.length;
+      out[at++] = CR;
+      out[at++] = LF;
+    }
+  }
+  return out;
+}
+
+export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
+  return encodeCommands([args]);
 }
 
 /** A one-line reading of a command for the transcript. */

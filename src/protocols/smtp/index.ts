@@ -13,8 +13,8 @@ export default defineProtocol({
     { port: 465, transport: 'tls', label: 'SMTPS (implicit TLS)' },
   ],
   specs: ['RFC 5321', 'RFC 3207', 'RFC 4954', 'RFC 6409', 'RFC 8314', 'RFC 2920', 'RFC 3030', 'RFC 1870', 'RFC 6152', 'RFC 6531', 'RFC 3463', 'RFC 5322', 'RFC 2045', 'RFC 2047', 'RFC 2231'],
-  rating: { stars: 0, reason: 'Not yet lab-tested.' },
-  verifiedAgainst: null,
+  rating: { stars: 4, reason: 'Probe and send on submission (STARTTLS), SMTPS (implicit) and plain SMTP, lab-tested through workerd against Postfix: EHLO capabilities before/after STARTTLS, AUTH PLAIN/LOGIN/CRAM-MD5 (wrong password is auth_failed with the 535 text), per-recipient RCPT results, DATA with dot-stuffing and BDAT, MIME messages (encoded-word headers, HTML, attachments) stored byte for byte, server_error with code and enhanced code. Not yet: DSN parameters, SMTPUTF8 envelopes against a server, REQUIRETLS.' },
+  verifiedAgainst: 'Postfix 3.7.11-0+deb12u1 (SASL and LMTP delivery through Dovecot 2.3.19.1+dfsg1-2.1+deb12u7)',
   tls: { implicit: { port: 465 }, starttls: true },
   defaultOperation: 'probe',
   operations: {

@@ -201,14 +201,15 @@ export default defineProtocol({
         length: z.number().int().min(0).optional(),
         output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('none: only size and SHA-256 (for files of any size)'),
         maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the answer; the SHA-256 covers the whole file'),
+        sha256: z.boolean().default(true).describe('Hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
       }),
-      output: z.object({ path: z.string(), size: z.number(), sha256: z.string(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
+      output: z.object({ path: z.string(), size: z.number(), sha256: z.string().nullable(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
       maxTimeoutMs: 300_000,
       defaultTimeoutMs: 60_000,
-      text: (r) => r.content ?? `${r.size} bytes, sha256 ${r.sha256}`,
+      text: (r) => r.content ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`,
       run: (ctx, input) =>
         withSftp(ctx, input, async (sftp) => {
-          const sink = new DownloadSink(input.output === 'none' ? 0 : input.maxBytes);
+          const sink = new DownloadSink(input.output === 'none' ? 0 : input.maxBytes, input.sha256);
           const t0 = Date.now();
           await sftp.download(input.path, sink.push, { offset: input.offset, length: input.length });
           const ms = Math.max(1, Date.now() - t0);
@@ -216,7 +217,7 @@ export default defineProtocol({
           return {
             path: input.path,
             size: sink.size,
-            sha256: toHex(sink.hash.digest()),
+            sha256: sink.hash ? toHex(sink.hash.digest()) : null,
             content: input.output === 'none' ? null : input.output === 'utf8' ? fromUtf8(bytes) : toBase64(bytes),
             encoding: input.output,
             truncated: input.output !== 'none' && sink.truncated,

@@ -62,9 +62,11 @@ const ATTR = { SIZE: 1, UIDGID: 2, PERMISSIONS: 4, ACMODTIME: 8, EXTENDED: 0x800
 
 /** Largest SFTP packet accepted (OpenSSH's sftp-server uses 256 KiB). */
 export const MAX_SFTP_PACKET = 256 * 1024 + 1024;
-const READ_SIZE = 32 * 1024;
-const WRITE_SIZE = 32 * 1024;
-const MAX_INFLIGHT = 64;
+/** Request sizes without limits@openssh.com (draft 6.4: servers must handle 32 KiB), and the most we ever ask. */
+const DEFAULT_IO_SIZE = 32 * 1024;
+const MAX_IO_SIZE = 255 * 1024;
+/** Bytes of READs or WRITEs outstanding at once. */
+const INFLIGHT_BYTES = 4 * 1024 * 1024;
 const MAX_NAMES_PER_READDIR = 10_000;
 
 export interface Attrs {
@@ -167,6 +169,8 @@ export class SftpClient {
   private failure: PortolanError | null = null;
   version = 0;
   extensions: Record<string, string> = {};
+  readSize = DEFAULT_IO_SIZE;
+  writeSize = DEFAULT_IO_SIZE;
   /** OpenSSH's sftp-server takes SYMLINK's arguments in reverse order (PROTOCOL 4.1). */
   private symlinkReversed: boolean;
 
@@ -188,6 +192,15 @@ export class SftpClient {
     if (client.version < 3) throw new ProtocolError(`SFTP server speaks version ${client.version}; version 3 is needed`);
     while (r.remaining > 0) client.extensions[r.text('extension name', 256)] = r.text('extension data', 1024);
     void client.pump();
+    if ('limits@openssh.com' in client.extensions) {
+      // OpenSSH PROTOCOL 4.8: max-packet-length, max-read-length, max-write-length, max-open-handles (uint64 each).
+      const l = SftpClient.expect(await client.request(FXP.EXTENDED, (w) => w.string('limits@openssh.com')), FXP.EXTENDED_REPLY);
+      l.u64('max-packet-length');
+      const maxRead = Number(l.u64('max-read-length'));
+      const maxWrite = Number(l.u64('max-write-length'));
+      if (maxRead > 0) client.readSize = Math.min(maxRead, MAX_IO_SIZE);
+      if (maxWrite > 0) client.writeSize = Math.min(maxWrite, MAX_IO_SIZE);
+    }
     return client;
   }
 
@@ -322,8 +335,8 @@ export class SftpClient {
     let total = 0;
     const inflight: Array<{ offset: number; len: number; reply: Promise<Reply> }> = [];
     const issue = () => {
-      while (!eof && inflight.length < MAX_INFLIGHT && next < end) {
-        const len = Math.min(READ_SIZE, end - next);
+      while (!eof && inflight.length * this.readSize < INFLIGHT_BYTES && next < end) {
+        const len = Math.min(this.readSize, end - next);
         const offset = next;
         inflight.push({ offset, len, reply: this.request(FXP.READ, (w) => w.string(handle).u64(BigInt(offset)).u32(len)) });
         next += len;
@@ -369,11 +382,11 @@ export class SftpClient {
     if (opts.append) offset = (await this.fstat(handle)).size ?? 0;
     try {
       const inflight: Promise<Reply>[] = [];
-      for (let at = 0; at < data.length; at += WRITE_SIZE) {
-        const chunk = data.subarray(at, at + WRITE_SIZE);
+      for (let at = 0; at < data.length; at += this.writeSize) {
+        const chunk = data.subarray(at, at + this.writeSize);
         const fileOffset = offset + at;
         inflight.push(this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(fileOffset)).string(chunk)));
-        if (inflight.length >= MAX_INFLIGHT) SftpClient.status(await inflight.shift()!, path);
+        if (inflight.length * this.writeSize >= INFLIGHT_BYTES) SftpClient.status(await inflight.shift()!, path);
       }
       for (const p of inflight) SftpClient.status(await p, path);
     } finally {
@@ -428,14 +441,19 @@ export class SftpClient {
 export class DownloadSink {
   private readonly parts: Uint8Array[] = [];
   private kept = 0;
-  readonly hash = sha256.create();
+  readonly hash: ReturnType<typeof sha256.create> | null;
   size = 0;
   truncated = false;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    digest = true,
+  ) {
+    this.hash = digest ? sha256.create() : null;
+  }
 
   push = (chunk: Uint8Array): void => {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.size += chunk.length;
     if (this.kept >= this.max) {
       this.truncated = true;

@@ -1,0 +1,11 @@
+import { runOperation } from './src/core/runner.ts';
+import { NodeDialer } from './src/hosts/node/dialer.ts';
+import { webCrypto } from './src/core/crypto.ts';
+import ssh from './src/protocols/ssh/index.ts';
+const env = { dialer: new NodeDialer(), guard: { check: async () => ({}) }, crypto: webCrypto() };
+const r: any = await runOperation(env as any, ssh, ssh.operations['sftp-get'], { host: '127.0.0.1', port: 12222, username:'sshpass', password:'portolan-pass-1', path:'big.bin', output:'none', timeoutMs: 60000 }, { transcript: true });
+const e = r.transcript.entries;
+const ins = e.filter((x: any) => x.dir === 'in' && x.size > 1000);
+console.log('entries', e.length, 'dropped', r.transcript.dropped, 'in sizes', ins.slice(20, 40).map((x: any) => x.size).join(','));
+console.log(e.filter((x:any)=>x.dir==='out').slice(10,30).map((x:any)=>x.decode).join('\n'));
+console.log(e.filter((x:any)=>x.dir==='info').slice(20,40).map((x:any)=>x.t + ' ' + x.decode).join('\n'));
