@@ -27,7 +27,7 @@ function redisBenchmark(args: string[]): number {
     .split('\n')
     .find((l) => l.startsWith('"SET"'));
   if (!row) throw new Error(`redis-benchmark printed no SET row:\n${r.stdout.toString()}`);
-  return Number(JSON.parse(`[${row}]`)[1]);
+  return Math.round(Number(JSON.parse(`[${row}]`)[1]));
 }
 
 interface ApiRun {

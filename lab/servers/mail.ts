@@ -75,6 +75,8 @@ ssl_cert = <${certPath}
 ssl_key = <${keyPath}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
+# Loopback is trusted: no growing auth-failure penalty when parallel tests try wrong passwords.
+login_trusted_networks = 127.0.0.1/32
 auth_mechanisms = plain login cram-md5 apop
 first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir

@@ -15,6 +15,7 @@ import imap from './imap/index.ts';
 import lmtp from './smtp/lmtp.ts';
 import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
+import ntp from './ntp/index.ts';
 import ping from './ping/index.ts';
 import pop3 from './pop3/index.ts';
 import ports from './ports/index.ts';
@@ -22,8 +23,9 @@ import postgres from './postgres/index.ts';
 import qotd from './qotd/index.ts';
 import redis from './redis/index.ts';
 import smtp from './smtp/index.ts';
+import snmp from './snmp/index.ts';
 import ssh from './ssh/index.ts';
 import time from './time/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp];

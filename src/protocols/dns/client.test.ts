@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { concat, fromLatin1, toHex, utf8 } from '../../core/bytes.ts';
 import type { Capability, DialOptions, Transport } from '../../core/conn.ts';
+import type { DatagramTransport } from '../../core/datagram.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { FrameDecoder } from '../../core/framing.ts';
@@ -116,7 +117,7 @@ test('AXFR state machine: done at the closing SOA, over several messages; errors
 type Answerer = (query: DnsMessage) => DnsMessage | DnsMessage[] | null;
 
 /** A transport that parses what the client writes (framed DNS, HTTP or datagrams) and answers. */
-function fakeServer(kind: 'tcp' | 'http' | 'udp', answer: Answerer, log: Uint8Array[] = []): Transport {
+function fakeServer(kind: 'tcp' | 'http', answer: Answerer, log: Uint8Array[] = []): Transport {
   const queue: Uint8Array[] = [];
   let waiter: (() => void) | undefined;
   let buf: Uint8Array = new Uint8Array(0);
@@ -131,11 +132,6 @@ function fakeServer(kind: 'tcp' | 'http' | 'udp', answer: Answerer, log: Uint8Ar
     },
     async write(bytes) {
       log.push(bytes.slice());
-      if (kind === 'udp') {
-        const out = answer(decodeMessage(bytes));
-        for (const m of [out].flat()) if (m) push(encodeMessage(m as never));
-        return;
-      }
       buf = concat([buf, bytes]);
       if (kind === 'tcp') {
         for (const { message } of new FrameDecoder(tcpMessageFrame).feed(buf)) {
@@ -162,12 +158,32 @@ function fakeServer(kind: 'tcp' | 'http' | 'udp', answer: Answerer, log: Uint8Ar
     },
     async close() {},
     info() {
-      return { remoteAddress: 'memory', datagram: kind === 'udp' } as never;
+      return { remoteAddress: 'memory' };
     },
   };
 }
 
-function host(servers: Transport[], capabilities: Capability[] = ['tcp', 'tls', 'starttls']): HostEnv & { dials: DialOptions[] } {
+/** A UDP server in memory: each datagram sent is answered by zero or more datagrams (bytes and source port). */
+function fakeUdp(answer: (query: Uint8Array) => { bytes: Uint8Array; port?: number }[], port = 53): DatagramTransport {
+  const queue: { bytes: Uint8Array; from: { address: string; port: number } }[] = [];
+  let waiter: (() => void) | undefined;
+  return {
+    async send(bytes) {
+      for (const d of answer(bytes)) queue.push({ bytes: d.bytes, from: { address: '127.0.0.1', port: d.port ?? port } });
+      waiter?.();
+    },
+    async receive() {
+      while (queue.length === 0) await new Promise<void>((r) => (waiter = r));
+      return queue.shift()!;
+    },
+    async close() {},
+    info() {
+      return { remoteAddress: '127.0.0.1' };
+    },
+  };
+}
+
+function host(servers: Transport[], capabilities: Capability[] = ['tcp', 'tls', 'starttls'], udp: DatagramTransport[] = []): HostEnv & { dials: DialOptions[] } {
   const dials: DialOptions[] = [];
   return {
     dials,
@@ -182,6 +198,15 @@ function host(servers: Transport[], capabilities: Capability[] = ['tcp', 'tls', 
         if (!next) throw new Error('connect ECONNREFUSED');
         return next;
       },
+      ...(capabilities.includes('udp')
+        ? {
+            async dialUdp() {
+              const next = udp.shift();
+              if (!next) throw new Error('no UDP socket');
+              return next;
+            },
+          }
+        : {}),
     },
   };
 }
@@ -264,25 +289,43 @@ test('UDP on Workers: unsupported_runtime with the reason and the alternatives, 
   await assert.rejects(runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', name: 'x.example', transport: 'udp' }), (e: PortolanError) => {
     assert.equal(e.code, 'unsupported_runtime');
     assert.match(e.message, /no datagram sockets/);
-    assert.ok((e.detail!.alternatives as string[]).some((a) => /tcp, dot or doh/.test(a)));
+    assert.ok((e.detail!.alternatives as string[]).some((a) => /DNS over TCP, DoH or DoT/.test(a)));
     return true;
   });
   assert.equal(env.dials.length, 0);
   await assert.rejects(runOperation(env, dns, dns.operations.mdns, { host: '127.0.0.1', name: 'printer.local' }), (e: PortolanError) => e.code === 'unsupported_runtime');
 });
 
-test('UDP with a datagram host: a truncated answer is asked again over TCP', async () => {
+const answerTo = (query: Uint8Array, over: Partial<DnsMessage>) => encodeMessage(reply(decodeMessage(query), over) as never);
+
+test('UDP: a truncated answer is asked again over TCP (RFC 7766 §5)', async () => {
   const big = (q: DnsMessage) => reply(q, { answers: Array.from({ length: 40 }, (_, i) => A(q.questions[0].name, `192.0.2.${i}`)) });
-  const env = host([fakeServer('udp', (q) => reply(q, { flags: { ...q.flags, tc: true } })), fakeServer('tcp', big)], ['tcp', 'tls', 'udp']);
-  const answer = await runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', name: 'big.example', transport: 'udp' });
+  const udp = fakeUdp((q) => [{ bytes: answerTo(q, { flags: { aa: false, tc: true, rd: true, ra: true, z: false, ad: false, cd: false } }) }]);
+  const env = host([fakeServer('tcp', big)], ['tcp', 'tls', 'udp'], [udp]);
+  const answer = await runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', name: 'big.example', transport: 'udp' }, { transcript: true });
   const r = answer.result as any;
   assert.equal(r.retriedOverTcp, true);
   assert.equal(r.transport, 'tcp');
   assert.equal(r.answers.length, 40);
-  // (The runner does not yet pass `datagram: true` on to the dialer: that is the Node host issue's core change.)
-  // A host that claims udp but hands back a stream is refused rather than spoken to wrongly.
-  const liar = host([fakeServer('tcp', big)], ['tcp', 'udp']);
-  await assert.rejects(runOperation(liar, dns, dns.operations.query, { host: '127.0.0.1', name: 'x.example', transport: 'udp' }), /opened a stream, not a datagram socket/);
+  assert.match(dns.operations.query.text!(r as never, {} as never), /;; Truncated over UDP, retried over TCP\./);
+});
+
+test('UDP: datagrams from another port, with another ID, another question, or not DNS at all are dropped', async () => {
+  const udp = fakeUdp((q) => {
+    const m = decodeMessage(q);
+    return [
+      { bytes: answerTo(q, { answers: [A('evil.example.', '203.0.113.1')] }), port: 5353 }, // wrong source port
+      { bytes: encodeMessage({ ...reply(m), id: (m.id + 1) & 0xffff } as never) }, // wrong ID
+      { bytes: answerTo(q, { questions: [{ name: 'other.example.', type: 'A', class: 'IN' }] }) }, // wrong question
+      { bytes: Uint8Array.from([1, 2, 3]) }, // not DNS
+      { bytes: answerTo(q, { answers: [A(m.questions[0].name, '192.0.2.10')] }) },
+    ];
+  });
+  const env = host([], ['tcp', 'udp'], [udp]);
+  const r = (await runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', name: 'good.example', transport: 'udp' })).result as any;
+  assert.deepEqual(r.answers.map((a: any) => a.rdata), ['192.0.2.10']);
+  assert.equal(r.transport, 'udp');
+  assert.equal(r.retriedOverTcp, false);
 });
 
 test('batch: queries pipelined on one connection, answers matched by ID even out of order', async () => {
@@ -333,4 +376,50 @@ test('dohWireResolver: A and AAAA by RFC 8484 POST, CNAME chains followed, NXDOM
   assert.equal(toHex(calls[0].body.subarray(0, 2)), '0000', 'ID 0');
   await assert.rejects(resolver.resolve('nope.example'), (e: PortolanError) => e.code === 'refused' && /NXDOMAIN/.test(e.message));
   await assert.rejects(resolver.resolve('bad..name'), (e: PortolanError) => e.code === 'refused');
+});
+
+test('DoH JSON form (Cloudflare/Google style): GET ?name=&type= with accept application/dns-json', async () => {
+  const log: Uint8Array[] = [];
+  const json = JSON.stringify({
+    Status: 0, TC: false, RD: true, RA: true, AD: true, CD: false,
+    Question: [{ name: 'example.com.', type: 15 }],
+    Answer: [{ name: 'example.com.', type: 15, TTL: 300, data: '0 .' }],
+  });
+  const canned: Transport = {
+    ...fakeServer('tcp', () => null),
+    async write(bytes) {
+      log.push(bytes.slice());
+      queue.push(utf8(`HTTP/1.1 200 OK\r\nContent-Type: application/dns-json; charset=utf-8\r\nContent-Length: ${utf8(json).length}\r\n\r\n${json}`));
+    },
+    async read() {
+      return queue.shift() ?? null;
+    },
+  };
+  const queue: Uint8Array[] = [];
+  const env = host([canned]);
+  const answer = await runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', port: 10443, name: 'example.com', type: 'MX', transport: 'doh', dohMode: 'json', do: true });
+  const r = answer.result as any;
+  assert.match(fromLatin1(log[0]), /^GET \/dns-query\?name=example\.com\.&type=MX&do=1 HTTP\/1\.1\r\n.*Accept: application\/dns-json\r\n/s);
+  assert.equal(r.flags.ad, true);
+  assert.deepEqual(r.answers.map((a: any) => [a.name, a.type, a.ttl, a.rdata]), [['example.com.', 'MX', 300, '0 .']]);
+});
+
+test('trace: a silent name server is given up after hopTimeoutMs and the next one is asked; lame referrals are skipped', async () => {
+  const NS = (zone: string, host: string): DnsRecord => ({ name: zone, type: 'NS', class: 'IN', ttl: 60, data: { host } });
+  const root = fakeServer('tcp', (q) => reply(q, { authority: [NS('example.', 'a.ns.example.'), NS('example.', 'b.ns.example.')], additional: [A('a.ns.example.', '192.0.2.53'), A('b.ns.example.', '192.0.2.54')] }));
+  const silent = fakeServer('tcp', () => null);
+  const good = fakeServer('tcp', (q) => reply(q, { flags: { ...q.flags, aa: true }, answers: [A('www.example.', '192.0.2.80')] }));
+  const env = host([root, silent, good]);
+  const answer = await runOperation(env, dns, dns.operations.trace, { host: '127.0.0.1', name: 'www.example', hopTimeoutMs: 150 });
+  const r = answer.result as any;
+  assert.equal(r.rcode, 'NOERROR');
+  assert.deepEqual(r.steps.map((s: any) => [s.server.address, s.error?.code ?? null]), [['127.0.0.1', null], ['192.0.2.53', 'io_timeout'], ['192.0.2.54', null]]);
+  assert.deepEqual(r.answers.map((a: any) => a.rdata), ['192.0.2.80']);
+  assert.deepEqual(env.dials.slice(1).map((d) => d.host), ['192.0.2.53', '192.0.2.54']);
+  // A referral upwards (to a zone that is not below the one asked) is lame.
+  const up = fakeServer('tcp', (q) => reply(q, { authority: [NS('.', 'a.root.')], additional: [A('a.root.', '192.0.2.1')] }));
+  const env2 = host([fakeServer('tcp', (q) => reply(q, { authority: [NS('example.', 'ns.example.')], additional: [A('ns.example.', '192.0.2.2')] })), up]);
+  const lame = (await runOperation(env2, dns, dns.operations.trace, { host: '127.0.0.1', name: 'www.example' })).result as any;
+  assert.equal(lame.complete, false);
+  assert.match(lame.steps[1].error.message, /lame referral to \./);
 });

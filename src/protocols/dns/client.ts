@@ -5,14 +5,15 @@
 // matching its ID — so operations never care how a message travels. A stream session (TCP, DoT) keeps
 // answers that arrive for other IDs, which is what lets several queries share one connection and come
 // back in any order (RFC 7766 §6.2.1.1). A DoH session sends one HTTP request per query on a kept-alive
-// connection. A UDP session reads datagrams, drops those with another ID (RFC 5452 §9.1), and reports TC.
+// connection. A UDP session reads datagrams, drops those that do not answer it (RFC 5452 §9.1), reports TC.
 import type { Conn } from '../../core/conn.ts';
+import type { DatagramConn } from '../../core/datagram.ts';
 import { toBase64 } from '../../core/bytes.ts';
-import { PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
-import { unsupportedReasons } from '../../core/capabilities.ts';
+import { classify, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { describeMessage, decodeMessage, frameTcp, MAX_MESSAGE, rcodeName, tcpMessageFrame, type DnsMessage, type DnsRecord, type Flags } from './codec.ts';
 import { describeResponse, encodeRequest, header, responseFrame, type HttpResponse } from './http.ts';
+import { sameName } from './names.ts';
 import { rdataText, typeName } from './rdata.ts';
 
 export type TransportName = 'tcp' | 'udp' | 'dot' | 'doh';
@@ -222,30 +223,37 @@ function fromDohJson(body: unknown): DnsMessage {
 }
 
 /**
- * DNS over UDP: one datagram each way (RFC 1035 §4.2.1). The conn must come from a datagram dial, where
- * each read() is one datagram. Datagrams with another ID are dropped (RFC 5452 §9.1).
+ * DNS over UDP: one datagram each way (RFC 1035 §4.2.1). An answer counts only if it comes from the server's
+ * address and port, carries our ID and QR, and repeats our question (RFC 5452 §9.1); others are dropped.
  */
 export class DatagramSession implements DnsSession {
   readonly transport = 'udp' as const;
 
-  constructor(readonly conn: Conn) {}
+  constructor(readonly conn: DatagramConn) {}
 
   close(): Promise<void> {
     return this.conn.close();
   }
 
   async exchange(query: Uint8Array, id: number, describe: string): Promise<Exchange> {
+    const asked = decodeMessage(query).questions;
     const sentAt = now();
-    await this.conn.write(query, { decode: describe });
-    for (let dropped = 0; dropped < 16; dropped++) {
-      const datagram = await this.conn.read(MAX_MESSAGE);
-      if (datagram === null) throw new PortolanError('closed', 'the datagram socket closed before an answer came');
-      const message = decodeMessage(datagram);
-      if (message.id !== id || !message.qr) continue;
-      this.conn.note(describeMessage(message));
-      return { message, size: datagram.length, rttMs: round(now() - sentAt) };
+    await this.conn.send(query, { decode: describe });
+    for (let dropped = 0; dropped < MAX_STRAY; dropped++) {
+      const got = await this.conn.receive('DNS answer', describeDatagram);
+      if (got.from.port !== this.conn.port) continue;
+      let message: DnsMessage;
+      try {
+        message = decodeMessage(got.bytes);
+      } catch (e) {
+        // Whatever arrives on the port is read; a datagram that is not DNS is dropped, not trusted.
+        if (e instanceof ProtocolError) continue;
+        throw e;
+      }
+      if (message.id !== id || !message.qr || !sameQuestions(asked, message)) continue;
+      return { message, size: got.bytes.length, rttMs: round(now() - sentAt) };
     }
-    throw new ProtocolError('16 datagrams with the wrong ID or no QR bit; giving up');
+    throw new ProtocolError(`${MAX_STRAY} datagrams that did not answer our query; giving up`);
   }
 
   async pipeline(queries: { bytes: Uint8Array; id: number; describe: string }[]): Promise<Exchange[]> {
@@ -255,33 +263,18 @@ export class DatagramSession implements DnsSession {
   }
 }
 
-/** What a UDP dial needs from the host: a conn whose transport says it carries datagrams. */
-interface DatagramInfo {
-  datagram?: boolean;
+function describeDatagram(bytes: Uint8Array): string {
+  try {
+    return describeMessage(decodeMessage(bytes));
+  } catch (e) {
+    return `not a DNS message: ${classify(e).message}`;
+  }
 }
 
-/**
- * Opens a datagram "connection". Needs the `udp` capability; on a host that has it, the dial request
- * carries `datagram: true` and the transport must report `info().datagram` (see the report for the Node
- * host's part). On Workers this is the same 501 the runner gives any operation that needs UDP.
- */
-export async function dialDatagram(ctx: OperationContext, host: string, port: number): Promise<Conn> {
-  if (!ctx.capabilities.has('udp')) {
-    const { reasons, alternatives } = unsupportedReasons(['udp']);
-    throw new UnsupportedRuntime(`DNS over UDP needs udp, which the ${ctx.runtime} runtime lacks: ${reasons.join(' ')}`, {
-      runtime: ctx.runtime,
-      missing: ['udp'],
-      reasons,
-      alternatives: [...alternatives, 'Use transport tcp, dot or doh here.'],
-    });
-  }
-  const conn = await ctx.dial({ host, port, tls: 'off', datagram: true } as Parameters<OperationContext['dial']>[0]);
-  if (!(conn.info() as DatagramInfo).datagram) {
-    await conn.close();
-    const reason = `the ${ctx.runtime} host opened a stream, not a datagram socket: its dialer does not carry UDP yet.`;
-    throw new UnsupportedRuntime(`DNS over UDP: ${reason}`, { runtime: ctx.runtime, missing: ['udp'], reasons: [reason], alternatives: ['Use transport tcp, dot or doh.'] });
-  }
-  return conn;
+function sameQuestions(asked: DnsMessage['questions'], m: DnsMessage): boolean {
+  // A truncated answer may come without its question section (RFC 1035 §4.2.1 leaves it to the server).
+  if (m.questions.length === 0 && m.flags.tc) return true;
+  return m.questions.length === asked.length && asked.every((q, i) => sameName(q.name, m.questions[i].name) && q.type === m.questions[i].type && q.class === m.questions[i].class);
 }
 
 export interface OpenOptions {
@@ -297,7 +290,8 @@ export interface OpenOptions {
 export async function openSession(ctx: OperationContext, o: OpenOptions): Promise<DnsSession> {
   switch (o.transport) {
     case 'udp':
-      return new DatagramSession(await dialDatagram(ctx, o.host, o.port));
+      // On a host without datagrams (Workers) the runner answers 501 with the reason and the alternatives.
+      return new DatagramSession(await ctx.dialUdp({ host: o.host, port: o.port, secondHop: o.secondHop }));
     case 'tcp':
       return new StreamSession(await ctx.dial({ host: o.host, port: o.port, tls: 'off', secondHop: o.secondHop }), 'tcp');
     case 'dot':

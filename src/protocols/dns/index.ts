@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { InvalidInput, PortolanError, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { buildQuery, decodeMessage, describeMessage, type DnsMessage, type EdnsRequest } from './codec.ts';
-import { DatagramSession, dialDatagram, DohSession, openSession, queryId, StreamSession, withText, type DnsSession, type DohMode, type Exchange, type TransportName } from './client.ts';
+import { DatagramSession, DohSession, openSession, queryId, StreamSession, withText, type DnsSession, type DohMode, type Exchange, type TransportName } from './client.ts';
 import { decodeMdns, isIpLiteral, llmnrFlags, llmnrQuery, LLMNR_PORT, mdnsQuery, MDNS_PORT, reverseName } from './mdns.ts';
 import { normalizeName, parseName, sameName } from './names.ts';
 import { classCode, typeCode, typeName } from './rdata.ts';
@@ -191,6 +191,14 @@ function ednsRequest(ctx: OperationContext, input: QueryInput): EdnsRequest | un
   };
 }
 
+/** Query IDs for queries sharing one stream: random and all different, so answers can be matched (RFC 7766 §6.2.1.1). DoH uses 0 (RFC 8484 §4.1). */
+function distinctIds(ctx: OperationContext, n: number, transport: TransportName): number[] {
+  if (transport === 'doh') return new Array<number>(n).fill(0);
+  const ids = new Set<number>();
+  while (ids.size < n) ids.add(queryId(ctx));
+  return [...ids];
+}
+
 function serverLabel(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}#${port}`;
 }
@@ -326,9 +334,11 @@ async function transfer(ctx: OperationContext, input: TargetFields & { zone: str
   await session.send(query, `${kind} ${zone}${clientSerial === undefined ? '' : ` from serial ${clientSerial}`}`);
   const xfr = new ZoneTransfer(kind, zone, { maxRecords: input.maxRecords, maxMessages: MAX_TRANSFER_MESSAGES }, clientSerial);
   let bytes = 0;
+  let first: DnsMessage | undefined;
   while (!xfr.done) {
     const got = await session.receive();
     if (got.message.id !== id) throw new PortolanError('protocol_error', `${kind} answer with ID ${got.message.id}, not ${id}`);
+    first ??= got.message;
     bytes += got.size;
     xfr.accept(got.message);
   }
@@ -350,6 +360,8 @@ async function transfer(ctx: OperationContext, input: TargetFields & { zone: str
       rttMs: Math.round((performance.now() - started) * 1000) / 1000,
     },
     state,
+    first: first!,
+    querySize: query.length,
   };
 }
 
@@ -389,6 +401,24 @@ export default defineProtocol({
       shortRoute,
       text: queryText,
       async run(ctx, input) {
+        const type = typeName(typeCode(input.type));
+        if (type === 'IXFR') throw InvalidInput.field('type', 'IXFR needs the serial you have: use the ixfr operation');
+        if (type === 'AXFR') {
+          // dig-style: `/dns/<server>/<zone>/AXFR` reads the whole transfer, however many messages it takes.
+          if (input.transport !== 'tcp' && input.transport !== 'dot') throw InvalidInput.field('transport', 'a zone transfer runs over tcp or dot');
+          const { base, state, first, querySize } = await transfer(ctx, { ...input, zone: input.name, transport: input.transport, maxRecords: 10_000 }, 'AXFR');
+          const records = state.style === 'axfr' && state.records.length > 0 && !state.truncated ? [...state.records, state.records[0]] : state.records;
+          return {
+            ...messageOut({ ...first, rcode: base.rcode, answers: records, authority: [], additional: [] }),
+            server: serverLabel(input.host, resolveTransport(input).port),
+            transport: resolveTransport(input).transport,
+            rttMs: base.rttMs,
+            size: base.bytes,
+            querySize,
+            retriedOverTcp: false,
+            http: null,
+          };
+        }
         const asked = await ask(ctx, input, input.host);
         const m = asked.exchange.message;
         return {
@@ -423,22 +453,13 @@ export default defineProtocol({
       async run(ctx, input) {
         const { transport, port } = resolveTransport({ transport: input.transport, tls: input.tls, port: input.port });
         const session = await openSession(ctx, { transport, host: input.host, port, doh: { path: input.dohPath, mode: input.dohMode === 'json' ? 'post' : input.dohMode } });
-        const queries = input.questions.map((q) => {
-          const id = transport === 'doh' ? 0 : queryId(ctx);
+        const ids = distinctIds(ctx, input.questions.length, transport);
+        const queries = input.questions.map((q, i) => {
+          const id = ids[i];
           const name = normalizeName(q.name);
           const type = typeName(typeCode(q.type));
           return { id, name, type, bytes: buildQuery({ id, name, type, rd: input.rd, edns: { udpSize: 1232, do: input.do } }), describe: `${name} ${type}` };
         });
-        // IDs must differ for answers to be matched on a stream.
-        if (transport !== 'doh') {
-          const seen = new Set<number>();
-          for (const q of queries) {
-            while (seen.has(q.id)) q.id = (q.id + 1) & 0xffff;
-            seen.add(q.id);
-            q.bytes[0] = q.id >> 8;
-            q.bytes[1] = q.id & 0xff;
-          }
-        }
         const started = performance.now();
         const answers = await session.pipeline(queries);
         const totalMs = Math.round((performance.now() - started) * 1000) / 1000;
@@ -491,6 +512,7 @@ export default defineProtocol({
         name: nameField,
         type: typeField,
         maxSteps: z.number().int().min(1).max(64).default(30).describe('Most servers to ask'),
+        hopTimeoutMs: z.number().int().min(100).max(30_000).default(4000).describe('How long to wait for each server before trying the next'),
         do: flagFields.do,
       }),
       output: z.object({
@@ -531,7 +553,7 @@ export default defineProtocol({
         return lines.join('\n');
       },
       async run(ctx, input) {
-        return trace(ctx, { name: normalizeName(input.name), type: typeName(typeCode(input.type)), start: input.host, port: input.port, maxSteps: input.maxSteps, dnssec: input.do });
+        return trace(ctx, { name: normalizeName(input.name), type: typeName(typeCode(input.type)), start: input.host, port: input.port, maxSteps: input.maxSteps, dnssec: input.do, hopTimeoutMs: input.hopTimeoutMs });
       },
     }),
     compare: operation({
@@ -611,8 +633,10 @@ export default defineProtocol({
           // Forward lookups share one connection where the transport allows (RFC 7766 §6.2.1.1).
           const { transport, port } = resolveTransport(base);
           const session: DnsSession = await openSession(ctx, { transport, host: input.host, port, doh: { path: input.dohPath, mode: input.dohMode === 'json' ? 'post' : input.dohMode } });
-          const qs = names.slice(0, 8).flatMap((n) => ['A', 'AAAA'].map((type) => ({ n, type, id: transport === 'doh' ? 0 : queryId(ctx) })));
-          const answers = await session.pipeline(qs.map((q, i) => ({ id: q.id === 0 ? 0 : (q.id + i) & 0xffff, bytes: buildQuery({ id: q.id === 0 ? 0 : (q.id + i) & 0xffff, name: q.n, type: q.type, rd: true }), describe: `${q.n} ${q.type}` })));
+          const pairs = names.slice(0, 8).flatMap((n) => ['A', 'AAAA'].map((type) => ({ n, type })));
+          const ids = distinctIds(ctx, pairs.length, transport);
+          const qs = pairs.map((q, i) => ({ ...q, id: ids[i] }));
+          const answers = await session.pipeline(qs.map((q) => ({ id: q.id, bytes: buildQuery({ id: q.id, name: q.n, type: q.type, rd: true }), describe: `${q.n} ${q.type}` })));
           await session.close();
           for (const n of names.slice(0, 8)) {
             const addrs = answers.filter((_, i) => qs[i].n === n).flatMap((x) => x.message.answers.filter((r) => (r.type === 'A' || r.type === 'AAAA') && sameName(r.name, n)).map((r) => String(r.data.address)));
@@ -630,14 +654,13 @@ export default defineProtocol({
       defaultPort: MDNS_PORT,
       text: (r) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: 'mDNS', transport: 'UDP', size: 0 }),
       async run(ctx, input) {
-        const conn = await dialDatagram(ctx, input.host, input.port);
+        const conn = await ctx.dialUdp();
         const id = queryId(ctx);
         // RFC 6762 §6.7: a query from a port other than 5353 gets a unicast reply echoing the ID.
-        await conn.write(mdnsQuery([{ name: normalizeName(input.name), type: typeName(typeCode(input.type)), unicastResponse: input.unicastResponse }], id), { decode: `mDNS ${input.name} ${input.type}` });
+        await conn.send(mdnsQuery([{ name: normalizeName(input.name), type: typeName(typeCode(input.type)), unicastResponse: input.unicastResponse }], id), { decode: `mDNS ${input.name} ${input.type}` });
         const started = performance.now();
-        const datagram = await conn.read(65535);
-        if (datagram === null) throw new PortolanError('closed', 'no mDNS answer');
-        const m = decodeMdns(datagram);
+        const got = await conn.receive('mDNS answer');
+        const m = decodeMdns(got.bytes);
         return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000 };
       },
     }),
@@ -649,13 +672,12 @@ export default defineProtocol({
       defaultPort: LLMNR_PORT,
       text: (r) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: 'LLMNR', transport: 'UDP', size: 0 }),
       async run(ctx, input) {
-        const conn = await dialDatagram(ctx, input.host, input.port);
+        const conn = await ctx.dialUdp();
         const id = queryId(ctx);
-        await conn.write(llmnrQuery(id, normalizeName(input.name), typeName(typeCode(input.type))), { decode: `LLMNR ${input.name} ${input.type}` });
+        await conn.send(llmnrQuery(id, normalizeName(input.name), typeName(typeCode(input.type))), { decode: `LLMNR ${input.name} ${input.type}` });
         const started = performance.now();
-        const datagram = await conn.read(65535);
-        if (datagram === null) throw new PortolanError('closed', 'no LLMNR answer');
-        const m = decodeMessage(datagram);
+        const got = await conn.receive('LLMNR answer');
+        const m = decodeMessage(got.bytes);
         return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000, llmnr: llmnrFlags(m) };
       },
     }),

@@ -54,7 +54,7 @@ export function wireLength(labels: Labels): number {
  */
 export function parseName(text: string, field = 'name'): Labels {
   const trimmed = text.trim();
-  if (trimmed === '' ) throw InvalidInput.field(field, 'is empty; use "." for the root');
+  if (trimmed === '') throw InvalidInput.field(field, 'is empty; use "." for the root');
   if (trimmed === '.') return [];
   const source = /[^\x00-\x7f]/.test(trimmed) ? toALabels(trimmed, field) : trimmed;
   const labels: Labels = [];

@@ -15,7 +15,7 @@ export interface Resolver {
 /** The part of fetch() this resolver uses; `(url, init) => fetch(url, init)` fits. */
 export type WireFetch = (
   url: string,
-  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Uint8Array; signal: AbortSignal },
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Uint8Array<ArrayBuffer>; signal: AbortSignal },
 ) => Promise<{ ok: boolean; status: number; headers: { get(name: string): string | null }; arrayBuffer(): Promise<ArrayBuffer> }>;
 
 export interface WireResolverOptions {
@@ -48,7 +48,7 @@ export function dohWireResolver(url: string, fetchFn: WireFetch, opts: WireResol
         else target = `${url}${url.includes('?') ? '&' : '?'}dns=${toBase64(query).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
         let message: DnsMessage;
         try {
-          const res = await fetchFn(target, { method, headers, body: method === 'POST' ? query : undefined, signal: deadline });
+          const res = await fetchFn(target, { method, headers, body: method === 'POST' ? new Uint8Array(query) : undefined, signal: deadline });
           if (!res.ok) throw new PortolanError('refused', `could not resolve ${name}: the DNS-over-HTTPS resolver answered HTTP ${res.status}`);
           const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
           if (type !== 'application/dns-message') throw new PortolanError('refused', `could not resolve ${name}: the resolver answered ${type || 'no content type'}, not application/dns-message`);

@@ -49,6 +49,8 @@ export interface TraceOptions {
   port: number;
   maxSteps: number;
   dnssec: boolean;
+  /** Bound on each server's answer, in ms. */
+  hopTimeoutMs: number;
 }
 
 const MAX_NESTING = 2;
@@ -87,11 +89,15 @@ async function walk(
       steps.push(step);
       let message;
       try {
-        const session = await openSession(ctx, { transport: 'tcp', host: cand.address, port: opts.port, secondHop: cand.name !== null });
-        const id = queryId(ctx);
-        const query = buildQuery({ id, name, type, rd: false, edns: { udpSize: 1232, do: opts.dnssec } });
-        const ex = await session.exchange(query, id, `${name} ${type} (no recursion) to ${cand.address}`);
-        await session.close();
+        // One silent server must not use up the whole trace: each hop gets its own bound.
+        const ex = await ctx.within(opts.hopTimeoutMs, async () => {
+          const session = await openSession(ctx, { transport: 'tcp', host: cand.address, port: opts.port, secondHop: cand.name !== null });
+          const id = queryId(ctx);
+          const query = buildQuery({ id, name, type, rd: false, edns: { udpSize: 1232, do: opts.dnssec } });
+          const got = await session.exchange(query, id, `${name} ${type} (no recursion) to ${cand.address}`);
+          await session.close();
+          return got;
+        });
         message = ex.message;
         step.rttMs = ex.rttMs;
       } catch (e) {

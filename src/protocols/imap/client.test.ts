@@ -2,14 +2,12 @@
 // AUTHENTICATE without SASL-IR, and the IDLE WebSocket session driver (RFC 2177).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { z } from 'zod';
 import { PortolanError } from '../../core/errors.ts';
-import { defineProtocol, operation } from '../../core/protocol.ts';
+import type { SessionMessage } from '../../core/protocol.ts';
 import { runOperation } from '../../core/runner.ts';
 import { memoryHost, pipe } from '../../../test/memory.ts';
 import { scriptServer } from '../mail/fixtures/scripted.ts';
-import { runIdleSession, type IdleSessionInput } from './idle.ts';
-import imap, { openImap } from './index.ts';
+import imap from './index.ts';
 
 const GREETING = '* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN UIDPLUS] ready\r\n';
 
@@ -66,50 +64,29 @@ test('AUTHENTICATE PLAIN without SASL-IR answers the empty "+" with the initial 
   assert.ok(!JSON.stringify(answer.transcript).includes(Buffer.from(Buffer.from('\0u\0secret').toString('base64')).toString('hex')));
 });
 
-/** A host operation that runs the IDLE session driver over a channel fed by the test. */
-function idleHarness(clientMessages: (string | null)[]) {
+/** A session channel fed by the test; what the driver sends is collected. */
+function testChannel(clientMessages: (SessionMessage | null)[]) {
   const sent: any[] = [];
   let wake: (() => void) | undefined;
   const queue = [...clientMessages];
-  const channel = {
-    send: (m: string) => sent.push(JSON.parse(m)),
-    async receive() {
+  return {
+    sent,
+    send: (m: SessionMessage) => sent.push(m),
+    async receive(): Promise<SessionMessage | null> {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       return queue.shift()!;
     },
-    push(m: string | null) {
+    push(m: SessionMessage | null) {
       queue.push(m);
       wake?.();
     },
   };
-  const proto = defineProtocol({
-    id: 'idle-test',
-    title: 'IDLE test',
-    category: 'mail',
-    summary: 'test',
-    ports: [{ port: 143, transport: 'tcp' }],
-    specs: [],
-    rating: { stars: 0, reason: 'test' },
-    verifiedAgainst: null,
-    operations: {
-      session: operation({
-        summary: 'idle',
-        input: z.object({}),
-        output: z.object({}),
-        async run(ctx, input) {
-          const full: IdleSessionInput = { ...input, username: 'u', password: 'p', authMethod: 'LOGIN', mailbox: 'INBOX', fetchNew: true };
-          await runIdleSession(ctx, full, channel, async (c, i) => (await openImap(c, i)).session, { pollMs: 30 });
-          return {};
-        },
-      }),
-    },
-  });
-  return { proto, sent, channel };
 }
 
 test('IDLE session: ready, a new message while idling is fetched, a client stop logs out', async () => {
   const p = pipe();
-  const { proto, sent, channel } = idleHarness([]);
+  const channel = testChannel([]);
+  const sent = channel.sent;
   let idleTag = '';
   const seen = scriptServer(p, (line, reply) => {
     const [tag, cmd, arg] = line.split(' ');
@@ -127,7 +104,7 @@ test('IDLE session: ready, a new message while idling is fetched, a client stop 
     } else if (cmd === 'LOGOUT') reply(`* BYE\r\n${tag} OK\r\n`);
   });
   p.push(GREETING);
-  const run = runOperation(memoryHost([p]), proto, proto.operations.session, { host: 'h', timeoutMs: 5000 });
+  const run = runOperation(memoryHost([p]), imap, imap.operations.idle, { host: 'h', timeoutMs: 5000, username: 'u', password: 'p', authMethod: 'LOGIN' }, { channel });
   const until = async (pred: () => boolean) => {
     for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(pred(), JSON.stringify(sent));
@@ -136,26 +113,63 @@ test('IDLE session: ready, a new message while idling is fetched, a client stop 
   p.push('* 2 EXISTS\r\n* 1 RECENT\r\n');
   await until(() => sent.some((m) => m.type === 'messages'));
   await until(() => seen.filter((l) => l.endsWith(' IDLE')).length === 2);
-  channel.push(JSON.stringify({ type: 'stop' }));
-  await run;
+  channel.push({ type: 'stop' });
+  const end = (await run).result as any;
+  assert.deepEqual([end.ended, end.fetched], ['client', 1]);
   assert.deepEqual(sent[0], { type: 'ready', mailbox: 'INBOX', exists: 1, uidValidity: 9, uidNext: 5, capabilities: ['IMAP4REV1', 'IDLE', 'UIDPLUS'] });
-  assert.deepEqual(sent[1], { type: 'event', event: { type: 'exists', count: 2 } });
+  assert.deepEqual(sent[1], { type: 'exists', count: 2 });
   const msgs = sent.find((m) => m.type === 'messages');
   assert.equal(msgs.messages[0].uid, 5);
   assert.equal(msgs.messages[0].envelope.subject, 'news');
-  assert.deepEqual(sent.at(-1), { type: 'closed', reason: 'stopped by the client' });
   assert.ok(seen.includes('DONE'));
   assert.match(seen.at(-1)!, / LOGOUT$/);
 });
 
-test('IDLE session: a client that goes away ends the session; a server error is reported', async () => {
+test('IDLE session: a login failure ends the session with auth_failed; a client gone ends it quietly', async () => {
   const p = pipe();
-  const { proto, sent } = idleHarness([null]);
+  const channel = testChannel([]);
   scriptServer(p, (line, reply) => {
     const [tag, cmd] = line.split(' ');
     if (cmd === 'LOGIN') reply(`${tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n`);
   });
   p.push(GREETING);
-  await runOperation(memoryHost([p]), proto, proto.operations.session, { host: 'h', timeoutMs: 5000 });
-  assert.deepEqual(sent, [{ type: 'error', code: 'auth_failed', message: 'LOGIN failed: NO [AUTHENTICATIONFAILED] Authentication failed.' }]);
+  await assert.rejects(runOperation(memoryHost([p]), imap, imap.operations.idle, { host: 'h', username: 'u', password: 'x', authMethod: 'LOGIN' }, { channel }), (e: PortolanError) => {
+    assert.equal(e.code, 'auth_failed');
+    assert.equal(e.message, 'LOGIN failed: NO [AUTHENTICATIONFAILED] Authentication failed.');
+    return true;
+  });
+
+  const q = pipe();
+  const gone = testChannel([null]);
+  const seen = scriptServer(q, (line, reply) => {
+    const [tag, cmd] = line.split(' ');
+    if (cmd === 'LOGIN') reply(`${tag} OK [CAPABILITY IMAP4rev1 IDLE] ok\r\n`);
+    else if (cmd === 'EXAMINE') reply(`* 0 EXISTS\r\n${tag} OK [READ-ONLY] done\r\n`);
+    else if (cmd === 'IDLE') reply('+ idling\r\n');
+    else if (line === 'DONE') reply(`${seen.find((l) => l.endsWith(' IDLE'))!.split(' ')[0]} OK\r\n`);
+    else if (cmd === 'LOGOUT') reply(`${tag} OK\r\n`);
+  });
+  q.push(GREETING);
+  const r = (await runOperation(memoryHost([q]), imap, imap.operations.idle, { host: 'h', username: 'u', password: 'p', authMethod: 'LOGIN' }, { channel: gone })).result as any;
+  assert.equal(r.ended, 'client');
+  assert.equal(gone.sent[0].type, 'ready');
+  assert.match(seen.at(-1)!, / LOGOUT$/);
+});
+
+test('a BYE before the server hangs up is reported with its text', async () => {
+  const p = pipe();
+  scriptServer(p, (line, reply) => {
+    const [tag, cmd] = line.split(' ');
+    if (cmd === 'LOGIN') reply(`${tag} OK [CAPABILITY IMAP4rev1] ok\r\n`);
+    else if (cmd === 'STATUS') {
+      reply('* BYE Server shutting down.\r\n');
+      p.end();
+    }
+  });
+  p.push('* OK [CAPABILITY IMAP4rev1] ready\r\n');
+  await assert.rejects(runOperation(memoryHost([p]), imap, imap.operations.status, { host: 'h', username: 'u', password: 'p', authMethod: 'LOGIN' }), (e: PortolanError) => {
+    assert.equal(e.code, 'server_error');
+    assert.equal(e.message, 'the server ended the session: BYE Server shutting down.');
+    return true;
+  });
 });

@@ -132,7 +132,15 @@ export class ImapSession {
 
     let status = early;
     while (!status) {
-      const r = await this.read();
+      let r: ImapResponse;
+      try {
+        r = await this.read();
+      } catch (e) {
+        // RFC 9051 7.1.5: BYE announces the close; report the server's reason, not just the hang-up.
+        const bye = notices.find((n) => n.status === 'BYE');
+        if (bye && e instanceof PortolanError && e.code === 'closed') throw new ServerError(`the server ended the session: BYE ${bye.text}`, { status: 'BYE', text: bye.text });
+        throw e;
+      }
       if (r.kind === 'status' && r.tag === tag) {
         status = r;
         break;

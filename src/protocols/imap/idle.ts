@@ -4,13 +4,15 @@
 // How it works: `Idler` sends "tag IDLE", waits for the "+" go-ahead, then reads untagged responses
 // one at a time, each read bounded by `ctx.within` (so a quiet mailbox surfaces as a timeout and the
 // Conn keeps any bytes that arrive later). `stop()` sends DONE and reads to the tagged completion.
-// The session driver loops: IDLE in slices of `pollMs` so client commands are noticed, leaves IDLE
-// to FETCH what a client asks for or what just arrived, and goes back into IDLE.
+// The session driver loops: IDLE in slices of `pollMs` so client messages are noticed (they are
+// queued by a pump as they come), leaves IDLE to FETCH what a client asks for or what just
+// arrived, and goes back into IDLE; the session ends on stop, a client gone, BYE or its time limit.
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
-import type { OperationContext, TargetFields } from '../../core/protocol.ts';
+import type { OperationContext, SessionChannel, SessionMessage, TargetFields } from '../../core/protocol.ts';
 import { commandError, type ImapSession } from './client.ts';
-import { asNumber, atoms, fetchItems, type ImapResponse } from './codec.ts';
-import { select, uidFetch, type FetchedMessage } from './commands.ts';
+import { asNumber, atoms, fetchItems, SEQUENCE_SET, type ImapResponse } from './codec.ts';
+import { select, uidFetch } from './commands.ts';
+import { openImap, type AuthMethod } from './open.ts';
 
 export interface IdleEvent {
   type: 'exists' | 'expunge' | 'recent' | 'fetch' | 'vanished' | 'bye';
@@ -140,29 +142,21 @@ export async function idleWait(ctx: OperationContext, s: ImapSession, waitMs: nu
 
 // The WebSocket session driver
 
-/** A message channel to the browser, as the API's WebSocket session layer provides it. */
-export interface SessionChannel {
-  /** One JSON text frame to the client. */
-  send(message: string): void;
-  /** Resolves with the next client message (a JSON text frame), or null when the client went away. */
-  receive(): Promise<string | null>;
-}
-
-/** What the server sends: JSON text frames. */
-export type IdleServerMessage =
-  | { type: 'ready'; mailbox: string; exists: number; uidValidity: number | null; uidNext: number | null; capabilities: string[] }
-  | { type: 'event'; event: IdleEvent }
-  | { type: 'messages'; messages: FetchedMessage[] }
-  | { type: 'error'; code: string; message: string }
-  | { type: 'closed'; reason: string };
-
-/** What the client may send. */
-export type IdleClientMessage = { type: 'fetch'; uids: string } | { type: 'stop' };
+/*
+ * Messages, as JSON objects on the session's WebSocket:
+ *   server → client: {type:"ready", mailbox, exists, uidValidity, uidNext, capabilities}
+ *                    {type:"exists", count} {type:"expunge", seq} {type:"recent", count}
+ *                    {type:"fetch", seq, uid, flags} {type:"vanished", uids} {type:"bye", text}
+ *                    {type:"messages", messages:[{uid, flags, envelope, size, internalDate, ...}]}
+ *                    {type:"error", error:{code, message}} (the session goes on)
+ *   client → server: {type:"fetch", uids:"1:5"} (envelope, flags, BODYSTRUCTURE) and {type:"stop"}
+ * The session resolves with a summary; the API sends it as {type:"end", result}.
+ */
 
 export interface IdleSessionInput extends TargetFields {
   username: string;
   password: string;
-  authMethod: 'auto' | 'LOGIN' | 'AUTHENTICATE PLAIN' | 'AUTHENTICATE LOGIN' | 'AUTHENTICATE CRAM-MD5';
+  authMethod: AuthMethod;
   mailbox: string;
   /** Fetch the envelope of each new message as it arrives. */
   fetchNew: boolean;
@@ -171,34 +165,51 @@ export interface IdleSessionInput extends TargetFields {
 export interface IdleSessionOptions {
   /** How often the driver looks at client messages while idling. */
   pollMs?: number;
-  /** Re-issue IDLE after this long (RFC 2177: before 29 minutes). */
+  /** Re-issue IDLE after this long (RFC 2177 3: before the server's 30-minute limit). */
   refreshMs?: number;
-  /** End the session after this long. */
+  /** End the session cleanly after this long (before the operation's deadline). */
   maxMs?: number;
 }
 
+export interface IdleSummary {
+  ended: 'client' | 'server' | 'time';
+  events: number;
+  fetched: number;
+}
+
+function clientError(channel: SessionChannel, message: string): void {
+  channel.send({ type: 'error', error: { code: 'invalid_input', message } });
+}
+
 /**
- * Runs one IDLE session until the client sends stop, goes away, the server says BYE,
- * or `maxMs` passes. Errors are sent as {type:"error"} before the channel is left; the
- * caller closes the WebSocket and the runner closes the connection.
+ * Runs one IDLE session on the selected mailbox (EXAMINE: read-only, flags untouched) until
+ * the client sends stop or goes away, the server says BYE, or `maxMs` passes. A failure on
+ * the IMAP side is thrown: the API reports it and closes the WebSocket.
  */
-export async function runIdleSession(
-  ctx: OperationContext,
-  input: IdleSessionInput,
-  channel: SessionChannel,
-  open: (ctx: OperationContext, input: IdleSessionInput) => Promise<ImapSession>,
-  opts: IdleSessionOptions = {},
-): Promise<void> {
+export async function runIdleSession(ctx: OperationContext, input: IdleSessionInput, channel: SessionChannel, opts: IdleSessionOptions = {}): Promise<IdleSummary> {
   const pollMs = opts.pollMs ?? 1000;
   const refreshMs = opts.refreshMs ?? 25 * 60_000;
-  const endAt = Date.now() + (opts.maxMs ?? 60 * 60_000);
-  const send = (m: IdleServerMessage) => channel.send(JSON.stringify(m));
-  const inbox: (string | null)[] = [];
+  const endAt = Date.now() + (opts.maxMs ?? Math.max(1000, input.timeoutMs - 5000));
+  const inbox: (SessionMessage | null)[] = [];
+  let finished = false;
   let clientGone = false;
-  // Client messages are queued as they come; the loop looks at the queue between reads.
+  // Client messages are queued as they come. A receive cut short by a narrowed deadline
+  // (the IDLE polls) is simply asked again: the runner keeps the pending message.
   void (async () => {
-    for (;;) {
-      const m = await channel.receive();
+    let misses = 0;
+    while (!finished) {
+      let m: SessionMessage | null;
+      try {
+        m = await channel.receive();
+        misses = 0;
+      } catch (e) {
+        if (finished || ctx.signal.aborted || !(e instanceof PortolanError && e.code === 'io_timeout') || ++misses > 10_000) {
+          clientGone = clientGone || !finished;
+          return;
+        }
+        await new Promise<void>((r) => queueMicrotask(r));
+        continue;
+      }
       inbox.push(m);
       if (m === null) {
         clientGone = true;
@@ -207,78 +218,79 @@ export async function runIdleSession(
     }
   })();
 
+  const summary: IdleSummary = { ended: 'time', events: 0, fetched: 0 };
   try {
-    const s = await open(ctx, input);
+    const { session: s } = await openImap(ctx, input);
     const sel = await select(s, input.mailbox, true);
     let exists = sel.exists;
-    send({ type: 'ready', mailbox: input.mailbox, exists, uidValidity: sel.uidValidity, uidNext: sel.uidNext, capabilities: [...s.capabilities] });
-    const idler = new Idler(ctx, s);
+    channel.send({ type: 'ready', mailbox: input.mailbox, exists, uidValidity: sel.uidValidity, uidNext: sel.uidNext, capabilities: [...s.capabilities] });
+    const forward = (e: IdleEvent) => {
+      summary.events++;
+      channel.send({ ...e });
+    };
+    const sendMessages = async (set: string, bodyStructure: boolean) => {
+      const messages = await uidFetch(s, set, { envelope: true, flags: true, bodyStructure, internalDate: true, size: true, body: 'none' });
+      summary.fetched += messages.length;
+      channel.send({ type: 'messages', messages: messages as unknown as Record<string, unknown>[] });
+    };
     const fetchNew = async (from: number, to: number) => {
       if (to < from) return;
-      const c = await s.ok(['FETCH ', `${from}:${to}`, ' (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)'], 'FETCH');
+      const c = await s.ok(['FETCH ', `${from}:${to}`, ' (UID)'], 'FETCH');
       const uids = c.data.filter((d) => d.name === 'FETCH').map((d) => fetchItems(d.values).get('UID'));
-      const set = uids.filter((u) => u?.type === 'atom').map((u) => (u as { value: string }).value).join(',');
-      if (set) send({ type: 'messages', messages: await uidFetch(s, set, { envelope: true, flags: true, bodyStructure: false, internalDate: true, size: true, body: 'none' }) });
+      const set = uids.flatMap((u) => (u?.type === 'atom' ? [u.value] : [])).join(',');
+      if (set) await sendMessages(set, false);
     };
+    const idler = new Idler(ctx, s);
     for (;;) {
-      if (clientGone || Date.now() >= endAt) break;
+      if (clientGone) {
+        summary.ended = 'client';
+        break;
+      }
+      if (Date.now() >= endAt) break;
       const started = Date.now();
-      for (const e of await idler.start()) send({ type: 'event', event: e });
-      let leave: 'refresh' | 'client' | 'new' | 'end' = 'refresh';
-      let newFrom = exists + 1;
-      while (Date.now() - started < refreshMs) {
-        if (inbox.length > 0) {
-          leave = 'client';
-          break;
-        }
-        if (Date.now() >= endAt) {
-          leave = 'end';
-          break;
-        }
+      for (const e of await idler.start()) forward(e);
+      let newFrom = 0;
+      while (Date.now() - started < refreshMs && inbox.length === 0 && Date.now() < endAt) {
         const e = await idler.next(pollMs);
         if (!e) continue;
-        send({ type: 'event', event: e });
+        forward(e);
         if (e.type === 'bye') {
-          send({ type: 'closed', reason: `server said BYE: ${e.text ?? ''}` });
-          return;
+          summary.ended = 'server';
+          return summary;
         }
         if (e.type === 'expunge') exists = Math.max(0, exists - 1);
         if (e.type === 'exists' && e.count !== undefined) {
-          newFrom = exists + 1;
-          const grew = e.count > exists;
+          if (e.count > exists && newFrom === 0) newFrom = exists + 1;
           exists = e.count;
-          if (grew && input.fetchNew) {
-            leave = 'new';
+          // Leave IDLE at once to fetch what arrived (after the RECENT that usually follows).
+          if (input.fetchNew && newFrom > 0) {
+            const more = await idler.next(100);
+            if (more) forward(more);
             break;
           }
         }
       }
-      for (const e of await idler.stop()) send({ type: 'event', event: e });
-      if (leave === 'new') await fetchNew(newFrom, exists);
+      for (const e of await idler.stop()) forward(e);
+      if (input.fetchNew && newFrom > 0) await fetchNew(newFrom, exists);
       while (inbox.length > 0) {
-        const raw = inbox.shift()!;
-        if (raw === null) break;
-        let msg: IdleClientMessage;
-        try {
-          msg = JSON.parse(raw) as IdleClientMessage;
-        } catch {
-          send({ type: 'error', code: 'invalid_input', message: 'client message is not JSON' });
+        const m = inbox.shift()!;
+        if (m === null) break;
+        if (m instanceof Uint8Array) {
+          clientError(channel, 'an IDLE session takes JSON control messages only');
           continue;
         }
-        if (msg.type === 'stop') {
+        if (m.type === 'stop') {
+          summary.ended = 'client';
           await s.logout();
-          send({ type: 'closed', reason: 'stopped by the client' });
-          return;
+          return summary;
         }
-        if (msg.type === 'fetch' && typeof msg.uids === 'string' && /^[\d:,*]{1,200}$/.test(msg.uids)) {
-          send({ type: 'messages', messages: await uidFetch(s, msg.uids, { envelope: true, flags: true, bodyStructure: true, internalDate: true, size: true, body: 'none' }) });
-        } else send({ type: 'error', code: 'invalid_input', message: 'expected {"type":"fetch","uids":"1:5"} or {"type":"stop"}' });
+        if (m.type === 'fetch' && typeof m.uids === 'string' && SEQUENCE_SET.test(m.uids) && m.uids.length <= 200) await sendMessages(m.uids, true);
+        else clientError(channel, 'expected {"type":"fetch","uids":"1:5"} or {"type":"stop"}');
       }
     }
     await s.logout();
-    send({ type: 'closed', reason: clientGone ? 'client went away' : 'session time limit reached' });
-  } catch (e) {
-    const err = e instanceof PortolanError ? e : new PortolanError('protocol_error', String(e));
-    send({ type: 'error', code: err.code, message: err.message });
+    return summary;
+  } finally {
+    finished = true;
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { mailFacts } from '../../../lab/servers/mail.ts';
-import { call } from '../../../test/harness.ts';
+import { call, workerUrl } from '../../../test/harness.ts';
 
 const host = '127.0.0.1';
 const p = ports.mail;
@@ -198,9 +198,9 @@ test('SMTP submission to IMAP: the message sent is read back byte for byte', asy
   assert.equal(got.messages[0].envelope.subject, `über SMTP ${id}`);
 });
 
-test('IDLE: wait reports the EXISTS a delivery causes', async () => {
+test('IDLE as a POST: reports the EXISTS a delivery causes', async () => {
   const before = await ok('status', { ...plain });
-  const waiting = call('imap', 'wait', { ...plain, waitMs: 15_000 });
+  const waiting = call('imap', 'idle', { ...plain, waitMs: 15_000, timeoutMs: 20_000 });
   await new Promise((r) => setTimeout(r, 1000));
   await ok('send', { host, port: p.lmtp, from: alice.address, to: [dave.address], subject: 'idle', text: 'wake up' }, 'lmtp');
   const { status, body } = await waiting;
@@ -208,4 +208,75 @@ test('IDLE: wait reports the EXISTS a delivery causes', async () => {
   assert.equal(body.result.idle, true);
   assert.ok(body.result.events.some((e: any) => e.type === 'exists' && e.count >= before.messages + 1), JSON.stringify(body.result.events));
   assert.ok(body.result.exists >= before.messages + 1);
+});
+
+/** A WebSocket session on the API: sends the start message, collects JSON messages. */
+async function openSession(op: string, input: Record<string, unknown>) {
+  const url = `${workerUrl().replace(/^http/, 'ws')}/api/imap/${op}`;
+  const ws = new WebSocket(url);
+  const inbox: Record<string, any>[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  ws.addEventListener('message', (ev) => {
+    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
+    wake?.();
+  });
+  ws.addEventListener('close', () => {
+    closed = true;
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve(), { once: true });
+    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
+  });
+  ws.send(JSON.stringify({ type: 'start', input }));
+  return {
+    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
+    async next(match: (m: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = inbox.findIndex(match);
+        if (i >= 0) return inbox.splice(i, 1)[0];
+        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
+        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+    },
+    close: () => ws.close(),
+  };
+}
+
+test('IDLE as a WebSocket session: ready, a delivered message pushed with its envelope, fetch on demand, stop', async () => {
+  const s = await openSession('idle', { ...plain, tls: 'starttls', timeoutMs: 120_000 });
+  const ready = await s.next((m) => m.type === 'ready');
+  assert.equal(ready.mailbox, 'INBOX');
+  assert.ok(ready.capabilities.includes('IDLE'));
+  const subject = `idle session ${unique()} ✓`;
+  await ok('send', { host, port: p.lmtp, from: alice.address, to: [dave.address], subject, text: 'pushed' }, 'lmtp');
+  const exists = await s.next((m) => m.type === 'exists');
+  assert.ok(exists.count > ready.exists);
+  const pushed = await s.next((m) => m.type === 'messages');
+  assert.equal(pushed.messages[0].envelope.subject, subject);
+  const uid = pushed.messages[0].uid;
+  assert.ok(uid >= ready.uidNext);
+  s.send({ type: 'fetch', uids: String(uid) });
+  const fetched = await s.next((m) => m.type === 'messages');
+  assert.equal(fetched.messages[0].uid, uid);
+  assert.equal(fetched.messages[0].bodyStructure.type, 'text');
+  s.send({ type: 'nonsense' });
+  assert.match((await s.next((m) => m.type === 'error')).error.message, /expected \{"type":"fetch"/);
+  s.send({ type: 'stop' });
+  const end = await s.next((m) => m.type === 'end');
+  assert.equal(end.result.ended, 'client');
+  assert.equal(end.result.fetched, 2);
+});
+
+test('IDLE session with a wrong password: an error message with auth_failed, then the socket closes', async () => {
+  const s = await openSession('idle', { ...plain, password: 'wrong', authMethod: 'LOGIN' });
+  const err = await s.next((m) => m.type === 'error');
+  assert.equal(err.error.code, 'auth_failed');
+  assert.match(err.error.message, /AUTHENTICATIONFAILED/);
 });

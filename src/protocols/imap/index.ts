@@ -4,16 +4,11 @@ import { z } from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { messageFieldsShape, messageFromInput, type MessageInput } from '../mail/fields.ts';
-import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
-import { ImapSession } from './client.ts';
+import type { ImapSession } from './client.ts';
+import { authMethod, openImap, type Auth } from './open.ts';
 import { append, checkSet, expunge, list, presentBody, select, status, uidCopyMove, uidFetch, uidSearch, uidStore, type SearchCriteria } from './commands.ts';
-import { idleWait } from './idle.ts';
+import { idleWait, runIdleSession } from './idle.ts';
 import { joinParts, mailbox as mailboxArg } from './codec.ts';
-
-const authMethod = z
-  .enum(['auto', 'LOGIN', 'AUTHENTICATE PLAIN', 'AUTHENTICATE LOGIN', 'AUTHENTICATE CRAM-MD5'])
-  .default('auto')
-  .describe('auto: AUTHENTICATE PLAIN over TLS, CRAM-MD5 on a plain connection when offered, else LOGIN');
 
 const credentials = {
   username: z.string().min(1).max(512),
@@ -23,55 +18,6 @@ const credentials = {
 
 const mailboxName = z.string().min(1).max(1000).regex(/^[^\r\n\0]*$/, 'must be one line').default('INBOX');
 const uids = z.string().max(4096).describe('UIDs: a set like 4, 1:10, 3,5,9:*');
-
-type Auth = { username?: string; password?: string; authMethod: z.infer<typeof authMethod> };
-
-export interface OpenedImap {
-  session: ImapSession;
-  greeting: string;
-  before: string[];
-  afterStartTls: string[] | null;
-  method: string | null;
-}
-
-/** Connects, reads the greeting, upgrades for tls "starttls", and logs in when credentials are given. */
-export async function openImap(ctx: OperationContext, input: TargetFields & Auth): Promise<OpenedImap> {
-  const conn = await ctx.dial();
-  const session = new ImapSession(conn);
-  const g = await session.readGreeting();
-  ctx.timing.mark('greetingMs');
-  if (session.capabilities.size === 0) await session.capability();
-  const before = [...session.capabilities];
-  let afterStartTls: string[] | null = null;
-  if (input.tls === 'starttls') {
-    await session.startTls();
-    ctx.timing.mark('tlsMs');
-    afterStartTls = [...session.capabilities];
-  }
-  let method: string | null = null;
-  if (input.username !== undefined && !session.authenticated) {
-    if (input.password === undefined) throw InvalidInput.field('password', 'is required with username');
-    method = await authenticate(ctx, session, input as Required<Auth>);
-    ctx.timing.mark('authMs');
-  }
-  return { session, greeting: g.text, before, afterStartTls, method };
-}
-
-async function authenticate(ctx: OperationContext, s: ImapSession, input: Required<Auth>): Promise<string> {
-  let method = input.authMethod as string;
-  if (method === 'auto') {
-    const mech = chooseMechanism(s.authMechanisms(), 'auto', s.conn.tlsActive);
-    method = mech && !(mech === 'LOGIN') ? `AUTHENTICATE ${mech}` : 'LOGIN';
-  }
-  if (method === 'LOGIN') {
-    await s.login(input.username, input.password);
-    return method;
-  }
-  const mech = method.slice('AUTHENTICATE '.length) as SaslMechanismName;
-  if (!s.has(`AUTH=${mech}`)) throw InvalidInput.field('authMethod', `the server does not offer AUTH=${mech} (it offers ${s.authMechanisms().join(' ') || 'none'})`);
-  await s.authenticate(mech, { username: input.username, password: input.password }, ctx.crypto);
-  return method;
-}
 
 async function withMailbox<T>(ctx: OperationContext, input: TargetFields & Auth, fn: (s: ImapSession) => Promise<T>): Promise<T> {
   const { session } = await openImap(ctx, input);
@@ -154,7 +100,7 @@ export default defineProtocol({
     { port: 993, transport: 'tls', label: 'IMAPS' },
   ],
   specs: ['RFC 9051', 'RFC 3501', 'RFC 2177', 'RFC 2971', 'RFC 4315', 'RFC 6851', 'RFC 4959', 'RFC 7888', 'RFC 6154', 'RFC 8314'],
-  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5, LIST with special-use attributes and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, APPEND with literals, STORE, COPY, MOVE, EXPUNGE, CREATE/DELETE with modified UTF-7 names, ID and IDLE (bounded wait), lab-tested through workerd against Dovecot on IMAP, STARTTLS and IMAPS. Not yet: the IDLE WebSocket session is not wired into the API; no CONDSTORE/QRESYNC, NAMESPACE, COMPRESS.' },
+  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5, LIST with special-use attributes and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, APPEND with literals, STORE, COPY, MOVE, EXPUNGE, CREATE/DELETE with modified UTF-7 names, ID, and IDLE both as a bounded POST and as a WebSocket session that pushes new messages, lab-tested through workerd against Dovecot on IMAP, STARTTLS and IMAPS. Not yet: CONDSTORE/QRESYNC, NAMESPACE, COMPRESS, UTF8=ACCEPT.' },
   verifiedAgainst: 'Dovecot 2.3.19.1+dfsg1-2.1+deb12u7',
   tls: { implicit: { port: 993 }, starttls: true },
   defaultOperation: 'capabilities',
@@ -367,23 +313,36 @@ export default defineProtocol({
           return { deleted: input.mailbox };
         }),
     }),
-    wait: operation({
-      summary: 'IDLE (RFC 2177) until the mailbox changes or waitMs passes; returns the changes',
-      input: z.object({ ...credentials, mailbox: mailboxName, waitMs: z.number().int().min(100).max(110_000).default(20_000) }),
-      output: z.object({
-        idle: z.boolean().describe('The server offers IDLE'),
-        events: z.array(z.object({ type: z.string(), seq: z.number().optional(), count: z.number().optional(), uid: z.number().nullable().optional(), flags: z.array(z.string()).optional() })),
-        exists: z.number(),
+    idle: operation({
+      summary: 'IDLE (RFC 2177): as a WebSocket session, mailbox changes and new messages as they happen; as a POST, the changes until the first one or waitMs',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        waitMs: z.number().int().min(100).max(110_000).default(20_000).describe('POST: how long to wait for a change'),
+        fetchNew: z.boolean().default(true).describe('Session: send the envelope of each message as it arrives'),
       }),
-      maxTimeoutMs: 120_000,
+      output: z.object({
+        idle: z.boolean().describe('The server offers IDLE (else NOOP polling)'),
+        events: z.array(z.object({ type: z.string(), seq: z.number().optional(), count: z.number().optional(), uid: z.number().nullable().optional(), flags: z.array(z.string()).optional(), uids: z.string().optional(), text: z.string().optional() })),
+        exists: z.number(),
+        ended: z.enum(['client', 'server', 'time']).optional().describe('Session: who ended it'),
+        fetched: z.number().optional().describe('Session: messages sent to the client'),
+      }),
+      maxTimeoutMs: 3_600_000,
       defaultTimeoutMs: 30_000,
+      text: (r) => r.events.map((e) => `${e.type}${e.count !== undefined ? ` ${e.count}` : ''}${e.seq !== undefined ? ` #${e.seq}` : ''}`).join('\n') || 'no change',
       run: (ctx, input) =>
         withMailbox(ctx, input, async (s) => {
+          if (input.waitMs > input.timeoutMs - 1000) throw InvalidInput.field('waitMs', `must leave a second of the ${input.timeoutMs} ms timeoutMs for the rest`);
           const sel = await select(s, input.mailbox, true);
           const events = await idleWait(ctx, s, input.waitMs);
           const exists = events.filter((e) => e.type === 'exists').reduce((n, e) => e.count ?? n, sel.exists);
           return { idle: s.has('IDLE'), events, exists };
         }),
+      async session(ctx, input, channel) {
+        const summary = await runIdleSession(ctx, input, channel);
+        return { idle: true, events: [], exists: 0, ended: summary.ended, fetched: summary.fetched };
+      },
     }),
   },
 });

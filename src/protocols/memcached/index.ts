@@ -66,8 +66,12 @@ export default defineProtocol({
   summary: 'Memcached text protocol (get/gets/gat/gats, set/add/replace/append/prepend/cas, delete, incr/decr, touch, flush_all, version), stats parsed by group, meta commands (mg/ms/md/ma/mn), and a binary-protocol probe with SASL PLAIN.',
   ports: [{ port: 11211, transport: 'tcp' }],
   specs: ['memcached doc/protocol.txt', 'memcached doc/protocol-binary.xml', 'RFC 4616 (SASL PLAIN)'],
-  rating: { stars: 0, reason: 'Rated after the lab tests run.' },
-  verifiedAgainst: null,
+  rating: {
+    stars: 4,
+    reason:
+      'Every text command (get/gets/gat/gats, set/add/replace/append/prepend/cas with flags, expiry and noreply, delete, incr/decr in 64 bits, touch, flush_all, version), stats general/items/slabs/settings parsed, the meta commands mg/ms/md/ma/mn with flags, binary keys and quiet mode, TLS, and a binary-protocol probe with SASL PLAIN; lab-tested against Debian\'s memcached (plain, TLS and a SASL instance) through workerd. The binary protocol is offered as a probe (version, SASL, GET), not as a full command set; no UDP, no ASCII auth (-Y).',
+  },
+  verifiedAgainst: 'memcached 1.6.18-1+deb12u1 (Debian 12)',
   // memcached -Z serves TLS on the port it is given; there is no separate well-known TLS port.
   tls: { implicit: { port: 11211 } },
   defaultOperation: 'get',

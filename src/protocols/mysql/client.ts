@@ -10,6 +10,7 @@
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
+import { latin1View } from '../postgres/types.ts';
 import { cachingSha2Password, CACHING_SHA2, ed25519Password, nativePassword, rsaEncryptPassword } from './auth.ts';
 import {
   CLIENT,
@@ -29,8 +30,8 @@ import {
   parseHandshake,
   parseOk,
   parsePrepareOk,
-  parseTextRow,
-  decodeTextValue,
+  decodeTextRowAt,
+  textColumnDecoder,
   SERVER_STATUS,
   sslRequestPayload,
   TYPE_NAMES,
@@ -49,14 +50,26 @@ const frame = packetsFrame();
 export class PacketReader {
   private queue: Packet[] = [];
   private at = 0;
+  /** The bytes of the current batch, and their latin1 view once a row decoder asked for it. */
+  private batch: Uint8Array = new Uint8Array(0);
+  private view?: { latin1: string; ascii: boolean };
   constructor(readonly conn: Conn) {}
 
   async next(): Promise<Packet> {
     if (this.at >= this.queue.length) {
-      this.queue = await this.conn.readFrame(frame, 'MySQL packet', describePackets);
+      const b = await this.conn.readFrame(frame, 'MySQL packet', describePackets);
+      this.queue = b.packets;
+      this.batch = b.buf;
+      this.view = undefined;
       this.at = 0;
     }
     return this.queue[this.at++];
+  }
+
+  /** The batch the last packet came from, with its latin1 view (for decoding rows in place). */
+  current(): { buf: Uint8Array; latin1: string; ascii: boolean } {
+    this.view ??= latin1View(this.batch);
+    return { buf: this.batch, ...this.view };
   }
 
   get pending(): number {
@@ -348,6 +361,7 @@ async function readResults(s: Session, c: Collector, binary: boolean): Promise<Q
     }
     const count = parseColumnCount(b);
     const defs = await readColumns(s, count);
+    const decoders = defs.map(textColumnDecoder);
     const set: ResultSet = { columns: defs.map(column), rows: [], rowsReceived: 0, truncated: false, affectedRows: null, lastInsertId: null, warnings: 0, info: '' };
     c.results.push(set);
     for (;;) {
@@ -363,13 +377,13 @@ async function readResults(s: Session, c: Collector, binary: boolean): Promise<Q
       if (!c.keep(set, r.length)) continue;
       if (binary) set.rows.push(parseBinaryRow(r, defs));
       else {
-        const values = parseTextRow(r, defs.length);
-        const row: JsonValue[] = new Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i];
-          row[i] = v === null ? null : decodeTextValue(defs[i], v);
+        const batch = s.reader.current();
+        if (r.buffer === batch.buf.buffer) set.rows.push(decodeTextRowAt(batch.buf, r, decoders, batch.latin1, batch.ascii));
+        else {
+          // A row joined from continuation packets (over 16 MiB) has its own buffer.
+          const own = latin1View(r);
+          set.rows.push(decodeTextRowAt(r, r, decoders, own.latin1, own.ascii));
         }
-        set.rows.push(row);
       }
     }
   }

@@ -10,6 +10,7 @@ import { runOperation } from '../../core/runner.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { memoryHost, pipe } from '../../../test/memory.ts';
 import mysql from './index.ts';
+import { latin1View } from '../postgres/types.ts';
 import { cachingSha2Password, ed25519Password, nativePassword, pemToSpki } from './auth.ts';
 import {
   CLIENT,
@@ -27,6 +28,8 @@ import {
   parseOk,
   parseTextRow,
   decodeTextValue,
+  decodeTextRowAt,
+  textColumnDecoder,
   readLenencInt,
   sslRequestPayload,
   TYPE,
@@ -77,6 +80,10 @@ test('golden: a real MariaDB handshake decodes field by field', () => {
   assert.equal(h.mariadbCapabilities, 0x1d);
 });
 
+function RESULT_SET_DEFS(): ColumnDefinition[] {
+  return new FrameDecoder(packetFrame()).feed(RESULT_SET).slice(1, 5).map((p) => parseColumnDefinition(p.payload));
+}
+
 test('golden: a text result set, packet by packet', () => {
   const packets = assertSplitFeed(packetFrame(), RESULT_SET);
   assert.deepEqual(packets.map((p) => p.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -89,7 +96,11 @@ test('golden: a text result set, packet by packet', () => {
   assert.ok(isEof(packets[7].payload));
   // Every packet buffered at once comes out as one batch with the same payloads.
   const [batch] = new FrameDecoder(packetsFrame()).feed(RESULT_SET);
-  assert.deepEqual(batch.map((p) => toHex(p.payload)), packets.map((p) => toHex(p.payload)));
+  assert.deepEqual(batch.packets.map((p) => toHex(p.payload)), packets.map((p) => toHex(p.payload)));
+  // Decoding the row in place gives the same JSON as decoding it value by value.
+  const view = latin1View(batch.buf);
+  assert.deepEqual(decodeTextRowAt(batch.buf, batch.packets[6].payload, defs.map(textColumnDecoder), view.latin1, view.ascii), [1, null, 'é', { hex: '00ff' }]);
+  assert.equal(view.ascii, false);
 });
 
 test('golden: OK and ERR packets', () => {
@@ -164,6 +175,8 @@ test('malformed packets throw ProtocolError; fuzzing never crashes the decoders'
   assertFuzzSafe(parse(parseHandshake), { seeds: [MARIADB_HANDSHAKE.subarray(4)] });
   assertFuzzSafe(parse(parseColumnDefinition), { seeds: [RESULT_SET.subarray(9, 9 + 0x19)] });
   assertFuzzSafe(parse(parseOk), { seeds: [fromHex('0003010200000026')] });
+  const defs = RESULT_SET_DEFS();
+  assertFuzzSafe(parse((b) => decodeTextRowAt(b, b, defs.map(textColumnDecoder), latin1View(b).latin1, false)), { seeds: [fromHex('0131fb02c3a90200ff')] });
   assertFuzzSafe(parse((b) => parseBinaryRow(b, [parseColumnDefinition(RESULT_SET.subarray(9, 9 + 0x19))])), { seeds: [fromHex('000001000000')] });
 });
 

@@ -10,6 +10,7 @@
 import { ByteReader, ByteWriter, concat, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import { smallIntAt, textAt } from '../postgres/types.ts';
 
 /** Capability flags (Protocol::CapabilityFlags). */
 export const CLIENT = {
@@ -153,27 +154,27 @@ export function packetFrame(max = DEFAULT_MAX_PACKET): Frame<Packet> {
   };
 }
 
-/** Every whole logical packet buffered (at most `maxPackets`), in order. */
-export function packetsFrame(max = DEFAULT_MAX_PACKET, maxPackets = 4096): Frame<Packet[]> {
+/** Every whole logical packet buffered (at most `maxPackets`), in order; payloads are views into `buf`, one copy of the bytes. */
+export interface PacketBatch {
+  packets: Packet[];
+  buf: Uint8Array;
+}
+
+export function packetsFrame(max = DEFAULT_MAX_PACKET, maxPackets = 8192): Frame<PacketBatch> {
   return (buf) => {
-    const out: Packet[] = [];
+    const spans: { seq: number; parts: [number, number][] }[] = [];
     let at = 0;
-    while (out.length < maxPackets) {
+    while (spans.length < maxPackets) {
       const got = logicalPacket(buf, at, max);
       if (!got) break;
-      out.push({ seq: got.seq, payload: got.parts.length === 1 ? buf.subarray(got.parts[0][0], got.parts[0][1]) : joinParts(buf, got.parts) });
+      spans.push({ seq: got.seq, parts: got.parts });
       at = got.end;
     }
-    if (out.length === 0) return undefined;
+    if (spans.length === 0) return undefined;
     // Copy once so the payloads do not alias the connection's buffer.
     const owned = buf.slice(0, at);
-    for (const p of out) {
-      if (p.payload.buffer === buf.buffer) {
-        const start = p.payload.byteOffset - buf.byteOffset;
-        p.payload = owned.subarray(start, start + p.payload.length);
-      }
-    }
-    return { value: out, size: at };
+    const packets = spans.map(({ seq, parts }) => ({ seq, payload: parts.length === 1 ? owned.subarray(parts[0][0], parts[0][1]) : joinParts(owned, parts) }));
+    return { value: { packets, buf: owned }, size: at };
   };
 }
 
@@ -705,6 +706,88 @@ export function describePacket(p: Packet): string {
   return `#${p.seq} ${b.length} bytes`;
 }
 
-export function describePackets(ps: Packet[]): string {
+export function describePackets(batch: PacketBatch): string {
+  const ps = batch.packets;
   return ps.length === 1 ? describePacket(ps[0]) : `${ps.length} packets (#${ps[0].seq}–#${ps[ps.length - 1].seq})`;
+}
+
+// ---------------------------------------------------------------- text rows straight from the wire bytes
+
+/** Decodes one text-protocol value at `buf[start, start + len)`; `latin1`/`ascii` as in postgres/types.ts textAt. */
+export type TextDecoderFn = (buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean) => JsonValue;
+
+/** The fast decoder for a column's text values; the same JSON as decodeTextValue. */
+export function textColumnDecoder(c: ColumnDefinition): TextDecoderFn {
+  switch (c.type) {
+    case TYPE.TINY:
+    case TYPE.SHORT:
+    case TYPE.LONG:
+    case TYPE.INT24:
+    case TYPE.LONGLONG:
+    case TYPE.YEAR:
+      return (buf, start, len, latin1, ascii) => smallIntAt(buf, start, len) ?? integerJson(textAt(buf, start, len, latin1, ascii));
+    case TYPE.DECIMAL:
+    case TYPE.NEWDECIMAL:
+      return textAt;
+    case TYPE.DATETIME:
+    case TYPE.DATETIME2:
+    case TYPE.TIMESTAMP:
+    case TYPE.TIMESTAMP2:
+      return (buf, start, len, latin1, ascii) => isoDateTime(textAt(buf, start, len, latin1, ascii));
+    case TYPE.VAR_STRING:
+    case TYPE.STRING:
+    case TYPE.VARCHAR:
+    case TYPE.ENUM:
+    case TYPE.SET:
+    case TYPE.DATE:
+    case TYPE.NEWDATE:
+    case TYPE.TIME:
+    case TYPE.TIME2:
+      if (!isBinaryColumn(c)) return textAt;
+      return (buf, start, len) => decodeTextValue(c, buf.subarray(start, start + len));
+    default:
+      return (buf, start, len) => decodeTextValue(c, buf.subarray(start, start + len));
+  }
+}
+
+/**
+ * ProtocolText::ResultsetRow decoded in place: `payload` is a view into `buf` (whose latin1 view is
+ * given), each column a length-encoded string or 0xFB for NULL.
+ */
+export function decodeTextRowAt(buf: Uint8Array, payload: Uint8Array, decoders: TextDecoderFn[], latin1: string, ascii: boolean): JsonValue[] {
+  const base = payload.byteOffset - buf.byteOffset;
+  if (base < 0 || base + payload.length > buf.length) throw new ProtocolError('row payload is not inside its batch');
+  const end = base + payload.length;
+  let at = base;
+  const n = decoders.length;
+  const row: JsonValue[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    if (at >= end) throw new ProtocolError(`text row ends before column ${i}`);
+    const first = buf[at++];
+    let len: number;
+    if (first < 0xfb) len = first;
+    else if (first === 0xfb) {
+      row[i] = null;
+      continue;
+    } else if (first === 0xfc) {
+      if (at + 2 > end) throw new ProtocolError(`column ${i} length runs past the row`);
+      len = buf[at] | (buf[at + 1] << 8);
+      at += 2;
+    } else if (first === 0xfd) {
+      if (at + 3 > end) throw new ProtocolError(`column ${i} length runs past the row`);
+      len = buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
+      at += 3;
+    } else if (first === 0xfe) {
+      if (at + 8 > end) throw new ProtocolError(`column ${i} length runs past the row`);
+      const hi = buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16) | (buf[at + 7] << 24);
+      if (hi !== 0) throw new ProtocolError(`column ${i} length is larger than 4 GiB`);
+      len = (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16)) + buf[at + 3] * 0x1000000;
+      at += 8;
+    } else throw new ProtocolError(`column ${i}: 0xff is not a length-encoded integer`);
+    if (at + len > end) throw new ProtocolError(`column ${i} value of ${len} bytes runs past the row`);
+    row[i] = decoders[i](buf, at, len, latin1, ascii);
+    at += len;
+  }
+  if (at !== end) throw new ProtocolError(`text row has ${end - at} bytes after ${n} columns`);
+  return row;
 }

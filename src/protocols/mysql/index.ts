@@ -38,8 +38,13 @@ const serverInfo = z.object({
   tls: z.boolean(),
 });
 
+/** MariaDB prefixes "5.5.5-" to its version so that old clients see one they accept. */
+function cleanVersion(v: string): string {
+  return v.replace(/^5\.5\.5-(?=.*MariaDB)/, '');
+}
+
 function info(s: Session) {
-  return { version: s.handshake.serverVersion, connectionId: s.handshake.connectionId, authPlugins: s.authPlugins, ...(s.authPath ? { authPath: s.authPath } : {}), tls: s.tls };
+  return { version: cleanVersion(s.handshake.serverVersion), connectionId: s.handshake.connectionId, authPlugins: s.authPlugins, ...(s.authPath ? { authPath: s.authPath } : {}), tls: s.tls };
 }
 
 async function withSession<T>(ctx: OperationContext, input: { user: string; password?: string; database?: string }, fn: (s: Session) => Promise<T>): Promise<T> {
@@ -233,8 +238,7 @@ export default defineProtocol({
                 .map(([name]) => name);
         return {
           protocolVersion: h.protocolVersion,
-          // MariaDB prefixes "5.5.5-" so that old clients see a version they accept.
-          serverVersion: h.serverVersion.replace(/^5\.5\.5-(?=.*MariaDB)/, ''),
+          serverVersion: cleanVersion(h.serverVersion),
           mariadb: /mariadb/i.test(h.serverVersion) || h.mariadbCapabilities !== null,
           connectionId: h.connectionId,
           authPlugin: h.authPluginName,

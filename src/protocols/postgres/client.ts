@@ -39,7 +39,7 @@ import {
   type ParamValue,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { columnDecoder, latin1View, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
+import { columnDecoder, decodeDataRowAt, latin1View, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();
@@ -298,10 +298,9 @@ class Collector {
   /** Turns a run of DataRow bodies into JSON rows (55.7 DataRow: Int16 count, then Int32 length (-1 NULL) and bytes per column). */
   dataRows(run: DataRowRun): void {
     if (!this.current) throw new ProtocolError('DataRow before RowDescription');
-    const { set, fields, decoders } = this.current;
+    const { set, decoders } = this.current;
     const { buf, bounds } = run;
     const { latin1, ascii } = latin1View(buf);
-    const n = fields.length;
     for (let k = 0; k < bounds.length; k += 2) {
       const start = bounds[k];
       const end = bounds[k + 1];
@@ -315,24 +314,7 @@ class Collector {
         set.truncated = true;
         continue;
       }
-      if (size < 2) throw new ProtocolError('DataRow shorter than its column count');
-      const count = (buf[start] << 8) | buf[start + 1];
-      if (count !== n) throw new ProtocolError(`DataRow has ${count} columns, RowDescription ${n}`);
-      const row: JsonValue[] = new Array(n);
-      let at = start + 2;
-      for (let i = 0; i < n; i++) {
-        if (at + 4 > end) throw new ProtocolError(`DataRow column ${i}: length runs past the message`);
-        const len = (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
-        at += 4;
-        if (len === -1) {
-          row[i] = null;
-          continue;
-        }
-        if (len < 0 || at + len > end) throw new ProtocolError(`DataRow column ${i} has length ${len}, beyond the message`);
-        row[i] = decoders[i](buf, at, len, latin1, ascii);
-        at += len;
-      }
-      if (at !== end) throw new ProtocolError(`DataRow has ${end - at} bytes after its last column`);
+      const row = decodeDataRowAt(buf, start, end, decoders, latin1, ascii);
       set.rows.push(row);
       this.rows++;
       this.bytes += size;

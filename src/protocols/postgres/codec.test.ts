@@ -26,7 +26,12 @@ import {
   expandRun,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { byteaHex, decodeValue, isoTimestamp, parseArray, encodeParam, arrayLiteral, OID } from './types.ts';
+import { createHash } from 'node:crypto';
+import { runOperation } from '../../core/runner.ts';
+import { memoryHost, pipe } from '../../../test/memory.ts';
+import postgres from './index.ts';
+import { quoteIdent } from './listen.ts';
+import { byteaHex, columnDecoder, decodeDataRowAt, decodeValue, isoTimestamp, latin1View, parseArray, encodeParam, arrayLiteral, OID } from './types.ts';
 
 const hex = (s: string) => fromHex(s.replace(/#[^\n]*/g, ''));
 
@@ -156,6 +161,16 @@ test('malformed backend messages throw ProtocolError naming the problem', () => 
 
 test('fuzz: random and mutated backend bytes never crash or hang the decoders', () => {
   assertFuzzSafe(backendFrame(), { seeds: [STARTUP_AND_QUERY] });
+  // Row bodies decoded in place, with a decoder per common type.
+  const decoders = [OID.int4, OID.text, OID.bytea, OID.jsonb, 1007, OID.timestamptz, OID.bool, OID.numeric].map((oid) => columnDecoder(oid, 0));
+  assertFuzzSafe(
+    (buf) => {
+      const v = latin1View(buf);
+      decodeDataRowAt(buf, 0, buf.length, decoders, v.latin1, v.ascii);
+      return { value: 0, size: buf.length };
+    },
+    { seeds: [fromHex('0008' + '0000000131' + '00000002c3a9' + '000000045c783030' + '000000027b7d' + '000000087b312c4e554c4c7d' + 'ffffffff' + '0000000174' + '00000004312e3530')] },
+  );
   assertFuzzSafe(backendBatchFrame(), { seeds: [STARTUP_AND_QUERY] });
   assertFuzzSafe(sslResponseFrame);
 });
@@ -180,6 +195,17 @@ test('types: text values to JSON by OID', () => {
   assert.equal(isoTimestamp('2024-01-02 03:04:05.5+05:30', true), '2024-01-02T03:04:05.5+05:30');
   assert.equal(isoTimestamp('2024-01-02 03:04:05-08', true), '2024-01-02T03:04:05-08:00');
   assert.equal(isoTimestamp('infinity', true), 'infinity');
+});
+
+test('golden: a DataRow body decoded in place by column type', () => {
+  // 8 columns: int4 "1", text "é" (UTF-8), bytea "\\x00", jsonb "{}", int4[] "{1,NULL}", timestamptz NULL, bool "t", numeric "1.50"
+  const body = fromHex('0008' + '0000000131' + '00000002c3a9' + '000000045c783030' + '000000027b7d' + '000000087b312c4e554c4c7d' + 'ffffffff' + '0000000174' + '00000004312e3530');
+  const decoders = [OID.int4, OID.text, OID.bytea, OID.jsonb, 1007, OID.timestamptz, OID.bool, OID.numeric].map((oid) => columnDecoder(oid, 0));
+  const v = latin1View(body);
+  assert.equal(v.ascii, false);
+  assert.deepEqual(decodeDataRowAt(body, 0, body.length, decoders, v.latin1, v.ascii), [1, 'é', { hex: '00' }, {}, [1, null], null, true, '1.50']);
+  assert.throws(() => decodeDataRowAt(body, 0, body.length - 1, decoders, v.latin1, v.ascii), /beyond the message/);
+  assert.throws(() => decodeDataRowAt(body, 0, body.length, decoders.slice(1), v.latin1, v.ascii), /8 columns, RowDescription 7/);
 });
 
 test('types: array literals both ways', () => {
@@ -222,4 +248,78 @@ test('SCRAM-SHA-256: the RFC 7677 section 3 example exchange', async () => {
   assert.throws(() => client.verify(utf8('e=invalid-proof')), /invalid-proof/);
   await assert.rejects(() => new ScramClient(webCrypto(), 'x', 'abc').respond(utf8('r=xyz,s=AA==,i=1')), /does not extend/);
   await assert.rejects(() => new ScramClient(webCrypto(), 'x', 'abc').respond(utf8('r=abcd,s=AA==,i=99999999')), /iteration count/);
+});
+
+// ---------------------------------------------------------------- client exchanges against scripted servers (no network)
+
+function msg(type: string, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(5 + body.length);
+  out[0] = type.charCodeAt(0);
+  new DataView(out.buffer).setUint32(1, 4 + body.length);
+  out.set(body, 5);
+  return out;
+}
+const i32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n);
+  return b;
+};
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+async function scripted(server: Uint8Array[], input: Record<string, unknown>) {
+  const p = pipe();
+  for (const b of server) p.push(b);
+  const env = memoryHost([p]);
+  try {
+    const answer = await runOperation(env, postgres, postgres.operations.query, { host: '192.0.2.1', user: 'app', sql: 'SELECT 1', ...input });
+    return { answer, written: p.written };
+  } catch (e) {
+    return { error: e as { code: string; message: string }, written: p.written };
+  }
+}
+
+const READY = [msg('R', i32(0)), msg('S', utf8('server_version\x0016.2\x00')), msg('K', cat(i32(42), i32(7))), msg('Z', utf8('I'))];
+const SELECT_ONE = [msg('T', cat(new Uint8Array([0, 1]), utf8('x\0'), i32(0), new Uint8Array([0, 0]), i32(23), new Uint8Array([0, 4]), i32(-1), new Uint8Array([0, 0]))), msg('D', cat(new Uint8Array([0, 1]), i32(1), utf8('1'))), msg('C', utf8('SELECT 1\0')), msg('Z', utf8('I'))];
+
+test('client: md5 answers md5(md5(password + user) + salt)', async () => {
+  const salt = new Uint8Array([1, 2, 3, 4]);
+  const { answer, written } = await scripted([msg('R', cat(i32(5), salt)), ...READY, ...SELECT_ONE], { password: 'pw' });
+  assert.ok(answer, 'answered');
+  const inner = toHex(createHash('md5').update('pwapp').digest());
+  const outer = createHash('md5').update(Buffer.concat([Buffer.from(inner), Buffer.from(salt)])).digest('hex');
+  assert.equal(new TextDecoder().decode(written[1].subarray(5, -1)), `md5${outer}`);
+  assert.deepEqual((answer.result as { results: { rows: unknown[] }[] }).results[0].rows, [[1]]);
+});
+
+test('client: a SCRAM nonce that does not extend ours is a protocol error; GSSAPI and SCRAM-PLUS-only servers are refused by name', async () => {
+  // The client nonce is random, so a scripted server cannot extend it: expect the nonce check to fire.
+  const sasl = msg('R', cat(i32(10), utf8('SCRAM-SHA-256\0\0')));
+  const cont = msg('R', cat(i32(11), utf8('r=not-your-nonce,s=AAAA,i=4096')));
+  const r = await scripted([sasl, cont], { password: 'pw' });
+  assert.equal(r.error?.code, 'protocol_error');
+  assert.match(r.error!.message, /does not extend the client nonce/);
+  const gss = await scripted([msg('R', i32(7))], { password: 'pw' });
+  assert.equal(gss.error?.code, 'auth_failed');
+  assert.match(gss.error!.message, /gss authentication, which this client does not support/);
+  const plus = await scripted([msg('R', cat(i32(10), utf8('SCRAM-SHA-256-PLUS\0\0')))], { password: 'pw' });
+  assert.match(plus.error!.message, /SCRAM-SHA-256-PLUS needs the server certificate/);
+});
+
+test('client: NegotiateProtocolVersion is noted and the startup goes on', async () => {
+  const npv = msg('v', cat(i32(0), i32(1), utf8('_pq_.x\0')));
+  const { answer } = await scripted([npv, ...READY, ...SELECT_ONE], {});
+  assert.ok(answer);
+});
+
+test('client: LISTEN and UNLISTEN quote channel names as identifiers', () => {
+  assert.equal(quoteIdent('news'), '"news"');
+  assert.equal(quoteIdent('a"b; DROP TABLE x'), '"a""b; DROP TABLE x"');
 });

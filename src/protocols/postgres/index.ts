@@ -122,7 +122,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, row/byte limits with a truncation flag, cancel, schema browsing and a credential-free probe — each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17, untested: the lab has 15), SCRAM-SHA-256-PLUS, COPY FROM STDIN, LISTEN as a WebSocket session (driver written, not wired).',
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, notices, COPY TO STDOUT, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing and a credential-free probe: each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17 needs ALPN, so Node host only; untested, the lab has 15), SCRAM-SHA-256-PLUS, COPY FROM STDIN, binary-format results.',
   },
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
   tls: { starttls: true, implicit: { port: 5432 } },

@@ -262,7 +262,10 @@ test('postgres: listen as a POST collects the notifications of its window', asyn
   const listening = call('postgres', 'listen', { ...scram, channels: [ch], durationMs: 8000, maxMessages: 2 });
   let sent = 0;
   let done = false;
-  void listening.then(() => (done = true));
+  listening.then(
+    () => (done = true),
+    () => (done = true),
+  );
   while (!done && sent < 40) {
     await new Promise((r) => setTimeout(r, 200));
     if (!done) await sql({ ...scram, sql: 'SELECT pg_notify($1, $2)', params: [ch, `ship ${++sent} ✓`] });
@@ -343,4 +346,12 @@ test('postgres: a LISTEN WebSocket session streams notifications and takes liste
   const end = await s.next((m) => m.type === 'end');
   assert.deepEqual([end.result.count, end.result.ended, end.result.listening], [3, 'client', [other]]);
   assert.ok(!s.inbox.some((m) => m.type === 'notification'), 'the unlistened channel stayed silent');
+});
+
+test('postgres: direct TLS (PostgreSQL 17 sslnegotiation=direct) needs ALPN, which Workers lack: 501 with the reason', async () => {
+  const r = await sql({ ...scram, tls: 'implicit', sql: 'SELECT 1' });
+  assert.equal(r.status, 501, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'unsupported_runtime');
+  assert.deepEqual(r.body.error.detail.missing, ['alpn']);
+  assert.match(r.body.error.message, /ALPN/);
 });

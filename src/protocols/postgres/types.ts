@@ -294,7 +294,7 @@ export function textAt(buf: Uint8Array, start: number, len: number, latin1: stri
 }
 
 /** A decimal integer of at most 15 digits (always a safe integer), or undefined when the bytes are not one. */
-function smallIntAt(buf: Uint8Array, start: number, len: number): number | undefined {
+export function smallIntAt(buf: Uint8Array, start: number, len: number): number | undefined {
   let i = start;
   const end = start + len;
   let negative = false;
@@ -351,4 +351,31 @@ export function columnDecoder(oid: number, format: number): ColumnDecoder {
     default:
       return (buf, start, len) => decodeValue(oid, buf.subarray(start, start + len));
   }
+}
+
+/**
+ * One DataRow body at `buf[start, end)` (55.7 DataRow: Int16 column count, then per column an
+ * Int32 length, -1 for NULL, and the bytes), decoded to JSON with one decoder per column.
+ */
+export function decodeDataRowAt(buf: Uint8Array, start: number, end: number, decoders: ColumnDecoder[], latin1: string, ascii: boolean): JsonValue[] {
+  const n = decoders.length;
+  if (end - start < 2) throw new ProtocolError('DataRow shorter than its column count');
+  const count = (buf[start] << 8) | buf[start + 1];
+  if (count !== n) throw new ProtocolError(`DataRow has ${count} columns, RowDescription ${n}`);
+  const row: JsonValue[] = new Array(n);
+  let at = start + 2;
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > end) throw new ProtocolError(`DataRow column ${i}: length runs past the message`);
+    const len = (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
+    at += 4;
+    if (len === -1) {
+      row[i] = null;
+      continue;
+    }
+    if (len < 0 || at + len > end) throw new ProtocolError(`DataRow column ${i} has length ${len}, beyond the message`);
+    row[i] = decoders[i](buf, at, len, latin1, ascii);
+    at += len;
+  }
+  if (at !== end) throw new ProtocolError(`DataRow has ${end - at} bytes after its last column`);
+  return row;
 }

@@ -236,3 +236,18 @@ describe('redis-cli command lines', () => {
     assert.throws(() => splitCommandLine('GET "a"b'), /closing quote/);
   });
 });
+
+describe('pipeline batches', () => {
+  it('repliesFrame yields every complete reply buffered, capped at the count still expected', async () => {
+    const { repliesFrame } = await import('./codec.ts');
+    const bytes = b('+OK\r\n:1\r\n$3\r\nabc\r\n*1\r\n:2\r\n');
+    const whole = new FrameDecoder(repliesFrame(10)).feed(bytes);
+    assert.deepEqual(whole.flat().map((v) => v.kind), ['simple', 'integer', 'bulk', 'array']);
+    const byByte = new FrameDecoder(repliesFrame(10));
+    const got: RespValue[] = [];
+    for (let i = 0; i < bytes.length; i++) got.push(...byByte.feed(bytes.subarray(i, i + 1)).flat());
+    assert.deepEqual(got, whole.flat());
+    assert.deepEqual(new FrameDecoder(repliesFrame(2)).feed(bytes).map((batch) => batch.length), [2, 2]);
+    assertFuzzSafe(repliesFrame(5, { maxBytes: 64 }), { seeds: [bytes], numRuns: 1000 });
+  });
+});

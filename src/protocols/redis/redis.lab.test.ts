@@ -431,3 +431,14 @@ test('redis: MONITOR over POST returns the commands of a time window', async () 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.ok(r.body.result.commands.some((c: { args: string[] }) => c.args.join(' ') === `SET ${key} v`), JSON.stringify(r.body.result.commands));
 });
+
+test('redis: bad input is invalid_input naming the field', async () => {
+  const b64bad = await redis({ args: ['SET', 'k', { base64: '***' }] });
+  assert.equal(b64bad.status, 400);
+  assert.equal(b64bad.body.error.code, 'invalid_input');
+  assert.equal(b64bad.body.error.message, 'args.2: is not valid base64');
+  const both = await redis({ args: ['PING'], line: 'PING' });
+  assert.equal(both.body.error.message, 'args: give either args or line');
+  const quote = await redis({ line: 'GET "open' });
+  assert.equal(quote.body.error.message, 'line: unbalanced double quotes in the command line');
+});

@@ -47,8 +47,15 @@ const serverOut = z.object({
 
 const encoding = z.enum(['utf8', 'base64']).default('utf8').describe('How stdout and stderr are returned');
 
+/** Base64 of large buffers in 48 KiB slices joined once, so the string is not built from a million tiny pieces. */
+function base64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  for (let at = 0; at < bytes.length; at += 49152) parts.push(toBase64(bytes.subarray(at, at + 49152)));
+  return parts.join('');
+}
+
 function encode(bytes: Uint8Array, how: 'utf8' | 'base64'): string {
-  return how === 'base64' ? toBase64(bytes) : fromUtf8(bytes);
+  return how === 'base64' ? base64(bytes) : fromUtf8(bytes);
 }
 
 /** Runs `fn` on an SFTP session (subsystem channel) and ends it cleanly. */
@@ -218,7 +225,7 @@ export default defineProtocol({
             path: input.path,
             size: sink.size,
             sha256: sink.hash ? toHex(sink.hash.digest()) : null,
-            content: input.output === 'none' ? null : input.output === 'utf8' ? fromUtf8(bytes) : toBase64(bytes),
+            content: input.output === 'none' ? null : encode(bytes, input.output),
             encoding: input.output,
             truncated: input.output !== 'none' && sink.truncated,
             bytesPerSecond: Math.round((sink.size * 1000) / ms),

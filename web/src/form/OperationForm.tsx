@@ -106,7 +106,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
   const setTls = (tls: unknown) => {
     const before = defaultPortFor(input, typeof value.tls === 'string' ? value.tls : 'off');
     const after = defaultPortFor(input, typeof tls === 'string' ? tls : 'off');
-    const next = { ...value, tls };
+    const next: Record<string, unknown> = { ...value, tls };
     if (tls === undefined) delete next.tls;
     // Switching TLS mode moves a default port to the new mode's default.
     if (value.port === undefined || value.port === before) next.port = value.host ? after : undefined;

@@ -24,10 +24,10 @@ export function issuesAt(issues: FieldIssue[], path: string, deep = false): Fiel
 }
 
 /** Label, help text and the API's error message around a control. */
-function Frame({ id, label, required, help, errors, children, check }: { id: string; label: ReactNode; required?: boolean; help?: string; errors: FieldIssue[]; children: ReactNode; check?: boolean }) {
+function Frame({ id, path, label, required, help, errors, children, check }: { id: string; path: string; label: ReactNode; required?: boolean; help?: string; errors: FieldIssue[]; children: ReactNode; check?: boolean }) {
   const errId = `${id}-err`;
   return (
-    <div className={`field${check ? ' check' : ''}${errors.length ? ' invalid' : ''}`} data-field={id}>
+    <div className={`field${check ? ' check' : ''}${errors.length ? ' invalid' : ''}`} data-field={path}>
       {check ? children : null}
       <label htmlFor={id}>
         {label}
@@ -144,7 +144,7 @@ function SelectField({ name, path, schema, root, value, required, onChange, issu
   const s = nonNull(schema, root);
   const current = value ?? s.default;
   return (
-    <Frame id={id} label={labelOf(name)} required={required} help={s.description} errors={issuesAt(issues, path)}>
+    <Frame id={id} path={path} label={labelOf(name)} required={required} help={s.description} errors={issuesAt(issues, path)}>
       <select
         id={id}
         name={path}
@@ -168,7 +168,7 @@ function CheckField({ name, path, schema, root, value, onChange, issues }: Field
   const s = nonNull(schema, root);
   const checked = (value ?? s.default ?? false) === true;
   return (
-    <Frame id={id} label={<span title={s.description}>{labelOf(name)}{s.description ? <span className="help"> — {s.description}</span> : null}</span>} errors={issuesAt(issues, path)} check>
+    <Frame id={id} path={path} label={<span title={s.description}>{labelOf(name)}{s.description ? <span className="help"> — {s.description}</span> : null}</span>} errors={issuesAt(issues, path)} check>
       <input id={id} name={path} type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} />
     </Frame>
   );
@@ -180,7 +180,7 @@ function NumberField({ name, path, schema, root, value, required, onChange, issu
   const [text, setText] = useText(value, formatScalar);
   const range = s.minimum !== undefined && s.maximum !== undefined && s.maximum < 1e12 ? `${s.minimum}–${s.maximum}` : undefined;
   return (
-    <Frame id={id} label={labelOf(name)} required={required} help={[s.description, range && `range ${range}`].filter(Boolean).join(' · ') || undefined} errors={issuesAt(issues, path)}>
+    <Frame id={id} path={path} label={labelOf(name)} required={required} help={[s.description, range && `range ${range}`].filter(Boolean).join(' · ') || undefined} errors={issuesAt(issues, path)}>
       <input
         id={id}
         name={path}
@@ -234,7 +234,7 @@ function TextField({ name, path, schema, root, value, required, onChange, issues
     'aria-invalid': issuesAt(issues, path).length > 0 || undefined,
   };
   return (
-    <Frame id={id} label={labelOf(name)} required={required} help={helpOf(s)} errors={issuesAt(issues, path)}>
+    <Frame id={id} path={path} label={labelOf(name)} required={required} help={helpOf(s)} errors={issuesAt(issues, path)}>
       <div className="inline">
         {multiline ? (
           <textarea {...common} rows={/^(sql|script|raw|html|text|knownhosts|privatekey)$/i.test(name) ? 6 : 3} className={secret && !reveal ? 'secret-text' : undefined} onChange={(e) => change(e.target.value)} />
@@ -265,7 +265,7 @@ function BytesField({ name, path, schema, root, value, required, onChange, issue
   const text = value && typeof value === 'object' ? String((value as Record<string, unknown>)[mode] ?? '') : typeof value === 'string' ? value : '';
   const emit = (m: string, t: string) => onChange(t === '' ? undefined : m === 'text' ? t : { [m]: t });
   return (
-    <Frame id={id} label={labelOf(name)} required={required} help={s.description} errors={issuesAt(issues, path, true)}>
+    <Frame id={id} path={path} label={labelOf(name)} required={required} help={s.description} errors={issuesAt(issues, path, true)}>
       <div className="inline">
         <input id={id} name={path} value={text} spellCheck={false} onChange={(e) => emit(mode, e.target.value)} />
         <select aria-label={`${labelOf(name)} encoding`} value={mode} onChange={(e) => emit(e.target.value, text)}>
@@ -285,7 +285,7 @@ function LooseField({ name, path, schema, root, value, required, onChange, issue
   const [text, setText] = useText(value, formatScalar);
   const numeric = alts.some((a) => kindOf(a) === 'integer' || kindOf(a) === 'number');
   return (
-    <Frame id={id} label={labelOf(name)} required={required} help={helpOf(s)} errors={issuesAt(issues, path, true)}>
+    <Frame id={id} path={path} label={labelOf(name)} required={required} help={helpOf(s)} errors={issuesAt(issues, path, true)}>
       <input
         id={id}
         name={path}
@@ -311,7 +311,7 @@ function LinesField({ name, path, schema, root, value, required, onChange, issue
   const [text, setText] = useText(value, formatLines);
   const numeric = itemKind === 'number' || itemKind === 'integer';
   return (
-    <Frame id={id} label={`${labelOf(name)} (one per line)`} required={required} help={s.description ?? nonNull(s.items ?? {}, root).description} errors={issuesAt(issues, path, true)}>
+    <Frame id={id} path={path} label={`${labelOf(name)} (one per line)`} required={required} help={s.description ?? nonNull(s.items ?? {}, root).description} errors={issuesAt(issues, path, true)}>
       <textarea
         id={id}
         name={path}
@@ -337,7 +337,7 @@ function JsonField({ name, path, schema, root, value, required, onChange, issues
   const [text, setText] = useText(value, formatJson);
   const [bad, setBad] = useState<string | null>(null);
   return (
-    <Frame id={id} label={`${labelOf(name)} (JSON)`} required={required} help={s.description} errors={[...issuesAt(issues, path, true), ...(bad ? [{ field: path, message: bad }] : [])]}>
+    <Frame id={id} path={path} label={`${labelOf(name)} (JSON)`} required={required} help={s.description} errors={[...issuesAt(issues, path, true), ...(bad ? [{ field: path, message: bad }] : [])]}>
       <textarea
         id={id}
         name={path}

@@ -129,6 +129,8 @@ export interface Column {
   key: string;
   label: string;
   numeric?: boolean;
+  /** Shown on hover: the column's type, for query results. */
+  title?: string;
 }
 
 function sortValue(v: unknown): string | number {
@@ -177,7 +179,7 @@ export function DataTable({ columns, rows, name, rawRows }: { columns: Column[];
           <thead>
             <tr>
               {columns.map((c, i) => (
-                <th key={c.key} aria-sort={sort?.col === i ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'} scope="col">
+                <th key={c.key} title={c.title} aria-sort={sort?.col === i ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'} scope="col">
                   <button type="button" onClick={() => setSort(sort?.col === i ? (sort.dir === 1 ? { col: i, dir: -1 } : null) : { col: i, dir: 1 })}>
                     {c.label} {sort?.col === i ? (sort.dir === 1 ? '▲' : '▼') : ''}
                   </button>

@@ -1,0 +1,267 @@
+// The CLI's command line: `portolan <protocol> <host[:port]> [operation] [--field value ...]`, with the
+// flags generated from each operation's input JSON Schema (the same schema the API validates with).
+//
+// How it works: leading words (before the first flag) are positionals: a protocol id, the target, and
+// the operation. When the first word is not a protocol, it is the target and the protocol is guessed
+// from its port. Every flag after that is either global (--json, --remote, ...) or an input field of
+// the operation: `--timeout-ms 500` and `--timeoutMs=500` both set timeoutMs, converted to the type the
+// schema declares (numbers, booleans with --no-x, JSON or dotted paths for objects, lists).
+import { inputJsonSchema } from '../src/api/describe.ts';
+import { parseTarget } from '../src/api/short.ts';
+import { InvalidInput } from '../src/core/errors.ts';
+import type { DefinedOperation, Protocol } from '../src/core/protocol.ts';
+
+export interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+}
+
+export interface GlobalFlags {
+  json: boolean;
+  transcript: boolean;
+  help: boolean;
+  version: boolean;
+  noColor: boolean;
+  quiet: boolean;
+  remote?: string;
+  token?: string;
+}
+
+export interface ParsedCommand {
+  globals: GlobalFlags;
+  protocol?: Protocol;
+  operation?: DefinedOperation;
+  /** The protocol was guessed from the target's port. */
+  guessed?: { port: number; candidates: string[] };
+  target?: { host: string; port?: number };
+  input: Record<string, unknown>;
+  positionals: string[];
+}
+
+const GLOBAL_BOOLEANS: Record<string, keyof GlobalFlags> = {
+  json: 'json',
+  transcript: 'transcript',
+  help: 'help',
+  h: 'help',
+  version: 'version',
+  'no-color': 'noColor',
+  quiet: 'quiet',
+  q: 'quiet',
+};
+const GLOBAL_VALUES: Record<string, 'remote' | 'token'> = { remote: 'remote', token: 'token' };
+
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function schemaType(s: JsonSchema | undefined): string {
+  if (!s) return 'string';
+  const t = Array.isArray(s.type) ? s.type.find((x) => x !== 'null') : s.type;
+  if (t) return t;
+  const alt = s.anyOf ?? s.oneOf;
+  if (alt) {
+    const types = new Set(alt.map(schemaType));
+    return types.size === 1 ? [...types][0] : 'json';
+  }
+  if (s.enum) return typeof s.enum[0] === 'number' ? 'number' : 'string';
+  return 'json';
+}
+
+export function operationProperties(op: DefinedOperation): { props: Record<string, JsonSchema>; required: string[] } {
+  const schema = inputJsonSchema(op) as JsonSchema;
+  return { props: schema.properties ?? {}, required: schema.required ?? [] };
+}
+
+/** The protocols whose declared ports include `port`, those listing it first ahead. */
+export function protocolsForPort(protocols: readonly Protocol[], port: number): Protocol[] {
+  const first = protocols.filter((p) => p.ports[0]?.port === port);
+  const rest = protocols.filter((p) => !first.includes(p) && (p.ports.some((x) => x.port === port) || p.tls?.implicit?.port === port));
+  return [...first, ...rest];
+}
+
+function convert(field: string, schema: JsonSchema | undefined, raw: string): unknown {
+  const type = schemaType(schema);
+  const bad = (what: string) => InvalidInput.field(field, `${JSON.stringify(raw)} is not ${what}`);
+  switch (type) {
+    case 'integer':
+    case 'number': {
+      if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw bad('a number');
+      return Number(raw);
+    }
+    case 'boolean':
+      if (['true', '1', 'yes', 'on', ''].includes(raw)) return true;
+      if (['false', '0', 'no', 'off'].includes(raw)) return false;
+      throw bad('true or false');
+    case 'array': {
+      if (raw.trim().startsWith('[')) {
+        try {
+          return JSON.parse(raw);
+        } catch {
+          throw bad('a JSON list');
+        }
+      }
+      return raw.split(',').map((part) => convert(field, schema?.items, part.trim()));
+    }
+    case 'object':
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        if (type === 'json') return raw;
+        throw bad('a JSON object (or use --field.key value)');
+      }
+    default:
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let at = target;
+  for (const key of path.slice(0, -1)) {
+    const next = at[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) at[key] = {};
+    at = at[key] as Record<string, unknown>;
+  }
+  at[path[path.length - 1]] = value;
+}
+
+/** Splits argv into positionals and flag tokens ([name, value | undefined]). */
+function tokenize(argv: readonly string[]): { positionals: string[]; flags: { name: string; value?: string; raw: string }[]; rest: string[] } {
+  const positionals: string[] = [];
+  const flags: { name: string; value?: string; raw: string }[] = [];
+  let i = 0;
+  for (; i < argv.length && !argv[i].startsWith('-'); i++) positionals.push(argv[i]);
+  const rest = argv.slice(i);
+  for (let j = 0; j < rest.length; j++) {
+    const tok = rest[j];
+    if (tok === '--') break;
+    if (!tok.startsWith('-') || tok === '-') throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
+    const body = tok.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    if (eq >= 0) flags.push({ name: body.slice(0, eq), value: body.slice(eq + 1), raw: tok });
+    else {
+      const next = rest[j + 1];
+      const takesValue = next !== undefined && (!next.startsWith('-') || /^-\d/.test(next));
+      flags.push({ name: body, value: takesValue ? next : undefined, raw: tok });
+      if (takesValue) j++;
+    }
+  }
+  return { positionals, flags, rest };
+}
+
+export function parseCommand(argv: readonly string[], protocols: readonly Protocol[]): ParsedCommand {
+  const globals: GlobalFlags = { json: false, transcript: false, help: false, version: false, noColor: false, quiet: false };
+  // Global flags may stand anywhere; they are taken out before the rest is read.
+  const remaining: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(tok);
+    const g = m ? GLOBAL_BOOLEANS[m[1]] : undefined;
+    const v = m ? GLOBAL_VALUES[m[1]] : undefined;
+    if (m && g) {
+      (globals as unknown as Record<string, boolean>)[g] = m[2] === undefined ? true : (convert(m[1], { type: 'boolean' }, m[2]) as boolean);
+    } else if (m && v && tok.startsWith('--')) {
+      const value = m[2] ?? argv[++i];
+      if (value === undefined || (m[2] === undefined && value.startsWith('--'))) throw InvalidInput.field(m[1], `--${m[1]} needs a value`);
+      globals[v] = value;
+    } else remaining.push(tok);
+  }
+  const { positionals, flags: opFlags } = tokenize(remaining);
+
+  const byId = new Map(protocols.map((p) => [p.id, p]));
+  const out: ParsedCommand = { globals, input: {}, positionals };
+  const words = [...positionals];
+  let protocol = words[0] !== undefined ? byId.get(words[0].toLowerCase()) : undefined;
+  if (protocol) words.shift();
+  if (!protocol && words.length === 0) return out;
+
+  if (protocol && globals.help && words.length === 0) {
+    out.protocol = protocol;
+    return out;
+  }
+  // The second word is an operation rather than a target when asking for help (`portolan dict define --help`).
+  if (protocol && globals.help && words.length === 1 && protocol.operations[words[0]]) {
+    out.protocol = protocol;
+    out.operation = protocol.operations[words[0]];
+    return out;
+  }
+  const targetWord = words.shift();
+  if (targetWord !== undefined) {
+    out.target = parseTarget(targetWord);
+    if (out.target.port !== undefined) out.input.port = out.target.port;
+    out.input.host = out.target.host;
+  }
+  if (!protocol) {
+    const port = out.target?.port;
+    if (port === undefined) {
+      throw InvalidInput.field('protocol', `${JSON.stringify(targetWord)} is not a protocol; give one (portolan --help lists them), or a host:port to guess it from the port`);
+    }
+    const candidates = protocolsForPort(protocols, port);
+    if (candidates.length === 0) throw InvalidInput.field('protocol', `no protocol is known for port ${port}; name one: portolan <protocol> ${targetWord}`);
+    protocol = candidates[0];
+    out.guessed = { port, candidates: candidates.map((p) => p.id) };
+  }
+  out.protocol = protocol;
+  const opName = words.shift() ?? protocol.defaultOperation ?? Object.keys(protocol.operations)[0];
+  const op = protocol.operations[opName];
+  if (!op) throw InvalidInput.field('operation', `${protocol.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(protocol.operations).join(', ')}`);
+  out.operation = op;
+  if (words.length > 0) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(words[0])} after the operation; fields are given as --flags`);
+
+  const { props } = operationProperties(op);
+  const known = new Map<string, string>();
+  for (const key of Object.keys(props)) {
+    known.set(key, key);
+    known.set(kebab(key), key);
+  }
+  for (const f of opFlags) {
+    const [head, ...path] = f.name.split('.');
+    let name = head;
+    let negated = false;
+    if (!known.has(name) && name.startsWith('no-') && known.has(name.slice(3))) {
+      name = name.slice(3);
+      negated = true;
+    }
+    const field = known.get(name) ?? known.get(camel(name));
+    if (!field) {
+      throw InvalidInput.field(f.name, `unknown flag --${f.name}; ${protocol.id} ${op.name} takes ${Object.keys(props).map((k) => `--${kebab(k)}`).join(', ')}`);
+    }
+    const schema = props[field];
+    if (path.length > 0) {
+      if (f.value === undefined) throw InvalidInput.field(f.name, `--${f.name} needs a value`);
+      let sub: JsonSchema | undefined = schema;
+      for (const key of path) sub = sub?.properties?.[key];
+      const current = (out.input[field] ?? {}) as Record<string, unknown>;
+      setPath(current, path, convert(f.name, sub, f.value));
+      out.input[field] = current;
+      continue;
+    }
+    const type = schemaType(schema);
+    if (type === 'boolean') {
+      const value = f.value === undefined ? true : convert(f.name, schema, f.value);
+      out.input[field] = negated ? !value : value;
+      continue;
+    }
+    if (negated) throw InvalidInput.field(f.name, `--no-${name} only applies to true/false flags`);
+    if (f.value === undefined) throw InvalidInput.field(f.name, `--${f.name} needs a value`);
+    const value = convert(f.name, schema, f.value);
+    // A list flag may be repeated: --names a --names b.
+    if (type === 'array' && Array.isArray(out.input[field])) out.input[field] = [...(out.input[field] as unknown[]), ...(value as unknown[])];
+    else out.input[field] = value;
+  }
+  return out;
+}

@@ -1,0 +1,168 @@
+// The `portolan` binary as a user runs it: output, exit codes, flags from the schemas, help, colors,
+// progress, the guessed protocol, and --remote through a Node host and through workerd.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { ports } from '../lab/index.ts';
+import { foundationFacts } from '../lab/servers/foundation.ts';
+import { protocols } from '../src/protocols/index.ts';
+import { workerUrl } from '../test/harness.ts';
+import { BIN, startNodeHost, type RunningNodeHost } from '../test/node-host.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function portolan(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const baseEnv = { ...process.env };
+    delete baseEnv.NO_COLOR;
+    delete baseEnv.FORCE_COLOR;
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+const dict = `127.0.0.1:${ports.foundation.dict}`;
+let node: RunningNodeHost;
+
+before(async () => {
+  node = await startNodeHost({ args: ['--token', 'cli-token'] });
+});
+after(async () => {
+  await node?.stop();
+});
+
+test('cli: dict define prints the definition, a status line on stderr, exit 0', async () => {
+  const r = await portolan(['dict', dict, 'define', '--word', 'portolan']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /From Portolan Lab Dictionary \[portolan\]/);
+  assert.match(r.stdout, new RegExp(foundationFacts.dict.definitions.portolan));
+  assert.match(r.stderr, /^ok dict define 127\.0\.0\.1:12628 in [\d.]+ ms$/m);
+});
+
+test('cli: --json prints the API answer; nested fields as --auth.user/--auth.secret', async () => {
+  const r = await portolan(['dict', dict, 'define', '--word', 'harbour', '--auth.user', foundationFacts.dict.authUser, '--auth.secret', foundationFacts.dict.authSecret, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const body = JSON.parse(r.stdout);
+  assert.equal(body.ok, true);
+  assert.equal(body.protocol, 'dict');
+  assert.equal(body.target.port, ports.foundation.dict);
+  assert.match(body.result.definitions[0].text, /sheltered stretch of water/);
+  const bad = await portolan(['dict', dict, 'define', '--word', 'harbour', '--auth', JSON.stringify({ user: 'portolan', secret: 'wrong' }), '--json']);
+  assert.equal(bad.code, EXIT_CODES.auth_failed);
+  assert.equal(JSON.parse(bad.stdout).error.code, 'auth_failed');
+});
+
+test('cli: fields take the schema type — numbers, booleans, kebab-case names', async () => {
+  const r = await portolan(['dict', dict, 'match', '--word', 'li', '--strategy', 'prefix', '--timeout-ms', '5000', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).result.matches, [{ database: 'portolan', word: 'lighthouse' }]);
+  const notNumber = await portolan(['dict', dict, 'define', '--word', 'x', '--timeout-ms', 'soon']);
+  assert.equal(notNumber.code, EXIT_CODES.invalid_input);
+  assert.match(notNumber.stderr, /timeout-ms: "soon" is not a number/);
+  const tooBig = await portolan(['dict', dict, 'define', '--word', 'x', '--timeout-ms', '999999']);
+  assert.equal(tooBig.code, EXIT_CODES.invalid_input);
+  assert.match(tooBig.stderr, /timeoutMs: timeoutMs must be at most 30000/);
+});
+
+test('cli: an unknown flag or operation is a usage error (exit 2) naming what exists', async () => {
+  const flag = await portolan(['dict', dict, 'define', '--wrod', 'x']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /unknown flag --wrod; dict define takes .*--word/);
+  const op = await portolan(['dict', dict, 'lookup']);
+  assert.equal(op.code, 2);
+  assert.match(op.stderr, /dict has no operation "lookup"; it has define, match, databases, strategies, info/);
+  const missing = await portolan(['dict', dict, 'define']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /word: is required/);
+});
+
+test('cli: one exit code per outcome — refused 10, io_timeout 12, target_blocked 19 over --remote', async () => {
+  const refused = await portolan(['echo', `127.0.0.1:${ports.foundation.closedPort}`, '--data', 'x']);
+  assert.equal(refused.code, EXIT_CODES.refused);
+  assert.match(refused.stderr, /^portolan: refused: /m);
+  const silent = await portolan(['echo', `127.0.0.1:${ports.foundation.silent}`, '--data', 'x', '--timeout-ms', '400']);
+  assert.equal(silent.code, EXIT_CODES.io_timeout, silent.stderr);
+  assert.match(silent.stderr, /io_timeout/);
+  const blocked = await portolan(['echo', '10.9.8.7:7', '--data', 'x', '--remote', node.url, '--token', 'cli-token']);
+  assert.equal(blocked.code, EXIT_CODES.target_blocked, blocked.stderr);
+  assert.match(blocked.stderr, /10\.9\.8\.7 is in 10\.0\.0\.0\/8 \(private network\)/);
+});
+
+test('cli: the protocol is guessed from the port when omitted', async () => {
+  // Nothing listens on 127.0.0.1:7: the guess is shown, then the echo dial is refused.
+  const r = await portolan(['127.0.0.1:7', '--data', 'x']);
+  assert.match(r.stderr, /portolan: echo \(guessed from port 7\)/);
+  assert.equal(r.code, EXIT_CODES.refused);
+  const none = await portolan(['127.0.0.1:1']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /no protocol is known for port 1/);
+});
+
+test('cli: --remote runs through the Node host with --token, and through workerd', async () => {
+  const noToken = await portolan(['dict', dict, 'define', '--word', 'portolan', '--remote', node.url, '--json']);
+  assert.equal(noToken.code, EXIT_CODES.invalid_input);
+  assert.match(JSON.parse(noToken.stdout).error.message, /access token/);
+  const viaNode = await portolan(['dict', dict, 'define', '--word', 'portolan', '--remote', node.url, '--token', 'cli-token']);
+  assert.equal(viaNode.code, 0, viaNode.stderr);
+  assert.match(viaNode.stdout, new RegExp(foundationFacts.dict.definitions.portolan));
+  assert.match(viaNode.stderr, new RegExp(`via ${node.url.replace(/[.]/g, '\\.')}`));
+  const viaWorker = await portolan(['dict', dict, 'define', '--word', 'lighthouse', '--remote', workerUrl('dev'), '--json', '--transcript']);
+  assert.equal(viaWorker.code, 0, viaWorker.stderr);
+  const body = JSON.parse(viaWorker.stdout);
+  assert.match(body.result.definitions[0].text, new RegExp(foundationFacts.dict.definitions.lighthouse));
+  assert.ok(body.transcript.entries.some((e: { dir: string }) => e.dir === 'out'));
+});
+
+test('cli: --remote to something that is not listening is refused', async () => {
+  const r = await portolan(['dict', dict, 'define', '--word', 'x', '--remote', `http://127.0.0.1:${ports.foundation.closedPort}`]);
+  assert.equal(r.code, EXIT_CODES.refused);
+  assert.match(r.stderr, /could not reach http:\/\/127\.0\.0\.1:10001/);
+});
+
+test('cli: colors only when asked for, and NO_COLOR wins', async () => {
+  const plain = await portolan(['dict', dict, 'define', '--word', 'portolan']);
+  assert.ok(!plain.stderr.includes('\x1b['), 'no colors without a terminal');
+  const forced = await portolan(['dict', dict, 'define', '--word', 'portolan'], { FORCE_COLOR: '1' });
+  assert.match(forced.stderr, /\x1b\[32mok\x1b\[39m dict define/);
+  const noColor = await portolan(['dict', dict, 'define', '--word', 'portolan'], { FORCE_COLOR: '1', NO_COLOR: '1' });
+  assert.ok(!noColor.stderr.includes('\x1b['), noColor.stderr);
+  const flag = await portolan(['echo', `127.0.0.1:${ports.foundation.closedPort}`, '--data', 'x', '--no-color'], { FORCE_COLOR: '1' });
+  assert.ok(!flag.stderr.includes('\x1b['));
+  const red = await portolan(['echo', `127.0.0.1:${ports.foundation.closedPort}`, '--data', 'x'], { FORCE_COLOR: '1' });
+  assert.match(red.stderr, /\x1b\[31mportolan: refused\x1b\[39m/);
+});
+
+test('cli: a progress indicator with the elapsed time while a long operation runs, erased at the end', async () => {
+  const r = await portolan(['ping', `127.0.0.1:${ports.foundation.echo}`, '--count', '3', '--interval-ms', '400'], { PORTOLAN_PROGRESS: '1', PORTOLAN_PROGRESS_DELAY_MS: '100' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] ping tcp 127\.0\.0\.1:10007 \d\.\d s/);
+  assert.match(r.stderr, /\r\x1b\[2Kok ping tcp/);
+  assert.match(r.stdout, /^3 probes transmitted, 3 connected, 0% loss$/m);
+});
+
+test('cli: help is generated from the declarations', async () => {
+  const main = await portolan(['--help']);
+  assert.equal(main.code, 0);
+  for (const p of protocols) assert.match(main.stdout, new RegExp(`^    ${p.id} `, 'm'), `${p.id} missing from --help`);
+  assert.match(main.stdout, /19  target_blocked/);
+  const proto = await portolan(['dict', '--help']);
+  assert.match(proto.stdout, /Verified:  dictd 1\.13\.0/);
+  assert.match(proto.stdout, /define +Definitions of a word \(default\)/);
+  const op = await portolan(['dict', 'define', '--help']);
+  assert.match(op.stdout, /--word <string> +\(required\)/);
+  assert.match(op.stdout, /--auth <object> .*or --auth\.user --auth\.secret/);
+  const bare = await portolan([]);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stdout, /Usage:/);
+});

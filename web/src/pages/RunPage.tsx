@@ -1,0 +1,290 @@
+// One protocol: its declaration, a tab per operation, the generated form and the result (or the live session).
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { CopyButton, Stars, Tag } from '../components.tsx';
+import { OperationForm } from '../form/OperationForm.tsx';
+import { runOperation, type FieldIssue, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
+import { findOperation, isSession, runsHere, useRegistry } from '../lib/registry.ts';
+import { href } from '../lib/router.ts';
+import { prune, secretsOf, setPath, stripSecrets } from '../lib/schema.ts';
+import { curlCommand, inputFromQuery, shareUrl } from '../lib/share.ts';
+import { store, useStore, type SavedTarget } from '../lib/storage.ts';
+import { PingLive } from '../results/PingLive.tsx';
+import { ResultPanel } from '../results/ResultView.tsx';
+import { SessionView } from '../session/SessionView.tsx';
+
+function ProtocolHeader({ p }: { p: ProtocolInfo }) {
+  return (
+    <div className="proto-head">
+      <div>
+        <div className="small muted">
+          <a href={href([])}>Protocols</a> / {p.category}
+        </div>
+        <h1 style={{ marginBottom: 4 }}>{p.title}</h1>
+        <p className="muted" style={{ maxWidth: 820 }}>
+          {p.summary}
+        </p>
+        <div className="proto-meta">
+          <span className="ports">{p.ports.map((x) => `${x.port}/${x.transport}${x.label ? ` (${x.label})` : ''}`).join(' · ')}</span>
+          {p.tlsModes.length > 1 && <Tag tone="info">TLS: {p.tlsModes.filter((m) => m !== 'off').join(', ')}</Tag>}
+          {p.specs.map((s) => (
+            <Tag key={s}>{s}</Tag>
+          ))}
+        </div>
+      </div>
+      <div className="panel" style={{ maxWidth: 460 }}>
+        <div className="row">
+          <Stars stars={p.rating.stars} reason={p.rating.reason} />
+          <span className="small muted">{p.verifiedAgainst ? `verified against ${p.verifiedAgainst}` : 'not lab-verified yet'}</span>
+        </div>
+        <p className="small" style={{ marginBottom: 0 }}>
+          {p.rating.reason}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+function UnsupportedNotice({ op, runtime }: { op: OperationInfo; runtime: string }) {
+  const s = op.support[runtime];
+  if (!s || s.supported) return null;
+  return (
+    <div className="error-box info" role="note" style={{ marginBottom: 12 }}>
+      <b>
+        Needs {s.missing?.join(', ')}, which this {runtime} host lacks.
+      </b>{' '}
+      {s.reasons?.join(' ')} {s.alternatives?.length ? <span>Instead: {s.alternatives.join(' ')}</span> : null}
+    </div>
+  );
+}
+
+function SavedTargetPicker({ p, op, onLoad }: { p: ProtocolInfo; op: OperationInfo; onLoad: (t: SavedTarget) => void }) {
+  const targets = useStore(store.targets);
+  if (targets.length === 0) return null;
+  const sorted = [...targets].sort((a, b) => Number(b.protocol === p.id) - Number(a.protocol === p.id) || Number(b.operation === op.name) - Number(a.operation === op.name));
+  return (
+    <select
+      aria-label="Load a saved target"
+      value=""
+      onChange={(e) => {
+        const t = targets.find((x) => x.id === e.target.value);
+        if (t) onLoad(t);
+      }}
+    >
+      <option value="">Load saved target…</option>
+      {sorted.map((t) => (
+        <option key={t.id} value={t.id}>
+          {t.name} ({t.host}
+          {t.port ? `:${t.port}` : ''}
+          {t.protocol && t.protocol !== p.id ? `, ${t.protocol}` : ''})
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function SaveTargetDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: OperationInfo; value: Record<string, unknown>; onClose: () => void }) {
+  const secrets = secretsOf(value, op.input, op.input);
+  const [name, setName] = useState(`${p.id} ${String(value.host ?? '')}`.trim());
+  const [keep, setKeep] = useState(false);
+  return (
+    <div className="panel" role="dialog" aria-label="Save this target" style={{ marginTop: 10 }}>
+      <div className="form">
+        <div className="field">
+          <label htmlFor="target-name">Name</label>
+          <input id="target-name" value={name} autoFocus onChange={(e) => setName(e.target.value)} />
+        </div>
+        {secrets.length > 0 && (
+          <label className="row small">
+            <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
+            Also keep {secrets.map(([k]) => k).join(', ')} in this browser's storage for this target (unencrypted; off by default)
+          </label>
+        )}
+        <div className="row">
+          <button
+            type="button"
+            className="primary"
+            disabled={!value.host}
+            onClick={() => {
+              store.saveTarget({
+                name: name || String(value.host),
+                host: String(value.host ?? ''),
+                port: typeof value.port === 'number' ? value.port : undefined,
+                protocol: p.id,
+                operation: op.name,
+                fields: stripSecrets(prune(value), op.input, op.input) as Record<string, unknown>,
+                keepSecrets: keep,
+                secrets: keep ? Object.fromEntries(secrets) : undefined,
+              });
+              onClose();
+            }}
+          >
+            Save target
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** The live ping is offered to operations that answer probes with round-trip times. */
+function offersLivePing(op: OperationInfo): boolean {
+  const probes = op.output.properties?.probes;
+  return !!probes?.items?.properties?.rttMs && !!op.input.properties?.count;
+}
+
+export function RunPage({ protocolId, operationName, query }: { protocolId: string; operationName?: string; query: URLSearchParams }) {
+  const reg = useRegistry();
+  const { protocol: p, operation: op } = findOperation(reg, protocolId, operationName);
+  if (!p) return <div className="empty">No protocol “{protocolId}”. <a href={href([])}>See all protocols</a>.</div>;
+  if (!op) return <div className="empty">{p.title} has no operation “{operationName}”.</div>;
+  return <OperationRunner key={`${p.id}/${op.name}/${query.toString()}`} p={p} op={op} query={query} runtime={reg.runtime} />;
+}
+
+function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: OperationInfo; query: URLSearchParams; runtime: string }) {
+  const reg = useRegistry();
+  const initial = useMemo(() => inputFromQuery(op.input, query), [op, query]);
+  const [value, setValue] = useState<Record<string, unknown>>(initial);
+  const [formKey, setFormKey] = useState(0);
+  const [answer, setAnswer] = useState<OperationAnswer | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [transcript, setTranscript] = useState(true);
+  const [saving, setSaving] = useState(false);
+  const [mode, setMode] = useState<'idle' | 'session' | 'live'>('idle');
+  const [sessionInput, setSessionInput] = useState<Record<string, unknown> | null>(null);
+  const abort = useRef<AbortController | null>(null);
+  const issues: FieldIssue[] = answer?.error?.detail?.issues ?? [];
+  const session = isSession(op);
+
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const load = (t: SavedTarget) => {
+    let next: Record<string, unknown> = { ...(t.protocol === p.id ? t.fields : {}), host: t.host };
+    if (t.port && (t.protocol === p.id || !t.protocol)) next.port = t.port;
+    for (const [path, secret] of Object.entries(t.secrets ?? {})) next = setPath(next, path.split('.'), secret);
+    // Keep only fields this operation has.
+    const known = new Set(Object.keys(op.input.properties ?? {}));
+    setValue(Object.fromEntries(Object.entries(next).filter(([k]) => known.has(k))));
+    setFormKey((k) => k + 1);
+  };
+
+  const run = async () => {
+    const body = prune(value) as Record<string, unknown>;
+    abort.current?.abort();
+    const ctl = new AbortController();
+    abort.current = ctl;
+    setBusy(true);
+    const a = await runOperation(p.id, op.name, body, { transcript, signal: ctl.signal });
+    if (abort.current !== ctl) return;
+    setBusy(false);
+    setAnswer(a);
+    store.addHistory({
+      protocol: p.id,
+      operation: op.name,
+      input: stripSecrets(body, op.input, op.input) as Record<string, unknown>,
+      ok: a.ok,
+      code: a.ok ? 'ok' : (a.error?.code ?? 'error'),
+      totalMs: a.timing?.totalMs,
+      summary: a.ok ? undefined : a.error?.message,
+    });
+  };
+
+  const startSession = () => {
+    setAnswer(null);
+    setSessionInput(prune(value) as Record<string, unknown>);
+    setMode('session');
+  };
+
+  const actions = (
+    <>
+      {session && (
+        <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
+          Run once
+        </button>
+      )}
+      {offersLivePing(op) && (
+        <button type="button" className="small" aria-pressed={mode === 'live'} onClick={() => setMode(mode === 'live' ? 'idle' : 'live')}>
+          {mode === 'live' ? 'Stop live' : 'Live chart'}
+        </button>
+      )}
+      <CopyButton text={() => shareUrl(p.id, op.name, op.input, value)} label="Copy link" />
+      <CopyButton text={() => curlCommand(p.id, op.name, op.input, value, session)} label={session ? 'Copy start message' : 'Copy curl'} />
+      <button type="button" className="small" onClick={() => setSaving(!saving)} aria-expanded={saving}>
+        Save target
+      </button>
+    </>
+  );
+
+  return (
+    <div>
+      <ProtocolHeader p={p} />
+      <nav className="tabs" aria-label="Operations">
+        {p.operations.map((o) => (
+          <a key={o.name} href={href(['run', p.id, o.name], Object.fromEntries(['host', 'port', 'tls'].filter((k) => value[k] !== undefined).map((k) => [k, String(value[k])])))} aria-current={o.name === op.name ? 'page' : undefined} title={o.summary}>
+            {o.name}
+            {isSession(o) ? ' ⇄' : ''}
+            {!runsHere(reg, o) ? ' ⚠' : ''}
+          </a>
+        ))}
+      </nav>
+      <div className="run-grid">
+        <section className="panel" aria-label="Input">
+          <div className="row" style={{ marginBottom: 8 }}>
+            <h2 style={{ margin: 0 }}>{op.name}</h2>
+            <span className="spacer" />
+            <SavedTargetPicker p={p} op={op} onLoad={load} />
+          </div>
+          <p className="small muted">
+            {op.summary}
+            {session ? ' — an interactive session over a WebSocket.' : ''}
+          </p>
+          <UnsupportedNotice op={op} runtime={runtime} />
+          <OperationForm
+            key={formKey}
+            protocol={p}
+            op={op}
+            value={value}
+            onChange={setValue}
+            onSubmit={session ? startSession : run}
+            issues={issues}
+            busy={busy}
+            submitLabel={session ? (mode === 'session' ? 'Restart session' : 'Start session') : 'Run'}
+            actions={actions}
+            onCancel={() => {
+              abort.current?.abort();
+              abort.current = null;
+              setBusy(false);
+            }}
+          />
+          {!session && (
+            <label className="row small" style={{ marginTop: 8 }}>
+              <input type="checkbox" checked={transcript} onChange={(e) => setTranscript(e.target.checked)} /> Record the wire transcript
+            </label>
+          )}
+          {saving && <SaveTargetDialog p={p} op={op} value={value} onClose={() => setSaving(false)} />}
+        </section>
+        <section className="panel" aria-label="Result" aria-live="polite" aria-busy={busy}>
+          {mode === 'live' ? (
+            <PingLive protocol={p.id} operation={op.name} input={prune(value) as Record<string, unknown>} onStop={() => setMode('idle')} />
+          ) : mode === 'session' && sessionInput ? (
+            <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} />
+          ) : answer ? (
+            <ResultPanel answer={answer} op={op} />
+          ) : (
+            <div className="empty">
+              {busy ? 'Running…' : session ? 'Fill in the target and start the session.' : 'Fill in the target and run the operation. Ctrl+Enter runs it from any field.'}
+              {p.defaultOperation === op.name && (
+                <div className="small" style={{ marginTop: 8 }}>
+                  From a shell: <code>curl {`${location.origin}/${p.id}/HOST`}</code>
+                </div>
+              )}
+            </div>
+          )}
+          {mode === 'session' && answer && <ResultPanel answer={answer} op={op} />}
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,273 @@
+// Chooses a view for each part of a result from the operation's output schema and the value itself.
+import { useState, type ReactNode } from 'react';
+import { CopyButton, download, OutcomeBadge } from '../components.tsx';
+import type { ApiError, OperationAnswer, OperationInfo } from '../lib/api.ts';
+import { base64ToBytes, hexToBytes } from '../lib/bytes.ts';
+import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib/schema.ts';
+import { PortGrid, RttChart } from './charts.tsx';
+import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+const isPrimitive = (v: unknown) => v === null || v === undefined || typeof v !== 'object';
+const isLongText = (v: unknown) => typeof v === 'string' && (v.length > 160 || v.includes('\n'));
+
+function propSchema(schema: JsonSchema | undefined, key: string, root: JsonSchema): JsonSchema | undefined {
+  const s = schema ? nonNull(schema, root) : undefined;
+  const p = s?.properties?.[key];
+  if (p) return nonNull(p, root);
+  if (s?.additionalProperties && typeof s.additionalProperties === 'object') return nonNull(s.additionalProperties, root);
+  return undefined;
+}
+
+/** Values that read well in a key/value list. */
+function isInline(v: unknown): boolean {
+  if (isPrimitive(v)) return !isLongText(v);
+  if (isBytesObject(v)) return !isLongText(v.text) && (v.hex?.length ?? 0) <= 64 && (v.base64?.length ?? 0) <= 64;
+  if (Array.isArray(v)) return v.length <= 12 && v.every((x) => isPrimitive(x) && !isLongText(x));
+  return false;
+}
+
+function InlineValue({ v }: { v: unknown }) {
+  if (Array.isArray(v))
+    return v.length === 0 ? (
+      <span className="v-null">none</span>
+    ) : (
+      <span className="chips">
+        {v.map((x, i) => (
+          <span key={i} className="tag">
+            {String(x)}
+          </span>
+        ))}
+      </span>
+    );
+  return <Scalar value={v} />;
+}
+
+/** {columns: [{name}], rows: [[...]]}: a query result set. */
+function isResultSet(v: unknown): v is { columns: { name: string; type?: string }[]; rows: unknown[][] } & Obj {
+  return isObj(v) && Array.isArray(v.columns) && Array.isArray(v.rows) && v.columns.every((c) => isObj(c) && typeof c.name === 'string');
+}
+
+function ResultSet({ set, index, name }: { set: { columns: { name: string; type?: string }[]; rows: unknown[][] } & Obj; index: number; name: string }) {
+  const meta = Object.entries(set).filter(([k, v]) => k !== 'columns' && k !== 'rows' && isInline(v));
+  return (
+    <div className="section">
+      <h3>
+        {name} {index + 1}
+        {typeof set.command === 'string' ? ` · ${set.command}` : ''}
+      </h3>
+      <div className="row small muted" style={{ marginBottom: 6, gap: 14 }}>
+        {meta.map(([k, v]) => (
+          <span key={k}>
+            {labelOf(k)}: <InlineValue v={v} />
+          </span>
+        ))}
+      </div>
+      {set.columns.length > 0 ? (
+        <DataTable
+          name={`${name}-${index + 1}`}
+          columns={set.columns.map((c, i) => ({ key: `${i}`, label: c.name, numeric: false, title: c.type }))}
+          rows={set.rows}
+          rawRows={set.rows.map((r) => Object.fromEntries(set.columns.map((c, i) => [c.name, r[i]])))}
+        />
+      ) : (
+        <p className="muted small">No rows (a statement without a result set).</p>
+      )}
+    </div>
+  );
+}
+
+/** A table from an array of objects: columns from the schema's item properties, then any other keys seen. */
+function ObjectTable({ items, schema, root, name }: { items: Obj[]; schema?: JsonSchema; root: JsonSchema; name: string }) {
+  const itemSchema = schema?.items ? nonNull(schema.items, root) : undefined;
+  const keys = [...Object.keys(itemSchema?.properties ?? {})];
+  for (const it of items.slice(0, 200)) for (const k of Object.keys(it)) if (!keys.includes(k)) keys.push(k);
+  const used = keys.filter((k) => items.some((it) => it[k] !== undefined));
+  const columns: Column[] = used.map((k) => ({ key: k, label: k }));
+  const rows = items.map((it) => used.map((k) => (Array.isArray(it[k]) && (it[k] as unknown[]).every(isPrimitive) ? (it[k] as unknown[]).join(', ') : it[k])));
+  return <DataTable name={name} columns={columns} rows={rows} rawRows={items} />;
+}
+
+/** The view for one named part of a result. */
+export function PartView({ name, value, schema, root, depth = 0 }: { name: string; value: unknown; schema?: JsonSchema; root: JsonSchema; depth?: number }) {
+  const s = schema ? nonNull(schema, root) : undefined;
+  if (value === null || value === undefined) return <Scalar value={value} />;
+  if (typeof value === 'string') {
+    if (/hex$/i.test(name) && /^[0-9a-f]*$/i.test(value)) return <BytesView bytes={hexToBytes(value)} name={name} />;
+    if (/base64$/i.test(name)) return <BytesView bytes={base64ToBytes(value)} name={name.replace(/base64$/i, '') || 'data'} />;
+    return (
+      <div>
+        <div className="row small" style={{ justifyContent: 'flex-end', marginBottom: 4 }}>
+          <CopyButton text={value} />
+        </div>
+        <pre className="textblock">{value}</pre>
+      </div>
+    );
+  }
+  if (isPrimitive(value)) return <Scalar value={value} />;
+  if (isBytesObject(value)) return <BytesView bytes={bytesOf(value)} name={name} text={value.text} />;
+  if (isResultSet(value)) return <ResultSet set={value} index={0} name={name} />;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return <span className="v-null">none</span>;
+    if (value.every(isResultSet)) return <>{value.map((set, i) => <ResultSet key={i} set={set} index={i} name={labelOf(name).replace(/s$/, '')} />)}</>;
+    if (value.every(isObj)) {
+      const items = value as Obj[];
+      const chart = items.every((x) => 'rttMs' in x && 'seq' in x) ? <RttChart probes={items as { seq: number; rttMs: number | null; outcome?: string }[]} /> : null;
+      const grid = items.every((x) => typeof x.port === 'number' && typeof x.state === 'string') ? <PortGrid results={items as { port: number; state: string; rttMs?: number | null; detail?: string }[]} /> : null;
+      // Objects holding only bytes (Redis replies, keys): a tree reads better than a table.
+      if (items.some((x) => Object.values(x).some((v) => Array.isArray(v) && v.some(isObj)))) return <JsonTree value={value} name={name} />;
+      return (
+        <>
+          {chart}
+          {grid}
+          <ObjectTable items={items} schema={s} root={root} name={name} />
+        </>
+      );
+    }
+    if (value.every(isPrimitive)) {
+      if (value.length > 60) return <DataTable name={name} columns={[{ key: 'v', label: name }]} rows={value.map((v) => [v])} />;
+      return <InlineValue v={value} />;
+    }
+    return <JsonTree value={value} name={name} />;
+  }
+  if (isObj(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return <span className="v-null">empty</span>;
+    if (entries.every(([, v]) => isInline(v))) return <KeyValue entries={entries.map(([k, v]) => [k, <InlineValue v={v} />])} />;
+    if (depth >= 2) return <JsonTree value={value} name={name} />;
+    return <ObjectView value={value} schema={s} root={root} depth={depth + 1} />;
+  }
+  return <JsonTree value={value} name={name} />;
+}
+
+/** An object: its short values as key/value, each larger part in its own section. */
+export function ObjectView({ value, schema, root, depth = 0 }: { value: Obj; schema?: JsonSchema; root: JsonSchema; depth?: number }) {
+  const order = Object.keys(schema ? nonNull(schema, root).properties ?? {} : {});
+  const keys = [...order.filter((k) => k in value), ...Object.keys(value).filter((k) => !order.includes(k))];
+  const inline = keys.filter((k) => isInline(value[k]) && !(Array.isArray(value[k]) && kindOf(propSchema(schema, k, root) ?? {}) === 'array' && nonNull(propSchema(schema, k, root)?.items ?? {}, root).properties));
+  // The data first (rows, records, text), then descriptive objects, then what came back empty.
+  const rank = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? 3 : 0) : isObj(v) && !isBytesObject(v) && !isResultSet(v) ? (Object.keys(v).length === 0 ? 3 : 2) : 1);
+  const parts = keys.filter((k) => !inline.includes(k)).sort((a, b) => rank(value[a]) - rank(value[b]));
+  return (
+    <div>
+      {inline.length > 0 && <KeyValue entries={inline.map((k) => [labelOf(k), <InlineValue v={value[k]} />])} />}
+      {parts.map((k) => (
+        <section className="section" key={k} aria-label={labelOf(k)}>
+          <h3>
+            {labelOf(k)}
+            {Array.isArray(value[k]) ? <span className="tag">{(value[k] as unknown[]).length}</span> : null}
+          </h3>
+          {propSchema(schema, k, root)?.description && <p className="small muted">{propSchema(schema, k, root)?.description}</p>}
+          <PartView name={k} value={value[k]} schema={propSchema(schema, k, root)} root={root} depth={depth} />
+        </section>
+      ))}
+    </div>
+  );
+}
+
+export function ErrorView({ error }: { error: ApiError }) {
+  const tone = error.code === 'invalid_input' || error.code === 'rate_limited' || error.code.endsWith('timeout') ? 'warn' : error.code === 'unsupported_runtime' || error.code === 'target_blocked' ? 'info' : '';
+  const detail = error.detail ?? {};
+  const extra = Object.entries(detail).filter(([k]) => !['issues', 'reasons', 'alternatives'].includes(k));
+  return (
+    <div className={`error-box ${tone}`} role="alert" data-testid="error">
+      <div className="row">
+        <OutcomeBadge code={error.code} />
+        <b>{error.message}</b>
+      </div>
+      {detail.issues && detail.issues.length > 0 && (
+        <ul>
+          {detail.issues.map((i, n) => (
+            <li key={n}>
+              <code>{i.field}</code>: {i.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {detail.reasons && detail.reasons.length > 0 && (
+        <p>
+          <b>Why:</b> {detail.reasons.join(' ')}
+        </p>
+      )}
+      {detail.alternatives && detail.alternatives.length > 0 && (
+        <p>
+          <b>Instead:</b> {detail.alternatives.join(' ')}
+        </p>
+      )}
+      {extra.length > 0 && (
+        <details>
+          <summary>Details from the server</summary>
+          <KeyValue entries={extra.map(([k, v]) => [k, isPrimitive(v) ? <Scalar value={v} /> : <JsonTree value={v} />])} />
+        </details>
+      )}
+    </div>
+  );
+}
+
+type Tab = 'result' | 'transcript' | 'json';
+
+export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op: OperationInfo; extra?: ReactNode }) {
+  const [tab, setTab] = useState<Tab>('result');
+  const entries = answer.transcript?.entries.length ?? 0;
+  const tabs: [Tab, string][] = [
+    ['result', answer.ok ? 'Result' : 'Error'],
+    ['transcript', `Transcript${answer.transcript ? ` (${entries})` : ''}`],
+    ['json', 'JSON'],
+  ];
+  const code = answer.ok ? 'ok' : (answer.error?.code ?? 'error');
+  return (
+    <div data-testid="result" data-outcome={code}>
+      <div className="result-head">
+        <OutcomeBadge code={code} />
+        <b>
+          {answer.protocol ?? ''} {answer.operation ?? op.name}
+        </b>
+        {answer.target && (
+          <span className="mono muted">
+            → {answer.target.host}:{answer.target.port}
+          </span>
+        )}
+        {answer.status !== undefined && <span className="muted small">HTTP {answer.status}</span>}
+        <span className="spacer" />
+        <button type="button" className="small" onClick={() => download(`${op.name}-result.json`, JSON.stringify(answer, null, 2), 'application/json')}>
+          Download JSON
+        </button>
+      </div>
+      {answer.timing && <TimingBar timing={answer.timing} clientMs={answer.clientMs} />}
+      {extra}
+      <div className="tabs" role="tablist" style={{ marginTop: 12 }}>
+        {tabs.map(([k, label]) => (
+          <button key={k} type="button" role="tab" aria-selected={tab === k} onClick={() => setTab(k)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel">
+        {tab === 'result' &&
+          (answer.ok ? (
+            isObj(answer.result) ? (
+              <ObjectView value={answer.result} schema={op.output} root={op.output} />
+            ) : (
+              <PartView name="result" value={answer.result} schema={op.output} root={op.output} />
+            )
+          ) : (
+            answer.error && <ErrorView error={answer.error} />
+          ))}
+        {tab === 'transcript' &&
+          (answer.transcript ? <TranscriptView transcript={answer.transcript} /> : <p className="muted">No transcript: run with “Record the wire transcript” checked.</p>)}
+        {tab === 'json' && (
+          <div>
+            <div className="row small" style={{ justifyContent: 'flex-end', marginBottom: 4 }}>
+              <CopyButton text={JSON.stringify(answer.ok ? answer.result : answer.error, null, 2)} />
+            </div>
+            <JsonTree value={answer.ok ? answer.result : answer.error} />
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export { HexDump };

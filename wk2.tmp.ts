@@ -1,0 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { startWorker } from './wkharness.tmp.ts';
+const w = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } });
+let out = '';
+w.child.stdout!.on('data', (d) => (out += d)); w.child.stderr!.on('data', (d) => (out += d));
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...process.argv.slice(2)], { env: { ...process.env, PORTOLAN_URL: w.url, PORTOLAN_DEPLOY_URL: w.url }, encoding: 'utf8' });
+console.log(r.stdout.split('\n').filter((l) => /^\s*not ok|^# (pass|fail)|error:/.test(l)).join('\n'));
+console.log('WORKER LOG', out.slice(-4000));
+console.log('worker alive', w.child.exitCode);
+await w.stop();

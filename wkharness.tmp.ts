@@ -1,0 +1,119 @@
+// Starts the real Workers runtime (workerd through wrangler dev) for tests and benchmarks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The test deployment is private: it needs this token, like a deployment with ACCESS_TOKEN set. */
+export const DEPLOYMENT_TOKEN = 'test-deployment-token';
+/** Tunnel limits of the test development Worker, small enough to reach in a test. */
+export const TUNNEL_IDLE_MS = 4000;
+export const TUNNEL_QUOTA_BYTES = 8 * 1024 * 1024;
+
+/** Headers for the given test Worker (the deployment one needs its token). */
+export function authHeaders(kind: 'dev' | 'deployment'): Record<string, string> {
+  return kind === 'deployment' ? { authorization: `Bearer ${DEPLOYMENT_TOKEN}` } : {};
+}
+
+export interface RunningWorker {
+  url: string;
+  stop(): Promise<void>;
+  child: ChildProcess;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface WorkerOptions {
+  /** Worker variables, e.g. { ALLOW_TARGETS: 'loopback' }. */
+  vars?: Record<string, string>;
+  /** A CA for workerd to trust (test-only: the lab CA). */
+  caPath?: string;
+  port?: number;
+}
+
+/** Runs `wrangler dev` on a free port and waits until the API answers. */
+export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWorker> {
+  const port = opts.port ?? (await freePort());
+  const inspector = await freePort();
+  const persist = mkdtempSync(join(tmpdir(), 'portolan-wrangler-'));
+  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', 'log', '--show-interactive-dev-session=false'];
+  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+  if (opts.caPath) env.NODE_EXTRA_CA_CERTS = opts.caPath;
+  const child = spawn('npx', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; if (process.env.SHOWLOG) process.stderr.write(d); });
+  child.stderr!.on('data', (d) => { output += d; if (process.env.SHOWLOG) process.stderr.write(d); });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            // gone
+          }
+          r(undefined);
+        }, 3000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+    }
+    rmSync(persist, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    try {
+      // Any HTTP answer means workerd serves (a private deployment answers 401).
+      const res = await fetch(`${url}/api/runtime`);
+      await res.body?.cancel();
+      if (res.status < 500) return { url, stop, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer within 60 s:\n${output}`);
+}
+
+/** The Worker the test run started (scripts/test.ts sets these); `deployment` has no loopback allowance. */
+export function workerUrl(kind: 'dev' | 'deployment' = 'dev'): string {
+  const url = kind === 'dev' ? process.env.PORTOLAN_URL : process.env.PORTOLAN_DEPLOY_URL;
+  if (!url) throw new Error(`run through \`npm test\` (scripts/test.ts), which starts workerd and sets ${kind === 'dev' ? 'PORTOLAN_URL' : 'PORTOLAN_DEPLOY_URL'}`);
+  return url;
+}
+
+export interface ApiResult<T = any> {
+  status: number;
+  body: T;
+}
+
+/** POST /api/{protocol}/{operation} on the test Worker. */
+export async function call<T = any>(protocol: string, operation: string, input: Record<string, unknown>, opts: { kind?: 'dev' | 'deployment'; transcript?: boolean } = {}): Promise<ApiResult<T>> {
+  const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
+    body: JSON.stringify(input),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
