@@ -62,6 +62,11 @@ export class Transcript {
   }
 
   record(dir: 'out' | 'in', conn: number, bytes: Uint8Array, opts: RecordOptions = {}): TranscriptEntry | undefined {
+    // Past the cap, count without building hex or text.
+    if (this.entries.length >= MAX_ENTRIES) {
+      this.dropped++;
+      return undefined;
+    }
     const entry: TranscriptEntry = { t: this.elapsed(), dir, conn, size: bytes.length };
     if (!opts.secret) {
       entry.hex = toHex(bytes.subarray(0, MAX_HEX_BYTES));
