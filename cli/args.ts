@@ -139,48 +139,44 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   at[path[path.length - 1]] = value;
 }
 
-/** Splits argv into positionals and flag tokens ([name, value | undefined]). */
-function tokenize(argv: readonly string[]): { positionals: string[]; flags: { name: string; value?: string; raw: string }[]; rest: string[] } {
-  const positionals: string[] = [];
-  const flags: { name: string; value?: string; raw: string }[] = [];
-  let i = 0;
-  for (; i < argv.length && !argv[i].startsWith('-'); i++) positionals.push(argv[i]);
-  const rest = argv.slice(i);
-  for (let j = 0; j < rest.length; j++) {
-    const tok = rest[j];
-    if (tok === '--') break;
-    if (!tok.startsWith('-') || tok === '-') throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
-    const body = tok.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    if (eq >= 0) flags.push({ name: body.slice(0, eq), value: body.slice(eq + 1), raw: tok });
-    else {
-      const next = rest[j + 1];
-      const takesValue = next !== undefined && (!next.startsWith('-') || /^-\d/.test(next));
-      flags.push({ name: body, value: takesValue ? next : undefined, raw: tok });
-      if (takesValue) j++;
-    }
+interface FlagToken {
+  name: string;
+  value?: string;
+}
+
+function isFlag(tok: string): boolean {
+  return tok.startsWith('-') && tok !== '-' && !/^-\d/.test(tok);
+}
+
+function splitFlag(tok: string): { name: string; inline?: string } {
+  const body = tok.replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  return eq >= 0 ? { name: body.slice(0, eq), inline: body.slice(eq + 1) } : { name: body };
+}
+
+function setGlobal(globals: GlobalFlags, name: string, value: string | undefined): void {
+  const g = GLOBAL_BOOLEANS[name];
+  if (g) {
+    (globals as unknown as Record<string, boolean>)[g] = value === undefined ? true : (convert(name, { type: 'boolean' }, value) as boolean);
+    return;
   }
-  return { positionals, flags, rest };
+  if (value === undefined || value === '') throw InvalidInput.field(name, `--${name} needs a value`);
+  globals[GLOBAL_VALUES[name]] = value;
 }
 
 export function parseCommand(argv: readonly string[], protocols: readonly Protocol[]): ParsedCommand {
   const globals: GlobalFlags = { json: false, transcript: false, help: false, version: false, noColor: false, quiet: false };
-  // Global flags may stand anywhere; they are taken out before the rest is read.
-  const remaining: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const tok = argv[i];
-    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(tok);
-    const g = m ? GLOBAL_BOOLEANS[m[1]] : undefined;
-    const v = m ? GLOBAL_VALUES[m[1]] : undefined;
-    if (m && g) {
-      (globals as unknown as Record<string, boolean>)[g] = m[2] === undefined ? true : (convert(m[1], { type: 'boolean' }, m[2]) as boolean);
-    } else if (m && v && tok.startsWith('--')) {
-      const value = m[2] ?? argv[++i];
-      if (value === undefined || (m[2] === undefined && value.startsWith('--'))) throw InvalidInput.field(m[1], `--${m[1]} needs a value`);
-      globals[v] = value;
-    } else remaining.push(tok);
+  // Global flags may come first (`portolan --json dict ...`); then the positionals; then every other flag.
+  let i = 0;
+  for (; i < argv.length && isFlag(argv[i]); i++) {
+    const { name, inline } = splitFlag(argv[i]);
+    if (!(name in GLOBAL_BOOLEANS) && !(name in GLOBAL_VALUES)) break;
+    setGlobal(globals, name, name in GLOBAL_VALUES ? (inline ?? argv[++i]) : inline);
   }
-  const { positionals, flags: opFlags } = tokenize(remaining);
+  const positionals: string[] = [];
+  for (; i < argv.length && !isFlag(argv[i]); i++) positionals.push(argv[i]);
+  const flagTokens = argv.slice(i);
+  if (flagTokens.some((t) => t === '--help' || t === '-h')) globals.help = true;
 
   const byId = new Map(protocols.map((p) => [p.id, p]));
   const out: ParsedCommand = { globals, input: {}, positionals };
@@ -228,6 +224,35 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     known.set(key, key);
     known.set(kebab(key), key);
   }
+  const fieldOf = (name: string): string | undefined => {
+    const head = name.split('.')[0];
+    return known.get(head) ?? known.get(camel(head)) ?? (head.startsWith('no-') ? known.get(head.slice(3)) ?? known.get(camel(head.slice(3))) : undefined);
+  };
+  // An operation's own field wins over a global flag of the same name (snmp --version v1).
+  const opFlags: FlagToken[] = [];
+  for (let j = 0; j < flagTokens.length; j++) {
+    const tok = flagTokens[j];
+    if (tok === '--') break;
+    if (!isFlag(tok)) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
+    const { name, inline } = splitFlag(tok);
+    const field = fieldOf(name);
+    const next = flagTokens[j + 1];
+    const nextIsValue = next !== undefined && !isFlag(next);
+    if (!field && name in GLOBAL_BOOLEANS) {
+      setGlobal(globals, name, inline);
+      continue;
+    }
+    if (!field && name in GLOBAL_VALUES) {
+      setGlobal(globals, name, inline ?? (nextIsValue ? flagTokens[++j] : undefined));
+      continue;
+    }
+    if (inline !== undefined) opFlags.push({ name, value: inline });
+    else {
+      opFlags.push({ name, value: nextIsValue ? next : undefined });
+      if (nextIsValue) j++;
+    }
+  }
+  if (globals.help) return out;
   for (const f of opFlags) {
     const [head, ...path] = f.name.split('.');
     let name = head;

@@ -32,6 +32,7 @@ const HEX32 = '0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF'
 const ECH = 'AEn+DQBFKwAgACABWIHUGj4u+PIggYXcR5JF0gYk3dCRioBW8uJq9H4mKAAIAAEAAQABAANAEnB1YmxpYy50bHMtZWNoLmRldgAA';
 const LONG_A = 'a'.repeat(255);
 const LONG_B = 'b'.repeat(45);
+const BIG_TXT = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(100));
 
 /** What the DNS lab serves, for tests to assert against. */
 export const dnsFacts = {
@@ -68,6 +69,8 @@ export const dnsFacts = {
     PTR: { name: '1.2.0.192.in-addr.arpa.', rdata: [ZONE] },
   } as Record<string, { name: string; rdata: string[] }>,
   longTxt: { name: `long.${ZONE}`, strings: [LONG_A, LONG_B] },
+  /** Eight TXT records of 100 octets: too big for a 512-octet UDP answer, so BIND sets TC. */
+  bigTxt: { name: `big.${ZONE}`, strings: BIG_TXT },
   reverse: {
     v4: { address: '192.0.2.25', ptr: `mail.${ZONE}` },
     v6: { address: '2001:db8::1', ptr: ZONE },
@@ -116,6 +119,7 @@ child NS ns1.child
 ns1.child A 127.0.0.1
 child DS 12345 13 2 ${HEX32}
 changed TXT "${serialVersion}"
+${BIG_TXT.map((t) => `big TXT "${t}"`).join('\n')}
 `;
 }
 

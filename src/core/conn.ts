@@ -194,7 +194,13 @@ export class Conn {
     return out;
   }
 
+  /** Whether frames are being recorded (only with ?transcript=1): decodes are built only then. */
+  private get recording(): boolean {
+    return this.transcript?.enabled === true;
+  }
+
   private recordIn(bytes: Uint8Array, decode?: string): void {
+    if (!this.recording) return;
     this.transcript?.record('in', this.id, bytes, { decode: decode ?? previewBytes(bytes) });
   }
 
@@ -238,7 +244,7 @@ export class Conn {
         const raw = this.take(at + termLen);
         const line = raw.slice(0, end);
         const text = fromLatin1(line);
-        this.transcript?.record('in', this.id, raw, { decode: opts.decode ? opts.decode(text) : JSON.stringify(text).slice(0, 400) });
+        if (this.recording) this.transcript?.record('in', this.id, raw, { decode: opts.decode ? opts.decode(text) : JSON.stringify(text).slice(0, 400) });
         return line;
       }
       if (this.buf.length > max + 2) throw new ProtocolError(`line longer than ${max} bytes`);
@@ -261,7 +267,7 @@ export class Conn {
         }
         if (got) {
           const raw = this.take(got.size);
-          this.recordIn(raw, describe ? describe(got.value) : undefined);
+          if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined);
           return got.value;
         }
       }
@@ -296,10 +302,12 @@ export class Conn {
   /** Sends bytes (or UTF-8 text). Pass `secret` to keep the bytes out of the transcript. */
   async write(data: Uint8Array | string, opts: RecordOptions = {}): Promise<void> {
     const bytes = typeof data === 'string' ? utf8(data) : data;
-    this.transcript?.record('out', this.id, bytes, {
-      ...opts,
-      decode: opts.decode ?? (opts.secret ? undefined : previewBytes(bytes)),
-    });
+    if (this.recording) {
+      this.transcript?.record('out', this.id, bytes, {
+        ...opts,
+        decode: opts.decode ?? (opts.secret ? undefined : previewBytes(bytes)),
+      });
+    }
     this.bytesOut += bytes.length;
     await this.guard(this.transport.write(bytes), 'write');
   }

@@ -87,7 +87,7 @@ export async function runOperation(
   const port = input.port ?? (input.tls === 'implicit' ? undefined : op.defaultPort) ?? defaultPort(protocol, input.tls);
   input.port = port;
   const start = performance.now();
-  const transcript = new Transcript(start);
+  const transcript = new Transcript(start, opts.transcript === true);
   const marks: Record<string, number> = {};
   const timing = {
     marks,

@@ -43,7 +43,11 @@ export class Transcript {
   private connCount = 0;
   dropped = 0;
 
-  constructor(start = performance.now()) {
+  /** A disabled transcript (no `?transcript=1`) counts connections and records nothing. */
+  constructor(
+    start = performance.now(),
+    readonly enabled = true,
+  ) {
     this.start = start;
   }
 
@@ -62,6 +66,7 @@ export class Transcript {
   }
 
   record(dir: 'out' | 'in', conn: number, bytes: Uint8Array, opts: RecordOptions = {}): TranscriptEntry | undefined {
+    if (!this.enabled) return undefined;
     // Past the cap, count without building hex or text.
     if (this.entries.length >= MAX_ENTRIES) {
       this.dropped++;
@@ -78,6 +83,7 @@ export class Transcript {
   }
 
   info(conn: number, text: string): void {
+    if (!this.enabled) return;
     this.push({ t: this.elapsed(), dir: 'info', conn, size: 0, decode: text.slice(0, MAX_DECODE) });
   }
 

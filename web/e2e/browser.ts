@@ -68,11 +68,11 @@ export async function launch(opts: { viewport?: { width: number; height: number 
 }
 
 /** Saves a full-page screenshot under web/e2e/screenshots/ (gitignored), for people to look at. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(screenshotDir, { recursive: true });
   const path = join(screenshotDir, `${name}.png`);
   // The header is sticky: from the top, a full-page shot shows it once, where it belongs.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: opts.fullPage ?? true });
   return path;
 }

@@ -268,7 +268,7 @@ describe('web UI', { timeout: 240_000 }, () => {
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
       // One column of cards, nothing wider than the screen.
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
-      await screenshot(page, '11-phone-light-catalog');
+      await screenshot(page, '11-phone-light-catalog', { fullPage: false });
       await page.goto(`${base}/#/run/dict/define?host=127.0.0.1&port=${dictPort}&word=harbour`);
       await page.getByRole('button', { name: 'Run', exact: true }).click();
       await page.locator('[data-testid=result][data-outcome=ok]').waitFor();

@@ -63,6 +63,7 @@ function SavedTargetPicker({ p, op, onLoad }: { p: ProtocolInfo; op: OperationIn
   const sorted = [...targets].sort((a, b) => Number(b.protocol === p.id) - Number(a.protocol === p.id) || Number(b.operation === op.name) - Number(a.operation === op.name));
   return (
     <select
+      className="target-picker"
       aria-label="Load a saved target"
       value=""
       onChange={(e) => {
