@@ -2,7 +2,7 @@
 // (local-development policy and deployment policy), then one node:test run over
 // unit, codec, fuzz, lab and API contract tests.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, type RunningWorker } from '../test/harness.ts';
 
@@ -42,6 +42,9 @@ if (only.length === 0) {
   step('typecheck (workers host)', 'npx', ['tsc', '-p', 'tsconfig.workers.json']);
   step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
   step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
+  step('build the UI', 'npm', ['run', 'build:web']);
+} else if (!existsSync('web/dist/index.html')) {
+  // The Worker serves web/dist: a targeted run builds it once.
   step('build the UI', 'npm', ['run', 'build:web']);
 }
 

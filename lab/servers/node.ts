@@ -52,7 +52,7 @@ export const nodeFacts = {
     referenceId: '127.127.1.1',
   },
   snmp: {
-    community: 'portolan-lab',
+    community: 'harbour-master-1742',
     sysContact: 'Portolan Lab <lab@portolan.test>',
     sysName: 'portolan-lab-agent',
     sysLocation: 'Portolan lab, 127.0.0.1',

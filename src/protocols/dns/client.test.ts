@@ -12,6 +12,7 @@ import { FrameDecoder } from '../../core/framing.ts';
 import { runOperation, type HostEnv } from '../../core/runner.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { decodeMessage, encodeMessage, frameTcp, tcpMessageFrame, type DnsMessage, type DnsRecord } from './codec.ts';
+import { decodeMdns } from './mdns.ts';
 import { encodeRequest, responseFrame } from './http.ts';
 import dns, { resolveTransport } from './index.ts';
 import { dohWireResolver } from './resolver.ts';
@@ -422,4 +423,22 @@ test('trace: a silent name server is given up after hopTimeoutMs and the next on
   const lame = (await runOperation(env2, dns, dns.operations.trace, { host: '127.0.0.1', name: 'www.example' })).result as any;
   assert.equal(lame.complete, false);
   assert.match(lame.steps[1].error.message, /lame referral to \./);
+});
+
+test('mDNS and LLMNR operations on a datagram host: QU query, cache-flush answer; LLMNR C and T flags', async () => {
+  let sent: DnsMessage | undefined;
+  const mdnsResponder = fakeUdp((q) => {
+    sent = decodeMdns(q);
+    const answer = encodeMessage({ id: sent.id, qr: true, flags: { aa: true }, answers: [{ name: 'printer.local.', type: 'A', class: 'IN', ttl: 120, data: { address: '169.254.7.7' }, cacheFlush: true }] }, { mdns: true });
+    return [{ bytes: answer }];
+  }, 5353);
+  const env = host([], ['tcp', 'udp'], [mdnsResponder]);
+  const r = (await runOperation(env, dns, dns.operations.mdns, { host: '127.0.0.1', name: 'printer.local' })).result as any;
+  assert.equal(sent!.questions[0].unicastResponse, true);
+  assert.equal(r.answers[0].cacheFlush, true);
+  assert.equal(r.answers[0].rdata, '169.254.7.7');
+  const llmnrResponder = fakeUdp((q) => [{ bytes: encodeMessage({ ...decodeMessage(q), qr: true, flags: { aa: true, rd: true }, answers: [A('host.', '192.0.2.5')] }) }], 5355);
+  const l = (await runOperation(host([], ['tcp', 'udp'], [llmnrResponder]), dns, dns.operations.llmnr, { host: '127.0.0.1', name: 'host' })).result as any;
+  assert.deepEqual(l.llmnr, { conflict: true, truncated: false, tentative: true });
+  assert.equal(l.answers[0].rdata, '192.0.2.5');
 });

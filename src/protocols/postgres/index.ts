@@ -116,7 +116,7 @@ export default defineProtocol({
   id: 'postgres',
   title: 'PostgreSQL',
   category: 'database',
-  summary: 'Runs any SQL over the PostgreSQL wire protocol 3.0: several statements at once, bind parameters, typed results, every error field; browses schemas; probes TLS and the auth method.',
+  summary: 'Runs any SQL over the PostgreSQL wire protocol 3.0: several statements at once, bind parameters, typed results, every error field, cancel; LISTEN/NOTIFY as a WebSocket session; browses schemas; probes TLS and the auth method.',
   ports: [{ port: 5432, transport: 'tcp' }],
   specs: ['PostgreSQL Frontend/Backend Protocol 3.0', 'RFC 5802', 'RFC 7677'],
   rating: {
@@ -306,16 +306,6 @@ export default defineProtocol({
           const r = await listenSession(s, input.channels, input.maxMessages, channel);
           return { notifications: [], ...r };
         });
-      },
-    }),
-    cancel: operation({
-      summary: 'Send a CancelRequest for a running query, given its backend process ID and secret key',
-      input: z.object({ pid: z.number().int(), secretKey: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1) }),
-      output: z.object({ sent: z.boolean() }),
-      text: () => 'CancelRequest sent (the server does not answer it)',
-      async run(ctx, input) {
-        await sendCancel(ctx, input.pid, input.secretKey);
-        return { sent: true };
       },
     }),
   },

@@ -52,10 +52,10 @@ export function resolveOid(text: string): string | undefined {
   return [base, ...rest].join('.');
 }
 
-/** The longest known prefix as a name: `1.3.6.1.2.1.1.5.0` → `sysName.0`; null when none is known below mib-2. */
+/** The longest known prefix as a name: `1.3.6.1.2.1.1.5.0` → `sysName.0`; null when none is known at enterprises or mib-2 depth or below. */
 export function nameOf(oid: string): string | null {
   const parts = oid.split('.');
-  for (let n = parts.length; n >= 7; n--) {
+  for (let n = parts.length; n >= 6; n--) {
     const name = BY_OID.get(parts.slice(0, n).join('.'));
     if (name) return [name, ...parts.slice(n)].join('.');
   }

@@ -17,7 +17,7 @@ before(() => ensureLab(['ssh'], { quiet: true }));
 
 /**
  * The harness call. `wrangler dev` reloads the Worker whenever a source file in the shared tree changes,
- * dropping the request in flight ("other side closed"); such a request is sent once more. Any other
+ * dropping the request in flight ("other side closed", EPIPE); such a request is sent again, at most twice. Any other
  * fetch failure fails the test with its network-level cause.
  */
 async function call(protocol: string, operation: string, input: Record<string, unknown>, opts: { transcript?: boolean } = {}) {
@@ -26,7 +26,7 @@ async function call(protocol: string, operation: string, input: Record<string, u
       return await harnessCall(protocol, operation, input, opts);
     } catch (e) {
       const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-      if (attempt === 1 && cause?.code === 'UND_ERR_SOCKET') {
+      if (attempt <= 2 && ['UND_ERR_SOCKET', 'EPIPE', 'ECONNRESET'].includes(cause?.code ?? '')) {
         console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause.message}); sending it again`);
         continue;
       }

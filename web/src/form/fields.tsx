@@ -368,7 +368,7 @@ function JsonField({ name, path, schema, root, value, required, onChange, issues
 }
 
 /** The fields of an object, in the schema's order, required ones first. */
-export function ObjectFields({ schema, root, path, value, onChange, issues }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[] }) {
+export function ObjectFields({ schema, root, path, value, onChange, issues, collapseDefaults = false }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[]; collapseDefaults?: boolean }) {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
@@ -378,24 +378,38 @@ export function ObjectFields({ schema, root, path, value, onChange, issues }: { 
     else next[k] = v;
     onChange(next);
   };
+  const field = (k: string) => (
+    <Field
+      key={k}
+      name={k}
+      path={path ? `${path}.${k}` : k}
+      schema={props[k]}
+      root={root}
+      value={value[k]}
+      required={required.has(k)}
+      onChange={(v) => setField(k, v)}
+      issues={issues}
+      siblings={value}
+      siblingSchema={props}
+      setSibling={setField}
+    />
+  );
+  // Optional fields that have a default (and are no secret) wait behind "More options" unless set or wrong.
+  const tucked = collapseDefaults ? names.filter((k) => !required.has(k) && nonNull(props[k], root).default !== undefined && !isSecretField(k, nonNull(props[k], root))) : [];
+  const shown = names.filter((k) => !tucked.includes(k));
+  const open = tucked.some((k) => value[k] !== undefined || issuesAt(issues, path ? `${path}.${k}` : k, true).length > 0);
   return (
     <>
-      {names.map((k) => (
-        <Field
-          key={k}
-          name={k}
-          path={path ? `${path}.${k}` : k}
-          schema={props[k]}
-          root={root}
-          value={value[k]}
-          required={required.has(k)}
-          onChange={(v) => setField(k, v)}
-          issues={issues}
-          siblings={value}
-          siblingSchema={props}
-          setSibling={setField}
-        />
-      ))}
+      {shown.map(field)}
+      {tucked.length > 0 && (
+        <details open={open}>
+          <summary>
+            More options ({tucked.length}): {tucked.slice(0, 4).map(labelOf).join(', ')}
+            {tucked.length > 4 ? ', …' : ''}
+          </summary>
+          <div className="form">{tucked.map(field)}</div>
+        </details>
+      )}
     </>
   );
 }

@@ -10,7 +10,7 @@ import { curlCommand, inputFromQuery, shareUrl } from '../lib/share.ts';
 import { store, useStore, type SavedTarget } from '../lib/storage.ts';
 import { PingLive } from '../results/PingLive.tsx';
 import { ResultPanel } from '../results/ResultView.tsx';
-import { SessionView } from '../session/SessionView.tsx';
+import { sessionKind, SessionView } from '../session/SessionView.tsx';
 
 function ProtocolHeader({ p }: { p: ProtocolInfo }) {
   return (
@@ -200,7 +200,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
 
   const actions = (
     <>
-      {session && (
+      {session && sessionKind(p, op) !== 'terminal' && (
         <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
           Run once
         </button>
