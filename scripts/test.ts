@@ -51,15 +51,17 @@ if (only.length === 0) {
 // LAB_AREAS=databases,ssh limits the lab to some areas (for a targeted run).
 const areas = (process.env.LAB_AREAS ?? '').split(',').filter(Boolean);
 step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start', ...areas]);
-const { caPath } = await import('../lab/index.ts');
+const { caPath, ports } = await import('../lab/index.ts');
 
 const workers: RunningWorker[] = [];
 let code = 1;
 try {
   console.log('\n== starting workerd (development policy, deployment policy)');
+  // Hostnames are checked through the lab's DNS-over-HTTPS server, so no test asks the internet.
+  const RESOLVER_URL = `https://127.0.0.1:${ports.dns.doh}/dns-query`;
   const started = await Promise.allSettled([
-    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES) }, caPath }),
-    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN }, caPath }),
+    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES), RESOLVER_URL }, caPath }),
+    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, RESOLVER_URL }, caPath }),
   ]);
   for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of started) if (s.status === 'rejected') throw s.reason;

@@ -117,3 +117,66 @@ export async function call<T = any>(protocol: string, operation: string, input: 
   });
   return { status: res.status, body: (await res.json()) as T };
 }
+
+export interface SessionClient {
+  /** Sends a JSON control message or binary data. */
+  send(msg: unknown): void;
+  /** The first received JSON message that matches (removed from the inbox). */
+  next(match: (m: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  /** Binary data received so far. */
+  readonly data: Uint8Array[];
+  close(): void;
+  readonly closed: boolean;
+  /** Resolves with the close code once the server has closed. */
+  readonly done: Promise<number>;
+}
+
+/** Opens an interactive session (GET /api/{protocol}/{operation} as a WebSocket) and sends the start message. */
+export async function openSession(protocol: string, operation: string, input: Record<string, unknown>, kind: 'dev' | 'deployment' = 'dev'): Promise<SessionClient> {
+  const url = `${workerUrl(kind).replace(/^http/, 'ws')}/api/${protocol}/${operation}`;
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const inbox: Record<string, any>[] = [];
+  const data: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  const done = new Promise<number>((resolve) =>
+    ws.addEventListener('close', (ev) => {
+      closed = true;
+      wake?.();
+      resolve(ev.code);
+    }),
+  );
+  ws.addEventListener('message', (ev) => {
+    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
+    else data.push(new Uint8Array(ev.data as ArrayBuffer));
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve(), { once: true });
+    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
+  });
+  ws.send(JSON.stringify({ type: 'start', input }));
+  return {
+    send: (msg) => ws.send(msg instanceof Uint8Array ? msg : JSON.stringify(msg)),
+    async next(match, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = inbox.findIndex(match);
+        if (i >= 0) return inbox.splice(i, 1)[0];
+        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
+        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+    },
+    data,
+    close: () => ws.close(),
+    get closed() {
+      return closed;
+    },
+    done,
+  };
+}

@@ -26,19 +26,6 @@ test('deployment policy: port 25 is refused with the platform reason', async () 
   assert.match(r.body.error.message, /25/);
 });
 
-test('rate limit: the deployment answers 429 with Retry-After once a client exceeds its bucket', async () => {
-  let limited: Response | undefined;
-  for (let i = 0; i < 40 && !limited; i++) {
-    const res = await fetch(`${workerUrl('deployment')}/api/echo/send`, { method: 'POST', headers: authHeaders('deployment'), body: JSON.stringify({ host: '127.0.0.1', port: 7 }) });
-    if (res.status === 429) limited = res;
-    else await res.body?.cancel();
-  }
-  assert.ok(limited, 'no 429 within 40 requests');
-  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
-  const body = await limited.json();
-  assert.equal(body.error.code, 'rate_limited');
-});
-
 test('access token: a private deployment answers 401 without it, and with a wrong one', async () => {
   for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
     const res = await fetch(`${workerUrl('deployment')}/api/protocols`, { headers });
@@ -48,4 +35,35 @@ test('access token: a private deployment answers 401 without it, and with a wron
   const ok = await fetch(`${workerUrl('deployment')}/api/protocols?token=test-deployment-token`);
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
+});
+
+test('hostnames: resolved through DNS over HTTPS once, then judged; a lab name reaches loopback only where loopback is allowed', async () => {
+  const dev = await call('echo', 'send', { host: 'ns1.lab.portolan.test', port: ports.foundation.echo, data: 'by name' });
+  assert.equal(dev.status, 200, JSON.stringify(dev.body));
+  assert.equal(dev.body.result.text, 'by name');
+  const deployed = await call('echo', 'send', { host: 'ns1.lab.portolan.test', port: ports.foundation.echo }, { kind: 'deployment' });
+  assert.equal(deployed.status, 403);
+  assert.equal(deployed.body.error.code, 'target_blocked');
+  const missing = await call('echo', 'send', { host: 'nosuchname.lab.portolan.test', port: ports.foundation.echo });
+  assert.equal(missing.status, 502);
+  assert.match(missing.body.error.message, /could not resolve/);
+});
+
+// Last: it empties the test client's bucket.
+test('rate limit: the deployment answers 429 with Retry-After once a client exceeds its bucket', async () => {
+  let limited: Response | undefined;
+  for (let i = 0; i < 40 && !limited; i++) {
+    // Its own client address, so other test files sharing this Worker keep their buckets.
+    const headers = { ...authHeaders('deployment'), 'cf-connecting-ip': '198.51.100.77' };
+    const res = await fetch(`${workerUrl('deployment')}/api/echo/send`, { method: 'POST', headers, body: JSON.stringify({ host: '127.0.0.1', port: 7 }) });
+    if (res.status === 429) limited = res;
+    else await res.body?.cancel();
+  }
+  assert.ok(limited, 'no 429 within 40 requests');
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  const body = await limited.json();
+  assert.equal(body.error.code, 'rate_limited');
+  // Another client is unaffected.
+  const other = await call('echo', 'send', { host: '127.0.0.1', port: 7 }, { kind: 'deployment' });
+  assert.equal(other.status, 403);
 });

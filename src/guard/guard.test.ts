@@ -156,7 +156,7 @@ test('on Workers, Cloudflare-proxied targets are refused with the reason and the
   await assert.rejects(check(workers.guard, '1.1.1.1'), blocked(/^1\.1\.1\.1 is in Cloudflare's 1\.1\.1\.0\/24/), 'the public resolver is Cloudflare too');
   await assert.rejects(check(workers.guard, '162.159.36.1'), blocked(/162\.158\.0\.0\/15/));
   await assert.rejects(check(workers.guard, '[::ffff:104.16.0.1]'), blocked(/104\.16\.0\.0\/13/));
-  assert.deepEqual(await check(workers.guard, 'public.example.com'), {}, 'Workers connect by name (TLS checks the name)');
+  assert.deepEqual(await check(workers.guard, 'public.example.com'), { address: '93.184.215.14' }, 'the checked address is handed on (Workers dial TLS by name)');
   assert.deepEqual(await check(workers.guard, '0x5db8d70e'), { address: '93.184.215.14' }, 'a literal is handed on canonical');
   assert.deepEqual(workers.lookups, ['proxied.example.com', 'proxied6.example.com', 'public.example.com'], 'one lookup serves policy and Cloudflare checks');
   const err = await check(workers.guard, 'proxied.example.com').catch((e: PortolanError) => e);
@@ -165,7 +165,7 @@ test('on Workers, Cloudflare-proxied targets are refused with the reason and the
 
   // The Node host reaches Cloudflare like any other public network; so does a Worker with the check off.
   assert.deepEqual(await check(guardFor({ runtime: 'node', cloudflareCheck: true }).guard, 'proxied.example.com'), { address: '104.18.32.7' });
-  assert.deepEqual(await check(guardFor({ runtime: 'workers', cloudflareCheck: false }).guard, 'proxied.example.com'), {});
+  assert.deepEqual(await check(guardFor({ runtime: 'workers', cloudflareCheck: false }).guard, 'proxied.example.com'), { address: '104.18.32.7' });
 });
 
 test('Cloudflare ranges: every published range is recognised, its neighbours are not', () => {
@@ -197,7 +197,7 @@ test('ports: 1 to 65535, and no port 25 on Workers', async () => {
   await assert.rejects(workers.guard.check('public.example.com', 25, 'first'), blocked(/^port 25 is refused here\. .*port 25.*587.*465.*Node host/));
   await assert.rejects(workers.guard.check('93.184.215.14', 25, 'second'), blocked(/port 25/));
   assert.deepEqual(workers.lookups, [], 'a refused port costs no lookup');
-  assert.deepEqual(await workers.guard.check('public.example.com', 587, 'first'), {});
+  assert.deepEqual(await workers.guard.check('public.example.com', 587, 'first'), { address: '93.184.215.14' });
 });
 
 test('malformed hosts are invalid input, not lookups', async () => {

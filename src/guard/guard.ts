@@ -140,9 +140,10 @@ export function createGuard(opts: GuardOptions): TargetGuard {
       }
       const addrs = await resolve(name);
       for (const addr of addrs) judge({ addr, subject: `${host} resolves to ${formatIp(addr)},` }, host, port, hop, localOnly);
-      // Workers connect by name: connect() validates TLS against the name it is given, and cannot reach
-      // private space whatever the name resolves to later. The other hosts pin the checked address.
-      return runtime === 'workers' ? {} : { address: formatIp(addrs[0]) };
+      // The checked address: hosts connect to it where they can (plain TCP everywhere, TLS on Node with
+      // the name for SNI), so a second resolution cannot swap the target. Workers dial TLS by name,
+      // since connect() validates the certificate against the name it is given.
+      return { address: formatIp(addrs[0]) };
     },
   };
 }

@@ -11,6 +11,7 @@ import finger from './finger/index.ts';
 import ftp from './ftp/index.ts';
 import gopher from './gopher/index.ts';
 import graphite from './graphite/index.ts';
+import http from './http/index.ts';
 import imap from './imap/index.ts';
 import lmtp from './smtp/lmtp.ts';
 import memcached from './memcached/index.ts';
@@ -25,7 +26,8 @@ import redis from './redis/index.ts';
 import smtp from './smtp/index.ts';
 import snmp from './snmp/index.ts';
 import ssh from './ssh/index.ts';
+import tftp from './tftp/index.ts';
 import time from './time/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http];

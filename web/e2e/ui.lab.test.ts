@@ -58,6 +58,33 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'DICT', level: 1 }).waitFor();
   });
 
+  test('every operation of the registry gets a form with a control for each of its fields', async () => {
+    const registry = (await (await fetch(`${base}/api/protocols`)).json()) as {
+      protocols: { id: string; title: string; operations: { name: string; kind?: string; input: { properties?: Record<string, unknown> } }[] }[];
+    };
+    const page = b.page;
+    const missing: string[] = [];
+    let forms = 0;
+    await visit('#/');
+    for (const p of registry.protocols) {
+      for (const op of p.operations) {
+        await page.evaluate((h) => (location.hash = h), `#/run/${p.id}/${op.name}`);
+        await page.getByRole('form', { name: `${p.title} ${op.name}`, exact: true }).waitFor();
+        forms++;
+        // host and port share one box; a TLS choice appears only when there is more than "off".
+        const tlsModes = ((op.input.properties?.tls as { enum?: unknown[] } | undefined)?.enum ?? []).length;
+        const fields = Object.keys(op.input.properties ?? {}).filter((k) => k !== 'port' && !(k === 'tls' && tlsModes < 2));
+        const found = await page.evaluate((names) => names.filter((n) => !document.querySelector(`[data-field="${n}"]`)), fields);
+        missing.push(...found.map((f) => `${p.id}.${op.name}.${f}`));
+        const button = await page.locator('form button[type=submit]').innerText();
+        assert.equal(button, op.kind === 'session' ? 'Start session' : 'Run', `${p.id} ${op.name}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+    assert.equal(forms, registry.protocols.reduce((n, p) => n + p.operations.length, 0));
+    assert.deepEqual(realErrors(b), []);
+  });
+
   test('the catalog filters by category, stars and runtime support', async () => {
     const page = b.page;
     await visit(`#/?category=classic`);

@@ -3,6 +3,7 @@ import { connect } from 'cloudflare:sockets';
 import type { Capability, DialOptions, Dialer, Transport } from '../../core/conn.ts';
 import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
+import { parseIp } from '../../guard/ip.ts';
 
 function wrap(socket: Socket, remote: string): Transport {
   const reader = socket.readable.getReader();
@@ -71,14 +72,24 @@ async function tlsOrRefused(host: string, port: number, original: PortolanError,
   );
 }
 
+/**
+ * Where to connect: the address the guard checked for plain TCP and for IP literals (canonical
+ * spelling), so no second resolution can swap the target; the name for TLS to a name, because
+ * connect() validates the certificate against the name it is given.
+ */
+function dialTarget(opts: DialOptions): string {
+  if (!opts.address) return opts.host;
+  if (opts.tls === 'off' || parseIp(opts.host) !== null) return opts.address;
+  return opts.host;
+}
+
 export class WorkersDialer implements Dialer {
   readonly runtime = 'workers' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set(RUNTIME_CAPABILITIES.workers);
 
   async dial(opts: DialOptions): Promise<Transport> {
     const secureTransport = opts.tls === 'implicit' ? 'on' : opts.tls === 'starttls' ? 'starttls' : 'off';
-    // The guard hands back an address only for IP literals (canonical form); names are dialled as names so TLS checks them.
-    const socket = connect({ hostname: opts.address ?? opts.host, port: opts.port }, { secureTransport, allowHalfOpen: false });
+    const socket = connect({ hostname: dialTarget(opts), port: opts.port }, { secureTransport, allowHalfOpen: false });
     const onAbort = () => void socket.close().catch(() => {});
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -87,7 +98,7 @@ export class WorkersDialer implements Dialer {
     } catch (e) {
       if (opts.signal.aborted) throw classify(opts.signal.reason);
       const err = connectError(e);
-      throw opts.tls === 'implicit' ? await tlsOrRefused(opts.address ?? opts.host, opts.port, err, opts.signal) : err;
+      throw opts.tls === 'implicit' ? await tlsOrRefused(dialTarget({ ...opts, tls: 'off' }), opts.port, err, opts.signal) : err;
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
     }

@@ -5,7 +5,8 @@ import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
-import { createGuard, dohResolver, parsePolicy } from '../../guard/index.ts';
+import { createGuard, parsePolicy } from '../../guard/index.ts';
+import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { WorkersDialer } from './dialer.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
@@ -16,7 +17,7 @@ export interface Env {
   RATE_LIMITER?: DurableObjectNamespace<RateLimitBucket>;
   /** Comma-separated CIDRs (or `loopback`) this deployment may reach beyond the public internet. */
   ALLOW_TARGETS?: string;
-  /** DNS-over-HTTPS endpoint (JSON API) used to check hostnames before connecting. */
+  /** DNS-over-HTTPS endpoint (RFC 8484 wire format) used to check hostnames before connecting. */
   RESOLVER_URL?: string;
   ACCESS_TOKEN?: string;
   /** `capacity/perSeconds`, e.g. `60/60`; `off` disables. */
@@ -69,7 +70,7 @@ function appFor(env: Env) {
   const dialer = new WorkersDialer();
   const guard = createGuard({
     policy: parsePolicy({ ALLOW_TARGETS: env.ALLOW_TARGETS }),
-    resolver: dohResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
+    resolver: dohWireResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
     runtime: 'workers',
     cloudflareCheck: true,
   });

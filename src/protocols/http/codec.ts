@@ -209,6 +209,7 @@ export const chunkLineFrame: Frame<ChunkLine> = (buf) => {
 
 /** The CRLF after chunk data (RFC 9112 §7.1). */
 export const chunkEndFrame: Frame<Uint8Array> = (buf) => {
+  if (buf.length === 0) return undefined;
   if (buf[0] === 0x0a) return { value: buf.slice(0, 1), size: 1 };
   if (buf.length < 2) return buf[0] === 0x0d ? undefined : badChunkEnd();
   if (buf[0] !== 0x0d || buf[1] !== 0x0a) return badChunkEnd();
@@ -223,6 +224,7 @@ function badChunkEnd(): never {
 export function trailerFrame(maxHead = MAX_HEAD): Frame<{ trailers: Field[]; raw: Uint8Array }> {
   return (buf) => {
     // An empty trailer section is just the final CRLF.
+    if (buf.length === 0) return undefined;
     if (buf[0] === 0x0a) return { value: { trailers: [], raw: buf.slice(0, 1) }, size: 1 };
     if (buf[0] === 0x0d) {
       if (buf.length < 2) return undefined;

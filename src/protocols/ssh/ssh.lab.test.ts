@@ -27,7 +27,7 @@ async function call(protocol: string, operation: string, input: Record<string, u
     } catch (e) {
       const cause = (e as { cause?: { message?: string; code?: string } }).cause;
       if (attempt <= 2 && ['UND_ERR_SOCKET', 'EPIPE', 'ECONNRESET'].includes(cause?.code ?? '')) {
-        console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause.message}); sending it again`);
+        console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause?.message}); sending it again`);
         continue;
       }
       throw new Error(`${(e as Error).message} (${cause?.code ?? ''} ${cause?.message ?? String(cause)})`);

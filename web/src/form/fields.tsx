@@ -395,7 +395,12 @@ export function ObjectFields({ schema, root, path, value, onChange, issues, coll
     />
   );
   // Optional fields that have a default (and are no secret) wait behind "More options" unless set or wrong.
-  const tucked = collapseDefaults ? names.filter((k) => !required.has(k) && nonNull(props[k], root).default !== undefined && !isSecretField(k, nonNull(props[k], root))) : [];
+  const tuckable = (k: string) => {
+    const d = nonNull(props[k], root).default;
+    // An empty default ([] or "") is no real default: such a field usually is the point of the operation.
+    return !required.has(k) && d !== undefined && d !== '' && !(Array.isArray(d) && d.length === 0) && !isSecretField(k, nonNull(props[k], root));
+  };
+  const tucked = collapseDefaults ? names.filter(tuckable) : [];
   const shown = names.filter((k) => !tucked.includes(k));
   const open = tucked.some((k) => value[k] !== undefined || issuesAt(issues, path ? `${path}.${k}` : k, true).length > 0);
   return (
@@ -419,7 +424,7 @@ function ObjectField({ name, path, schema, root, value, required, onChange, issu
   const obj = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const hasIssue = issuesAt(issues, path, true).length > 0;
   const body = (
-    <fieldset>
+    <fieldset data-field={required ? path : undefined}>
       <legend>
         {labelOf(name)}
         {required ? ' *' : ''}
@@ -430,7 +435,7 @@ function ObjectField({ name, path, schema, root, value, required, onChange, issu
   );
   if (required) return body;
   return (
-    <details open={hasIssue || Object.keys(obj).length > 0}>
+    <details open={hasIssue || Object.keys(obj).length > 0} data-field={path}>
       <summary>
         {labelOf(name)} <span className="muted small">(optional{s.description ? `: ${s.description}` : ''})</span>
       </summary>
@@ -444,7 +449,7 @@ function ObjectListField({ name, path, value, required, onChange, issues, items,
   const s = nonNull(schema, root);
   const set = (i: number, v: Record<string, unknown>) => onChange(list.map((x, j) => (j === i ? v : x)));
   return (
-    <fieldset>
+    <fieldset data-field={path}>
       <legend>
         {labelOf(name)}
         {required ? ' *' : ''} ({list.length})

@@ -1,0 +1,174 @@
+// The capability matrix: what the Workers runtime and the Node host can do for each protocol family the seed
+// listed as hard, generated from the operations' declared needs (src/core/capabilities.ts) plus the facts no
+// declaration can carry (ICMP, raw IP, containers). Served by /api/capabilities, written to docs/capabilities.md.
+import { CAPABILITIES, RUNTIME_CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
+import type { Capability } from '../../core/conn.ts';
+import type { Protocol } from '../../core/protocol.ts';
+
+/** One way a row is done: an operation (with input that picks a transport), and what it needs. */
+export interface RowVariant {
+  label: string;
+  protocol: string;
+  operation: string;
+  /** Input that selects this variant (transport: 'udp'); the claim test adds a target. */
+  input?: Record<string, unknown>;
+  /** Capabilities this variant needs beyond the operation's declared ones (a transport chosen by input). */
+  extraNeeds?: Capability[];
+  /** What the operation will declare, while it is not in the registry yet. */
+  plannedNeeds?: Capability[];
+}
+
+export interface MatrixRow {
+  id: string;
+  title: string;
+  variants: RowVariant[];
+  /** What the family needs when nothing implements it yet (or beyond what capabilities can say). */
+  needs?: Capability[];
+  /** Facts outside the capability model: stated per host, with the reason. */
+  fixed?: { workers: Status; node: Status; reason: string; alternative?: string };
+  /** Why a row with no variant has none yet. */
+  open?: string;
+}
+
+export type Status = 'yes' | 'partial' | 'no' | 'as root';
+
+export interface MatrixEntry {
+  id: string;
+  title: string;
+  implemented: string[];
+  workers: Status;
+  node: Status;
+  /** Why not (or not all) on Workers. */
+  reason: string | null;
+  alternative: string | null;
+  open: string | null;
+  variants: { label: string; protocol: string; operation: string; input: Record<string, unknown>; registered: boolean; needs: Capability[]; workers: boolean; node: boolean }[];
+}
+
+const udp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'UDP'): RowVariant => ({ label, protocol, operation, input, extraNeeds: ['udp'] });
+const tcp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'TCP'): RowVariant => ({ label, protocol, operation, input });
+
+export const MATRIX_ROWS: readonly MatrixRow[] = [
+  { id: 'ntp', title: 'NTP / SNTP', variants: [udp('ntp', 'query')] },
+  { id: 'snmp', title: 'SNMP v1/v2c', variants: [udp('snmp', 'get', { transport: 'udp' }), tcp('snmp', 'get', { transport: 'tcp' }, 'TCP (RFC 3430)')] },
+  { id: 'dns', title: 'DNS', variants: [udp('dns', 'query', { transport: 'udp' }), tcp('dns', 'query', { transport: 'tcp' }, 'TCP, DoT, DoH')] },
+  { id: 'tftp', title: 'TFTP', variants: [udp('tftp', 'read'), udp('tftp', 'write', undefined, 'UDP (write)')] },
+  {
+    id: 'bacnet',
+    title: 'BACnet/IP',
+    variants: [],
+    needs: ['udp'],
+    open: 'Debian 12 packages no BACnet/IP stack to verify a Who-Is against (no bacnet-stack, no BACnet server), so the row stays open rather than ship an untested client.',
+  },
+  {
+    id: 'dhcp',
+    title: 'DHCP',
+    variants: [],
+    needs: ['udp', 'privilegedPort'],
+    open: 'DHCP discovery is a broadcast from port 68 on a real link; the lab may not put traffic on real interfaces, and a network-namespace test is not written yet.',
+  },
+  { id: 'rtp', title: 'RTP / RTCP', variants: [], needs: ['udp'], open: 'Media streams with no request/response to probe; SIP OPTIONS covers the signalling side.' },
+  { id: 'sip', title: 'SIP', variants: [udp('sip', 'options', { transport: 'udp' }), tcp('sip', 'options', { transport: 'tcp' })] },
+  { id: 'ssdp', title: 'SSDP', variants: [udp('ssdp', 'search')] },
+  { id: 'llmnr', title: 'LLMNR', variants: [udp('dns', 'llmnr')] },
+  { id: 'mdns', title: 'mDNS', variants: [udp('dns', 'mdns')] },
+  { id: 'mosh', title: 'Mosh', variants: [], needs: ['udp'], open: 'Mosh is an SSH bootstrap followed by its own AES-OCB datagram protocol (SSP); not implemented.' },
+  { id: 'statsd', title: 'StatsD', variants: [udp('statsd', 'send')] },
+  {
+    id: 'icmp',
+    title: 'ICMP echo (ping)',
+    variants: [],
+    fixed: {
+      workers: 'no',
+      node: 'no',
+      reason: 'Workers have no raw or ICMP sockets. Node.js has no ICMP socket API either (node:dgram is UDP only), whatever the kernel allows: /api/runtime on the Node host reports net.ipv4.ping_group_range.',
+      alternative: 'TCP ping (the ping protocol): connect time to an open port, on both hosts.',
+    },
+  },
+  {
+    id: 'raw-ip',
+    title: 'Raw IP',
+    variants: [],
+    fixed: { workers: 'no', node: 'no', reason: 'Neither runtime exposes raw sockets (SOCK_RAW).', alternative: 'A native tool on the machine (ping, traceroute, nmap).' },
+  },
+  { id: 'http2', title: 'HTTP/2 over TLS', variants: [], needs: ['alpn'], open: 'Not implemented yet; the Node dialer offers ALPN (h2) for it.' },
+  { id: 'h2c', title: 'h2c (HTTP/2 cleartext)', variants: [], needs: ['tcp'], open: 'Not implemented yet; plain TCP is enough, so it can run on Workers too.' },
+  { id: 'grpc', title: 'gRPC', variants: [], needs: ['alpn'], open: 'Not implemented yet; over TLS it needs ALPN (h2), over h2c plain TCP.' },
+  {
+    id: 'rdp',
+    title: 'RDP',
+    variants: [],
+    needs: ['tcp', 'starttls', 'selfSigned'],
+    open: 'Not implemented yet; RDP upgrades to TLS after X.224 negotiation, and servers nearly always present self-signed certificates.',
+  },
+  { id: 'rsh', title: 'rsh / rlogin / rexec', variants: [
+      { label: 'rsh', protocol: 'rsh', operation: 'exec', plannedNeeds: ['tcp', 'privilegedPort'] },
+      { label: 'rlogin', protocol: 'rlogin', operation: 'login', plannedNeeds: ['tcp', 'privilegedPort'] },
+      { label: 'rexec', protocol: 'rexec', operation: 'exec' },
+    ],
+  },
+  { id: 'rip', title: 'RIPv2', variants: [udp('rip', 'request')] },
+  {
+    id: 'containers',
+    title: 'Cloudflare Containers',
+    variants: [],
+    fixed: {
+      workers: 'no',
+      node: 'yes',
+      reason: 'A Worker cannot open UDP or raw sockets itself; the Node host packaged as a container (Dockerfile at the repository root) runs next to it on Cloudflare Containers or any container platform.',
+      alternative: 'Build the image from the Dockerfile and run `portolan serve` in it.',
+    },
+  },
+];
+
+function hostHas(runtime: 'workers' | 'node', needs: readonly Capability[]): boolean {
+  const have = RUNTIME_CAPABILITIES[runtime];
+  return needs.every((n) => have.includes(n));
+}
+
+function overall(flags: boolean[], rootOnly: boolean): Status {
+  if (flags.length === 0) return 'no';
+  if (flags.every(Boolean)) return rootOnly ? 'as root' : 'yes';
+  return flags.some(Boolean) ? 'partial' : 'no';
+}
+
+/** The matrix for a registry: each row's status per host, from what its operations declare. */
+export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] {
+  const byId = new Map(protocols.map((p) => [p.id, p]));
+  return MATRIX_ROWS.map((row) => {
+    const variants = row.variants.map((v) => {
+      const op = byId.get(v.protocol)?.operations[v.operation];
+      const needs = [...new Set<Capability>([...(op ? (op.needs ?? ['tcp']) : (v.plannedNeeds ?? ['tcp'])), ...(v.extraNeeds ?? [])])];
+      return { label: v.label, protocol: v.protocol, operation: v.operation, input: v.input ?? {}, registered: !!op, needs, workers: hostHas('workers', needs), node: hostHas('node', needs) };
+    });
+    const live = variants.filter((v) => v.registered);
+    const implemented = [...new Set(live.map((v) => `${v.protocol} ${v.operation}`))];
+    if (row.fixed) {
+      return { id: row.id, title: row.title, implemented, workers: row.fixed.workers, node: row.fixed.node, reason: row.fixed.reason, alternative: row.fixed.alternative ?? null, open: row.open ?? null, variants };
+    }
+    const planned = live.length > 0 ? live : variants;
+    const needsAll = planned.length > 0 ? planned.map((v) => v.needs) : [row.needs ?? []];
+    const workersFlags = needsAll.map((n) => hostHas('workers', n));
+    const nodeFlags = needsAll.map((n) => hostHas('node', n));
+    const rootOnly = needsAll.some((n) => n.includes('privilegedPort'));
+    const missing = [...new Set(needsAll.flatMap((n) => n.filter((c) => !RUNTIME_CAPABILITIES.workers.includes(c))))];
+    const { reasons, alternatives } = unsupportedReasons(missing);
+    const partialNote = workersFlags.some(Boolean) && !workersFlags.every(Boolean) ? ` On Workers: ${planned.filter((v) => v.workers).map((v) => v.label).join(', ')} only.` : '';
+    return {
+      id: row.id,
+      title: row.title,
+      implemented,
+      workers: overall(workersFlags, false),
+      node: overall(nodeFlags, rootOnly),
+      reason: missing.length ? reasons.join(' ') + partialNote : null,
+      alternative: alternatives.length ? alternatives.join(' ') : null,
+      open: live.length === 0 ? (row.open ?? 'Not implemented yet.') : null,
+      variants,
+    };
+  });
+}
+
+/** Capability titles, for the docs' legend. */
+export function capabilityLegend(): { id: Capability; title: string; workers: boolean; node: boolean }[] {
+  return (Object.keys(CAPABILITIES) as Capability[]).map((id) => ({ id, title: CAPABILITIES[id].title, workers: RUNTIME_CAPABILITIES.workers.includes(id), node: RUNTIME_CAPABILITIES.node.includes(id) }));
+}
