@@ -461,3 +461,52 @@ export class ByteWriter {
     return this.buf.slice(0, this.length);
   }
 }
+
+// Text fields read in place from wire bytes (row decoders): one latin1 view of a buffer, sliced.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** A buffer as latin1 text, and whether every byte is ASCII. */
+export function latin1View(buf: Uint8Array): { latin1: string; ascii: boolean } {
+  const text = latin1.decode(buf);
+  return { latin1: text, ascii: !NON_ASCII.test(text) };
+}
+
+/** Text at a place in the buffer: a slice of the latin1 view when it is ASCII, else UTF-8 decoded. */
+export function textAt(buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean): string {
+  const s = latin1.slice(start, start + len);
+  if (ascii || !NON_ASCII.test(s)) return s;
+  return utf8Lenient.decode(buf.subarray(start, start + len));
+}
+
+/** A decimal integer of at most 15 digits (always a safe integer), or undefined when the bytes are not one. */
+export function smallIntAt(buf: Uint8Array, start: number, len: number): number | undefined {
+  let i = start;
+  const end = start + len;
+  let negative = false;
+  if (buf[i] === 0x2d) {
+    negative = true;
+    i++;
+  }
+  if (i >= end || end - i > 15) return undefined;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
+}
+
+export type ByteEncoding = 'auto' | 'text' | 'base64' | 'hex';
+
+/** Bytes for JSON: UTF-8 text when valid (auto), else base64; or always base64 / hex. */
+export function bytesJson(bytes: Uint8Array, encoding: ByteEncoding = 'auto'): { text?: string; base64?: string; hex?: string } {
+  if (encoding === 'base64') return { base64: toBase64(bytes) };
+  if (encoding === 'hex') return { hex: toHex(bytes) };
+  if (encoding === 'text') return { text: fromUtf8(bytes) };
+  try {
+    return { text: fromUtf8(bytes, true) };
+  } catch {
+    return { base64: toBase64(bytes) };
+  }
+}

@@ -3,7 +3,7 @@
 // Why they matter: the Workers runtime rejects connect() to Cloudflare's own addresses ("Outbound TCP
 // sockets to Cloudflare IP ranges are blocked", developers.cloudflare.com/workers/runtime-apis/tcp-sockets),
 // so a Cloudflare-proxied host cannot be reached from a Worker. Refresh this list from those two URLs.
-import { cidrContains, embeddedIpv4, formatCidr, parseCidr, type Cidr, type IpAddress } from './ip.ts';
+import { cidrContains, embeddedIpv4, formatCidr, parseCidr, type Cidr, type IpAddress } from '../core/ip.ts';
 
 export const CLOUDFLARE_IPV4 = [
   '173.245.48.0/20',

@@ -4,7 +4,7 @@ import { PortolanError } from '../core/errors.ts';
 import type { TargetGuard } from '../core/runner.ts';
 import { cloudflareRange } from './cloudflare-ranges.ts';
 import { createGuard, type GuardOptions } from './guard.ts';
-import { parseIp } from './ip.ts';
+import { parseIp } from '../core/ip.ts';
 import { classifyHost } from './names.ts';
 import { parsePolicy, type TargetPolicy } from './policy.ts';
 import type { Resolver } from './resolver.ts';

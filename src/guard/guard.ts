@@ -9,7 +9,7 @@
 import { InvalidInput, PortolanError, TargetBlocked } from '../core/errors.ts';
 import type { TargetGuard } from '../core/runner.ts';
 import { cloudflareRange } from './cloudflare-ranges.ts';
-import { formatIp, parseIp, parseIpv4, sameAddress, type IpAddress } from './ip.ts';
+import { formatIp, parseIp, parseIpv4, sameAddress, type IpAddress } from '../core/ip.ts';
 import { classifyHost, isLocalhostName } from './names.ts';
 import { decideAddress, matchAllowList, type TargetPolicy } from './policy.ts';
 import type { Resolver } from './resolver.ts';

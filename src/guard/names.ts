@@ -1,7 +1,7 @@
 // Host names: syntax per RFC 1123 §2.1 and RFC 1035 §2.3.4; names that only mean something locally per the IANA
 // Special-Use Domain Names registry (RFC 6761) and the private-use labels RFC 6762 Appendix G lists.
 import { InvalidInput } from '../core/errors.ts';
-import { parseIp, type IpAddress } from './ip.ts';
+import { parseIp, type IpAddress } from '../core/ip.ts';
 
 export type HostTarget =
   | { kind: 'ip'; addr: IpAddress }

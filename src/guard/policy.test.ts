@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PortolanError } from '../core/errors.ts';
-import { cidrContains, formatCidr, formatIp, parseCidr, parseIp } from './ip.ts';
+import { cidrContains, formatCidr, formatIp, parseCidr, parseIp } from '../core/ip.ts';
 import { BLOCKED_RANGES, decideAddress, matchAllowList, parsePolicy, type Decision, type TargetPolicy } from './policy.ts';
 
 const OPEN: TargetPolicy = { allow: [] };

@@ -5,7 +5,7 @@
 // blocked block), `embedded` judges the IPv4 address carried inside an IPv6 one. No rule: allowed.
 // Every IPv6 block outside 2000::/3 (global unicast, RFC 4291 §2.4) has a rule, so only public space passes.
 import { InvalidInput } from '../core/errors.ts';
-import { cidrContains, embeddedIpv4, formatCidr, formatIp, networkOf, parseCidr, parseIpv4Strict, parseIpv6, type Cidr, type IpAddress } from './ip.ts';
+import { cidrContains, embeddedIpv4, formatCidr, formatIp, networkOf, parseCidr, parseIpv4Strict, parseIpv6, type Cidr, type IpAddress } from '../core/ip.ts';
 
 export interface TargetPolicy {
   /** CIDRs explicitly permitted even though a default rule blocks them (local development: loopback). */

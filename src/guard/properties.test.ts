@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { PortolanError } from '../core/errors.ts';
 import { cloudflareRange } from './cloudflare-ranges.ts';
 import { createGuard } from './guard.ts';
-import { cidrContains, formatIp, parseCidr, parseIp, type IpAddress } from './ip.ts';
+import { cidrContains, formatIp, parseCidr, parseIp, type IpAddress } from '../core/ip.ts';
 import { classifyHost } from './names.ts';
 import { BLOCKED_RANGES, decideAddress } from './policy.ts';
 

@@ -2,7 +2,7 @@
 // (cloudflare-dns.com/dns-query) and Google (dns.google/resolve) serve; record types per RFC 1035 §3.2.2 (A = 1)
 // and RFC 3596 §2.1 (AAAA = 28), response codes per RFC 1035 §4.1.1.
 import { PortolanError, classify } from '../core/errors.ts';
-import { formatIp, parseIpv4Strict, parseIpv6 } from './ip.ts';
+import { formatIp, parseIpv4Strict, parseIpv6 } from '../core/ip.ts';
 
 /** Turns a host name into its addresses (A and AAAA). Throws PortolanError('refused') when it cannot. */
 export interface Resolver {

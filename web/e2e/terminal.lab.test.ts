@@ -1,6 +1,7 @@
-// The terminal view against the generic session contract. The SSH shell is not in the registry yet, so this test adds a
-// `shell` session to the ssh declaration the Worker serves and answers its WebSocket in the browser (playwright's routeWebSocket):
-// the first message must be {"type":"start","input"}, keystrokes must go out as binary frames, binary frames must reach the screen.
+// The terminal view against the generic session contract, before the SSH shell session lands: this test makes sure the ssh
+// declaration the Worker serves has a `shell` session and answers its WebSocket in the browser (playwright's routeWebSocket):
+// the first message must be {"type":"start","input"}, keystrokes must go out as binary frames, binary frames must reach the screen
+// and be acknowledged ({"type":"ack","bytes":n}, the credit the SSH session driver and /api/tunnel wait for).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { workerUrl } from '../../test/harness.ts';
@@ -26,7 +27,10 @@ describe('terminal session view', { timeout: 120_000 }, () => {
       const registry = (await res.json()) as { protocols: { id: string; operations: Record<string, unknown>[] }[] };
       const ssh = registry.protocols.find((p) => p.id === 'ssh');
       assert.ok(ssh, 'the registry has ssh');
-      if (!ssh.operations.some((o) => o.name === 'shell')) {
+      const shell = ssh.operations.find((o) => o.name === 'shell');
+      // While the SSH shell is wired to WebSockets, its declaration may still say `request`.
+      if (shell) shell.kind = 'session';
+      else {
         ssh.operations.push({
           name: 'shell',
           summary: 'An interactive shell (stand-in for the test)',
@@ -40,9 +44,17 @@ describe('terminal session view', { timeout: 120_000 }, () => {
       await route.fulfill({ response: res, json: registry });
     });
 
-    const seen: { start?: Record<string, unknown>; typed: string; resizes: { cols: number; rows: number }[]; textFrames: string[] } = { typed: '', resizes: [], textFrames: [] };
-    await page.routeWebSocket(/\/api\/ssh\/shell$/, (ws) => {
+    const seen: { start?: Record<string, unknown>; typed: string; resizes: { cols: number; rows: number }[]; textFrames: string[]; sent: number; acked: number } = { typed: '', resizes: [], textFrames: [], sent: 0, acked: 0 };
+    await page.routeWebSocket(/\/api\/ssh\/shell$/, (route) => {
       let line = '';
+      const ws = {
+        send(data: string | Buffer) {
+          if (typeof data !== 'string') seen.sent += data.length;
+          route.send(data);
+        },
+        close: (o: { code: number; reason: string }) => route.close(o),
+        onMessage: (h: (m: string | Buffer) => void) => route.onMessage(h),
+      };
       ws.onMessage((message) => {
         if (typeof message === 'string') {
           seen.textFrames.push(message);
@@ -51,6 +63,7 @@ describe('terminal session view', { timeout: 120_000 }, () => {
             seen.start = m.input;
             ws.send(Buffer.from('Welcome to the lab shell\r\n$ '));
           } else if (m.type === 'resize') seen.resizes.push({ cols: m.cols!, rows: m.rows! });
+          else if (m.type === 'ack') seen.acked += (m as { bytes?: number }).bytes ?? 0;
           return;
         }
         // A pty echoes what it receives; Enter runs the line.
@@ -89,6 +102,9 @@ describe('terminal session view', { timeout: 120_000 }, () => {
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('.xterm-rows')?.textContent?.includes('you typed: uname -a'));
     assert.equal(seen.typed, 'uname -a\r');
+    // Every byte drawn is acknowledged (batched).
+    for (let i = 0; i < 50 && seen.acked < seen.sent; i++) await page.waitForTimeout(20);
+    assert.equal(seen.acked, seen.sent);
     await screenshot(page, '13-terminal');
 
     await page.keyboard.type('exit');
@@ -97,8 +113,8 @@ describe('terminal session view', { timeout: 120_000 }, () => {
     const result = page.locator('[data-testid=result][data-outcome=ok]');
     await result.waitFor();
     assert.match(await result.innerText(), /exit status\s*0/);
-    // Only start and resize went out as text; the keystrokes were binary.
-    assert.deepEqual([...new Set(seen.textFrames.map((t) => (JSON.parse(t) as { type: string }).type))].sort(), ['resize', 'start']);
+    // Only start, resize and acks went out as text; the keystrokes were binary.
+    assert.deepEqual([...new Set(seen.textFrames.map((t) => (JSON.parse(t) as { type: string }).type))].sort(), ['ack', 'resize', 'start']);
     assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
     assert.deepEqual(b.offMachine, []);
   });

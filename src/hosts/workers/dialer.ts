@@ -3,7 +3,7 @@ import { connect } from 'cloudflare:sockets';
 import type { Capability, DialOptions, Dialer, Transport } from '../../core/conn.ts';
 import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
-import { parseIp } from '../../guard/ip.ts';
+import { parseIp } from '../../core/ip.ts';
 
 function wrap(socket: Socket, remote: string): Transport {
   const reader = socket.readable.getReader();

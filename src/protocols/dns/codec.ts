@@ -11,7 +11,7 @@
 import { ByteReader, ByteWriter, fromHex, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
-import { formatIp, parseIpv4Strict, parseIpv6 } from '../../guard/ip.ts';
+import { formatIp, parseIpv4Strict, parseIpv6 } from '../../core/ip.ts';
 import { labelsToText, NameCompressor, parseName, readName } from './names.ts';
 import { CLASSES, className, classCode, decodeRdata, emptyRdataAllowed, encodeRdata, rdataText, typeCode, typeName, TYPES, type RData } from './rdata.ts';
 

@@ -11,7 +11,7 @@ import { normalizeName, parseName, sameName } from './names.ts';
 import { classCode, typeCode, typeName } from './rdata.ts';
 import { recordLine, renderMessage, type MessageView } from './text.ts';
 import { trace } from './trace.ts';
-import { formatIp, parseIp } from '../../guard/ip.ts';
+import { formatIp, parseIp } from '../../core/ip.ts';
 import { countByType, ZoneTransfer } from './transfer.ts';
 
 // Input fields

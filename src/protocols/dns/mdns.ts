@@ -2,7 +2,7 @@
 // LLMNR, RFC 4795 §2.1.1 (the C, TC and T flags in place of AA, TC and RD); reverse names, RFC 1035 §3.5
 // (in-addr.arpa) and RFC 3596 §2.5 (ip6.arpa, one label per nibble).
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
-import { parseIpv4Strict, parseIpv6 } from '../../guard/ip.ts';
+import { parseIpv4Strict, parseIpv6 } from '../../core/ip.ts';
 import { decodeMessage, encodeMessage, type DnsMessage } from './codec.ts';
 
 export const MDNS_PORT = 5353;

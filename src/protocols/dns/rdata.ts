@@ -8,7 +8,7 @@
 // its RDATA exactly: a byte short or left over is a ProtocolError naming the type and field.
 import { ByteReader, ByteWriter, fromBase64, fromHex, toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
-import { formatIp, parseIpv4Strict, parseIpv6 } from '../../guard/ip.ts';
+import { formatIp, parseIpv4Strict, parseIpv6 } from '../../core/ip.ts';
 import { labelsToText, NameCompressor, parseName, readName } from './names.ts';
 
 export const TYPES: Record<string, number> = {

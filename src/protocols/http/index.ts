@@ -65,7 +65,12 @@ const responseOut = z.object({
   body: bodyOut,
 });
 
-const timingOut = z.object({ connectMs: z.number().nullable(), tlsMs: z.number().nullable(), firstByteMs: z.number(), totalMs: z.number() });
+const timingOut = z.object({
+  connectMs: z.number().nullable().describe('TCP connect of the last hop (null when the connection was reused)'),
+  tlsMs: z.number().nullable().describe('TLS upgrade of the last hop; on Workers the handshake may complete lazily with the first bytes, so it is then part of firstByteMs'),
+  firstByteMs: z.number().describe('From the request written to the first response byte'),
+  totalMs: z.number().describe('From the request written to the end of the body'),
+});
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

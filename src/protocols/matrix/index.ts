@@ -16,6 +16,8 @@ export interface RowVariant {
   extraNeeds?: Capability[];
   /** What the operation will declare, while it is not in the registry yet. */
   plannedNeeds?: Capability[];
+  /** Fields the operation requires, for the test that runs the claim (never shown as the variant's choice). */
+  sample?: Record<string, unknown>;
 }
 
 export interface MatrixRow {
@@ -42,17 +44,17 @@ export interface MatrixEntry {
   reason: string | null;
   alternative: string | null;
   open: string | null;
-  variants: { label: string; protocol: string; operation: string; input: Record<string, unknown>; registered: boolean; needs: Capability[]; workers: boolean; node: boolean }[];
+  variants: { label: string; protocol: string; operation: string; input: Record<string, unknown>; sample: Record<string, unknown>; registered: boolean; needs: Capability[]; workers: boolean; node: boolean }[];
 }
 
-const udp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'UDP'): RowVariant => ({ label, protocol, operation, input, extraNeeds: ['udp'] });
-const tcp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'TCP'): RowVariant => ({ label, protocol, operation, input });
+const udp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'UDP', sample?: Record<string, unknown>): RowVariant => ({ label, protocol, operation, input, extraNeeds: ['udp'], sample });
+const tcp = (protocol: string, operation: string, input?: Record<string, unknown>, label = 'TCP', sample?: Record<string, unknown>): RowVariant => ({ label, protocol, operation, input, sample });
 
 export const MATRIX_ROWS: readonly MatrixRow[] = [
   { id: 'ntp', title: 'NTP / SNTP', variants: [udp('ntp', 'query')] },
   { id: 'snmp', title: 'SNMP v1/v2c', variants: [udp('snmp', 'get', { transport: 'udp' }), tcp('snmp', 'get', { transport: 'tcp' }, 'TCP (RFC 3430)')] },
-  { id: 'dns', title: 'DNS', variants: [udp('dns', 'query', { transport: 'udp' }), tcp('dns', 'query', { transport: 'tcp' }, 'TCP, DoT, DoH')] },
-  { id: 'tftp', title: 'TFTP', variants: [udp('tftp', 'read'), udp('tftp', 'write', undefined, 'UDP (write)')] },
+  { id: 'dns', title: 'DNS', variants: [udp('dns', 'query', { transport: 'udp' }, 'UDP', { name: 'example.org' }), tcp('dns', 'query', { transport: 'tcp' }, 'TCP, DoT, DoH', { name: 'example.org' })] },
+  { id: 'tftp', title: 'TFTP', variants: [udp('tftp', 'read', undefined, 'UDP', { filename: 'x' }), udp('tftp', 'write', undefined, 'UDP (write)', { filename: 'x', data: 'x' })] },
   {
     id: 'bacnet',
     title: 'BACnet/IP',
@@ -70,10 +72,10 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
   { id: 'rtp', title: 'RTP / RTCP', variants: [], needs: ['udp'], open: 'Media streams with no request/response to probe; SIP OPTIONS covers the signalling side.' },
   { id: 'sip', title: 'SIP', variants: [udp('sip', 'options', { transport: 'udp' }), tcp('sip', 'options', { transport: 'tcp' })] },
   { id: 'ssdp', title: 'SSDP', variants: [udp('ssdp', 'search')] },
-  { id: 'llmnr', title: 'LLMNR', variants: [udp('dns', 'llmnr')] },
+  { id: 'llmnr', title: 'LLMNR', variants: [udp('dns', 'llmnr', undefined, 'UDP', { name: 'portolan' })] },
   { id: 'mdns', title: 'mDNS', variants: [udp('dns', 'mdns')] },
   { id: 'mosh', title: 'Mosh', variants: [], needs: ['udp'], open: 'Mosh is an SSH bootstrap followed by its own AES-OCB datagram protocol (SSP); not implemented.' },
-  { id: 'statsd', title: 'StatsD', variants: [udp('statsd', 'send')] },
+  { id: 'statsd', title: 'StatsD', variants: [udp('statsd', 'send', undefined, 'UDP', { metrics: [{ name: 'portolan.matrix', value: 1, type: 'c' }] })] },
   {
     id: 'icmp',
     title: 'ICMP echo (ping)',
@@ -102,9 +104,9 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     open: 'Not implemented yet; RDP upgrades to TLS after X.224 negotiation, and servers nearly always present self-signed certificates.',
   },
   { id: 'rsh', title: 'rsh / rlogin / rexec', variants: [
-      { label: 'rsh', protocol: 'rsh', operation: 'exec', plannedNeeds: ['tcp', 'privilegedPort'] },
-      { label: 'rlogin', protocol: 'rlogin', operation: 'login', plannedNeeds: ['tcp', 'privilegedPort'] },
-      { label: 'rexec', protocol: 'rexec', operation: 'exec' },
+      { label: 'rsh', protocol: 'rsh', operation: 'exec', plannedNeeds: ['tcp', 'privilegedPort'], sample: { user: 'x', command: 'true' } },
+      { label: 'rlogin', protocol: 'rlogin', operation: 'login', plannedNeeds: ['tcp', 'privilegedPort'], sample: { user: 'x' } },
+      { label: 'rexec', protocol: 'rexec', operation: 'exec', sample: { user: 'x', password: 'x', command: 'true' } },
     ],
   },
   { id: 'rip', title: 'RIPv2', variants: [udp('rip', 'request')] },
@@ -139,7 +141,7 @@ export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] 
     const variants = row.variants.map((v) => {
       const op = byId.get(v.protocol)?.operations[v.operation];
       const needs = [...new Set<Capability>([...(op ? (op.needs ?? ['tcp']) : (v.plannedNeeds ?? ['tcp'])), ...(v.extraNeeds ?? [])])];
-      return { label: v.label, protocol: v.protocol, operation: v.operation, input: v.input ?? {}, registered: !!op, needs, workers: hostHas('workers', needs), node: hostHas('node', needs) };
+      return { label: v.label, protocol: v.protocol, operation: v.operation, input: v.input ?? {}, sample: v.sample ?? {}, registered: !!op, needs, workers: hostHas('workers', needs), node: hostHas('node', needs) };
     });
     const live = variants.filter((v) => v.registered);
     const implemented = [...new Set(live.map((v) => `${v.protocol} ${v.operation}`))];

@@ -1,9 +1,10 @@
 // Memcached (memcached doc/protocol.txt; doc/protocol-binary.xml): text commands, stats, meta commands, and a binary-protocol probe with SASL.
+import { bytesJson } from '../../core/bytes.ts';
 import { z } from 'zod';
 import { fromBase64, fromHex, toBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
-import { bytesJson } from '../redis/codec.ts';
+
 import { MemcachedClient, binaryProbe, itemStats, slabStats, type Item } from './client.ts';
 import { checkKey } from './codec.ts';
 

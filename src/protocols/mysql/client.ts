@@ -7,10 +7,11 @@
 // within a command and restart at 0 with each command. Results are read in batches of packets
 // from a queue; rows past `maxRows`/`maxBytes` are read and counted but not kept, so the next
 // result of a multi-statement query still arrives.
+import { latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
-import { latin1View } from '../postgres/types.ts';
+
 import { cachingSha2Password, CACHING_SHA2, ed25519Password, nativePassword, rsaEncryptPassword } from './auth.ts';
 import {
   CLIENT,

@@ -1,3 +1,4 @@
+import { latin1View } from '../../core/bytes.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, privateDecrypt, constants } from 'node:crypto';
@@ -10,7 +11,7 @@ import { runOperation } from '../../core/runner.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { memoryHost, pipe } from '../../../test/memory.ts';
 import mysql from './index.ts';
-import { latin1View } from '../postgres/types.ts';
+
 import { cachingSha2Password, ed25519Password, nativePassword, pemToSpki } from './auth.ts';
 import {
   CLIENT,

@@ -7,10 +7,10 @@
 // The payload parsers below read the handshake, OK/ERR/EOF, column definitions and text and
 // binary rows from a ByteReader; the builders write the handshake response, SSL request and
 // commands. Nothing here touches a socket.
+import { smallIntAt, textAt } from '../../core/bytes.ts';
 import { ByteReader, ByteWriter, concat, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
-import { smallIntAt, textAt } from '../postgres/types.ts';
 
 /** Capability flags (Protocol::CapabilityFlags). */
 export const CLIENT = {

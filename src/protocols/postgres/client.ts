@@ -8,6 +8,7 @@
 // Execute/Sync (55.2.3) with parameters. Both keep at most `maxRows` rows and `maxBytes` bytes
 // and read the rest of the result off the wire without keeping it, so a later statement in the
 // same Query still runs and the implicit transaction is not aborted by a disconnect.
+import { latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { toHex, utf8 } from '../../core/bytes.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
@@ -39,7 +40,7 @@ import {
   type ParamValue,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { columnDecoder, decodeDataRowAt, latin1View, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
+import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();

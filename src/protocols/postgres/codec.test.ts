@@ -1,3 +1,4 @@
+import { latin1View } from '../../core/bytes.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromHex, toHex, utf8 } from '../../core/bytes.ts';
@@ -31,7 +32,7 @@ import { runOperation } from '../../core/runner.ts';
 import { memoryHost, pipe } from '../../../test/memory.ts';
 import postgres from './index.ts';
 import { quoteIdent } from './listen.ts';
-import { byteaHex, columnDecoder, decodeDataRowAt, decodeValue, isoTimestamp, latin1View, parseArray, encodeParam, arrayLiteral, OID } from './types.ts';
+import { byteaHex, columnDecoder, decodeDataRowAt, decodeValue, isoTimestamp, parseArray, encodeParam, arrayLiteral, OID } from './types.ts';
 
 const hex = (s: string) => fromHex(s.replace(/#[^\n]*/g, ''));
 

@@ -5,7 +5,7 @@
 // safe integer, otherwise a string), numeric stays a string so no digit is lost, bytea becomes
 // {hex}, json/jsonb are parsed, timestamps become ISO 8601, arrays (8.15.6 "Array Value Input")
 // are parsed into nested JSON arrays of their element type. Unknown types stay text.
-import { fromHex, fromUtf8, toHex } from '../../core/bytes.ts';
+import { fromHex, fromUtf8, smallIntAt, textAt, toHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -276,41 +276,6 @@ export function arrayLiteral(items: unknown[], depth = 1): string {
  */
 export type ColumnDecoder = (buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean) => JsonValue;
 
-const utf8Decoder = new TextDecoder();
-const latin1Decoder = new TextDecoder('latin1');
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** A buffer as latin1 text, and whether every byte is ASCII. */
-export function latin1View(buf: Uint8Array): { latin1: string; ascii: boolean } {
-  const latin1 = latin1Decoder.decode(buf);
-  return { latin1, ascii: !NON_ASCII.test(latin1) };
-}
-
-/** Text at a place in the buffer: a slice of the latin1 view when it is ASCII, else UTF-8 decoded. */
-export function textAt(buf: Uint8Array, start: number, len: number, latin1: string, ascii: boolean): string {
-  const s = latin1.slice(start, start + len);
-  if (ascii || !NON_ASCII.test(s)) return s;
-  return utf8Decoder.decode(buf.subarray(start, start + len));
-}
-
-/** A decimal integer of at most 15 digits (always a safe integer), or undefined when the bytes are not one. */
-export function smallIntAt(buf: Uint8Array, start: number, len: number): number | undefined {
-  let i = start;
-  const end = start + len;
-  let negative = false;
-  if (buf[i] === 0x2d) {
-    negative = true;
-    i++;
-  }
-  if (i >= end || end - i > 15) return undefined;
-  let n = 0;
-  for (; i < end; i++) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) return undefined;
-    n = n * 10 + d;
-  }
-  return negative ? -n : n;
-}
 
 /** The decoder for a column of type `oid` in `format` (0 text, 1 binary → hex). */
 export function columnDecoder(oid: number, format: number): ColumnDecoder {

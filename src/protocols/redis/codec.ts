@@ -10,7 +10,7 @@
 // incomplete after `maxBytes` buffered bytes, the frame function returns what
 // arrived as a partial tree flagged `truncated` at the top: the caller must drop
 // the connection then, since the rest of that reply is still on the wire.
-import { fromLatin1, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { bytesJson, fromLatin1, fromUtf8, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
@@ -626,19 +626,6 @@ export function integerOf(v: RespValue): number | undefined {
 
 // JSON form of a reply, for the API.
 
-export type ByteEncoding = 'auto' | 'text' | 'base64' | 'hex';
-
-/** Bytes for JSON: UTF-8 text when valid (auto), else base64; or always base64 / hex. */
-export function bytesJson(bytes: Uint8Array, encoding: ByteEncoding = 'auto'): { text?: string; base64?: string; hex?: string } {
-  if (encoding === 'base64') return { base64: toBase64(bytes) };
-  if (encoding === 'hex') return { hex: toHex(bytes) };
-  if (encoding === 'text') return { text: fromUtf8(bytes) };
-  try {
-    return { text: fromUtf8(bytes, true) };
-  } catch {
-    return { base64: toBase64(bytes) };
-  }
-}
 
 export type ReplyJson = {
   type: 'simple' | 'error' | 'integer' | 'bulk' | 'verbatim' | 'null' | 'boolean' | 'double' | 'bignum' | 'array' | 'set' | 'push' | 'map';

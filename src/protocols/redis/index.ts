@@ -1,10 +1,10 @@
 // Redis (RESP2 and RESP3, redis-specifications protocol/*.md): any command, pipelines, INFO, a key browser, Sentinel, Pub/Sub and MONITOR.
 import { z } from 'zod';
-import { fromBase64, fromHex, utf8 } from '../../core/bytes.ts';
+import { bytesJson, fromBase64, fromHex, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import type { Conn } from '../../core/conn.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel, type SessionMessage } from '../../core/protocol.ts';
-import { bytesJson, describeCommand, describeReply, encodeCommands, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type ByteEncoding, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
+import { describeCommand, describeReply, encodeCommands, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
 import {
   RedisClient,
   keyDetails,

@@ -3,6 +3,8 @@
 // resolve and addresses are reached from the jump host's network.
 import type { Capability, DialOptions, Dialer, Transport, TransportInfo } from '../../core/conn.ts';
 import { PortolanError, UnsupportedRuntime } from '../../core/errors.ts';
+import type { OperationContext } from '../../core/protocol.ts';
+import { openSession, type AuthInput, type Session } from './client.ts';
 import type { Channel, SshConnection } from './connection.ts';
 
 /** A byte stream over one direct-tcpip channel. */
@@ -71,4 +73,18 @@ export function sshDialer(connection: SshConnection, via: string, runtime: Diale
       return new ChannelTransport(ch, `${opts.host}:${opts.port}`, via);
     },
   };
+}
+
+/**
+ * Opens an authenticated SSH connection to the jump host described by `via` (dialed through `ctx`,
+ * so the target guard checks the jump host) and runs `fn` with a Dialer whose connections go
+ * through it. The SSH connection is closed when `fn` settles.
+ */
+export async function withJumpHost<T>(ctx: OperationContext, via: AuthInput, fn: (dialer: Dialer, session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(ctx, via, { conn: await ctx.dial({ host: via.host, port: via.port, tls: 'off' }) });
+  try {
+    return await fn(sshDialer(session.connection, `${via.host}:${via.port}`, ctx.runtime), session);
+  } finally {
+    await session.transport.disconnect();
+  }
 }

@@ -29,6 +29,8 @@ export interface SessionMessage {
 export interface SessionHandle {
   sendBytes(b: Uint8Array): void;
   sendJson(m: Record<string, unknown>): void;
+  /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
+  ack(n: number): void;
 }
 
 type State = 'connecting' | 'open' | 'ended' | 'failed';
@@ -48,6 +50,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
 
+  const unacked = useRef(0);
+  const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const push = (m: Omit<SessionMessage, 'n' | 'at'>) => setMessages((list) => [...list, { ...m, n: ++counter.current, at: Date.now() }].slice(-MAX_MESSAGES));
 
   useEffect(() => {
@@ -65,7 +69,9 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       if (typeof e.data !== 'string') {
         const bytes = new Uint8Array(e.data as ArrayBuffer);
         setStats((s) => ({ ...s, inBytes: s.inBytes + bytes.length, inMsgs: s.inMsgs + 1 }));
-        dataListeners.current.forEach((l) => l(bytes));
+        // A mounted terminal acknowledges once it has drawn the bytes; otherwise the log has consumed them now.
+        if (dataListeners.current.size > 0) dataListeners.current.forEach((l) => l(bytes));
+        else handleRef.current?.ack(bytes.length);
         push({ dir: 'in', bytes });
         return;
       }
@@ -110,11 +116,23 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       sendJson(m) {
         if (ws.current?.readyState !== WebSocket.OPEN) return;
         ws.current.send(JSON.stringify(m));
-        if (m.type !== 'resize') push({ dir: 'out', json: m });
+        if (m.type !== 'resize' && m.type !== 'ack') push({ dir: 'out', json: m });
+      },
+      ack(n) {
+        unacked.current += n;
+        if (ackTimer.current) return;
+        ackTimer.current = setTimeout(() => {
+          ackTimer.current = null;
+          const bytes = unacked.current;
+          unacked.current = 0;
+          if (bytes > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', bytes }));
+        }, 25);
       },
     }),
     [kind],
   );
+  const handleRef = useRef<SessionHandle | null>(null);
+  handleRef.current = handle;
 
   const subscribe = useCallback((l: (b: Uint8Array) => void) => {
     dataListeners.current.add(l);

@@ -36,7 +36,7 @@ export default function Terminal({ handle, subscribe, backlog, active }: { handl
     const onData = t.onData((d) => handleRef.current.sendBytes(encoder.encode(d)));
     const onBinary = t.onBinary((d) => handleRef.current.sendBytes(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff)));
     const onResize = t.onResize(({ cols, rows }) => handleRef.current.sendJson({ type: 'resize', cols, rows }));
-    const unsubscribe = subscribe((b) => t.write(b));
+    const unsubscribe = subscribe((b) => t.write(b, () => handleRef.current.ack(b.length)));
     const observer = new ResizeObserver(() => {
       try {
         fit.fit();
