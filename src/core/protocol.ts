@@ -78,8 +78,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   output: O;
   /** Capabilities needed beyond the chosen TLS mode; defaults to ['tcp']. */
   needs?: Capability[];
-  /** The port this operation targets when none is given, if not the protocol's first. */
-  defaultPort?: number;
+  /**
+   * The port this operation targets when none is given, if not the protocol's first; a function
+   * when it depends on the input (DNS: 853 for DoT, 443 for DoH).
+   */
+  defaultPort?: number | ((input: Record<string, unknown>) => number | undefined);
   /** Longest deadline the operation accepts (default 30 s). */
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
@@ -163,7 +166,7 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
     const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : 30_000);
     const target = {
       host: hostField.describe('Target hostname or IP address'),
-      port: portField.optional().describe(`Target port (default ${op.defaultPort ?? defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
+      port: portField.optional().describe(`Target port (default ${typeof op.defaultPort === 'number' ? op.defaultPort : defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
       timeoutMs: z
         .number()
         .int()

@@ -84,7 +84,8 @@ export async function runOperation(
       alternatives,
     });
   }
-  const port = input.port ?? (input.tls === 'implicit' ? undefined : op.defaultPort) ?? defaultPort(protocol, input.tls);
+  const opPort = typeof op.defaultPort === 'function' ? op.defaultPort(input) : input.tls === 'implicit' ? undefined : op.defaultPort;
+  const port = input.port ?? opPort ?? defaultPort(protocol, input.tls);
   input.port = port;
   const start = performance.now();
   const transcript = new Transcript(start, opts.transcript === true);

@@ -14,7 +14,7 @@ import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { decodeMessage, encodeMessage, frameTcp, tcpMessageFrame, type DnsMessage, type DnsRecord } from './codec.ts';
 import { decodeMdns } from './mdns.ts';
 import { encodeRequest, responseFrame } from './http.ts';
-import dns, { resolveTransport } from './index.ts';
+import dns, { resolveTransport, transportPort } from './index.ts';
 import { dohWireResolver } from './resolver.ts';
 import { ZoneTransfer, serialLess } from './transfer.ts';
 
@@ -278,9 +278,11 @@ test('DoH: RFC 8484 POST and GET over our own HTTP/1.1, ID 0, chunked answers', 
 });
 
 test('transport and port: dot and doh take their default ports, tls implicit means DoT', () => {
-  assert.deepEqual(resolveTransport({ transport: 'dot', tls: 'off', port: 53 }), { transport: 'dot', port: 853 });
+  assert.deepEqual(resolveTransport({ transport: 'dot', tls: 'off', port: 853 }), { transport: 'dot', port: 853 });
+  assert.equal(transportPort({ transport: 'dot' }), 853);
+  assert.equal(transportPort({ transport: 'doh' }), 443);
+  assert.equal(transportPort({ transport: 'tcp' }), undefined);
   assert.deepEqual(resolveTransport({ transport: 'tcp', tls: 'implicit', port: 853 }), { transport: 'dot', port: 853 });
-  assert.deepEqual(resolveTransport({ transport: 'doh', tls: 'off', port: 53 }), { transport: 'doh', port: 443 });
   assert.deepEqual(resolveTransport({ transport: 'doh', tls: 'off', port: 10443 }), { transport: 'doh', port: 10443 });
   assert.throws(() => resolveTransport({ transport: 'udp', tls: 'implicit', port: 853 }), /tls: DNS over UDP has no TLS/);
 });

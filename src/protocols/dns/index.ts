@@ -160,18 +160,18 @@ type QueryInput = TargetFields & {
   dohMode: DohMode;
 };
 
-/**
- * The transport and port actually used. `tls: implicit` with transport tcp is DNS over TLS. The runner
- * fills in a missing port before the operation sees it (53, or 853 with implicit TLS), so for dot and doh
- * a port of 53 — and 853 for doh — is taken to mean "the default of this transport".
- */
+/** The port of each transport when none is given: the runner asks this before the operation runs. */
+export function transportPort(input: Record<string, unknown>): number | undefined {
+  if (input.transport === 'dot') return 853;
+  if (input.transport === 'doh') return 443;
+  return undefined;
+}
+
+/** The transport and port actually used. `tls: implicit` with transport tcp is DNS over TLS. */
 export function resolveTransport(input: Pick<QueryInput, 'transport' | 'tls' | 'port'>): { transport: TransportName; port: number } {
   const transport: TransportName = input.transport === 'tcp' && input.tls === 'implicit' ? 'dot' : input.transport;
   if (input.tls === 'implicit' && transport === 'udp') throw InvalidInput.field('tls', 'DNS over UDP has no TLS; use transport dot (DNS over TLS) or doh');
-  let port = input.port;
-  if (transport === 'dot' && port === 53) port = 853;
-  if (transport === 'doh' && (port === 53 || port === 853)) port = 443;
-  return { transport, port };
+  return { transport, port: input.port };
 }
 
 function ednsRequest(ctx: OperationContext, input: QueryInput): EdnsRequest | undefined {
@@ -395,6 +395,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      defaultPort: transportPort,
       summary: 'One question, every section of the answer decoded (like dig)',
       input: queryInput,
       output: queryOutput,
@@ -434,6 +435,7 @@ export default defineProtocol({
       },
     }),
     batch: operation({
+      defaultPort: transportPort,
       summary: 'Several questions on one connection, sent before any answer is read (RFC 7766 §6.2.1.1)',
       input: z.object({
         questions: z.array(z.object({ name: nameField, type: typeField })).min(1).max(32).describe('Up to 32 questions'),
@@ -557,6 +559,7 @@ export default defineProtocol({
       },
     }),
     compare: operation({
+      defaultPort: transportPort,
       summary: 'One question to several resolvers, answers side by side',
       input: queryInput.extend({ with: serverList }),
       output: z.object({
@@ -606,6 +609,7 @@ export default defineProtocol({
       },
     }),
     reverse: operation({
+      defaultPort: transportPort,
       summary: 'Reverse lookup: the PTR names of an address, each checked forward (FCrDNS)',
       input: z.object({
         address: z.string().max(64).describe('IPv4 or IPv6 address'),

@@ -118,15 +118,15 @@ describe('WebSocket shell session driver', () => {
     const ws = fakeSocket();
     const session = inOperation((ctx) => shellSession(ctx, { ...shellInput, record: false, window: 64 * 1024 }, ws.socket));
     await ws.until(() => ws.controls().some((c) => c.type === 'connected'), 10_000, 'connected');
-    ws.push(new TextEncoder().encode('stty -echo; seq 1 100000; echo END-OF-SEQ\n'));
+    ws.push(new TextEncoder().encode('stty -echo; seq 1 100000; echo END-$((1+1))-SEQ\n'));
     await ws.until(() => ws.text().length > 60 * 1024, 8000, '60 KiB of output');
     await new Promise((r) => setTimeout(r, 500));
     const stalled = Buffer.concat(ws.sent.filter((d): d is Uint8Array => typeof d !== 'string')).length;
     // The window is 64 KiB; one more channel packet may be in flight.
     assert.ok(stalled < 64 * 1024 + 128 * 1024, `sent ${stalled} bytes without acks`);
-    assert.ok(!ws.text().includes('END-OF-SEQ'));
+    assert.ok(!ws.text().includes('END-2-SEQ'));
     let acked = 0;
-    while (!ws.text().includes('END-OF-SEQ')) {
+    while (!ws.text().includes('END-2-SEQ')) {
       const total = Buffer.concat(ws.sent.filter((d): d is Uint8Array => typeof d !== 'string')).length;
       if (total > acked) {
         ws.push(JSON.stringify({ type: 'ack', bytes: total - acked }));
