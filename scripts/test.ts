@@ -35,11 +35,12 @@ function testFiles(dir: string): string[] {
   });
 }
 
-const files = only.length > 0 ? only : ['src', 'test', 'lab', 'bench', 'cli'].flatMap(testFiles).sort();
+const files = only.length > 0 ? only : ['src', 'test', 'lab', 'bench', 'cli', 'web'].flatMap(testFiles).sort();
 
 if (only.length === 0) {
   step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
   step('typecheck (workers host)', 'npx', ['tsc', '-p', 'tsconfig.workers.json']);
+  step('typecheck (web UI)', 'npx', ['tsc', '-p', 'web/tsconfig.json']);
   step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
   step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
   step('build the UI', 'npm', ['run', 'build:web']);

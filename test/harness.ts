@@ -125,6 +125,8 @@ export interface SessionClient {
   next(match: (m: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
   /** Binary data received so far. */
   readonly data: Uint8Array[];
+  /** JSON messages received and not yet taken by `next`. */
+  readonly inbox: Record<string, any>[];
   close(): void;
   readonly closed: boolean;
   /** Resolves with the close code once the server has closed. */
@@ -159,7 +161,7 @@ export async function openSession(protocol: string, operation: string, input: Re
   ws.send(JSON.stringify({ type: 'start', input }));
   return {
     send: (msg) => ws.send(msg instanceof Uint8Array ? msg : JSON.stringify(msg)),
-    async next(match, timeoutMs = 5000) {
+    async next(match, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const i = inbox.findIndex(match);
@@ -173,6 +175,7 @@ export async function openSession(protocol: string, operation: string, input: Re
       }
     },
     data,
+    inbox,
     close: () => ws.close(),
     get closed() {
       return closed;

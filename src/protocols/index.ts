@@ -28,6 +28,7 @@ import snmp from './snmp/index.ts';
 import ssh from './ssh/index.ts';
 import tftp from './tftp/index.ts';
 import time from './time/index.ts';
+import tls from './tls/index.ts';
 import whois from './whois/index.ts';
 
 export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http];

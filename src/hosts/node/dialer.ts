@@ -139,27 +139,40 @@ function normalizeFingerprint(fp: string): string {
   return fp.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toLowerCase();
 }
 
+/**
+ * TLS on a new or existing socket. The chain is always checked here rather than by Node's reject path, so a
+ * refusal can show the certificate it refused: with a pin, only the SHA-256 of the leaf decides; without
+ * one, the CA chain and the name must verify, and an untrusted certificate fails as untrusted_peer with its
+ * fingerprint (what the user passes as pinSha256 to accept it).
+ */
 function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: string | undefined, alpn: string[] | undefined, target?: { host: string; address?: string; port: number }): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       ...(socket ? { socket } : { host: target!.address ?? target!.host, port: target!.port }),
       servername: net.isIP(serverName) ? undefined : serverName,
       ALPNProtocols: alpn,
-      rejectUnauthorized: !pinSha256,
+      rejectUnauthorized: false,
     });
+    const onError = (e: Error) => reject(tlsFailure(e));
+    s.once('error', onError);
     s.once('secureConnect', () => {
+      s.off('error', onError);
+      const cert = s.getPeerX509Certificate();
+      const got = cert ? createHash('sha256').update(cert.raw).digest('hex') : '';
+      const seen = cert ? { fingerprintSha256: got, subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', ') } : { fingerprintSha256: got };
       if (pinSha256) {
-        const cert = s.getPeerX509Certificate();
-        const got = cert ? createHash('sha256').update(cert.raw).digest('hex') : '';
         if (got !== normalizeFingerprint(pinSha256)) {
           s.destroy();
-          return reject(new PortolanError('untrusted_peer', `certificate fingerprint SHA256:${got} does not match the pinned ${pinSha256}`, { fingerprintSha256: got }));
+          return reject(new PortolanError('untrusted_peer', `certificate fingerprint SHA256:${got} does not match the pinned ${pinSha256}`, seen));
         }
+      } else if (!s.authorized) {
+        const reason = String(s.authorizationError ?? 'not verified');
+        s.destroy();
+        return reject(new PortolanError('untrusted_peer', `certificate not trusted (${reason}); its fingerprint is SHA256:${got} — pass it as pinSha256 to trust this certificate`, { ...seen, reason }));
       }
-      s.off('error', reject);
+      s.on('error', () => {});
       resolve(s);
     });
-    s.once('error', (e) => reject(tlsFailure(e)));
   });
 }
 

@@ -6,14 +6,14 @@
 // unit tests check the derived codes against rows of the appendix and the Appendix C vectors. Decoding walks
 // the canonical code bit by bit. The Decoder keeps the dynamic table the server's encoder builds and caps
 // what a header block may expand to; the Encoder indexes what it sends (never-indexed for credentials,
-// §7.1.3) and Huffman-codes a string whenever that is shorter.
+// §7.1.3) and Huffman-codes a string unless that would be longer.
 import { ByteWriter, fromLatin1, utf8 } from '../../core/bytes.ts';
-import { PortolanError } from '../../core/errors.ts';
+import { ProtocolError } from '../../core/errors.ts';
 
 /** A header block the peer's encoder got wrong: a connection error of type COMPRESSION_ERROR (RFC 9113 §4.3). */
-export class CompressionError extends PortolanError {
+export class CompressionError extends ProtocolError {
   constructor(message: string) {
-    super('protocol_error', `HPACK: ${message}`, { h2error: 'COMPRESSION_ERROR' });
+    super(`HPACK: ${message}`, { h2error: 'COMPRESSION_ERROR' });
     this.name = 'CompressionError';
   }
 }
@@ -378,7 +378,7 @@ export class Decoder {
 }
 
 /** Names whose values must never enter a table (§7.1.3): credentials and cookies. */
-const NEVER_INDEX = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+const NEVER_INDEX = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
 export interface EncoderOptions {
   huffman: boolean;
@@ -405,7 +405,7 @@ export class Encoder {
 
   private writeString(w: ByteWriter, text: string): void {
     const raw = utf8(text);
-    if (this.options.huffman && huffmanLength(raw) < raw.length) {
+    if (this.options.huffman && huffmanLength(raw) <= raw.length) {
       const coded = huffmanEncode(raw);
       encodeInteger(w, coded.length, 7, 0x80);
       w.bytes(coded);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { mailFacts } from '../../../lab/servers/mail.ts';
-import { call, workerUrl } from '../../../test/harness.ts';
+import { call, openSession } from '../../../test/harness.ts';
 
 const host = '127.0.0.1';
 const p = ports.mail;
@@ -210,47 +210,8 @@ test('IDLE as a POST: reports the EXISTS a delivery causes', async () => {
   assert.ok(body.result.exists >= before.messages + 1);
 });
 
-/** A WebSocket session on the API: sends the start message, collects JSON messages. */
-async function openSession(op: string, input: Record<string, unknown>) {
-  const url = `${workerUrl().replace(/^http/, 'ws')}/api/imap/${op}`;
-  const ws = new WebSocket(url);
-  const inbox: Record<string, any>[] = [];
-  let wake: (() => void) | undefined;
-  let closed = false;
-  ws.addEventListener('message', (ev) => {
-    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
-    wake?.();
-  });
-  ws.addEventListener('close', () => {
-    closed = true;
-    wake?.();
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => resolve(), { once: true });
-    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
-  });
-  ws.send(JSON.stringify({ type: 'start', input }));
-  return {
-    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
-    async next(match: (m: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex(match);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
-        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-      }
-    },
-    close: () => ws.close(),
-  };
-}
-
 test('IDLE as a WebSocket session: ready, a delivered message pushed with its envelope, fetch on demand, stop', async () => {
-  const s = await openSession('idle', { ...plain, tls: 'starttls', timeoutMs: 120_000 });
+  const s = await openSession('imap', 'idle', { ...plain, tls: 'starttls', timeoutMs: 120_000 });
   const ready = await s.next((m) => m.type === 'ready');
   assert.equal(ready.mailbox, 'INBOX');
   assert.ok(ready.capabilities.includes('IDLE'));
@@ -275,7 +236,7 @@ test('IDLE as a WebSocket session: ready, a delivered message pushed with its en
 });
 
 test('IDLE session with a wrong password: an error message with auth_failed, then the socket closes', async () => {
-  const s = await openSession('idle', { ...plain, password: 'wrong', authMethod: 'LOGIN' });
+  const s = await openSession('imap', 'idle', { ...plain, password: 'wrong', authMethod: 'LOGIN' });
   const err = await s.next((m) => m.type === 'error');
   assert.equal(err.error.code, 'auth_failed');
   assert.match(err.error.message, /AUTHENTICATIONFAILED/);

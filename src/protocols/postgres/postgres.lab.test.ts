@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, workerUrl } from '../../../test/harness.ts';
+import { call, openSession } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { sqlFacts } from '../../../lab/servers/databases-sql.ts';
 
@@ -281,49 +281,10 @@ test('postgres: listen as a POST collects the notifications of its window', asyn
   assert.ok(Number.isInteger(n[0].pid) && n[0].pid > 0);
 });
 
-/** A WebSocket session on the API: sends the start message, collects JSON messages. */
-async function openSession(op: string, input: Record<string, unknown>) {
-  const url = `${workerUrl().replace(/^http/, 'ws')}/api/postgres/${op}`;
-  const ws = new WebSocket(url);
-  const inbox: Record<string, any>[] = [];
-  let wake: (() => void) | undefined;
-  let closed = false;
-  ws.addEventListener('message', (ev) => {
-    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
-    wake?.();
-  });
-  ws.addEventListener('close', () => {
-    closed = true;
-    wake?.();
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => resolve(), { once: true });
-    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
-  });
-  ws.send(JSON.stringify({ type: 'start', input }));
-  return {
-    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
-    async next(match: (m: Record<string, any>) => boolean, timeoutMs = 5000): Promise<Record<string, any>> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex(match);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
-        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-      }
-    },
-    inbox,
-  };
-}
-
 test('postgres: a LISTEN WebSocket session streams notifications and takes listen/unlisten/notify', async () => {
   const ch = uniq('ws_news');
   const other = uniq('ws_other');
-  const s = await openSession('listen', { ...scram, channels: [ch], timeoutMs: 60_000 });
+  const s = await openSession('postgres', 'listen', { ...scram, channels: [ch], timeoutMs: 60_000 });
   assert.deepEqual(await s.next((m) => m.type === 'listening'), { type: 'listening', channels: [ch] });
   s.send({ type: 'notify', channel: ch, payload: 'über ✓ from the socket' });
   const own = await s.next((m) => m.type === 'notification');

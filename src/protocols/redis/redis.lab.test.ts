@@ -2,8 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { WebSocket } from 'undici';
-import { call, workerUrl } from '../../../test/harness.ts';
+import { call, openSession } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { kvFacts } from '../../../lab/servers/databases-kv.ts';
 
@@ -341,51 +340,9 @@ test('redis: SUBSCRIBE and PSUBSCRIBE over POST collect the messages of a time w
   }
 });
 
-/** A WebSocket session on the API: sends the start message, collects JSON messages. */
-async function openSession(op: string, input: Record<string, unknown>) {
-  const url = `${workerUrl().replace(/^http/, 'ws')}/api/redis/${op}`;
-  const ws = new WebSocket(url);
-  const inbox: Record<string, any>[] = [];
-  let wake: (() => void) | undefined;
-  let closed = false;
-  ws.addEventListener('message', (ev) => {
-    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
-    wake?.();
-  });
-  ws.addEventListener('close', () => {
-    closed = true;
-    wake?.();
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => resolve(), { once: true });
-    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}`)), { once: true });
-  });
-  ws.send(JSON.stringify({ type: 'start', input }));
-  return {
-    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
-    async next(match: (m: Record<string, any>) => boolean, timeoutMs = 5000): Promise<Record<string, any>> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex(match);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (closed) throw new Error(`session closed; got ${JSON.stringify(inbox)}`);
-        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(inbox)}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-      }
-    },
-    close: () => ws.close(),
-    get closed() {
-      return closed;
-    },
-  };
-}
-
 test('redis: a SUBSCRIBE WebSocket session streams messages and takes subscribe/unsubscribe', async () => {
   const channel = `news.ws.${process.pid}.${Math.floor(Math.random() * 1e9)}`;
-  const s = await openSession('subscribe', { ...target, channels: [channel] });
+  const s = await openSession('redis', 'subscribe', { ...target, channels: [channel] });
   const sub = await s.next((m) => m.type === 'subscription');
   assert.deepEqual(sub, { type: 'subscription', action: 'subscribe', name: { text: channel }, count: 1 });
   await publishUntilHeard(channel, 'over the socket');
@@ -407,7 +364,7 @@ test('redis: a SUBSCRIBE WebSocket session streams messages and takes subscribe/
 });
 
 test('redis: a MONITOR WebSocket session shows commands as the server runs them', async () => {
-  const s = await openSession('monitor', { ...target });
+  const s = await openSession('redis', 'monitor', { ...target });
   await s.next((m) => m.type === 'monitoring');
   const key = uniq('mon');
   await ok({ args: ['SET', key, 'watched value'] });

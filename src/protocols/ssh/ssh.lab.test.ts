@@ -450,3 +450,71 @@ describe('SFTP v3', () => {
     assert.match(body.error.message, /missing\.txt: No such file/);
   });
 });
+
+describe('shell with a terminal (scripted)', () => {
+  test('pty-req sets TERM and size, window-change resizes, Ctrl-C interrupts, exit status and an asciicast v2 recording come back', async () => {
+    const r = await call('ssh', 'shell', {
+      host,
+      port,
+      username: pw.user,
+      password: pw.password,
+      cols: 100,
+      rows: 30,
+      record: true,
+      steps: [
+        { expect: '\\$ $' },
+        { send: 'stty size; echo "term=$TERM"\n' },
+        { expect: 'term=xterm' },
+        { resize: { cols: 132, rows: 40 } },
+        { send: 'stty size\n' },
+        { expect: '40 132' },
+        { send: 'sleep 30; echo not-$((1+1))-interrupted\n' },
+        { sleepMs: 300 },
+        { send: '\u0003' },
+        { send: 'exit 5\n' },
+      ],
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const out: string = r.body.result.output;
+    assert.match(out, /30 100\r\nterm=xterm-256color\r\n/);
+    assert.match(out, /40 132\r\n/);
+    assert.ok(out.includes('^C'));
+    assert.ok(!out.includes('not-2-interrupted'));
+    assert.equal(r.body.result.exitStatus, 5);
+    assert.equal(r.body.result.stillRunning, false);
+    const lines = r.body.result.asciicast.trimEnd().split('\n');
+    assert.deepEqual({ ...JSON.parse(lines[0]), timestamp: 0 }, { version: 2, width: 100, height: 30, timestamp: 0, env: { TERM: 'xterm-256color' } });
+    const events = lines.slice(1).map((l: string) => JSON.parse(l));
+    assert.ok(events.some((e: unknown[]) => e[1] === 'r' && e[2] === '132x40'));
+    assert.equal(events.filter((e: unknown[]) => e[1] === 'o').map((e: unknown[]) => e[2]).join(''), out);
+  });
+
+  test('an expectation that never appears is io_timeout quoting the last output', async () => {
+    const { status, body } = await call('ssh', 'shell', { host, port, username: pw.user, password: pw.password, expectTimeoutMs: 500, steps: [{ send: 'echo ready\n' }, { expect: 'never-printed' }] });
+    assert.equal(status, 504);
+    assert.match(body.error.message, /"never-printed" did not appear within 500 ms; last output: .*ready/);
+  });
+});
+
+describe('direct-tcpip forwarding', () => {
+  const servers: net.Server[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  test('bytes reach a TCP service next to the SSH server and the answer comes back', async () => {
+    const srv = net.createServer((s) => s.on('data', (d) => s.end(Buffer.concat([Buffer.from('echo:'), d]))));
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const r = await call('ssh', 'forward', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: (srv.address() as net.AddressInfo).port, send: 'through the tunnel' });
+    assert.equal(r.body.result.received, 'echo:through the tunnel');
+    assert.equal(r.body.result.closedByPeer, true);
+  });
+
+  test('a closed port behind the SSH server is refused with the server\'s reason', async () => {
+    const { status, body } = await call('ssh', 'forward', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: 1 });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'refused');
+    assert.match(body.error.message, /127\.0\.0\.1:1 via SSH: .*connect failed/);
+  });
+});
