@@ -8,7 +8,7 @@
 // Execute/Sync (55.2.3) with parameters. Both keep at most `maxRows` rows and `maxBytes` bytes
 // and read the rest of the result off the wire without keeping it, so a later statement in the
 // same Query still runs and the implicit transaction is not aborted by a disconnect.
-import { latin1View } from '../../core/bytes.ts';
+import { concat, latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { toHex, utf8 } from '../../core/bytes.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
@@ -339,7 +339,7 @@ class Collector {
     set.rowCount = parsed.rowCount;
     if (parsed.oid !== undefined) set.oid = parsed.oid;
     if (this.copyParts.length > 0 || parsed.command === 'COPY') {
-      if (this.copyParts.length > 0) set.copy = new TextDecoder().decode(concatParts(this.copyParts));
+      if (this.copyParts.length > 0) set.copy = new TextDecoder().decode(concat(this.copyParts));
       this.bytes += this.copyBytes;
       this.copyParts = [];
       this.copyBytes = 0;
@@ -362,17 +362,6 @@ class Collector {
   }
 }
 
-function concatParts(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** 55.7 CopyFail ('f'): refuses a COPY FROM STDIN; the server answers with an ErrorResponse. */
 function copyFailMessage(reason: string): Uint8Array {
@@ -461,7 +450,7 @@ export async function extendedQuery(session: Session, sql: string, params: Param
   const c = new Collector(limits);
   const maxRows = Math.min(limits.maxRows + 1, 0x7fffffff);
   const parts = [parseMessage('', sql), bindMessage('', '', params), describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
-  await session.conn.write(concatParts(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  await session.conn.write(concat(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
   let noData = false;
   for (;;) {
     const m = await readBatch(session.conn);
