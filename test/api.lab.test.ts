@@ -176,3 +176,21 @@ test('a body over the limit is refused, naming the body', async () => {
   assert.equal(res.status, 400);
   assert.match((await res.json()).error.message, /^body: larger than/);
 });
+
+test('unsupported_runtime (501): what Workers cannot do, with the reason and the alternative', async () => {
+  const r = await call('dns', 'query', { host: '127.0.0.1', port: ports.dns.bind, name: 'lab.portolan.test', transport: 'udp' });
+  assert.equal(r.status, 501);
+  assert.equal(r.body.error.code, 'unsupported_runtime');
+  assert.deepEqual(r.body.error.detail.missing, ['udp']);
+  assert.match(r.body.error.detail.reasons.join(' '), /TCP streams only/);
+  assert.match(r.body.error.detail.alternatives.join(' '), /Node host/);
+});
+
+test('untrusted_peer (502): a host key that is not the expected one, naming both fingerprints', async () => {
+  const wrong = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+  const r = await call('ssh', 'probe', { host: '127.0.0.1', port: ports.ssh.sshd, hostKeyFingerprint: wrong });
+  assert.equal(r.status, 502);
+  assert.equal(r.body.error.code, 'untrusted_peer');
+  assert.ok(r.body.error.message.includes(wrong), r.body.error.message);
+  assert.match(r.body.error.message, /SHA256:[A-Za-z0-9+/]{43}/);
+});

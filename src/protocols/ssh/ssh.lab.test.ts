@@ -26,8 +26,10 @@ async function call(protocol: string, operation: string, input: Record<string, u
       return await harnessCall(protocol, operation, input, opts);
     } catch (e) {
       const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-      if (attempt <= 2 && ['UND_ERR_SOCKET', 'EPIPE', 'ECONNRESET'].includes(cause?.code ?? '')) {
-        console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause?.message}); sending it again`);
+      // workerd answers a request cut by a reload with a plain-text "Your worker restarted mid-request..." page.
+      const restarted = e instanceof SyntaxError && /"Your worke/.test(e.message);
+      if (attempt <= 2 && (restarted || ['UND_ERR_SOCKET', 'EPIPE', 'ECONNRESET'].includes(cause?.code ?? ''))) {
+        console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause?.message ?? (e as Error).message}); sending it again`);
         continue;
       }
       throw new Error(`${(e as Error).message} (${cause?.code ?? ''} ${cause?.message ?? String(cause)})`);
