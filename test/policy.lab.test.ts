@@ -27,7 +27,7 @@ test('deployment policy: port 25 is refused with the platform reason', async () 
 });
 
 test('access token: a private deployment answers 401 without it, and with a wrong one', async () => {
-  for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+  for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
     const res = await fetch(`${workerUrl('deployment')}/api/protocols`, { headers });
     assert.equal(res.status, 401);
     assert.match((await res.json()).error.message, /access token/);

@@ -97,15 +97,19 @@ class SocketTransport implements Transport {
     if (s instanceof tls.TLSSocket) {
       info.alpn = s.alpnProtocol || null;
       info.tlsVersion = s.getProtocol() ?? undefined;
-      info.peerCertificates = peerChain(s);
+      info.peerCertificates = chains.get(s) ?? peerChain(s);
     }
     return info;
   }
 }
 
-export function peerChain(s: tls.TLSSocket): PeerCertificate[] {
+/** The chain as seen at the handshake: once the peer closes, Node no longer hands it out. */
+const chains = new WeakMap<tls.TLSSocket, PeerCertificate[]>();
+
+/** The chain from the leaf up. Node 20 hands out the peer's X509Certificate once per socket: pass it when already taken. */
+export function peerChain(s: tls.TLSSocket, leaf?: X509Certificate): PeerCertificate[] {
   const out: PeerCertificate[] = [];
-  let cert = s.getPeerX509Certificate?.();
+  let cert = leaf ?? s.getPeerX509Certificate?.();
   const seen = new Set<string>();
   while (cert && !seen.has(cert.fingerprint256) && out.length < 10) {
     seen.add(cert.fingerprint256);
@@ -171,6 +175,7 @@ function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: 
         return reject(new PortolanError('untrusted_peer', `certificate not trusted (${reason}); its fingerprint is SHA256:${got} — pass it as pinSha256 to trust this certificate`, { ...seen, reason }));
       }
       s.on('error', () => {});
+      chains.set(s, peerChain(s, cert));
       resolve(s);
     });
   });
