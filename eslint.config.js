@@ -1,11 +1,14 @@
 // Lint: the layer rule (no runtime APIs in core or protocol code) plus TypeScript's recommended checks.
 import tseslint from 'typescript-eslint';
 
+const portMessage = 'Protocol and core code must run on workerd, Node and in browsers: use the Dialer and Crypto ports.';
 const runtimeImports = {
   patterns: [
     { group: ['cloudflare:*'], message: 'Protocol and core code receive a Dialer; only src/hosts/workers may import cloudflare:*.' },
-    { group: ['node:*', 'net', 'tls', 'dgram', 'dns', 'fs', 'child_process', 'http', 'https', 'crypto', 'os'], message: 'Protocol and core code must run on workerd, Node and in browsers: use the Dialer and Crypto ports.' },
+    { group: ['node:*'], message: portMessage },
   ],
+  // Node's bare module names (exact names, so a protocol folder called dns or tls is not caught).
+  paths: ['net', 'tls', 'dgram', 'dns', 'fs', 'child_process', 'http', 'https', 'crypto', 'os'].map((name) => ({ name, message: portMessage })),
 };
 
 const runtimeGlobals = ['window', 'document', 'navigator', 'WebSocket', 'XMLHttpRequest', 'localStorage', 'process', 'Buffer', 'setTimeout', 'setInterval'].map((name) => ({

@@ -12,6 +12,7 @@ import ftp from './ftp/index.ts';
 import gopher from './gopher/index.ts';
 import graphite from './graphite/index.ts';
 import http from './http/index.ts';
+import http2 from './http2/index.ts';
 import imap from './imap/index.ts';
 import lmtp from './smtp/lmtp.ts';
 import memcached from './memcached/index.ts';
@@ -31,4 +32,4 @@ import time from './time/index.ts';
 import tls from './tls/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, tls];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, tls];

@@ -106,15 +106,19 @@ class SocketTransport implements Transport {
 /** The chain as seen at the handshake: once the peer closes, Node no longer hands it out. */
 const chains = new WeakMap<tls.TLSSocket, PeerCertificate[]>();
 
-/** The chain from the leaf up. Node 20 hands out the peer's X509Certificate once per socket: pass it when already taken. */
-export function peerChain(s: tls.TLSSocket, leaf?: X509Certificate): PeerCertificate[] {
-  const out: PeerCertificate[] = [];
-  let cert = leaf ?? s.getPeerX509Certificate?.();
+/** The chain the peer presented, leaf first (from the detailed legacy object, which links the issuers). */
+export function peerChain(s: tls.TLSSocket): PeerCertificate[] {
+  return peerX509Chain(s).map(describeCert);
+}
+
+function peerX509Chain(s: tls.TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
   const seen = new Set<string>();
-  while (cert && !seen.has(cert.fingerprint256) && out.length < 10) {
-    seen.add(cert.fingerprint256);
-    out.push(describeCert(cert));
-    cert = cert.issuerCertificate;
+  let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true) as tls.DetailedPeerCertificate;
+  while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
+    seen.add(c.fingerprint256);
+    out.push(new X509Certificate(c.raw));
+    c = c.issuerCertificate;
   }
   return out;
 }
@@ -161,7 +165,9 @@ function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: 
     s.once('error', onError);
     s.once('secureConnect', () => {
       s.off('error', onError);
-      const cert = s.getPeerX509Certificate();
+      // Node 20 hands out the peer certificate once per socket: read the chain here and keep it.
+      const x509 = peerX509Chain(s);
+      const cert = x509[0];
       const got = cert ? createHash('sha256').update(cert.raw).digest('hex') : '';
       const seen = cert ? { fingerprintSha256: got, subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', ') } : { fingerprintSha256: got };
       if (pinSha256) {
@@ -175,7 +181,7 @@ function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: 
         return reject(new PortolanError('untrusted_peer', `certificate not trusted (${reason}); its fingerprint is SHA256:${got} — pass it as pinSha256 to trust this certificate`, { ...seen, reason }));
       }
       s.on('error', () => {});
-      chains.set(s, peerChain(s, cert));
+      chains.set(s, x509.map(describeCert));
       resolve(s);
     });
   });

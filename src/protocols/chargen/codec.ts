@@ -36,7 +36,13 @@ export function checkStream(bytes: Uint8Array): ChargenCheck {
   // its ends are the lowest and highest characters seen, which a read that wraps always includes.
   let lo = 0x7e;
   let hi = 0x20;
-  for (const l of lines) for (const b of l) if (printable(b)) (lo = Math.min(lo, b)), (hi = Math.max(hi, b));
+  for (const l of lines) {
+    for (const b of l) {
+      if (!printable(b)) continue;
+      lo = Math.min(lo, b);
+      hi = Math.max(hi, b);
+    }
+  }
   const next = (c: number) => (c === hi ? lo : c + 1);
   const alphabetSize = hi >= lo ? hi - lo + 1 : 0;
   let restarts = 0;

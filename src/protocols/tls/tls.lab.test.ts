@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { ports, certPath } from '../../../lab/index.ts';
+import { ports, caPath, certPath } from '../../../lab/index.ts';
 import { call } from '../../../test/harness.ts';
 import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
 
@@ -50,6 +50,10 @@ test('tls: the lab server through the Node host — version, the chain with SANs
   assert.equal(x.chain[0].fingerprintSha256, leaf.fingerprint256);
   assert.equal(x.chain[0].validTo, new Date(leaf.validTo).toISOString());
   assert.ok(x.chain[0].keyType && x.chain[0].keyBits > 0);
+  const ca = new X509Certificate(readFileSync(caPath));
+  assert.equal(x.chain.length, 2, 'leaf, then the lab CA that issued it');
+  assert.equal(x.chain[1].subject, ca.subject.replace(/\n/g, ', '));
+  assert.equal(x.chain[1].fingerprintSha256, ca.fingerprint256);
   assert.deepEqual(x.unavailable, []);
 });
 
@@ -68,6 +72,7 @@ test('tls: with its fingerprint pinned the self-signed server is accepted; ALPN 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.result.pinned, true);
   assert.equal(r.body.result.alpn, 'h2');
+  assert.equal(r.body.result.chain.length, 1);
   assert.equal(r.body.result.chain[0].subject, 'CN=self-signed.portolan.test');
   assert.equal(r.body.result.chain[0].keyType, 'ec');
   assert.equal(r.body.result.chain[0].keyBits, 256);
