@@ -1,20 +1,17 @@
 // Pipelined Redis commands per second through the API on workerd, beside redis-benchmark on the same lab
-// server in the same run. Run: npx tsx bench/databases-kv.ts [rounds]
+// server in the same run, rounds interleaved. Run: npx tsx bench/databases-kv.ts [rounds]
+// (BENCH_TINY=1: pipelines of 1,000, one round)
 import { spawnSync } from 'node:child_process';
 import { ensureLab, ports, caPath } from '../lab/index.ts';
 import { kvFacts } from '../lab/servers/databases-kv.ts';
-import { startWorker } from '../test/harness.ts';
+import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
 
 /** Commands per API request: one pipeline, one connection (the request body stays under the API's 1 MiB limit). */
-const PIPELINE = 10_000;
-const rounds = Number(process.argv[2] ?? 5);
+const PIPELINE = tiny ? 1_000 : 10_000;
+const rounds = Number(process.argv[2] ?? (tiny ? 1 : 5));
 const port = ports['databases-kv'].redis;
 const password = kvFacts.redis.password;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** redis-benchmark's requests per second for SET, from its CSV output. */
 function redisBenchmark(args: string[]): number {
@@ -55,8 +52,10 @@ async function apiPipeline(url: string, round: number): Promise<ApiRun> {
   return { requestMs, wireMs: body.result.elapsedMs };
 }
 
+say(`machine: ${await machine()}`);
 await ensureLab(['databases-kv']);
-const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath });
+const bundle = buildBundle();
+const worker = await startWorkerd(bundle, { vars: BENCH_VARS, caPath });
 try {
   // Warm-up: the first request compiles the Worker's code paths.
   await apiPipeline(worker.url, 0);
@@ -68,20 +67,18 @@ try {
     // One client, the same pipeline depth as one API request: the closest like-for-like baseline.
     single.push(redisBenchmark(['-c', '1', '-P', String(PIPELINE), '-n', String(PIPELINE * 10)]));
     // redis-benchmark's usual shape: 50 clients, pipelines of 16.
-    defaults.push(redisBenchmark(['-c', '50', '-P', '16', '-n', '200000']));
+    defaults.push(redisBenchmark(['-c', '50', '-P', '16', '-n', String(tiny ? 20_000 : 200_000)]));
   }
-  const perSecond = (ms: number) => Math.round(PIPELINE / (ms / 1000));
-  const apiRequest = perSecond(median(api.map((a) => a.requestMs)));
-  const apiWire = perSecond(median(api.map((a) => a.wireMs)));
-  const fmt = (n: number) => n.toLocaleString('en').padStart(11);
-  console.log(`Pipelined SET (16-byte values), median of ${rounds} rounds`);
-  console.log(`API redis pipeline, ${PIPELINE} commands per request (whole HTTP request)  ${fmt(apiRequest)} commands/s`);
-  console.log(`API redis pipeline, on the wire inside workerd                            ${fmt(apiWire)} commands/s`);
-  console.log(`redis-benchmark -c 1 -P ${PIPELINE}                                              ${fmt(median(single))} commands/s`);
-  console.log(`redis-benchmark -c 50 -P 16                                                 ${fmt(median(defaults))} commands/s`);
-  console.log(`  ratio API request / redis-benchmark -c 1 -P ${PIPELINE}: ${(apiRequest / median(single)).toFixed(2)}`);
-  console.log(`  ratio API wire / redis-benchmark -c 1 -P ${PIPELINE}:    ${(apiWire / median(single)).toFixed(2)}`);
-  console.log(`  ratio API request / redis-benchmark -c 50 -P 16:     ${(apiRequest / median(defaults)).toFixed(2)}`);
+  const perSecond = (ms: number) => PIPELINE / (ms / 1000);
+  const request = api.map((a) => perSecond(a.requestMs));
+  const wire = api.map((a) => perSecond(a.wireMs));
+  say(`Pipelined SET (16-byte values), ${PIPELINE.toLocaleString('en')} commands per API request, median of ${rounds} rounds`);
+  const single1 = { name: `redis-benchmark -c 1 -P ${PIPELINE}`, value: median(single) };
+  report({ name: 'API redis pipeline (whole HTTP request)', value: median(request), unit: 'commands/s', baseline: single1, ratio: pairedRatio(request, single) });
+  report({ name: 'API redis pipeline (on the wire inside workerd)', value: median(wire), unit: 'commands/s', baseline: single1, ratio: pairedRatio(wire, single) });
+  report({ name: 'API redis pipeline (whole HTTP request) vs 50 clients', value: median(request), unit: 'commands/s', baseline: { name: 'redis-benchmark -c 50 -P 16', value: median(defaults) }, ratio: pairedRatio(request, defaults) });
 } finally {
   await worker.stop();
+  removeBundle(bundle);
 }
+finish();

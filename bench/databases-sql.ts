@@ -1,21 +1,18 @@
-// Rows per second for a 100,000-row SELECT through the API on workerd, beside psql and the mariadb client
-// on the same lab servers in the same run. Run: npx tsx bench/databases-sql.ts [rounds]
+// Rows per second for a large SELECT through the API on workerd, beside psql and the mariadb client on
+// the same lab servers in the same run, rounds interleaved. Run: npx tsx bench/databases-sql.ts [rounds]
+// (BENCH_TINY=1: 2,000 rows, one round)
 import { spawnSync } from 'node:child_process';
 import { ensureLab, ports, caPath } from '../lab/index.ts';
 import { sqlFacts } from '../lab/servers/databases-sql.ts';
-import { startWorker } from '../test/harness.ts';
+import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
 
-const ROWS = 100_000;
-const rounds = Number(process.argv[2] ?? 5);
+const ROWS = tiny ? 2_000 : 100_000;
+const rounds = Number(process.argv[2] ?? (tiny ? 1 : 5));
 const pg = sqlFacts.postgres.users.scram;
 const my = sqlFacts.mariadb.users.native;
 const PG_SQL = `SELECT g AS id, md5(g::text) AS name, g * 1.5 AS amount, g % 2 = 0 AS even FROM generate_series(1, ${ROWS}) g`;
 const MY_SQL = `SELECT seq AS id, MD5(seq) AS name, seq * 1.5 AS amount, seq % 2 = 0 AS even FROM seq_1_to_${ROWS}`;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
   const t0 = performance.now();
@@ -31,7 +28,7 @@ async function timeApi(url: string, protocol: string, input: Record<string, unkn
   const t0 = performance.now();
   const res = await fetch(`${url}/api/${protocol}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
   const text = await res.text();
-  if (!text.startsWith("{")) throw new Error(`${protocol}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  if (!text.startsWith('{')) throw new Error(`${protocol}: HTTP ${res.status}: ${text.slice(0, 300)}`);
   const body = JSON.parse(text) as { ok: boolean; result?: { results: { rows: unknown[] }[]; truncated: boolean }; error?: unknown };
   const ms = performance.now() - t0;
   if (!body.ok || !body.result) throw new Error(`${protocol}: ${JSON.stringify(body.error)}`);
@@ -40,8 +37,10 @@ async function timeApi(url: string, protocol: string, input: Record<string, unkn
   return ms;
 }
 
+say(`machine: ${await machine()}`);
 await ensureLab(['databases-sql']);
-const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath });
+const bundle = buildBundle();
+const worker = await startWorkerd(bundle, { vars: BENCH_VARS, caPath });
 try {
   const limits = { maxRows: ROWS, maxBytes: 32 * 1024 * 1024, timeoutMs: 120_000 };
   const pgInput = { host: '127.0.0.1', port: ports.databases.postgres, user: pg.user, password: pg.password, database: sqlFacts.postgres.database, sql: PG_SQL, ...limits };
@@ -58,15 +57,12 @@ try {
     t.apiMy.push(await timeApi(worker.url, 'mysql', myInput));
     t.mariadb.push(timeCommand('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(ports.databases.mariadb), '-u', my.user, `-p${my.password}`, '-N', '-B', '-e', MY_SQL, sqlFacts.mariadb.database]));
   }
-  const rps = (ms: number) => Math.round(ROWS / (ms / 1000));
-  const line = (name: string, ms: number[]) => `${name.padEnd(34)} ${median(ms).toFixed(0).padStart(6)} ms  ${rps(median(ms)).toLocaleString('en').padStart(10)} rows/s`;
-  console.log(`${ROWS.toLocaleString('en')}-row SELECT, median of ${rounds} rounds (connect + auth + query + all rows)`);
-  console.log(line('API postgres query (workerd, JSON)', t.apiPg));
-  console.log(line('psql -At (libpq, text to a pipe)', t.psql));
-  console.log(`  ratio API / psql: ${(rps(median(t.apiPg)) / rps(median(t.psql))).toFixed(2)}`);
-  console.log(line('API mysql query (workerd, JSON)', t.apiMy));
-  console.log(line('mariadb -N -B (text to a pipe)', t.mariadb));
-  console.log(`  ratio API / mariadb: ${(rps(median(t.apiMy)) / rps(median(t.mariadb))).toFixed(2)}`);
+  const rps = (ms: number[]) => ms.map((m) => ROWS / (m / 1000));
+  say(`${ROWS.toLocaleString('en')}-row SELECT, median of ${rounds} rounds (connect + auth + query + all rows; the API answers JSON)`);
+  report({ name: 'API postgres query (workerd)', value: median(rps(t.apiPg)), unit: 'rows/s', baseline: { name: 'psql -At (libpq, text to a pipe)', value: median(rps(t.psql)) }, ratio: pairedRatio(rps(t.apiPg), rps(t.psql)), note: `${median(t.apiPg).toFixed(0)} ms vs ${median(t.psql).toFixed(0)} ms` });
+  report({ name: 'API mysql query (workerd)', value: median(rps(t.apiMy)), unit: 'rows/s', baseline: { name: 'mariadb -N -B (text to a pipe)', value: median(rps(t.mariadb)) }, ratio: pairedRatio(rps(t.apiMy), rps(t.mariadb)), note: `${median(t.apiMy).toFixed(0)} ms vs ${median(t.mariadb).toFixed(0)} ms` });
 } finally {
   await worker.stop();
+  removeBundle(bundle);
 }
+finish();

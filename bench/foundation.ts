@@ -1,81 +1,105 @@
-// Foundation benchmarks, each figure beside a baseline measured in the same run:
-// tunnel throughput (workerd vs direct TCP vs websockify), ping overhead, CPU per operation
-// inside workerd, the Worker bundle, and idle tunnels at scale.
-// Run: npx tsx bench/foundation.ts            (BENCH_TINY=1 for the quick configuration the tests use)
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// Foundation benchmarks, each figure beside a baseline measured in the same run, rounds interleaved so
+// load on this shared machine falls on both sides alike:
+//   tunnel throughput and 1-byte round trips (workerd, wrangler dev, websockify, direct TCP), with the CPU
+//   each relay spends per MiB; probe overhead (the API's ping RTT vs a bare connect); CPU per operation
+//   inside workerd against the Workers Free plan's 10 ms; the bundle and its startup; idle tunnels and
+//   concurrent requests at increasing N.
+// The Worker is measured as deployed (the dry-run bundle under `workerd serve`) and, for the tunnel, also
+// behind `wrangler dev` (a second workerd relays every frame). bench/README.md explains how to read it.
+// Run: npx tsx bench/foundation.ts [section...]   (BENCH_TINY=1: the quick configuration the tests run)
+//   sections: bundle startup tunnel ping cpu concurrency idle (default: all)
+//   BENCH_AGAINST=<dir>: also run the tunnel from another build's dry-run output (e.g. before a change),
+//   interleaved with this one, to compare the two in the same run.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { ensureLab, ports } from '../lab/index.ts';
+import WebSocket from 'ws';
+import { caPath, ensureLab, ports } from '../lab/index.ts';
 import { freePort, startWorker, type RunningWorker } from '../test/harness.ts';
+import { cpuMs, rssKiB, treeCpuMs, wranglerWorkerd } from './lib/proc.ts';
+import { finish, interleave, machine, mean, median, pairedRatio, percentile, report, say, tiny } from './lib/report.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd, type Bundle, type RunningWorkerd } from './lib/workerd.ts';
 
-const tiny = process.env.BENCH_TINY === '1';
 const MiB = 1024 * 1024;
 const lab = ports.foundation;
 
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  goal?: string;
-  pass?: boolean;
+// --- WebSocket clients (the `ws` package: Node's leanest client, the same for every relay) -----------
+
+function wsUrl(httpUrl: string, path: string): string {
+  return httpUrl.replace(/^http/, 'ws') + path;
 }
 
-const figures: Figure[] = [];
-function report(f: Figure): void {
-  figures.push(f);
-  const ratio = f.baseline ? `  ratio ${(f.value / f.baseline.value).toFixed(2)} vs ${f.baseline.name} (${f.baseline.value.toFixed(2)} ${f.unit})` : '';
-  const goal = f.goal ? `  goal ${f.goal}: ${f.pass ? 'met' : 'NOT MET'}` : '';
-  console.log(`${f.name}: ${f.value.toFixed(2)} ${f.unit}${ratio}${goal}`);
+/** Opens a tunnel and resolves once the server says the TCP connection is open. */
+function openTunnel(url: string): Promise<{ ws: WebSocket; window: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data));
+      if (m.type === 'open') resolve({ ws, window: m.window });
+      else if (m.type === 'error') reject(new Error(`tunnel: ${m.code}: ${m.message}`));
+    });
+    ws.on('error', reject);
+    ws.on('close', (code) => reject(new Error(`tunnel closed (${code}) before it opened`)));
+  });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-
-/** The workerd process under a wrangler dev child. */
-function workerdPid(root: number): number {
-  const children = (pid: number): number[] => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd')) return pid;
-    } catch {
-      // exited
-    }
-    queue.push(...children(pid));
-  }
-  throw new Error('workerd process not found');
+function openWebsockify(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false });
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  });
 }
 
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-function rssKiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+/**
+ * Sends `bytes` to the echo server and reads them all back, both directions at once, never more than
+ * `inFlight` bytes unanswered. Tunnel: the server's acks bound what is in flight and every data message
+ * is acknowledged on arrival. websockify: no flow control of its own; the echo bounds it.
+ */
+async function echoOverWebSocket(ws: WebSocket, bytes: number, inFlight: number, acks: boolean): Promise<{ ms: number; messages: number }> {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  let acked = 0;
+  let got = 0;
+  let messages = 0;
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const pump = () => {
+      while (sent < bytes && sent - (acks ? acked : got) < inFlight) {
+        ws.send(chunk);
+        sent += chunk.length;
+      }
+    };
+    ws.removeAllListeners('message');
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (!isBinary) {
+        const m = JSON.parse(String(data));
+        if (m.type === 'ack') acked += m.bytes;
+        else if (m.type === 'error' || m.type === 'eof') return reject(new Error(`tunnel: ${String(data)}`));
+      } else {
+        got += data.length;
+        messages++;
+        if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+        if (got >= bytes) return resolve({ ms: performance.now() - t0, messages });
+      }
+      pump();
+    });
+    ws.once('close', (code) => reject(new Error(`closed (${code}) after ${got} of ${bytes} bytes`)));
+    pump();
+  });
 }
 
-// --- tunnel throughput -------------------------------------------------------------------------
-// Each path carries `bytes` to the echo server and all of them back: both directions at once.
-
-async function directTcp(bytes: number): Promise<number> {
+function directEcho(bytes: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const s = net.connect(lab.echo, '127.0.0.1', async () => {
-      const chunk = Buffer.alloc(256 * 1024);
+    const s = net.connect(lab.echo, '127.0.0.1');
+    const t0 = performance.now();
+    s.on('connect', async () => {
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
       for (let sent = 0; sent < bytes; sent += chunk.length) if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
     });
-    const t0 = performance.now();
     let got = 0;
     s.on('data', (d) => {
       got += d.length;
@@ -88,247 +112,498 @@ async function directTcp(bytes: number): Promise<number> {
   });
 }
 
-/** Through a WebSocket: Portolan's tunnel (credit acks both ways) or websockify (no flow control of its own). */
-async function overWebSocket(url: string, bytes: number, acks: boolean): Promise<number> {
-  const ws = await new Promise<WebSocket>((resolve, reject) => {
-    const w = new WebSocket(url, acks ? [] : ['binary']);
-    w.binaryType = 'arraybuffer';
-    w.onopen = () => resolve(w);
-    w.onerror = () => reject(new Error(`websocket to ${url} failed`));
-  });
-  const chunk = new Uint8Array(64 * 1024);
-  const t0 = performance.now();
-  let sent = 0;
-  let acked = 0;
-  let got = 0;
-  return new Promise<number>((resolve) => {
-    const pump = () => {
-      // Keep at most 2 MiB in flight: below the tunnel's window, and a fair bound for websockify.
-      while (sent < bytes && sent - (acks ? acked : got) < 2 * MiB) {
-        ws.send(chunk);
-        sent += chunk.length;
-      }
-    };
-    ws.onmessage = (e) => {
-      if (typeof e.data === 'string') {
-        const m = JSON.parse(e.data);
-        if (m.type === 'ack') acked += m.bytes;
-      } else {
-        const n = (e.data as ArrayBuffer).byteLength;
-        got += n;
-        if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: n }));
-        if (got >= bytes) {
-          ws.close();
-          return resolve(performance.now() - t0);
-        }
-      }
-      pump();
-    };
-    pump();
-  });
+/** 1-byte round trips over one connection: `n` timed after 3 untimed. */
+async function roundTrips(n: number, send: () => void, arrived: (cb: () => void) => void): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n + 3; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      arrived(r);
+      send();
+    });
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  return times;
 }
 
-async function websockify(): Promise<{ url: string; stop: () => void }> {
+async function directRtt(n: number): Promise<number[]> {
+  const s = await new Promise<net.Socket>((resolve, reject) => {
+    const c = net.connect(lab.echo, '127.0.0.1', () => resolve(c)).on('error', reject);
+  });
+  s.setNoDelay(true);
+  let waiter: (() => void) | undefined;
+  s.on('data', () => waiter?.());
+  const times = await roundTrips(n, () => s.write('x'), (cb) => (waiter = cb));
+  s.destroy();
+  return times;
+}
+
+async function wsRtt(ws: WebSocket, n: number, acks: boolean): Promise<number[]> {
+  let waiter: (() => void) | undefined;
+  ws.removeAllListeners('message');
+  ws.on('message', (data: Buffer, isBinary) => {
+    if (!isBinary) return;
+    if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+    waiter?.();
+  });
+  return roundTrips(n, () => ws.send(Buffer.from('x')), (cb) => (waiter = cb));
+}
+
+async function startWebsockify(): Promise<{ url: string; pid: number; stop: () => void }> {
   if (spawnSync('which', ['websockify']).status !== 0) throw new Error('websockify is not installed (lab area "bench" installs it)');
   const port = await freePort();
   const proc = spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${lab.echo}`], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const ok = await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
     if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `ws://127.0.0.1:${port}/`, stop: () => proc.kill() };
+  return { url: `ws://127.0.0.1:${port}/`, pid: proc.pid!, stop: () => proc.kill() };
 }
 
-async function tunnelThroughput(worker: RunningWorker): Promise<void> {
-  const bytes = tiny ? 4 * MiB : 256 * MiB;
-  const rate = (ms: number) => bytes / MiB / (ms / 1000);
-  const direct = rate(await directTcp(bytes));
-  const ours = rate(await overWebSocket(`${worker.url.replace('http', 'ws')}/api/tunnel?host=127.0.0.1&port=${lab.echo}&window=${4 * MiB}`, bytes, true));
-  const ws = await websockify();
-  let theirs: number;
-  try {
-    theirs = rate(await overWebSocket(ws.url, bytes, false));
-  } finally {
-    ws.stop();
-  }
-  report({ name: `tunnel echo ${bytes / MiB} MiB each way`, value: ours, unit: 'MiB/s', baseline: { name: 'direct TCP', value: direct }, goal: '>= 0.8 of direct TCP', pass: ours >= 0.8 * direct });
-  report({ name: `tunnel echo ${bytes / MiB} MiB vs websockify`, value: ours, unit: 'MiB/s', baseline: { name: 'websockify', value: theirs }, goal: '>= 2x websockify', pass: ours >= 2 * theirs });
+// --- the relays under test ---------------------------------------------------------------------------
+
+interface Relay {
+  name: string;
+  /** Opens a connection to the lab echo server through this relay. */
+  open(): Promise<{ ws: WebSocket; window: number }>;
+  acks: boolean;
+  /** CPU of the relay's processes so far, ms. */
+  cpu(): number;
+  /** Which processes cpu() reads: a run during which they changed (a wrangler dev reload) is repeated. */
+  identity(): string;
 }
 
-// --- round trips and probes -------------------------------------------------------------------
-
-async function pingOverhead(worker: RunningWorker): Promise<void> {
-  const n = tiny ? 5 : 200;
-  const bare: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve, reject) => net.connect(lab.echo, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(); }).on('error', reject));
-    bare.push(performance.now() - t0);
-  }
-  const res = await fetch(`${worker.url}/api/ping/tcp`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: lab.echo, count: Math.min(n, 50), intervalMs: 0 }) });
-  const api = (await res.json()).result.stats;
-  report({ name: 'ping RTT reported by the API (mean)', value: api.avgMs, unit: 'ms', baseline: { name: 'bare Node connect (mean)', value: bare.reduce((a, b) => a + b, 0) / n }, goal: '<= 1 ms added', pass: api.avgMs - bare.reduce((a, b) => a + b, 0) / n <= 1 });
-  // 1-byte round trip through the tunnel vs direct.
-  const rounds = tiny ? 5 : 200;
-  const direct = await new Promise<number[]>((resolve) => {
-    const s = net.connect(lab.echo, '127.0.0.1');
-    const times: number[] = [];
-    let t0 = 0;
-    s.on('connect', () => {
-      t0 = performance.now();
-      s.write('x');
-    });
-    s.on('data', () => {
-      times.push(performance.now() - t0);
-      if (times.length === rounds) {
-        s.destroy();
-        return resolve(times);
-      }
-      t0 = performance.now();
-      s.write('x');
-    });
-  });
-  const tunnel = await new Promise<number[]>((resolve, reject) => {
-    const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/api/tunnel?host=127.0.0.1&port=${lab.echo}`);
-    ws.binaryType = 'arraybuffer';
-    const times: number[] = [];
-    let t0 = 0;
-    ws.onerror = () => reject(new Error('tunnel failed'));
-    ws.onmessage = (e) => {
-      if (typeof e.data === 'string') {
-        if (JSON.parse(e.data).type === 'open') {
-          t0 = performance.now();
-          ws.send(new Uint8Array([120]));
-        }
-        return;
-      }
-      ws.send(JSON.stringify({ type: 'ack', bytes: 1 }));
-      times.push(performance.now() - t0);
-      if (times.length === rounds) {
-        ws.close();
-        return resolve(times);
-      }
-      t0 = performance.now();
-      ws.send(new Uint8Array([120]));
-    };
-  });
-  report({ name: '1-byte round trip through the tunnel (median)', value: median(tunnel), unit: 'ms', baseline: { name: 'direct TCP', value: median(direct) } });
-}
-
-async function cpuPerOperation(worker: RunningWorker): Promise<void> {
-  const pid = workerdPid(worker.child.pid!);
-  const n = tiny ? 10 : 300;
-  const ops: [string, string, Record<string, unknown>][] = [
-    ['ping', 'tcp', { port: lab.echo, count: 1 }],
-    ['echo', 'send', { port: lab.echo }],
-    ['daytime', 'get', { port: lab.daytime }],
-    ['time', 'get', { port: lab.time }],
-    ['qotd', 'get', { port: lab.qotd }],
-    ['finger', 'query', { port: lab.finger, user: 'portolan' }],
-    ['gopher', 'fetch', { port: lab.gopher }],
-    ['dict', 'define', { port: lab.dict, word: 'portolan' }],
-    ['graphite', 'send', { port: lab.carbonPlaintext, metrics: [{ path: 'portolan.bench.cpu', value: 1 }] }],
+function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid: number }, against?: RunningWorkerd): Relay[] {
+  const tunnel = (base: string) => () => openTunnel(wsUrl(base, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`));
+  const extra: Relay[] = against ? [{ name: 'tunnel on workerd, BENCH_AGAINST build', open: tunnel(against.url), acks: true, cpu: () => cpuMs(against.pid), identity: () => String(against.pid) }] : [];
+  return [
+    { name: 'tunnel on workerd', open: tunnel(wd.url), acks: true, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
+    {
+      name: 'tunnel via wrangler dev',
+      open: tunnel(dev.url),
+      acks: true,
+      cpu: () => {
+        const p = wranglerWorkerd(dev.child.pid!);
+        return cpuMs(p.proxy) + cpuMs(p.runtime);
+      },
+      identity: () => JSON.stringify(wranglerWorkerd(dev.child.pid!)),
+    },
+    { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
+    ...extra,
   ];
-  // The HTTP request alone, to separate the API's cost from the protocol's.
-  const call = (path: string, body?: object) => fetch(`${worker.url}${path}`, body ? { method: 'POST', body: JSON.stringify(body) } : {}).then((r) => r.arrayBuffer());
-  const measure = async (fn: () => Promise<unknown>) => {
-    for (let i = 0; i < 5; i++) await fn();
-    const c0 = cpuMs(pid);
-    for (let i = 0; i < n; i++) await fn();
-    return (cpuMs(pid) - c0) / n;
-  };
-  const base = await measure(() => call('/api/runtime'));
-  report({ name: 'workerd CPU per request: GET /api/runtime', value: base, unit: 'ms' });
-  for (const [p, op, input] of ops) {
-    const value = await measure(() => call(`/api/${p}/${op}`, { host: '127.0.0.1', ...input }));
-    report({ name: `workerd CPU per ${p} ${op}`, value, unit: 'ms', baseline: { name: 'GET /api/runtime', value: base }, goal: '<= 10 ms (Workers Free plan)', pass: value <= 10 });
+}
+
+async function tunnelFigures(wd: RunningWorkerd, dev: RunningWorker, against?: RunningWorkerd): Promise<void> {
+  const bytes = tiny ? 4 * MiB : 256 * MiB;
+  const rounds = tiny ? 1 : 3;
+  const rttN = tiny ? 20 : 200;
+  const wsfy = await startWebsockify();
+  try {
+    const list = relays(wd, dev, wsfy, against);
+    // What the tunnel announces by default bounds what any relay may have in flight: the same for all.
+    const probe = await list[0].open();
+    const inFlight = probe.window;
+    probe.ws.close();
+    const rate: Record<string, number[]> = { direct: [] };
+    const serverCpu: Record<string, number[]> = {};
+    const clientCpu: Record<string, number[]> = {};
+    const messageKiB: Record<string, number[]> = {};
+    const rtt: Record<string, number[]> = { direct: [] };
+    const rttRound: Record<string, number[]> = { direct: [] };
+    for (const r of list) {
+      rate[r.name] = [];
+      serverCpu[r.name] = [];
+      clientCpu[r.name] = [];
+      messageKiB[r.name] = [];
+      rtt[r.name] = [];
+      rttRound[r.name] = [];
+    }
+    let retries = 0;
+    const entries: Record<string, () => Promise<void>> = {
+      direct: async () => {
+        rate.direct.push(bytes / MiB / ((await directEcho(bytes)) / 1000));
+        const t = await directRtt(rttN);
+        rtt.direct.push(...t);
+        rttRound.direct.push(median(t));
+      },
+    };
+    for (const r of list) {
+      entries[r.name] = async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const { ws } = await r.open();
+            const id = r.identity();
+            const c0 = r.cpu();
+            const u0 = process.cpuUsage();
+            const { ms, messages } = await echoOverWebSocket(ws, bytes, inFlight, r.acks);
+            messageKiB[r.name].push(bytes / 1024 / messages);
+            await new Promise((res) => setTimeout(res, 100)); // let a forked relay child be reaped
+            const u = process.cpuUsage(u0);
+            if (r.identity() !== id) throw new Error(`${r.name}: the relay restarted during the run`);
+            serverCpu[r.name].push((r.cpu() - c0) / (bytes / MiB));
+            clientCpu[r.name].push((u.user + u.system) / 1000 / (bytes / MiB));
+            rate[r.name].push(bytes / MiB / (ms / 1000));
+            const t = await wsRtt(ws, rttN, r.acks);
+            rtt[r.name].push(...t);
+            rttRound[r.name].push(median(t));
+            ws.close();
+            return;
+          } catch (e) {
+            // wrangler dev restarts the Worker when a source file in the shared tree changes.
+            if (attempt >= 2) throw e;
+            retries++;
+            await new Promise((res) => setTimeout(res, 2000));
+          }
+        }
+      };
+    }
+    await interleave(rounds, entries);
+    const [ours, dev2, theirs, other] = list.map((r) => r.name);
+    const n = `${bytes / MiB} MiB each way, median of ${rounds}`;
+    report({ name: `echo throughput, ${ours} (${n})`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[ours], rate.direct), goal: '>= 0.8 of direct TCP', pass: pairedRatio(rate[ours], rate.direct) >= 0.8 });
+    report({ name: `echo throughput, ${ours} vs websockify`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: theirs, value: median(rate[theirs]) }, ratio: pairedRatio(rate[ours], rate[theirs]), goal: '>= 2x websockify', pass: pairedRatio(rate[ours], rate[theirs]) >= 2 });
+    report({ name: `echo throughput, ${dev2}`, value: median(rate[dev2]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[dev2], rate[ours]) });
+    report({ name: `echo throughput, ${theirs}`, value: median(rate[theirs]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[theirs], rate.direct) });
+    if (other) report({ name: `echo throughput, ${other}`, value: median(rate[other]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[other], rate[ours]) });
+    for (const name of [ours, dev2, ...(other ? [other] : [])]) {
+      report({ name: `relay CPU per MiB each way, ${name}`, value: median(serverCpu[name]), unit: 'ms', baseline: { name: theirs, value: median(serverCpu[theirs]) }, note: `client CPU ${median(clientCpu[name]).toFixed(1)} ms/MiB vs ${median(clientCpu[theirs]).toFixed(1)} with websockify; data messages to the client ${median(messageKiB[name]).toFixed(1)} KiB on average vs ${median(messageKiB[theirs]).toFixed(1)}` });
+    }
+    for (const name of [ours, dev2, theirs, ...(other ? [other] : [])]) {
+      report({ name: `1-byte round trip, ${name} (median of ${rtt[name].length})`, value: median(rtt[name]), unit: 'ms', baseline: { name: 'direct TCP', value: median(rtt.direct) }, ratio: pairedRatio(rttRound[name], rttRound.direct), note: `p99 ${percentile(rtt[name], 99).toFixed(2)} ms` });
+    }
+    if (retries) say(`(${retries} tunnel runs repeated after a wrangler dev reload)`);
+  } finally {
+    wsfy.stop();
   }
 }
 
-async function idleTunnels(worker: RunningWorker): Promise<void> {
-  const pid = workerdPid(worker.child.pid!);
-  const n = tiny ? 20 : 1000;
-  const before = rssKiB(pid);
-  const sockets: WebSocket[] = [];
-  let errors = 0;
-  for (let i = 0; i < n; i++) {
-    const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/api/tunnel?host=127.0.0.1&port=${lab.echo}`);
-    sockets.push(
-      await new Promise<WebSocket>((resolve) => {
-        ws.onmessage = (e) => typeof e.data === 'string' && JSON.parse(e.data).type === 'open' && resolve(ws);
-        ws.onerror = () => {
+// --- probe overhead ------------------------------------------------------------------------------------
+
+async function bareConnect(port: number): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) =>
+    net
+      .connect(port, '127.0.0.1')
+      .on('connect', function (this: net.Socket) {
+        this.destroy();
+        resolve();
+      })
+      .on('error', reject),
+  );
+  return performance.now() - t0;
+}
+
+async function post(url: string, path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { ok: false, error: { code: `http_${res.status}`, message: text.slice(0, 200) } };
+  }
+}
+
+async function pingOverhead(wd: RunningWorkerd): Promise<void> {
+  const rounds = tiny ? 3 : 20;
+  const count = 10;
+  const api: number[] = [];
+  const bare: number[] = [];
+  const request: number[] = [];
+  const requestBare: number[] = [];
+  await post(wd.url, '/api/ping/tcp', { host: '127.0.0.1', port: lab.echo, count: 3, intervalMs: 0 });
+  for (let r = 0; r < rounds; r++) {
+    const body = await post(wd.url, '/api/ping/tcp', { host: '127.0.0.1', port: lab.echo, count, intervalMs: 0 });
+    if (!body.ok) throw new Error(`ping failed: ${JSON.stringify(body.error)}`);
+    api.push(...body.result.probes.map((p: { rttMs: number }) => p.rttMs));
+    for (let i = 0; i < count; i++) bare.push(await bareConnect(lab.echo));
+    const t0 = performance.now();
+    await post(wd.url, '/api/ping/tcp', { host: '127.0.0.1', port: lab.echo, count: 1 });
+    request.push(performance.now() - t0);
+    requestBare.push(await bareConnect(lab.echo));
+  }
+  const added = mean(api) - mean(bare);
+  report({ name: `TCP ping RTT reported by the API (mean of ${api.length})`, value: mean(api), unit: 'ms', baseline: { name: 'bare Node connect (mean)', value: mean(bare) }, goal: '<= 1 ms added', pass: added <= 1, note: `added ${added.toFixed(2)} ms; workerd's clock reads whole ms, so only the mean is meaningful` });
+  report({ name: 'POST /api/ping/tcp count=1, whole request (median)', value: median(request), unit: 'ms', baseline: { name: 'bare Node connect (median)', value: median(requestBare) } });
+}
+
+// --- CPU per operation ------------------------------------------------------------------------------------
+
+interface Op {
+  label: string;
+  path: string;
+  body: Record<string, unknown>;
+}
+
+async function operations(): Promise<Op[]> {
+  const h = { host: '127.0.0.1' };
+  const ops: Op[] = [
+    { label: 'ping tcp (1 probe)', path: '/api/ping/tcp', body: { ...h, port: lab.echo, count: 1 } },
+    { label: 'echo send', path: '/api/echo/send', body: { ...h, port: lab.echo } },
+    { label: 'daytime get', path: '/api/daytime/get', body: { ...h, port: lab.daytime } },
+    { label: 'time get', path: '/api/time/get', body: { ...h, port: lab.time } },
+    { label: 'qotd get', path: '/api/qotd/get', body: { ...h, port: lab.qotd } },
+    { label: 'finger query', path: '/api/finger/query', body: { ...h, port: lab.finger, user: 'portolan' } },
+    { label: 'gopher fetch', path: '/api/gopher/fetch', body: { ...h, port: lab.gopher } },
+    { label: 'dict define', path: '/api/dict/define', body: { ...h, port: lab.dict, word: 'portolan' } },
+    { label: 'graphite send', path: '/api/graphite/send', body: { ...h, port: lab.carbonPlaintext, metrics: [{ path: 'portolan.bench.cpu', value: 1 }] } },
+  ];
+  if (tiny) return ops;
+  // The SSH and database operations, with the credentials their lab areas export.
+  await ensureLab(['ssh', 'databases-sql', 'databases-kv'], { quiet: true });
+  const { sshFacts, clientKey } = await import('../lab/servers/ssh.ts');
+  const { sqlFacts } = await import('../lab/servers/databases-sql.ts');
+  const { kvFacts } = await import('../lab/servers/databases-kv.ts');
+  const ssh = { ...h, port: sshFacts.port };
+  const pw = sshFacts.users.password;
+  const pg = { ...h, port: ports.databases.postgres, user: sqlFacts.postgres.users.scram.user, password: sqlFacts.postgres.users.scram.password, database: sqlFacts.postgres.database };
+  const my = { ...h, port: ports.databases.mariadb, user: sqlFacts.mariadb.users.native.user, password: sqlFacts.mariadb.users.native.password, database: sqlFacts.mariadb.database };
+  const kv = ports['databases-kv'];
+  ops.push(
+    { label: 'ssh probe', path: '/api/ssh/probe', body: ssh },
+    { label: 'ssh exec (password)', path: '/api/ssh/exec', body: { ...ssh, username: pw.user, password: pw.password, command: 'true' } },
+    { label: 'ssh exec (ed25519 key)', path: '/api/ssh/exec', body: { ...ssh, username: sshFacts.users.ed25519.user, privateKey: clientKey('ed25519'), command: 'true' } },
+    { label: 'ssh sftp-get (small file)', path: '/api/ssh/sftp-get', body: { ...ssh, username: pw.user, password: pw.password, path: sshFacts.helloFile.path } },
+    { label: 'postgres query (SCRAM, SELECT 1)', path: '/api/postgres/query', body: { ...pg, sql: 'SELECT 1' } },
+    { label: 'postgres query (1,000 rows)', path: '/api/postgres/query', body: { ...pg, sql: 'SELECT g, md5(g::text) FROM generate_series(1, 1000) g' } },
+    { label: 'mysql query (native password, SELECT 1)', path: '/api/mysql/query', body: { ...my, sql: 'SELECT 1' } },
+    { label: 'redis command (AUTH + GET)', path: '/api/redis/command', body: { ...h, port: kv.redis, password: kvFacts.redis.password, args: ['GET', 'portolan:bench'] } },
+    { label: 'memcached version', path: '/api/memcached/version', body: { ...h, port: kv.memcached } },
+  );
+  return ops;
+}
+
+async function cpuPerOperation(wd: RunningWorkerd): Promise<void> {
+  const rounds = tiny ? 2 : 5;
+  const batch = tiny ? 3 : 40;
+  const runtime = () => fetch(`${wd.url}/api/runtime`).then((r) => r.arrayBuffer());
+  // CPU of `batch` calls, per call; rounds alternate the request alone and the operation.
+  const perCall = async (fn: () => Promise<unknown>) => {
+    const c0 = cpuMs(wd.pid);
+    for (let i = 0; i < batch; i++) await fn();
+    return (cpuMs(wd.pid) - c0) / batch;
+  };
+  for (let i = 0; i < 20; i++) await runtime();
+  say(`CPU per request: the whole workerd process (JavaScript, HTTP, sockets, TLS, GC threads) per call, median of ${rounds} rounds of ${batch}; Cloudflare bills only the isolate's share, so these are upper bounds.`);
+  for (const op of await operations()) {
+    const first = await post(wd.url, op.path, op.body);
+    if (!first.ok) {
+      report({ name: `workerd CPU per ${op.label}`, value: NaN, unit: 'ms', goal: '<= 10 ms (Workers Free plan)', pass: false, note: `failed: ${JSON.stringify(first.error).slice(0, 200)}` });
+      continue;
+    }
+    for (let i = 0; i < 3; i++) await post(wd.url, op.path, op.body);
+    const base: number[] = [];
+    const value: number[] = [];
+    const walls: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      base.push(await perCall(runtime));
+      value.push(
+        await perCall(async () => {
+          const t0 = performance.now();
+          const body = await post(wd.url, op.path, op.body);
+          walls.push(performance.now() - t0);
+          if (!body.ok) throw new Error(`${op.label} failed: ${JSON.stringify(body.error)}`);
+        }),
+      );
+    }
+    const v = median(value);
+    report({ name: `workerd CPU per ${op.label}`, value: v, unit: 'ms', baseline: { name: 'GET /api/runtime', value: median(base) }, ratio: pairedRatio(value, base), goal: '<= 10 ms (Workers Free plan)', pass: v <= 10, note: `wall p50 ${median(walls).toFixed(1)} ms` });
+  }
+}
+
+// --- scale: concurrent requests, idle tunnels --------------------------------------------------------------
+
+/** A TCP echo server of our own for the scale tests: no per-connection process, no connection-rate limit. */
+async function echoServer(): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on('data', (d) => s.write(d));
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      srv.close();
+    },
+  };
+}
+
+async function concurrentPings(wd: RunningWorkerd, port: number): Promise<void> {
+  const steps = tiny ? [1, 10] : [1, 10, 50, 200, 500];
+  let single = NaN;
+  for (const n of steps) {
+    const lat: number[] = [];
+    let errors = 0;
+    let firstError = '';
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const s = performance.now();
+        try {
+          const body = await post(wd.url, '/api/ping/tcp', { host: '127.0.0.1', port, count: 1, probeTimeoutMs: 10_000 });
+          if (!body.ok || body.result.stats.received !== 1) throw new Error(JSON.stringify(body.error ?? body.result.probes));
+          lat.push(performance.now() - s);
+        } catch (e) {
           errors++;
-          resolve(ws);
-        };
+          firstError ||= String(e).slice(0, 160);
+        }
       }),
     );
+    const wall = performance.now() - t0;
+    const p50 = median(lat);
+    if (n === 1) single = p50;
+    report({ name: `${n} concurrent pings: p50`, value: p50, unit: 'ms', baseline: n === 1 ? undefined : { name: '1 ping alone', value: single }, note: `p99 ${percentile(lat, 99).toFixed(1)} ms, ${errors} errors, ${(n / (wall / 1000)).toFixed(0)} requests/s${firstError ? `; first error: ${firstError}` : ''}` });
   }
+}
+
+async function idleTunnels(wd: RunningWorkerd, port: number): Promise<void> {
+  const steps = tiny ? [20] : [100, 250, 500, 1000];
+  const url = wsUrl(wd.url, `/api/tunnel?host=127.0.0.1&port=${port}`);
+  const open: WebSocket[] = [];
   await new Promise((r) => setTimeout(r, 500));
-  const perTunnel = (rssKiB(pid) - before) / n;
-  report({ name: `memory per idle tunnel (${n} open, ${errors} errors)`, value: perTunnel, unit: 'KiB', goal: '< 100 KiB', pass: perTunnel < 100 && errors === 0 });
-  // Pings while they are open.
-  const latencies = await Promise.all(
-    Array.from({ length: tiny ? 10 : 200 }, async () => {
-      const t0 = performance.now();
-      await fetch(`${worker.url}/api/ping/tcp`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: lab.echo, count: 1 }) }).then((r) => r.arrayBuffer());
-      return performance.now() - t0;
-    }),
-  );
-  report({ name: 'concurrent ping requests p50', value: percentile(latencies, 50), unit: 'ms' });
-  report({ name: 'concurrent ping requests p99', value: percentile(latencies, 99), unit: 'ms' });
-  for (const ws of sockets) ws.close();
-}
-
-function bundle(): void {
-  const out = mkdtempSync(join(tmpdir(), 'portolan-bundle-'));
-  const r = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stderr}`);
-  let raw = 0;
-  let gz = 0;
-  for (const f of readdirSync(out)) {
-    if (!/\.(js|mjs|wasm)$/.test(f)) continue;
-    const bytes = readFileSync(join(out, f));
-    raw += statSync(join(out, f)).size;
-    gz += gzipSync(bytes).length;
-  }
-  report({ name: 'Worker bundle raw', value: raw / 1024, unit: 'KiB' });
-  report({ name: 'Worker bundle gzip', value: gz / 1024, unit: 'KiB', goal: '<= 1024 KiB', pass: gz <= 1024 * 1024 });
-}
-
-async function startup(): Promise<void> {
-  const t0 = performance.now();
-  const w = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } });
-  const ready = performance.now() - t0;
-  const c0 = performance.now();
-  await fetch(`${w.url}/api/protocols`).then((r) => r.arrayBuffer());
-  const first = performance.now() - c0;
-  const w0 = performance.now();
-  await fetch(`${w.url}/api/protocols`).then((r) => r.arrayBuffer());
-  const warm = performance.now() - w0;
-  await w.stop();
-  report({ name: 'wrangler dev to first answer', value: ready, unit: 'ms' });
-  report({ name: 'first GET /api/protocols', value: first, unit: 'ms', baseline: { name: 'the same request warm', value: warm } });
-}
-
-export async function main(): Promise<Figure[]> {
-  await ensureLab(['foundation', 'bench'], { quiet: true });
-  bundle();
-  await startup();
-  const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } });
+  const before = rssKiB(wd.pid);
   try {
-    await tunnelThroughput(worker);
-    await pingOverhead(worker);
-    await cpuPerOperation(worker);
-    await idleTunnels(worker);
+    for (const n of steps) {
+      const lat: number[] = [];
+      let errors = 0;
+      let firstError = '';
+      // Opened 50 at a time: a crowd arriving, not one giant burst.
+      while (open.length + errors < n) {
+        const k = Math.min(50, n - open.length - errors);
+        await Promise.all(
+          Array.from({ length: k }, async () => {
+            const t0 = performance.now();
+            try {
+              const { ws } = await openTunnel(url);
+              ws.removeAllListeners('close');
+              ws.on('error', () => {});
+              open.push(ws);
+              lat.push(performance.now() - t0);
+            } catch (e) {
+              errors++;
+              firstError ||= String(e).slice(0, 160);
+            }
+          }),
+        );
+      }
+      await new Promise((r) => setTimeout(r, tiny ? 500 : 2000));
+      const perTunnel = (rssKiB(wd.pid) - before) / open.length;
+      const last = n === steps[steps.length - 1];
+      report({
+        name: `memory per idle tunnel, ${n} open (workerd RSS)`,
+        value: perTunnel,
+        unit: 'KiB',
+        goal: last ? '< 100 KiB, no errors' : undefined,
+        pass: perTunnel < 100 && errors === 0,
+        note: `opening: p50 ${median(lat).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms, ${errors} errors${firstError ? ` (${firstError})` : ''}`,
+      });
+    }
+    // Every tunnel still carries bytes: one byte through each, all at once.
+    let answered = 0;
+    await Promise.all(
+      open.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 10_000);
+            ws.on('message', (data: Buffer, isBinary) => {
+              if (!isBinary) return;
+              answered++;
+              clearTimeout(timer);
+              resolve();
+            });
+            ws.send(Buffer.from('x'));
+          }),
+      ),
+    );
+    report({ name: `idle tunnels still echoing after the ramp`, value: answered, unit: `of ${open.length}`, goal: 'all', pass: answered === open.length });
   } finally {
-    await worker.stop();
+    for (const ws of open) ws.terminate();
   }
-  const failed = figures.filter((f) => f.goal && !f.pass);
-  console.log(`\n${figures.length} figures, ${failed.length} goals not met${failed.length ? `: ${failed.map((f) => f.name).join('; ')}` : ''}`);
-  // The bundle limit fails the benchmark run (not the tests).
-  if (figures.some((f) => f.name === 'Worker bundle gzip' && !f.pass)) process.exitCode = 1;
-  return figures;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+// --- bundle and startup ----------------------------------------------------------------------------------
+
+function bundleFigures(bundle: Bundle): void {
+  report({ name: 'Worker bundle raw', value: bundle.rawBytes / 1024, unit: 'KiB' });
+  report({ name: 'Worker bundle gzip', value: bundle.gzipBytes / 1024, unit: 'KiB', goal: '<= 1024 KiB (fails the run)', pass: bundle.gzipBytes <= 1024 * 1024, fatal: true });
+}
+
+async function startupFigures(bundle: Bundle, devStartMs: number): Promise<void> {
+  // Baseline: a Worker that does nothing, started the same way.
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-empty-'));
+  writeFileSync(join(dir, 'index.js'), 'export default { fetch() { return new Response("{}"); } };\n');
+  const empty: Bundle = { ...bundle, dir, modules: ['index.js'] };
+  const runs = tiny ? 1 : 5;
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const first: number[] = [];
+  const warm: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const e = await startWorkerd(empty);
+      theirs.push(e.startMs);
+      await e.stop();
+      const w = await startWorkerd(bundle, { vars: BENCH_VARS });
+      ours.push(w.startMs);
+      const t0 = performance.now();
+      await fetch(`${w.url}/api/protocols`).then((r) => r.arrayBuffer());
+      first.push(performance.now() - t0);
+      const t1 = performance.now();
+      await fetch(`${w.url}/api/protocols`).then((r) => r.arrayBuffer());
+      warm.push(performance.now() - t1);
+      await w.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  report({ name: `workerd start to first answer (median of ${runs})`, value: median(ours), unit: 'ms', baseline: { name: 'an empty Worker', value: median(theirs) }, ratio: pairedRatio(ours, theirs) });
+  report({ name: 'first GET /api/protocols after start', value: median(first), unit: 'ms', baseline: { name: 'the same request warm', value: median(warm) } });
+  report({ name: 'wrangler dev start to first answer', value: devStartMs, unit: 'ms', baseline: { name: 'workerd alone', value: median(ours) } });
+}
+
+export async function main(sections: string[] = []): Promise<void> {
+  const run = (name: string) => sections.length === 0 || sections.includes(name);
+  say(`machine: ${await machine()}`);
+  await ensureLab(['foundation', 'bench'], { quiet: true });
+  const bundle = buildBundle();
+  if (run('bundle')) bundleFigures(bundle);
+  let dev: RunningWorker | undefined;
+  let devStartMs = NaN;
+  if (run('startup') || run('tunnel')) {
+    const t0 = performance.now();
+    dev = await startWorker({ vars: BENCH_VARS, caPath });
+    devStartMs = performance.now() - t0;
+  }
+  let wd: RunningWorkerd | undefined;
+  let against: RunningWorkerd | undefined;
+  const echo = await echoServer();
+  try {
+    if (run('startup')) await startupFigures(bundle, devStartMs);
+    wd = await startWorkerd(bundle, { vars: BENCH_VARS, caPath });
+    if (run('tunnel')) {
+      const dir = process.env.BENCH_AGAINST;
+      if (dir) against = await startWorkerd({ ...bundle, dir, modules: ['index.js'] }, { vars: BENCH_VARS, caPath });
+      await tunnelFigures(wd, dev!, against);
+      await against?.stop();
+    }
+    await dev?.stop();
+    if (run('ping')) await pingOverhead(wd);
+    if (run('cpu')) await cpuPerOperation(wd);
+    if (run('concurrency')) await concurrentPings(wd, echo.port);
+    if (run('idle')) await idleTunnels(wd, echo.port);
+  } finally {
+    echo.close();
+    await against?.stop();
+    await wd?.stop();
+    await dev?.stop();
+    removeBundle(bundle);
+  }
+  say(`machine at the end: ${await machine()}`);
+  finish();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));

@@ -1,10 +1,12 @@
 // Node-host lab servers: UDP services and the rsh family, each on 127.0.0.1 only. chrony (NTP, RFC 5905),
 // net-snmp's snmpd (SNMP v1/v2c over UDP and TCP, RFC 3416/3430), tftpd-hpa (TFTP, RFC 1350 + 2347–2349).
 import dgram from 'node:dgram';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
+import { exchange, preview } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports.node;
@@ -67,6 +69,22 @@ export const nodeFacts = {
     /** Binary files: name → [size, seed] of patternBytes. 1024 is exactly two 512-byte blocks (RFC 1350 §6: an empty last block). */
     binary: { 'pattern-100k.bin': [100_000, 7], 'exact-1024.bin': [1024, 11] } as Record<string, [number, number]>,
     uploadDir: 'uploads',
+  },
+  statsd: {
+    /** collectd's csv writer: <csvDir>/<hostname>/statsd/<type>-<metric>-<date>, one "epoch,value" row per second. */
+    csvDir: join(labDir, 'collectd', 'csv'),
+    hostname: 'portolan-lab',
+  },
+  remote: {
+    /** The account telnet, rsh, rlogin and rexec log in to. */
+    user: 'portolan-rsh',
+    // netkit rexecd reads at most 15 password characters.
+    password: 'harbour7',
+    /** The client-side user name .rhosts trusts from localhost (rsh and rlogin send it). */
+    trustedLocalUser: 'portolan',
+    /** A file in the account's home with known content. */
+    file: 'lighthouse.txt',
+    fileText: 'The keeper lights the lamp at dusk.\n',
   },
 } as const;
 
@@ -177,4 +195,143 @@ const tftpd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd];
+// telnetd (inetutils) and the netkit rsh family, run by one xinetd: a user with a password (telnet, rexec)
+// and a .rhosts trusting `portolan` at localhost (rsh, rlogin).
+
+async function ensureRemoteUser(ctx: LabContext): Promise<string> {
+  const r = nodeFacts.remote;
+  const exists = await ctx.exec('getent', ['passwd', r.user]).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await ctx.exec('useradd', ['--create-home', '--shell', '/bin/sh', '--comment', 'Portolan remote shells', r.user]);
+  await ctx.exec('chpasswd', [], { input: `${r.user}:${r.password}\n` });
+  const [, , uid, gid, , home] = (await ctx.exec('getent', ['passwd', r.user])).trim().split(':');
+  const put = (name: string, text: string, mode: number) => {
+    const path = join(home, name);
+    writeFileSync(path, text, { mode });
+    chmodSync(path, mode);
+    chownSync(path, Number(uid), Number(gid));
+  };
+  // rshd and rlogind (pam_rhosts) trust `host user` lines; the file must be the user's and not writable by others.
+  put('.rhosts', `localhost ${r.trustedLocalUser}\n127.0.0.1 ${r.trustedLocalUser}\n`, 0o600);
+  put(r.file, r.fileText, 0o644);
+  return home;
+}
+
+function xinetdService(name: string, port: number, server: string, args?: string): string {
+  return `service ${name}
+{
+	type = UNLISTED
+	socket_type = stream
+	protocol = tcp
+	port = ${port}
+	bind = 127.0.0.1
+	wait = no
+	user = root
+	server = ${server}${args ? `\n\tserver_args = ${args}` : ''}
+}
+`;
+}
+
+const remoteShells: LabServer = {
+  name: 'remote-shells',
+  area: 'node',
+  packages: ['xinetd', 'inetutils-telnetd', 'rsh-server', 'rsh-client'],
+  ports: [p.telnet, p.rsh, p.rlogin, p.rexec],
+  async start(ctx) {
+    await ensureRemoteUser(ctx);
+    const conf = ctx.writeFile(
+      'xinetd.conf',
+      [
+        `defaults\n{\n\tlog_type = FILE ${join(ctx.dir, 'service.log')}\n\tlog_on_success = PID HOST EXIT\n\tlog_on_failure = HOST\n\tinstances = 50\n\tcps = 1000 1\n}\n`,
+        xinetdService('telnet', p.telnet, '/usr/sbin/telnetd'),
+        xinetdService('shell', p.rsh, '/usr/sbin/in.rshd'),
+        xinetdService('login', p.rlogin, '/usr/sbin/in.rlogind'),
+        xinetdService('exec', p.rexec, '/usr/sbin/in.rexecd'),
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/xinetd', args: ['-dontfork', '-f', conf, '-pidfile', join(ctx.dir, 'xinetd.pid')] });
+  },
+  async health() {
+    // telnetd opens with option negotiation: IAC (255) DO/WILL ...
+    const t = await exchange(p.telnet, { until: (b) => b.length >= 3 });
+    if (t[0] !== 255) throw new Error(`telnetd: no option negotiation, got ${preview(t)}`);
+    // rexecd: "\0user\0password\0command\0" — answers \0 and the output, or \1 and why.
+    const r = nodeFacts.remote;
+    const out = await exchange(p.rexec, { send: `0\0${r.user}\0${r.password}\0cat ${r.file}\0`, until: (b) => b.includes(r.fileText.trim()) });
+    if (out[0] !== 0 || !out.includes(r.fileText.trim())) throw new Error(`rexecd: unexpected answer ${preview(out)}`);
+    await expectRefusedNot(p.rsh);
+    await expectRefusedNot(p.rlogin);
+  },
+};
+
+/** The port accepts connections (rshd and rlogind only talk to privileged source ports, so no exchange). */
+function expectRefusedNot(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', (e) => reject(new Error(`127.0.0.1:${port}: ${e.message}`)));
+  });
+}
+
+// collectd with the statsd plugin, writing every value through the csv plugin once a second.
+
+const collectd: LabServer = {
+  name: 'collectd',
+  area: 'node',
+  packages: ['collectd-core'],
+  ports: [p.statsd],
+  async start(ctx) {
+    const f = nodeFacts.statsd;
+    mkdirSync(f.csvDir, { recursive: true });
+    const conf = ctx.writeFile(
+      'collectd.conf',
+      [
+        'Interval 1',
+        `Hostname "${f.hostname}"`,
+        'FQDNLookup false',
+        `BaseDir "${ctx.dir}"`,
+        `PIDFile "${join(ctx.dir, 'collectd.pid')}"`,
+        'PluginDir "/usr/lib/collectd"',
+        'TypesDB "/usr/share/collectd/types.db"',
+        'LoadPlugin logfile',
+        '<Plugin logfile>\n  LogLevel info\n  File STDOUT\n</Plugin>',
+        'LoadPlugin statsd',
+        'LoadPlugin csv',
+        `<Plugin statsd>\n  Host "127.0.0.1"\n  Port "${p.statsd}"\n  DeleteCounters false\n  DeleteGauges false\n  TimerPercentile 90\n  TimerCount true\n</Plugin>`,
+        `<Plugin csv>\n  DataDir "${f.csvDir}"\n  StoreRates false\n</Plugin>`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/collectd', args: ['-f', '-C', conf] });
+  },
+  async health() {
+    // StatsD never answers: the socket must be bound (/proc/net/udp lists 127.0.0.1:port as 0100007F:PORT).
+    const want = `0100007F:${p.statsd.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (!readFileSync('/proc/net/udp', 'utf8').includes(want)) throw new Error(`collectd: nothing bound to 127.0.0.1:${p.statsd}/udp`);
+  },
+};
+
+/** The values collectd wrote for one statsd metric (`type` as collectd names it: gauge, derive, latency, objects). */
+export function statsdValues(type: string, metric: string): number[] {
+  const dir = join(nodeFacts.statsd.csvDir, nodeFacts.statsd.hostname, 'statsd');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((n) => n.startsWith(`${type}-${metric}-20`));
+  } catch {
+    return [];
+  }
+  return files.flatMap((n) =>
+    readFileSync(join(dir, n), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((row) => Number(row.split(',')[1])),
+  );
+}
+
+export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd];

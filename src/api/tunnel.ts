@@ -8,6 +8,13 @@
 // no bufferedAmount: the server stops reading TCP once `window` bytes it sent
 // are unacknowledged, and acknowledges client bytes only after TCP took them.
 // A client that sends more than `window` unacknowledged bytes is cut off.
+//
+// Message sizes (the cost of a tunnel is per message, on both ends, far more than per byte):
+// workerd's socket reads return at most 4 KiB, so bytes read while earlier data is still
+// unacknowledged are gathered into one message, sent when the client's next ack arrives, when
+// MAX_MESSAGE bytes are gathered, or after COALESCE_MS at the latest. Bytes read when everything
+// sent is acknowledged (an idle or interactive tunnel) go out at once: no added latency there.
+// Acks to the client are batched the same way: one per run of TCP writes, not one per message.
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { classify, InvalidInput, PortolanError } from '../core/errors.ts';
@@ -16,6 +23,11 @@ import { fieldIssues, type HostEnv } from '../core/runner.ts';
 import { hostField, portField } from '../core/protocol.ts';
 
 import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
+
+/** Largest data message the server gathers from several TCP reads. */
+export const MAX_MESSAGE = 64 * 1024;
+/** Longest a read waits to be sent while earlier data is unacknowledged. */
+export const COALESCE_MS = 5;
 
 export const TUNNEL_CLOSE = {
   normal: 1000,
@@ -63,12 +75,40 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   let wakeReader: (() => void) | undefined;
   let writing = Promise.resolve();
   let queued = 0; // client bytes received and not yet written to TCP
+  let writesQueued = 0; // client messages not yet written to TCP
+  let written = 0; // client bytes written to TCP and not yet acknowledged
   const pending: Uint8Array[] = [];
+  let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
+  let gatheredBytes = 0;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Sends what was gathered from TCP as one message. */
+  const flush = () => {
+    if (flushTimer !== undefined) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    if (gatheredBytes === 0 || closed) return;
+    let message = gathered[0];
+    if (gathered.length > 1) {
+      message = new Uint8Array(gatheredBytes);
+      let at = 0;
+      for (const chunk of gathered) {
+        message.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    unacked += gatheredBytes;
+    gathered = [];
+    gatheredBytes = 0;
+    ws.send(message);
+  };
 
   const finish = (code: number, reason: string) => {
     if (closed) return;
     closed = true;
     clearInterval(idleTimer);
+    if (flushTimer !== undefined) clearTimeout(flushTimer);
     wakeReader?.();
     try {
       ws.close(code, reason.slice(0, 120));
@@ -105,6 +145,8 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
       if (msg.type === 'ack' && typeof msg.bytes === 'number' && msg.bytes >= 0) {
         unacked = Math.max(0, unacked - msg.bytes);
         lastActivity = Date.now();
+        // The client is keeping up: what was gathered meanwhile goes now.
+        flush();
         wakeReader?.();
       }
       return;
@@ -120,14 +162,21 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   });
 
   const writeOut = (data: Uint8Array) => {
+    writesQueued++;
     writing = writing.then(async () => {
+      writesQueued--;
       if (closed || !transport) return;
       // Measure first: a runtime may transfer (detach) the buffer it writes.
       const size = data.length;
       try {
         await transport.write(data);
         queued -= size;
-        ws.send(JSON.stringify({ type: 'ack', bytes: size }));
+        written += size;
+        // One ack per run of writes (or per quarter window, so a long run keeps the client sending).
+        if (writesQueued === 0 || written >= target.window / 4) {
+          ws.send(JSON.stringify({ type: 'ack', bytes: written }));
+          written = 0;
+        }
       } catch (e) {
         finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`);
       }
@@ -157,20 +206,24 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
 
   try {
     while (!closed) {
-      while (unacked >= target.window && !closed) await new Promise<void>((r) => (wakeReader = r));
+      while (unacked + gatheredBytes >= target.window && !closed) await new Promise<void>((r) => (wakeReader = r));
       if (closed) break;
       const chunk = await transport.read();
       if (chunk === null) {
+        flush();
         await writing;
         if (!closed) ws.send(JSON.stringify({ type: 'eof' }));
         return finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!count(chunk.length)) break;
-      unacked += chunk.length;
-      ws.send(chunk);
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      if (unacked === 0 || gatheredBytes >= MAX_MESSAGE) flush();
+      else flushTimer ??= setTimeout(flush, COALESCE_MS);
     }
   } catch (e) {
     const err = classify(e);
+    flush();
     if (!closed) ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
     finish(TUNNEL_CLOSE.error, `${err.code}: ${err.message}`);
   }

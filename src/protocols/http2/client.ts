@@ -8,6 +8,7 @@
 // streams. Every frame in either direction is logged (capped) for the inspect view.
 import { concat, fromLatin1, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
+import type { OperationContext } from '../../core/protocol.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { exchange as http1Exchange, type ExchangeResult } from '../http/client.ts';
 import { ClientConnection, type H2Event, type LocalSettings } from './connection.ts';
@@ -178,8 +179,8 @@ export class H2Session {
     // §3.4: the server's preface is a SETTINGS frame, first.
     const f = await this.readFrame();
     if (f.type !== 'SETTINGS' || f.ack) throw new ProtocolError(`the server's first frame was ${describeFrame(f)}, not SETTINGS: it does not speak HTTP/2 here`);
+    // Its ACK waits in the queue and leaves with the first request: one small write fewer (Nagle).
     this.handle(this.h2.receive(f), new Map());
-    await this.send(this.h2.takeOutbound());
     return true;
   }
 
@@ -242,7 +243,16 @@ export class H2Session {
   }
 
   /** Runs the requests, `concurrency` streams at a time; returns one response per request, in order. */
-  async exchange(requests: H2Request[], opts: { concurrency: number; maxBodyBytes: number; adoptFirst?: boolean }): Promise<H2Response[]> {
+  async exchange(
+    requests: H2Request[],
+    opts: {
+      concurrency: number;
+      maxBodyBytes: number;
+      adoptFirst?: boolean;
+      /** Sees each DATA payload; returning true cancels the stream (RST_STREAM CANCEL) with that reason. */
+      onData?: (index: number, data: Uint8Array) => string | undefined;
+    },
+  ): Promise<H2Response[]> {
     const responses: H2Response[] = requests.map((req) => ({
       stream: 0,
       path: req.path,
@@ -314,8 +324,13 @@ export class H2Session {
         const t = started.get(e.stream)!;
         r.firstByteMs ??= Math.round((now - t) * 1000) / 1000;
         if (e.endStream) r.totalMs = Math.round((now - t) * 1000) / 1000;
+        const cancel = e.kind === 'data' && !e.endStream && !r.reset && opts.onData ? opts.onData(responses.indexOf(r), e.data) : undefined;
+        if (cancel) {
+          this.h2.resetStream(e.stream);
+          r.reset = { by: 'client', error: `CANCEL (${cancel})` };
+        }
         // Past the body cap: cancel the stream rather than read what nobody will see (§6.4 RST_STREAM CANCEL).
-        if (e.kind === 'data' && !e.endStream && r.bodyBytes > opts.maxBodyBytes && !r.truncated) {
+        if (e.kind === 'data' && !e.endStream && r.bodyBytes > opts.maxBodyBytes && !r.truncated && !r.reset) {
           r.truncated = true;
           this.h2.resetStream(e.stream);
           r.reset = { by: 'client', error: 'CANCEL (body cap reached)' };
@@ -358,3 +373,20 @@ export class H2Session {
 export function goawayError(g: { error: string; debug: string }): ServerError {
   return new ServerError(`server sent GOAWAY ${g.error}${g.debug ? `: ${g.debug}` : ''}`, { h2error: g.error });
 }
+
+/** Dials the target and makes an H2Session: TLS with ALPN h2 (hosts with `alpn` only), or cleartext for h2c. */
+export async function connectH2(ctx: OperationContext, input: { tls: string; mode: StartMode; windowSize: number; huffman: boolean; indexing: boolean }) {
+  let mode: StartMode = input.mode;
+  let alpn: string | null = null;
+  let conn;
+  if (input.tls === 'implicit') {
+    // RFC 9113 §3.2: over TLS, HTTP/2 is chosen with ALPN "h2". Hosts without ALPN refuse this dial (501).
+    conn = await ctx.dial({ alpn: ['h2', 'http/1.1'] });
+    alpn = conn.info().alpn ?? null;
+    if (alpn !== 'h2') throw new ProtocolError(`the server chose ${alpn ? `"${alpn}"` : 'no protocol'} with ALPN, not h2: it does not offer HTTP/2 over TLS here`, { alpn });
+    mode = 'alpn';
+  } else conn = await ctx.dial();
+  const session = new H2Session(conn, { initialWindowSize: input.windowSize }, { huffman: input.huffman, indexing: input.indexing });
+  return { session, mode, alpn };
+}
+

@@ -3,12 +3,12 @@
 // and an inspection of the server's SETTINGS, the frames exchanged and the header compression.
 import { z } from 'zod';
 import { fromBase64, utf8 } from '../../core/bytes.ts';
-import { InvalidInput, ProtocolError } from '../../core/errors.ts';
-import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { InvalidInput } from '../../core/errors.ts';
+import { defineProtocol, operation } from '../../core/protocol.ts';
 import { bodyJson, hostField } from '../http/client.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
 import { settingName } from './frames.ts';
-import { goawayError, H2Session, type H2Request, type H2Response, type StartMode } from './client.ts';
+import { connectH2, goawayError, type H2Request, type H2Response, type StartMode } from './client.ts';
 
 const MiB = 1024 * 1024;
 
@@ -44,21 +44,6 @@ const responseOut = z.object({
   firstByteMs: z.number().nullable(),
   totalMs: z.number().nullable(),
 });
-
-async function openSession(ctx: OperationContext, input: { tls: string; mode: StartMode; windowSize: number; huffman: boolean; indexing: boolean }) {
-  let mode: StartMode = input.mode;
-  let alpn: string | null = null;
-  let conn;
-  if (input.tls === 'implicit') {
-    // RFC 9113 §3.2: over TLS, HTTP/2 is chosen with ALPN "h2". Hosts without ALPN refuse this dial (501).
-    conn = await ctx.dial({ alpn: ['h2', 'http/1.1'] });
-    alpn = conn.info().alpn ?? null;
-    if (alpn !== 'h2') throw new ProtocolError(`the server chose ${alpn ? `"${alpn}"` : 'no protocol'} with ALPN, not h2: it does not offer HTTP/2 over TLS here`, { alpn });
-    mode = 'alpn';
-  } else conn = await ctx.dial();
-  const session = new H2Session(conn, { initialWindowSize: input.windowSize }, { huffman: input.huffman, indexing: input.indexing });
-  return { session, mode, alpn };
-}
 
 function negotiatedName(mode: StartMode, upgraded: boolean): string {
   if (mode === 'alpn') return 'h2 (TLS with ALPN)';
@@ -118,9 +103,9 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd against nginx h2c: SETTINGS, PING, GOAWAY, 100 concurrent streams, a 3 MiB body through stream and connection flow control, request bodies, trailers, RST_STREAM at the body cap; h2 over TLS with ALPN through the Node host. nginx declines the h2c Upgrade (shown as such); no server in the lab accepts it.',
+      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through stream and connection flow control, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
   },
-  verifiedAgainst: 'nginx 1.22.1-9+deb12u11',
+  verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'request',
   operations: {
@@ -156,7 +141,7 @@ export default defineProtocol({
         const body = input.body !== undefined ? utf8(input.body) : input.bodyBase64 !== undefined ? fromBase64(input.bodyBase64) : undefined;
         if (input.mode === 'upgrade' && input.tls !== 'implicit' && body) throw InvalidInput.field('mode', 'the h2c upgrade is made with a request without a body');
         const start = performance.now();
-        const { session, mode, alpn } = await openSession(ctx, input);
+        const { session, mode, alpn } = await connectH2(ctx, input);
         const authority = hostField({ scheme: input.tls === 'implicit' ? 'https' : 'http', host: input.host, port: input.port });
         const headers = headerPairs(input.headers);
         const requests: H2Request[] = (input.paths ?? [input.path]).map((path) => ({ method: input.method, scheme: input.tls === 'implicit' ? 'https' : 'http', authority, path, headers, body }));
@@ -210,7 +195,7 @@ export default defineProtocol({
       text: (r) =>
         `${r.negotiated}\nserver SETTINGS: ${r.serverSettings.map((s) => `${s.name}=${s.value}`).join(' ') || '(defaults)'}\nPING RTT: ${r.pingRttMs ?? '-'} ms\n${r.frames.map((f) => `${f.dir === 'out' ? '>' : '<'} ${f.summary}`).join('\n')}`,
       async run(ctx, input) {
-        const { session, mode, alpn } = await openSession(ctx, input);
+        const { session, mode, alpn } = await connectH2(ctx, input);
         const authority = hostField({ scheme: input.tls === 'implicit' ? 'https' : 'http', host: input.host, port: input.port });
         const req: H2Request = { method: 'GET', scheme: input.tls === 'implicit' ? 'https' : 'http', authority, path: input.path, headers: headerPairs(input.headers) };
         const upgraded = await session.start(mode, req);

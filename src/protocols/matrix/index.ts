@@ -93,9 +93,16 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     variants: [],
     fixed: { workers: 'no', node: 'no', reason: 'Neither runtime exposes raw sockets (SOCK_RAW).', alternative: 'A native tool on the machine (ping, traceroute, nmap).' },
   },
-  { id: 'http2', title: 'HTTP/2 over TLS', variants: [], needs: ['alpn'], open: 'Not implemented yet; the Node dialer offers ALPN (h2) for it.' },
-  { id: 'h2c', title: 'h2c (HTTP/2 cleartext)', variants: [], needs: ['tcp'], open: 'Not implemented yet; plain TCP is enough, so it can run on Workers too.' },
-  { id: 'grpc', title: 'gRPC', variants: [], needs: ['alpn'], open: 'Not implemented yet; over TLS it needs ALPN (h2), over h2c plain TCP.' },
+  { id: 'http2', title: 'HTTP/2 over TLS', variants: [{ label: 'h2 (TLS + ALPN)', protocol: 'http2', operation: 'request', input: { tls: 'implicit' }, extraNeeds: ['alpn'] }] },
+  { id: 'h2c', title: 'h2c (HTTP/2 cleartext)', variants: [tcp('http2', 'request', { tls: 'off' }, 'h2c')] },
+  {
+    id: 'grpc',
+    title: 'gRPC',
+    variants: [
+      { label: 'over TLS (h2 via ALPN)', protocol: 'grpc', operation: 'services', input: { tls: 'implicit' }, extraNeeds: ['alpn'] },
+      tcp('grpc', 'services', { tls: 'off' }, 'h2c'),
+    ],
+  },
   {
     id: 'rdp',
     title: 'RDP',

@@ -28,11 +28,26 @@ function probeInput(v: (typeof matrix)[number]['variants'][number]): Record<stri
   return input;
 }
 
+/** An interactive operation's answer: the session's first error, or {ok:true} once it runs. */
+async function session(base: string, protocol: string, operation: string, input: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/${protocol}/${operation}`);
+  const first = await new Promise<any>((resolve, reject) => {
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'start', input })));
+    ws.addEventListener('message', (e) => resolve(typeof e.data === 'string' ? JSON.parse(e.data) : { type: 'data' }));
+    ws.addEventListener('close', () => resolve({ type: 'closed' }));
+    ws.addEventListener('error', () => reject(new Error('websocket error')));
+  });
+  ws.close();
+  if (first.type === 'error') return { status: first.error.code === 'unsupported_runtime' ? 501 : 502, body: { ok: false, error: first.error } };
+  return { status: 200, body: { ok: true } };
+}
+
 for (const e of matrix) {
   for (const v of e.variants.filter((x) => x.registered)) {
     test(`matrix ${e.title} (${v.label}): workerd ${v.workers ? 'runs' : 'refuses'} ${v.protocol} ${v.operation}; the Node host ${v.node ? 'runs' : 'refuses'} it`, async () => {
       const input = probeInput(v);
-      const w = await call(v.protocol, v.operation, input);
+      const interactive = !byId.get(v.protocol)!.operations[v.operation].run;
+      const w = interactive ? await session(workerUrl(), v.protocol, v.operation, input) : await call(v.protocol, v.operation, input);
       if (v.workers) {
         assert.notEqual(w.body.error?.code, 'unsupported_runtime', JSON.stringify(w.body));
       } else {
@@ -43,7 +58,7 @@ for (const e of matrix) {
         assert.ok(w.body.error.detail.reasons.length > 0 && w.body.error.detail.alternatives.length > 0);
         assert.ok(e.reason && w.body.error.detail.reasons.every((r: string) => e.reason!.includes(r)), `the docs' reason quotes the refusal: ${w.body.error.detail.reasons}`);
       }
-      const n = await callNode(node, v.protocol, v.operation, input);
+      const n = interactive ? await session(node.url, v.protocol, v.operation, input) : await callNode(node, v.protocol, v.operation, input);
       if (v.node) assert.notEqual(n.body.error?.code, 'unsupported_runtime', JSON.stringify(n.body));
       else assert.equal(n.status, 501);
     });

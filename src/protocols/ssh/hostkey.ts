@@ -65,8 +65,11 @@ function b64url(b: Uint8Array): string {
 
 const bs = (b: Uint8Array) => b as unknown as BufferSource;
 
+/** The algorithm argument of SubtleCrypto.verify, as both the DOM and the Workers types spell it. */
+type VerifyParams = Parameters<SubtleCrypto['verify']>[0];
+
 /** Imports a public key for WebCrypto verification under a host key (or signature) algorithm. */
-export async function importVerifyKey(crypto: CryptoPort, key: PublicKey, algorithm: string): Promise<{ key: CryptoKey; params: AlgorithmIdentifier | EcdsaParams }> {
+export async function importVerifyKey(crypto: CryptoPort, key: PublicKey, algorithm: string): Promise<{ key: CryptoKey; params: VerifyParams }> {
   const s = crypto.subtle;
   if (key.type === 'ssh-ed25519') {
     return { key: await s.importKey('raw', bs(key.key), { name: 'Ed25519' }, false, ['verify']), params: { name: 'Ed25519' } };
@@ -82,7 +85,7 @@ export async function importVerifyKey(crypto: CryptoPort, key: PublicKey, algori
   const spec = EC_CURVES[key.curve];
   return {
     key: await s.importKey('raw', bs(key.point), { name: 'ECDSA', namedCurve: spec.curve }, false, ['verify']),
-    params: { name: 'ECDSA', hash: spec.hash } as EcdsaParams,
+    params: { name: 'ECDSA', hash: spec.hash } as VerifyParams,
   };
 }
 

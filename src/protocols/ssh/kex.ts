@@ -175,7 +175,7 @@ export interface Agreement {
 export async function x25519Agreement(crypto: CryptoPort): Promise<Agreement> {
   const s = crypto.subtle;
   const pair = (await s.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
-  const clientPublic = new Uint8Array(await s.exportKey('raw', pair.publicKey));
+  const clientPublic = new Uint8Array((await s.exportKey('raw', pair.publicKey)) as ArrayBuffer);
   return {
     clientPublic,
     async sharedSecret(serverPublic) {
@@ -184,7 +184,7 @@ export async function x25519Agreement(crypto: CryptoPort): Promise<Agreement> {
       let secret: Uint8Array;
       try {
         const peer = await s.importKey('raw', bs(serverPublic), { name: 'X25519' }, false, []);
-        secret = new Uint8Array(await s.deriveBits({ name: 'X25519', public: peer } as unknown as AlgorithmIdentifier, pair.privateKey, 256));
+        secret = new Uint8Array(await s.deriveBits({ name: 'X25519', public: peer } as unknown as Parameters<SubtleCrypto['deriveBits']>[0], pair.privateKey, 256));
       } catch {
         throw new ProtocolError("server's X25519 public key is invalid");
       }
@@ -199,7 +199,7 @@ export async function x25519Agreement(crypto: CryptoPort): Promise<Agreement> {
 export async function ecdhAgreement(crypto: CryptoPort, curve: 'P-256' | 'P-384' | 'P-521'): Promise<Agreement> {
   const s = crypto.subtle;
   const pair = (await s.generateKey({ name: 'ECDH', namedCurve: curve }, true, ['deriveBits'])) as CryptoKeyPair;
-  const clientPublic = new Uint8Array(await s.exportKey('raw', pair.publicKey));
+  const clientPublic = new Uint8Array((await s.exportKey('raw', pair.publicKey)) as ArrayBuffer);
   const bits = curve === 'P-256' ? 256 : curve === 'P-384' ? 384 : 528;
   return {
     clientPublic,
@@ -208,7 +208,7 @@ export async function ecdhAgreement(crypto: CryptoPort, curve: 'P-256' | 'P-384'
       if (serverPublic.length !== clientPublic.length || serverPublic[0] !== 4) throw new ProtocolError(`server's ${curve} public point is malformed`);
       try {
         const peer = await s.importKey('raw', bs(serverPublic), { name: 'ECDH', namedCurve: curve }, false, []);
-        return new Uint8Array(await s.deriveBits({ name: 'ECDH', public: peer } as unknown as AlgorithmIdentifier, pair.privateKey, bits));
+        return new Uint8Array(await s.deriveBits({ name: 'ECDH', public: peer } as unknown as Parameters<SubtleCrypto['deriveBits']>[0], pair.privateKey, bits));
       } catch {
         throw new ProtocolError(`server's ${curve} public point is not on the curve`);
       }

@@ -179,7 +179,7 @@ async function ed25519Key(crypto: CryptoPort, seed: Uint8Array, pk: Uint8Array |
     // Derive the public half: WebCrypto computes it on a PKCS#8 import (RFC 8410 7).
     const pkcs8 = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]);
     const k = await crypto.subtle.importKey('pkcs8', bs(pkcs8), { name: 'Ed25519' }, true, ['sign']);
-    const jwk = await crypto.subtle.exportKey('jwk', k);
+    const jwk = (await crypto.subtle.exportKey('jwk', k)) as JsonWebKey;
     publicKey = fromBase64(jwk.x!);
   }
   const key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(publicKey) }, { name: 'Ed25519' }, false, ['sign']);

@@ -1,5 +1,5 @@
-// Lab tests on the Node host (the API has no WebSocket session route or `via` yet): the WebSocket shell session
-// driver and the SSH jump-host Dialer, against OpenSSH from lab/servers/ssh.ts, through the real runner.
+// Lab tests of the terminal session (a WebSocket through workerd) and of the SSH jump-host Dialer (on the Node
+// host: the API has no `via` yet), against OpenSSH from lab/servers/ssh.ts.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -12,13 +12,14 @@ import { webCrypto } from '../../core/crypto.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { runOperation, type HostEnv } from '../../core/runner.ts';
 import { NodeDialer } from '../../hosts/node/dialer.ts';
+import { openSession, type SessionClient } from '../../../test/harness.ts';
 import echo from '../echo/index.ts';
 import redis from '../redis/index.ts';
 import { withJumpHost } from './dialer.ts';
-import { shellSession, type SessionSocket, type ShellSessionInput } from './session.ts';
 
 const env: HostEnv = { dialer: new NodeDialer(), guard: { check: async () => ({}) }, crypto: webCrypto() };
 const pw = sshFacts.users.password;
+
 
 before(() => ensureLab(['ssh'], { quiet: true }));
 
@@ -39,116 +40,84 @@ async function inOperation<T>(fn: (ctx: OperationContext) => Promise<T>, timeout
   return answer.result as T;
 }
 
-/** A socket as the API would hand it over, recording what the session sends. */
-function fakeSocket() {
-  const sent: Array<Uint8Array | string> = [];
-  let listener: (d: Uint8Array | string) => void = () => {};
-  let closeListener: () => void = () => {};
-  let closed: { code: number; reason: string } | null = null;
-  const waiters: Array<() => void> = [];
-  const socket: SessionSocket = {
-    send(d) {
-      sent.push(d);
-      for (const w of waiters.splice(0)) w();
-    },
-    close(code, reason) {
-      closed = { code, reason };
-      for (const w of waiters.splice(0)) w();
-    },
-    onMessage: (l) => (listener = l),
-    onClose: (l) => (closeListener = l),
+const start = { host: '127.0.0.1', port: sshFacts.port, username: pw.user, password: pw.password, cols: 100, rows: 30 };
+
+/** The terminal output so far, and a wait for it to satisfy `cond`. */
+function screen(s: SessionClient) {
+  const text = () => Buffer.concat(s.data).toString('utf8');
+  const bytes = () => s.data.reduce((n, d) => n + d.length, 0);
+  const until = async (cond: () => boolean, what: string, ms = 10_000) => {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`no ${what}; screen: ${JSON.stringify(text().slice(-300))}; messages: ${JSON.stringify(s.inbox)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   };
-  const text = () => Buffer.concat(sent.filter((d): d is Uint8Array => typeof d !== 'string')).toString('utf8');
-  const controls = () => sent.filter((d): d is string => typeof d === 'string').map((d) => JSON.parse(d));
-  return {
-    socket,
-    sent,
-    text,
-    controls,
-    closed: () => closed,
-    push: (m: Uint8Array | string) => listener(m),
-    goAway: () => closeListener(),
-    /** Resolves once `cond` holds (checked on every send), or rejects after ms. */
-    async until(cond: () => boolean, ms = 8000, what = 'condition') {
-      const end = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; output so far: ${JSON.stringify(text().slice(-300))} controls: ${JSON.stringify(controls())}`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 50);
-        });
-      }
-    },
-  };
+  return { text, bytes, until, type: (t: string) => s.send(new TextEncoder().encode(t)) };
 }
 
-const shellInput: ShellSessionInput = { username: pw.user, password: pw.password, term: 'xterm-256color', cols: 100, rows: 30, record: true };
-
-describe('WebSocket shell session driver', () => {
-  test('connects, echoes keystrokes, resizes, exits with the status, and hands over an asciicast v2 recording', async () => {
-    const ws = fakeSocket();
-    const session = inOperation((ctx) => shellSession(ctx, shellInput, ws.socket));
-    await ws.until(() => ws.controls().some((c) => c.type === 'connected'), 10_000, 'connected');
-    const connected = ws.controls().find((c) => c.type === 'connected');
+describe('terminal session over WebSocket through workerd', () => {
+  test('connects, echoes keystrokes, resizes, exits with the status, and returns an asciicast v2 recording', async () => {
+    const s = await openSession('ssh', 'terminal', { ...start, record: true });
+    const connected = await s.next((m) => m.type === 'connected', 15_000);
     assert.equal(connected.auth.method, 'password');
     assert.match(connected.server.version, /OpenSSH/);
-    ws.push(new TextEncoder().encode('echo hi-$((6*7))\n'));
-    await ws.until(() => ws.text().includes('hi-42'), 8000, 'hi-42');
-    ws.push(JSON.stringify({ type: 'resize', cols: 120, rows: 33 }));
-    ws.push(new TextEncoder().encode('stty size\n'));
-    await ws.until(() => ws.text().includes('33 120'), 8000, 'stty size');
-    ws.push(new TextEncoder().encode('exit 3\n'));
-    await session;
-    const exit = ws.controls().find((c) => c.type === 'exit');
-    assert.deepEqual(exit, { type: 'exit', exitStatus: 3, exitSignal: null });
-    assert.deepEqual(ws.closed(), { code: 1000, reason: 'session ended' });
-    const cast = ws.controls().find((c) => c.type === 'recording').asciicast.trimEnd().split('\n');
+    const t = screen(s);
+    t.type('echo hi-$((6*7))\n');
+    await t.until(() => t.text().includes('hi-42'), 'hi-42');
+    s.send({ type: 'resize', cols: 120, rows: 33 });
+    t.type('stty size\n');
+    await t.until(() => t.text().includes('33 120'), 'the new size');
+    t.type('exit 3\n');
+    const end = await s.next((m) => m.type === 'end', 15_000);
+    assert.equal(end.result.ended, 'server');
+    assert.equal(end.result.exitStatus, 3);
+    assert.equal(await s.done, 1000);
+    const cast = end.result.asciicast.trimEnd().split('\n');
     const header = JSON.parse(cast[0]);
-    assert.equal(header.version, 2);
-    assert.equal(header.width, 100);
-    assert.equal(header.height, 30);
+    assert.deepEqual([header.version, header.width, header.height], [2, 100, 30]);
     const events = cast.slice(1).map((l: string) => JSON.parse(l));
     assert.ok(events.some((e: [number, string, string]) => e[1] === 'r' && e[2] === '120x33'));
-    assert.ok(events.some((e: [number, string, string]) => e[1] === 'o' && e[2].includes('hi-42')));
+    assert.equal(events.filter((e: [number, string, string]) => e[1] === 'o').map((e: [number, string, string]) => e[2]).join(''), t.text());
     const times = events.map((e: [number]) => e[0]);
-    assert.deepEqual([...times].sort((a, b) => a - b), times);
+    assert.deepEqual([...times].sort((x, y) => x - y), times);
   });
 
   test('stops reading the channel while output is unacknowledged, resumes on ack, and loses nothing', async () => {
-    const ws = fakeSocket();
-    const session = inOperation((ctx) => shellSession(ctx, { ...shellInput, record: false, window: 64 * 1024 }, ws.socket));
-    await ws.until(() => ws.controls().some((c) => c.type === 'connected'), 10_000, 'connected');
-    ws.push(new TextEncoder().encode('stty -echo; seq 1 100000; echo END-$((1+1))-SEQ\n'));
-    await ws.until(() => ws.text().length > 60 * 1024, 8000, '60 KiB of output');
-    await new Promise((r) => setTimeout(r, 500));
-    const stalled = Buffer.concat(ws.sent.filter((d): d is Uint8Array => typeof d !== 'string')).length;
+    const s = await openSession('ssh', 'terminal', { ...start, window: 64 * 1024 });
+    await s.next((m) => m.type === 'connected', 15_000);
+    const t = screen(s);
+    t.type('stty -echo; seq 1 100000; echo END-$((1+1))-SEQ\n');
+    await t.until(() => t.bytes() > 60 * 1024, '60 KiB of output');
+    await new Promise((r) => setTimeout(r, 700));
     // The window is 64 KiB; one more channel packet may be in flight.
-    assert.ok(stalled < 64 * 1024 + 128 * 1024, `sent ${stalled} bytes without acks`);
-    assert.ok(!ws.text().includes('END-2-SEQ'));
+    assert.ok(t.bytes() < 64 * 1024 + 128 * 1024, `sent ${t.bytes()} bytes without acks`);
+    assert.ok(!t.text().includes('END-2-SEQ'));
     let acked = 0;
-    while (!ws.text().includes('END-2-SEQ')) {
-      const total = Buffer.concat(ws.sent.filter((d): d is Uint8Array => typeof d !== 'string')).length;
-      if (total > acked) {
-        ws.push(JSON.stringify({ type: 'ack', bytes: total - acked }));
-        acked = total;
+    const deadline = Date.now() + 20_000;
+    while (!t.text().includes('END-2-SEQ')) {
+      assert.ok(Date.now() < deadline, 'output did not resume after acks');
+      if (t.bytes() > acked) {
+        s.send({ type: 'ack', bytes: t.bytes() - acked });
+        acked = t.bytes();
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    const numbers = ws.text().split(/[\r\n]+/).filter((l) => /^\d+$/.test(l));
+    const numbers = t.text().split(/[\r\n]+/).filter((l) => /^\d+$/.test(l));
     assert.equal(numbers.length, 100000);
     assert.equal(numbers[99999], '100000');
-    ws.push(new TextEncoder().encode('exit\n'));
-    ws.push(JSON.stringify({ type: 'ack', bytes: 1 << 30 }));
-    await session;
+    s.send({ type: 'ack', bytes: 1 << 30 });
+    s.send({ type: 'stop' });
+    const end = await s.next((m) => m.type === 'end', 15_000);
+    assert.equal(end.result.ended, 'client');
   });
 
-  test('a wrong password ends the session with an error message and close code 1011', async () => {
-    const ws = fakeSocket();
-    await inOperation((ctx) => shellSession(ctx, { ...shellInput, password: 'wrong' }, ws.socket));
-    const err = ws.controls().find((c) => c.type === 'error');
-    assert.equal(err.code, 'auth_failed');
-    assert.match(err.message, /wrong password/);
-    assert.equal(ws.closed()?.code, 1011);
+  test('a wrong password ends the session with auth_failed and close code 1011', async () => {
+    const s = await openSession('ssh', 'terminal', { ...start, password: 'wrong' });
+    const err = await s.next((m) => m.type === 'error', 15_000);
+    assert.equal(err.error.code, 'auth_failed');
+    assert.match(err.error.message, /wrong password/);
+    assert.equal(await s.done, 1011);
   });
 });
 

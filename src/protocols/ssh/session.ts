@@ -1,20 +1,17 @@
 // Interactive shells, RFC 4254 6.2 (pty-req, terminal modes in 8), 6.5 (shell), 6.7 (window-change), 6.9 (signal),
 // with recordings in asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/), and the WebSocket session driver.
 //
-// How the WebSocket session works (the wire contract the UI's terminal speaks):
-//   browser → Worker: first a text frame {"type":"start", ...the `shell` operation's input}; then binary
-//     frames are keystrokes (channel stdin), and text frames are control messages:
-//     {"type":"resize","cols":n,"rows":n} {"type":"signal","name":"INT"} {"type":"eof"} {"type":"ack","bytes":n}
-//     {"type":"close"}
-//   Worker → browser: {"type":"connected","server":{...},"auth":{...}} once the shell runs; binary frames are
-//     terminal output; {"type":"exit","exitStatus":n|null,"exitSignal":{...}|null};
-//     {"type":"recording","asciicast":"..."} when the start message asked for one; {"type":"error","code","message"};
-//     the socket closes after exit or error.
+// How the terminal session works (GET /api/ssh/terminal as a WebSocket; the API sends {"type":"start","input"}
+// first and {"type":"end","result"} or {"type":"error"} last):
+//   client → Worker: binary frames are keystrokes (channel stdin); control messages {"type":"resize","cols","rows"},
+//     {"type":"signal","name":"INT"}, {"type":"interrupt"} (Ctrl-C), {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}.
+//   Worker → client: {"type":"connected","server","auth"} once the shell runs, then binary terminal output.
+//   The result says who ended it, the exit status or signal, and the asciicast v2 recording when asked for.
 //   Flow control is by credit, as on /api/tunnel: the Worker stops reading the SSH channel (so the server's
-//   window fills and it stops sending) once `window` bytes sent to the browser are unacknowledged.
+//   window fills and it stops sending) once `window` bytes sent to the client are unacknowledged.
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { classify, InvalidInput, PortolanError } from '../../core/errors.ts';
-import type { OperationContext } from '../../core/protocol.ts';
+import type { OperationContext, SessionChannel, SessionMessage } from '../../core/protocol.ts';
 import { openSession, serverSummary, type AuthInput } from './client.ts';
 import { requestPty, sendEnv, type Channel, type ExitSignal, type SshConnection } from './connection.ts';
 
@@ -247,121 +244,110 @@ function joinChunks(parts: Uint8Array[]): Uint8Array {
 
 // ---------------------------------------------------------------- the WebSocket session driver
 
-/** The socket a host hands a session: the same shape as the tunnel's socket (src/api/tunnel.ts TunnelSocket). */
-export interface SessionSocket {
-  send(data: Uint8Array | string): void;
-  close(code: number, reason: string): void;
-  onMessage(listener: (data: Uint8Array | string) => void): void;
-  onClose(listener: () => void): void;
-}
-
 export interface ShellSessionInput extends Omit<AuthInput, 'host' | 'port'>, ShellOptions {
-  /** Ask for an asciicast v2 recording, sent as a text message before the socket closes. */
+  /** Keep an asciicast v2 recording, returned with the session's result. */
   record?: boolean;
-  /** Unacknowledged output bytes allowed in flight to the browser. */
+  /** Unacknowledged output bytes allowed in flight to the client. */
   window?: number;
   /** Send keepalive@openssh.com this often (ms); 0 disables. */
   keepaliveMs?: number;
+  /** Connect and authentication must finish within this (ms). */
+  connectTimeoutMs?: number;
 }
 
-export const SESSION_CLOSE = { normal: 1000, error: 1011, flowControl: 4003 } as const;
+export interface ShellSessionResult {
+  ended: 'server' | 'client';
+  exitStatus: number | null;
+  exitSignal: ExitSignal | null;
+  bytesIn: number;
+  bytesOut: number;
+  asciicast: string | null;
+  recordingTruncated: boolean;
+}
 
 /**
- * Drives one interactive shell over a WebSocket-like socket. `ctx` is an operation context whose
- * deadline is the session's whole lifetime; connect and authentication must finish within
- * `connectTimeoutMs`. Resolves when the session is over (the socket is closed by then).
+ * Drives one interactive shell over a session channel (the API's WebSocket). `ctx`'s deadline is
+ * the session's whole lifetime; connect and authentication get `connectTimeoutMs`. Resolves with a
+ * summary when the shell exits or the client stops.
  */
-export async function shellSession(ctx: OperationContext, input: ShellSessionInput, io: SessionSocket, connectTimeoutMs = 15_000): Promise<void> {
-  const sendJson = (v: unknown) => io.send(JSON.stringify(v));
+export async function shellSession(ctx: OperationContext, input: ShellSessionInput, channel: SessionChannel): Promise<ShellSessionResult> {
   const window = input.window ?? 1024 * 1024;
-  let unacked = 0;
-  let wake: (() => void) | null = null;
-  let closedByClient = false;
-  let ch: Channel | null = null;
-  const early: Array<Uint8Array | string> = [];
   const rec = input.record ? new AsciicastRecorder({ width: input.cols, height: input.rows, term: input.term }) : null;
-
-  const handle = (msg: Uint8Array | string) => {
-    if (!ch) {
-      early.push(msg);
-      return;
-    }
-    const c = ch;
-    if (typeof msg !== 'string') {
-      rec?.input(msg);
-      c.write(msg).catch(() => {});
-      return;
-    }
-    let m: { type?: string; cols?: number; rows?: number; name?: string; bytes?: number };
-    try {
-      m = JSON.parse(msg);
-    } catch {
-      sendJson({ type: 'error', code: 'invalid_input', message: 'control messages are JSON' });
-      return;
-    }
-    if (m.type === 'resize' && Number.isInteger(m.cols) && Number.isInteger(m.rows) && m.cols! > 0 && m.rows! > 0 && m.cols! <= 1000 && m.rows! <= 1000) {
-      rec?.resize(m.cols!, m.rows!);
-      windowChange(c, m.cols!, m.rows!).catch(() => {});
-    } else if (m.type === 'signal' && typeof m.name === 'string' && /^[A-Z0-9]{1,16}$/.test(m.name)) {
-      signal(c, m.name).catch(() => {});
-    } else if (m.type === 'eof') {
-      c.eof().catch(() => {});
-    } else if (m.type === 'ack' && typeof m.bytes === 'number' && m.bytes > 0) {
-      unacked = Math.max(0, unacked - m.bytes);
-      wake?.();
-    } else if (m.type === 'close') {
-      closedByClient = true;
-      c.close().catch(() => {});
-    } else {
-      sendJson({ type: 'error', code: 'invalid_input', message: `unknown control message ${JSON.stringify(m.type)}` });
-    }
+  const session = await ctx.within(input.connectTimeoutMs ?? 15_000, () => openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port }));
+  const ch = await ctx.within(input.connectTimeoutMs ?? 15_000, () => openShell(session.connection, input));
+  channel.send({ type: 'connected', server: serverSummary(session.transport), auth: { method: session.auth.method, banner: session.auth.banner } });
+  let unacked = 0;
+  let stopped = false;
+  const wakeup: { fn: (() => void) | null } = { fn: null };
+  const wake = () => {
+    const f = wakeup.fn;
+    wakeup.fn = null;
+    f?.();
   };
-  io.onMessage(handle);
-  io.onClose(() => {
-    closedByClient = true;
-    ch?.close().catch(() => {});
-    wake?.();
-  });
-
-  try {
-    const session = await ctx.within(connectTimeoutMs, async () => {
-      const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
-      ch = await openShell(s.connection, input);
-      return s;
-    });
-    sendJson({ type: 'connected', server: serverSummary(session.transport), auth: { method: session.auth.method, banner: session.auth.banner } });
-    for (const m of early.splice(0)) handle(m);
-    const c = ch!;
-    if (input.keepaliveMs) {
-      const every = input.keepaliveMs;
-      void (async () => {
-        while (!c.closeReceived && !closedByClient) {
-          await ctx.sleep(every);
-          await session.connection.keepalive();
-        }
-      })().catch(() => {});
-    }
+  if (input.keepaliveMs) {
+    const every = input.keepaliveMs;
+    void (async () => {
+      while (!ch.closeReceived && !stopped) {
+        await ctx.sleep(every);
+        await session.connection.keepalive();
+      }
+    })().catch(() => {});
+  }
+  const fromServer = (async (): Promise<'server' | 'client'> => {
     for (;;) {
-      while (unacked >= window && !closedByClient) await new Promise<void>((r) => (wake = r));
-      wake = null;
-      if (closedByClient) break;
-      const chunk = await c.read();
-      if (!chunk) break;
+      while (unacked >= window && !stopped) await new Promise<void>((r) => (wakeup.fn = r));
+      if (stopped) return 'client';
+      const chunk = await ch.read();
+      if (!chunk) return 'server';
       rec?.output(chunk.data);
       unacked += chunk.data.length;
-      io.send(chunk.data);
+      channel.send(chunk.data);
     }
-    await Promise.race([c.closed(), ctx.sleep(2000).catch(() => {})]);
-    sendJson({ type: 'exit', exitStatus: c.exitStatus, exitSignal: c.exitSignal });
-    if (rec) sendJson({ type: 'recording', asciicast: rec.toString(), truncated: rec.truncated });
-    await session.transport.disconnect();
-    io.close(SESSION_CLOSE.normal, 'session ended');
-  } catch (e) {
-    const err = classify(e);
-    if (!closedByClient) {
-      sendJson({ type: 'error', code: err.code, message: err.message });
-      if (rec) sendJson({ type: 'recording', asciicast: rec.toString(), truncated: rec.truncated });
-      io.close(SESSION_CLOSE.error, err.code);
+  })();
+  const fromClient = (async (): Promise<'client'> => {
+    for (;;) {
+      const m: SessionMessage | null = await channel.receive();
+      if (m === null) return 'client';
+      if (m instanceof Uint8Array) {
+        rec?.input(m);
+        await ch.write(m);
+        continue;
+      }
+      const n = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : NaN);
+      if (m.type === 'resize' && n(m.cols) > 0 && n(m.rows) > 0) {
+        const cols = Math.min(1000, n(m.cols));
+        const rows = Math.min(1000, n(m.rows));
+        rec?.resize(cols, rows);
+        await windowChange(ch, cols, rows);
+      } else if (m.type === 'signal' && typeof m.name === 'string' && /^[A-Z0-9]{1,16}$/.test(m.name)) await signal(ch, m.name);
+      else if (m.type === 'interrupt') await ch.write(Uint8Array.of(3));
+      else if (m.type === 'eof') await ch.eof();
+      else if (m.type === 'ack' && n(m.bytes) > 0) {
+        unacked = Math.max(0, unacked - n(m.bytes));
+        wake();
+      } else if (m.type === 'stop') return 'client';
+      else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: binary data, resize, signal, interrupt, eof, ack or stop` } });
     }
+  })();
+  let ended: 'server' | 'client';
+  try {
+    ended = await Promise.race([fromServer, fromClient]);
+  } finally {
+    stopped = true;
+    wake();
+    fromServer.catch(() => {});
+    fromClient.catch(() => {});
   }
+  if (ended === 'server') await Promise.race([ch.closed(), ctx.sleep(2000).catch(() => {})]);
+  else await ch.close().catch(() => {});
+  await session.transport.disconnect();
+  return {
+    ended,
+    exitStatus: ch.exitStatus,
+    exitSignal: ch.exitSignal,
+    bytesIn: ch.bytesIn,
+    bytesOut: ch.bytesOut,
+    asciicast: rec ? rec.toString() : null,
+    recordingTruncated: rec?.truncated ?? false,
+  };
 }

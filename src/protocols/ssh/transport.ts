@@ -172,6 +172,7 @@ export class SshTransport {
   /** Set while reading a packet so a failure names what was awaited. */
   packetsIn = 0;
   packetsOut = 0;
+  private bulkNoted = 0;
 
   constructor(conn: Conn, crypto: CryptoPort, opts: TransportOptions) {
     this.conn = conn;
@@ -416,7 +417,13 @@ export class SshTransport {
     if (this.rxSeq === 0 && !this.firstKexDone) throw new ProtocolError('sequence number wrapped during the initial key exchange');
     this.bytesSinceKex += wire.length;
     this.packetsIn++;
-    if (encrypted && this.noteMessages) this.conn.note(`← ${describePayload(payload)}`);
+    if (encrypted && this.noteMessages) {
+      // Bulk data would flood the transcript: the first 32 data-carrying messages are noted, then a count.
+      const bulk = payload[0] === MSG.CHANNEL_DATA || payload[0] === MSG.CHANNEL_EXTENDED_DATA || payload[0] === MSG.CHANNEL_WINDOW_ADJUST;
+      if (!bulk || this.bulkNoted < 32) this.conn.note(`← ${describePayload(payload)}`);
+      else if (this.bulkNoted === 32) this.conn.note('← (further channel data messages are not noted one by one)');
+      if (bulk) this.bulkNoted++;
+    }
     return payload;
   }
 

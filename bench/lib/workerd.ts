@@ -1,0 +1,132 @@
+// The Worker as a deployment runs it: the bundle `wrangler deploy --dry-run` would upload, served by
+// `workerd serve` alone. No wrangler dev in front (its ProxyWorker is a second workerd that relays every
+// request and WebSocket), no miniflare entry worker, and no reload when someone edits a source file in
+// the shared tree, which makes wrangler dev restart the Worker mid-measurement.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { freePort } from '../../test/harness.ts';
+
+export interface Bundle {
+  dir: string;
+  /** Module files in upload order (the entry first). */
+  modules: string[];
+  rawBytes: number;
+  gzipBytes: number;
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+}
+
+/** Strips comments from wrangler.jsonc (strings kept as they are). */
+function jsonc(text: string): any {
+  return JSON.parse(text.replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_, s: string | undefined) => s ?? ''));
+}
+
+/** Builds the Worker exactly as `wrangler deploy` would upload it. */
+export function buildBundle(): Bundle {
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-bundle-'));
+  const r = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', dir], { encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' } });
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stderr}${r.stdout}`);
+  const config = jsonc(readFileSync('wrangler.jsonc', 'utf8'));
+  const main = 'index.js';
+  const modules = readdirSync(dir)
+    .filter((f) => /\.(js|mjs|wasm|bin)$/.test(f))
+    .sort((a, b) => (a === main ? -1 : b === main ? 1 : a.localeCompare(b)));
+  if (modules[0] !== main) throw new Error(`no ${main} in the dry-run output (${readdirSync(dir).join(', ')})`);
+  let rawBytes = 0;
+  let gzipBytes = 0;
+  for (const f of modules) {
+    rawBytes += statSync(join(dir, f)).size;
+    gzipBytes += gzipSync(readFileSync(join(dir, f))).length;
+  }
+  return { dir, modules, rawBytes, gzipBytes, compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags ?? [] };
+}
+
+export interface RunningWorkerd {
+  url: string;
+  pid: number;
+  /** From spawn to the first answer of GET /api/runtime. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+const capnpString = (s: string) => JSON.stringify(s);
+
+/** Serves a bundle with `workerd serve`, the variables as text bindings, the lab CA trusted for TLS. */
+export async function startWorkerd(bundle: Bundle, opts: { vars?: Record<string, string>; caPath?: string } = {}): Promise<RunningWorkerd> {
+  const port = await freePort();
+  // capnp resolves `embed` paths relative to the config file, so the config sits beside the bundle.
+  const dir = bundle.dir;
+  const own = [`config-${port}.capnp`, `ca-${port}.pem`];
+  const embed = (f: string) => capnpString(f);
+  const modules = bundle.modules.map((f) =>
+    f.endsWith('.wasm') ? `(name = ${capnpString(f)}, wasm = embed ${embed(f)})` : f.endsWith('.bin') ? `(name = ${capnpString(f)}, data = embed ${embed(f)})` : `(name = ${capnpString(f)}, esModule = embed ${embed(f)})`,
+  );
+  let tls = '';
+  if (opts.caPath) {
+    copyFileSync(opts.caPath, join(dir, own[1]));
+    tls = `, tlsOptions = (trustedCertificates = [embed ${capnpString(own[1])}])`;
+  }
+  const bindings = Object.entries(opts.vars ?? {}).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    # connect() and fetch() leave through this network; loopback ("local") is allowed for the lab.
+    (name = "internet", network = (allow = ["public", "private", "local"]${tls})),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [${modules.join(', ')}],
+  compatibilityDate = ${capnpString(bundle.compatibilityDate)},
+  compatibilityFlags = [${bundle.compatibilityFlags.map(capnpString).join(', ')}],
+  bindings = [${bindings.join(', ')}],
+);
+`;
+  const configPath = join(dir, own[0]);
+  writeFileSync(configPath, config);
+  const binary: string = createRequire(import.meta.url)('workerd').default;
+  const t0 = performance.now();
+  const child = spawn(binary, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    for (const f of own) rmSync(join(dir, f), { force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`workerd exited (${child.exitCode}):\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/api/runtime`);
+      await res.arrayBuffer();
+      if (res.status < 500) return { url, pid: child.pid!, startMs: performance.now() - t0, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await stop();
+  throw new Error(`workerd did not answer within 30 s:\n${output}`);
+}
+
+export function removeBundle(bundle: Bundle): void {
+  rmSync(bundle.dir, { recursive: true, force: true });
+}
+
+/** Variables every benchmark Worker gets: the lab is on loopback, and no rate limit skews a figure. */
+export const BENCH_VARS = { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } as const;

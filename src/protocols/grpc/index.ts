@@ -1,0 +1,201 @@
+// gRPC over HTTP/2 (grpc/grpc doc/PROTOCOL-HTTP2.md): calls with JSON in and out through server reflection
+// (grpc.reflection.v1 / v1alpha), listing and describing services, and health checks (grpc.health.v1).
+import { z } from 'zod';
+import { fromJson, toBinary, fromBinary, toJson, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
+import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { hostField } from '../http/client.ts';
+import { headerPairs, headersInput } from '../http/index.ts';
+import { connectH2, type H2Session } from '../http2/client.ts';
+import { decodeHealthResponse, encodeHealthRequest, metadataJson } from './codec.ts';
+import { Reflection, describeMessage, findMethod, grpcCall, methodKind, parseMethodName, protoLine, type CallTarget } from './client.ts';
+
+const reflectionInput = z.enum(['auto', 'v1', 'v1alpha']).default('auto').describe('Server reflection version (auto tries v1, then v1alpha)');
+const metadataInput = headersInput.describe('Request metadata: an object or [name, value] pairs ("-bin" names take base64 values)');
+
+const statusOut = z.object({ code: z.number(), name: z.string(), message: z.string() });
+const metaOut = z.array(z.object({ name: z.string(), value: z.string(), binary: z.boolean(), bytes: z.string().optional() }));
+const fieldOut = z.object({ name: z.string(), jsonName: z.string(), number: z.number(), type: z.string(), oneof: z.string().optional() });
+const messageOut = z.object({ type: z.string(), fields: z.array(fieldOut), enums: z.array(z.object({ type: z.string(), values: z.array(z.object({ name: z.string(), number: z.number() })) })) });
+const methodOut = z.object({ name: z.string(), fullName: z.string(), kind: z.string(), input: z.string(), output: z.string(), proto: z.string() });
+
+async function open(ctx: OperationContext, input: { tls: string; host: string; port: number }): Promise<{ session: H2Session; target: CallTarget; alpn: string | null }> {
+  const { session, alpn } = await connectH2(ctx, { tls: input.tls, mode: 'prior-knowledge', windowSize: 4 * 1024 * 1024, huffman: true, indexing: true });
+  await session.start(input.tls === 'implicit' ? 'alpn' : 'prior-knowledge');
+  const scheme = input.tls === 'implicit' ? 'https' : 'http';
+  return { session, alpn, target: { scheme, authority: hostField({ scheme, host: input.host, port: input.port }) } };
+}
+
+function methodJson(m: ReturnType<typeof findMethod>['method']) {
+  return { name: m.name, fullName: `${m.parent.typeName}/${m.name}`, kind: methodKind(m), input: m.input.typeName, output: m.output.typeName, proto: protoLine(m) };
+}
+
+function toMessage(desc: DescMessage, json: unknown, registry: FileRegistry, field: string): Uint8Array {
+  try {
+    return toBinary(desc, fromJson(desc, json as JsonValue, { registry }));
+  } catch (e) {
+    throw InvalidInput.field(field, `not a valid ${desc.typeName} in JSON: ${(e as Error).message}`);
+  }
+}
+
+function fromMessage(desc: DescMessage, bytes: Uint8Array, registry: FileRegistry, emitDefaults: boolean): JsonValue {
+  try {
+    return toJson(desc, fromBinary(desc, bytes), { registry, alwaysEmitImplicit: emitDefaults });
+  } catch (e) {
+    throw new ProtocolError(`response message is not a valid ${desc.typeName}: ${(e as Error).message}`);
+  }
+}
+
+export default defineProtocol({
+  id: 'grpc',
+  title: 'gRPC',
+  category: 'web',
+  summary: 'gRPC over our HTTP/2: unary and server-streaming calls with JSON in and out through server reflection, services and methods listed and described, health checks, status and trailers decoded.',
+  ports: [
+    { port: 50051, transport: 'tcp', label: 'h2c' },
+    { port: 443, transport: 'tls', label: 'h2' },
+  ],
+  specs: ['gRPC over HTTP/2 (PROTOCOL-HTTP2.md)', 'grpc.reflection.v1', 'grpc.health.v1', 'RFC 9113'],
+  rating: {
+    stars: 4,
+    reason:
+      'Lab-tested against a @grpc/grpc-js server with @grpc/reflection through workerd (h2c): services and methods listed (v1 and v1alpha), methods and messages described, unary and server-streaming calls with JSON in and out (int64, enums, maps, bytes, oneof, Timestamp), status codes with grpc-message and binary trailers, health Check and Watch; over TLS with ALPN through the Node host. No client or bidirectional streaming beyond one batch, no compression.',
+  },
+  verifiedAgainst: '@grpc/grpc-js 1.14.7 with @grpc/reflection 1.0.4',
+  tls: { implicit: { port: 443 } },
+  defaultOperation: 'services',
+  operations: {
+    services: operation({
+      summary: 'The services the server offers (server reflection), with their methods',
+      defaultPort: 50051,
+      input: z.object({ reflection: reflectionInput, methods: z.boolean().default(true).describe('Also load each service and list its methods') }),
+      output: z.object({
+        reflection: z.string(),
+        alpn: z.string().nullable(),
+        services: z.array(z.object({ name: z.string(), methods: z.array(methodOut).nullable(), error: z.string().optional() })),
+      }),
+      text: (r) => r.services.map((s) => `${s.name}${s.methods ? `\n${s.methods.map((m) => `  ${m.proto}`).join('\n')}` : ''}`).join('\n'),
+      async run(ctx, input) {
+        const { session, target, alpn } = await open(ctx, input);
+        const reflection = new Reflection(session, target, input.reflection, input.timeoutMs);
+        const names = await reflection.listServices();
+        const services = [];
+        for (const name of names) {
+          if (!input.methods) {
+            services.push({ name, methods: null });
+            continue;
+          }
+          try {
+            const registry = await reflection.load([name]);
+            const svc = registry.getService(name);
+            services.push({ name, methods: svc ? svc.methods.map(methodJson) : null });
+          } catch (e) {
+            services.push({ name, methods: null, error: (e as Error).message });
+          }
+        }
+        await session.close();
+        return { reflection: reflection.version!, alpn, services };
+      },
+    }),
+    describe: operation({
+      summary: 'A service, method, message or enum as the server describes it (fields, types, streaming)',
+      defaultPort: 50051,
+      input: z.object({ symbol: z.string().min(1).max(512).regex(/^\/?[A-Za-z_][\w.]*(\/[A-Za-z_]\w*)?$/, 'a fully qualified name: pkg.Service, pkg.Service/Method or pkg.Message'), reflection: reflectionInput }),
+      output: z.object({
+        kind: z.enum(['service', 'method', 'message', 'enum']),
+        name: z.string(),
+        file: z.string(),
+        methods: z.array(methodOut).optional(),
+        method: methodOut.optional(),
+        input: messageOut.optional(),
+        output: messageOut.optional(),
+        message: messageOut.optional(),
+        values: z.array(z.object({ name: z.string(), number: z.number() })).optional(),
+      }),
+      text: (r) => JSON.stringify(r, null, 2),
+      async run(ctx, input) {
+        const { session, target } = await open(ctx, input);
+        const reflection = new Reflection(session, target, input.reflection, input.timeoutMs);
+        const symbol = input.symbol.replace(/^\//, '');
+        const isMethod = symbol.includes('/');
+        const registry = await reflection.load([isMethod ? parseMethodName(symbol).service : symbol]).catch(async (e) => {
+          // "pkg.Service.Method" is a method too: ask for its service.
+          if (!isMethod && symbol.includes('.')) return reflection.load([parseMethodName(symbol).service]);
+          throw e;
+        });
+        await session.close();
+        const svc = registry.getService(symbol);
+        if (svc) return { kind: 'service' as const, name: svc.typeName, file: svc.file.name, methods: svc.methods.map(methodJson) };
+        const msg = registry.getMessage(symbol);
+        if (msg) return { kind: 'message' as const, name: msg.typeName, file: msg.file.name, message: describeMessage(msg) };
+        const en = registry.getEnum(symbol);
+        if (en) return { kind: 'enum' as const, name: en.typeName, file: en.file.name, values: en.values.map((v) => ({ name: v.name, number: v.number })) };
+        const { method } = findMethod(registry, symbol);
+        return { kind: 'method' as const, name: `${method.parent.typeName}/${method.name}`, file: method.parent.file.name, method: methodJson(method), input: describeMessage(method.input), output: describeMessage(method.output) };
+      },
+    }),
+    call: operation({
+      summary: 'Calls a method with a JSON request (types from server reflection); unary or server-streaming',
+      defaultPort: 50051,
+      input: z.object({
+        method: z.string().min(3).max(512).describe('pkg.Service/Method'),
+        request: z.unknown().default({}).describe('The request message as protobuf JSON'),
+        requests: z.array(z.unknown()).max(1000).optional().describe('Several request messages, sent in one batch (client or bidirectional streaming)'),
+        metadata: metadataInput,
+        maxMessages: z.number().int().min(1).max(10_000).default(100).describe('Cancel a server stream after this many messages'),
+        deadlineMs: z.number().int().min(1).max(3_600_000).optional().describe('grpc-timeout sent to the server'),
+        emitDefaults: z.boolean().default(false).describe('Show fields that hold their default value'),
+        reflection: reflectionInput,
+      }),
+      output: z.object({
+        method: methodOut,
+        status: statusOut,
+        headers: metaOut,
+        trailers: metaOut,
+        messages: z.array(z.unknown()),
+        cancelled: z.boolean().describe('We cancelled the stream after maxMessages'),
+        reflection: z.string(),
+        timing: z.object({ firstByteMs: z.number().nullable(), totalMs: z.number().nullable() }),
+      }),
+      text: (r) => `${r.messages.map((m) => JSON.stringify(m, null, 2)).join('\n')}\n${r.status.name}${r.status.message ? `: ${r.status.message}` : ''}`,
+      async run(ctx, input) {
+        const metadata = headerPairs(input.metadata);
+        const { session, target } = await open(ctx, input);
+        const reflection = new Reflection(session, target, input.reflection, input.timeoutMs);
+        const registry = await reflection.load([parseMethodName(input.method).service]);
+        const { method } = findMethod(registry, input.method);
+        const bodies = (input.requests ?? [input.request]).map((json, i) => toMessage(method.input, json, registry, input.requests ? `requests.${i}` : 'request'));
+        const single = method.methodKind === 'unary' || method.methodKind === 'server_streaming';
+        if (single && bodies.length !== 1) throw InvalidInput.field('requests', `${methodKind(method)} methods take exactly one request message`);
+        const r = await grpcCall(session, target, `/${method.parent.typeName}/${method.name}`, bodies, { metadata, timeoutMs: input.deadlineMs, maxMessages: input.maxMessages });
+        await session.close();
+        return {
+          method: methodJson(method),
+          status: r.status,
+          headers: metadataJson(r.headers),
+          trailers: metadataJson(r.trailers),
+          messages: r.messages.map((m) => fromMessage(method.output, m, registry, input.emitDefaults)),
+          cancelled: r.cancelled,
+          reflection: reflection.version!,
+          timing: { firstByteMs: r.firstByteMs, totalMs: r.totalMs },
+        };
+      },
+    }),
+    health: operation({
+      summary: 'grpc.health.v1 Check (or the first answer of Watch) for the server or one service',
+      defaultPort: 50051,
+      input: z.object({ service: z.string().max(512).default('').describe('Service name; empty for the whole server'), watch: z.boolean().default(false).describe('Use Watch and report its first answer') }),
+      output: z.object({ service: z.string(), status: z.string().nullable(), grpcStatus: statusOut }),
+      text: (r) => `${r.service || '(server)'}: ${r.status ?? r.grpcStatus.name}`,
+      async run(ctx, input) {
+        const { session, target } = await open(ctx, input);
+        const path = `/grpc.health.v1.Health/${input.watch ? 'Watch' : 'Check'}`;
+        const r = await grpcCall(session, target, path, [encodeHealthRequest(input.service)], { maxMessages: input.watch ? 1 : undefined });
+        await session.close();
+        if (r.status.code === 12) throw new ServerError(`the server has no health service (${r.status.name})`, { grpcStatus: 12 });
+        const ok = r.status.code === 0 || (input.watch && r.cancelled);
+        return { service: input.service, status: ok && r.messages[0] ? decodeHealthResponse(r.messages[0]) : null, grpcStatus: r.status };
+      },
+    }),
+  },
+});

@@ -1,0 +1,71 @@
+// SFTP v3 framing and attributes (draft-ietf-secsh-filexfer-02 3, 5): golden bytes, split feed, fuzz; asciicast v2 recording.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { fromHex, toHex } from '../../core/bytes.ts';
+import { ProtocolError } from '../../core/errors.ts';
+import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
+import { AsciicastRecorder } from './session.ts';
+import { decodeAttrs, encodeAttrs, fileType, sftpFrame } from './sftp.ts';
+import { SshReader, SshWriter } from './wire.ts';
+
+// SSH_FXP_STATUS for request 7: code 2 (NO_SUCH_FILE), message "No such file", language "".
+const status = fromHex(
+  '0000001d' + // length 29: type, id, code, message, language
+    '65' + // SSH_FXP_STATUS (101)
+    '00000007' + // request id
+    '00000002' + // SSH_FX_NO_SUCH_FILE
+    '0000000c' + toHex(new TextEncoder().encode('No such file')) +
+    '00000000', // language tag
+);
+
+test('SFTP packet frame: golden STATUS packet, split feed', () => {
+  const packets = assertSplitFeed(sftpFrame, new Uint8Array([...status, ...status]));
+  assert.equal(packets.length, 2);
+  const r = new SshReader(packets[0]);
+  assert.deepEqual([r.u8(), r.u32(), r.u32(), r.text()], [101, 7, 2, 'No such file']);
+});
+
+test('SFTP packet frame refuses absurd lengths and never throws anything but ProtocolError', () => {
+  assert.throws(() => sftpFrame(fromHex('7fffffff65')), /SFTP packet length 2147483647 is out of range/);
+  assert.throws(() => sftpFrame(fromHex('00000000')), /out of range/);
+  assertFuzzSafe(sftpFrame, { seeds: [status] });
+});
+
+test('attributes round-trip with every flag (draft 5), golden bytes for size + permissions', () => {
+  const bytes = encodeAttrs(new SshWriter(), { size: 0x1_0000_0002, permissions: 0o100644 }).finish();
+  assert.equal(toHex(bytes), '00000005' + '0000000100000002' + '000081a4');
+  const all = { size: 5, uid: 1000, gid: 100, permissions: 0o40755, atime: 1700000000, mtime: 1700000001 };
+  assert.deepEqual(decodeAttrs(new SshReader(encodeAttrs(new SshWriter(), all).finish())), all);
+  assert.equal(fileType(0o40755), 'directory');
+  assert.equal(fileType(0o120777), 'symlink');
+  assert.equal(fileType(0o100600), 'file');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+      try {
+        decodeAttrs(new SshReader(b));
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+      }
+    }),
+  );
+});
+
+test('asciicast v2: header, ordered events, UTF-8 split across chunks reassembled, size cap', () => {
+  const rec = new AsciicastRecorder({ width: 80, height: 24, term: 'xterm' }, 1024, 1_700_000_000_000);
+  const euro = new TextEncoder().encode('€');
+  rec.output(euro.subarray(0, 1), 1_700_000_000_100);
+  rec.output(euro.subarray(1), 1_700_000_000_250);
+  rec.resize(100, 30, 1_700_000_000_300);
+  rec.input(new TextEncoder().encode('ls\n'), 1_700_000_000_400);
+  const lines = rec.toString().trimEnd().split('\n');
+  assert.deepEqual(JSON.parse(lines[0]), { version: 2, width: 80, height: 24, timestamp: 1_700_000_000, env: { TERM: 'xterm' } });
+  assert.deepEqual(lines.slice(1).map((l) => JSON.parse(l)), [
+    [0.25, 'o', '€'],
+    [0.3, 'r', '100x30'],
+    [0.4, 'i', 'ls\n'],
+  ]);
+  for (let i = 0; i < 100; i++) rec.output(new TextEncoder().encode('x'.repeat(50)), 1_700_000_001_000);
+  assert.equal(rec.truncated, true);
+  assert.ok(rec.toString().length <= 1024 + 1);
+});

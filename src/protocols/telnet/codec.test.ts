@@ -1,0 +1,96 @@
+// Telnet codec: IAC parsing across any split, subnegotiation escaping, and the negotiation rules (no loops).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { toHex, utf8 } from '../../core/bytes.ts';
+import { ProtocolError } from '../../core/errors.ts';
+import { escapeData, Negotiator, Opt, TelnetParser, terminalTypeIs, windowSize, type TelnetEvent } from './codec.ts';
+
+// What inetutils telnetd opened with in the lab (first bytes): WILL AUTHENTICATION, DO TERMINAL-TYPE,
+// then "hi" with an escaped 255, an SB TERMINAL-TYPE SEND, and an EOR mark.
+const SERVER = Uint8Array.of(255, 251, 37, 255, 253, 24, 0x68, 0x69, 255, 255, 0x0d, 0x00, 255, 250, 24, 1, 255, 240, 255, 239);
+
+const EXPECTED: TelnetEvent[] = [
+  { type: 'negotiate', verb: 'WILL', option: 37 },
+  { type: 'negotiate', verb: 'DO', option: 24 },
+  { type: 'data', bytes: Uint8Array.of(0x68, 0x69, 255, 0x0d) },
+  { type: 'subnegotiation', option: 24, data: Uint8Array.of(1) },
+  { type: 'command', command: 'EOR' },
+];
+
+/** Data events merged, so splits that cut data in pieces compare equal. */
+function merged(events: TelnetEvent[]): TelnetEvent[] {
+  const out: TelnetEvent[] = [];
+  for (const e of events) {
+    const last = out[out.length - 1];
+    if (e.type === 'data' && last?.type === 'data') last.bytes = Uint8Array.from([...last.bytes, ...e.bytes]);
+    else out.push(e.type === 'data' ? { type: 'data', bytes: e.bytes.slice() } : e);
+  }
+  return out;
+}
+
+test('telnet: the parser splits negotiation, data (IAC IAC, CR NUL), SB and EOR', () => {
+  assert.deepEqual(new TelnetParser().feed(SERVER), EXPECTED);
+});
+
+test('telnet: the same stream fed one byte at a time and at random splits parses the same', () => {
+  const p = new TelnetParser();
+  const one: TelnetEvent[] = [];
+  for (const b of SERVER) one.push(...p.feed(Uint8Array.of(b)));
+  assert.deepEqual(merged(one), EXPECTED);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: SERVER.length }), { maxLength: 6 }), (cuts) => {
+      const q = new TelnetParser();
+      const got: TelnetEvent[] = [];
+      let at = 0;
+      for (const c of [...new Set(cuts)].sort((a, b) => a - b).concat(SERVER.length)) {
+        got.push(...q.feed(SERVER.subarray(at, c)));
+        at = c;
+      }
+      assert.deepEqual(merged(got), EXPECTED);
+    }),
+  );
+});
+
+test('telnet: TERMINAL-TYPE IS and NAWS encodings (RFC 1091, RFC 1073), 255 doubled inside SB', () => {
+  assert.equal(toHex(terminalTypeIs('xterm')), 'fffa1800' + toHex(utf8('xterm')) + 'fff0');
+  assert.equal(toHex(windowSize(80, 24)), 'fffa1f00500018fff0');
+  assert.equal(toHex(windowSize(255, 24)), 'fffa1f00ffff0018fff0');
+  assert.equal(toHex(escapeData(Uint8Array.of(0x61, 0x0d, 0xff, 0x0d, 0x0a))), '610d00ffff0d0a');
+  assert.equal(toHex(escapeData(Uint8Array.of(0x0d), true)), '0d');
+});
+
+test('telnet: negotiation accepts what it supports, refuses the rest, and never answers a state it is in', () => {
+  const n = new Negotiator({ terminalType: 'vt100', cols: 100, rows: 30 });
+  const ask = (verb: 'WILL' | 'WONT' | 'DO' | 'DONT', option: number) => n.answer({ type: 'negotiate', verb, option }).map((r) => r.text);
+  assert.deepEqual(ask('DO', Opt.TTYPE), ['IAC WILL TERMINAL-TYPE']);
+  assert.deepEqual(ask('DO', Opt.TTYPE), [], 'already on: no answer, no loop');
+  assert.deepEqual(ask('DO', Opt.NAWS), ['IAC WILL NAWS', 'IAC SB NAWS 100x30 IAC SE']);
+  assert.deepEqual(ask('WILL', Opt.ECHO), ['IAC DO ECHO']);
+  assert.deepEqual(ask('WILL', 37), ['IAC DONT AUTHENTICATION']);
+  assert.deepEqual(ask('DO', Opt.LINEMODE), ['IAC WONT LINEMODE']);
+  assert.deepEqual(ask('WONT', Opt.ECHO), ['IAC DONT ECHO']);
+  assert.deepEqual(ask('WONT', Opt.ECHO), []);
+  const sb = n.answer({ type: 'subnegotiation', option: Opt.TTYPE, data: Uint8Array.of(1) });
+  assert.equal(toHex(sb[0].bytes), toHex(terminalTypeIs('vt100')));
+  assert.equal(toHex(n.resize(132, 43)!), toHex(windowSize(132, 43)));
+  // Our own request is not answered twice when the server agrees.
+  n.request('DO', Opt.EOR);
+  assert.deepEqual(ask('WILL', Opt.EOR), []);
+  assert.deepEqual(n.state(), { local: ['TERMINAL-TYPE', 'NAWS'], remote: ['END-OF-RECORD'] });
+});
+
+test('telnet: an oversized or broken subnegotiation is a protocol error; random bytes throw nothing else', () => {
+  assert.throws(() => new TelnetParser().feed(Uint8Array.of(255, 250, 24, 255, 251)), /IAC WILL inside a subnegotiation/);
+  assert.throws(() => new TelnetParser().feed(Uint8Array.from([255, 250, 24, ...new Array(5000).fill(1)])), /longer than 4096/);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+      try {
+        new TelnetParser().feed(bytes);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});

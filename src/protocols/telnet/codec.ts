@@ -1,0 +1,260 @@
+// Telnet, RFC 854 (NVT, IAC commands) and RFC 855 (option negotiation, subnegotiation), with the options this
+// client speaks: TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073), END-OF-RECORD (RFC 885), ECHO (RFC 857), SGA (RFC 858),
+// BINARY (RFC 856). The negotiation follows RFC 1143's rule: answer only what changes a state, so no loop can start.
+import { ProtocolError } from '../../core/errors.ts';
+
+export const IAC = 255;
+export const Cmd = { SE: 240, NOP: 241, DM: 242, BRK: 243, IP: 244, AO: 245, AYT: 246, EC: 247, EL: 248, GA: 249, SB: 250, WILL: 251, WONT: 252, DO: 253, DONT: 254, EOR: 239 } as const;
+const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, k])) as Record<number, string>;
+
+export const Opt = { BINARY: 0, ECHO: 1, SGA: 3, STATUS: 5, TIMING_MARK: 6, TTYPE: 24, EOR: 25, NAWS: 31, TSPEED: 32, LFLOW: 33, LINEMODE: 34, XDISPLOC: 35, ENVIRON: 36, AUTHENTICATION: 37, ENCRYPT: 38, NEW_ENVIRON: 39 } as const;
+const OPT_NAMES: Record<number, string> = {
+  0: 'BINARY',
+  1: 'ECHO',
+  3: 'SUPPRESS-GO-AHEAD',
+  5: 'STATUS',
+  6: 'TIMING-MARK',
+  24: 'TERMINAL-TYPE',
+  25: 'END-OF-RECORD',
+  31: 'NAWS',
+  32: 'TERMINAL-SPEED',
+  33: 'TOGGLE-FLOW-CONTROL',
+  34: 'LINEMODE',
+  35: 'X-DISPLAY-LOCATION',
+  36: 'ENVIRON',
+  37: 'AUTHENTICATION',
+  38: 'ENCRYPT',
+  39: 'NEW-ENVIRON',
+};
+
+export function optionName(o: number): string {
+  return OPT_NAMES[o] ?? `option ${o}`;
+}
+
+export function commandName(c: number): string {
+  return CMD_NAMES[c] ?? `command ${c}`;
+}
+
+export type Verb = 'WILL' | 'WONT' | 'DO' | 'DONT';
+
+export type TelnetEvent =
+  | { type: 'data'; bytes: Uint8Array }
+  | { type: 'negotiate'; verb: Verb; option: number }
+  | { type: 'subnegotiation'; option: number; data: Uint8Array }
+  | { type: 'command'; command: string };
+
+const MAX_SB = 4096;
+
+/**
+ * Splits the server's stream into data and commands, across any chunking (sans-I/O).
+ * How it works: a small state machine — data, after IAC, after a verb, inside SB, after IAC inside SB.
+ * IAC IAC is a data byte 255; CR NUL is a bare CR (RFC 854 "NVT").
+ */
+export class TelnetParser {
+  private state: 'data' | 'iac' | 'verb' | 'sb' | 'sbIac' = 'data';
+  private verb = 0;
+  private sb: number[] = [];
+  private lastCr = false;
+
+  feed(chunk: Uint8Array): TelnetEvent[] {
+    const events: TelnetEvent[] = [];
+    let data: number[] = [];
+    const flush = () => {
+      if (data.length) events.push({ type: 'data', bytes: Uint8Array.from(data) });
+      data = [];
+    };
+    for (const b of chunk) {
+      switch (this.state) {
+        case 'data':
+          if (b === IAC) this.state = 'iac';
+          else if (this.lastCr && b === 0) this.lastCr = false;
+          else {
+            data.push(b);
+            this.lastCr = b === 0x0d;
+          }
+          break;
+        case 'iac':
+          this.lastCr = false;
+          if (b === IAC) {
+            data.push(IAC);
+            this.state = 'data';
+          } else if (b === Cmd.WILL || b === Cmd.WONT || b === Cmd.DO || b === Cmd.DONT) {
+            this.verb = b;
+            this.state = 'verb';
+          } else if (b === Cmd.SB) {
+            this.sb = [];
+            this.state = 'sb';
+          } else {
+            flush();
+            events.push({ type: 'command', command: commandName(b) });
+            this.state = 'data';
+          }
+          break;
+        case 'verb':
+          flush();
+          events.push({ type: 'negotiate', verb: commandName(this.verb) as Verb, option: b });
+          this.state = 'data';
+          break;
+        case 'sb':
+          if (b === IAC) this.state = 'sbIac';
+          else {
+            if (this.sb.length >= MAX_SB) throw new ProtocolError(`telnet subnegotiation longer than ${MAX_SB} bytes`);
+            this.sb.push(b);
+          }
+          break;
+        case 'sbIac':
+          if (b === IAC) {
+            this.sb.push(IAC);
+            this.state = 'sb';
+          } else if (b === Cmd.SE) {
+            flush();
+            if (this.sb.length === 0) throw new ProtocolError('telnet subnegotiation without an option (IAC SB IAC SE)');
+            events.push({ type: 'subnegotiation', option: this.sb[0], data: Uint8Array.from(this.sb.slice(1)) });
+            this.state = 'data';
+          } else {
+            // RFC 855: only IAC SE ends a subnegotiation; anything else after IAC inside one is malformed.
+            throw new ProtocolError(`telnet: IAC ${commandName(b)} inside a subnegotiation of ${optionName(this.sb[0] ?? -1)}`);
+          }
+          break;
+      }
+    }
+    flush();
+    return events;
+  }
+}
+
+export function negotiation(verb: Verb, option: number): Uint8Array {
+  return Uint8Array.of(IAC, Cmd[verb], option);
+}
+
+/** IAC SB option data IAC SE, with 255s in the data doubled. */
+export function subnegotiation(option: number, data: readonly number[]): Uint8Array {
+  const out = [IAC, Cmd.SB, option];
+  for (const b of data) {
+    out.push(b);
+    if (b === IAC) out.push(IAC);
+  }
+  out.push(IAC, Cmd.SE);
+  return Uint8Array.from(out);
+}
+
+/** RFC 1091: IAC SB TERMINAL-TYPE IS <name> IAC SE. */
+export function terminalTypeIs(name: string): Uint8Array {
+  return subnegotiation(Opt.TTYPE, [0, ...Array.from(name, (c) => c.charCodeAt(0) & 0x7f)]);
+}
+
+/** RFC 1073: IAC SB NAWS width(16) height(16) IAC SE. */
+export function windowSize(cols: number, rows: number): Uint8Array {
+  return subnegotiation(Opt.NAWS, [(cols >> 8) & 0xff, cols & 0xff, (rows >> 8) & 0xff, rows & 0xff]);
+}
+
+/** User data for the wire: IAC doubled; a CR not followed by LF becomes CR NUL (RFC 854, outside BINARY). */
+export function escapeData(bytes: Uint8Array, binary = false): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    out.push(b);
+    if (b === IAC) out.push(IAC);
+    else if (!binary && b === 0x0d && bytes[i + 1] !== 0x0a) out.push(0);
+  }
+  return Uint8Array.from(out);
+}
+
+export function describeEvent(e: TelnetEvent): string {
+  switch (e.type) {
+    case 'negotiate':
+      return `IAC ${e.verb} ${optionName(e.option)}`;
+    case 'subnegotiation':
+      return `IAC SB ${optionName(e.option)} ${Array.from(e.data, (b) => b.toString(16).padStart(2, '0')).join(' ')} IAC SE`;
+    case 'command':
+      return `IAC ${e.command}`;
+    case 'data':
+      return `${e.bytes.length} bytes of data`;
+  }
+}
+
+export interface TelnetSettings {
+  terminalType: string;
+  cols: number;
+  rows: number;
+}
+
+/**
+ * The client's side of option negotiation. Options the server may enable on its side (WILL): ECHO, SGA,
+ * BINARY, EOR. Options this client enables (DO from the server): TERMINAL-TYPE, NAWS, SGA, BINARY. Anything
+ * else is refused. A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
+ */
+export class Negotiator {
+  readonly remote = new Set<number>();
+  readonly local = new Set<number>();
+  /** Options we asked for and have not heard back about. */
+  private readonly asked = new Set<string>();
+  readonly log: string[] = [];
+  static readonly REMOTE_OK = new Set<number>([Opt.ECHO, Opt.SGA, Opt.BINARY, Opt.EOR]);
+  static readonly LOCAL_OK = new Set<number>([Opt.TTYPE, Opt.NAWS, Opt.SGA, Opt.BINARY]);
+
+  constructor(public settings: TelnetSettings) {}
+
+  /** Asks the server for something first (we send DO/WILL), remembering it so the reply is not answered again. */
+  request(verb: 'DO' | 'WILL', option: number): Uint8Array {
+    this.asked.add(`${verb} ${option}`);
+    this.log.push(`> IAC ${verb} ${optionName(option)}`);
+    return negotiation(verb, option);
+  }
+
+  /** What to send back for a server event (possibly nothing), each with its transcript line. */
+  answer(e: TelnetEvent): { bytes: Uint8Array; text: string }[] {
+    const out: { bytes: Uint8Array; text: string }[] = [];
+    const push = (bytes: Uint8Array, text: string) => {
+      this.log.push(`> ${text}`);
+      out.push({ bytes, text });
+    };
+    const say = (verb: Verb, option: number) => push(negotiation(verb, option), `IAC ${verb} ${optionName(option)}`);
+    if (e.type === 'negotiate') {
+      this.log.push(`< IAC ${e.verb} ${optionName(e.option)}`);
+      const o = e.option;
+      switch (e.verb) {
+        case 'WILL':
+          if (this.remote.has(o)) break;
+          if (Negotiator.REMOTE_OK.has(o)) {
+            this.remote.add(o);
+            if (!this.asked.delete(`DO ${o}`)) say('DO', o);
+          } else if (!this.asked.delete(`DO ${o}`)) say('DONT', o);
+          break;
+        case 'WONT':
+          this.asked.delete(`DO ${o}`);
+          if (this.remote.delete(o)) say('DONT', o);
+          break;
+        case 'DO':
+          if (this.local.has(o)) break;
+          if (Negotiator.LOCAL_OK.has(o)) {
+            this.local.add(o);
+            if (!this.asked.delete(`WILL ${o}`)) say('WILL', o);
+            if (o === Opt.NAWS) push(windowSize(this.settings.cols, this.settings.rows), `IAC SB NAWS ${this.settings.cols}x${this.settings.rows} IAC SE`);
+          } else if (!this.asked.delete(`WILL ${o}`)) say('WONT', o);
+          break;
+        case 'DONT':
+          this.asked.delete(`WILL ${o}`);
+          if (this.local.delete(o)) say('WONT', o);
+          break;
+      }
+    } else if (e.type === 'subnegotiation') {
+      this.log.push(`< ${describeEvent(e)}`);
+      // RFC 1091: IAC SB TERMINAL-TYPE SEND IAC SE asks for our terminal type.
+      if (e.option === Opt.TTYPE && e.data[0] === 1 && this.local.has(Opt.TTYPE)) push(terminalTypeIs(this.settings.terminalType), `IAC SB TERMINAL-TYPE IS ${this.settings.terminalType} IAC SE`);
+    }
+    return out;
+  }
+
+  /** NAWS update after a resize, when the server accepted NAWS. */
+  resize(cols: number, rows: number): Uint8Array | undefined {
+    this.settings = { ...this.settings, cols, rows };
+    if (!this.local.has(Opt.NAWS)) return undefined;
+    this.log.push(`> IAC SB NAWS ${cols}x${rows} IAC SE`);
+    return windowSize(cols, rows);
+  }
+
+  state(): { local: string[]; remote: string[] } {
+    return { local: [...this.local].map(optionName), remote: [...this.remote].map(optionName) };
+  }
+}

@@ -1,0 +1,165 @@
+// Telnet, RFC 854/855 with TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073) and END-OF-RECORD (RFC 885): a terminal
+// session over a WebSocket, the server's negotiation and banner, and a login that runs one command.
+import { z } from 'zod';
+import { fromUtf8 } from '../../core/bytes.ts';
+import { AuthError, classify } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
+import { TelnetClient } from './client.ts';
+
+const terminal = {
+  terminalType: z.string().regex(/^[A-Za-z0-9._+-]{1,40}$/, 'terminalType is a terminal name such as xterm-256color').default('xterm-256color').describe('Sent when the server asks (RFC 1091)'),
+  cols: z.number().int().min(10).max(1000).default(80).describe('Window width, sent with NAWS (RFC 1073)'),
+  rows: z.number().int().min(2).max(1000).default(24).describe('Window height'),
+};
+
+const optionsState = z.object({ local: z.array(z.string()), remote: z.array(z.string()) });
+
+async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number }): Promise<TelnetClient> {
+  const conn = await ctx.dial();
+  const client = new TelnetClient(conn, { terminalType: input.terminalType, cols: input.cols, rows: input.rows });
+  await client.open();
+  return client;
+}
+
+/** Text as the user sees it: UTF-8 when it is, CR LF as LF. */
+function display(text: string): string {
+  const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+  let s: string;
+  try {
+    s = fromUtf8(bytes, true);
+  } catch {
+    s = text;
+  }
+  return s.replace(/\r\n/g, '\n').replace(/\r/g, '\n');
+}
+
+const LOGIN_PROMPT = /(login|username|user name):\s*$/i;
+const PASSWORD_PROMPT = /password:\s*$/i;
+
+export default defineProtocol({
+  id: 'telnet',
+  title: 'Telnet',
+  category: 'remote',
+  summary: 'Terminal sessions with option negotiation (terminal type, window size, echo, end of record); the server\'s negotiation and banner; a login that runs one command and returns its output and exit status.',
+  ports: [{ port: 23, transport: 'tcp' }],
+  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143'],
+  rating: {
+    stars: 4,
+    reason:
+      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY and EOR negotiated by RFC 1143 rules, IAC escaping and CR NUL; login-and-run with the exit status; lab-tested against inetutils telnetd on the Node host and on workerd (negotiation read back, login, commands, wrong password). No LINEMODE, NEW-ENVIRON, or Telnet over TLS.',
+  },
+  verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3',
+  defaultOperation: 'negotiate',
+  operations: {
+    negotiate: operation({
+      summary: "The server's option negotiation and the text it shows before a login (its banner and prompt)",
+      input: z.object({ ...terminal, waitMs: z.number().int().min(100).max(10_000).default(2000).describe('How long to wait for the login prompt') }),
+      output: z.object({ banner: z.string(), prompt: z.boolean().describe('A login prompt was seen'), options: optionsState, negotiation: z.array(z.string()), records: z.number() }),
+      text: (r) => [...r.negotiation, '', r.banner].join('\n'),
+      async run(ctx, input) {
+        const client = await connect(ctx, input);
+        let prompt = false;
+        let banner: string;
+        try {
+          banner = await ctx.within(input.waitMs, () => client.readUntil(LOGIN_PROMPT, 'a login prompt'));
+          prompt = true;
+        } catch (e) {
+          if (classify(e).code !== 'io_timeout' || ctx.signal.aborted) throw e;
+          banner = client.takePending();
+        }
+        await client.conn.close();
+        return { banner: display(banner), prompt, options: client.negotiator.state(), negotiation: client.negotiator.log, records: client.records };
+      },
+    }),
+    exec: operation({
+      summary: 'Log in with a user name and password, run one command, return its output and exit status',
+      input: z.object({
+        ...terminal,
+        user: z.string().min(1).max(64).regex(/^[^\s]+$/, 'user is one word'),
+        password: z.string().max(256).describe('Sent when the server asks for it; masked in the transcript'),
+        command: z.string().min(1).max(4096).regex(/^[^\r\n]*$/, 'command is one line'),
+        promptWaitMs: z.number().int().min(100).max(30_000).default(5000).describe('How long to wait for a shell prompt ($, #, %, >) after the password before typing anyway'),
+      }),
+      output: z.object({ output: z.string(), exitStatus: z.number().nullable(), banner: z.string(), options: optionsState, negotiation: z.array(z.string()) }),
+      text: (r) => r.output,
+      async run(ctx, input) {
+        const client = await connect(ctx, input);
+        const banner = await client.readUntil(LOGIN_PROMPT, 'the login prompt');
+        await client.send(`${input.user}\r\n`, { decode: `${input.user} (user name)` });
+        await client.readUntil(PASSWORD_PROMPT, 'the password prompt');
+        await client.send(`${input.password}\r\n`, { secret: true, decode: '(password) ****' });
+        // login(1) may flush what was typed ahead: wait for the shell's prompt (or the refusal) before typing.
+        let afterLogin = '';
+        try {
+          afterLogin = await ctx.within(input.promptWaitMs, () => client.readUntil(/[$#%>] ?$|login incorrect|authentication failure/i, 'a shell prompt'));
+        } catch (e) {
+          if (classify(e).code !== 'io_timeout' || ctx.signal.aborted) throw e;
+        }
+        if (/login incorrect|authentication failure/i.test(afterLogin)) {
+          throw new AuthError(`login refused: ${display(afterLogin).split('\n').find((l) => /incorrect|failure/i.test(l))?.trim()}`);
+        }
+        // The markers are typed split by quotes, so the terminal's echo of the command line never matches them.
+        const begin = '__PORTOLAN_BEGIN__';
+        const end = '__PORTOLAN_END__';
+        await client.send(`echo '__PORTOLAN_'BEGIN__; ${input.command}; echo '__PORTOLAN_'END__$?; exit\r\n`, { decode: `${input.command} (between markers), then exit` });
+        // Either the command finishes, or login says no (and asks for a login again).
+        const text = await client.readUntil(new RegExp(`${end}(\\d+)|login incorrect|authentication failure`, 'i'), 'the command to finish');
+        const at = text.lastIndexOf(begin);
+        if (!new RegExp(`${end}\\d+$`).test(text) || at < 0) {
+          const line = display(text).split('\n').find((l) => /incorrect|failure/i.test(l))?.trim();
+          throw new AuthError(`login refused: ${line ?? 'no shell after the password'}`);
+        }
+        const body = text.slice(at + begin.length).replace(/^\r?\n/, '');
+        const status = Number(new RegExp(`${end}(\\d+)$`).exec(text)![1]);
+        const output = display(body.slice(0, body.lastIndexOf(end)));
+        return { output, exitStatus: status, banner: display(banner), options: client.negotiator.state(), negotiation: client.negotiator.log };
+      },
+    }),
+    terminal: operation({
+      summary: 'Interactive terminal: binary frames are keystrokes and screen output; {"type":"resize","cols","rows"} sends NAWS; {"type":"interrupt"} sends IAC IP',
+      input: z.object({ ...terminal }),
+      output: z.object({ ended: z.enum(['server', 'client']), options: optionsState, negotiation: z.array(z.string()), bytesIn: z.number(), bytesOut: z.number() }),
+      async session(ctx, input, channel) {
+        const client = await connect(ctx, input);
+        let ended: 'server' | 'client' = 'server';
+        let announced = '';
+        const announce = () => {
+          const state = JSON.stringify(client.negotiator.state());
+          if (state !== announced) {
+            announced = state;
+            channel.send({ type: 'options', ...client.negotiator.state() });
+          }
+        };
+        const fromServer = (async () => {
+          for (;;) {
+            const data = await client.readData();
+            announce();
+            if (data === null) return 'server' as const;
+            if (data.length) channel.send(data);
+          }
+        })();
+        const fromClient = (async () => {
+          for (;;) {
+            const m: SessionMessage | null = await channel.receive();
+            if (m === null) return 'client' as const;
+            if (m instanceof Uint8Array) await client.sendBytes(m);
+            else if (m.type === 'resize' && typeof m.cols === 'number' && typeof m.rows === 'number') {
+              const naws = client.negotiator.resize(Math.max(1, Math.min(1000, m.cols)), Math.max(1, Math.min(1000, m.rows)));
+              if (naws) await client.conn.write(naws, { decode: `IAC SB NAWS ${m.cols}x${m.rows} IAC SE` });
+            } else if (m.type === 'interrupt') await client.conn.write(Uint8Array.of(255, 244), { decode: 'IAC IP' });
+            else if (m.type === 'stop') return 'client' as const;
+            else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: binary data, resize, interrupt or stop` } });
+          }
+        })();
+        try {
+          ended = await Promise.race([fromServer.catch((e) => (classify(e).code === 'closed' ? ('server' as const) : Promise.reject(e))), fromClient]);
+        } finally {
+          await client.conn.close();
+          fromServer.catch(() => {});
+          fromClient.catch(() => {});
+        }
+        return { ended, options: client.negotiator.state(), negotiation: client.negotiator.log, bytesIn: client.conn.bytesIn, bytesOut: client.conn.bytesOut };
+      },
+    }),
+  },
+});

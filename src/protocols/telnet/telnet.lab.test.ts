@@ -1,0 +1,116 @@
+// Telnet against inetutils telnetd: negotiation read back, login-and-run, and a terminal over the WebSocket,
+// on the Node host and on workerd alike (Telnet needs only TCP).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ports } from '../../../lab/index.ts';
+import { nodeFacts } from '../../../lab/servers/node.ts';
+import { call, workerUrl } from '../../../test/harness.ts';
+import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+
+const r = nodeFacts.remote;
+const target = { host: '127.0.0.1', port: ports.node.telnet };
+let node: RunningNodeHost;
+before(async () => {
+  node = await startNodeHost();
+});
+after(() => node?.stop());
+
+const hosts = () => [
+  ['Node host', (op: string, input: Record<string, unknown>, o?: { transcript?: boolean }) => callNode(node, 'telnet', op, input, o), node.url],
+  ['workerd', (op: string, input: Record<string, unknown>, o?: { transcript?: boolean }) => call('telnet', op, input, o), workerUrl()],
+] as const;
+
+test('telnet: the server negotiates terminal type, window size and echo; our answers are read back', async () => {
+  for (const [name, run] of hosts()) {
+    const res = await run('negotiate', { ...target, terminalType: 'vt220', cols: 132, rows: 43 });
+    assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
+    const x = res.body.result;
+    assert.equal(x.prompt, true, name);
+    assert.match(x.banner, /login: $/);
+    for (const line of ['< IAC DO TERMINAL-TYPE', '> IAC WILL TERMINAL-TYPE', '< IAC SB TERMINAL-TYPE 01 IAC SE', '> IAC SB TERMINAL-TYPE IS vt220 IAC SE', '< IAC DO NAWS', '> IAC SB NAWS 132x43 IAC SE', '< IAC WILL ECHO', '> IAC DO ECHO', '> IAC DO END-OF-RECORD', '< IAC WONT END-OF-RECORD', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+      assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
+    }
+    assert.deepEqual(x.options.remote.sort(), ['ECHO', 'SUPPRESS-GO-AHEAD']);
+    assert.ok(x.options.local.includes('NAWS') && x.options.local.includes('TERMINAL-TYPE'));
+  }
+});
+
+test('telnet: log in, run a command, get its output and exit status; the password stays out of the transcript', async () => {
+  for (const [name, run] of hosts()) {
+    const ok = await run('exec', { ...target, user: r.user, password: r.password, command: `cat ${r.file}` }, { transcript: true });
+    assert.equal(ok.status, 200, `${name}: ${JSON.stringify(ok.body)}`);
+    assert.equal(ok.body.result.output, r.fileText);
+    assert.equal(ok.body.result.exitStatus, 0);
+    assert.ok(!JSON.stringify(ok.body.transcript).includes(r.password), `${name}: password leaked`);
+    assert.ok(!JSON.stringify(ok.body.transcript).includes(Buffer.from(r.password).toString('hex')), `${name}: password hex leaked`);
+    const failing = await run('exec', { ...target, user: r.user, password: r.password, command: 'echo to-stdout; (exit 7)' });
+    assert.equal(failing.body.result.output, 'to-stdout\n');
+    assert.equal(failing.body.result.exitStatus, 7);
+  }
+});
+
+test('telnet: a wrong password is auth_failed with the server\'s words', async () => {
+  const res = await callNode(node, 'telnet', 'exec', { ...target, user: r.user, password: 'wrong-one', command: 'id', timeoutMs: 15_000 });
+  assert.equal(res.status, 502);
+  assert.equal(res.body.error.code, 'auth_failed');
+  assert.equal(res.body.error.message, 'login refused: Login incorrect');
+});
+
+/** Drives the terminal session over a WebSocket like the UI does. */
+async function terminal(base: string) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/telnet/terminal`);
+  ws.binaryType = 'arraybuffer';
+  let screen = '';
+  const control: { type: string; [k: string]: unknown }[] = [];
+  const waiters: (() => void)[] = [];
+  ws.addEventListener('message', (e) => {
+    if (typeof e.data === 'string') control.push(JSON.parse(e.data));
+    else screen += new TextDecoder().decode(e.data as ArrayBuffer);
+    waiters.splice(0).forEach((w) => w());
+  });
+  const closed = new Promise<void>((resolve) => ws.addEventListener('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve());
+    ws.addEventListener('error', () => reject(new Error('websocket error')));
+  });
+  const until = async (pred: () => boolean, what: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`terminal: no ${what}; screen: ${JSON.stringify(screen.slice(-300))} control: ${JSON.stringify(control)}`);
+      await new Promise<void>((res) => {
+        waiters.push(res);
+        setTimeout(res, 200);
+      });
+    }
+  };
+  const type = (text: string) => ws.send(new TextEncoder().encode(text));
+  return { ws, control, closed, until, type, get screen() { return screen; }, mark: () => screen.length };
+}
+
+test('telnet: an interactive terminal over the WebSocket — login, window size, resize, exit — on both hosts', async () => {
+  for (const [name, , base] of hosts()) {
+    const t = await terminal(base);
+    t.ws.send(JSON.stringify({ type: 'start', input: { ...target, cols: 100, rows: 30, terminalType: 'xterm-256color' } }));
+    await t.until(() => /login: $/.test(t.screen), `${name}: login prompt`);
+    t.type(`${r.user}\r`);
+    await t.until(() => /Password: ?$/.test(t.screen), `${name}: password prompt`);
+    t.type(`${r.password}\r`);
+    await t.until(() => /\$ $/.test(t.screen), `${name}: shell prompt`);
+    let at = t.mark();
+    t.type('stty size; echo "term=$TERM"\r');
+    await t.until(() => /term=xterm-256color/.test(t.screen.slice(at)) && /\$ $/.test(t.screen), `${name}: stty output`);
+    assert.match(t.screen.slice(at), /30 100\r\n/, `${name}: NAWS 100x30 reached the pty`);
+    t.ws.send(JSON.stringify({ type: 'resize', cols: 120, rows: 40 }));
+    await new Promise((res) => setTimeout(res, 300));
+    at = t.mark();
+    t.type('stty size\r');
+    await t.until(() => /40 120\r\n/.test(t.screen.slice(at)), `${name}: resized pty`);
+    assert.ok(t.control.some((c) => c.type === 'options' && (c.local as string[]).includes('NAWS')), `${name}: options announced`);
+    t.type('exit\r');
+    await t.until(() => t.control.some((c) => c.type === 'end'), `${name}: end of session`);
+    const end = t.control.find((c) => c.type === 'end') as unknown as { result: { ended: string; options: { remote: string[] } } };
+    assert.equal(end.result.ended, 'server');
+    assert.ok(end.result.options.remote.includes('ECHO'));
+    await t.closed;
+  }
+});
