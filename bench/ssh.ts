@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     const baseMbps = mbps(median(base));
     report({ name: `SFTP download through workerd (${size / MiB} MiB, whole request)`, value: oursMbps, unit: 'MiB/s', baseline: { name: 'OpenSSH sftp', value: baseMbps }, goal: '≥ 0.5 x sftp', pass: oursMbps >= baseMbps / 2 });
     report({ name: 'workerd CPU per SFTP download of the file', value: sftpCpu, unit: 'ms' });
-    if (reloads) console.log(`(${reloads} requests repeated after a Worker reload; CPU figures include them)`);
+    if (reloads) console.log(`(${reloads} requests repeated after a Worker reload; a section with a reload is measured again)`);
   } finally {
     await worker.stop();
     rmSync(dir, { recursive: true, force: true });

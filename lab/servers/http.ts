@@ -291,21 +291,23 @@ H2Direct on
 /** X.224 Connection Request with RDP_NEG_REQ asking for TLS (MS-RDPBCGR 2.2.1.1): the health probe. */
 const RDP_PROBE = Buffer.from('030000130ee000000000000100080001000000', 'hex');
 
-const xrdp: LabServer = {
-  name: 'xrdp',
-  area: 'http',
-  packages: ['xrdp'],
-  ports: [p.xrdp],
-  async start(ctx) {
-    const ini = ctx.writeFile(
-      'xrdp.ini',
-      `[Globals]
+/** xrdp with a given security_layer: negotiate (the default), tls only, or standard RDP security only. */
+function xrdpServer(name: string, port: number, securityLayer: 'negotiate' | 'tls' | 'rdp'): LabServer {
+  return {
+    name,
+    area: 'http',
+    packages: ['xrdp'],
+    ports: [port],
+    async start(ctx) {
+      const ini = ctx.writeFile(
+        'xrdp.ini',
+        `[Globals]
 ini_version=1
 fork=false
-port=tcp://127.0.0.1:${p.xrdp}
+port=tcp://127.0.0.1:${port}
 use_vsock=false
 tcp_nodelay=true
-security_layer=negotiate
+security_layer=${securityLayer}
 crypt_level=high
 certificate=${ctx.tls.certPath}
 key_file=${ctx.tls.keyPath}
@@ -338,14 +340,19 @@ ip=127.0.0.1
 port=-1
 code=20
 `,
-    );
-    await ctx.spawnDaemon({ command: '/usr/sbin/xrdp', args: ['--nodaemon', '--config', ini] });
-  },
-  async health() {
-    const cc = await exchange(p.xrdp, { send: RDP_PROBE, until: (b) => b.length >= 4 && b.length >= b.readUInt16BE(2) });
-    // TPKT version 3, then an X.224 Connection Confirm (0xd0).
-    if (cc[0] !== 3 || (cc[5] & 0xf0) !== 0xd0) throw new Error(`xrdp: expected an X.224 Connection Confirm, got ${cc.subarray(0, 24).toString('hex')}`);
-  },
-};
+      );
+      await ctx.spawnDaemon({ command: '/usr/sbin/xrdp', args: ['--nodaemon', '--config', ini] });
+    },
+    async health() {
+      const cc = await exchange(port, { send: RDP_PROBE, until: (b) => b.length >= 4 && b.length >= b.readUInt16BE(2) });
+      // TPKT version 3, then an X.224 Connection Confirm (0xd0).
+      if (cc[0] !== 3 || (cc[5] & 0xf0) !== 0xd0) throw new Error(`${name}: expected an X.224 Connection Confirm, got ${cc.subarray(0, 24).toString('hex')}`);
+    },
+  };
+}
 
-export const servers: LabServer[] = [echoBackend, nginx, apache, grpcServer, xrdp];
+const xrdp = xrdpServer('xrdp', p.xrdp, 'negotiate');
+const xrdpTlsOnly = xrdpServer('xrdp-tls-only', p.xrdpTlsOnly, 'tls');
+const xrdpRdpOnly = xrdpServer('xrdp-rdp-only', p.xrdpRdpOnly, 'rdp');
+
+export const servers: LabServer[] = [echoBackend, nginx, apache, grpcServer, xrdp, xrdpTlsOnly, xrdpRdpOnly];

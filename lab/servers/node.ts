@@ -75,6 +75,12 @@ export const nodeFacts = {
     csvDir: join(labDir, 'collectd', 'csv'),
     hostname: 'portolan-lab',
   },
+  sip: {
+    /** kamailio answers OPTIONS statelessly with these. */
+    reason: 'Portolan lab OK',
+    allow: ['INVITE', 'ACK', 'CANCEL', 'OPTIONS', 'BYE'],
+    server: 'Portolan lab kamailio',
+  },
   remote: {
     /** The account telnet, rsh, rlogin and rexec log in to. */
     user: 'portolan-rsh',
@@ -334,4 +340,51 @@ export function statsdValues(type: string, metric: string): number[] {
   );
 }
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd];
+// kamailio: a stateless SIP responder on UDP and TCP that answers OPTIONS with 200 and anything else with 405.
+
+const kamailio: LabServer = {
+  name: 'kamailio',
+  area: 'node',
+  packages: ['kamailio'],
+  ports: [p.sip],
+  async start(ctx) {
+    const f = nodeFacts.sip;
+    const conf = ctx.writeFile(
+      'kamailio.cfg',
+      `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+tcp_children=2
+listen=udp:127.0.0.1:${p.sip}
+listen=tcp:127.0.0.1:${p.sip}
+server_header="Server: ${f.server}"
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+request_route {
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (is_method("OPTIONS")) {
+    append_to_reply("Allow: ${f.allow.join(', ')}\\r\\n");
+    append_to_reply("Accept: application/sdp\\r\\n");
+    sl_send_reply("200", "${f.reason}");
+    exit;
+  }
+  sl_send_reply("405", "Method Not Allowed");
+}
+`,
+    );
+    // -DD: stay in the foreground; -E: log to stderr; small shared and private memory pools.
+    await ctx.spawnDaemon({ command: '/usr/sbin/kamailio', args: ['-DD', '-E', '-f', conf, '-m', '32', '-M', '8', '-P', join(ctx.dir, 'kamailio.pid')] });
+  },
+  async health() {
+    const options = `OPTIONS sip:127.0.0.1:${p.sip} SIP/2.0\r\nVia: SIP/2.0/UDP lab.invalid;branch=z9hG4bKhealth;rport\r\nMax-Forwards: 70\r\nTo: <sip:127.0.0.1>\r\nFrom: <sip:lab@lab.invalid>;tag=1\r\nCall-ID: health@lab.invalid\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+    const reply = (await udpExchange(p.sip, Buffer.from(options))).toString('latin1');
+    if (!reply.startsWith(`SIP/2.0 200 ${nodeFacts.sip.reason}`)) throw new Error(`kamailio: unexpected answer ${JSON.stringify(reply.slice(0, 60))}`);
+  },
+};
+
+export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio];

@@ -146,6 +146,29 @@ export const hostField = z
 
 export const portField = z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535');
 
+/**
+ * An SSH jump host: the operation's connections are opened from there (direct-tcpip), so a
+ * database behind a bastion is reachable. The jump host itself is checked by the target guard;
+ * what lies behind it is the bastion's to reach.
+ */
+export const jumpHostField = z
+  .object({
+    host: hostField,
+    port: portField.default(22),
+    username: z.string().min(1, 'via.username is required').max(256),
+    password: z.string().max(4096).optional(),
+    privateKey: z.string().max(64 * 1024).optional(),
+    passphrase: z.string().max(1024).optional(),
+    hostKeyFingerprint: z.union([z.string().max(128), z.array(z.string().max(128)).min(1).max(16)]).optional(),
+    knownHosts: z.string().max(256 * 1024).optional(),
+  })
+  .strict()
+  .optional()
+  .describe('SSH jump host: connect to the target from there (password or privateKey; pin its host key with hostKeyFingerprint or knownHosts)');
+
+export type JumpHostInput = NonNullable<z.infer<typeof jumpHostField>>;
+
+
 /** The port for a protocol in a TLS mode: the implicit-TLS port or the first plain one. */
 export function defaultPort(p: Pick<ProtocolSpec, 'ports' | 'tls'>, tls: TlsMode): number {
   if (tls === 'implicit' && p.tls?.implicit) return p.tls.implicit.port;
@@ -179,7 +202,7 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
         .default('off')
         .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
     };
-    const schema = z.object({ ...target, ...op.input.shape }).strict();
+    const schema = z.object({ ...target, via: jumpHostField, ...op.input.shape }).strict();
     operations[name] = { ...op, name, schema: schema as unknown as AnyObject };
   }
   if (spec.defaultOperation && !operations[spec.defaultOperation]) {

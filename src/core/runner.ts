@@ -6,7 +6,7 @@ import { Conn, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
-import { defaultPort, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { defaultPort, type JumpHostInput, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, sleep } from './timers.ts';
 
@@ -15,10 +15,15 @@ export interface TargetGuard {
   check(host: string, port: number, hop: 'first' | 'second'): Promise<{ address?: string }>;
 }
 
+/** Opens an SSH jump host (through `ctx.dial`, so the guard checks it) and runs `fn` with a Dialer from there. */
+export type JumpHostProvider = <T>(ctx: OperationContext, via: JumpHostInput, fn: (dialer: Dialer) => Promise<T>) => Promise<T>;
+
 export interface HostEnv {
   dialer: Dialer;
   guard: TargetGuard;
   crypto: CryptoPort;
+  /** SSH jump hosts (`via`), where the host wires the SSH client in. */
+  jump?: JumpHostProvider;
 }
 
 export interface Answer {
@@ -102,18 +107,22 @@ export async function runOperation(
   // `within` narrows the deadline for every connection while its function runs.
   let current = deadline;
   let connecting = 0;
+  // Behind a jump host, dials go through its Dialer; the guard checked the jump host itself.
+  let dialer = env.dialer;
+  let behindJump = false;
 
   const dial = async (req: DialRequest = {}): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     const tls = req.tls ?? input.tls;
-    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, env.dialer.capabilities);
-    if (req.alpn && !env.dialer.capabilities.has('alpn')) dialMissing.push('alpn');
+    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
+    if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if (dialMissing.length > 0) {
       const { reasons, alternatives } = unsupportedReasons(dialMissing);
-      throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: dialMissing, reasons, alternatives });
+      const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
+      throw new UnsupportedRuntime(`${where} lacks ${dialMissing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing: dialMissing, reasons, alternatives });
     }
-    const { address } = await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
+    const { address } = behindJump ? { address: undefined } : await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
     const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
     const connectSignal = connect.signal;
@@ -123,7 +132,7 @@ export async function runOperation(
     connecting++;
     try {
       transport = await raceSignal(
-        env.dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
+        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
         connectSignal,
       );
     } catch (e) {
@@ -179,22 +188,35 @@ export async function runOperation(
     },
   };
 
+  const via = (input as { via?: JumpHostInput }).via;
+  const body = (): Promise<unknown> => {
+    if (!opts.channel) return op.run!(ctx, input);
+    const channel = opts.channel;
+    let pendingReceive: Promise<SessionMessage | null> | undefined;
+    return op.session!(ctx, input, {
+      send: (msg) => channel.send(msg),
+      async receive() {
+        // A wait abandoned at a deadline keeps its promise, so no client message is lost.
+        pendingReceive ??= channel.receive();
+        const msg = await raceSignal(pendingReceive, current);
+        pendingReceive = undefined;
+        return msg;
+      },
+    });
+  };
   try {
     let work: Promise<unknown>;
-    if (opts.channel) {
-      const channel = opts.channel;
-      let pendingReceive: Promise<SessionMessage | null> | undefined;
-      work = op.session!(ctx, input, {
-        send: (msg) => channel.send(msg),
-        async receive() {
-          // A wait abandoned at a deadline keeps its promise, so no client message is lost.
-          pendingReceive ??= channel.receive();
-          const msg = await raceSignal(pendingReceive, current);
-          pendingReceive = undefined;
-          return msg;
-        },
+    if (!via) work = body();
+    else if (!env.jump) {
+      throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
+    } else {
+      transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
+      work = env.jump(ctx, via, (jumpDialer) => {
+        dialer = jumpDialer;
+        behindJump = true;
+        return body();
       });
-    } else work = op.run!(ctx, input);
+    }
     const result = await raceSignal(work, deadline);
     const totalMs = Math.round((performance.now() - start) * 1000) / 1000;
     const answer: Answer = {

@@ -305,12 +305,16 @@ async function openDatagram(opts: DatagramDialOptions): Promise<DatagramTranspor
       resolve();
     });
   });
+  // A multicast target (SSDP, mDNS discovery; only where the policy allows it) is answered by each responder
+  // from its own address: accept those, and keep the query on the local link (TTL 1).
+  const multicast = isMulticast(address);
+  if (multicast) socket.setMulticastTTL(1);
   const queue: { bytes: Uint8Array; from: DatagramPeer }[] = [];
   let waiter: (() => void) | undefined;
   let error: Error | undefined;
   const MAX_QUEUED = 1024;
   socket.on('message', (msg, rinfo) => {
-    if (rinfo.address !== address || queue.length >= MAX_QUEUED) return;
+    if ((!multicast && rinfo.address !== address) || queue.length >= MAX_QUEUED) return;
     queue.push({ bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from: { address: rinfo.address, port: rinfo.port } });
     waiter?.();
   });
@@ -339,4 +343,12 @@ async function openDatagram(opts: DatagramDialOptions): Promise<DatagramTranspor
     },
     info: () => ({ remoteAddress: address, localPort: socket.address().port }),
   };
+}
+
+function isMulticast(address: string): boolean {
+  if (net.isIPv4(address)) {
+    const first = Number(address.split('.')[0]);
+    return first >= 224 && first <= 239;
+  }
+  return /^ff/i.test(address);
 }

@@ -273,7 +273,7 @@ export default defineProtocol({
     sequence: operation({
       summary: 'Several requests one after another on one keep-alive connection (reconnecting only when the server closes)',
       input: z.object({
-        paths: z.array(pathInput).min(1).max(200).describe('Request targets, in order'),
+        paths: z.array(pathInput).min(1).max(1000).describe('Request targets, in order'),
         method: z.enum(['GET', 'HEAD']).default('GET'),
         headers: headersInput,
         bodyEncoding,

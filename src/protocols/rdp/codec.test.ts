@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { concat, fromHex, toHex } from '../../core/bytes.ts';
+import type { Frame } from '../../core/conn.ts';
+import { ProtocolError } from '../../core/errors.ts';
+import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
+import { decodeConnectionConfirm, describeConfirm, encodeConnectionRequest, protocolNames, tpktFrame, type ConnectionConfirm } from './codec.ts';
+
+// MS-RDPBCGR 4.1.1 layout: TPKT (03 00 len), X.224 CR (LI, e0, dst 0000, src 0000, class 00), cookie, RDP_NEG_REQ.
+test('X.224 Connection Request with cookie and RDP_NEG_REQ (TLS|CredSSP)', () => {
+  const cr = encodeConnectionRequest({ requested: 0x3, cookieUser: 'eltons' });
+  assert.equal(
+    toHex(cr),
+    '0300002c' + '27' + 'e0' + '0000' + '0000' + '00' + toHex(new TextEncoder().encode('Cookie: mstshash=eltons\r\n')) + '01' + '00' + '0800' + '03000000',
+  );
+  assert.equal(toHex(encodeConnectionRequest({ requested: 0x1 })), '030000130ee000000000000100080001000000');
+  assert.equal(toHex(encodeConnectionRequest({})), '0300000b06e00000000000');
+  assert.throws(() => encodeConnectionRequest({ cookieUser: 'two words' }), ProtocolError);
+});
+
+// What the lab's xrdp answers (captured): TLS selected with EXTENDED_CLIENT_DATA_SUPPORTED; failure 1; MCS disconnect.
+const SELECTED_TLS = fromHex('030000130ed000001234000201080001000000');
+const FAILURE_SSL_REQUIRED = fromHex('030000130ed000001234000300080001000000');
+const NO_NEGOTIATION = fromHex('0300000b06d00000123400');
+const DISCONNECT = fromHex('0300000902f0802180');
+
+test('Connection Confirm: selected protocol, failure code, none, and an MCS disconnect instead', () => {
+  const all = assertSplitFeed(tpktFrame, concat([SELECTED_TLS, FAILURE_SSL_REQUIRED, NO_NEGOTIATION, DISCONNECT])).map(decodeConnectionConfirm);
+  assert.deepEqual(all[0].negotiation, { kind: 'response', selected: 1, flags: 1 });
+  assert.equal(all[0].sourceRef, 0x1234);
+  assert.deepEqual(all[1].negotiation, { kind: 'failure', code: 1, flags: 0 });
+  assert.deepEqual(all[2].negotiation, { kind: 'none' });
+  assert.deepEqual(all[3].negotiation, { kind: 'disconnect', reason: 'rn-user-requested' });
+  assert.deepEqual(all.map(describeConfirm), [
+    'X.224 Connection Confirm, RDP_NEG_RSP selected tls [EXTENDED_CLIENT_DATA_SUPPORTED]',
+    'X.224 Connection Confirm, RDP_NEG_FAILURE SSL_REQUIRED_BY_SERVER',
+    'X.224 Connection Confirm, no negotiation data (standard RDP security)',
+    'MCS Disconnect Provider Ultimatum (rn-user-requested) instead of a Connection Confirm',
+  ]);
+  assert.deepEqual(protocolNames(0xb), ['tls', 'hybrid', 'hybrid_ex']);
+  assert.deepEqual(protocolNames(0), ['rdp']);
+});
+
+test('malformed answers are ProtocolErrors; the decoder survives fuzz', () => {
+  assert.throws(() => tpktFrame(fromHex('160301')), /TLS record/);
+  assert.throws(() => tpktFrame(fromHex('53534820')), /not a TPKT header/);
+  assert.throws(() => decodeConnectionConfirm(fromHex('030000130ee000001234000201080001000000')), /0xe0/);
+  assert.throws(() => decodeConnectionConfirm(fromHex('030000130ed000001234000901080001000000')), /unknown negotiation type/);
+  assert.throws(() => decodeConnectionConfirm(fromHex('030000130ed000001234000201070001000000')), /length 7/);
+  assertFuzzSafe(confirmFrame, { seeds: [SELECTED_TLS, FAILURE_SSL_REQUIRED, DISCONNECT] });
+});
+
+const confirmFrame: Frame<ConnectionConfirm> = (buf) => {
+  const p = tpktFrame(buf);
+  return p ? { value: decodeConnectionConfirm(p.value), size: p.size } : undefined;
+};

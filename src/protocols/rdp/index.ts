@@ -1,0 +1,152 @@
+// RDP, MS-RDPBCGR: connection initiation — the X.224 Connection Request with RDP_NEG_REQ, the security
+// protocols a server supports and its negotiation failure codes, the TLS upgrade that follows, and (on hosts
+// that can read it) the server's certificate. Session setup past TLS (MCS, CredSSP) is not done.
+import { z } from 'zod';
+import { toHex } from '../../core/bytes.ts';
+import { PortolanError } from '../../core/errors.ts';
+import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { FAILURE_CODES, PROTOCOL_TITLES, Protocols, protocolNames, responseFlagNames, selectedName, type ConnectionConfirm, type ProtocolName } from './codec.ts';
+import { dialForNegotiation, negotiate } from './client.ts';
+
+const protocolEnum = z.enum(['rdp', 'tls', 'hybrid', 'rdstls', 'hybrid_ex', 'rdsaad']);
+
+const negotiationInput = {
+  protocols: z.array(protocolEnum).max(6).default(['tls', 'hybrid']).describe('Security protocols to offer in RDP_NEG_REQ (rdp alone offers none of the others)'),
+  cookie: z.string().regex(/^[\x21-\x7e]{1,64}$/).optional().describe('Routing cookie user name ("Cookie: mstshash=...")'),
+  restrictedAdmin: z.boolean().default(false).describe('Set RESTRICTED_ADMIN_MODE_REQUIRED in RDP_NEG_REQ'),
+};
+
+const negotiationOut = z.object({
+  requested: z.array(z.string()),
+  outcome: z.enum(['selected', 'failure', 'no-negotiation', 'disconnected']),
+  disconnect: z.string().nullable().describe('The MCS disconnect reason, when the server hung up instead of confirming'),
+  selected: z.string().nullable().describe('The protocol the server chose'),
+  selectedTitle: z.string().nullable(),
+  flags: z.array(z.string()),
+  failure: z.object({ code: z.number(), name: z.string() }).nullable(),
+  /** The server chose a protocol we did not offer (xrdp answers a CredSSP-only request with standard security). */
+  notOffered: z.boolean(),
+  confirmHex: z.string(),
+});
+
+function requestedFlags(protocols: ProtocolName[]): number {
+  return protocols.reduce((n, p) => n | Protocols[p], 0);
+}
+
+function negotiationJson(requested: number, c: ConnectionConfirm, offeredRdp: boolean) {
+  const n = c.negotiation;
+  const base = { requested: protocolNames(requested), confirmHex: toHex(c.raw), disconnect: null };
+  if (n.kind === 'disconnect') return { ...base, outcome: 'disconnected' as const, disconnect: n.reason, selected: null, selectedTitle: null, flags: [], failure: null, notOffered: false };
+  if (n.kind === 'none') return { ...base, outcome: 'no-negotiation' as const, selected: 'rdp', selectedTitle: PROTOCOL_TITLES.rdp, flags: [], failure: null, notOffered: false };
+  if (n.kind === 'failure') return { ...base, outcome: 'failure' as const, selected: null, selectedTitle: null, flags: [], failure: { code: n.code, name: FAILURE_CODES[n.code] ?? `UNKNOWN_${n.code}` }, notOffered: false };
+  const name = selectedName(n.selected);
+  // PROTOCOL_RDP is the absence of flags: it was offered only when "rdp" was asked for (or nothing else was).
+  const offered = n.selected === 0 ? requested === 0 || offeredRdp : (requested & n.selected) === n.selected;
+  return { ...base, outcome: 'selected' as const, selected: name, selectedTitle: PROTOCOL_TITLES[name as ProtocolName] ?? null, flags: responseFlagNames(n.flags), failure: null, notOffered: !offered };
+}
+
+async function negotiateOnce(ctx: OperationContext, protocols: ProtocolName[], input: { cookie?: string; restrictedAdmin: boolean }) {
+  const conn = await dialForNegotiation(ctx);
+  const requested = requestedFlags(protocols);
+  const confirm = await negotiate(conn, { requested, cookieUser: input.cookie, flags: input.restrictedAdmin ? 0x01 : 0 });
+  return { conn, requested, confirm, offeredRdp: protocols.includes('rdp') };
+}
+
+/** Negotiates TLS and upgrades; the handshake's duration and what the host can tell about the session. */
+async function upgrade(ctx: OperationContext, protocols: ProtocolName[], input: { cookie?: string; restrictedAdmin: boolean }) {
+  const { conn, requested, confirm, offeredRdp } = await negotiateOnce(ctx, protocols, input);
+  const negotiation = negotiationJson(requested, confirm, offeredRdp);
+  const n = confirm.negotiation;
+  if (n.kind === 'disconnect') throw new PortolanError('closed', `the server disconnected instead of confirming (MCS ${n.reason})`, { negotiation });
+  const tlsSelected = n.kind === 'response' && (n.selected & (Protocols.tls | Protocols.hybrid | Protocols.hybrid_ex | Protocols.rdstls)) !== 0;
+  if (!tlsSelected) {
+    throw new PortolanError(
+      n.kind === 'failure' ? 'server_error' : 'protocol_error',
+      n.kind === 'failure' ? `the server refused: ${negotiation.failure!.name}` : `the server selected ${negotiation.selected}, not a TLS-based protocol, so there is no TLS to upgrade to`,
+      { negotiation },
+    );
+  }
+  const t0 = performance.now();
+  // MS-RDPBCGR 5.4.5.1: with TLS selected, the TLS handshake starts right after the Connection Confirm.
+  await conn.startTls();
+  const tlsMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  return { conn, negotiation, tlsMs };
+}
+
+export default defineProtocol({
+  id: 'rdp',
+  title: 'RDP',
+  category: 'remote',
+  summary: 'Remote Desktop Protocol connection initiation: X.224 with RDP_NEG_REQ, the security protocols a server supports and its failure codes, the TLS upgrade, and the server certificate (MS-RDPBCGR).',
+  ports: [{ port: 3389, transport: 'tcp' }],
+  specs: ['MS-RDPBCGR 2.2.1.1–2.2.1.2', 'RFC 1006', 'ITU-T X.224'],
+  rating: {
+    stars: 3,
+    reason:
+      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, the TLS upgrade with startTls() working on Workers; the certificate through the Node host. No MCS/GCC session setup, no CredSSP: xrdp does not offer NLA.',
+  },
+  verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3',
+  defaultOperation: 'negotiate',
+  operations: {
+    negotiate: operation({
+      summary: 'One X.224 Connection Request with RDP_NEG_REQ: which protocol the server selects, or its failure code',
+      input: z.object(negotiationInput),
+      output: negotiationOut,
+      text: (r) => (r.failure ? `failure: ${r.failure.name}` : `selected: ${r.selectedTitle ?? r.selected}${r.flags.length ? ` [${r.flags.join(', ')}]` : ''}`),
+      async run(ctx, input) {
+        const { requested, confirm, offeredRdp } = await negotiateOnce(ctx, input.protocols, input);
+        return negotiationJson(requested, confirm, offeredRdp);
+      },
+    }),
+    probe: operation({
+      summary: 'Offers each security protocol alone (one connection each) and reports which the server accepts',
+      input: z.object({ cookie: negotiationInput.cookie }),
+      output: z.object({
+        results: z.array(z.object({ offered: z.string(), title: z.string(), outcome: z.string(), selected: z.string().nullable(), failure: z.string().nullable() })),
+        supported: z.array(z.string()).describe('Protocols the server selected when offered alone'),
+        preferred: z.string().nullable().describe('What it selects when offered what mstsc offers (TLS, CredSSP, CredSSP with early authorization)'),
+      }),
+      text: (r) => `${r.results.map((x) => `${x.offered.padEnd(10)} ${x.failure ?? `selected ${x.selected}`}`).join('\n')}\nsupported: ${r.supported.join(', ')}\npreferred: ${r.preferred}`,
+      async run(ctx, input) {
+        const results = [];
+        for (const p of ['rdp', 'tls', 'hybrid', 'rdstls', 'hybrid_ex'] as ProtocolName[]) {
+          const { conn, requested, confirm, offeredRdp } = await negotiateOnce(ctx, [p], { cookie: input.cookie, restrictedAdmin: false });
+          await conn.close();
+          const j = negotiationJson(requested, confirm, offeredRdp);
+          results.push({ offered: p, title: PROTOCOL_TITLES[p], outcome: j.outcome, selected: j.selected, failure: j.failure?.name ?? (j.disconnect ? `disconnected (${j.disconnect})` : null) });
+        }
+        const all = await negotiateOnce(ctx, ['tls', 'hybrid', 'hybrid_ex'], { cookie: input.cookie, restrictedAdmin: false });
+        await all.conn.close();
+        const preferred = negotiationJson(all.requested, all.confirm, false);
+        return { results, supported: results.filter((x) => x.selected === x.offered).map((x) => x.offered), preferred: preferred.selected ?? preferred.failure?.name ?? preferred.disconnect ?? null };
+      },
+    }),
+    tls: operation({
+      summary: 'Negotiates TLS and upgrades the connection (startTls): shows that the TLS layer comes up, and its version where the host can tell',
+      input: z.object({ ...negotiationInput, protocols: z.array(protocolEnum).max(6).default(['tls']) }),
+      output: z.object({ negotiation: negotiationOut, tls: z.object({ established: z.boolean(), handshakeMs: z.number(), version: z.string().nullable(), certificateShown: z.boolean() }) }),
+      text: (r) => `selected ${r.negotiation.selected}; TLS ${r.tls.established ? 'established' : 'failed'}${r.tls.version ? ` (${r.tls.version})` : ''} in ${r.tls.handshakeMs} ms`,
+      async run(ctx, input) {
+        const { conn, negotiation, tlsMs } = await upgrade(ctx, input.protocols, input);
+        const info = conn.info();
+        return { negotiation, tls: { established: conn.tlsActive, handshakeMs: tlsMs, version: info.tlsVersion ?? null, certificateShown: (info.peerCertificates?.length ?? 0) > 0 } };
+      },
+    }),
+    certificate: operation({
+      summary: "The server's TLS certificate chain, read after the RDP TLS upgrade",
+      needs: ['tcp', 'starttls', 'peerCert'],
+      input: z.object({ ...negotiationInput, protocols: z.array(protocolEnum).max(6).default(['tls']) }),
+      output: z.object({
+        negotiation: negotiationOut,
+        tlsVersion: z.string().nullable(),
+        certificates: z.array(z.object({ subject: z.string(), issuer: z.string(), subjectAltNames: z.array(z.string()), validFrom: z.string(), validTo: z.string(), fingerprintSha256: z.string(), keyType: z.string().optional(), keyBits: z.number().optional() })),
+      }),
+      text: (r) => r.certificates.map((c) => `${c.subject}\n  issuer ${c.issuer}\n  SHA-256 ${c.fingerprintSha256}\n  ${c.validFrom} – ${c.validTo}`).join('\n'),
+      async run(ctx, input) {
+        const { conn, negotiation } = await upgrade(ctx, input.protocols, input);
+        const info = conn.info();
+        return { negotiation, tlsVersion: info.tlsVersion ?? null, certificates: info.peerCertificates ?? [] };
+      },
+    }),
+  },
+});
