@@ -77,6 +77,8 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 # Loopback is trusted: no growing auth-failure penalty when parallel tests try wrong passwords.
 login_trusted_networks = 127.0.0.1/32
+# Failed logins answer at once: the default 2 s delay, batched, outlived test deadlines under load.
+auth_failure_delay = 0
 auth_mechanisms = plain login cram-md5 apop
 first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir

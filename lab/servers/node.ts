@@ -81,6 +81,14 @@ export const nodeFacts = {
     allow: ['INVITE', 'ACK', 'CANCEL', 'OPTIONS', 'BYE'],
     server: 'Portolan lab kamailio',
   },
+  ssdp: {
+    /** The namespace the lab creates for minidlna: only its loopback, with multicast routed there. */
+    netns: 'portolan-ssdp',
+    friendlyName: 'Portolan Lab DLNA',
+    /** What minidlna answers an ssdp:all search with (one response each). */
+    searchTargets: ['upnp:rootdevice', 'urn:schemas-upnp-org:device:MediaServer:1', 'urn:schemas-upnp-org:service:ContentDirectory:1', 'urn:schemas-upnp-org:service:ConnectionManager:1', 'urn:microsoft.com:service:X_MS_MediaReceiverRegistrar:1'],
+    server: /MiniDLNA\/1\.3\.0/,
+  },
   remote: {
     /** The account telnet, rsh, rlogin and rexec log in to. */
     user: 'portolan-rsh',
@@ -387,4 +395,42 @@ request_route {
   },
 };
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio];
+// minidlna (SSDP) in a network namespace of its own: it joins 239.255.255.250 on the namespace's loopback, so
+// its announcements and answers never reach a real interface. Tests run the client in the same namespace.
+
+/** Creates the lab's namespace (idempotent): loopback up, multicast on it and routed to it. */
+export async function ensureNetns(ctx: Pick<LabContext, 'exec'>, name: string): Promise<void> {
+  const list = await ctx.exec('ip', ['netns', 'list']);
+  if (!list.split('\n').some((l) => l.split(' ')[0] === name)) await ctx.exec('ip', ['netns', 'add', name]);
+  await ctx.exec('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+  await ctx.exec('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'multicast', 'on']);
+  await ctx.exec('ip', ['netns', 'exec', name, 'ip', 'route', 'replace', '224.0.0.0/4', 'dev', 'lo']);
+}
+
+const MSEARCH_PROBE = `const s=require('dgram').createSocket('udp4');s.on('message',m=>{if(m.toString().startsWith('HTTP/1.1 200')){console.log('ok');process.exit(0)}});s.bind(0,()=>{s.setMulticastTTL(1);s.send('M-SEARCH * HTTP/1.1\\r\\nHOST: 239.255.255.250:1900\\r\\nMAN: "ssdp:discover"\\r\\nMX: 1\\r\\nST: upnp:rootdevice\\r\\n\\r\\n',1900,'239.255.255.250')});setTimeout(()=>process.exit(1),2500)`;
+
+const minidlna: LabServer = {
+  name: 'minidlna',
+  area: 'node',
+  packages: ['minidlna', 'iproute2'],
+  ports: [],
+  async start(ctx) {
+    const f = nodeFacts.ssdp;
+    await ensureNetns(ctx, f.netns);
+    mkdirSync(join(ctx.dir, 'media'), { recursive: true });
+    mkdirSync(join(ctx.dir, 'db'), { recursive: true });
+    ctx.writeFile('media/harbour.txt', 'not a media file\n');
+    const conf = ctx.writeFile(
+      'minidlna.conf',
+      [`media_dir=${join(ctx.dir, 'media')}`, `db_dir=${join(ctx.dir, 'db')}`, `log_dir=${ctx.dir}`, 'network_interface=lo', `port=${p.ssdp}`, `friendly_name=${f.friendlyName}`, 'inotify=no', 'notify_interval=900', ''].join('\n'),
+    );
+    // -S: stay in the foreground; -R: rebuild the (empty) database.
+    await ctx.spawnDaemon({ command: '/usr/sbin/ip', args: ['netns', 'exec', f.netns, '/usr/sbin/minidlnad', '-S', '-R', '-f', conf, '-P', join(ctx.dir, 'minidlna.pid')] });
+  },
+  async health(ctx) {
+    const out = await ctx.exec('ip', ['netns', 'exec', nodeFacts.ssdp.netns, process.execPath, '-e', MSEARCH_PROBE]);
+    if (!out.includes('ok')) throw new Error('minidlna: no answer to M-SEARCH inside the namespace');
+  },
+};
+
+export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna];

@@ -284,22 +284,29 @@ export class H2Session {
       next = 1;
     }
     const finished = (r: H2Response) => r.totalMs !== null || r.reset !== null || r.refused !== null;
+    /** Streams still running, by id; `byStream` keeps every stream for late frames. */
+    const open = new Map<number, H2Response>(byStream);
+    const indexOf = new Map<H2Response, number>(responses.map((r, i) => [r, i]));
+    // New streams go out in batches (when a quarter of the slots are free) so their HEADERS share writes.
+    const refillAt = Math.max(0, Math.ceil(opts.concurrency * 0.75) - 1);
     for (;;) {
-      while (next < requests.length && byStream.size - [...byStream.values()].filter(finished).length < opts.concurrency && this.h2.canOpenStream()) {
-        const req = requests[next];
-        const fields = requestFields(req);
-        const id = this.h2.request(fields, req.body);
-        const r = responses[next++];
-        r.stream = id;
-        r.requestBlockBytes = this.h2.lastBlockSize;
-        r.requestListBytes = fields.reduce((n, f) => n + DynamicTable.entrySize(f), 0);
-        byStream.set(id, r);
-        started.set(id, performance.now());
+      if (open.size <= refillAt || open.size === 0) {
+        while (next < requests.length && open.size < opts.concurrency && this.h2.canOpenStream()) {
+          const req = requests[next];
+          const fields = requestFields(req);
+          const id = this.h2.request(fields, req.body);
+          const r = responses[next++];
+          r.stream = id;
+          r.requestBlockBytes = this.h2.lastBlockSize;
+          r.requestListBytes = fields.reduce((n, f) => n + DynamicTable.entrySize(f), 0);
+          byStream.set(id, r);
+          open.set(id, r);
+          started.set(id, performance.now());
+        }
       }
       await this.send(this.h2.takeOutbound());
-      const open = [...byStream.values()].filter((r) => !finished(r));
-      if (open.length === 0 && (next >= requests.length || this.goaway)) break;
-      if (open.length === 0 && !this.h2.canOpenStream()) {
+      if (open.size === 0 && (next >= requests.length || this.goaway)) break;
+      if (open.size === 0 && !this.h2.canOpenStream()) {
         if (this.goaway) break;
         continue;
       }
@@ -308,7 +315,7 @@ export class H2Session {
         f = await this.readFrame();
       } catch (e) {
         if (e instanceof PortolanError && e.code === 'closed') {
-          for (const r of open) r.refused ??= 'the server closed the connection before answering';
+          for (const r of open.values()) r.refused ??= 'the server closed the connection before answering';
           for (const r of responses.slice(next)) r.refused ??= 'not sent: the connection closed';
           break;
         }
@@ -324,7 +331,7 @@ export class H2Session {
         const t = started.get(e.stream)!;
         r.firstByteMs ??= Math.round((now - t) * 1000) / 1000;
         if (e.endStream) r.totalMs = Math.round((now - t) * 1000) / 1000;
-        const cancel = e.kind === 'data' && !e.endStream && !r.reset && opts.onData ? opts.onData(responses.indexOf(r), e.data) : undefined;
+        const cancel = e.kind === 'data' && !e.endStream && !r.reset && opts.onData ? opts.onData(indexOf.get(r)!, e.data) : undefined;
         if (cancel) {
           this.h2.resetStream(e.stream);
           r.reset = { by: 'client', error: `CANCEL (${cancel})` };
@@ -336,7 +343,11 @@ export class H2Session {
           r.reset = { by: 'client', error: 'CANCEL (body cap reached)' };
         }
       }
-      if (this.goaway && open.every((r) => finished(r) || r.stream > this.goaway!.lastStream)) break;
+      for (const [id, r] of open) if (finished(r)) open.delete(id);
+      if (this.goaway && [...open.values()].every((r) => r.stream > this.goaway!.lastStream)) {
+        for (const r of open.values()) r.refused ??= `GOAWAY (${this.goaway.error}) with last stream ${this.goaway.lastStream}`;
+        break;
+      }
     }
     for (const r of responses) {
       const parts = (r as unknown as { parts: Uint8Array[] }).parts;

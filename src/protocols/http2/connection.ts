@@ -150,14 +150,19 @@ export class ClientConnection {
 
   /** Streams open or half-closed (§5.1.2 counts both). */
   get activeStreams(): number {
-    let n = 0;
-    for (const s of this.streams.values()) if (!this.isClosed(s)) n++;
-    return n;
+    return this.streams.size;
   }
 
-  private isClosed(s: StreamState): boolean {
-    return s.reset || (s.localEnded && s.remoteEnded);
+  /** Closed streams leave the map (§5.1 "closed"): later frames for them are recognised by their id and ignored. */
+  private retire(s: StreamState): void {
+    if (s.reset || (s.localEnded && s.remoteEnded)) {
+      this.streams.delete(s.id);
+      this.sending.delete(s);
+    }
   }
+
+  /** Streams with request DATA waiting for window. */
+  private readonly sending = new Set<StreamState>();
 
   /** Whether the server's MAX_CONCURRENT_STREAMS and GOAWAY allow another stream now. */
   canOpenStream(): boolean {
@@ -180,6 +185,7 @@ export class ClientConnection {
       s.pending.push(body!);
       s.pendingBytes = body!.length;
       s.endAfterPending = true;
+      this.sending.add(s);
     }
     this.flushData();
     return id;
@@ -191,7 +197,10 @@ export class ClientConnection {
 
   resetStream(stream: number, code = ErrorCode.CANCEL): void {
     const s = this.streams.get(stream);
-    if (s) s.reset = true;
+    if (s) {
+      s.reset = true;
+      this.retire(s);
+    }
     this.outbound.push(encodeRstStream(stream, code));
   }
 
@@ -211,7 +220,7 @@ export class ClientConnection {
 
   /** §6.9: send pending request DATA within the connection and stream windows, at most MAX_FRAME_SIZE per frame. */
   private flushData(): void {
-    for (const s of this.streams.values()) {
+    for (const s of this.sending) {
       while (s.pendingBytes > 0 && !s.reset) {
         const room = Math.min(this.connSendWindow, s.sendWindow, this.peer.maxFrameSize);
         if (room <= 0) break;
@@ -226,13 +235,15 @@ export class ClientConnection {
         if (end) s.localEnded = true;
         this.outbound.push(encodeData(s.id, piece, end));
       }
+      if (s.pendingBytes === 0) this.sending.delete(s);
+      this.retire(s);
     }
   }
 
   /** Request bytes still waiting for window. */
   get blockedBytes(): number {
     let n = 0;
-    for (const s of this.streams.values()) n += s.pendingBytes;
+    for (const s of this.sending) n += s.pendingBytes;
     return n;
   }
 
@@ -258,7 +269,10 @@ export class ClientConnection {
         return this.windowUpdate(f.stream, f.increment);
       case 'RST_STREAM': {
         const s = this.stream(f.stream, 'RST_STREAM');
-        if (s) s.reset = true;
+        if (s) {
+          s.reset = true;
+          this.retire(s);
+        }
         return [{ kind: 'reset', stream: f.stream, errorCode: f.errorCode, error: errorName(f.errorCode) }];
       }
       case 'DATA':
@@ -342,6 +356,7 @@ export class ClientConnection {
         s.sendWindow += increment;
         if (s.sendWindow > MAX_WINDOW) {
           s.reset = true;
+          this.retire(s);
           this.outbound.push(encodeRstStream(stream, ErrorCode.FLOW_CONTROL_ERROR));
         }
       }
@@ -360,11 +375,14 @@ export class ClientConnection {
     s.recvWindow -= length;
     if (s.recvWindow < 0) {
       s.reset = true;
+      this.retire(s);
       this.outbound.push(encodeRstStream(stream, ErrorCode.FLOW_CONTROL_ERROR));
       return [{ kind: 'reset', stream, errorCode: ErrorCode.FLOW_CONTROL_ERROR, error: 'FLOW_CONTROL_ERROR (sent by us: the server overran the stream window)' }];
     }
-    if (endStream) s.remoteEnded = true;
-    else if (s.recvWindow < this.local.initialWindowSize / 2) {
+    if (endStream) {
+      s.remoteEnded = true;
+      this.retire(s);
+    } else if (s.recvWindow < this.local.initialWindowSize / 2) {
       const inc = this.local.initialWindowSize - s.recvWindow;
       s.recvWindow += inc;
       this.outbound.push(encodeWindowUpdate(stream, inc));
@@ -400,7 +418,10 @@ export class ClientConnection {
       if (!endStream) throw connectionError('PROTOCOL_ERROR', `trailers on stream ${stream} without END_STREAM`);
       role = 'trailers';
     }
-    if (endStream) s.remoteEnded = true;
+    if (endStream) {
+      s.remoteEnded = true;
+      this.retire(s);
+    }
     return [{ kind: 'headers', stream, fields: decoded.fields, endStream, role, block: decoded }];
   }
 }
