@@ -343,7 +343,12 @@ export class H2Session {
           r.reset = { by: 'client', error: 'CANCEL (body cap reached)' };
         }
       }
-      for (const [id, r] of open) if (finished(r)) open.delete(id);
+      for (const e of events) {
+        if (e.kind === 'headers' || e.kind === 'data' || e.kind === 'reset') {
+          const r = open.get(e.stream);
+          if (r && finished(r)) open.delete(e.stream);
+        } else if (e.kind === 'goaway') for (const [id, r] of open) if (finished(r)) open.delete(id);
+      }
       if (this.goaway && [...open.values()].every((r) => r.stream > this.goaway!.lastStream)) {
         for (const r of open.values()) r.refused ??= `GOAWAY (${this.goaway.error}) with last stream ${this.goaway.lastStream}`;
         break;

@@ -259,6 +259,21 @@ class BlockReader {
 
 export type HeaderField = [name: string, value: string];
 
+/** Octets of a string in UTF-8, without encoding it (header names and values are mostly ASCII). */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
 /** The dynamic table (§2.3.2): newest first; an entry's size is name + value + 32 octets (§4.1). */
 export class DynamicTable {
   entries: HeaderField[] = [];
@@ -266,7 +281,7 @@ export class DynamicTable {
   constructor(public maxSize: number) {}
 
   static entrySize([n, v]: HeaderField): number {
-    return utf8(n).length + utf8(v).length + 32;
+    return utf8Length(n) + utf8Length(v) + 32;
   }
 
   add(field: HeaderField): void {
