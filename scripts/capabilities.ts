@@ -74,6 +74,8 @@ function render(): string {
     '',
   );
   for (const e of matrix.filter((x) => x.open)) lines.push(`- **${e.title}**: ${e.open}`);
+  lines.push('', '## Notes', '');
+  for (const e of matrix.filter((x) => x.note)) lines.push(`- **${e.title}**: ${e.note}`);
   return lines.join('\n') + '\n';
 }
 

@@ -32,10 +32,14 @@ function render(): string {
   for (const p of protocols) {
     for (const op of Object.values(p.operations)) {
       const support = operationSupport(op, p.tlsModes);
-      if (support.workers.supported && support.node.supported) continue;
+      const tlsOnly = Object.entries(support.workers.tls).filter(([, ok]) => !ok).map(([mode]) => mode);
+      if (support.workers.supported && support.node.supported && tlsOnly.length === 0) continue;
       any = true;
-      const why = support.workers.supported ? 'yes' : `no: ${cell((support.workers.reasons ?? []).join(' '))}`;
-      lines.push(`| ${p.id} \`${op.name}\` | ${(op.needs ?? ['tcp']).join(', ')} | ${why} | ${support.node.supported ? 'yes' : 'no'} |`);
+      const needs = [...(op.needs ?? ['tcp']), ...Object.entries(op.needsWithTls ?? {}).map(([mode, caps]) => `${caps.join(', ')} with tls ${mode}`)];
+      const why = !support.workers.supported
+        ? `no: ${cell((support.workers.reasons ?? []).join(' '))}`
+        : `yes, except tls ${tlsOnly.join(', ')}`;
+      lines.push(`| ${p.id} \`${op.name}\` | ${needs.join('; ')} | ${why} | ${support.node.supported ? 'yes' : 'no'} |`);
     }
   }
   if (!any) lines.push('| (none yet) | | | |');

@@ -89,6 +89,25 @@ export const nodeFacts = {
     searchTargets: ['upnp:rootdevice', 'urn:schemas-upnp-org:device:MediaServer:1', 'urn:schemas-upnp-org:service:ContentDirectory:1', 'urn:schemas-upnp-org:service:ConnectionManager:1', 'urn:microsoft.com:service:X_MS_MediaReceiverRegistrar:1'],
     server: /MiniDLNA\/1\.3\.0/,
   },
+  rip: {
+    /** Two namespaces joined by a veth pair: FRR's ripd in one, the client in the other. */
+    routerNetns: 'portolan-rip-router',
+    clientNetns: 'portolan-rip-client',
+    router: '10.201.0.1',
+    client: '10.201.0.2',
+    /** ripd's own static RIP routes (`route` in `router rip`), each advertised with metric 1. */
+    routes: ['192.0.2.0/24', '198.51.100.0/25', '203.0.113.64/26'],
+  },
+  mdns: {
+    /** avahi in one namespace, the client in another, joined by a veth pair: multicast stays between them. */
+    responderNetns: 'portolan-mdns-responder',
+    clientNetns: 'portolan-mdns-client',
+    responder: '10.202.0.1',
+    client: '10.202.0.2',
+    hostName: 'portolan-lab',
+    /** publish-workstation=yes: avahi announces _workstation._tcp for its host. */
+    service: '_workstation._tcp.local',
+  },
   remote: {
     /** The account telnet, rsh, rlogin and rexec log in to. */
     user: 'portolan-rsh',
@@ -433,4 +452,88 @@ const minidlna: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna];
+// FRR ripd between two namespaces joined by a veth pair (no real interface, no multicast beyond the pair).
+
+const RIP_PROBE = (router: string) =>
+  `const s=require('dgram').createSocket('udp4');s.on('message',m=>{if(m[0]===2){console.log('ok');process.exit(0)}});s.bind(0,()=>s.send(Buffer.from('010200000000000000000000000000000000000000000010','hex'),520,'${router}'));setTimeout(()=>process.exit(1),2500)`;
+
+const frrRip: LabServer = {
+  name: 'frr-rip',
+  area: 'node',
+  packages: ['frr', 'iproute2'],
+  ports: [],
+  async start(ctx) {
+    const f = nodeFacts.rip;
+    for (const ns of [f.routerNetns, f.clientNetns]) {
+      const list = await ctx.exec('ip', ['netns', 'list']);
+      if (!list.split('\n').some((l) => l.split(' ')[0] === ns)) await ctx.exec('ip', ['netns', 'add', ns]);
+      await ctx.exec('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    }
+    const links = await ctx.exec('ip', ['netns', 'exec', f.routerNetns, 'ip', '-br', 'link']);
+    if (!links.includes('pt-rip0')) {
+      await ctx.exec('ip', ['link', 'add', 'pt-rip0', 'netns', f.routerNetns, 'type', 'veth', 'peer', 'name', 'pt-rip1', 'netns', f.clientNetns]);
+      await ctx.exec('ip', ['netns', 'exec', f.routerNetns, 'ip', 'addr', 'add', `${f.router}/30`, 'dev', 'pt-rip0']);
+      await ctx.exec('ip', ['netns', 'exec', f.clientNetns, 'ip', 'addr', 'add', `${f.client}/30`, 'dev', 'pt-rip1']);
+    }
+    await ctx.exec('ip', ['netns', 'exec', f.routerNetns, 'ip', 'link', 'set', 'pt-rip0', 'up']);
+    await ctx.exec('ip', ['netns', 'exec', f.clientNetns, 'ip', 'link', 'set', 'pt-rip1', 'up']);
+    const zebra = ctx.writeFile('zebra.conf', 'hostname lab-zebra\n');
+    const ripd = ctx.writeFile('ripd.conf', ['hostname lab-ripd', 'router rip', ' version 2', ' network pt-rip0', ...f.routes.map((r) => ` route ${r}`), ''].join('\n'));
+    const [uid, gid] = [Number((await ctx.exec('id', ['-u', 'frr'])).trim()), Number((await ctx.exec('id', ['-g', 'frr'])).trim())];
+    for (const path of [ctx.dir, zebra, ripd]) chownSync(path, uid, gid);
+    const common = ['-z', join(ctx.dir, 'zserv.api'), '--vty_socket', ctx.dir];
+    await ctx.spawnDaemon({ label: 'zebra', command: '/usr/sbin/ip', args: ['netns', 'exec', f.routerNetns, '/usr/lib/frr/zebra', '-f', zebra, '-i', join(ctx.dir, 'zebra.pid'), ...common] });
+    await new Promise((r) => setTimeout(r, 1000));
+    await ctx.spawnDaemon({ label: 'ripd', command: '/usr/sbin/ip', args: ['netns', 'exec', f.routerNetns, '/usr/lib/frr/ripd', '-f', ripd, '-i', join(ctx.dir, 'ripd.pid'), ...common] });
+  },
+  async health(ctx) {
+    const f = nodeFacts.rip;
+    const out = await ctx.exec('ip', ['netns', 'exec', f.clientNetns, process.execPath, '-e', RIP_PROBE(f.router)]);
+    if (!out.includes('ok')) throw new Error('frr ripd: no answer to a RIP request from the client namespace');
+  },
+};
+
+/** Two namespaces joined by a veth pair `a` (first namespace, first address) ↔ `b`; idempotent. */
+async function ensureVethPair(ctx: Pick<LabContext, 'exec'>, pair: { nsA: string; nsB: string; ifA: string; ifB: string; addrA: string; addrB: string }): Promise<void> {
+  for (const ns of [pair.nsA, pair.nsB]) {
+    const list = await ctx.exec('ip', ['netns', 'list']);
+    if (!list.split('\n').some((l) => l.split(' ')[0] === ns)) await ctx.exec('ip', ['netns', 'add', ns]);
+    await ctx.exec('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+  }
+  const links = await ctx.exec('ip', ['netns', 'exec', pair.nsA, 'ip', '-br', 'link']);
+  if (!links.includes(pair.ifA)) {
+    await ctx.exec('ip', ['link', 'add', pair.ifA, 'netns', pair.nsA, 'type', 'veth', 'peer', 'name', pair.ifB, 'netns', pair.nsB]);
+    await ctx.exec('ip', ['netns', 'exec', pair.nsA, 'ip', 'addr', 'add', `${pair.addrA}/30`, 'dev', pair.ifA]);
+    await ctx.exec('ip', ['netns', 'exec', pair.nsB, 'ip', 'addr', 'add', `${pair.addrB}/30`, 'dev', pair.ifB]);
+  }
+  await ctx.exec('ip', ['netns', 'exec', pair.nsA, 'ip', 'link', 'set', pair.ifA, 'up']);
+  await ctx.exec('ip', ['netns', 'exec', pair.nsB, 'ip', 'link', 'set', pair.ifB, 'up']);
+}
+
+// avahi-daemon across a veth pair between two namespaces: no D-Bus, no real interface, answers legacy unicast queries.
+
+const MDNS_PROBE = (responder: string, name: string) =>
+  `const s=require('dgram').createSocket('udp4');s.on('message',m=>{if(m.length>12&&m.readUInt16BE(6)>0){console.log('ok');process.exit(0)}});const q=Buffer.concat([Buffer.from('abcd00000001000000000000','hex'),...'${name}.local'.split('.').map(l=>Buffer.concat([Buffer.from([l.length]),Buffer.from(l)])),Buffer.from('0000010001','hex')]);s.bind(0,()=>s.send(q,5353,'${responder}'));setTimeout(()=>process.exit(1),2500)`;
+
+const avahi: LabServer = {
+  name: 'avahi',
+  area: 'node',
+  packages: ['avahi-daemon', 'iproute2'],
+  ports: [],
+  async start(ctx) {
+    const f = nodeFacts.mdns;
+    await ensureVethPair(ctx, { nsA: f.responderNetns, nsB: f.clientNetns, ifA: 'pt-mdns0', ifB: 'pt-mdns1', addrA: f.responder, addrB: f.client });
+    const conf = ctx.writeFile(
+      'avahi-daemon.conf',
+      ['[server]', `host-name=${f.hostName}`, 'domain-name=local', 'use-ipv4=yes', 'use-ipv6=no', 'allow-interfaces=pt-mdns0', 'enable-dbus=no', '[wide-area]', 'enable-wide-area=no', '[publish]', 'publish-addresses=yes', 'publish-hinfo=no', 'publish-workstation=yes', ''].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/ip', args: ['netns', 'exec', f.responderNetns, '/usr/sbin/avahi-daemon', '--no-drop-root', '--no-chroot', '--no-rlimits', '--no-proc-title', '-f', conf] });
+  },
+  async health(ctx) {
+    const f = nodeFacts.mdns;
+    const out = await ctx.exec('ip', ['netns', 'exec', f.clientNetns, process.execPath, '-e', MDNS_PROBE(f.responder, f.hostName)]);
+    if (!out.includes('ok')) throw new Error('avahi: no answer to a unicast mDNS query from the client namespace');
+  },
+};
+
+export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna, frrRip, avahi];

@@ -78,6 +78,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   output: O;
   /** Capabilities needed beyond the chosen TLS mode; defaults to ['tcp']. */
   needs?: Capability[];
+  /** Capabilities needed only in some TLS modes (h2 over TLS needs ALPN; h2c does not). */
+  needsWithTls?: Partial<Record<TlsMode, Capability[]>>;
   /**
    * The port this operation targets when none is given, if not the protocol's first; a function
    * when it depends on the input (DNS: 853 for DoT, 443 for DoH).

@@ -55,6 +55,7 @@ export function parseInput(op: DefinedOperation, raw: unknown): TargetFields & R
 
 export function missingCapabilities(op: DefinedOperation, tls: TlsMode, have: ReadonlySet<Capability>): Capability[] {
   const needs = new Set<Capability>(op.needs ?? ['tcp']);
+  for (const c of op.needsWithTls?.[tls] ?? []) needs.add(c);
   if (tls === 'implicit') needs.add('tls');
   if (tls === 'starttls') needs.add('starttls');
   return [...needs].filter((c) => !have.has(c));

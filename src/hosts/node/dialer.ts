@@ -37,6 +37,8 @@ class SocketTransport implements Transport {
     private readonly socket: net.Socket | tls.TLSSocket,
     private readonly pinSha256?: string,
   ) {
+    // Protocols write small frames and wait for answers: no Nagle delay.
+    socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -324,7 +326,14 @@ async function openDatagram(opts: DatagramDialOptions): Promise<DatagramTranspor
   });
   return {
     send: (bytes, port) =>
-      new Promise((resolve, reject) => socket.send(bytes, port ?? opts.port, address, (e) => (e ? reject(classify(e)) : resolve()))),
+      new Promise((resolve, reject) =>
+        socket.send(bytes, port ?? opts.port, address, (e) => {
+          if (!e) return resolve();
+          // Linux refuses datagrams to a broadcast address unless SO_BROADCAST is set, which Portolan never sets.
+          if ((e as NodeJS.ErrnoException).code === 'EACCES') return reject(new PortolanError('refused', `the system refused to send to ${address}:${port ?? opts.port} (EACCES: a broadcast address?)`));
+          reject(classify(e));
+        }),
+      ),
     async receive() {
       for (;;) {
         const next = queue.shift();

@@ -66,6 +66,7 @@ export default defineProtocol({
   defaultOperation: 'services',
   operations: {
     services: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'The services the server offers (server reflection), with their methods',
       defaultPort: 50051,
       input: z.object({ reflection: reflectionInput, methods: z.boolean().default(true).describe('Also load each service and list its methods') }),
@@ -98,6 +99,7 @@ export default defineProtocol({
       },
     }),
     describe: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'A service, method, message or enum as the server describes it (fields, types, streaming)',
       defaultPort: 50051,
       input: z.object({ symbol: z.string().min(1).max(512).regex(/^\/?[A-Za-z_][\w.]*(\/[A-Za-z_]\w*)?$/, 'a fully qualified name: pkg.Service, pkg.Service/Method or pkg.Message'), reflection: reflectionInput }),
@@ -135,6 +137,7 @@ export default defineProtocol({
       },
     }),
     call: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'Calls a method with a JSON request (types from server reflection); unary or server-streaming',
       defaultPort: 50051,
       input: z.object({
@@ -182,6 +185,7 @@ export default defineProtocol({
       },
     }),
     health: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'grpc.health.v1 Check (or the first answer of Watch) for the server or one service',
       defaultPort: 50051,
       input: z.object({ service: z.string().max(512).default('').describe('Service name; empty for the whole server'), watch: z.boolean().default(false).describe('Use Watch and report its first answer') }),

@@ -189,3 +189,10 @@ test('http: invalid headers are refused before anything is sent', async () => {
   assert.equal(r.body.error.code, 'invalid_input');
   assert.match(r.body.error.message, /headers/);
 });
+
+test('http: https to a port that speaks plain HTTP is a TLS error, not an opaque one', async () => {
+  const r = await call('http', 'request', { host: '127.0.0.1', port: p.nginx, tls: 'implicit', path: '/' });
+  assert.equal(r.status, 502);
+  assert.equal(r.body.error.code, 'tls_error');
+  assert.match(r.body.error.message, /TLS with 127\.0\.0\.1:18080 failed/);
+});

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
-import { InvalidInput } from '../../core/errors.ts';
+import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { TOKEN, type Field } from './codec.ts';
 import {
@@ -88,6 +88,17 @@ async function open(ctx: OperationContext, origin: Origin, secondHop: boolean): 
     ctx.timing.mark('tlsMs');
   }
   return { conn, connectMs: conn.connectMs, tlsMs };
+}
+
+/**
+ * workerd completes a TLS upgrade lazily: a server that does not speak TLS (or a certificate it rejects) shows up
+ * as an opaque failure of the first write or read. Said as what it is.
+ */
+function tlsFirstUse(e: unknown, origin: Origin): unknown {
+  if (e instanceof PortolanError && (e.code === 'protocol_error' || e.code === 'closed') && /internal error|TLS|SSL|certificate/i.test(e.message)) {
+    return new PortolanError('tls_error', `TLS with ${origin.host}:${origin.port} failed on its first use (${e.message}): the server does not speak TLS there, or its certificate is not trusted`);
+  }
+  return e;
 }
 
 function requestBody(input: { body?: string; bodyBase64?: string }): Uint8Array | undefined {
@@ -207,6 +218,7 @@ export default defineProtocol({
         const redirects: z.infer<typeof hopOut>[] = [];
         for (let hop = 0; ; hop++) {
           const t0 = performance.now();
+          const fresh = !reused && origin.scheme === 'https';
           const x = await exchange(
             conn,
             {
@@ -220,7 +232,9 @@ export default defineProtocol({
               maxRawBytes: input.maxRawBytes,
             },
             () => performance.now() - t0,
-          );
+          ).catch((e: unknown) => {
+            throw fresh ? tlsFirstUse(e, origin) : e;
+          });
           ctx.timing.mark('firstByteMs');
           const loc = location(x.head);
           const isRedirect = REDIRECT_STATUSES.has(x.head.status) && loc !== undefined;

@@ -103,13 +103,14 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through stream and connection flow control, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
+      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'request',
   operations: {
     request: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'Requests on concurrent streams of one HTTP/2 connection',
       input: z.object({
         method: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).max(32).default('GET'),
@@ -175,6 +176,7 @@ export default defineProtocol({
       },
     }),
     inspect: operation({
+      needsWithTls: { implicit: ['alpn'] },
       summary: "The server's HTTP/2 side: its SETTINGS, a PING round trip, one request, every frame exchanged and the header compression",
       input: z.object({ path: pathInput, headers: headersInput, ...connectionInput }),
       output: z.object({

@@ -30,6 +30,8 @@ export interface MatrixRow {
   fixed?: { workers: Status; node: Status; reason: string; alternative?: string };
   /** Why a row with no variant has none yet. */
   open?: string;
+  /** How the row is verified, or why it is not, when the protocol's own rating does not say. */
+  note?: string;
 }
 
 export type Status = 'yes' | 'partial' | 'no' | 'as root';
@@ -44,6 +46,7 @@ export interface MatrixEntry {
   reason: string | null;
   alternative: string | null;
   open: string | null;
+  note: string | null;
   variants: { label: string; protocol: string; operation: string; input: Record<string, unknown>; sample: Record<string, unknown>; registered: boolean; needs: Capability[]; workers: boolean; node: boolean }[];
 }
 
@@ -71,9 +74,14 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
   },
   { id: 'rtp', title: 'RTP / RTCP', variants: [], needs: ['udp'], open: 'Media streams with no request/response to probe; SIP OPTIONS covers the signalling side.' },
   { id: 'sip', title: 'SIP', variants: [udp('sip', 'options', { transport: 'udp' }), tcp('sip', 'options', { transport: 'tcp' })] },
-  { id: 'ssdp', title: 'SSDP', variants: [udp('ssdp', 'search')] },
-  { id: 'llmnr', title: 'LLMNR', variants: [udp('dns', 'llmnr', undefined, 'UDP', { name: 'portolan' })] },
-  { id: 'mdns', title: 'mDNS', variants: [udp('dns', 'mdns')] },
+  { id: 'ssdp', title: 'SSDP', variants: [udp('ssdp', 'search')], note: 'Lab-tested against minidlna inside a network namespace whose loopback carries the multicast group; outside a namespace the Node host refuses 239.255.255.250 unless ALLOW_TARGETS names it.' },
+  {
+    id: 'llmnr',
+    title: 'LLMNR',
+    variants: [udp('dns', 'llmnr', undefined, 'UDP', { name: 'portolan' })],
+    note: "Not verified against a responder: Debian's LLMNR responder is systemd-resolved, and installing it takes over /etc/resolv.conf on this shared machine. The query form comes from the DNS codec (RFC 4795 §2.1.1 flags), covered by its unit tests.",
+  },
+  { id: 'mdns', title: 'mDNS', variants: [udp('dns', 'mdns')], note: 'Lab-tested against avahi-daemon across a veth pair between two network namespaces the lab creates (src/hosts/node/discovery.lab.test.ts).' },
   { id: 'mosh', title: 'Mosh', variants: [], needs: ['udp'], open: 'Mosh is an SSH bootstrap followed by its own AES-OCB datagram protocol (SSP); not implemented.' },
   { id: 'statsd', title: 'StatsD', variants: [udp('statsd', 'send', undefined, 'UDP', { metrics: [{ name: 'portolan.matrix', value: 1, type: 'c' }] })] },
   {
@@ -116,7 +124,7 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
       { label: 'rexec', protocol: 'rexec', operation: 'exec', sample: { user: 'x', password: 'x', command: 'true' } },
     ],
   },
-  { id: 'rip', title: 'RIPv2', variants: [udp('rip', 'request')] },
+  { id: 'rip', title: 'RIPv2', variants: [udp('rip', 'request')], note: 'Lab-tested against FRR ripd across a veth pair between two network namespaces. BIRD answers only requests from port 520, which would need a privileged UDP source port.' },
   {
     id: 'containers',
     title: 'Cloudflare Containers',
@@ -153,7 +161,7 @@ export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] 
     const live = variants.filter((v) => v.registered);
     const implemented = [...new Set(live.map((v) => `${v.protocol} ${v.operation}`))];
     if (row.fixed) {
-      return { id: row.id, title: row.title, implemented, workers: row.fixed.workers, node: row.fixed.node, reason: row.fixed.reason, alternative: row.fixed.alternative ?? null, open: row.open ?? null, variants };
+      return { id: row.id, title: row.title, implemented, workers: row.fixed.workers, node: row.fixed.node, reason: row.fixed.reason, alternative: row.fixed.alternative ?? null, open: row.open ?? null, note: row.note ?? null, variants };
     }
     const planned = live.length > 0 ? live : variants;
     const needsAll = planned.length > 0 ? planned.map((v) => v.needs) : [row.needs ?? []];
@@ -172,6 +180,7 @@ export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] 
       reason: missing.length ? reasons.join(' ') + partialNote : null,
       alternative: alternatives.length ? alternatives.join(' ') : null,
       open: live.length === 0 ? (row.open ?? 'Not implemented yet.') : null,
+      note: row.note ?? null,
       variants,
     };
   });

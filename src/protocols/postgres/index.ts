@@ -129,6 +129,8 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...)',
       input: z.object({
         ...credentials,
@@ -167,6 +169,8 @@ export default defineProtocol({
       },
     }),
     schema: operation({
+      // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'Browse: databases, schemas and tables; or, with table, its columns (types, nullability, defaults) and indexes',
       input: z.object({
         ...credentials,
@@ -204,6 +208,8 @@ export default defineProtocol({
       },
     }),
     probe: operation({
+      // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'Without credentials: does the server offer TLS, which authentication method does it ask for, which version is it',
       input: z.object({
         user: z.string().min(1).max(63).default('postgres').describe('Role name to start up as (no password is sent)'),
@@ -276,6 +282,8 @@ export default defineProtocol({
       },
     }),
     listen: operation({
+      // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
+      needsWithTls: { implicit: ['alpn'] },
       summary: 'LISTEN/NOTIFY: as a WebSocket session, notifications as they arrive (and listen/unlisten/notify from the client); as a POST, the notifications of a time window',
       input: z.object({
         ...credentials,

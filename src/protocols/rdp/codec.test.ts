@@ -4,7 +4,7 @@ import { concat, fromHex, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
-import { decodeConnectionConfirm, describeConfirm, encodeConnectionRequest, protocolNames, tpktFrame, type ConnectionConfirm } from './codec.ts';
+import { decodeConnectionConfirm, decodeMcsConnectResponse, describeConfirm, encodeConnectionRequest, encodeMcsConnectInitial, protocolNames, tpktFrame, type ConnectionConfirm } from './codec.ts';
 
 // MS-RDPBCGR 4.1.1 layout: TPKT (03 00 len), X.224 CR (LI, e0, dst 0000, src 0000, class 00), cookie, RDP_NEG_REQ.
 test('X.224 Connection Request with cookie and RDP_NEG_REQ (TLS|CredSSP)', () => {
@@ -53,4 +53,38 @@ test('malformed answers are ProtocolErrors; the decoder survives fuzz', () => {
 const confirmFrame: Frame<ConnectionConfirm> = (buf) => {
   const p = tpktFrame(buf);
   return p ? { value: decodeConnectionConfirm(p.value), size: p.size } : undefined;
+};
+
+// xrdp's MCS Connect Response over TLS (captured from the lab): result rt-successful, GCC "McDn",
+// SC_CORE version 0x00080004 with clientRequestedProtocols TLS, SC_NET channel 1003, SC_SECURITY none.
+const CONNECT_RESPONSE = fromHex(
+  '0300006502f0807f665b0a0100020100301a020116020103020100020101020100020101020300fff80201020437000500147c00012a14760a01010001c0004d63446e8020010c0c000400080001000000030c0800eb030000020c0c000000000000000000',
+);
+
+test('MCS Connect Initial: TPKT, X.224 DT, BER Connect-Initial with the GCC request and our client data', () => {
+  const pdu = encodeMcsConnectInitial(1);
+  assert.equal((pdu[2] << 8) | pdu[3], pdu.length);
+  assert.equal(toHex(pdu.subarray(4, 9)), '02f0807f65');
+  const text = toHex(pdu);
+  assert.ok(text.includes('000500147c0001'), 't124Identifier');
+  assert.ok(text.includes('4475636180ec'), 'h221 key "Duca", then 236 bytes of client data');
+  // TS_UD_CS_CORE (c001, 216 bytes) ending with serverSelectedProtocol = 1 (TLS); TS_UD_CS_SEC with no encryption.
+  assert.ok(text.includes('01c0d800040008'));
+  assert.ok(text.endsWith('0100000002c00c00000000000000000003c0080000000000'));
+});
+
+test('MCS Connect Response: server version, requested protocols echoed, channel id', () => {
+  const d = decodeMcsConnectResponse(CONNECT_RESPONSE);
+  assert.equal(d.resultName, 'rt-successful');
+  assert.equal(d.version, 0x00080004);
+  assert.equal(d.clientRequestedProtocols, 1);
+  assert.equal(d.mcsChannelId, 1003);
+  assert.deepEqual(d.blocks.map((b) => b.type), ['SC_CORE', 'SC_NET', 'SC_SECURITY']);
+  assert.throws(() => decodeMcsConnectResponse(fromHex('0300000902f0802180')), /Disconnect Provider Ultimatum \(rn-user-requested\)/);
+  assertFuzzSafe(responseFrame, { seeds: [CONNECT_RESPONSE] });
+});
+
+const responseFrame: Frame<unknown> = (buf) => {
+  const p = tpktFrame(buf);
+  return p ? { value: decodeMcsConnectResponse(p.value), size: p.size } : undefined;
 };

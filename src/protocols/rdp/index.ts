@@ -1,12 +1,13 @@
 // RDP, MS-RDPBCGR: connection initiation — the X.224 Connection Request with RDP_NEG_REQ, the security
 // protocols a server supports and its negotiation failure codes, the TLS upgrade that follows, and (on hosts
-// that can read it) the server's certificate. Session setup past TLS (MCS, CredSSP) is not done.
+// that can read it) the server's certificate, and the Basic Settings Exchange (MCS Connect Initial/Response) over
+// TLS. Nothing past it (channel joins, licensing, CredSSP) is done.
 import { z } from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { FAILURE_CODES, PROTOCOL_TITLES, Protocols, protocolNames, responseFlagNames, selectedName, type ConnectionConfirm, type ProtocolName } from './codec.ts';
-import { dialForNegotiation, negotiate } from './client.ts';
+import { basicSettings, dialForNegotiation, negotiate } from './client.ts';
 
 const protocolEnum = z.enum(['rdp', 'tls', 'hybrid', 'rdstls', 'hybrid_ex', 'rdsaad']);
 
@@ -70,7 +71,7 @@ async function upgrade(ctx: OperationContext, protocols: ProtocolName[], input: 
   // MS-RDPBCGR 5.4.5.1: with TLS selected, the TLS handshake starts right after the Connection Confirm.
   await conn.startTls();
   const tlsMs = Math.round((performance.now() - t0) * 1000) / 1000;
-  return { conn, negotiation, tlsMs };
+  return { conn, negotiation, tlsMs, selected: (n as { selected: number }).selected };
 }
 
 export default defineProtocol({
@@ -83,7 +84,7 @@ export default defineProtocol({
   rating: {
     stars: 3,
     reason:
-      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, the TLS upgrade with startTls() working on Workers; the certificate through the Node host. No MCS/GCC session setup, no CredSSP: xrdp does not offer NLA.',
+      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, an MCS disconnect for an odd offer; the TLS upgrade with startTls() working on Workers, proven by the MCS Connect Response (server version, echoed protocols) read over it; the certificate through the Node host. Stops after the Basic Settings Exchange; no CredSSP: xrdp does not offer NLA.',
   },
   verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3',
   defaultOperation: 'negotiate',
@@ -122,14 +123,48 @@ export default defineProtocol({
       },
     }),
     tls: operation({
-      summary: 'Negotiates TLS and upgrades the connection (startTls): shows that the TLS layer comes up, and its version where the host can tell',
+      summary: 'Negotiates TLS, upgrades the connection (startTls) and exchanges the first MCS PDUs over it: the server\'s RDP version and security settings',
       input: z.object({ ...negotiationInput, protocols: z.array(protocolEnum).max(6).default(['tls']) }),
-      output: z.object({ negotiation: negotiationOut, tls: z.object({ established: z.boolean(), handshakeMs: z.number(), version: z.string().nullable(), certificateShown: z.boolean() }) }),
-      text: (r) => `selected ${r.negotiation.selected}; TLS ${r.tls.established ? 'established' : 'failed'}${r.tls.version ? ` (${r.tls.version})` : ''} in ${r.tls.handshakeMs} ms`,
+      output: z.object({
+        negotiation: negotiationOut,
+        tls: z.object({ established: z.boolean(), handshakeMs: z.number(), version: z.string().nullable(), certificateShown: z.boolean() }),
+        server: z
+          .object({
+            result: z.string(),
+            version: z.string().nullable(),
+            versionName: z.string().nullable(),
+            clientRequestedProtocols: z.array(z.string()).nullable(),
+            encryptionMethod: z.number().nullable(),
+            encryptionLevel: z.number().nullable(),
+            mcsChannelId: z.number().nullable(),
+            blocks: z.array(z.string()),
+          })
+          .describe('From the MCS Connect Response read over TLS (MS-RDPBCGR 2.2.1.4)'),
+      }),
+      text: (r) => `selected ${r.negotiation.selected}; TLS ${r.tls.established ? 'established' : 'failed'}${r.tls.version ? ` (${r.tls.version})` : ''}; server ${r.server.versionName ?? r.server.version ?? '?'} (${r.server.result})`,
       async run(ctx, input) {
-        const { conn, negotiation, tlsMs } = await upgrade(ctx, input.protocols, input);
+        const { conn, negotiation, tlsMs, selected } = await upgrade(ctx, input.protocols, input);
+        // The first bytes over TLS: on Workers the handshake completes here, so a failure shows up here too.
+        const server = await basicSettings(conn, selected).catch((e: unknown) => {
+          const err = e instanceof PortolanError ? e : new PortolanError('tls_error', String(e));
+          if (err.code === 'protocol_error' && /internal error/i.test(err.message)) throw new PortolanError('tls_error', `the TLS session failed on its first use: ${err.message}`);
+          throw err;
+        });
         const info = conn.info();
-        return { negotiation, tls: { established: conn.tlsActive, handshakeMs: tlsMs, version: info.tlsVersion ?? null, certificateShown: (info.peerCertificates?.length ?? 0) > 0 } };
+        return {
+          negotiation,
+          tls: { established: conn.tlsActive, handshakeMs: tlsMs, version: info.tlsVersion ?? null, certificateShown: (info.peerCertificates?.length ?? 0) > 0 },
+          server: {
+            result: server.resultName,
+            version: server.version === null ? null : `0x${server.version.toString(16).padStart(8, '0')}`,
+            versionName: server.versionName,
+            clientRequestedProtocols: server.clientRequestedProtocols === null ? null : protocolNames(server.clientRequestedProtocols),
+            encryptionMethod: server.encryptionMethod,
+            encryptionLevel: server.encryptionLevel,
+            mcsChannelId: server.mcsChannelId,
+            blocks: server.blocks.map((b) => b.type),
+          },
+        };
       },
     }),
     certificate: operation({

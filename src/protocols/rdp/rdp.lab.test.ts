@@ -57,10 +57,16 @@ test('rdp: negotiation failure codes — a TLS-only xrdp refuses standard securi
   assert.equal(odd.disconnect, 'rn-user-requested');
 });
 
-test('rdp: the TLS upgrade with startTls() after the Connection Confirm works on Workers', async () => {
+test('rdp: the TLS upgrade with startTls() after the Connection Confirm works on Workers, and MCS data flows over it', async () => {
   const r = await ok('tls', xrdp, true);
   assert.equal(r.result.negotiation.selected, 'tls');
   assert.equal(r.result.tls.established, true);
+  // The proof that bytes flow through the upgraded connection: xrdp's MCS Connect Response, read over TLS.
+  assert.equal(r.result.server.result, 'rt-successful');
+  assert.equal(r.result.server.versionName, 'RDP 5.0 to 8.1');
+  assert.deepEqual(r.result.server.clientRequestedProtocols, ['tls']);
+  assert.deepEqual(r.result.server.blocks, ['SC_CORE', 'SC_NET', 'SC_SECURITY']);
+  assert.equal(r.result.tls.certificateShown, false, 'Workers do not expose the certificate');
   const notes = r.transcript.entries.filter((e: { dir: string }) => e.dir === 'info').map((e: { decode: string }) => e.decode);
   assert.ok(notes.includes('starting TLS') && notes.includes('TLS established'), notes.join('\n'));
   // Workers cannot show the certificate: that operation answers 501 with the reason.

@@ -16,8 +16,11 @@ async function ok(input: Record<string, unknown>, transcript = false) {
 }
 
 test('websocket: handshake through nginx, text and binary echoed, normal close both ways', async () => {
-  const r = await ok({ ...viaNginx, messages: [{ text: 'Grüße ⚓' }, { base64: 'AP8Q/gABAgM=' }] });
+  const r = await ok({ ...viaNginx, messages: [{ text: 'Grüße ⚓' }, { base64: 'AP8Q/gABAgM=' }], protocols: ['portolan.v1', 'chat'] });
   assert.equal(r.handshake.status, 101);
+  // ws picks the first subprotocol offered; we check it is one we offered.
+  assert.equal(r.handshake.protocol, 'portolan.v1');
+  assert.match(r.handshake.requestHead, /Sec-WebSocket-Protocol: portolan\.v1, chat\r\n/);
   assert.ok(r.handshake.headers.some(([n, v]: [string, string]) => n === httpFacts.wsHeader[0] && v === httpFacts.wsHeader[1]));
   assert.match(r.handshake.requestHead, /Sec-WebSocket-Version: 13\r\n/);
   assert.deepEqual(r.received.slice(0, 2), [

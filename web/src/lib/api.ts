@@ -88,6 +88,8 @@ export interface OperationAnswer {
   /** Filled in by the UI: HTTP status and the wall time the browser measured. */
   status?: number;
   clientMs?: number;
+  /** Set when the client ran in this page (end to end): the bytes the Worker relayed over /api/tunnel. */
+  relayedBytes?: number;
 }
 
 async function getJson<T>(path: string): Promise<T> {

@@ -130,6 +130,9 @@ function SaveTargetDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: Oper
   );
 }
 
+/** SSH operations whose client can also run in this page, the Worker relaying only ciphertext over /api/tunnel. */
+const END_TO_END: Record<string, readonly string[]> = { ssh: ['exec', 'probe', 'sftp-ls', 'sftp-stat'] };
+
 /** The live ping is offered to operations that answer probes with round-trip times. */
 function offersLivePing(op: OperationInfo): boolean {
   const probes = op.output.properties?.probes;
@@ -192,6 +195,31 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
     });
   };
 
+  const endToEnd = END_TO_END[p.id]?.includes(op.name) ?? false;
+  const runInBrowser = async () => {
+    const body = prune(value) as Record<string, unknown>;
+    abort.current?.abort();
+    const ctl = new AbortController();
+    abort.current = ctl;
+    setBusy(true);
+    const started = performance.now();
+    // Loaded on first use: the SSH client and its crypto are a separate chunk.
+    const { runSshInBrowser } = await import('../../../src/hosts/browser/ssh.ts');
+    const a = await runSshInBrowser(op.name as 'exec', body, { transcript });
+    if (abort.current !== ctl) return;
+    setBusy(false);
+    setAnswer({ ...(a as OperationAnswer), clientMs: performance.now() - started });
+    store.addHistory({
+      protocol: p.id,
+      operation: op.name,
+      input: stripSecrets(body, op.input, op.input) as Record<string, unknown>,
+      ok: a.ok,
+      code: a.ok ? 'ok' : a.error.code,
+      totalMs: a.ok ? a.timing.totalMs : undefined,
+      summary: a.ok ? 'end to end in the browser' : a.error.message,
+    });
+  };
+
   const startSession = () => {
     setAnswer(null);
     setSessionInput(prune(value) as Record<string, unknown>);
@@ -203,6 +231,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
       {session && sessionKind(p, op) !== 'terminal' && (
         <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
           Run once
+        </button>
+      )}
+      {endToEnd && (
+        <button type="button" className="small" onClick={runInBrowser} disabled={busy} title="Run the SSH client in this page: the Worker only relays encrypted bytes over /api/tunnel">
+          Run in this browser (end to end)
         </button>
       )}
       {offersLivePing(op) && (

@@ -230,6 +230,11 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
           </span>
         )}
         {answer.status !== undefined && <span className="muted small">HTTP {answer.status}</span>}
+        {answer.relayedBytes !== undefined && (
+          <span className="muted small" data-testid="end-to-end" title="The client ran in this page; the Worker relayed only these encrypted bytes over /api/tunnel">
+            end to end in this browser · {answer.relayedBytes} bytes relayed
+          </span>
+        )}
         <span className="spacer" />
         <button type="button" className="small" onClick={() => download(`${op.name}-result.json`, JSON.stringify(answer, null, 2), 'application/json')}>
           Download JSON
