@@ -166,3 +166,21 @@ test('cli: help is generated from the declarations', async () => {
   assert.equal(bare.code, 2);
   assert.match(bare.stdout, /Usage:/);
 });
+
+test('cli: a large --json answer arrives whole through a pipe (100 000 bytes over TFTP, base64 in the JSON)', async () => {
+  const r = await portolan(['tftp', `127.0.0.1:${ports.node.tftp}`, 'read', '--filename', 'pattern-100k.bin', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.length > 130_000);
+  const body = JSON.parse(r.stdout);
+  assert.equal(Buffer.from(body.result.base64, 'base64').length, 100_000);
+});
+
+test('cli: UDP operations run locally; through --remote workerd they exit 20 with the reason and the alternative', async () => {
+  const local = await portolan(['ntp', `127.0.0.1:${ports.node.ntp}`]);
+  assert.equal(local.code, 0, local.stderr);
+  assert.match(local.stdout, /^stratum 10, reference 127\.127\.1\.1, leap 0 \(no warning\)$/m);
+  const remote = await portolan(['ntp', `127.0.0.1:${ports.node.ntp}`, '--remote', workerUrl('dev')]);
+  assert.equal(remote.code, EXIT_CODES.unsupported_runtime);
+  assert.match(remote.stderr, /^portolan: unsupported_runtime: ntp query needs udp/m);
+  assert.match(remote.stderr, /^  instead: Run the Node host \(`portolan serve`\)/m);
+});

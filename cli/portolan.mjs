@@ -6,4 +6,6 @@ register();
 const { main } = await import('./main.ts');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
-if (process.argv[2] !== 'serve') setImmediate(() => process.exit(code));
+// Exit once stdout and stderr have flushed (a pipe takes large outputs asynchronously); sockets left open
+// by an operation must not keep the process alive.
+if (process.argv[2] !== 'serve') process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

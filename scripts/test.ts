@@ -43,6 +43,7 @@ if (only.length === 0) {
   step('typecheck (web UI)', 'npx', ['tsc', '-p', 'web/tsconfig.json']);
   step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
   step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
+  step('capabilities doc is current', 'npx', ['tsx', 'scripts/capabilities.ts', '--check']);
   step('build the UI', 'npm', ['run', 'build:web']);
 } else if (!existsSync('web/dist/index.html')) {
   // The Worker serves web/dist: a targeted run builds it once.

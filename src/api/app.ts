@@ -5,6 +5,7 @@ import { PortolanError, classify, httpStatus, InvalidInput } from '../core/error
 import { runOperation, type HostEnv } from '../core/runner.ts';
 import type { Protocol, DefinedOperation } from '../core/protocol.ts';
 import { describeProtocol, openApiDocument, runtimeSupport } from './describe.ts';
+import { capabilityMatrix } from '../protocols/matrix/index.ts';
 import { coerceQuery, shortRoute } from './short.ts';
 import { DEFAULT_TUNNEL_LIMITS, tunnelRoute, type TunnelLimits } from './tunnel.ts';
 import { serveSession, type WebSocketAcceptor } from './websocket.ts';
@@ -76,7 +77,7 @@ export function createApp(opts: ApiOptions): Hono {
   app.get('/api/runtime', (c) =>
     c.json({ runtime: opts.env.dialer.runtime, capabilities: [...opts.env.dialer.capabilities], ...opts.runtimeInfo }),
   );
-  app.get('/api/capabilities', (c) => c.json(runtimeSupport(opts.protocols)));
+  app.get('/api/capabilities', (c) => c.json({ ...runtimeSupport(opts.protocols), matrix: capabilityMatrix(opts.protocols) }));
 
   if (opts.acceptWebSocket) {
     app.get('/api/tunnel', async (c) => {

@@ -101,22 +101,21 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     variants: [],
     fixed: { workers: 'no', node: 'no', reason: 'Neither runtime exposes raw sockets (SOCK_RAW).', alternative: 'A native tool on the machine (ping, traceroute, nmap).' },
   },
-  { id: 'http2', title: 'HTTP/2 over TLS', variants: [{ label: 'h2 (TLS + ALPN)', protocol: 'http2', operation: 'request', input: { tls: 'implicit' }, extraNeeds: ['alpn'] }] },
+  { id: 'http2', title: 'HTTP/2 over TLS', variants: [{ label: 'h2 (TLS + ALPN)', protocol: 'http2', operation: 'request', input: { tls: 'implicit' } }] },
   { id: 'h2c', title: 'h2c (HTTP/2 cleartext)', variants: [tcp('http2', 'request', { tls: 'off' }, 'h2c')] },
   {
     id: 'grpc',
     title: 'gRPC',
     variants: [
-      { label: 'over TLS (h2 via ALPN)', protocol: 'grpc', operation: 'services', input: { tls: 'implicit' }, extraNeeds: ['alpn'] },
+      { label: 'over TLS (h2 via ALPN)', protocol: 'grpc', operation: 'services', input: { tls: 'implicit' } },
       tcp('grpc', 'services', { tls: 'off' }, 'h2c'),
     ],
   },
   {
     id: 'rdp',
     title: 'RDP',
-    variants: [],
-    needs: ['tcp', 'starttls', 'selfSigned'],
-    open: 'Not implemented yet; RDP upgrades to TLS after X.224 negotiation, and servers nearly always present self-signed certificates.',
+    variants: [tcp('rdp', 'negotiate', undefined, 'X.224 negotiation'), { label: 'server certificate', protocol: 'rdp', operation: 'certificate' }],
+    note: 'RDP upgrades to TLS after the X.224 negotiation; servers nearly always present self-signed certificates, which only the Node host can show (peerCert).',
   },
   { id: 'rsh', title: 'rsh / rlogin / rexec', variants: [
       { label: 'rsh', protocol: 'rsh', operation: 'exec', plannedNeeds: ['tcp', 'privilegedPort'], sample: { user: 'x', command: 'true' } },
@@ -155,7 +154,9 @@ export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] 
   return MATRIX_ROWS.map((row) => {
     const variants = row.variants.map((v) => {
       const op = byId.get(v.protocol)?.operations[v.operation];
-      const needs = [...new Set<Capability>([...(op ? (op.needs ?? ['tcp']) : (v.plannedNeeds ?? ['tcp'])), ...(v.extraNeeds ?? [])])];
+      const tls = (v.input?.tls as 'off' | 'implicit' | 'starttls' | undefined) ?? 'off';
+      const declared = op ? [...(op.needs ?? ['tcp']), ...(op.needsWithTls?.[tls] ?? []), ...(tls === 'implicit' ? ['tls' as const] : [])] : (v.plannedNeeds ?? ['tcp']);
+      const needs = [...new Set<Capability>([...declared, ...(v.extraNeeds ?? [])])];
       return { label: v.label, protocol: v.protocol, operation: v.operation, input: v.input ?? {}, sample: v.sample ?? {}, registered: !!op, needs, workers: hostHas('workers', needs), node: hostHas('node', needs) };
     });
     const live = variants.filter((v) => v.registered);
