@@ -116,6 +116,7 @@ export class Conn {
   private eof = false;
   private closedByUs = false;
   tlsActive: boolean;
+  private tlsUnconfirmed = false;
   bytesIn = 0;
   bytesOut = 0;
   /** Time the dial took, set by the runner. */
@@ -131,6 +132,7 @@ export class Conn {
     this.host = opts.host;
     this.port = opts.port;
     this.tlsActive = opts.tls === 'implicit';
+    this.tlsUnconfirmed = this.tlsActive;
   }
 
   info(): TransportInfo {
@@ -164,7 +166,7 @@ export class Conn {
         },
         (e) => {
           signal.removeEventListener('abort', onAbort);
-          reject(this.closedByUs ? new PortolanError('closed', 'connection closed') : classifyIo(e));
+          reject(this.closedByUs ? new PortolanError('closed', 'connection closed') : this.tlsFailure(classifyIo(e)));
         },
       );
     });
@@ -176,6 +178,7 @@ export class Conn {
     this.pendingRead ??= this.transport.read();
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
+    this.tlsUnconfirmed = false;
     if (chunk === null) {
       this.eof = true;
       return false;
@@ -192,6 +195,15 @@ export class Conn {
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     return out;
+  }
+
+  /**
+   * Until TLS has carried a byte back, a failure is the handshake's: some runtimes (workerd)
+   * finish the handshake lazily and report its failure as an opaque error on the first read or write.
+   */
+  private tlsFailure(err: PortolanError): PortolanError {
+    if (!this.tlsUnconfirmed || err.code === 'io_timeout' || err.code === 'tls_error' || err.code === 'untrusted_peer') return err;
+    return new PortolanError('tls_error', `TLS with ${this.host}:${this.port} failed before any data arrived: the server does not speak TLS there, or its certificate is not trusted (${err.message})`);
   }
 
   /** Whether frames are being recorded (only with ?transcript=1): decodes are built only then. */
@@ -332,6 +344,7 @@ export class Conn {
       throw asTlsError(e);
     }
     this.tlsActive = true;
+    this.tlsUnconfirmed = true;
     this.note('TLS established');
   }
 

@@ -27,12 +27,15 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
   test('typed keys reach the lab shell and its output is drawn in the terminal', async () => {
     const page = b.page;
     const { user, password } = sshFacts.users.password;
-    const frames: { sentBinary: number; sentText: string[] } = { sentBinary: 0, sentText: [] };
+    const frames: { sentBinary: number; sentText: string[]; receivedBinary: number } = { sentBinary: 0, sentText: [], receivedBinary: 0 };
     page.on('websocket', (ws) => {
       if (!ws.url().endsWith('/api/ssh/terminal')) return;
       ws.on('framesent', (f) => {
         if (typeof f.payload === 'string') frames.sentText.push(f.payload);
         else frames.sentBinary += f.payload.length;
+      });
+      ws.on('framereceived', (f) => {
+        if (typeof f.payload !== 'string') frames.receivedBinary += f.payload.length;
       });
     });
 
@@ -42,11 +45,14 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
     const terminal = page.getByTestId('terminal');
     await terminal.waitFor();
     await page.locator('[data-testid=session][data-state=open]').waitFor({ timeout: 30_000 });
+    // The form is long: after the click the terminal is above the viewport, and xterm does not draw while it is hidden.
+    await terminal.scrollIntoViewIfNeeded();
     // bash's prompt ends with `$ ` once the login finished.
     await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => /\$\s*$/.test((d.textContent ?? '').replace(/\u00a0/g, ' '))), undefined, { timeout: 30_000 });
 
     await terminal.click();
     await page.keyboard.type('echo typed-$RANDOM');
+    const typedAt = Date.now();
     await page.keyboard.press('Enter');
     // The shell expands $RANDOM: a row that is exactly typed-<digits> was drawn by the command, not by the echo of our keys.
     let output: string | undefined;
@@ -55,6 +61,7 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
       if (!output) await page.waitForTimeout(50);
     }
     assert.ok(output, `no typed-<number> row in:\n${(await rows()).join('\n')}`);
+    const echoMs = Date.now() - typedAt;
     assert.ok((await rows()).some((r) => r.includes('echo typed-$RANDOM')), 'the pty echoed the typed command line');
     await screenshot(page, '13-terminal');
 
@@ -65,6 +72,11 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
     assert.ok(frames.sentBinary >= 'echo typed-$RANDOM\r'.length, `${frames.sentBinary} binary bytes sent`);
     assert.ok(frames.sentText.some((t) => (JSON.parse(t) as { type: string }).type === 'resize'));
     assert.ok(!page.url().includes(password));
+    // Every byte the terminal drew was credited back to the session ({"type":"ack"}, batched).
+    const acked = () => frames.sentText.map((t) => JSON.parse(t) as { type: string; bytes?: number }).reduce((n, m) => n + (m.type === 'ack' ? (m.bytes ?? 0) : 0), 0);
+    for (let i = 0; i < 50 && acked() < frames.receivedBinary; i++) await page.waitForTimeout(20);
+    assert.equal(acked(), frames.receivedBinary);
+    console.log(`# ssh terminal: Enter to output drawn ${echoMs} ms (polled every 50 ms), ${frames.receivedBinary} bytes drawn and acknowledged`);
 
     await page.keyboard.type('exit');
     await page.keyboard.press('Enter');
