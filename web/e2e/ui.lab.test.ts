@@ -105,7 +105,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await visit(`#/run/dict/define`);
     const target = page.getByLabel('Target host:port');
     await target.fill('127.0.0.1');
-    await page.getByLabel('word').fill('portolan');
+    await page.getByLabel(/^word\W*$/).fill('portolan');
     // Leaving the box fills in the operation's default port.
     assert.equal(await target.inputValue(), '127.0.0.1:2628');
     await target.fill(`127.0.0.1:${dictPort}`);
@@ -159,8 +159,8 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.goto(`${base}/dict/127.0.0.1:${dictPort}/lighthouse`);
     await page.waitForURL(/#\/run\/dict\/define\?/);
     assert.equal(await page.getByLabel('Target host:port').inputValue(), `127.0.0.1:${dictPort}`);
-    assert.equal(await page.getByLabel('word').inputValue(), 'lighthouse');
-    await page.getByLabel('word').press('Control+Enter');
+    assert.equal(await page.getByLabel(/^word\W*$/).inputValue(), 'lighthouse');
+    await page.getByLabel(/^word\W*$/).press('Control+Enter');
     const result = page.locator('[data-testid=result][data-outcome=ok]');
     await result.waitFor();
     assert.match(await result.innerText(), new RegExp(foundationFacts.dict.definitions.lighthouse));
@@ -171,7 +171,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     const { authUser, authSecret } = foundationFacts.dict;
     await visit(`#/run/dict/databases?host=127.0.0.1&port=${dictPort}`);
     await page.locator('summary', { hasText: 'auth' }).click();
-    await page.getByLabel('user').fill(authUser);
+    await page.getByLabel(/^user\W*$/).fill(authUser);
     const secret = page.locator('input[name="auth.secret"]');
     await secret.fill(authSecret);
     assert.equal(await secret.getAttribute('type'), 'password');
@@ -191,12 +191,12 @@ describe('web UI', { timeout: 240_000 }, () => {
 
     // Saved without opting in: no secret.
     await page.getByRole('button', { name: 'Save target' }).click();
-    await page.getByLabel('Name').fill('lab dictd');
+    await page.getByLabel(/^Name\W*$/).fill('lab dictd');
     await page.getByRole('dialog').getByRole('button', { name: 'Save target' }).click();
     assert.ok(!(await page.evaluate(() => localStorage.getItem('portolan.targets') ?? '')).includes(authSecret));
     // Saved with the per-target opt-in: the secret is kept for that target only.
     await page.getByRole('button', { name: 'Save target' }).click();
-    await page.getByLabel('Name').fill('lab dictd with secret');
+    await page.getByLabel(/^Name\W*$/).fill('lab dictd with secret');
     await page.getByRole('checkbox', { name: /Also keep auth\.secret/ }).check();
     await page.getByRole('dialog').getByRole('button', { name: 'Save target' }).click();
     const targets = JSON.parse(await page.evaluate(() => localStorage.getItem('portolan.targets') ?? '[]')) as { name: string; secrets?: Record<string, string> }[];
