@@ -6,6 +6,7 @@
 // channel. Each Channel keeps a queue of received data; reading from it gives window back to the
 // server (WINDOW_ADJUST once half the window is consumed), so a slow reader slows the server down.
 // Writes are cut to the server's window and maximum packet size and wait for WINDOW_ADJUST.
+import { concat } from '../../core/bytes.ts';
 import { classify, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { messageName, MSG } from './codec.ts';
 import type { SshTransport } from './transport.ts';
@@ -505,17 +506,6 @@ export async function execCommand(conn: SshConnection, command: string, opts: Ex
   }
   await ch.closed();
   if (ch.failed && !ch.closeReceived) throw ch.failed;
-  return { stdout: join(out), stderr: join(err), exitStatus: ch.exitStatus, exitSignal: ch.exitSignal, truncated };
+  return { stdout: concat(out), stderr: concat(err), exitStatus: ch.exitStatus, exitSignal: ch.exitSignal, truncated };
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

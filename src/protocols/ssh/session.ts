@@ -9,7 +9,7 @@
 //   The result says who ended it, the exit status or signal, and the asciicast v2 recording when asked for.
 //   Flow control is by credit, as on /api/tunnel: the Worker stops reading the SSH channel (so the server's
 //   window fills and it stops sending) once `window` bytes sent to the client are unacknowledged.
-import { fromUtf8, utf8 } from '../../core/bytes.ts';
+import { fromUtf8, utf8, concat } from '../../core/bytes.ts';
 import { classify, InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { OperationContext, SessionChannel, SessionMessage } from '../../core/protocol.ts';
 import { openSession, serverSummary, type AuthInput } from './client.ts';
@@ -221,7 +221,7 @@ export async function runShellScript(ctx: OperationContext, ch: Channel, input: 
   );
   if (!finished) await ch.close().catch(() => {});
   return {
-    output: fromUtf8(joinChunks(out)),
+    output: fromUtf8(concat(out)),
     truncated,
     exitStatus: ch.exitStatus,
     exitSignal: ch.exitSignal,
@@ -230,17 +230,6 @@ export async function runShellScript(ctx: OperationContext, ch: Channel, input: 
   };
 }
 
-function joinChunks(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- the WebSocket session driver
 
