@@ -13,7 +13,7 @@ export default defineProtocol({
   summary: 'Queries a WHOIS server and follows referrals (IANA → registry → registrar, ARIN → RIR), showing every hop (RFC 3912).',
   ports: [{ port: 43, transport: 'tcp' }],
   specs: ['RFC 3912'],
-  rating: { stars: 2, reason: 'Query and referral following are unit-tested with recorded registry answers; Debian ships no WHOIS server, so no lab test backs more.' },
+  rating: { stars: 0, reason: 'Query, registry-specific query forms and referral following (IANA → registry → registrar, ARIN → RIR) are unit-tested with recorded registry answers; Debian ships no WHOIS server, so no lab test backs a star.' },
   verifiedAgainst: null,
   defaultOperation: 'query',
   operations: {
