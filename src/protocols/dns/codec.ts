@@ -8,7 +8,7 @@
 // (only in the record types RFC 3597 §4 allows). `tcpMessageFrame` is the sans-I/O frame for TCP, DoT and
 // zone transfers. EDNS options we understand (client subnet, cookie, padding, NSID, extended errors,
 // keepalive) are decoded; others keep their bytes.
-import { ByteReader, ByteWriter, fromHex, toHex } from '../../core/bytes.ts';
+import { ByteReader, ByteWriter, fromHex, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { formatIp, parseIpv4Strict, parseIpv6 } from '../../core/ip.ts';
@@ -233,7 +233,7 @@ function decodeOption(code: number, value: Uint8Array): EdnsOption {
       const info = r.u16('EDE info code');
       data.infoCode = info;
       data.purpose = EDE_CODES[info] ?? 'Unassigned';
-      data.extraText = new TextDecoder().decode(r.rest());
+      data.extraText = fromUtf8(r.rest());
       break;
     }
     case 9: // RFC 7314: EXPIRE, empty in a query, 4 octets in an answer.
