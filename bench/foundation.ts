@@ -20,7 +20,7 @@ import { caPath, ensureLab, ports } from '../lab/index.ts';
 import { freePort, startWorker, type RunningWorker } from '../test/harness.ts';
 import { cpuMs, rssKiB, treeCpuMs, wranglerWorkerd } from './lib/proc.ts';
 import { finish, interleave, machine, mean, median, pairedRatio, percentile, report, say, tiny } from './lib/report.ts';
-import { BENCH_VARS, buildBundle, removeBundle, startWorkerd, type Bundle, type RunningWorkerd } from './lib/workerd.ts';
+import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type Bundle, type RunningWorkerd } from './lib/workerd.ts';
 
 const MiB = 1024 * 1024;
 const lab = ports.foundation;
@@ -32,9 +32,9 @@ function wsUrl(httpUrl: string, path: string): string {
 }
 
 /** Opens a tunnel and resolves once the server says the TCP connection is open. */
-function openTunnel(url: string): Promise<{ ws: WebSocket; window: number }> {
+function openTunnel(url: string, deflate = false): Promise<{ ws: WebSocket; window: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: deflate });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const m = JSON.parse(String(data));
@@ -46,9 +46,9 @@ function openTunnel(url: string): Promise<{ ws: WebSocket; window: number }> {
   });
 }
 
-function openWebsockify(url: string): Promise<WebSocket> {
+function openWebsockify(url: string, deflate: boolean): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false });
+    const ws = new WebSocket(url, ['binary'], { perMessageDeflate: deflate });
     ws.on('open', () => resolve(ws));
     ws.on('error', reject);
   });
@@ -174,11 +174,17 @@ interface Relay {
   identity(): string;
 }
 
+/**
+ * The clients offer permessage-deflate, as browsers do, except in the one relay that shows what the
+ * offer costs; websockify declines it, workerd accepts it unless the Worker's compatibility flags say
+ * no_web_socket_compression.
+ */
 function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid: number }, against?: RunningWorkerd): Relay[] {
-  const tunnel = (base: string) => () => openTunnel(wsUrl(base, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`));
+  const tunnel = (base: string, deflate = true) => () => openTunnel(wsUrl(base, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`), deflate);
   const extra: Relay[] = against ? [{ name: 'tunnel on workerd, BENCH_AGAINST build', open: tunnel(against.url), acks: true, cpu: () => cpuMs(against.pid), identity: () => String(against.pid) }] : [];
   return [
     { name: 'tunnel on workerd', open: tunnel(wd.url), acks: true, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
+    { name: 'tunnel on workerd, client offers no compression', open: tunnel(wd.url, false), acks: true, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
     {
       name: 'tunnel via wrangler dev',
       open: tunnel(dev.url),
@@ -189,7 +195,7 @@ function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid
       },
       identity: () => JSON.stringify(wranglerWorkerd(dev.child.pid!)),
     },
-    { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
+    { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url, true), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
     ...extra,
   ];
 }
@@ -204,6 +210,7 @@ async function tunnelFigures(wd: RunningWorkerd, dev: RunningWorker, against?: R
     // What the tunnel announces by default bounds what any relay may have in flight: the same for all.
     const probe = await list[0].open();
     const inFlight = probe.window;
+    const compression = probe.ws.extensions ? `workerd accepted "${probe.ws.extensions}"` : 'workerd declined it';
     probe.ws.close();
     const rate: Record<string, number[]> = { direct: [] };
     const serverCpu: Record<string, number[]> = {};
@@ -259,17 +266,18 @@ async function tunnelFigures(wd: RunningWorkerd, dev: RunningWorker, against?: R
       };
     }
     await interleave(rounds, entries);
-    const [ours, dev2, theirs, other] = list.map((r) => r.name);
+    const [ours, plain, dev2, theirs, other] = list.map((r) => r.name);
     const n = `${bytes / MiB} MiB each way, median of ${rounds}`;
     report({ name: `echo throughput, ${ours} (${n})`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[ours], rate.direct), goal: '>= 0.8 of direct TCP', pass: pairedRatio(rate[ours], rate.direct) >= 0.8 });
     report({ name: `echo throughput, ${ours} vs websockify`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: theirs, value: median(rate[theirs]) }, ratio: pairedRatio(rate[ours], rate[theirs]), goal: '>= 2x websockify', pass: pairedRatio(rate[ours], rate[theirs]) >= 2 });
+    report({ name: `echo throughput, ${plain}`, value: median(rate[plain]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[plain], rate[ours]), note: `the ${ours} figures are with the permessage-deflate offer browsers make: ${compression}` });
     report({ name: `echo throughput, ${dev2}`, value: median(rate[dev2]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[dev2], rate[ours]) });
     report({ name: `echo throughput, ${theirs}`, value: median(rate[theirs]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[theirs], rate.direct) });
     if (other) report({ name: `echo throughput, ${other}`, value: median(rate[other]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[other], rate[ours]) });
-    for (const name of [ours, dev2, ...(other ? [other] : [])]) {
+    for (const name of [ours, plain, dev2, ...(other ? [other] : [])]) {
       report({ name: `relay CPU per MiB each way, ${name}`, value: median(serverCpu[name]), unit: 'ms', baseline: { name: theirs, value: median(serverCpu[theirs]) }, note: `client CPU ${median(clientCpu[name]).toFixed(1)} ms/MiB vs ${median(clientCpu[theirs]).toFixed(1)} with websockify; data messages to the client ${median(messageKiB[name]).toFixed(1)} KiB on average vs ${median(messageKiB[theirs]).toFixed(1)}` });
     }
-    for (const name of [ours, dev2, theirs, ...(other ? [other] : [])]) {
+    for (const name of [ours, plain, dev2, theirs, ...(other ? [other] : [])]) {
       report({ name: `1-byte round trip, ${name} (median of ${rtt[name].length})`, value: median(rtt[name]), unit: 'ms', baseline: { name: 'direct TCP', value: median(rtt.direct) }, ratio: pairedRatio(rttRound[name], rttRound.direct), note: `p99 ${percentile(rtt[name], 99).toFixed(2)} ms` });
     }
     if (retries) say(`(${retries} tunnel runs repeated after a wrangler dev reload)`);
@@ -460,68 +468,156 @@ async function concurrentPings(wd: RunningWorkerd, port: number): Promise<void> 
   }
 }
 
-async function idleTunnels(wd: RunningWorkerd, port: number): Promise<void> {
-  const steps = tiny ? [20] : [100, 250, 500, 1000];
-  const url = wsUrl(wd.url, `/api/tunnel?host=127.0.0.1&port=${port}`);
-  const open: WebSocket[] = [];
-  await new Promise((r) => setTimeout(r, 500));
-  const before = rssKiB(wd.pid);
-  try {
-    for (const n of steps) {
-      const lat: number[] = [];
-      let errors = 0;
-      let firstError = '';
-      // Opened 50 at a time: a crowd arriving, not one giant burst.
-      while (open.length + errors < n) {
-        const k = Math.min(50, n - open.length - errors);
-        await Promise.all(
-          Array.from({ length: k }, async () => {
-            const t0 = performance.now();
-            try {
-              const { ws } = await openTunnel(url);
-              ws.removeAllListeners('close');
-              ws.on('error', () => {});
-              open.push(ws);
-              lat.push(performance.now() - t0);
-            } catch (e) {
-              errors++;
-              firstError ||= String(e).slice(0, 160);
-            }
-          }),
-        );
-      }
-      await new Promise((r) => setTimeout(r, tiny ? 500 : 2000));
-      const perTunnel = (rssKiB(wd.pid) - before) / open.length;
-      const last = n === steps[steps.length - 1];
-      report({
-        name: `memory per idle tunnel, ${n} open (workerd RSS)`,
-        value: perTunnel,
-        unit: 'KiB',
-        goal: last ? '< 100 KiB, no errors' : undefined,
-        pass: perTunnel < 100 && errors === 0,
-        note: `opening: p50 ${median(lat).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms, ${errors} errors${firstError ? ` (${firstError})` : ''}`,
-      });
-    }
-    // Every tunnel still carries bytes: one byte through each, all at once.
-    let answered = 0;
+/**
+ * The least a tunnel can cost on workerd: a Worker that only pipes a WebSocket to a socket (no API, no
+ * policy, no flow control), speaking just enough of the tunnel's protocol for the same client.
+ */
+const MINIMAL_TUNNEL = `import { connect } from 'cloudflare:sockets';
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname !== '/api/tunnel') return new Response('{}');
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    const socket = connect({ hostname: url.searchParams.get('host'), port: Number(url.searchParams.get('port')) });
+    const writer = socket.writable.getWriter();
+    server.addEventListener('message', (e) => { if (typeof e.data !== 'string') writer.write(new Uint8Array(e.data)); });
+    socket.opened.then(async () => {
+      server.send(JSON.stringify({ type: 'open', window: 1048576 }));
+      const reader = socket.readable.getReader();
+      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  },
+};
+`;
+
+/** Opens tunnels until `n` are open, 50 at a time (a crowd arriving, not one burst). */
+async function openTunnels(url: string, open: WebSocket[], n: number, lat: number[], failures: string[]): Promise<void> {
+  while (open.length + failures.length < n) {
+    const k = Math.min(50, n - open.length - failures.length);
     await Promise.all(
-      open.map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 10_000);
-            ws.on('message', (data: Buffer, isBinary) => {
-              if (!isBinary) return;
-              answered++;
+      Array.from({ length: k }, async () => {
+        const t0 = performance.now();
+        try {
+          const { ws } = await openTunnel(url);
+          ws.removeAllListeners('close');
+          ws.on('error', () => {});
+          open.push(ws);
+          lat.push(performance.now() - t0);
+        } catch (e) {
+          failures.push(String(e).slice(0, 160));
+        }
+      }),
+    );
+  }
+}
+
+/** 1 KiB to the echo server and back through every tunnel at once; how many came back whole. */
+async function echoThroughAll(open: WebSocket[], acks: boolean): Promise<number> {
+  const payload = Buffer.alloc(1024, 0x62);
+  let whole = 0;
+  await Promise.all(
+    open.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          let got = 0;
+          const timer = setTimeout(resolve, 20_000);
+          ws.removeAllListeners('message');
+          ws.on('message', (data: Buffer, isBinary) => {
+            if (!isBinary) return;
+            got += data.length;
+            if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+            if (got >= payload.length) {
+              whole++;
               clearTimeout(timer);
               resolve();
-            });
-            ws.send(Buffer.from('x'));
-          }),
-      ),
-    );
-    report({ name: `idle tunnels still echoing after the ramp`, value: answered, unit: `of ${open.length}`, goal: 'all', pass: answered === open.length });
+            }
+          });
+          ws.send(payload);
+        }),
+    ),
+  );
+  return whole;
+}
+
+async function idleTunnels(bundle: Bundle, echoPort: number): Promise<void> {
+  const steps = tiny ? [20] : [100, 250, 500, 1000];
+  const max = steps[steps.length - 1];
+  const settle = () => new Promise((r) => setTimeout(r, tiny ? 500 : 2000));
+  // A fresh workerd, so no earlier section's garbage makes room the tunnels would otherwise need.
+  const wd = await startWorkerd(bundle, { vars: BENCH_VARS, inspector: true });
+  const url = wsUrl(wd.url, `/api/tunnel?host=127.0.0.1&port=${echoPort}`);
+  const open: WebSocket[] = [];
+  const kib = (bytes: number) => bytes / 1024;
+  try {
+    // Warm-up: the first tunnels compile the code paths; their one-time cost is not per tunnel.
+    const warm: WebSocket[] = [];
+    await openTunnels(url, warm, 20, [], []);
+    await echoThroughAll(warm, true);
+    for (const ws of warm) ws.terminate();
+    await settle();
+    const rss0 = rssKiB(wd.pid);
+    const heap0 = await isolateHeap(wd);
+    let prev = { n: 0, rss: rss0 };
+    for (const n of steps) {
+      const lat: number[] = [];
+      const failures: string[] = [];
+      await openTunnels(url, open, n, lat, failures);
+      await settle();
+      const rss = rssKiB(wd.pid);
+      const heap = await isolateHeap(wd);
+      const perHeap = kib(heap.usedBytes + heap.embedderBytes - heap0.usedBytes - heap0.embedderBytes) / open.length;
+      const last = n === max;
+      report({
+        name: `isolate heap per idle tunnel, ${n} open`,
+        value: perHeap,
+        unit: 'KiB',
+        goal: last ? '< 100 KiB, no errors' : undefined,
+        pass: perHeap < 100 && failures.length === 0,
+        note: `workerd RSS ${((rss - rss0) / open.length).toFixed(1)} KiB per tunnel, ${((rss - prev.rss) / (open.length - prev.n)).toFixed(1)} KiB for each since the last step; opening p50 ${median(lat).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; ${failures.length} errors${failures.length ? ` (${failures[0]})` : ''}`,
+      });
+      prev = { n: open.length, rss };
+    }
+    const rssIdle = (rssKiB(wd.pid) - rss0) / open.length;
+    // The same tunnels once they have carried a little: buffers allocated on first use stay.
+    const whole = await echoThroughAll(open, true);
+    await settle();
+    const heap = await isolateHeap(wd);
+    const perHeap = kib(heap.usedBytes + heap.embedderBytes - heap0.usedBytes - heap0.embedderBytes) / open.length;
+    const rssUsed = (rssKiB(wd.pid) - rss0) / open.length;
+    report({ name: `isolate heap per tunnel after 1 KiB each way, ${open.length} open`, value: perHeap, unit: 'KiB', goal: '< 100 KiB, all still echo', pass: perHeap < 100 && whole === open.length, note: `${whole} of ${open.length} echoed; workerd RSS ${rssUsed.toFixed(1)} KiB per tunnel` });
+    for (const ws of open) ws.terminate();
+    open.length = 0;
+    // Baseline: the same tunnels through the minimal Worker, in a workerd of their own.
+    const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
+    writeFileSync(join(dir, 'index.js'), MINIMAL_TUNNEL);
+    const min = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
+    try {
+      const minUrl = wsUrl(min.url, `/api/tunnel?host=127.0.0.1&port=${echoPort}`);
+      const w2: WebSocket[] = [];
+      await openTunnels(minUrl, w2, 20, [], []);
+      await echoThroughAll(w2, false);
+      for (const ws of w2) ws.terminate();
+      await settle();
+      const base0 = rssKiB(min.pid);
+      const failures: string[] = [];
+      await openTunnels(minUrl, open, max, [], failures);
+      await settle();
+      const baseIdle = (rssKiB(min.pid) - base0) / open.length;
+      await echoThroughAll(open, false);
+      await settle();
+      const baseUsed = (rssKiB(min.pid) - base0) / open.length;
+      report({ name: `workerd RSS per idle tunnel, ${max} open`, value: rssIdle, unit: 'KiB', baseline: { name: 'a minimal piping Worker', value: baseIdle } });
+      report({ name: `workerd RSS per tunnel after 1 KiB each way, ${max} open`, value: rssUsed, unit: 'KiB', baseline: { name: 'a minimal piping Worker', value: baseUsed } });
+    } finally {
+      for (const ws of open) ws.terminate();
+      await min.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   } finally {
     for (const ws of open) ws.terminate();
+    await wd.stop();
   }
 }
 
@@ -594,7 +690,7 @@ export async function main(sections: string[] = []): Promise<void> {
     if (run('ping')) await pingOverhead(wd);
     if (run('cpu')) await cpuPerOperation(wd);
     if (run('concurrency')) await concurrentPings(wd, echo.port);
-    if (run('idle')) await idleTunnels(wd, echo.port);
+    if (run('idle')) await idleTunnels(bundle, echo.port);
   } finally {
     echo.close();
     await against?.stop();

@@ -42,7 +42,9 @@ export function buildBundle(): Bundle {
     rawBytes += statSync(join(dir, f)).size;
     gzipBytes += gzipSync(readFileSync(join(dir, f))).length;
   }
-  return { dir, modules, rawBytes, gzipBytes, compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags ?? [] };
+  // BENCH_COMPAT_FLAGS=a,b tries compatibility flags before they go into wrangler.jsonc.
+  const extraFlags = (process.env.BENCH_COMPAT_FLAGS ?? '').split(',').filter(Boolean);
+  return { dir, modules, rawBytes, gzipBytes, compatibilityDate: config.compatibility_date, compatibilityFlags: [...(config.compatibility_flags ?? []), ...extraFlags] };
 }
 
 export interface RunningWorkerd {
@@ -50,14 +52,17 @@ export interface RunningWorkerd {
   pid: number;
   /** From spawn to the first answer of GET /api/runtime. */
   startMs: number;
+  /** The V8 inspector's port, when started with `inspector: true`. */
+  inspectorPort?: number;
   stop(): Promise<void>;
 }
 
 const capnpString = (s: string) => JSON.stringify(s);
 
 /** Serves a bundle with `workerd serve`, the variables as text bindings, the lab CA trusted for TLS. */
-export async function startWorkerd(bundle: Bundle, opts: { vars?: Record<string, string>; caPath?: string } = {}): Promise<RunningWorkerd> {
+export async function startWorkerd(bundle: Bundle, opts: { vars?: Record<string, string>; caPath?: string; inspector?: boolean } = {}): Promise<RunningWorkerd> {
   const port = await freePort();
+  const inspectorPort = opts.inspector ? await freePort() : undefined;
   // capnp resolves `embed` paths relative to the config file, so the config sits beside the bundle.
   const dir = bundle.dir;
   const own = [`config-${port}.capnp`, `ca-${port}.pem`];
@@ -78,7 +83,7 @@ const config :Workerd.Config = (
     # connect() and fetch() leave through this network; loopback ("local") is allowed for the lab.
     (name = "internet", network = (allow = ["public", "private", "local"]${tls})),
   ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],${inspectorPort ? '\n  v8Flags = ["--expose-gc"],' : ''}
 );
 const worker :Workerd.Worker = (
   modules = [${modules.join(', ')}],
@@ -91,7 +96,7 @@ const worker :Workerd.Worker = (
   writeFileSync(configPath, config);
   const binary: string = createRequire(import.meta.url)('workerd').default;
   const t0 = performance.now();
-  const child = spawn(binary, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['serve', configPath, ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -114,7 +119,7 @@ const worker :Workerd.Worker = (
     try {
       const res = await fetch(`${url}/api/runtime`);
       await res.arrayBuffer();
-      if (res.status < 500) return { url, pid: child.pid!, startMs: performance.now() - t0, stop };
+      if (res.status < 500) return { url, pid: child.pid!, startMs: performance.now() - t0, stop, inspectorPort };
     } catch {
       // not listening yet
     }
@@ -130,3 +135,43 @@ export function removeBundle(bundle: Bundle): void {
 
 /** Variables every benchmark Worker gets: the lab is on loopback, and no rate limit skews a figure. */
 export const BENCH_VARS = { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } as const;
+
+/**
+ * The isolate's live heap after a full garbage collection, through the V8 inspector (needs
+ * `inspector: true`): what counts against a Worker's 128 MB memory limit, unlike the process RSS,
+ * which also holds workerd's own buffers for every socket and connection.
+ */
+export async function isolateHeap(w: RunningWorkerd): Promise<{ usedBytes: number; embedderBytes: number }> {
+  if (!w.inspectorPort) throw new Error('workerd was not started with inspector: true');
+  const { default: WebSocket } = await import('ws');
+  const [target] = (await (await fetch(`http://127.0.0.1:${w.inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let next = 0;
+  let context = 0;
+  const waiting = new Map<number, (m: any) => void>();
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    if (m.method === 'Runtime.executionContextCreated') context = m.params.context.id;
+    if (m.id) waiting.get(m.id)?.(m);
+  });
+  const call = (method: string, params: object = {}) =>
+    new Promise<any>((resolve, reject) => {
+      const id = ++next;
+      const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), 10_000);
+      waiting.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.error) reject(new Error(`inspector: ${method}: ${m.error.message}`));
+        else resolve(m.result);
+      });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('Runtime.enable');
+    await call('Runtime.evaluate', { expression: 'gc()', contextId: context });
+    const usage = await call('Runtime.getHeapUsage');
+    return { usedBytes: usage.usedSize, embedderBytes: usage.embedderHeapUsedSize ?? 0 };
+  } finally {
+    ws.close();
+  }
+}
