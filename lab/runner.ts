@@ -205,6 +205,57 @@ export async function installPackages(packages: readonly string[], log: Log): Pr
   if (still.length > 0) throw new LabError(`apt-get install finished but these packages are not installed: ${still.join(' ')}`);
 }
 
+/** Where a package from LabServer.unpacked lives; a version file marks a complete extraction. */
+export function unpackedRoot(name: string): string {
+  return join(labDir, 'unpacked', name);
+}
+
+function aptVersion(name: string): string {
+  const policy = spawnSync('apt-cache', ['policy', name], { encoding: 'utf8' }).stdout ?? '';
+  return /Candidate:\s*(\S+)/.exec(policy)?.[1] ?? '(none)';
+}
+
+/**
+ * Extracts packages that cannot be installed beside another lab package: `apt-get download`, then
+ * `apt-get satisfy` for the package's Depends, then `dpkg-deb -x` into unpackedRoot(name).
+ */
+export async function unpackPackages(names: readonly string[], log: Log): Promise<void> {
+  const pending = [...new Set(names)].filter((name) => {
+    const marker = join(unpackedRoot(name), '.version');
+    return !existsSync(marker) || readFileSync(marker, 'utf8') !== aptVersion(name);
+  });
+  if (pending.length === 0) return;
+  if (process.getuid?.() !== 0) throw new LabError(`cannot unpack Debian packages ${pending.join(' ')} without root (apt-get satisfy)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const aptLog = join(labDir, 'apt.log');
+  const downloads = join(labDir, 'unpacked', '.downloads');
+  mkdirSync(downloads, { recursive: true, mode: 0o755 });
+  for (const name of pending) {
+    log(`unpacking Debian package ${name}`);
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads, { recursive: true, mode: 0o755 });
+    try {
+      await execCommand('apt-get', ['download', name], { env, cwd: downloads });
+    } catch {
+      appendFileSync(aptLog, await execCommand('apt-get', ['update'], { env }));
+      await execCommand('apt-get', ['download', name], { env, cwd: downloads });
+    }
+    const deb = readdirSync(downloads).find((file) => file.endsWith('.deb'));
+    if (!deb) throw new LabError(`apt-get download ${name} left no .deb in ${downloads}`);
+    const path = join(downloads, deb);
+    const depends = (await execCommand('dpkg-deb', ['-f', path, 'Depends'])).trim();
+    if (depends) {
+      appendFileSync(aptLog, await execCommand('apt-get', ['satisfy', '-y', '--no-install-recommends', depends], { env }));
+    }
+    const root = unpackedRoot(name);
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true, mode: 0o755 });
+    await execCommand('dpkg-deb', ['-x', path, root]);
+    writeFileSync(join(root, '.version'), aptVersion(name));
+  }
+  rmSync(downloads, { recursive: true, force: true });
+}
+
 // The test CA and the server certificate
 
 function certificateIsValid(): boolean {
@@ -325,6 +376,7 @@ function makeContext(server: LabServer, log: Log): ServerRun {
       return path;
     },
     spawnDaemon: (spec) => spawnDaemon(server, spec, exited),
+    unpacked: unpackedRoot,
   };
   return { ctx, exited };
 }
@@ -443,6 +495,7 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
       return;
     }
     await installPackages(pending.flatMap((server) => server.packages), log);
+    await unpackPackages(pending.flatMap((server) => server.unpacked ?? []), log);
     await ensureTls(log);
     const failures: string[] = [];
     for (const server of servers.filter((candidate) => pending.includes(candidate))) {

@@ -41,6 +41,8 @@ export interface LabContext {
   /** Writes a file under dir (mode 0644 unless given) and returns its absolute path. */
   writeFile(relativePath: string, content: string | Uint8Array, mode?: number): string;
   log(message: string): void;
+  /** The root a package listed in `unpacked` was extracted to: binaries are at unpacked(name) + '/usr/sbin/...'. */
+  unpacked(name: string): string;
 }
 
 export interface LabServer {
@@ -50,6 +52,11 @@ export interface LabServer {
   area: string;
   /** Debian packages that must be installed before start(). */
   packages: readonly string[];
+  /**
+   * Debian packages that conflict with another lab package (Conflicts: ftp-server, say), so they cannot
+   * both be installed: the lab unpacks each under ctx.unpacked(name) and installs its dependencies.
+   */
+  unpacked?: readonly string[];
   /** Ports the server listens on (127.0.0.1). */
   ports: readonly number[];
   /** Writes configuration under ctx.dir and starts the daemons with ctx.spawnDaemon. */

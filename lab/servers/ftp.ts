@@ -215,7 +215,9 @@ const vsftpdNat: LabServer = {
 const proftpd: LabServer = {
   name: 'proftpd',
   area: 'ftp',
-  packages: ['proftpd-core'],
+  // proftpd-core and vsftpd both provide and conflict with ftp-server: installing one removes the other.
+  packages: [],
+  unpacked: ['proftpd-core'],
   ports: [p.ftpProftpd],
   async start(ctx) {
     await ensureLabUser(ctx);
@@ -246,7 +248,7 @@ AuthOrder mod_auth_unix.c
 AllowOverwrite on
 `,
     );
-    await ctx.spawnDaemon({ command: '/usr/sbin/proftpd', args: ['--nodaemon', '--config', config] });
+    await ctx.spawnDaemon({ command: join(ctx.unpacked('proftpd-core'), 'usr/sbin/proftpd'), args: ['--nodaemon', '--config', config] });
   },
   async health() {
     const answer = await exchange(p.ftpProftpd, { send: 'FEAT\r\n', until: (got) => got.includes('211 End') });
