@@ -1,6 +1,7 @@
 // Starts the Node host (`portolan serve`) for tests, the way a user runs it: the bin, on a free port,
 // loopback allowed, the lab CA trusted. callNode() is test/harness.ts call() against it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caPath } from '../lab/index.ts';
@@ -58,6 +59,21 @@ export async function startNodeHost(opts: NodeHostTestOptions = {}): Promise<Run
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(t);
+    },
+  };
+}
+
+/** One Node host for the tests of a file: started before the first, stopped after the last. */
+export function useNodeHost(opts: NodeHostTestOptions = {}): { readonly url: string } {
+  let host: RunningNodeHost | undefined;
+  before(async () => {
+    host = await startNodeHost(opts);
+  });
+  after(() => host?.stop());
+  return {
+    get url() {
+      if (!host) throw new Error('the Node host has not started');
+      return host.url;
     },
   };
 }

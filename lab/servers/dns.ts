@@ -311,7 +311,7 @@ const bind: LabServer = {
       await ensureKeys(ctx, keyDir, z.origin);
       const input = ctx.writeFile(`zones/${z.file}.zone`, z.text());
       const out = join(ctx.dir, `${z.file}.signed`);
-      await ctx.exec('dnssec-signzone', signArgs(keyDir, z.origin, z.nsec3, out, input));
+      await ctx.exec('dnssec-signzone', signArgs(keyDir, z.origin, z.nsec3, out, input), { cwd: ctx.dir }); // it writes dsset-* to its cwd
       files.set(z.origin, out);
     }
     // The key Unbound is told to trust for bogus.portolan.test: made once, never used to sign.
@@ -347,7 +347,7 @@ ${[...files].map(([origin, file]) => zoneBlock(origin, file)).join('')}`;
     const main = signed[0];
     const served = files.get(main.origin)!;
     const next = ctx.writeFile(`zones/${main.file}.v2`, readFileSync(served, 'utf8').replace(`"${dnsFacts.changed.before}"`, `"${dnsFacts.changed.after}"`));
-    await ctx.exec('dnssec-signzone', signArgs(keyDir, main.origin, true, served, next, ['-N', 'increment']));
+    await ctx.exec('dnssec-signzone', signArgs(keyDir, main.origin, true, served, next, ['-N', 'increment']), { cwd: ctx.dir });
     const pidOf = readFileSync(join(labDir, 'run', 'bind.pid'), 'utf8');
     process.kill(JSON.parse(pidOf).pid as number, 'SIGHUP');
     await waitForSerial(dnsFacts.serials.after);

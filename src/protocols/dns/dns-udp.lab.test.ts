@@ -1,20 +1,16 @@
 // DNS over UDP through the Node host (which has datagrams) against BIND and Unbound from the lab: answers,
 // the retry over TCP when BIND truncates, and the same question refused with the reason on workerd.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ports } from '../../../lab/index.ts';
 import { dnsFacts } from '../../../lab/servers/dns.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const p = ports.dns;
 const bind = { host: '127.0.0.1', port: p.bind };
 const unbound = { host: '127.0.0.1', port: p.unbound };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 test('UDP: BIND and Unbound answer over datagrams, with EDNS and DNSSEC', async () => {
   const r = await callNode(node, 'dns', 'query', { ...bind, transport: 'udp', name: dnsFacts.zone, type: 'MX' }, { transcript: true });

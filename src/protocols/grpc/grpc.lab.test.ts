@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { ports } from '../../../lab/index.ts';
 import { grpcFacts } from '../../../lab/grpc/facts.ts';
 
@@ -9,13 +9,7 @@ const p = ports.http;
 const h2c = { host: '127.0.0.1', port: p.grpc };
 const ship = grpcFacts.ships[0];
 
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(async () => {
-  await node?.stop();
-});
+const node = useNodeHost();
 
 async function ok(op: string, input: Record<string, unknown>) {
   const r = await call('grpc', op, input);

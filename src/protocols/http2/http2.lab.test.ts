@@ -1,8 +1,8 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { ports } from '../../../lab/index.ts';
 import { httpFacts, largeFileBytes, largeSha256 } from '../../../lab/servers/http.ts';
 
@@ -10,13 +10,7 @@ const p = ports.http;
 const h2c = { host: '127.0.0.1', port: p.nginxH2c };
 const header = (headers: [string, string][], name: string) => headers.find(([n]) => n === name)?.[1];
 
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(async () => {
-  await node?.stop();
-});
+const node = useNodeHost();
 
 async function ok(op: string, input: Record<string, unknown>, transcript = false) {
   const r = await call('http2', op, input, { transcript });

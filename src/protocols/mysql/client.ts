@@ -41,9 +41,9 @@ import {
   type ColumnDefinition,
   type ErrPacket,
   type Handshake,
-  type JsonValue,
   type Packet,
 } from './codec.ts';
+import type { JsonValue, Limits } from '../sql/fields.ts';
 
 const frame = packetsFrame();
 
@@ -259,10 +259,6 @@ export async function quit(s: Session): Promise<void> {
 
 // ---------------------------------------------------------------- results
 
-export interface Limits {
-  maxRows: number;
-  maxBytes: number;
-}
 
 export interface Column {
   name: string;

@@ -11,6 +11,7 @@ import { smallIntAt, textAt } from '../../core/bytes.ts';
 import { ByteReader, ByteWriter, concat, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import type { JsonValue } from '../sql/fields.ts';
 
 /** Capability flags (Protocol::CapabilityFlags). */
 export const CLIENT = {
@@ -480,7 +481,6 @@ export function parseTextRow(payload: Uint8Array, columns: number): (Uint8Array 
   return out;
 }
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 function isBinaryColumn(c: ColumnDefinition): boolean {
   return c.charset === BINARY_COLLATION && c.type !== TYPE.NEWDECIMAL && c.type !== TYPE.DECIMAL && !isTemporal(c.type) && !isNumeric(c.type);

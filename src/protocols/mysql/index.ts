@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { fromHex } from '../../core/bytes.ts';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
-import { capabilityNames, CLIENT, encodePacket, MARIADB_CLIENT, sslRequestPayload, type BinaryParam, type JsonValue } from './codec.ts';
-import { connect, PacketReader, preparedQuery, query, quit, readHandshake, type Limits, type QueryOutcome, type Session } from './client.ts';
+import { capabilityNames, CLIENT, encodePacket, MARIADB_CLIENT, sslRequestPayload, type BinaryParam } from './codec.ts';
+import { connect, PacketReader, preparedQuery, query, quit, readHandshake, type QueryOutcome, type Session } from './client.ts';
+import { jsonValue, limitFields, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(80).describe('User name'),
@@ -12,12 +13,6 @@ const credentials = {
   database: z.string().min(1).max(64).optional().describe('Default database'),
 };
 
-const limits = {
-  maxRows: z.number().int().min(0).max(1_000_000).default(1000).describe('Rows kept across all results; more are read and counted, not kept'),
-  maxBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(8 * 1024 * 1024).describe('Row bytes kept across all results'),
-};
-
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
 const resultSet = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string(), table: z.string(), schema: z.string(), orgName: z.string(), charset: z.number(), length: z.number(), flags: z.number(), decimals: z.number() })),
@@ -111,7 +106,7 @@ export default defineProtocol({
         ...credentials,
         sql: z.string().min(1, 'sql is required').max(1024 * 1024),
         params: z.array(z.unknown()).max(65535).optional().describe('Values for ? placeholders: strings, numbers, booleans, null, {hex} for bytes, objects/arrays as JSON'),
-        ...limits,
+        ...limitFields,
       }),
       output: z.object({ server: serverInfo, results: z.array(resultSet), truncated: z.boolean(), limit: z.string().optional(), prepared: z.boolean() }),
       maxTimeoutMs: 300_000,

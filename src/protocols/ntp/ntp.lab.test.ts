@@ -1,17 +1,13 @@
 // NTP against chrony through the Node host; the same query through workerd is refused with the reason.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const target = { host: '127.0.0.1', port: ports.node.ntp };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 test('ntp: chrony answers with its stratum, reference ID and leap; offset ≈ 0 on the same clock', async () => {
   const before = Date.now();

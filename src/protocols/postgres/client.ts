@@ -40,7 +40,8 @@ import {
   type ParamValue,
 } from './codec.ts';
 import { ScramClient } from './scram.ts';
-import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder, type JsonValue } from './types.ts';
+import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder } from './types.ts';
+import type { JsonValue, Limits } from '../sql/fields.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();
@@ -231,10 +232,6 @@ export async function terminate(session: Session): Promise<void> {
 
 // ---------------------------------------------------------------- queries
 
-export interface Limits {
-  maxRows: number;
-  maxBytes: number;
-}
 
 export interface Column {
   name: string;

@@ -4,8 +4,9 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { backendFrame, describeBackend, sslRequest, sslResponseFrame, startupMessage, terminateMessage } from './codec.ts';
-import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type Limits, type QueryOutcome, type Session } from './client.ts';
-import { encodeParam, type JsonValue } from './types.ts';
+import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type QueryOutcome, type Session } from './client.ts';
+import { encodeParam } from './types.ts';
+import { jsonValue, limitFields, type JsonValue, type Limits } from '../sql/fields.ts';
 import type { ErrorFields } from './codec.ts';
 import { listenFor, listenSession, unlisten } from './listen.ts';
 
@@ -15,12 +16,6 @@ const credentials = {
   database: z.string().min(1).max(63).optional().describe('Database (default: the user name)'),
 };
 
-const limits = {
-  maxRows: z.number().int().min(0).max(1_000_000).default(1000).describe('Rows kept across all results; more are read and counted, not kept'),
-  maxBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(8 * 1024 * 1024).describe('Row bytes kept across all results'),
-};
-
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
 const errorFields = z.custom<ErrorFields>((v) => typeof v === 'object' && v !== null, 'error fields');
 
@@ -136,7 +131,7 @@ export default defineProtocol({
         ...credentials,
         sql: z.string().min(1, 'sql is required').max(1024 * 1024).describe('SQL; several statements separated by ; when no params are given'),
         params: z.array(z.unknown()).max(65535).optional().describe('Bind parameters for $1, $2...: strings, numbers, booleans, null, {hex} for bytea, arrays, objects (as JSON)'),
-        ...limits,
+        ...limitFields,
         cancelAfterMs: z.number().int().min(1).max(300_000).optional().describe('Send a CancelRequest if the query is still running after this many ms'),
       }),
       output: queryOutput,

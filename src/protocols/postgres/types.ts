@@ -7,8 +7,8 @@
 // are parsed into nested JSON arrays of their element type. Unknown types stay text.
 import { fromHex, fromUtf8, smallIntAt, textAt, toHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import type { JsonValue } from '../sql/fields.ts';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export const OID = {
   bool: 16,

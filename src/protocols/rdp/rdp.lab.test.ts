@@ -1,20 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { certPath, ports } from '../../../lab/index.ts';
 
 const p = ports.http;
 const xrdp = { host: '127.0.0.1', port: p.xrdp };
 
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(async () => {
-  await node?.stop();
-});
+const node = useNodeHost();
 
 async function ok(op: string, input: Record<string, unknown>, transcript = false) {
   const r = await call('rdp', op, input, { transcript });

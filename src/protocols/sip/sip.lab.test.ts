@@ -1,18 +1,14 @@
 // SIP OPTIONS against kamailio over UDP (Node host) and TCP (Node host and workerd); UDP refused on workerd.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const f = nodeFacts.sip;
 const target = { host: '127.0.0.1', port: ports.node.sip };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 function assertKamailio(result: Record<string, any>, transport: string): void {
   assert.equal(result.status, 200);

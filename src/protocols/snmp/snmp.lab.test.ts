@@ -1,19 +1,15 @@
 // SNMP against net-snmp snmpd through the Node host (UDP and TCP), and through workerd (TCP works, UDP refused).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const f = nodeFacts.snmp;
 const target = { host: '127.0.0.1', port: ports.node.snmp, community: f.community };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 /** What net-snmp's own snmpwalk reads, as [oid, value text] pairs, to compare with. */
 function netSnmpWalk(root: string): string[] {

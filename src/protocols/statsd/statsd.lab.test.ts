@@ -1,18 +1,14 @@
 // StatsD into collectd's statsd plugin through the Node host, each value read back from collectd's CSV files.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ports } from '../../../lab/index.ts';
 import { statsdValues } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const target = { host: '127.0.0.1', port: ports.node.statsd };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 /** Polls collectd's CSV output until `ok` holds for the values written so far (collectd flushes every second). */
 async function readBack(type: string, metric: string, ok: (values: number[]) => boolean): Promise<number[]> {

@@ -1,19 +1,15 @@
 // Telnet against inetutils telnetd: negotiation read back, login-and-run, and a terminal over the WebSocket,
 // on the Node host and on workerd alike (Telnet needs only TCP).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts } from '../../../lab/servers/node.ts';
 import { call, workerUrl } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const r = nodeFacts.remote;
 const target = { host: '127.0.0.1', port: ports.node.telnet };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 const hosts = () => [
   ['Node host', (op: string, input: Record<string, unknown>, o?: { transcript?: boolean }) => callNode(node, 'telnet', op, input, o), node.url],

@@ -1,5 +1,5 @@
 // TFTP against tftpd-hpa through the Node host: files read back byte for byte, uploads checked on disk, errors.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -7,15 +7,11 @@ import { join } from 'node:path';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts, patternBytes } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
-import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const f = nodeFacts.tftp;
 const target = { host: '127.0.0.1', port: ports.node.tftp };
-let node: RunningNodeHost;
-before(async () => {
-  node = await startNodeHost();
-});
-after(() => node?.stop());
+const node = useNodeHost();
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const unique = (ext: string) => `${f.uploadDir}/t-${Date.now()}-${randomBytes(3).toString('hex')}.${ext}`;
