@@ -1,22 +1,18 @@
 // DNS through the API on workerd beside a direct Node client on the same lab servers, in the same run:
 // one query per request over TCP, TLS and HTTPS, a pipelined batch, and an AXFR.
-// Run: npx tsx bench/dns.ts [rounds]
+// Run: npx tsx bench/dns.ts [rounds]   (BENCH_TINY=1: 3 rounds)
 import net from 'node:net';
 import { FrameDecoder } from '../src/core/framing.ts';
 import { buildQuery, frameTcp, tcpMessageFrame } from '../src/protocols/dns/codec.ts';
 import { ZoneTransfer } from '../src/protocols/dns/transfer.ts';
 import { ensureLab, ports, caPath } from '../lab/index.ts';
 import { dnsFacts, tcpQuery } from '../lab/servers/dns.ts';
-import { startWorker } from '../test/harness.ts';
+import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
 
-const rounds = Number(process.argv[2] ?? 30);
+const rounds = Number(process.argv[2] ?? (tiny ? 3 : 30));
 const p = ports.dns;
 const Z = dnsFacts.zone;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -49,8 +45,10 @@ function directAxfr(): Promise<number> {
   });
 }
 
+say(`machine: ${await machine()}`);
 await ensureLab(['dns']);
-const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath });
+const bundle = buildBundle();
+const worker = await startWorkerd(bundle, { vars: BENCH_VARS, caPath });
 try {
   const cases: { label: string; api: () => Promise<unknown>; direct: () => Promise<unknown> }[] = [
     {
@@ -70,7 +68,7 @@ try {
     },
   ];
   for (const c of cases) await c.api(); // warm-up
-  console.log(`DNS through the API on workerd vs a direct Node client, median of ${rounds} rounds (ms per request)`);
+  say(`DNS through the API on workerd vs a direct Node client, median of ${rounds} rounds (ms per request)`);
   for (const c of cases) {
     const a: number[] = [];
     const d: number[] = [];
@@ -78,18 +76,16 @@ try {
       a.push(await timed(c.api));
       d.push(await timed(c.direct));
     }
-    const ma = median(a);
-    const md = median(d);
-    console.log(`${c.label.padEnd(40)} API ${ma.toFixed(2).padStart(7)}   direct ${md.toFixed(2).padStart(7)}   ratio ${(ma / md).toFixed(2)}`);
+    report({ name: `${c.label} through the API`, value: median(a), unit: 'ms', baseline: { name: 'direct Node client', value: median(d) }, ratio: pairedRatio(a, d) });
   }
   const doh: number[] = [];
   for (let i = 0; i < rounds; i++) doh.push(await timed(() => api(worker.url, 'query', { host: '127.0.0.1', port: p.doh, name: Z, transport: 'doh' })));
-  console.log(`${'query A over HTTPS (dnsdist DoH)'.padEnd(40)} API ${median(doh).toFixed(2).padStart(7)}`);
+  report({ name: 'query A over HTTPS (dnsdist DoH) through the API', value: median(doh), unit: 'ms' });
   const axfr: number[] = [];
   const wire: number[] = [];
   const direct: number[] = [];
   let records = 0;
-  for (let i = 0; i < Math.min(rounds, 10); i++) {
+  for (let i = 0; i < Math.min(rounds, tiny ? 2 : 10); i++) {
     axfr.push(await timed(async () => {
       const r = await api(worker.url, 'axfr', { host: '127.0.0.1', port: p.bind, zone: Z });
       records = r.recordCount;
@@ -97,7 +93,9 @@ try {
     }));
     direct.push(await timed(directAxfr));
   }
-  console.log(`${`AXFR of ${records} records (BIND)`.padEnd(40)} API ${median(axfr).toFixed(2).padStart(7)}   direct ${median(direct).toFixed(2).padStart(7)}   ratio ${(median(axfr) / median(direct)).toFixed(2)}   (on the wire inside workerd: ${median(wire).toFixed(1)} ms)`);
+  report({ name: `AXFR of ${records} records (BIND) through the API`, value: median(axfr), unit: 'ms', baseline: { name: 'direct Node client', value: median(direct) }, ratio: pairedRatio(axfr, direct), note: `on the wire inside workerd: ${median(wire).toFixed(1)} ms` });
 } finally {
   await worker.stop();
+  removeBundle(bundle);
 }
+finish();

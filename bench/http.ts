@@ -3,8 +3,8 @@
 // other), each through the API of workerd and in-process with the Node dialer. The figure is the time the
 // operation itself reports (connect to last byte); the API's wall time is printed beside it.
 // Run: npx tsx bench/http.ts            (BENCH_TINY=1 for the quick configuration)
-import { ensureLab, ports, caPath } from '../lab/index.ts';
-import { startWorker } from '../test/harness.ts';
+import { ensureLab, ports } from '../lab/index.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
 import { runOperation } from '../src/core/runner.ts';
 import { webCrypto } from '../src/core/crypto.ts';
 import { NodeDialer } from '../src/hosts/node/dialer.ts';
@@ -86,12 +86,17 @@ async function pair(label: string, h1: () => Promise<{ opMs: number; wallMs: num
 }
 
 await ensureLab(['http'], { quiet: true });
-const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' }, caPath });
+// The deployment bundle under `workerd serve` (bench/lib/workerd.ts): no wrangler dev hop in the wall
+// times, and no reload when a source file in the shared tree changes mid-run. No lab CA: nothing here
+// dials TLS, and a workerd told to trust one reads every socket 4 KiB at a time (bench/README.md).
+const bundle = buildBundle();
+const worker = await startWorkerd(bundle, { vars: BENCH_VARS });
 try {
   console.log(`nginx ${p.nginx} (HTTP/1.1) and ${p.nginxH2c} (h2c), GET ${PATH} (29-byte body), ${REQUESTS} requests per run, median of ${ROUNDS} runs`);
   await pair('workerd', () => viaApi(worker.url, 'http', 'sequence', h1Input), () => viaApi(worker.url, 'http2', 'request', h2Input));
   await pair('Node, in process', () => inNode('http', 'sequence', h1Input), () => inNode('http2', 'request', h2Input));
 } finally {
   await worker.stop();
+  removeBundle(bundle);
 }
 console.log(`${figures.length} figures, 0 goals not met`);

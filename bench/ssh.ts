@@ -1,13 +1,14 @@
 // SSH benchmarks, each beside OpenSSH measured in the same run against the same lab sshd:
 // CPU and wall time of connect + auth + exec inside workerd vs `ssh`, and SFTP download throughput vs `sftp`.
 // Run: npx tsx bench/ssh.ts            (BENCH_TINY=1 for the quick configuration)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLab } from '../lab/index.ts';
 import { clientKey, sshFacts } from '../lab/servers/ssh.ts';
-import { startWorker } from '../test/harness.ts';
+import { cpuMs } from './lib/proc.ts';
+import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
 
 const tiny = process.env.BENCH_TINY === '1';
 const MiB = 1024 * 1024;
@@ -31,37 +32,18 @@ function report(f: Figure): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Every workerd process under a wrangler dev child (wrangler starts two; the Worker runs in one of them). */
-function workerdPids(root: number): number[] {
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd')) out.push(pid);
-      queue.push(...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-    } catch {
-      // exited
-    }
+/**
+ * CPU of the workerd process that runs the Worker, at nanosecond resolution (schedstat) rather than
+ * 10 ms ticks. The Worker is the deployment bundle under `workerd serve` (bench/lib/workerd.ts): under
+ * wrangler dev the same process also runs miniflare's entry worker and an inspector, which about double
+ * the CPU of a small request (bench/README.md), and it restarts whenever a source file changes.
+ */
+function cpuSnapshot(pid: number): { pids: string; ms: number } {
+  try {
+    return { pids: String(pid), ms: cpuMs(pid) };
+  } catch {
+    return { pids: 'gone', ms: 0 };
   }
-  if (out.length === 0) throw new Error('workerd process not found');
-  return out;
-}
-
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-/** CPU of the workerd processes now under `root`, and which they are (a reload replaces them). */
-function cpuSnapshot(root: number): { pids: string; ms: number } {
-  const pids = workerdPids(root);
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return { pids: 'gone', ms: 0 };
-    }
-  }
-  return { pids: pids.join(','), ms: ticks * TICK_MS };
 }
 
 /** user + system CPU of a shell's children, from bash's `times` (second line: children). */
@@ -81,8 +63,9 @@ async function main(): Promise<void> {
   const keyPath = join(dir, 'id_ed25519');
   copyFileSync(join(sshFacts.dir, 'keys', 'id_ed25519'), keyPath);
   chmodSync(keyPath, 0o600);
-  const worker = await startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off' } });
-  const root = worker.child.pid!;
+  const bundle = buildBundle();
+  const worker = await startWorkerd(bundle, { vars: BENCH_VARS });
+  const root = worker.pid;
   // wrangler dev reloads the Worker when any source file in the (shared) tree changes, cutting requests:
   // such a request is repeated and counted, so figures are not silently skewed.
   let reloads = 0;
@@ -184,6 +167,7 @@ async function main(): Promise<void> {
     if (reloads) console.log(`(${reloads} requests repeated after a Worker reload; a section with a reload is measured again)`);
   } finally {
     await worker.stop();
+    removeBundle(bundle);
     rmSync(dir, { recursive: true, force: true });
   }
   const failed = figures.filter((f) => f.goal && !f.pass);

@@ -23,6 +23,15 @@ export function cpuMs(pid: number): number {
 }
 
 /**
+ * CPU time of a process's main thread in ms (schedstat, ns). In workerd that is the thread that runs
+ * the isolate (JavaScript, and the event loop's HTTP and socket work); V8's helper threads (concurrent
+ * GC, compilation) are the rest of cpuMs().
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
+/**
  * CPU time of a process and all its descendants (a forking relay such as websockify): schedstat of every
  * live process, plus the root's cutime + cstime for children it has already reaped (tick resolution).
  */

@@ -79,6 +79,13 @@ export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
+/** Mean of the middle values, `trim` of them dropped at each end: robust to a stray retransmit, still unbiased on ms-quantised clocks. */
+export function trimmedMean(xs: readonly number[], trim = 0.05): number {
+  const s = sorted(xs);
+  const k = Math.floor(s.length * trim);
+  return mean(s.slice(k, s.length - k));
+}
+
 /** Paired comparison: the median of per-round ratios, so a load spike in one round moves both sides. */
 export function pairedRatio(subject: readonly number[], baseline: readonly number[]): number {
   return median(subject.map((v, i) => v / baseline[i]));

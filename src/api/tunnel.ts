@@ -9,12 +9,14 @@
 // are unacknowledged, and acknowledges client bytes only after TCP took them.
 // A client that sends more than `window` unacknowledged bytes is cut off.
 //
-// Message sizes (the cost of a tunnel is per message, on both ends, far more than per byte):
-// workerd's socket reads return at most 4 KiB, so bytes read while earlier data is still
-// unacknowledged are gathered into one message, sent when the client's next ack arrives, when
-// MAX_MESSAGE bytes are gathered, or after COALESCE_MS at the latest. Bytes read when everything
-// sent is acknowledged (an idle or interactive tunnel) go out at once: no added latency there.
-// Acks to the client are batched the same way: one per run of TCP writes, not one per message.
+// Message sizes (a tunnel costs per read and per message on both ends, more than per byte;
+// bench/README.md): while earlier data is unacknowledged, a read asks for as much as the message being
+// gathered still has room for (never past the window), and what is read is gathered into one message,
+// sent once MAX_MESSAGE bytes are gathered, once the client's acks show it has nearly caught up (less
+// than MAX_MESSAGE unacknowledged), or after COALESCE_MS at the latest. Bytes read when everything sent
+// is acknowledged (an idle or interactive tunnel) go out at once: no added latency there. Acks to the
+// client are batched too: one per run of TCP writes (at least one per quarter window), not one per
+// client message.
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { classify, InvalidInput, PortolanError } from '../core/errors.ts';
@@ -26,6 +28,8 @@ import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
 
 /** Largest data message the server gathers from several TCP reads. */
 export const MAX_MESSAGE = 64 * 1024;
+/** The least a TCP read asks for (what workerd's default reader returns); a quiet tunnel's pending read holds this much. */
+const IDLE_READ = 4096;
 /** Longest a read waits to be sent while earlier data is unacknowledged. */
 export const COALESCE_MS = 5;
 
@@ -81,6 +85,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
   let gatheredBytes = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let readSize = IDLE_READ; // what the next TCP read asks for
 
   /** Sends what was gathered from TCP as one message. */
   const flush = () => {
@@ -145,8 +150,8 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
       if (msg.type === 'ack' && typeof msg.bytes === 'number' && msg.bytes >= 0) {
         unacked = Math.max(0, unacked - msg.bytes);
         lastActivity = Date.now();
-        // The client is keeping up: what was gathered meanwhile goes now.
-        flush();
+        // The client has nearly caught up: what was gathered meanwhile goes now.
+        if (unacked < MAX_MESSAGE) flush();
         wakeReader?.();
       }
       return;
@@ -208,7 +213,10 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
     while (!closed) {
       while (unacked + gatheredBytes >= target.window && !closed) await new Promise<void>((r) => (wakeReader = r));
       if (closed) break;
-      const chunk = await transport.read();
+      // A read asks for twice what the last one brought (more is likely waiting when a read comes back
+      // full), at least IDLE_READ, at most the room left in the message and in the window: an idle
+      // tunnel's pending read holds a small buffer, a busy one reads whole messages at a time.
+      const chunk = await transport.read(Math.min(readSize, MAX_MESSAGE - gatheredBytes, target.window - unacked - gatheredBytes));
       if (chunk === null) {
         flush();
         await writing;
@@ -216,6 +224,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
         return finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!count(chunk.length)) break;
+      readSize = Math.min(MAX_MESSAGE, Math.max(IDLE_READ, 2 * chunk.length));
       gathered.push(chunk);
       gatheredBytes += chunk.length;
       if (unacked === 0 || gatheredBytes >= MAX_MESSAGE) flush();

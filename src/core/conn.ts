@@ -12,7 +12,11 @@ import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
-export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort';
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion';
+
+/** TLS protocol versions as OpenSSL and Node name them (RFC 2246, 4346, 5246, 8446). */
+export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
 export interface DialOptions {
   /** The name the user gave: used for TLS (SNI and certificate checks). */
@@ -29,6 +33,28 @@ export interface DialOptions {
   pinSha256?: string;
   /** Node host only: bind a privileged local port (rsh family). */
   privilegedSourcePort?: boolean;
+  /** Node host only (`tlsVersion`): the lowest and highest TLS version to offer. */
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+}
+
+/** Where to wait for one connection back from a server (the rsh/rexec standard-error channel). */
+export interface ListenOptions {
+  /** The local address to bind: the one the server saw our first connection come from. */
+  localAddress: string;
+  /** The only address a connection is accepted from (the server's); others are dropped. */
+  from: string;
+  /** Bind a port in 512–1023, as rresvport(3) does (rshd refuses an unreserved one). */
+  privilegedPort: boolean;
+  signal: AbortSignal;
+}
+
+/** A listening socket that accepts one connection (hosts with the `listen` capability). */
+export interface Listener {
+  readonly port: number;
+  /** The first connection from `from`; rejects once closed. */
+  accept(): Promise<Transport>;
+  close(): Promise<void>;
 }
 
 export interface PeerCertificate {
@@ -48,13 +74,19 @@ export interface TransportInfo {
   /** Negotiated ALPN protocol, where the host can tell. */
   alpn?: string | null;
   tlsVersion?: string;
+  /** Negotiated cipher suite (OpenSSL name), where the host can tell. */
+  cipher?: string;
   peerCertificates?: PeerCertificate[];
 }
 
 /** A connected byte stream as a host provides it. */
 export interface Transport {
-  /** The next chunk, or null at end of stream. Rejects when the peer resets. */
-  read(): Promise<Uint8Array | null>;
+  /**
+   * The next chunk, or null at end of stream. Rejects when the peer resets. `max`: a host that reads
+   * into a buffer of the caller's size (Workers) returns what is waiting, up to `max` bytes, in one
+   * chunk (its default is 4 KiB); others ignore it and return chunks of their own size.
+   */
+  read(max?: number): Promise<Uint8Array | null>;
   write(bytes: Uint8Array): Promise<void>;
   /** Upgrades in place (only for dials with tls: 'starttls'). */
   startTls(serverName: string): Promise<Transport>;
@@ -71,6 +103,8 @@ export interface Dialer {
   dial(opts: DialOptions): Promise<Transport>;
   /** UDP, on hosts with the `udp` capability. */
   dialUdp?(opts: DatagramDialOptions): Promise<DatagramTransport>;
+  /** Waits for a connection back from a server, on hosts with the `listen` capability. */
+  listen?(opts: ListenOptions): Promise<Listener>;
 }
 
 /**

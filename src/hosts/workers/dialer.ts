@@ -5,14 +5,22 @@ import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
 import { parseIp } from '../../core/ip.ts';
 
+/** What a read asks for unless the caller says: the size workerd's default reader returns. */
+const READ_BYTES = 4096;
+
 function wrap(socket: Socket, remote: string): Transport {
-  const reader = socket.readable.getReader();
+  // A BYOB reader: a read returns what the socket holds, up to the buffer it is given (the default
+  // reader returns at most 4 KiB per read, and each read costs the isolate far more than its bytes).
+  const reader = socket.readable.getReader({ mode: 'byob' });
   const writer = socket.writable.getWriter();
   return {
-    async read() {
-      const { value, done } = await reader.read();
-      if (done) return null;
-      return value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
+    async read(max = READ_BYTES) {
+      for (;;) {
+        const { value, done } = await reader.read(new Uint8Array(max));
+        // Bytes first, should they come with done set: the next read then says done alone.
+        if (value && value.length > 0) return value;
+        if (done) return null;
+      }
     },
     async write(bytes) {
       await writer.write(bytes);
