@@ -28,6 +28,8 @@ export interface ConnectInput {
   algorithms?: AlgorithmInput;
   /** Re-key after this many bytes (both directions together). */
   rekeyLimitBytes?: number;
+  /** Re-key after this many seconds, also when the connection is idle (OpenSSH RekeyLimit's second argument). */
+  rekeyIntervalSeconds?: number;
 }
 
 export interface AuthInput extends ConnectInput {
@@ -92,6 +94,7 @@ export async function connectTransport(ctx: OperationContext, input: ConnectInpu
     offer,
     noteMessages: opts.noteMessages,
     rekeyBytes: input.rekeyLimitBytes,
+    rekeyMs: input.rekeyIntervalSeconds === undefined ? undefined : input.rekeyIntervalSeconds * 1000,
     checkHostKey: policy ? (k) => checkHostKey(ctx.crypto, policy, input.host, input.port, k.blob, k.type) : undefined,
   });
   await t.handshake();

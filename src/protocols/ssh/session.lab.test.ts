@@ -112,6 +112,26 @@ describe('terminal session over WebSocket through workerd', () => {
     assert.equal(end.result.ended, 'client');
   });
 
+  test('an idle terminal re-keys on time (rekeyIntervalSeconds) and works afterwards; the result counts the key exchanges', async () => {
+    const s = await openSession('ssh', 'terminal', { ...start, rekeyIntervalSeconds: 1, keepaliveMs: 0 });
+    const connected = await s.next((m) => m.type === 'connected', 15_000);
+    const t = screen(s);
+    t.type('echo before-$((2*3))\n');
+    await t.until(() => t.text().includes('before-6'), 'before-6');
+    // 2.5 s with nothing sent either way (no keepalives): only the time limit can start the re-exchanges, at
+    // about 1 s and 2 s after the first one. Typing afterwards would start at most one by itself (on send).
+    await new Promise((r) => setTimeout(r, 2500));
+    t.type('echo after-idle-$((6*7))\n');
+    await t.until(() => t.text().includes('after-idle-42'), 'after-idle-42');
+    t.type('exit 0\n');
+    const end = await s.next((m) => m.type === 'end', 15_000);
+    assert.equal(end.result.ended, 'server');
+    assert.equal(end.result.exitStatus, 0);
+    assert.ok(connected.server.keyExchanges <= 2, `${connected.server.keyExchanges} key exchanges at connect`);
+    assert.ok(end.result.keyExchanges >= 3 && end.result.keyExchanges <= 5, `${end.result.keyExchanges} key exchanges`);
+    console.error(`# idle terminal: ${connected.server.keyExchanges} key exchange(s) at connect, ${end.result.keyExchanges} at the end`);
+  });
+
   test('a wrong password ends the session with auth_failed and close code 1011', async () => {
     const s = await openSession('ssh', 'terminal', { ...start, password: 'wrong' });
     const err = await s.next((m) => m.type === 'error', 15_000);

@@ -252,6 +252,8 @@ export interface ShellSessionResult {
   bytesOut: number;
   asciicast: string | null;
   recordingTruncated: boolean;
+  /** Key exchanges on the connection: 1 plus every re-exchange, by volume, by time or by the server. */
+  keyExchanges: number;
 }
 
 /**
@@ -338,5 +340,6 @@ export async function shellSession(ctx: OperationContext, input: ShellSessionInp
     bytesOut: ch.bytesOut,
     asciicast: rec ? rec.toString() : null,
     recordingTruncated: rec?.truncated ?? false,
+    keyExchanges: session.transport.exchanges.length,
   };
 }

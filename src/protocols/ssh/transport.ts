@@ -6,11 +6,16 @@
 // own: IGNORE and DEBUG are noted and dropped, EXT_INFO is kept, DISCONNECT becomes a typed error,
 // and a KEXINIT starts a re-exchange in place. `send()` serialises packets through one chain (sequence
 // numbers and cipher state must follow wire order) and holds non-kex messages while a key exchange
-// runs (RFC 4253 7.1). Re-keying starts on our side after `rekeyBytes` or `rekeyMs`, checked on send.
+// runs (RFC 4253 7.1). Re-keying starts on our side after `rekeyBytes` or `rekeyMs` (RFC 4253 9, like
+// OpenSSH's RekeyLimit): both are checked on send, and the time limit also by a timer that runs only while
+// `receive()` waits for a packet, so an idle session re-keys on time too. That timer is cleared as soon as the
+// wait ends, the transport fails or we disconnect; closing the connection ends every wait, so nothing outlives
+// the operation. A timed re-exchange goes through the same send chain and kex gate as one started on send.
 import { fromLatin1 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { PortolanError, ProtocolError, type FailureCode } from '../../core/errors.ts';
+import { sleep } from '../../core/timers.ts';
 import type { RecordOptions } from '../../core/transcript.ts';
 import { createOpener, createSealer, plainOpener, plainSealer, type PacketOpener, type PacketSealer } from './ciphers.ts';
 import {
@@ -78,7 +83,7 @@ export interface TransportOptions {
   checkHostKey?: (key: ServerHostKey) => Promise<void>;
   /** Re-key after this many bytes in both directions together (default 1 GiB). */
   rekeyBytes?: number;
-  /** Re-key after this long (default 1 hour). */
+  /** Re-key after this long since the last key exchange, also on an idle connection (default 1 hour). */
   rekeyMs?: number;
   /** Group exchange sizes asked for (RFC 4419 3). */
   gex?: { min: number; n: number; max: number };
@@ -121,6 +126,8 @@ export function disconnectError(payload: Uint8Array): PortolanError {
     description: d.description,
   });
 }
+
+const REKEY_TIMER_CANCELLED = 'rekey timer cancelled';
 
 interface Gate {
   promise: Promise<void>;
@@ -167,6 +174,8 @@ export class SshTransport {
   private firstKexDone = false;
   private bytesSinceKex = 0;
   private kexStartedAt = 0;
+  /** Aborting it cancels the time-based re-exchange armed while `receive()` waits; null when none is armed. */
+  private rekeyTimer: AbortController | null = null;
   private fatal: PortolanError | null = null;
   private readonly noteMessages: boolean;
   /** Set while reading a packet so a failure names what was awaited. */
@@ -393,6 +402,7 @@ export class SshTransport {
   // ------------------------------------------------------------ packets
 
   private fail(e: unknown): void {
+    this.stopRekeyTimer();
     if (!this.fatal) this.fatal = e instanceof PortolanError ? e : new ProtocolError(String(e));
   }
 
@@ -466,8 +476,45 @@ export class SshTransport {
     for (let g = this.kexGate; g; g = this.kexGate) await g.promise;
   }
 
+  private get rekeyMs(): number {
+    return this.opts.rekeyMs ?? 3_600_000;
+  }
+
   private needsRekey(): boolean {
-    return this.bytesSinceKex > (this.opts.rekeyBytes ?? 1 << 30) || Date.now() - this.kexStartedAt > (this.opts.rekeyMs ?? 3_600_000);
+    return this.bytesSinceKex > (this.opts.rekeyBytes ?? 1 << 30) || Date.now() - this.kexStartedAt > this.rekeyMs;
+  }
+
+  /**
+   * Arms the time limit for one idle wait in `receive()` (OpenSSH checks it in its client loop, not only on
+   * send). The caller clears it when the wait ends; `fail()` and `disconnect()` clear it too.
+   */
+  private startRekeyTimer(): void {
+    this.stopRekeyTimer();
+    if (!this.firstKexDone || this.kexGate || this.fatal) return;
+    // Timers hold at most 2^31-1 ms; a longer limit is re-armed when that much has passed.
+    const delay = Math.min(Math.max(0, this.kexStartedAt + this.rekeyMs - Date.now()), 0x7fffffff);
+    const timer = new AbortController();
+    this.rekeyTimer = timer;
+    sleep(delay, timer.signal).then(
+      () => {
+        if (this.rekeyTimer !== timer) return;
+        this.rekeyTimer = null;
+        if (this.fatal || this.kexGate) return;
+        if (Date.now() - this.kexStartedAt < this.rekeyMs - 1000) return this.startRekeyTimer();
+        // startRekey queues KEXINIT behind any packet being sent and closes the kex gate for later ones.
+        this.startRekey().catch((e) => {
+          this.fail(e);
+          this.kexGate?.reject(e);
+        });
+      },
+      () => {},
+    );
+  }
+
+  private stopRekeyTimer(): void {
+    // A reason given spares abort() building a DOMException: this runs after every idle wait.
+    this.rekeyTimer?.abort(REKEY_TIMER_CANCELLED);
+    this.rekeyTimer = null;
   }
 
   /** RFC 4253 9: either side may start a re-exchange by sending KEXINIT. The reader completes it. */
@@ -486,12 +533,16 @@ export class SshTransport {
     for (;;) {
       if (this.fatal) throw this.fatal;
       let p: Uint8Array;
+      // With bytes already buffered the wait is for the rest of a packet in flight, not an idle connection.
+      if (this.conn.buffered === 0) this.startRekeyTimer();
       try {
         p = await this.readPayload();
       } catch (e) {
         this.fail(e);
         this.kexGate?.reject(e);
         throw e;
+      } finally {
+        this.stopRekeyTimer();
       }
       const t = p[0];
       switch (t) {
@@ -528,6 +579,7 @@ export class SshTransport {
 
   /** RFC 4253 11.1: a polite goodbye; errors are ignored (the connection may be gone). */
   async disconnect(reason = 11, description = 'bye'): Promise<void> {
+    this.stopRekeyTimer();
     if (this.fatal) return;
     try {
       await this.enqueue(encodeDisconnect(reason, description));
