@@ -15,7 +15,7 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
   udp: {
     title: 'UDP datagrams',
     workersReason: 'The Workers Sockets API (connect() from cloudflare:sockets) opens TCP streams only; it has no datagram sockets.',
-    alternative: 'Run the Node host (`portolan serve`), which has UDP; for DNS, use DNS over TCP, DoH or DoT on Workers.',
+    alternative: 'Run the Node host (`portolan serve`), which has UDP.',
   },
   alpn: {
     title: 'TLS with ALPN (HTTP/2 and gRPC over TLS)',
@@ -37,22 +37,34 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
     workersReason: 'connect() picks the source port; a Worker cannot bind one.',
     alternative: 'Run the Node host as root.',
   },
+  listen: {
+    title: 'Accepting a connection back from the server (the rsh/rexec standard-error channel)',
+    workersReason: 'A Worker cannot accept inbound connections: the Workers Sockets API only dials out (connect()); there is no listen() or accept().',
+    alternative: 'Use the Node host, which listens for the one connection back; on Workers, rexec execMerged reads standard error mixed into the output.',
+  },
+  tlsVersion: {
+    title: 'Choosing the TLS versions offered (minimum and maximum)',
+    workersReason:
+      "connect() takes only secureTransport ('off', 'on' or 'starttls'), allowHalfOpen and highWaterMark, and startTls() only expectedServerHostname: no TLS version bounds, so a Worker cannot offer one version alone to learn whether the server accepts it, and it is not told which version was negotiated.",
+    alternative: 'Use the Node host, whose tls inspect tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time.',
+  },
 };
 
-export function unsupportedReasons(missing: Capability[]): { reasons: string[]; alternatives: string[] } {
+/** Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own. */
+export function unsupportedReasons(missing: Capability[], own: readonly string[] = []): { reasons: string[]; alternatives: string[] } {
   const reasons: string[] = [];
   const alternatives: string[] = [];
   for (const cap of missing) {
     const info = CAPABILITIES[cap];
     reasons.push(info.workersReason ?? `${info.title} is not available in this runtime.`);
-    if (info.alternative && !alternatives.includes(info.alternative)) alternatives.push(info.alternative);
+    if (info.alternative) alternatives.push(info.alternative);
   }
-  return { reasons, alternatives };
+  return { reasons, alternatives: [...new Set([...alternatives, ...own])] };
 }
 
 /** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
 export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
   workers: ['tcp', 'tls', 'starttls'],
-  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort'],
+  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion'],
   browser: ['tcp', 'tls', 'starttls'],
 };

@@ -1,7 +1,7 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
-import type { Capability, Conn, TlsMode } from './conn.ts';
+import type { Capability, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { Transcript } from './transcript.ts';
@@ -30,8 +30,27 @@ export interface DialRequest {
   alpn?: string[];
   pinSha256?: string;
   privilegedSourcePort?: boolean;
+  /** The lowest and highest TLS version to offer (needs `tlsVersion`): one version alone tells whether the server accepts it. */
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+}
+
+/** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
+export interface ListenRequest {
+  /** The connection to the target: the listener binds its local address and accepts only its peer's address. */
+  for: Conn;
+  /** A port in 512–1023 (needs `privilegedPort`): rshd connects back only to a reserved port. */
+  privilegedPort?: boolean;
+}
+
+/** One connection expected back from the target. */
+export interface BackChannel {
+  /** The port to tell the server. */
+  readonly port: number;
+  /** The connection, once the server has made it (obeys the operation's deadline). */
+  accept(what?: string): Promise<Conn>;
 }
 
 export interface Timing {
@@ -53,6 +72,8 @@ export interface OperationContext {
   dial(req?: DialRequest): Promise<Conn>;
   /** Opens a UDP socket aimed at the target (hosts with `udp`; declare needs: ['udp']). */
   dialUdp(req?: { host?: string; port?: number; secondHop?: boolean }): Promise<DatagramConn>;
+  /** Listens for one connection back from the target (hosts with `listen`; declare needs: ['listen']). Closed when the operation ends. */
+  listen(req: ListenRequest): Promise<BackChannel>;
   /** Waits, unless the deadline fires first. */
   sleep(ms: number): Promise<void>;
   /** Runs `fn` with a tighter deadline on every connection; its expiry surfaces as io_timeout. */
@@ -80,6 +101,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   needs?: Capability[];
   /** Capabilities needed only in some TLS modes (h2 over TLS needs ALPN; h2c does not). */
   needsWithTls?: Partial<Record<TlsMode, Capability[]>>;
+  /** What this operation offers instead when a host lacks a capability (a transport Workers has), after the capability's own advice. */
+  alternatives?: string[];
   /**
    * The port this operation targets when none is given, if not the protocol's first; a function
    * when it depends on the input (DNS: 853 for DoT, 443 for DoH).

@@ -6,7 +6,7 @@ import { Conn, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
-import { defaultPort, type JumpHostInput, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, sleep } from './timers.ts';
 
@@ -82,7 +82,7 @@ export async function runOperation(
   const input = parseInput(op, raw);
   const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
   if (missing.length > 0) {
-    const { reasons, alternatives } = unsupportedReasons(missing);
+    const { reasons, alternatives } = unsupportedReasons(missing, op.alternatives);
     throw new UnsupportedRuntime(`${protocol.id} ${op.name} needs ${missing.join(', ')}, which the ${env.dialer.runtime} runtime lacks: ${reasons.join(' ')}`, {
       runtime: env.dialer.runtime,
       missing,
@@ -118,6 +118,7 @@ export async function runOperation(
     const tls = req.tls ?? input.tls;
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
+    if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
     if (dialMissing.length > 0) {
       const { reasons, alternatives } = unsupportedReasons(dialMissing);
       const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
@@ -133,7 +134,7 @@ export async function runOperation(
     connecting++;
     try {
       transport = await raceSignal(
-        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort }),
+        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion }),
         connectSignal,
       );
     } catch (e) {
@@ -154,7 +155,7 @@ export async function runOperation(
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     if (!env.dialer.dialUdp || !env.dialer.capabilities.has('udp')) {
-      const { reasons, alternatives } = unsupportedReasons(['udp']);
+      const { reasons, alternatives } = unsupportedReasons(['udp'], op.alternatives);
       throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: ['udp'], reasons, alternatives });
     }
     const { address } = await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
@@ -163,6 +164,45 @@ export async function runOperation(
     conns.push(conn);
     conn.note(`UDP socket to ${transport.info().remoteAddress}:${dialPort}`);
     return conn;
+  };
+
+  // A connection back from the target (rsh/rexec standard error): bound where the target saw us, accepted only from it.
+  const listen = async (req: ListenRequest): Promise<BackChannel> => {
+    const missing: Capability[] = [];
+    if (!dialer.listen || !dialer.capabilities.has('listen')) missing.push('listen');
+    if (req.privilegedPort && !dialer.capabilities.has('privilegedPort')) missing.push('privilegedPort');
+    if (missing.length > 0) {
+      const { reasons, alternatives } = unsupportedReasons(missing);
+      const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
+      throw new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
+    }
+    const { localAddress, remoteAddress } = req.for.info();
+    if (!localAddress || !remoteAddress) throw new PortolanError('closed', 'the connection to the target is gone: nothing to listen beside');
+    const local = splitAddress(localAddress);
+    const peer = splitAddress(remoteAddress);
+    const listener = await dialer.listen!({ localAddress: local.address, from: peer.address, privilegedPort: req.privilegedPort === true, signal: deadline });
+    conns.push(listener);
+    transcript.info(-1, `listening on ${local.address}:${listener.port} for one connection back from ${peer.address}`);
+    let pendingAccept: ReturnType<typeof listener.accept> | undefined;
+    return {
+      port: listener.port,
+      async accept(what = 'the connection back') {
+        if (!pendingAccept) {
+          pendingAccept = listener.accept();
+          // Closing the listener at the end rejects an accept nobody waits for any more.
+          pendingAccept.catch(() => {});
+        }
+        const transport = await raceSignal(pendingAccept, current).catch((e) => {
+          const err = classify(e);
+          throw err.code === 'io_timeout' ? new PortolanError('io_timeout', `${peer.address} did not connect back to port ${listener.port} (${what}) before the deadline`) : err;
+        });
+        const from = transport.info().remoteAddress ?? peer.address;
+        const conn = new Conn({ transport, signal: () => current, transcript, host: peer.address, port: splitAddress(from).port, tls: 'off' });
+        conns.push(conn);
+        conn.note(`accepted ${what} from ${from} on port ${listener.port}`);
+        return conn;
+      },
+    };
   };
 
   const ctx: OperationContext = {
@@ -175,6 +215,7 @@ export async function runOperation(
     timing,
     dial,
     dialUdp,
+    listen,
     sleep: (ms) => sleep(ms, current).catch((e) => Promise.reject(classify(e))),
     async within(ms, fn) {
       const outer = current;
@@ -240,6 +281,12 @@ export async function runOperation(
     overall.dispose();
     await Promise.all(conns.map((c) => c.close()));
   }
+}
+
+/** "127.0.0.1:514" or "::1:514" as the hosts format TransportInfo addresses. */
+function splitAddress(hostPort: string): { address: string; port: number } {
+  const at = hostPort.lastIndexOf(':');
+  return { address: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
 }
 
 function connectFailure(e: unknown, host: string, port: number): PortolanError {

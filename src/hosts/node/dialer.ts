@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { RUNTIME_CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
-import type { Capability, DialOptions, Dialer, PeerCertificate, Transport, TransportInfo } from '../../core/conn.ts';
+import type { Capability, DialOptions, Dialer, ListenOptions, Listener, PeerCertificate, TlsVersion, Transport, TransportInfo } from '../../core/conn.ts';
 import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
 import { PortolanError, UnsupportedRuntime, classify } from '../../core/errors.ts';
 
@@ -35,7 +35,7 @@ class SocketTransport implements Transport {
 
   constructor(
     private readonly socket: net.Socket | tls.TLSSocket,
-    private readonly pinSha256?: string,
+    private readonly tlsOptions: TlsOptions = {},
   ) {
     // Protocols write small frames and wait for answers: no Nagle delay.
     socket.setNoDelay(true);
@@ -74,8 +74,8 @@ class SocketTransport implements Transport {
 
   async startTls(serverName: string): Promise<Transport> {
     this.detach();
-    const secured = await upgrade(this.socket as net.Socket, serverName, this.pinSha256, undefined);
-    return new SocketTransport(secured, this.pinSha256);
+    const secured = await upgrade(this.socket as net.Socket, serverName, { ...this.tlsOptions, alpn: undefined });
+    return new SocketTransport(secured, this.tlsOptions);
   }
 
   end(): Promise<void> {
@@ -99,6 +99,7 @@ class SocketTransport implements Transport {
     if (s instanceof tls.TLSSocket) {
       info.alpn = s.alpnProtocol || null;
       info.tlsVersion = s.getProtocol() ?? undefined;
+      info.cipher = s.getCipher()?.name;
       info.peerCertificates = chains.get(s) ?? peerChain(s);
     }
     return info;
@@ -149,19 +150,41 @@ function normalizeFingerprint(fp: string): string {
   return fp.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toLowerCase();
 }
 
+/** What a TLS handshake offers and accepts: ALPN, a pinned leaf, version bounds. */
+interface TlsOptions {
+  alpn?: string[];
+  pinSha256?: string;
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+}
+
+/**
+ * TLS 1.0 and 1.1 sign the handshake with SHA-1, which OpenSSL 3 refuses at its default security level
+ * ("legacy sigalg disallowed"): a dial that asks for them lowers the level to 0, and only then.
+ */
+function legacyCiphers(o: TlsOptions): string | undefined {
+  const min = o.minVersion ?? 'TLSv1.2';
+  return min === 'TLSv1' || min === 'TLSv1.1' ? 'DEFAULT:@SECLEVEL=0' : undefined;
+}
+
 /**
  * TLS on a new or existing socket. The chain is always checked here rather than by Node's reject path, so a
  * refusal can show the certificate it refused: with a pin, only the SHA-256 of the leaf decides; without
  * one, the CA chain and the name must verify, and an untrusted certificate fails as untrusted_peer with its
  * fingerprint (what the user passes as pinSha256 to accept it).
  */
-function upgrade(socket: net.Socket | undefined, serverName: string, pinSha256: string | undefined, alpn: string[] | undefined, target?: { host: string; address?: string; port: number }): Promise<tls.TLSSocket> {
+function upgrade(socket: net.Socket | undefined, serverName: string, o: TlsOptions, target?: { host: string; address?: string; port: number }): Promise<tls.TLSSocket> {
+  const pinSha256 = o.pinSha256;
+  const ciphers = legacyCiphers(o);
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       ...(socket ? { socket } : { host: target!.address ?? target!.host, port: target!.port }),
       servername: net.isIP(serverName) ? undefined : serverName,
-      ALPNProtocols: alpn,
+      ALPNProtocols: o.alpn,
       rejectUnauthorized: false,
+      ...(o.minVersion ? { minVersion: o.minVersion } : {}),
+      ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+      ...(ciphers ? { ciphers } : {}),
     });
     const onError = (e: Error) => reject(tlsFailure(e));
     s.once('error', onError);
@@ -196,7 +219,9 @@ function tlsFailure(e: Error): PortolanError {
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(code)) {
     return new PortolanError('untrusted_peer', `certificate not trusted: ${e.message}`, { reason: code });
   }
-  return new PortolanError('tls_error', `TLS handshake failed: ${e.message}`);
+  // OpenSSL's own words ("tlsv1 alert protocol version") read better than its error-queue line.
+  const reason = (e as { reason?: string }).reason;
+  return new PortolanError('tls_error', `TLS handshake failed: ${reason ? `${reason}${code ? ` (${code})` : ''}` : e.message}`);
 }
 
 export class NodeDialer implements Dialer {
@@ -211,6 +236,14 @@ export class NodeDialer implements Dialer {
     return openDatagram(opts);
   }
 
+  listen(opts: ListenOptions): Promise<Listener> {
+    if (opts.privilegedPort && !this.capabilities.has('privilegedPort')) {
+      const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
+      return Promise.reject(new UnsupportedRuntime(`a reserved listening port needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives }));
+    }
+    return listenForServer(opts);
+  }
+
   async dial(opts: DialOptions): Promise<Transport> {
     if (opts.privilegedSourcePort && !this.capabilities.has('privilegedPort')) {
       const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
@@ -221,13 +254,14 @@ export class NodeDialer implements Dialer {
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
+    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion };
     if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;
       const off = onAbortOf(() => sock?.destroy());
       try {
-        const p = upgrade(undefined, opts.host, opts.pinSha256, opts.alpn, opts);
+        const p = upgrade(undefined, opts.host, tlsOptions, opts);
         sock = await p;
-        return new SocketTransport(sock, opts.pinSha256);
+        return new SocketTransport(sock, tlsOptions);
       } catch (e) {
         if (opts.signal.aborted) throw classify(opts.signal.reason);
         throw e;
@@ -239,8 +273,8 @@ export class NodeDialer implements Dialer {
     const off = onAbortOf(() => socket?.destroy());
     try {
       socket = opts.privilegedSourcePort ? await connectFromReservedPort(opts, (s) => (socket = s)) : await connectPlain(opts, undefined, (s) => (socket = s));
-      if (opts.tls === 'implicit') return new SocketTransport(await upgrade(socket, opts.host, opts.pinSha256, opts.alpn), opts.pinSha256);
-      return new SocketTransport(socket, opts.pinSha256);
+      if (opts.tls === 'implicit') return new SocketTransport(await upgrade(socket, opts.host, tlsOptions), tlsOptions);
+      return new SocketTransport(socket, tlsOptions);
     } catch (e) {
       if (opts.signal.aborted) throw classify(opts.signal.reason);
       throw classify(e);
@@ -270,26 +304,90 @@ function connectPlain(opts: DialOptions, localPort: number | undefined, track: (
 const RESERVED_LOW = 512;
 const RESERVED_HIGH = 1023;
 
-/** Connects from a free port in 512–1023, like rresvport(3), trying the next one while a port is taken. */
-async function connectFromReservedPort(opts: DialOptions, track: (s: net.Socket) => void): Promise<net.Socket> {
+/**
+ * Runs `use` with free ports in 512–1023, like rresvport(3), trying the next one while a port is taken; from a
+ * random start, so a server on the same machine taking ports from 1023 down (rshd connecting back) rarely collides.
+ */
+async function withReservedPort<T>(what: string, use: (port: number) => Promise<T>): Promise<T> {
   const span = RESERVED_HIGH - RESERVED_LOW + 1;
   const start = Math.floor(Math.random() * span);
   let last: unknown;
   for (let i = 0; i < 64; i++) {
-    const localPort = RESERVED_HIGH - ((start + i) % span);
+    const port = RESERVED_HIGH - ((start + i) % span);
     try {
-      return await connectPlain(opts, localPort, track);
+      return await use(port);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') {
-        const reason = `binding source port ${localPort} was refused (${code}): the Node host is not running as root`;
+        const reason = `binding ${what} ${port} was refused (${code}): the Node host is not running as root`;
         throw new UnsupportedRuntime(reason, { runtime: 'node', missing: ['privilegedPort'], reasons: [reason], alternatives: ['Run `portolan serve` as root (or with CAP_NET_BIND_SERVICE).'] });
       }
       if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL') throw e;
       last = e;
     }
   }
-  throw new PortolanError('refused', `no free source port in ${RESERVED_LOW}–${RESERVED_HIGH}: ${(last as Error)?.message ?? 'all taken'}`);
+  throw new PortolanError('refused', `no free ${what} in ${RESERVED_LOW}–${RESERVED_HIGH}: ${(last as Error)?.message ?? 'all taken'}`);
+}
+
+/** Connects from a free port in 512–1023 (the rsh family's trust check). */
+function connectFromReservedPort(opts: DialOptions, track: (s: net.Socket) => void): Promise<net.Socket> {
+  return withReservedPort('source port', (localPort) => connectPlain(opts, localPort, track));
+}
+
+function listenOn(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** The same address whichever way Node spells it (an IPv4 peer on a dual-stack socket is ::ffff:a.b.c.d). */
+function sameAddress(a: string | undefined, b: string): boolean {
+  const plain = (x: string) => x.replace(/^::ffff:/i, '').toLowerCase();
+  return a !== undefined && plain(a) === plain(b);
+}
+
+/**
+ * Listens for the one connection a server makes back (rshd and rexecd open standard error that way), bound to the
+ * local address the server saw: connections from any other address are dropped, and the socket stops listening
+ * after the first accepted one or when the operation ends.
+ */
+async function listenForServer(opts: ListenOptions): Promise<Listener> {
+  const server = net.createServer();
+  let accepted: net.Socket | undefined;
+  let closed = false;
+  let waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | undefined;
+  server.on('connection', (socket) => {
+    if (accepted || !sameAddress(socket.remoteAddress, opts.from)) {
+      socket.destroy();
+      return;
+    }
+    accepted = socket;
+    // Until a transport wraps it, a reset must not become an unhandled 'error' event; the transport sees it closed.
+    socket.on('error', () => {});
+    server.close();
+    waiter?.resolve(socket);
+  });
+  const port = opts.privilegedPort ? await withReservedPort('listening port', (p) => listenOn(server, opts.localAddress, p)) : await listenOn(server, opts.localAddress, 0);
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    server.close();
+    waiter?.reject(new PortolanError('closed', `stopped listening on port ${port}`));
+  };
+  opts.signal.addEventListener('abort', () => void close(), { once: true });
+  return {
+    port,
+    accept() {
+      if (accepted) return Promise.resolve(new SocketTransport(accepted));
+      if (closed) return Promise.reject(new PortolanError('closed', `stopped listening on port ${port}`));
+      return new Promise<net.Socket>((resolve, reject) => (waiter = { resolve, reject })).then((s) => new SocketTransport(s));
+    },
+    close,
+  };
 }
 
 /** A UDP socket for one target address; datagrams from any other address are dropped. */

@@ -31,6 +31,8 @@ test('node host: /api/runtime reports the probe — UDP works, root binds privil
   assert.equal(body.probe.privilegedSourcePorts.uid, process.getuid!());
   assert.ok(body.capabilities.includes('udp'));
   assert.equal(body.capabilities.includes('privilegedPort'), root);
+  // A server's connection back (rsh/rexec standard error) and TLS version bounds need no privilege.
+  assert.ok(body.capabilities.includes('listen') && body.capabilities.includes('tlsVersion'));
   // ICMP: what the kernel allows is read from /proc; Node has no ICMP socket API, so the host never claims it.
   const range = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim();
   assert.equal(body.probe.icmpEcho.pingGroupRange, range);

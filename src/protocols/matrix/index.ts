@@ -117,11 +117,17 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     variants: [tcp('rdp', 'negotiate', undefined, 'X.224 negotiation'), { label: 'server certificate', protocol: 'rdp', operation: 'certificate' }],
     note: 'RDP upgrades to TLS after the X.224 negotiation; servers nearly always present self-signed certificates, which only the Node host can show (peerCert).',
   },
-  { id: 'rsh', title: 'rsh / rlogin / rexec', variants: [
-      { label: 'rsh', protocol: 'rsh', operation: 'exec', plannedNeeds: ['tcp', 'privilegedPort'], sample: { user: 'x', command: 'true' } },
-      { label: 'rlogin', protocol: 'rlogin', operation: 'login', plannedNeeds: ['tcp', 'privilegedPort'], sample: { user: 'x' } },
-      { label: 'rexec', protocol: 'rexec', operation: 'exec', sample: { user: 'x', password: 'x', command: 'true' } },
+  {
+    id: 'rsh',
+    title: 'rsh / rlogin / rexec',
+    variants: [
+      { label: 'rsh, standard error apart', protocol: 'rsh', operation: 'exec', sample: { user: 'x', command: 'true' } },
+      { label: 'rsh, standard error merged', protocol: 'rsh', operation: 'execMerged', sample: { user: 'x', command: 'true' } },
+      { label: 'rlogin', protocol: 'rlogin', operation: 'login', sample: { user: 'x' } },
+      { label: 'rexec, standard error apart', protocol: 'rexec', operation: 'exec', sample: { user: 'x', password: 'x', command: 'true' } },
+      { label: 'rexec, standard error merged', protocol: 'rexec', operation: 'execMerged', sample: { user: 'x', password: 'x', command: 'true' } },
     ],
+    note: 'Standard error travels on a second connection the server opens back to the client (rshd from a reserved port to a reserved port, rexecd from any port): only the Node host can accept it. Lab-tested against netkit rsh-server through the Node host as root, and on workerd (rexec execMerged runs; the rest are refused).',
   },
   { id: 'rip', title: 'RIPv2', variants: [udp('rip', 'request')], note: 'Lab-tested against FRR ripd across a veth pair between two network namespaces. BIRD answers only requests from port 520, which would need a privileged UDP source port.' },
   {
@@ -170,7 +176,8 @@ export function capabilityMatrix(protocols: readonly Protocol[]): MatrixEntry[] 
     const nodeFlags = needsAll.map((n) => hostHas('node', n));
     const rootOnly = needsAll.some((n) => n.includes('privilegedPort'));
     const missing = [...new Set(needsAll.flatMap((n) => n.filter((c) => !RUNTIME_CAPABILITIES.workers.includes(c))))];
-    const { reasons, alternatives } = unsupportedReasons(missing);
+    const own = live.flatMap((v) => byId.get(v.protocol)?.operations[v.operation]?.alternatives ?? []);
+    const { reasons, alternatives } = unsupportedReasons(missing, own);
     const partialNote = workersFlags.some(Boolean) && !workersFlags.every(Boolean) ? ` On Workers: ${planned.filter((v) => v.workers).map((v) => v.label).join(', ')} only.` : '';
     return {
       id: row.id,

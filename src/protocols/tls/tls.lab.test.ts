@@ -1,5 +1,5 @@
-// TLS inspect: the lab CA's server and a self-signed one through the Node host (chain, ALPN, pinning), and
-// what workerd can and cannot say about the same servers.
+// TLS inspect: the lab CA's servers and a self-signed one through the Node host (chain, ALPN, pinning, the versions
+// two nginx configurations accept), and what workerd can and cannot say about the same servers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { ports, caPath, certPath } from '../../../lab/index.ts';
+import { nodeFacts } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
 import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
 
@@ -90,8 +91,58 @@ test('tls on workerd: the handshake succeeds, and the chain, ALPN and version ar
   assert.equal(r.body.result.chain, null);
   assert.deepEqual(r.body.result.alpnOffered, []);
   const fields = r.body.result.unavailable.map((u: { field: string }) => u.field);
-  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'trust']);
+  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'versions', 'trust']);
   assert.match(r.body.result.unavailable[0].reason, /does not expose it/);
+  assert.equal(r.body.result.versions, null);
+  assert.equal(r.body.result.acceptedVersions, null);
+  const versions = r.body.result.unavailable[3].reason;
+  assert.match(versions, /connect\(\) takes only secureTransport/);
+  assert.match(versions, /What it can report: that one handshake with its own settings succeeded/);
+});
+
+/** nginx in the http area: `ssl_protocols TLSv1.2 TLSv1.3` (lab/servers/http.ts). */
+const modernNginx = { host: '127.0.0.1', port: ports.http.nginxTls };
+/** nginx in the node area: `ssl_protocols TLSv1 TLSv1.1 TLSv1.2` at OpenSSL security level 0. */
+const legacyNginx = { host: '127.0.0.1', port: ports.node.tlsLegacy };
+
+test('tls versions on the Node host: nginx with ssl_protocols TLSv1.2 TLSv1.3 accepts exactly those; 1.0 and 1.1 end in a protocol_version alert', async () => {
+  const r = await callNode(node, 'tls', 'inspect', modernNginx);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const x = r.body.result;
+  assert.deepEqual(x.acceptedVersions, ['TLSv1.2', 'TLSv1.3']);
+  assert.deepEqual(x.versions.map((v: { version: string }) => v.version), ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+  for (const v of x.versions.slice(0, 2)) {
+    assert.equal(v.accepted, false);
+    assert.match(v.error, /protocol version/i);
+  }
+  assert.match(x.versions[2].cipher, /^ECDHE-/);
+  assert.match(x.versions[3].cipher, /^TLS_/);
+  assert.equal(x.version, 'TLSv1.3');
+  assert.equal(x.alpn, 'h2');
+});
+
+test('tls versions on the Node host: nginx with ssl_protocols TLSv1 TLSv1.1 TLSv1.2 accepts exactly those; 1.3 is refused', async () => {
+  const r = await callNode(node, 'tls', 'inspect', legacyNginx);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const x = r.body.result;
+  assert.deepEqual(x.acceptedVersions, [...nodeFacts.tlsLegacy.versions]);
+  assert.equal(x.version, 'TLSv1.2', 'the plain handshake settles on the highest version both sides have');
+  assert.equal(x.versions[3].accepted, false);
+  assert.match(x.versions[3].error, /protocol version/i);
+  // TLS 1.0 and 1.1 have no AEAD suites: a CBC suite with SHA-1 MACs.
+  assert.match(x.versions[0].cipher, /-SHA$/);
+  const text = await fetch(`${node.url}/tls/127.0.0.1:${ports.node.tlsLegacy}`).then((res) => res.text());
+  assert.match(text, /versions accepted: TLSv1, TLSv1\.1, TLSv1\.2 \(refused: TLSv1\.3\)/);
+});
+
+test('tls versions: versions=false skips the probe; workerd names why it cannot probe and what it can say instead', async () => {
+  const off = await callNode(node, 'tls', 'inspect', { ...modernNginx, versions: false });
+  assert.equal(off.body.result.versions, null);
+  assert.ok(!off.body.result.unavailable.some((u: { field: string }) => u.field === 'versions'));
+  const w = await call('tls', 'inspect', modernNginx);
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  assert.equal(w.body.result.acceptedVersions, null);
+  assert.ok(w.body.result.unavailable.some((u: { field: string; reason: string }) => u.field === 'versions' && /no TLS version bounds/.test(u.reason)));
 });
 
 test('tls on workerd: pinning and ALPN are refused with 501 and the reason', async () => {
