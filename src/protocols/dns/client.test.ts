@@ -292,7 +292,7 @@ test('UDP on Workers: unsupported_runtime with the reason and the alternatives, 
   await assert.rejects(runOperation(env, dns, dns.operations.query, { host: '127.0.0.1', name: 'x.example', transport: 'udp' }), (e: PortolanError) => {
     assert.equal(e.code, 'unsupported_runtime');
     assert.match(e.message, /no datagram sockets/);
-    assert.ok((e.detail!.alternatives as string[]).some((a) => /DNS over TCP, DoH or DoT/.test(a)));
+    assert.ok((e.detail!.alternatives as string[]).some((a) => /DNS over TCP, DoT or DoH/.test(a)));
     return true;
   });
   assert.equal(env.dials.length, 0);

@@ -55,5 +55,5 @@ test('UDP on workerd: 501 with the reason and DNS alternatives', async () => {
   const r = await call('dns', 'query', { ...bind, transport: 'udp', name: dnsFacts.zone });
   assert.equal(r.status, 501);
   assert.equal(r.body.error.code, 'unsupported_runtime');
-  assert.ok(r.body.error.detail.alternatives.some((a: string) => /DNS over TCP, DoH or DoT/.test(a)));
+  assert.ok(r.body.error.detail.alternatives.some((a: string) => /DNS over TCP, DoT or DoH/.test(a)));
 });

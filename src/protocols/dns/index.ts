@@ -373,6 +373,9 @@ function transferText(r: z.infer<typeof transferOutput>, kind: string): string {
   return lines.join('\n');
 }
 
+/** What Workers offers instead of UDP: the stream transports. */
+const streamTransports = ['On Workers, use DNS over TCP, DoT or DoH (transport tcp, dot or doh).'];
+
 export default defineProtocol({
   id: 'dns',
   title: 'DNS',
@@ -396,6 +399,7 @@ export default defineProtocol({
   operations: {
     query: operation({
       defaultPort: transportPort,
+      alternatives: streamTransports,
       summary: 'One question, every section of the answer decoded (like dig)',
       input: queryInput,
       output: queryOutput,
@@ -436,6 +440,7 @@ export default defineProtocol({
     }),
     batch: operation({
       defaultPort: transportPort,
+      alternatives: streamTransports,
       summary: 'Several questions on one connection, sent before any answer is read (RFC 7766 §6.2.1.1)',
       input: z.object({
         questions: z.array(z.object({ name: nameField, type: typeField })).min(1).max(32).describe('Up to 32 questions'),
@@ -560,6 +565,7 @@ export default defineProtocol({
     }),
     compare: operation({
       defaultPort: transportPort,
+      alternatives: streamTransports,
       summary: 'One question to several resolvers, answers side by side',
       input: queryInput.extend({ with: serverList }),
       output: z.object({
@@ -610,6 +616,7 @@ export default defineProtocol({
     }),
     reverse: operation({
       defaultPort: transportPort,
+      alternatives: streamTransports,
       summary: 'Reverse lookup: the PTR names of an address, each checked forward (FCrDNS)',
       input: z.object({
         address: z.string().max(64).describe('IPv4 or IPv6 address'),

@@ -30,6 +30,7 @@ export default defineProtocol({
   defaultOperation: 'options',
   operations: {
     options: operation({
+      alternatives: ['On Workers, use transport tcp if the server listens on TCP.'],
       summary: 'Send OPTIONS, return the status and capabilities',
       input: z.object({
         transport: z.enum(['udp', 'tcp']).default('udp').describe('udp (Node host only) or tcp'),

@@ -10,6 +10,9 @@ import type { Transcript } from '../../core/transcript.ts';
 import { exchange, type RetryPolicy } from '../datagram/exchange.ts';
 import { decodeMessage, describeMessage, encodeRequest, type Message, type PduType, type Version } from './codec.ts';
 
+/** What Workers offers instead of UDP. */
+export const TCP_ALTERNATIVE = 'On Workers, use transport tcp (SNMP over TCP, RFC 3430) if the agent listens on TCP.';
+
 export interface SessionOptions extends RetryPolicy {
   version: Version;
   community: string;
@@ -50,12 +53,12 @@ export class SnmpSession {
 
   static async open(ctx: OperationContext, opts: SessionOptions): Promise<SnmpSession> {
     if (opts.transport === 'udp' && !ctx.capabilities.has('udp')) {
-      const { reasons, alternatives } = unsupportedReasons(['udp']);
+      const { reasons, alternatives } = unsupportedReasons(['udp'], [TCP_ALTERNATIVE]);
       throw new UnsupportedRuntime(`SNMP over UDP needs udp, which the ${ctx.runtime} runtime lacks: ${reasons.join(' ')}`, {
         runtime: ctx.runtime,
         missing: ['udp'],
         reasons,
-        alternatives: [...alternatives, 'Or use transport tcp (SNMP over TCP, RFC 3430) if the agent listens on TCP.'],
+        alternatives,
       });
     }
     if (opts.transport === 'tcp') return new SnmpSession(ctx, opts, undefined, await ctx.dial({ tls: 'off' }));

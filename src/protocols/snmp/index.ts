@@ -4,7 +4,7 @@ import { isOid } from '../../core/ber.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { retryFields } from '../datagram/exchange.ts';
-import { SnmpSession } from './client.ts';
+import { SnmpSession, TCP_ALTERNATIVE } from './client.ts';
 import { compareOids, errorStatusName, oidUnder, type Message, type VarBind } from './codec.ts';
 import { nameOf, resolveOid } from './names.ts';
 
@@ -95,6 +95,7 @@ export default defineProtocol({
   defaultOperation: 'get',
   operations: {
     get: operation({
+      alternatives: [TCP_ALTERNATIVE],
       summary: 'GET: the values of the given OIDs',
       input: z.object({ oids: oidsField.default(['1.3.6.1.2.1.1.1.0', '1.3.6.1.2.1.1.3.0', '1.3.6.1.2.1.1.5.0']), ...common }),
       output: answer,
@@ -108,6 +109,7 @@ export default defineProtocol({
       },
     }),
     getnext: operation({
+      alternatives: [TCP_ALTERNATIVE],
       summary: 'GETNEXT: the variable after each given OID',
       input: z.object({ oids: oidsField, ...common }),
       output: answer,
@@ -120,6 +122,7 @@ export default defineProtocol({
       },
     }),
     getbulk: operation({
+      alternatives: [TCP_ALTERNATIVE],
       summary: 'GETBULK (v2c): non-repeaters once, then up to max-repetitions successors of the rest',
       input: z.object({
         oids: oidsField,
@@ -138,6 +141,7 @@ export default defineProtocol({
       },
     }),
     walk: operation({
+      alternatives: [TCP_ALTERNATIVE],
       summary: 'Walk a subtree: GETBULK on v2c, GETNEXT on v1, until the subtree or the MIB view ends',
       input: z.object({
         oid: oidText.default('1.3.6.1.2.1.1').describe('Subtree root, dotted or by name (system, ifTable)'),
