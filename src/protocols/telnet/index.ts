@@ -85,9 +85,11 @@ export default defineProtocol({
       async run(ctx, input) {
         const client = await connect(ctx, input);
         const banner = await client.readUntil(LOGIN_PROMPT, 'the login prompt');
-        await client.send(`${input.user}\r\n`, { decode: `${input.user} (user name)` });
+        // Enter as a character-mode client types it: CR NUL (RFC 854). CR LF reaches the pty as two line ends, and the
+        // terminal's echo of the second, empty line can land inside the command's output.
+        await client.send(`${input.user}\r`, { decode: `${input.user} (user name)` });
         await client.readUntil(PASSWORD_PROMPT, 'the password prompt');
-        await client.send(`${input.password}\r\n`, { secret: true, decode: '(password) ****' });
+        await client.send(`${input.password}\r`, { secret: true, decode: '(password) ****' });
         // login(1) may flush what was typed ahead: wait for the shell's prompt (or the refusal) before typing.
         let afterLogin = '';
         try {
@@ -101,7 +103,7 @@ export default defineProtocol({
         // The markers are typed split by quotes, so the terminal's echo of the command line never matches them.
         const begin = '__PORTOLAN_BEGIN__';
         const end = '__PORTOLAN_END__';
-        await client.send(`echo '__PORTOLAN_'BEGIN__; ${input.command}; echo '__PORTOLAN_'END__$?; exit\r\n`, { decode: `${input.command} (between markers), then exit` });
+        await client.send(`echo '__PORTOLAN_'BEGIN__; ${input.command}; echo '__PORTOLAN_'END__$?; exit\r`, { decode: `${input.command} (between markers), then exit` });
         // Either the command finishes, or login says no (and asks for a login again).
         const text = await client.readUntil(new RegExp(`${end}(\\d+)|login incorrect|authentication failure`, 'i'), 'the command to finish');
         const at = text.lastIndexOf(begin);
