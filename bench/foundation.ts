@@ -179,7 +179,7 @@ interface Relay {
  * the Worker's compatibility flag no_web_socket_compression (wrangler.jsonc). wrangler dev's own proxy
  * accepts it, whatever the Worker's flags.
  */
-function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid: number }, against?: RunningWorkerd): Relay[] {
+function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid: number }, minimal: RunningWorkerd, against?: RunningWorkerd): Relay[] {
   const tunnel = (base: string) => () => openTunnel(wsUrl(base, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`), true);
   const extra: Relay[] = against ? [{ name: 'tunnel on workerd, BENCH_AGAINST build', open: tunnel(against.url), acks: true, cpu: () => cpuMs(against.pid), identity: () => String(against.pid) }] : [];
   return [
@@ -195,17 +195,20 @@ function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid
       identity: () => JSON.stringify(wranglerWorkerd(dev.child.pid!)),
     },
     { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url, true), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
+    { name: 'minimal piping Worker on workerd', open: tunnel(minimal.url), acks: false, cpu: () => cpuMs(minimal.pid), identity: () => String(minimal.pid) },
     ...extra,
   ];
 }
 
-async function tunnelFigures(wd: RunningWorkerd, dev: RunningWorker, against?: RunningWorkerd): Promise<void> {
+async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWorker, against?: RunningWorkerd): Promise<void> {
   const bytes = tiny ? 4 * MiB : 256 * MiB;
   const rounds = tiny ? 1 : 3;
   const rttN = tiny ? 20 : 200;
   const wsfy = await startWebsockify();
+  // The floor of any tunnel on workerd: the runtime's own cost of relaying, with 64 KiB reads as ours.
+  const minimal = await startMinimal(bundle, 64 * 1024);
   try {
-    const list = relays(wd, dev, wsfy, against);
+    const list = relays(wd, dev, wsfy, minimal, against);
     // What the tunnel announces by default bounds what any relay may have in flight: the same for all.
     const probe = await list[0].open();
     const inFlight = probe.window;
@@ -265,22 +268,24 @@ async function tunnelFigures(wd: RunningWorkerd, dev: RunningWorker, against?: R
       };
     }
     await interleave(rounds, entries);
-    const [ours, dev2, theirs, other] = list.map((r) => r.name);
+    const [ours, dev2, theirs, floor, other] = list.map((r) => r.name);
     const n = `${bytes / MiB} MiB each way, median of ${rounds}`;
     report({ name: `echo throughput, ${ours} (${n})`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[ours], rate.direct), goal: '>= 0.8 of direct TCP', pass: pairedRatio(rate[ours], rate.direct) >= 0.8, note: `the client offers permessage-deflate as browsers do: ${compression}` });
     report({ name: `echo throughput, ${ours} vs websockify`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: theirs, value: median(rate[theirs]) }, ratio: pairedRatio(rate[ours], rate[theirs]), goal: '>= 2x websockify', pass: pairedRatio(rate[ours], rate[theirs]) >= 2 });
     report({ name: `echo throughput, ${dev2}`, value: median(rate[dev2]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[dev2], rate[ours]) });
     report({ name: `echo throughput, ${theirs}`, value: median(rate[theirs]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[theirs], rate.direct) });
+    report({ name: `echo throughput, ${floor}`, value: median(rate[floor]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[floor], rate.direct), note: `${pairedRatio(rate[floor], rate[theirs]).toFixed(2)}x websockify; the runtime alone, with no API, policy or flow control` });
     if (other) report({ name: `echo throughput, ${other}`, value: median(rate[other]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[other], rate[ours]) });
-    for (const name of [ours, dev2, ...(other ? [other] : [])]) {
+    for (const name of [ours, dev2, floor, ...(other ? [other] : [])]) {
       report({ name: `relay CPU per MiB each way, ${name}`, value: median(serverCpu[name]), unit: 'ms', baseline: { name: theirs, value: median(serverCpu[theirs]) }, note: `client CPU ${median(clientCpu[name]).toFixed(1)} ms/MiB vs ${median(clientCpu[theirs]).toFixed(1)} with websockify; data messages to the client ${median(messageKiB[name]).toFixed(1)} KiB on average vs ${median(messageKiB[theirs]).toFixed(1)}` });
     }
-    for (const name of [ours, dev2, theirs, ...(other ? [other] : [])]) {
+    for (const name of [ours, dev2, theirs, floor, ...(other ? [other] : [])]) {
       report({ name: `1-byte round trip, ${name} (median of ${rtt[name].length})`, value: median(rtt[name]), unit: 'ms', baseline: { name: 'direct TCP', value: median(rtt.direct) }, ratio: pairedRatio(rttRound[name], rttRound.direct), note: `p99 ${percentile(rtt[name], 99).toFixed(2)} ms` });
     }
     if (retries) say(`(${retries} tunnel runs repeated after a wrangler dev reload)`);
   } finally {
     wsfy.stop();
+    await minimal.stop();
   }
 }
 
@@ -555,9 +560,17 @@ async function concurrentPings(wd: RunningWorkerd, port: number): Promise<void> 
 
 /**
  * The least a tunnel can cost on workerd: a Worker that only pipes a WebSocket to a socket (no API, no
- * policy, no flow control), speaking just enough of the tunnel's protocol for the same client.
+ * policy, no flow control), speaking just enough of the tunnel's protocol for the same client. With
+ * `readBytes`, it reads the socket into buffers of that size (a BYOB reader); otherwise with workerd's
+ * default reader (at most 4 KiB a read, and the least memory per idle socket).
  */
-const MINIMAL_TUNNEL = `import { connect } from 'cloudflare:sockets';
+function minimalTunnel(readBytes?: number): string {
+  const pump = readBytes
+    ? `const reader = socket.readable.getReader({ mode: 'byob' });
+      for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }`
+    : `const reader = socket.readable.getReader();
+      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }`;
+  return `import { connect } from 'cloudflare:sockets';
 export default {
   async fetch(request) {
     const url = new URL(request.url);
@@ -570,13 +583,21 @@ export default {
     server.addEventListener('message', (e) => { if (typeof e.data !== 'string') writer.write(new Uint8Array(e.data)); });
     socket.opened.then(async () => {
       server.send(JSON.stringify({ type: 'open', window: 1048576 }));
-      const reader = socket.readable.getReader();
-      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }
+      ${pump}
     });
     return new Response(null, { status: 101, webSocket: client });
   },
 };
 `;
+}
+
+/** The minimal Worker in a workerd of its own. */
+async function startMinimal(bundle: Bundle, readBytes?: number): Promise<RunningWorkerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
+  writeFileSync(join(dir, 'index.js'), minimalTunnel(readBytes));
+  const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
+  return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
 
 /** Opens tunnels until `n` are open, 50 at a time (a crowd arriving, not one burst). */
 async function openTunnels(url: string, open: WebSocket[], n: number, lat: number[], failures: string[]): Promise<void> {
@@ -676,9 +697,7 @@ async function idleTunnels(bundle: Bundle, echoPort: number): Promise<void> {
     for (const ws of open) ws.terminate();
     open.length = 0;
     // Baseline: the same tunnels through the minimal Worker, in a workerd of their own.
-    const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
-    writeFileSync(join(dir, 'index.js'), MINIMAL_TUNNEL);
-    const min = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
+    const min = await startMinimal(bundle);
     try {
       const minUrl = wsUrl(min.url, `/api/tunnel?host=127.0.0.1&port=${echoPort}`);
       const w2: WebSocket[] = [];
@@ -699,7 +718,6 @@ async function idleTunnels(bundle: Bundle, echoPort: number): Promise<void> {
     } finally {
       for (const ws of open) ws.terminate();
       await min.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   } finally {
     for (const ws of open) ws.terminate();
@@ -778,7 +796,7 @@ export async function main(sections: string[] = []): Promise<void> {
     wd = await startWorkerd(bundle, { vars: BENCH_VARS });
     const dir = process.env.BENCH_AGAINST;
     if (dir && (run('tunnel') || run('download'))) against = await startWorkerd({ ...bundle, dir, modules: ['index.js'] }, { vars: BENCH_VARS });
-    await timed('tunnel', () => tunnelFigures(wd!, dev!, against));
+    await timed('tunnel', () => tunnelFigures(bundle, wd!, dev!, against));
     await timed('download', () => downloadFigures(wd!, against));
     await against?.stop();
     await dev?.stop();

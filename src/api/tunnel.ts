@@ -79,7 +79,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   let wakeReader: (() => void) | undefined;
   let writing = Promise.resolve();
   let queued = 0; // client bytes received and not yet written to TCP
-  let writesQueued = 0; // client messages not yet written to TCP
+  let writesQueued = 0; // client messages handed to TCP whose write has not settled
   let written = 0; // client bytes written to TCP and not yet acknowledged
   const pending: Uint8Array[] = [];
   let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
@@ -166,26 +166,26 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
     writeOut(data);
   });
 
+  // Writes go to TCP as they arrive, without waiting for the one before (the socket keeps their order):
+  // each settles in turn, and client bytes are acknowledged once TCP has taken them.
   const writeOut = (data: Uint8Array) => {
+    if (closed || !transport) return;
+    // Measure first: a runtime may transfer (detach) the buffer it writes.
+    const size = data.length;
     writesQueued++;
-    writing = writing.then(async () => {
-      writesQueued--;
-      if (closed || !transport) return;
-      // Measure first: a runtime may transfer (detach) the buffer it writes.
-      const size = data.length;
-      try {
-        await transport.write(data);
+    writing = transport.write(data).then(
+      () => {
+        writesQueued--;
         queued -= size;
         written += size;
         // One ack per run of writes (or per quarter window, so a long run keeps the client sending).
-        if (writesQueued === 0 || written >= target.window / 4) {
+        if (!closed && (writesQueued === 0 || written >= target.window / 4)) {
           ws.send(JSON.stringify({ type: 'ack', bytes: written }));
           written = 0;
         }
-      } catch (e) {
-        finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`);
-      }
-    });
+      },
+      (e) => finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`),
+    );
   };
 
   try {

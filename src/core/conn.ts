@@ -87,6 +87,7 @@ export interface Transport {
    * chunk (its default is 4 KiB); others ignore it and return chunks of their own size.
    */
   read(max?: number): Promise<Uint8Array | null>;
+  /** Writes may be issued before earlier ones settle: they reach the peer, and settle, in order. */
   write(bytes: Uint8Array): Promise<void>;
   /** Upgrades in place (only for dials with tls: 'starttls'). */
   startTls(serverName: string): Promise<Transport>;
