@@ -54,7 +54,8 @@ export interface LabServer {
   packages: readonly string[];
   /**
    * Debian packages that conflict with another lab package (Conflicts: ftp-server, say), so they cannot
-   * both be installed: the lab unpacks each under ctx.unpacked(name) and installs its dependencies.
+   * both be installed, or whose maintainer scripts would start a daemon on the machine's own interfaces:
+   * the lab unpacks each under ctx.unpacked(name), runs none of its scripts, and installs its dependencies.
    */
   unpacked?: readonly string[];
   /** Ports the server listens on (127.0.0.1). */

@@ -100,6 +100,10 @@ export const nodeFacts = {
     /** ripd's own static RIP routes (`route` in `router rip`), each advertised with metric 1. */
     routes: ['192.0.2.0/24', '198.51.100.0/25', '203.0.113.64/26'],
   },
+  llmnr: {
+    /** The name llmnrd answers for (-H): LLMNR names are single labels (RFC 4795 §3). */
+    hostName: 'portolan-llmnr',
+  },
   mdns: {
     /** avahi in one namespace, the client in another, joined by a veth pair: multicast stays between them. */
     responderNetns: 'portolan-mdns-responder',
@@ -542,6 +546,31 @@ const avahi: LabServer = {
   },
 };
 
+// llmnrd, Debian's stand-alone LLMNR responder, bound to loopback on a lab port: it answers A queries for its
+// -H name with the addresses of the interface the query came in on. Unpacked, not installed: the package's
+// init script would start a responder on every interface.
+
+/** An LLMNR query (RFC 4795 §2.1.1: every flag clear) for `name` A, as bytes. */
+function llmnrProbe(name: string): Uint8Array {
+  const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l)]);
+  return Uint8Array.from([0x4c, 0x4c, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
+}
+
+const llmnrd: LabServer = {
+  name: 'llmnrd',
+  area: 'node',
+  packages: [],
+  unpacked: ['llmnrd'],
+  ports: [p.llmnr],
+  async start(ctx) {
+    await ctx.spawnDaemon({ command: join(ctx.unpacked('llmnrd'), 'usr/sbin/llmnrd'), args: ['-H', nodeFacts.llmnr.hostName, '-i', 'lo', '-p', String(p.llmnr)] });
+  },
+  async health() {
+    const reply = await udpExchange(p.llmnr, llmnrProbe(nodeFacts.llmnr.hostName));
+    if (reply.length < 12 || reply.readUInt16BE(6) < 1) throw new Error(`llmnrd: no answer for ${nodeFacts.llmnr.hostName} (${reply.toString('hex').slice(0, 32)})`);
+  },
+};
+
 // nginx offering TLS 1.0, 1.1 and 1.2 only. OpenSSL 3 refuses 1.0 and 1.1 at its default security level (their
 // handshake signatures use SHA-1), so the server lowers it to 0, as a legacy server built that way would.
 
@@ -602,4 +631,4 @@ http {
   },
 };
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna, frrRip, avahi, nginxTlsLegacy];
+export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna, frrRip, avahi, llmnrd, nginxTlsLegacy];

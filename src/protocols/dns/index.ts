@@ -391,9 +391,9 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Every record type of RFC 1035, 3596, 2782, 3403, 4034, 5155, 4255, 6698, 8659 and 9460, and unknown types per RFC 3597, decoded and printed as BIND prints them (lab: an AXFR of a DNSSEC-signed BIND zone equals its zone file record for record); EDNS with NSID, cookies, extended errors, client subnet and padding; NXDOMAIN, REFUSED and SERVFAIL as answers; AXFR and IXFR against BIND; DNS over TLS to Unbound and DNS over HTTPS (RFC 8484 POST and GET over HTTP/1.1) to dnsdist, through workerd; trace through an NSD root and TLD to BIND; compare, reverse with forward confirmation, pipelined batches; on the Node host, DNS over UDP with the retry over TCP when BIND truncates. Missing for a fifth star: mDNS and LLMNR have no lab responder (their message forms are unit-tested only), the DoH JSON form has no lab server, DoH over HTTP/2 is not spoken, and answers are not DNSSEC-validated by us (we report the resolver\'s AD bit).',
+      'Every record type of RFC 1035, 3596, 2782, 3403, 4034, 5155, 4255, 6698, 8659 and 9460, and unknown types per RFC 3597, decoded and printed as BIND prints them (lab: an AXFR of a DNSSEC-signed BIND zone equals its zone file record for record); EDNS with NSID, cookies, extended errors, client subnet and padding; NXDOMAIN, REFUSED and SERVFAIL as answers; AXFR and IXFR against BIND; DNS over TLS to Unbound and DNS over HTTPS (RFC 8484 POST and GET over HTTP/1.1) to dnsdist, through workerd; trace through an NSD root and TLD to BIND; compare, reverse with forward confirmation, pipelined batches; on the Node host, DNS over UDP with the retry over TCP when BIND truncates, mDNS one-shot queries to avahi-daemon 0.8 across a veth pair between two namespaces, and LLMNR queries to llmnrd 0.5 on loopback. Missing for a fifth star: the DoH JSON form has no lab server, DoH over HTTP/2 is not spoken, and answers are not DNSSEC-validated by us (we report the resolver\'s AD bit).',
   },
-  verifiedAgainst: 'BIND 9 1:9.18.49-1~deb12u3, Unbound 1.17.1-2+deb12u4, dnsdist 1.7.3-2, NSD 4.6.1-1 (Debian 12)',
+  verifiedAgainst: 'BIND 9 1:9.18.49-1~deb12u3, Unbound 1.17.1-2+deb12u4, dnsdist 1.7.3-2, NSD 4.6.1-1, avahi-daemon 0.8-10+deb12u1 (mDNS), llmnrd 0.5-1+b1 (LLMNR) (Debian 12)',
   tls: { implicit: { port: 853 } },
   defaultOperation: 'query',
   operations: {
@@ -660,10 +660,10 @@ export default defineProtocol({
     mdns: operation({
       summary: 'Multicast DNS one-shot query (RFC 6762 §5.1), sent unicast to a host; Node host only',
       input: z.object({ name: nameField.default('_services._dns-sd._udp.local'), type: typeField, unicastResponse: z.boolean().default(true).describe('Set the QU bit (RFC 6762 §5.4)') }),
-      output: messageSchema.extend({ rttMs: z.number() }),
+      output: messageSchema.extend({ rttMs: z.number(), size: z.number().describe('Bytes of the answer') }),
       needs: ['udp'],
       defaultPort: MDNS_PORT,
-      text: (r) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: 'mDNS', transport: 'UDP', size: 0 }),
+      text: (r, input) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: `${input.host}#${input.port}`, transport: 'mDNS', size: r.size }),
       async run(ctx, input) {
         const conn = await ctx.dialUdp();
         const id = queryId(ctx);
@@ -672,16 +672,16 @@ export default defineProtocol({
         const started = performance.now();
         const got = await conn.receive('mDNS answer');
         const m = decodeMdns(got.bytes);
-        return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000 };
+        return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000, size: got.bytes.length };
       },
     }),
     llmnr: operation({
       summary: 'Link-Local Multicast Name Resolution query (RFC 4795), sent unicast to a host; Node host only',
       input: z.object({ name: nameField, type: typeField }),
-      output: messageSchema.extend({ rttMs: z.number(), llmnr: z.object({ conflict: z.boolean(), truncated: z.boolean(), tentative: z.boolean() }) }),
+      output: messageSchema.extend({ rttMs: z.number(), size: z.number().describe('Bytes of the answer'), llmnr: z.object({ conflict: z.boolean(), truncated: z.boolean(), tentative: z.boolean() }) }),
       needs: ['udp'],
       defaultPort: LLMNR_PORT,
-      text: (r) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: 'LLMNR', transport: 'UDP', size: 0 }),
+      text: (r, input) => renderMessage(r as MessageView, { rttMs: r.rttMs, server: `${input.host}#${input.port}`, transport: 'LLMNR', size: r.size }),
       async run(ctx, input) {
         const conn = await ctx.dialUdp();
         const id = queryId(ctx);
@@ -689,7 +689,7 @@ export default defineProtocol({
         const started = performance.now();
         const got = await conn.receive('LLMNR answer');
         const m = decodeMessage(got.bytes);
-        return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000, llmnr: llmnrFlags(m) };
+        return { ...messageOut(m), rttMs: Math.round((performance.now() - started) * 1000) / 1000, size: got.bytes.length, llmnr: llmnrFlags(m) };
       },
     }),
   },

@@ -79,7 +79,7 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     id: 'llmnr',
     title: 'LLMNR',
     variants: [udp('dns', 'llmnr', undefined, 'UDP', { name: 'portolan' })],
-    note: "Not verified against a responder: Debian's LLMNR responder is systemd-resolved, and installing it takes over /etc/resolv.conf on this shared machine. The query form comes from the DNS codec (RFC 4795 §2.1.1 flags), covered by its unit tests.",
+    note: 'Lab-tested against llmnrd (Debian\'s stand-alone responder) bound to loopback (src/hosts/node/discovery.lab.test.ts). The query goes unicast to the host; systemd-resolved answers only queries sent to the multicast group over UDP (RFC 4795 §2.5), and unicast ones over TCP, which this operation does not send.',
   },
   { id: 'mdns', title: 'mDNS', variants: [udp('dns', 'mdns')], note: 'Lab-tested against avahi-daemon across a veth pair between two network namespaces the lab creates (src/hosts/node/discovery.lab.test.ts).' },
   { id: 'mosh', title: 'Mosh', variants: [], needs: ['udp'], open: 'Mosh is an SSH bootstrap followed by its own AES-OCB datagram protocol (SSP); not implemented.' },
