@@ -14,8 +14,14 @@ test("graphite: a metric sent in plaintext lands in carbon's whisper storage", a
   assert.equal(r.status, 200);
   assert.deepEqual(r.body.result.lines, [`${metric} ${value} ${ts}`]);
 
-  // Read back through the API from carbon-cache's query port, before carbon flushes it to disk...
-  const q = await call('graphite', 'query', { host: '127.0.0.1', port: ports.foundation.carbonCacheQuery, metric });
+  // Read back through the API from carbon-cache's query port, before carbon flushes it to disk (its writer
+  // sleeps a second once the cache is empty). The send is done once the line is written to the socket, so
+  // carbon's receiver may not have read it yet: ask again until the cache holds it.
+  let q = await call('graphite', 'query', { host: '127.0.0.1', port: ports.foundation.carbonCacheQuery, metric });
+  for (let i = 0; i < 50 && q.status === 200 && q.body.result.datapoints.length === 0; i++) {
+    await new Promise((res) => setTimeout(res, 10));
+    q = await call('graphite', 'query', { host: '127.0.0.1', port: ports.foundation.carbonCacheQuery, metric });
+  }
   assert.equal(q.status, 200);
   assert.deepEqual(q.body.result.datapoints, [{ timestamp: ts, value }]);
   // ...and from the whisper file carbon writes.
