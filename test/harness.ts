@@ -110,12 +110,18 @@ export interface ApiResult<T = any> {
 
 /** POST /api/{protocol}/{operation} on the test Worker. */
 export async function call<T = any>(protocol: string, operation: string, input: Record<string, unknown>, opts: { kind?: 'dev' | 'deployment'; transcript?: boolean } = {}): Promise<ApiResult<T>> {
-  const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
-    body: JSON.stringify(input),
-  });
-  return { status: res.status, body: (await res.json()) as T };
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
+      body: JSON.stringify(input),
+    });
+    const text = await res.text();
+    // wrangler dev's proxy answers this when it replaced the runtime under a request it cannot replay
+    // itself (a POST), and asks the client to send it again; the Worker never answered it.
+    if (res.status === 503 && text.startsWith('Your worker restarted mid-request') && attempt < 2) continue;
+    return { status: res.status, body: JSON.parse(text) as T };
+  }
 }
 
 export interface SessionClient {
