@@ -69,6 +69,7 @@ export interface PeerCertificate {
 }
 
 export interface TransportInfo {
+  /** "address:port" (IPv6 unbracketed: "::1:514"), as `splitHostPort` reads it. */
   remoteAddress?: string;
   localAddress?: string;
   /** Negotiated ALPN protocol, where the host can tell. */
@@ -78,6 +79,15 @@ export interface TransportInfo {
   cipher?: string;
   peerCertificates?: PeerCertificate[];
 }
+
+/** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
+export function splitHostPort(hostPort: string): { address: string; port: number } {
+  const at = hostPort.lastIndexOf(':');
+  return { address: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+}
+
+/** Ports 512–1023: rcmd(3) and rresvport(3) take them as proof that a peer runs as root. */
+export const RESERVED_PORTS = { low: 512, high: 1023 } as const;
 
 /** A connected byte stream as a host provides it. */
 export interface Transport {

@@ -222,6 +222,23 @@ export function sameAddress(a: IpAddress, b: IpAddress): boolean {
   return a.family === b.family && equalBytes(a.bytes, b.bytes);
 }
 
+/** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) as the IPv4 address it carries; others as they are. */
+export function unmapped(addr: IpAddress): IpAddress {
+  const b = addr.bytes;
+  const mapped = addr.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped ? embeddedIpv4(addr, 12) : addr;
+}
+
+/**
+ * Whether two IP literals name the same host, however spelled: IPv6 zero compression and case, and an IPv4 peer
+ * as a dual-stack socket reports it (`::ffff:a.b.c.d`). False when either is not an IP literal.
+ */
+export function sameHostAddress(a: string | undefined, b: string | undefined): boolean {
+  const x = a === undefined ? null : parseIp(a);
+  const y = b === undefined ? null : parseIp(b);
+  return x !== null && y !== null && sameAddress(unmapped(x), unmapped(y));
+}
+
 /** The IPv4 address in four bytes of an IPv6 address, starting at `offset`. */
 export function embeddedIpv4(addr: IpAddress, offset: number): IpAddress {
   return { family: 4, bytes: addr.bytes.slice(offset, offset + 4) };

@@ -2,7 +2,7 @@
 // hands out guarded connections and closes every one of them in `finally`.
 import { z } from 'zod';
 import { unsupportedReasons } from './capabilities.ts';
-import { Conn, type Capability, type Dialer, type TlsMode } from './conn.ts';
+import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
@@ -112,6 +112,13 @@ export async function runOperation(
   let dialer = env.dialer;
   let behindJump = false;
 
+  // What the dialer in use (the host's, or the jump host's) lacks for one dial or listen.
+  const lacking = (missing: Capability[]): UnsupportedRuntime => {
+    const { reasons, alternatives } = unsupportedReasons(missing);
+    const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
+    return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
+  };
+
   const dial = async (req: DialRequest = {}): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
@@ -119,11 +126,7 @@ export async function runOperation(
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
-    if (dialMissing.length > 0) {
-      const { reasons, alternatives } = unsupportedReasons(dialMissing);
-      const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
-      throw new UnsupportedRuntime(`${where} lacks ${dialMissing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing: dialMissing, reasons, alternatives });
-    }
+    if (dialMissing.length > 0) throw lacking(dialMissing);
     const { address } = behindJump ? { address: undefined } : await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
     const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
@@ -171,15 +174,11 @@ export async function runOperation(
     const missing: Capability[] = [];
     if (!dialer.listen || !dialer.capabilities.has('listen')) missing.push('listen');
     if (req.privilegedPort && !dialer.capabilities.has('privilegedPort')) missing.push('privilegedPort');
-    if (missing.length > 0) {
-      const { reasons, alternatives } = unsupportedReasons(missing);
-      const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
-      throw new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
-    }
+    if (missing.length > 0) throw lacking(missing);
     const { localAddress, remoteAddress } = req.for.info();
     if (!localAddress || !remoteAddress) throw new PortolanError('closed', 'the connection to the target is gone: nothing to listen beside');
-    const local = splitAddress(localAddress);
-    const peer = splitAddress(remoteAddress);
+    const local = splitHostPort(localAddress);
+    const peer = splitHostPort(remoteAddress);
     const listener = await dialer.listen!({ localAddress: local.address, from: peer.address, privilegedPort: req.privilegedPort === true, signal: deadline });
     conns.push(listener);
     transcript.info(-1, `listening on ${local.address}:${listener.port} for one connection back from ${peer.address}`);
@@ -197,7 +196,7 @@ export async function runOperation(
           throw err.code === 'io_timeout' ? new PortolanError('io_timeout', `${peer.address} did not connect back to port ${listener.port} (${what}) before the deadline`) : err;
         });
         const from = transport.info().remoteAddress ?? peer.address;
-        const conn = new Conn({ transport, signal: () => current, transcript, host: peer.address, port: splitAddress(from).port, tls: 'off' });
+        const conn = new Conn({ transport, signal: () => current, transcript, host: peer.address, port: splitHostPort(from).port, tls: 'off' });
         conns.push(conn);
         conn.note(`accepted ${what} from ${from} on port ${listener.port}`);
         return conn;
@@ -281,12 +280,6 @@ export async function runOperation(
     overall.dispose();
     await Promise.all(conns.map((c) => c.close()));
   }
-}
-
-/** "127.0.0.1:514" or "::1:514" as the hosts format TransportInfo addresses. */
-function splitAddress(hostPort: string): { address: string; port: number } {
-  const at = hostPort.lastIndexOf(':');
-  return { address: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
 }
 
 function connectFailure(e: unknown, host: string, port: number): PortolanError {

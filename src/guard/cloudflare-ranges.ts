@@ -3,7 +3,7 @@
 // Why they matter: the Workers runtime rejects connect() to Cloudflare's own addresses ("Outbound TCP
 // sockets to Cloudflare IP ranges are blocked", developers.cloudflare.com/workers/runtime-apis/tcp-sockets),
 // so a Cloudflare-proxied host cannot be reached from a Worker. Refresh this list from those two URLs.
-import { cidrContains, embeddedIpv4, formatCidr, parseCidr, type Cidr, type IpAddress } from '../core/ip.ts';
+import { cidrContains, formatCidr, parseCidr, unmapped, type Cidr, type IpAddress } from '../core/ip.ts';
 
 export const CLOUDFLARE_IPV4 = [
   '173.245.48.0/20',
@@ -38,11 +38,9 @@ export const CLOUDFLARE_RESOLVER_IPV4 = ['1.1.1.0/24', '1.0.0.0/24'] as const;
 
 const RANGES: readonly Cidr[] = [...CLOUDFLARE_IPV4, ...CLOUDFLARE_RESOLVER_IPV4, ...CLOUDFLARE_IPV6].map((text) => parseCidr(text)!);
 
-const MAPPED = parseCidr('::ffff:0:0/96')!;
-
 /** The Cloudflare range holding `addr` (also as IPv4-mapped IPv6), or null. */
 export function cloudflareRange(addr: IpAddress): string | null {
-  const candidate = cidrContains(MAPPED, addr) ? embeddedIpv4(addr, 12) : addr;
+  const candidate = unmapped(addr);
   const range = RANGES.find((r) => cidrContains(r, candidate));
   return range ? formatCidr(range) : null;
 }

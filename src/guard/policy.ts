@@ -5,7 +5,7 @@
 // blocked block), `embedded` judges the IPv4 address carried inside an IPv6 one. No rule: allowed.
 // Every IPv6 block outside 2000::/3 (global unicast, RFC 4291 §2.4) has a rule, so only public space passes.
 import { InvalidInput } from '../core/errors.ts';
-import { cidrContains, embeddedIpv4, formatCidr, formatIp, networkOf, parseCidr, parseIpv4Strict, parseIpv6, type Cidr, type IpAddress } from '../core/ip.ts';
+import { cidrContains, embeddedIpv4, formatCidr, formatIp, networkOf, parseCidr, parseIpv4Strict, parseIpv6, unmapped, type Cidr, type IpAddress } from '../core/ip.ts';
 
 export interface TargetPolicy {
   /** CIDRs explicitly permitted even though a default rule blocks them (local development: loopback). */
@@ -91,7 +91,6 @@ export const BLOCKED_RANGES: ReadonlyArray<{ range: string; name: string }> = [.
   .map(({ range, name }) => ({ range, name }));
 
 const NO_ALLOW: TargetPolicy = { allow: [] };
-const IPV4_MAPPED = parseCidr('::ffff:0:0/96')!;
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
 /** One ALLOW_TARGETS entry to its CIDRs: the word `loopback`, a CIDR, or a single address. */
@@ -122,8 +121,8 @@ function allowCidrs(policy: TargetPolicy): Cidr[] {
 
 /** The allow-list entry that permits `addr` (an IPv4-mapped address also matches IPv4 entries), or null. */
 export function matchAllowList(addr: IpAddress, policy: TargetPolicy): string | null {
-  const mapped = addr.family === 6 && cidrContains(IPV4_MAPPED, addr) ? embeddedIpv4(addr, 12) : null;
-  const hit = allowCidrs(policy).find((c) => cidrContains(c, addr) || (mapped !== null && cidrContains(c, mapped)));
+  const inner = unmapped(addr);
+  const hit = allowCidrs(policy).find((c) => cidrContains(c, addr) || (inner !== addr && cidrContains(c, inner)));
   return hit ? formatCidr(hit) : null;
 }
 

@@ -4,9 +4,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { RUNTIME_CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
-import type { Capability, DialOptions, Dialer, ListenOptions, Listener, PeerCertificate, TlsVersion, Transport, TransportInfo } from '../../core/conn.ts';
+import { RESERVED_PORTS, type Capability, type DialOptions, type Dialer, type ListenOptions, type Listener, type PeerCertificate, type TlsVersion, type Transport, type TransportInfo } from '../../core/conn.ts';
 import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
 import { PortolanError, UnsupportedRuntime, classify } from '../../core/errors.ts';
+import { sameHostAddress } from '../../core/ip.ts';
 
 const HIGH_WATER = 1024 * 1024;
 
@@ -224,6 +225,12 @@ function tlsFailure(e: Error): PortolanError {
   return new PortolanError('tls_error', `TLS handshake failed: ${reason ? `${reason}${code ? ` (${code})` : ''}` : e.message}`);
 }
 
+/** A port below 1024 asked for where this host lacks `privilegedPort` (not running as root). */
+function needsRoot(what: string): UnsupportedRuntime {
+  const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
+  return new UnsupportedRuntime(`${what} needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives });
+}
+
 export class NodeDialer implements Dialer {
   readonly runtime = 'node' as const;
   readonly capabilities: ReadonlySet<Capability>;
@@ -237,18 +244,12 @@ export class NodeDialer implements Dialer {
   }
 
   listen(opts: ListenOptions): Promise<Listener> {
-    if (opts.privilegedPort && !this.capabilities.has('privilegedPort')) {
-      const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
-      return Promise.reject(new UnsupportedRuntime(`a reserved listening port needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives }));
-    }
+    if (opts.privilegedPort && !this.capabilities.has('privilegedPort')) return Promise.reject(needsRoot('a reserved listening port'));
     return listenForServer(opts);
   }
 
   async dial(opts: DialOptions): Promise<Transport> {
-    if (opts.privilegedSourcePort && !this.capabilities.has('privilegedPort')) {
-      const { reasons, alternatives } = unsupportedReasons(['privilegedPort']);
-      throw new UnsupportedRuntime(`a privileged source port needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives });
-    }
+    if (opts.privilegedSourcePort && !this.capabilities.has('privilegedPort')) throw needsRoot('a privileged source port');
     const onAbortOf = (destroy: () => void) => {
       const f = () => destroy();
       opts.signal.addEventListener('abort', f, { once: true });
@@ -301,19 +302,17 @@ function connectPlain(opts: DialOptions, localPort: number | undefined, track: (
 }
 
 /** Lowest and highest reserved port rresvport(3) hands out: 512–1023 (the rsh family checks the client's port). */
-const RESERVED_LOW = 512;
-const RESERVED_HIGH = 1023;
 
 /**
  * Runs `use` with free ports in 512–1023, like rresvport(3), trying the next one while a port is taken; from a
  * random start, so a server on the same machine taking ports from 1023 down (rshd connecting back) rarely collides.
  */
 async function withReservedPort<T>(what: string, use: (port: number) => Promise<T>): Promise<T> {
-  const span = RESERVED_HIGH - RESERVED_LOW + 1;
+  const span = RESERVED_PORTS.high - RESERVED_PORTS.low + 1;
   const start = Math.floor(Math.random() * span);
   let last: unknown;
   for (let i = 0; i < 64; i++) {
-    const port = RESERVED_HIGH - ((start + i) % span);
+    const port = RESERVED_PORTS.high - ((start + i) % span);
     try {
       return await use(port);
     } catch (e) {
@@ -326,7 +325,7 @@ async function withReservedPort<T>(what: string, use: (port: number) => Promise<
       last = e;
     }
   }
-  throw new PortolanError('refused', `no free ${what} in ${RESERVED_LOW}–${RESERVED_HIGH}: ${(last as Error)?.message ?? 'all taken'}`);
+  throw new PortolanError('refused', `no free ${what} in ${RESERVED_PORTS.low}–${RESERVED_PORTS.high}: ${(last as Error)?.message ?? 'all taken'}`);
 }
 
 /** Connects from a free port in 512–1023 (the rsh family's trust check). */
@@ -344,12 +343,6 @@ function listenOn(server: net.Server, host: string, port: number): Promise<numbe
   });
 }
 
-/** The same address whichever way Node spells it (an IPv4 peer on a dual-stack socket is ::ffff:a.b.c.d). */
-function sameAddress(a: string | undefined, b: string): boolean {
-  const plain = (x: string) => x.replace(/^::ffff:/i, '').toLowerCase();
-  return a !== undefined && plain(a) === plain(b);
-}
-
 /**
  * Listens for the one connection a server makes back (rshd and rexecd open standard error that way), bound to the
  * local address the server saw: connections from any other address are dropped, and the socket stops listening
@@ -361,7 +354,7 @@ async function listenForServer(opts: ListenOptions): Promise<Listener> {
   let closed = false;
   let waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | undefined;
   server.on('connection', (socket) => {
-    if (accepted || !sameAddress(socket.remoteAddress, opts.from)) {
+    if (accepted || !sameHostAddress(socket.remoteAddress, opts.from)) {
       socket.destroy();
       return;
     }

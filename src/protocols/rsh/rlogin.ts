@@ -1,6 +1,7 @@
 // rlogin, RFC 1282: a terminal session as a user that trusts this host (or that types its password), from a
 // privileged source port; the window size travels as the RFC's in-band cookie.
 import { z } from 'zod';
+import { splitHostPort } from '../../core/conn.ts';
 import { classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type SessionMessage } from '../../core/protocol.ts';
 import { MAX_USER, replyFrame, rloginHandshake, windowCookie } from './codec.ts';
@@ -69,7 +70,7 @@ export default defineProtocol({
           fromServer.catch(() => {});
           fromClient.catch(() => {});
         }
-        return { ended, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut, sourcePort: localAddress ? Number(localAddress.slice(localAddress.lastIndexOf(':') + 1)) : null };
+        return { ended, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut, sourcePort: localAddress ? splitHostPort(localAddress).port : null };
       },
     }),
   },

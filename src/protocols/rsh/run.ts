@@ -8,14 +8,12 @@
 // field is "0": no second connection, and standard error arrives mixed into standard output.
 import { z } from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
-import type { Capability, Conn } from '../../core/conn.ts';
+import { RESERVED_PORTS, splitHostPort, type Capability, type Conn } from '../../core/conn.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError, classify } from '../../core/errors.ts';
 import { operation, type AnyObject, type OperationContext, type OperationSpec, type TargetFields } from '../../core/protocol.ts';
 import { replyFrame, splitExitStatus, withExitStatus } from './codec.ts';
 
 export const MAX_OUTPUT = 4 * 1024 * 1024;
-/** rcmd(3) accepts the connection back only from a reserved port: a server that can bind one is root there. */
-const RESERVED = { low: 512, high: 1023 };
 
 export const commandFields = {
   command: z.string().min(1).max(8000).describe('The command line, run by the remote user\'s shell'),
@@ -76,12 +74,11 @@ function refusal(message: string): Error {
   return new ServerError(`server refused: ${message}`, { message });
 }
 
-const portOf = (address: string | undefined) => (address ? Number(address.slice(address.lastIndexOf(':') + 1)) : null);
-
 async function runCommand<I extends CommandInput>(ctx: OperationContext, p: CommandProtocol<I>, input: I, channel: boolean): Promise<CommandOutput> {
   const conn = await p.connect(ctx, input);
   // Read now: once the server has closed, the socket no longer knows its local address.
-  const sourcePort = portOf(conn.info().localAddress);
+  const local = conn.info().localAddress;
+  const sourcePort = local ? splitHostPort(local).port : null;
   const back = channel ? await ctx.listen({ for: conn, privilegedPort: p.reservedBackPort }) : undefined;
   let backConn: Conn | undefined;
   const accepting = back?.accept('standard error').then((c) => (backConn = c));
@@ -107,9 +104,9 @@ async function runCommand<I extends CommandInput>(ctx: OperationContext, p: Comm
   if (accepting) {
     await accepting;
     const serverPort = backConn!.port;
-    if (p.reservedBackPort && (serverPort < RESERVED.low || serverPort > RESERVED.high)) {
+    if (p.reservedBackPort && (serverPort < RESERVED_PORTS.low || serverPort > RESERVED_PORTS.high)) {
       // rcmd(3): "protocol failure in circuit setup" — only root on the server can connect from a reserved port.
-      throw new ProtocolError(`the server connected back for standard error from port ${serverPort}, not from a reserved port (${RESERVED.low}–${RESERVED.high})`);
+      throw new ProtocolError(`the server connected back for standard error from port ${serverPort}, not from a reserved port (${RESERVED_PORTS.low}–${RESERVED_PORTS.high})`);
     }
   }
   if (input.stdin !== undefined) await conn.write(utf8(input.stdin));

@@ -2,7 +2,7 @@
 // negotiates and the certificate chain it presents (RFC 5280 fields), as far as the runtime can see.
 import { z } from 'zod';
 import { CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
-import { TLS_VERSIONS, type TlsVersion } from '../../core/conn.ts';
+import { TLS_VERSIONS } from '../../core/conn.ts';
 import { UnsupportedRuntime, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type DialRequest, type OperationContext } from '../../core/protocol.ts';
 
@@ -35,7 +35,7 @@ async function probeVersions(ctx: OperationContext, dial: DialRequest): Promise<
   const out: z.infer<typeof versionProbe>[] = [];
   for (const version of TLS_VERSIONS) {
     try {
-      const conn = await ctx.dial({ ...dial, minVersion: version as TlsVersion, maxVersion: version as TlsVersion });
+      const conn = await ctx.dial({ ...dial, minVersion: version, maxVersion: version });
       const info = conn.info();
       await conn.close();
       out.push({ version, accepted: true, cipher: info.cipher ?? null, error: null });
