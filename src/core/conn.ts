@@ -78,6 +78,8 @@ export interface TransportInfo {
   /** Negotiated cipher suite (OpenSSL name), where the host can tell. */
   cipher?: string;
   peerCertificates?: PeerCertificate[];
+  /** The server's certificate as DER, where the host can read it (RFC 5929 channel binding: core/channel-binding.ts). */
+  serverCertificate?: Uint8Array;
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */

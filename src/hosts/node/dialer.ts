@@ -102,6 +102,8 @@ class SocketTransport implements Transport {
       info.tlsVersion = s.getProtocol() ?? undefined;
       info.cipher = s.getCipher()?.name;
       info.peerCertificates = chains.get(s) ?? peerChain(s);
+      const raw = s.getPeerCertificate()?.raw;
+      if (raw?.length) info.serverCertificate = new Uint8Array(raw);
     }
     return info;
   }

@@ -11,7 +11,9 @@
 import { concat, latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { toHex, utf8 } from '../../core/bytes.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
+import { unsupportedReasons } from '../../core/capabilities.ts';
+import { tlsServerEndPoint } from '../../core/channel-binding.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import {
   backendBatchFrame,
@@ -39,7 +41,7 @@ import {
   type FieldDescription,
   type ParamValue,
 } from './codec.ts';
-import { ScramClient } from './scram.ts';
+import { ScramClient, type ChannelBinding } from './scram.ts';
 import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder } from './types.ts';
 import type { JsonValue, Limits } from '../sql/fields.ts';
 
@@ -51,9 +53,11 @@ export interface ConnectOptions {
   password?: string;
   database?: string;
   applicationName?: string;
+  /** SCRAM-SHA-256-PLUS: use when offered (default), insist on it, or never use it (libpq's channel_binding). */
+  channelBinding?: 'prefer' | 'require' | 'disable';
 }
 
-export type AuthMethod = 'trust' | 'cleartext' | 'md5' | 'scram-sha-256';
+export type AuthMethod = 'trust' | 'cleartext' | 'md5' | 'scram-sha-256' | 'scram-sha-256-plus';
 
 export interface Session {
   conn: Conn;
@@ -126,6 +130,27 @@ function authFailure(f: ErrorFields): PortolanError {
   return new ServerError(errorText(f), errorDetail(f));
 }
 
+/**
+ * The channel binding to log in with (55.3.1): tls-server-end-point of the server's certificate when the server
+ * offers SCRAM-SHA-256-PLUS (it does over TLS) and this host can read the certificate; none otherwise, unless
+ * `require` asks for it, which then fails naming what is missing.
+ */
+async function channelBinding(ctx: OperationContext, conn: Conn, mechanisms: string[], mode: 'prefer' | 'require' | 'disable'): Promise<ChannelBinding | undefined> {
+  if (mode === 'disable') return undefined;
+  const offered = mechanisms.includes('SCRAM-SHA-256-PLUS');
+  const certificate = conn.info().serverCertificate;
+  if (offered && certificate) return { type: 'tls-server-end-point', data: await tlsServerEndPoint(ctx.crypto, certificate) };
+  if (mode === 'prefer') return undefined;
+  if (!offered) throw new AuthError(`channelBinding require: the server offers ${mechanisms.join(', ')}, not SCRAM-SHA-256-PLUS (it offers it only over TLS)`);
+  const { reasons, alternatives } = unsupportedReasons(['peerCert']);
+  throw new UnsupportedRuntime(`channelBinding require: SCRAM-SHA-256-PLUS hashes the server certificate, which the ${ctx.runtime} runtime cannot read: ${reasons.join(' ')}`, {
+    runtime: ctx.runtime,
+    missing: ['peerCert'],
+    reasons,
+    alternatives: [...alternatives, 'Or channelBinding prefer, which logs in with SCRAM-SHA-256 over the same TLS connection.'],
+  });
+}
+
 /** Runs the startup and authentication exchange (55.2.1) on a connected (and maybe TLS) conn. */
 export async function startup(ctx: OperationContext, conn: Conn, tls: boolean, opts: ConnectOptions): Promise<Session> {
   const params: Record<string, string> = { user: opts.user, database: opts.database ?? opts.user, client_encoding: 'UTF8', DateStyle: 'ISO, MDY' };
@@ -133,6 +158,10 @@ export async function startup(ctx: OperationContext, conn: Conn, tls: boolean, o
   await conn.write(startupMessage(params), { decode: `StartupMessage user=${opts.user} database=${params.database}` });
   const session: Session = { conn, parameters: {}, pid: null, secretKey: null, authMethod: 'trust', tls, notices: [], notifications: [], transactionStatus: 'I' };
   let scram: ScramClient | undefined;
+  // libpq's channel_binding=require: any login but SCRAM-SHA-256-PLUS is refused, before a password is sent.
+  const refuseUnbound = (method: AuthMethod): void => {
+    if (opts.channelBinding === 'require') throw new AuthError(`channelBinding require: the server asks for ${method} authentication, which has no channel binding; nothing was sent`);
+  };
   const needPassword = (method: string): string => {
     if (opts.password === undefined) throw new AuthError(`the server asks for ${method} password authentication and no password was given`);
     return opts.password;
@@ -152,13 +181,16 @@ export async function startup(ctx: OperationContext, conn: Conn, tls: boolean, o
     const a = m.auth;
     switch (a.kind) {
       case 'ok':
+        if (session.authMethod !== 'scram-sha-256-plus') refuseUnbound(session.authMethod);
         return finishStartup(session);
       case 'cleartext':
+        refuseUnbound('cleartext');
         session.authMethod = 'cleartext';
         await conn.write(passwordMessage(needPassword('cleartext')), { secret: true, decode: 'PasswordMessage ****' });
         break;
       case 'md5': {
         // 55.3: "md5" + md5hex(md5hex(password + user) + salt)
+        refuseUnbound('md5');
         session.authMethod = 'md5';
         const inner = md5Hex(ctx, utf8(needPassword('md5') + opts.user));
         const outer = md5Hex(ctx, new Uint8Array([...utf8(inner), ...a.salt]));
@@ -166,13 +198,15 @@ export async function startup(ctx: OperationContext, conn: Conn, tls: boolean, o
         break;
       }
       case 'sasl': {
-        if (!a.mechanisms.includes('SCRAM-SHA-256')) {
-          throw new AuthError(`the server offers SASL mechanisms ${a.mechanisms.join(', ')}; this client speaks SCRAM-SHA-256 only (SCRAM-SHA-256-PLUS needs the server certificate, which only the Node host can read)`);
+        const binding = await channelBinding(ctx, conn, a.mechanisms, opts.channelBinding ?? 'prefer');
+        const mechanism = binding ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
+        if (!a.mechanisms.includes(mechanism)) {
+          throw new AuthError(`the server offers SASL mechanisms ${a.mechanisms.join(', ')}; this client speaks SCRAM-SHA-256, and SCRAM-SHA-256-PLUS needs the server certificate (the Node host reads it) and channelBinding prefer or require`);
         }
-        session.authMethod = 'scram-sha-256';
-        scram = new ScramClient(ctx.crypto, needPassword('SCRAM-SHA-256'));
+        session.authMethod = binding ? 'scram-sha-256-plus' : 'scram-sha-256';
+        scram = new ScramClient(ctx.crypto, needPassword(mechanism), undefined, binding);
         const first = scram.start();
-        await conn.write(saslInitialResponse('SCRAM-SHA-256', first), { decode: `SASLInitialResponse SCRAM-SHA-256 ${new TextDecoder().decode(first)}` });
+        await conn.write(saslInitialResponse(mechanism, first), { decode: `SASLInitialResponse ${mechanism} ${new TextDecoder().decode(first)}` });
         break;
       }
       case 'saslContinue': {

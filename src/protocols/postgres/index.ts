@@ -4,7 +4,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { backendFrame, describeBackend, sslRequest, sslResponseFrame, startupMessage, terminateMessage } from './codec.ts';
-import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type QueryOutcome, type Session } from './client.ts';
+import { connect, errorText, extendedQuery, sendCancel, simpleQuery, terminate, type ConnectOptions, type QueryOutcome, type Session } from './client.ts';
 import { encodeParam } from './types.ts';
 import { jsonValue, limitFields, type JsonValue, type Limits } from '../sql/fields.ts';
 import type { ErrorFields } from './codec.ts';
@@ -12,8 +12,12 @@ import { listenFor, listenSession, unlisten } from './listen.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(63).describe('Role name to log in as'),
-  password: z.string().max(1024).optional().describe('Password (cleartext, md5 and SCRAM-SHA-256 are answered)'),
+  password: z.string().max(1024).optional().describe('Password (cleartext, md5, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS are answered)'),
   database: z.string().min(1).max(63).optional().describe('Database (default: the user name)'),
+  channelBinding: z
+    .enum(['prefer', 'require', 'disable'])
+    .default('prefer')
+    .describe('SCRAM-SHA-256-PLUS, which binds the login to the TLS connection (needs the server certificate: Node host): prefer uses it when offered, require refuses to log in without it, disable never uses it'),
 };
 
 
@@ -42,8 +46,8 @@ function info(s: Session) {
   return { version: s.parameters.server_version ?? null, parameters: s.parameters, pid: s.pid, authMethod: s.authMethod, tls: s.tls };
 }
 
-async function withSession<T>(ctx: OperationContext, input: { user: string; password?: string; database?: string }, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await connect(ctx, { user: input.user, password: input.password, database: input.database, applicationName: 'portolan' });
+async function withSession<T>(ctx: OperationContext, input: ConnectOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await connect(ctx, { user: input.user, password: input.password, database: input.database, channelBinding: input.channelBinding, applicationName: 'portolan' });
   const out = await fn(session);
   await terminate(session);
   return out;
@@ -117,7 +121,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, notices, COPY TO STDOUT, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing and a credential-free probe: each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17 needs ALPN, so Node host only; untested, the lab has 15), SCRAM-SHA-256-PLUS, COPY FROM STDIN, binary-format results.',
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, notices, COPY TO STDOUT, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing and a credential-free probe: each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17 needs ALPN, so Node host only; untested, Debian 12 ships PostgreSQL 15, which has no direct TLS), COPY FROM STDIN, binary-format results.',
   },
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
   tls: { starttls: true, implicit: { port: 5432 } },

@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { call, openSession } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { sqlFacts } from '../../../lab/servers/databases-sql.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const facts = sqlFacts.postgres;
 const u = facts.users;
 const tlsTarget = { host: '127.0.0.1', port: ports.databases.postgres, database: facts.database };
 const plainTarget = { host: '127.0.0.1', port: ports.databases.postgresPlain, database: facts.database };
 const scram = { ...tlsTarget, user: u.scram.user, password: u.scram.password };
+const node = useNodeHost();
 
 async function sql(input: Record<string, unknown>, transcript = false) {
   return call('postgres', 'query', input, { transcript });
@@ -315,4 +317,31 @@ test('postgres: direct TLS (PostgreSQL 17 sslnegotiation=direct) needs ALPN, whi
   assert.equal(r.body.error.code, 'unsupported_runtime');
   assert.deepEqual(r.body.error.detail.missing, ['alpn']);
   assert.match(r.body.error.message, /ALPN/);
+});
+
+test('postgres: SCRAM-SHA-256-PLUS binds the login to the TLS connection on the Node host (tls-server-end-point)', async () => {
+  const bound = await callNode(node, 'postgres', 'query', { ...scram, tls: 'starttls', sql: 'SELECT current_user' }, { transcript: true });
+  assert.equal(bound.status, 200, JSON.stringify(bound.body));
+  assert.equal(bound.body.result.server.authMethod, 'scram-sha-256-plus');
+  assert.deepEqual(bound.body.result.results[0].rows, [[u.scram.user]]);
+  assert.match(JSON.stringify(bound.body.transcript), /SASLInitialResponse SCRAM-SHA-256-PLUS p=tls-server-end-point,,n=,r=/);
+  const unbound = await callNode(node, 'postgres', 'query', { ...scram, tls: 'starttls', channelBinding: 'disable', sql: 'SELECT 1' });
+  assert.equal(unbound.body.result.server.authMethod, 'scram-sha-256');
+  // Without TLS the server offers no -PLUS: require refuses to log in.
+  const plain = await callNode(node, 'postgres', 'query', { ...scram, port: ports.databases.postgresPlain, channelBinding: 'require', sql: 'SELECT 1' });
+  assert.equal(plain.body.error.code, 'auth_failed');
+  assert.match(plain.body.error.message, /not SCRAM-SHA-256-PLUS/);
+});
+
+test('postgres: channelBinding require refuses md5 before the password goes out; on workerd it names the missing certificate', async () => {
+  const md5 = await callNode(node, 'postgres', 'query', { ...tlsTarget, tls: 'starttls', user: u.md5.user, password: u.md5.password, channelBinding: 'require', sql: 'SELECT 1' }, { transcript: true });
+  assert.equal(md5.body.error.code, 'auth_failed');
+  assert.match(md5.body.error.message, /md5 authentication, which has no channel binding/);
+  assert.ok(!JSON.stringify(md5.body.transcript).includes('PasswordMessage'), 'a password was sent');
+  const workers = await sql({ ...scram, tls: 'starttls', channelBinding: 'require', sql: 'SELECT 1' });
+  assert.equal(workers.status, 501, JSON.stringify(workers.body));
+  assert.deepEqual(workers.body.error.detail.missing, ['peerCert']);
+  // prefer (the default) logs in with SCRAM-SHA-256 over the same TLS connection there.
+  const prefer = await sql({ ...scram, tls: 'starttls', sql: 'SELECT 1' });
+  assert.equal(prefer.body.result.server.authMethod, 'scram-sha-256');
 });

@@ -3,14 +3,20 @@
 // How it works: `start()` gives the client-first-message; `respond(serverFirst)` checks the
 // server's nonce extends ours, derives SaltedPassword with PBKDF2 (WebCrypto), and gives the
 // client-final-message with the proof; `verify(serverFinal)` checks the server's signature, so a
-// server that does not know the password cannot pretend to. No channel binding: the gs2 header is
-// "n,," (SCRAM-SHA-256-PLUS would need the server certificate, which Workers do not expose).
+// server that does not know the password cannot pretend to. SCRAM-SHA-256-PLUS (RFC 5802 §6, RFC 7677) binds the
+// exchange to the TLS connection: the gs2 header names tls-server-end-point and the final message carries the
+// hash of the server's certificate (RFC 5929), so a man in the middle with another certificate cannot relay the
+// proof. Without binding data the gs2 header is "n,,".
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { AuthError, ProtocolError } from '../../core/errors.ts';
 
 const MAX_ITERATIONS = 1_000_000;
-const GS2_HEADER = 'n,,';
+/** RFC 5929 §4.1 channel binding data (the hash of the server certificate), for SCRAM-SHA-256-PLUS. */
+export interface ChannelBinding {
+  type: 'tls-server-end-point';
+  data: Uint8Array;
+}
 
 /** RFC 4013 SASLprep, approximated by NFKC with non-ASCII spaces mapped to space; PostgreSQL falls back to the raw bytes when prep fails. */
 export function saslPrep(password: string): string {
@@ -39,18 +45,22 @@ export class ScramClient {
   private clientFirstBare = '';
   private expectedServerSignature?: Uint8Array;
 
+  private readonly gs2Header: string;
+
   constructor(
     private readonly crypto: CryptoPort,
     private readonly password: string,
     nonce?: string,
+    private readonly binding?: ChannelBinding,
   ) {
     this.nonce = nonce ?? toBase64(crypto.randomBytes(18));
+    this.gs2Header = binding ? `p=${binding.type},,` : 'n,,';
   }
 
   /** RFC 5802 5.1 client-first-message. PostgreSQL takes the user from the startup packet, so n= is empty. */
   start(): Uint8Array {
     this.clientFirstBare = `n=,r=${this.nonce}`;
-    return utf8(GS2_HEADER + this.clientFirstBare);
+    return utf8(this.gs2Header + this.clientFirstBare);
   }
 
   /** RFC 5802 3: from server-first-message to client-final-message. */
@@ -72,7 +82,9 @@ export class ScramClient {
     const salted = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256));
     const clientKey = await this.crypto.hmac('SHA-256', salted, utf8('Client Key'));
     const storedKey = await this.crypto.digest('SHA-256', clientKey);
-    const finalWithoutProof = `c=${toBase64(utf8(GS2_HEADER))},r=${nonce}`;
+    // RFC 5802 §7: c= is the gs2 header followed by the channel binding data, base64.
+    const cbind = this.binding ? new Uint8Array([...utf8(this.gs2Header), ...this.binding.data]) : utf8(this.gs2Header);
+    const finalWithoutProof = `c=${toBase64(cbind)},r=${nonce}`;
     const authMessage = utf8(`${this.clientFirstBare},${serverFirst},${finalWithoutProof}`);
     const clientSignature = await this.crypto.hmac('SHA-256', storedKey, authMessage);
     const proof = xor(clientKey, clientSignature);
