@@ -2,9 +2,9 @@
 // (local-development policy and deployment policy), then one node:test run over
 // unit, codec, fuzz, lab and API contract tests.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, type RunningWorker } from '../test/harness.ts';
+import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, workerLogDefects, type RunningWorker } from '../test/harness.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env });
@@ -77,5 +77,13 @@ try {
   });
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
+}
+// An unhandled rejection in the Worker, or the runtime restarting under the tests, fails the run even
+// when every test passed.
+for (const w of workers) {
+  const defects = workerLogDefects(readFileSync(w.logPath, 'utf8'));
+  if (defects.length === 0) continue;
+  console.error(`\n== the Worker at ${w.url} logged ${defects.length} defect(s) (whole log: ${w.logPath}):\n${defects.slice(0, 20).join('\n')}`);
+  code = code || 1;
 }
 process.exit(code);
