@@ -27,7 +27,7 @@ function creditSize(data: Uint8Array | string): number {
  * Client messages as a pull queue (binary stays binary, text must be a JSON object with a type), and
  * credit flow control for what goes to the client: it acknowledges what it has read with
  * {"type":"ack","bytes":n} (binary bytes, or characters of a JSON message), and `ready()` waits while
- * `window` or more is unacknowledged. Acks are the channel's own; sessions never see them.
+ * `window` or more is unacknowledged. Credit acks are the channel's own; sessions never see them.
  */
 export function channelOf(ws: ServerSocket): SessionChannel & { closed: boolean; setWindow(bytes: number): void } {
   const queue: (SessionMessage | null)[] = [];
@@ -79,7 +79,8 @@ export function channelOf(ws: ServerSocket): SessionChannel & { closed: boolean;
     if (typeof data !== 'string') return push(data);
     try {
       const msg = JSON.parse(data);
-      if (msg && typeof msg === 'object' && msg.type === 'ack') {
+      // {"type":"ack","bytes":n} is credit; other acks (a message ack of AMQP or STOMP) are the session's.
+      if (msg && typeof msg === 'object' && msg.type === 'ack' && typeof msg.bytes === 'number') {
         if (Number.isSafeInteger(msg.bytes) && msg.bytes > 0) {
           unacked = Math.max(0, unacked - msg.bytes);
           wakeRoom();
