@@ -12,7 +12,7 @@ import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
 
 /** How long the runner waits for its connections to close before it answers anyway. */
-export const CLOSE_GRACE_MS = 500;
+export const CLOSE_GRACE_MS = 200;
 
 /** Decides whether a dial may proceed; returns the address to connect to (for hosts that pin it). */
 export interface TargetGuard {
@@ -308,8 +308,8 @@ function foreignGreeting(err: PortolanError, protocol: Protocol, conn: Conn): Po
   });
 }
 
-/** How runtimes word a connection refused by the target (Node's errno, workerd's proxy message). */
-const REFUSAL = /ECONNREFUSED|connection refused|cannot connect to the specified address/i;
+/** How the runtimes themselves word a connection the target refused (Node's errno message, workerd's proxy message). */
+const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect to the specified address)/;
 
 /** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
 function connectFailure(e: unknown, host: string, port: number): PortolanError {
