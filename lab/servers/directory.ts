@@ -1,10 +1,13 @@
 // Lab servers of the directory area: OpenLDAP slapd (LDAP, StartTLS, LDAPS, SASL PLAIN and EXTERNAL, ACLs, a
-// populated tree with 10,000 bulk entries and referrals).
+// populated tree with 10,000 bulk entries and referrals); FreeRADIUS (UDP, TCP and RadSec listeners, a test user).
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
 import { exchange } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
+import { udpExchange } from './node.ts';
+import { webCrypto } from '../../src/core/crypto.ts';
+import { Code, decodePacket, encodeRequest, verifyReply } from '../../src/protocols/radius/codec.ts';
 
 const p = ports.directory;
 
@@ -43,6 +46,17 @@ export const directoryFacts = {
 };
 
 const L = directoryFacts.ldap;
+
+export const radiusFacts = {
+  secret: 'harbour-radius-secret',
+  /** RFC 6614 §2.3: RadSec's shared secret is "radsec". */
+  radsecSecret: 'radsec',
+  user: { name: 'sailor', password: 'wind-and-tide-7' },
+  /** What FreeRADIUS replies to the user's Access-Accept. */
+  reply: { replyMessage: 'Welcome aboard, sailor', sessionTimeout: 3600, framedIp: '192.0.2.77', class: '706f72746f6c616e', ciscoAvPair: 'shell:priv-lvl=15', filterId: 'crew' },
+  /** FreeRADIUS's detail module writes each Accounting-Request here. */
+  detailFile: join(labDir, 'freeradius', 'acct', 'detail'),
+};
 
 function personLdif(uid: string, x: { cn: string; sn: string; mail: string; password: string; title: string }): string {
   return [`dn: uid=${uid},ou=people,${suffix}`, 'objectClass: inetOrgPerson', `uid: ${uid}`, `cn: ${x.cn}`, `sn: ${x.sn}`, `mail: ${x.mail}`, `title: ${x.title}`, `userPassword: ${x.password}`].join('\n');
@@ -146,4 +160,186 @@ const slapd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [slapd];
+function radiusdConf(ctx: LabContext): string {
+  const R = radiusFacts;
+  const tls = `tls {
+      private_key_file = ${ctx.tls.keyPath}
+      certificate_file = ${ctx.tls.certPath}
+      ca_file = ${ctx.tls.caPath}
+      fragment_size = 8192
+      tls_min_version = "1.2"
+      tls_max_version = "1.3"
+      require_client_cert = no
+      cache {
+        enable = no
+      }
+    }`;
+  return `prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = ${ctx.dir}
+raddbdir = ${ctx.dir}
+radacctdir = ${ctx.dir}/acct
+name = freeradius
+confdir = ${ctx.dir}
+modconfdir = ${ctx.dir}
+certdir = ${ctx.dir}
+cadir = ${ctx.dir}
+run_dir = ${ctx.dir}
+db_dir = ${ctx.dir}
+libdir = /usr/lib/freeradius
+dictdir = /usr/share/freeradius
+pidfile = ${ctx.dir}/radiusd.pid
+max_request_time = 30
+cleanup_delay = 2
+max_requests = 1024
+hostname_lookups = no
+log {
+  destination = stdout
+  auth = yes
+  auth_badpass = no
+  auth_goodpass = no
+}
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = yes
+}
+thread pool {
+  start_servers = 2
+  max_servers = 4
+  min_spare_servers = 1
+  max_spare_servers = 3
+  max_requests_per_server = 0
+}
+clients plain {
+  client localhost {
+    ipaddr = 127.0.0.1
+    proto = *
+    secret = ${R.secret}
+    require_message_authenticator = no
+  }
+}
+clients radsec {
+  client localhost {
+    ipaddr = 127.0.0.1
+    proto = tls
+    secret = ${R.radsecSecret}
+  }
+}
+modules {
+  pap {
+  }
+  chap {
+  }
+  files {
+    filename = ${ctx.dir}/users
+    acctusersfile = ${ctx.dir}/acct_users
+  }
+  detail {
+    filename = ${R.detailFile}
+    escape_filenames = no
+    permissions = 0644
+    header = "%t"
+  }
+  always ok {
+    rcode = ok
+  }
+}
+server default {
+  listen {
+    type = auth
+    ipaddr = 127.0.0.1
+    port = ${p.radiusAuth}
+    clients = plain
+  }
+  listen {
+    type = acct
+    ipaddr = 127.0.0.1
+    port = ${p.radiusAcct}
+    clients = plain
+  }
+  listen {
+    type = auth+acct
+    proto = tcp
+    ipaddr = 127.0.0.1
+    port = ${p.radiusTcp}
+    clients = plain
+  }
+  listen {
+    type = auth+acct
+    proto = tcp
+    ipaddr = 127.0.0.1
+    port = ${p.radsec}
+    clients = radsec
+    ${tls}
+  }
+  authorize {
+    chap
+    files
+    pap
+  }
+  authenticate {
+    Auth-Type PAP {
+      pap
+    }
+    Auth-Type CHAP {
+      chap
+    }
+  }
+  preacct {
+  }
+  accounting {
+    detail
+    ok
+  }
+  post-auth {
+  }
+}
+`;
+}
+
+const freeradius: LabServer = {
+  name: 'freeradius',
+  area: 'directory',
+  packages: ['freeradius', 'freeradius-utils'],
+  ports: [p.radiusAuth, p.radiusAcct, p.radiusTcp, p.radsec],
+  async start(ctx) {
+    const R = radiusFacts;
+    ctx.writeFile('radiusd.conf', radiusdConf(ctx));
+    ctx.writeFile('dictionary', '');
+    ctx.writeFile(
+      'users',
+      [
+        `${R.user.name} Cleartext-Password := "${R.user.password}"`,
+        `\tReply-Message := "${R.reply.replyMessage}",`,
+        `\tSession-Timeout := ${R.reply.sessionTimeout},`,
+        `\tFramed-IP-Address := ${R.reply.framedIp},`,
+        `\tFilter-Id := "${R.reply.filterId}",`,
+        `\tClass := 0x${R.reply.class},`,
+        `\tCisco-AVPair := "${R.reply.ciscoAvPair}"`,
+        '',
+      ].join('\n'),
+    );
+    ctx.writeFile('acct_users', '');
+    await ctx.exec('rm', ['-rf', join(ctx.dir, 'acct')]);
+    await ctx.exec('mkdir', ['-p', join(ctx.dir, 'acct')]);
+    // -f: stay in the foreground; -l stdout: log there (the lab's log file).
+    await ctx.spawnDaemon({ command: '/usr/sbin/freeradius', args: ['-f', '-l', 'stdout', '-d', ctx.dir] });
+  },
+  async health() {
+    // A Status-Server (RFC 5997) over UDP, built and checked by the project's own codec: Access-Accept means up.
+    const crypto = webCrypto();
+    const secret = Buffer.from(radiusFacts.secret);
+    const authenticator = crypto.randomBytes(16);
+    const packet = encodeRequest(crypto, { code: Code['Status-Server'], identifier: 1, attributes: [], secret, authenticator, messageAuthenticator: true });
+    const reply = decodePacket(await udpExchange(p.radiusAuth, packet));
+    verifyReply(crypto, reply, authenticator, secret);
+    if (reply.code !== Code['Access-Accept']) throw new Error(`freeradius: Status-Server answered with code ${reply.code}`);
+  },
+};
+
+export const servers: LabServer[] = [slapd, freeradius];
