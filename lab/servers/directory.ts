@@ -342,4 +342,21 @@ const freeradius: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [slapd, freeradius];
+const oidentd: LabServer = {
+  name: 'oidentd',
+  area: 'directory',
+  packages: ['oidentd'],
+  ports: [p.ident],
+  async start(ctx) {
+    // -i: foreground; -S: no syslog; -d: log each lookup to stderr (the lab log). It runs as root to read every socket's owner.
+    const conf = ctx.writeFile('oidentd.conf', 'default {\n  default {\n    deny spoof\n    deny spoof_all\n    deny spoof_privport\n    deny random\n    deny random_numeric\n    deny numeric\n    deny hide\n  }\n}\n');
+    await ctx.spawnDaemon({ command: '/usr/sbin/oidentd', args: ['-i', '-S', '-d', '-p', String(p.ident), '-a', '127.0.0.1', '-C', conf, '-u', 'root', '-g', 'root'] });
+  },
+  async health() {
+    // Ask about a pair no connection has: a well-formed ERROR reply means the server answers.
+    const got = await exchange(p.ident, { send: '1, 1\r\n', until: (b) => b.includes(0x0a) });
+    if (!/^\s*1\s*,\s*1\s*:\s*ERROR\s*:/.test(got.toString('latin1'))) throw new Error(`oidentd: unexpected reply ${JSON.stringify(got.toString('latin1'))}`);
+  },
+};
+
+export const servers: LabServer[] = [slapd, freeradius, oidentd];

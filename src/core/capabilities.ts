@@ -53,6 +53,11 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
     workersReason: "connect() and startTls() take no client certificate or key: a Worker's TLS connections cannot authenticate with one.",
     alternative: 'Use the Node host, which presents the certificate and key given (PEM).',
   },
+  localPort: {
+    title: 'Knowing the local port of a connection (what an ident query names)',
+    workersReason: "connect() reports a socket's remote address once it is open (opened.remoteAddress), never its local address or port.",
+    alternative: 'Use the Node host, which knows both ends of its connections.',
+  },
 };
 
 /** Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own. */
@@ -70,6 +75,6 @@ export function unsupportedReasons(missing: Capability[], own: readonly string[]
 /** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
 export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
   workers: ['tcp', 'tls', 'starttls'],
-  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion', 'clientCert'],
+  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion', 'clientCert', 'localPort'],
   browser: ['tcp', 'tls', 'starttls'],
 };

@@ -12,7 +12,7 @@ import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
-export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion' | 'clientCert';
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion' | 'clientCert' | 'localPort';
 
 /** TLS protocol versions as OpenSSL and Node name them (RFC 2246, 4346, 5246, 8446). */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
