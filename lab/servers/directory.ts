@@ -8,6 +8,7 @@ import type { LabContext, LabServer } from '../server.ts';
 import { udpExchange } from './node.ts';
 import { webCrypto } from '../../src/core/crypto.ts';
 import { Code, decodePacket, encodeRequest, verifyReply } from '../../src/protocols/radius/codec.ts';
+import { decodeReply, kdcReq, MsgType, reqBody } from '../../src/protocols/kerberos/codec.ts';
 
 const p = ports.directory;
 
@@ -359,4 +360,67 @@ const oidentd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [slapd, freeradius, oidentd];
+export const kerberosFacts = {
+  realm: 'PORTOLAN.TEST',
+  /** Pre-authentication required (default_principal_flags +preauth); keys in every AES enctype. */
+  user: { principal: 'alice', password: 'kerberos-alice-1' },
+  /** Keys only in the RFC 8009 (AES-SHA2) enctypes. */
+  sha2User: { principal: 'sha2user', password: 'kerberos-sha2-2' },
+  /** A service principal with a random key, for TGS requests. */
+  service: 'host/lab.portolan.test',
+  /** Ticket lifetimes the KDC grants. */
+  maxLife: '10h',
+  maxRenew: '7d',
+};
+
+const krb5kdc: LabServer = {
+  name: 'krb5kdc',
+  area: 'directory',
+  packages: ['krb5-kdc', 'krb5-admin-server'],
+  ports: [p.kerberos],
+  async start(ctx) {
+    const K = kerberosFacts;
+    const enctypes = 'aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal';
+    const krb5conf = ctx.writeFile('krb5.conf', `[libdefaults]\n  default_realm = ${K.realm}\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n[realms]\n  ${K.realm} = {\n    kdc = 127.0.0.1:${p.kerberos}\n  }\n`);
+    const kdcconf = ctx.writeFile(
+      'kdc.conf',
+      [
+        '[kdcdefaults]',
+        `  kdc_listen = 127.0.0.1:${p.kerberos}`,
+        `  kdc_tcp_listen = 127.0.0.1:${p.kerberos}`,
+        '[realms]',
+        `  ${K.realm} = {`,
+        `    database_name = ${join(ctx.dir, 'principal')}`,
+        `    key_stash_file = ${join(ctx.dir, 'stash')}`,
+        `    acl_file = ${join(ctx.dir, 'kadm5.acl')}`,
+        `    max_life = ${K.maxLife}`,
+        `    max_renewable_life = ${K.maxRenew}`,
+        `    supported_enctypes = ${enctypes}`,
+        '    default_principal_flags = +preauth +renewable +forwardable',
+        '  }',
+        '[logging]',
+        '  kdc = STDERR',
+        '',
+      ].join('\n'),
+    );
+    ctx.writeFile('kadm5.acl', '');
+    const env = { KRB5_CONFIG: krb5conf, KRB5_KDC_PROFILE: kdcconf };
+    await ctx.exec('rm', ['-f', ...['principal', 'principal.ok', 'principal.kadm5', 'principal.kadm5.lock', 'stash'].map((f) => join(ctx.dir, f))]);
+    const sh = (cmd: string) => ctx.exec('/bin/sh', ['-c', `KRB5_CONFIG=${krb5conf} KRB5_KDC_PROFILE=${kdcconf} ${cmd}`]);
+    await sh(`/usr/sbin/kdb5_util create -s -r ${K.realm} -P portolan-master-key`);
+    await sh(`/usr/sbin/kadmin.local -r ${K.realm} -q "addprinc -pw ${K.user.password} ${K.user.principal}"`);
+    await sh(`/usr/sbin/kadmin.local -r ${K.realm} -q "addprinc -e aes256-cts-hmac-sha384-192:normal,aes128-cts-hmac-sha256-128:normal -pw ${K.sha2User.password} ${K.sha2User.principal}"`);
+    await sh(`/usr/sbin/kadmin.local -r ${K.realm} -q "addprinc -randkey ${K.service}"`);
+    // -n: stay in the foreground.
+    await ctx.spawnDaemon({ command: '/usr/sbin/krb5kdc', args: ['-n', '-r', K.realm], env });
+  },
+  async health() {
+    // An AS-REQ for alice without pre-authentication over UDP: the KDC answers KDC_ERR_PREAUTH_REQUIRED (25).
+    const K = kerberosFacts;
+    const req = kdcReq(MsgType.AS_REQ, [], reqBody({ options: 0, cname: { type: 1, parts: [K.user.principal] }, realm: K.realm, sname: { type: 2, parts: ['krbtgt', K.realm] }, till: new Date(Date.now() + 3600_000), nonce: 1, etypes: [18] }));
+    const reply = decodeReply(await udpExchange(p.kerberos, req));
+    if (reply.type !== 'KRB-ERROR' || reply.errorCode !== 25) throw new Error(`krb5kdc: expected KDC_ERR_PREAUTH_REQUIRED, got ${reply.type === 'KRB-ERROR' ? reply.errorName : reply.type}`);
+  },
+};
+
+export const servers: LabServer[] = [slapd, freeradius, oidentd, krb5kdc];
