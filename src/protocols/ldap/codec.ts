@@ -5,7 +5,7 @@
 // are decoded into a typed `Response` by the application tag of their protocolOp. Strings are kept as
 // bytes where the protocol says OCTET STRING (attribute values may be binary), and as UTF-8 text where it
 // says LDAPString or LDAPDN.
-import { BerReader, berFrame, boolean, enumerated, integer, octetString, sequence, tlv, UniversalTag, type FramedTlv, type Tlv } from '../../core/ber.ts';
+import { BerReader, boolean, enumerated, integer, octetString, readTlv, sequence, tlv, UniversalTag, type Tlv } from '../../core/ber.ts';
 import { fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
@@ -138,12 +138,13 @@ export interface Message {
 /** One LDAPMessage is capped at 16 MiB (a server's largest entry); the frame refuses longer lengths before buffering them. */
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 
-export function messageFrame(max = MAX_MESSAGE): Frame<FramedTlv> {
-  const frame = berFrame(max);
+export function messageFrame(max = MAX_MESSAGE): Frame<Tlv> {
   return (buf) => {
     // RFC 4511 §4.1.1: LDAPMessage ::= SEQUENCE — refuse anything else at its first byte.
     if (buf.length > 0 && buf[0] !== 0x30) throw new ProtocolError(`LDAPMessage: expected a SEQUENCE (0x30), got 0x${buf[0].toString(16).padStart(2, '0')}`);
-    return frame(buf);
+    // The value is a view into the receive buffer, which is never written after it is filled.
+    const t = readTlv(buf, max);
+    return t ? { value: t, size: t.size } : undefined;
   };
 }
 
@@ -443,24 +444,26 @@ const BINARY_ATTRIBUTES = new Set(
   ['jpegphoto', 'photo', 'usercertificate', 'cacertificate', 'authorityrevocationlist', 'certificaterevocationlist', 'crosscertificatepair', 'usersmimecertificate', 'userpkcs12', 'audio', 'objectguid', 'objectsid', 'msexchmailboxguid', 'thumbnailphoto', 'krbprincipalkey', 'sambantpassword', 'sambalmpassword', 'supportedalgorithms', 'deltarevocationlist'],
 );
 
-/** RFC 4522 §2: values of `;binary` descriptions and binary syntaxes are shown as base64, as are values that are not UTF-8. */
+/** RFC 4522 §2: values of `;binary` descriptions and binary syntaxes are binary, as are values that are not UTF-8. */
 export function isBinaryAttribute(type: string, values: readonly Uint8Array[]): boolean {
-  const lower = type.toLowerCase();
-  if (lower.split(';').includes('binary') || BINARY_ATTRIBUTES.has(lower.split(';')[0])) return true;
-  for (const v of values) {
-    try {
-      fromUtf8(v, true);
-    } catch {
-      return true;
-    }
-  }
-  return false;
+  return attributeJson({ type, values: [...values] }).binary;
 }
 
-/** An attribute's values for JSON: text, or base64 when binary. */
+/** An attribute's values for JSON: text, or base64 when binary (each value decoded once). */
 export function attributeJson(a: Attribute): { values: string[]; binary: boolean } {
-  if (isBinaryAttribute(a.type, a.values)) return { values: a.values.map(toBase64), binary: true };
-  return { values: a.values.map((v) => fromUtf8(v)), binary: false };
+  const lower = a.type.toLowerCase();
+  const semi = lower.indexOf(';');
+  const base = semi < 0 ? lower : lower.slice(0, semi);
+  if (BINARY_ATTRIBUTES.has(base) || (semi >= 0 && lower.split(';').includes('binary'))) return { values: a.values.map(toBase64), binary: true };
+  const values: string[] = [];
+  for (const v of a.values) {
+    try {
+      values.push(fromUtf8(v, true));
+    } catch {
+      return { values: a.values.map(toBase64), binary: true };
+    }
+  }
+  return { values, binary: false };
 }
 
 /** For request values given as text. */
