@@ -1,5 +1,6 @@
 // Lab servers of the directory area: OpenLDAP slapd (LDAP, StartTLS, LDAPS, SASL PLAIN and EXTERNAL, ACLs, a
-// populated tree with 10,000 bulk entries and referrals); FreeRADIUS (UDP, TCP and RadSec listeners, a test user).
+// populated tree with 10,000 bulk entries and referrals); FreeRADIUS (UDP, TCP and RadSec listeners, a test user);
+// oidentd; MIT krb5-kdc; freeDiameter (TCP and TLS, peers admitted by name).
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
@@ -9,6 +10,7 @@ import { udpExchange } from './node.ts';
 import { webCrypto } from '../../src/core/crypto.ts';
 import { Code, decodePacket, encodeRequest, verifyReply } from '../../src/protocols/radius/codec.ts';
 import { decodeReply, kdcReq, MsgType, reqBody } from '../../src/protocols/kerberos/codec.ts';
+import { capabilitiesAvps, COMMAND, decodeMessage, encodeMessage, FLAG } from '../../src/protocols/diameter/codec.ts';
 
 const p = ports.directory;
 
@@ -423,4 +425,57 @@ const krb5kdc: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [slapd, freeradius, oidentd, krb5kdc];
+export const diameterFacts = {
+  identity: 'diameter.portolan.test',
+  realm: 'portolan.test',
+  /** freeDiameter's acl_wl admits peers whose Origin-Host matches this, without TLS (ALLOW_IPSEC); others are unknown peers. */
+  peerPattern: '*.portolan.test',
+  client: { originHost: 'client.portolan.test', originRealm: 'portolan.test' },
+  productName: 'freeDiameter',
+  /** freeDiameter 1.2.1 sends its version as Firmware-Revision: 10201. */
+  firmwareRevision: 10201,
+};
+
+const freediameter: LabServer = {
+  name: 'freediameter',
+  area: 'directory',
+  packages: ['freediameterd', 'freediameter-extensions', 'openssl'],
+  ports: [p.diameter, p.diameterTls],
+  async start(ctx) {
+    const D = diameterFacts;
+    // freeDiameter insists that its certificate names its identity; the SANs let TLS clients reach it as 127.0.0.1.
+    const key = join(ctx.dir, 'diameter.key');
+    const cert = join(ctx.dir, 'diameter.pem');
+    const ext = ctx.writeFile('san.cnf', `subjectAltName = DNS:${D.identity}, DNS:localhost, IP:127.0.0.1\n`);
+    await ctx.exec('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', `/CN=${D.identity}`, '-out', join(ctx.dir, 'diameter.csr')]);
+    await ctx.exec('openssl', ['x509', '-req', '-sha256', '-days', '825', '-in', join(ctx.dir, 'diameter.csr'), '-CA', ctx.tls.caPath, '-CAkey', join(ctx.labDir, 'ca.key'), '-CAcreateserial', '-CAserial', join(ctx.dir, 'ca.srl'), '-extfile', ext, '-out', cert]);
+    const acl = ctx.writeFile('acl_wl.conf', `ALLOW_OLD_TLS ALLOW_IPSEC ${D.peerPattern}\n`);
+    const conf = ctx.writeFile(
+      'freeDiameter.conf',
+      [
+        `Identity = "${D.identity}";`,
+        `Realm = "${D.realm}";`,
+        `Port = ${p.diameter};`,
+        `SecPort = ${p.diameterTls};`,
+        'No_SCTP;',
+        'No_IPv6;',
+        'ListenOn = "127.0.0.1";',
+        `TLS_Cred = "${cert}", "${key}";`,
+        `TLS_CA = "${ctx.tls.caPath}";`,
+        `LoadExtension = "/usr/lib/freeDiameter/acl_wl.fdx" : "${acl}";`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/freeDiameterd', args: ['-c', conf] });
+  },
+  async health() {
+    // A CER from an admitted peer, built with the project's codec: a CEA with DIAMETER_SUCCESS means up.
+    const D = diameterFacts;
+    const cer = encodeMessage({ flags: FLAG.request, command: COMMAND.CapabilitiesExchange, hopByHop: 1, endToEnd: 1, avps: capabilitiesAvps({ originHost: `health.${D.realm}`, originRealm: D.realm, hostIpAddresses: ['127.0.0.1'], vendorId: 0, productName: 'lab health', authApplicationIds: [0xffffffff] }) });
+    const got = await exchange(p.diameter, { send: cer, until: (b) => b.length >= 4 && b.length >= b.readUIntBE(1, 3) });
+    const cea = decodeMessage(new Uint8Array(got.subarray(0, got.readUIntBE(1, 3))));
+    if (cea.avps.find((a) => a.name === 'Result-Code')?.value !== 2001) throw new Error(`freediameter: CEA ${JSON.stringify(cea.avps.slice(0, 3))}`);
+  },
+};
+
+export const servers: LabServer[] = [slapd, freeradius, oidentd, krb5kdc, freediameter];
