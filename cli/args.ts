@@ -195,6 +195,9 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     out.operation = protocol.operations[words[0]];
     return out;
   }
+  // `portolan ldap search HOST ...` as well as `portolan ldap HOST search ...`: a first word that names one of the
+  // protocol's operations, followed by one that does not, is the operation and the target comes next.
+  const operationFirst = protocol && words.length >= 2 && Object.hasOwn(protocol.operations, words[0]) && !Object.hasOwn(protocol.operations, words[1]) ? words.shift() : undefined;
   const targetWord = words.shift();
   if (targetWord !== undefined) {
     out.target = parseTarget(targetWord);
@@ -212,7 +215,7 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     out.guessed = { port, candidates: candidates.map((p) => p.id) };
   }
   out.protocol = protocol;
-  const opName = words.shift() ?? protocol.defaultOperation ?? Object.keys(protocol.operations)[0];
+  const opName = operationFirst ?? words.shift() ?? protocol.defaultOperation ?? Object.keys(protocol.operations)[0];
   const op = protocol.operations[opName];
   if (!op) throw InvalidInput.field('operation', `${protocol.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(protocol.operations).join(', ')}`);
   out.operation = op;

@@ -193,7 +193,7 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'Every operation of RFC 4511 a user needs (search with paging and a cursor, compare, add, modify, delete, modify DN, extended operations Who am I? and password modify), root DSE and schema; anonymous, simple, SASL PLAIN and SASL EXTERNAL with a client certificate (Node host); StartTLS and LDAPS; filters parsed to RFC 4515 and sent as written; result codes and diagnostics as the server sends them; referrals listed, and followed through the guard when asked. Lab-tested against OpenLDAP slapd with a populated tree and ACLs. Not covered: SASL DIGEST-MD5/GSSAPI, server-side sort and VLV, persistent search.',
+      'Every operation of RFC 4511 a user needs (search with paging and a cursor, compare, add, modify, delete, modify DN, extended operations Who am I? and password modify), root DSE and schema; anonymous, simple, SASL PLAIN and SASL EXTERNAL with a client certificate (Node host); StartTLS and LDAPS; filters parsed to RFC 4515 and sent as written; result codes and diagnostics as the server sends them; referrals listed, and followed through the guard when asked. In the UI, a directory browser: the tree from the naming contexts with one-level paged expansion, attributes with copy buttons, a filter checked as it is typed, LDIF and CSV export (tested in chromium). Lab-tested against OpenLDAP slapd with a populated tree and ACLs. Not covered: SASL DIGEST-MD5/GSSAPI, server-side sort and VLV, persistent search.',
   },
   verifiedAgainst: 'OpenLDAP slapd 2.5.13',
   tls: { implicit: { port: 636 }, starttls: true },

@@ -241,13 +241,16 @@ test('ldap: a malformed filter is 400 naming the position, before any connection
   assert.match(r.body.error.message, /filter: filter ends where '\)' was expected at position 15/);
 });
 
-test('ldap: `portolan ldap search HOST -b BASE FILTER cn mail` prints LDIF with the entries ldapsearch prints', async () => {
+test('ldap: `portolan ldap search HOST -b BASE FILTER cn mail` (and `portolan ldap HOST search ...`) prints LDIF with the entries ldapsearch prints', async () => {
   const { spawnSync } = await import('node:child_process');
   const { BIN } = await import('../../../test/node-host.ts');
   const filter = '(&(objectClass=person)(cn=a*))';
   const host = `127.0.0.1:${ports.directory.ldap}`;
-  const r = spawnSync(process.execPath, [BIN, 'ldap', host, 'search', '-b', L.suffix, filter, 'cn', 'mail'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, 'ldap', 'search', host, '-b', L.suffix, filter, 'cn', 'mail'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   assert.equal(r.status, 0, r.stderr);
+  // The target before the operation works too.
+  const targetFirst = spawnSync(process.execPath, [BIN, 'ldap', host, 'search', '-b', L.suffix, filter, 'cn', 'mail'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assert.equal(targetFirst.status, 0, targetFirst.stderr);
   const records = (text: string) =>
     text
       .split('\n\n')
@@ -258,7 +261,8 @@ test('ldap: `portolan ldap search HOST -b BASE FILTER cn mail` prints LDIF with 
   const native = execFileSync('ldapsearch', ['-x', '-LLL', '-H', `ldap://${host}`, '-b', L.suffix, filter, 'cn', 'mail']).toString();
   assert.deepEqual(records(r.stdout), records(native));
   assert.match(r.stdout, /# result: 0 success/);
-  const bad = spawnSync(process.execPath, [BIN, 'ldap', host, 'search', '-b', L.suffix, '(cn=a'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assert.deepEqual(records(targetFirst.stdout), records(native));
+  const bad = spawnSync(process.execPath, [BIN, 'ldap', 'search', host, '-b', L.suffix, '(cn=a'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr + bad.stdout, /position 6/);
 });
