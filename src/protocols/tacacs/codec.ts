@@ -117,6 +117,14 @@ export function continueBody(userMsg: Uint8Array, data: Uint8Array = new Uint8Ar
   return new ByteWriter(5 + userMsg.length + data.length).u16(userMsg.length).u16(data.length).u8(abort ? 1 : 0).bytes(userMsg).bytes(data).finish();
 }
 
+/** A reply's lengths must add up to its body and its status be one the RFC defines; otherwise the key was wrong. */
+function statusOf(what: string, total: number, b: Uint8Array, status: number, names: Record<number, string>): string {
+  if (total !== b.length) throw new ProtocolError(`TACACS+ ${what}: lengths add up to ${total}, the body has ${b.length} bytes (a wrong key?)`);
+  const name = names[status];
+  if (!name) throw new ProtocolError(`TACACS+ ${what}: status 0x${status.toString(16)} (a wrong key?)`);
+  return name;
+}
+
 export interface AuthenReply {
   status: number;
   statusName: string;
@@ -132,9 +140,8 @@ export function decodeAuthenReply(b: Uint8Array): AuthenReply {
   const flags = r.u8('flags');
   const msgLen = r.u16('server_msg_len');
   const dataLen = r.u16('data_len');
-  if (6 + msgLen + dataLen !== b.length) throw new ProtocolError(`TACACS+ REPLY: lengths add up to ${6 + msgLen + dataLen}, the body has ${b.length} bytes (a wrong key?)`);
-  if (!AUTHEN_STATUS[status]) throw new ProtocolError(`TACACS+ REPLY: status 0x${status.toString(16)} (a wrong key?)`);
-  return { status, statusName: AUTHEN_STATUS[status], noEcho: (flags & 1) !== 0, serverMsg: fromUtf8(r.bytesN(msgLen, 'server_msg')), data: r.bytesN(dataLen, 'data').slice() };
+  const statusName = statusOf('REPLY', 6 + msgLen + dataLen, b, status, AUTHEN_STATUS);
+  return { status, statusName, noEcho: (flags & 1) !== 0, serverMsg: fromUtf8(r.bytesN(msgLen, 'server_msg')), data: r.bytesN(dataLen, 'data').slice() };
 }
 
 export interface AuthorRequest {
@@ -192,11 +199,10 @@ export function decodeAuthorResponse(b: Uint8Array): AuthorResponse {
   const lens: number[] = [];
   for (let i = 0; i < count; i++) lens.push(r.u8('arg_len'));
   const total = 6 + count + msgLen + dataLen + lens.reduce((a, x) => a + x, 0);
-  if (total !== b.length) throw new ProtocolError(`TACACS+ authorization RESPONSE: lengths add up to ${total}, the body has ${b.length} bytes (a wrong key?)`);
-  if (!AUTHOR_STATUS[status]) throw new ProtocolError(`TACACS+ authorization RESPONSE: status 0x${status.toString(16)} (a wrong key?)`);
+  const statusName = statusOf('authorization RESPONSE', total, b, status, AUTHOR_STATUS);
   const serverMsg = fromUtf8(r.bytesN(msgLen, 'server_msg'));
   const data = fromUtf8(r.bytesN(dataLen, 'data'));
-  return { status, statusName: AUTHOR_STATUS[status], serverMsg, data, args: lens.map((n, i) => fromUtf8(r.bytesN(n, `arg ${i + 1}`))) };
+  return { status, statusName, serverMsg, data, args: lens.map((n, i) => fromUtf8(r.bytesN(n, `arg ${i + 1}`))) };
 }
 
 export interface AcctReply {
@@ -212,9 +218,8 @@ export function decodeAcctReply(b: Uint8Array): AcctReply {
   const msgLen = r.u16('server_msg_len');
   const dataLen = r.u16('data_len');
   const status = r.u8('status');
-  if (5 + msgLen + dataLen !== b.length) throw new ProtocolError(`TACACS+ accounting REPLY: lengths add up to ${5 + msgLen + dataLen}, the body has ${b.length} bytes (a wrong key?)`);
-  if (!ACCT_STATUS[status]) throw new ProtocolError(`TACACS+ accounting REPLY: status 0x${status.toString(16)} (a wrong key?)`);
-  return { status, statusName: ACCT_STATUS[status], serverMsg: fromUtf8(r.bytesN(msgLen, 'server_msg')), data: fromUtf8(r.bytesN(dataLen, 'data')) };
+  const statusName = statusOf('accounting REPLY', 5 + msgLen + dataLen, b, status, ACCT_STATUS);
+  return { status, statusName, serverMsg: fromUtf8(r.bytesN(msgLen, 'server_msg')), data: fromUtf8(r.bytesN(dataLen, 'data')) };
 }
 
 /** §4.1: the reply's sequence number is the request's plus one, and its session id the same. */
