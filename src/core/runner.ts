@@ -133,6 +133,7 @@ export async function runOperation(
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (req.clientCertificate && tls !== 'off' && !dialer.capabilities.has('clientCert')) dialMissing.push('clientCert');
     if (dialMissing.length > 0) throw lacking(dialMissing);
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
@@ -143,7 +144,7 @@ export async function runOperation(
     transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
-    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion });
+    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
     try {
       transport = await raceSignal(dialing, connectSignal);
     } catch (e) {
