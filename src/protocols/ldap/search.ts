@@ -151,7 +151,14 @@ export function parseLdapUrl(uri: string): { tls: 'off' | 'implicit'; host: stri
   if (!host) throw new ProtocolError(`LDAP URL without a host: ${uri}`);
   const port = m[3] ? Number(m[3]) : tls === 'implicit' ? 636 : 389;
   if (port < 1 || port > 65535) throw new ProtocolError(`LDAP URL with port ${m[3]}: ${uri}`);
-  const decode = (x: string | undefined) => (x ? decodeURIComponent(x) : undefined);
+  const decode = (x: string | undefined) => {
+    if (!x) return undefined;
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      throw new ProtocolError(`LDAP URL with a malformed %-escape in ${JSON.stringify(x)}: ${uri}`);
+    }
+  };
   const scopeText = decode(m[6])?.toLowerCase();
   if (scopeText && !(scopeText in SCOPES)) throw new ProtocolError(`LDAP URL with scope ${scopeText}: ${uri}`);
   return { tls, host, port, dn: decode(m[4]), scope: scopeText as Scope | undefined, filter: decode(m[7]) };
