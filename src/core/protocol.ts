@@ -111,6 +111,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   /** Longest deadline the operation accepts (default 30 s). */
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
+  /**
+   * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
+   * when the request's Accept header names it.
+   */
+  media?: { contentType: string; body: (result: z.infer<O>) => Uint8Array; filename?: (result: z.infer<O>) => string };
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
   /** Maps a short route's `/extra` path segment onto input fields. */
