@@ -2,6 +2,7 @@
 # Draws known pixels on an X display's root window, for the desktop lab's tests and benchmark.
 #   paint.py still IMAGE.ppm               the image becomes the root window's background and stays after exit
 #   paint.py animate A.ppm B.ppm FPS SECS  shows A and B in turn, FPS times a second, for SECS seconds
+#   paint.py copy SX SY W H DX DY          copies an area of the screen to another place (a scroll, as CopyRect sends it)
 # The display comes from $DISPLAY (and $XAUTHORITY). Images are binary PPM (P6), 8 bits a channel.
 import sys
 import time
@@ -61,6 +62,13 @@ def main():
         root.clear_area(0, 0, 0, 0)
         # Keep the pixmap when this client leaves, as xsetroot does.
         d.set_close_down_mode(X.RetainPermanent)
+        d.sync()
+        d.close()
+        return
+    if sys.argv[1] == 'copy':
+        sx, sy, w, h, dx, dy = (int(v) for v in sys.argv[2:8])
+        gc.change(subwindow_mode=X.IncludeInferiors)
+        root.copy_area(gc, root, sx, sy, w, h, dx, dy)
         d.sync()
         d.close()
         return

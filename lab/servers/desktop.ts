@@ -79,8 +79,10 @@ export function ppm(width: number, height: number, rgb: Uint8Array): Uint8Array 
 
 /** The paint script; the benchmark runs it too. */
 export const paintScript = join(import.meta.dirname, '..', 'desktop', 'paint.py');
-
-const PYTHON = '/usr/bin/python3';
+/** Prints the key and button events reaching a display's root window (tests of a viewer's input). */
+export const eventsScript = join(import.meta.dirname, '..', 'desktop', 'events.py');
+/** Debian's python3, which has python3-xlib (not a pyenv one earlier on PATH). */
+export const PYTHON = '/usr/bin/python3';
 
 async function waitForSocket(display: number, what: string): Promise<void> {
   const path = `/tmp/.X11-unix/X${display}`;
@@ -139,13 +141,13 @@ async function vncPasswordFile(ctx: LabContext): Promise<string> {
 }
 
 function xvncArgs(display: number, port: number, size: { width: number; height: number }, name: string, extra: string[]): string[] {
-  return [`:${display}`, '-geometry', `${size.width}x${size.height}`, '-depth', '24', '-rfbport', String(port), '-interface', '127.0.0.1', '-nolisten', 'tcp', '-noreset', '-desktop', name, '-AlwaysShared', '-AcceptSetDesktopSize=1', ...extra];
+  return [`:${display}`, '-geometry', `${size.width}x${size.height}`, '-depth', '24', '-rfbport', String(port), '-interface', '127.0.0.1', '-nolisten', 'tcp', '-noreset', '-desktop', name, '-AlwaysShared', '-AcceptSetDesktopSize=1', '-BlacklistThreshold=1000000', ...extra];
 }
 
 const xvnc: LabServer = {
   name: 'xvnc',
   area: 'desktop',
-  packages: ['tigervnc-standalone-server', 'x11vnc', 'python3-xlib'],
+  packages: ['tigervnc-standalone-server', 'x11vnc', 'python3-xlib', 'xclip'],
   ports: [p.vnc, p.vncSecure, p.vncBench],
   async start(ctx) {
     const d = desktopFacts.displays;

@@ -324,8 +324,9 @@ async function runView(client: RfbClient, input: { viewOnly: boolean; maxInFligh
             break;
           case 'update-end': {
             updates++;
+            // An update with nothing to draw (only a size or a name) has nothing for the browser to acknowledge.
             const size = flush();
-            unacked.push(size || 1);
+            if (size) unacked.push(size);
             await requestNext();
             break;
           }
