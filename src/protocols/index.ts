@@ -41,7 +41,8 @@ import telnet from './telnet/index.ts';
 import time from './time/index.ts';
 import tls from './tls/index.ts';
 import vnc from './vnc/index.ts';
+import x11 from './x11/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
