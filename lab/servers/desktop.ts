@@ -8,6 +8,7 @@
 // The benchmark's 1280×800 Xvnc is left black; the benchmark animates it with paint.py for as long as it measures.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { ports } from '../ports.ts';
 import { exchange, expectIncludes } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
@@ -33,6 +34,9 @@ export const desktopFacts = {
   displays: { vnc: p.vnc - 6000, vncSecure: p.vncSecure - 6000, vncBench: p.vncBench - 6000, x11: p.x11 - 6000, x11Cookie: p.x11Cookie - 6000 },
   /** SPICE password (ticket) of the spiceTicket server. */
   spicePassword: 'spice-pass',
+  /** The VM name and UUID QEMU announces on the spice (and spiceTls) server. */
+  spiceName: 'portolan-lab',
+  spiceUuid: '6f3c1a2b-9d8e-4f70-8a1b-2c3d4e5f6071',
 };
 
 // 16 colours for the solid blocks; the 4-colour band uses the first four.
@@ -222,4 +226,50 @@ const xvfb: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [xvnc, xvfb];
+/**
+ * QEMU's SPICE server with a paused, diskless machine (-S: no guest runs, no CPU spent): a QXL display, sound in and out,
+ * and the agent's port, so the channel list has display, inputs, cursor, playback, record and the main channel.
+ */
+function qemuArgs(spice: string, name: string, uuid: string): string[] {
+  return [
+    '-machine', 'pc,accel=tcg', '-S', '-m', '32', '-nodefaults', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'none',
+    '-name', name, '-uuid', uuid,
+    '-device', 'qxl-vga',
+    '-audiodev', 'spice,id=snd0', '-device', 'intel-hda', '-device', 'hda-duplex,audiodev=snd0',
+    '-device', 'virtio-serial', '-chardev', 'spicevmc,id=vdagent,name=vdagent', '-device', 'virtserialport,chardev=vdagent,name=com.redhat.spice.0',
+    '-spice', spice,
+  ];
+}
+
+async function spiceHello(port: number): Promise<void> {
+  // SpiceLinkMess for the main channel; the reply starts with the magic "REDQ".
+  const mess = Buffer.from('52454451' + '02000000' + '02000000' + '16000000' + '00000000' + '0100' + '01000000' + '00000000' + '12000000' + '00000000', 'hex');
+  const got = await exchange(port, { send: mess, until: (b) => b.length >= 16 });
+  expectIncludes(`SPICE on ${port}`, got, 'REDQ');
+}
+
+const spice: LabServer = {
+  name: 'spice',
+  area: 'desktop',
+  packages: ['qemu-system-x86'],
+  ports: [p.spice, p.spiceTls, p.spiceTicket],
+  async start(ctx) {
+    const tls = `tls-port=${p.spiceTls},x509-cert-file=${ctx.tls.certPath},x509-key-file=${ctx.tls.keyPath},x509-cacert-file=${ctx.tls.caPath}`;
+    await ctx.spawnDaemon({ label: 'qemu-spice', command: '/usr/bin/qemu-system-x86_64', args: qemuArgs(`port=${p.spice},addr=127.0.0.1,disable-ticketing=on,${tls}`, desktopFacts.spiceName, desktopFacts.spiceUuid) });
+    await ctx.spawnDaemon({ label: 'qemu-spice-ticket', command: '/usr/bin/qemu-system-x86_64', args: qemuArgs(`port=${p.spiceTicket},addr=127.0.0.1,password=${desktopFacts.spicePassword}`, 'portolan-ticket', '00000000-0000-4000-8000-000000000002') });
+  },
+  async health() {
+    await spiceHello(p.spice);
+    await spiceHello(p.spiceTicket);
+    const got = await new Promise<boolean>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: p.spiceTls, rejectUnauthorized: false }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (!got) throw new Error(`SPICE TLS on ${p.spiceTls}: no TLS handshake`);
+  },
+};
+
+export const servers: LabServer[] = [xvnc, xvfb, spice];
