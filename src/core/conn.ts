@@ -168,6 +168,11 @@ export class Conn {
   bytesOut = 0;
   /** Time the dial took, set by the runner. */
   connectMs = 0;
+  /**
+   * Bytes to ask the host for per read, for a protocol that streams megabytes (VNC updates): a host that reads into a
+   * buffer of the caller's size (Workers) otherwise returns at most its default (4 KiB) per read.
+   */
+  readSize?: number;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -222,7 +227,7 @@ export class Conn {
   /** Reads one more chunk into the buffer; false at end of stream. */
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
-    this.pendingRead ??= this.transport.read();
+    this.pendingRead ??= this.transport.read(this.readSize);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;

@@ -220,6 +220,9 @@ export function encodingList(o: SetupOptions): number[] {
   return list;
 }
 
+/** Bytes asked of the host per read once updates flow. */
+const READ_SIZE = 256 * 1024;
+
 /** The normal protocol after ServerInit. */
 export class RfbClient {
   readonly decoder: UpdateDecoder;
@@ -229,6 +232,8 @@ export class RfbClient {
     readonly hs: Handshake,
   ) {
     this.decoder = new UpdateDecoder(hs.init.width, hs.init.height);
+    // Updates are megabytes: read them in large pieces (a slow reader makes the server send smaller updates).
+    conn.readSize = READ_SIZE;
   }
 
   get width(): number {

@@ -2,7 +2,7 @@
 // (format in src/protocols/vnc/framebuffer.ts), drawn as they come and acknowledged once drawn; the keyboard and the mouse
 // go back as key and pointer messages; Ctrl-Alt-Del, fullscreen, clipboard both ways and resizing the remote desktop.
 import { useEffect, useRef, useState } from 'react';
-import { decodeViewUpdate, type ViewOperation } from '../../../src/protocols/vnc/framebuffer.ts';
+import { DesktopPainter } from './desktop-draw.ts';
 import type { SessionHandle } from './SessionView.tsx';
 
 type Json = Record<string, unknown>;
@@ -59,48 +59,18 @@ export default function Desktop({
 
   useEffect(() => {
     const c = canvas.current!;
-    const g = c.getContext('2d', { alpha: false })!;
-    /** Operations are drawn in order; a JPEG decodes asynchronously, so later operations wait for it. */
-    let chain: Promise<void> = Promise.resolve();
-    const draw = (op: ViewOperation): Promise<void> | void => {
-      if (op.op === 'pixels') {
-        const data = new Uint8ClampedArray(op.rgba.buffer as ArrayBuffer, op.rgba.byteOffset, op.rgba.length);
-        g.putImageData(new ImageData(data, op.width, op.height), op.x, op.y);
-      } else if (op.op === 'fill') {
-        g.fillStyle = `rgb(${op.r},${op.g},${op.b})`;
-        g.fillRect(op.x, op.y, op.width, op.height);
-      } else if (op.op === 'copy') g.drawImage(c, op.srcX, op.srcY, op.width, op.height, op.x, op.y, op.width, op.height);
-      else if (op.op === 'jpeg') {
-        return createImageBitmap(new Blob([op.data as BlobPart], { type: 'image/jpeg' })).then((bmp) => g.drawImage(bmp, op.x, op.y, op.width, op.height));
-      } else if (op.op === 'cursor') {
-        if (op.width === 0 || op.height === 0) c.style.cursor = 'default';
-        else {
-          const cc = document.createElement('canvas');
-          cc.width = op.width;
-          cc.height = op.height;
-          cc.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(op.rgba), op.width, op.height), 0, 0);
-          c.style.cursor = `url(${cc.toDataURL()}) ${op.x} ${op.y}, default`;
-        }
-      }
-    };
+    const painter = new DesktopPainter(c);
     const onJson = (m: Json) => {
       if ((m.type === 'init' || m.type === 'resize') && typeof m.width === 'number' && typeof m.height === 'number' && (m.status ?? 0) === 0) {
         const w = m.width;
         const h = m.height;
-        chain = chain.then(() => {
-          if (c.width !== w || c.height !== h) {
-            c.width = w;
-            c.height = h;
-          }
-          setSize({ width: w, height: h });
-        });
+        void painter.resize(w, h).then(() => setSize({ width: w, height: h }));
       } else if (m.type === 'clipboard' && typeof m.text === 'string') setRemoteText(m.text);
     };
     for (const m of backlogRef.current) onJson(m);
     const offJson = subscribeJson(onJson);
     const offData = subscribe((bytes) => {
-      chain = chain.then(async () => {
-        for (const op of decodeViewUpdate(bytes)) await draw(op);
+      void painter.draw(bytes).then(() => {
         setFrames((n) => n + 1);
         c.dataset.frames = String(Number(c.dataset.frames ?? 0) + 1);
         handleRef.current.ack(bytes.length);
