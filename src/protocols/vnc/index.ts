@@ -243,7 +243,7 @@ export default defineProtocol({
     }),
     view: operation({
       summary:
-        'A live desktop: binary frames are framebuffer updates decoded to RGBA (format in src/protocols/vnc/framebuffer.ts); send {"type":"key","keysym","down"}, {"type":"pointer","x","y","buttons"}, {"type":"clipboard","text"}, {"type":"resize","width","height"}, {"type":"ctrl-alt-del"}, {"type":"refresh"}, {"type":"ack","bytes"}',
+        'A live desktop: binary frames are framebuffer updates decoded to RGBA (format in src/protocols/vnc/framebuffer.ts); send {"type":"key","keysym","down"}, {"type":"pointer","x","y","buttons"}, {"type":"clipboard","text"}, {"type":"resize","width","height"}, {"type":"ctrl-alt-del"}, {"type":"refresh"}; acknowledge drawn updates with {"type":"ack","bytes"}',
       input: z.object({
         ...connection,
         encodings: z.array(z.enum(ENCODINGS)).min(1).max(6).default(['copyrect', 'tight', 'zrle', 'hextile', 'raw']).describe('Encodings to accept, most preferred first'),
@@ -251,7 +251,13 @@ export default defineProtocol({
         compressLevel: z.number().int().min(0).max(9).optional().describe('Tight/ZRLE compression level hint (0–9)'),
         cursor: z.boolean().default(true).describe('Draw the pointer in the browser (Cursor pseudo-encoding)'),
         viewOnly: z.boolean().default(false).describe('Send no keyboard or pointer events'),
-        maxInFlight: z.number().int().min(1).max(8).default(2).describe('Updates sent to the browser and not yet acknowledged before the next is requested'),
+        window: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(64 * 1024 * 1024)
+          .default(16 * 1024 * 1024)
+          .describe('Bytes of updates the browser may have unacknowledged ({"type":"ack","bytes"}) before the server is read again: about four full 1280×800 screens by default'),
       }),
       output: z.object({ ended: z.enum(['server', 'client']), updates: z.number(), rectangles: z.record(z.string(), z.number()), bytesIn: z.number(), bytesOut: z.number() }),
       async session(ctx, input, channel) {
@@ -265,33 +271,25 @@ export default defineProtocol({
   },
 });
 
-async function runView(client: RfbClient, input: { viewOnly: boolean; maxInFlight: number }, channel: SessionChannel) {
+/**
+ * How it works: the next incremental update is requested as soon as one has been read, so the server always has a
+ * request to answer. What paces the stream is the session's credit (src/api/websocket.ts): the browser acknowledges
+ * the bytes it has drawn, and the connection is not read while `window` bytes are unacknowledged, so a slow browser
+ * slows the server through TCP instead of filling memory.
+ */
+async function runView(client: RfbClient, input: { viewOnly: boolean }, channel: SessionChannel) {
   const rectangles: Record<string, number> = {};
   let updates = 0;
-  /** Sizes of updates sent to the browser and not yet acknowledged. */
-  const unacked: number[] = [];
-  let ackedBytes = 0;
-  let requestWaiting = false;
   let resizable = false;
   /** The server's screen layout (ExtendedDesktopSize), reused when asking for a new size. */
   let screens: Screen[] = [];
-  const requestNext = async () => {
-    if (unacked.length >= input.maxInFlight) {
-      requestWaiting = true;
-      return;
-    }
-    requestWaiting = false;
-    await client.requestUpdate(true);
-  };
   await client.requestUpdate(false);
   const fromServer = (async () => {
     let ops: ServerEvent[] = [];
     const flush = () => {
-      if (!ops.length) return 0;
-      const bytes = encodeViewUpdate(ops);
+      if (!ops.length) return;
+      channel.send(encodeViewUpdate(ops));
       ops = [];
-      channel.send(bytes);
-      return bytes.length;
     };
     for (;;) {
       const events = await client.read();
@@ -323,14 +321,11 @@ async function runView(client: RfbClient, input: { viewOnly: boolean; maxInFligh
           case 'cut-text':
             channel.send({ type: 'clipboard', text: e.text });
             break;
-          case 'update-end': {
+          case 'update-end':
             updates++;
-            // An update with nothing to draw (only a size or a name) has nothing for the browser to acknowledge.
-            const size = flush();
-            if (size) unacked.push(size);
-            await requestNext();
+            flush();
+            await client.requestUpdate(true);
             break;
-          }
         }
       }
     }
@@ -340,12 +335,7 @@ async function runView(client: RfbClient, input: { viewOnly: boolean; maxInFligh
       const m: SessionMessage | null = await channel.receive();
       if (m === null) return 'client' as const;
       if (m instanceof Uint8Array) continue;
-      if (m.type === 'ack') {
-        ackedBytes += typeof m.bytes === 'number' && m.bytes > 0 ? m.bytes : (unacked[0] ?? 0);
-        while (unacked.length && ackedBytes >= unacked[0]) ackedBytes -= unacked.shift()!;
-        if (!unacked.length) ackedBytes = 0;
-        if (requestWaiting) await requestNext();
-      } else if (m.type === 'stop') return 'client' as const;
+      if (m.type === 'stop') return 'client' as const;
       else if (m.type === 'refresh') await client.requestUpdate(false);
       else if (input.viewOnly && ['key', 'pointer', 'ctrl-alt-del'].includes(m.type)) continue;
       else if (m.type === 'key') {
@@ -370,7 +360,7 @@ async function runView(client: RfbClient, input: { viewOnly: boolean; maxInFligh
         }
         const first = screens[0] ?? { id: 0, flags: 0 };
         await client.conn.write(encodeSetDesktopSize(width, height, [{ id: first.id, flags: first.flags, x: 0, y: 0, width, height }]), { decode: `SetDesktopSize ${width}×${height}` });
-      } else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: key, pointer, clipboard, resize, ctrl-alt-del, refresh, ack or stop` } });
+      } else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: key, pointer, clipboard, resize, ctrl-alt-del, refresh or stop` } });
     }
   })();
   let ended: 'server' | 'client';
