@@ -57,5 +57,5 @@ test('spice probe: implicit TLS on the TLS port, through the runtime\'s TLS', as
 test('spice probe: an RFB server is not SPICE', async () => {
   const r = await call('spice', 'probe', { host: '127.0.0.1', port: p.vnc });
   assert.equal(r.body.error.code, 'protocol_error');
-  assert.match(r.body.error.message, /not a SPICE server/);
+  assert.match(r.body.error.message, /speaks VNC \(RFB\), not SPICE/);
 });
