@@ -5,8 +5,9 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
-import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
+import { defaultPort, isProxyHop, type BackChannel, type JumpHostInput, type ProxyRoute, type ViaInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, sleep } from './timers.ts';
 
@@ -24,6 +25,8 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** Proxy hops (`via` of type socks5, socks4 or http, and `through` on a dial): the handshakes, wired by the host. */
+  proxy?: ProxyHandshake;
 }
 
 export interface Answer {
@@ -111,22 +114,31 @@ export async function runOperation(
   // Behind a jump host, dials go through its Dialer; the guard checked the jump host itself.
   let dialer = env.dialer;
   let behindJump = false;
+  // Behind a proxy (`via` of a proxy type), every dial is asked of it; the guard checks the proxy and the target.
+  let viaProxy: ProxyRoute | undefined;
 
-  // What the dialer in use (the host's, or the jump host's) lacks for one dial or listen.
-  const lacking = (missing: Capability[]): UnsupportedRuntime => {
+  // What the dialer in use (the host's, a jump host's or a proxy's) lacks for one dial or listen.
+  const lacking = (missing: Capability[], where = behindJump ? 'through an SSH jump host' : viaProxy ? `through the ${proxyLabel(viaProxy)}` : `the ${dialer.runtime} runtime`): UnsupportedRuntime => {
     const { reasons, alternatives } = unsupportedReasons(missing);
-    const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
     return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
   };
 
-  const dial = async (req: DialRequest = {}): Promise<Conn> => {
+  const dial = (req: DialRequest = {}): Promise<Conn> => {
+    const hop = req.through ?? viaProxy;
+    if (!hop) return dialWith(dialer, req);
+    if (!env.proxy) throw new UnsupportedRuntime('this host has no proxy client wired for proxy hops', { runtime: env.dialer.runtime, missing: [], reasons: ['no proxy support in this host'], alternatives: [] });
+    const base = dialer;
+    return dialWith(proxyDialer(ctx, base, hop, env.proxy, (proxyReq) => dialWith(base, proxyReq)), req, `through the ${proxyLabel(hop)}`);
+  };
+
+  const dialWith = async (d: Dialer, req: DialRequest, where?: string): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     const tls = req.tls ?? input.tls;
-    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
-    if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
-    if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
-    if (dialMissing.length > 0) throw lacking(dialMissing);
+    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, d.capabilities);
+    if (req.alpn && !d.capabilities.has('alpn')) dialMissing.push('alpn');
+    if ((req.minVersion || req.maxVersion) && !d.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (dialMissing.length > 0) throw lacking(dialMissing, where);
     const { address } = behindJump ? { address: undefined } : await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
     const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
@@ -137,7 +149,7 @@ export async function runOperation(
     connecting++;
     try {
       transport = await raceSignal(
-        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion }),
+        d.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion }),
         connectSignal,
       );
     } catch (e) {
@@ -157,6 +169,7 @@ export async function runOperation(
   const dialUdp = async (req: { host?: string; port?: number; secondHop?: boolean } = {}): Promise<DatagramConn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
+    if (viaProxy) throw lacking(['udp']);
     if (!env.dialer.dialUdp || !env.dialer.capabilities.has('udp')) {
       const { reasons, alternatives } = unsupportedReasons(['udp'], op.alternatives);
       throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: ['udp'], reasons, alternatives });
@@ -229,7 +242,7 @@ export async function runOperation(
     },
   };
 
-  const via = (input as { via?: JumpHostInput }).via;
+  const via = (input as { via?: ViaInput }).via;
   const body = (): Promise<unknown> => {
     if (!opts.channel) return op.run!(ctx, input);
     const channel = opts.channel;
@@ -248,7 +261,11 @@ export async function runOperation(
   try {
     let work: Promise<unknown>;
     if (!via) work = body();
-    else if (!env.jump) {
+    else if (isProxyHop(via)) {
+      viaProxy = via;
+      transcript.info(-1, `through ${proxyLabel(via)}`);
+      work = body();
+    } else if (!env.jump) {
       throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
     } else {
       transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
@@ -285,7 +302,8 @@ export async function runOperation(
 function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${host}:${port} before the deadline`);
-  if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', `${host}:${port}: ${err.message}`);
+  // A codec's ProtocolError (a proxy hop's handshake) stays what it is; a socket layer's odd failure is a refusal.
+  if (err.code === 'closed' || (err.code === 'protocol_error' && !(err instanceof ProtocolError))) return new PortolanError('refused', `${host}:${port}: ${err.message}`);
   return err;
 }
 

@@ -1,0 +1,162 @@
+// The network edge's proxies on 127.0.0.1: Dante (SOCKS4/4a/5) without and with username/password
+// authentication, Squid (one port open, one asking Basic proxy authentication) and tinyproxy.
+// Both proxies refuse 127.0.0.2 by rule, so a refusal by the proxy's own policy is testable.
+import { chownSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ports } from '../ports.ts';
+import { exchange, expectIncludes } from '../probe.ts';
+import type { LabContext, LabServer } from '../server.ts';
+
+const p = ports.edge;
+
+/** What the edge lab serves, for tests to assert against. */
+export const edgeFacts = {
+  socks: {
+    port: p.socks,
+    authPort: p.socksAuth,
+    /** A system account: Dante's username method checks the password database. */
+    user: 'portolan-socks',
+    password: 'socks-pass-1',
+    /** Both Dante instances refuse CONNECT to this address by rule (reply 0x02). */
+    blocked: '127.0.0.2',
+    version: '1.4.2',
+  },
+  squid: {
+    port: p.squid,
+    authPort: p.squidAuth,
+    user: 'portolan-proxy',
+    password: 'proxy-pass-1',
+    realm: 'Portolan lab proxy',
+    hostname: 'portolan-squid',
+    /** Refused by http_access (403, ERR_ACCESS_DENIED). */
+    blocked: '127.0.0.2',
+    version: '5.7',
+  },
+  tinyproxy: { port: p.tinyproxy, viaName: 'portolan-tinyproxy', version: '1.11.1' },
+} as const;
+
+async function ensureSystemUser(ctx: LabContext, user: string, password: string): Promise<void> {
+  const exists = await ctx.exec('getent', ['passwd', user]).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await ctx.exec('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Portolan SOCKS lab', user]);
+  await ctx.exec('chpasswd', [], { input: `${user}:${password}\n` });
+}
+
+function danteConfig(port: number, method: 'none' | 'username'): string {
+  return `logoutput: stderr
+internal: 127.0.0.1 port = ${port}
+external: 127.0.0.1
+clientmethod: none
+socksmethod: ${method}
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+socks block {
+  from: 0.0.0.0/0 to: ${edgeFacts.socks.blocked}/32
+  log: error
+}
+socks pass {
+  from: 127.0.0.0/8 to: 127.0.0.0/8
+  command: connect
+  log: error
+}
+`;
+}
+
+/** RFC 1928 greeting offering `method` alone: the health check wants that method chosen. */
+async function expectMethod(port: number, method: number): Promise<void> {
+  const got = await exchange(port, { send: Uint8Array.of(5, 1, method), until: (b) => b.length >= 2 });
+  if (got[0] !== 5 || got[1] !== method) throw new Error(`danted on ${port}: answered ${got.toString('hex')} to a greeting offering method ${method}`);
+}
+
+const dante: LabServer = {
+  name: 'dante',
+  area: 'edge',
+  packages: ['dante-server'],
+  ports: [p.socks, p.socksAuth],
+  async start(ctx) {
+    await ensureSystemUser(ctx, edgeFacts.socks.user, edgeFacts.socks.password);
+    const open = ctx.writeFile('danted.conf', danteConfig(p.socks, 'none'));
+    const auth = ctx.writeFile('danted-auth.conf', danteConfig(p.socksAuth, 'username'));
+    await ctx.spawnDaemon({ label: 'danted', command: '/usr/sbin/danted', args: ['-f', open, '-p', join(ctx.dir, 'danted.pid')] });
+    await ctx.spawnDaemon({ label: 'danted-auth', command: '/usr/sbin/danted', args: ['-f', auth, '-p', join(ctx.dir, 'danted-auth.pid')] });
+  },
+  async health() {
+    await expectMethod(p.socks, 0x00);
+    await expectMethod(p.socksAuth, 0x02);
+  },
+};
+
+const squid: LabServer = {
+  name: 'squid',
+  area: 'edge',
+  packages: ['squid'],
+  ports: [p.squid, p.squidAuth],
+  async start(ctx) {
+    const f = edgeFacts.squid;
+    const hash = execFileSync('openssl', ['passwd', '-apr1', f.password]).toString().trim();
+    const passwd = ctx.writeFile('passwd', `${f.user}:${hash}\n`);
+    const conf = ctx.writeFile(
+      'squid.conf',
+      [
+        `http_port 127.0.0.1:${p.squid} name=open`,
+        `http_port 127.0.0.1:${p.squidAuth} name=auth`,
+        `visible_hostname ${f.hostname}`,
+        `pid_filename ${join(ctx.dir, 'squid.pid')}`,
+        `cache_log stdio:${join(ctx.dir, 'cache.log')}`,
+        `access_log stdio:${join(ctx.dir, 'access.log')}`,
+        `coredump_dir ${ctx.dir}`,
+        'cache_mem 8 MB',
+        'pinger_enable off',
+        'shutdown_lifetime 1 seconds',
+        `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${passwd}`,
+        `auth_param basic realm ${f.realm}`,
+        'acl authport myportname auth',
+        'acl authed proxy_auth REQUIRED',
+        `acl blocked dst ${f.blocked}`,
+        'http_access deny blocked',
+        'http_access allow authport authed',
+        'http_access deny authport',
+        'http_access allow localhost',
+        'http_access deny all',
+        '',
+      ].join('\n'),
+    );
+    // Squid drops to the proxy user: it writes its pid file and logs here.
+    const [, , uid, gid] = (await ctx.exec('getent', ['passwd', 'proxy'])).trim().split(':');
+    chownSync(ctx.dir, Number(uid), Number(gid));
+    await ctx.spawnDaemon({ command: '/usr/sbin/squid', args: ['-N', '-f', conf] });
+  },
+  async health() {
+    for (const port of [p.squid, p.squidAuth]) {
+      const got = await exchange(port, { send: 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n', until: (b) => b.includes('\r\n\r\n') });
+      expectIncludes(`squid on ${port}`, got, 'squid/');
+    }
+  },
+};
+
+const tinyproxy: LabServer = {
+  name: 'tinyproxy',
+  area: 'edge',
+  packages: ['tinyproxy'],
+  ports: [p.tinyproxy],
+  async start(ctx) {
+    const conf = ctx.writeFile(
+      'tinyproxy.conf',
+      ['User nobody', 'Group nogroup', `Port ${p.tinyproxy}`, 'Listen 127.0.0.1', 'Timeout 30', 'LogLevel Info', 'MaxClients 32', 'Allow 127.0.0.1', `ViaProxyName "${edgeFacts.tinyproxy.viaName}"`, ''].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/tinyproxy', args: ['-d', '-c', conf] });
+  },
+  async health() {
+    // A request for the proxy itself answers with tinyproxy's own error page.
+    const got = await exchange(p.tinyproxy, { send: 'GET / HTTP/1.0\r\n\r\n', until: (b) => b.includes('\r\n\r\n') });
+    expectIncludes('tinyproxy', got, 'tinyproxy/');
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy];
