@@ -1,10 +1,11 @@
 // The network edge's proxies on 127.0.0.1: Dante (SOCKS4/4a/5) without and with username/password
 // authentication, Squid (one port open, one asking Basic proxy authentication) and tinyproxy.
 // Both proxies refuse 127.0.0.2 by rule, so a refusal by the proxy's own policy is testable.
-import { chownSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
+import { labDir } from '../runner.ts';
 import { exchange, expectIncludes } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
@@ -34,7 +35,19 @@ export const edgeFacts = {
     version: '5.7',
   },
   tinyproxy: { port: p.tinyproxy, viaName: 'portolan-tinyproxy', version: '1.11.1' },
+  tor: {
+    controlPort: p.torControl,
+    password: 'tor-pass-1',
+    /** The control cookie (32 bytes) tor writes at start; read it with torCookie(). */
+    cookieFile: join(labDir, 'tor', 'control_auth_cookie'),
+    version: '0.4.9.11',
+  },
 } as const;
+
+/** The control cookie tor wrote, as hex (what a user on the tor host reads from the file). */
+export function torCookie(): string {
+  return readFileSync(edgeFacts.tor.cookieFile).toString('hex');
+}
 
 async function ensureSystemUser(ctx: LabContext, user: string, password: string): Promise<void> {
   const exists = await ctx.exec('getent', ['passwd', user]).then(
@@ -159,4 +172,40 @@ const tinyproxy: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy];
+// tor with the network disabled: only its control port, with password and cookie authentication.
+const tor: LabServer = {
+  name: 'tor',
+  area: 'edge',
+  packages: ['tor'],
+  ports: [p.torControl],
+  async start(ctx) {
+    const f = edgeFacts.tor;
+    const hash = (await ctx.exec('/usr/bin/tor', ['--quiet', '--hash-password', f.password])).trim().split('\n').pop()!;
+    const data = join(ctx.dir, 'data');
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    const torrc = ctx.writeFile(
+      'torrc',
+      [
+        `DataDirectory ${data}`,
+        'DisableNetwork 1',
+        'SocksPort 0',
+        `ControlPort 127.0.0.1:${p.torControl}`,
+        `HashedControlPassword ${hash}`,
+        'CookieAuthentication 1',
+        `CookieAuthFile ${f.cookieFile}`,
+        'CookieAuthFileGroupReadable 1',
+        'Log notice stdout',
+        'RunAsDaemon 0',
+        'AvoidDiskWrites 1',
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/tor', args: ['-f', torrc] });
+  },
+  async health() {
+    const got = await exchange(p.torControl, { send: 'PROTOCOLINFO 1\r\n', until: (b) => b.includes('250 OK\r\n') });
+    expectIncludes('tor', got, 'METHODS=COOKIE,SAFECOOKIE,HASHEDPASSWORD');
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor];
