@@ -42,6 +42,15 @@ export const edgeFacts = {
     cookieFile: join(labDir, 'tor', 'control_auth_cookie'),
     version: '0.4.9.11',
   },
+  turn: {
+    port: p.stun,
+    tlsPort: p.stunTls,
+    user: 'portolan',
+    password: 'turn-pass-1',
+    realm: 'portolan.lab',
+    software: "Coturn-4.6.1 'Gorst'",
+    relay: { min: p.turnRelayMin, max: p.turnRelayMax },
+  },
 } as const;
 
 /** The control cookie tor wrote, as hex (what a user on the tor host reads from the file). */
@@ -208,4 +217,43 @@ const tor: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor];
+// coturn: STUN and TURN on UDP and TCP, TLS with the lab certificate, long-term credentials, relays on loopback.
+const coturn: LabServer = {
+  name: 'coturn',
+  area: 'edge',
+  packages: ['coturn'],
+  ports: [p.stun, p.stunTls],
+  async start(ctx) {
+    const f = edgeFacts.turn;
+    await ctx.spawnDaemon({
+      command: '/usr/bin/turnserver',
+      args: [
+        '-n',
+        '--listening-ip=127.0.0.1',
+        `--listening-port=${p.stun}`,
+        `--tls-listening-port=${p.stunTls}`,
+        `--cert=${ctx.tls.certPath}`,
+        `--pkey=${ctx.tls.keyPath}`,
+        '--no-dtls',
+        '--lt-cred-mech',
+        `--user=${f.user}:${f.password}`,
+        `--realm=${f.realm}`,
+        '--relay-ip=127.0.0.1',
+        `--min-port=${f.relay.min}`,
+        `--max-port=${f.relay.max}`,
+        '--no-cli',
+        '--log-file=stdout',
+        '--simple-log',
+        `--pidfile=${join(ctx.dir, 'turnserver.pid')}`,
+      ],
+    });
+  },
+  async health() {
+    // A Binding request over TCP: 20-byte header, no attributes; the answer is a Binding success (0x0101).
+    const request = Buffer.from('000100002112a442000102030405060708090a0b', 'hex');
+    const got = await exchange(p.stun, { send: request, until: (b) => b.length >= 20 });
+    if (got.readUInt16BE(0) !== 0x0101) throw new Error(`coturn: answered ${got.subarray(0, 20).toString('hex')} to a Binding request`);
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn];
