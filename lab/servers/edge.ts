@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
-import { exchange, expectIncludes } from '../probe.ts';
+import { exchange, expectIncludes, isListening } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports.edge;
@@ -51,6 +51,7 @@ export const edgeFacts = {
     software: "Coturn-4.6.1 'Gorst'",
     relay: { min: p.turnRelayMin, max: p.turnRelayMax },
   },
+  shadowsocks: { chachaPort: p.shadowsocksChacha, aesPort: p.shadowsocksAes, password: 'ss-pass-1', version: '3.3.5' },
 } as const;
 
 /** The control cookie tor wrote, as hex (what a user on the tor host reads from the file). */
@@ -256,4 +257,27 @@ const coturn: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn];
+// shadowsocks-libev: one server per AEAD cipher, reaching loopback targets.
+const shadowsocks: LabServer = {
+  name: 'shadowsocks',
+  area: 'edge',
+  packages: ['shadowsocks-libev'],
+  ports: [p.shadowsocksChacha, p.shadowsocksAes],
+  async start(ctx) {
+    const f = edgeFacts.shadowsocks;
+    for (const [label, port, method] of [
+      ['ss-chacha', p.shadowsocksChacha, 'chacha20-ietf-poly1305'],
+      ['ss-aes', p.shadowsocksAes, 'aes-256-gcm'],
+    ] as const) {
+      await ctx.spawnDaemon({ label, command: '/usr/bin/ss-server', args: ['-s', '127.0.0.1', '-p', String(port), '-k', f.password, '-m', method, '-t', '60', '-v'] });
+    }
+  },
+  async health() {
+    // A server that cannot decrypt stays silent: listening is what can be seen from outside.
+    for (const port of [p.shadowsocksChacha, p.shadowsocksAes]) {
+      if (!(await isListening(port))) throw new Error(`ss-server: nothing listens on ${port}`);
+    }
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks];

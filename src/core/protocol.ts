@@ -204,10 +204,10 @@ export const proxyHopSchema = z
 export type ProxyHop = z.infer<typeof proxyHopSchema>;
 
 /**
- * A proxy hop as a dial uses it. `forward` (HTTP proxies): no CONNECT; the operation writes
- * absolute-form requests for the target itself, so the guard still judges the target.
+ * A proxy hop as a dial uses it. `forward`: no handshake; the operation speaks to the proxy itself
+ * (HTTP absolute-form requests, a Shadowsocks tunnel), and the guard still judges the target.
  */
-export type ProxyRoute = ProxyHop & { forward?: boolean };
+export type ProxyRoute = (ProxyHop | { type: 'shadowsocks'; host: string; port: number; username?: undefined; password?: undefined }) & { forward?: boolean };
 
 /**
  * `via`: where the operation's connections start from. An SSH jump host (`type` ssh or absent):

@@ -23,7 +23,7 @@ export type ProxyHandshake = (ctx: OperationContext, conn: Conn, hop: ProxyRoute
 /** What a connection through a proxy can do: TCP and TLS over it, nothing tied to the socket itself. */
 const THROUGH_PROXY: readonly Capability[] = ['tcp', 'tls', 'starttls', 'peerCert', 'selfSigned', 'tlsVersion'];
 
-export const PROXY_NAMES: Record<ProxyRoute['type'], string> = { socks5: 'SOCKS5', socks4: 'SOCKS4', socks4a: 'SOCKS4a', http: 'HTTP' };
+export const PROXY_NAMES: Record<ProxyRoute['type'], string> = { socks5: 'SOCKS5', socks4: 'SOCKS4', socks4a: 'SOCKS4a', http: 'HTTP', shadowsocks: 'Shadowsocks' };
 
 export function proxyLabel(hop: ProxyRoute): string {
   return `${PROXY_NAMES[hop.type]} proxy ${hop.host}:${hop.port}`;
