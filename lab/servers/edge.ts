@@ -51,6 +51,8 @@ export const edgeFacts = {
     software: "Coturn-4.6.1 'Gorst'",
     relay: { min: p.turnRelayMin, max: p.turnRelayMax },
   },
+  /** pptpd has no port option: it listens on 1723 (on 127.0.0.1 only). */
+  pptp: { port: p.pptp, hostname: 'local', vendor: 'linux', version: '1.4.0' },
   shadowsocks: { chachaPort: p.shadowsocksChacha, aesPort: p.shadowsocksAes, password: 'ss-pass-1', version: '3.3.5' },
 } as const;
 
@@ -280,4 +282,28 @@ const shadowsocks: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks];
+// pptpd: the control connection only; no call is ever placed, so pppd never runs.
+const pptpd: LabServer = {
+  name: 'pptpd',
+  area: 'edge',
+  packages: ['pptpd'],
+  ports: [p.pptp],
+  async start(ctx) {
+    const options = ctx.writeFile('options.pptpd', 'name pptpd\nrefuse-pap\nrefuse-chap\n');
+    const conf = ctx.writeFile('pptpd.conf', `option ${options}\nlocalip 10.250.0.1\nremoteip 10.250.0.2-9\n`);
+    await ctx.spawnDaemon({ command: '/usr/sbin/pptpd', args: ['--fg', '--conf', conf, '--listen', '127.0.0.1', '--pidfile', join(ctx.dir, 'pptpd.pid')] });
+  },
+  async health() {
+    // A Start-Control-Connection-Request (156 bytes): the reply is 156 bytes with type 2.
+    const req = Buffer.alloc(156);
+    req.writeUInt16BE(156, 0);
+    req.writeUInt16BE(1, 2);
+    req.writeUInt32BE(0x1a2b3c4d, 4);
+    req.writeUInt16BE(1, 8);
+    req.writeUInt16BE(0x0100, 12);
+    const got = await exchange(p.pptp, { send: req, until: (b) => b.length >= 12 });
+    if (got.readUInt16BE(8) !== 2) throw new Error(`pptpd: answered ${got.subarray(0, 16).toString('hex')} to a Start-Control-Connection-Request`);
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd];

@@ -25,6 +25,7 @@ import ping from './ping/index.ts';
 import pop3 from './pop3/index.ts';
 import ports from './ports/index.ts';
 import postgres from './postgres/index.ts';
+import pptp from './pptp/index.ts';
 import qotd from './qotd/index.ts';
 import rdp from './rdp/index.ts';
 import redis from './redis/index.ts';
@@ -49,4 +50,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp];
