@@ -53,6 +53,7 @@ export const edgeFacts = {
   },
   /** pptpd has no port option: it listens on 1723 (on 127.0.0.1 only). */
   pptp: { port: p.pptp, hostname: 'local', vendor: 'linux', version: '1.4.0' },
+  l2tp: { port: p.l2tp, hostname: 'portolan-lns', vendor: 'xelerance.com', version: '1.3.18' },
   shadowsocks: { chachaPort: p.shadowsocksChacha, aesPort: p.shadowsocksAes, password: 'ss-pass-1', version: '3.3.5' },
 } as const;
 
@@ -306,4 +307,27 @@ const pptpd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd];
+// xl2tpd as an LNS on UDP: answers SCCRQ; no call is completed, so pppd never runs.
+const L2TP_PROBE = (port: number) =>
+  `const d=require('dgram').createSocket('udp4');d.on('message',b=>{if(b.readUInt16BE(0)===0xc802){console.log('ok');process.exit(0)}});d.send(Buffer.from('c80200480000000000000000800800000000000180080000000201008009000000076c6162800a000000030000000380080000000900010009000000086c616200080000000a0004','hex'),${port},'127.0.0.1');setTimeout(()=>process.exit(1),2000)`;
+
+const xl2tpd: LabServer = {
+  name: 'xl2tpd',
+  area: 'edge',
+  packages: ['xl2tpd'],
+  ports: [p.l2tp],
+  async start(ctx) {
+    const f = edgeFacts.l2tp;
+    const conf = ctx.writeFile(
+      'xl2tpd.conf',
+      ['[global]', 'listen-addr = 127.0.0.1', `port = ${p.l2tp}`, '[lns default]', 'ip range = 10.251.0.2-10.251.0.9', 'local ip = 10.251.0.1', `hostname = ${f.hostname}`, 'require authentication = no', ''].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/xl2tpd', args: ['-D', '-c', conf, '-p', join(ctx.dir, 'xl2tpd.pid'), '-C', join(ctx.dir, 'l2tp-control')] });
+  },
+  async health(ctx) {
+    const out = await ctx.exec(process.execPath, ['-e', L2TP_PROBE(p.l2tp)]);
+    if (!out.includes('ok')) throw new Error('xl2tpd: no SCCRP to an SCCRQ');
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd, xl2tpd];
