@@ -1,6 +1,6 @@
 // Routing daemons of the network edge: FRR bgpd on 127.0.0.1 with the prober as a dynamic neighbour
 // (any address in 127.0.0.0/8, any AS but its own) announcing a few static routes.
-import { chownSync } from 'node:fs';
+import { chownSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { exchange } from '../probe.ts';
@@ -23,6 +23,16 @@ export const routingFacts = {
       ipv6: { prefix: '2001:db8:100::/48' },
     },
     version: '8.4.4',
+  },
+  openflow: {
+    /** Bridge ptbr0: every version 1.0–1.5, datapath id 00:00:00:00:00:00:00:a1, dummy ports p1 and p2. */
+    port: p.openflow,
+    datapathId: '00:00:00:00:00:00:00:a1',
+    ports: ['p1', 'p2'],
+    /** Bridge ptbr1: OpenFlow 1.0 only, datapath id …:b1. */
+    port10: p.openflow10,
+    datapathId10: '00:00:00:00:00:00:00:b1',
+    version: '3.1.0',
   },
 } as const;
 
@@ -77,4 +87,46 @@ const bgpd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [bgpd];
+// Open vSwitch in userspace (netdev datapath, dummy ports: no kernel module, no tap devices), its own
+// database and run dir, each bridge with a passive OpenFlow listener on 127.0.0.1.
+const ovs: LabServer = {
+  name: 'openvswitch',
+  area: 'edge-routing',
+  packages: ['openvswitch-switch'],
+  ports: [p.openflow, p.openflow10],
+  async start(ctx) {
+    const f = routingFacts.openflow;
+    const env = { OVS_RUNDIR: ctx.dir, OVS_LOGDIR: ctx.dir, OVS_DBDIR: ctx.dir, OVS_SYSCONFDIR: ctx.dir };
+    const db = join(ctx.dir, 'conf.db');
+    rmSync(db, { force: true });
+    await ctx.exec('ovsdb-tool', ['create', db, '/usr/share/openvswitch/vswitch.ovsschema']);
+    const sock = join(ctx.dir, 'db.sock');
+    await ctx.spawnDaemon({ label: 'ovsdb-server', command: '/usr/sbin/ovsdb-server', args: [db, `--remote=punix:${sock}`, `--pidfile=${join(ctx.dir, 'ovsdb-server.pid')}`, `--unixctl=${join(ctx.dir, 'ovsdb-server.ctl')}`], env });
+    for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    const vsctl = (...args: string[]) => ctx.exec('ovs-vsctl', [`--db=unix:${sock}`, '--no-wait', ...args]);
+    await vsctl('init');
+    const all = 'OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15';
+    const bridge = (name: string, dpid: string, protocols: string, port: number, ifaces: string[]) => [
+      '--', 'add-br', name,
+      '--', 'set', 'bridge', name, 'datapath_type=netdev', `protocols=${protocols}`, `other-config:datapath-id=${dpid.replace(/:/g, '')}`, 'fail-mode=secure',
+      '--', 'set-controller', name, `ptcp:${port}:127.0.0.1`,
+      ...ifaces.flatMap((iface, i) => ['--', 'add-port', name, iface, '--', 'set', 'interface', iface, 'type=dummy', `ofport_request=${i + 1}`]),
+    ];
+    await vsctl(...bridge('ptbr0', f.datapathId, all, p.openflow, [...f.ports]), ...bridge('ptbr1', f.datapathId10, 'OpenFlow10', p.openflow10, ['q1']));
+    await ctx.spawnDaemon({
+      label: 'ovs-vswitchd',
+      command: '/usr/sbin/ovs-vswitchd',
+      args: [`unix:${sock}`, '--enable-dummy=override', '--disable-system', `--pidfile=${join(ctx.dir, 'ovs-vswitchd.pid')}`, `--unixctl=${join(ctx.dir, 'ovs-vswitchd.ctl')}`],
+      env,
+    });
+  },
+  async health() {
+    // An OpenFlow 1.0 HELLO: the switch answers with its own HELLO (type 0).
+    for (const port of [p.openflow, p.openflow10]) {
+      const got = await exchange(port, { send: Buffer.from('0100000800000001', 'hex'), until: (b) => b.length >= 8 });
+      if (got[1] !== 0) throw new Error(`ovs-vswitchd on ${port}: answered ${got.subarray(0, 8).toString('hex')} to a HELLO`);
+    }
+  },
+};
+
+export const servers: LabServer[] = [bgpd, ovs];
