@@ -1,7 +1,7 @@
 // The network edge's proxies on 127.0.0.1: Dante (SOCKS4/4a/5) without and with username/password
 // authentication, Squid (one port open, one asking Basic proxy authentication) and tinyproxy.
 // Both proxies refuse 127.0.0.2 by rule, so a refusal by the proxy's own policy is testable.
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
@@ -54,6 +54,19 @@ export const edgeFacts = {
   /** pptpd has no port option: it listens on 1723 (on 127.0.0.1 only). */
   pptp: { port: p.pptp, hostname: 'local', vendor: 'linux', version: '1.4.0' },
   l2tp: { port: p.l2tp, hostname: 'portolan-lns', vendor: 'xelerance.com', version: '1.3.18' },
+  /**
+   * OpenVPN in TCP server mode: plain, with tls-auth (key direction 0, HMAC-SHA1) and with tls-crypt.
+   * Server mode needs a tun device: each instance gets one (pttun0–2) that is never configured
+   * (no addresses, no routes, link down); `dev null` only works in point-to-point mode.
+   */
+  openvpn: {
+    port: p.openvpn,
+    tlsAuthPort: p.openvpnTlsAuth,
+    tlsCryptPort: p.openvpnTlsCrypt,
+    tlsAuthKeyFile: join(labDir, 'openvpn', 'ta.key'),
+    tlsCryptKeyFile: join(labDir, 'openvpn', 'tc.key'),
+    version: '2.6.14',
+  },
   shadowsocks: { chachaPort: p.shadowsocksChacha, aesPort: p.shadowsocksAes, password: 'ss-pass-1', version: '3.3.5' },
 } as const;
 
@@ -330,4 +343,38 @@ const xl2tpd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd, xl2tpd];
+const openvpn: LabServer = {
+  name: 'openvpn',
+  area: 'edge',
+  packages: ['openvpn'],
+  ports: [p.openvpn, p.openvpnTlsAuth, p.openvpnTlsCrypt],
+  async start(ctx) {
+    const f = edgeFacts.openvpn;
+    for (const file of [f.tlsAuthKeyFile, f.tlsCryptKeyFile]) if (!existsSync(file)) await ctx.exec('/usr/sbin/openvpn', ['--genkey', 'secret', file]);
+    const instances = [
+      ['openvpn', p.openvpn, 'pttun0', []],
+      ['openvpn-tls-auth', p.openvpnTlsAuth, 'pttun1', ['--tls-auth', f.tlsAuthKeyFile, '0']],
+      ['openvpn-tls-crypt', p.openvpnTlsCrypt, 'pttun2', ['--tls-crypt', f.tlsCryptKeyFile]],
+    ] as const;
+    for (const [label, port, dev, extra] of instances) {
+      await ctx.spawnDaemon({
+        label,
+        command: '/usr/sbin/openvpn',
+        args: [
+          '--dev', dev, '--dev-type', 'tun', '--server', '10.252.0.0', '255.255.255.0', '--topology', 'subnet', '--ifconfig-noexec', '--route-noexec',
+          '--proto', 'tcp-server', '--local', '127.0.0.1', '--port', String(port),
+          '--ca', ctx.tls.caPath, '--cert', ctx.tls.certPath, '--key', ctx.tls.keyPath, '--dh', 'none', '--verb', '3', ...extra,
+        ],
+      });
+    }
+  },
+  async health() {
+    // A plain P_CONTROL_HARD_RESET_CLIENT_V2: the plain instance answers with HARD_RESET_SERVER_V2 (opcode 8).
+    const reset = Buffer.from('000e38' + '0102030405060708' + '00' + '00000000', 'hex');
+    const got = await exchange(p.openvpn, { send: reset, until: (b) => b.length >= 3 });
+    if (got[2] >> 3 !== 8) throw new Error(`openvpn: answered ${got.subarray(0, 12).toString('hex')} to a hard reset`);
+    for (const port of [p.openvpnTlsAuth, p.openvpnTlsCrypt]) if (!(await isListening(port))) throw new Error(`openvpn: nothing listens on ${port}`);
+  },
+};
+
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd, xl2tpd, openvpn];

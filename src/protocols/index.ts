@@ -23,6 +23,7 @@ import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
 import ntp from './ntp/index.ts';
 import openflow from './openflow/index.ts';
+import openvpn from './openvpn/index.ts';
 import ping from './ping/index.ts';
 import pop3 from './pop3/index.ts';
 import ports from './ports/index.ts';
@@ -52,4 +53,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp, l2tp, openflow];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp, l2tp, openflow, openvpn];
