@@ -16,6 +16,7 @@ import grpc from './grpc/index.ts';
 import http from './http/index.ts';
 import http2 from './http2/index.ts';
 import httpproxy from './httpproxy/index.ts';
+import ike from './ike/index.ts';
 import imap from './imap/index.ts';
 import l2tp from './l2tp/index.ts';
 import lmtp from './smtp/lmtp.ts';
@@ -53,4 +54,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp, l2tp, openflow, openvpn];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp, l2tp, openflow, openvpn, ike];
