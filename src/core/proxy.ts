@@ -7,6 +7,7 @@
 // excepted: it exists to send the name). TLS to the target runs over the proxied stream: the proxy
 // connection is opened ready for STARTTLS, and an implicit-TLS dial upgrades after the proxy's go-ahead.
 import type { Capability, Conn, DialOptions, Dialer, ProxyGrant, TlsMode, Transport, TransportInfo } from './conn.ts';
+import { PortolanError, classify } from './errors.ts';
 import type { DialRequest, OperationContext, ProxyRoute } from './protocol.ts';
 
 export interface ProxyTarget {
@@ -39,8 +40,16 @@ export function proxyDialer(ctx: OperationContext, base: Dialer, hop: ProxyRoute
     capabilities: new Set(THROUGH_PROXY.filter((c) => base.capabilities.has(c))),
     async dial(opts: DialOptions): Promise<Transport> {
       const tls: TlsMode = opts.tls === 'off' ? 'off' : 'starttls';
-      const conn = await openProxy({ host: hop.host, port: hop.port, tls, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion });
-      const grant = await handshake(ctx, conn, hop, { host: opts.host, address: opts.address, port: opts.port });
+      let grant: ProxyGrant;
+      let conn: Conn;
+      try {
+        conn = await openProxy({ host: hop.host, port: hop.port, tls, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion });
+        grant = await handshake(ctx, conn, hop, { host: opts.host, address: opts.address, port: opts.port });
+      } catch (e) {
+        // Marked as the proxy's, so the runner does not restate it as the target's refusal.
+        const err = classify(e);
+        throw new PortolanError(err.code, err.message, { ...err.detail, hop: 'proxy' });
+      }
       let transport = conn.detach();
       if (opts.tls === 'implicit') transport = await transport.startTls(opts.host);
       return throughProxy(transport, `${opts.host}:${opts.port} via ${proxyLabel(hop)}`, grant);

@@ -100,6 +100,7 @@ export default defineProtocol({
       'CONNECT tunnels (plain and TLS to the origin through them), absolute-form GET and POST, Basic proxy authentication right and wrong, the 407 challenge, the proxy’s refusal with its status and error fields, Via and X-Cache (a cache HIT on a repeat), and every protocol through an HTTP CONNECT hop; lab-tested against Squid 5.7 and tinyproxy 1.11. No Digest, NTLM or Negotiate proxy authentication.',
   },
   verifiedAgainst: 'Squid 5.7, tinyproxy 1.11.1',
+  over: ['http'],
   defaultOperation: 'request',
   operations: {
     connect: operation({
