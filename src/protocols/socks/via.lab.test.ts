@@ -4,12 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from '../../../test/harness.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { ports } from '../../../lab/index.ts';
 import { edgeFacts } from '../../../lab/servers/edge.ts';
 import { sqlFacts } from '../../../lab/servers/databases-sql.ts';
 import { kvFacts } from '../../../lab/servers/databases-kv.ts';
 import { sshFacts } from '../../../lab/servers/ssh.ts';
 
+const node = useNodeHost();
 const s = edgeFacts.socks;
 const q = edgeFacts.squid;
 
@@ -104,4 +106,14 @@ test('via: a bad hop names the field', async () => {
   assert.match(r.body.error.message, /via\.type/);
   const noPort = await call('redis', 'command', { ...redis, via: { type: 'socks5', host: '127.0.0.1' }, args: ['PING'] });
   assert.match(noPort.body.error.message, /via\.port/);
+});
+
+test('via on the Node host: PostgreSQL over TLS through SOCKS5 and through Squid, the certificate read through the tunnel', async () => {
+  for (const via of [hops.socks5, hops['http (Squid)']]) {
+    const r = await callNode(node, 'postgres', 'query', { ...pg, port: ports.databases.postgres, tls: 'starttls', via, sql: 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' });
+    assert.equal(r.status, 200, JSON.stringify(r.body.error));
+    assert.deepEqual(r.body.result.results[0].rows, [[true]]);
+    // SCRAM-SHA-256-PLUS binds to the server certificate, which the Node host reads through the proxied stream.
+    assert.equal(r.body.result.server.authMethod, 'scram-sha-256-plus');
+  }
 });
