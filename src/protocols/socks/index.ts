@@ -45,7 +45,7 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'SOCKS5 method discovery, no authentication and username/password, CONNECT by address and by name; SOCKS4 and SOCKS4a CONNECT; the proxy’s reply code and text on refusals; and every protocol through a SOCKS5 or SOCKS4 hop (PostgreSQL, Redis and SSH tested), lab-tested against Dante with and without authentication. No BIND, UDP ASSOCIATE or GSSAPI.',
+      'SOCKS5 method discovery, no authentication and username/password, CONNECT; SOCKS4 CONNECT; the proxy’s reply code and text on refusals; and every protocol through a SOCKS5 or SOCKS4 hop (PostgreSQL with TLS, Redis and SSH tested), lab-tested against Dante 1.4.2 with and without authentication. SOCKS4a is encoded per its spec and codec-tested only (Dante does not implement 4A). No BIND, UDP ASSOCIATE or GSSAPI.',
   },
   verifiedAgainst: 'Dante 1.4.2',
   defaultOperation: 'probe',
