@@ -6,7 +6,7 @@ import { PortolanError, classify } from '../../core/errors.ts';
 import { parseIp } from '../../core/ip.ts';
 
 /** How long a close waits before it drops what is queued, and then again before it gives up waiting. */
-const CLOSE_WAIT_MS = 250;
+const CLOSE_WAIT_MS = 100;
 
 /** Whether `p` settled within `ms`. */
 function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -29,6 +29,9 @@ function wrap(socket: Socket, remote: string): Transport {
   // reader returns at most 4 KiB per read, and each read costs the isolate far more than its bytes).
   const reader = socket.readable.getReader({ mode: 'byob' });
   const writer = socket.writable.getWriter();
+  // These reject when the peer resets; workerd reports a rejection nobody handles as uncaught.
+  reader.closed.catch(() => {});
+  writer.closed.catch(() => {});
   return {
     async read(max = READ_BYTES) {
       for (;;) {
