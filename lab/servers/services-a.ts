@@ -1,0 +1,102 @@
+// Lab servers of the services-a area (issue 20, the service plane): HAProxy's runtime API on TCP stats
+// sockets, varnishd's CLI, php-fpm and fcgiwrap (FastCGI), uWSGI, aria2's JSON-RPC, a spyne SOAP service,
+// git daemon, svnserve, etcd and Podman's Docker-compatible API.
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { ports } from '../ports.ts';
+import { exchange, expectIncludes } from '../probe.ts';
+import type { LabContext, LabServer } from '../server.ts';
+
+const p = ports['services-a'];
+
+/** What the services-a servers are configured with: tests assert against these. */
+export const servicesFacts = {
+  haproxy: {
+    frontend: 'web',
+    backend: 'app',
+    /** Servers of the backend and their configured weights. */
+    servers: { s1: 10, s2: 20 },
+  },
+};
+
+/** Connects with TLS (trusting the lab CA), writes `send`, resolves with what came back until `until` or the close. */
+export function tlsExchange(port: number, send: string, until: (b: Buffer) => boolean, caPath: string, timeoutMs = 3000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(caPath) }, () => s.write(send));
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`127.0.0.1:${port} (TLS): no complete answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (until(Buffer.concat(chunks))) done();
+    });
+    s.on('end', done);
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`127.0.0.1:${port} (TLS): ${e.message}`));
+    });
+  });
+}
+
+/** The lab certificate and key in one PEM file (what HAProxy's `crt` takes). */
+function combinedPem(ctx: LabContext): string {
+  return ctx.writeFile('server-combined.pem', readFileSync(ctx.tls.certPath, 'utf8') + readFileSync(ctx.tls.keyPath, 'utf8'));
+}
+
+const haproxy: LabServer = {
+  name: 'haproxy',
+  area: 'services-a',
+  packages: ['haproxy'],
+  ports: [p.haproxy, p.haproxyFrontend, p.haproxyUser, p.haproxyTls],
+  async start(ctx) {
+    const f = servicesFacts.haproxy;
+    const conf = ctx.writeFile(
+      'haproxy.cfg',
+      [
+        'global',
+        `  stats socket ipv4@127.0.0.1:${p.haproxy} level admin`,
+        `  stats socket ipv4@127.0.0.1:${p.haproxyUser} level user`,
+        '  maxconn 200',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 1s',
+        '  timeout client 60s',
+        '  timeout server 60s',
+        `frontend ${f.frontend}`,
+        `  bind 127.0.0.1:${p.haproxyFrontend}`,
+        // A client's stream waits here (for 64 KiB or a minute) before reaching a server: show sess can see it.
+        '  tcp-request inspect-delay 60s',
+        '  tcp-request content accept if { req.len ge 65536 }',
+        `  default_backend ${f.backend}`,
+        `backend ${f.backend}`,
+        '  balance roundrobin',
+        // No health checks: each server stays UP until the runtime API puts it in maintenance.
+        ...Object.entries(f.servers).map(([name, weight]) => `  server ${name} 127.0.0.1:${p.varnishHttp} weight ${weight}`),
+        // The runtime API has no TLS of its own: HAProxy itself terminates TLS in front of the admin socket.
+        'frontend cli-tls',
+        '  mode tcp',
+        `  bind 127.0.0.1:${p.haproxyTls} ssl crt ${combinedPem(ctx)}`,
+        '  default_backend cli',
+        'backend cli',
+        '  mode tcp',
+        `  server admin 127.0.0.1:${p.haproxy}`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/haproxy', args: ['-db', '-f', conf] });
+  },
+  async health(ctx) {
+    expectIncludes('haproxy runtime API', await exchange(p.haproxy, { send: 'show info\n' }), 'Name: HAProxy');
+    expectIncludes('haproxy runtime API (user level)', await exchange(p.haproxyUser, { send: 'show info\n' }), 'Name: HAProxy');
+    expectIncludes('haproxy runtime API (TLS)', await tlsExchange(p.haproxyTls, 'show info\n', () => false, ctx.tls.caPath), 'Name: HAProxy');
+  },
+};
+
+export const servers: LabServer[] = [haproxy];
