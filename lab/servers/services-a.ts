@@ -17,6 +17,12 @@ export const servicesFacts = {
     /** Servers of the backend and their configured weights. */
     servers: { s1: 10, s2: 20 },
   },
+  varnish: {
+    /** The -S secret file's contents. */
+    secret: 'portolan-varnish-secret\n',
+    /** Backends of the boot VCL, as backend.list names them. */
+    backends: ['boot.default', 'boot.spare'],
+  },
 };
 
 /** Connects with TLS (trusting the lab CA), writes `send`, resolves with what came back until `until` or the close. */
@@ -99,4 +105,32 @@ const haproxy: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy];
+const varnish: LabServer = {
+  name: 'varnish',
+  area: 'services-a',
+  packages: ['varnish'],
+  ports: [p.varnishCli, p.varnishHttp],
+  async start(ctx) {
+    const secret = ctx.writeFile('secret', servicesFacts.varnish.secret);
+    const vcl = ctx.writeFile(
+      'default.vcl',
+      [
+        'vcl 4.1;',
+        `backend default { .host = "127.0.0.1"; .port = "${p.soap}"; }`,
+        `backend spare { .host = "127.0.0.1"; .port = "${p.aria2}"; }`,
+        'sub vcl_recv { if (req.url ~ "^/spare") { set req.backend_hint = spare; } }',
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({
+      command: '/usr/sbin/varnishd',
+      args: ['-F', '-a', `127.0.0.1:${p.varnishHttp}`, '-T', `127.0.0.1:${p.varnishCli}`, '-S', secret, '-f', vcl, '-n', `${ctx.dir}/work`, '-s', 'malloc,16m'],
+    });
+  },
+  async health() {
+    // The greeting: 107 and a 32-letter challenge.
+    expectIncludes('varnishd CLI', await exchange(p.varnishCli, { until: (b) => b.includes('Authentication required.') }), '107 59');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish];
