@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { ports } from '../ports.ts';
-import { exchange, expectIncludes } from '../probe.ts';
+import { exchange, expectIncludes, isListening } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports['services-a'];
@@ -133,4 +133,74 @@ const varnish: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish];
+/** php-fpm's script: its parameters and body back as JSON; ?stderr= logs, ?status= sets the status, ?big=N sends N bytes. */
+const ECHO_PHP = `<?php
+if (isset($_GET['big'])) { header('Content-Type: text/plain'); echo str_repeat('x', (int)$_GET['big']); exit; }
+if (isset($_GET['stderr'])) error_log($_GET['stderr']);
+if (isset($_GET['status'])) http_response_code((int)$_GET['status']);
+$params = [];
+foreach ($_SERVER as $k => $v) if (is_string($v)) $params[$k] = $v;
+header('Content-Type: application/json');
+header('X-Portolan: php-echo');
+echo json_encode(['params' => $params, 'body' => file_get_contents('php://input'), 'sapi' => PHP_SAPI]);
+`;
+
+const phpFpm: LabServer = {
+  name: 'php-fpm',
+  area: 'services-a',
+  packages: ['php8.2-fpm'],
+  ports: [p.phpFpm],
+  async start(ctx) {
+    ctx.writeFile('www/echo.php', ECHO_PHP);
+    const conf = ctx.writeFile(
+      'php-fpm.conf',
+      [
+        '[global]',
+        `pid = ${ctx.dir}/php-fpm.pid`,
+        'error_log = /proc/self/fd/2',
+        'daemonize = no',
+        '[lab]',
+        `listen = 127.0.0.1:${p.phpFpm}`,
+        'user = www-data',
+        'group = www-data',
+        'pm = static',
+        'pm.max_children = 2',
+        'catch_workers_output = no',
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/php-fpm8.2', args: ['-F', '-n', '-y', conf] });
+  },
+  async health() {
+    // FCGI_GET_VALUES (type 9, request 0) with an empty body: php-fpm answers GET_VALUES_RESULT (type 10).
+    const got = await exchange(p.phpFpm, { send: Buffer.from([1, 9, 0, 0, 0, 0, 0, 0]), until: (b) => b.length >= 8 });
+    if (got[0] !== 1 || got[1] !== 10) throw new Error(`php-fpm: expected a GET_VALUES_RESULT record, got ${got.subarray(0, 8).toString('hex')}`);
+  },
+};
+
+/** fcgiwrap's CGI script: its variables and body as text, a line on standard error, exit status from ?exit=. */
+const ECHO_CGI = `#!/bin/sh
+printf 'Content-Type: text/plain\\r\\nX-Portolan: cgi-echo\\r\\n\\r\\n'
+echo "REQUEST_METHOD=$REQUEST_METHOD"
+echo "QUERY_STRING=$QUERY_STRING"
+echo "HTTP_X_TEST=$HTTP_X_TEST"
+echo "CONTENT_LENGTH=$CONTENT_LENGTH"
+if [ -n "$CONTENT_LENGTH" ]; then printf 'BODY='; head -c "$CONTENT_LENGTH"; echo; fi
+echo "cgi says hello on stderr" >&2
+`;
+
+const fcgiwrap: LabServer = {
+  name: 'fcgiwrap',
+  area: 'services-a',
+  packages: ['fcgiwrap'],
+  ports: [p.fcgiwrap],
+  async start(ctx) {
+    ctx.writeFile('cgi/echo.sh', ECHO_CGI, 0o755);
+    await ctx.spawnDaemon({ command: '/usr/sbin/fcgiwrap', args: ['-f', '-c', '2', '-s', `tcp:127.0.0.1:${p.fcgiwrap}`] });
+  },
+  async health() {
+    if (!(await isListening(p.fcgiwrap))) throw new Error(`fcgiwrap: nothing listens on ${p.fcgiwrap}`);
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap];
