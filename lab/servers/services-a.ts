@@ -203,4 +203,50 @@ const fcgiwrap: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap];
+/** uWSGI's WSGI application: its environ and body back as JSON, status 201 for POST; ?big=N sends N bytes. */
+const WSGI_APP = `import json
+
+def application(environ, start_response):
+    length = int(environ.get('CONTENT_LENGTH') or 0)
+    body = environ['wsgi.input'].read(length) if length else b''
+    query = environ.get('QUERY_STRING', '')
+    if query.startswith('big='):
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'y' * int(query[4:])]
+    env = {k: v for k, v in environ.items() if isinstance(v, str)}
+    out = json.dumps({'environ': env, 'body': body.decode('utf-8'), 'scheme': environ['wsgi.url_scheme']}).encode('utf-8')
+    status = '201 Created' if environ['REQUEST_METHOD'] == 'POST' else '200 OK'
+    start_response(status, [('Content-Type', 'application/json'), ('X-Portolan', 'wsgi-echo')])
+    return [out]
+`;
+
+const uwsgi: LabServer = {
+  name: 'uwsgi',
+  area: 'services-a',
+  packages: ['uwsgi-core', 'uwsgi-plugin-python3'],
+  ports: [p.uwsgi],
+  async start(ctx) {
+    const app = ctx.writeFile('app.py', WSGI_APP);
+    await ctx.spawnDaemon({
+      command: '/usr/bin/uwsgi-core',
+      args: ['--plugins-dir', '/usr/lib/uwsgi/plugins', '--plugin', 'python3', '--uwsgi-socket', `127.0.0.1:${p.uwsgi}`, '--wsgi-file', app, '--master', '--processes', '1', '--die-on-term', '--uid', 'nobody', '--gid', 'nogroup'],
+    });
+  },
+  async health() {
+    // A uwsgi packet (modifier1 0) with REQUEST_METHOD and PATH_INFO: the app answers HTTP.
+    const vars = [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/'], ['QUERY_STRING', ''], ['SERVER_NAME', 'lab'], ['SERVER_PORT', '80'], ['SERVER_PROTOCOL', 'HTTP/1.1']].flatMap(([k, v]) => {
+      const kb = Buffer.from(k);
+      const vb = Buffer.from(v);
+      const kl = Buffer.alloc(2);
+      kl.writeUInt16LE(kb.length);
+      const vl = Buffer.alloc(2);
+      vl.writeUInt16LE(vb.length);
+      return [kl, kb, vl, vb];
+    });
+    const data = Buffer.concat(vars);
+    const head = Buffer.from([0, data.length & 0xff, data.length >> 8, 0]);
+    expectIncludes('uwsgi', await exchange(p.uwsgi, { send: Buffer.concat([head, data]) }), 'wsgi-echo');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi];

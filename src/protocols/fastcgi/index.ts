@@ -7,7 +7,7 @@ import { defineProtocol, operation } from '../../core/protocol.ts';
 import { bodyJson } from '../http/client.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
 import { fcgiRequest, getValues } from './client.ts';
-import { Role, splitCgiOutput, type Pair } from './codec.ts';
+import { Role, splitCgiOutput } from './codec.ts';
 
 const MiB = 1024 * 1024;
 
@@ -22,7 +22,7 @@ export function cgiParams(input: {
   host: string;
   port: number;
   params: Record<string, string>;
-}): Pair[] {
+}): [string, string][] {
   const q = input.uri.indexOf('?');
   const path = q < 0 ? input.uri : input.uri.slice(0, q);
   const query = q < 0 ? '' : input.uri.slice(q + 1);
