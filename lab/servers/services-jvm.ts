@@ -87,4 +87,34 @@ const tomcat: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [tomcat];
+const zookeeper: LabServer = {
+  name: 'zookeeper',
+  area: 'services-jvm',
+  packages: ['zookeeperd'],
+  ports: [p.zookeeper],
+  async start(ctx) {
+    const conf = ctx.writeFile(
+      'zoo.cfg',
+      [
+        'tickTime=1000',
+        `dataDir=${ctx.dir}/data`,
+        `clientPort=${p.zookeeper}`,
+        'clientPortAddress=127.0.0.1',
+        'minSessionTimeout=2000',
+        'maxSessionTimeout=60000',
+        // Every four-letter word allowed, no AdminServer (it would take port 8080).
+        '4lw.commands.whitelist=*',
+        'admin.enableServer=false',
+        '',
+      ].join('\n'),
+    );
+    ctx.writeFile('data/.keep', '');
+    await ctx.spawnDaemon({ command: 'java', args: [...FAST_JVM, '-cp', '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar', 'org.apache.zookeeper.server.ZooKeeperServerMain', conf] });
+  },
+  async health() {
+    const got = await exchange(p.zookeeper, { send: 'ruok' });
+    if (got.toString('latin1') !== 'imok') throw new Error(`zookeeper: ruok answered ${JSON.stringify(got.toString('latin1'))}`);
+  },
+};
+
+export const servers: LabServer[] = [tomcat, zookeeper];

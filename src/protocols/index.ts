@@ -47,5 +47,6 @@ import varnish from './varnish/index.ts';
 import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
+import zookeeper from './zookeeper/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper];
