@@ -23,6 +23,23 @@ export const servicesFacts = {
     /** Backends of the boot VCL, as backend.list names them. */
     backends: ['boot.default', 'boot.spare'],
   },
+  git: {
+    /** The repository git daemon serves (under its base path). */
+    repo: '/portolan.git',
+    /** The bare repository on disk, for tests that ask git itself. */
+    dir: 'git/repos/portolan.git',
+    /** big.txt: this many lines, one changed per commit (so the pack holds deltas). */
+    bigLines: 3000,
+    commits: [
+      { message: 'First commit: the lab repository', author: 'Ada Lovelace <ada@portolan.test>', date: '2024-01-01T10:00:00+01:00' },
+      { message: 'Second commit\n\nWith a body that spans\ntwo lines.', author: 'Grace Hopper <grace@portolan.test>', date: '2024-02-02T11:00:00-05:00' },
+      { message: 'Third commit: ünïcode in the message', author: 'Alan Turing <alan@portolan.test>', date: '2024-03-03T12:00:00+00:00' },
+    ],
+    /** Annotated tag on the second commit, lightweight tag on the first; branch feature at the first. */
+    annotatedTag: 'v1.0',
+    lightTag: 'v0.1',
+    branch: 'feature',
+  },
 };
 
 /** Connects with TLS (trusting the lab CA), writes `send`, resolves with what came back until `until` or the close. */
@@ -249,4 +266,53 @@ const uwsgi: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi];
+/** Makes the lab repository: three commits with fixed authors and dates, a branch, two tags, repacked with deltas. */
+async function makeRepo(ctx: LabContext): Promise<string> {
+  const g = servicesFacts.git;
+  const work = `${ctx.dir}/work`;
+  const bare = `${ctx.labDir}/${g.dir}`;
+  await ctx.exec('rm', ['-rf', work, `${ctx.dir}/repos`]);
+  await ctx.exec('git', ['init', '-q', '-b', 'main', work]);
+  const git = (args: string[], date?: string, author?: string) => {
+    const [name, email] = (author ?? 'Lab <lab@portolan.test>').replace('>', '').split(' <');
+    const env = [`GIT_AUTHOR_NAME=${name}`, `GIT_AUTHOR_EMAIL=${email}`, `GIT_COMMITTER_NAME=${name}`, `GIT_COMMITTER_EMAIL=${email}`, ...(date ? [`GIT_AUTHOR_DATE=${date}`, `GIT_COMMITTER_DATE=${date}`] : [])];
+    return ctx.exec('env', [...env, 'git', '-C', work, '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', ...args]);
+  };
+  const lines = Array.from({ length: g.bigLines }, (_, i) => `line ${i + 1} of the Portolan lab file, long enough to be worth a delta`);
+  for (const [i, c] of g.commits.entries()) {
+    lines[i * 1000] = `line ${i * 1000 + 1} changed by commit ${i + 1}`;
+    ctx.writeFile('work/big.txt', `${lines.join('\n')}\n`);
+    ctx.writeFile('work/README', `Portolan lab repository, revision ${i + 1}\n`);
+    ctx.writeFile('work/src/hello.txt', `hello from commit ${i + 1}\n`);
+    await git(['add', '-A']);
+    await git(['commit', '-q', '-m', c.message], c.date, c.author);
+    if (i === 0) {
+      await git(['tag', g.lightTag]);
+      await git(['branch', g.branch]);
+    }
+    if (i === 1) await git(['tag', '-a', g.annotatedTag, '-m', 'Release 1.0'], c.date, c.author);
+  }
+  await ctx.exec('git', ['clone', '-q', '--bare', work, bare]);
+  // One pack with deltas (the older versions of big.txt become deltas of the newest).
+  await ctx.exec('git', ['-C', bare, 'repack', '-q', '-a', '-d', '-f', '--depth=50', '--window=50']);
+  await ctx.exec('git', ['-C', bare, 'config', 'uploadpack.allowReachableSHA1InWant', 'true']);
+  return `${ctx.dir}/repos`;
+}
+
+const gitDaemon: LabServer = {
+  name: 'git',
+  area: 'services-a',
+  packages: ['git'],
+  ports: [p.git],
+  async start(ctx) {
+    const base = await makeRepo(ctx);
+    await ctx.spawnDaemon({ command: '/usr/bin/git', args: ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${p.git}`, `--base-path=${base}`, '--export-all', '--informative-errors', base] });
+  },
+  async health() {
+    const line = `git-upload-pack ${servicesFacts.git.repo}\0host=localhost\0`;
+    const pkt = `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
+    expectIncludes('git daemon', await exchange(p.git, { send: pkt, until: (b) => b.includes('0000') }), 'refs/heads/main');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon];

@@ -11,6 +11,7 @@ import echo from './echo/index.ts';
 import fastcgi from './fastcgi/index.ts';
 import finger from './finger/index.ts';
 import ftp from './ftp/index.ts';
+import git from './git/index.ts';
 import gopher from './gopher/index.ts';
 import graphite from './graphite/index.ts';
 import haproxy from './haproxy/index.ts';
@@ -49,4 +50,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git];
