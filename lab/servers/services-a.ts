@@ -23,6 +23,10 @@ export const servicesFacts = {
     /** Backends of the boot VCL, as backend.list names them. */
     backends: ['boot.default', 'boot.spare'],
   },
+  aria2: {
+    /** --rpc-secret: calls pass it as their first parameter, "token:<secret>". */
+    secret: 'portolan-aria2-secret',
+  },
   git: {
     /** The repository git daemon serves (under its base path). */
     repo: '/portolan.git',
@@ -315,4 +319,23 @@ const gitDaemon: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon];
+const aria2: LabServer = {
+  name: 'aria2',
+  area: 'services-a',
+  packages: ['aria2'],
+  ports: [p.aria2],
+  async start(ctx) {
+    ctx.writeFile('downloads/.keep', '');
+    await ctx.spawnDaemon({
+      command: '/usr/bin/aria2c',
+      args: ['--no-conf', '--enable-rpc', '--rpc-listen-all=false', `--rpc-listen-port=${p.aria2}`, `--rpc-secret=${servicesFacts.aria2.secret}`, `--dir=${ctx.dir}/downloads`, '--disable-ipv6', '--console-log-level=warn', '--summary-interval=0'],
+    });
+  },
+  async health() {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'system.listMethods' });
+    const req = `POST /jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    expectIncludes('aria2 RPC', await exchange(p.aria2, { send: req }), 'aria2.getVersion');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2];
