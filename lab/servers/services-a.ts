@@ -338,4 +338,18 @@ const aria2: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2];
+const soap: LabServer = {
+  name: 'soap',
+  area: 'services-a',
+  packages: ['python3-spyne', 'python3-lxml'],
+  ports: [p.soap],
+  async start(ctx) {
+    // Debian's python3 (where python3-spyne is), whatever python3 comes first on PATH.
+    await ctx.spawnDaemon({ command: '/usr/bin/python3', args: [`${ctx.repoRoot}/lab/services/soap-server.py`, String(p.soap)] });
+  },
+  async health() {
+    expectIncludes('spyne SOAP', await exchange(p.soap, { send: 'GET /soap11?wsdl HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' }), 'wsdl:definitions');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap];
