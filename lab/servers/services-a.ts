@@ -27,6 +27,13 @@ export const servicesFacts = {
     /** --rpc-secret: calls pass it as their first parameter, "token:<secret>". */
     secret: 'portolan-aria2-secret',
   },
+  etcd: {
+    /** The instance on etcdAuth has auth enabled: root with this password, and a user limited to /portolan/app/. */
+    rootPassword: 'portolan-root-pass',
+    user: 'app',
+    userPassword: 'app-pass-42',
+    userPrefix: '/portolan/app/',
+  },
   git: {
     /** The repository git daemon serves (under its base path). */
     repo: '/portolan.git',
@@ -352,4 +359,57 @@ const soap: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap];
+function etcdArgs(ctx: LabContext, name: string, client: number, peer: number): string[] {
+  return [
+    '--name', name,
+    '--data-dir', `${ctx.dir}/${name}.etcd`,
+    '--listen-client-urls', `http://127.0.0.1:${client}`,
+    '--advertise-client-urls', `http://127.0.0.1:${client}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `${name}=http://127.0.0.1:${peer}`,
+    '--log-level', 'warn',
+  ];
+}
+
+/** Runs etcdctl until it succeeds (the daemon may still be starting): at most ~10 s. */
+async function etcdctl(ctx: LabContext, port: number, args: string[]): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    try {
+      return await ctx.exec('env', ['ETCDCTL_API=3', '/usr/bin/etcdctl', `--endpoints=127.0.0.1:${port}`, '--dial-timeout=1s', ...args]);
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw last;
+}
+
+const etcd: LabServer = {
+  name: 'etcd',
+  area: 'services-a',
+  packages: ['etcd-server', 'etcd-client'],
+  ports: [p.etcd, p.etcdPeer, p.etcdAuth, p.etcdAuthPeer],
+  async start(ctx) {
+    const f = servicesFacts.etcd;
+    // A fresh data dir each start: the auth setup below runs on an empty store.
+    await ctx.exec('rm', ['-rf', `${ctx.dir}/lab.etcd`, `${ctx.dir}/lab-auth.etcd`]);
+    await ctx.spawnDaemon({ label: 'etcd', command: '/usr/bin/etcd', args: etcdArgs(ctx, 'lab', p.etcd, p.etcdPeer) });
+    await ctx.spawnDaemon({ label: 'etcd-auth', command: '/usr/bin/etcd', args: etcdArgs(ctx, 'lab-auth', p.etcdAuth, p.etcdAuthPeer) });
+    const root = ['--user', `root:${f.rootPassword}`];
+    await etcdctl(ctx, p.etcdAuth, ['user', 'add', `root:${f.rootPassword}`]);
+    await etcdctl(ctx, p.etcdAuth, ['user', 'add', `${f.user}:${f.userPassword}`]);
+    await etcdctl(ctx, p.etcdAuth, ['role', 'add', 'app']);
+    await etcdctl(ctx, p.etcdAuth, ['role', 'grant-permission', 'app', '--prefix=true', 'readwrite', f.userPrefix]);
+    await etcdctl(ctx, p.etcdAuth, ['user', 'grant-role', f.user, 'app']);
+    await etcdctl(ctx, p.etcdAuth, ['auth', 'enable']);
+    await etcdctl(ctx, p.etcdAuth, [...root, 'put', `${f.userPrefix}hello`, 'from the lab']);
+  },
+  async health(ctx) {
+    await etcdctl(ctx, p.etcd, ['endpoint', 'health']);
+    expectIncludes('etcd with auth', Buffer.from(await etcdctl(ctx, p.etcdAuth, ['--user', `root:${servicesFacts.etcd.rootPassword}`, 'get', `${servicesFacts.etcd.userPrefix}hello`])), 'from the lab');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap, etcd];

@@ -8,6 +8,7 @@ import dict from './dict/index.ts';
 import discard from './discard/index.ts';
 import dns from './dns/index.ts';
 import echo from './echo/index.ts';
+import etcd from './etcd/index.ts';
 import fastcgi from './fastcgi/index.ts';
 import finger from './finger/index.ts';
 import ftp from './ftp/index.ts';
@@ -52,4 +53,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd];
