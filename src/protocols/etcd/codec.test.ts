@@ -27,7 +27,7 @@ test('RangeResponse, WatchResponse, lease and status answers decode', () => {
   assert.deepEqual([hexId(lease.id), lease.ttl], [BigInt('7587886623421453322').toString(16), 60]);
   assert.equal(decodeStatus(new BinaryWriter().tag(2, WireType.LengthDelimited).string('3.4.23').finish()).version, '3.4.23');
   const create = encodeWatchCreate({ key: utf8('/p/'), rangeEnd: prefixEnd(utf8('/p/')), prevKv: true });
-  assert.deepEqual([...create], [0x0a, 10, 0x0a, 3, 0x2f, 0x70, 0x2f, 0x12, 3, 0x2f, 0x70, 0x30, 0x30, 1]);
+  assert.deepEqual([...create], [0x0a, 12, 0x0a, 3, 0x2f, 0x70, 0x2f, 0x12, 3, 0x2f, 0x70, 0x30, 0x30, 1]);
 });
 
 test('prefix ends: the last byte below 0xff incremented; all 0xff means every key', () => {

@@ -216,7 +216,6 @@ export default defineProtocol({
         withEtcd(ctx, input, async (c) => {
           const id = input.id === undefined ? undefined : leaseId(input.id, 'id');
           if (input.action !== 'grant' && id === undefined) throw InvalidInput.field('id', `the lease to ${input.action}`);
-          let header: Header;
           if (input.action === 'grant') {
             if (input.ttl === undefined) throw InvalidInput.field('ttl', 'grant needs a TTL in seconds');
             const r = decodeLease(await c.unary('Lease', 'LeaseGrant', encodeLeaseGrant(input.ttl, id)), 'grant');
@@ -233,7 +232,7 @@ export default defineProtocol({
             const r = decodeLease(await c.unary('Lease', 'LeaseTimeToLive', encodeLeaseId(id!, true)), 'timeToLive');
             return { action: 'timeToLive', id: hexId(r.id), ttl: r.ttl, grantedTtl: r.grantedTtl, keys: r.keys.map((k) => bytesJson(k, input.encoding)), header: r.header };
           }
-          header = decodeLease(await c.unary('Lease', 'LeaseRevoke', encodeLeaseId(id!)), 'revoke').header;
+          const header: Header = decodeLease(await c.unary('Lease', 'LeaseRevoke', encodeLeaseId(id!)), 'revoke').header;
           return { action: 'revoke', id: hexId(id!), ttl: -1, grantedTtl: null, keys: [], header };
         }),
     }),
