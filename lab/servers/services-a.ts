@@ -34,6 +34,18 @@ export const servicesFacts = {
     userPassword: 'app-pass-42',
     userPrefix: '/portolan/app/',
   },
+  svn: {
+    /** The repository's path in svn:// URLs. */
+    repo: '/portolan',
+    /** CRAM-MD5 user (password-db) with read and write everywhere. */
+    user: 'alice',
+    password: 'svn-secret',
+    realm: 'Portolan Lab',
+    /** A directory anonymous users may not read (authz). */
+    privatePath: 'private',
+    /** Commit messages, in order (revisions 1, 2, 3). */
+    messages: ['Import the lab tree', 'Change the README', 'Add a private note'],
+  },
   git: {
     /** The repository git daemon serves (under its base path). */
     repo: '/portolan.git',
@@ -412,4 +424,38 @@ const etcd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap, etcd];
+const svnserve: LabServer = {
+  name: 'svn',
+  area: 'services-a',
+  packages: ['subversion'],
+  ports: [p.svn],
+  async start(ctx) {
+    const f = servicesFacts.svn;
+    const root = `${ctx.dir}/repos`;
+    const repo = `${root}${f.repo}`;
+    const url = `file://${repo}`;
+    await ctx.exec('rm', ['-rf', root, `${ctx.dir}/tree`, `${ctx.dir}/wc`]);
+    await ctx.exec('mkdir', ['-p', root]);
+    await ctx.exec('svnadmin', ['create', repo]);
+    ctx.writeFile('tree/README', 'Portolan lab Subversion repository\n');
+    ctx.writeFile('tree/src/hello.c', '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
+    ctx.writeFile('tree/docs/guide.txt', 'A guide.\n'.repeat(50));
+    const svn = (args: string[]) => ctx.exec('svn', ['--non-interactive', '--username', f.user, ...args]);
+    await svn(['import', '-q', '-m', f.messages[0], `${ctx.dir}/tree`, url]);
+    await svn(['checkout', '-q', url, `${ctx.dir}/wc`]);
+    ctx.writeFile('wc/README', 'Portolan lab Subversion repository, revised\n');
+    await svn(['commit', '-q', '-m', f.messages[1], `${ctx.dir}/wc`]);
+    ctx.writeFile(`wc/${f.privatePath}/note.txt`, 'for alice only\n');
+    await svn(['add', '-q', `${ctx.dir}/wc/${f.privatePath}`]);
+    await svn(['commit', '-q', '-m', f.messages[2], `${ctx.dir}/wc`]);
+    ctx.writeFile(`repos${f.repo}/conf/svnserve.conf`, `[general]\nanon-access = read\nauth-access = write\npassword-db = passwd\nauthz-db = authz\nrealm = ${f.realm}\n`);
+    ctx.writeFile(`repos${f.repo}/conf/passwd`, `[users]\n${f.user} = ${f.password}\n`);
+    ctx.writeFile(`repos${f.repo}/conf/authz`, `[/]\n* = r\n${f.user} = rw\n\n[/${f.privatePath}]\n* =\n${f.user} = rw\n`);
+    await ctx.spawnDaemon({ command: '/usr/bin/svnserve', args: ['-d', '--foreground', '-r', root, '--listen-host', '127.0.0.1', '--listen-port', String(p.svn)] });
+  },
+  async health() {
+    expectIncludes('svnserve', await exchange(p.svn, { until: (b) => b.includes(') ) ') }), '( success ( 2 2');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap, etcd, svnserve];

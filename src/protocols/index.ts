@@ -43,6 +43,7 @@ import soap from './soap/index.ts';
 import ssdp from './ssdp/index.ts';
 import ssh from './ssh/index.ts';
 import statsd from './statsd/index.ts';
+import svn from './svn/index.ts';
 import tftp from './tftp/index.ts';
 import telnet from './telnet/index.ts';
 import time from './time/index.ts';
@@ -53,4 +54,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn];
