@@ -27,6 +27,18 @@ export const servicesFacts = {
     /** --rpc-secret: calls pass it as their first parameter, "token:<secret>". */
     secret: 'portolan-aria2-secret',
   },
+  docker: {
+    /** The image the lab imports (a busybox root file system) and its containers. */
+    image: 'localhost/portolan-busybox:lab',
+    running: 'portolan-lab',
+    stopped: 'portolan-stopped',
+    /** What the running container printed at start, on stdout and on stderr. */
+    stdout: ['portolan stdout one', 'portolan stdout two'],
+    stderr: ['portolan stderr one'],
+    /** HTTP Basic credentials of the authenticating proxy (dockerBasic). */
+    user: 'docker-user',
+    password: 'docker-pass',
+  },
   etcd: {
     /** The instance on etcdAuth has auth enabled: root with this password, and a user limited to /portolan/app/. */
     rootPassword: 'portolan-root-pass',
@@ -100,7 +112,7 @@ const haproxy: LabServer = {
   name: 'haproxy',
   area: 'services-a',
   packages: ['haproxy'],
-  ports: [p.haproxy, p.haproxyFrontend, p.haproxyUser, p.haproxyTls],
+  ports: [p.haproxy, p.haproxyFrontend, p.haproxyUser, p.haproxyTls, p.dockerTls, p.dockerBasic],
   async start(ctx) {
     const f = servicesFacts.haproxy;
     const conf = ctx.writeFile(
@@ -133,6 +145,25 @@ const haproxy: LabServer = {
         'backend cli',
         '  mode tcp',
         `  server admin 127.0.0.1:${p.haproxy}`,
+        // In front of Podman's Docker API: TLS that requires a client certificate from the lab CA (dockerd --tlsverify's
+        // contract), and HTTP Basic authentication (an authenticating proxy's 401).
+        'frontend docker-tls',
+        '  mode tcp',
+        `  bind 127.0.0.1:${p.dockerTls} ssl crt ${combinedPem(ctx)} ca-file ${ctx.tls.caPath} verify required`,
+        '  default_backend docker',
+        'backend docker',
+        '  mode tcp',
+        `  server podman 127.0.0.1:${p.docker}`,
+        'userlist docker-users',
+        `  user ${servicesFacts.docker.user} insecure-password ${servicesFacts.docker.password}`,
+        'frontend docker-basic',
+        '  mode http',
+        `  bind 127.0.0.1:${p.dockerBasic}`,
+        '  http-request auth realm docker unless { http_auth(docker-users) }',
+        '  default_backend docker-http',
+        'backend docker-http',
+        '  mode http',
+        `  server podman 127.0.0.1:${p.docker}`,
         '',
       ].join('\n'),
     );
@@ -458,4 +489,65 @@ const svnserve: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap, etcd, svnserve];
+/**
+ * Podman's Docker-compatible API. In this sandbox containers run with runc and cgroupfs (crun refuses the hybrid
+ * cgroup layout), lower ulimits than Podman's defaults (raising them is not permitted) and no network namespace.
+ */
+function podmanEnv(ctx: LabContext): Record<string, string> {
+  const conf = ctx.writeFile(
+    'containers.conf',
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+      'netns = "none"',
+      'log_driver = "k8s-file"',
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      'runtime = "runc"',
+      '[engine.runtimes]',
+      'runc = ["/usr/sbin/runc"]',
+      '',
+    ].join('\n'),
+  );
+  const storage = ctx.writeFile('storage.conf', `[storage]\ndriver = "vfs"\ngraphroot = "${ctx.dir}/storage"\nrunroot = "${ctx.dir}/run"\n`);
+  return { CONTAINERS_CONF: conf, CONTAINERS_STORAGE_CONF: storage };
+}
+
+async function podman(ctx: LabContext, env: Record<string, string>, args: string[]): Promise<string> {
+  return ctx.exec('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/usr/bin/podman', ...args]);
+}
+
+const docker: LabServer = {
+  name: 'docker',
+  area: 'services-a',
+  packages: ['podman', 'runc', 'busybox-static', 'openssl'],
+  ports: [p.docker],
+  async start(ctx) {
+    const f = servicesFacts.docker;
+    const env = podmanEnv(ctx);
+    // A client certificate from the lab CA, for the TLS front (HAProxy verifies it).
+    const ca = ctx.tls.caPath.replace(/\.pem$/, '.key');
+    const ext = ctx.writeFile('client.ext', 'extendedKeyUsage = clientAuth\n');
+    await ctx.exec('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ctx.dir}/client.key`, '-subj', '/CN=portolan-docker-client', '-out', `${ctx.dir}/client.csr`]);
+    await ctx.exec('openssl', ['x509', '-req', '-in', `${ctx.dir}/client.csr`, '-CA', ctx.tls.caPath, '-CAkey', ca, '-CAcreateserial', '-CAserial', `${ctx.dir}/ca.srl`, '-days', '3650', '-extfile', ext, '-out', `${ctx.dir}/client.pem`]);
+    await ctx.exec('chmod', ['0644', `${ctx.dir}/client.key`]);
+    // The image: busybox-static as a root file system.
+    await ctx.exec('rm', ['-rf', `${ctx.dir}/rootfs`]);
+    ctx.writeFile('rootfs/bin/.keep', '');
+    await ctx.exec('cp', ['/bin/busybox', `${ctx.dir}/rootfs/bin/busybox`]);
+    for (const tool of ['sh', 'echo', 'cat', 'ls', 'sleep', 'id', 'env', 'pwd']) await ctx.exec('ln', ['-sf', 'busybox', `${ctx.dir}/rootfs/bin/${tool}`]);
+    await ctx.exec('tar', ['-C', `${ctx.dir}/rootfs`, '-cf', `${ctx.dir}/rootfs.tar`, '.']);
+    await podman(ctx, env, ['rm', '-f', '-t', '0', f.running, f.stopped]).catch(() => '');
+    await podman(ctx, env, ['import', '-q', `${ctx.dir}/rootfs.tar`, f.image]);
+    const script = [...f.stdout.slice(0, 1).map((l) => `echo '${l}'`), ...f.stderr.map((l) => `echo '${l}' >&2`), ...f.stdout.slice(1).map((l) => `echo '${l}'`), 'exec sleep 2147483647'].join('; ');
+    await podman(ctx, env, ['run', '-d', '--name', f.running, '--label', 'portolan=lab', f.image, '/bin/sh', '-c', script]);
+    await podman(ctx, env, ['create', '--name', f.stopped, f.image, '/bin/echo', 'never started']);
+    await ctx.spawnDaemon({ command: '/usr/bin/podman', args: ['system', 'service', '--time=0', `tcp:127.0.0.1:${p.docker}`], env });
+  },
+  async health() {
+    expectIncludes('podman API', await exchange(p.docker, { send: 'GET /_ping HTTP/1.0\r\nHost: lab\r\n\r\n' }), 'OK');
+  },
+};
+
+export const servers: LabServer[] = [haproxy, varnish, phpFpm, fcgiwrap, uwsgi, gitDaemon, aria2, soap, etcd, svnserve, docker];

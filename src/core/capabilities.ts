@@ -48,6 +48,11 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
       "connect() takes only secureTransport ('off', 'on' or 'starttls'), allowHalfOpen and highWaterMark, and startTls() only expectedServerHostname: no TLS version bounds, so a Worker cannot offer one version alone to learn whether the server accepts it, and it is not told which version was negotiated.",
     alternative: 'Use the Node host, whose tls inspect tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time.',
   },
+  clientCert: {
+    title: 'Presenting a TLS client certificate',
+    workersReason: "connect() has no way to give the TLS handshake a client certificate and key (Workers' mTLS certificates are bound per deployment, for fetch() only).",
+    alternative: 'Use the Node host, which presents the certificate and key given with the operation.',
+  },
 };
 
 /** Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own. */
@@ -65,6 +70,6 @@ export function unsupportedReasons(missing: Capability[], own: readonly string[]
 /** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
 export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
   workers: ['tcp', 'tls', 'starttls'],
-  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion'],
+  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion', 'clientCert'],
   browser: ['tcp', 'tls', 'starttls'],
 };

@@ -1,7 +1,7 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
-import type { Capability, Conn, TlsMode, TlsVersion } from './conn.ts';
+import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { Transcript } from './transcript.ts';
@@ -33,6 +33,8 @@ export interface DialRequest {
   /** The lowest and highest TLS version to offer (needs `tlsVersion`): one version alone tells whether the server accepts it. */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** A client certificate to present (needs `clientCert`). */
+  clientCert?: ClientCertificate;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
 }

@@ -126,6 +126,7 @@ export async function runOperation(
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (req.clientCert && !dialer.capabilities.has('clientCert')) dialMissing.push('clientCert');
     if (dialMissing.length > 0) throw lacking(dialMissing);
     const { address } = behindJump ? { address: undefined } : await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
@@ -137,7 +138,7 @@ export async function runOperation(
     connecting++;
     try {
       transport = await raceSignal(
-        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion }),
+        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCert: req.clientCert }),
         connectSignal,
       );
     } catch (e) {

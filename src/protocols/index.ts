@@ -7,6 +7,7 @@ import daytime from './daytime/index.ts';
 import dict from './dict/index.ts';
 import discard from './discard/index.ts';
 import dns from './dns/index.ts';
+import docker from './docker/index.ts';
 import echo from './echo/index.ts';
 import etcd from './etcd/index.ts';
 import fastcgi from './fastcgi/index.ts';
@@ -54,4 +55,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker];

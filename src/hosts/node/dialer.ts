@@ -159,6 +159,7 @@ interface TlsOptions {
   pinSha256?: string;
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  clientCert?: { certPem: string; keyPem: string };
 }
 
 /**
@@ -188,6 +189,7 @@ function upgrade(socket: net.Socket | undefined, serverName: string, o: TlsOptio
       ...(o.minVersion ? { minVersion: o.minVersion } : {}),
       ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
       ...(ciphers ? { ciphers } : {}),
+      ...(o.clientCert ? { cert: o.clientCert.certPem, key: o.clientCert.keyPem } : {}),
     });
     const onError = (e: Error) => reject(tlsFailure(e));
     s.once('error', onError);
@@ -257,7 +259,7 @@ export class NodeDialer implements Dialer {
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
-    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion };
+    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion, clientCert: opts.clientCert };
     if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;
       const off = onAbortOf(() => sock?.destroy());
