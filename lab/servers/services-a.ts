@@ -402,12 +402,15 @@ const soap: LabServer = {
   },
 };
 
-function etcdArgs(ctx: LabContext, name: string, client: number, peer: number): string[] {
+function etcdArgs(ctx: LabContext, name: string, client: number, peer: number, tlsClient?: number): string[] {
+  const clients = [`http://127.0.0.1:${client}`, ...(tlsClient ? [`https://127.0.0.1:${tlsClient}`] : [])].join(',');
   return [
     '--name', name,
     '--data-dir', `${ctx.dir}/${name}.etcd`,
-    '--listen-client-urls', `http://127.0.0.1:${client}`,
-    '--advertise-client-urls', `http://127.0.0.1:${client}`,
+    '--listen-client-urls', clients,
+    '--advertise-client-urls', clients,
+    // The TLS client URL serves gRPC over h2 chosen with ALPN, with the lab certificate.
+    ...(tlsClient ? ['--cert-file', ctx.tls.certPath, '--key-file', ctx.tls.keyPath] : []),
     '--listen-peer-urls', `http://127.0.0.1:${peer}`,
     '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
     '--initial-cluster', `${name}=http://127.0.0.1:${peer}`,
@@ -433,12 +436,12 @@ const etcd: LabServer = {
   name: 'etcd',
   area: 'services-a',
   packages: ['etcd-server', 'etcd-client'],
-  ports: [p.etcd, p.etcdPeer, p.etcdAuth, p.etcdAuthPeer],
+  ports: [p.etcd, p.etcdPeer, p.etcdAuth, p.etcdAuthPeer, p.etcdTls],
   async start(ctx) {
     const f = servicesFacts.etcd;
     // A fresh data dir each start: the auth setup below runs on an empty store.
     await ctx.exec('rm', ['-rf', `${ctx.dir}/lab.etcd`, `${ctx.dir}/lab-auth.etcd`]);
-    await ctx.spawnDaemon({ label: 'etcd', command: '/usr/bin/etcd', args: etcdArgs(ctx, 'lab', p.etcd, p.etcdPeer) });
+    await ctx.spawnDaemon({ label: 'etcd', command: '/usr/bin/etcd', args: etcdArgs(ctx, 'lab', p.etcd, p.etcdPeer, p.etcdTls) });
     await ctx.spawnDaemon({ label: 'etcd-auth', command: '/usr/bin/etcd', args: etcdArgs(ctx, 'lab-auth', p.etcdAuth, p.etcdAuthPeer) });
     const root = ['--user', `root:${f.rootPassword}`];
     await etcdctl(ctx, p.etcdAuth, ['user', 'add', `root:${f.rootPassword}`]);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { call, openSession } from '../../../test/harness.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { ports } from '../../../lab/index.ts';
 import { servicesFacts } from '../../../lab/servers/services-a.ts';
 
@@ -13,6 +14,7 @@ const secured = { host: '127.0.0.1', port: p.etcdAuth };
 const f = servicesFacts.etcd;
 const upstream = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'etcd-server'], { encoding: 'utf8' }).replace(/-.*$/, '');
 const base = `/portolan-${process.pid}-${Date.now()}/`;
+const node = useNodeHost();
 
 async function ok(op: string, input: Record<string, unknown>, to: Record<string, unknown> = target) {
   const r = await call('etcd', op, { ...to, ...input });
@@ -27,7 +29,7 @@ test('etcd status and members: the version, this member the leader, its URLs', a
   assert.ok(s.dbSize > 0);
   const m = await ok('members', {});
   assert.equal(m.members.length, 1);
-  assert.deepEqual([m.members[0].name, m.members[0].clientUrls, m.members[0].peerUrls], ['lab', [`http://127.0.0.1:${p.etcd}`], [`http://127.0.0.1:${p.etcdPeer}`]]);
+  assert.deepEqual([m.members[0].name, m.members[0].clientUrls, m.members[0].peerUrls], ['lab', [`http://127.0.0.1:${p.etcd}`, `https://127.0.0.1:${p.etcdTls}`], [`http://127.0.0.1:${p.etcdPeer}`]]);
   assert.equal(m.members[0].id, s.leader);
 });
 
@@ -116,4 +118,17 @@ test('etcd auth: a user reads its prefix; a wrong password and a missing token a
   const outside = await call('etcd', 'put', { ...secured, key: '/elsewhere', value: 'x', ...user });
   assert.equal(outside.body.error.code, 'auth_failed');
   assert.match(outside.body.error.message, /permission denied/);
+});
+
+test('etcd over TLS (h2 by ALPN) on the Node host; Workers answer 501 for lack of ALPN', async () => {
+  const tls = { host: 'localhost', port: p.etcdTls, tls: 'implicit' };
+  const s = await callNode(node, 'etcd', 'status', tls);
+  assert.equal(s.status, 200, JSON.stringify(s.body));
+  assert.equal(s.body.result.version, upstream);
+  const put = await callNode(node, 'etcd', 'put', { ...tls, key: `${base}tls`, value: 'over TLS' });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await ok('get', { key: `${base}tls` })).kvs[0].value.text, 'over TLS', 'the same store over h2c');
+  const workers = await call('etcd', 'status', tls);
+  assert.equal(workers.status, 501);
+  assert.deepEqual(workers.body.error.detail.missing, ['alpn']);
 });

@@ -133,7 +133,7 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'Lab-tested through workerd against Debian\'s etcd 3.4 on h2c with the project\'s own HTTP/2 and gRPC client, on an instance without auth and one with auth enabled: get (one key, prefix, range, at an older revision, keys only, count only, sorted, limited), put with previous values, delete by key and prefix, leases granted, kept alive, inspected with their keys and revoked (keys gone with them), a watch session seeing puts and deletes made by another client, member list and status, Authenticate with the server\'s words for a wrong password or a missing token (auth_failed). TLS (h2 with ALPN) needs the Node host; it is not covered by a lab test here. Not covered: transactions (Txn), compaction, role and user administration, election and lock APIs.',
+      'Lab-tested through workerd against Debian\'s etcd 3.4 on h2c with the project\'s own HTTP/2 and gRPC client, on an instance without auth and one with auth enabled: get (one key, prefix, range, at an older revision, keys only, count only, sorted, limited), put with previous values, delete by key and prefix, leases granted, kept alive, inspected with their keys and revoked (keys gone with them), a watch session seeing puts and deletes made by another client, member list and status, Authenticate with the server\'s words for a wrong password or a missing token (auth_failed). Over TLS (h2 chosen by ALPN, the lab certificate) through the Node host; Workers refuse it with 501 for lack of ALPN. Not covered: transactions (Txn), compaction, role and user administration, election and lock APIs.',
   },
   verifiedAgainst: 'etcd 3.4.23 (Debian 12 etcd-server 3.4.23-4+b4)',
   tls: { implicit: { port: 2379 } },
