@@ -34,10 +34,10 @@ export interface DialRequest {
   /** The lowest and highest TLS version to offer (needs `tlsVersion`): one version alone tells whether the server accepts it. */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
-  /** A client certificate to present (needs `clientCert`). */
-  clientCert?: ClientCertificate;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+  /** A client certificate for TLS (needs `clientCert`). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
@@ -121,12 +121,23 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
   /**
+   * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
+   * when the request's Accept header names it.
+   */
+  media?: { contentType: string; body: (result: z.infer<O>) => Uint8Array; filename?: (result: z.infer<O>) => string };
+  /**
    * The outcome a complete result stands for when, to its user, it is a failure (a ping nobody
    * answered: the answer is still the statistics, as ping(8) prints them, but the CLI exits non-zero).
    */
   failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /**
+   * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
+   * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
+   * (`portolan ldap search HOST -b dc=example,dc=org '(cn=a*)' cn mail`).
+   */
+  cli?: { args?: string[]; short?: Record<string, string> };
   /** Maps a short route's `/extra` path (its segments decoded once, joined by '/') onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
   /** A request/response operation (POST /api/{protocol}/{operation}). */

@@ -22,7 +22,7 @@ export interface ApiAnswer {
 
 export async function api(ctx: OperationContext, o: ApiOptions, method: string, path: string, json?: unknown): Promise<ApiAnswer> {
   const tls = ctx.target.tls === 'implicit';
-  const conn = await ctx.dial(o.clientCert ? { clientCert: o.clientCert } : {});
+  const conn = await ctx.dial(o.clientCert ? { clientCertificate: o.clientCert } : {});
   const body = json === undefined ? undefined : utf8(JSON.stringify(json));
   const target = `${o.apiVersion ? `/v${o.apiVersion}` : ''}${path}`;
   const headers: [string, string][] = [
