@@ -231,6 +231,9 @@ export function operation<I extends AnyObject, O extends z.ZodType>(spec: Operat
   return spec;
 }
 
+/** The fields every operation's input has for its target: an operation's own fields take other names. */
+const TARGET_FIELDS = ['host', 'port', 'timeoutMs', 'tls', 'via'];
+
 export function defineProtocol(spec: ProtocolSpec): Protocol {
   const tlsModes: TlsMode[] = ['off'];
   if (spec.tls?.starttls) tlsModes.push('starttls');
@@ -238,6 +241,8 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
   const operations: Record<string, DefinedOperation> = {};
   for (const [name, op] of Object.entries(spec.operations)) {
     if (!op.run && !op.session) throw new TypeError(`${spec.id}.${name}: an operation needs run or session`);
+    const taken = Object.keys(op.input.shape).filter((field) => TARGET_FIELDS.includes(field));
+    if (taken.length > 0) throw new TypeError(`${spec.id}.${name}: ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} the target's; name the operation's own field otherwise`);
     const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : 30_000);
     const target = {
       host: hostField.describe('Target hostname or IP address'),
