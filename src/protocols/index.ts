@@ -1,6 +1,7 @@
 // The registry: the one list of every protocol. Adding a protocol adds one line here.
 import type { Protocol } from '../core/protocol.ts';
 import banner from './banner/index.ts';
+import beanstalkd from './beanstalkd/index.ts';
 import chargen from './chargen/index.ts';
 import daytime from './daytime/index.ts';
 import dict from './dict/index.ts';
@@ -44,4 +45,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd];

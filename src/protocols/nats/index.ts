@@ -1,6 +1,7 @@
 // NATS (docs.nats.io "Client Protocol"; ADR-4 headers; JetStream wire API): INFO, publish, request–reply, subscriptions and JetStream streams, publish with ack and pull fetch.
 import { z } from 'zod';
-import { bytesJson, fromBase64, fromHex, utf8, type ByteEncoding } from '../../core/bytes.ts';
+import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
+import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
 import { FeedCredits } from '../../core/feed-credits.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
@@ -20,12 +21,9 @@ const auth = {
 
 type AuthInput = { user?: string; password?: string; token?: string; nkeySeed?: string; clientName: string };
 
-const encoding = z.enum(['auto', 'text', 'base64', 'hex']).default('auto').describe('How payloads come back: auto (UTF-8 text when valid, else base64), text, base64 or hex');
+const encoding = encodingField;
 
-const payloadField = z
-  .union([z.string().max(8 * 1024 * 1024), z.object({ base64: z.string().max(11_200_000) }).strict(), z.object({ hex: z.string().max(16_800_000) }).strict()])
-  .default('')
-  .describe('Payload: text (sent as UTF-8), or {"base64": ...} / {"hex": ...} for any bytes');
+const payloadField = bytesField(8 * 1024 * 1024).default('').describe('Payload: text (sent as UTF-8), or {"base64": ...} / {"hex": ...} for any bytes');
 
 const headersField = z
   .record(z.string().max(256), z.union([z.string().max(8192), z.array(z.string().max(8192)).max(64)]))
@@ -71,15 +69,8 @@ const streamName = z
   .regex(/^[^\s.*>\\/]+$/, 'stream names have no whitespace, ".", "*", ">", "/" or "\\"')
   .meta({ examples: ['ORDERS'] });
 
-type PayloadInput = z.infer<typeof payloadField>;
-
-function payloadBytes(p: PayloadInput, field = 'payload'): Uint8Array {
-  if (typeof p === 'string') return utf8(p);
-  try {
-    return 'base64' in p ? fromBase64(p.base64) : fromHex(p.hex);
-  } catch {
-    throw InvalidInput.field(field, `is not valid ${'base64' in p ? 'base64' : 'hex'}`);
-  }
+function payloadBytes(p: BytesInput): Uint8Array {
+  return inputBytes(p, 'payload');
 }
 
 function headerList(h: Record<string, string | string[]> | undefined): [string, string][] {
@@ -96,7 +87,6 @@ function credentials(input: AuthInput) {
 
 // Outputs.
 
-const bytesOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
 const headersOut = z.record(z.string(), z.array(z.string()));
 
 function headersJson(h: NatsHeaders | undefined): Record<string, string[]> | undefined {
@@ -106,9 +96,7 @@ function headersJson(h: NatsHeaders | undefined): Record<string, string[]> | und
   return out;
 }
 
-function preview(j: { text?: string; base64?: string; hex?: string }): string {
-  return j.text ?? (j.base64 !== undefined ? `base64:${j.base64}` : `hex:${j.hex}`);
-}
+const preview = bytesPreview;
 
 const messageOut = z.object({
   subject: z.string(),
