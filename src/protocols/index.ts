@@ -10,6 +10,7 @@ import dns from './dns/index.ts';
 import echo from './echo/index.ts';
 import finger from './finger/index.ts';
 import ftp from './ftp/index.ts';
+import gearman from './gearman/index.ts';
 import gopher from './gopher/index.ts';
 import graphite from './graphite/index.ts';
 import grpc from './grpc/index.ts';
@@ -45,4 +46,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman];
