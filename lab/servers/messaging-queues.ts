@@ -15,6 +15,15 @@ export const queueFacts = {
     slow: 'slow',
     slowSeconds: 3,
   },
+  snpp: {
+    /** LOGI with a password (hosts.hfaxd); the server also admits `anonymousUser` from 127.0.0.1 without one. */
+    user: 'pager',
+    password: 'snpp-lab-secret',
+    anonymousUser: 'portolan',
+    /** pagermap: all-digit pager ids go to this provider; ids starting "reject" are refused. */
+    provider: '5551234',
+    rejectPrefix: 'reject',
+  },
   zmq: {
     /** The REP sockets answer [f1, f2, ...] with [echoPrefix, f1, f2, ...]. */
     echoPrefix: 'echo',
@@ -81,4 +90,37 @@ const zmq: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [beanstalkd, gearmand, zmq];
+const sn = queueFacts.snpp;
+
+/** The spool of the lab's hylafax: sendq holds the pager jobs SNPP SEND queued (q<jobid>), docq their text. */
+export function hylafaxSpool(labDir: string): string {
+  return join(labDir, 'hylafax', 'spool');
+}
+
+// hfaxd serves SNPP (RFC 1861); faxq must run for SEND to queue a job. No modem exists, so jobs stay queued.
+const hylafax: LabServer = {
+  name: 'hylafax',
+  area: 'messaging-queues',
+  packages: ['hylafax-server'],
+  ports: [p.snpp],
+  async start(ctx) {
+    const spool = hylafaxSpool(ctx.labDir);
+    await ctx.exec('rm', ['-rf', spool]);
+    await ctx.exec('cp', ['-a', '/var/spool/hylafax', spool]);
+    await ctx.exec('sh', ['-c', `cp -r /etc/hylafax/* ${spool}/etc/`]);
+    // hosts.hfaxd holds crypt(3) hashes.
+    const hash = (await ctx.exec('openssl', ['passwd', '-6', '-salt', 'portolanlab', sn.password])).trim();
+    ctx.writeFile('spool/etc/hosts.hfaxd', `^${sn.anonymousUser}@127\\.0\\.0\\.1$:::\n^${sn.user}@127\\.0\\.0\\.1$::${hash}:\n`, 0o600);
+    ctx.writeFile('spool/etc/pagermap', `^${sn.rejectPrefix}.* reject\n^[0-9]+$ ${sn.provider}\n`);
+    await ctx.exec('chown', ['uucp', `${spool}/etc/hosts.hfaxd`]);
+    await ctx.exec('mkfifo', ['-m', '0600', `${spool}/FIFO`]);
+    await ctx.exec('chown', ['uucp:uucp', `${spool}/FIFO`]);
+    await ctx.spawnDaemon({ label: 'faxq', command: '/usr/sbin/faxq', args: ['-q', spool, '-D'] });
+    await ctx.spawnDaemon({ label: 'hfaxd', command: '/usr/sbin/hfaxd', args: ['-q', spool, '-d', '-l', '127.0.0.1', '-s', String(p.snpp)] });
+  },
+  async health() {
+    expectIncludes('hfaxd SNPP', await exchange(p.snpp, { until: (b) => b.includes('\r\n') }), '220 ');
+  },
+};
+
+export const servers: LabServer[] = [beanstalkd, gearmand, zmq, hylafax];

@@ -36,6 +36,7 @@ import rsh from './rsh/index.ts';
 import sip from './sip/index.ts';
 import smtp from './smtp/index.ts';
 import snmp from './snmp/index.ts';
+import snpp from './snpp/index.ts';
 import ssdp from './ssdp/index.ts';
 import ssh from './ssh/index.ts';
 import statsd from './statsd/index.ts';
@@ -47,4 +48,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp, snpp];
