@@ -1,7 +1,7 @@
 // Lab servers of the messaging-queues area: beanstalkd, gearmand with CLI workers the lab starts, and ZMTP REP sockets of libzmq (python3-zmq).
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
-import { exchange, expectIncludes } from '../probe.ts';
+import { exchange, expectIncludes, isListening } from '../probe.ts';
 import type { LabServer } from '../server.ts';
 
 const p = ports['messaging-queues'];
@@ -123,4 +123,59 @@ const hylafax: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [beanstalkd, gearmand, zmq, hylafax];
+/** drive_smpp sends this many deliver_sm ("1", "2", ...) from 456 to 123 to the first receiver of each run. */
+export const smscFacts = { deliverCount: 3, deliverSource: '456', deliverDestination: '123' };
+
+/** drive_smpp's log: with -v 0 it logs each submit_sm as `submit_sm: short_message = <text>`. */
+export function driveSmppLog(labDir: string): string {
+  return join(labDir, 'kannel', 'drive-smpp.log');
+}
+
+// Kannel's drive_smpp (kannel-extras) is an SMSC: it answers binds, submit_sm, enquire_link and unbind, and sends
+// deliver_sm to a receiver. It serves one ESME per run and exits when that ESME leaves, so a loop starts it again.
+// It also connects to a bearerbox's smsbox port, hard-wired to 127.0.0.1:13001, and stops if none is there: a
+// bearerbox with a fake SMSC (so its flow threads live) provides it.
+const kannel: LabServer = {
+  name: 'kannel',
+  area: 'messaging-queues',
+  packages: ['kannel', 'kannel-extras'],
+  ports: [p.smsc, p.kannelAdmin, p.kannelFakeSmsc, p.kannelSmsbox],
+  async start(ctx) {
+    const conf = ctx.writeFile(
+      'bearerbox.conf',
+      [
+        'group = core',
+        `admin-port = ${p.kannelAdmin}`,
+        'admin-interface = 127.0.0.1',
+        'admin-password = portolan-lab',
+        `smsbox-port = ${p.kannelSmsbox}`,
+        'smsbox-interface = 127.0.0.1',
+        'box-allow-ip = "127.0.0.1"',
+        '',
+        'group = smsbox',
+        'bearerbox-host = 127.0.0.1',
+        '',
+        'group = smsc',
+        'smsc = fake',
+        'smsc-id = idle',
+        'host = 127.0.0.1',
+        `port = ${p.kannelFakeSmsc}`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ label: 'bearerbox', command: '/usr/sbin/bearerbox', args: ['-v', '1', conf] });
+    await ctx.spawnDaemon({
+      label: 'drive-smpp',
+      command: 'sh',
+      args: ['-c', `while :; do /usr/lib/kannel/test/drive_smpp -v 0 -p ${p.smsc} -m ${smscFacts.deliverCount}; sleep 0.2; done`],
+    });
+  },
+  async health() {
+    // enquire_link (0x15), sequence 1: drive_smpp answers enquire_link_resp (0x80000015) even before a bind.
+    const got = await exchange(p.smsc, { send: Buffer.from('000000100000001500000000000000' + '01', 'hex'), until: (b) => b.length >= 16 });
+    if (got.readUInt32BE(4) !== 0x80000015) throw new Error(`drive_smpp: no enquire_link_resp (got ${got.toString('hex')})`);
+    if (!(await isListening(p.kannelSmsbox))) throw new Error(`bearerbox: nothing on the smsbox port ${p.kannelSmsbox}`);
+  },
+};
+
+export const servers: LabServer[] = [beanstalkd, gearmand, zmq, hylafax, kannel];

@@ -8,6 +8,7 @@
 // server goes on meanwhile (keep-alives are answered, the broker never sees a slow consumer), and
 // memory stays bounded by window + maxQueued messages. When sending resumes after drops the client
 // gets {"type":"dropped","count":n,"total":t} before the next message.
+import { PortolanError } from './errors.ts';
 import type { SessionChannel, SessionMessage } from './protocol.ts';
 
 export interface FeedCreditOptions {
@@ -69,4 +70,48 @@ export class FeedCredits {
     this.sent++;
     this.channel.send(msg);
   }
+}
+
+export type FeedEnd = 'maxMessages' | 'server' | 'client';
+
+/**
+ * Runs a streaming session: `next` gives each message from the server (its `closed` error is the
+ * server ending the session), the client's control messages are read meanwhile — ack gives credit,
+ * stop ends it, anything else goes to `onCommand`, whose returned problem is reported to the client.
+ */
+export async function pumpFeed(
+  channel: SessionChannel,
+  opts: FeedCreditOptions & { maxMessages: number },
+  next: () => Promise<SessionMessage>,
+  onCommand: (m: Record<string, unknown>) => Promise<string | undefined> = async (m) => `unknown message type ${JSON.stringify(m.type)}: ack or stop`,
+): Promise<{ ended: FeedEnd; count: number; dropped: number }> {
+  const feed = new FeedCredits(channel, opts);
+  let count = 0;
+  const serverLoop = async (): Promise<FeedEnd> => {
+    try {
+      for (;;) {
+        feed.offer(await next());
+        if (++count >= opts.maxMessages) return 'maxMessages';
+      }
+    } catch (e) {
+      if (e instanceof PortolanError && e.code === 'closed') return 'server';
+      throw e;
+    }
+  };
+  const clientLoop = async (): Promise<FeedEnd> => {
+    for (;;) {
+      const m = await channel.receive();
+      if (m === null) return 'client';
+      if (m instanceof Uint8Array) {
+        channel.send({ type: 'error', error: { code: 'invalid_input', message: 'this session takes JSON control messages only' } });
+        continue;
+      }
+      if (m.type === 'stop') return 'client';
+      if (feed.handle(m)) continue;
+      const problem = await onCommand(m);
+      if (problem) channel.send({ type: 'error', error: { code: 'invalid_input', message: problem } });
+    }
+  };
+  const ended = await Promise.race([serverLoop(), clientLoop()]);
+  return { ended, count, dropped: feed.dropped };
 }

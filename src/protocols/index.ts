@@ -34,6 +34,7 @@ import rip from './rip/index.ts';
 import rlogin from './rsh/rlogin.ts';
 import rsh from './rsh/index.ts';
 import sip from './sip/index.ts';
+import smpp from './smpp/index.ts';
 import smtp from './smtp/index.ts';
 import snmp from './snmp/index.ts';
 import snpp from './snpp/index.ts';
@@ -48,4 +49,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp, snpp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp, snpp, smpp];

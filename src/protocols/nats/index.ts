@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
-import { FeedCredits } from '../../core/feed-credits.ts';
+import { pumpFeed } from '../../core/feed-credits.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
 import { filterSubjectProblem, headerProblem, publishSubjectProblem, queueProblem, type NatsHeaders, type ServerInfo, type ServerMsg } from './codec.ts';
@@ -317,44 +317,25 @@ export default defineProtocol({
         const c = await connectNats(ctx, { ...credentials(input), limits: { maxPayload: input.maxPayload } });
         const active = await subscribeAll(c, subs);
         channel.send({ type: 'subscribed', server: c.info.server_name ?? c.info.server_id ?? null, subscriptions: active });
-        const feed = new FeedCredits(channel, { window: input.window, maxQueued: input.maxQueued });
-        let count = 0;
         const queueOf = new Map(active.map((s) => [s.sid, s]));
-        const serverLoop = async (): Promise<'maxMessages' | 'server'> => {
-          try {
-            for (;;) {
+        let result: Awaited<ReturnType<typeof pumpFeed>>;
+        try {
+          result = await pumpFeed(
+            channel,
+            input,
+            async () => {
+              for (const err of c.errors.splice(0)) channel.send({ type: 'error', error: { code: 'server_error', message: err } });
               const m = await c.nextMessage();
               const s = queueOf.get(m.sid);
-              feed.offer({ type: 'message', ...messageJson(m, input.encoding), ...(s?.queue ? { queue: s.queue } : {}) } as SessionMessage);
-              if (++count >= input.maxMessages) return 'maxMessages';
-              for (const err of c.errors.splice(0)) channel.send({ type: 'error', error: { code: 'server_error', message: err } });
-            }
-          } catch (e) {
-            if (e instanceof PortolanError && e.code === 'closed') return 'server';
-            throw e;
-          }
-        };
-        const clientLoop = async (): Promise<'client'> => {
-          for (;;) {
-            const m = await channel.receive();
-            if (m === null) return 'client';
-            if (m instanceof Uint8Array) {
-              channel.send({ type: 'error', error: { code: 'invalid_input', message: 'this session takes JSON control messages only' } });
-              continue;
-            }
-            if (m.type === 'stop') return 'client';
-            if (feed.handle(m)) continue;
-            const problem = await sessionCommand(c, m, active, queueOf, channel);
-            if (problem) channel.send({ type: 'error', error: { code: 'invalid_input', message: problem } });
-          }
-        };
-        let ended: 'maxMessages' | 'server' | 'client';
-        try {
-          ended = await Promise.race([serverLoop(), clientLoop()]);
+              return { type: 'message', ...messageJson(m, input.encoding), ...(s?.queue ? { queue: s.queue } : {}) } as SessionMessage;
+            },
+            (m) => sessionCommand(c, m, active, queueOf, channel),
+          );
         } catch (e) {
           await c.conn.close();
           throw e;
         }
+        const { ended, count, dropped } = result;
         if (ended !== 'server') {
           // A clean end: UNSUB every subscription and wait for the server's PONG, within a short window.
           try {
@@ -363,7 +344,7 @@ export default defineProtocol({
             await c.conn.close();
           }
         }
-        return { messages: [], count, dropped: feed.dropped, subscriptions: active, ended };
+        return { messages: [], count, dropped, subscriptions: active, ended };
       },
     }),
     streams: operation({
