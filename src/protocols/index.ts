@@ -17,6 +17,7 @@ import grpc from './grpc/index.ts';
 import http from './http/index.ts';
 import http2 from './http2/index.ts';
 import imap from './imap/index.ts';
+import kafka from './kafka/index.ts';
 import lmtp from './smtp/lmtp.ts';
 import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
@@ -49,4 +50,4 @@ import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp, snpp, smpp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka];
