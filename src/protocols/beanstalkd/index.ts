@@ -136,7 +136,7 @@ export default defineProtocol({
       summary: 'Put a job into a tube with a priority, a delay and a time-to-run',
       input: z.object({
         tube: tubeDefault,
-        body: bytesField(8 * 1024 * 1024).describe('Job body: text (UTF-8), or {"base64": ...} / {"hex": ...}'),
+        body: bytesField(8 * 1024 * 1024).describe('Job body: text (UTF-8), or {"base64": ...} / {"hex": ...}').meta({ examples: ['{"task": "resize", "id": 42}'] }),
         priority,
         delaySeconds: z.number().int().min(0).max(0xffffffff).default(0).describe('Seconds before the job becomes ready'),
         ttrSeconds: z.number().int().min(1).max(0xffffffff).default(60).describe('Time to run: seconds a reserver has before the job is released again'),
