@@ -54,11 +54,7 @@ function terminalChannel(onControl: (msg: Exclude<SessionMessage, Uint8Array>) =
   return {
     send(msg) {
       if (msg instanceof Uint8Array) process.stdout.write(msg);
-      else {
-        onControl(msg);
-        // A streamed message is consumed once printed: credit it so the session's window moves on.
-        if (msg.type === 'message') push({ type: 'ack', messages: 1 });
-      }
+      else onControl(msg);
     },
     async receive() {
       while (queue.length === 0) await new Promise<void>((r) => (waiter = r));

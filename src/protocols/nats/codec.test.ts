@@ -5,8 +5,6 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { concat, fromBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { FrameDecoder } from '../../core/framing.ts';
-import { FeedCredits } from '../../core/feed-credits.ts';
-import type { SessionMessage } from '../../core/protocol.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { decodeHeaders, encodeConnect, encodeHeaders, encodePub, encodeSub, encodeUnsub, filterSubjectProblem, headerProblem, publishSubjectProblem, serverOpFrame, type ServerOp } from './codec.ts';
 import { crc16, decodeSeed, encodePublicKey, encodeSeed, fromBase32, PREFIX, signNonce, toBase32 } from './nkeys.ts';
@@ -198,21 +196,5 @@ describe('JetStream ack subjects', () => {
     assert.equal(v2.streamSeq, 9);
     assert.throws(() => parseAckSubject('$JS.ACK.a.b'), ProtocolError);
     assert.throws(() => parseAckSubject('_INBOX.x'), ProtocolError);
-  });
-});
-
-describe('feed credits', () => {
-  it('sends the window, queues the newest, drops the oldest and reports the drop', () => {
-    const sent: SessionMessage[] = [];
-    const feed = new FeedCredits({ send: (m) => sent.push(m) }, { window: 2, maxQueued: 3 });
-    for (let i = 0; i < 8; i++) feed.offer({ type: 'message', n: i });
-    assert.deepEqual(sent, [{ type: 'message', n: 0 }, { type: 'message', n: 1 }]);
-    assert.equal(feed.queued, 3);
-    assert.equal(feed.dropped, 3);
-    assert.equal(feed.handle({ type: 'ack', messages: 2 }), true);
-    assert.deepEqual(sent.slice(2), [{ type: 'dropped', count: 3, total: 3 }, { type: 'message', n: 5 }, { type: 'message', n: 6 }]);
-    feed.credit(5);
-    assert.deepEqual(sent.slice(5), [{ type: 'message', n: 7 }]);
-    assert.equal(feed.handle({ type: 'stop' }), false);
   });
 });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
-import { pumpFeed } from '../../core/feed-credits.ts';
+import { pumpFeed } from '../../core/feed.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
 import { filterSubjectProblem, headerProblem, publishSubjectProblem, queueProblem, type NatsHeaders, type ServerInfo, type ServerMsg } from './codec.ts';
@@ -280,8 +280,7 @@ export default defineProtocol({
         subjects: z.array(subscriptionIn).max(256).default([]).describe('More subscriptions: [{"subject": "a.*", "queue": "workers"}]'),
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
         maxMessages: z.number().int().min(1).max(1_000_000).default(10_000).describe('Stop after this many messages'),
-        window: z.number().int().min(1).max(100_000).default(500).describe('Session: messages sent and not yet acknowledged ({"type":"ack","messages":n}) before messages wait'),
-        maxQueued: z.number().int().min(0).max(100_000).default(5000).describe('Session: messages held while the window is full; beyond it the oldest is dropped and counted'),
+        window: z.number().int().min(1024).max(64 * 1024 * 1024).optional().describe('Session: bytes of messages sent ahead of the client\'s acks ({"type":"ack","bytes":n}); past it Portolan stops reading from the server (default 1 MiB)'),
         encoding,
         ...auth,
         ...limitsIn,
@@ -289,7 +288,6 @@ export default defineProtocol({
       output: z.object({
         messages: z.array(messageOut).describe('POST: the messages received; a session streams them instead'),
         count: z.number(),
-        dropped: z.number().describe('Session: messages dropped because the client did not keep up'),
         subscriptions: z.array(z.object({ subject: z.string(), queue: z.string().optional(), sid: z.number() })),
         ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
       }),
@@ -310,7 +308,7 @@ export default defineProtocol({
           ended = 'server';
         }
         if (ended !== 'server') await c.close(active.map((s) => s.sid));
-        return { messages, count: messages.length, dropped: 0, subscriptions: active, ended };
+        return { messages, count: messages.length, subscriptions: active, ended };
       },
       async session(ctx, input, channel) {
         const subs = subscriptionsOf(input);
@@ -322,7 +320,7 @@ export default defineProtocol({
         try {
           result = await pumpFeed(
             channel,
-            input,
+            input.maxMessages,
             async () => {
               for (const err of c.errors.splice(0)) channel.send({ type: 'error', error: { code: 'server_error', message: err } });
               const m = await c.nextMessage();
@@ -335,7 +333,7 @@ export default defineProtocol({
           await c.conn.close();
           throw e;
         }
-        const { ended, count, dropped } = result;
+        const { ended, count } = result;
         if (ended !== 'server') {
           // A clean end: UNSUB every subscription and wait for the server's PONG, within a short window.
           try {
@@ -344,7 +342,7 @@ export default defineProtocol({
             await c.conn.close();
           }
         }
-        return { messages: [], count, dropped, subscriptions: active, ended };
+        return { messages: [], count, subscriptions: active, ended };
       },
     }),
     streams: operation({

@@ -6,7 +6,7 @@ import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { SmppClient, type BindMode, type Delivered } from './client.ts';
 import { CMD, decodeMessageId, decodeText, encodeGsm7, encodeShortMessage, encodeUcs2, statusText } from './codec.ts';
-import { pumpFeed } from '../../core/feed-credits.ts';
+import { pumpFeed } from '../../core/feed.ts';
 
 const ascii = (field: string, max: number) =>
   z
@@ -190,10 +190,9 @@ export default defineProtocol({
         ...bindFields,
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
         maxMessages: z.number().int().min(1).max(1_000_000).default(10_000),
-        window: z.number().int().min(1).max(100_000).default(500).describe('Session: messages sent and not yet acknowledged ({"type":"ack","messages":n}) before messages wait'),
-        maxQueued: z.number().int().min(0).max(100_000).default(5000).describe('Session: messages held while the window is full; beyond it the oldest is dropped and counted'),
+        window: z.number().int().min(1024).max(64 * 1024 * 1024).optional().describe('Session: bytes of messages sent ahead of the client\'s acks ({"type":"ack","bytes":n}); past it Portolan stops reading from the server (default 1 MiB)'),
       }),
-      output: z.object({ messages: z.array(deliveredOut), count: z.number(), dropped: z.number(), ended: z.enum(['duration', 'maxMessages', 'client', 'server']), unbound: z.boolean() }),
+      output: z.object({ messages: z.array(deliveredOut), count: z.number(), ended: z.enum(['duration', 'maxMessages', 'client', 'server']), unbound: z.boolean() }),
       text: (r) => r.messages.map((m) => `${m.time} ${m.source} → ${m.destination}: ${m.text ?? bytesPreview(m.payload)}`).join('\n') || '(no messages)',
       async run(ctx, input) {
         const { c } = await openBound(ctx, input.mode, input);
@@ -209,12 +208,12 @@ export default defineProtocol({
           if (e.code === 'closed') ended = 'server';
         }
         if (ended !== 'server') await c.unbind();
-        return { messages, count: messages.length, dropped: 0, ended, unbound: ended !== 'server' };
+        return { messages, count: messages.length, ended, unbound: ended !== 'server' };
       },
       async session(ctx, input, channel) {
         const { c, systemId } = await openBound(ctx, input.mode, input);
         channel.send({ type: 'bound', mode: input.mode, systemId });
-        const { ended, count, dropped } = await pumpFeed(channel, input, async () => {
+        const { ended, count } = await pumpFeed(channel, input.maxMessages, async () => {
           const d = deliveredJson(await c.nextDeliver());
           return { type: 'message', subject: `${d.source} → ${d.destination}`, ...d };
         });
@@ -227,7 +226,7 @@ export default defineProtocol({
             // the SMSC did not answer the unbind in time: the connection is closed anyway
           }
         }
-        return { messages: [], count, dropped, ended, unbound };
+        return { messages: [], count, ended, unbound };
       },
     }),
   },

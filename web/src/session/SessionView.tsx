@@ -31,8 +31,6 @@ export interface SessionHandle {
   sendJson(m: Record<string, unknown>): void;
   /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
   ack(n: number): void;
-  /** Credit for `n` streamed messages shown: {"type":"ack","messages":n}, batched. */
-  ackMessages(n: number): void;
 }
 
 type State = 'connecting' | 'open' | 'ended' | 'failed';
@@ -52,8 +50,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
 
-  const ackBytes = useBatchedAck(ws, 'bytes', 25);
-  const ackMessages = useBatchedAck(ws, 'messages', 50);
+  const unacked = useRef(0);
+  const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const push = (m: Omit<SessionMessage, 'n' | 'at'>) => setMessages((list) => [...list, { ...m, n: ++counter.current, at: Date.now() }].slice(-MAX_MESSAGES));
 
   useEffect(() => {
@@ -87,8 +85,6 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       }
       setStats((s) => ({ ...s, inMsgs: s.inMsgs + 1 }));
       push({ dir: 'in', json: msg });
-      // Streamed messages (subscriptions) are credited once shown, so the server's window moves on.
-      if (msg.type === 'message') handleRef.current?.ackMessages(1);
       if (msg.type === 'end') {
         ended = true;
         setState('ended');
@@ -124,10 +120,18 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         ws.current.send(JSON.stringify(m));
         if (m.type !== 'resize' && m.type !== 'ack') push({ dir: 'out', json: m });
       },
-      ack: ackBytes,
-      ackMessages,
+      ack(n) {
+        unacked.current += n;
+        if (ackTimer.current) return;
+        ackTimer.current = setTimeout(() => {
+          ackTimer.current = null;
+          const bytes = unacked.current;
+          unacked.current = 0;
+          if (bytes > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', bytes }));
+        }, 25);
+      },
     }),
-    [kind, ackBytes, ackMessages],
+    [kind],
   );
   const handleRef = useRef<SessionHandle | null>(null);
   handleRef.current = handle;
@@ -182,25 +186,6 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
       {kind === 'feed' && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
     </div>
-  );
-}
-
-/** Credit sent back as {"type":"ack", [field]: n}, batched over `delayMs`. */
-function useBatchedAck(ws: { current: WebSocket | null }, field: 'bytes' | 'messages', delayMs: number): (n: number) => void {
-  const pending = useRef(0);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  return useCallback(
-    (n: number) => {
-      pending.current += n;
-      if (timer.current) return;
-      timer.current = setTimeout(() => {
-        timer.current = null;
-        const count = pending.current;
-        pending.current = 0;
-        if (count > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', [field]: count }));
-      }, delayMs);
-    },
-    [ws, field, delayMs],
   );
 }
 
