@@ -84,16 +84,16 @@ export async function followJob(c: GearmanClient, handle: string): Promise<JobRe
   }
 }
 
-/** Sends an admin command and reads its "."-terminated list. */
-export async function adminList(conn: Conn, command: string, maxLines = 100_000): Promise<string[]> {
+/** Sends an admin command and reads its "."-terminated list, each line parsed as it arrives (a peer that is not gearmand fails at its first line). */
+export async function adminList<T>(conn: Conn, command: string, parseLine: (line: string) => T, maxLines = 10_000): Promise<T[]> {
   await conn.write(`${command}\n`, { decode: command });
-  const lines: string[] = [];
+  const items: T[] = [];
   for (;;) {
     const line = await conn.readLine({ max: 64 * 1024 });
-    if (line === '.') return lines;
-    if (lines.length === 0 && line.startsWith('ERR ')) throw new ServerError(line.slice(4));
-    if (lines.length >= maxLines) throw new ProtocolError(`${command} answered more than ${maxLines} lines`);
-    lines.push(line);
+    if (line === '.') return items;
+    if (items.length === 0 && line.startsWith('ERR ')) throw new ServerError(line.slice(4));
+    if (items.length >= maxLines) throw new ProtocolError(`${command} answered more than ${maxLines} lines`);
+    items.push(parseLine(line));
   }
 }
 

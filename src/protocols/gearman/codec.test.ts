@@ -5,7 +5,7 @@ import { concat, utf8 } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { FrameDecoder } from '../../core/framing.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
-import { encodeRequest, packetFrame, parseStatus, parseWorkers, PACKET } from './codec.ts';
+import { encodeRequest, packetFrame, parseStatusLine, parseWorkerLine, PACKET } from './codec.ts';
 
 const b = (s: string) => utf8(s);
 const res = (type: number, body: Uint8Array) => {
@@ -56,9 +56,10 @@ describe('Gearman packets: golden bytes', () => {
 
 describe('Gearman admin protocol', () => {
   it('status and workers lines', () => {
-    assert.deepEqual(parseStatus(['reverse\t2\t1\t3']), [{ name: 'reverse', queued: 2, running: 1, workers: 3 }]);
-    assert.throws(() => parseStatus(['reverse 2 1 3']), ProtocolError);
-    assert.deepEqual(parseWorkers(['30 127.0.0.1 - : reverse slow', '31 ::1 client-1 :']), [
+    assert.deepEqual(parseStatusLine('reverse\t2\t1\t3'), { name: 'reverse', queued: 2, running: 1, workers: 3 });
+    assert.throws(() => parseStatusLine('reverse 2 1 3'), ProtocolError);
+    assert.throws(() => parseStatusLine('*1'), ProtocolError);
+    assert.deepEqual(['30 127.0.0.1 - : reverse slow', '31 ::1 client-1 :'].map(parseWorkerLine), [
       { fd: 30, address: '127.0.0.1', clientId: '-', functions: ['reverse', 'slow'] },
       { fd: 31, address: '::1', clientId: 'client-1', functions: [] },
     ]);

@@ -127,13 +127,11 @@ export interface FunctionStatus {
   workers: number;
 }
 
-/** "function\ttotal\trunning\tavailable_workers" lines. */
-export function parseStatus(lines: readonly string[]): FunctionStatus[] {
-  return lines.map((line) => {
-    const f = line.split('\t');
-    if (f.length < 4 || !f.slice(1, 4).every((x) => /^\d+$/.test(x))) throw new ProtocolError(`status line is not "function TAB total TAB running TAB workers": ${JSON.stringify(line.slice(0, 80))}`);
-    return { name: f[0], queued: Number(f[1]), running: Number(f[2]), workers: Number(f[3]) };
-  });
+/** A "function\ttotal\trunning\tavailable_workers" line. */
+export function parseStatusLine(line: string): FunctionStatus {
+  const f = line.split('\t');
+  if (f.length < 4 || !f.slice(1, 4).every((x) => /^\d+$/.test(x))) throw new ProtocolError(`status line is not "function TAB total TAB running TAB workers": ${JSON.stringify(line.slice(0, 80))}`);
+  return { name: f[0], queued: Number(f[1]), running: Number(f[2]), workers: Number(f[3]) };
 }
 
 export interface WorkerInfo {
@@ -143,11 +141,9 @@ export interface WorkerInfo {
   functions: string[];
 }
 
-/** "FD IP-ADDRESS CLIENT-ID : FUNCTION ..." lines. */
-export function parseWorkers(lines: readonly string[]): WorkerInfo[] {
-  return lines.map((line) => {
-    const m = /^(\d+) (\S+) (\S+) :(.*)$/.exec(line);
-    if (!m) throw new ProtocolError(`workers line is not "FD IP CLIENT-ID : FUNCTIONS": ${JSON.stringify(line.slice(0, 80))}`);
-    return { fd: Number(m[1]), address: m[2], clientId: m[3], functions: m[4].trim().split(' ').filter(Boolean) };
-  });
+/** A "FD IP-ADDRESS CLIENT-ID : FUNCTION ..." line. */
+export function parseWorkerLine(line: string): WorkerInfo {
+  const m = /^(\d+) (\S+) (\S+) :(.*)$/.exec(line);
+  if (!m) throw new ProtocolError(`workers line is not "FD IP CLIENT-ID : FUNCTIONS": ${JSON.stringify(line.slice(0, 80))}`);
+  return { fd: Number(m[1]), address: m[2], clientId: m[3], functions: m[4].trim().split(' ').filter(Boolean) };
 }

@@ -5,7 +5,7 @@ import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '.
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { adminLine, adminList, followJob, GearmanClient } from './client.ts';
-import { PACKET, parseStatus, parseWorkers } from './codec.ts';
+import { PACKET, parseStatusLine, parseWorkerLine } from './codec.ts';
 
 const functionName = z
   .string()
@@ -120,7 +120,7 @@ export default defineProtocol({
       text: (r) => ['function\tqueued\trunning\tworkers', ...r.functions.map((f) => `${f.name}\t${f.queued}\t${f.running}\t${f.workers}`)].join('\n'),
       async run(ctx) {
         const conn = await ctx.dial();
-        return { functions: parseStatus(await adminList(conn, 'status')) };
+        return { functions: await adminList(conn, 'status', parseStatusLine) };
       },
     }),
     workers: operation({
@@ -130,7 +130,7 @@ export default defineProtocol({
       text: (r) => r.workers.map((w) => `${w.fd}\t${w.address}\t${w.clientId}\t${w.functions.join(' ')}`).join('\n'),
       async run(ctx) {
         const conn = await ctx.dial();
-        return { workers: parseWorkers(await adminList(conn, 'workers')) };
+        return { workers: await adminList(conn, 'workers', parseWorkerLine) };
       },
     }),
     version: operation({
