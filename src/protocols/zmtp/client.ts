@@ -7,7 +7,7 @@
 // PING commands that arrive meanwhile (ZMTP 3.1 heartbeats) are answered with PONG.
 import type { Conn } from '../../core/conn.ts';
 import { fromLatin1 } from '../../core/bytes.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { ByteReader, ByteWriter } from '../../core/bytes.ts';
 import {
   COMPATIBLE,
@@ -71,17 +71,17 @@ export class ZmtpClient {
 
   async handshake(opts: HandshakeOptions): Promise<Peer> {
     const mechanism = opts.username !== undefined ? 'PLAIN' : 'NULL';
-    await this.conn.write(encodeGreeting({ major: 3, minor: 1, mechanism, asServer: false }), { decode: `greeting ZMTP 3.1 ${mechanism} as client` });
-    let greetingBytes: Uint8Array;
-    try {
-      greetingBytes = await this.conn.readExact(GREETING_SIZE, 'ZMTP greeting');
-    } catch (e) {
-      // libzmq sends its signature, reads ours, and closes without the rest when our mechanism is not its own.
-      if (e instanceof PortolanError && e.code === 'closed' && this.conn.bytesIn >= 10) {
-        throw new AuthError(`the peer closed the connection during the greeting, after its signature: it most likely wants another mechanism than ${mechanism}${mechanism === 'NULL' ? ' (try username and password for PLAIN)' : ''}`);
-      }
-      throw e;
-    }
+    // The greeting goes in steps, as 23/ZMTP's version detection has it (and libzmq answers it): the
+    // 10-byte signature, the peer's back; our major version, the rest of the peer's greeting back; then
+    // the rest of ours. The peer has so sent its mechanism before it reads ours, and a mismatch is named
+    // from its greeting rather than guessed from a closed socket.
+    const ours = encodeGreeting({ major: 3, minor: 1, mechanism, asServer: false });
+    await this.conn.write(ours.subarray(0, 10), { decode: 'greeting signature' });
+    const signature = await this.conn.readExact(10, 'ZMTP signature');
+    if (signature[0] !== 0xff || signature[9] !== 0x7f) decodeGreeting(new Uint8Array([...signature, ...new Uint8Array(54)]));
+    await this.conn.write(ours.subarray(10, 11), { decode: 'greeting major version 3' });
+    const greetingBytes = new Uint8Array([...signature, ...(await this.conn.readExact(GREETING_SIZE - 10, 'ZMTP greeting'))]);
+    await this.conn.write(ours.subarray(11), { decode: `greeting ZMTP 3.1 ${mechanism} as client` });
     const greeting = decodeGreeting(greetingBytes);
     this.peer = { greeting, metadata: [], socketType: null };
     if (greeting.mechanism !== mechanism) {

@@ -48,7 +48,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Lab-tested through workerd against libzmq 4.3.4 (Debian\'s python3-zmq REP sockets): the ZMTP 3.1 greeting, NULL and PLAIN (credentials checked by a ZAP handler; a refusal is auth_failed with the peer\'s ERROR reason), READY metadata, REQ and DEALER multipart messages with binary frames, mechanism mismatch and non-ZMTP peers named. Not covered: CURVE (needs the peer\'s public key and CurveZMQ boxes), ZMTP 1.0/2.0 peers, PUB/SUB and ROUTER sides, TLS (ZeroMQ has none; its encryption is CURVE).',
+      'Lab-tested through workerd against libzmq 4.3.4 (Debian\'s python3-zmq REP sockets): the ZMTP 3.1 greeting (in the steps of 23/ZMTP version detection, so the peer\'s mechanism is read before it sees ours), NULL and PLAIN (credentials checked by a ZAP handler; a refusal is auth_failed with the peer\'s ERROR reason), READY metadata, REQ and DEALER multipart messages with binary frames, mechanism mismatch and non-ZMTP peers named. Not covered: CURVE (needs the peer\'s public key and CurveZMQ boxes), ZMTP 1.0/2.0 peers, PUB/SUB and ROUTER sides, TLS (ZeroMQ has none; its encryption is CURVE).',
   },
   verifiedAgainst: 'libzmq 4.3.4 (Debian 12 libzmq5 4.3.4-6, python3-zmq 24.0.1)',
   defaultOperation: 'probe',
