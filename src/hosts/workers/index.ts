@@ -8,6 +8,7 @@ import { protocols } from '../../protocols/index.ts';
 import { createGuard, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
+import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
@@ -79,7 +80,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost },
+    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
