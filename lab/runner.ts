@@ -498,7 +498,7 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
     await unpackPackages(pending.flatMap((server) => server.unpacked ?? []), log);
     await ensureTls(log);
     const failures: string[] = [];
-    for (const server of servers.filter((candidate) => pending.includes(candidate))) {
+    const startOne = async (server: LabServer): Promise<void> => {
       const run = runs.get(server)!;
       try {
         await stopServer(server.name, log);
@@ -518,7 +518,10 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         log(`FAILED ${message.split('\n')[0]}`);
         failures.push(message);
       }
-    }
+    };
+    const toStart = servers.filter((candidate) => pending.includes(candidate));
+    for (const server of toStart.filter((candidate) => !candidate.concurrent)) await startOne(server);
+    await Promise.all(toStart.filter((candidate) => candidate.concurrent).map(startOne));
     if (failures.length > 0) throw new LabError(`${failures.length} lab server(s) failed to start:\n${failures.join('\n')}`);
   }, log);
 }

@@ -5,7 +5,7 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, sleep } from './timers.ts';
@@ -24,6 +24,8 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
+  codeExecution?: boolean;
 }
 
 export interface Answer {
@@ -79,6 +81,9 @@ export async function runOperation(
 ): Promise<Answer> {
   if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
   if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
+  if (op.runsCode && env.codeExecution === false) {
+    throw new TargetBlocked(`${protocol.id} ${op.name} runs code on the target, and this deployment turned code execution off (CODE_EXECUTION=off)`, { setting: 'CODE_EXECUTION' });
+  }
   const input = parseInput(op, raw);
   const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
   if (missing.length > 0) {

@@ -35,6 +35,8 @@ export interface NodeEnvOptions {
   policy?: TargetPolicy;
   probe?: RuntimeProbe;
   resolver?: Resolver;
+  /** false refuses operations that run code on the target (CODE_EXECUTION=off). */
+  codeExecution?: boolean;
 }
 
 export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
@@ -45,7 +47,7 @@ export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
     runtime: 'node',
     cloudflareCheck: false,
   });
-  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost };
+  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, codeExecution: opts.codeExecution };
 }
 
 /** The CLI's policy: every address, since whoever runs it can open any socket anyway. */
