@@ -1,11 +1,14 @@
 // The registry: the one list of every protocol. Adding a protocol adds one line here.
 import type { Protocol } from '../core/protocol.ts';
+import adb from './adb/index.ts';
 import banner from './banner/index.ts';
 import chargen from './chargen/index.ts';
+import cvs from './cvs/index.ts';
 import daytime from './daytime/index.ts';
 import dict from './dict/index.ts';
 import discard from './discard/index.ts';
 import dns from './dns/index.ts';
+import epmd from './epmd/index.ts';
 import echo from './echo/index.ts';
 import finger from './finger/index.ts';
 import ftp from './ftp/index.ts';
@@ -43,4 +46,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs];
