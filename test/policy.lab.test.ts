@@ -3,7 +3,7 @@
 // sends nothing off the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authHeaders, call, workerUrl } from './harness.ts';
+import { authHeaders, call, openSession, workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 
 const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '0x7f.0.0.1', '127.0.1', '::1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', 'localhost'];
@@ -47,6 +47,32 @@ test('hostnames: resolved through DNS over HTTPS once, then judged; a lab name r
   const missing = await call('echo', 'send', { host: 'nosuchname.lab.portolan.test', port: ports.foundation.echo });
   assert.equal(missing.status, 502);
   assert.match(missing.body.error.message, /could not resolve/);
+});
+
+test('deployment policy: CODE_EXECUTION=off refuses every operation that runs code on the target, naming the setting', async () => {
+  const { protocols } = await import('../src/protocols/index.ts');
+  const runsCode = protocols.flatMap((p) => Object.values(p.operations).filter((op) => op.runsCode).map((op) => ({ protocol: p.id, op })));
+  assert.ok(runsCode.length >= 3, runsCode.map((x) => `${x.protocol} ${x.op.name}`).join(', '));
+  for (const { protocol, op } of runsCode) {
+    assert.match(op.summary, /runs code on the target/, `${protocol} ${op.name} summary`);
+    if (op.session) {
+      const s = await openSession(protocol, op.name, { host: '127.0.0.1' }, 'deployment');
+      const end = await s.next((m) => m.type === 'error');
+      assert.equal(end.error.code, 'target_blocked', `${protocol} ${op.name}`);
+      assert.match(end.error.message, /CODE_EXECUTION=off/);
+      s.close();
+    } else {
+      const r = await call(protocol, op.name, { host: '127.0.0.1' }, { kind: 'deployment' });
+      assert.equal(r.status, 403, `${protocol} ${op.name}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'target_blocked');
+      assert.match(r.body.error.message, /runs code on the target.*CODE_EXECUTION=off/);
+    }
+  }
+  const runtime = await (await fetch(`${workerUrl('deployment')}/api/runtime`, { headers: authHeaders('deployment') })).json();
+  assert.equal(runtime.policy.codeExecution, 'off');
+  const described = await (await fetch(`${workerUrl('deployment')}/api/protocols`, { headers: authHeaders('deployment') })).json();
+  const rserveEval = described.protocols.find((p: { id: string }) => p.id === 'rserve').operations.find((o: { name: string }) => o.name === 'eval');
+  assert.equal(rserveEval.runsCode, true);
 });
 
 // Last: it empties the test client's bucket.

@@ -34,6 +34,7 @@ import rdp from './rdp/index.ts';
 import redis from './redis/index.ts';
 import rexec from './rsh/rexec.ts';
 import rmi from './rmi/index.ts';
+import rserve from './rserve/index.ts';
 import rip from './rip/index.ts';
 import rlogin from './rsh/rlogin.ts';
 import rsh from './rsh/index.ts';
@@ -50,4 +51,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve];
