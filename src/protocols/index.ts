@@ -46,9 +46,10 @@ import ssh from './ssh/index.ts';
 import statsd from './statsd/index.ts';
 import tftp from './tftp/index.ts';
 import telnet from './telnet/index.ts';
+import thrift from './thrift/index.ts';
 import time from './time/index.ts';
 import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift];
