@@ -2,6 +2,7 @@
 import type { Protocol } from '../core/protocol.ts';
 import adb from './adb/index.ts';
 import banner from './banner/index.ts';
+import cdp from './cdp/index.ts';
 import chargen from './chargen/index.ts';
 import cvs from './cvs/index.ts';
 import dap from './dap/index.ts';
@@ -52,4 +53,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp];
