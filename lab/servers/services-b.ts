@@ -27,7 +27,7 @@ export const servicesFacts = {
   rmi: { names: ['portolan/clock', 'portolan/greeter'] },
   jdwp: { mainClass: 'LabJvm', thread: 'portolan-worker' },
   rserve: { user: 'portolan', password: 'portolan-secret' },
-  jupyter: { token: 'portolan-lab-token', notebookDir: 'harbour', file: 'harbour/ships.txt', fileText: 'Portolan\nLighthouse\n' },
+  jupyter: { token: 'portolan-lab-token', notebookDir: 'harbour', file: 'harbour/ships.txt', fileText: 'Portolan\nLighthouse\n', bigFile: 'charts/coast.txt', bigFileBytes: 2 * 1024 * 1024 },
   node: { title: 'portolan-inspect-target' },
 };
 
@@ -220,6 +220,7 @@ const jupyter: LabServer = {
     const root = join(ctx.dir, 'root');
     rmSync(root, { recursive: true, force: true });
     ctx.writeFile(`root/${servicesFacts.jupyter.file}`, servicesFacts.jupyter.fileText);
+    ctx.writeFile(`root/${servicesFacts.jupyter.bigFile}`, 'coast line\n'.repeat(servicesFacts.jupyter.bigFileBytes / 11));
     await ctx.spawnDaemon({
       command: python,
       args: [

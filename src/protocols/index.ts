@@ -22,6 +22,7 @@ import http from './http/index.ts';
 import http2 from './http2/index.ts';
 import imap from './imap/index.ts';
 import lmtp from './smtp/lmtp.ts';
+import jupyter from './jupyter/index.ts';
 import lsp from './lsp/index.ts';
 import memcached from './memcached/index.ts';
 import mysql from './mysql/index.ts';
@@ -53,4 +54,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter];

@@ -27,7 +27,7 @@ export function hostHeader(host: string, port: number): string {
 /** One HTTP request on a new connection; a body past `maxBytes` is a protocol error, not a truncated answer. */
 export async function httpJson(
   ctx: OperationContext,
-  req: { method: string; path: string; headers?: Field[]; body?: unknown; maxBytes: number },
+  req: { method: string; path: string; headers?: Field[]; body?: unknown; maxBytes: number; secretHeaders?: boolean },
 ): Promise<JsonResponse> {
   const conn = await ctx.dial();
   const body = req.body === undefined ? undefined : utf8(JSON.stringify(req.body));
@@ -35,7 +35,7 @@ export async function httpJson(
   if (body) headers.push(['Content-Type', 'application/json'], ['Content-Length', String(body.length)]);
   else if (req.method !== 'GET' && req.method !== 'HEAD') headers.push(['Content-Length', '0']);
   const t0 = performance.now();
-  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0 }, () => performance.now() - t0);
+  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0, secretHead: req.secretHeaders }, () => performance.now() - t0);
   await conn.close();
   if (x.truncated) throw new ProtocolError(`${req.method} ${req.path}: the answer is larger than ${req.maxBytes} bytes`);
   const text = fromUtf8(x.body);
@@ -55,10 +55,10 @@ export async function httpJson(
 export class JsonSocket {
   private constructor(readonly ws: WsClient) {}
 
-  static async open(ctx: OperationContext, path: string, headers: Field[] = [], maxMessage = 16 * 1024 * 1024): Promise<JsonSocket> {
+  static async open(ctx: OperationContext, path: string, headers: Field[] = [], maxMessage = 16 * 1024 * 1024, secretHeaders = false): Promise<JsonSocket> {
     const conn: Conn = await ctx.dial();
     const ws = new WsClient(conn, ctx.crypto, maxMessage);
-    await ws.handshake({ path, host: hostHeader(ctx.target.host, ctx.target.port), headers, protocols: [] });
+    await ws.handshake({ path, host: hostHeader(ctx.target.host, ctx.target.port), headers, protocols: [], secretHead: secretHeaders });
     return new JsonSocket(ws);
   }
 
