@@ -1,8 +1,12 @@
 // An Rserve session over a Conn: the ID string, login when the server asks for it, then commands one at a time.
-import crypt from 'unix-crypt-td-js';
+// @ts-expect-error unix-crypt-td-js ships no types: it exports crypt(password, salt), the 13-character DES crypt(3) hash.
+import unixCrypt from 'unix-crypt-td-js';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { CMD, ERRORS, PARSE_STATUS, encodeCommand, idFrame, responseFrame, stringParam, type IdString, type Response } from './codec.ts';
+
+/** Traditional DES crypt(3), as Rserve's "ARuc" login wants it. */
+export const crypt = unixCrypt as (password: string, salt: string) => string;
 
 export type LoginMethod = 'auto' | 'plain' | 'crypt';
 

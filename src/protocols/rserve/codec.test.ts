@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypt from 'unix-crypt-td-js';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import { crypt } from './client.ts';
 import { CMD, decodeSexpParam, encodeCommand, idFrame, responseFrame, stringParam } from './codec.ts';
 
 // Rserve 1.8 on R 4.2 answering CMD_eval of list(n=c(1L,NA), s=c("a",NA), b=c(TRUE,FALSE,NA), d=2.5) (captured in the lab).
