@@ -66,9 +66,11 @@ const cvs: LabServer = {
     writeFileSync(join(root, 'CVSROOT', 'passwd'), `${servicesFacts.cvs.user}:${hash}:nobody\n`);
     writeFileSync(join(root, 'CVSROOT', 'config'), `SystemAuth=no\nLockDir=${locks}\n`);
     await ctx.exec('chmod', ['-R', 'a+rX', root]);
+    // nofork: each connection's socat execs cvs with the socket as its stdin and stdout, as inetd would; with a
+    // pipe in between, socat may close the connection before relaying the last lines of a cvs that exits 1.
     await ctx.spawnDaemon({
       command: '/usr/bin/socat',
-      args: [`TCP-LISTEN:${p.cvs},bind=127.0.0.1,reuseaddr,fork`, `EXEC:cvs -f --allow-root=${root} pserver`],
+      args: [`TCP-LISTEN:${p.cvs},bind=127.0.0.1,reuseaddr,fork`, `EXEC:cvs -f --allow-root=${root} pserver,nofork`],
     });
   },
   async health() {
@@ -187,8 +189,13 @@ const dap: LabServer = {
   packages: ['python3-debugpy'],
   ports: [p.dap],
   async start(ctx) {
-    const script = ctx.writeFile('debuggee.py', 'import time\n\nharbour = ["Portolan", "Lighthouse"]\nwhile True:\n    time.sleep(1)\n');
-    await ctx.spawnDaemon({ command: python, args: ['-m', 'debugpy', '--listen', `127.0.0.1:${p.dap}`, script] });
+    // The adapter runs inside the debuggee (pydevd speaks DAP itself): `python3 -m debugpy --listen` spawns a separate
+    // adapter that double-forks out of the lab's process group, outlives a stop and keeps the port.
+    const script = ctx.writeFile(
+      'debuggee.py',
+      `import time\n\nimport debugpy\n\ndebugpy.listen(("127.0.0.1", ${p.dap}), in_process_debug_adapter=True)\nharbour = ["Portolan", "Lighthouse"]\nwhile True:\n    time.sleep(1)\n`,
+    );
+    await ctx.spawnDaemon({ command: python, args: [script] });
   },
   async health() {
     const init = contentLength({ seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'lab', clientID: 'lab' } });

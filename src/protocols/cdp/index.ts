@@ -127,7 +127,16 @@ export default defineProtocol({
       async run(ctx, input) {
         const { target, session } = await attach(ctx, input.target, Math.ceil((input.maxBytes * 4) / 3) + 4096);
         if (input.url) await navigate(ctx, session, input.url);
-        const shot = await session.call<{ data: string }>('Page.captureScreenshot', { format: 'png' });
+        // Right after a navigation that swapped the renderer, Chromium may answer "Not attached to an active page" for a moment.
+        let shot: { data: string } | undefined;
+        for (let attempt = 0; !shot; attempt++) {
+          try {
+            shot = await session.call<{ data: string }>('Page.captureScreenshot', { format: 'png' });
+          } catch (e) {
+            if (!(e instanceof ServerError && /Not attached to an active page/.test(e.message)) || attempt >= 10) throw e;
+            await ctx.sleep(100);
+          }
+        }
         await session.close();
         const png = fromBase64(shot.data);
         return { target: target.id, format: 'png' as const, ...pngSize(png), bytes: png.length, base64: shot.data };

@@ -26,9 +26,9 @@ export default defineProtocol({
   rating: {
     stars: 3,
     reason:
-      'initialize with the client\'s arguments, the adapter\'s capabilities (supported features, exception breakpoint filters) and its early events, error responses in the adapter\'s words; lab-tested against debugpy 1.6 listening on TCP. No attach, launch, breakpoints or stepping.',
+      'initialize with the client\'s arguments, the adapter\'s capabilities (supported features, exception breakpoint filters) and its early events, error responses in the adapter\'s words; lab-tested against debugpy 1.6 listening on TCP (its in-process adapter). No attach, launch, breakpoints or stepping.',
   },
-  verifiedAgainst: 'debugpy 1.6.3 (python3 -m debugpy --listen)',
+  verifiedAgainst: 'debugpy 1.6.3 (debugpy.listen, in-process adapter)',
   defaultOperation: 'initialize',
   operations: {
     initialize: operation({
