@@ -1,9 +1,10 @@
 // Service-plane servers, each on 127.0.0.1: a CVS pserver (through socat), Erlang's epmd with a node
 // registered, the adb host server, a JVM with an RMI registry and the JDWP agent, Rserve (plain and crypt
-// logins), a Thrift server on python3-thrift, debugpy (DAP), python-lsp-server, Jupyter Server, headless
+// logins), a Thrift server on python3-thrift, debugpy (DAP), python-lsp-server, Jupyter Server (token; TLS with a password), headless
 // Chromium and Node with --inspect. The slow starters start concurrently.
-import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
 import { exchange, expectIncludes } from '../probe.ts';
@@ -27,6 +28,7 @@ export const servicesFacts = {
   rmi: { names: ['portolan/clock', 'portolan/greeter'] },
   jdwp: { mainClass: 'LabJvm', thread: 'portolan-worker' },
   rserve: { user: 'portolan', password: 'portolan-secret' },
+  jupyterTls: { password: 'portolan-secret' },
   jupyter: { token: 'portolan-lab-token', notebookDir: 'harbour', file: 'harbour/ships.txt', fileText: 'Portolan\nLighthouse\n', bigFile: 'charts/coast.txt', bigFileBytes: 2 * 1024 * 1024 },
   node: { title: 'portolan-inspect-target' },
 };
@@ -235,11 +237,65 @@ const jupyter: LabServer = {
         `--IdentityProvider.token=${servicesFacts.jupyter.token}`, `--ServerApp.token=${servicesFacts.jupyter.token}`, '--ServerApp.open_browser=False',
         `--ServerApp.root_dir=${root}`, '--ServerApp.disable_check_xsrf=False',
       ],
-      env: { HOME: ctx.dir, JUPYTER_RUNTIME_DIR: join(ctx.dir, 'runtime'), JUPYTER_DATA_DIR: join(ctx.dir, 'data'), JUPYTER_CONFIG_DIR: join(ctx.dir, 'config'), IPYTHONDIR: join(ctx.dir, 'ipython') },
+      env: jupyterEnv(ctx),
     });
   },
   async health() {
     await expectHttp('jupyter', p.jupyter, '/api/status', '"started"', `Authorization: token ${servicesFacts.jupyter.token}\r\n`);
+  },
+};
+
+/** GET `path` over TLS (trusting the lab CA) and expect `expected` in the answer. */
+function expectHttps(what: string, port: number, path: string, expected: string, caPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(caPath) }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    const timer = setTimeout(() => socket.destroy(new Error(`${what}: no answer within 2000 ms`)), 2000);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: ${e.message}`));
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      try {
+        expectIncludes(what, Buffer.concat(chunks), expected);
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function jupyterEnv(ctx: LabContext): Record<string, string> {
+  return { HOME: ctx.dir, JUPYTER_RUNTIME_DIR: join(ctx.dir, 'runtime'), JUPYTER_DATA_DIR: join(ctx.dir, 'data'), JUPYTER_CONFIG_DIR: join(ctx.dir, 'config'), IPYTHONDIR: join(ctx.dir, 'ipython') };
+}
+
+/** A second Jupyter Server: HTTPS with the lab certificate and a password login instead of a token. */
+const jupyterTls: LabServer = {
+  name: 'jupyter-tls',
+  area: 'services-b',
+  packages: ['python3-jupyter-server', 'python3-ipykernel'],
+  ports: [p.jupyterTls],
+  concurrent: true,
+  async start(ctx) {
+    const root = join(ctx.dir, 'root');
+    rmSync(root, { recursive: true, force: true });
+    ctx.writeFile(`root/${servicesFacts.jupyter.file}`, servicesFacts.jupyter.fileText);
+    const hash = (await ctx.exec(python, ['-c', 'import sys\nfrom jupyter_server.auth import passwd\nprint(passwd(sys.argv[1]))', servicesFacts.jupyterTls.password])).trim();
+    await ctx.spawnDaemon({
+      command: python,
+      args: [
+        '-m', 'jupyter_server', '--allow-root', '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${p.jupyterTls}`, '--ServerApp.port_retries=0',
+        '--ServerApp.token=', `--ServerApp.password=${hash}`, `--ServerApp.certfile=${ctx.tls.certPath}`, `--ServerApp.keyfile=${ctx.tls.keyPath}`,
+        '--ServerApp.open_browser=False', `--ServerApp.root_dir=${root}`,
+      ],
+      env: jupyterEnv(ctx),
+    });
+  },
+  async health(ctx) {
+    await expectHttps('jupyter over TLS', p.jupyterTls, '/login', '_xsrf', ctx.tls.caPath);
   },
 };
 
@@ -284,4 +340,4 @@ const nodeInspect: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [cvs, epmd, adb, thrift, dap, lsp, nodeInspect, jvm, rserve, jupyter, chromium];
+export const servers: LabServer[] = [cvs, epmd, adb, thrift, dap, lsp, nodeInspect, jvm, rserve, jupyter, jupyterTls, chromium];

@@ -27,15 +27,15 @@ export function hostHeader(host: string, port: number): string {
 /** One HTTP request on a new connection; a body past `maxBytes` is a protocol error, not a truncated answer. */
 export async function httpJson(
   ctx: OperationContext,
-  req: { method: string; path: string; headers?: Field[]; body?: unknown; maxBytes: number; secretHeaders?: boolean },
+  req: { method: string; path: string; headers?: Field[]; body?: unknown; form?: string; maxBytes: number; secretHeaders?: boolean },
 ): Promise<JsonResponse> {
   const conn = await ctx.dial();
-  const body = req.body === undefined ? undefined : utf8(JSON.stringify(req.body));
+  const body = req.form !== undefined ? utf8(req.form) : req.body === undefined ? undefined : utf8(JSON.stringify(req.body));
   const headers: Field[] = [['Host', hostHeader(ctx.target.host, ctx.target.port)], ['Accept', 'application/json'], ['Connection', 'close'], ...(req.headers ?? [])];
-  if (body) headers.push(['Content-Type', 'application/json'], ['Content-Length', String(body.length)]);
+  if (body) headers.push(['Content-Type', req.form !== undefined ? 'application/x-www-form-urlencoded' : 'application/json'], ['Content-Length', String(body.length)]);
   else if (req.method !== 'GET' && req.method !== 'HEAD') headers.push(['Content-Length', '0']);
   const t0 = performance.now();
-  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0, secretHead: req.secretHeaders }, () => performance.now() - t0);
+  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0, secret: req.secretHeaders }, () => performance.now() - t0);
   await conn.close();
   if (x.truncated) throw new ProtocolError(`${req.method} ${req.path}: the answer is larger than ${req.maxBytes} bytes`);
   const text = fromUtf8(x.body);

@@ -9,17 +9,64 @@ import { JsonSocket, httpJson } from '../cdp/json-http.ts';
 
 export interface Auth {
   token?: string;
+  password?: string;
+}
+
+/** How requests prove who they are: the token header, or the cookies of a password login (and its XSRF token). */
+export interface Credentials {
+  headers: Field[];
+  /** The _xsrf cookie's value, sent back as X-XSRFToken on requests that change state. */
+  xsrf?: string;
+  kind: 'token' | 'password' | 'none';
 }
 
 export function authHeaders(auth: Auth): Field[] {
   return auth.token ? [['Authorization', `token ${auth.token}`]] : [];
 }
 
+/** Cookie name=value pairs from Set-Cookie fields. */
+export function cookiesOf(headers: readonly Field[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'set-cookie') continue;
+    const pair = value.split(';', 1)[0];
+    const at = pair.indexOf('=');
+    if (at > 0) out.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * The token as a header, or a password login as the browser does it: GET /login for the _xsrf cookie, POST the
+ * password with it, keep the session cookie the 302 sets.
+ */
+export async function authenticate(ctx: OperationContext, auth: Auth): Promise<Credentials> {
+  if (auth.token !== undefined) return { headers: authHeaders(auth), kind: 'token' };
+  if (auth.password === undefined) return { headers: [], kind: 'none' };
+  const page = await httpJson(ctx, { method: 'GET', path: '/login', maxBytes: 256 * 1024 });
+  const xsrf = cookiesOf(page.headers).get('_xsrf');
+  if (page.status !== 200 || !xsrf) throw new ServerError(`Jupyter Server: GET /login answered HTTP ${page.status} ${page.reason}${xsrf ? '' : ' without an _xsrf cookie'}: no password login here`);
+  const form = `_xsrf=${encodeURIComponent(xsrf)}&password=${encodeURIComponent(auth.password)}`;
+  const r = await httpJson(ctx, { method: 'POST', path: '/login', headers: [['Cookie', `_xsrf=${xsrf}`]], form, maxBytes: 256 * 1024, secretHeaders: true });
+  const session = [...cookiesOf(r.headers)].filter(([name]) => name !== '_xsrf');
+  if (r.status === 401 || r.status === 403 || session.length === 0) {
+    const words = /Invalid credentials/i.test(r.text) ? 'Invalid credentials' : `HTTP ${r.status} ${r.reason}`;
+    throw new AuthError(`Jupyter Server refused the password: ${words}`, { status: r.status });
+  }
+  ctx.timing.mark('loginMs');
+  const cookie = [...session.map(([name, value]) => `${name}=${value}`), `_xsrf=${xsrf}`].join('; ');
+  return { headers: [['Cookie', cookie]], xsrf, kind: 'password' };
+}
+
 /** A REST call; 401/403 are auth_failed and other errors the server's own message. */
-export async function api(ctx: OperationContext, auth: Auth, method: string, path: string, maxBytes: number, body?: unknown): Promise<unknown> {
-  const r = await httpJson(ctx, { method, path, headers: authHeaders(auth), body, maxBytes, secretHeaders: auth.token !== undefined });
+export async function api(ctx: OperationContext, auth: Credentials, method: string, path: string, maxBytes: number, body?: unknown): Promise<unknown> {
+  const headers = [...auth.headers, ...(auth.xsrf && method !== 'GET' ? ([['X-XSRFToken', auth.xsrf]] as Field[]) : [])];
+  const r = await httpJson(ctx, { method, path, headers, body, maxBytes, secretHeaders: auth.kind !== 'none' });
   const message = (r.json as { message?: string; reason?: string } | undefined)?.message ?? r.text.trim().slice(0, 200);
-  if (r.status === 401 || r.status === 403) throw new AuthError(`Jupyter Server: HTTP ${r.status} ${message || r.reason}${auth.token ? ' (wrong token?)' : ' (this server needs a token)'}`, { status: r.status });
+  if (r.status === 401 || r.status === 403) {
+    const hint = auth.kind === 'token' ? ' (wrong token?)' : auth.kind === 'none' ? ' (this server needs a token or a password)' : '';
+    throw new AuthError(`Jupyter Server: HTTP ${r.status} ${message || r.reason}${hint}`, { status: r.status });
+  }
   if (r.status >= 400) throw new ServerError(`Jupyter Server: HTTP ${r.status} ${message || r.reason}`, { status: r.status });
   if (r.status === 204) return null;
   if (r.json === undefined) throw new ProtocolError(`${method} ${path} did not answer JSON: the port is not a Jupyter Server API`);
@@ -58,9 +105,9 @@ export class KernelChannel {
     private readonly crypto: OperationContext['crypto'],
   ) {}
 
-  static async open(ctx: OperationContext, auth: Auth, kernelId: string): Promise<KernelChannel> {
+  static async open(ctx: OperationContext, auth: Credentials, kernelId: string): Promise<KernelChannel> {
     const session = toHex(ctx.crypto.randomBytes(16));
-    const socket = await JsonSocket.open(ctx, `/api/kernels/${encodeURIComponent(kernelId)}/channels?session_id=${session}`, authHeaders(auth), 16 * 1024 * 1024, auth.token !== undefined);
+    const socket = await JsonSocket.open(ctx, `/api/kernels/${encodeURIComponent(kernelId)}/channels?session_id=${session}`, auth.headers, 16 * 1024 * 1024, auth.kind !== 'none');
     return new KernelChannel(socket, session, ctx.crypto);
   }
 

@@ -6,6 +6,8 @@ import { servicesFacts } from '../../../lab/servers/services-b.ts';
 
 const facts = servicesFacts.jupyter;
 const target = { host: '127.0.0.1', port: ports['services-b'].jupyter, token: facts.token };
+/** The second server: HTTPS with the lab certificate, a password login instead of a token. */
+const secure = { host: '127.0.0.1', port: ports['services-b'].jupyterTls, tls: 'implicit', password: servicesFacts.jupyterTls.password };
 
 test('jupyter: status, kernel specs and contents with the token; the token stays out of the transcript', async () => {
   const s = await call('jupyter', 'status', target, { transcript: true });
@@ -84,4 +86,23 @@ test('jupyter: a run session keeps one kernel across cells and streams each outp
   assert.equal(done.status, 'ok');
   s.close();
   await s.done;
+});
+
+test('jupyter over TLS with a password: the browser\'s login (XSRF cookie, session cookie), then the API and a kernel; the password stays masked', async () => {
+  const s = await call('jupyter', 'status', secure, { transcript: true });
+  assert.equal(s.status, 200, JSON.stringify(s.body));
+  assert.equal(s.body.result.version, '1.23.3');
+  assert.ok(s.body.timing.loginMs > 0);
+  const transcript = JSON.stringify(s.body.transcript);
+  assert.ok(!transcript.includes(secure.password) && !transcript.includes(Buffer.from(secure.password).toString('hex')), 'password in the transcript');
+  const file = await call('jupyter', 'contents', { ...secure, path: facts.file });
+  assert.equal(file.body.result.text, facts.fileText);
+  const x = await call('jupyter', 'execute', { ...secure, code: 'print(6 * 7)', timeoutMs: 60_000 });
+  assert.equal(x.status, 200, JSON.stringify(x.body));
+  assert.equal(x.body.result.stdout, '42\n');
+  const wrong = await call('jupyter', 'status', { ...secure, password: 'wrong' });
+  assert.equal(wrong.body.error.code, 'auth_failed');
+  assert.match(wrong.body.error.message, /Invalid credentials/);
+  const plain = await call('jupyter', 'status', { ...secure, tls: 'off', timeoutMs: 3000 });
+  assert.ok(['protocol_error', 'closed', 'server_error'].includes(plain.body.error.code), JSON.stringify(plain.body));
 });
