@@ -59,8 +59,10 @@ export interface CdpEvent {
 
 export class CdpSession {
   private nextId = 1;
-  /** Events that arrived while waiting for a reply, in order (capped). */
+  /** Events that arrived while waiting for a reply, in order: only the methods asked for in `keep`, at most 100. */
   readonly events: CdpEvent[] = [];
+  /** Event methods worth keeping while a command runs (Page.loadEventFired during a navigation). */
+  keep = new Set<string>();
 
   private constructor(private readonly socket: JsonSocket) {}
 
@@ -79,7 +81,7 @@ export class CdpSession {
         if (err) throw new ServerError(`${method}: ${err.message ?? 'error'}${err.data ? ` (${err.data})` : ''}`, { code: err.code });
         return (m.result ?? {}) as T;
       }
-      if (typeof m.method === 'string' && this.events.length < 1000) this.events.push({ method: m.method, params: (m.params ?? {}) as Record<string, unknown> });
+      if (typeof m.method === 'string' && this.keep.has(m.method) && this.events.length < 100) this.events.push({ method: m.method, params: (m.params ?? {}) as Record<string, unknown> });
     }
   }
 

@@ -30,6 +30,7 @@ async function evaluate(session: CdpSession, expression: string, awaitPromise: b
 
 /** Page.navigate, then the load event; a failed navigation is the browser's net error. */
 async function navigate(ctx: OperationContext, session: CdpSession, url: string): Promise<{ frameId: string; loaderId?: string }> {
+  session.keep.add('Page.loadEventFired');
   await session.call('Page.enable');
   const nav = await session.call<{ frameId: string; loaderId?: string; errorText?: string }>('Page.navigate', { url });
   if (nav.errorText) throw new ServerError(`navigation to ${url} failed: ${nav.errorText}`);
@@ -162,6 +163,7 @@ export default defineProtocol({
       output: z.object({ messages: z.number(), ended: z.enum(['client', 'target']) }),
       async session(ctx, input, channel) {
         const { target, session } = await attach(ctx, input.target);
+        for (const m of ['Runtime.consoleAPICalled', 'Runtime.exceptionThrown', 'Log.entryAdded', 'Inspector.detached']) session.keep.add(m);
         await session.call('Runtime.enable');
         // Node's inspector has no Log domain.
         await session.call('Log.enable').catch((e) => (e instanceof ServerError ? undefined : Promise.reject(e)));

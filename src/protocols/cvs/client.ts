@@ -5,6 +5,8 @@ import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core
 import { OutputCollector, VALID_RESPONSES, authRequest, parseResponse, type ResponseLine } from './codec.ts';
 
 const MAX_LINES = 100_000;
+/** Text kept from one answer: a listing of a huge repository is cut here rather than held whole. */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 export interface Login {
   root: string;
@@ -48,8 +50,12 @@ export async function send(conn: Conn, requests: string[]): Promise<Answer> {
   await conn.write(requests.map((r) => `${r}\n`).join(''), { decode: requests.join(' | ').slice(0, 300) });
   const out = new OutputCollector();
   const responses: ResponseLine[] = [];
+  let bytes = 0;
   for (let i = 0; i < MAX_LINES; i++) {
-    const r = parseResponse(await conn.readLine({ max: 64 * 1024 }));
+    const line = await conn.readLine({ max: 64 * 1024 });
+    bytes += line.length + 1;
+    if (bytes > MAX_ANSWER_BYTES) throw new ProtocolError(`the answer is longer than ${MAX_ANSWER_BYTES} bytes`);
+    const r = parseResponse(line);
     if (r.kind === 'ok') return { lines: out.lines, messages: out.messages, responses };
     if (r.kind === 'error') {
       const words = [...out.messages, r.text].filter(Boolean).join('; ') || 'error';

@@ -54,14 +54,22 @@ export default defineProtocol({
         const args = { clientID: 'portolan', clientName: 'Portolan', adapterID: input.adapterId, pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true, supportsVariableType: true, locale: 'en-US' };
         await conn.write(encodeMessage({ seq: 1, type: 'request', command: 'initialize', arguments: args }), { decode: 'request 1 initialize' });
         const events: { event: string; body: unknown }[] = [];
+        // Events kept: at most 100 and 1 MiB of them (an adapter may stream output events without end).
+        let eventBytes = 0;
+        const keep = (m: { body: unknown; length: number }) => {
+          const d = m.body as DapMessage;
+          if (d.type !== 'event' || typeof d.event !== 'string' || events.length >= 100 || eventBytes + m.length > 1024 * 1024) return;
+          eventBytes += m.length;
+          events.push({ event: d.event, body: d.body ?? null });
+        };
         let response: DapMessage | undefined;
         const read = async () => {
           for (;;) {
-            const m = (await conn.readFrame(frame, 'DAP message', describe)).body as DapMessage;
+            const raw = await conn.readFrame(frame, 'DAP message', describe);
+            const m = raw.body as DapMessage;
             if (typeof m !== 'object' || m === null) throw new ProtocolError('DAP message is not an object');
-            if (m.type === 'event' && typeof m.event === 'string') {
-              if (events.length < 100) events.push({ event: m.event, body: m.body ?? null });
-            } else if (m.type === 'response' && m.request_seq === 1) {
+            if (m.type === 'event') keep(raw);
+            else if (m.type === 'response' && m.request_seq === 1) {
               response = m;
               return;
             } else if (m.type === 'request') {
@@ -76,8 +84,7 @@ export default defineProtocol({
           await ctx
             .within(input.eventWaitMs, async () => {
               for (;;) {
-                const m = (await conn.readFrame(frame, 'DAP event', describe)).body as DapMessage;
-                if (m.type === 'event' && typeof m.event === 'string' && events.length < 100) events.push({ event: m.event, body: m.body ?? null });
+                keep(await conn.readFrame(frame, 'DAP event', describe));
               }
             })
             .catch((e) => {

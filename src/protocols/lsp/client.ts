@@ -5,10 +5,13 @@ import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { asRpc, encodeMessage, messageFrame, type RpcMessage } from './codec.ts';
 
 const MAX_KEPT = 200;
+/** Notification bodies kept in all (diagnostics are small; a chatty server's log messages are dropped past this). */
+const MAX_KEPT_BYTES = 1024 * 1024;
 
 export class RpcPeer {
   private nextId = 1;
   readonly notifications: { method: string; params: unknown }[] = [];
+  private keptBytes = 0;
   private readonly frame;
 
   constructor(readonly conn: Conn, maxBody = 16 * 1024 * 1024) {
@@ -23,13 +26,17 @@ export class RpcPeer {
     const id = this.nextId++;
     await this.conn.write(encodeMessage({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) }), { decode: `request ${id} ${method}` });
     for (;;) {
-      const m = asRpc((await this.conn.readFrame(this.frame, `${method} response`, describe)).body);
+      const frame = await this.conn.readFrame(this.frame, `${method} response`, describe);
+      const m = asRpc(frame.body);
       if (m.method !== undefined && m.id !== undefined && m.id !== null) {
         await this.answer(m);
         continue;
       }
       if (m.method !== undefined) {
-        if (this.notifications.length < MAX_KEPT) this.notifications.push({ method: m.method, params: m.params });
+        if (this.notifications.length < MAX_KEPT && this.keptBytes + frame.length <= MAX_KEPT_BYTES) {
+          this.keptBytes += frame.length;
+          this.notifications.push({ method: m.method, params: m.params });
+        }
         continue;
       }
       if (m.id !== id) throw new ProtocolError(`response to request ${JSON.stringify(m.id)}, expected ${id}`);
