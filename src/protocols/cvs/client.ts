@@ -30,6 +30,10 @@ export async function authenticate(conn: Conn, login: Login, kind: 'AUTH' | 'VER
       throw e;
     }
     if (line === 'I LOVE YOU') return;
+    // pserver answers I HATE YOU, or E lines and an error line; anything else is not a pserver.
+    if (line !== 'I HATE YOU' && !line.startsWith('E ') && !line.startsWith('error ')) {
+      throw new ProtocolError(`the server answered ${JSON.stringify(line.slice(0, 80))} to the login: not a CVS pserver`);
+    }
     lines.push(line);
     if (line === 'I HATE YOU' || line.startsWith('error ')) break;
   }

@@ -38,7 +38,7 @@ test('cvs: ls lists modules, the files of a module (long: revisions and dates) a
   assert.match(missing.body.error.message, /cannot find module `nosuchmodule'/);
 });
 
-test('cvs: a wrong password is auth_failed with I HATE YOU; an unknown user with the server\'s words', async () => {
+test('cvs: a wrong password is auth_failed with I HATE YOU; an unknown user with the server\'s words; a non-pserver is a protocol error', async () => {
   const wrong = await call('cvs', 'version', { ...target, password: 'wrong' });
   assert.equal(wrong.status, 502);
   assert.equal(wrong.body.error.code, 'auth_failed');
@@ -49,4 +49,8 @@ test('cvs: a wrong password is auth_failed with I HATE YOU; an unknown user with
   const root = await call('cvs', 'login', { ...target, root: '/not/a/root' });
   assert.equal(root.body.error.code, 'closed');
   assert.match(root.body.error.message, /\/not\/a\/root/);
+  // Rserve greets first: its ID string is no pserver answer.
+  const other = await call('cvs', 'login', { ...target, port: ports['services-b'].rserve });
+  assert.equal(other.body.error.code, 'protocol_error');
+  assert.match(other.body.error.message, /Rsrv0103QAP1.*not a CVS pserver/);
 });
