@@ -67,6 +67,7 @@ export default defineProtocol({
   summary: "Drives a browser's or Node's remote debugging port: version and targets over HTTP, then evaluate JavaScript, take a PNG screenshot, navigate, and watch the console over the target's WebSocket. evaluate runs code on the target.",
   ports: [{ port: 9222, transport: 'tcp', label: 'Chromium --remote-debugging-port' }, { port: 9229, transport: 'tcp', label: 'node --inspect' }],
   specs: ['Chrome DevTools Protocol 1.3', 'RFC 6455'],
+  over: ['http', 'websocket'],
   rating: {
     stars: 5,
     reason:

@@ -93,6 +93,7 @@ export default defineProtocol({
   ports: [{ port: 8888, transport: 'tcp' }],
   tls: { implicit: { port: 8888 } },
   specs: ['Jupyter Server REST API', 'Jupyter messaging protocol 5.3', 'RFC 6455'],
+  over: ['http', 'websocket'],
   rating: {
     stars: 5,
     reason:
