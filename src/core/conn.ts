@@ -12,7 +12,7 @@ import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
-export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion';
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion' | 'clientCert' | 'localPort';
 
 /** TLS protocol versions as OpenSSL and Node name them (RFC 2246, 4346, 5246, 8446). */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -36,6 +36,14 @@ export interface DialOptions {
   /** Node host only (`tlsVersion`): the lowest and highest TLS version to offer. */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** Node host only (`clientCert`): a client certificate and its key (PEM) for TLS, implicit or after STARTTLS. */
+  clientCertificate?: ClientCertificate;
+}
+
+/** A TLS client certificate and its private key, PEM (SASL EXTERNAL, mutual TLS). */
+export interface ClientCertificate {
+  certPem: string;
+  keyPem: string;
 }
 
 /** Where to wait for one connection back from a server (the rsh/rexec standard-error channel). */

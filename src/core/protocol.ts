@@ -1,7 +1,7 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
-import type { Capability, Conn, TlsMode, TlsVersion } from './conn.ts';
+import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { FailureCode } from './errors.ts';
@@ -36,6 +36,8 @@ export interface DialRequest {
   maxVersion?: TlsVersion;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+  /** A client certificate for TLS (needs `clientCert`). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
@@ -130,6 +132,12 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /**
+   * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
+   * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
+   * (`portolan ldap search HOST -b dc=example,dc=org '(cn=a*)' cn mail`).
+   */
+  cli?: { args?: string[]; short?: Record<string, string> };
   /** Maps a short route's `/extra` path (its segments decoded once, joined by '/') onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
   /** A request/response operation (POST /api/{protocol}/{operation}). */
