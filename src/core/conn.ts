@@ -183,6 +183,11 @@ export class Conn {
   firstBytes: Uint8Array = new Uint8Array(0);
   /** Time the dial took, set by the runner. */
   connectMs = 0;
+  /**
+   * Bytes to ask the host for per read, for a protocol that streams megabytes (VNC updates): a host that reads into a
+   * buffer of the caller's size (Workers) otherwise returns at most its default (4 KiB) per read.
+   */
+  readSize?: number;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -239,7 +244,7 @@ export class Conn {
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
     if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
-    this.pendingRead ??= this.transport.read();
+    this.pendingRead ??= this.transport.read(this.readSize);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;

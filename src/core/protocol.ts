@@ -126,6 +126,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
   /**
+   * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
+   * when the request's Accept header names it.
+   */
+  media?: { contentType: string; body: (result: z.infer<O>) => Uint8Array; filename?: (result: z.infer<O>) => string };
+  /**
    * The outcome a complete result stands for when, to its user, it is a failure (a ping nobody
    * answered: the answer is still the statistics, as ping(8) prints them, but the CLI exits non-zero).
    */

@@ -48,6 +48,7 @@ import rip from './rip/index.ts';
 import rlogin from './rsh/rlogin.ts';
 import rsh from './rsh/index.ts';
 import sip from './sip/index.ts';
+import spice from './spice/index.ts';
 import smtp from './smtp/index.ts';
 import snmp from './snmp/index.ts';
 import ssdp from './ssdp/index.ts';
@@ -59,7 +60,9 @@ import telnet from './telnet/index.ts';
 import thrift from './thrift/index.ts';
 import time from './time/index.ts';
 import tls from './tls/index.ts';
+import vnc from './vnc/index.ts';
+import x11 from './x11/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter];

@@ -1,6 +1,7 @@
 // Chrome DevTools Protocol sessions (chromedevtools.github.io/devtools-protocol; Node's inspector speaks the
 // same): the HTTP discovery endpoints, then JSON commands with ids over the target's WebSocket, events between.
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { PNG_SIGNATURE } from '../../core/png.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { JsonSocket, httpJson } from './json-http.ts';
 
@@ -123,8 +124,7 @@ export function consoleText(args: unknown): string {
 
 /** Width and height from a PNG's IHDR chunk. */
 export function pngSize(png: Uint8Array): { width: number; height: number } {
-  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (png.length < 24 || sig.some((b, i) => png[i] !== b)) throw new ProtocolError('the screenshot is not a PNG');
+  if (png.length < 24 || PNG_SIGNATURE.some((b, i) => png[i] !== b)) throw new ProtocolError('the screenshot is not a PNG');
   const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   return { width: v.getUint32(16), height: v.getUint32(20) };
 }
