@@ -8,6 +8,7 @@ import { protocols } from '../../protocols/index.ts';
 import { createGuard, parseCodeExecution, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
+import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
@@ -82,7 +83,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, codeExecution },
+    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,

@@ -35,7 +35,7 @@ export async function httpJson(
   if (body) headers.push(['Content-Type', req.form !== undefined ? 'application/x-www-form-urlencoded' : 'application/json'], ['Content-Length', String(body.length)]);
   else if (req.method !== 'GET' && req.method !== 'HEAD') headers.push(['Content-Length', '0']);
   const t0 = performance.now();
-  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0, secret: req.secretHeaders }, () => performance.now() - t0);
+  const x = await exchange(conn, { method: req.method, target: req.path, headers, body, maxBodyBytes: req.maxBytes, maxRawBytes: 0, secretHead: req.secretHeaders, secretBody: req.secretHeaders }, () => performance.now() - t0);
   await conn.close();
   if (x.truncated) throw new ProtocolError(`${req.method} ${req.path}: the answer is larger than ${req.maxBytes} bytes`);
   const text = fromUtf8(x.body);

@@ -61,7 +61,7 @@ export class WsClient {
     if (req.origin) headers.push(['Origin', req.origin]);
     headers.push(...req.headers);
     const t0 = performance.now();
-    const x = await exchange(this.conn, { method: 'GET', target: req.path, headers, maxBodyBytes: 64 * 1024, maxRawBytes: 0, secret: req.secretHead }, () => performance.now() - t0);
+    const x = await exchange(this.conn, { method: 'GET', target: req.path, headers, maxBodyBytes: 64 * 1024, maxRawBytes: 0, secretHead: req.secretHead }, () => performance.now() - t0);
     const h = x.head;
     // §4.1 client checks: 101, Upgrade: websocket, Connection: upgrade, the accept value, a protocol we offered.
     if (h.status !== 101) {
