@@ -536,12 +536,14 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         failures.push(message);
       }
     };
-    // Areas start in parallel; the servers of one area in their file's order (some wait for others).
+    // Areas start in parallel; the servers of one area in their file's order (some wait for others), then the
+    // area's `concurrent` servers together.
     const byArea = new Map<string, LabServer[]>();
     for (const server of servers.filter((candidate) => pending.includes(candidate))) byArea.set(server.area, [...(byArea.get(server.area) ?? []), server]);
     await Promise.all(
       [...byArea.values()].map(async (areaServers) => {
-        for (const server of areaServers) await startOne(server);
+        for (const server of areaServers.filter((candidate) => !candidate.concurrent)) await startOne(server);
+        await Promise.all(areaServers.filter((candidate) => candidate.concurrent).map(startOne));
       }),
     );
     if (failures.length > 0) throw new LabError(`${failures.length} lab server(s) failed to start:\n${failures.join('\n')}`);

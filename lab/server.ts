@@ -58,6 +58,11 @@ export interface LabServer {
    * the lab unpacks each under ctx.unpacked(name), runs none of its scripts, and installs its dependencies.
    */
   unpacked?: readonly string[];
+  /**
+   * Starts beside the other concurrent servers, after the serial ones: for slow starters (a JVM, Jupyter, R,
+   * Chromium) that depend on no other server. Each still has its own 20 s to become healthy.
+   */
+  concurrent?: boolean;
   /** Ports the server listens on (127.0.0.1). */
   ports: readonly number[];
   /** Writes configuration under ctx.dir and starts the daemons with ctx.spawnDaemon. */

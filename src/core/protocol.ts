@@ -119,6 +119,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
    * when it depends on the input (DNS: 853 for DoT, 443 for DoH).
    */
   defaultPort?: number | ((input: Record<string, unknown>) => number | undefined);
+  /**
+   * The operation runs code of the user's on the target (a notebook cell, a browser script, an R expression):
+   * its summary says so, and a deployment with CODE_EXECUTION=off refuses it before any connection.
+   */
+  runsCode?: boolean;
   /** Longest deadline the operation accepts (default 30 s). */
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;

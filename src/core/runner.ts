@@ -5,7 +5,7 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
 import { quoteGreeting, recognizeGreeting } from './sniff.ts';
 import { defaultPort, isProxyHop, type BackChannel, type JumpHostInput, type ProxyRoute, type ViaInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
@@ -29,6 +29,8 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
+  codeExecution?: boolean;
   /** Proxy hops (`via` of type socks5, socks4 or http, and `through` on a dial): the handshakes, wired by the host. */
   proxy?: ProxyHandshake;
 }
@@ -86,6 +88,9 @@ export async function runOperation(
 ): Promise<Answer> {
   if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
   if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
+  if (op.runsCode && env.codeExecution === false) {
+    throw new TargetBlocked(`${protocol.id} ${op.name} runs code on the target, and this deployment turned code execution off (CODE_EXECUTION=off)`, { setting: 'CODE_EXECUTION' });
+  }
   const input = parseInput(op, raw);
   const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
   if (missing.length > 0) {

@@ -42,6 +42,8 @@ export interface ExchangeRequest {
   maxRawBytes: number;
   /** The head carries credentials (Proxy-Authorization): the transcript keeps its size and first line only. */
   secretHead?: boolean;
+  /** The body carries credentials (a password in a login form): the transcript keeps its size only. */
+  secretBody?: boolean;
 }
 
 export interface ExchangeResult {
@@ -114,11 +116,11 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   if (req.chunkSize !== undefined) {
     for (let at = 0; at < body.length; at += req.chunkSize) {
       const piece = body.subarray(at, at + req.chunkSize);
-      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes` });
+      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes`, secret: req.secretBody });
     }
     await conn.write(encodeLastChunk(req.trailers ?? []), { decode: `last chunk${req.trailers?.length ? ` with ${req.trailers.length} trailer fields` : ''}` });
   } else if (body.length > 0) {
-    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes` });
+    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes${req.secretBody ? ' (masked)' : ''}`, secret: req.secretBody });
   }
   const sentAt = now();
   let firstByteAt = -1;
