@@ -113,6 +113,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   defaultTimeoutMs?: number;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /** Renders one session message as a line for the CLI (a feed prints one line per message); undefined: not a data line. */
+  sessionText?: (message: Record<string, unknown>) => string | undefined;
   /** Maps a short route's `/extra` path segment onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
   /** A request/response operation (POST /api/{protocol}/{operation}). */
