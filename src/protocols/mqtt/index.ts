@@ -44,8 +44,7 @@ const connection = {
   maxPacketBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest packet accepted (v5 announces it as Maximum Packet Size)'),
 };
 
-const connectionSchema = z.object(connection);
-type ConnInput = z.infer<typeof connectionSchema>;
+type ConnInput = z.infer<ReturnType<typeof z.object<typeof connection>>>;
 
 const versionOf = (v: '3.1.1' | '5.0'): MqttVersion => (v === '5.0' ? 5 : 4);
 
