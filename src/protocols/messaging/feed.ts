@@ -124,6 +124,8 @@ export interface FeedOptions {
   flow: FeedFlow;
   /** Reads from the broker and sends what came (one message or none); resolves 'maxMessages' or 'server' to end. */
   step(): Promise<FeedEnd | void>;
+  /** The client acknowledged `n` more messages (after the flow window moved). */
+  onAck?(n: number): Promise<void>;
   /** A client control message other than ack and stop. */
   control(m: Record<string, unknown>): Promise<void>;
 }
@@ -155,7 +157,10 @@ export async function runFeed(o: FeedOptions): Promise<FeedEnd> {
       if (m.type === 'stop') return 'client';
       if (m.type === 'ack') {
         const n = m.messages;
-        if (typeof n === 'number' && Number.isInteger(n) && n > 0) flow.ack(n);
+        if (typeof n === 'number' && Number.isInteger(n) && n > 0) {
+          flow.ack(n);
+          await o.onAck?.(n);
+        }
         continue;
       }
       try {

@@ -214,7 +214,13 @@ export class MqttClient {
     const id = this.packetId();
     await this.send(encodeSubscribe(this.version, id, subs, properties), describePacket({ type: 'subscribe', packetId: id, subscriptions: subs, properties: properties ?? {} }, this.version));
     for (;;) {
-      const p = await this.next();
+      let p: Packet;
+      try {
+        p = await this.next();
+      } catch (e) {
+        if (!(e instanceof PortolanError) || e.code !== 'closed') throw e;
+        throw new ServerError(`the broker closed the connection in answer to SUBSCRIBE ${subs.map((s) => s.filter).join(', ')} instead of sending SUBACK: it refused the subscription without a reason code (RabbitMQ does this when a filter is not authorized)`, { refused: subs.map((s) => ({ filter: s.filter, reasonCode: null })) });
+      }
       if (p.type === 'suback' && p.packetId === id) {
         if (p.codes.length !== subs.length) throw new ProtocolError(`SUBACK with ${p.codes.length} codes for ${subs.length} filters [MQTT-3.9.3-1]`);
         return { codes: p.codes, properties: p.properties };

@@ -220,8 +220,10 @@ export default defineProtocol({
           o = await open(ctx, input);
         } catch (e) {
           // A 3.1.1 broker answers a level-5 CONNECT with return code 1 (3.1.1 §3.2.2.3) or 0x84 (5.0): try 3.1.1.
+          // A 3.1.1-only broker may also just close the connection (RabbitMQ 3.10 does).
           const code = e instanceof PortolanError ? (e.detail?.reasonCode as number | undefined) : undefined;
-          if (input.version !== '5.0' || (code !== 1 && code !== 0x84)) throw e;
+          const closedAtOnce = e instanceof PortolanError && e.code === 'closed' && /without a CONNACK/.test(e.message);
+          if (input.version !== '5.0' || (code !== 1 && code !== 0x84 && !closedAtOnce)) throw e;
           fellBack = true;
           o = await open(ctx, input, 4);
         }
