@@ -38,6 +38,7 @@ import snmp from './snmp/index.ts';
 import ssdp from './ssdp/index.ts';
 import ssh from './ssh/index.ts';
 import statsd from './statsd/index.ts';
+import stomp from './stomp/index.ts';
 import tftp from './tftp/index.ts';
 import telnet from './telnet/index.ts';
 import time from './time/index.ts';
@@ -45,4 +46,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
