@@ -1,5 +1,6 @@
 // The registry: the one list of every protocol. Adding a protocol adds one line here.
 import type { Protocol } from '../core/protocol.ts';
+import activemq from './activemq/index.ts';
 import amqp from './amqp/index.ts';
 import banner from './banner/index.ts';
 import chargen from './chargen/index.ts';
@@ -46,4 +47,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
