@@ -28,6 +28,7 @@ import ports from './ports/index.ts';
 import postgres from './postgres/index.ts';
 import qotd from './qotd/index.ts';
 import rdp from './rdp/index.ts';
+import rabbitmq from './rabbitmq/index.ts';
 import redis from './redis/index.ts';
 import rexec from './rsh/rexec.ts';
 import rip from './rip/index.ts';
@@ -47,4 +48,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip];
