@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { concat, fromUtf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
-import { encodingField, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { AmqpClient, type Content } from './client.ts';
 import { fieldJson, type BasicProperties, type FieldTable, type FieldValue, type Method } from './codec.ts';
 
@@ -74,7 +74,7 @@ const messageOut = z.object({
 });
 type MessageJson = z.infer<typeof messageOut>;
 
-function messageJson(m: Method, content: Content, encoding: ByteEncoding): MessageJson {
+function messageJson(m: Method, content: Content, encoding: ByteEncoding, preview?: number): MessageJson {
   const exchange = String(m.args.exchange ?? '');
   const routingKey = String(m.args.routingKey ?? '');
   return {
@@ -87,7 +87,7 @@ function messageJson(m: Method, content: Content, encoding: ByteEncoding): Messa
     truncated: content.truncated,
     time: new Date().toISOString(),
     properties: propertiesJson(content.properties),
-    payload: payloadJson(content.body, encoding),
+    payload: payloadJson(content.body, encoding, preview),
   };
 }
 
@@ -495,7 +495,7 @@ export default defineProtocol({
                 return 'server';
               }
               if (m.name !== 'basic.deliver') return undefined;
-              const msg = messageJson(m, await c.readContent(), input.encoding);
+              const msg = messageJson(m, await c.readContent(), input.encoding, FEED_PREVIEW_BYTES);
               if (input.ack === 'client') unacked.push(m.args.deliveryTag as bigint);
               channel.send({ type: 'message', ...msg });
               flow.sent(msg.size);

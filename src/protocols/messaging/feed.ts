@@ -33,8 +33,11 @@ export const encodingField = z.enum(['auto', 'text', 'base64', 'hex']).default('
 
 export const payloadOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
 
+/** How much of each payload a live feed carries to the browser (the full size is reported beside it). */
+export const FEED_PREVIEW_BYTES = 64 * 1024;
+
 /** A payload for JSON, cut at `max` bytes (the size is reported beside it). */
-export function payloadJson(bytes: Uint8Array, encoding: ByteEncoding, max = 64 * 1024): { text?: string; base64?: string; hex?: string; truncated?: boolean } {
+export function payloadJson(bytes: Uint8Array, encoding: ByteEncoding, max = Number.POSITIVE_INFINITY): { text?: string; base64?: string; hex?: string; truncated?: boolean } {
   const cut = bytes.length > max;
   const shown = cut ? bytes.subarray(0, max) : bytes;
   // A cut may split a UTF-8 sequence: judge the whole when deciding text or bytes.

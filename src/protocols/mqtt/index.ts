@@ -5,7 +5,7 @@ import { toHex, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
 import { MqttClient, subscriptionRefused, type ConnackPacket, type PublishPacket } from './client.ts';
 import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, reasonName, topicFilterProblem, topicNameProblem, type MqttProperties, type MqttVersion, type Packet, type Subscription } from './codec.ts';
 
@@ -119,9 +119,9 @@ const messageOut = z.object({
 
 type MessageJson = z.infer<typeof messageOut>;
 
-function messageJson(p: PublishPacket, encoding: ByteEncoding): MessageJson {
+function messageJson(p: PublishPacket, encoding: ByteEncoding, preview?: number): MessageJson {
   const props = Object.keys(p.properties).length > 0 ? { properties: propsJson(p.properties) } : {};
-  return { topic: p.topic, qos: p.qos, retain: p.retain, dup: p.dup, size: p.payload.length, time: new Date().toISOString(), payload: payloadJson(p.payload, encoding), ...props };
+  return { topic: p.topic, qos: p.qos, retain: p.retain, dup: p.dup, size: p.payload.length, time: new Date().toISOString(), payload: payloadJson(p.payload, encoding, preview), ...props };
 }
 
 function messageLine(m: MessageJson): string {
@@ -378,7 +378,7 @@ export default defineProtocol({
         const flow = new FeedFlow(input.window, input.windowBytes);
         let count = 0;
         const forward = (p: PublishPacket) => {
-          const m = messageJson(p, input.encoding);
+          const m = messageJson(p, input.encoding, FEED_PREVIEW_BYTES);
           channel.send({ type: 'message', ...m });
           flow.sent(m.size);
           count++;

@@ -5,7 +5,7 @@ import { type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { StompClient } from './client.ts';
 import { header, type StompFrame } from './codec.ts';
 
@@ -52,7 +52,7 @@ const messageOut = z.object({
 });
 type MessageJson = z.infer<typeof messageOut>;
 
-function messageJson(f: StompFrame, encoding: ByteEncoding): MessageJson {
+function messageJson(f: StompFrame, encoding: ByteEncoding, preview?: number): MessageJson {
   return {
     topic: header(f, 'destination') ?? '',
     messageId: header(f, 'message-id') ?? null,
@@ -61,7 +61,7 @@ function messageJson(f: StompFrame, encoding: ByteEncoding): MessageJson {
     headers: Object.fromEntries([...f.headers].reverse()),
     size: f.body.length,
     time: new Date().toISOString(),
-    payload: payloadJson(f.body, encoding),
+    payload: payloadJson(f.body, encoding, preview),
   };
 }
 
@@ -203,7 +203,7 @@ export default defineProtocol({
         let count = 0;
         let acked = 0;
         const forward = (f: StompFrame) => {
-          const m = messageJson(f, input.encoding);
+          const m = messageJson(f, input.encoding, FEED_PREVIEW_BYTES);
           if (input.ackMode !== 'auto') pending.push(m);
           channel.send({ type: 'message', ...m });
           flow.sent(m.size);
