@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { call, openSession } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { mqttFacts } from '../../../lab/servers/messaging-mqtt.ts';
+import { rabbitFacts } from '../../../lab/servers/messaging-rabbitmq.ts';
 
 const p = ports['messaging-mqtt'];
 const auth = { username: mqttFacts.user, password: mqttFacts.password };
@@ -188,4 +189,35 @@ test('mqtt subscribe session over WebSocket: closing the browser socket ends it 
   s.close();
   await s.done;
   assert.equal((await watcher).body.result.count, 0, 'no will: the Worker sent DISCONNECT when the WebSocket closed');
+});
+
+const rabbit = { host: '127.0.0.1', port: ports['messaging-rabbitmq'].mqtt, username: rabbitFacts.user, password: rabbitFacts.password };
+
+test('mqtt on RabbitMQ\'s MQTT plugin: 5.0 refused, probe falls back to 3.1.1; publish and subscribe work; Web-MQTT too', async () => {
+  const probe = await ok('probe', { ...rabbit });
+  assert.deepEqual([probe.version, probe.fellBack, probe.code], ['3.1.1', true, 0]);
+  const strict = await call('mqtt', 'publish', { ...rabbit, topic: 'x' });
+  assert.equal(strict.body.error.code, 'closed', 'without the probe\'s fallback, a 5.0 CONNECT is closed');
+  const topic = uniq('rabbit');
+  const listening = call('mqtt', 'subscribe', { ...rabbit, version: '3.1.1', topics: [`${topic}/#`], qos: 1, durationMs: 3000, maxMessages: 300 });
+  await new Promise((r) => setTimeout(r, 500));
+  const pub = await ok('publish', { ...rabbit, version: '3.1.1', topic: `${topic}/a`, payload: 'r{n}', numbered: true, qos: 1, count: 300 });
+  assert.equal(pub.acknowledged, 300);
+  const sub = await listening;
+  assert.equal(sub.body.result.count, 300);
+  assert.equal(sub.body.result.messages[299].payload.text, 'r300');
+  const ws = await ok('probe', { ...rabbit, port: ports['messaging-rabbitmq'].webMqtt, transport: 'websocket', path: '/ws', version: '3.1.1' });
+  assert.deepEqual([ws.websocketProtocol, ws.code], ['mqtt', 0]);
+});
+
+test('mqtt on RabbitMQ: a topic the user may not read is server_error (RabbitMQ closes instead of a SUBACK failure)', async () => {
+  const r = await call('mqtt', 'subscribe', { ...rabbit, username: rabbitFacts.limitedUser, password: rabbitFacts.limitedPassword, version: '3.1.1', topics: ['other/#'], durationMs: 300 });
+  assert.equal(r.status, 502);
+  assert.equal(r.body.error.code, 'server_error');
+  assert.match(r.body.error.message, /closed the connection in answer to SUBSCRIBE other\/#/);
+  const allowed = await call('mqtt', 'subscribe', { ...rabbit, username: rabbitFacts.limitedUser, password: rabbitFacts.limitedPassword, version: '3.1.1', topics: ['limited/#'], durationMs: 300 });
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+  const badLogin = await call('mqtt', 'probe', { ...rabbit, version: '3.1.1', password: 'wrong' });
+  assert.equal(badLogin.body.error.code, 'auth_failed');
+  assert.equal(badLogin.body.error.detail.reasonCode, 4);
 });
