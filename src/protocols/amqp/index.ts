@@ -395,7 +395,7 @@ export default defineProtocol({
       },
     }),
     consume: operation({
-      summary: 'basic.consume: as a WebSocket session, messages as they arrive with prefetch and acknowledgements; as a POST, the messages of a time window',
+      summary: 'basic.consume: as a WebSocket session, a live feed of deliveries with prefetch and acknowledgements; as a POST, the messages of a time window',
       input: z.object({
         queue: shortName.meta({ examples: ['portolan.test'] }),
         prefetch: z.number().int().min(0).max(65535).default(100).describe('basic.qos prefetch count: unacknowledged deliveries the broker allows (0: no limit)'),

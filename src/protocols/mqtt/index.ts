@@ -24,7 +24,12 @@ const topicFilter = z.string().superRefine((t, c) => {
   if (problem) c.addIssue({ code: 'custom', message: problem });
 });
 
-const qosField = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+const qosField = z
+  .number()
+  .int('qos is 0, 1 or 2')
+  .min(0, 'qos is 0, 1 or 2')
+  .max(2, 'qos is 0, 1 or 2')
+  .transform((q) => q as 0 | 1 | 2);
 
 const connection = {
   version: versionField,
@@ -133,7 +138,7 @@ const subscribeFields = {
   topics: z.array(topicFilter).min(1).max(100).meta({ examples: [['sensors/#']], 'x-cli-short': 't' }).describe('Topic filters, with + and # wildcards ($share/group/filter for a v5 shared subscription)'),
   qos: qosField.default(0).describe('Maximum QoS asked for each filter'),
   noLocal: z.boolean().default(false).describe('v5: do not receive our own publications'),
-  retainHandling: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('v5: 0 send retained messages at subscribe, 1 only for a new subscription, 2 never'),
+  retainHandling: z.number().int().min(0).max(2).default(0).transform((q) => q as 0 | 1 | 2).describe('v5: 0 send retained messages at subscribe, 1 only for a new subscription, 2 never'),
   encoding: encodingField,
 };
 

@@ -5,6 +5,7 @@ import { sessionUrl, type ApiError, type OperationAnswer, type OperationInfo, ty
 import { utf8 } from '../lib/bytes.ts';
 import { ErrorView } from '../results/ResultView.tsx';
 import { JsonTree, Scalar } from '../results/views.tsx';
+import { isMessageFeed, MessageFeed } from './MessageFeed.tsx';
 
 const Terminal = lazy(() => import('./Terminal.tsx'));
 
@@ -31,6 +32,8 @@ export interface SessionHandle {
   sendJson(m: Record<string, unknown>): void;
   /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
   ack(n: number): void;
+  /** Credit for `n` feed messages received, for sessions that announced {"flow":{"ack":"messages"}}: {"type":"ack","messages":n}, batched. */
+  ackMessages(n: number): void;
 }
 
 type State = 'connecting' | 'open' | 'ended' | 'failed';
@@ -52,7 +55,19 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
 
   const unacked = useRef(0);
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const push = (m: Omit<SessionMessage, 'n' | 'at'>) => setMessages((list) => [...list, { ...m, n: ++counter.current, at: Date.now() }].slice(-MAX_MESSAGES));
+  const unackedMessages = useRef(0);
+  const messageAckTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** The session asked for message credits (a broker feed): each message is acknowledged once received. */
+  const flowAck = useRef(false);
+  /** Messages dropped from the view (oldest first) once MAX_MESSAGES are held. */
+  const dropped = useRef(0);
+  const push = (m: Omit<SessionMessage, 'n' | 'at'>) =>
+    setMessages((list) => {
+      const next = [...list, { ...m, n: ++counter.current, at: Date.now() }];
+      if (next.length <= MAX_MESSAGES) return next;
+      dropped.current += next.length - MAX_MESSAGES;
+      return next.slice(-MAX_MESSAGES);
+    });
 
   useEffect(() => {
     const socket = new WebSocket(sessionUrl(protocol.id, op.name));
@@ -82,6 +97,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         msg = { type: 'text', text: e.data };
       }
       setStats((s) => ({ ...s, inMsgs: s.inMsgs + 1 }));
+      if ((msg.flow as { ack?: unknown } | undefined)?.ack === 'messages') flowAck.current = true;
+      if (msg.type === 'message' && flowAck.current) handleRef.current?.ackMessages(1);
       push({ dir: 'in', json: msg });
       if (msg.type === 'end') {
         ended = true;
@@ -128,6 +145,16 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
           if (bytes > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', bytes }));
         }, 25);
       },
+      ackMessages(n) {
+        unackedMessages.current += n;
+        if (messageAckTimer.current) return;
+        messageAckTimer.current = setTimeout(() => {
+          messageAckTimer.current = null;
+          const count = unackedMessages.current;
+          unackedMessages.current = 0;
+          if (count > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', messages: count }));
+        }, 25);
+      },
     }),
     [kind],
   );
@@ -140,6 +167,9 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       dataListeners.current.delete(l);
     };
   }, []);
+
+  // A broker feed (it asked for message credits, or its messages carry topics) gets the message view.
+  const brokerFeed = flowAck.current || isMessageFeed(messages);
 
   const stop = () => {
     handle.sendJson({ type: 'stop' });
@@ -182,7 +212,13 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         </Suspense>
       )}
       {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
-      {kind === 'feed' && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
+      {kind === 'feed' && brokerFeed && (
+        <>
+          <MessageFeed messages={messages} dropped={dropped.current} />
+          <InputLine handle={handle} active={state === 'open'} placeholder='A control message, e.g. {"type":"subscribe","topics":["sensors/#"]}' />
+        </>
+      )}
+      {kind === 'feed' && !brokerFeed && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
     </div>
   );
 }
