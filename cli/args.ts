@@ -195,6 +195,8 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     out.operation = protocol.operations[words[0]];
     return out;
   }
+  // `portolan mqtt subscribe HOST` reads as well as `portolan mqtt HOST subscribe`.
+  if (protocol && words.length >= 2 && protocol.operations[words[0]] && !protocol.operations[words[1]]) words.splice(0, 2, words[1], words[0]);
   const targetWord = words.shift();
   if (targetWord !== undefined) {
     out.target = parseTarget(targetWord);
@@ -220,9 +222,12 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
 
   const { props } = operationProperties(op);
   const known = new Map<string, string>();
-  for (const key of Object.keys(props)) {
+  for (const [key, schema] of Object.entries(props)) {
     known.set(key, key);
     known.set(kebab(key), key);
+    // A one-letter alias the schema declares (`-t` for mqtt's topics).
+    const short = (schema as JsonSchema & { 'x-cli-short'?: unknown })['x-cli-short'];
+    if (typeof short === 'string' && !(short in GLOBAL_BOOLEANS)) known.set(short, key);
   }
   const fieldOf = (name: string): string | undefined => {
     const head = name.split('.')[0];

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { concat, fromUtf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
-import { encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { AmqpClient, type Content } from './client.ts';
 import { fieldJson, type BasicProperties, type FieldTable, type FieldValue, type Method } from './codec.ts';
 
@@ -92,8 +92,7 @@ function messageJson(m: Method, content: Content, encoding: ByteEncoding, previe
 }
 
 function messageLine(m: MessageJson): string {
-  const p = m.payload.text ?? (m.payload.hex !== undefined ? `hex:${m.payload.hex}` : `base64:${m.payload.base64}`);
-  return `${m.topic} ${p}`;
+  return `${m.topic} ${payloadLine(m.payload)}`;
 }
 
 const propertiesInput = {

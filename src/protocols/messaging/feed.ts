@@ -54,6 +54,12 @@ function isUtf8(b: Uint8Array): boolean {
   }
 }
 
+/** A payload on one line (the CLI prints one message per line): text with CR and LF escaped, bytes as base64: or hex:. */
+export function payloadLine(p: { text?: string; base64?: string; hex?: string }): string {
+  if (p.text !== undefined) return p.text.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return p.hex !== undefined ? `hex:${p.hex}` : `base64:${p.base64 ?? ''}`;
+}
+
 export const flowFields = {
   window: z.number().int().min(1).max(100_000).default(1000).describe('Session only: messages sent to the client and not yet acknowledged ({"type":"ack","messages":n}) before reading from the broker pauses'),
   windowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024).describe('Session only: payload bytes unacknowledged before reading pauses'),

@@ -5,7 +5,7 @@ import { toHex, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
 import { MqttClient, subscriptionRefused, type ConnackPacket, type PublishPacket } from './client.ts';
 import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, reasonName, topicFilterProblem, topicNameProblem, type MqttProperties, type MqttVersion, type Packet, type Subscription } from './codec.ts';
 
@@ -130,8 +130,7 @@ function messageJson(p: PublishPacket, encoding: ByteEncoding, preview?: number)
 }
 
 function messageLine(m: MessageJson): string {
-  const payload = m.payload.text ?? (m.payload.hex !== undefined ? `hex:${m.payload.hex}` : `base64:${m.payload.base64}`);
-  return `${m.topic} ${payload}${m.retain ? ' (retained)' : ''}`;
+  return `${m.topic} ${payloadLine(m.payload)}${m.retain ? ' (retained)' : ''}`;
 }
 
 const subscribeFields = {

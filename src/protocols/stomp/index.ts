@@ -5,7 +5,7 @@ import { type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { StompClient } from './client.ts';
 import { header, type StompFrame } from './codec.ts';
 
@@ -66,7 +66,7 @@ function messageJson(f: StompFrame, encoding: ByteEncoding, preview?: number): M
 }
 
 function messageLine(m: MessageJson): string {
-  return `${m.topic} ${m.payload.text ?? (m.payload.hex !== undefined ? `hex:${m.payload.hex}` : `base64:${m.payload.base64}`)}`;
+  return `${m.topic} ${payloadLine(m.payload)}`;
 }
 
 /** The ACK frame for a message (1.2: id = the ack header; 1.1: message-id and subscription; 1.0: message-id). */
