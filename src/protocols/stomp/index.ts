@@ -148,7 +148,7 @@ export default defineProtocol({
     subscribe: operation({
       summary: 'SUBSCRIBE to destinations: as a WebSocket session, messages as they arrive (ack modes auto, client, client-individual); as a POST, the messages of a time window',
       input: z.object({
-        destinations: z.array(destination).min(1).max(100).describe('Destinations, e.g. /queue/a, /topic/b (RabbitMQ also /exchange/x/key, /amq/queue/q)'),
+        destinations: z.array(destination).min(1).max(100).meta({ examples: [['/queue/portolan.test']] }).describe('Destinations, e.g. /queue/a, /topic/b (RabbitMQ also /exchange/x/key, /amq/queue/q)'),
         ackMode: z.enum(['auto', 'client', 'client-individual']).default('auto').describe('auto: the broker forgets a message once sent; client: ACK covers every earlier message; client-individual: each message is acked alone. In a session, the Worker ACKs what the client acknowledged ({"type":"ack","messages":n})'),
         prefetch: z.number().int().min(1).max(65535).optional().describe('Unacknowledged messages the broker may send (RabbitMQ prefetch-count, ActiveMQ activemq.prefetchSize)'),
         selector: z.string().max(4096).optional().describe('ActiveMQ: a JMS selector'),
