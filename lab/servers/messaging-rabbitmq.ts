@@ -65,7 +65,7 @@ const rabbitmq: LabServer = {
   // RabbitMQ 3.10 boots in 15–18 s on two idle cores (its start script, the Erlang release, then four
   // plugins): close to the lab's 20 s, so it gets 45 s.
   startTimeoutMs: 45_000,
-  ports: [p.amqp, p.amqps, p.mqtt, p.stomp, p.management, p.webMqtt, p.epmd, p.dist],
+  ports: [p.amqp, p.amqps, p.mqtt, p.stomp, p.stompTls, p.management, p.webMqtt, p.webStomp, p.epmd, p.dist],
   async start(ctx) {
     const defs = ctx.writeFile('definitions.json', definitions());
     ctx.writeFile(
@@ -87,6 +87,9 @@ const rabbitmq: LabServer = {
         `web_mqtt.tcp.ip = 127.0.0.1`,
         `web_mqtt.tcp.port = ${p.webMqtt}`,
         `stomp.listeners.tcp.default = 127.0.0.1:${p.stomp}`,
+        `stomp.listeners.ssl.default = 127.0.0.1:${p.stompTls}`,
+        `web_stomp.tcp.ip = 127.0.0.1`,
+        `web_stomp.tcp.port = ${p.webStomp}`,
         'loopback_users = none',
         `load_definitions = ${defs}`,
         'log.console = true',
@@ -95,7 +98,7 @@ const rabbitmq: LabServer = {
         '',
       ].join('\n'),
     );
-    ctx.writeFile('enabled_plugins', '[rabbitmq_management,rabbitmq_mqtt,rabbitmq_web_mqtt,rabbitmq_stomp].\n');
+    ctx.writeFile('enabled_plugins', '[rabbitmq_management,rabbitmq_mqtt,rabbitmq_web_mqtt,rabbitmq_stomp,rabbitmq_web_stomp].\n');
     ctx.writeFile('rabbitmq-env.conf', '');
     const env = {
       HOME: ctx.dir,
@@ -128,11 +131,15 @@ const rabbitmq: LabServer = {
     if (mqtt.subarray(0, 4).toString('hex') !== '20020000') throw new Error(`rabbitmq MQTT: ${mqtt.toString('hex')}`);
     const stomp = await exchange(p.stomp, { send: `CONNECT\naccept-version:1.2\nhost:/\nlogin:${rabbitFacts.user}\npasscode:${rabbitFacts.password}\n\n\0`, until: (b) => b.includes(0) });
     if (!stomp.toString('latin1').startsWith('CONNECTED')) throw new Error(`rabbitmq STOMP: ${stomp.toString('latin1').split('\n')[0]}`);
+    const stomps = await exchange(p.stompTls, { send: `CONNECT\naccept-version:1.2\nhost:/\nlogin:${rabbitFacts.user}\npasscode:${rabbitFacts.password}\n\n\0`, until: (b) => b.includes(0), tlsCa: tlsPaths.caPath });
+    if (!stomps.toString('latin1').startsWith('CONNECTED')) throw new Error(`rabbitmq STOMP over TLS: ${stomps.toString('latin1').split('\n')[0]}`);
     const auth = Buffer.from(`${rabbitFacts.user}:${rabbitFacts.password}`).toString('base64');
     const http = await exchange(p.management, { send: `GET /api/overview HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n` });
     if (!http.toString('latin1').startsWith('HTTP/1.1 200')) throw new Error(`rabbitmq management: ${http.toString('latin1').split('\r\n')[0]}`);
     const ws = await exchange(p.webMqtt, { send: 'GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n', until: (b) => b.includes('\r\n\r\n') });
     if (!ws.toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`rabbitmq Web-MQTT: ${ws.toString('latin1').split('\r\n')[0]}`);
+    const wss = await exchange(p.webStomp, { send: 'GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n', until: (b) => b.includes('\r\n\r\n') });
+    if (!wss.toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`rabbitmq Web-STOMP: ${wss.toString('latin1').split('\r\n')[0]}`);
   },
 };
 

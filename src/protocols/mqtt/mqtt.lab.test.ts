@@ -221,3 +221,19 @@ test('mqtt on RabbitMQ: a topic the user may not read is server_error (RabbitMQ 
   assert.equal(badLogin.body.error.code, 'auth_failed');
   assert.equal(badLogin.body.error.detail.reasonCode, 4);
 });
+
+test('mqtt 5.0 persistent session: clean start off with a session expiry keeps the subscription and queues QoS 1 while away', async () => {
+  const clientId = `lab-persistent-${process.pid}`;
+  const topic = uniq('persist');
+  const session = { ...target, clientId, cleanStart: false, sessionExpiry: 120 };
+  // First connection: subscribe at QoS 1, then leave (DISCONNECT; the session stays for 120 s).
+  const first = await ok('subscribe', { ...session, topics: [topic], qos: 1, durationMs: 200 });
+  assert.equal(first.subscriptions[0].granted, 1);
+  await ok('publish', { topic, payload: 'while you were away', qos: 1 });
+  // Back: the broker delivers what was queued for the stored subscription (this SUBSCRIBE is for another topic).
+  const back = await ok('subscribe', { ...session, topics: [`${topic}/unrelated`], qos: 1, durationMs: 800 });
+  assert.deepEqual(back.messages.map((m: any) => [m.topic, m.payload.text, m.qos]), [[topic, 'while you were away', 1]]);
+  // End the stored session: connect with clean start.
+  const clean = await ok('probe', { ...target, clientId });
+  assert.equal(clean.sessionPresent, false);
+});

@@ -28,7 +28,7 @@ async function open(ctx: OperationContext, input: ConnInput): Promise<StompClien
   let conn;
   if (input.transport === 'websocket') {
     const protocols = [...input.versions].reverse().map((v) => `v${v.replace('.', '')}.stomp`);
-    conn = (await dialWebSocketStream(ctx, { path: input.path, protocols })).conn;
+    conn = (await dialWebSocketStream(ctx, { path: input.path, protocols, acceptText: true })).conn;
   } else conn = await ctx.dial();
   const c = new StompClient(conn, input.maxBodyBytes);
   await c.connect({ versions: input.versions, host: input.vhost ?? ctx.target.host, login: input.login, passcode: input.passcode, heartbeat: [input.heartbeatMs, input.heartbeatMs] });
@@ -87,7 +87,7 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'Frames decoded from bytes with head and body sizes capped, content-length bodies kept byte for byte, header escaping per version; CONNECT with accept-version (1.0–1.2 negotiated), host (virtual host), login and passcode, heart-beat negotiation and heart-beats in sessions; ERROR frames reported in the server\'s words (a refused login as auth_failed); SEND with content type, headers and receipts; SUBSCRIBE as a live WebSocket session with ack modes auto, client (cumulative) and client-individual, UNSUBSCRIBE and DISCONNECT with a receipt at the end; TLS and STOMP over WebSocket. Lab-tested through workerd against RabbitMQ 3.10\'s STOMP plugin and ActiveMQ 5.17 (Debian 12). Not covered: transactions (BEGIN/COMMIT/ABORT), NACK in sessions.',
+      'Frames decoded from bytes with head and body sizes capped, content-length bodies kept byte for byte, header escaping per version; CONNECT with accept-version (1.0–1.2 negotiated), host (virtual host), login and passcode, heart-beat negotiation and heart-beats in sessions; ERROR frames reported in the server\'s words (a refused login as auth_failed); SEND with content type, headers and receipts; SUBSCRIBE as a live WebSocket session with ack modes auto, client (cumulative) and client-individual, UNSUBSCRIBE and DISCONNECT with a receipt at the end; TLS, and STOMP over WebSocket (frames in text or binary messages). Lab-tested through workerd against RabbitMQ 3.10\'s STOMP plugin (plain, TLS and Web-STOMP) and ActiveMQ 5.17 (Debian 12). Not covered: transactions (BEGIN/COMMIT/ABORT), NACK in sessions.',
   },
   verifiedAgainst: 'RabbitMQ 3.10.8 rabbitmq_stomp and ActiveMQ 5.17.2 (Debian 12)',
   tls: { implicit: { port: 61614 } },

@@ -85,3 +85,16 @@ test('stomp RabbitMQ: a destination the user may not read is server_error with t
   assert.equal(r.body.error.code, 'server_error');
   assert.match(r.body.error.message, /access to queue 'not-limited' in vhost '\/' refused for user 'limited'/);
 });
+
+test('stomp RabbitMQ over TLS and over WebSocket (Web-STOMP, frames in text messages)', async () => {
+  const rabbit = brokers[0].target;
+  const tls = await call('stomp', 'probe', { ...rabbit, port: ports['messaging-rabbitmq'].stompTls, tls: 'implicit' });
+  assert.equal(tls.status, 200, JSON.stringify(tls.body));
+  assert.equal(tls.body.result.version, '1.2');
+  const ws = { ...rabbit, port: ports['messaging-rabbitmq'].webStomp, transport: 'websocket', path: '/ws' };
+  const dest = uniq('ws');
+  const sent = await call('stomp', 'send', { ...ws, destination: dest, payload: 'over a websocket' });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  const got = await call('stomp', 'subscribe', { ...ws, destinations: [dest], durationMs: 800 });
+  assert.deepEqual(got.body.result.messages.map((m: any) => m.payload.text), ['over a websocket']);
+});
