@@ -32,7 +32,7 @@ class ManagementApi {
     const t0 = performance.now();
     const x = await exchange(
       this.conn,
-      { method: 'GET', target: path, headers: [['Host', hostField(origin)], ['Authorization', auth], ['Accept', 'application/json'], ['User-Agent', 'Portolan']], maxBodyBytes: this.input.maxBodyBytes, maxRawBytes: 0 },
+      { method: 'GET', target: path, headers: [['Host', hostField(origin)], ['Authorization', auth], ['Accept', 'application/json'], ['User-Agent', 'Portolan']], maxBodyBytes: this.input.maxBodyBytes, maxRawBytes: 0, secretHead: true },
       () => performance.now() - t0,
     );
     this.requests++;

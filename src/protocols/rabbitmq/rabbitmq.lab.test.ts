@@ -79,3 +79,21 @@ test('rabbitmq: a refused login is auth_failed in the API\'s words; a user witho
   assert.equal(limited.body.error.code, 'auth_failed');
   assert.match(limited.body.error.message, /Not management user/);
 });
+
+test('no credential in any transcript: management Basic auth, MQTT CONNECT, AMQP start-ok, STOMP CONNECT', async () => {
+  const hexOf = (s: string) => Buffer.from(s).toString('hex');
+  const basic = Buffer.from(`${rabbitFacts.user}:${rabbitFacts.password}`).toString('base64');
+  const runs = [
+    await call('rabbitmq', 'overview', mgmt, { transcript: true }),
+    await call('mqtt', 'probe', { host: '127.0.0.1', port: p.mqtt, username: rabbitFacts.user, password: rabbitFacts.password, version: '3.1.1' }, { transcript: true }),
+    await call('amqp', 'probe', amqp, { transcript: true }),
+    await call('amqp', 'probe', { ...amqp, mechanism: 'AMQPLAIN' }, { transcript: true }),
+    await call('stomp', 'probe', { host: '127.0.0.1', port: p.stomp, login: rabbitFacts.user, passcode: rabbitFacts.password, vhost: '/' }, { transcript: true }),
+  ];
+  for (const r of runs) {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const text = JSON.stringify(r.body.transcript);
+    assert.ok(r.body.transcript.entries.length > 2);
+    assert.ok(!text.includes(rabbitFacts.password) && !text.includes(hexOf(rabbitFacts.password)) && !text.includes(basic) && !text.includes(hexOf(basic)), `${r.body.protocol}: the password is in the transcript`);
+  }
+});
