@@ -206,3 +206,28 @@ test('amqp: 2,000 messages with publisher confirms in one call, then consumed by
   assert.equal((await ok('declare', { name: q, passive: true })).messageCount, 0, 'all acked');
   await ok('delete', { name: q });
 });
+
+test('amqp consume session, manual settling: nack with requeue brings a delivery back redelivered, reject drops it', async () => {
+  const q = uniq('manual');
+  await ok('declare', { name: q });
+  await ok('publish', { routingKey: q, payload: 'm{n}', numbered: true, count: 2 });
+  const s = await openSession('amqp', 'consume', { ...target, queue: q, prefetch: 10, ack: 'manual' });
+  await s.next((m) => m.type === 'subscribed');
+  const first = await s.next((m) => m.type === 'message' && m.payload.text === 'm1');
+  const second = await s.next((m) => m.type === 'message' && m.payload.text === 'm2');
+  s.send({ type: 'settle', deliveryTag: first.deliveryTag, outcome: 'nack', requeue: true });
+  assert.equal((await s.next((m) => m.type === 'settled')).outcome, 'nack');
+  const again = await s.next((m) => m.type === 'message' && m.payload.text === 'm1');
+  assert.equal(again.redelivered, true);
+  s.send({ type: 'settle', deliveryTag: again.deliveryTag, outcome: 'ack' });
+  s.send({ type: 'settle', deliveryTag: second.deliveryTag, outcome: 'reject' });
+  await s.next((m) => m.type === 'settled' && m.outcome === 'reject');
+  s.send({ type: 'settle', deliveryTag: 'x' });
+  assert.match((await s.next((m) => m.type === 'error')).error.message, /deliveryTag/);
+  s.send({ type: 'stop' });
+  const end = await s.next((m) => m.type === 'end');
+  assert.equal(end.result.acked, 3);
+  await s.done;
+  assert.equal((await ok('declare', { name: q, passive: true })).messageCount, 0, 'acked and rejected: nothing left');
+  await ok('delete', { name: q });
+});

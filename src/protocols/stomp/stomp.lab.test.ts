@@ -55,6 +55,11 @@ for (const b of brokers) {
     assert.equal(r.acked, 3);
     const again = await ok('subscribe', { destinations: [dest], durationMs: 500 });
     assert.equal(again.count, 0, 'acknowledged messages are gone');
+    // client mode: one ACK of the last message covers the earlier ones.
+    await ok('send', { destination: dest, payload: 'c', count: 3 });
+    const client = await ok('subscribe', { destinations: [dest], durationMs: 800, ackMode: 'client' });
+    assert.deepEqual([client.count, client.acked], [3, 3]);
+    assert.equal((await ok('subscribe', { destinations: [dest], durationMs: 500 })).count, 0, 'a cumulative ACK took all three');
   });
 
   test(`stomp ${b.name}: a client-ack session acknowledges what the browser acknowledged; the rest is redelivered`, async () => {
