@@ -363,17 +363,33 @@ ENABLE_TAGS = False
   },
 };
 
-// Misbehaving peers: nothing on closedPort, silence on silent, random bytes on garbage
+// Misbehaving peers: nothing on closedPort, silence on silent, random bytes on garbage, and the
+// hostile-server corpus (lab/bad-peers.ts names what each does).
+
+/** The hostile peers by behaviour, as lab/bad-peers.ts names them. */
+export const hostilePeers = {
+  endless: p.hostileEndless,
+  trickle: p.hostileTrickle,
+  randomClose: p.hostileRandomClose,
+  randomReset: p.hostileRandomReset,
+  hugeLength: p.hostileHugeLength,
+  nestJson: p.hostileNestJson,
+  nestBer: p.hostileNestBer,
+  nestResp: p.hostileNestResp,
+  compressionLoop: p.hostileCompressionLoop,
+  tlsStall: p.hostileTlsStall,
+} as const;
 
 const badPeers: LabServer = {
   name: 'bad-peers',
   area: 'foundation',
   packages: [],
-  ports: [p.silent, p.garbage],
+  ports: [p.silent, p.garbage, ...Object.values(hostilePeers)],
   async start(ctx) {
+    const peers = { silent: p.silent, garbage: p.garbage, ...hostilePeers };
     await ctx.spawnDaemon({
       command: process.execPath,
-      args: ['--import', 'tsx', join(ctx.repoRoot, 'lab', 'bad-peers.ts'), String(p.silent), String(p.garbage)],
+      args: ['--import', 'tsx', join(ctx.repoRoot, 'lab', 'bad-peers.ts'), ...Object.entries(peers).map(([name, port]) => `${name}=${port}`)],
       cwd: ctx.repoRoot,
     });
   },
@@ -382,6 +398,8 @@ const badPeers: LabServer = {
     await expectSilence(p.silent, 200, 'hello?\r\n');
     const garbage = await exchange(p.garbage);
     if (garbage.length === 0) throw new Error('garbage: peer sent nothing');
+    const stall = await exchange(hostilePeers.tlsStall, { send: 'hello', until: (got) => got.length >= 8 });
+    if (stall[0] !== 0x16) throw new Error(`tlsStall: expected a TLS record header, got ${stall.toString('hex')}`);
   },
 };
 

@@ -62,9 +62,9 @@ const rabbitmq: LabServer = {
   name: 'rabbitmq',
   area: 'messaging-rabbitmq',
   packages: ['rabbitmq-server'],
-  // RabbitMQ 3.10 boots in 15–18 s on two idle cores (its start script, the Erlang release, then four
-  // plugins): close to the lab's 20 s, so it gets 45 s.
-  startTimeoutMs: 45_000,
+  // RabbitMQ 3.10 boots in 15–18 s on two idle cores (its start script, the Erlang release, then five
+  // plugins), longer when the lab starts every area at once: it gets 60 s.
+  startTimeoutMs: 60_000,
   ports: [p.amqp, p.amqps, p.mqtt, p.stomp, p.stompTls, p.management, p.webMqtt, p.webStomp, p.epmd, p.dist],
   async start(ctx) {
     const defs = ctx.writeFile('definitions.json', definitions());

@@ -30,8 +30,8 @@ describe('broker live feeds', { timeout: 120_000 }, () => {
   test('an MQTT subscription: rows, topic tree with counts and last values, payload views, filter, pause, and the browser keeps the flow moving', async () => {
     const page = b.page;
     const root = `ui/${process.pid}`;
-    // window=5: without the browser's acknowledgements only five messages could ever arrive.
-    await page.goto(`${base}/#/run/mqtt/subscribe?host=127.0.0.1&port=${mqtt.port}&topics=${root}/%23&username=${mqtt.username}&window=5&qos=1`);
+    // window=1024: without the browser's acknowledgements only a few messages (about 250 bytes of JSON each) could arrive.
+    await page.goto(`${base}/#/run/mqtt/subscribe?host=127.0.0.1&port=${mqtt.port}&topics=${root}/%23&username=${mqtt.username}&window=1024&qos=1`);
     await page.locator('input[name=password]').fill(mqtt.password);
     await page.getByRole('button', { name: 'Start session' }).click();
     await page.locator('[data-testid=session][data-state=open]').waitFor();

@@ -9,6 +9,8 @@ import { parseIp } from '../../core/ip.ts';
 const READ_BYTES = 4096;
 
 function wrap(socket: Socket, remote: string): Transport {
+  // Rejects when the peer resets; reads and writes report that themselves.
+  socket.closed.catch(() => {});
   // A BYOB reader: a read returns what the socket holds, up to the buffer it is given (the default
   // reader returns at most 4 KiB per read, and each read costs the isolate far more than its bytes).
   const reader = socket.readable.getReader({ mode: 'byob' });
@@ -38,12 +40,10 @@ function wrap(socket: Socket, remote: string): Transport {
       await writer.close();
     },
     async close() {
-      try {
-        reader.releaseLock();
-        writer.releaseLock();
-      } catch {
-        // a pending read keeps the lock; close() ends it
-      }
+      // A pending read or an unflushed write (a peer that stopped reading) keeps socket.close() from
+      // ever settling: end both first. This is the hard close; a graceful one is end().
+      await reader.cancel().catch(() => {});
+      await writer.abort().catch(() => {});
       await socket.close().catch(() => {});
     },
     info() {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { concat, fromUtf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
-import { encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { AmqpClient, type Content } from './client.ts';
 import { fieldJson, type BasicProperties, type FieldTable, type FieldValue, type Method } from './codec.ts';
 
@@ -403,7 +403,7 @@ export default defineProtocol({
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to consume'),
         maxMessages: z.number().int().min(1).max(1_000_000).default(10_000),
         encoding: encodingField,
-        ...flowFields,
+        window: windowField,
         ...connection,
       }),
       output: z.object({
@@ -412,7 +412,6 @@ export default defineProtocol({
         consumerTag: z.string(),
         ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
         acked: z.number(),
-        flow: z.object({ pauses: z.number(), pausedMs: z.number() }).optional(),
       }),
       text: (r) => r.messages.map(messageLine).join('\n') || '(no messages)',
       sessionText: (m) => (m.type === 'message' ? messageLine(m as unknown as MessageJson) : undefined),
@@ -460,8 +459,7 @@ export default defineProtocol({
         await c.call('basic.qos', { prefetchCount: input.prefetch }, 'basic.qos-ok');
         const ok = await c.call('basic.consume', { queue: input.queue, noAck: input.ack === 'auto', exclusive: input.exclusive }, 'basic.consume-ok');
         const consumerTag = String(ok.args.consumerTag);
-        const flow = new FeedFlow(input.window, input.windowBytes);
-        channel.send({ type: 'subscribed', queue: input.queue, consumerTag, prefetch: input.prefetch, ack: input.ack, flow: flow.announce });
+        channel.send({ type: 'subscribed', queue: input.queue, consumerTag, prefetch: input.prefetch, ack: input.ack, acks: input.ack === 'client' ? 'messages' : 'none' });
         let count = 0;
         let acked = 0;
         // Delivery tags sent to the client, oldest first, until acknowledged (ack mode client).
@@ -479,7 +477,6 @@ export default defineProtocol({
         try {
           ended = await runFeed({
             channel,
-            flow,
             async onAck(n) {
               if (input.ack !== 'client') return;
               const done = unacked.splice(0, Math.min(n, unacked.length));
@@ -497,7 +494,6 @@ export default defineProtocol({
               const msg = messageJson(m, await c.readContent(), input.encoding, FEED_PREVIEW_BYTES);
               if (input.ack === 'client') unacked.push(m.args.deliveryTag as bigint);
               channel.send({ type: 'message', ...msg });
-              flow.sent(msg.size);
               count++;
               return count >= input.maxMessages ? 'maxMessages' : undefined;
             },
@@ -523,7 +519,7 @@ export default defineProtocol({
           if (m.name === 'basic.deliver') await c.readContent();
         })).catch(() => {});
         await finish(ctx, c);
-        return { messages: [], count, consumerTag, ended, acked: input.ack === 'auto' ? count : acked, flow: flow.summary() };
+        return { messages: [], count, consumerTag, ended, acked: input.ack === 'auto' ? count : acked };
       },
     }),
     delete: operation({

@@ -2,12 +2,13 @@
 // text / JSON / hex, and the live-feed session driver with its flow control.
 //
 // How a feed session works (GET /api/{protocol}/{operation} as a WebSocket): the session announces
-// {"type":"subscribed", ..., "flow":{"ack":"messages","window":N}}, then sends one {"type":"message", ...}
-// per message. The client acknowledges what it has shown with {"type":"ack","messages":n}. Once `window`
-// messages (or `windowBytes` of payload) are unacknowledged the session stops reading from the broker,
-// so the broker's own queue and TCP flow control hold the rest: nothing is buffered without bound in
-// the Worker, and the end summary says how often and how long reading paused. {"type":"stop"}, or the
-// WebSocket closing, ends the session; the protocol then says goodbye (DISCONNECT, connection.close...).
+// {"type":"subscribed", ..., "acks":"messages"|"none"}, then sends one {"type":"message", ...} per message.
+// Flow control is the session channel's byte credit (src/api/websocket.ts): once `window` bytes sent to the
+// client are unacknowledged, the Worker stops reading from the broker, so the broker's own queue and TCP flow
+// control hold the rest and nothing is buffered without bound. Where the broker wants messages settled
+// (AMQP ack mode client, STOMP client acks), "acks":"messages" asks the client for {"type":"ack","messages":n},
+// which settles the next n messages. {"type":"stop"}, or the WebSocket closing, ends the session; the protocol
+// then says goodbye (DISCONNECT, basic.cancel and connection.close, UNSUBSCRIBE and DISCONNECT).
 import { z } from 'zod';
 import { bytesJson, fromBase64, fromHex, fromUtf8, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
@@ -60,80 +61,22 @@ export function payloadLine(p: { text?: string; base64?: string; hex?: string })
   return p.hex !== undefined ? `hex:${p.hex}` : `base64:${p.base64 ?? ''}`;
 }
 
-export const flowFields = {
-  window: z.number().int().min(1).max(100_000).default(1000).describe('Session only: messages sent to the client and not yet acknowledged ({"type":"ack","messages":n}) before reading from the broker pauses'),
-  windowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024).describe('Session only: payload bytes unacknowledged before reading pauses'),
-};
-
-/** Credit-based flow control toward the session's client: pause reading, never drop. */
-export class FeedFlow {
-  private unacked = 0;
-  private unackedBytes = 0;
-  private readonly sizes: number[] = [];
-  private wake: (() => void) | undefined;
-  pauses = 0;
-  pausedMs = 0;
-  stopped = false;
-
-  constructor(
-    readonly window: number,
-    readonly windowBytes: number,
-  ) {}
-
-  get announce(): { ack: 'messages'; window: number; windowBytes: number; policy: 'pause reading' } {
-    return { ack: 'messages', window: this.window, windowBytes: this.windowBytes, policy: 'pause reading' };
-  }
-
-  sent(size: number): void {
-    this.unacked++;
-    this.unackedBytes += size;
-    this.sizes.push(size);
-  }
-
-  ack(n: number): void {
-    const k = Math.min(n, this.sizes.length);
-    for (const size of this.sizes.splice(0, k)) this.unackedBytes -= size;
-    this.unacked -= k;
-    this.release();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.release();
-  }
-
-  private release(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  get full(): boolean {
-    return this.unacked >= this.window || this.unackedBytes >= this.windowBytes;
-  }
-
-  /** Resolves once there is room (or the session stopped). */
-  async room(): Promise<void> {
-    if (!this.full || this.stopped) return;
-    this.pauses++;
-    const t0 = Date.now();
-    while (this.full && !this.stopped) await new Promise<void>((r) => (this.wake = r));
-    this.pausedMs += Date.now() - t0;
-  }
-
-  summary(): { pauses: number; pausedMs: number } {
-    return { pauses: this.pauses, pausedMs: this.pausedMs };
-  }
-}
+/** The session's credit window (the channel reads an operation's `window` input). */
+export const windowField = z
+  .number()
+  .int()
+  .min(1024)
+  .max(64 * 1024 * 1024)
+  .optional()
+  .describe('Session only: bytes sent to the client and not yet acknowledged ({"type":"ack","bytes":n}) before reading from the broker pauses (default 1 MiB)');
 
 export type FeedEnd = 'client' | 'server' | 'maxMessages';
 
 export interface FeedOptions {
   channel: SessionChannel;
-  flow: FeedFlow;
   /** Reads from the broker and sends what came (one message or none); resolves 'maxMessages' or 'server' to end. */
   step(): Promise<FeedEnd | void>;
-  /** The client acknowledged `n` more messages (after the flow window moved). */
+  /** The client settled `n` more messages ({"type":"ack","messages":n}). */
   onAck?(n: number): Promise<void>;
   /** A client control message other than ack and stop. */
   control(m: Record<string, unknown>): Promise<void>;
@@ -141,12 +84,12 @@ export interface FeedOptions {
 
 /** Runs the server and client loops of a feed until either ends; a closed broker connection is the server's end. */
 export async function runFeed(o: FeedOptions): Promise<FeedEnd> {
-  const { channel, flow } = o;
+  const { channel } = o;
+  let stopped = false;
   const fromServer = (async (): Promise<FeedEnd> => {
     try {
       for (;;) {
-        await flow.room();
-        if (flow.stopped) return 'client';
+        if (stopped) return 'client';
         const end = await o.step();
         if (end) return end;
       }
@@ -166,10 +109,7 @@ export async function runFeed(o: FeedOptions): Promise<FeedEnd> {
       if (m.type === 'stop') return 'client';
       if (m.type === 'ack') {
         const n = m.messages;
-        if (typeof n === 'number' && Number.isInteger(n) && n > 0) {
-          flow.ack(n);
-          await o.onAck?.(n);
-        }
+        if (typeof n === 'number' && Number.isInteger(n) && n > 0) await o.onAck?.(n);
         continue;
       }
       try {
@@ -183,7 +123,7 @@ export async function runFeed(o: FeedOptions): Promise<FeedEnd> {
   try {
     return await Promise.race([fromServer, fromClient]);
   } finally {
-    flow.stop();
+    stopped = true;
     fromServer.catch(() => {});
     fromClient.catch(() => {});
   }

@@ -5,7 +5,7 @@ import { toHex, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
 import { MqttClient, subscriptionRefused, type ConnackPacket, type PublishPacket } from './client.ts';
 import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, reasonName, topicFilterProblem, topicNameProblem, type MqttProperties, type MqttVersion, type Packet, type Subscription } from './codec.ts';
 
@@ -181,7 +181,7 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'MQTT 3.1.1 and 5.0 packets encoded and decoded from bytes (remaining length and properties capped), CONNECT with username/password, client id, clean start, session expiry, keep-alive and a will; CONNACK reason codes and v5 server limits; publish with QoS 0, 1 and 2 (PUBACK and PUBREC/PUBREL/PUBCOMP), retain and v5 properties, thousands of messages pipelined within the Receive Maximum; subscriptions with wildcards as live WebSocket sessions with flow control; retained-message snapshots as a topic tree; over TCP, TLS and WebSocket (ws and wss). Lab-tested through workerd against mosquitto 2.0 (password file, ACL, TLS and WebSocket listeners) and RabbitMQ\'s MQTT plugin (3.1.1). Not covered: v5 enhanced authentication (AUTH exchanges), topic aliases, client certificates (Workers cannot present one).',
+      'MQTT 3.1.1 and 5.0 packets encoded and decoded from bytes (remaining length and properties capped), CONNECT with username/password, client id, clean start, session expiry, keep-alive and a will; CONNACK reason codes and v5 server limits; publish with QoS 0, 1 and 2 (PUBACK and PUBREC/PUBREL/PUBCOMP), retain and v5 properties, thousands of messages pipelined within the Receive Maximum; subscriptions with wildcards as live WebSocket sessions that pause reading while the client is behind; retained-message snapshots as a topic tree; over TCP, TLS and WebSocket (ws and wss). Lab-tested through workerd against mosquitto 2.0 (password file, ACL, TLS and WebSocket listeners) and RabbitMQ\'s MQTT plugin (3.1.1). Not covered: v5 enhanced authentication (AUTH exchanges), topic aliases, client certificates (Workers cannot present one).',
   },
   verifiedAgainst: 'mosquitto 2.0.11 (Debian 12) and RabbitMQ 3.10.8 rabbitmq_mqtt (Debian 12)',
   tls: { implicit: { port: 8883 } },
@@ -343,7 +343,7 @@ export default defineProtocol({
         ...subscribeFields,
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
         maxMessages: z.number().int().min(1).max(1_000_000).default(10_000).describe('Stop after this many messages'),
-        ...flowFields,
+        window: windowField,
         ...connection,
       }),
       output: z.object({
@@ -351,7 +351,6 @@ export default defineProtocol({
         count: z.number(),
         subscriptions: z.array(z.object({ filter: z.string(), code: z.number(), reason: z.string(), granted: z.number().nullable() })),
         ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
-        flow: z.object({ pauses: z.number(), pausedMs: z.number() }).optional(),
       }),
       text: (r) => r.messages.map(messageLine).join('\n') || '(no messages)',
       sessionText: (m) => (m.type === 'message' ? messageLine(m as unknown as MessageJson) : undefined),
@@ -379,12 +378,10 @@ export default defineProtocol({
       async session(ctx, input, channel) {
         const o = await open(ctx, input);
         const c = o.client;
-        const flow = new FeedFlow(input.window, input.windowBytes);
         let count = 0;
         const forward = (p: PublishPacket) => {
           const m = messageJson(p, input.encoding, FEED_PREVIEW_BYTES);
           channel.send({ type: 'message', ...m });
-          flow.sent(m.size);
           count++;
         };
         const subs = subscriptions(input);
@@ -392,7 +389,7 @@ export default defineProtocol({
         const ack = await c.subscribe(subs, (p) => early.push(p));
         checkGranted(subs, ack.codes, c.version, ack.properties.reasonString);
         const active = new Map(subs.map((s) => [s.filter, s]));
-        channel.send({ type: 'subscribed', subscriptions: grantedJson(subs, ack.codes, c.version), clientId: o.clientId, version: input.version, flow: flow.announce });
+        channel.send({ type: 'subscribed', subscriptions: grantedJson(subs, ack.codes, c.version), clientId: o.clientId, version: input.version, acks: 'none' });
         for (const p of early) forward(p);
         let running = true;
         keepAlive(ctx, c, input.keepAlive, () => running);
@@ -402,7 +399,6 @@ export default defineProtocol({
         try {
           ended = await runFeed({
             channel,
-            flow,
             async step() {
               const p: Packet = await c.next();
               if (p.type === 'publish') {
@@ -455,7 +451,7 @@ export default defineProtocol({
           running = false;
         }
         await c.disconnect().catch(() => {});
-        return { messages: [], count, subscriptions: [...active.values()].map((s) => ({ filter: s.filter, code: s.qos, reason: reasonName(s.qos, c.version, 'suback'), granted: s.qos })), ended, flow: flow.summary() };
+        return { messages: [], count, subscriptions: [...active.values()].map((s) => ({ filter: s.filter, code: s.qos, reason: reasonName(s.qos, c.version, 'suback'), granted: s.qos })), ended };
       },
     }),
     retained: operation({

@@ -5,7 +5,7 @@ import { type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dialWebSocketStream } from '../websocket/stream.ts';
-import { controlStrings, encodingField, FEED_PREVIEW_BYTES, FeedFlow, flowFields, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
+import { controlStrings, encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { StompClient } from './client.ts';
 import { header, type StompFrame } from './codec.ts';
 
@@ -155,7 +155,7 @@ export default defineProtocol({
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'),
         maxMessages: z.number().int().min(1).max(1_000_000).default(10_000),
         encoding: encodingField,
-        ...flowFields,
+        window: windowField,
         ...connection,
       }),
       output: z.object({
@@ -164,7 +164,6 @@ export default defineProtocol({
         version: z.string(),
         ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
         acked: z.number(),
-        flow: z.object({ pauses: z.number(), pausedMs: z.number() }).optional(),
       }),
       text: (r) => r.messages.map(messageLine).join('\n') || '(no messages)',
       sessionText: (m) => (m.type === 'message' ? messageLine(m as unknown as MessageJson) : undefined),
@@ -198,7 +197,6 @@ export default defineProtocol({
       },
       async session(ctx, input, channel) {
         const c = await open(ctx, input);
-        const flow = new FeedFlow(input.window, input.windowBytes);
         const pending: MessageJson[] = [];
         let count = 0;
         let acked = 0;
@@ -206,11 +204,10 @@ export default defineProtocol({
           const m = messageJson(f, input.encoding, FEED_PREVIEW_BYTES);
           if (input.ackMode !== 'auto') pending.push(m);
           channel.send({ type: 'message', ...m });
-          flow.sent(m.size);
           count++;
         };
         await subscribeAll(c, input, forward);
-        channel.send({ type: 'subscribed', destinations: input.destinations, version: c.version, ackMode: input.ackMode, server: header(c.connected!, 'server') ?? null, flow: flow.announce });
+        channel.send({ type: 'subscribed', destinations: input.destinations, version: c.version, ackMode: input.ackMode, server: header(c.connected!, 'server') ?? null, acks: input.ackMode === 'auto' ? 'none' : 'messages' });
         let running = true;
         const every = c.heartbeat.sendEveryMs;
         if (every > 0) {
@@ -226,7 +223,6 @@ export default defineProtocol({
         try {
           ended = await runFeed({
             channel,
-            flow,
             async onAck(n) {
               const done = pending.splice(0, Math.min(n, pending.length));
               if (done.length === 0) return;
@@ -267,7 +263,7 @@ export default defineProtocol({
           })
           .catch(() => {});
         await finish(ctx, c);
-        return { messages: [], count, version: c.version, ended, acked: input.ackMode === 'auto' ? count : acked, flow: flow.summary() };
+        return { messages: [], count, version: c.version, ended, acked: input.ackMode === 'auto' ? count : acked };
       },
     }),
   },

@@ -69,7 +69,7 @@ export default defineProtocol({
       maxTimeoutMs: 300_000,
       defaultTimeoutMs: 60_000,
       text: (r) => r.text ?? `${r.size} bytes, sha256 ${r.sha256} (binary: see --json for base64)`,
-      shortRoute: (extra) => (extra ? { filename: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { filename: extra } : {}),
       async run(ctx, input) {
         const conn = await ctx.dialUdp();
         const got = await readFile(ctx, conn, options(input, input.maxBytes));

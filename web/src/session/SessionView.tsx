@@ -32,7 +32,7 @@ export interface SessionHandle {
   sendJson(m: Record<string, unknown>): void;
   /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
   ack(n: number): void;
-  /** Credit for `n` feed messages received, for sessions that announced {"flow":{"ack":"messages"}}: {"type":"ack","messages":n}, batched. */
+  /** Settles `n` feed messages received, for feeds that announced {"acks":"messages"}: {"type":"ack","messages":n}, batched. */
   ackMessages(n: number): void;
 }
 
@@ -57,8 +57,9 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const unackedMessages = useRef(0);
   const messageAckTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  /** The session asked for message credits (a broker feed): each message is acknowledged once received. */
-  const flowAck = useRef(false);
+  /** A broker feed announced itself ({"acks": ...}); with "messages" each message is settled once received. */
+  const brokerAnnounced = useRef(false);
+  const settleMessages = useRef(false);
   /** Messages dropped from the view (oldest first) once MAX_MESSAGES are held. */
   const dropped = useRef(0);
   const push = (m: Omit<SessionMessage, 'n' | 'at'>) =>
@@ -90,6 +91,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         push({ dir: 'in', bytes });
         return;
       }
+      // Credit flow control counts a JSON message by its characters; it is consumed once shown.
+      handleRef.current?.ack((e.data as string).length);
       let msg: Record<string, unknown>;
       try {
         msg = JSON.parse(e.data) as Record<string, unknown>;
@@ -97,8 +100,11 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         msg = { type: 'text', text: e.data };
       }
       setStats((s) => ({ ...s, inMsgs: s.inMsgs + 1 }));
-      if ((msg.flow as { ack?: unknown } | undefined)?.ack === 'messages') flowAck.current = true;
-      if (msg.type === 'message' && flowAck.current) handleRef.current?.ackMessages(1);
+      if (typeof msg.acks === 'string') {
+        brokerAnnounced.current = true;
+        settleMessages.current = msg.acks === 'messages';
+      }
+      if (msg.type === 'message' && settleMessages.current) handleRef.current?.ackMessages(1);
       push({ dir: 'in', json: msg });
       if (msg.type === 'end') {
         ended = true;
@@ -168,8 +174,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
     };
   }, []);
 
-  // A broker feed (it asked for message credits, or its messages carry topics) gets the message view.
-  const brokerFeed = flowAck.current || isMessageFeed(messages);
+  // A broker feed (it announced itself, or its messages carry topics) gets the message view.
+  const brokerFeed = brokerAnnounced.current || isMessageFeed(messages);
 
   const stop = () => {
     handle.sendJson({ type: 'stop' });
