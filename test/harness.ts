@@ -29,7 +29,8 @@ export interface RunningWorker {
  * exception, and the runtime restarting under the tests (a watched file changed, or workerd died).
  */
 export function workerLogDefects(log: string): string[] {
-  return log.split('\n').filter((line) => /\bUncaught\b|Reloading local server|restarted mid-request|exceeded (its )?memory|Fatal JavaScript/i.test(line));
+  // Colour codes come before the words.
+  return log.split('\n').map((line) => line.replace(/\x1b\[[0-9;]*m/g, '')).filter((line) => /\bUncaught\b|Reloading local server|restarted mid-request|exceeded (its )?memory|Fatal JavaScript/i.test(line));
 }
 
 export async function freePort(): Promise<number> {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
-import { exchange, expectIncludes, expectRefused, expectSilence, preview } from '../probe.ts';
+import { exchange, expectIncludes, expectRefused, expectSilence, isListening, preview } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports.foundation;
@@ -395,6 +395,8 @@ const badPeers: LabServer = {
   },
   async health() {
     await expectRefused(p.closedPort);
+    // Every peer listens (an older lab may have started fewer of them).
+    for (const [name, port] of Object.entries(hostilePeers)) if (!(await isListening(port))) throw new Error(`bad-peers: ${name} is not listening on ${port}`);
     await expectSilence(p.silent, 200, 'hello?\r\n');
     const garbage = await exchange(p.garbage);
     if (garbage.length === 0) throw new Error('garbage: peer sent nothing');

@@ -12,7 +12,7 @@ import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
-export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion';
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion' | 'clientCert' | 'localPort';
 
 /** TLS protocol versions as OpenSSL and Node name them (RFC 2246, 4346, 5246, 8446). */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -36,6 +36,14 @@ export interface DialOptions {
   /** Node host only (`tlsVersion`): the lowest and highest TLS version to offer. */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** Node host only (`clientCert`): a client certificate and its key (PEM) for TLS, implicit or after STARTTLS. */
+  clientCertificate?: ClientCertificate;
+}
+
+/** A TLS client certificate and its private key, PEM (SASL EXTERNAL, mutual TLS). */
+export interface ClientCertificate {
+  certPem: string;
+  keyPem: string;
 }
 
 /** Where to wait for one connection back from a server (the rsh/rexec standard-error channel). */
@@ -175,6 +183,11 @@ export class Conn {
   firstBytes: Uint8Array = new Uint8Array(0);
   /** Time the dial took, set by the runner. */
   connectMs = 0;
+  /**
+   * Bytes to ask the host for per read, for a protocol that streams megabytes (VNC updates): a host that reads into a
+   * buffer of the caller's size (Workers) otherwise returns at most its default (4 KiB) per read.
+   */
+  readSize?: number;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -231,7 +244,7 @@ export class Conn {
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
     if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
-    this.pendingRead ??= this.transport.read();
+    this.pendingRead ??= this.transport.read(this.readSize);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;

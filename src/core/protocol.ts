@@ -1,7 +1,7 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
-import type { Capability, Conn, TlsMode, TlsVersion } from './conn.ts';
+import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { FailureCode } from './errors.ts';
@@ -36,6 +36,8 @@ export interface DialRequest {
   maxVersion?: TlsVersion;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+  /** A client certificate for TLS (needs `clientCert`). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
@@ -119,6 +121,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
   /**
+   * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
+   * when the request's Accept header names it.
+   */
+  media?: { contentType: string; body: (result: z.infer<O>) => Uint8Array; filename?: (result: z.infer<O>) => string };
+  /**
    * The outcome a complete result stands for when, to its user, it is a failure (a ping nobody
    * answered: the answer is still the statistics, as ping(8) prints them, but the CLI exits non-zero).
    */
@@ -127,6 +134,12 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
   /** Renders one session message as a line for the CLI (a feed prints one line per message); undefined: not a data line. */
   sessionText?: (message: Record<string, unknown>) => string | undefined;
+  /**
+   * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
+   * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
+   * (`portolan ldap search HOST -b dc=example,dc=org '(cn=a*)' cn mail`).
+   */
+  cli?: { args?: string[]; short?: Record<string, string> };
   /** Maps a short route's `/extra` path (its segments decoded once, joined by '/') onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
   /** A request/response operation (POST /api/{protocol}/{operation}). */

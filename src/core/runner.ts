@@ -12,7 +12,7 @@ import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
 
 /** How long the runner waits for its connections to close before it answers anyway. */
-export const CLOSE_GRACE_MS = 500;
+export const CLOSE_GRACE_MS = 200;
 
 /** Decides whether a dial may proceed; returns the address to connect to (for hosts that pin it). */
 export interface TargetGuard {
@@ -133,6 +133,7 @@ export async function runOperation(
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (req.clientCertificate && tls !== 'off' && !dialer.capabilities.has('clientCert')) dialMissing.push('clientCert');
     if (dialMissing.length > 0) throw lacking(dialMissing);
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
@@ -143,7 +144,7 @@ export async function runOperation(
     transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
-    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion });
+    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
     try {
       transport = await raceSignal(dialing, connectSignal);
     } catch (e) {
@@ -308,8 +309,8 @@ function foreignGreeting(err: PortolanError, protocol: Protocol, conn: Conn): Po
   });
 }
 
-/** How runtimes word a connection refused by the target (Node's errno, workerd's proxy message). */
-const REFUSAL = /ECONNREFUSED|connection refused|cannot connect to the specified address/i;
+/** How the runtimes themselves word a connection the target refused (Node's errno message, workerd's proxy message). */
+const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect to the specified address)/;
 
 /** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
 function connectFailure(e: unknown, host: string, port: number): PortolanError {

@@ -10,9 +10,9 @@ export const MAX_DAYTIME_BYTES = 1024;
  * within MAX_DAYTIME_BYTES (`truncated`), or it holds bytes that are not text.
  */
 export function daytimeText(bytes: Uint8Array, truncated: boolean): string {
-  if (truncated) throw new ProtocolError(`not a daytime answer: more than ${MAX_DAYTIME_BYTES} bytes without the server closing (RFC 867 sends one line, then closes)`);
   const bad = bytes.findIndex((b) => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f);
   if (bad !== -1) throw new ProtocolError(`not a daytime answer: byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} is not text`);
+  if (truncated) throw new ProtocolError(`not a daytime answer: more than ${MAX_DAYTIME_BYTES} bytes without the server closing (RFC 867 sends one line, then closes)`);
   return fromUtf8(bytes).trim();
 }
 

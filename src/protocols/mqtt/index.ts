@@ -134,7 +134,7 @@ function messageLine(m: MessageJson): string {
 }
 
 const subscribeFields = {
-  topics: z.array(topicFilter).min(1).max(100).meta({ examples: [['sensors/#']], 'x-cli-short': 't' }).describe('Topic filters, with + and # wildcards ($share/group/filter for a v5 shared subscription)'),
+  topics: z.array(topicFilter).min(1).max(100).meta({ examples: [['sensors/#']] }).describe('Topic filters, with + and # wildcards ($share/group/filter for a v5 shared subscription)'),
   qos: qosField.default(0).describe('Maximum QoS asked for each filter'),
   noLocal: z.boolean().default(false).describe('v5: do not receive our own publications'),
   retainHandling: z.number().int().min(0).max(2).default(0).transform((q) => q as 0 | 1 | 2).describe('v5: 0 send retained messages at subscribe, 1 only for a new subscription, 2 never'),
@@ -354,6 +354,7 @@ export default defineProtocol({
       }),
       text: (r) => r.messages.map(messageLine).join('\n') || '(no messages)',
       sessionText: (m) => (m.type === 'message' ? messageLine(m as unknown as MessageJson) : undefined),
+      cli: { short: { t: 'topics' } },
       async run(ctx, input) {
         const o = await open(ctx, input);
         const subs = subscriptions(input);
@@ -471,6 +472,7 @@ export default defineProtocol({
         truncated: z.boolean(),
       }),
       text: (r) => r.messages.map(messageLine).join('\n') || '(no retained messages)',
+      cli: { short: { t: 'topics' } },
       async run(ctx, input) {
         const o = await open(ctx, input);
         const byTopic = new Map<string, MessageJson>();

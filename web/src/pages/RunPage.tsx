@@ -30,6 +30,11 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <Tag key={s}>{s}</Tag>
           ))}
         </div>
+        {p.id === 'ldap' && (
+          <p>
+            <a href={href(['browse', 'ldap'])}>Open the directory browser</a>: the tree, entries and searches with export.
+          </p>
+        )}
       </div>
       <div className="panel" style={{ maxWidth: 460 }}>
         <div className="row">
@@ -228,7 +233,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
 
   const actions = (
     <>
-      {session && sessionKind(p, op) !== 'terminal' && (
+      {session && sessionKind(p, op) !== 'terminal' && sessionKind(p, op) !== 'desktop' && (
         <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
           Run once
         </button>

@@ -8,11 +8,13 @@ import { JsonTree, Scalar } from '../results/views.tsx';
 import { isMessageFeed, MessageFeed } from './MessageFeed.tsx';
 
 const Terminal = lazy(() => import('./Terminal.tsx'));
+const Desktop = lazy(() => import('./Desktop.tsx'));
 
-export type SessionKind = 'terminal' | 'log' | 'feed';
+export type SessionKind = 'terminal' | 'log' | 'feed' | 'desktop';
 
-/** The view a session opens in: shells get a terminal, subscriptions a feed, the rest a message log. */
+/** The view a session opens in: remote desktops (`view`) a canvas, shells a terminal, subscriptions a feed, the rest a message log. */
 export function sessionKind(p: ProtocolInfo, op: OperationInfo): SessionKind {
+  if (p.category === 'remote' && op.name === 'view') return 'desktop';
   if (/^(shell|pty|terminal|console|interactive)$/i.test(op.name) || (p.category === 'remote' && !/exec|probe/i.test(op.name))) return 'terminal';
   if (/subscribe|monitor|listen|idle|watch|feed|tail|follow|notify/i.test(`${op.name} ${op.summary}`)) return 'feed';
   return 'log';
@@ -50,6 +52,9 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   const ws = useRef<WebSocket | null>(null);
   const counter = useRef(0);
   const dataListeners = useRef(new Set<(b: Uint8Array) => void>());
+  const jsonListeners = useRef(new Set<(m: Record<string, unknown>) => void>());
+  const kindRef = useRef(kind);
+  kindRef.current = kind;
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
 
@@ -88,7 +93,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         // A mounted terminal acknowledges once it has drawn the bytes; otherwise the log has consumed them now.
         if (dataListeners.current.size > 0) dataListeners.current.forEach((l) => l(bytes));
         else handleRef.current?.ack(bytes.length);
-        push({ dir: 'in', bytes });
+        // A desktop's updates are megabytes each: the canvas has drawn them, the log keeps their size only.
+        push(kindRef.current === 'desktop' ? { dir: 'in', json: { type: 'update', bytes: bytes.length } } : { dir: 'in', bytes });
         return;
       }
       // Credit flow control counts a JSON message by its characters; it is consumed once shown.
@@ -105,6 +111,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         settleMessages.current = msg.acks === 'messages';
       }
       if (msg.type === 'message' && settleMessages.current) handleRef.current?.ackMessages(1);
+      jsonListeners.current.forEach((l) => l(msg));
       push({ dir: 'in', json: msg });
       if (msg.type === 'end') {
         ended = true;
@@ -134,12 +141,12 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         if (ws.current?.readyState !== WebSocket.OPEN) return;
         ws.current.send(b);
         setStats((s) => ({ ...s, outBytes: s.outBytes + b.length }));
-        if (kind !== 'terminal') push({ dir: 'out', bytes: b });
+        if (kind !== 'terminal' && kind !== 'desktop') push({ dir: 'out', bytes: b });
       },
       sendJson(m) {
         if (ws.current?.readyState !== WebSocket.OPEN) return;
         ws.current.send(JSON.stringify(m));
-        if (m.type !== 'resize' && m.type !== 'ack') push({ dir: 'out', json: m });
+        if (m.type !== 'resize' && m.type !== 'ack' && m.type !== 'pointer') push({ dir: 'out', json: m });
       },
       ack(n) {
         unacked.current += n;
@@ -176,6 +183,12 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
 
   // A broker feed (it announced itself, or its messages carry topics) gets the message view.
   const brokerFeed = brokerAnnounced.current || isMessageFeed(messages);
+  const subscribeJson = useCallback((l: (m: Record<string, unknown>) => void) => {
+    jsonListeners.current.add(l);
+    return () => {
+      jsonListeners.current.delete(l);
+    };
+  }, []);
 
   const stop = () => {
     handle.sendJson({ type: 'stop' });
@@ -200,7 +213,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         </span>
         <span className="spacer" />
         <span role="tablist" aria-label="Session view" className="row">
-          {(['terminal', 'log', 'feed'] as SessionKind[]).map((k) => (
+          {((sessionKind(protocol, op) === 'desktop' ? ['desktop', 'log'] : ['terminal', 'log', 'feed']) as SessionKind[]).map((k) => (
             <button key={k} type="button" role="tab" className="small" aria-selected={kind === k} onClick={() => setKind(k)}>
               {k}
             </button>
@@ -215,6 +228,12 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         <Suspense fallback={<div className="term" />}>
           <Terminal handle={handle} subscribe={subscribe} backlog={messages.filter((m) => m.bytes && m.dir === 'in').map((m) => m.bytes!)} active={state === 'open'} />
           <ControlLine messages={messages} />
+        </Suspense>
+      )}
+      {kind === 'desktop' && (
+        <Suspense fallback={<div className="desktop-frame" />}>
+          <Desktop handle={handle} subscribe={subscribe} subscribeJson={subscribeJson} backlog={messages.filter((m) => m.json && m.dir === 'in').map((m) => m.json!)} active={state === 'open'} />
+          <ControlLine messages={messages.filter((m) => m.json?.type !== 'update')} />
         </Suspense>
       )}
       {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
