@@ -437,7 +437,8 @@ async function checkHealth(server: LabServer, ctx: LabContext): Promise<string |
 }
 
 async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
+  const limitMs = server.startTimeoutMs ?? startTimeoutMs;
+  const deadline = Date.now() + limitMs;
   let problem: string | null = 'not checked';
   while (Date.now() < deadline) {
     problem = await checkHealth(server, run.ctx);
@@ -449,7 +450,7 @@ async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
     }
     await sleep(250);
   }
-  throw new LabError(`${server.name} did not come up within ${startTimeoutMs / 1000} s: ${problem}\n${logTails(server)}`);
+  throw new LabError(`${server.name} did not come up within ${limitMs / 1000} s: ${problem}\n${logTails(server)}`);
 }
 
 function logFiles(dir: string, depth = 2): string[] {

@@ -60,9 +60,14 @@ export interface LabServer {
   unpacked?: readonly string[];
   /**
    * Starts beside the other concurrent servers, after the serial ones: for slow starters (a JVM, Jupyter, R,
-   * Chromium) that depend on no other server. Each still has its own 20 s to become healthy.
+   * Chromium) that depend on no other server.
    */
   concurrent?: boolean;
+  /**
+   * How long start() plus the health check may take, when a server needs longer than the lab's 20 s
+   * (a JVM or an Erlang release booting its plugins); each such server says why where it sets it.
+   */
+  startTimeoutMs?: number;
   /** Ports the server listens on (127.0.0.1). */
   ports: readonly number[];
   /** Writes configuration under ctx.dir and starts the daemons with ctx.spawnDaemon. */

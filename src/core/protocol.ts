@@ -139,6 +139,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /** Renders one session message as a line for the CLI (a feed prints one line per message); undefined: not a data line. */
+  sessionText?: (message: Record<string, unknown>) => string | undefined;
   /**
    * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
    * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields

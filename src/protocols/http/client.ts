@@ -111,7 +111,7 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   const head = encodeRequestHead({ method: req.method, target: req.target, headers: req.headers });
   const requestHead = fromLatin1(head);
   const firstLine = requestHead.slice(0, requestHead.indexOf('\r\n'));
-  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields)`, secret: req.secretHead });
+  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields${req.secretHead ? ', credentials masked' : ''})`, secret: req.secretHead });
   const body = req.body ?? new Uint8Array(0);
   if (req.chunkSize !== undefined) {
     for (let at = 0; at < body.length; at += req.chunkSize) {
