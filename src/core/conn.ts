@@ -168,6 +168,9 @@ export class Conn {
   bytesOut = 0;
   /** Time the dial took, set by the runner. */
   connectMs = 0;
+  /** With `bulkReads`: the most one transport read asks for, and what the next one asks for. */
+  private maxRead = 0;
+  private nextRead = 0;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -199,6 +202,16 @@ export class Conn {
     return this.signalOf();
   }
 
+  /**
+   * For bulk data (a file transfer, SSH packets): each transport read asks for twice what the last one
+   * brought, from 4 KiB up to `max`, so a host that reads into the caller's buffer (Workers) returns
+   * large chunks when data streams in and a quiet connection's pending read stays small.
+   */
+  bulkReads(max: number): void {
+    this.maxRead = max;
+    this.nextRead = Math.min(max, 4096);
+  }
+
   /** Waits for `p` unless the operation's deadline fires first. */
   private guard<T>(p: Promise<T>, waiting: string): Promise<T> {
     const signal = this.signalOf();
@@ -222,7 +235,7 @@ export class Conn {
   /** Reads one more chunk into the buffer; false at end of stream. */
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
-    this.pendingRead ??= this.transport.read();
+    this.pendingRead ??= this.transport.read(this.maxRead > 0 ? this.nextRead : undefined);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;
@@ -230,6 +243,7 @@ export class Conn {
       this.eof = true;
       return false;
     }
+    if (this.maxRead > 0) this.nextRead = Math.min(this.maxRead, Math.max(4096, chunk.length * 2));
     this.bytesIn += chunk.length;
     if (this.buf.length + chunk.length > this.maxBuffered) {
       throw new ProtocolError(`server sent more than ${this.maxBuffered} bytes without a complete message`);
