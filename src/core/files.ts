@@ -10,6 +10,7 @@
 // answers JSON. An upload reads `ctx.upload` (present when the caller sent the bytes as a stream) chunk by
 // chunk until null, or a `memorySource` over the JSON form's content. The runner wraps both ends so every
 // wait obeys the operation's deadline (`guardDownload`, `guardUpload`).
+import { fromBase64, utf8 } from './bytes.ts';
 import { PortolanError, InvalidInput } from './errors.ts';
 
 /** What a download says about its file before the first byte; the carrier turns it into headers or a message. */
@@ -135,6 +136,16 @@ export class ByteCollector implements ByteSink {
       at += p.length;
     }
     return out;
+  }
+}
+
+/** The bytes of an upload's inline content field: UTF-8 text, or base64 (invalid_input naming `field` when it is not). */
+export function inlineContent(content: string, encoding: 'utf8' | 'base64', field = 'content'): Uint8Array {
+  if (encoding === 'utf8') return utf8(content);
+  try {
+    return fromBase64(content);
+  } catch {
+    throw InvalidInput.field(field, 'is not valid base64');
   }
 }
 

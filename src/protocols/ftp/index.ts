@@ -1,8 +1,8 @@
 // FTP, RFC 959, with FTPS (RFC 2228, RFC 4217: AUTH TLS and implicit TLS on 990), FEAT (RFC 2389), EPSV (RFC 2428), RFC 3659 (SIZE, MDTM, REST, MLST, MLSD) and UTF-8 names (RFC 2640).
 import { z } from 'zod';
-import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { fromBase64, fromUtf8, toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
-import { baseName, memorySource } from '../../core/files.ts';
+import { baseName, inlineContent, memorySource } from '../../core/files.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { FtpSession, failure, type SessionOptions, type TransferInfo } from './client.ts';
 import { featureParams, formatReply, offersAuthTls, parseQuotedPath, parseSize } from './codec.ts';
@@ -126,15 +126,6 @@ async function mlst(session: FtpSession, target: string): Promise<ListEntry> {
   if (line === undefined) throw failure(`MLST ${target}`, reply);
   const { mlsxType: _kind, ...parsed } = parseFactLine(line.slice(1));
   return parsed;
-}
-
-function decodeContent(content: string, encoding: 'base64' | 'utf8'): Uint8Array {
-  if (encoding === 'utf8') return utf8(content);
-  try {
-    return fromBase64(content);
-  } catch {
-    throw InvalidInput.field('content', 'is not valid base64');
-  }
 }
 
 export default defineProtocol({
@@ -365,7 +356,7 @@ export default defineProtocol({
       }),
       defaultTimeoutMs: 60_000,
       run: (ctx, input) => {
-        const inline = ctx.upload ? undefined : decodeContent(input.content, input.encoding);
+        const inline = ctx.upload ? undefined : inlineContent(input.content, input.encoding);
         if (input.mode === 'resume' && input.offset === undefined) throw InvalidInput.field('offset', 'is required with mode resume');
         if (input.mode !== 'resume' && input.offset !== undefined) throw InvalidInput.field('offset', 'is only used with mode resume');
         return withSession(ctx, input, async (session) => {

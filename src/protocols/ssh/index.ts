@@ -9,7 +9,9 @@ import { Conn } from '../../core/conn.ts';
 import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
-import { DownloadSink, fileType, SftpClient, type Attrs } from './sftp.ts';
+import { fileType, SftpClient, type Attrs } from './sftp.ts';
+import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
 
 const algorithmList = z.array(z.string().min(1).max(64)).min(1).max(32);
 
@@ -346,62 +348,79 @@ export default defineProtocol({
       run: (ctx, input) => withSftp(ctx, input, async (sftp) => ({ path: input.path, ...attrsJson(await sftp.stat(input.path, input.followSymlinks)) })),
     }),
     'sftp-get': operation({
-      summary: 'SFTP: download a file (pipelined reads); content as base64 or UTF-8 up to maxBytes, SHA-256 of all of it',
+      summary:
+        'SFTP: download a file (pipelined reads): streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer; in JSON, content as base64 or UTF-8 up to maxBytes and the SHA-256 of all of it',
+      transfer: { direction: 'download', resume: true },
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        offset: z.number().int().min(0).optional(),
-        length: z.number().int().min(0).optional(),
-        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('none: only size and SHA-256 (for files of any size)'),
-        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the answer; the SHA-256 covers the whole file'),
-        sha256: z.boolean().default(true).describe('Hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
+        offset: z.number().int().min(0).optional().describe('Start at this byte; a stream\'s Range header sets it too'),
+        length: z.number().int().min(0).optional().describe('Read at most this many bytes'),
+        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256 (for files of any size)'),
+        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        sha256: z.boolean().default(true).describe('JSON answer: hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
       }),
       output: z.object({ path: z.string(), size: z.number(), sha256: z.string().nullable(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
-      maxTimeoutMs: 300_000,
       defaultTimeoutMs: 60_000,
       text: (r) => r.content ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`,
       run: (ctx, input) =>
         withSftp(ctx, input, async (sftp) => {
-          const sink = new DownloadSink(input.output === 'none' ? 0 : input.maxBytes, input.sha256);
           const t0 = Date.now();
-          await sftp.download(input.path, sink.push, { offset: input.offset, length: input.length });
-          const ms = Math.max(1, Date.now() - t0);
-          const bytes = sink.bytes();
+          const rate = (n: number) => Math.round((n * 1000) / Math.max(1, Date.now() - t0));
+          if (ctx.download) {
+            const offset = ctx.download.offset ?? input.offset ?? 0;
+            const { handle, attrs } = await sftp.openRead(input.path);
+            const sink = await ctx.download
+              .begin({
+                name: baseName(input.path),
+                // With `length` the stream may stop before the end: no length is promised then.
+                size: input.length === undefined ? (attrs.size ?? null) : null,
+                offset,
+                modified: attrs.mtime !== undefined ? new Date(attrs.mtime * 1000).toISOString() : null,
+                meta: { mode: attrsJson(attrs).mode, fileSize: attrs.size },
+              })
+              .catch(async (e) => {
+                await sftp.close(handle).catch(() => {});
+                throw e;
+              });
+            const size = await sftp.download(input.path, sink, { handle, offset, length: input.length });
+            return { path: input.path, size, sha256: null, content: null, encoding: 'none', truncated: false, bytesPerSecond: rate(size) };
+          }
+          const collector = new ByteCollector(input.output === 'none' ? 0 : input.maxBytes);
+          const hash = input.sha256 ? sha256.create() : null;
+          await sftp.download(input.path, hash ? tapSink(collector, (c) => hash.update(c)) : collector, { offset: input.offset, length: input.length });
           return {
             path: input.path,
-            size: sink.size,
-            sha256: sink.hash ? toHex(sink.hash.digest()) : null,
-            content: input.output === 'none' ? null : encode(bytes, input.output),
+            size: collector.size,
+            sha256: hash ? toHex(hash.digest()) : null,
+            content: input.output === 'none' ? null : encode(collector.bytes(), input.output),
             encoding: input.output,
-            truncated: input.output !== 'none' && sink.truncated,
-            bytesPerSecond: Math.round((sink.size * 1000) / ms),
+            truncated: input.output !== 'none' && collector.truncated,
+            bytesPerSecond: rate(collector.size),
           };
         }),
     }),
     'sftp-put': operation({
-      summary: 'SFTP: upload content to a file (create or truncate, or append)',
+      summary: 'SFTP: upload a file (create or truncate, or append; pipelined writes): streamed, of any size, as multipart/form-data (part input, then part file) or a WebSocket transfer; or inline content up to 1 MiB',
+      transfer: { direction: 'upload', content: 'content' },
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        content: z.string().max(1024 * 1024),
+        content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
         encoding: z.enum(['utf8', 'base64']).default('utf8'),
         mode: octalMode.optional(),
         append: z.boolean().default(false),
       }),
-      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), size: z.number().nullable() }),
-      maxTimeoutMs: 300_000,
-      run: (ctx, input) =>
-        withSftp(ctx, input, async (sftp) => {
-          let data: Uint8Array;
-          try {
-            data = input.encoding === 'base64' ? fromBase64(input.content) : utf8(input.content);
-          } catch {
-            throw InvalidInput.field('content', 'is not valid base64');
-          }
-          await sftp.upload(input.path, data, { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
+      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string().nullable().describe('Of the inline content; null when streamed'), size: z.number().nullable() }),
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) => {
+        const inline = ctx.upload ? undefined : inlineContent(input.content, input.encoding);
+        return withSftp(ctx, input, async (sftp) => {
+          const bytes = await sftp.uploadFrom(input.path, ctx.upload ?? memorySource(inline!), { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
           const after = await sftp.stat(input.path);
-          return { path: input.path, bytes: data.length, sha256: toHex(await ctx.crypto.digest('SHA-256', data)), size: after.size ?? null };
-        }),
+          return { path: input.path, bytes, sha256: inline ? toHex(await ctx.crypto.digest('SHA-256', inline)) : null, size: after.size ?? null };
+        });
+      },
     }),
     'sftp-mkdir': operation({
       summary: 'SFTP: create a directory',

@@ -4,10 +4,10 @@
 // How it works: the subsystem channel is a byte stream of length-prefixed packets. A reader loop
 // cuts packets out of it (sftpFrame) and settles the request with the same id, so requests can be
 // pipelined: get keeps up to `MAX_INFLIGHT` READs outstanding, put as many WRITEs.
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { memorySource, type ByteSink, type ByteSource } from '../../core/files.ts';
 import { FrameDecoder } from '../../core/framing.ts';
 import type { Channel, SshConnection } from './connection.ts';
 import { SshReader, SshWriter } from './wire.ts';
@@ -322,12 +322,25 @@ export class SftpClient {
     SftpClient.status(await this.request(FXP.CLOSE, (w) => w.string(handle)));
   }
 
-  /**
-   * Reads a whole file (from `offset`, at most `length` bytes) with pipelined READs, handing each
-   * chunk in order to `sink`. Returns the number of bytes read.
-   */
-  async download(path: string, sink: (chunk: Uint8Array) => void, opts: { offset?: number; length?: number } = {}): Promise<number> {
+  /** Opens `path` for reading and reads its attributes (FSTAT): a download can name its size before the first byte. */
+  async openRead(path: string): Promise<{ handle: Uint8Array; attrs: Attrs }> {
     const handle = await this.open(path, OPEN_FLAGS.READ);
+    try {
+      return { handle, attrs: await this.fstat(handle) };
+    } catch (e) {
+      await this.close(handle).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Reads a file (from `offset`, at most `length` bytes) with pipelined READs, up to INFLIGHT_BYTES
+   * outstanding, and writes each chunk in order to `sink`. A write that waits (a slow client) delays the
+   * next READs, so what is buffered stays bounded. `handle`: a handle from openRead, closed here.
+   * Returns the number of bytes read.
+   */
+  async download(path: string, sink: ByteSink, opts: { offset?: number; length?: number; handle?: Uint8Array } = {}): Promise<number> {
+    const handle = opts.handle ?? (await this.open(path, OPEN_FLAGS.READ));
     const start = opts.offset ?? 0;
     const end = opts.length === undefined ? Number.MAX_SAFE_INTEGER : start + opts.length;
     let next = start;
@@ -357,18 +370,19 @@ export class SftpClient {
         }
         const data = SftpClient.expect(reply, FXP.DATA, path).string('data', MAX_SFTP_PACKET);
         if (data.length > head.len) throw new ProtocolError(`SFTP server returned ${data.length} bytes for a ${head.len}-byte READ`);
-        sink(data);
         total += data.length;
         if (data.length < head.len) {
           // A short read (draft 6.4 allows it): ask again for the rest, in order, before anything later.
           const offset = head.offset + data.length;
           const len = head.len - data.length;
           inflight.unshift({ offset, len, reply: this.request(FXP.READ, (w) => w.string(handle).u64(BigInt(offset)).u32(len)) });
-          continue;
+        } else {
+          issue();
         }
-        issue();
+        if (data.length > 0) await sink.write(data);
       }
     } finally {
+      for (const rest of inflight.splice(0)) rest.reply.catch(() => undefined);
       await this.close(handle).catch(() => {});
     }
     return total;
@@ -376,22 +390,59 @@ export class SftpClient {
 
   /** Writes `data` to `path` with pipelined WRITEs (create/truncate, or append). */
   async upload(path: string, data: Uint8Array, opts: { mode?: number; append?: boolean } = {}): Promise<void> {
+    await this.uploadFrom(path, memorySource(data, this.writeSize), opts);
+  }
+
+  /**
+   * Writes what `source` yields to `path` (create/truncate, or append), gathered into WRITEs of the
+   * server's write size with up to INFLIGHT_BYTES outstanding. Returns the number of bytes written.
+   */
+  async uploadFrom(path: string, source: ByteSource, opts: { mode?: number; append?: boolean } = {}): Promise<number> {
     const flags = OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | (opts.append ? OPEN_FLAGS.APPEND : OPEN_FLAGS.TRUNC);
     const handle = await this.open(path, flags, opts.mode !== undefined ? { permissions: opts.mode } : {});
     let offset = 0;
-    if (opts.append) offset = (await this.fstat(handle)).size ?? 0;
+    let written = 0;
+    const inflight: Array<{ len: number; reply: Promise<Reply> }> = [];
+    let inflightBytes = 0;
     try {
-      const inflight: Promise<Reply>[] = [];
-      for (let at = 0; at < data.length; at += this.writeSize) {
-        const chunk = data.subarray(at, at + this.writeSize);
-        const fileOffset = offset + at;
-        inflight.push(this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(fileOffset)).string(chunk)));
-        if (inflight.length * this.writeSize >= INFLIGHT_BYTES) SftpClient.status(await inflight.shift()!, path);
+      if (opts.append) offset = (await this.fstat(handle)).size ?? 0;
+      const issue = async (chunk: Uint8Array) => {
+        const at = offset;
+        const len = chunk.length;
+        offset += len;
+        written += len;
+        inflight.push({ len, reply: this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(at)).string(chunk)) });
+        inflightBytes += len;
+        while (inflightBytes >= INFLIGHT_BYTES) {
+          const done = inflight.shift()!;
+          inflightBytes -= done.len;
+          SftpClient.status(await done.reply, path);
+        }
+      };
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
+        // Whole WRITEs of the server's size: pieces of a chunk go as they are, smaller chunks are gathered.
+        while (chunk.length > 0) {
+          const room = this.writeSize - pendingBytes;
+          const piece = chunk.subarray(0, room);
+          chunk = chunk.subarray(piece.length);
+          pending.push(piece);
+          pendingBytes += piece.length;
+          if (pendingBytes === this.writeSize) {
+            await issue(pending.length === 1 ? pending[0] : concat(pending));
+            pending = [];
+            pendingBytes = 0;
+          }
+        }
       }
-      for (const p of inflight) SftpClient.status(await p, path);
+      if (pendingBytes > 0) await issue(concat(pending));
+      for (const p of inflight.splice(0)) SftpClient.status(await p.reply, path);
     } finally {
+      for (const rest of inflight.splice(0)) rest.reply.catch(() => undefined);
       await this.close(handle).catch(() => {});
     }
+    return written;
   }
 
   async fstat(handle: Uint8Array): Promise<Attrs> {
@@ -434,39 +485,5 @@ export class SftpClient {
   async end(): Promise<void> {
     await this.ch.eof().catch(() => {});
     await this.ch.close().catch(() => {});
-  }
-}
-
-/** Streams chunks into memory up to `max` bytes while hashing all of them. */
-export class DownloadSink {
-  private readonly parts: Uint8Array[] = [];
-  private kept = 0;
-  readonly hash: ReturnType<typeof sha256.create> | null;
-  size = 0;
-  truncated = false;
-
-  constructor(
-    private readonly max: number,
-    digest = true,
-  ) {
-    this.hash = digest ? sha256.create() : null;
-  }
-
-  push = (chunk: Uint8Array): void => {
-    this.hash?.update(chunk);
-    this.size += chunk.length;
-    if (this.kept >= this.max) {
-      this.truncated = true;
-      return;
-    }
-    const room = this.max - this.kept;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (part.length < chunk.length) this.truncated = true;
-    this.parts.push(part.slice());
-    this.kept += part.length;
-  };
-
-  bytes(): Uint8Array {
-    return concat(this.parts);
   }
 }

@@ -128,6 +128,8 @@ export function disconnectError(payload: Uint8Array): PortolanError {
 }
 
 const REKEY_TIMER_CANCELLED = 'rekey timer cancelled';
+/** The most one read of the connection asks for. */
+const MAX_READ_BYTES = 512 * 1024;
 
 interface Gate {
   promise: Promise<void>;
@@ -189,6 +191,8 @@ export class SshTransport {
     this.opts = opts;
     this.tx = plainSealer((n) => crypto.randomBytes(n));
     this.noteMessages = opts.noteMessages ?? true;
+    // Packets carry up to 256 KiB of channel data: read in large chunks when data streams in.
+    conn.bulkReads(MAX_READ_BYTES);
   }
 
   get encrypted(): boolean {
