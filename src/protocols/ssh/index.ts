@@ -1,7 +1,7 @@
 // SSH-2, RFC 4251-4254: probe a server without credentials, run commands; a client on the crypto port (WebCrypto, @noble).
 import { z } from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
-import { InvalidInput } from '../../core/errors.ts';
+import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { openSession, probe, serverSummary, type AuthInput } from './client.ts';
 import { execCommand } from './connection.ts';
@@ -10,6 +10,7 @@ import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
 import { fileType, SftpClient, type Attrs } from './sftp.ts';
+import { scpReceive, scpSend, shellQuote } from './scp.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 
@@ -71,6 +72,35 @@ function encode(bytes: Uint8Array, how: 'utf8' | 'base64'): string {
   return how === 'base64' ? base64(bytes) : fromUtf8(bytes);
 }
 
+const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/**
+ * Runs scp on the server over an exec channel (`command`) and `fn` on the channel as a Conn; standard
+ * error is kept apart and, with a non-zero exit status, is the error the user sees (scp's own words).
+ */
+async function withScp<T>(ctx: OperationContext, input: TargetFields & Omit<AuthInput, 'host' | 'port'>, command: string, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+  const ch = await s.connection.openSession();
+  if (!(await ch.request('exec', true, (w) => w.string(command)))) throw new ServerError(`the server refused to run scp (exec ${command})`);
+  ctx.timing.mark('execMs');
+  const stderr = new ByteCollector(4096);
+  const conn = new Conn({ transport: new ChannelTransport(ch, 'scp', ctx.target.host, (d) => void stderr.write(d)), signal: () => ctx.signal, transcript: ctx.transcript, host: ctx.target.host, port: ctx.target.port, tls: 'off' });
+  const said = () => fromUtf8(stderr.bytes()).trim();
+  let out: T;
+  try {
+    out = await fn(conn);
+  } catch (e) {
+    // A server without scp, or scp failing before its protocol began, says why on standard error.
+    if (classify(e).code === 'closed' && said()) throw new ServerError(said(), { command, exitStatus: ch.exitStatus });
+    throw e;
+  }
+  await ch.eof().catch(() => {});
+  await ch.closed();
+  if (ch.exitStatus !== null && ch.exitStatus !== 0) throw new ServerError(said() || `scp exited with status ${ch.exitStatus}`, { command, exitStatus: ch.exitStatus });
+  await s.transport.disconnect();
+  return out;
+}
+
 /** Runs `fn` on an SFTP session (subsystem channel) and ends it cleanly. */
 async function withSftp<T>(ctx: OperationContext, input: TargetFields & Omit<AuthInput, 'host' | 'port'>, fn: (sftp: SftpClient) => Promise<T>): Promise<T> {
   const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
@@ -101,7 +131,7 @@ function attrsJson(a: Attrs) {
   return {
     type: fileType(a.permissions),
     size: a.size ?? null,
-    mode: a.permissions !== undefined ? (a.permissions & 0o7777).toString(8).padStart(4, '0') : null,
+    mode: a.permissions !== undefined ? octal(a.permissions) : null,
     uid: a.uid ?? null,
     gid: a.gid ?? null,
     atime: a.atime !== undefined ? new Date(a.atime * 1000).toISOString() : null,
@@ -419,6 +449,78 @@ export default defineProtocol({
           const bytes = await sftp.uploadFrom(input.path, ctx.upload ?? memorySource(inline!), { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
           const after = await sftp.stat(input.path);
           return { path: input.path, bytes, sha256: inline ? toHex(await ctx.crypto.digest('SHA-256', inline)) : null, size: after.size ?? null };
+        });
+      },
+    }),
+    'scp-get': operation({
+      summary:
+        "SCP: download a file with OpenSSH's scp protocol (scp -f over exec): streamed, of any size, with Accept: application/octet-stream or as a WebSocket transfer (the size comes first); in JSON, content as base64 or UTF-8 up to maxBytes",
+      transfer: { direction: 'download' },
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256'),
+        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        sha256: z.boolean().default(true).describe('JSON answer: hash the whole file'),
+      }),
+      output: z.object({
+        path: z.string(),
+        name: z.string().describe('The name in the C record'),
+        size: z.number(),
+        mode: z.string(),
+        modified: z.string().nullable(),
+        sha256: z.string().nullable(),
+        content: z.string().nullable(),
+        encoding: z.string(),
+        truncated: z.boolean(),
+      }),
+      defaultTimeoutMs: 60_000,
+      text: (r) => r.content ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`,
+      run: (ctx, input) =>
+        withScp(ctx, input, `scp -p -f -- ${shellQuote(input.path)}`, async (conn) => {
+          let collector: ByteCollector | undefined;
+          const hash = !ctx.download && input.sha256 ? sha256.create() : null;
+          const file = await scpReceive(conn, input.path, async (f) => {
+            const info = { name: f.name, size: f.size, modified: f.mtime === null ? null : new Date(f.mtime * 1000).toISOString(), meta: { mode: octal(f.mode) } };
+            if (ctx.download) return ctx.download.begin(info);
+            collector = new ByteCollector(input.output === 'none' ? 0 : input.maxBytes);
+            return hash ? tapSink(collector, (c) => hash.update(c)) : collector;
+          });
+          return {
+            path: input.path,
+            name: file.name,
+            size: file.size,
+            mode: octal(file.mode),
+            modified: file.mtime === null ? null : new Date(file.mtime * 1000).toISOString(),
+            sha256: hash ? toHex(hash.digest()) : null,
+            content: collector && input.output !== 'none' ? encode(collector.bytes(), input.output) : null,
+            encoding: collector ? input.output : 'none',
+            truncated: collector !== undefined && input.output !== 'none' && collector.truncated,
+          };
+        }),
+    }),
+    'scp-put': operation({
+      summary:
+        "SCP: upload a file with OpenSSH's scp protocol (scp -t over exec): streamed, of any size, as multipart/form-data (part input with size, then part file) or a WebSocket transfer; or inline content up to 1 MiB",
+      transfer: { direction: 'upload', content: 'content' },
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
+        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        mode: octalMode.default('0644'),
+        size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Bytes of a streamed file: scp announces the size before the bytes (a WebSocket transfer may say it in its start message)'),
+      }),
+      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string().nullable().describe('Of the inline content; null when streamed') }),
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) => {
+        const inline = ctx.upload ? undefined : inlineContent(input.content, input.encoding);
+        const size = inline?.length ?? input.size ?? ctx.upload?.size;
+        if (size === undefined) throw InvalidInput.field('size', 'is required for a streamed upload: scp announces the size before the bytes');
+        if (inline && input.size !== undefined && input.size !== inline.length) throw InvalidInput.field('size', `is ${input.size}, but the content has ${inline.length} bytes`);
+        return withScp(ctx, input, `scp -t -- ${shellQuote(input.path)}`, async (conn) => {
+          const bytes = await scpSend(conn, input.path, { name: baseName(input.path), mode: parseMode(input.mode), size }, ctx.upload ?? memorySource(inline!));
+          return { path: input.path, bytes, sha256: inline ? toHex(await ctx.crypto.digest('SHA-256', inline)) : null };
         });
       },
     }),
