@@ -141,6 +141,11 @@ function attrsJson(a: Attrs) {
 
 const attrsOut = z.object({ type: z.string(), size: z.number().nullable(), mode: z.string().nullable(), uid: z.number().nullable(), gid: z.number().nullable(), atime: z.string().nullable(), mtime: z.string().nullable() });
 const sftpFields = { ...authFields, ...connectFields };
+/** An upload's file inline, for the JSON form; a streamed upload leaves it out. */
+const inlineFields = {
+  content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
+  encoding: z.enum(['utf8', 'base64']).default('utf8'),
+};
 const done = z.object({ path: z.string(), done: z.literal(true) });
 
 export default defineProtocol({
@@ -436,8 +441,7 @@ export default defineProtocol({
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
-        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        ...inlineFields,
         mode: octalMode.optional(),
         append: z.boolean().default(false),
       }),
@@ -506,8 +510,7 @@ export default defineProtocol({
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
-        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        ...inlineFields,
         mode: octalMode.default('0644'),
         size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Bytes of a streamed file: scp announces the size before the bytes (a WebSocket transfer may say it in its start message)'),
       }),
