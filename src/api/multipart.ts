@@ -59,8 +59,51 @@ function dispositionParams(value: string): Record<string, string> {
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'body' | 'epilogue';
 
+/**
+ * Finds the delimiter in a part's body with Boyer-Moore-Horspool: the delimiter is some 40 bytes long,
+ * so most positions are skipped unread (a scan for its first byte, CR, stops every 256 bytes of a binary file).
+ */
+class DelimiterSearch {
+  private readonly skip = new Uint8Array(256);
+
+  constructor(private readonly needle: Uint8Array) {
+    const n = needle.length;
+    this.skip.fill(Math.min(n, 255));
+    for (let i = 0; i < n - 1; i++) this.skip[needle[i]] = n - 1 - i;
+  }
+
+  indexIn(hay: Uint8Array): number {
+    const d = this.needle;
+    const last = d.length - 1;
+    for (let i = last; i < hay.length; ) {
+      let j = last;
+      let k = i;
+      while (j >= 0 && hay[k] === d[j]) {
+        j--;
+        k--;
+      }
+      if (j < 0) return k + 1;
+      i += this.skip[hay[i]];
+    }
+    return -1;
+  }
+
+  /** The length of the longest end of `hay` that is the start of the delimiter: those bytes wait for the next chunk. */
+  partialAtEnd(hay: Uint8Array): number {
+    const d = this.needle;
+    for (let i = Math.max(0, hay.length - d.length + 1); i < hay.length; i++) {
+      if (hay[i] !== d[0]) continue;
+      let j = 1;
+      while (i + j < hay.length && hay[i + j] === d[j]) j++;
+      if (i + j === hay.length) return j;
+    }
+    return 0;
+  }
+}
+
 export class MultipartParser {
   private readonly delimiter: Uint8Array;
+  private readonly search: DelimiterSearch;
   // The body starts with "--boundary" and no CRLF before it; a CRLF put in front makes every delimiter look alike.
   private buf: Uint8Array = CRLF;
   private state: State = 'preamble';
@@ -70,6 +113,7 @@ export class MultipartParser {
   constructor(boundary: string) {
     if (!/^[0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-]$/.test(boundary)) throw InvalidInput.field('content-type', 'the multipart boundary is not 1–70 allowed characters (RFC 2046 §5.1.1)');
     this.delimiter = utf8(`\r\n--${boundary}`);
+    this.search = new DelimiterSearch(this.delimiter);
   }
 
   get done(): boolean {
@@ -165,15 +209,15 @@ export class MultipartParser {
         return;
       }
       case 'body': {
-        const at = indexOf(this.buf, d);
+        const at = this.search.indexIn(this.buf);
         if (at !== -1) {
           if (at > 0) out.push({ type: 'data', bytes: this.buf.subarray(0, at) });
           this.buf = this.buf.subarray(at + d.length);
           this.state = 'afterDelimiter';
           return;
         }
-        // The tail could be the start of the delimiter: it waits for more bytes.
-        const safe = this.buf.length - (d.length - 1);
+        // An end that could be the start of the delimiter waits for more bytes; the rest goes on now.
+        const safe = this.buf.length - this.search.partialAtEnd(this.buf);
         if (safe > 0) {
           out.push({ type: 'data', bytes: this.buf.subarray(0, safe) });
           this.buf = this.buf.subarray(safe);
@@ -186,16 +230,42 @@ export class MultipartParser {
   }
 }
 
+/**
+ * Reads a body in large chunks: a BYOB reader returns, per read, what has arrived up to the buffer it is
+ * given (workerd's default reader hands over small pieces, and each read costs more than its bytes);
+ * a stream that is not a byte stream (Node's) is read as it comes.
+ */
+function bodyReader(body: ReadableStream<Uint8Array>): { read(): Promise<ReadableStreamReadResult<Uint8Array>>; cancel(): Promise<void> } {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    return body.getReader();
+  }
+  return {
+    async read() {
+      for (;;) {
+        const r = await byob.read(new Uint8Array(BODY_READ_BYTES));
+        if (r.done || (r.value && r.value.length > 0)) return r as ReadableStreamReadResult<Uint8Array>;
+      }
+    },
+    cancel: () => byob.cancel(),
+  };
+}
+
 /** Pulls a streamed body through the parser, one event at a time. */
+/** What one read of the body asks for, where the runtime reads into the caller's buffer (a byte stream: workerd). */
+const BODY_READ_BYTES = 256 * 1024;
+
 export class MultipartReader {
   private readonly parser: MultipartParser;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly reader: { read(): Promise<ReadableStreamReadResult<Uint8Array>>; cancel(): Promise<void> };
   private readonly queue: MultipartEvent[] = [];
   private ended = false;
 
   constructor(body: ReadableStream<Uint8Array>, boundary: string) {
     this.parser = new MultipartParser(boundary);
-    this.reader = body.getReader();
+    this.reader = bodyReader(body);
   }
 
   /** The next event; `end` after the closing delimiter (and at every call after it). */
@@ -239,6 +309,7 @@ export class MultipartReader {
       // the client went away
     }
     this.ended = true;
+    this.queue.length = 0;
     this.cancel();
   }
 }

@@ -71,6 +71,8 @@ export interface TransferInfo {
 
 /** The most one read of a data connection asks for. */
 const DATA_READ_BYTES = 256 * 1024;
+/** Bytes of an upload handed to the data connection and not yet written. */
+const WRITES_IN_FLIGHT = 1024 * 1024;
 
 /** Replies that say the command is not implemented or not understood (RFC 959 §4.2.2). */
 const NOT_IMPLEMENTED = [500, 501, 502, 504];
@@ -386,16 +388,32 @@ export class FtpSession {
       if (early !== null) throw new ProtocolError(`${verb} ${path}: the server answered ${formatReply(early)} before any data was sent`);
       started = now();
       let afterCr = false;
-      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
-        if (chunk.length === 0) continue;
-        const piece = ascii ? toNetworkAscii(chunk, afterCr) : chunk;
-        afterCr = chunk[chunk.length - 1] === 0x0d;
-        // Record the size before the write: a runtime may take (detach) the buffer it writes.
-        const size = piece.length;
-        bytes += chunk.length;
-        await data.conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
-        wire += size;
+      // Writes are issued while the next chunk is read, up to WRITES_IN_FLIGHT bytes not yet settled.
+      const writes: { size: number; done: Promise<void> }[] = [];
+      let unsettled = 0;
+      try {
+        for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
+          if (chunk.length === 0) continue;
+          const piece = ascii ? toNetworkAscii(chunk, afterCr) : chunk;
+          afterCr = chunk[chunk.length - 1] === 0x0d;
+          // Record the size before the write: a runtime may take (detach) the buffer it writes.
+          const size = piece.length;
+          bytes += chunk.length;
+          const done = data.conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
+          done.catch(() => {});
+          writes.push({ size, done });
+          unsettled += size;
+          wire += size;
+          while (unsettled > WRITES_IN_FLIGHT) {
+            const first = writes.shift()!;
+            await first.done;
+            unsettled -= first.size;
+          }
+        }
+      } finally {
+        await Promise.allSettled(writes.map((w) => w.done));
       }
+      for (const w of writes) await w.done;
       // RFC 959 §3.3 (stream mode): the end of the connection is the end of the file. Half-close, then wait
       // for the server to close: closing at once can lose bytes still queued in the host, and with TLS 1.3
       // unread session tickets would turn the close into a reset (vsftpd: 426, file cut short).

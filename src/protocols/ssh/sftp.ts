@@ -8,7 +8,6 @@ import { concat } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { memorySource, type ByteSink, type ByteSource } from '../../core/files.ts';
-import { FrameDecoder } from '../../core/framing.ts';
 import type { Channel, SshConnection } from './connection.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
@@ -79,14 +78,86 @@ export interface Attrs {
   extended?: Record<string, string>;
 }
 
+/** 3: the uint32 length before each packet, checked. */
+function packetLength(b0: number, b1: number, b2: number, b3: number): number {
+  const len = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+  if (len < 1 || len > MAX_SFTP_PACKET) throw new ProtocolError(`SFTP packet length ${len} is out of range (1–${MAX_SFTP_PACKET})`);
+  return len;
+}
+
 /** 3: uint32 length, then byte type and the body; the value is type + body. */
 export const sftpFrame: Frame<Uint8Array> = (buf) => {
   if (buf.length < 4) return undefined;
-  const len = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
-  if (len < 1 || len > MAX_SFTP_PACKET) throw new ProtocolError(`SFTP packet length ${len} is out of range (1–${MAX_SFTP_PACKET})`);
+  const len = packetLength(buf[0], buf[1], buf[2], buf[3]);
   if (buf.length < 4 + len) return undefined;
-  return { value: buf.slice(4, 4 + len), size: 4 + len };
+  return { value: buf.subarray(4, 4 + len), size: 4 + len };
 };
+
+/**
+ * Cuts packets (as sftpFrame reads them) out of channel data. A packet of file data spans several
+ * channel messages: its pieces are kept as they come and copied once, into the packet, when the last
+ * one arrives (a FrameDecoder would copy the growing buffer on every message).
+ */
+export class SftpPacketReader {
+  private parts: Uint8Array[] = [];
+  private have = 0;
+  /** Bytes of the packet being gathered, length field included; 0 until its length is known. */
+  private need = 0;
+
+  feed(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (chunk.length > 0) {
+      this.parts.push(chunk);
+      this.have += chunk.length;
+    }
+    for (;;) {
+      if (this.need === 0) {
+        if (this.have < 4) return out;
+        const h = this.peek(4);
+        this.need = 4 + packetLength(h[0], h[1], h[2], h[3]);
+      }
+      if (this.have < this.need) return out;
+      out.push(this.take(this.need).subarray(4));
+      this.have -= this.need;
+      this.need = 0;
+    }
+  }
+
+  /** The first n buffered bytes (n ≤ have), without consuming them. */
+  private peek(n: number): Uint8Array {
+    if (this.parts[0].length >= n) return this.parts[0];
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of this.parts) {
+      const piece = p.subarray(0, n - at);
+      out.set(piece, at);
+      at += piece.length;
+      if (at === n) break;
+    }
+    return out;
+  }
+
+  /** Consumes the first n buffered bytes (n ≤ have): a view when one piece holds them, else one copy. */
+  private take(n: number): Uint8Array {
+    const first = this.parts[0];
+    if (first.length >= n) {
+      if (first.length === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const p = this.parts[0];
+      const piece = p.subarray(0, n - at);
+      out.set(piece, at);
+      at += piece.length;
+      if (piece.length === p.length) this.parts.shift();
+      else this.parts[0] = p.subarray(piece.length);
+    }
+    return out;
+  }
+}
 
 /** 5: file attributes. */
 export function decodeAttrs(r: SshReader): Attrs {
@@ -165,7 +236,7 @@ export class SftpClient {
   private readonly ch: Channel;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly decoder = new FrameDecoder(sftpFrame, 2 * MAX_SFTP_PACKET);
+  private readonly decoder = new SftpPacketReader();
   private failure: PortolanError | null = null;
   version = 0;
   extensions: Record<string, string> = {};
@@ -238,8 +309,8 @@ export class SftpClient {
   }
 
   /** Sends a request (its body after the id) and waits for the reply with the same id. */
-  private async request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
-    if (this.failure) throw this.failure;
+  private request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
     const w = new SshWriter(64);
@@ -248,7 +319,12 @@ export class SftpClient {
     body(w);
     done();
     const reply = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    await this.ch.write(w.finish());
+    // Not awaited: requests queue on the channel in order while earlier ones are still being written (pipelining).
+    this.ch.write(w.finish()).catch((e) => {
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      p?.reject(e);
+    });
     return reply;
   }
 
