@@ -6,6 +6,7 @@ import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { TOKEN, type Field } from './codec.ts';
+import { responseFile, skipping, withRange } from './files.ts';
 import {
   BODY_HEADERS,
   REDIRECT_STATUSES,
@@ -186,7 +187,9 @@ export default defineProtocol({
   defaultOperation: 'request',
   operations: {
     request: operation({
-      summary: 'One request (following redirects when asked): status, headers, body, timings and the raw response',
+      summary:
+        'One request (following redirects when asked): status, headers, body, timings and the raw response; with Accept: application/octet-stream (or a WebSocket transfer) the response body streams as a file of any size (Range: bytes=N- resumes)',
+      transfer: { direction: 'download', resume: true },
       input: requestInput,
       output: z.object({
         url: z.string(),
@@ -210,7 +213,8 @@ export default defineProtocol({
         let target = input.path;
         let method = input.method;
         let sendBody = body;
-        let headers = userHeaders;
+        const download = ctx.download;
+        let headers = download ? withRange(userHeaders, download.offset) : userHeaders;
         let hostHeader = input.hostHeader;
         let { conn, connectMs, tlsMs } = await open(ctx, origin, false);
         let connections = 1;
@@ -230,6 +234,14 @@ export default defineProtocol({
               trailers,
               maxBodyBytes: input.maxBodyBytes,
               maxRawBytes: input.maxRawBytes,
+              bodySink: download
+                ? async (head) => {
+                    // A redirect that will be followed is read and dropped; the final answer is the file.
+                    if (REDIRECT_STATUSES.has(head.status) && location(head) !== undefined && hop < input.followRedirects) return { write: () => Promise.resolve() };
+                    const file = responseFile(method, target, head.status, head.headers, download.offset);
+                    return skipping(await download.begin(file.info), file.skip);
+                  }
+                : undefined,
             },
             () => performance.now() - t0,
           ).catch((e: unknown) => {
@@ -269,7 +281,7 @@ export default defineProtocol({
           return {
             url: urlOf(origin, target),
             request: { head: sent, bodyBytes: x.requestBodyBytes, chunked: input.chunked && sendBody !== undefined },
-            response: responseJson(x, input.bodyEncoding),
+            response: download ? { ...responseJson(x, 'base64'), body: { bytes: x.bodyBytes, truncated: false } } : responseJson(x, input.bodyEncoding),
             raw: rawJson(x),
             redirect: isRedirect ? { location: loc, url: resolveLocation(origin, target, loc).url } : null,
             redirects,
