@@ -143,9 +143,9 @@ export default defineProtocol({
     stars: 4,
     reason:
       'Lab-tested through workerd against vsftpd and ProFTPD: login (user and anonymous), FEAT/SYST probe, LIST parsed (Unix) and MLSD/MLST, download and upload byte-identical ' +
-      '(20 MiB, UTF-8 names with spaces; STOR, APPE, REST resume), rename, delete, mkdir, rmdir, SITE CHMOD, TYPE A, EPSV and PASV, a private PASV address refused or replaced by the control address, ' +
+      '(UTF-8 names with spaces; STOR, APPE, REST resume; streamed as files: 1 GiB each way, FTPS 64 MiB each way, Range resume, a transfer the server drops never a complete download, a client that stops reading pausing the server; src/protocols/ftp/files.lab.test.ts), rename, delete, mkdir, rmdir, SITE CHMOD, TYPE A, EPSV and PASV, a private PASV address refused or replaced by the control address, ' +
       'and all of it over AUTH TLS and implicit FTPS with PROT P data connections. Not five: no active mode (PORT/EPRT: impossible on Workers), DOS listings only unit-tested, ' +
-      'no TLS session reuse on data connections (servers that require it refuse PROT P), one answer carries at most 24 MiB.',
+      'no TLS session reuse on data connections (servers that require it refuse PROT P); a JSON answer carries at most 24 MiB (a stream has no cap).',
   },
   verifiedAgainst: 'vsftpd 3.0.3-13+b2, ProFTPD 1.3.8+dfsg-4+deb12u5',
   tls: { implicit: { port: 990 }, starttls: true },

@@ -180,7 +180,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Lab-tested against nginx through workerd: GET, HEAD and POST with bodies read back; chunked responses (nginx sub_filter) and chunked uploads (echoed through nginx); keep-alive proven by nginx\'s own connection counter; redirect chains shown and followed, to TLS too, each hop through the guard; a large file byte-exact; body and raw caps. No HTTP/1.0-only peers, no pipelining, no content decoding.',
+      'Lab-tested against nginx through workerd: GET, HEAD and POST with bodies read back; chunked responses (nginx sub_filter) and chunked uploads (echoed through nginx); keep-alive proven by nginx\'s own connection counter; redirect chains shown and followed, to TLS too, each hop through the guard; a large file byte-exact; a response body streamed as a file (64 MiB byte-identical, Range resume, a body cut short never complete; src/protocols/http/files.lab.test.ts); body and raw caps. No HTTP/1.0-only peers, no pipelining, no content decoding.',
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11',
   tls: { implicit: { port: 443 } },

@@ -104,7 +104,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
+      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap, a 64 MiB body streamed as a file with Range resume), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
   tls: { implicit: { port: 443 } },

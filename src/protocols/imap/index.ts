@@ -100,7 +100,7 @@ export default defineProtocol({
     { port: 993, transport: 'tls', label: 'IMAPS' },
   ],
   specs: ['RFC 9051', 'RFC 3501', 'RFC 2177', 'RFC 2971', 'RFC 4315', 'RFC 6851', 'RFC 4959', 'RFC 7888', 'RFC 6154', 'RFC 8314'],
-  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5, LIST with special-use attributes and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, APPEND with literals, STORE, COPY, MOVE, EXPUNGE, CREATE/DELETE with modified UTF-7 names, ID, and IDLE both as a bounded POST and as a WebSocket session that pushes new messages, lab-tested through workerd against Dovecot on IMAP, STARTTLS and IMAPS. Not yet: CONDSTORE/QRESYNC, NAMESPACE, COMPRESS, UTF8=ACCEPT.' },
+  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5, LIST with special-use attributes and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, one message (.eml) or one MIME part decoded with BINARY streamed as a file, APPEND with literals, STORE, COPY, MOVE, EXPUNGE, CREATE/DELETE with modified UTF-7 names, ID, and IDLE both as a bounded POST and as a WebSocket session that pushes new messages, lab-tested through workerd against Dovecot on IMAP, STARTTLS and IMAPS. Not yet: CONDSTORE/QRESYNC, NAMESPACE, COMPRESS, UTF8=ACCEPT.' },
   verifiedAgainst: 'Dovecot 2.3.19.1+dfsg1-2.1+deb12u7',
   tls: { implicit: { port: 993 }, starttls: true },
   defaultOperation: 'capabilities',

@@ -1,4 +1,4 @@
-// TFTP, RFC 1350 with options (RFC 2347 OACK, RFC 2348 blksize, RFC 2349 timeout and tsize): read and write files.
+// TFTP, RFC 1350 with options (RFC 2347 OACK, RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize): read and write files.
 import { z } from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import { InvalidInput } from '../../core/errors.ts';
@@ -65,15 +65,15 @@ export default defineProtocol({
   id: 'tftp',
   title: 'TFTP',
   category: 'file',
-  summary: 'Reads and writes files on a TFTP server (RFC 1350), negotiating block size, timeout and transfer size (RFC 2347–2349). UDP: Node host only.',
+  summary: 'Reads and writes files on a TFTP server (RFC 1350), negotiating block size, timeout, transfer size and window size (RFC 2347–2349, RFC 7440). UDP: Node host only.',
   ports: [{ port: 69, transport: 'udp' }],
-  specs: ['RFC 1350', 'RFC 2347', 'RFC 2348', 'RFC 2349'],
+  specs: ['RFC 1350', 'RFC 2347', 'RFC 2348', 'RFC 2349', 'RFC 7440'],
   rating: {
     stars: 4,
     reason:
-      'Read and write in octet and netascii modes, blksize/timeout/tsize negotiated through OACK or skipped when the server ignores them, transfer IDs enforced (ERROR 5 to strangers), retransmission on loss, server errors with their TFTP code; lab-tested against tftpd-hpa with files of 0, 1024 and 100 000 bytes read back byte for byte. No windowsize (RFC 7440), no multicast (RFC 2090).',
+      'Read and write in octet and netascii modes, blksize/timeout/tsize negotiated through OACK or skipped when the server ignores them, windowsize (RFC 7440) against atftpd, files streamed both ways through the Node host with tsize as their length, transfer IDs enforced (ERROR 5 to strangers), retransmission on loss, server errors with their TFTP code; lab-tested against tftpd-hpa with files of 0, 1024 and 100 000 bytes read back byte for byte. No multicast (RFC 2090).',
   },
-  verifiedAgainst: 'tftpd-hpa 5.2+20150808-1.4',
+  verifiedAgainst: 'tftpd-hpa 5.2+20150808-1.4; atftpd 0.8.0-3 (windowsize)',
   defaultOperation: 'read',
   operations: {
     read: operation({
