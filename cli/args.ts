@@ -199,6 +199,9 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     out.operation = protocol.operations[words[0]];
     return out;
   }
+  // `portolan ldap search HOST ...` as well as `portolan ldap HOST search ...`: a first word that names one of the
+  // protocol's operations, followed by one that does not, is the operation and the target comes next.
+  const operationFirst = protocol && words.length >= 2 && Object.hasOwn(protocol.operations, words[0]) && !Object.hasOwn(protocol.operations, words[1]) ? words.shift() : undefined;
   const targetWord = words.shift();
   if (targetWord !== undefined) {
     out.target = parseTarget(targetWord);
@@ -216,11 +219,13 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     out.guessed = { port, candidates: candidates.map((p) => p.id) };
   }
   out.protocol = protocol;
-  const opName = words.shift() ?? protocol.defaultOperation ?? Object.keys(protocol.operations)[0];
+  const opName = operationFirst ?? words.shift() ?? protocol.defaultOperation ?? Object.keys(protocol.operations)[0];
   const op = protocol.operations[opName];
   if (!op) throw InvalidInput.field('operation', `${protocol.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(protocol.operations).join(', ')}`);
   out.operation = op;
-  if (words.length > 0) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(words[0])} after the operation; fields are given as --flags`);
+  // Words after the operation, and words between flags, fill the operation's declared arguments (op.cli.args).
+  const argWords = [...words];
+  if (argWords.length > 0 && !op.cli?.args) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(argWords[0])} after the operation; fields are given as --flags`);
 
   const { props } = operationProperties(op);
   const known = new Map<string, string>();
@@ -228,6 +233,7 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     known.set(key, key);
     known.set(kebab(key), key);
   }
+  for (const [letter, key] of Object.entries(op.cli?.short ?? {})) if (props[key]) known.set(letter, key);
   const fieldOf = (name: string): string | undefined => {
     const head = name.split('.')[0];
     return known.get(head) ?? known.get(camel(head)) ?? (head.startsWith('no-') ? known.get(head.slice(3)) ?? known.get(camel(head.slice(3))) : undefined);
@@ -237,11 +243,18 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
   for (let j = 0; j < flagTokens.length; j++) {
     const tok = flagTokens[j];
     if (tok === '--') break;
-    if (!isFlag(tok)) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
+    if (!isFlag(tok)) {
+      if (op.cli?.args) {
+        argWords.push(tok);
+        continue;
+      }
+      throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
+    }
     const { name, inline } = splitFlag(tok);
     const field = fieldOf(name);
     const next = flagTokens[j + 1];
-    const nextIsValue = next !== undefined && !isFlag(next);
+    // A true/false flag takes the next word only when it is a truth value: otherwise the word is an argument.
+    const nextIsValue = next !== undefined && !isFlag(next) && (!op.cli?.args || !field || schemaType(props[field]) !== 'boolean' || /^(true|false|yes|no|on|off|1|0)$/.test(next));
     if (!field && name in GLOBAL_BOOLEANS) {
       setGlobal(globals, name, inline);
       continue;
@@ -257,6 +270,17 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     }
   }
   if (globals.help) return out;
+  const argNames = op.cli?.args ?? [];
+  for (let k = 0; k < argWords.length; k++) {
+    const name = argNames[Math.min(k, argNames.length - 1)];
+    if (!name || (k >= argNames.length && !name.endsWith('...'))) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(argWords[k])}: ${protocol.id} ${op.name} takes ${argNames.map((a) => `<${a}>`).join(' ')}`);
+    if (name.endsWith('...')) {
+      const field = name.slice(0, -3);
+      out.input[field] = [...((out.input[field] as unknown[]) ?? []), ...argWords.slice(k).map((w) => convert(field, props[field]?.items, w))];
+      break;
+    }
+    out.input[name] = convert(name, props[name], argWords[k]);
+  }
   for (const f of opFlags) {
     const [head, ...path] = f.name.split('.');
     let name = head;

@@ -157,6 +157,18 @@ test('cli: a progress indicator with the elapsed time while a long operation run
   assert.match(r.stdout, /^3 probes transmitted, 3 connected, 0% loss$/m);
 });
 
+test('cli: a ping nobody answers prints its statistics and exits with the probes\' outcome', async () => {
+  const refused = await portolan(['ping', `127.0.0.1:${ports.foundation.closedPort}`, '--count', '2', '--interval-ms', '0']);
+  assert.equal(refused.code, EXIT_CODES.refused, refused.stderr);
+  assert.match(refused.stdout, /^2 probes transmitted, 0 connected, 100% loss$/m);
+  assert.match(refused.stderr, /^refused ping tcp/m);
+  const timedOut = await portolan(['ping', `127.0.0.1:${ports.foundation.blackhole}`, '--count', '1', '--probe-timeout-ms', '200']);
+  assert.equal(timedOut.code, EXIT_CODES.connect_timeout, timedOut.stderr);
+  const json = await portolan(['ping', `127.0.0.1:${ports.foundation.closedPort}`, '--count', '1', '--json']);
+  assert.equal(json.code, EXIT_CODES.refused);
+  assert.equal(JSON.parse(json.stdout).result.stats.lossPercent, 100);
+});
+
 test('cli: help is generated from the declarations', async () => {
   const main = await portolan(['--help']);
   assert.equal(main.code, 0);

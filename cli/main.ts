@@ -195,8 +195,11 @@ async function runRemoteSession(base: string, headers: Record<string, string>, c
       });
       ws.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        const text = isBinary ? '' : buf.toString('utf8');
+        // Credit flow control: acknowledge what was read (bytes of binary data, characters of JSON).
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: isBinary ? buf.length : text.length }));
         if (isBinary) return channel.send(new Uint8Array(buf));
-        const msg = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+        const msg = JSON.parse(text) as Record<string, unknown>;
         if (msg.type === 'end') resolve({ ok: true, protocol: p.id, operation: op.name, target: { host: String(cmd.input.host), port: Number(cmd.input.port ?? 0) }, result: msg.result, timing: (msg.timing ?? {}) as Record<string, number> });
         else if (msg.type === 'error') resolve({ ok: false, error: msg.error as Failure['error'] });
         else channel.send(msg as Exclude<SessionMessage, Uint8Array>);
@@ -420,9 +423,12 @@ export async function main(argv: string[]): Promise<number> {
     files.bar?.stop();
   }
   if (files.out || files.uploadPath) return finishTransfer(outcome, files, label, err, globals);
+  // A complete answer can still be a failure to its user (a ping nobody answered): exit with that outcome.
+  const failedAs = outcome.ok ? op.failedAs?.(outcome.result as never) : undefined;
+  const success = failedAs ? exitCodeOf(failedAs) : 0;
   if (globals.json) {
     process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-    return outcome.ok ? 0 : exitCodeOf(outcome.error.code);
+    return outcome.ok ? success : exitCodeOf(outcome.error.code);
   }
   if (globals.transcript) printTranscript(outcome.transcript, err);
   if (!outcome.ok) {
@@ -441,7 +447,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!globals.quiet) {
     const ms = outcome.timing.totalMs;
-    process.stderr.write(`${err.green('ok')} ${label}${ms !== undefined ? ` in ${ms.toFixed(1)} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
+    const verdict = failedAs ? err.red(failedAs) : err.green('ok');
+    process.stderr.write(`${verdict} ${label}${ms !== undefined ? ` in ${ms.toFixed(1)} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
   }
-  return 0;
+  return success;
 }

@@ -147,6 +147,21 @@ async function stopServer(serverName: string, log: Log): Promise<void> {
 
 // Commands
 
+/** Commands that lock /etc/passwd, /etc/shadow or /etc/group, and give up when another holds the lock. */
+const ACCOUNT_COMMANDS = new Set(['useradd', 'usermod', 'userdel', 'groupadd', 'groupmod', 'gpasswd', 'chpasswd', 'adduser', 'addgroup', 'deluser']);
+
+/** Runs tasks one at a time, in the order they were given. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task, task);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+const accounts = new Serial();
+
 function execCommand(command: string, args: readonly string[], options: ExecOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' });
@@ -367,7 +382,9 @@ function makeContext(server: LabServer, log: Log): ServerRun {
     tls: tlsPaths,
     repoRoot,
     log: (message) => log(`${server.name}: ${message}`),
-    exec: (command, args, options) => execCommand(command, args, options),
+    // Servers of different areas start at once: commands that edit the account files (which take one
+    // lock and fail rather than wait) run one at a time.
+    exec: (command, args, options) => (ACCOUNT_COMMANDS.has(command) ? accounts.run(() => execCommand(command, args, options)) : execCommand(command, args, options)),
     writeFile(relativePath, content, mode = 0o644) {
       const path = join(dir, relativePath);
       mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
@@ -498,7 +515,7 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
     await unpackPackages(pending.flatMap((server) => server.unpacked ?? []), log);
     await ensureTls(log);
     const failures: string[] = [];
-    for (const server of servers.filter((candidate) => pending.includes(candidate))) {
+    const startOne = async (server: LabServer): Promise<void> => {
       const run = runs.get(server)!;
       try {
         await stopServer(server.name, log);
@@ -518,7 +535,15 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         log(`FAILED ${message.split('\n')[0]}`);
         failures.push(message);
       }
-    }
+    };
+    // Areas start in parallel; the servers of one area in their file's order (some wait for others).
+    const byArea = new Map<string, LabServer[]>();
+    for (const server of servers.filter((candidate) => pending.includes(candidate))) byArea.set(server.area, [...(byArea.get(server.area) ?? []), server]);
+    await Promise.all(
+      [...byArea.values()].map(async (areaServers) => {
+        for (const server of areaServers) await startOne(server);
+      }),
+    );
     if (failures.length > 0) throw new LabError(`${failures.length} lab server(s) failed to start:\n${failures.join('\n')}`);
   }, log);
 }

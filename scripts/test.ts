@@ -2,22 +2,36 @@
 // (local-development policy and deployment policy), then one node:test run over
 // unit, codec, fuzz, lab and API contract tests.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, type RunningWorker } from '../test/harness.ts';
+import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, workerLogDefects, type RunningWorker } from '../test/harness.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env });
   return r.status ?? 1;
 }
 
-function step(name: string, cmd: string, args: string[]): void {
-  console.log(`\n== ${name}`);
-  const code = run(cmd, args);
-  if (code !== 0) {
-    console.error(`${name} failed (exit ${code})`);
-    process.exit(code);
+/** How long each phase took, printed at the end (the CI budget is watched from these). */
+const phases: [string, number][] = [];
+async function timed<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases.push([name, (performance.now() - t0) / 1000]);
   }
+}
+
+function step(name: string, cmd: string, args: string[]): Promise<void> {
+  return timed(name, () => {
+    console.log(`\n== ${name}`);
+    const code = run(cmd, args);
+    if (code !== 0) {
+      console.error(`${name} failed (exit ${code})`);
+      console.log(`\n== phase times: ${phases.map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`).join(', ')}`);
+process.exit(code);
+    }
+  });
 }
 
 const only = process.argv.slice(2);
@@ -38,21 +52,21 @@ function testFiles(dir: string): string[] {
 const files = only.length > 0 ? only : ['src', 'test', 'lab', 'bench', 'cli', 'web'].flatMap(testFiles).sort();
 
 if (only.length === 0) {
-  step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
-  step('typecheck (workers host)', 'npx', ['tsc', '-p', 'tsconfig.workers.json']);
-  step('typecheck (web UI)', 'npx', ['tsc', '-p', 'web/tsconfig.json']);
-  step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
-  step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
-  step('capabilities doc is current', 'npx', ['tsx', 'scripts/capabilities.ts', '--check']);
-  step('build the UI', 'npm', ['run', 'build:web']);
+  await step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+  await step('typecheck (workers host)', 'npx', ['tsc', '-p', 'tsconfig.workers.json']);
+  await step('typecheck (web UI)', 'npx', ['tsc', '-p', 'web/tsconfig.json']);
+  await step('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
+  await step('docs are current', 'npx', ['tsx', 'scripts/docs.ts', '--check']);
+  await step('capabilities doc is current', 'npx', ['tsx', 'scripts/capabilities.ts', '--check']);
+  await step('build the UI', 'npm', ['run', 'build:web']);
 } else if (!existsSync('web/dist/index.html')) {
   // The Worker serves web/dist: a targeted run builds it once.
-  step('build the UI', 'npm', ['run', 'build:web']);
+  await step('build the UI', 'npm', ['run', 'build:web']);
 }
 
 // LAB_AREAS=databases,ssh limits the lab to some areas (for a targeted run).
 const areas = (process.env.LAB_AREAS ?? '').split(',').filter(Boolean);
-step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start', ...areas]);
+await step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start', ...areas]);
 const { caPath, ports } = await import('../lab/index.ts');
 
 const workers: RunningWorker[] = [];
@@ -61,21 +75,30 @@ try {
   console.log('\n== starting workerd (development policy, deployment policy)');
   // Hostnames are checked through the lab's DNS-over-HTTPS server, so no test asks the internet.
   const RESOLVER_URL = `https://127.0.0.1:${ports.dns.doh}/dns-query`;
-  const started = await Promise.allSettled([
+  const started = await timed('workerd', () => Promise.allSettled([
     startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES), RESOLVER_URL }, caPath }),
     startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, RESOLVER_URL }, caPath }),
-  ]);
+  ]));
   for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
   const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  code = run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  code = await timed('tests', () => run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
     ...process.env,
     PORTOLAN_URL: dev.url,
     PORTOLAN_DEPLOY_URL: deployment.url,
-  });
+  }));
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
 }
+// An unhandled rejection in the Worker, or the runtime restarting under the tests, fails the run even
+// when every test passed.
+for (const w of workers) {
+  const defects = workerLogDefects(readFileSync(w.logPath, 'utf8'));
+  if (defects.length === 0) continue;
+  console.error(`\n== the Worker at ${w.url} logged ${defects.length} defect(s) (whole log: ${w.logPath}):\n${defects.slice(0, 20).join('\n')}`);
+  code = code || 1;
+}
+console.log(`\n== phase times: ${phases.map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`).join(', ')}`);
 process.exit(code);

@@ -1,6 +1,6 @@
 // Starts the real Workers runtime (workerd through wrangler dev) for tests and benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,17 @@ export interface RunningWorker {
   url: string;
   stop(): Promise<void>;
   child: ChildProcess;
+  /** Everything wrangler and the Worker printed, kept in this file. */
+  logPath: string;
+}
+
+/**
+ * Lines of a Worker's log that are defects whatever the tests said: an unhandled rejection or
+ * exception, and the runtime restarting under the tests (a watched file changed, or workerd died).
+ */
+export function workerLogDefects(log: string): string[] {
+  // Colour codes come before the words.
+  return log.split('\n').map((line) => line.replace(/\x1b\[[0-9;]*m/g, '')).filter((line) => /\bUncaught\b|Reloading local server|restarted mid-request|exceeded (its )?memory|Fatal JavaScript/i.test(line));
 }
 
 export async function freePort(): Promise<number> {
@@ -46,14 +57,16 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
   const persist = mkdtempSync(join(tmpdir(), 'portolan-wrangler-'));
-  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', 'warn', '--show-interactive-dev-session=false'];
+  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', 'log', '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
-  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+  // No fetch of the request.cf sample from the internet: the Worker does not read it.
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
   if (opts.caPath) env.NODE_EXTRA_CA_CERTS = opts.caPath;
-  const child = spawn('npx', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const logPath = join(tmpdir(), `portolan-worker-${port}.log`);
+  const log = openSync(logPath, 'w');
+  const child = spawn('npx', args, { env, stdio: ['ignore', log, log], detached: true });
+  closeSync(log);
+  const output = () => readFileSync(logPath, 'utf8');
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -81,19 +94,19 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output()}`);
     try {
       // Any HTTP answer means workerd serves (a private deployment answers 401).
       const res = await fetch(`${url}/api/runtime`);
       await res.body?.cancel();
-      if (res.status < 500) return { url, stop, child };
+      if (res.status < 500) return { url, stop, child, logPath };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop();
-  throw new Error(`wrangler dev did not answer within 60 s:\n${output}`);
+  throw new Error(`wrangler dev did not answer within 60 s:\n${output()}`);
 }
 
 /** The Worker the test run started (scripts/test.ts sets these); `deployment` has no loopback allowance. */
@@ -110,17 +123,16 @@ export interface ApiResult<T = any> {
 
 /** POST /api/{protocol}/{operation} on the test Worker. */
 export async function call<T = any>(protocol: string, operation: string, input: Record<string, unknown>, opts: { kind?: 'dev' | 'deployment'; transcript?: boolean } = {}): Promise<ApiResult<T>> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
-      body: JSON.stringify(input),
-    });
-    const text = await res.text();
-    // wrangler dev's proxy answers this when it replaced the runtime under a request it cannot replay
-    // itself (a POST), and asks the client to send it again; the Worker never answered it.
-    if (res.status === 503 && text.startsWith('Your worker restarted mid-request') && attempt < 2) continue;
+  const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
+    body: JSON.stringify(input),
+  });
+  const text = await res.text();
+  try {
     return { status: res.status, body: JSON.parse(text) as T };
+  } catch {
+    throw new Error(`${protocol} ${operation}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 300)}`);
   }
 }
 
@@ -139,8 +151,12 @@ export interface SessionClient {
   readonly done: Promise<number>;
 }
 
-/** Opens an interactive session (GET /api/{protocol}/{operation} as a WebSocket) and sends the start message. */
-export async function openSession(protocol: string, operation: string, input: Record<string, unknown>, kind: 'dev' | 'deployment' = 'dev'): Promise<SessionClient> {
+/**
+ * Opens an interactive session (GET /api/{protocol}/{operation} as a WebSocket) and sends the start
+ * message. It acknowledges every message as it arrives (the session's credit flow control), unless
+ * `manualAck` leaves that to the test.
+ */
+export async function openSession(protocol: string, operation: string, input: Record<string, unknown>, kind: 'dev' | 'deployment' = 'dev', opts: { manualAck?: boolean } = {}): Promise<SessionClient> {
   const url = `${workerUrl(kind).replace(/^http/, 'ws')}/api/${protocol}/${operation}`;
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
@@ -156,8 +172,10 @@ export async function openSession(protocol: string, operation: string, input: Re
     }),
   );
   ws.addEventListener('message', (ev) => {
-    if (typeof ev.data === 'string') inbox.push(JSON.parse(ev.data));
+    const text = typeof ev.data === 'string' ? ev.data : undefined;
+    if (text !== undefined) inbox.push(JSON.parse(text));
     else data.push(new Uint8Array(ev.data as ArrayBuffer));
+    if (!opts.manualAck && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: text?.length ?? (ev.data as ArrayBuffer).byteLength }));
     wake?.();
   });
   await new Promise<void>((resolve, reject) => {

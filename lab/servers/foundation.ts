@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
-import { exchange, expectIncludes, expectRefused, expectSilence, preview } from '../probe.ts';
+import { exchange, expectIncludes, expectRefused, expectSilence, isListening, preview } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports.foundation;
@@ -363,25 +363,45 @@ ENABLE_TAGS = False
   },
 };
 
-// Misbehaving peers: nothing on closedPort, silence on silent, random bytes on garbage
+// Misbehaving peers: nothing on closedPort, silence on silent, random bytes on garbage, and the
+// hostile-server corpus (lab/bad-peers.ts names what each does).
+
+/** The hostile peers by behaviour, as lab/bad-peers.ts names them. */
+export const hostilePeers = {
+  endless: p.hostileEndless,
+  trickle: p.hostileTrickle,
+  randomClose: p.hostileRandomClose,
+  randomReset: p.hostileRandomReset,
+  hugeLength: p.hostileHugeLength,
+  nestJson: p.hostileNestJson,
+  nestBer: p.hostileNestBer,
+  nestResp: p.hostileNestResp,
+  compressionLoop: p.hostileCompressionLoop,
+  tlsStall: p.hostileTlsStall,
+} as const;
 
 const badPeers: LabServer = {
   name: 'bad-peers',
   area: 'foundation',
   packages: [],
-  ports: [p.silent, p.garbage],
+  ports: [p.silent, p.garbage, ...Object.values(hostilePeers)],
   async start(ctx) {
+    const peers = { silent: p.silent, garbage: p.garbage, ...hostilePeers };
     await ctx.spawnDaemon({
       command: process.execPath,
-      args: ['--import', 'tsx', join(ctx.repoRoot, 'lab', 'bad-peers.ts'), String(p.silent), String(p.garbage)],
+      args: ['--import', 'tsx', join(ctx.repoRoot, 'lab', 'bad-peers.ts'), ...Object.entries(peers).map(([name, port]) => `${name}=${port}`)],
       cwd: ctx.repoRoot,
     });
   },
   async health() {
     await expectRefused(p.closedPort);
+    // Every peer listens (an older lab may have started fewer of them).
+    for (const [name, port] of Object.entries(hostilePeers)) if (!(await isListening(port))) throw new Error(`bad-peers: ${name} is not listening on ${port}`);
     await expectSilence(p.silent, 200, 'hello?\r\n');
     const garbage = await exchange(p.garbage);
     if (garbage.length === 0) throw new Error('garbage: peer sent nothing');
+    const stall = await exchange(hostilePeers.tlsStall, { send: 'hello', until: (got) => got.length >= 8 });
+    if (stall[0] !== 0x16) throw new Error(`tlsStall: expected a TLS record header, got ${stall.toString('hex')}`);
   },
 };
 

@@ -152,7 +152,7 @@ export function createApp(opts: ApiOptions): Hono {
     const p = byId.get(c.req.param('protocol'));
     if (!p) return c.notFound();
     await limited(c, c.req.param('target'));
-    return shortRoute(c, opts.env, p, c.req.param('target'), c.req.param('extra') || undefined);
+    return shortRoute(c, opts.env, p);
   });
 
   return app;

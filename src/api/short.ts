@@ -5,6 +5,23 @@ import type { DefinedOperation, Protocol } from '../core/protocol.ts';
 import { runOperation, type HostEnv } from '../core/runner.ts';
 import { inputJsonSchema } from './describe.ts';
 
+/**
+ * A short route's path after the protocol, each segment decoded exactly once: the target, and the
+ * rest (`extra`, its segments joined by '/'). A malformed escape is the user's input error.
+ */
+export function shortPath(pathname: string): { target: string; extra: string | undefined } {
+  const [, , target = '', ...rest] = pathname.split('/');
+  const decode = (segment: string): string => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw InvalidInput.field('path', `${JSON.stringify(segment)} is not a valid URL path segment (a % must start an escape such as %25)`);
+    }
+  };
+  const extra = rest.map(decode).join('/');
+  return { target: decode(target), extra: extra === '' ? undefined : extra };
+}
+
 /** Splits `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 literal has no port. */
 export function parseTarget(target: string): { host: string; port?: number } {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
@@ -63,7 +80,8 @@ export function renderText(value: unknown, indent = ''): string {
   return out;
 }
 
-export async function shortRoute(c: Context, env: HostEnv, p: Protocol, target: string, extra: string | undefined): Promise<Response> {
+/** Runs a protocol's default operation for `GET /{protocol}/{target}[/{extra}]`. */
+export async function shortRoute(c: Context, env: HostEnv, p: Protocol): Promise<Response> {
   const format = chooseFormat(c);
   const opName = p.defaultOperation;
   if (!opName) throw InvalidInput.field('protocol', `${p.id} has no short route; use POST /api/${p.id}/{operation}`);
@@ -71,7 +89,9 @@ export async function shortRoute(c: Context, env: HostEnv, p: Protocol, target: 
   const url = new URL(c.req.url);
   const transcript = url.searchParams.get('transcript') === '1';
   try {
-    const { host, port } = parseTarget(decodeURIComponent(target));
+    // From the raw path: route parameters arrive decoded, and a second decode would misread "%25" or throw.
+    const { target, extra } = shortPath(url.pathname);
+    const { host, port } = parseTarget(target);
     const input: Record<string, unknown> = {
       ...coerceQuery(op, url.searchParams),
       ...(op.shortRoute ? op.shortRoute(extra, url.searchParams) : {}),

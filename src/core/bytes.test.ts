@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, fromBase64, fromHex, indexOf, toBase64, toHex, utf8 } from './bytes.ts';
+import { ByteReader, ByteWriter, ReceiveBuffer, fromBase64, fromHex, indexOf, toBase64, toHex, utf8 } from './bytes.ts';
 import { ProtocolError } from './errors.ts';
 
 test('writer and reader round-trip every width and endianness', () => {
@@ -88,4 +88,22 @@ test('indexOf finds multi-byte needles', () => {
       assert.equal(indexOf(h, n), Buffer.from(h).indexOf(Buffer.from(n)));
     }),
   );
+});
+
+test('ReceiveBuffer: bytes come out in order, and a view handed out is never written over', () => {
+  const rb = new ReceiveBuffer();
+  const taken: Uint8Array[] = [];
+  let n = 0;
+  for (let round = 0; round < 200; round++) {
+    const chunk = Uint8Array.from({ length: 1 + (round * 37) % 5000 }, () => n++ & 0xff);
+    rb.append(chunk);
+    const k = Math.floor(rb.length / 3);
+    const view = rb.take(k);
+    taken.push(view);
+  }
+  taken.push(rb.take(rb.length));
+  assert.equal(rb.length, 0);
+  const all = taken.flatMap((v) => [...v]);
+  assert.equal(all.length, n);
+  assert.ok(all.every((b, i) => b === (i & 0xff)), 'bytes out of order or overwritten');
 });

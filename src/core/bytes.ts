@@ -44,6 +44,63 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * A receive buffer: chunks append in amortised constant time (capacity doubles), bytes leave from the
+ * front, and a view it has handed out is never written over (appends only go past every byte handed
+ * out; a full buffer moves to new memory).
+ */
+export class ReceiveBuffer {
+  private store: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  /** Whether `store` is this buffer's own memory (a chunk taken as it came is not). */
+  private owned = false;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** The buffered bytes (a view, valid until the next append). */
+  get bytes(): Uint8Array {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  append(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.length === 0) {
+      // Nothing buffered: keep the chunk itself, no copy.
+      this.store = chunk;
+      this.start = 0;
+      this.end = chunk.length;
+      this.owned = false;
+      return;
+    }
+    if (!this.owned || this.end + chunk.length > this.store.length) {
+      const next = new Uint8Array(Math.max(64 * 1024, 2 * (this.length + chunk.length)));
+      next.set(this.bytes);
+      this.end = this.length;
+      this.start = 0;
+      this.store = next;
+      this.owned = true;
+    }
+    this.store.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** The first `n` bytes, removed from the buffer (a view). */
+  take(n: number): Uint8Array {
+    const out = this.store.subarray(this.start, this.start + n);
+    this.start += n;
+    if (this.start === this.end) {
+      // Empty: let go of the memory, so the next append never writes where a view was handed out.
+      this.store = new Uint8Array(0);
+      this.start = this.end = 0;
+      this.owned = false;
+    }
+    return out;
+  }
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -48,6 +48,16 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
       "connect() takes only secureTransport ('off', 'on' or 'starttls'), allowHalfOpen and highWaterMark, and startTls() only expectedServerHostname: no TLS version bounds, so a Worker cannot offer one version alone to learn whether the server accepts it, and it is not told which version was negotiated.",
     alternative: 'Use the Node host, whose tls inspect tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time.',
   },
+  clientCert: {
+    title: 'Presenting a TLS client certificate (mutual TLS, SASL EXTERNAL)',
+    workersReason: "connect() and startTls() take no client certificate or key: a Worker's TLS connections cannot authenticate with one.",
+    alternative: 'Use the Node host, which presents the certificate and key given (PEM).',
+  },
+  localPort: {
+    title: 'Knowing the local port of a connection (what an ident query names)',
+    workersReason: "connect() reports a socket's remote address once it is open (opened.remoteAddress), never its local address or port.",
+    alternative: 'Use the Node host, which knows both ends of its connections.',
+  },
 };
 
 /** Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own. */
@@ -65,6 +75,6 @@ export function unsupportedReasons(missing: Capability[], own: readonly string[]
 /** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
 export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
   workers: ['tcp', 'tls', 'starttls'],
-  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion'],
+  node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion', 'clientCert', 'localPort'],
   browser: ['tcp', 'tls', 'starttls'],
 };

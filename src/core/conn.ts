@@ -5,14 +5,14 @@
 // operation's AbortSignal to every wait, records each frame in the transcript,
 // and offers the framing readers protocols need (exact bytes, lines, frames
 // decided by a sans-I/O `Frame` function). Nothing here starts a timer.
-import { concat, indexOf, fromLatin1, utf8 } from './bytes.ts';
+import { ReceiveBuffer, concat, indexOf, fromLatin1, utf8 } from './bytes.ts';
 import { PortolanError, ProtocolError, classify } from './errors.ts';
 import { previewBytes, type Transcript, type RecordOptions } from './transcript.ts';
 import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
-export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion';
+export type Capability = 'tcp' | 'tls' | 'starttls' | 'udp' | 'alpn' | 'peerCert' | 'selfSigned' | 'privilegedPort' | 'listen' | 'tlsVersion' | 'clientCert' | 'localPort';
 
 /** TLS protocol versions as OpenSSL and Node name them (RFC 2246, 4346, 5246, 8446). */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -36,6 +36,14 @@ export interface DialOptions {
   /** Node host only (`tlsVersion`): the lowest and highest TLS version to offer. */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  /** Node host only (`clientCert`): a client certificate and its key (PEM) for TLS, implicit or after STARTTLS. */
+  clientCertificate?: ClientCertificate;
+}
+
+/** A TLS client certificate and its private key, PEM (SASL EXTERNAL, mutual TLS). */
+export interface ClientCertificate {
+  certPem: string;
+  keyPem: string;
 }
 
 /** Where to wait for one connection back from a server (the rsh/rexec standard-error channel). */
@@ -134,6 +142,8 @@ export interface ConnOptions {
   transcript?: Transcript;
   /** Receive-buffer cap: a frame larger than this is a protocol error. */
   maxBuffered?: number;
+  /** Waited on before each read from the transport (a session's client flow control); obeys the deadline. */
+  beforeRead?: () => Promise<void>;
   host: string;
   port: number;
   tls: TlsMode;
@@ -148,6 +158,8 @@ export interface ReadLineOptions {
 }
 
 const CRLF = utf8('\r\n');
+/** How many of a server's first bytes a Conn keeps. */
+const FIRST_BYTES = 64;
 
 export class Conn {
   private transport: Transport;
@@ -159,13 +171,16 @@ export class Conn {
   private readonly transcript?: Transcript;
   readonly id: number;
   private readonly maxBuffered: number;
-  private buf: Uint8Array = new Uint8Array(0);
+  private readonly beforeRead?: () => Promise<void>;
+  private readonly received = new ReceiveBuffer();
   private eof = false;
   private closedByUs = false;
   tlsActive: boolean;
   private tlsUnconfirmed = false;
   bytesIn = 0;
   bytesOut = 0;
+  /** The first bytes the server sent (up to FIRST_BYTES): what the runner reads a foreign greeting from. */
+  firstBytes: Uint8Array = new Uint8Array(0);
   /** Time the dial took, set by the runner. */
   connectMs = 0;
   /** With `bulkReads`: the most one transport read asks for, and what the next one asks for. */
@@ -179,6 +194,7 @@ export class Conn {
     this.transcript = opts.transcript;
     this.id = opts.transcript?.nextConnId() ?? 0;
     this.maxBuffered = opts.maxBuffered ?? 16 * 1024 * 1024;
+    this.beforeRead = opts.beforeRead;
     this.host = opts.host;
     this.port = opts.port;
     this.tlsActive = opts.tls === 'implicit';
@@ -235,6 +251,7 @@ export class Conn {
   /** Reads one more chunk into the buffer; false at end of stream. */
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
+    if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
     this.pendingRead ??= this.transport.read(this.maxRead > 0 ? this.nextRead : undefined);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
@@ -245,17 +262,21 @@ export class Conn {
     }
     if (this.maxRead > 0) this.nextRead = Math.min(this.maxRead, Math.max(4096, chunk.length * 2));
     this.bytesIn += chunk.length;
-    if (this.buf.length + chunk.length > this.maxBuffered) {
+    if (this.firstBytes.length < FIRST_BYTES) this.firstBytes = concat([this.firstBytes, chunk.subarray(0, FIRST_BYTES - this.firstBytes.length)]);
+    if (this.received.length + chunk.length > this.maxBuffered) {
       throw new ProtocolError(`server sent more than ${this.maxBuffered} bytes without a complete message`);
     }
-    this.buf = this.buf.length === 0 ? chunk : concat([this.buf, chunk]);
+    this.received.append(chunk);
     return true;
   }
 
+  /** The buffered bytes, not yet consumed. */
+  private get buf(): Uint8Array {
+    return this.received.bytes;
+  }
+
   private take(n: number): Uint8Array {
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
+    return this.received.take(n);
   }
 
   /**

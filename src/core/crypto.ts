@@ -1,4 +1,5 @@
 // The crypto port: WebCrypto (present in workerd, Node and browsers) plus what it lacks, from @noble.
+import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { md5 as nobleMd5, sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
 
 export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -11,6 +12,8 @@ export interface CryptoPort {
   /** MD5, for protocols that still require it (CRAM-MD5, PostgreSQL md5, APOP). */
   md5(data: Uint8Array): Uint8Array;
   sha1Sync(data: Uint8Array): Uint8Array;
+  /** HMAC-MD5 (RFC 2104), which WebCrypto lacks: RADIUS Message-Authenticator, NTLMv2, Kerberos RC4. */
+  hmacMd5(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
 export function webCrypto(crypto: Crypto = (globalThis as unknown as { crypto: Crypto }).crypto): CryptoPort {
@@ -31,5 +34,6 @@ export function webCrypto(crypto: Crypto = (globalThis as unknown as { crypto: C
     },
     md5: (data) => nobleMd5(data),
     sha1Sync: (data) => nobleSha1(data),
+    hmacMd5: (key, data) => nobleHmac(nobleMd5, key, data),
   };
 }

@@ -1,10 +1,11 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
 import { z } from 'zod';
-import type { Capability, Conn, TlsMode, TlsVersion } from './conn.ts';
+import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import { MAX_TRANSFER_TIMEOUT_MS, type DownloadTarget, type TransferSpec, type UploadSource } from './files.ts';
 import type { CryptoPort } from './crypto.ts';
+import type { FailureCode } from './errors.ts';
 import type { Transcript } from './transcript.ts';
 
 export type Transport = 'tcp' | 'tls' | 'udp';
@@ -36,6 +37,8 @@ export interface DialRequest {
   maxVersion?: TlsVersion;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+  /** A client certificate for TLS (needs `clientCert`). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
@@ -95,6 +98,12 @@ export interface SessionChannel {
   send(msg: SessionMessage): void;
   /** The next message from the client; null once the client has gone. Obeys the session's deadline. */
   receive(): Promise<SessionMessage | null>;
+  /**
+   * Resolves once the client has room for more (credit flow control: it acknowledges what it has read).
+   * The runner makes every connection of a session wait on it before reading, so a server that sends
+   * faster than the client reads is paused by TCP, never buffered without bound. Absent: no limit.
+   */
+  ready?(): Promise<void>;
 }
 
 export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodType = z.ZodType> {
@@ -122,9 +131,20 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
    */
   transfer?: TransferSpec;
   defaultTimeoutMs?: number;
+  /**
+   * The outcome a complete result stands for when, to its user, it is a failure (a ping nobody
+   * answered: the answer is still the statistics, as ping(8) prints them, but the CLI exits non-zero).
+   */
+  failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
-  /** Maps a short route's `/extra` path segment onto input fields. */
+  /**
+   * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
+   * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
+   * (`portolan ldap search HOST -b dc=example,dc=org '(cn=a*)' cn mail`).
+   */
+  cli?: { args?: string[]; short?: Record<string, string> };
+  /** Maps a short route's `/extra` path (its segments decoded once, joined by '/') onto input fields. */
   shortRoute?: (extra: string | undefined, query: URLSearchParams) => Record<string, unknown>;
   /** A request/response operation (POST /api/{protocol}/{operation}). */
   run?(ctx: OperationContext, input: TargetFields & z.infer<I>): Promise<z.infer<O>>;
@@ -153,6 +173,8 @@ export interface ProtocolSpec {
   rating: Rating;
   /** The real server and version its lab test passes against, or null. */
   verifiedAgainst: string | null;
+  /** Registry ids of the protocols this one runs on (`['http']` for an HTTP API): their greetings are its own. */
+  over?: string[];
   /** TLS modes it offers besides 'off' and the port used for implicit TLS. */
   tls?: { implicit?: { port: number }; starttls?: boolean };
   defaultOperation?: string;

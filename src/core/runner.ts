@@ -5,11 +5,15 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { guardDownload, guardUpload, MAX_TRANSFER_TIMEOUT_MS, STREAM_TIMEOUT_MS, type DownloadTarget, type UploadSource } from './files.ts';
+import { quoteGreeting, recognizeGreeting } from './sniff.ts';
 import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
-import { deadline as makeDeadline, sleep } from './timers.ts';
+import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
+
+/** How long the runner waits for its connections to close before it answers anyway. */
+export const CLOSE_GRACE_MS = 200;
 
 /** Decides whether a dial may proceed; returns the address to connect to (for hosts that pin it). */
 export interface TargetGuard {
@@ -139,6 +143,9 @@ export async function runOperation(
     return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
   };
 
+  // A session's connections read no faster than its client does (SessionChannel.ready).
+  const clientReady = opts.channel?.ready ? () => opts.channel!.ready!() : undefined;
+
   const dial = async (req: DialRequest = {}): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
@@ -146,8 +153,10 @@ export async function runOperation(
     const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
     if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
     if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (req.clientCertificate && tls !== 'off' && !dialer.capabilities.has('clientCert')) dialMissing.push('clientCert');
     if (dialMissing.length > 0) throw lacking(dialMissing);
-    const { address } = behindJump ? { address: undefined } : await env.guard.check(host, dialPort, req.secondHop ? 'second' : 'first');
+    const hop = req.secondHop ? 'second' : 'first';
+    const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
     const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
     const connectSignal = connect.signal;
@@ -155,18 +164,18 @@ export async function runOperation(
     transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
+    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
     try {
-      transport = await raceSignal(
-        dialer.dial({ host, address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion }),
-        connectSignal,
-      );
+      transport = await raceSignal(dialing, connectSignal);
     } catch (e) {
+      // A connection that completes after the deadline gave up on it is closed, not leaked.
+      dialing.then((late) => late.close(), () => {}).catch(() => {});
       throw connectFailure(e, host, dialPort);
     } finally {
       connecting--;
       connect.dispose();
     }
-    const conn = new Conn({ transport, signal: () => current, transcript, host, port: dialPort, tls });
+    const conn = new Conn({ transport, signal: () => current, transcript, host, port: dialPort, tls, beforeRead: clientReady });
     conn.connectMs = Math.round((performance.now() - t0) * 1000) / 1000;
     conns.push(conn);
     if (conns.length === 1) timing.mark('connectMs');
@@ -216,7 +225,7 @@ export async function runOperation(
           throw err.code === 'io_timeout' ? new PortolanError('io_timeout', `${peer.address} did not connect back to port ${listener.port} (${what}) before the deadline`) : err;
         });
         const from = transport.info().remoteAddress ?? peer.address;
-        const conn = new Conn({ transport, signal: () => current, transcript, host: peer.address, port: splitHostPort(from).port, tls: 'off' });
+        const conn = new Conn({ transport, signal: () => current, transcript, host: peer.address, port: splitHostPort(from).port, tls: 'off', beforeRead: clientReady });
         conns.push(conn);
         conn.note(`accepted ${what} from ${from} on port ${listener.port}`);
         return conn;
@@ -258,6 +267,7 @@ export async function runOperation(
     let pendingReceive: Promise<SessionMessage | null> | undefined;
     return op.session!(ctx, input, {
       send: (msg) => channel.send(msg),
+      ready: () => (channel.ready ? raceSignal(channel.ready(), current) : Promise.resolve()),
       async receive() {
         // A wait abandoned at a deadline keeps its promise, so no client message is lost.
         pendingReceive ??= channel.receive();
@@ -296,18 +306,41 @@ export async function runOperation(
     let err = classify(e);
     // The overall deadline fired while a connect was still pending.
     if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${input.host}:${port} within ${input.timeoutMs} ms`);
+    const toTarget = conns.find((c): c is Conn => c instanceof Conn && c.host === input.host && c.port === port);
+    if (toTarget) err = foreignGreeting(err, protocol, toTarget);
     if (opts.transcript) (err as { transcript?: unknown }).transcript = transcript.toJSON();
     throw err;
   } finally {
     overall.dispose();
-    await Promise.all(conns.map((c) => c.close()));
+    await settleWithin(Promise.all(conns.map((c) => c.close())), CLOSE_GRACE_MS);
   }
 }
 
+/**
+ * A failure explained by what the server said first, when that plainly belongs to another protocol:
+ * "this port speaks SSH, not PostgreSQL" instead of a length that makes no sense.
+ */
+function foreignGreeting(err: PortolanError, protocol: Protocol, conn: Conn): PortolanError {
+  if (err.code !== 'protocol_error' && err.code !== 'io_timeout' && err.code !== 'closed') return err;
+  const greeting = recognizeGreeting(conn.firstBytes);
+  if (!greeting || [protocol.id, ...(protocol.over ?? [])].some((id) => greeting.ids.includes(id))) return err;
+  const hint = greeting.protocol === 'tls' && !conn.tlsActive ? (protocol.tlsModes.includes('implicit') ? ' (set tls to implicit)' : ' (it wants TLS from the first byte)') : '';
+  return new ProtocolError(`this port speaks ${greeting.speaks}, not ${protocol.title}${hint}: it sent ${quoteGreeting(conn.firstBytes)}`, {
+    speaks: greeting.protocol,
+    cause: err.toJSON(),
+  });
+}
+
+/** How the runtimes themselves word a connection the target refused (Node's errno message, workerd's proxy message). */
+const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect to the specified address)/;
+
+/** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
 function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
-  if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${host}:${port} before the deadline`);
-  if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', `${host}:${port}: ${err.message}`);
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);
+  if (REFUSAL.test(err.message)) return new PortolanError('refused', `connection refused by ${where}`, { ...err.detail, runtime: err.message });
+  if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', `${where}: ${err.message}`, err.detail);
   return err;
 }
 

@@ -27,7 +27,7 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
   test('typed keys reach the lab shell and its output is drawn in the terminal', async () => {
     const page = b.page;
     const { user, password } = sshFacts.users.password;
-    const frames: { sentBinary: number; sentText: string[]; receivedBinary: number } = { sentBinary: 0, sentText: [], receivedBinary: 0 };
+    const frames: { sentBinary: number; sentText: string[]; receivedBinary: number; receivedChars: number } = { sentBinary: 0, sentText: [], receivedBinary: 0, receivedChars: 0 };
     page.on('websocket', (ws) => {
       if (!ws.url().endsWith('/api/ssh/terminal')) return;
       ws.on('framesent', (f) => {
@@ -36,6 +36,7 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
       });
       ws.on('framereceived', (f) => {
         if (typeof f.payload !== 'string') frames.receivedBinary += f.payload.length;
+        else frames.receivedChars += f.payload.length;
       });
     });
 
@@ -72,10 +73,12 @@ describe('SSH terminal in the browser', { timeout: 120_000 }, () => {
     assert.ok(frames.sentBinary >= 'echo typed-$RANDOM\r'.length, `${frames.sentBinary} binary bytes sent`);
     assert.ok(frames.sentText.some((t) => (JSON.parse(t) as { type: string }).type === 'resize'));
     assert.ok(!page.url().includes(password));
-    // Every byte the terminal drew was credited back to the session ({"type":"ack"}, batched).
+    // Every byte the terminal drew, and every JSON message shown, was credited back to the session
+    // ({"type":"ack"}, batched; JSON counts its characters).
     const acked = () => frames.sentText.map((t) => JSON.parse(t) as { type: string; bytes?: number }).reduce((n, m) => n + (m.type === 'ack' ? (m.bytes ?? 0) : 0), 0);
-    for (let i = 0; i < 50 && acked() < frames.receivedBinary; i++) await page.waitForTimeout(20);
-    assert.equal(acked(), frames.receivedBinary);
+    const received = () => frames.receivedBinary + frames.receivedChars;
+    for (let i = 0; i < 50 && acked() < received(); i++) await page.waitForTimeout(20);
+    assert.equal(acked(), received());
     console.log(`# ssh terminal: Enter to output drawn ${echoMs} ms (polled every 50 ms), ${frames.receivedBinary} bytes drawn and acknowledged`);
 
     await page.keyboard.type('exit');

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { RUNTIME_CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
-import { RESERVED_PORTS, type Capability, type DialOptions, type Dialer, type ListenOptions, type Listener, type PeerCertificate, type TlsVersion, type Transport, type TransportInfo } from '../../core/conn.ts';
+import { RESERVED_PORTS, type Capability, type ClientCertificate, type DialOptions, type Dialer, type ListenOptions, type Listener, type PeerCertificate, type TlsVersion, type Transport, type TransportInfo } from '../../core/conn.ts';
 import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
 import { PortolanError, UnsupportedRuntime, classify } from '../../core/errors.ts';
 import { sameHostAddress } from '../../core/ip.ts';
@@ -159,6 +159,7 @@ interface TlsOptions {
   pinSha256?: string;
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
+  clientCertificate?: ClientCertificate;
 }
 
 /**
@@ -188,6 +189,7 @@ function upgrade(socket: net.Socket | undefined, serverName: string, o: TlsOptio
       ...(o.minVersion ? { minVersion: o.minVersion } : {}),
       ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
       ...(ciphers ? { ciphers } : {}),
+      ...(o.clientCertificate ? { cert: o.clientCertificate.certPem, key: o.clientCertificate.keyPem } : {}),
     });
     const onError = (e: Error) => reject(tlsFailure(e));
     s.once('error', onError);
@@ -257,7 +259,7 @@ export class NodeDialer implements Dialer {
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
-    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion };
+    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion, clientCertificate: opts.clientCertificate };
     if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;
       const off = onAbortOf(() => sock?.destroy());

@@ -5,14 +5,33 @@ import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
 import { parseIp } from '../../core/ip.ts';
 
+/** How long a close waits before it drops what is queued, and then again before it gives up waiting. */
+const CLOSE_WAIT_MS = 100;
+
+/** Whether `p` settled within `ms`. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    p.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 /** What a read asks for unless the caller says: the size workerd's default reader returns. */
 const READ_BYTES = 4096;
 
 function wrap(socket: Socket, remote: string): Transport {
+  // Rejects when the peer resets; reads and writes report that themselves.
+  socket.closed.catch(() => {});
   // A BYOB reader: a read returns what the socket holds, up to the buffer it is given (the default
   // reader returns at most 4 KiB per read, and each read costs the isolate far more than its bytes).
   const reader = socket.readable.getReader({ mode: 'byob' });
   const writer = socket.writable.getWriter();
+  // These reject when the peer resets; workerd reports a rejection nobody handles as uncaught.
+  reader.closed.catch(() => {});
+  writer.closed.catch(() => {});
   return {
     async read(max = READ_BYTES) {
       for (;;) {
@@ -44,7 +63,17 @@ function wrap(socket: Socket, remote: string): Transport {
       } catch {
         // a pending read keeps the lock; close() ends it
       }
-      await socket.close().catch(() => {});
+      // A write to a peer that stopped reading keeps close() from ever settling. Then, and only then
+      // (aborting a stream first leaves workerd's socket half open: the peer never sees the close),
+      // drop what is queued so the promise settles; the runner bounds the wait in any case.
+      const closing = socket.close().then(
+        () => true,
+        () => true,
+      );
+      if (await settledWithin(closing, CLOSE_WAIT_MS)) return;
+      void socket.writable.abort().catch(() => {});
+      void socket.readable.cancel().catch(() => {});
+      await settledWithin(closing, CLOSE_WAIT_MS);
     },
     info() {
       return { remoteAddress: remote };

@@ -1,4 +1,5 @@
 // Guessing a service from what it says first, and from its port when it says nothing.
+import { recognizeGreeting } from '../../core/sniff.ts';
 
 export interface Guess {
   protocol: string;
@@ -6,24 +7,17 @@ export interface Guess {
   reason: string;
 }
 
+/** Less certain signatures than core's greetings: families that share a reply code, or short lines. */
 const BANNERS: [RegExp, string][] = [
-  [/^SSH-\d\.\d+-/, 'ssh'],
-  [/^220[ -].*\b(E?SMTP|Postfix|Exim|Sendmail|mail)\b/i, 'smtp'],
-  [/^220[ -].*\b(FTP|vsFTPd|ProFTPD|Pure-FTPd|FileZilla)\b/i, 'ftp'],
   [/^220 .*<[^>]*@[^>]*>\s*$/, 'dict'],
   [/^220[ -]/, 'smtp-or-ftp'],
-  [/^\* OK\b/, 'imap'],
-  [/^\* PREAUTH\b/, 'imap'],
+  [/^\* (OK|PREAUTH)\b/, 'imap'],
   [/^\+OK\b/, 'pop3'],
-  [/^RFB \d{3}\.\d{3}\n/, 'vnc'],
-  [/^HTTP\/\d/, 'http'],
   [/^-(ERR|NOAUTH|DENIED)\b/, 'redis'],
   [/^\+PONG\b/, 'redis'],
-  [/^@RSYNCD: /, 'rsync'],
   [/^\[?\d{1,2} [A-Z]{3} \d{4} \d{2}:\d{2}:\d{2}/i, 'daytime'],
   [/^OK MPD /, 'mpd'],
   [/^:\S+ NOTICE /, 'irc'],
-  [/^AMQP/, 'amqp'],
   [/^200 .*NNTP|^20[01] .*news/i, 'nntp'],
   [/^\* Dovecot|ManageSieve/i, 'managesieve'],
   [/^VERSION /, 'memcached'],
@@ -45,10 +39,11 @@ function looksLikeTime(bytes: Uint8Array): boolean {
 }
 
 export function guessService(text: string, bytes: Uint8Array, port: number): Guess | null {
+  const greeting = recognizeGreeting(bytes);
+  if (greeting) return { protocol: greeting.protocol, confidence: 'high', reason: `the greeting is ${greeting.speaks}'s` };
   for (const [re, protocol] of BANNERS) {
     if (re.test(text)) return { protocol, confidence: protocol.includes('-or-') ? 'medium' : 'high', reason: `banner matches ${re.source}` };
   }
-  if (bytes.length > 4 && bytes[4] === 0x0a && bytes[0] > 0 && bytes[3] === 0) return { protocol: 'mysql', confidence: 'medium', reason: 'MySQL handshake v10 packet shape' };
   if (looksLikeTime(bytes)) return { protocol: 'time', confidence: 'medium', reason: 'four bytes that read as an RFC 868 time near now' };
   const byPort = PORTS[port];
   if (byPort) return { protocol: byPort, confidence: 'low', reason: `port ${port} is ${byPort}'s registered port` };

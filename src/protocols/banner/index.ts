@@ -51,7 +51,7 @@ export default defineProtocol({
         closed: z.boolean().describe('The server closed the connection'),
         guess: z.object({ protocol: z.string(), confidence: z.string(), reason: z.string() }).nullable(),
       }),
-      shortRoute: (extra) => (extra ? { probe: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { probe: extra } : {}),
       text: (r) => `${r.silent ? '(no banner)' : r.text}\n${r.guess ? `guess: ${r.guess.protocol} (${r.guess.confidence}: ${r.guess.reason})` : 'guess: unknown'}`,
       async run(ctx, input) {
         const conn = await ctx.dial();

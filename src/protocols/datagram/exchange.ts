@@ -46,6 +46,8 @@ export interface ExchangeOptions<T> extends RetryPolicy {
   port?: number;
   /** Datagrams ignored before giving up this try: a flood is not an answer. */
   maxIgnored?: number;
+  /** The request carries a secret: the transcript keeps its size and description, not its bytes. */
+  secret?: boolean;
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -59,7 +61,7 @@ export async function exchange<T>(ctx: OperationContext, conn: DatagramConn, req
   let ignored = 0;
   for (let attempt = 1; attempt <= tries; attempt++) {
     const sentAt = performance.now();
-    await conn.send(typeof request === 'function' ? request(attempt) : request, { decode: `${opts.describeRequest ?? opts.what}${attempt > 1 ? ` (retransmission ${attempt - 1} of ${opts.retries})` : ''}`, port: opts.port });
+    await conn.send(typeof request === 'function' ? request(attempt) : request, { decode: `${opts.describeRequest ?? opts.what}${attempt > 1 ? ` (retransmission ${attempt - 1} of ${opts.retries})` : ''}`, port: opts.port, secret: opts.secret });
     try {
       return await ctx.within(opts.waitMs, async () => {
         for (;;) {

@@ -1,4 +1,20 @@
 // Daytime text, RFC 867: no fixed syntax; these are the formats real servers send.
+import { ProtocolError } from '../../core/errors.ts';
+import { fromUtf8 } from '../../core/bytes.ts';
+
+/** The longest answer read: RFC 867 answers are one short line, and nothing real comes near this. */
+export const MAX_DAYTIME_BYTES = 1024;
+
+/**
+ * The server's answer as text, or ProtocolError when it cannot be a daytime answer: it does not end
+ * within MAX_DAYTIME_BYTES (`truncated`), or it holds bytes that are not text.
+ */
+export function daytimeText(bytes: Uint8Array, truncated: boolean): string {
+  const bad = bytes.findIndex((b) => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f);
+  if (bad !== -1) throw new ProtocolError(`not a daytime answer: byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} is not text`);
+  if (truncated) throw new ProtocolError(`not a daytime answer: more than ${MAX_DAYTIME_BYTES} bytes without the server closing (RFC 867 sends one line, then closes)`);
+  return fromUtf8(bytes).trim();
+}
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 

@@ -1,8 +1,7 @@
 // Daytime Protocol, RFC 867: the server sends the date and time as text, then closes.
 import { z } from 'zod';
-import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
-import { parseDaytime } from './codec.ts';
+import { MAX_DAYTIME_BYTES, daytimeText, parseDaytime } from './codec.ts';
 
 export default defineProtocol({
   id: 'daytime',
@@ -22,8 +21,8 @@ export default defineProtocol({
       text: (r) => `${r.text}${r.utc ? `\n= ${r.utc} (${r.format}; offset ${((r.offsetMs ?? 0) / 1000).toFixed(0)} s)` : ''}`,
       async run(ctx) {
         const conn = await ctx.dial();
-        const { bytes } = await conn.readToEnd(1024);
-        const text = fromUtf8(bytes).trim();
+        const { bytes, truncated } = await conn.readToEnd(MAX_DAYTIME_BYTES);
+        const text = daytimeText(bytes, truncated);
         const parsed = parseDaytime(text);
         return { text, utc: parsed ? new Date(parsed.ms).toISOString() : null, format: parsed?.format ?? null, offsetMs: parsed ? parsed.ms - Date.now() : null };
       },

@@ -39,7 +39,7 @@ export default defineProtocol({
       summary: 'Definitions of a word',
       input: z.object({ word, database, auth }),
       output: z.object({ banner: z.string(), definitions: z.array(z.object({ word: z.string(), database: z.string(), description: z.string(), text: z.string() })) }),
-      shortRoute: (extra) => (extra ? { word: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { word: extra } : {}),
       text: (r) => (r.definitions.length === 0 ? 'no match' : r.definitions.map((d) => `From ${d.description} [${d.database}]:\n\n${d.text}\n`).join('\n')),
       run: (ctx, input) => session(ctx, input, async (conn, banner) => ({ banner, definitions: await define(conn, input.database, input.word, quote) })),
     }),

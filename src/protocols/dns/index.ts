@@ -2,7 +2,7 @@
 // datagrams, UDP; zone transfers (RFC 5936, RFC 1995); trace, compare, reverse; mDNS (RFC 6762) and LLMNR
 // (RFC 4795) message forms.
 import { z } from 'zod';
-import { InvalidInput, PortolanError, classify } from '../../core/errors.ts';
+import { InvalidInput, PortolanError, TargetBlocked, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { buildQuery, decodeMessage, describeMessage, type DnsMessage, type EdnsRequest } from './codec.ts';
 import { DatagramSession, DohSession, openSession, queryId, StreamSession, withText, type DnsSession, type DohMode, type Exchange, type TransportName } from './client.ts';
@@ -255,7 +255,7 @@ function queryText(r: z.infer<typeof queryOutput>): string {
 /** `/dns/<server>/<name>[/<TYPE>]`: an IP address as the name asks for its PTR, like `dig -x`. */
 function shortRoute(extra: string | undefined): Record<string, unknown> {
   if (!extra) return {};
-  const parts = extra.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = extra.split('/').filter(Boolean);
   const [name, type] = parts;
   if (parts.length > 2) throw InvalidInput.field('path', 'use /dns/<server>[:port]/<name>[/<TYPE>]');
   if (type === undefined && isIpLiteral(name)) return { name: reverseName(name), type: 'PTR' };
@@ -609,6 +609,10 @@ export default defineProtocol({
             }
           }),
         );
+        // A comparison with no server asked is no comparison: the guard's refusal is the answer.
+        if (results.every((r) => r.error?.code === 'target_blocked')) {
+          throw new TargetBlocked(`no server could be asked: ${results.map((r) => `${r.server}: ${r.error!.message}`).join('; ')}`);
+        }
         const first = results[0];
         const agree = results.every((r) => r.ok && r.rcode === first.rcode && JSON.stringify(r.rdata) === JSON.stringify(first.rdata));
         return { agree, results };
@@ -619,7 +623,7 @@ export default defineProtocol({
       alternatives: streamTransports,
       summary: 'Reverse lookup: the PTR names of an address, each checked forward (FCrDNS)',
       input: z.object({
-        address: z.string().max(64).describe('IPv4 or IPv6 address'),
+        address: z.string().max(64).describe('IPv4 or IPv6 address').meta({ examples: ['192.0.2.1'] }),
         transport: transportField,
         confirm: z.boolean().default(true).describe('Look up each name\'s A/AAAA records and check the address is among them'),
         ...dohFields,

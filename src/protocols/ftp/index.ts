@@ -228,7 +228,7 @@ export default defineProtocol({
         truncated: z.boolean(),
         transfer,
       }),
-      shortRoute: (extra) => (extra ? { path: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { path: extra } : {}),
       text: (r) =>
         [
           `${r.cwd} (${r.method}, ${r.format})`,
@@ -406,7 +406,7 @@ export default defineProtocol({
     }),
     chmod: operation({
       summary: 'Changes Unix permissions (SITE CHMOD)',
-      input: z.object({ ...sessionFields, path, mode: z.string().regex(/^[0-7]{3,4}$/, 'mode is octal, like 644 or 0755') }),
+      input: z.object({ ...sessionFields, path, mode: z.string().regex(/^[0-7]{3,4}$/, 'mode is octal, like 644 or 0755').meta({ examples: ['644'] }) }),
       output: z.object({ path: z.string(), mode: z.string(), reply: z.string() }),
       run: (ctx, input) =>
         withSession(ctx, input, async (session) => {

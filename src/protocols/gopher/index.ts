@@ -36,7 +36,7 @@ export default defineProtocol({
         truncated: z.boolean(),
       }),
       // RFC 4266 URL form: /gopher/host:port/<type><selector>
-      shortRoute: (extra) => (extra ? { type: extra[0], selector: decodeURIComponent(extra.slice(1)) } : {}),
+      shortRoute: (extra) => (extra ? { type: extra[0], selector: extra.slice(1) } : {}),
       text: (r) => (r.items ? formatMenu(r.items) : (r.text ?? `${r.bytes} bytes of binary (base64 in JSON)`)),
       async run(ctx, input) {
         const conn = await ctx.dial();

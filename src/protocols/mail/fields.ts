@@ -21,7 +21,7 @@ export const attachmentSchema = z
 
 export const messageFieldsShape = {
   from: address.optional().describe('From header (and, for sending, the envelope sender unless envelopeFrom is given)'),
-  to: z.array(address).max(100).default([]),
+  to: z.array(address).max(100).default([]).meta({ examples: [['postmaster@example.org']] }),
   cc: z.array(address).max(100).default([]),
   replyTo: z.array(address).max(10).default([]),
   subject: oneLine(998).optional().describe('Subject; non-ASCII is sent as RFC 2047 encoded-words'),

@@ -88,7 +88,7 @@ export default defineProtocol({
       }),
       output: z.object({ items: z.array(itemOut), missing: z.array(bytesOut).describe('Keys the server did not return') }),
       text: (r) => [...r.items.map((i) => `${show(i.key)}\t${i.flags}\t${i.cas ?? ''}\t${show(i.value)}`), ...r.missing.map((m) => `${show(m)}\t(miss)`)].join('\n'),
-      shortRoute: (extra) => (extra ? { keys: [decodeURIComponent(extra)] } : {}),
+      shortRoute: (extra) => (extra ? { keys: [extra] } : {}),
       async run(ctx, input) {
         const keys = input.keys.map((k, i) => keyOf(k, `keys.${i}`));
         const verb = input.touch !== undefined ? (input.cas ? 'gats' : 'gat') : input.cas ? 'gets' : 'get';

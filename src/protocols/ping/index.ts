@@ -1,6 +1,6 @@
 // TCP ping: the time a TCP handshake takes, probe after probe, reported like ping(8).
 import { z } from 'zod';
-import { classify } from '../../core/errors.ts';
+import { classify, type FailureCode } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { summarize, formatPing } from './stats.ts';
 
@@ -10,6 +10,12 @@ const probe = z.object({
   outcome: z.string().describe('ok, or the outcome code of a failed probe'),
   message: z.string().optional(),
 });
+
+function mostFrequent(values: string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
 
 export default defineProtocol({
   id: 'ping',
@@ -44,6 +50,8 @@ export default defineProtocol({
       maxTimeoutMs: 120_000,
       defaultTimeoutMs: 30_000,
       text: (r, input) => formatPing(`${input.host}:${input.port}`, r.probes, r.stats),
+      // No probe answered: the most frequent failure stands for the run (ping(8) exits non-zero too).
+      failedAs: (r) => (r.stats.received > 0 ? undefined : (mostFrequent(r.probes.map((p) => p.outcome)) as FailureCode | undefined)),
       async run(ctx, input) {
         const probes: z.infer<typeof probe>[] = [];
         for (let seq = 1; seq <= input.count; seq++) {

@@ -211,7 +211,7 @@ export default defineProtocol({
     }),
     delete: operation({
       summary: 'DELE messages by number or UIDL, then QUIT (UPDATE); with rset, RSET undoes them first',
-      input: z.object({ ...credentials, numbers: z.array(z.number().int().min(1)).max(1000).default([]), uids: z.array(z.string().max(70)).max(1000).default([]), rset: z.boolean().default(false).describe('Send RSET before QUIT: nothing is deleted') }),
+      input: z.object({ ...credentials, numbers: z.array(z.number().int().min(1)).max(1000).default([]).meta({ examples: [[1]] }), uids: z.array(z.string().max(70)).max(1000).default([]), rset: z.boolean().default(false).describe('Send RSET before QUIT: nothing is deleted') }),
       output: z.object({ marked: z.array(z.object({ number: z.number(), uid: z.string().nullable(), reply: z.string() })), rset: z.string().nullable(), countBeforeQuit: z.number(), quit: z.string().nullable() }),
       async run(ctx, input) {
         if (input.numbers.length === 0 && input.uids.length === 0) throw InvalidInput.field('numbers', 'give numbers or uids');

@@ -272,7 +272,7 @@ export default defineProtocol({
         ...truncation,
       }),
       text: (r) => renderReply(r.reply),
-      shortRoute: (extra) => (extra ? { line: decodeURIComponent(extra) } : { args: ['PING'] }),
+      shortRoute: (extra) => (extra ? { line: extra } : { args: ['PING'] }),
       async run(ctx, input) {
         if ((input.args === undefined) === (input.line === undefined)) throw InvalidInput.field('args', 'give either args or line');
         let args: CommandArg[];
@@ -557,7 +557,7 @@ export default defineProtocol({
       input: z.object({ name: z.string().min(1).max(256).describe('The master name Sentinel monitors'), username: connection.username, password: connection.password }),
       output: z.object({ name: z.string(), found: z.boolean(), ip: z.string().nullable(), port: z.number().nullable() }),
       text: (r) => (r.found ? `${r.ip}:${r.port}` : `no master named ${r.name}`),
-      shortRoute: (extra) => (extra ? { name: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { name: extra } : {}),
       async run(ctx, input) {
         const c = await open(ctx, { ...input, db: 0, protocol: 2 });
         const addr = masterAddress(await c.call(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', input.name]));

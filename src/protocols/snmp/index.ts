@@ -77,7 +77,7 @@ async function open(ctx: OperationContext, input: Input): Promise<SnmpSession> {
   return SnmpSession.open(ctx, input);
 }
 
-const oidsField = z.array(oidText).min(1, 'give at least one OID').max(64).describe('OIDs, dotted or by name (sysDescr.0)');
+const oidsField = z.array(oidText).min(1, 'give at least one OID').max(64).describe('OIDs, dotted or by name (sysDescr.0)').meta({ examples: [['1.3.6.1.2.1.1.1.0', 'sysUpTime.0']] });
 
 export default defineProtocol({
   id: 'snmp',
@@ -100,7 +100,7 @@ export default defineProtocol({
       input: z.object({ oids: oidsField.default(['1.3.6.1.2.1.1.1.0', '1.3.6.1.2.1.1.3.0', '1.3.6.1.2.1.1.5.0']), ...common }),
       output: answer,
       text: (r) => render(r.varbinds),
-      shortRoute: (extra) => (extra ? { oids: extra.split(',').map(decodeURIComponent) } : {}),
+      shortRoute: (extra) => (extra ? { oids: extra.split(',') } : {}),
       async run(ctx, input) {
         const s = await open(ctx, input);
         const { message, attempts } = await s.request('GetRequest', input.oids);
@@ -153,7 +153,7 @@ export default defineProtocol({
       maxTimeoutMs: 120_000,
       defaultTimeoutMs: 30_000,
       text: (r) => render(r.varbinds) + (r.truncated ? `\n… stopped after ${r.varbinds.length} variables (maxRows)` : ''),
-      shortRoute: (extra) => (extra ? { oid: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { oid: extra } : {}),
       async run(ctx, input) {
         const s = await open(ctx, input);
         const rows: VarBind[] = [];

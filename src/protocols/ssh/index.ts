@@ -124,7 +124,8 @@ const remotePath = z.string().min(1, 'path is required').max(4096).describe('Rem
 const octalMode = z
   .string()
   .regex(/^0?[0-7]{3,4}$/, 'mode is octal, like 644 or 0755')
-  .describe('Permission bits in octal');
+  .describe('Permission bits in octal')
+  .meta({ examples: ['0644'] });
 const parseMode = (m: string) => parseInt(m, 8);
 
 function attrsJson(a: Attrs) {

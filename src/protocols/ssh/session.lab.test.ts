@@ -84,7 +84,7 @@ describe('terminal session over WebSocket through workerd', () => {
   });
 
   test('stops reading the channel while output is unacknowledged, resumes on ack, and loses nothing', async () => {
-    const s = await openSession('ssh', 'terminal', { ...start, window: 64 * 1024 });
+    const s = await openSession('ssh', 'terminal', { ...start, window: 64 * 1024 }, 'dev', { manualAck: true });
     await s.next((m) => m.type === 'connected', 15_000);
     const t = screen(s);
     t.type('stty -echo; seq 1 100000; echo END-$((1+1))-SEQ\n');

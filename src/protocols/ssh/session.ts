@@ -4,11 +4,12 @@
 // How the terminal session works (GET /api/ssh/terminal as a WebSocket; the API sends {"type":"start","input"}
 // first and {"type":"end","result"} or {"type":"error"} last):
 //   client → Worker: binary frames are keystrokes (channel stdin); control messages {"type":"resize","cols","rows"},
-//     {"type":"signal","name":"INT"}, {"type":"interrupt"} (Ctrl-C), {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}.
+//     {"type":"signal","name":"INT"}, {"type":"interrupt"} (Ctrl-C), {"type":"eof"}, {"type":"stop"}.
 //   Worker → client: {"type":"connected","server","auth"} once the shell runs, then binary terminal output.
 //   The result says who ended it, the exit status or signal, and the asciicast v2 recording when asked for.
-//   Flow control is by credit, as on /api/tunnel: the Worker stops reading the SSH channel (so the server's
-//   window fills and it stops sending) once `window` bytes sent to the client are unacknowledged.
+//   Flow control is the session channel's credit ({"type":"ack","bytes"} from the client, src/api/websocket.ts):
+//   the Worker stops reading the SSH channel (so the server's window fills and it stops sending) once
+//   `window` bytes sent to the client are unacknowledged.
 import { fromUtf8, utf8, concat } from '../../core/bytes.ts';
 import { classify, InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { OperationContext, SessionChannel, SessionMessage } from '../../core/protocol.ts';
@@ -262,19 +263,11 @@ export interface ShellSessionResult {
  * summary when the shell exits or the client stops.
  */
 export async function shellSession(ctx: OperationContext, input: ShellSessionInput, channel: SessionChannel): Promise<ShellSessionResult> {
-  const window = input.window ?? 1024 * 1024;
   const rec = input.record ? new AsciicastRecorder({ width: input.cols, height: input.rows, term: input.term }) : null;
   const session = await ctx.within(input.connectTimeoutMs ?? 15_000, () => openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port }));
   const ch = await ctx.within(input.connectTimeoutMs ?? 15_000, () => openShell(session.connection, input));
   channel.send({ type: 'connected', server: serverSummary(session.transport), auth: { method: session.auth.method, banner: session.auth.banner } });
-  let unacked = 0;
   let stopped = false;
-  const wakeup: { fn: (() => void) | null } = { fn: null };
-  const wake = () => {
-    const f = wakeup.fn;
-    wakeup.fn = null;
-    f?.();
-  };
   if (input.keepaliveMs) {
     const every = input.keepaliveMs;
     void (async () => {
@@ -286,12 +279,12 @@ export async function shellSession(ctx: OperationContext, input: ShellSessionInp
   }
   const fromServer = (async (): Promise<'server' | 'client'> => {
     for (;;) {
-      while (unacked >= window && !stopped) await new Promise<void>((r) => (wakeup.fn = r));
+      // Credit flow control (the channel's window): an unread channel stops the server once its window fills.
+      await channel.ready?.();
       if (stopped) return 'client';
       const chunk = await ch.read();
       if (!chunk) return 'server';
       rec?.output(chunk.data);
-      unacked += chunk.data.length;
       channel.send(chunk.data);
     }
   })();
@@ -313,11 +306,8 @@ export async function shellSession(ctx: OperationContext, input: ShellSessionInp
       } else if (m.type === 'signal' && typeof m.name === 'string' && /^[A-Z0-9]{1,16}$/.test(m.name)) await signal(ch, m.name);
       else if (m.type === 'interrupt') await ch.write(Uint8Array.of(3));
       else if (m.type === 'eof') await ch.eof();
-      else if (m.type === 'ack' && n(m.bytes) > 0) {
-        unacked = Math.max(0, unacked - n(m.bytes));
-        wake();
-      } else if (m.type === 'stop') return 'client';
-      else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: binary data, resize, signal, interrupt, eof, ack or stop` } });
+      else if (m.type === 'stop') return 'client';
+      else channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: binary data, resize, signal, interrupt, eof or stop` } });
     }
   })();
   let ended: 'server' | 'client';
@@ -325,7 +315,6 @@ export async function shellSession(ctx: OperationContext, input: ShellSessionInp
     ended = await Promise.race([fromServer, fromClient]);
   } finally {
     stopped = true;
-    wake();
     fromServer.catch(() => {});
     fromClient.catch(() => {});
   }

@@ -368,8 +368,13 @@ describe('bad peers', () => {
     for (const s of servers) s.close();
   });
 
-  test('a garbage banner is protocol_error', async () => {
-    const p = await fake((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n' + 'x'.repeat(100)));
+  test('a garbage banner is protocol_error; a greeting of another protocol is named', async () => {
+    const http = await fake((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n' + 'x'.repeat(100)));
+    const named = await call('ssh', 'probe', { host, port: http, timeoutMs: 3000 });
+    assert.equal(named.body.error.code, 'protocol_error');
+    assert.match(named.body.error.message, /^this port speaks HTTP\/1\.x, not SSH: it sent "HTTP\/1\.1 400 Bad Request"/);
+    assert.match(named.body.error.detail.cause.message, /not an SSH server/);
+    const p = await fake((s) => s.end('WHAT IS THIS\r\n\r\n' + 'x'.repeat(100)));
     const { body } = await call('ssh', 'probe', { host, port: p, timeoutMs: 3000 });
     assert.equal(body.error.code, 'protocol_error');
     assert.match(body.error.message, /not an SSH server/);

@@ -87,7 +87,7 @@ export default defineProtocol({
       needs: ['udp'],
       defaultTimeoutMs: 60_000,
       text: (r) => r.text ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}${r.base64 === null ? ' streamed' : ' (binary: see --json for base64)'}`,
-      shortRoute: (extra) => (extra ? { filename: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { filename: extra } : {}),
       async run(ctx, input) {
         const conn = await ctx.dialUdp();
         const download = ctx.download;

@@ -25,7 +25,7 @@ export default defineProtocol({
         maxHops: z.number().int().min(1).max(5).default(3),
       }),
       output: z.object({ hops: z.array(hop), text: z.string().describe('The last answer') }),
-      shortRoute: (extra) => (extra ? { query: decodeURIComponent(extra) } : {}),
+      shortRoute: (extra) => (extra ? { query: extra } : {}),
       text: (r) => r.hops.map((h) => `% ${h.server}:${h.port} (${h.query})\n${h.text.trim()}\n`).join('\n'),
       async run(ctx, input) {
         const hops: z.infer<typeof hop>[] = [];

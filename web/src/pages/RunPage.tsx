@@ -39,6 +39,11 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <Tag key={s}>{s}</Tag>
           ))}
         </div>
+        {p.id === 'ldap' && (
+          <p>
+            <a href={href(['browse', 'ldap'])}>Open the directory browser</a>: the tree, entries and searches with export.
+          </p>
+        )}
       </div>
       <div className="panel" style={{ maxWidth: 460 }}>
         <div className="row">

@@ -75,6 +75,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         push({ dir: 'in', bytes });
         return;
       }
+      // Credit flow control counts a JSON message by its characters; it is consumed once shown.
+      handleRef.current?.ack((e.data as string).length);
       let msg: Record<string, unknown>;
       try {
         msg = JSON.parse(e.data) as Record<string, unknown>;

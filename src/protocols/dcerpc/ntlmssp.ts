@@ -1,0 +1,261 @@
+// NTLMSSP, [MS-NLMP]: NEGOTIATE, CHALLENGE and AUTHENTICATE messages (§2.2.1) with the NTLMv2 response (§3.3.2),
+// and MD4 (RFC 1320), which NTOWFv2 needs and neither WebCrypto nor @noble has.
+//
+// How it works: the client sends NEGOTIATE with its flags; the server answers CHALLENGE with an 8-byte nonce and
+// its target information (AV pairs: NetBIOS and DNS names, a timestamp); the client answers AUTHENTICATE with
+// NTProofStr = HMAC-MD5(NTOWFv2, challenge ‖ blob), where NTOWFv2 = HMAC-MD5(MD4(UTF-16LE password),
+// UTF-16LE(upper(user) ‖ domain)). The password itself never leaves this module.
+import { ByteReader, ByteWriter, concat, equalBytes } from '../../core/bytes.ts';
+import type { CryptoPort } from '../../core/crypto.ts';
+import { ProtocolError } from '../../core/errors.ts';
+
+const SIGNATURE = Uint8Array.of(0x4e, 0x54, 0x4c, 0x4d, 0x53, 0x53, 0x50, 0x00); // "NTLMSSP\0"
+
+/** NegotiateFlags, [MS-NLMP] §2.2.2.5. */
+export const FLAGS = {
+  unicode: 0x00000001,
+  oem: 0x00000002,
+  requestTarget: 0x00000004,
+  sign: 0x00000010,
+  seal: 0x00000020,
+  lmKey: 0x00000080,
+  ntlm: 0x00000200,
+  anonymous: 0x00000800,
+  oemDomainSupplied: 0x00001000,
+  oemWorkstationSupplied: 0x00002000,
+  alwaysSign: 0x00008000,
+  targetTypeDomain: 0x00010000,
+  targetTypeServer: 0x00020000,
+  extendedSessionSecurity: 0x00080000,
+  identify: 0x00100000,
+  requestNonNtSessionKey: 0x00400000,
+  targetInfo: 0x00800000,
+  version: 0x02000000,
+  n128: 0x20000000,
+  keyExchange: 0x40000000,
+  n56: 0x80000000,
+} as const;
+
+export function flagNames(flags: number): string[] {
+  return Object.entries(FLAGS)
+    .filter(([, v]) => (flags & v) >>> 0 === v)
+    .map(([k]) => k);
+}
+
+/** What we ask for: Unicode, NTLM with extended session security and signing, the server's target information. */
+export const CLIENT_FLAGS = (FLAGS.unicode | FLAGS.requestTarget | FLAGS.sign | FLAGS.ntlm | FLAGS.alwaysSign | FLAGS.extendedSessionSecurity | FLAGS.n128 | FLAGS.n56) >>> 0;
+
+function utf16le(s: string): Uint8Array {
+  const out = new Uint8Array(s.length * 2);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[i * 2] = c & 0xff;
+    out[i * 2 + 1] = c >> 8;
+  }
+  return out;
+}
+
+function fromUtf16le(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i + 1 < b.length; i += 2) s += String.fromCharCode(b[i] | (b[i + 1] << 8));
+  return s;
+}
+
+/** §2.2.1.1 NEGOTIATE_MESSAGE without domain, workstation or version. */
+export function negotiateMessage(flags = CLIENT_FLAGS): Uint8Array {
+  return new ByteWriter(40).bytes(SIGNATURE).u32le(1).u32le(flags).u16le(0).u16le(0).u32le(0).u16le(0).u16le(0).u32le(0).finish();
+}
+
+/** §2.2.2.1 AV_PAIR identifiers. */
+export const AV_IDS: Record<number, string> = {
+  1: 'netbiosComputerName',
+  2: 'netbiosDomainName',
+  3: 'dnsComputerName',
+  4: 'dnsDomainName',
+  5: 'dnsTreeName',
+  6: 'flags',
+  7: 'timestamp',
+  8: 'singleHost',
+  9: 'targetName',
+  10: 'channelBindings',
+};
+
+export interface Challenge {
+  flags: number;
+  serverChallenge: Uint8Array;
+  targetName: string;
+  /** The raw AV pairs, given back unchanged in the NTLMv2 blob. */
+  targetInfo: Uint8Array;
+  info: {
+    netbiosComputerName?: string;
+    netbiosDomainName?: string;
+    dnsComputerName?: string;
+    dnsDomainName?: string;
+    dnsTreeName?: string;
+    /** The server's clock, from MsvAvTimestamp. */
+    timestamp?: string;
+  };
+  timestampRaw?: Uint8Array;
+  /** §2.2.2.10 VERSION: the server's Windows version and NTLM revision. */
+  version?: { major: number; minor: number; build: number; ntlmRevision: number };
+}
+
+function field(r: ByteReader, msg: Uint8Array, name: string, max = 4096): Uint8Array {
+  const len = r.u16le(`${name} length`);
+  r.u16le(`${name} max length`);
+  const offset = r.u32le(`${name} offset`);
+  if (len > max || offset + len > msg.length) throw new ProtocolError(`NTLMSSP: ${name} (${len} bytes at ${offset}) lies outside the ${msg.length}-byte message`);
+  return msg.subarray(offset, offset + len);
+}
+
+/** Windows FILETIME (100 ns since 1601) as an ISO date. */
+export function filetimeToIso(b: Uint8Array): string {
+  const t = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  const ms = Number(t / 10000n) - 11644473600000;
+  return new Date(ms).toISOString();
+}
+
+export function filetimeNow(nowMs: number): Uint8Array {
+  const w = new ByteWriter(8);
+  w.u64le((BigInt(nowMs) + 11644473600000n) * 10000n);
+  return w.finish();
+}
+
+/** §2.2.1.2 CHALLENGE_MESSAGE. */
+export function decodeChallenge(msg: Uint8Array): Challenge {
+  const r = new ByteReader(msg);
+  if (!equalBytes(r.bytesN(8, 'signature'), SIGNATURE)) throw new ProtocolError('NTLMSSP: the server\'s token does not start with "NTLMSSP\\0"');
+  const type = r.u32le('MessageType');
+  if (type !== 2) throw new ProtocolError(`NTLMSSP: message type ${type}, expected 2 (CHALLENGE)`);
+  const targetNameBytes = field(r, msg, 'TargetName');
+  const flags = r.u32le('NegotiateFlags');
+  const serverChallenge = r.bytesN(8, 'ServerChallenge').slice();
+  r.skip(8, 'Reserved');
+  const targetInfo = r.remaining >= 8 ? field(r, msg, 'TargetInfo', 16384).slice() : new Uint8Array(0);
+  let version: Challenge['version'];
+  if (flags & FLAGS.version && r.remaining >= 8) {
+    const major = r.u8('ProductMajorVersion');
+    const minor = r.u8('ProductMinorVersion');
+    const build = r.u16le('ProductBuild');
+    r.skip(3, 'Reserved');
+    version = { major, minor, build, ntlmRevision: r.u8('NTLMRevisionCurrent') };
+  }
+  const info: Challenge['info'] = {};
+  let timestampRaw: Uint8Array | undefined;
+  const av = new ByteReader(targetInfo);
+  for (let i = 0; i < 64 && av.remaining >= 4; i++) {
+    const id = av.u16le('AvId');
+    const value = av.lengthPrefixed('u16le', 'AvLen', 4096);
+    if (id === 0) break;
+    const name = AV_IDS[id];
+    if (id >= 1 && id <= 5) info[name as 'netbiosComputerName'] = fromUtf16le(value);
+    if (id === 7 && value.length === 8) {
+      timestampRaw = value.slice();
+      info.timestamp = filetimeToIso(value);
+    }
+  }
+  const unicode = (flags & FLAGS.unicode) !== 0;
+  const targetName = unicode ? fromUtf16le(targetNameBytes) : String.fromCharCode(...targetNameBytes);
+  return { flags, serverChallenge, targetName, targetInfo, info, timestampRaw, version };
+}
+
+export interface Credentials {
+  user: string;
+  password: string;
+  domain: string;
+  workstation?: string;
+}
+
+/**
+ * §3.3.2 NTLMv2: NTOWFv2, the blob (§2.2.2.7 NTLMv2_CLIENT_CHALLENGE), NTProofStr and the AUTHENTICATE_MESSAGE
+ * (§2.2.1.3) with an empty LmChallengeResponse when the server sent a timestamp, as §3.1.5.1.2 asks.
+ */
+export function authenticateMessage(crypto: CryptoPort, c: Credentials, ch: Challenge, nowMs: number, clientChallenge = crypto.randomBytes(8)): { message: Uint8Array; sessionBaseKey: Uint8Array } {
+  const ntowf = crypto.hmacMd5(md4(utf16le(c.password)), utf16le(c.user.toUpperCase() + c.domain));
+  const time = ch.timestampRaw ?? filetimeNow(nowMs);
+  const blob = new ByteWriter(64 + ch.targetInfo.length).u8(1).u8(1).u16le(0).u32le(0).bytes(time).bytes(clientChallenge).u32le(0).bytes(ch.targetInfo).u32le(0).finish();
+  const ntProof = crypto.hmacMd5(ntowf, concat([ch.serverChallenge, blob]));
+  const nt = concat([ntProof, blob]);
+  const lm = ch.timestampRaw ? new Uint8Array(24) : concat([crypto.hmacMd5(ntowf, concat([ch.serverChallenge, clientChallenge])), clientChallenge]);
+  const sessionBaseKey = crypto.hmacMd5(ntowf, ntProof);
+  const domain = utf16le(c.domain);
+  const user = utf16le(c.user);
+  const ws = utf16le(c.workstation ?? '');
+  const flags = (CLIENT_FLAGS & ch.flags) | FLAGS.unicode | FLAGS.ntlm;
+  const payload = [lm, nt, domain, user, ws, new Uint8Array(0)];
+  const w = new ByteWriter(128 + nt.length).bytes(SIGNATURE).u32le(3);
+  let offset = 64;
+  for (const p of payload) {
+    w.u16le(p.length).u16le(p.length).u32le(offset);
+    offset += p.length;
+  }
+  w.u32le(flags >>> 0);
+  for (const p of payload) w.bytes(p);
+  return { message: w.finish(), sessionBaseKey };
+}
+
+// Session security, §3.4: with extended session security and no key exchange, the exported session key is the
+// session base key; each direction signs with MD5(key ‖ magic) and a sequence number of its own.
+
+const CLIENT_SIGN_MAGIC = 'session key to client-to-server signing key magic constant\0';
+const SERVER_SIGN_MAGIC = 'session key to server-to-client signing key magic constant\0';
+
+/** §3.4.5.2 SIGNKEY for both directions. */
+export function signingKeys(crypto: CryptoPort, sessionKey: Uint8Array): { client: Uint8Array; server: Uint8Array } {
+  const magic = (m: string) => Uint8Array.from(m, (c) => c.charCodeAt(0));
+  return { client: crypto.md5(concat([sessionKey, magic(CLIENT_SIGN_MAGIC)])), server: crypto.md5(concat([sessionKey, magic(SERVER_SIGN_MAGIC)])) };
+}
+
+/** §3.4.4.2 NTLMSSP_MESSAGE_SIGNATURE with extended session security: version 1, HMAC-MD5(key, seq ‖ message)[0..8], seq. */
+export function signature(crypto: CryptoPort, key: Uint8Array, seq: number, message: Uint8Array): Uint8Array {
+  const seqBytes = new ByteWriter(4).u32le(seq).finish();
+  const mac = crypto.hmacMd5(key, concat([seqBytes, message]));
+  return new ByteWriter(16).u32le(1).bytes(mac.subarray(0, 8)).bytes(seqBytes).finish();
+}
+
+// MD4, RFC 1320: three rounds of 16 operations on 512-bit blocks.
+
+export function md4(input: Uint8Array): Uint8Array {
+  const len = input.length;
+  const blocks = ((len + 8) >>> 6) + 1;
+  const m = new Uint8Array(blocks * 64);
+  m.set(input);
+  m[len] = 0x80;
+  const dv = new DataView(m.buffer);
+  dv.setUint32(m.length - 8, (len * 8) >>> 0, true);
+  dv.setUint32(m.length - 4, Math.floor(len / 0x20000000), true);
+  let [a, b, c, d] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  const rotl = (x: number, s: number) => (x << s) | (x >>> (32 - s));
+  const x = new Uint32Array(16);
+  for (let off = 0; off < m.length; off += 64) {
+    for (let i = 0; i < 16; i++) x[i] = dv.getUint32(off + i * 4, true);
+    const [aa, bb, cc, dd] = [a, b, c, d];
+    const f = (p: number, q: number, r: number) => (p & q) | (~p & r);
+    const g = (p: number, q: number, r: number) => (p & q) | (p & r) | (q & r);
+    const h = (p: number, q: number, r: number) => p ^ q ^ r;
+    for (const i of [0, 4, 8, 12]) {
+      a = rotl((a + f(b, c, d) + x[i]) | 0, 3);
+      d = rotl((d + f(a, b, c) + x[i + 1]) | 0, 7);
+      c = rotl((c + f(d, a, b) + x[i + 2]) | 0, 11);
+      b = rotl((b + f(c, d, a) + x[i + 3]) | 0, 19);
+    }
+    for (const i of [0, 1, 2, 3]) {
+      a = rotl((a + g(b, c, d) + x[i] + 0x5a827999) | 0, 3);
+      d = rotl((d + g(a, b, c) + x[i + 4] + 0x5a827999) | 0, 5);
+      c = rotl((c + g(d, a, b) + x[i + 8] + 0x5a827999) | 0, 9);
+      b = rotl((b + g(c, d, a) + x[i + 12] + 0x5a827999) | 0, 13);
+    }
+    for (const i of [0, 2, 1, 3]) {
+      a = rotl((a + h(b, c, d) + x[i] + 0x6ed9eba1) | 0, 3);
+      d = rotl((d + h(a, b, c) + x[i + 8] + 0x6ed9eba1) | 0, 9);
+      c = rotl((c + h(d, a, b) + x[i + 4] + 0x6ed9eba1) | 0, 11);
+      b = rotl((b + h(c, d, a) + x[i + 12] + 0x6ed9eba1) | 0, 15);
+    }
+    a = (a + aa) | 0;
+    b = (b + bb) | 0;
+    c = (c + cc) | 0;
+    d = (d + dd) | 0;
+  }
+  const out = new ByteWriter(16).u32le(a >>> 0).u32le(b >>> 0).u32le(c >>> 0).u32le(d >>> 0);
+  return out.finish();
+}
