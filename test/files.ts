@@ -86,7 +86,17 @@ export async function streamDownload(
 ): Promise<StreamedDownload> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/octet-stream' };
   if (opts.range) headers.range = opts.range;
-  const res = await fetch(`${url}/api/${protocol}/${operation}`, { method: 'POST', headers, body: JSON.stringify(input) });
+  let res: Response;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(`${url}/api/${protocol}/${operation}`, { method: 'POST', headers, body: JSON.stringify(input) });
+      break;
+    } catch (e) {
+      // A kept-alive connection the server closed as the request went out: a download is a read, asked again once.
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      if (attempt > 0 || (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET')) throw e;
+    }
+  }
   if (res.status < 200 || res.status > 299) return { status: res.status, headers: res.headers, sha256: '', bytes: 0, error: null, json: await res.json() };
   const hash = createHash('sha256');
   let bytes = 0;

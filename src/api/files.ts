@@ -21,6 +21,9 @@ export type BodyPipe = (length: number | null) => { readable: ReadableStream<Uin
 
 const defaultPipe: BodyPipe = () => new TransformStream<Uint8Array, Uint8Array>();
 
+/** The reason a streamed download is aborted with after its first byte: runtimes log it (workerd as an uncaught exception). */
+export const DOWNLOAD_CUT = 'download cut after its first byte';
+
 /** The most bytes of the `input` part of a multipart upload (the JSON input). */
 export const MAX_INPUT_PART_BYTES = 1024 * 1024;
 
@@ -145,15 +148,17 @@ export function streamDownload(
       if (!info) return respond(opts.answerError(new PortolanError('protocol_error', `${p.id} ${op.name} ended without a file`)));
       if (!writer) commit();
       if (length !== null && sent !== length) {
-        void writer!.abort(new PortolanError('closed', `the server sent ${sent} of the ${length} bytes it announced`)).catch(() => {});
+        void writer!.abort(new Error(`${DOWNLOAD_CUT}: closed: the server sent ${sent} of the ${length} bytes it announced`)).catch(() => {});
         return;
       }
       void writer!.close().catch(() => {});
     },
     (e) => {
       if (!writer) return respond(errorAnswer(e, opts.answerError));
-      // After the first byte: abort, so the client never sees a clean end.
-      void writer.abort(classify(e)).catch(() => {});
+      // After the first byte: abort, so the client never sees a clean end. The runtime logs an aborted
+      // response as an uncaught exception; the reason says it is this one.
+      const err = classify(e);
+      void writer.abort(new Error(`${DOWNLOAD_CUT}: ${err.code}: ${err.message}`)).catch(() => {});
     },
   );
   return response;

@@ -1,12 +1,14 @@
 // HTTP/1.1 and HTTP/2 response bodies as files through workerd's API: 64 MiB byte-identical from nginx over
 // HTTP/1.1 and h2c, resume with Range (206 from the server), a body the server cuts short never passing as
-// complete, and a status other than 2xx answered as a JSON error before any byte.
+// complete (through the Node host too, where a body of unknown length is reset), and a status other than 2xx
+// answered as a JSON error before any byte.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { httpFacts } from '../../../lab/servers/http.ts';
 import { bigFile, MiB, sha256File, streamDownload } from '../../../test/files.ts';
 import { workerUrl } from '../../../test/harness.ts';
+import { useNodeHost } from '../../../test/node-host.ts';
 
 const p = ports.http;
 const url = () => workerUrl('dev');
@@ -56,4 +58,14 @@ test('http and http2: a 404 is a JSON server_error naming the path, before any b
     assert.equal(missing.json.error.message, `GET ${path('no-such-file.bin')}: the server answered 404`);
     assert.equal(missing.json.error.detail.status, 404);
   }
+});
+
+const node = useNodeHost();
+
+test('http through the Node host: a body of unknown length cut short resets the connection, never a clean end', async () => {
+  const cut = await streamDownload(node.url, 'http', 'request', { host: '127.0.0.1', port: p.echoBackend, path: `${httpFacts.cut}?length=${16 * MiB}&send=${3 * MiB}&chunked=1` });
+  assert.equal(cut.status, 200);
+  assert.equal(cut.headers.get('content-length'), null, 'the server said no length');
+  assert.equal(cut.bytes, 3 * MiB);
+  assert.notEqual(cut.error, null, 'the body ends in an error');
 });
