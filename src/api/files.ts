@@ -19,7 +19,10 @@ import type { ServerSocket } from './websocket.ts';
 /** A readable/writable byte pipe for a response body; `length` when the size is known (workerd: FixedLengthStream, so Content-Length is sent). */
 export type BodyPipe = (length: number | null) => { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 
-const defaultPipe: BodyPipe = () => new TransformStream<Uint8Array, Uint8Array>();
+/** Bytes a response body may hold ahead of the client: reads from the server overlap writes to the client. */
+export const BODY_AHEAD_BYTES = 1024 * 1024;
+
+const defaultPipe: BodyPipe = () => new TransformStream<Uint8Array, Uint8Array>(undefined, new ByteLengthQueuingStrategy({ highWaterMark: BODY_AHEAD_BYTES }));
 
 /** The reason a streamed download is aborted with after its first byte: runtimes log it (workerd as an uncaught exception). */
 export const DOWNLOAD_CUT = 'download cut after its first byte';
@@ -136,7 +139,9 @@ export function streamDownload(
           if (!writer) commit();
           sent += chunk.length;
           if (length !== null && sent > length) throw new PortolanError('protocol_error', `the server sent more than the ${length} bytes it announced`);
-          await writer!.write(chunk);
+          // Up to BODY_AHEAD_BYTES wait in the body while the next read runs; past that, `ready` holds the operation.
+          await writer!.ready;
+          writer!.write(chunk).catch(() => {});
         },
       };
       return sink;
