@@ -592,8 +592,14 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
       const run = runs.get(server)!;
       try {
         await stopServer(server.name, log);
-        const busy = [];
-        for (const port of server.ports) if (await isListening(port)) busy.push(port);
+        // A stopped server's children may hold its ports a moment longer (chromium's do).
+        let busy: number[] = [];
+        for (let i = 0; i < 50; i++) {
+          busy = [];
+          for (const port of server.ports) if (await isListening(port)) busy.push(port);
+          if (busy.length === 0) break;
+          await sleep(100);
+        }
         if (busy.length > 0) {
           throw new LabError(`${server.name}: port ${busy.join(', ')} already in use by a process the lab did not start (see: ss -ltnp)`);
         }

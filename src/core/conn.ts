@@ -306,9 +306,9 @@ export class Conn {
     return this.transcript?.enabled === true;
   }
 
-  private recordIn(bytes: Uint8Array, decode?: string): void {
+  private recordIn(bytes: Uint8Array, decode?: string, secret = false): void {
     if (!this.recording) return;
-    this.transcript?.record('in', this.id, bytes, { decode: decode ?? previewBytes(bytes) });
+    this.transcript?.record('in', this.id, bytes, { decode: decode ?? (secret ? undefined : previewBytes(bytes)), secret });
   }
 
   /** Whatever arrives next (buffered bytes first), at most `max`; null at end of stream. */
@@ -361,7 +361,8 @@ export class Conn {
   }
 
   /** The next message as parsed by a sans-I/O frame function. */
-  async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string): Promise<T> {
+  /** `secret(value)` true keeps the frame's bytes out of the transcript (its size and `describe` stay). */
+  async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string, secret?: (value: T) => boolean): Promise<T> {
     for (;;) {
       if (this.buf.length > 0) {
         let got;
@@ -374,7 +375,7 @@ export class Conn {
         }
         if (got) {
           const raw = this.take(got.size);
-          if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined);
+          if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined, secret?.(got.value) ?? false);
           return got.value;
         }
       }
