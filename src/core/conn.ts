@@ -88,6 +88,12 @@ export interface TransportInfo {
   peerCertificates?: PeerCertificate[];
   /** The server's certificate as DER, where the host can read it (RFC 5929 channel binding: core/channel-binding.ts). */
   serverCertificate?: Uint8Array;
+  /** The key exchange group (x25519, secp256r1...), where the host can tell. */
+  tlsGroup?: string;
+  /** The signature scheme the server signed the handshake with, where the host can tell. */
+  tlsSignatureScheme?: string;
+  /** Whose TLS carries the connection: the runtime's, or Portolan's own engine (src/core/tls). */
+  tlsEngine?: 'runtime' | 'portolan';
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
