@@ -25,7 +25,7 @@ import { CertificateError, TlsError } from './errors.ts';
 import * as hs from './handshake.ts';
 import { KeySchedule13, extendedMasterSecret, finishedMac12, finishedMac13, keyBlock12, nextTrafficSecret, trafficKeys } from './keys.ts';
 import type { ClientIdentity } from './pem.ts';
-import { generateKeyShare, hashFn, runningHash, schemeAlgorithm, verifySignature, type KeyShare, type RunningHash } from './primitives.ts';
+import { generateKeyShare, hashFn, runningHash, schemeAlgorithm, verifySignature, type KeyShare, type RunningHash, type Subtle } from './primitives.ts';
 import { plainRecords, protection12, protection13, recordFrame, type RecordProtection, type TlsRecord } from './record.ts';
 import type { VerifiedChain } from './verify.ts';
 import { describeCertificate, fingerprintText, type Certificate } from './x509.ts';
@@ -82,7 +82,7 @@ export interface TlsClientConfig {
   verify(chain: readonly Uint8Array[]): Promise<VerifiedChain>;
   /** A certificate and key for a server that asks for one. */
   clientIdentity?: ClientIdentity;
-  subtle: SubtleCrypto;
+  subtle: Subtle;
   randomBytes(n: number): Uint8Array;
   /** Called for each handshake message, alert and ChangeCipherSpec, in both directions. */
   onEvent?(event: TlsEvent): void;
@@ -885,9 +885,9 @@ export class TlsClient {
     return this.presented[0]?.der;
   }
 
-  /** Chain entries as the API reports them. */
+  /** The chain as the API reports it: the verified path from the leaf to its anchor (what the server sent, when pinned). */
   describeChain() {
-    return this.presented.map(describeCertificate);
+    return (this.verified?.chain ?? this.presented).map(describeCertificate);
   }
 }
 

@@ -4,7 +4,7 @@
 import { BerReader, UniversalTag, decodeOid, integer, nullValue, octetString, oid, sequence } from '../ber.ts';
 import { fromBase64 } from '../bytes.ts';
 import { InvalidInput } from '../errors.ts';
-import { importSigningKey, type SigningKey } from './primitives.ts';
+import { importSigningKey, type SigningKey, type Subtle } from './primitives.ts';
 import { OID, parseCertificate, type Certificate } from './x509.ts';
 import { SIGNATURE_SCHEMES } from './wire.ts';
 
@@ -86,7 +86,7 @@ export interface ClientIdentity {
 }
 
 /** A client certificate (with any intermediates after it) and its private key, both PEM. */
-export async function loadClientIdentity(subtle: SubtleCrypto, certPem: string, keyPem: string): Promise<ClientIdentity> {
+export async function loadClientIdentity(subtle: Subtle, certPem: string, keyPem: string): Promise<ClientIdentity> {
   const certs = pemCertificates(certPem, 'clientCertificate.certPem');
   const leaf = certs[0];
   const pub = leaf.publicKey;

@@ -10,8 +10,26 @@ import { concat } from '../bytes.ts';
 import { TlsError } from './errors.ts';
 import { AlertDescription, type AeadName, type GroupName, type HashAlgorithm, type SignatureScheme } from './wire.ts';
 
-type Subtle = SubtleCrypto;
-const buf = (b: Uint8Array): BufferSource => b as BufferSource;
+type BytesLike = ArrayBuffer | ArrayBufferView;
+
+/**
+ * What the engine uses of WebCrypto's SubtleCrypto. The DOM and workerd typings of SubtleCrypto differ in their
+ * parameter types; both fit this.
+ */
+export interface Subtle {
+  importKey(format: 'raw' | 'spki' | 'pkcs8', ...rest: any[]): Promise<CryptoKey>;
+  exportKey(format: 'raw', key: CryptoKey): Promise<unknown>;
+  generateKey(...args: any[]): Promise<unknown>;
+  deriveBits(...args: any[]): Promise<ArrayBuffer>;
+  encrypt(...args: any[]): Promise<ArrayBuffer>;
+  decrypt(...args: any[]): Promise<ArrayBuffer>;
+  sign(...args: any[]): Promise<ArrayBuffer>;
+  verify(...args: any[]): Promise<boolean>;
+}
+
+const buf = (b: Uint8Array): BytesLike => b;
+const raw = async (p: Promise<unknown>): Promise<Uint8Array> => new Uint8Array((await p) as ArrayBuffer);
+type KeyPair = { publicKey: CryptoKey; privateKey: CryptoKey };
 
 /** An AEAD with a fixed key: nonces and additional data per record. */
 export interface Aead {
@@ -106,9 +124,9 @@ const probes = new Map<string, Promise<boolean>>();
 function hasAlgorithm(subtle: Subtle, name: 'X25519' | 'Ed25519'): Promise<boolean> {
   let p = probes.get(name);
   if (!p) {
-    const usages: KeyUsage[] = name === 'X25519' ? ['deriveBits'] : ['sign', 'verify'];
+    const usages = name === 'X25519' ? ['deriveBits'] : ['sign', 'verify'];
     p = Promise.resolve()
-      .then(() => subtle.generateKey({ name } as Algorithm, false, usages))
+      .then(() => subtle.generateKey({ name }, false, usages))
       .then(
         () => true,
         () => false,
@@ -121,8 +139,8 @@ function hasAlgorithm(subtle: Subtle, name: 'X25519' | 'Ed25519'): Promise<boole
 export async function generateKeyShare(subtle: Subtle, group: GroupName, randomBytes: (n: number) => Uint8Array): Promise<KeyShare> {
   if (group === 'x25519') {
     if (await hasAlgorithm(subtle, 'X25519')) {
-      const pair = (await subtle.generateKey({ name: 'X25519' } as Algorithm, true, ['deriveBits'])) as CryptoKeyPair;
-      const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+      const pair = (await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as KeyPair;
+      const publicKey = await raw(subtle.exportKey('raw', pair.publicKey));
       return {
         group,
         publicKey,
@@ -130,8 +148,8 @@ export async function generateKeyShare(subtle: Subtle, group: GroupName, randomB
           if (peer.length !== 32) throw badShare(group, `${peer.length} bytes, not 32`);
           let secret: Uint8Array;
           try {
-            const key = await subtle.importKey('raw', buf(peer), { name: 'X25519' } as Algorithm, false, []);
-            secret = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: key } as unknown as AlgorithmIdentifier, pair.privateKey, 256));
+            const key = await subtle.importKey('raw', buf(peer), { name: 'X25519' }, false, []);
+            secret = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: key }, pair.privateKey, 256));
           } catch {
             throw badShare(group, 'a small-order point');
           }
@@ -156,8 +174,8 @@ export async function generateKeyShare(subtle: Subtle, group: GroupName, randomB
     };
   }
   const curve = CURVE[group];
-  const pair = (await subtle.generateKey({ name: 'ECDH', namedCurve: curve.namedCurve }, true, ['deriveBits'])) as CryptoKeyPair;
-  const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+  const pair = (await subtle.generateKey({ name: 'ECDH', namedCurve: curve.namedCurve }, true, ['deriveBits'])) as KeyPair;
+  const publicKey = await raw(subtle.exportKey('raw', pair.publicKey));
   return {
     group,
     publicKey,
@@ -255,7 +273,7 @@ function derLength(tag: number, n: number): Uint8Array {
 /** Imported verification keys, per SPKI and algorithm: a chain checks one key several times. */
 const verifyKeys = new WeakMap<Uint8Array, Map<string, Promise<CryptoKey>>>();
 
-function importVerifyKey(subtle: Subtle, key: PublicKeyInfo, alg: Algorithm | RsaHashedImportParams | EcKeyImportParams): Promise<CryptoKey> {
+function importVerifyKey(subtle: Subtle, key: PublicKeyInfo, alg: { name: string; hash?: string; namedCurve?: string }): Promise<CryptoKey> {
   let byAlg = verifyKeys.get(key.spki);
   if (!byAlg) verifyKeys.set(key.spki, (byAlg = new Map()));
   const id = JSON.stringify(alg);

@@ -8,7 +8,7 @@
 // record back into plaintext; its `maxPlaintext` follows a record_size_limit the peer asked for (RFC 8449).
 import { ProtocolError } from '../errors.ts';
 import type { Frame } from '../conn.ts';
-import { makeAead, type Aead } from './primitives.ts';
+import { makeAead, type Aead, type Subtle } from './primitives.ts';
 import { TlsError } from './errors.ts';
 import { AlertDescription, ContentType, MAX_CIPHERTEXT_12, MAX_CIPHERTEXT_13, MAX_PLAINTEXT, TLS12, type CipherSuite } from './wire.ts';
 
@@ -103,7 +103,7 @@ export interface RecordProtection {
 const overflow = (what: string) => new TlsError(AlertDescription.recordOverflow, `${what} (record_overflow)`);
 
 /** TLS 1.3 record protection with one traffic key (RFC 8446 §5.2). */
-export async function protection13(subtle: SubtleCrypto, suite: CipherSuite, key: Uint8Array, iv: Uint8Array): Promise<RecordProtection> {
+export async function protection13(subtle: Subtle, suite: CipherSuite, key: Uint8Array, iv: Uint8Array): Promise<RecordProtection> {
   const aead = await makeAead(subtle, suite.aead, key);
   return new Protection13(aead, iv);
 }
@@ -149,7 +149,7 @@ class Protection13 implements RecordProtection {
 }
 
 /** TLS 1.2 AEAD record protection (RFC 5246 §6.2.3.3 with RFC 5288 or RFC 7905 nonces). */
-export async function protection12(subtle: SubtleCrypto, suite: CipherSuite, key: Uint8Array, iv: Uint8Array): Promise<RecordProtection> {
+export async function protection12(subtle: Subtle, suite: CipherSuite, key: Uint8Array, iv: Uint8Array): Promise<RecordProtection> {
   const aead = await makeAead(subtle, suite.aead, key);
   return new Protection12(aead, iv, suite.aead !== 'CHACHA20-POLY1305');
 }

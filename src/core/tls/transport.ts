@@ -118,6 +118,7 @@ export async function startTlsClient(plain: Transport, config: TlsClientConfig, 
         tlsGroup: s.group,
         tlsSignatureScheme: s.signatureScheme,
         tlsEngine: 'portolan',
+        tlsTrust: { by: s.verified.trust, anchor: s.verified.anchor },
         peerCertificates: client.describeChain(),
         serverCertificate: client.serverCertificate,
       };

@@ -12,7 +12,7 @@
 import { equalBytes, toHex } from '../bytes.ts';
 import { parseIp } from '../ip.ts';
 import { CertificateError, type CertificateProblem } from './errors.ts';
-import { verifySignature } from './primitives.ts';
+import { verifySignature, type Subtle } from './primitives.ts';
 import { OID, fingerprintText, parseCertificate, type Certificate, type GeneralName } from './x509.ts';
 
 /** Trust anchors, looked up by subject. */
@@ -117,7 +117,7 @@ export function parseChain(presented: readonly Uint8Array[]): Certificate[] {
   });
 }
 
-export async function verifyServerChain(subtle: SubtleCrypto, presented: readonly Uint8Array[], policy: VerifyPolicy): Promise<VerifiedChain> {
+export async function verifyServerChain(subtle: Subtle, presented: readonly Uint8Array[], policy: VerifyPolicy): Promise<VerifiedChain> {
   if (presented.length === 0) fail('no_certificate', 'the server sent no certificate');
   const certs = parseChain(presented);
   const leaf = certs[0];
@@ -149,7 +149,7 @@ function checkKeyStrength(c: Certificate): void {
 }
 
 /** Whether `issuer` signed `child`; a weak or unknown signature algorithm is refused before any check. */
-async function signedBy(subtle: SubtleCrypto, child: Certificate, issuer: Certificate): Promise<boolean> {
+async function signedBy(subtle: Subtle, child: Certificate, issuer: Certificate): Promise<boolean> {
   if (child.signatureWeak) fail('weak_signature', `${child.subject} is signed with ${child.signatureName} (${child.signatureWeak}), which is refused`, child);
   if (!child.signatureVerify) fail('unsupported_certificate', `${child.subject} is signed with ${child.signatureName}, which the engine does not verify`, child);
   if (issuer.publicKey.type === 'unsupported') return false;
@@ -163,7 +163,7 @@ function ranked(child: Certificate, candidates: Certificate[]): Certificate[] {
   return [...candidates].sort((a, b) => match(a) - match(b));
 }
 
-async function buildPath(subtle: SubtleCrypto, leaf: Certificate, intermediates: Certificate[], anchors: TrustStore): Promise<Certificate[]> {
+async function buildPath(subtle: Subtle, leaf: Certificate, intermediates: Certificate[], anchors: TrustStore): Promise<Certificate[]> {
   checkKeyStrength(leaf);
   // The leaf itself may be the anchor (a CA file holding the server's own certificate).
   if (anchors.has(leaf.der)) return [leaf];

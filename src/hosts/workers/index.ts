@@ -9,6 +9,7 @@ import { createGuard, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
 import { WorkersDialer } from './dialer.ts';
+import { rootStore } from './roots.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
@@ -27,6 +28,8 @@ export interface Env {
   /** Tunnel limits: idle time in ms and bytes per tunnel (both directions). */
   TUNNEL_IDLE_MS?: string;
   TUNNEL_QUOTA_BYTES?: string;
+  /** PEM certificates Portolan's TLS engine trusts besides Mozilla's roots (a private deployment's own CA). */
+  TLS_TRUST_ANCHORS?: string;
 }
 
 const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
@@ -66,9 +69,11 @@ function positive(text: string, name: string): number {
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.TLS_TRUST_ANCHORS].join('|');
   if (cached?.key === key) return cached.app;
-  const dialer = new WorkersDialer();
+  const crypto = webCrypto();
+  const anchors = rootStore(env.TLS_TRUST_ANCHORS);
+  const dialer = new WorkersDialer({ crypto, anchors });
   const guard = createGuard({
     policy: parsePolicy({ ALLOW_TARGETS: env.ALLOW_TARGETS }),
     resolver: dohWireResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
@@ -79,7 +84,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost },
+    env: { dialer, guard, crypto, jump: sshJumpHost },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
