@@ -48,8 +48,10 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
       kind: op.session ? 'session' : 'request',
       needs: op.needs ?? ['tcp'],
+      ...(op.runsCode ? { runsCode: true } : {}),
       input: inputJsonSchema(op),
       output: outputJsonSchema(op),
+      ...(op.media ? { media: op.media.contentType } : {}),
       support: operationSupport(op, p.tlsModes),
       ...(have ? { availableHere: missingCapabilities(op, 'off', have).length === 0 } : {}),
     })),
@@ -117,6 +119,7 @@ export function openApiDocument(protocols: readonly Protocol[]) {
                     },
                   },
                 },
+                ...(op.media ? { [op.media.contentType]: { schema: { type: 'string', format: 'binary' }, description: `With Accept: ${op.media.contentType}` } } : {}),
               },
             },
             ...Object.fromEntries(statuses.map((s) => [s, { description: `Failure (${OUTCOMES.filter((o) => o !== 'ok' && httpStatus(o) === s).join(', ')})`, content: { 'application/json': { schema: errorSchema } } }])),

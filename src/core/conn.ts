@@ -109,6 +109,19 @@ export interface TransportInfo {
   tlsEngine?: 'runtime' | 'portolan';
   /** How the engine trusted the server: a pinned fingerprint, or a path to an anchor (named). */
   tlsTrust?: { by: 'pinned' | 'anchor'; anchor?: string };
+  /** A connection asked of a proxy (core/proxy.ts): what the proxy answered when it granted it. */
+  proxy?: ProxyGrant;
+}
+
+export interface ProxyGrant {
+  /** The proxy, "host:port". */
+  proxy: string;
+  /** The proxy's answer, e.g. "0x00 succeeded" or "200 Connection established". */
+  reply: string;
+  /** The address and port the proxy connected from, when its reply says ("203.0.113.5:40112"). */
+  bound?: string;
+  /** The proxy's own response fields (HTTP CONNECT), names lower-cased. */
+  headers?: [string, string][];
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
@@ -208,6 +221,11 @@ export class Conn {
   firstBytes: Uint8Array = new Uint8Array(0);
   /** Time the dial took, set by the runner. */
   connectMs = 0;
+  /**
+   * Bytes to ask the host for per read, for a protocol that streams megabytes (VNC updates): a host that reads into a
+   * buffer of the caller's size (Workers) otherwise returns at most its default (4 KiB) per read.
+   */
+  readSize?: number;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -264,7 +282,7 @@ export class Conn {
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
     if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
-    this.pendingRead ??= this.transport.read();
+    this.pendingRead ??= this.transport.read(this.readSize);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;
@@ -449,6 +467,38 @@ export class Conn {
     this.note('half-close: no more data from us');
     if (!this.transport.end) return this.close();
     await this.guard(this.transport.end(), 'half-close');
+  }
+
+  /**
+   * Hands the byte stream to a new owner (a proxy hop passing its connection on as the target's):
+   * bytes already received come first. This Conn no longer reads, writes or closes it.
+   */
+  detach(): Transport {
+    const transport = this.transport;
+    let pending = this.pendingRead;
+    let left: Uint8Array | null = this.buf.length > 0 ? this.take(this.buf.length).slice() : null;
+    this.pendingRead = undefined;
+    this.closedByUs = true;
+    return {
+      read(max) {
+        if (left) {
+          const out = left;
+          left = null;
+          return Promise.resolve(out);
+        }
+        const p = pending ?? transport.read(max);
+        pending = undefined;
+        return p;
+      },
+      write: (bytes) => transport.write(bytes),
+      startTls(serverName) {
+        if (left || pending) return Promise.reject(new ProtocolError('the peer sent bytes before the TLS handshake could start'));
+        return transport.startTls(serverName);
+      },
+      end: transport.end ? () => transport.end!() : undefined,
+      close: () => transport.close(),
+      info: () => transport.info(),
+    };
   }
 
   async close(): Promise<void> {

@@ -5,9 +5,10 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
 import { quoteGreeting, recognizeGreeting } from './sniff.ts';
-import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { defaultPort, isProxyHop, type BackChannel, type JumpHostInput, type ProxyRoute, type ViaInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
 
@@ -28,6 +29,10 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
+  codeExecution?: boolean;
+  /** Proxy hops (`via` of type socks5, socks4 or http, and `through` on a dial): the handshakes, wired by the host. */
+  proxy?: ProxyHandshake;
 }
 
 export interface Answer {
@@ -89,6 +94,9 @@ export async function runOperation(
 ): Promise<Answer> {
   if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
   if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
+  if (op.runsCode && env.codeExecution === false) {
+    throw new TargetBlocked(`${protocol.id} ${op.name} runs code on the target, and this deployment turned code execution off (CODE_EXECUTION=off)`, { setting: 'CODE_EXECUTION' });
+  }
   const input = parseInput(op, raw);
   const engine = input.tlsEngine;
   const have = capabilitiesFor(env.dialer, engine);
@@ -123,22 +131,31 @@ export async function runOperation(
   // Behind a jump host, dials go through its Dialer; the guard checked the jump host itself.
   let dialer = env.dialer;
   let behindJump = false;
+  // Behind a proxy (`via` of a proxy type), every dial is asked of it; the guard checks the proxy and the target.
+  let viaProxy: ProxyRoute | undefined;
 
-  // What the dialer in use (the host's, or the jump host's) lacks for one dial or listen.
-  const lacking = (missing: Capability[]): UnsupportedRuntime => {
-    const { reasons, alternatives } = unsupportedReasons(missing, [], engine === 'runtime' ? dialer.engineOnly : undefined);
-    const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
+  // What the dialer in use (the host's, a jump host's or a proxy's) lacks for one dial or listen.
+  const lacking = (missing: Capability[], where = behindJump ? 'through an SSH jump host' : viaProxy ? `through the ${proxyLabel(viaProxy)}` : `the ${dialer.runtime} runtime`, d: Dialer = dialer): UnsupportedRuntime => {
+    const { reasons, alternatives } = unsupportedReasons(missing, [], engine === 'runtime' ? d.engineOnly : undefined);
     return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
   };
 
   // A session's connections read no faster than its client does (SessionChannel.ready).
   const clientReady = opts.channel?.ready ? () => opts.channel!.ready!() : undefined;
 
-  const dial = async (req: DialRequest = {}): Promise<Conn> => {
+  const dial = (req: DialRequest = {}): Promise<Conn> => {
+    const hop = req.through ?? viaProxy;
+    if (!hop) return dialWith(dialer, req);
+    if (!env.proxy) throw new UnsupportedRuntime('this host has no proxy client wired for proxy hops', { runtime: env.dialer.runtime, missing: [], reasons: ['no proxy support in this host'], alternatives: [] });
+    const base = dialer;
+    return dialWith(proxyDialer(ctx, base, hop, env.proxy, (proxyReq) => dialWith(base, proxyReq)), req, `through the ${proxyLabel(hop)}`);
+  };
+
+  const dialWith = async (d: Dialer, req: DialRequest, where?: string): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     const tls = req.tls ?? input.tls;
-    const dialHave = capabilitiesFor(dialer, engine);
+    const dialHave = capabilitiesFor(d, engine);
     // Pins, a private CA and a client certificate are the user's for the target: other hosts (a redirect, a referral) get the public roots.
     const toTarget = host === input.host;
     const pinSha256 = req.pinSha256 ?? (toTarget ? input.pinSha256 : undefined);
@@ -155,7 +172,7 @@ export async function runOperation(
     need('clientCert', clientCertificate);
     need('selfSigned', pinSha256 || pinSpkiSha256 || caPem);
     need('peerCert', peerCertificate);
-    if (dialMissing.length > 0) throw lacking(dialMissing);
+    if (dialMissing.length > 0) throw lacking(dialMissing, where, d);
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
@@ -168,7 +185,7 @@ export async function runOperation(
     // The connection's transcript number is taken now, so the TLS handshake (during the dial) is recorded under it.
     const connId = transcript.nextConnId();
     const onTlsEvent = transcript.enabled ? (e: { dir: 'in' | 'out'; raw?: Uint8Array; decode: string }) => (e.raw ? transcript.record(e.dir, connId, e.raw, { decode: `TLS ${e.decode}` }) : transcript.info(connId, `TLS ${e.dir === 'out' ? '→' : '←'} ${e.decode}`)) : undefined;
-    const dialing = dialer.dial({
+    const dialing = d.dial({
       host,
       address: verdict.address,
       port: dialPort,
@@ -209,6 +226,7 @@ export async function runOperation(
   const dialUdp = async (req: { host?: string; port?: number; secondHop?: boolean } = {}): Promise<DatagramConn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
+    if (viaProxy) throw lacking(['udp']);
     if (!env.dialer.dialUdp || !env.dialer.capabilities.has('udp')) {
       const { reasons, alternatives } = unsupportedReasons(['udp'], op.alternatives);
       throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: ['udp'], reasons, alternatives });
@@ -281,7 +299,7 @@ export async function runOperation(
     },
   };
 
-  const via = (input as { via?: JumpHostInput }).via;
+  const via = (input as { via?: ViaInput }).via;
   const body = (): Promise<unknown> => {
     if (!opts.channel) return op.run!(ctx, input);
     const channel = opts.channel;
@@ -301,7 +319,11 @@ export async function runOperation(
   try {
     let work: Promise<unknown>;
     if (!via) work = body();
-    else if (!env.jump) {
+    else if (isProxyHop(via)) {
+      viaProxy = via;
+      transcript.info(-1, `through ${proxyLabel(via)}`);
+      work = body();
+    } else if (!env.jump) {
       throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
     } else {
       transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
@@ -360,6 +382,8 @@ function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);
+  // A proxy hop's failure (core/proxy.ts) already names the proxy and its words.
+  if (err.detail?.hop === 'proxy') return err;
   if (REFUSAL.test(err.message)) return new PortolanError('refused', `connection refused by ${where}`, { ...err.detail, runtime: err.message });
   if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', `${where}: ${err.message}`, err.detail);
   return err;
