@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CertificateProblem } from '../../src/core/tls/errors.ts';
 
 export interface Identity {
   cert: string;
@@ -31,6 +32,21 @@ export interface CertificateCorpus {
 }
 
 export type RefusalCase = 'expired' | 'notYetValid' | 'wrongHost' | 'selfSigned' | 'unknownRoot' | 'incompleteChain' | 'caWithoutBasicConstraints' | 'leafAsCa' | 'nameConstraints' | 'sha1' | 'rsa1024';
+
+/** The reason the verifier must name for each refusal case (CertificateError.reason, detail.reason in the API). */
+export const REFUSAL_REASONS = {
+  expired: 'expired',
+  notYetValid: 'not_yet_valid',
+  wrongHost: 'wrong_host',
+  selfSigned: 'self_signed',
+  unknownRoot: 'unknown_issuer',
+  incompleteChain: 'incomplete_chain',
+  caWithoutBasicConstraints: 'not_a_ca',
+  leafAsCa: 'not_a_ca',
+  nameConstraints: 'name_constraints',
+  sha1: 'weak_signature',
+  rsa1024: 'weak_key',
+} as const satisfies Record<RefusalCase, CertificateProblem>;
 
 const SUBJECT_ALT = 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1';
 

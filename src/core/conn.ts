@@ -527,7 +527,7 @@ function classifyIo(e: unknown): PortolanError {
 
 function asTlsError(e: unknown): PortolanError {
   const err = classify(e);
-  if (err.code === 'io_timeout' || err.code === 'tls_error') return err;
+  if (err.code === 'io_timeout' || err.code === 'tls_error' || err.code === 'untrusted_peer') return err;
   return new PortolanError('tls_error', `TLS handshake failed: ${err.message}`);
 }
 

@@ -389,7 +389,10 @@ export class TlsClient {
     // 1.2 warning alerts other than close_notify are noted and skipped; in 1.3 every other alert is fatal (§6.2).
     if (level === 1 && this.version === TLS12 && description === AlertDescription.userCanceled) return;
     const during = this.state === 'connected' ? '' : ' during the handshake';
-    throw new TlsError(description, `the server sent the alert ${alertName(description)}${during}${hint(description)}`, { by: 'server' });
+    // A server that asked for a client certificate and got none may say so only with a generic alert.
+    const unanswered = this.certRequest && !this.clientCertSent && description !== AlertDescription.certificateRequired;
+    const why = unanswered ? ': it asked for a client certificate and none was sent' : hint(description);
+    throw new TlsError(description, `the server sent the alert ${alertName(description)}${during}${why}`, { by: 'server' });
   }
 
   private addTranscript(raw: Uint8Array): void {

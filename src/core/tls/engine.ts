@@ -5,7 +5,7 @@ import { fromBase64, fromHex } from '../bytes.ts';
 import type { DialOptions, TlsVersion, Transport } from '../conn.ts';
 import type { CryptoPort } from '../crypto.ts';
 import { InvalidInput, UnsupportedRuntime } from '../errors.ts';
-import type { TlsEvent, TlsProtocolVersion } from './client.ts';
+import type { TlsClientConfig, TlsProtocolVersion } from './client.ts';
 import { loadClientIdentity } from './pem.ts';
 import { pemCertificates } from './pem.ts';
 import { startTlsClient } from './transport.ts';
@@ -53,8 +53,20 @@ function engineVersion(v: TlsVersion | undefined, bound: 'min' | 'max'): TlsProt
   throw new UnsupportedRuntime(reason, { runtime: 'engine', missing: ['tlsVersion'], reasons: [reason], alternatives: ['Use the Node host (tlsEngine runtime) to try TLS 1.0 and 1.1.'] });
 }
 
-/** Runs the engine's handshake over `plain` for this dial; the result is the protected transport. */
+/** Runs the engine's handshake over `plain` for this dial; the result is the protected transport. `plain` is closed on failure. */
 export async function engineTls(plain: Transport, opts: DialOptions, env: EngineEnv): Promise<Transport> {
+  let config: TlsClientConfig;
+  try {
+    config = await engineConfig(opts, env);
+  } catch (e) {
+    void plain.close().catch(() => {});
+    throw e;
+  }
+  return startTlsClient(plain, config, opts.signal);
+}
+
+/** The engine's configuration for a dial: pins, anchors, the client identity, version bounds. */
+async function engineConfig(opts: DialOptions, env: EngineEnv): Promise<TlsClientConfig> {
   const subtle = env.crypto.subtle;
   const pins = {
     certificate: opts.pinSha256 ? [parsePin(opts.pinSha256, 'pinSha256')] : [],
@@ -63,26 +75,17 @@ export async function engineTls(plain: Transport, opts: DialOptions, env: Engine
   const anchors = opts.caPem ? trustStore(pemCertificates(opts.caPem, 'caPem').map((c) => c.der), 'the CA given in caPem') : env.anchors();
   const identity = opts.clientCertificate ? await loadClientIdentity(subtle, opts.clientCertificate.certPem, opts.clientCertificate.keyPem) : undefined;
   const now = env.now ?? (() => Date.now());
-  return startTlsClient(
-    plain,
-    {
-      serverName: opts.host,
-      alpn: opts.alpn,
-      minVersion: engineVersion(opts.minVersion, 'min'),
-      maxVersion: engineVersion(opts.maxVersion, 'max'),
-      cipherSuites: opts.cipherSuites,
-      groups: opts.groups,
-      subtle,
-      randomBytes: (n) => env.crypto.randomBytes(n),
-      verify: (chain) => verifyServerChain(subtle, chain, { serverName: opts.host, anchors, pins, now: now() }),
-      clientIdentity: identity,
-      onEvent: opts.onTlsEvent,
-    },
-    opts.signal,
-  );
-}
-
-/** A transcript line for an engine event: handshake messages decoded, never keys. */
-export function describeTlsEvent(e: TlsEvent): string {
-  return `TLS ${e.decode}`;
+  return {
+    serverName: opts.host,
+    alpn: opts.alpn,
+    minVersion: engineVersion(opts.minVersion, 'min'),
+    maxVersion: engineVersion(opts.maxVersion, 'max'),
+    cipherSuites: opts.cipherSuites,
+    groups: opts.groups,
+    subtle,
+    randomBytes: (n) => env.crypto.randomBytes(n),
+    verify: (chain) => verifyServerChain(subtle, chain, { serverName: opts.host, anchors, pins, now: now() }),
+    clientIdentity: identity,
+    onEvent: opts.onTlsEvent,
+  };
 }

@@ -104,7 +104,7 @@ async function tlsOrRefused(host: string, port: number, original: PortolanError,
   }
   return new PortolanError(
     'tls_error',
-    `TLS handshake with ${host}:${port} failed, though the port accepts TCP: the server does not speak TLS there, or its certificate is not one Workers trust (self-signed, private CA, expired, or not for this name). Workers cannot show or pin the certificate; the Node host can.`,
+    `TLS handshake with ${host}:${port} failed, though the port accepts TCP: the server does not speak TLS there, or its certificate is not one Workers trust (self-signed, private CA, expired, or not for this name). Give pinSha256 or caPem to trust it, or tlsEngine portolan to see why it failed.`,
     { runtime: 'workers' },
   );
 }
