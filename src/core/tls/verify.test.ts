@@ -4,12 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { makeCertificates, REFUSAL_REASONS, type CertificateCorpus, type Identity, type RefusalCase } from '../../../lab/tls-engine/certificates.ts';
 import { CertificateError, type CertificateProblem } from './errors.ts';
 import { pemBlocks } from './pem.ts';
 import { dnsNameMatches, trustStore, verifyServerChain, type VerifyPolicy } from './verify.ts';
 import { parseCertificate } from './x509.ts';
+import { anchorRecord, readAnchorRecords } from './anchors.ts';
+import { concat } from '../bytes.ts';
 
 let corpus: CertificateCorpus;
 const dir = mkdtempSync(join(tmpdir(), 'portolan-tls-verify-'));
@@ -91,4 +94,33 @@ test('verify: RFC 6125 names — a wildcard only as the whole left label, over o
   assert.ok(!dnsNameMatches('www.*.org', 'www.example.org'));
   assert.ok(!dnsNameMatches('*.org', 'example.org'));
   assert.ok(!dnsNameMatches('*.example.org', 'xn--bcher-kva.example.org'));
+});
+
+test('verify: a root kept as an anchor record (no signature, its SHA-256 beside it) anchors the same chains and shows its true fingerprint', async () => {
+  const [root] = ders(corpus.root);
+  const record = anchorRecord(root);
+  assert.ok(record.length < root.length - 32, `${record.length} bytes for a ${root.length}-byte root`);
+  const { certificates, parse } = readAnchorRecords(concat([record, anchorRecord(ders(corpus.clientCa)[0])]));
+  assert.equal(certificates.length, 2);
+  const anchors = trustStore(certificates, 'the test root as a record', parse);
+  for (const id of Object.values(corpus.good)) {
+    const v = await verifyServerChain(crypto.subtle, presented(id), policy({ anchors }));
+    assert.deepEqual(v.chain[2].fingerprintSha256, parseCertificate(root).fingerprintSha256);
+    assert.deepEqual(v.chain[2].spkiSha256, parseCertificate(root).spkiSha256);
+    assert.equal(v.chain[2].subject, 'O=Portolan TLS Engine Tests, CN=Portolan Test Root');
+  }
+  await assert.rejects(verifyServerChain(crypto.subtle, presented(corpus.bad.unknownRoot), policy({ anchors })), (e: CertificateError) => e.reason === 'unknown_issuer');
+  assert.throws(() => readAnchorRecords(record.subarray(0, record.length - 1)), /truncated record/);
+});
+
+test("verify: every Mozilla root (Node's bundled store) survives the anchor record: subject, key, validity, constraints and fingerprint", () => {
+  const roots = rootCertificates.map((pem) => pemBlocks(pem, 'root').map((b) => b.der)[0]);
+  assert.ok(roots.length > 100, `${roots.length} roots`);
+  const { certificates, parse } = readAnchorRecords(concat(roots.map((r) => anchorRecord(r))));
+  assert.equal(certificates.length, roots.length);
+  certificates.forEach((der, i) => {
+    const real = parseCertificate(roots[i]);
+    const kept = parse(der);
+    assert.deepEqual([kept.subject, kept.spkiSha256, kept.notBefore, kept.notAfter, kept.basicConstraints, kept.nameConstraints, kept.fingerprintSha256], [real.subject, real.spkiSha256, real.notBefore, real.notAfter, real.basicConstraints, real.nameConstraints, real.fingerprintSha256], real.subject);
+  });
 });

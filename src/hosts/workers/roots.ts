@@ -2,34 +2,22 @@
 // deployment's own CA certificates (TLS_TRUST_ANCHORS, PEM), parsed once per isolate on the first handshake that needs them.
 import { roots, source } from 'portolan:roots';
 import { fromBase64 } from '../../core/bytes.ts';
-import { readTlv } from '../../core/ber.ts';
+import { readAnchorRecords } from '../../core/tls/anchors.ts';
 import { pemCertificates } from '../../core/tls/pem.ts';
 import { trustStore, type TrustStore } from '../../core/tls/verify.ts';
-
-/** Splits concatenated DER certificates. */
-function splitDer(bytes: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const t = readTlv(bytes.subarray(at));
-    if (!t) break;
-    out.push(bytes.subarray(at, at + t.size));
-    at += t.size;
-  }
-  return out;
-}
 
 export function rootStore(extraPem: string | undefined): () => TrustStore {
   let store: TrustStore | undefined;
   return () => {
     if (store) return store;
-    const certificates = splitDer(fromBase64(roots));
+    const { certificates, parse } = readAnchorRecords(fromBase64(roots));
     let label = source;
     if (extraPem?.trim()) {
       const extra = pemCertificates(extraPem, 'TLS_TRUST_ANCHORS');
       certificates.push(...extra.map((c) => c.der));
       label += ` and ${extra.length} from TLS_TRUST_ANCHORS`;
     }
-    store = trustStore(certificates, label);
+    store = trustStore(certificates, label, parse);
     return store;
   };
 }
