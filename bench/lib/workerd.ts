@@ -75,7 +75,8 @@ export async function startWorkerd(bundle: Bundle, opts: { vars?: Record<string,
     copyFileSync(opts.caPath, join(dir, own[1]));
     tls = `, tlsOptions = (trustedCertificates = [embed ${capnpString(own[1])}])`;
   }
-  const bindings = Object.entries(opts.vars ?? {}).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
+  const vars = { ...(opts.caPath ? { TLS_TRUST_ANCHORS: readFileSync(opts.caPath, 'utf8') } : {}), ...opts.vars };
+  const bindings = Object.entries(vars).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [

@@ -10,6 +10,7 @@ import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
 import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
+import { rootStore } from './roots.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
@@ -28,6 +29,8 @@ export interface Env {
   /** Tunnel limits: idle time in ms and bytes per tunnel (both directions). */
   TUNNEL_IDLE_MS?: string;
   TUNNEL_QUOTA_BYTES?: string;
+  /** PEM certificates Portolan's TLS engine trusts besides Mozilla's roots (a private deployment's own CA). */
+  TLS_TRUST_ANCHORS?: string;
   /** `off` refuses every operation that runs code on the target (jupyter execute, cdp evaluate, ...); default `on`. */
   CODE_EXECUTION?: string;
 }
@@ -69,9 +72,11 @@ function positive(text: string, name: string): number {
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.CODE_EXECUTION].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.CODE_EXECUTION, env.TLS_TRUST_ANCHORS].join('|');
   if (cached?.key === key) return cached.app;
-  const dialer = new WorkersDialer();
+  const crypto = webCrypto();
+  const anchors = rootStore(env.TLS_TRUST_ANCHORS);
+  const dialer = new WorkersDialer({ crypto, anchors });
   const guard = createGuard({
     policy: parsePolicy({ ALLOW_TARGETS: env.ALLOW_TARGETS }),
     resolver: dohWireResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
@@ -83,7 +88,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
+    env: { dialer, guard, crypto, jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
