@@ -48,6 +48,7 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
       kind: op.session ? 'session' : 'request',
       needs: op.needs ?? ['tcp'],
+      ...(op.runsCode ? { runsCode: true } : {}),
       input: inputJsonSchema(op),
       output: outputJsonSchema(op),
       ...(op.media ? { media: op.media.contentType } : {}),

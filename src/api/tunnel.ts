@@ -139,6 +139,15 @@ function tunnelState(ws: ServerSocket, limits: TunnelLimits, idleClose: () => [c
       }
       void state.transport?.close().catch(() => {});
     },
+    /** Sends to the client; a client that is gone ends the tunnel (send throws on a closed socket). */
+    send(data: Uint8Array | string): void {
+      if (state.closed) return;
+      try {
+        ws.send(data);
+      } catch (e) {
+        state.finish(TUNNEL_CLOSE.error, `client gone: ${classify(e).message}`);
+      }
+    },
     /** Counts bytes against the quota (and as activity); false once the tunnel ended for it. */
     count(n: number): boolean {
       state.lastActivity = Date.now();
@@ -213,7 +222,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
     unacked += gatheredBytes;
     gathered = [];
     gatheredBytes = 0;
-    ws.send(message);
+    t.send(message);
   };
 
   ws.onMessage((data) => {
@@ -258,7 +267,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
         written += size;
         // One ack per run of writes (or per quarter window, so a long run keeps the client sending).
         if (!t.closed && (writesQueued === 0 || written >= target.window / 4)) {
-          ws.send(JSON.stringify({ type: 'ack', bytes: written }));
+          t.send(JSON.stringify({ type: 'ack', bytes: written }));
           written = 0;
         }
       },
@@ -268,7 +277,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
 
   const fail = (err: PortolanError) => {
     flush();
-    if (!t.closed) ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
+    t.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
     t.finish(TUNNEL_CLOSE.error, `${err.code}: ${err.message}`);
   };
 
@@ -278,7 +287,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
     return fail(classify(e));
   }
   if (t.closed) return void t.transport.close();
-  ws.send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: t.transport.info().remoteAddress ?? null }));
+  t.send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: t.transport.info().remoteAddress ?? null }));
   for (const d of pending.splice(0)) writeOut(d);
 
   try {
@@ -292,7 +301,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
       if (chunk === null) {
         flush();
         await writing;
-        if (!t.closed) ws.send(JSON.stringify({ type: 'eof' }));
+        t.send(JSON.stringify({ type: 'eof' }));
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
@@ -405,7 +414,7 @@ async function relayBinary(ws: ServerSocket, env: HostEnv, target: Target, limit
       // As in the credit relay: a small pending read when idle, whole messages when busy.
       readSize = Math.min(MAX_MESSAGE, Math.max(IDLE_READ, 2 * chunk.length));
       blind += chunk.length;
-      ws.send(chunk);
+      t.send(chunk);
     }
   } catch (e) {
     const err = classify(e);

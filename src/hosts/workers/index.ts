@@ -5,9 +5,10 @@ import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
-import { createGuard, parsePolicy } from '../../guard/index.ts';
+import { createGuard, parseCodeExecution, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
+import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
@@ -29,6 +30,8 @@ export interface Env {
   TUNNEL_QUOTA_BYTES?: string;
   /** Binary tunnels (no backpressure on Workers): bytes sent past the client's last message, and bytes held for TCP. */
   TUNNEL_BINARY_BUFFER_BYTES?: string;
+  /** `off` refuses every operation that runs code on the target (jupyter execute, cdp evaluate, ...); default `on`. */
+  CODE_EXECUTION?: string;
 }
 
 const acceptWebSocket: WebSocketAcceptor = (c: Context, opts) => {
@@ -63,7 +66,7 @@ function bucket(spec: string | undefined, fallback: string): { capacity: number;
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.TUNNEL_BINARY_BUFFER_BYTES].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.TUNNEL_BINARY_BUFFER_BYTES, env.CODE_EXECUTION].join('|');
   if (cached?.key === key) return cached.app;
   const dialer = new WorkersDialer();
   const guard = createGuard({
@@ -72,17 +75,18 @@ function appFor(env: Env) {
     runtime: 'workers',
     cloudflareCheck: true,
   });
+  const codeExecution = parseCodeExecution(env.CODE_EXECUTION);
   const clientBucket = bucket(env.RATE_LIMIT_CLIENT, '120/60');
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost },
+    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
     acceptWebSocket,
-    runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '' } },
+    runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
     tunnelLimits: tunnelLimitsFrom(env),
   });
   cached = { key, app };
