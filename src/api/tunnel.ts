@@ -6,7 +6,7 @@
 // Portolan's credit protocol (no subprotocol, or none we speak):
 //   binary frames are data; text frames are JSON control messages.
 //   server → client: {"type":"open"}, {"type":"ack","bytes":n}, {"type":"eof"}, {"type":"error",...}
-//   client → server: {"type":"ack","bytes":n}
+//   client → server: {"type":"ack","bytes":n}, {"type":"eof"} (half-closes TCP once earlier data is written)
 // Flow control is by credit in both directions, because workerd's WebSocket has no bufferedAmount: the
 // server stops reading TCP once `window` bytes it sent are unacknowledged, and acknowledges client bytes
 // only after TCP took them. A client that sends more than `window` unacknowledged bytes is cut off.
@@ -194,6 +194,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   let writesQueued = 0; // client messages handed to TCP whose write has not settled
   let written = 0; // client bytes written to TCP and not yet acknowledged
   const pending: Uint8Array[] = [];
+  let clientEof = false; // the client sent {"type":"eof"}
   let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
   let gatheredBytes = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -240,6 +241,9 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
         // The client has nearly caught up: what was gathered meanwhile goes now.
         if (unacked < MAX_MESSAGE) flush();
         wakeReader?.();
+      } else if (msg.type === 'eof') {
+        clientEof = true;
+        endTarget();
       }
       return;
     }
@@ -275,6 +279,13 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
     );
   };
 
+  /** The client sent everything: half-close TCP once its writes are done; reads go on to the target's end. */
+  const endTarget = () => {
+    const transport = t.transport;
+    if (!transport || t.closed) return;
+    void writing.then(() => transport.end?.()).catch(() => {});
+  };
+
   const fail = (err: PortolanError) => {
     flush();
     t.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
@@ -289,6 +300,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   if (t.closed) return void t.transport.close();
   t.send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: t.transport.info().remoteAddress ?? null }));
   for (const d of pending.splice(0)) writeOut(d);
+  if (clientEof) endTarget();
 
   try {
     while (!t.closed) {

@@ -71,12 +71,16 @@ function bucketSpec(spec: string | undefined, fallback: string, name: string): B
   return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
 }
 
-/** Token buckets in memory, one per key: the Node host is one process, so no Durable Object is needed. */
-export function memoryRateLimiter(client: Bucket, target: Bucket, maxKeys = 10_000): RateLimiter {
+/**
+ * Token buckets in memory, one per key: the Node host is one process, so no Durable Object is needed.
+ * A side without a bucket (`off`) is not limited.
+ */
+export function memoryRateLimiter(client: Bucket | undefined, target: Bucket | undefined, maxKeys = 10_000): RateLimiter {
   const buckets = new Map<string, { tokens: number; updated: number }>();
   return {
     async take(key) {
       const cfg = key.startsWith('target:') ? target : client;
+      if (!cfg) return { allowed: true };
       const now = Date.now();
       let b = buckets.get(key);
       if (!b) {
@@ -200,7 +204,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
     env,
     protocols,
     accessToken: opts.accessToken || undefined,
-    rateLimiter: clientBucket && targetBucket ? memoryRateLimiter(clientBucket, targetBucket) : undefined,
+    rateLimiter: clientBucket || targetBucket ? memoryRateLimiter(clientBucket, targetBucket) : undefined,
     clientAddress: (c) => {
       const forwarded = opts.trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
       return forwarded || (c.env as { remoteAddress?: string } | undefined)?.remoteAddress || 'local';
