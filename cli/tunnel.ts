@@ -15,6 +15,8 @@ import { styleFor, type Style } from './render.ts';
 
 /** Largest data message a client sends (the server gathers its own up to the same size). */
 const MAX_SEND = 64 * 1024;
+/** Longest an acknowledgement below a quarter window waits for more to cover (docs/tunnel.md). */
+const ACK_DELAY_MS = 5;
 
 export interface TunnelTarget {
   host: string;
@@ -77,10 +79,19 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
   let failure: { code: string; message: string } | undefined;
   let done = false;
   let inputEnded = false;
+  let toAck = 0; // bytes the local side took, not yet acknowledged
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  const ack = () => {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (toAck > 0 && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: toAck }));
+    toAck = 0;
+  };
   return new Promise<TunnelEnd>((resolve) => {
     const end = (f?: { code: string; message: string }) => {
       if (done) return;
       done = true;
+      clearTimeout(ackTimer);
       failure ??= f;
       input.off('data', onData);
       input.off('end', onEnd);
@@ -108,9 +119,13 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
       if (isBinary) {
         state.received += data.length;
         progress?.(state);
-        // Acknowledge once the local side took it: a slow reader holds the server at a window.
+        // Acknowledge once the local side took it (a slow reader holds the server at a window): a quarter
+        // window at once, less a few milliseconds later, so a stream of small messages carries few acks.
         output.write(data, (err) => {
-          if (!err && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+          if (err) return;
+          toAck += data.length;
+          if (toAck >= window / 4) ack();
+          else ackTimer ??= setTimeout(ack, ACK_DELAY_MS);
         });
         return;
       }

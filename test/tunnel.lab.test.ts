@@ -184,6 +184,19 @@ describe('credit protocol', () => {
     ws.close();
   });
 
+  test('credit: the client\'s eof half-closes TCP; the answer still arrives, then eof and 1000', async () => {
+    const t = open(`host=127.0.0.1&port=${ports.foundation.echo}`);
+    await t.until(() => t.control.some((c) => c.type === 'open'));
+    const payload = new Uint8Array(200 * 1024).map((_, i) => (i * 11) & 0xff);
+    for (let at = 0; at < payload.length; at += 64 * 1024) t.ws.send(payload.subarray(at, at + 64 * 1024));
+    // The echo server closes once it reads the end of its input: only the half-close can end this tunnel.
+    t.ws.send(JSON.stringify({ type: 'eof' }));
+    const { code } = await t.closed;
+    assert.equal(code, 1000);
+    assert.ok(Buffer.concat(t.data).equals(Buffer.from(payload)), `${t.received} of ${payload.length} bytes came back`);
+    assert.equal(t.control.at(-1)?.type, 'eof');
+  });
+
   test('credit: a server that closes ends the tunnel with eof and 1000', async () => {
     const t = open(`host=127.0.0.1&port=${ports.foundation.daytime}`);
     const { code } = await t.closed;
@@ -359,7 +372,7 @@ describe('binary subprotocol', () => {
       assertChargenLines(end.messages);
     });
 
-    test('a message from the client lets the stream go on past the buffer', async () => {
+    test('a message from the client, an empty one too, lets the stream go on past the buffer', async () => {
       const t = collect(tunnelUrl(roomy.url, lab.chargen), ['binary']);
       await t.opened;
       assert.ok(await until(() => t.received() >= buffer), `${t.received()} bytes`);
@@ -369,6 +382,12 @@ describe('binary subprotocol', () => {
       // chargen ignores what it is sent; the message only shows the client is there.
       t.ws.send(Buffer.from(randomUUID()));
       assert.ok(await until(() => t.received() >= held + buffer), `${t.received()} after the message`);
+      // Held again; an empty message (a download's keepalive, written nowhere) does the same.
+      await new Promise((r) => setTimeout(r, 500));
+      const again = t.received();
+      assert.ok(again < held + 2 * buffer + 64 * 1024, `held at ${again}`);
+      t.ws.send(Buffer.alloc(0));
+      assert.ok(await until(() => t.received() >= again + buffer), `${t.received()} after the empty message`);
       t.ws.close(1000);
     });
   });

@@ -14,9 +14,11 @@
 // while earlier data is unacknowledged, a read asks for as much as the message being gathered still has
 // room for (never past the window), and what is read is gathered into one message, sent once MAX_MESSAGE
 // bytes are gathered, once the client's acks show it has nearly caught up (less than MAX_MESSAGE
-// unacknowledged), or after COALESCE_MS at the latest. Bytes read when everything sent is acknowledged (an
-// idle or interactive tunnel) go out at once: no added latency there. Acks to the client are batched too:
-// one per run of TCP writes (at least one per quarter window), not one per client message.
+// unacknowledged), or after COALESCE_MS at the latest. Bytes read while less than MAX_MESSAGE is
+// unacknowledged (an idle or interactive tunnel, a client that keeps up) go out at once: no added latency
+// there, whether the client acknowledges at once or a few milliseconds later. Acks to the client are
+// batched too: one per quarter window written, and the rest ACK_DELAY_MS after the last write settled; a
+// client needs acks only to go on past its window, so an interactive tunnel carries few of them.
 //
 // websockify's `binary` subprotocol: binary frames both ways and nothing else (a text frame's UTF-8 bytes
 // are data, as websockify takes them); TCP end of stream closes with 1000, failures with 1011 and the reason.
@@ -41,6 +43,8 @@ export const MAX_MESSAGE = 64 * 1024;
 const IDLE_READ = 4096;
 /** Longest a read waits to be sent while earlier data is unacknowledged. */
 export const COALESCE_MS = 5;
+/** Longest the acknowledgement of bytes written to TCP waits for more writes to cover (below a quarter window). */
+export const ACK_DELAY_MS = 5;
 /** The subprotocol of websockify's plain binary frames. */
 export const BINARY_SUBPROTOCOL = 'binary';
 
@@ -198,10 +202,23 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
   let gatheredBytes = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
   let readSize = IDLE_READ; // what the next TCP read asks for
   t.onFinish = () => {
     if (flushTimer !== undefined) clearTimeout(flushTimer);
+    if (ackTimer !== undefined) clearTimeout(ackTimer);
     wakeReader?.();
+  };
+
+  /** Acknowledges every client byte TCP took so far. */
+  const ack = () => {
+    if (ackTimer !== undefined) {
+      clearTimeout(ackTimer);
+      ackTimer = undefined;
+    }
+    if (written === 0 || t.closed) return;
+    t.send(JSON.stringify({ type: 'ack', bytes: written }));
+    written = 0;
   };
 
   /** Sends what was gathered from TCP as one message. */
@@ -269,11 +286,9 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
         writesQueued--;
         queued -= size;
         written += size;
-        // One ack per run of writes (or per quarter window, so a long run keeps the client sending).
-        if (!t.closed && (writesQueued === 0 || written >= target.window / 4)) {
-          t.send(JSON.stringify({ type: 'ack', bytes: written }));
-          written = 0;
-        }
+        // One ack per quarter window (a long run keeps the client sending), the rest shortly after a run ends.
+        if (written >= target.window / 4) ack();
+        else if (writesQueued === 0) ackTimer ??= setTimeout(ack, ACK_DELAY_MS);
       },
       (e) => t.finish(TUNNEL_CLOSE.error, `write failed: ${classify(e).message}`),
     );
@@ -320,7 +335,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
       readSize = Math.min(MAX_MESSAGE, Math.max(IDLE_READ, 2 * chunk.length));
       gathered.push(chunk);
       gatheredBytes += chunk.length;
-      if (unacked === 0 || gatheredBytes >= MAX_MESSAGE) flush();
+      if (unacked < MAX_MESSAGE || gatheredBytes >= MAX_MESSAGE) flush();
       else flushTimer ??= setTimeout(flush, COALESCE_MS);
     }
   } catch (e) {
@@ -378,6 +393,8 @@ async function relayBinary(ws: ServerSocket, env: HostEnv, target: Target, limit
       blind = 0;
       wake();
     } else blind = 0;
+    // An empty message only says the client is there (a download's keepalive): nothing to write.
+    if (bytes.length === 0) return;
     if (!t.count(bytes.length)) return;
     queued += bytes.length;
     if (queued > edge) {
@@ -423,8 +440,9 @@ async function relayBinary(ws: ServerSocket, env: HostEnv, target: Target, limit
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      // As in the credit relay: a small pending read when idle, whole messages when busy.
-      readSize = Math.min(MAX_MESSAGE, Math.max(IDLE_READ, 2 * chunk.length));
+      // A small pending read when idle, whole messages as soon as more than a trickle comes: each read is
+      // a message here, and a message costs both ends more than its bytes.
+      readSize = chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ;
       blind += chunk.length;
       t.send(chunk);
     }
