@@ -318,3 +318,15 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
   }
   return out;
 }
+
+/** A deployment's base URL from --remote: its origin and path, without a trailing slash. */
+export function remoteBase(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw InvalidInput.field('remote', `${JSON.stringify(url)} is not a URL (like https://portolan.example.workers.dev)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw InvalidInput.field('remote', 'must be an http:// or https:// URL');
+  return u.origin + u.pathname.replace(/\/$/, '');
+}

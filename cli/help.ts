@@ -18,6 +18,8 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  portolan <protocol> --help                              operations of a protocol',
     '  portolan <protocol> <operation> --help                  flags of an operation',
     '  portolan serve [--port 8787] [--host 127.0.0.1] [--allow CIDRs] [--token T]   the Node host (API + UI)',
+    '  portolan forward [--remote URL] LOCAL_PORT HOST:PORT   carry local connections through tunnels (psql, redis-cli ...)',
+    '  portolan tunnel --stdio [--remote URL] HOST:PORT       stdin/stdout through a tunnel (ssh ProxyCommand)',
     '',
     'Global flags:',
     '  --json             print the API answer as JSON ({ok, result, timing} or {ok: false, error})',

@@ -10,9 +10,10 @@ import { nodeHostEnv, OPEN_POLICY } from '../src/hosts/node/env.ts';
 import { probeRuntime } from '../src/hosts/node/probe.ts';
 import { optionsFromEnv, startNodeHost } from '../src/hosts/node/server.ts';
 import { protocols } from '../src/protocols/index.ts';
-import { operationProperties, parseCommand, type ParsedCommand } from './args.ts';
+import { operationProperties, parseCommand, remoteBase, type ParsedCommand } from './args.ts';
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
+import { forwardCommand, tunnelCommand } from './tunnel.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
 import { humanBytes, inputFile, infoFromHeaders, multipartBody, OutputFile, TransferBar } from './files.ts';
 import type { UploadSource } from '../src/core/files.ts';
@@ -189,17 +190,6 @@ async function runLocal(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, s
   } catch (e) {
     return failureOf(e);
   }
-}
-
-function remoteBase(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw InvalidInput.field('remote', `${JSON.stringify(url)} is not a URL (like https://portolan.example.workers.dev)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw InvalidInput.field('remote', 'must be an http:// or https:// URL');
-  return u.origin + u.pathname.replace(/\/$/, '');
 }
 
 async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style, files: FileEnds = {}): Promise<Outcome> {
@@ -448,6 +438,8 @@ function finishTransfer(outcome: Outcome, files: FileEnds, label: string, err: S
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serve(argv.slice(1));
+  if (argv[0] === 'tunnel') return tunnelCommand(argv.slice(1));
+  if (argv[0] === 'forward') return forwardCommand(argv.slice(1));
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
   let cmd: ParsedCommand;
   const noColorFlag = argv.includes('--no-color');

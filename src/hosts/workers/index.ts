@@ -1,7 +1,7 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
-import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
+import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
@@ -31,11 +31,13 @@ export interface Env {
   TUNNEL_QUOTA_BYTES?: string;
   /** PEM certificates Portolan's TLS engine trusts besides Mozilla's roots (a private deployment's own CA). */
   TLS_TRUST_ANCHORS?: string;
+  /** Binary tunnels (no backpressure on Workers): bytes sent past the client's last message, and bytes held for TCP. */
+  TUNNEL_BINARY_BUFFER_BYTES?: string;
   /** `off` refuses every operation that runs code on the target (jupyter execute, cdp evaluate, ...); default `on`. */
   CODE_EXECUTION?: string;
 }
 
-const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
+const acceptWebSocket: WebSocketAcceptor = (c: Context, opts) => {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
   const pair = new WebSocketPair();
   const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
@@ -52,7 +54,8 @@ const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
       server.addEventListener('error', () => listener());
     },
   };
-  return { socket, response: new Response(null, { status: 101, webSocket: client }) };
+  const headers: HeadersInit = opts?.protocol ? { 'sec-websocket-protocol': opts.protocol } : {};
+  return { socket, response: new Response(null, { status: 101, webSocket: client, headers }) };
 };
 
 function bucket(spec: string | undefined, fallback: string): { capacity: number; refillPerSecond: number } | undefined {
@@ -63,16 +66,10 @@ function bucket(spec: string | undefined, fallback: string): { capacity: number;
   return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
 }
 
-function positive(text: string, name: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive whole number, not ${JSON.stringify(text)}`);
-  return n;
-}
-
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.CODE_EXECUTION, env.TLS_TRUST_ANCHORS].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.TUNNEL_BINARY_BUFFER_BYTES, env.CODE_EXECUTION, env.TLS_TRUST_ANCHORS].join('|');
   if (cached?.key === key) return cached.app;
   const crypto = webCrypto();
   const anchors = rootStore(env.TLS_TRUST_ANCHORS);
@@ -98,11 +95,7 @@ function appFor(env: Env) {
     // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
     bodyPipe: (length) => (length === null ? new IdentityTransformStream() : new FixedLengthStream(length)),
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
-    tunnelLimits: {
-      ...DEFAULT_TUNNEL_LIMITS,
-      ...(env.TUNNEL_IDLE_MS ? { idleMs: positive(env.TUNNEL_IDLE_MS, 'TUNNEL_IDLE_MS') } : {}),
-      ...(env.TUNNEL_QUOTA_BYTES ? { quotaBytes: positive(env.TUNNEL_QUOTA_BYTES, 'TUNNEL_QUOTA_BYTES') } : {}),
-    },
+    tunnelLimits: tunnelLimitsFrom(env),
   });
   cached = { key, app };
   return app;
