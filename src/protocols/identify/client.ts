@@ -221,6 +221,10 @@ async function listen(ctx: OperationContext, port: number, tls: TlsMode, opts: I
   }, extra);
   if (x.unreachable) return { unreachable: true, error: x.error, finding: null, silent: true };
   let finding = x.greeting.length ? recognizeBanner(x.greeting) : null;
+  // Text unasked, then the server hangs up: what RFC 865 (Quote of the Day) does, and little else.
+  if (!finding && x.closed && x.greeting.length > 0 && x.greeting.every((b) => b === 9 || b === 10 || b === 13 || (b >= 0x20 && b < 0x7f))) {
+    finding = { service: 'qotd', confidence: 'low', info: 'text unasked, then closed' };
+  }
   evidence.push({ step: 'listen', tls: tls !== 'off', received: preview(x.greeting), note: x.greeting.length ? (finding ? `${finding.service} (${finding.confidence})` : 'greeting not recognized') : x.closed ? 'closed without a word' : 'silent' });
   if (lhlo) {
     const said = fromLatin1(x.reply);

@@ -6,6 +6,7 @@
 import { ByteReader, ByteWriter, concat, equalBytes, fromLatin1, utf8 } from '../../core/bytes.ts';
 import { recognizeGreeting } from '../../core/sniff.ts';
 import { guessService } from '../banner/guess.ts';
+import { dumps, loads } from '../graphite/pickle.ts';
 import { PREFACE, encodeSettings } from '../http2/frames.ts';
 
 export type Confidence = 'high' | 'medium' | 'low';
@@ -36,8 +37,8 @@ export interface Probe {
 /** Services named here that the registry has no client for: reported with protocol 'unknown' and this name. */
 export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['managesieve', 'rsync']);
 
-/** The services greetings name (recognizeBanner), besides those of the client-first probes. */
-export const GREETING_SERVICES = ['ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls'] as const;
+/** The services greetings (recognizeBanner) and other probes' answers name, besides each probe's own protocol. */
+export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls'] as const;
 
 /**
  * Registry protocols no probe names, and why: a probe would need a secret, a write, UDP (identify is TCP), or
@@ -49,7 +50,6 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   banner: 'the listening step itself',
   identify: 'this operation',
   discard: 'RFC 863 discards everything and never answers: indistinguishable from any silent service',
-  qotd: 'a quote is free text; named only when the text is recognized',
   whois: 'answers free text to any line; no signature to tell it from others',
   kerberos: 'an AS-REQ for a made-up principal is a login attempt the KDC logs; not sent',
   radius: 'RADIUS over TCP and RadSec drop packets without the shared secret',
@@ -57,7 +57,6 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   netbios: 'a session request needs the called NetBIOS name',
   diameter: 'a Capabilities-Exchange-Request opens a peer session; not sent',
   tacacs: 'TACACS+ bodies are obfuscated with the shared secret',
-  graphite: 'the plaintext and pickle receivers store what they are sent and never answer',
   rabbitmq: 'the management API is HTTP: named http',
   ntp: 'UDP',
   snmp: 'UDP in the lab; TCP agents need a community (a credential)',
@@ -70,12 +69,10 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   sip: 'UDP in the lab',
   ssdp: 'UDP multicast',
   rip: 'UDP',
-  varnish: 'named by its CLI greeting',
   uwsgi: 'a uwsgi packet runs a request on the application; not sent',
   jsonrpc: 'runs over HTTP: named http',
   soap: 'runs over HTTP: named http',
   etcd: 'runs over HTTP/1.1 and h2c: named http',
-  docker: 'named from the HTTP probe by its Server and Api-Version headers',
   shadowsocks: 'every byte is encrypted with the key; a server without it stays silent',
   l2tp: 'UDP',
   ike: 'UDP',
@@ -115,7 +112,7 @@ export function recognizeBanner(bytes: Uint8Array): Finding | null {
   if ((m = /^SSH-(\d\.\d+)-(\S+)(?: (.*))?/.exec(first))) return high('ssh', { ...productVersion(m[2]), info: `protocol ${m[1]}${m[3] ? `, ${m[3]}` : ''}` });
   if ((m = /^220[ -].*<[^>]*@[^>]*>\s*$/.exec(first))) return high('dict', /dictd ([\d.]+)/.test(first) ? { product: 'dictd', version: /dictd ([\d.]+)/.exec(first)![1] } : {});
   if (/^220[ -]/.test(first)) {
-    if ((m = /\b(vsFTPd|ProFTPD|Pure-FTPd|FileZilla Server)[ /]?([\d.a-z]+)?/i.exec(first))) return high('ftp', { product: m[1], version: m[2] });
+    if ((m = /\b(vsFTPd|ProFTPD|Pure-FTPd|FileZilla Server)(?:[ /]v?(\d[\w.]*))?/i.exec(first))) return high('ftp', { product: m[1], version: m[2] });
     if (/\bFTP\b/i.test(first)) return high('ftp');
     if ((m = /\bSNPP\b/i.exec(first))) return high('snpp');
     if ((m = /\b(Postfix|Exim|Sendmail|OpenSMTPD)\b(?:[ /]([\d.]+))?/i.exec(first))) return high('smtp', { product: m[1], version: m[2], info: first.slice(4, 120) });
@@ -718,6 +715,26 @@ export const PROBES: readonly Probe[] = [
     ports: [50051, 2379],
     payload: () => concat([PREFACE, encodeSettings([])]),
     recognize: (b) => (h2Frames(b) ? high('http2', { info: 'h2c with prior knowledge' }) : null),
+  },
+  {
+    name: 'carbon-cache-query',
+    protocol: 'graphite',
+    cost: 3,
+    ports: [7002],
+    // A carbon cache query (length-prefixed pickle) for a metric nobody writes; carbon answers {'datapoints': []}.
+    payload() {
+      const body = dumps({ type: 'cache-query', metric: 'portolan.identify' });
+      return new ByteWriter().u32(body.length).bytes(body).finish();
+    },
+    recognize(b) {
+      if (b.length < 6 || b[0] !== 0 || ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) !== b.length - 4) return null;
+      try {
+        const reply = loads(b.subarray(4));
+        return reply && typeof reply === 'object' && 'datapoints' in reply ? high('graphite', { product: 'carbon', info: 'cache query' }) : null;
+      } catch {
+        return null;
+      }
+    },
   },
   {
     name: 'line-crlf',
