@@ -36,3 +36,22 @@ export const NMAP_NAMES: Readonly<Record<string, string>> = {
   'redis-sentinel': 'redis', 'ms-wbt-server': 'rdp', openflow: 'openflow', 'stun': 'stun', 'stuns': 'stun', 'turn': 'stun', mqtt: 'mqtt', amqp: 'amqp', beanstalkd: 'beanstalkd', gearman: 'gearman',
   nats: 'nats', zeromq: 'zmtp', zmtp: 'zmtp', epmd: 'epmd', 'erlang-epmd': 'epmd', stomp: 'stomp', activemq: 'activemq', 'apachemq': 'activemq', 'carbon': 'graphite', 'graphite': 'graphite', 'http2': 'http2', grpc: 'grpc',
 };
+
+/** The registry id an nmap name stands for (`ssl/imap` → imap), or the name itself. */
+export function fromNmap(name: string): string {
+  if (name === 'unknown') return name;
+  return NMAP_NAMES[name] ?? NMAP_NAMES[name.replace(/^ssl\//, '')] ?? name.replace(/^ssl\//, '');
+}
+
+/** Named as the table says: one of the expected names, or 'unknown' where none can be named. */
+export const namedCorrectly = (expected: readonly string[] | null, service: string | undefined): boolean =>
+  expected === null ? !service || service === 'unknown' : !!service && expected.includes(service);
+
+/** The lab's TCP ports with what they must be named, for the areas given (all when none). */
+export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
+  // The SQL databases' ports are in the `databases` block.
+  const block = (area: string) => (area === 'databases-sql' ? 'databases' : area);
+  return Object.entries(LAB_SERVICES)
+    .filter(([area]) => areas.length === 0 || areas.includes(area))
+    .flatMap(([area, keys]) => Object.entries(keys).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area)][key], expected })));
+}

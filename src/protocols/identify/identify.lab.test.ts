@@ -2,49 +2,13 @@
 // `nmap -sV --version-intensity 7` on the same ports in the same run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { call, openSession } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
-import { nmapPath } from '../../../lab/servers/identify.ts';
-import { LAB_SERVICES, NMAP_NAMES } from './expected.ts';
+import { nmapServices } from '../../../lab/servers/identify.ts';
+import { fromNmap, labTable, namedCorrectly } from './expected.ts';
 import type { PortReport } from './client.ts';
 
-/** The ports.json block of an area (the SQL databases use `databases`). */
-const block = (area: string) => (area === 'databases-sql' ? 'databases' : area);
-const only = (process.env.LAB_AREAS ?? '').split(',').filter(Boolean);
-const table = Object.entries(LAB_SERVICES)
-  .filter(([area]) => only.length === 0 || only.includes(area))
-  .flatMap(([area, keys]) =>
-    Object.entries(keys).map(([key, expected]) => ({ area, key, port: (ports as unknown as Record<string, Record<string, number>>)[block(area)][key], expected })),
-  );
-
-const correct = (expected: readonly string[] | null, service: string | undefined) => (expected === null ? !service || service === 'unknown' : !!service && expected.includes(service));
-
-interface NmapPort {
-  service: string;
-  mapped: string;
-  product: string;
-}
-
-/** `nmap -sV` on the ports, its XML read for each port's service, tunnel and product. */
-function nmap(list: number[]): Promise<{ byPort: Map<number, NmapPort>; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    execFile(nmapPath, ['-sV', '--version-intensity', '7', '-Pn', '-n', '-p', list.join(','), '-oX', '-', '127.0.0.1'], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err) return reject(err);
-      const byPort = new Map<number, NmapPort>();
-      for (const m of stdout.matchAll(/<port protocol="tcp" portid="(\d+)"><state state="(\w+)"[^>]*\/>(?:<service ([^>]*?)\/?>)?/g)) {
-        const attrs = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], a[2]]));
-        const name = attrs.name ?? '';
-        const service = `${attrs.tunnel ? `${attrs.tunnel}/` : ''}${name}${attrs.method === 'table' ? '?' : ''}`;
-        // A name nmap took from its port table (method="table") is a guess from the number, not an identification.
-        const mapped = attrs.method === 'probed' ? (NMAP_NAMES[`${attrs.tunnel ? `${attrs.tunnel}/` : ''}${name}`] ?? NMAP_NAMES[name] ?? name) : 'unknown';
-        byPort.set(Number(m[1]), { service, mapped, product: [attrs.product, attrs.version].filter(Boolean).join(' ') });
-      }
-      resolve({ byPort, ms: Date.now() - t0 });
-    });
-  });
-}
+const table = labTable(ports as unknown as Record<string, Record<string, number>>, (process.env.LAB_AREAS ?? '').split(',').filter(Boolean));
 
 test('identify scan names the lab ports, as a session with progress, against nmap -sV in the same run', { timeout: 900_000 }, async () => {
   assert.ok(table.length > 0, 'no lab areas in this run');
@@ -68,7 +32,7 @@ test('identify scan names the lab ports, as a session with progress, against nma
   s.close();
   assert.deepEqual(progress, list.map((_, i) => i + 1), 'one progress message per port, counting up');
 
-  const { byPort, ms: nmapMs } = await nmap(list);
+  const { byPort, ms: nmapMs } = await nmapServices(list);
   let ours = 0;
   let theirs = 0;
   const wrongHigh: string[] = [];
@@ -76,8 +40,8 @@ test('identify scan names the lab ports, as a session with progress, against nma
   for (const r of table) {
     const got = reports.get(r.port)!;
     const n = byPort.get(r.port);
-    const ok = correct(r.expected, got.service);
-    const nok = correct(r.expected, n?.mapped);
+    const ok = namedCorrectly(r.expected, got.service);
+    const nok = namedCorrectly(r.expected, fromNmap(n?.probed ?? 'unknown'));
     if (ok) ours++;
     if (nok) theirs++;
     if (!ok && got.confidence === 'high' && got.service !== 'unknown' && got.service !== 'tls') wrongHigh.push(`${r.area}.${r.key} ${r.port}: ${got.service}, expected ${r.expected?.join('|') ?? 'unknown'}`);
