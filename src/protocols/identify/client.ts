@@ -197,6 +197,10 @@ export async function identifyPort(ctx: OperationContext, port: number, opts: Id
     }
     if (inner.finding?.confidence === 'high') return report('open', inner.finding, tls);
     const within = await search(ctx, port, 'implicit', opts, evidence, inner.finding, extra);
+    // The server chose h2 by ALPN, but this runtime cannot offer ALPN: its HTTP/1.1 answer is a fallback, not the service.
+    if (within.finding?.service === 'http' && tls.alpn === 'h2' && !ctx.capabilities.has('alpn')) {
+      return report('open', { ...within.finding, service: 'http2', confidence: 'medium', info: 'ALPN h2; HTTP/2 over TLS needs ALPN, which this runtime lacks' }, tls);
+    }
     if (within.finding) return report('open', within.finding, tls);
     return report('open', { service: 'tls', confidence: 'high', info: 'TLS; the service inside answered no probe' }, tls);
   }
@@ -278,6 +282,18 @@ async function search(ctx: OperationContext, port: number, tls: TlsMode, opts: I
     if (f && f.service === 'http2') {
       const grpc = await grpcCheck(ctx, port, tls, opts, evidence, extra);
       if (grpc) return { finding: grpc };
+    }
+    // An HTTP/1.1 server may speak h2c too (RFC 9113 3.3, prior knowledge): ask with the preface.
+    if (f?.service === 'http' && f.confidence === 'high' && tls === 'off') {
+      const h2c = PROBES.find((p) => p.name === 'h2c-preface')!;
+      const preface = h2c.payload(ctx.target.host, random);
+      const y = await exchange(ctx, port, tls, opts, 0, () => preface, extra);
+      const g = y.reply.length ? h2c.recognize(y.reply, '', preface) : null;
+      evidence.push({ step: h2c.name, tls: false, sent: preview(preface), received: preview(y.reply), note: g ? 'h2c as well' : 'HTTP/1.x only' });
+      if (g) {
+        const grpc = await grpcCheck(ctx, port, tls, opts, evidence, extra);
+        return { finding: grpc ?? { ...f, service: 'http2', info: `h2c with prior knowledge; HTTP/1.1 too (${f.info ?? ''})` } };
+      }
     }
     if (f?.confidence === 'high') return { finding: f };
     if (f && (!best || rank(f) > rank(best))) {

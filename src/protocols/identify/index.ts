@@ -78,8 +78,12 @@ export default defineProtocol({
     'Names what a TCP port speaks: listens for a greeting, then asks in each candidate protocol\'s own language (TLS ClientHello, HTTP, Redis PING, PostgreSQL SSLRequest, memcached version, DNS version.bind, LDAP anonymous bind, X11 setup, RDP X.224, ...), inside TLS too. Per port: open/closed/filtered, the protocol, confidence, TLS version and ALPN, product and version where the protocol tells them, and the evidence (what was sent, what came back). No probe writes, stores or logs in with a credential.',
   ports: [{ port: 22, transport: 'tcp' }],
   specs: ['RFC 8446', 'RFC 9113', 'RFC 2033'],
-  rating: { stars: 0, reason: 'Rated after its lab test.' },
-  verifiedAgainst: null,
+  rating: {
+    stars: 3,
+    reason:
+      "Lab-tested through workerd on 94 TCP ports of 15 lab areas (every plain and TLS server of foundation, ssh, the databases, dns, ftp, mail, edge, edge-routing, desktop, http, NATS, queues and MQTT) beside nmap -sV in the same run: greetings, 35 client-first probes, the same search inside TLS with version and ALPN, LMTP told from SMTP, h2c and gRPC told from HTTP, product and version where the protocol says. Not covered: gRPC over TLS on Workers (no ALPN), servers that need a secret to answer (Shadowsocks, OpenVPN tls-auth/tls-crypt), one-shot servers that refuse the next connection (drive_smpp), UDP, and the port grid of the UI.",
+  },
+  verifiedAgainst: 'OpenSSH 9.2p1, PostgreSQL 15, MariaDB 10.11, Redis 7.0.15, memcached 1.6.18, BIND 9.18, Unbound 1.17.1, vsftpd 3.0.3, ProFTPD, Postfix, Dovecot 2.3, nginx 1.22.1, Apache 2.4, @grpc/grpc-js, xrdp, coturn 4.6.1, Tor, squid 5.7, tinyproxy 1.11.1, Dante, TigerVNC, x11vnc, SPICE, FRR bgpd, Open vSwitch, nats-server 2.9.10, beanstalkd, gearmand 1.1.20, mosquitto 2.0; compared with nmap 7.93',
   defaultOperation: 'scan',
   operations: {
     port: operation({

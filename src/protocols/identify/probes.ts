@@ -395,7 +395,8 @@ export const PROBES: readonly Probe[] = [
     recognize(_b, t) {
       let m: RegExpExecArray | null;
       if ((m = /^VERSION (\S+)\r?\n/.exec(t))) return high('memcached', { product: 'memcached', version: m[1] });
-      if ((m = /^OK (\d[\w.]*)\r?\n/.exec(t))) return high('gearman', { product: 'gearmand', version: m[1] });
+      if ((m = /^OK (\d[\w.+~-]*)\r?\n/.exec(t))) return high('gearman', { product: 'gearmand', version: m[1] });
+      if (/^ERR UNKNOWN_COMMAND /.test(t)) return medium('gearman');
       if (/^UNKNOWN_COMMAND\r\n/.test(t)) return high('beanstalkd');
       return null;
     },
