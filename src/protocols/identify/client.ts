@@ -140,6 +140,11 @@ async function exchange(ctx: OperationContext, port: number, tls: TlsMode, opts:
   }
 }
 
+/** The operation's deadline has passed: its outcome, not another probe. */
+export function stopAtDeadline(ctx: OperationContext): void {
+  if (ctx.signal.aborted) throw classify(ctx.signal.reason);
+}
+
 const preview = (b: Uint8Array) => (b.length ? previewBytes(b, 160) : undefined);
 
 /** Identifies one port. Refused: closed; no connection in time: filtered. */
@@ -169,6 +174,7 @@ export async function identifyPort(ctx: OperationContext, port: number, opts: Id
   }
   if (first.finding?.confidence === 'high') return report('open', first.finding);
 
+  stopAtDeadline(ctx);
   const plain = await search(ctx, port, 'off', opts, evidence, first.finding);
   if (plain.tls) {
     const tls = { mode: 'implicit' as const, ...plain.tls };
@@ -256,6 +262,7 @@ async function search(ctx: OperationContext, port: number, tls: TlsMode, opts: I
   if (best) promote(best.service);
   const random = (n: number) => ctx.crypto.randomBytes(n);
   while (queue.length > 0) {
+    stopAtDeadline(ctx);
     const probe = queue.shift()!;
     const payload = probe.payload(ctx.target.host, random);
     const x = await exchange(ctx, port, tls, opts, 0, () => payload, extra);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { MAX_PARALLEL, parsePorts } from '../ports/index.ts';
-import { identifyPort, type IdentifyOptions, type PortReport } from './client.ts';
+import { identifyPort, stopAtDeadline, type IdentifyOptions, type PortReport } from './client.ts';
 
 const evidence = z.object({
   step: z.string().describe('listen, LHLO, or the probe'),
@@ -60,6 +60,7 @@ async function scan(ctx: OperationContext, input: { ports: string | number[]; pa
   let done = 0;
   const worker = async () => {
     while (next < ports.length) {
+      stopAtDeadline(ctx);
       const i = next++;
       results[i] = await identifyPort(ctx, ports[i], options(input));
       onPort?.(results[i], ++done, ports.length);
