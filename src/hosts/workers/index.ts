@@ -89,6 +89,9 @@ function appFor(env: Env) {
     rateLimiter,
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
     acceptWebSocket,
+    // FixedLengthStream sends Content-Length, so a download cut short shows as a short body: workerd ends an
+    // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
+    bodyPipe: (length) => (length === null ? new IdentityTransformStream() : new FixedLengthStream(length)),
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
     tunnelLimits: {
       ...DEFAULT_TUNNEL_LIMITS,
