@@ -110,6 +110,7 @@ export default defineProtocol({
   defaultOperation: 'request',
   operations: {
     request: operation({
+      primary: ['method', 'path', 'headers', 'body'],
       needsWithTls: { implicit: ['alpn'] },
       summary: 'Requests on concurrent streams of one HTTP/2 connection',
       input: z.object({
@@ -176,6 +177,7 @@ export default defineProtocol({
       },
     }),
     inspect: operation({
+      primary: ['path'],
       needsWithTls: { implicit: ['alpn'] },
       summary: "The server's HTTP/2 side: its SETTINGS, a PING round trip, one request, every frame exchanged and the header compression",
       input: z.object({ path: pathInput, headers: headersInput, ...connectionInput }),

@@ -157,6 +157,7 @@ export default defineProtocol({
       run: (ctx, input) => probe(ctx, { ...input, host: ctx.target.host, port: ctx.target.port }),
     }),
     exec: operation({
+      primary: ['username', 'password', 'privateKey', 'command'],
       summary: 'Run one command (exec) and return stdout, stderr and the exit status or signal',
       input: z.object({
         ...authFields,
@@ -202,8 +203,9 @@ export default defineProtocol({
       },
     }),
     terminal: operation({
-      summary:
-        'Interactive shell over WebSocket: binary frames are keystrokes and terminal output; {"type":"resize","cols","rows"}, {"type":"signal","name"}, {"type":"interrupt"}, {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}',
+      primary: ['username', 'password', 'privateKey'],
+      summary: 'A terminal on the server: your login shell, live in the page, with an optional recording',
+      messages: 'Binary frames are keystrokes and terminal output. Client: {"type":"resize","cols","rows"}, {"type":"signal","name"}, {"type":"interrupt"}, {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}. Server: {"type":"connected","server","auth"} once the shell runs.',
       input: z.object({
         ...authFields,
         ...connectFields,
@@ -226,6 +228,7 @@ export default defineProtocol({
       session: (ctx, input, channel) => shellSession(ctx, input, channel),
     }),
     shell: operation({
+      primary: ['username', 'password', 'privateKey', 'steps'],
       summary: 'Interactive shell with a terminal (pty-req), played from a script of steps (send, expect, resize, signal); output and an asciicast v2 recording',
       input: z.object({
         ...authFields,
@@ -270,6 +273,7 @@ export default defineProtocol({
       },
     }),
     forward: operation({
+      primary: ['username', 'password', 'privateKey', 'toHost', 'toPort', 'send'],
       summary: 'Open a TCP connection from the SSH server to another host (direct-tcpip), send bytes and return what comes back',
       input: z.object({
         ...authFields,
@@ -329,6 +333,7 @@ export default defineProtocol({
       },
     }),
     'sftp-ls': operation({
+      primary: ['username', 'password', 'privateKey', 'path'],
       summary: 'SFTP: list a directory',
       input: z.object({ ...sftpFields, path: remotePath.default('.'), maxEntries: z.number().int().min(1).max(10_000).default(1000) }),
       output: z.object({ path: z.string(), entries: z.array(attrsOut.extend({ name: z.string(), longname: z.string() })), truncated: z.boolean() }),

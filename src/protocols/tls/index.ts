@@ -65,6 +65,7 @@ export default defineProtocol({
   defaultOperation: 'inspect',
   operations: {
     inspect: operation({
+      primary: ['alpn', 'versions'],
       summary: 'Handshake: version, cipher, ALPN, accepted TLS versions, certificate chain (Node host); handshake result and reasons (Workers)',
       input: z.object({
         alpn: z

@@ -144,7 +144,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
           {props.tls && (props.tls.enum?.length ?? 0) > 1 && (
             <Field name="tls" path="tls" schema={props.tls} root={input} value={value.tls} required={false} onChange={setTls} issues={issues} />
           )}
-          <ObjectFields schema={own} root={input} path="" value={ownValue} issues={issues} collapseDefaults onChange={(v) => onChange({ ...Object.fromEntries(Object.entries(value).filter(([k]) => TARGET_FIELDS.has(k))), ...v })} />
+          <ObjectFields schema={own} root={input} path="" value={ownValue} issues={issues} collapseDefaults primary={op.primary} onChange={(v) => onChange({ ...Object.fromEntries(Object.entries(value).filter(([k]) => TARGET_FIELDS.has(k))), ...v })} />
           {props.timeoutMs && (
             <details open={issuesAt(issues, 'timeoutMs').length > 0}>
               <summary>Deadline</summary>

@@ -368,7 +368,7 @@ function JsonField({ name, path, schema, root, value, required, onChange, issues
 }
 
 /** The fields of an object, in the schema's order, required ones first. */
-export function ObjectFields({ schema, root, path, value, onChange, issues, collapseDefaults = false }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[]; collapseDefaults?: boolean }) {
+export function ObjectFields({ schema, root, path, value, onChange, issues, collapseDefaults = false, primary }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[]; collapseDefaults?: boolean; primary?: string[] }) {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
@@ -400,8 +400,10 @@ export function ObjectFields({ schema, root, path, value, onChange, issues, coll
     // An empty default ([] or "") is no real default: such a field usually is the point of the operation.
     return !required.has(k) && d !== undefined && d !== '' && !(Array.isArray(d) && d.length === 0) && !isSecretField(k, nonNull(props[k], root));
   };
-  const tucked = collapseDefaults ? names.filter(tuckable) : [];
-  const shown = names.filter((k) => !tucked.includes(k));
+  // The declaration's primary fields come first, in its order (and any required field); the rest is "More options".
+  const first = primary ? [...primary.filter((k) => k in props), ...names.filter((k) => required.has(k) && !primary.includes(k))] : undefined;
+  const tucked = first ? names.filter((k) => !first.includes(k)) : collapseDefaults ? names.filter(tuckable) : [];
+  const shown = first ?? names.filter((k) => !tucked.includes(k));
   const open = tucked.some((k) => value[k] !== undefined || issuesAt(issues, path ? `${path}.${k}` : k, true).length > 0);
   return (
     <>
