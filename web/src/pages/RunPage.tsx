@@ -7,7 +7,7 @@ import { findOperation, isSession, runsHere, useRegistry } from '../lib/registry
 import { href } from '../lib/router.ts';
 import { prune, secretsOf, setPath, stripSecrets } from '../lib/schema.ts';
 import { curlCommand, inputFromQuery, shareUrl } from '../lib/share.ts';
-import { store, useStore, type SavedTarget } from '../lib/storage.ts';
+import { historyResponse, store, substituteVariables, useStore, variablesIn, type SavedTarget } from '../lib/storage.ts';
 import { PingLive } from '../results/PingLive.tsx';
 import { ResultPanel } from '../results/ResultView.tsx';
 import { sessionKind, SessionView } from '../session/SessionView.tsx';
@@ -30,6 +30,11 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <Tag key={s}>{s}</Tag>
           ))}
         </div>
+        {p.id === 'redis' && (
+          <p>
+            <a href={href(['browse', 'redis'])}>Open the key browser</a>: keys as a tree with type, TTL and memory, values by type, edits.
+          </p>
+        )}
         {p.id === 'ldap' && (
           <p>
             <a href={href(['browse', 'ldap'])}>Open the directory browser</a>: the tree, entries and searches with export.
@@ -135,6 +140,64 @@ function SaveTargetDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: Oper
   );
 }
 
+function SaveRequestDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: OperationInfo; value: Record<string, unknown>; onClose: () => void }) {
+  const collections = useStore(store.collections);
+  const [target, setTarget] = useState(collections[0]?.id ?? '');
+  const [newName, setNewName] = useState('My requests');
+  const [name, setName] = useState(`${p.id} ${op.name}${value.host ? ` ${String(value.host)}` : ''}`);
+  const input = stripSecrets(prune(value), op.input, op.input) as Record<string, unknown>;
+  return (
+    <div className="panel" role="dialog" aria-label="Save to a collection" style={{ marginTop: 10 }}>
+      <div className="form">
+        <div className="field">
+          <label htmlFor="request-name">Request name</label>
+          <input id="request-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="collection-pick">Collection</label>
+          <select id="collection-pick" value={target} onChange={(e) => setTarget(e.target.value)}>
+            {collections.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.requests.length})
+              </option>
+            ))}
+            <option value="">New collection…</option>
+          </select>
+        </div>
+        {target === '' && (
+          <div className="field">
+            <label htmlFor="collection-name">New collection name</label>
+            <input id="collection-name" value={newName} onChange={(e) => setNewName(e.target.value)} />
+          </div>
+        )}
+        <p className="small muted">Write {'{{host}}'} or any {'{{name}}'} in a field to fill it from the collection's variables when the request runs. Secrets are not saved.</p>
+        <div className="row">
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              const request = { name: name || `${p.id} ${op.name}`, protocol: p.id, operation: op.name, input };
+              if (target) store.addRequest(target, request);
+              else {
+                const vars = Object.fromEntries(variablesIn(input).map((v) => [v, '']));
+                store.saveCollection({ name: newName || 'Requests', variables: vars, requests: [] });
+                const created = store.collections()[0];
+                store.addRequest(created.id, request);
+              }
+              onClose();
+            }}
+          >
+            Save request
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
 /** SSH operations whose client can also run in this page, the Worker relaying only ciphertext over /api/tunnel. */
 const END_TO_END: Record<string, readonly string[]> = { ssh: ['exec', 'probe', 'sftp-ls', 'sftp-stat'] };
 
@@ -161,6 +224,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const [busy, setBusy] = useState(false);
   const [transcript, setTranscript] = useState(true);
   const [saving, setSaving] = useState(false);
+  const [savingRequest, setSavingRequest] = useState(false);
+  const collections = useStore(store.collections);
+  const collection = collections.find((c) => c.id === query.get('collection'));
+  /** The input as it is sent: {{variables}} filled from the collection it was opened from. */
+  const resolved = (v: Record<string, unknown>) => (collection ? substituteVariables(prune(v), collection.variables) : prune(v)) as Record<string, unknown>;
   const [mode, setMode] = useState<'idle' | 'session' | 'live'>('idle');
   const [sessionInput, setSessionInput] = useState<Record<string, unknown> | null>(null);
   const abort = useRef<AbortController | null>(null);
@@ -180,7 +248,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   };
 
   const run = async () => {
-    const body = prune(value) as Record<string, unknown>;
+    const body = resolved(value);
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
@@ -197,12 +265,13 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
       code: a.ok ? 'ok' : (a.error?.code ?? 'error'),
       totalMs: a.timing?.totalMs,
       summary: a.ok ? undefined : a.error?.message,
+      ...historyResponse(a.ok ? a.result : a.error),
     });
   };
 
   const endToEnd = END_TO_END[p.id]?.includes(op.name) ?? false;
   const runInBrowser = async () => {
-    const body = prune(value) as Record<string, unknown>;
+    const body = resolved(value);
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
@@ -227,7 +296,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
 
   const startSession = () => {
     setAnswer(null);
-    setSessionInput(prune(value) as Record<string, unknown>);
+    setSessionInput(resolved(value));
     setMode('session');
   };
 
@@ -252,6 +321,9 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
       <CopyButton text={() => curlCommand(p.id, op.name, op.input, value, session)} label={session ? 'Copy start message' : 'Copy curl'} />
       <button type="button" className="small" onClick={() => setSaving(!saving)} aria-expanded={saving}>
         Save target
+      </button>
+      <button type="button" className="small" onClick={() => setSavingRequest(!savingRequest)} aria-expanded={savingRequest}>
+        Save to collection
       </button>
     </>
   );
@@ -280,6 +352,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             {session ? ' — an interactive session over a WebSocket.' : ''}
           </p>
           <UnsupportedNotice op={op} runtime={runtime} />
+          {collection && (
+            <p className="small" data-testid="collection-variables">
+              From collection <a href={href(['collections'])}>{collection.name}</a>: {variablesIn(value).length ? variablesIn(value).map((v) => `{{${v}}} = ${collection.variables[v] ?? '(not set)'}`).join(', ') : 'no {{variables}} in this request'}, filled in when it runs.
+            </p>
+          )}
           <OperationForm
             key={formKey}
             protocol={p}
@@ -303,6 +380,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             </label>
           )}
           {saving && <SaveTargetDialog p={p} op={op} value={value} onClose={() => setSaving(false)} />}
+          {savingRequest && <SaveRequestDialog p={p} op={op} value={value} onClose={() => setSavingRequest(false)} />}
         </section>
         <section className="panel" aria-label="Result" aria-live="polite" aria-busy={busy}>
           {mode === 'live' ? (
