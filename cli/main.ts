@@ -1,6 +1,7 @@
 // The `portolan` command: runs one operation locally (the Node host's dialer, in process) or through a
 // deployed Portolan's API (--remote), prints the result, and exits with the outcome's code.
 import WebSocket from 'ws';
+import { joinHostPort } from '../src/core/conn.ts';
 import { classify, InvalidInput, PortolanError } from '../src/core/errors.ts';
 import type { DefinedOperation, Protocol, SessionChannel, SessionMessage } from '../src/core/protocol.ts';
 import { runOperation, type Answer } from '../src/core/runner.ts';
@@ -11,6 +12,7 @@ import { optionsFromEnv, startNodeHost } from '../src/hosts/node/server.ts';
 import { protocols } from '../src/protocols/index.ts';
 import { parseCommand, type ParsedCommand } from './args.ts';
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
+import { completeInput, hasField, promptPassword, wantsPassword } from './password.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
 
@@ -310,7 +312,13 @@ export async function main(argv: string[]): Promise<number> {
     const others = cmd.guessed.candidates.slice(1);
     process.stderr.write(err.dim(`portolan: ${p.id} (guessed from port ${cmd.guessed.port}${others.length ? `; also ${others.join(', ')}` : ''})\n`));
   }
-  const label = `${p.id} ${op.name} ${String(cmd.input.host)}${cmd.input.port ? `:${cmd.input.port}` : ''}`;
+  try {
+    await completeInput(cmd, p, op);
+  } catch (e) {
+    printFailure(failureOf(e), err);
+    return EXIT_CODES.invalid_input;
+  }
+  const label = `${p.id} ${op.name} ${cmd.input.port ? joinHostPort(String(cmd.input.host), String(cmd.input.port)) : String(cmd.input.host)}`;
   const interactive = !!op.session && !op.run;
   const showProgress = !interactive && (process.stderr.isTTY || process.env.PORTOLAN_PROGRESS === '1') && !globals.quiet;
   const progress = showProgress ? startProgress(process.stderr, label, Number(process.env.PORTOLAN_PROGRESS_DELAY_MS ?? 300)) : undefined;
@@ -321,6 +329,19 @@ export async function main(argv: string[]): Promise<number> {
     outcome = failureOf(e);
   } finally {
     progress?.stop();
+  }
+  // No password given and the login needs one: ask on the terminal, as psql and ssh do, and run again.
+  if (wantsPassword(outcome) && cmd.input.password === undefined && hasField(op, 'password') && process.stdin.isTTY && !globals.passwordStdin) {
+    const user = cmd.input.user ?? cmd.input.username;
+    const password = await promptPassword(`Password for ${user !== undefined ? `${String(user)}@` : ''}${String(cmd.input.host)}: `);
+    if (password !== null) {
+      cmd.input.password = password;
+      try {
+        outcome = globals.remote ? await runRemote(cmd, p, op, err) : await runLocal(cmd, p, op, err);
+      } catch (e) {
+        outcome = failureOf(e);
+      }
+    }
   }
   // A complete answer can still be a failure to its user (a ping nobody answered): exit with that outcome.
   const failedAs = outcome.ok ? op.failedAs?.(outcome.result as never) : undefined;
@@ -347,7 +368,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!globals.quiet) {
     const ms = outcome.timing.totalMs;
     const verdict = failedAs ? err.red(failedAs) : err.green('ok');
-    process.stderr.write(`${verdict} ${label}${ms !== undefined ? ` in ${ms.toFixed(1)} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
+    // As precise as the runtime's clock: Workers count whole milliseconds, Node microseconds.
+    process.stderr.write(`${verdict} ${label}${ms !== undefined ? ` in ${ms} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
   }
   return success;
 }
