@@ -3,6 +3,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { sessionUrl, type ApiError, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
 import { utf8 } from '../lib/bytes.ts';
+import { formatHostPort } from '../form/OperationForm.tsx';
 import { ErrorView } from '../results/ResultView.tsx';
 import { JsonTree, Scalar } from '../results/views.tsx';
 
@@ -170,10 +171,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         <b>
           {protocol.id} {op.name}
         </b>
-        <span className="mono muted small">
-          → {String(input.host ?? '')}
-          {input.port ? `:${String(input.port)}` : ''}
-        </span>
+        <span className="mono muted small">→ {formatHostPort(input.host, input.port)}</span>
         <Elapsed since={started} running={state === 'open'} />
         <span className="small muted">
           {stats.inMsgs} in · {stats.inBytes} B in · {stats.outBytes} B out
