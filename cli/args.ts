@@ -37,6 +37,10 @@ export interface GlobalFlags {
   token?: string;
   /** Read the password from the first line of standard input. */
   passwordStdin: boolean;
+  /** -o FILE: a download operation's file goes there (`-` for stdout). */
+  out?: string;
+  /** --file PATH: an upload operation's file comes from there. */
+  file?: string;
 }
 
 export interface ParsedCommand {
@@ -63,7 +67,7 @@ const GLOBAL_BOOLEANS: Record<string, keyof GlobalFlags> = {
   q: 'quiet',
   'password-stdin': 'passwordStdin',
 };
-const GLOBAL_VALUES: Record<string, 'remote' | 'token'> = { remote: 'remote', token: 'token' };
+const GLOBAL_VALUES: Record<string, 'remote' | 'token' | 'out' | 'file'> = { remote: 'remote', token: 'token', o: 'out', file: 'file' };
 
 export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
