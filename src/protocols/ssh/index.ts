@@ -248,6 +248,7 @@ export default defineProtocol({
         ...connectFields,
         ...terminalFields,
         record: z.boolean().default(false).describe('Return an asciicast v2 recording with the result'),
+        recordInput: z.boolean().default(false).describe('Also record the keys typed (off: a password typed at a prompt never lands in the recording)'),
         window: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('Output bytes sent ahead of the client\'s acks'),
         keepaliveMs: z.number().int().min(0).max(600_000).default(30_000).describe('keepalive@openssh.com interval; 0 disables'),
         connectTimeoutMs: z.number().int().min(100).max(60_000).default(15_000),
