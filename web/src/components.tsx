@@ -78,3 +78,12 @@ export function formatMs(ms: number | null | undefined): string {
   const decimals = Number.isInteger(ms) ? 0 : ms < 10 ? 3 : 1;
   return `${Number(ms.toFixed(decimals))} ms`;
 }
+
+/** An operation's failure in one line: its outcome and the message. */
+export function ErrorLine({ error }: { error: { code: string; message: string } }) {
+  return (
+    <div className="error-box" role="alert">
+      <OutcomeBadge code={error.code} /> {error.message}
+    </div>
+  );
+}
