@@ -1,8 +1,8 @@
 // One protocol: its declaration, a tab per operation, the generated form and the result (or the live session).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { CopyButton, Stars, Tag } from '../components.tsx';
-import { OperationForm } from '../form/OperationForm.tsx';
-import { runOperation, type FieldIssue, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
+import { formatHostPort, OperationForm } from '../form/OperationForm.tsx';
+import { runOperation, type ApiError, type FieldIssue, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
 import { findOperation, isSession, runsHere, useRegistry } from '../lib/registry.ts';
 import { href } from '../lib/router.ts';
 import { prune, secretsOf, setPath, stripSecrets } from '../lib/schema.ts';
@@ -10,8 +10,12 @@ import { curlCommand, inputFromQuery, shareUrl } from '../lib/share.ts';
 import { historyResponse, store, substituteVariables, useStore, variablesIn, type SavedTarget } from '../lib/storage.ts';
 import { PingLive } from '../results/PingLive.tsx';
 import { ResultPanel } from '../results/ResultView.tsx';
+import { ChangedHostKey, KnownHostsList, knownKeys, probeHostKeys, UnknownHostPrompt, type ProbedKey } from '../session/HostKeys.tsx';
 import { sessionKind, SessionView } from '../session/SessionView.tsx';
 import { hasFileBrowser } from '../files/FileBrowser.tsx';
+
+/** The recording player (asciinema-player) loads when a recording is there to play. */
+const Recording = lazy(() => import('../session/Recording.tsx'));
 
 function ProtocolHeader({ p }: { p: ProtocolInfo }) {
   return (
@@ -39,6 +43,11 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <Tag key={s}>{s}</Tag>
           ))}
         </div>
+        {(p.id === 'postgres' || p.id === 'mysql') && (
+          <p>
+            <a href={href(['browse', p.id])}>Open the table browser</a>: the schema tree, rows paged on the server, sort, filter, count, export.
+          </p>
+        )}
         {p.id === 'redis' && (
           <p>
             <a href={href(['browse', 'redis'])}>Open the key browser</a>: keys as a tree with type, TTL and memory, values by type, edits.
@@ -240,9 +249,13 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const resolved = (v: Record<string, unknown>) => (collection ? substituteVariables(prune(v), collection.variables) : prune(v)) as Record<string, unknown>;
   const [mode, setMode] = useState<'idle' | 'session' | 'live'>('idle');
   const [sessionInput, setSessionInput] = useState<Record<string, unknown> | null>(null);
+  const [hostCheck, setHostCheck] = useState<{ kind: 'unknown' | 'changed'; host: string; port: number; keys: ProbedKey[]; input: Record<string, unknown> } | null>(null);
+  const [editConnection, setEditConnection] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const issues: FieldIssue[] = answer?.error?.detail?.issues ?? [];
   const session = isSession(op);
+  /** A running terminal takes the page; the form folds into a connection bar. */
+  const wide = mode === 'session' && !!sessionInput && sessionKind(p, op) === 'terminal' && !editConnection;
 
   useEffect(() => () => abort.current?.abort(), []);
 
@@ -303,10 +316,43 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
     });
   };
 
-  const startSession = () => {
+  const begin = (input: Record<string, unknown>) => {
     setAnswer(null);
-    setSessionInput(resolved(value));
+    setSessionInput(input);
     setMode('session');
+  };
+
+  /** SSH without a pinned key: the key known in this browser is pinned, an unknown host is asked about first. */
+  const startSession = async () => {
+    const input = resolved(value);
+    setHostCheck(null);
+    setEditConnection(false);
+    if (p.id === 'ssh' && 'hostKeyFingerprint' in (op.input.properties ?? {}) && input.hostKeyFingerprint === undefined && input.knownHosts === undefined && input.via === undefined) {
+      const host = String(input.host ?? '');
+      const port = Number(input.port ?? p.ports[0]?.port ?? 22);
+      const known = knownKeys(host, port);
+      if (known.length > 0) return begin({ ...input, hostKeyFingerprint: known.map((k) => k.fingerprint) });
+      setBusy(true);
+      const probed = await probeHostKeys(host, port);
+      setBusy(false);
+      if (probed.error) {
+        setMode('idle');
+        return setAnswer({ ok: false, protocol: 'ssh', operation: 'probe', error: probed.error });
+      }
+      return setHostCheck({ kind: 'unknown', host, port, keys: probed.keys, input });
+    }
+    begin(input);
+  };
+
+  /** A pinned key was refused: show what the server has now, and connect no further. */
+  const sessionError = async (e: ApiError) => {
+    if (p.id !== 'ssh' || e.code !== 'untrusted_peer' || !sessionInput) return;
+    const host = String(sessionInput.host ?? '');
+    const port = Number(sessionInput.port ?? p.ports[0]?.port ?? 22);
+    if (knownKeys(host, port).length === 0) return;
+    const probed = await probeHostKeys(host, port);
+    setMode('idle');
+    setHostCheck({ kind: 'changed', host, port, keys: probed.keys, input: sessionInput });
   };
 
   const actions = (
@@ -349,8 +395,21 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
           </a>
         ))}
       </nav>
-      <div className="run-grid">
-        <section className="panel" aria-label="Input">
+      {wide && (
+        <div className="panel row conn-bar" aria-label="Connection" style={{ marginBottom: 10 }}>
+          <b>{op.name}</b>
+          <span className="mono">
+            {sessionInput?.username || sessionInput?.user ? `${String(sessionInput.username ?? sessionInput.user)}@` : ''}
+            {formatHostPort(sessionInput?.host, sessionInput?.port)}
+          </span>
+          <span className="spacer" />
+          <button type="button" className="small" onClick={() => setEditConnection(true)}>
+            Edit connection
+          </button>
+        </div>
+      )}
+      <div className={wide ? 'run-grid wide' : 'run-grid'}>
+        <section className="panel" aria-label="Input" hidden={wide}>
           <div className="row" style={{ marginBottom: 8 }}>
             <h2 style={{ margin: 0 }}>{op.name}</h2>
             <span className="spacer" />
@@ -388,14 +447,19 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
               <input type="checkbox" checked={transcript} onChange={(e) => setTranscript(e.target.checked)} /> Record the wire transcript
             </label>
           )}
+          {p.id === 'ssh' && session && <KnownHostsList />}
           {saving && <SaveTargetDialog p={p} op={op} value={value} onClose={() => setSaving(false)} />}
           {savingRequest && <SaveRequestDialog p={p} op={op} value={value} onClose={() => setSavingRequest(false)} />}
         </section>
         <section className="panel" aria-label="Result" aria-live="polite" aria-busy={busy}>
           {mode === 'live' ? (
             <PingLive protocol={p.id} operation={op.name} input={prune(value) as Record<string, unknown>} onStop={() => setMode('idle')} />
+          ) : hostCheck?.kind === 'unknown' ? (
+            <UnknownHostPrompt host={hostCheck.host} port={hostCheck.port} keys={hostCheck.keys} onCancel={() => setHostCheck(null)} onTrust={() => (setHostCheck(null), begin({ ...hostCheck.input, hostKeyFingerprint: hostCheck.keys.map((k) => k.fingerprint) }))} />
+          ) : hostCheck?.kind === 'changed' ? (
+            <ChangedHostKey host={hostCheck.host} port={hostCheck.port} now={hostCheck.keys} onForget={() => setHostCheck(null)} onClose={() => setHostCheck(null)} />
           ) : mode === 'session' && sessionInput ? (
-            <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} />
+            <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} onError={(e) => void sessionError(e)} />
           ) : answer ? (
             <ResultPanel answer={answer} op={op} />
           ) : (
@@ -409,6 +473,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             </div>
           )}
           {mode === 'session' && answer && <ResultPanel answer={answer} op={op} />}
+          {mode === 'session' && answer?.ok && typeof (answer.result as { asciicast?: unknown } | undefined)?.asciicast === 'string' && (
+            <Suspense fallback={<p className="muted">Loading the player…</p>}>
+              <Recording cast={(answer.result as { asciicast: string }).asciicast} name={`${p.id}-${String(sessionInput?.host ?? 'session')}`} />
+            </Suspense>
+          )}
         </section>
       </div>
     </div>

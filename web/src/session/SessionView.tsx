@@ -43,7 +43,7 @@ type State = 'connecting' | 'open' | 'ended' | 'failed';
 
 const MAX_MESSAGES = 5000;
 
-export function SessionView({ protocol, op, input, onEnd }: { protocol: ProtocolInfo; op: OperationInfo; input: Record<string, unknown>; onEnd: (a: OperationAnswer | null) => void }) {
+export function SessionView({ protocol, op, input, onEnd, onError }: { protocol: ProtocolInfo; op: OperationInfo; input: Record<string, unknown>; onEnd: (a: OperationAnswer | null) => void; onError?: (e: ApiError) => void }) {
   const [kind, setKind] = useState<SessionKind>(() => sessionKind(protocol, op));
   const [state, setState] = useState<State>('connecting');
   const [messages, setMessages] = useState<SessionMessage[]>([]);
@@ -58,6 +58,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   kindRef.current = kind;
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
+  const onErrorRef = useRef(onError);
+  onErrorRef.current = onError;
 
   const unacked = useRef(0);
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -121,6 +123,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       } else if (msg.type === 'error') {
         const err = (msg.error ?? { code: 'error', message: JSON.stringify(msg) }) as ApiError;
         setError(err);
+        onErrorRef.current?.(err);
       }
     };
     socket.onclose = (e) => {
