@@ -6,6 +6,7 @@ import { base64ToBytes, hexToBytes } from '../lib/bytes.ts';
 import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib/schema.ts';
 import { formatHostPort } from '../form/OperationForm.tsx';
 import { PortGrid, RttChart } from './charts.tsx';
+import { MemcachedStats } from './MemcachedStats.tsx';
 import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
 
 type Obj = Record<string, unknown>;
@@ -268,6 +269,9 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
         ))}
       </div>
       <div role="tabpanel">
+        {tab === 'result' && answer.ok && answer.protocol === 'memcached' && (answer.operation ?? op.name) === 'stats' && isObj(answer.result) && (
+          <MemcachedStats result={answer.result as Parameters<typeof MemcachedStats>[0]['result']} />
+        )}
         {tab === 'result' &&
           (answer.ok ? (
             isObj(answer.result) ? (
