@@ -110,4 +110,35 @@ describe('SQL table browser (PostgreSQL)', { timeout: 300_000 }, () => {
     assert.equal(await page.getByTestId('row-count').innerText(), `${ROWS} rows`);
     assert.deepEqual(b.pageErrors, []);
   });
+
+  test('the SQL box highlights, completes table and column names from the server, and Ctrl+Enter runs it', async () => {
+    const page = b.page;
+    await page.goto('about:blank');
+    await page.goto(`${workerUrl()}/#/run/postgres/query?host=127.0.0.1&port=${port}&user=${u.user}&database=${db}`);
+    const editor = page.locator('[data-field=sql] .cm-content');
+    await editor.click();
+    await page.getByTestId('sql-completion').waitFor({ timeout: 30_000 });
+    await page.keyboard.type(`SELECT score FROM ${table.slice(0, -3)}`);
+    await page.keyboard.press('Control+Space');
+    const options = page.locator('.cm-tooltip-autocomplete li');
+    await options.first().waitFor();
+    assert.ok((await options.allInnerTexts()).some((o) => o.includes(table)), (await options.allInnerTexts()).join(', '));
+    await page.keyboard.press('Enter');
+    // After "table." the table's columns.
+    await page.keyboard.type(` WHERE ${table}.`);
+    await page.keyboard.press('Control+Space');
+    await options.first().waitFor();
+    assert.deepEqual((await options.allInnerTexts()).map((o) => o.trim().split(/\s/)[0]).sort(), ['id', 'name', 'score']);
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('id = 3');
+    assert.equal(await editor.innerText(), `SELECT score FROM ${table} WHERE ${table}.id = 3`);
+    // Keywords and names are drawn differently.
+    const colorOf = (text: string) => editor.locator('span', { hasText: new RegExp(`^${text}$`) }).first().evaluate((el) => getComputedStyle(el).color);
+    assert.notEqual(await colorOf('SELECT'), await page.locator('[data-field=sql] .cm-line').first().evaluate((el) => getComputedStyle(el).color));
+    await screenshot(page, 'sql-03-editor');
+    await page.keyboard.press('Control+Enter');
+    const result = page.locator('[data-testid=result][data-outcome=ok]');
+    await result.waitFor({ timeout: 30_000 });
+    assert.match(await result.locator('table').first().innerText(), new RegExp(`score\\s+${(3 * 37) % ROWS + 1}`));
+  });
 });

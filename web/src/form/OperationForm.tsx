@@ -2,7 +2,7 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import type { FieldIssue, OperationInfo, ProtocolInfo } from '../lib/api.ts';
 import { defaultPortFor, prune, TARGET_FIELDS, type JsonSchema } from '../lib/schema.ts';
-import { Field, issuesAt, ObjectFields } from './fields.tsx';
+import { Field, FormContext, issuesAt, ObjectFields } from './fields.tsx';
 
 export interface FormProps {
   protocol: ProtocolInfo;
@@ -114,6 +114,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
     onChange(next);
   };
   return (
+    <FormContext.Provider value={{ protocol: protocol.id, value }}>
     <form
       className="form"
       noValidate
@@ -193,5 +194,6 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
         {actions}
       </div>
     </form>
+    </FormContext.Provider>
   );
 }
