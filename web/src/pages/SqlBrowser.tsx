@@ -414,7 +414,7 @@ export function SqlBrowser({ dialect }: { dialect: Dialect }) {
                                 <button type="button" className="link" aria-label={`Sort by ${c}`} onClick={() => requery({ sort: { column: c, desc: query.sort.column === c && !query.sort.desc } })}>
                                   {c} {query.sort.column === c ? (query.sort.desc ? '▼' : '▲') : ''}
                                 </button>
-                                <CopyButton text={() => page.rows.map((r) => (r[page.columns.indexOf(c)] === null ? 'NULL' : String(r[page.columns.indexOf(c)]))).join('\n')} label="⧉" />
+                                <CopyButton text={() => page.rows.map((r) => (r[page.columns.indexOf(c)] === null ? 'NULL' : String(r[page.columns.indexOf(c)]))).join('\n')} label="copy" />
                               </th>
                             ))}
                             <th />
