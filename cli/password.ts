@@ -25,8 +25,9 @@ async function readStdin(): Promise<string> {
 export function promptPassword(prompt: string): Promise<string | null> {
   return new Promise((resolve) => {
     const stdin = process.stdin;
-    process.stderr.write(prompt);
+    // Echo off before the prompt shows: whatever is typed once it is visible stays off the screen.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     stdin.setEncoding('utf8');
     let typed = '';
