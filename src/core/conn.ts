@@ -125,6 +125,11 @@ export interface ProxyGrant {
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
+/** "host:port" as people write it: an IPv6 literal in brackets ("[::1]:5432"). */
+export function joinHostPort(host: string, port: number | string): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export function splitHostPort(hostPort: string): { address: string; port: number } {
   const at = hostPort.lastIndexOf(':');
   return { address: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
@@ -323,7 +328,7 @@ export class Conn {
    */
   private tlsFailure(err: PortolanError): PortolanError {
     if (!this.tlsUnconfirmed || err.code === 'io_timeout' || err.code === 'tls_error' || err.code === 'untrusted_peer') return err;
-    return new PortolanError('tls_error', `TLS with ${this.host}:${this.port} failed before any data arrived: the server does not speak TLS there, or its certificate is not trusted (${err.message})`);
+    return new PortolanError('tls_error', `TLS with ${joinHostPort(this.host, this.port)} failed before any data arrived: the server does not speak TLS there, or its certificate is not trusted (${err.message})`);
   }
 
   /** Whether frames are being recorded (only with ?transcript=1): decodes are built only then. */

@@ -115,6 +115,14 @@ export interface SessionChannel {
 
 export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodType = z.ZodType> {
   summary: string;
+  /**
+   * The fields a person fills first, in this order: forms show them after the target and put the rest under
+   * "More options"; CLI help lists them first. Default: the credentials (user, username, password, database),
+   * then the required fields.
+   */
+  primary?: string[];
+  /** A session's WebSocket messages (what the client sends and receives besides binary data), for the API page. */
+  messages?: string;
   /** The operation's own fields; host, port, timeoutMs and tls are added for it. */
   input: I;
   output: O;
@@ -212,6 +220,8 @@ export interface DefinedOperation extends OperationSpec {
   name: string;
   /** The full input schema: target fields plus the operation's own. */
   schema: AnyObject;
+  /** The declared primary fields, or the default ones. */
+  primary: string[];
 }
 
 export interface Protocol extends Omit<ProtocolSpec, 'operations'> {
@@ -341,6 +351,17 @@ export function operation<I extends AnyObject, O extends z.ZodType>(spec: Operat
 /** The fields every operation's input has for its target: an operation's own fields take other names. */
 const TARGET_FIELDS = ['host', 'port', 'timeoutMs', 'tls', 'via'];
 
+const CREDENTIAL_FIELDS = ['user', 'username', 'password', 'database'];
+
+/** The primary fields when an operation names none: the credentials it has, then its required fields. */
+export function defaultPrimary(shape: z.ZodRawShape): string[] {
+  const credentials = CREDENTIAL_FIELDS.filter((k) => k in shape);
+  const required = Object.entries(shape as Record<string, z.ZodType>)
+    .filter(([k, f]) => !credentials.includes(k) && !f.safeParse(undefined).success)
+    .map(([k]) => k);
+  return [...credentials, ...required];
+}
+
 export function defineProtocol(spec: ProtocolSpec): Protocol {
   const tlsModes: TlsMode[] = ['off'];
   if (spec.tls?.starttls) tlsModes.push('starttls');
@@ -368,7 +389,9 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
         .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
     };
     const schema = z.object({ ...target, ...(hasTls(spec) ? tlsFields : {}), via: jumpHostField, ...op.input.shape }).strict();
-    operations[name] = { ...op, name, schema: schema as unknown as AnyObject };
+    const unknownPrimary = (op.primary ?? []).filter((field) => !(field in op.input.shape) && field !== 'tls');
+    if (unknownPrimary.length > 0) throw new TypeError(`${spec.id}.${name}: primary names ${unknownPrimary.join(', ')}, which the input lacks`);
+    operations[name] = { ...op, name, schema: schema as unknown as AnyObject, primary: op.primary ?? defaultPrimary(op.input.shape) };
   }
   if (spec.defaultOperation && !operations[spec.defaultOperation]) {
     throw new TypeError(`${spec.id}: defaultOperation ${spec.defaultOperation} is not an operation`);

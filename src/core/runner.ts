@@ -2,7 +2,7 @@
 // hands out guarded connections and closes every one of them in `finally`.
 import { z } from 'zod';
 import { unsupportedReasons } from './capabilities.ts';
-import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
+import { Conn, joinHostPort, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
@@ -196,10 +196,10 @@ export async function runOperation(
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
-    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
+    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${joinHostPort(host, dialPort)} within ${connectTimeout} ms`);
     const connectSignal = connect.signal;
     const t0 = performance.now();
-    transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
+    transcript.info(-1, `connecting to ${joinHostPort(host, dialPort)}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
     // The connection's transcript number is taken now, so the TLS handshake (during the dial) is recorded under it.
@@ -348,7 +348,7 @@ export async function runOperation(
     } else if (!env.jump) {
       throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
     } else {
-      transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
+      transcript.info(-1, `through SSH jump host ${joinHostPort(via.host, via.port)}`);
       work = env.jump(ctx, via, (jumpDialer) => {
         dialer = jumpDialer;
         behindJump = true;
@@ -370,7 +370,7 @@ export async function runOperation(
   } catch (e) {
     let err = classify(e);
     // The overall deadline fired while a connect was still pending.
-    if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${input.host}:${port} within ${input.timeoutMs} ms`);
+    if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${joinHostPort(input.host, port)} within ${input.timeoutMs} ms`);
     const toTarget = conns.find((c): c is Conn => c instanceof Conn && c.host === input.host && c.port === port);
     if (toTarget) err = foreignGreeting(err, protocol, toTarget);
     if (opts.transcript) (err as { transcript?: unknown }).transcript = transcript.toJSON();
@@ -402,7 +402,7 @@ const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect t
 /** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
 function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
-  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const where = joinHostPort(host, port);
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);
   // A proxy hop's failure (core/proxy.ts) already names the proxy and its words.
   if (err.detail?.hop === 'proxy') return err;

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createApp, type RateLimiter } from '../../api/app.ts';
+import { createApp, wantsTextIndex, type RateLimiter } from '../../api/app.ts';
 import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
@@ -226,7 +226,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
     const url = new URL(request.url);
     const first = url.pathname.split('/')[1] ?? '';
     const bindings = { remoteAddress };
-    if (url.pathname.startsWith('/api/') || protocolIds.has(first)) return app.fetch(request, bindings);
+    if (url.pathname.startsWith('/api/') || protocolIds.has(first) || wantsTextIndex(request)) return app.fetch(request, bindings);
     if (request.method === 'GET' || request.method === 'HEAD') {
       const asset = serveAsset(assetsDir, url.pathname, request.method);
       if (asset) return asset;

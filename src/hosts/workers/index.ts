@@ -1,6 +1,6 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
-import { createApp } from '../../api/app.ts';
+import { createApp, wantsTextIndex } from '../../api/app.ts';
 import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
@@ -107,7 +107,7 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const path = new URL(request.url).pathname;
     const first = path.split('/')[1] ?? '';
-    if (path.startsWith('/api/') || protocolIds.has(first) || !env.ASSETS) {
+    if (path.startsWith('/api/') || protocolIds.has(first) || wantsTextIndex(request) || !env.ASSETS) {
       return appFor(env).fetch(request, env, ctx);
     }
     return env.ASSETS.fetch(request);

@@ -122,6 +122,7 @@ export default defineProtocol({
   defaultOperation: 'inspect',
   operations: {
     inspect: operation({
+      primary: ['alpn', 'versions'],
       summary: 'Handshake: version, suite, group, ALPN, the chain to its anchor; the versions, cipher suites and groups the server accepts',
       input: z.object({
         alpn: z
