@@ -1,5 +1,5 @@
 // Lab servers of the databases-kv area: redis-server (password, an ACL user, a TLS port), redis-sentinel, a Redis Cluster of
-// three masters and an edge node, memcached (plain, SASL, TLS).
+// three masters and an edge node, memcached (plain, SASL, TLS, text-protocol authentication).
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { exchange, expectIncludes } from '../probe.ts';
@@ -40,6 +40,12 @@ export const kvFacts = {
     migratingSlot: 100,
     /** A hash tag whose keys fall in migratingSlot ({mig203}). */
     migratingTag: 'mig203',
+  },
+  memcachedAsciiAuth: {
+    /** memcached -Y: the text protocol's own user and password. */
+    port: pc.memcachedAsciiAuth,
+    user: 'portolan',
+    password: 'memc-ascii-secret',
   },
   memcachedSasl: {
     user: 'portolan',
@@ -278,4 +284,21 @@ const memcachedSasl: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [redis, sentinel, redisCluster, memcached, memcachedSasl];
+const memcachedAsciiAuth: LabServer = {
+  name: 'memcached-ascii-auth',
+  area: 'databases-kv',
+  packages: ['memcached'],
+  ports: [pc.memcachedAsciiAuth],
+  async start(ctx) {
+    const a = kvFacts.memcachedAsciiAuth;
+    const file = ctx.writeFile('memcached-auth', `${a.user}:${a.password}\n`);
+    await ctx.exec('chmod', ['0644', file]);
+    await ctx.spawnDaemon({ command: '/usr/bin/memcached', args: ['-u', 'memcache', '-U', '0', '-m', '16', '-l', '127.0.0.1', '-p', String(a.port), '-Y', file] });
+  },
+  async health() {
+    // Unauthenticated, every command is refused: that refusal is the health check.
+    expectIncludes('memcached-ascii-auth', await exchange(kvFacts.memcachedAsciiAuth.port, { send: 'version\r\n', until: (b) => b.includes('\r\n') }), 'CLIENT_ERROR unauthenticated');
+  },
+};
+
+export const servers: LabServer[] = [redis, sentinel, redisCluster, memcached, memcachedSasl, memcachedAsciiAuth];

@@ -86,6 +86,20 @@ export class MemcachedClient {
     return e.text;
   }
 
+  /**
+   * Text-protocol authentication (protocol.txt "Authentication", a server started with -Y): a set whose data is
+   * `<user> <password>`, answered STORED, or CLIENT_ERROR authentication failure.
+   */
+  async asciiAuth(username: string, password: string): Promise<void> {
+    const data = new TextEncoder().encode(`${username} ${password}`);
+    await this.conn.write(storageCommand('set', new TextEncoder().encode('auth'), 0, 0, data, null, false), { secret: true, decode: `set auth 0 0 ${data.length} (${username} ****)` });
+    const e = await this.element();
+    if (e.kind === 'line' && e.text === 'STORED') return;
+    const err = errorLine(e);
+    if (err !== undefined) throw new AuthError(err, { response: err });
+    throw new ProtocolError(`unexpected answer to authentication: ${describe(e)}`);
+  }
+
   /** Sends `mn` and reads up to its MN: a no-reply command before it raised nothing if MN comes first. */
   async sync(): Promise<void> {
     await this.write(metaCommand('mn', null, [], null));

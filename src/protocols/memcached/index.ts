@@ -38,9 +38,19 @@ const maxValueBytes = z.number().int().min(1024).max(12 * 1024 * 1024).default(4
 const bytesOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
 const itemOut = z.object({ key: bytesOut, flags: z.number(), length: z.number(), cas: z.string().nullable(), value: bytesOut });
 
-async function open(ctx: OperationContext, maxValue?: number): Promise<MemcachedClient> {
+/** The text protocol's own authentication (memcached -Y): a user name and password, sent as the first command. */
+const textAuth = {
+  username: z.string().min(1).max(250).regex(/^[^\s]+$/, 'has no spaces').optional().describe('Text-protocol authentication (a server started with -Y): the user'),
+  password: z.string().max(4096).optional().describe('Text-protocol authentication: the password'),
+};
+
+async function open(ctx: OperationContext, maxValue?: number, auth?: { username?: string; password?: string }): Promise<MemcachedClient> {
   const c = new MemcachedClient(await ctx.dial(), maxValue);
   ctx.timing.mark('connectedMs');
+  if (auth?.password !== undefined || auth?.username !== undefined) {
+    if (auth.username === undefined || auth.password === undefined) throw InvalidInput.field(auth.username === undefined ? 'username' : 'password', 'text-protocol authentication needs both username and password');
+    await c.asciiAuth(auth.username, auth.password);
+  }
   return c;
 }
 
@@ -68,9 +78,9 @@ export default defineProtocol({
   ports: [{ port: 11211, transport: 'tcp' }],
   specs: ['memcached doc/protocol.txt', 'memcached doc/protocol-binary.xml', 'RFC 4616 (SASL PLAIN)'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'Every text command (get/gets/gat/gats, set/add/replace/append/prepend/cas with flags, expiry and noreply, delete, incr/decr in 64 bits, touch, flush_all, version), stats general/items/slabs/settings parsed, the meta commands mg/ms/md/ma/mn with flags, binary keys and quiet mode, TLS, a binary-protocol probe with SASL PLAIN; lab-tested against Debian\'s memcached (plain, TLS and a SASL instance) through workerd. The binary protocol as a full command set in batches (get/getk/set/add/replace/delete/increment/decrement/append/prepend/touch/gat/gatk/flush/stat/version/noop, every quiet variant, cas, SASL PLAIN), lab-tested the same way. Not covered: a lab test of every meta flag, UDP, ASCII auth (-Y).',
+      'Every text command (get/gets/gat/gats, set/add/replace/append/prepend/cas with flags, expiry and noreply, delete, incr/decr in 64 bits, touch, flush_all, version), stats general/items/slabs/settings parsed, text-protocol authentication (-Y), TLS; the meta commands mg/ms/md/ma/mn with every flag Debian\'s memcached knows (b c f h k l O q s t u v N R T on mg; b c C F I k O q T and the M modes on ms; b C I k O q T on md; b C N J D T M q t c v k O on ma; the W/X/Z flags it returns), binary keys and quiet mode; the binary protocol as a full command set in batches (get/getk/set/add/replace/delete/increment/decrement/append/prepend/touch/gat/gatk/flush/stat/version/noop with every quiet variant, cas, SASL PLAIN) and a binary probe; all lab-tested against Debian\'s memcached (plain, TLS, SASL and -Y instances) through workerd. Not covered: the meta E flag and md x, which memcached 1.6.18 does not know; UDP.',
   },
   verifiedAgainst: 'memcached 1.6.18-1+deb12u1 (Debian 12)',
   // memcached -Z serves TLS on the port it is given; there is no separate well-known TLS port.
@@ -80,6 +90,7 @@ export default defineProtocol({
     get: operation({
       summary: 'get / gets (with cas tokens) / gat / gats (touching): values of one or more keys',
       input: z.object({
+        ...textAuth,
         keys: z.array(bytesField).min(1).max(1000).describe('Keys: text, or {"base64": ...} for any bytes'),
         cas: z.boolean().default(false).describe('Also return each item\'s cas token (gets / gats)'),
         touch: z.number().int().min(-1).max(2 ** 31 - 1).optional().describe('Set a new expiry while reading (gat / gats)'),
@@ -92,7 +103,7 @@ export default defineProtocol({
       async run(ctx, input) {
         const keys = input.keys.map((k, i) => keyOf(k, `keys.${i}`));
         const verb = input.touch !== undefined ? (input.cas ? 'gats' : 'gat') : input.cas ? 'gets' : 'get';
-        const c = await open(ctx, input.maxValueBytes);
+        const c = await open(ctx, input.maxValueBytes, input);
         const items = await c.retrieve(input.touch !== undefined ? [verb, String(input.touch), ...keys] : [verb, ...keys]);
         const found = new Set(items.map((i) => toBase64(i.key)));
         return { items: items.map((i) => itemJson(i, input.encoding)), missing: keys.filter((k) => !found.has(toBase64(k))).map((k) => bytesJson(k, input.encoding)) };
@@ -101,6 +112,7 @@ export default defineProtocol({
     set: operation({
       summary: 'set / add / replace / append / prepend / cas: store a value, with flags, expiry and a cas token',
       input: z.object({
+        ...textAuth,
         key: bytesField,
         value: bytesField,
         mode: z.enum(['set', 'add', 'replace', 'append', 'prepend', 'cas']).default('set'),
@@ -119,19 +131,19 @@ export default defineProtocol({
         const value = toBytes(input.value, 'value');
         if (input.mode === 'cas' && input.cas === undefined) throw InvalidInput.field('cas', 'mode cas needs the cas token from gets');
         if (input.mode !== 'cas' && input.cas !== undefined) throw InvalidInput.field('cas', 'is only for mode cas');
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const r = await c.store(input.mode, key, input.flags, input.exptime, value, input.cas ?? null, input.noreply);
         return { stored: r === null ? null : r === 'STORED', response: r as 'STORED' | 'NOT_STORED' | 'EXISTS' | 'NOT_FOUND' | null };
       },
     }),
     delete: operation({
       summary: 'delete a key',
-      input: z.object({ key: bytesField, noreply: z.boolean().default(false) }),
+      input: z.object({ ...textAuth, key: bytesField, noreply: z.boolean().default(false) }),
       output: z.object({ deleted: z.boolean().nullable(), response: z.string().nullable() }),
       text: (r) => r.response ?? 'sent (noreply)',
       async run(ctx, input) {
         const key = keyOf(input.key, 'key');
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const r = await c.simple(['delete', key], input.noreply);
         if (r !== null && r !== 'DELETED' && r !== 'NOT_FOUND') throw new ProtocolError(`unexpected answer to delete: ${r}`);
         return { deleted: r === null ? null : r === 'DELETED', response: r };
@@ -140,6 +152,7 @@ export default defineProtocol({
     incr: operation({
       summary: 'incr / decr: change a decimal counter (64-bit, decr stops at 0)',
       input: z.object({
+        ...textAuth,
         key: bytesField,
         by: z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]).default(1).describe('Amount, up to 2^64-1 (a string beyond 2^53)'),
         direction: z.enum(['incr', 'decr']).default('incr'),
@@ -151,7 +164,7 @@ export default defineProtocol({
         const key = keyOf(input.key, 'key');
         const by = String(input.by);
         if (BigInt(by) > 18446744073709551615n) throw InvalidInput.field('by', 'is larger than 2^64-1');
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const r = await c.simple([input.direction, key, by], input.noreply);
         if (r === null) return { found: null, value: null };
         if (r === 'NOT_FOUND') return { found: false, value: null };
@@ -161,12 +174,12 @@ export default defineProtocol({
     }),
     touch: operation({
       summary: 'touch: set a new expiry without reading the value',
-      input: z.object({ key: bytesField, exptime, noreply: z.boolean().default(false) }),
+      input: z.object({ ...textAuth, key: bytesField, exptime, noreply: z.boolean().default(false) }),
       output: z.object({ touched: z.boolean().nullable(), response: z.string().nullable() }),
       text: (r) => r.response ?? 'sent (noreply)',
       async run(ctx, input) {
         const key = keyOf(input.key, 'key');
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const r = await c.simple(['touch', key, String(input.exptime)], input.noreply);
         if (r !== null && r !== 'TOUCHED' && r !== 'NOT_FOUND') throw new ProtocolError(`unexpected answer to touch: ${r}`);
         return { touched: r === null ? null : r === 'TOUCHED', response: r };
@@ -174,11 +187,11 @@ export default defineProtocol({
     }),
     flushAll: operation({
       summary: 'flush_all: invalidate every item, now or after a delay',
-      input: z.object({ delay: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Seconds before the flush takes effect'), noreply: z.boolean().default(false) }),
+      input: z.object({ ...textAuth, delay: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Seconds before the flush takes effect'), noreply: z.boolean().default(false) }),
       output: z.object({ response: z.string().nullable() }),
       text: (r) => r.response ?? 'sent (noreply)',
       async run(ctx, input) {
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const r = await c.simple(input.delay !== undefined ? ['flush_all', String(input.delay)] : ['flush_all'], input.noreply);
         if (r !== null && r !== 'OK') throw new ProtocolError(`unexpected answer to flush_all: ${r}`);
         return { response: r };
@@ -186,11 +199,11 @@ export default defineProtocol({
     }),
     version: operation({
       summary: 'version: the server version (text protocol)',
-      input: z.object({}),
+      input: z.object({ ...textAuth }),
       output: z.object({ version: z.string() }),
       text: (r) => r.version,
-      async run(ctx) {
-        const c = await open(ctx);
+      async run(ctx, input) {
+        const c = await open(ctx, undefined, input);
         const r = await c.simple(['version']);
         const m = /^VERSION (.+)$/.exec(r ?? '');
         if (!m) throw new ProtocolError(`unexpected answer to version: ${r}`);
@@ -199,7 +212,7 @@ export default defineProtocol({
     }),
     stats: operation({
       summary: 'stats (general, items, slabs, settings, sizes, conns): parsed',
-      input: z.object({ group: z.enum(['general', 'items', 'slabs', 'settings', 'sizes', 'conns']).default('general') }),
+      input: z.object({ ...textAuth, group: z.enum(['general', 'items', 'slabs', 'settings', 'sizes', 'conns']).default('general') }),
       output: z.object({
         group: z.string(),
         stats: z.record(z.string(), z.string()).describe('general, settings, sizes, conns: every STAT name and value; slabs: the totals'),
@@ -208,7 +221,7 @@ export default defineProtocol({
       text: (r) => [...Object.entries(r.stats).map(([k, v]) => `${k} ${v}`), ...Object.entries(r.bySlab ?? {}).flatMap(([id, f]) => Object.entries(f).map(([k, v]) => `${id}:${k} ${v}`))].join('\n'),
       shortRoute: (extra) => (extra ? { group: extra } : {}),
       async run(ctx, input) {
-        const c = await open(ctx);
+        const c = await open(ctx, undefined, input);
         const pairs = await c.stats(input.group === 'general' ? undefined : input.group);
         if (input.group === 'items') return { group: input.group, stats: {}, bySlab: itemStats(pairs) };
         if (input.group === 'slabs') {
@@ -221,6 +234,7 @@ export default defineProtocol({
     meta: operation({
       summary: 'A meta command (mg get, ms set, md delete, ma arithmetic, mn no-op) with its flags, and the parsed answer',
       input: z.object({
+        ...textAuth,
         command: z.enum(['mg', 'ms', 'md', 'ma', 'mn']),
         key: bytesField.optional().describe('The key; given as base64 or hex, it is sent base64-encoded with the b flag'),
         flags: z.array(metaFlag).max(32).default([]).describe('Meta flags, e.g. ["v", "c", "t"] for mg, ["T60", "F5", "MS"] for ms'),
@@ -256,7 +270,7 @@ export default defineProtocol({
           }
           if (key.length > 250) throw InvalidInput.field('key', 'is longer than 250 bytes as sent');
         }
-        const c = await open(ctx, input.maxValueBytes);
+        const c = await open(ctx, input.maxValueBytes, input);
         const r = await c.meta(input.command, key, flagList, input.command === 'ms' ? toBytes(input.value ?? '', 'value') : null);
         const returned: Record<string, string> = {};
         for (const f of r.flags) returned[f.flag] = f.token;

@@ -334,3 +334,82 @@ test('memcached: binary commands after SASL PLAIN on the SASL instance; without 
   const t = await call('memcached', 'binary', { ...sasl, username: s.user, password: s.password, commands: [{ op: 'noop' }] }, { transcript: true });
   assert.ok(!JSON.stringify(t.body.transcript).includes(s.password));
 });
+
+test('memcached: every meta flag the server knows, for mg, ms, md and ma', async () => {
+  const m = (command: string, key: unknown, flags: string[], value?: unknown) => mc('meta', { command, key, flags, ...(value === undefined ? {} : { value }) });
+  const k = uniq('mflags');
+  // ms: T ttl, F client flags, c return cas, k return key, O opaque, and the modes of M.
+  const set = await m('ms', k, ['T100', 'F5', 'c', 'k', 'O42'], 'mid');
+  assert.equal(set.code, 'HD');
+  assert.deepEqual([set.returned.k, set.returned.O], [k, '42']);
+  const cas = set.returned.c;
+  assert.equal((await m('ms', k, ['ME'], 'x')).code, 'NS', 'ME: add only when missing');
+  assert.equal((await m('ms', k, ['MA'], '>')).code, 'HD', 'MA: append');
+  assert.equal((await m('ms', k, ['MP'], '<')).code, 'HD', 'MP: prepend');
+  assert.equal((await m('ms', uniq('none'), ['MR'], 'x')).code, 'NS', 'MR: replace only when present');
+  // mg: v value, s size, f flags, t ttl, c cas, k key, O opaque, h hit before, l seconds since last access, u no LRU bump.
+  const g1 = await m('mg', k, ['v', 's', 'f', 't', 'k', 'O7', 'h', 'l', 'u']);
+  assert.deepEqual(g1.value, { text: '<mid>' });
+  assert.deepEqual([g1.returned.s, g1.returned.f, g1.returned.k, g1.returned.O, g1.returned.h], ['5', '5', k, '7', '0']);
+  assert.ok(Number(g1.returned.t) > 0 && Number(g1.returned.t) <= 100);
+  assert.ok(Number(g1.returned.l) >= 0);
+  assert.equal((await m('mg', k, ['h'])).returned.h, '0', 'a read with u does not count as a hit');
+  assert.equal((await m('mg', k, ['h'])).returned.h, '1', 'hit before, now that it was read');
+  // C compare-and-swap on ms: the cas of the first set is stale after append and prepend.
+  assert.equal((await m('ms', k, [`C${cas}`], 'y')).code, 'EX');
+  const current = (await m('mg', k, ['c'])).returned.c;
+  assert.equal((await m('ms', k, [`C${current}`, 'MS'], 'swapped')).code, 'HD');
+  // T on mg touches; q on a hit still answers, on a miss stays quiet (MN).
+  assert.equal((await m('mg', k, ['T500', 't'])).returned.t, '500');
+  assert.deepEqual((await m('mg', k, ['v', 'q'])).value, { text: 'swapped' });
+  assert.equal((await m('mg', uniq('none'), ['v', 'q'])).code, 'MN');
+  // N vivifies a miss (W: this client should fill it), the next reader sees Z (someone won already).
+  const viv = uniq('viv');
+  const w = await m('mg', viv, ['N30', 'v', 't']);
+  assert.deepEqual([w.code, 'W' in w.returned, w.returned.t], ['VA', true, '30']);
+  assert.ok('Z' in (await m('mg', viv, ['v'])).returned);
+  // R: a TTL below the token makes this reader win the recache.
+  assert.ok('W' in (await m('mg', k, ['R1000', 'v'])).returned);
+  // md: I invalidates (stale, X) with T a new TTL, C compares cas, q quiet, k and O echoed; ms I sets only if stale-able.
+  const inv = await m('md', k, ['I', 'T30', 'k', 'O9']);
+  assert.deepEqual([inv.code, inv.returned.k, inv.returned.O], ['HD', k, '9']);
+  const stale = await m('mg', k, ['v', 'c', 't']);
+  assert.ok('X' in stale.returned && 'W' in stale.returned, JSON.stringify(stale.returned));
+  assert.equal((await m('md', k, ['C1', 'q'])).code, 'EX', 'q: a failure still answers');
+  assert.equal((await m('md', k, ['q'])).code, 'MN', 'q: success stays quiet');
+  // b: a binary key, base64 on the wire, returned as its bytes.
+  const bin = { base64: Buffer.from([0, 1, 0xfe, 0xff]).toString('base64') };
+  assert.equal((await m('ms', bin, ['I'], 'bin')).code, 'HD');
+  assert.deepEqual((await m('mg', bin, ['k', 'v'])).key, bin);
+  // ma: N vivify with J initial, D delta, MI / M+ increment, MD / M- decrement, T ttl, t, c, v, k, O, q, C.
+  const ctr = uniq('mctr');
+  const a1 = await m('ma', ctr, ['N0', 'J10', 'D5', 'MI', 'v', 't', 'c', 'k', 'O3']);
+  assert.deepEqual([a1.value, a1.returned.t, a1.returned.k, a1.returned.O], [{ text: '10' }, '-1', ctr, '3']);
+  assert.deepEqual((await m('ma', ctr, ['M+', 'D5', 'v'])).value, { text: '15' });
+  const a3 = await m('ma', ctr, ['M-', 'D3', 'v', 'T99', 't']);
+  assert.deepEqual([a3.value, a3.returned.t], [{ text: '12' }, '99']);
+  assert.equal((await m('ma', ctr, [`C${a1.returned.c}`, 'v'])).code, 'EX');
+  assert.equal((await m('ma', ctr, ['q'])).code, 'MN');
+  assert.deepEqual((await m('ma', ctr, ['MD', 'D100', 'v'])).value, { text: '0' }, 'decrement stops at 0');
+  // A flag this server does not know: its own words.
+  const unknown = await call('memcached', 'meta', { ...target, command: 'md', key: k, flags: ['x'] });
+  assert.equal(unknown.body.error.code, 'server_error');
+  assert.match(unknown.body.error.message, /CLIENT_ERROR invalid or duplicate flag/);
+});
+
+test('memcached: text-protocol authentication (-Y): commands run after it; a wrong password is auth_failed in the server\'s words', async () => {
+  const a = kvFacts.memcachedAsciiAuth;
+  const auth = { host: '127.0.0.1', port: a.port, username: a.user, password: a.password };
+  const k = uniq('ascii-auth');
+  assert.deepEqual(await mc('set', { key: k, value: 'behind a password' }, auth), { stored: true, response: 'STORED' });
+  assert.deepEqual((await mc('get', { keys: [k] }, auth)).items.map((i: { value: { text: string } }) => i.value.text), ['behind a password']);
+  assert.equal((await mc('version', {}, auth)).version, version);
+  const wrong = await call('memcached', 'version', { ...auth, password: 'wrong' });
+  assert.equal(wrong.body.error.code, 'auth_failed');
+  assert.equal(wrong.body.error.message, 'CLIENT_ERROR authentication failure');
+  const none = await call('memcached', 'version', { host: '127.0.0.1', port: a.port });
+  assert.equal(none.body.error.code, 'server_error');
+  assert.match(none.body.error.message, /CLIENT_ERROR unauthenticated/);
+  const t = await call('memcached', 'version', auth, { transcript: true });
+  assert.ok(!JSON.stringify(t.body.transcript).includes(a.password));
+});
