@@ -7,11 +7,13 @@
 // (`mn`, answered `MN`) follows them: everything before MN is an error the
 // server raised, and MN proves the server has processed the command.
 import type { Conn } from '../../core/conn.ts';
-import { fromLatin1, toHex } from '../../core/bytes.ts';
+import { concat, fromLatin1, toHex } from '../../core/bytes.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import {
+  BINARY_COMMANDS,
   BINARY_STATUS,
   BinaryOp,
+  binaryCommand,
   binaryFrame,
   binaryRequest,
   commandLine,
@@ -23,6 +25,8 @@ import {
   statPairs,
   storageCommand,
   textFrame,
+  type BinaryCommand,
+  type BinaryCommandName,
   type BinaryResponse,
   type MetaCode,
   type MetaFlag,
@@ -80,6 +84,20 @@ export class MemcachedClient {
     const e = await this.expect();
     if (e.kind !== 'line') throw new ProtocolError(`expected a status line, got ${describe(e)}`);
     return e.text;
+  }
+
+  /**
+   * Text-protocol authentication (protocol.txt "Authentication", a server started with -Y): a set whose data is
+   * `<user> <password>`, answered STORED, or CLIENT_ERROR authentication failure.
+   */
+  async asciiAuth(username: string, password: string): Promise<void> {
+    const data = new TextEncoder().encode(`${username} ${password}`);
+    await this.conn.write(storageCommand('set', new TextEncoder().encode('auth'), 0, 0, data, null, false), { secret: true, decode: `set auth 0 0 ${data.length} (${username} ****)` });
+    const e = await this.element();
+    if (e.kind === 'line' && e.text === 'STORED') return;
+    const err = errorLine(e);
+    if (err !== undefined) throw new AuthError(err, { response: err });
+    throw new ProtocolError(`unexpected answer to authentication: ${describe(e)}`);
   }
 
   /** Sends `mn` and reads up to its MN: a no-reply command before it raised nothing if MN comes first. */
@@ -157,13 +175,106 @@ export class MemcachedClient {
 
   // Binary protocol
 
+  /** The next binary response packet. */
+  async binaryResponse(): Promise<BinaryResponse> {
+    return this.conn.readFrame(this.binary, 'binary response', (x) => `binary response to 0x${x.opcode.toString(16)} (opaque ${x.opaque}): status 0x${x.status.toString(16).padStart(4, '0')} ${BINARY_STATUS[x.status] ?? ''} (${x.value.length} bytes)`);
+  }
+
   async binaryCall(opcode: number, opts: { key?: Uint8Array; extras?: Uint8Array; value?: Uint8Array; secret?: string } = {}): Promise<BinaryResponse> {
     const req = binaryRequest(opcode, { ...opts, opaque: opcode });
     const name = Object.entries(BinaryOp).find(([, v]) => v === opcode)?.[0] ?? `opcode 0x${opcode.toString(16)}`;
     await this.conn.write(req, opts.secret ? { secret: true, decode: `binary ${name} ${opts.secret}` } : { decode: `binary ${name}${opts.key ? ` ${fromLatin1(opts.key.subarray(0, 80))}` : ''}` });
-    const r = await this.conn.readFrame(this.binary, 'binary response', (x) => `binary response to 0x${x.opcode.toString(16)}: status 0x${x.status.toString(16).padStart(4, '0')} ${BINARY_STATUS[x.status] ?? ''} (${x.value.length} bytes)`);
+    const r = await this.binaryResponse();
     if (r.opcode !== opcode) throw new ProtocolError(`binary response is for opcode 0x${r.opcode.toString(16)}, not 0x${opcode.toString(16)}`);
     return r;
+  }
+}
+
+/** SASL list mechanisms: the names, or null when the server has SASL off (it does not know the command). */
+async function saslMechanisms(c: MemcachedClient): Promise<string[] | null> {
+  const mechs = await c.binaryCall(BinaryOp.saslListMechs);
+  return mechs.status === 0 ? fromLatin1(mechs.value).split(/\s+/).filter(Boolean) : null;
+}
+
+/** SASL PLAIN over the binary protocol: the mechanisms offered and the server's "Authenticated." */
+export async function saslLogin(c: MemcachedClient, username: string, password: string): Promise<{ mechanisms: string[]; message: string }> {
+  const mechanisms = await saslMechanisms(c);
+  if (mechanisms === null) throw new ServerError('the server has SASL off (it does not know SASL list mechanisms)');
+  if (!mechanisms.includes('PLAIN')) throw new ServerError(`the server offers ${mechanisms.join(' ')}, not PLAIN`);
+  const auth = await c.binaryCall(BinaryOp.saslAuth, { key: new TextEncoder().encode('PLAIN'), value: saslPlain(username, password), secret: `SASL PLAIN ${username} ****` });
+  // protocol-binary.xml / SASL: 0x0000 authenticated, 0x0020 authentication error.
+  if (auth.status === 0x0020) throw new AuthError(binaryError(auth), { status: auth.status });
+  if (auth.status !== 0) throw new ServerError(binaryError(auth), { status: auth.status });
+  return { mechanisms, message: fromLatin1(auth.value) };
+}
+
+export interface BinaryResult {
+  op: BinaryCommandName;
+  /** False for a quiet command that stayed quiet (success, or a miss of a quiet get). */
+  answered: boolean;
+  status: number | null;
+  /** The server's words for a failure, or the status name. */
+  message: string | null;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  flags: number | null;
+  cas: string | null;
+  /** increment / decrement: the new value (64 bits, as text). */
+  counter: string | null;
+  /** stat: the statistics, name to value. */
+  stats: [string, string][] | null;
+}
+
+/**
+ * The commands in one write, closed by a no-op: every answer before the no-op's belongs to the command its
+ * opaque names (quiet commands answer only when there is something to say); the no-op's answer ends the batch.
+ */
+export async function binaryBatch(c: MemcachedClient, commands: BinaryCommand[], maxStats = 10_000): Promise<BinaryResult[]> {
+  const closer = commands.length;
+  const bytes = concat([...commands.map((cmd, i) => binaryCommand(cmd, i)), binaryRequest(BinaryOp.noop, { opaque: closer })]);
+  await c.conn.write(bytes, { decode: `binary batch of ${commands.length}: ${commands.slice(0, 4).map((x) => `${x.op}${x.key ? ` ${fromLatin1(x.key.subarray(0, 60))}` : ''}`).join('; ')}${commands.length > 4 ? '; …' : ''} + noop` });
+  const results: BinaryResult[] = commands.map((cmd) => ({ op: cmd.op, answered: false, status: null, message: null, key: null, value: null, flags: null, cas: null, counter: null, stats: null }));
+  for (;;) {
+    let r: BinaryResponse;
+    try {
+      r = await c.binaryResponse();
+    } catch (e) {
+      // A server that requires SASL answers an unauthenticated command with an auth error, then closes.
+      const refused = results.find((x) => x.status === 0x0020);
+      if (e instanceof PortolanError && e.code === 'closed' && refused) throw new AuthError(`${refused.message}: the server requires SASL and closed the connection`, { status: 0x0020 });
+      throw e;
+    }
+    if (r.opaque === closer && r.opcode === BinaryOp.noop) return results;
+    const out = results[r.opaque];
+    if (!out || BINARY_COMMANDS[out.op].opcode !== r.opcode) throw new ProtocolError(`binary response for opcode 0x${r.opcode.toString(16)} with opaque ${r.opaque} matches no command sent`);
+    if (out.op === 'stat') {
+      out.answered = true;
+      out.status = r.status;
+      if (r.status !== 0) out.message = binaryError(r);
+      else if (r.key.length > 0) {
+        out.stats ??= [];
+        if (out.stats.length >= maxStats) throw new ProtocolError(`more than ${maxStats} statistics`);
+        out.stats.push([fromLatin1(r.key), fromLatin1(r.value)]);
+      }
+      continue;
+    }
+    if (out.answered) throw new ProtocolError(`a second binary response for command ${r.opaque + 1} (${out.op})`);
+    out.answered = true;
+    out.status = r.status;
+    out.cas = r.cas === 0n ? null : r.cas.toString();
+    if (r.status !== 0) {
+      out.message = binaryError(r);
+      continue;
+    }
+    out.message = BINARY_STATUS[0];
+    if (r.key.length) out.key = r.key;
+    // Get responses carry 4 bytes of flags; increment/decrement answer the new value as 8 bytes.
+    if (r.extras.length === 4) out.flags = new DataView(r.extras.buffer, r.extras.byteOffset, 4).getUint32(0);
+    const kind = BINARY_COMMANDS[out.op];
+    if (kind.extras === 'counter') {
+      if (r.value.length !== 8) throw new ProtocolError(`${out.op} answered ${r.value.length} bytes, not an 8-byte counter`);
+      out.counter = new DataView(r.value.buffer, r.value.byteOffset, 8).getBigUint64(0).toString();
+    } else if (r.value.length || /^(get|gat)/.test(out.op)) out.value = r.value;
   }
 }
 
@@ -206,17 +317,11 @@ export async function binaryProbe(c: MemcachedClient, opts: { username?: string;
     authMessage: null,
     item: null,
   };
-  const mechs = await c.binaryCall(BinaryOp.saslListMechs);
-  if (mechs.status === 0) out.saslMechanisms = fromLatin1(mechs.value).split(/\s+/).filter(Boolean);
   if (opts.password !== undefined) {
-    if (out.saslMechanisms === null) throw new ServerError(`the server has SASL off: ${binaryError(mechs)}`);
-    if (!out.saslMechanisms.includes('PLAIN')) throw new ServerError(`the server offers ${out.saslMechanisms.join(' ')}, not PLAIN`);
-    const auth = await c.binaryCall(BinaryOp.saslAuth, { key: new TextEncoder().encode('PLAIN'), value: saslPlain(opts.username ?? '', opts.password), secret: `SASL PLAIN ${opts.username ?? ''} ****` });
-    // protocol-binary.xml / SASL: 0x0000 authenticated, 0x0020 authentication error.
-    if (auth.status === 0x0020) throw new AuthError(binaryError(auth), { status: auth.status });
-    if (auth.status !== 0) throw new ServerError(binaryError(auth), { status: auth.status });
-    out.authenticated = true;
-    out.authMessage = fromLatin1(auth.value);
+    const login = await saslLogin(c, opts.username ?? '', opts.password);
+    Object.assign(out, { saslMechanisms: login.mechanisms, authenticated: true, authMessage: login.message });
+  } else {
+    out.saslMechanisms = await saslMechanisms(c);
   }
   if (opts.key) {
     const got = await c.binaryCall(BinaryOp.get, { key: opts.key });

@@ -5,7 +5,7 @@ import { concat, fromLatin1, utf8 } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { FrameDecoder } from '../../core/framing.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
-import { binaryFrame, binaryRequest, checkKey, itemStats, metaCommand, saslPlain, slabStats, statPairs, storageCommand, textFrame } from './codec.ts';
+import { binaryCommand, binaryFrame, binaryRequest, checkKey, itemStats, metaCommand, saslPlain, slabStats, statPairs, storageCommand, textFrame } from './codec.ts';
 
 const b = (s: string) => utf8(s);
 const text = textFrame();
@@ -162,6 +162,27 @@ describe('memcached binary protocol', () => {
     big[0] = 0x81;
     new DataView(big.buffer).setUint32(8, 1 << 30);
     assert.throws(() => new FrameDecoder(binaryFrame()).feed(big), /exceeds/);
+  });
+});
+
+describe('memcached binary commands: golden bytes (protocol-binary.xml examples)', () => {
+  const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
+  it('set "Hello" "World" with flags 0xdeadbeef, expiry 7200: extras, key, value, cas', () => {
+    const req = binaryCommand({ op: 'set', key: b('Hello'), value: b('World'), flags: 0xdeadbeef, exptime: 0x1c20 }, 0);
+    assert.equal(hex(req), '80010005080000000000001200000000' + '0000000000000000' + 'deadbeef00001c20' + hex(b('HelloWorld')));
+    const cas = binaryCommand({ op: 'replaceq', key: b('k'), value: b('v'), cas: 0x0102030405060708n }, 7);
+    assert.equal(cas[1], 0x13);
+    assert.equal(hex(cas.subarray(12, 24)), '000000070102030405060708');
+  });
+  it('increment "counter" by 1 from 0 with expiry 3600; a quiet get and a flush without expiry carry no extras', () => {
+    const incr = binaryCommand({ op: 'increment', key: b('counter'), delta: 1n, initial: 0n, exptime: 3600 }, 0);
+    assert.equal(hex(incr.subarray(0, 12)), '80050007140000000000001b');
+    assert.equal(hex(incr.subarray(24, 44)), '0000000000000001' + '0000000000000000' + '00000e10');
+    assert.equal(fromLatin1(incr.subarray(44)), 'counter');
+    assert.equal(hex(binaryCommand({ op: 'getkq', key: b('a') }, 1).subarray(0, 12)), '800d00010000000000000001');
+    assert.equal(binaryCommand({ op: 'flush' }, 0).length, 24);
+    assert.equal(hex(binaryCommand({ op: 'flushq', exptime: 10 }, 0).subarray(24)), '0000000a');
+    assert.equal(hex(binaryCommand({ op: 'gat', key: b('a'), exptime: 5 }, 0).subarray(1, 2)), '1d');
   });
 });
 

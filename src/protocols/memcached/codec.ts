@@ -214,6 +214,76 @@ export const BinaryOp = {
   saslStep: 0x22,
 } as const;
 
+/** What a binary command carries in its extras (protocol-binary.xml, one section per command). */
+export type BinaryExtras = 'none' | 'store' | 'counter' | 'expiry' | 'optionalExpiry';
+
+/**
+ * The binary commands by name: opcode, extras, and whether it is a quiet variant (no answer on success; a quiet get
+ * also none on a miss). Quit is left out: it closes the connection before the batch can be closed with a no-op.
+ */
+export const BINARY_COMMANDS = {
+  get: { opcode: 0x00, extras: 'none', quiet: false },
+  getq: { opcode: 0x09, extras: 'none', quiet: true },
+  getk: { opcode: 0x0c, extras: 'none', quiet: false },
+  getkq: { opcode: 0x0d, extras: 'none', quiet: true },
+  set: { opcode: 0x01, extras: 'store', quiet: false },
+  setq: { opcode: 0x11, extras: 'store', quiet: true },
+  add: { opcode: 0x02, extras: 'store', quiet: false },
+  addq: { opcode: 0x12, extras: 'store', quiet: true },
+  replace: { opcode: 0x03, extras: 'store', quiet: false },
+  replaceq: { opcode: 0x13, extras: 'store', quiet: true },
+  delete: { opcode: 0x04, extras: 'none', quiet: false },
+  deleteq: { opcode: 0x14, extras: 'none', quiet: true },
+  increment: { opcode: 0x05, extras: 'counter', quiet: false },
+  incrementq: { opcode: 0x15, extras: 'counter', quiet: true },
+  decrement: { opcode: 0x06, extras: 'counter', quiet: false },
+  decrementq: { opcode: 0x16, extras: 'counter', quiet: true },
+  append: { opcode: 0x0e, extras: 'none', quiet: false },
+  appendq: { opcode: 0x19, extras: 'none', quiet: true },
+  prepend: { opcode: 0x0f, extras: 'none', quiet: false },
+  prependq: { opcode: 0x1a, extras: 'none', quiet: true },
+  touch: { opcode: 0x1c, extras: 'expiry', quiet: false },
+  gat: { opcode: 0x1d, extras: 'expiry', quiet: false },
+  gatq: { opcode: 0x1e, extras: 'expiry', quiet: true },
+  gatk: { opcode: 0x23, extras: 'expiry', quiet: false },
+  gatkq: { opcode: 0x24, extras: 'expiry', quiet: true },
+  flush: { opcode: 0x08, extras: 'optionalExpiry', quiet: false },
+  flushq: { opcode: 0x18, extras: 'optionalExpiry', quiet: true },
+  noop: { opcode: 0x0a, extras: 'none', quiet: false },
+  version: { opcode: 0x0b, extras: 'none', quiet: false },
+  stat: { opcode: 0x10, extras: 'none', quiet: false },
+} as const satisfies Record<string, { opcode: number; extras: BinaryExtras; quiet: boolean }>;
+
+export type BinaryCommandName = keyof typeof BINARY_COMMANDS;
+
+export interface BinaryCommand {
+  op: BinaryCommandName;
+  key?: Uint8Array;
+  value?: Uint8Array;
+  flags?: number;
+  exptime?: number;
+  delta?: bigint;
+  initial?: bigint;
+  cas?: bigint;
+}
+
+/** The extras of one command: flags and expiry for a store, delta, initial and expiry for a counter, an expiry. */
+export function binaryExtras(c: BinaryCommand): Uint8Array {
+  const kind: BinaryExtras = BINARY_COMMANDS[c.op].extras;
+  const w = new ByteWriter();
+  // An expiry of -1 (text protocol's "expire now") has no binary form: 0xffffffff on a counter means "do not create".
+  const exp = (c.exptime ?? 0) >>> 0;
+  if (kind === 'store') w.u32(c.flags ?? 0).u32(exp);
+  else if (kind === 'counter') w.u64(c.delta ?? 1n).u64(c.initial ?? 0n).u32(exp);
+  else if (kind === 'expiry' || (kind === 'optionalExpiry' && c.exptime !== undefined)) w.u32(exp);
+  return w.finish();
+}
+
+/** One command as a request packet, with its opaque and cas. */
+export function binaryCommand(c: BinaryCommand, opaque: number): Uint8Array {
+  return binaryRequest(BINARY_COMMANDS[c.op].opcode, { key: c.key, extras: binaryExtras(c), value: c.value, opaque, cas: c.cas });
+}
+
 export const BINARY_STATUS: Record<number, string> = {
   0x0000: 'No error',
   0x0001: 'Key not found',
@@ -244,7 +314,7 @@ export interface BinaryResponse {
 }
 
 /** A request: magic 0x80, opcode, key length, extras length, data type 0, vbucket 0, total body, opaque, cas. */
-export function binaryRequest(opcode: number, opts: { key?: Uint8Array; extras?: Uint8Array; value?: Uint8Array; opaque?: number } = {}): Uint8Array {
+export function binaryRequest(opcode: number, opts: { key?: Uint8Array; extras?: Uint8Array; value?: Uint8Array; opaque?: number; cas?: bigint } = {}): Uint8Array {
   const key = opts.key ?? new Uint8Array(0);
   const extras = opts.extras ?? new Uint8Array(0);
   const value = opts.value ?? new Uint8Array(0);
@@ -257,7 +327,7 @@ export function binaryRequest(opcode: number, opts: { key?: Uint8Array; extras?:
     .u16(0)
     .u32(extras.length + key.length + value.length)
     .u32(opts.opaque ?? 0)
-    .u64(0n)
+    .u64(opts.cas ?? 0n)
     .bytes(extras)
     .bytes(key)
     .bytes(value)

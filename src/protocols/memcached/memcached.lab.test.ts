@@ -221,3 +221,195 @@ test('memcached: the SASL password never reaches the transcript', async () => {
   assert.ok(!text.includes(Buffer.from(s.password).toString('hex')));
   assert.ok(r.body.transcript.entries.some((e: { decode?: string }) => e.decode === `binary saslAuth SASL PLAIN ${s.user} ****`));
 });
+
+test('memcached: the binary protocol as a command set: store, read, counters, touch, GAT, cas, flags, quiet variants', async () => {
+  const k = uniq('bin');
+  const ctr = uniq('binctr');
+  const r = await mc('binary', {
+    commands: [
+      { op: 'set', key: k, value: 'World', flags: 0xdeadbeef, exptime: 300 },
+      { op: 'get', key: k },
+      { op: 'getk', key: k },
+      { op: 'add', key: k, value: 'again' },
+      { op: 'replace', key: uniq('nothing'), value: 'x' },
+      { op: 'append', key: k, value: '!' },
+      { op: 'prepend', key: k, value: 'Hello ' },
+      { op: 'getk', key: k },
+      { op: 'increment', key: ctr, delta: '5', initial: '40' },
+      { op: 'increment', key: ctr, delta: '2' },
+      { op: 'decrement', key: ctr, delta: '100' },
+      { op: 'increment', key: uniq('nokey'), exptime: 0xffffffff },
+      { op: 'increment', key: k },
+      { op: 'touch', key: k, exptime: 600 },
+      { op: 'gatk', key: k, exptime: 900 },
+      { op: 'delete', key: uniq('nothing') },
+      { op: 'version' },
+      { op: 'noop' },
+    ],
+  });
+  const res = r.results;
+  assert.equal(r.authenticated, false);
+  assert.deepEqual([res[0].answered, res[0].status], [true, 0]);
+  assert.deepEqual([res[1].value, res[1].flags, res[1].key], [{ text: 'World' }, 0xdeadbeef, null]);
+  assert.deepEqual(res[2].key, { text: k });
+  // The server's own words for each failure.
+  assert.deepEqual([res[3].status, res[3].message], [2, 'Data exists for key. (status 0x0002)']);
+  assert.deepEqual([res[4].status, res[4].message], [1, 'Not found (status 0x0001)']);
+  assert.deepEqual(res[7].value, { text: 'Hello World!' });
+  assert.equal(res[7].flags, 0xdeadbeef, 'append and prepend keep the flags');
+  assert.deepEqual(res.slice(8, 11).map((x: { counter: string }) => x.counter), ['40', '42', '0']);
+  assert.equal(res[11].status, 1, 'expiry 0xffffffff: a missing counter is not created');
+  assert.deepEqual([res[12].status, res[12].message], [6, 'Non-numeric server-side value for incr or decr (status 0x0006)']);
+  assert.equal(res[13].status, 0);
+  assert.deepEqual([res[14].status, res[14].value, res[14].key], [0, { text: 'Hello World!' }, { text: k }]);
+  assert.equal(res[15].status, 1);
+  assert.deepEqual(res[16].value, { text: version });
+  assert.equal(res[17].status, 0);
+  // The TTL that gatk set, as the text protocol's meta get sees it.
+  const ttl = Number((await mc('meta', { command: 'mg', key: k, flags: ['t'] })).returned.t);
+  assert.ok(ttl > 600 && ttl <= 900, `ttl ${ttl}`);
+
+  // cas: a stale cas is refused, the current one accepted.
+  const cas = res[14].cas;
+  assert.match(cas, /^\d+$/);
+  const c2 = await mc('binary', {
+    commands: [
+      { op: 'set', key: k, value: 'stale', cas: String(BigInt(cas) + 1000n) },
+      { op: 'set', key: k, value: 'fresh', cas },
+      { op: 'get', key: k },
+    ],
+  });
+  assert.deepEqual(c2.results.map((x: { status: number }) => x.status), [2, 0, 0]);
+  assert.deepEqual(c2.results[2].value, { text: 'fresh' });
+});
+
+test('memcached: binary quiet variants answer only failures and quiet-get hits; the no-op closes the batch', async () => {
+  const k = uniq('quiet');
+  const missing = uniq('quiet-miss');
+  const r = await mc('binary', {
+    commands: [
+      { op: 'setq', key: k, value: '1' },
+      { op: 'addq', key: k, value: 'exists' },
+      { op: 'replaceq', key: k, value: '2' },
+      { op: 'appendq', key: k, value: '3' },
+      { op: 'prependq', key: k, value: '0' },
+      { op: 'getq', key: missing },
+      { op: 'getkq', key: k },
+      { op: 'incrementq', key: k, delta: '1' },
+      { op: 'decrementq', key: k, delta: '3' },
+      { op: 'gatq', key: k, exptime: 100 },
+      { op: 'gatkq', key: missing, exptime: 100 },
+      { op: 'deleteq', key: missing },
+      { op: 'deleteq', key: k },
+      { op: 'getq', key: k },
+    ],
+  });
+  const answered = r.results.map((x: { answered: boolean; status: number | null }) => (x.answered ? x.status : 'quiet'));
+  assert.deepEqual(answered, ['quiet', 2, 'quiet', 'quiet', 'quiet', 'quiet', 0, 'quiet', 'quiet', 0, 'quiet', 1, 'quiet', 'quiet']);
+  assert.deepEqual(r.results[6].value, { text: '023' });
+  assert.deepEqual(r.results[9].value, { text: '21' }, '023 + 1 - 3, written back without the leading zero');
+  // stat: a statistics group over the binary protocol; flushq then nothing left
+  const s = await mc('binary', { commands: [{ op: 'stat' }, { op: 'stat', key: 'settings' }] });
+  assert.equal(s.results[0].stats.version, version);
+  assert.ok(Number(s.results[0].stats.curr_connections) >= 1);
+  assert.equal(s.results[1].stats.binding_protocol, 'auto-negotiate');
+  const bad = await call('memcached', 'binary', { ...target, commands: [{ op: 'get' }] });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /commands\.0\.key/);
+  const bad2 = await call('memcached', 'binary', { ...target, commands: [{ op: 'get', key: 'a', value: 'b' }] });
+  assert.match(bad2.body.error.message, /commands\.0\.value/);
+});
+
+test('memcached: binary commands after SASL PLAIN on the SASL instance; without it the server refuses each in its words', async () => {
+  const s = kvFacts.memcachedSasl;
+  const k = uniq('sasl-bin');
+  const r = await mc('binary', { username: s.user, password: s.password, commands: [{ op: 'set', key: k, value: 'secured' }, { op: 'get', key: k }] }, sasl);
+  assert.equal(r.authenticated, true);
+  assert.deepEqual(r.results[1].value, { text: 'secured' });
+  const anon = await call('memcached', 'binary', { ...sasl, commands: [{ op: 'get', key: k }] });
+  assert.equal(anon.body.error.code, 'auth_failed');
+  assert.equal(anon.body.error.message, 'Auth failure. (status 0x0020): the server requires SASL and closed the connection');
+  const wrong = await call('memcached', 'binary', { ...sasl, username: s.user, password: 'nope', commands: [{ op: 'noop' }] });
+  assert.equal(wrong.body.error.code, 'auth_failed');
+  const t = await call('memcached', 'binary', { ...sasl, username: s.user, password: s.password, commands: [{ op: 'noop' }] }, { transcript: true });
+  assert.ok(!JSON.stringify(t.body.transcript).includes(s.password));
+});
+
+test('memcached: every meta flag the server knows, for mg, ms, md and ma', async () => {
+  const m = (command: string, key: unknown, flags: string[], value?: unknown) => mc('meta', { command, key, flags, ...(value === undefined ? {} : { value }) });
+  const k = uniq('mflags');
+  // ms: T ttl, F client flags, c return cas, k return key, O opaque, and the modes of M.
+  const set = await m('ms', k, ['T100', 'F5', 'c', 'k', 'O42'], 'mid');
+  assert.equal(set.code, 'HD');
+  assert.deepEqual([set.returned.k, set.returned.O], [k, '42']);
+  const cas = set.returned.c;
+  assert.equal((await m('ms', k, ['ME'], 'x')).code, 'NS', 'ME: add only when missing');
+  assert.equal((await m('ms', k, ['MA'], '>')).code, 'HD', 'MA: append');
+  assert.equal((await m('ms', k, ['MP'], '<')).code, 'HD', 'MP: prepend');
+  assert.equal((await m('ms', uniq('none'), ['MR'], 'x')).code, 'NS', 'MR: replace only when present');
+  // mg: v value, s size, f flags, t ttl, c cas, k key, O opaque, h hit before, l seconds since last access, u no LRU bump.
+  const g1 = await m('mg', k, ['v', 's', 'f', 't', 'k', 'O7', 'h', 'l', 'u']);
+  assert.deepEqual(g1.value, { text: '<mid>' });
+  assert.deepEqual([g1.returned.s, g1.returned.f, g1.returned.k, g1.returned.O, g1.returned.h], ['5', '5', k, '7', '0']);
+  assert.ok(Number(g1.returned.t) > 0 && Number(g1.returned.t) <= 100);
+  assert.ok(Number(g1.returned.l) >= 0);
+  assert.equal((await m('mg', k, ['h'])).returned.h, '0', 'a read with u does not count as a hit');
+  assert.equal((await m('mg', k, ['h'])).returned.h, '1', 'hit before, now that it was read');
+  // C compare-and-swap on ms: the cas of the first set is stale after append and prepend.
+  assert.equal((await m('ms', k, [`C${cas}`], 'y')).code, 'EX');
+  const current = (await m('mg', k, ['c'])).returned.c;
+  assert.equal((await m('ms', k, [`C${current}`, 'MS'], 'swapped')).code, 'HD');
+  // T on mg touches; q on a hit still answers, on a miss stays quiet (MN).
+  assert.equal((await m('mg', k, ['T500', 't'])).returned.t, '500');
+  assert.deepEqual((await m('mg', k, ['v', 'q'])).value, { text: 'swapped' });
+  assert.equal((await m('mg', uniq('none'), ['v', 'q'])).code, 'MN');
+  // N vivifies a miss (W: this client should fill it), the next reader sees Z (someone won already).
+  const viv = uniq('viv');
+  const w = await m('mg', viv, ['N30', 'v', 't']);
+  assert.deepEqual([w.code, 'W' in w.returned, w.returned.t], ['VA', true, '30']);
+  assert.ok('Z' in (await m('mg', viv, ['v'])).returned);
+  // R: a TTL below the token makes this reader win the recache.
+  assert.ok('W' in (await m('mg', k, ['R1000', 'v'])).returned);
+  // md: I invalidates (stale, X) with T a new TTL, C compares cas, q quiet, k and O echoed; ms I sets only if stale-able.
+  const inv = await m('md', k, ['I', 'T30', 'k', 'O9']);
+  assert.deepEqual([inv.code, inv.returned.k, inv.returned.O], ['HD', k, '9']);
+  const stale = await m('mg', k, ['v', 'c', 't']);
+  assert.ok('X' in stale.returned && 'W' in stale.returned, JSON.stringify(stale.returned));
+  assert.equal((await m('md', k, ['C1', 'q'])).code, 'EX', 'q: a failure still answers');
+  assert.equal((await m('md', k, ['q'])).code, 'MN', 'q: success stays quiet');
+  // b: a binary key, base64 on the wire, returned as its bytes.
+  const bin = { base64: Buffer.from([0, 1, 0xfe, 0xff]).toString('base64') };
+  assert.equal((await m('ms', bin, ['I'], 'bin')).code, 'HD');
+  assert.deepEqual((await m('mg', bin, ['k', 'v'])).key, bin);
+  // ma: N vivify with J initial, D delta, MI / M+ increment, MD / M- decrement, T ttl, t, c, v, k, O, q, C.
+  const ctr = uniq('mctr');
+  const a1 = await m('ma', ctr, ['N0', 'J10', 'D5', 'MI', 'v', 't', 'c', 'k', 'O3']);
+  assert.deepEqual([a1.value, a1.returned.t, a1.returned.k, a1.returned.O], [{ text: '10' }, '-1', ctr, '3']);
+  assert.deepEqual((await m('ma', ctr, ['M+', 'D5', 'v'])).value, { text: '15' });
+  const a3 = await m('ma', ctr, ['M-', 'D3', 'v', 'T99', 't']);
+  assert.deepEqual([a3.value, a3.returned.t], [{ text: '12' }, '99']);
+  assert.equal((await m('ma', ctr, [`C${a1.returned.c}`, 'v'])).code, 'EX');
+  assert.equal((await m('ma', ctr, ['q'])).code, 'MN');
+  assert.deepEqual((await m('ma', ctr, ['MD', 'D100', 'v'])).value, { text: '0' }, 'decrement stops at 0');
+  // A flag this server does not know: its own words.
+  const unknown = await call('memcached', 'meta', { ...target, command: 'md', key: k, flags: ['x'] });
+  assert.equal(unknown.body.error.code, 'server_error');
+  assert.match(unknown.body.error.message, /CLIENT_ERROR invalid or duplicate flag/);
+});
+
+test('memcached: text-protocol authentication (-Y): commands run after it; a wrong password is auth_failed in the server\'s words', async () => {
+  const a = kvFacts.memcachedAsciiAuth;
+  const auth = { host: '127.0.0.1', port: a.port, username: a.user, password: a.password };
+  const k = uniq('ascii-auth');
+  assert.deepEqual(await mc('set', { key: k, value: 'behind a password' }, auth), { stored: true, response: 'STORED' });
+  assert.deepEqual((await mc('get', { keys: [k] }, auth)).items.map((i: { value: { text: string } }) => i.value.text), ['behind a password']);
+  assert.equal((await mc('version', {}, auth)).version, version);
+  const wrong = await call('memcached', 'version', { ...auth, password: 'wrong' });
+  assert.equal(wrong.body.error.code, 'auth_failed');
+  assert.equal(wrong.body.error.message, 'CLIENT_ERROR authentication failure');
+  const none = await call('memcached', 'version', { host: '127.0.0.1', port: a.port });
+  assert.equal(none.body.error.code, 'server_error');
+  assert.match(none.body.error.message, /CLIENT_ERROR unauthenticated/);
+  const t = await call('memcached', 'version', auth, { transcript: true });
+  assert.ok(!JSON.stringify(t.body.transcript).includes(a.password));
+});

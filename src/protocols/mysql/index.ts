@@ -23,6 +23,10 @@ const resultSet = z.object({
   lastInsertId: z.union([z.number(), z.string()]).nullable(),
   warnings: z.number(),
   info: z.string(),
+  warningList: z
+    .array(z.object({ level: z.string(), code: z.number(), message: z.string() }))
+    .optional()
+    .describe("SHOW WARNINGS for the last statement, when it raised any (the server keeps only the last statement's)"),
 });
 
 const serverInfo = z.object({
@@ -32,6 +36,14 @@ const serverInfo = z.object({
   authPath: z.string().optional(),
   tls: z.boolean(),
 });
+
+/** The last statement's warnings in the server's words (SHOW WARNINGS), beside its result. */
+async function attachWarnings(s: Session, out: QueryOutcome): Promise<void> {
+  const last = out.results[out.results.length - 1] as (QueryOutcome['results'][number] & { warningList?: unknown }) | undefined;
+  if (!last || last.warnings === 0) return;
+  const w = await query(s, 'SHOW WARNINGS', { maxRows: 1000, maxBytes: 1024 * 1024 });
+  last.warningList = (w.results[0]?.rows ?? []).map((r) => ({ level: String(r[0] ?? ''), code: Number(r[1] ?? 0), message: String(r[2] ?? '') }));
+}
 
 /** MariaDB prefixes "5.5.5-" to its version so that old clients see one they accept. */
 function cleanVersion(v: string): string {
@@ -94,7 +106,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Handshake v10 with capability flags and TLS via SSLRequest; mysql_native_password, MariaDB client_ed25519 and auth switch lab-tested against MariaDB 10.11 through workerd; COM_QUERY with several result sets and any SQL, COM_STMT_PREPARE/EXECUTE with binary rows, typed columns (BLOB with NUL and non-UTF-8 bytes, multibyte text, NULLs, decimals as strings), ERR with SQLSTATE, row/byte limits with a truncation flag, schema browsing and a credential-free probe. caching_sha2_password (fast path, full path over TLS and with the RSA key) is tested with golden exchanges only: MariaDB does not have it and the lab has no MySQL.',
+      'Handshake v10 with capability flags and TLS via SSLRequest; mysql_native_password, MariaDB client_ed25519 and auth switch lab-tested against MariaDB 10.11 through workerd; COM_QUERY with several result sets and any SQL, COM_STMT_PREPARE/EXECUTE with binary rows, the last statement\'s warnings in the server\'s words (SHOW WARNINGS) beside its result, typed columns (BLOB with NUL and non-UTF-8 bytes, multibyte text, NULLs, decimals as strings), ERR with SQLSTATE, row/byte limits with a truncation flag, schema browsing and a credential-free probe. Not yet: multi-statement results shown as separate grids in the UI, prepared statements round-tripping every column type, LOAD DATA LOCAL INFILE, TLS with a client certificate. caching_sha2_password (fast path, full path over TLS and with the RSA key) is tested with golden exchanges only: MariaDB does not have it and the lab has no MySQL.',
   },
   verifiedAgainst: 'mariadb-server 1:10.11.19-0+deb12u1',
   tls: { starttls: true },
@@ -118,9 +130,11 @@ export default defineProtocol({
           const lim: Limits = { maxRows: input.maxRows, maxBytes: input.maxBytes };
           if (input.params !== undefined) {
             const out = await preparedQuery(s, input.sql, input.params.map(toBinaryParam), lim);
+            await attachWarnings(s, out);
             return { server: info(s), results: out.results, truncated: out.truncated, ...(out.limit ? { limit: out.limit } : {}), prepared: true };
           }
           const out = await query(s, input.sql, lim);
+          await attachWarnings(s, out);
           return { server: info(s), results: out.results, truncated: out.truncated, ...(out.limit ? { limit: out.limit } : {}), prepared: false };
         });
       },

@@ -183,3 +183,16 @@ test('mysql: the password never reaches the transcript', async () => {
   assert.ok(!text.includes(Buffer.from(u.ed25519.password).toString('hex')));
   assert.match(text, /server switches authentication to client_ed25519/);
 });
+
+test('mysql: the server\'s warnings (SHOW WARNINGS) come beside the result of the statement that raised them', async () => {
+  const r = await sql({ ...native, sql: "SELECT CAST('12abc' AS SIGNED) AS n, 1/0 AS d" });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const set = r.body.result.results[0];
+  assert.deepEqual(set.rows, [[12, null]]);
+  assert.equal(set.warnings, 2);
+  assert.deepEqual(set.warningList.map((w: { level: string; code: number }) => [w.level, w.code]), [['Warning', 1292], ['Warning', 1365]]);
+  assert.match(set.warningList[0].message, /Truncated incorrect INTEGER value: '12abc'/);
+  assert.equal(set.warningList[1].message, 'Division by 0');
+  const clean = await sql({ ...native, sql: 'SELECT 1' });
+  assert.equal(clean.body.result.results[0].warningList, undefined);
+});

@@ -103,6 +103,17 @@ const SCHEMA_SQL = {
     WHERE x.indrelid = (pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::regclass ORDER BY 1`,
 };
 
+/** pg_stat_activity (monitoring-stats "pg_stat_activity View"): one row per backend; queries cut to 1000 characters. */
+const ACTIVITY_SQL = `SELECT a.pid, a.pid = pg_catalog.pg_backend_pid() AS self, a.datname AS database, a.usename AS user,
+    a.application_name AS application, host(a.client_addr) AS "clientAddress", a.client_port AS "clientPort", a.backend_type AS "backendType",
+    a.state, a.wait_event_type AS "waitEventType", a.wait_event AS "waitEvent", a.backend_start AS "backendStart",
+    a.xact_start AS "transactionStart", a.query_start AS "queryStart", a.state_change AS "stateChange",
+    round(extract(epoch FROM (now() - a.query_start)) * 1000)::float8 AS "queryMs", pg_catalog.pg_blocking_pids(a.pid) AS "blockedBy",
+    left(a.query, 1000) AS query
+  FROM pg_catalog.pg_stat_activity a
+  WHERE ($1::boolean OR a.backend_type = 'client backend') AND ($2::boolean OR a.state IS DISTINCT FROM 'idle')
+  ORDER BY a.backend_type <> 'client backend', a.query_start DESC NULLS LAST, a.pid`;
+
 function asObjects(r: QueryOutcome): Record<string, JsonValue>[] {
   const set = r.results[0];
   if (!set) return [];
@@ -121,7 +132,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, notices, COPY TO STDOUT, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing and a credential-free probe: each lab-tested against PostgreSQL 15 through workerd. Not yet: direct TLS (PostgreSQL 17 needs ALPN, so Node host only; untested, Debian 12 ships PostgreSQL 15, which has no direct TLS), COPY FROM STDIN, binary-format results.',
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), every ErrorResponse field, notices, COPY TO STDOUT, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing, a pg_stat_activity server view (state, wait events, blocking pids) and a credential-free probe: each lab-tested against PostgreSQL 15 through workerd. Not yet: COPY TO STDOUT / COPY FROM STDIN streamed on the file-transfer contract (CSV, text, binary), binary-format results, direct TLS (PostgreSQL 17 needs ALPN, so Node host only; untested, Debian 12 ships PostgreSQL 15, which has no direct TLS).',
   },
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
   tls: { starttls: true, implicit: { port: 5432 } },
@@ -205,6 +216,29 @@ export default defineProtocol({
           const schemas = asObjects(await simpleQuery(s, SCHEMA_SQL.schemas, SCHEMA_LIMITS));
           const tables = asObjects(await extendedQuery(s, SCHEMA_SQL.tables, [input.schema ?? null], SCHEMA_LIMITS));
           return { ...base, databases, schemas, tables };
+        });
+      },
+    }),
+    activity: operation({
+      // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
+      needsWithTls: { implicit: ['alpn'] },
+      summary: 'Server view (pg_stat_activity): every backend with its user, database, client, state, wait event, running query and what blocks it',
+      input: z.object({
+        ...credentials,
+        idle: z.boolean().default(true).describe('Include idle connections'),
+        background: z.boolean().default(false).describe('Include background processes (checkpointer, walwriter, autovacuum, ...)'),
+      }),
+      output: z.object({
+        server: serverInfo,
+        backends: z.array(z.record(z.string(), jsonValue)).describe('pid, self, database, user, application, clientAddress, clientPort, backendType, state, waitEventType, waitEvent, backendStart, transactionStart, queryStart, stateChange, queryMs, blockedBy, query'),
+        note: z.string().nullable().describe("Why some rows are hidden (<insufficient privilege>, no backend type), when they are"),
+      }),
+      text: (r) => r.backends.map((b) => `${b.pid}${b.self ? '*' : ''}\t${b.user ?? ''}\t${b.database ?? ''}\t${b.state ?? b.backendType}\t${b.waitEvent ?? ''}\t${b.queryMs ?? ''}ms\t${String(b.query ?? '').replace(/\s+/g, ' ').slice(0, 80)}`).join('\n'),
+      async run(ctx, input) {
+        return withSession(ctx, input, async (s) => {
+          const backends = asObjects(await extendedQuery(s, ACTIVITY_SQL, [input.background ? 'true' : 'false', input.idle ? 'true' : 'false'], SCHEMA_LIMITS));
+          const hidden = backends.some((b) => b.query === '<insufficient privilege>' || b.backendType === null);
+          return { server: info(s), backends, note: hidden ? "other users' sessions and background processes are shown in full to superusers and members of pg_read_all_stats only" : null };
         });
       },
     }),

@@ -352,3 +352,32 @@ test("postgres: channelBinding require refuses md5 before the password goes out;
   const prefer = await sql({ ...scram, tls: 'starttls', tlsEngine: 'runtime', sql: 'SELECT 1' });
   assert.equal(prefer.body.result.server.authMethod, 'scram-sha-256');
 });
+
+test('postgres: the server view (pg_stat_activity) shows a running query with its wait event, and this session as self', async () => {
+  const marker = uniq('activity');
+  const sleeping = sql({ ...scram, sql: `SELECT pg_sleep(3) AS ${marker}`, timeoutMs: 15_000 });
+  let seen: Record<string, any> | undefined;
+  let self: Record<string, any> | undefined;
+  for (let i = 0; i < 40 && !seen; i++) {
+    const r = await call('postgres', 'activity', { ...scram, idle: false });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    seen = r.body.result.backends.find((b: { query: string }) => b.query.includes(marker));
+    self = r.body.result.backends.find((b: { self: boolean }) => b.self);
+  }
+  assert.ok(seen, 'the sleeping query is listed');
+  assert.deepEqual([seen.state, seen.waitEventType, seen.waitEvent, seen.user, seen.database, seen.backendType], ['active', 'Timeout', 'PgSleep', u.scram.user, facts.database, 'client backend']);
+  assert.equal(seen.clientAddress, '127.0.0.1');
+  assert.deepEqual(seen.blockedBy, []);
+  assert.equal(typeof seen.queryMs, 'number');
+  assert.ok(self && self.query.includes('pg_stat_activity'), 'this session sees its own query');
+  assert.equal((await sleeping).status, 200);
+  // Background processes only when asked; to a user without pg_read_all_stats the server hides what they are, and the note says why.
+  const all = await call('postgres', 'activity', { ...scram, background: true });
+  const clientsOnly = await call('postgres', 'activity', { ...scram });
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  assert.ok(clientsOnly.body.result.backends.every((b: { backendType: string }) => b.backendType === 'client backend'));
+  const extra = all.body.result.backends.filter((b: { backendType: string | null }) => b.backendType !== 'client backend');
+  assert.ok(extra.length >= 3, 'checkpointer, background writer, walwriter, ...');
+  assert.ok(extra.every((b: { backendType: string | null; pid: number }) => b.backendType === null && b.pid > 0));
+  assert.match(all.body.result.note, /pg_read_all_stats/);
+});

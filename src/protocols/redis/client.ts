@@ -275,6 +275,17 @@ export async function keyDetails(c: RedisClient, keys: Uint8Array[]): Promise<{ 
   });
 }
 
+export interface StreamGroup {
+  name: string;
+  /** Entries delivered and not yet acknowledged (the pending entries list). */
+  pending: number | null;
+  lastDeliveredId: string | null;
+  /** Redis 7.0+: entries read by the group, and how many are left to read (null when unknown). */
+  entriesRead: number | null;
+  lag: number | null;
+  consumers: { name: string; pending: number | null; idleMs: number | null }[];
+}
+
 export interface KeyView {
   exists: boolean;
   type: string;
@@ -289,6 +300,8 @@ export interface KeyView {
   zset?: { member: Uint8Array; score: string }[];
   hash?: { field: Uint8Array; value: Uint8Array }[];
   stream?: { id: string; fields: { field: Uint8Array; value: Uint8Array }[] }[];
+  /** A stream's consumer groups. */
+  groups?: StreamGroup[];
   truncated: boolean;
   limit: string | null;
 }
@@ -398,6 +411,7 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
         const [id, fields] = itemsOf(entry) ?? [];
         return { id: (id && textOf(id)) ?? '', fields: pairsAsBytes(fields).map(([field, value]) => ({ field, value })) };
       });
+      view.groups = await streamGroups(c, key, limit);
       break;
     }
     default:
@@ -407,6 +421,25 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
   const shown = view.list?.length ?? view.set?.length ?? view.zset?.length ?? view.hash?.length ?? view.stream?.length;
   if (shown !== undefined && view.size !== null && view.size > shown) Object.assign(view, { truncated: true, limit: elementLimit });
   return view;
+}
+
+/** XINFO GROUPS and, per group, XINFO CONSUMERS: the consumer groups of a stream with their pending entries. */
+async function streamGroups(c: RedisClient, key: Uint8Array, limit: number): Promise<StreamGroup[]> {
+  const num = (r: Record<string, string>, k: string) => (r[k] !== undefined && /^-?\d+$/.test(r[k]) ? Number(r[k]) : null);
+  const groups = (itemsOf(throwIfError(await c.call(['XINFO', 'GROUPS', key]))) ?? []).slice(0, limit).map((g) => recordOf(g) ?? {});
+  if (groups.length === 0) return [];
+  const consumers = await c.pipeline(groups.map((g) => ['XINFO', 'CONSUMERS', key, g.name ?? '']));
+  return groups.map((g, i) => ({
+    name: g.name ?? '',
+    pending: num(g, 'pending'),
+    lastDeliveredId: g['last-delivered-id'] ?? null,
+    entriesRead: num(g, 'entries-read'),
+    lag: num(g, 'lag'),
+    consumers: (itemsOf(throwIfError(consumers[i])) ?? []).slice(0, limit).map((x) => {
+      const r = recordOf(x) ?? {};
+      return { name: r.name ?? '', pending: num(r, 'pending'), idleMs: num(r, 'idle') };
+    }),
+  }));
 }
 
 // Sentinel (redis.io docs "High availability with Redis Sentinel", Sentinel API).

@@ -1,10 +1,10 @@
-// Redis (RESP2 and RESP3, redis-specifications protocol/*.md): any command, pipelines, INFO, a key browser, Sentinel, Pub/Sub and MONITOR.
+// Redis (RESP2 and RESP3, redis-specifications protocol/*.md): any command, pipelines, INFO, a key browser, Sentinel, Pub/Sub,
+// MONITOR, a RESP3 console with client-side caching, and Redis Cluster.
 import { z } from 'zod';
-import { bytesJson, fromBase64, fromHex, utf8, type ByteEncoding } from '../../core/bytes.ts';
-import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
-import type { Conn } from '../../core/conn.ts';
+import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
+import { InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel, type SessionMessage } from '../../core/protocol.ts';
-import { describeCommand, describeReply, encodeCommands, errorParts, itemsOf, replyJson, splitCommandLine, textOf, type CommandArg, type ReplyJson, type RespValue } from './codec.ts';
+import { bytesOf, describeCommand, describeReply, encodeCommands, errorParts, itemsOf, replyJson, textOf, type CommandArg, type RespValue } from './codec.ts';
 import {
   RedisClient,
   keyDetails,
@@ -19,173 +19,8 @@ import {
   viewKey,
   type PubSubEvent,
 } from './client.ts';
-
-// Inputs shared by every operation.
-
-const argField = z
-  .union([
-    z.string().max(1024 * 1024),
-    z.object({ base64: z.string().max(1_400_000) }).strict(),
-    z.object({ hex: z.string().max(2_100_000) }).strict(),
-  ])
-  .describe('An argument: text (sent as UTF-8), or {"base64": ...} / {"hex": ...} for any bytes');
-
-type ArgInput = z.infer<typeof argField>;
-
-const connection = {
-  username: z.string().min(1).max(256).optional().describe('ACL user name (Redis 6+); without it AUTH uses the default user'),
-  password: z.string().max(4096).optional().describe('Password for AUTH (requirepass or the ACL user\'s)'),
-  db: z.number().int().min(0).max(100_000).default(0).describe('Database number selected with SELECT'),
-  protocol: z.union([z.literal(2), z.literal(3)]).default(2).describe('RESP version: 2, or 3 negotiated with HELLO 3'),
-  encoding: z.enum(['auto', 'text', 'base64', 'hex']).default('auto').describe('How bytes come back: auto (UTF-8 text when valid, else base64), text, base64 or hex'),
-};
-
-const limits = {
-  maxReplyBytes: z.number().int().min(1024).max(12 * 1024 * 1024).default(4 * 1024 * 1024).describe('A reply larger than this is cut and flagged truncated'),
-  maxElements: z.number().int().min(1).max(1_000_000).default(100_000).describe('Elements kept per reply; more are counted and flagged truncated'),
-};
-
-type ConnInput = { username?: string; password?: string; db: number; protocol: 2 | 3; timeoutMs: number };
-
-function toBytes(arg: ArgInput, field: string): CommandArg {
-  if (typeof arg === 'string') return arg;
-  try {
-    return 'base64' in arg ? fromBase64(arg.base64) : fromHex(arg.hex);
-  } catch {
-    throw InvalidInput.field(field, `is not valid ${'base64' in arg ? 'base64' : 'hex'}`);
-  }
-}
-
-function keyBytes(arg: ArgInput, field: string): Uint8Array {
-  const v = toBytes(arg, field);
-  return typeof v === 'string' ? utf8(v) : v;
-}
-
-async function open(ctx: OperationContext, input: ConnInput, lim: { maxReplyBytes?: number; maxElements?: number } = {}): Promise<RedisClient> {
-  const conn = await dialChecked(ctx, input.timeoutMs);
-  const client = new RedisClient(conn, { maxBytes: lim.maxReplyBytes, maxElements: lim.maxElements });
-  const opts = { protocol: input.protocol, username: input.username, password: input.password, db: input.db };
-  const anyCommand = input.protocol === 3 || input.password !== undefined || input.db !== 0;
-  await firstExchange(ctx, client, input.timeoutMs, async () => {
-    await client.handshake(opts);
-    // Under TLS, one round trip proves the handshake worked before the operation's own command runs.
-    if (!anyCommand && ctx.target.tls === 'implicit') await client.must(['PING']);
-  });
-  ctx.timing.mark('readyMs');
-  return client;
-}
-
-/** The TLS window: long enough for a handshake, short enough to leave time to say what went wrong. */
-function tlsWindow(timeoutMs: number): number {
-  return Math.max(300, Math.min(5000, Math.floor(timeoutMs * 0.7)));
-}
-
-/**
- * Dials; with implicit TLS, a connect that times out is checked with a plain TCP connect: a port
- * that accepts TCP but never finishes the handshake does not speak TLS (tls_error, not a timeout).
- */
-async function dialChecked(ctx: OperationContext, timeoutMs: number): Promise<Conn> {
-  if (ctx.target.tls !== 'implicit') return ctx.dial();
-  const window = tlsWindow(timeoutMs);
-  try {
-    return await ctx.dial({ connectTimeoutMs: window });
-  } catch (e) {
-    if (!(e instanceof PortolanError) || e.code !== 'connect_timeout' || ctx.signal.aborted) throw e;
-    let plain: Conn;
-    try {
-      plain = await ctx.dial({ tls: 'off', connectTimeoutMs: Math.min(2000, timeoutMs - window) });
-    } catch {
-      throw e;
-    }
-    await plain.close();
-    throw new PortolanError('tls_error', `${ctx.target.host}:${ctx.target.port} accepts TCP connections but did not complete a TLS handshake within ${window} ms: the port most likely does not speak TLS`);
-  }
-}
-
-/**
- * Runs the first exchange. With implicit TLS it gets a shorter window: a plain Redis port reads a
- * ClientHello as the start of an inline command and never answers, which would otherwise surface as
- * a bare timeout at the end of the operation's deadline.
- */
-async function firstExchange(ctx: OperationContext, client: RedisClient, timeoutMs: number, fn: () => Promise<void>): Promise<void> {
-  if (ctx.target.tls !== 'implicit') return fn();
-  const window = tlsWindow(timeoutMs);
-  try {
-    await ctx.within(window, fn);
-  } catch (e) {
-    if (e instanceof PortolanError && e.code === 'io_timeout' && client.conn.bytesIn === 0 && !ctx.signal.aborted) {
-      throw new PortolanError('tls_error', `no TLS answer from ${ctx.target.host}:${ctx.target.port} within ${window} ms: the port most likely does not speak TLS`);
-    }
-    throw e;
-  }
-}
-
-// Outputs.
-
-const bytesOut = z.object({ text: z.string().optional(), base64: z.string().optional(), hex: z.string().optional() });
-
-const replyOut: z.ZodType<ReplyJson> = z.lazy(() =>
-  z.object({
-    type: z.enum(['simple', 'error', 'integer', 'bulk', 'verbatim', 'null', 'boolean', 'double', 'bignum', 'array', 'set', 'push', 'map']),
-    text: z.string().optional(),
-    base64: z.string().optional(),
-    hex: z.string().optional(),
-    length: z.number().optional(),
-    code: z.string().optional(),
-    message: z.string().optional(),
-    value: z.union([z.number(), z.string(), z.boolean()]).optional(),
-    format: z.string().optional(),
-    items: z.array(replyOut).optional(),
-    entries: z.array(z.object({ key: replyOut, value: replyOut })).optional(),
-    attributes: z.array(z.object({ key: replyOut, value: replyOut })).optional(),
-    truncated: z.boolean().optional(),
-    declared: z.number().optional(),
-  }),
-);
-
-const truncation = {
-  truncated: z.boolean().describe('Part of the answer was cut by a limit'),
-  limit: z.string().nullable().describe('The limit that cut it, when truncated'),
-};
-
-function limitNote(v: RespValue | undefined, lim: { maxReplyBytes: number; maxElements: number }): string | null {
-  if (!v || !anyTruncated(v)) return null;
-  return v.truncated && v.kind !== 'array' && v.kind !== 'map' && v.kind !== 'set' ? `maxReplyBytes: ${lim.maxReplyBytes}` : `maxReplyBytes: ${lim.maxReplyBytes} or maxElements: ${lim.maxElements}`;
-}
-
-function anyTruncated(v: RespValue): boolean {
-  if (v.truncated) return true;
-  if (v.kind === 'map') return v.entries.some(([k, x]) => anyTruncated(k) || anyTruncated(x));
-  const items = itemsOf(v);
-  return items ? items.some(anyTruncated) : false;
-}
-
-function renderReply(r: ReplyJson, indent = ''): string {
-  const bytes = (x: ReplyJson) => (x.text !== undefined ? JSON.stringify(x.text) : x.base64 !== undefined ? `base64:${x.base64}` : `hex:${x.hex}`);
-  switch (r.type) {
-    case 'simple':
-      return r.text ?? bytes(r);
-    case 'error':
-      return `(error) ${r.message}`;
-    case 'integer':
-      return `(integer) ${r.value}`;
-    case 'double':
-      return `(double) ${r.value}`;
-    case 'boolean':
-      return `(boolean) ${r.value}`;
-    case 'bignum':
-      return `(big number) ${r.value}`;
-    case 'null':
-      return '(nil)';
-    case 'bulk':
-    case 'verbatim':
-      return bytes(r);
-    case 'map':
-      return (r.entries ?? []).map((e, i) => `${indent}${i + 1}# ${renderReply(e.key, indent + '   ')} => ${renderReply(e.value, indent + '   ')}`).join('\n').trimStart() || '(empty map)';
-    default:
-      return (r.items ?? []).map((x, i) => `${i === 0 ? '' : indent}${i + 1}) ${renderReply(x, indent + '   ')}`).join('\n') || '(empty array)';
-  }
-}
+import { clusterOperations } from './cluster-ops.ts';
+import { anyTruncated, argField, scanFields, bytesOut, commandArgs, commandFields, connection, dialChecked, firstExchange, keyBytes, keyViewJson, keyViewShape, limitNote, limits, open, renderReply, replyOut, toBytes, truncation } from './fields.ts';
 
 const pubSubMessage = z.object({
   kind: z.enum(['message', 'pmessage']),
@@ -241,19 +76,19 @@ export default defineProtocol({
   id: 'redis',
   title: 'Redis',
   category: 'database',
-  summary: 'Runs any Redis command over RESP2 or RESP3 (HELLO 3), with pipelines, AUTH (password or ACL user), INFO by section, a key browser, Sentinel queries, Pub/Sub and MONITOR.',
+  summary: 'Runs any Redis command over RESP2 or RESP3 (HELLO 3), with pipelines, AUTH (password or ACL user), INFO by section, a key browser, Sentinel queries, Pub/Sub, MONITOR, a RESP3 console with push messages and client-side caching, and Redis Cluster (topology, MOVED/ASK routing, a key browser across the masters).',
   ports: [
     { port: 6379, transport: 'tcp' },
     { port: 6380, transport: 'tls', label: 'TLS (a common choice; Redis has no fixed TLS port)' },
     { port: 26379, transport: 'tcp', label: 'Sentinel' },
   ],
-  specs: ['RESP2 (redis-specifications protocol/RESP2.md)', 'RESP3 (redis-specifications protocol/RESP3.md)', 'Redis Sentinel API'],
+  specs: ['RESP2 (redis-specifications protocol/RESP2.md)', 'RESP3 (redis-specifications protocol/RESP3.md)', 'Redis Sentinel API', 'Redis cluster specification', 'Redis client-side caching (CLIENT TRACKING)'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'Every RESP2 and RESP3 type decoded from bytes with lengths, depth and element counts capped; any command with binary-safe arguments, pipelines and MULTI/EXEC, AUTH with a password and with an ACL user (NOPERM and WRONGPASS reported in the server\'s words), HELLO 3, INFO by section, SCAN pages with TYPE and TTL, a per-type value view, Sentinel masters and master address, TLS, SUBSCRIBE/PSUBSCRIBE and MONITOR as WebSocket sessions; all lab-tested against Debian\'s redis-server and redis-sentinel through workerd. Not offered: Redis Cluster redirects (MOVED/ASK), client-side caching (CLIENT TRACKING), Sentinel replica and sentinel lists.',
+      'Every RESP2 and RESP3 type decoded from bytes with lengths, depth and element counts capped; any command with binary-safe arguments, pipelines and MULTI/EXEC, AUTH with a password and with an ACL user (NOPERM and WRONGPASS reported in the server\'s words), HELLO 3, INFO by section, SCAN pages with TYPE and TTL, a per-type value view (stream consumer groups with their pending entries and consumers), Streams consumer groups (XREADGROUP, XACK, XPENDING, XCLAIM), Lua EVAL/EVALSHA and FUNCTION/FCALL, Sentinel masters and master address, TLS, SUBSCRIBE/PSUBSCRIBE and MONITOR as WebSocket sessions, a RESP3 console session with push messages and client-side caching invalidations (CLIENT TRACKING, BCAST, NOLOOP); Redis Cluster: CLUSTER SHARDS and CLUSTER SLOTS, CLUSTER NODES with slot migrations, MOVED and ASK followed as second hops the target guard judges (a redirect to a private address is target_blocked naming the redirect), a key browser across the masters; all lab-tested against Debian\'s redis-server (standalone and a cluster of three masters and an edge node) and redis-sentinel through workerd. Not covered: Sentinel replica and sentinel lists, a cluster over TLS, RESP2 tracking with REDIRECT.',
   },
-  verifiedAgainst: 'redis-server and redis-sentinel 5:7.0.15-1~deb12u10 (Debian 12)',
+  verifiedAgainst: 'redis-server (standalone and Redis Cluster) and redis-sentinel 5:7.0.15-1~deb12u10 (Debian 12)',
   tls: { implicit: { port: 6380 } },
   defaultOperation: 'command',
   operations: {
@@ -261,8 +96,7 @@ export default defineProtocol({
       primary: ['line', 'args', 'password', 'username', 'db'],
       summary: 'Run one command (any command; arguments as text or bytes) and decode its reply',
       input: z.object({
-        args: z.array(argField).min(1).max(1024).optional().describe('The command and its arguments, e.g. ["SET", "key", {"base64": "AP8="}]'),
-        line: z.string().min(1).max(1024 * 1024).optional().describe('Alternatively, a command line as redis-cli reads it: SET "my key" "a\\x00b"'),
+        ...commandFields,
         ...connection,
         ...limits,
       }),
@@ -275,17 +109,7 @@ export default defineProtocol({
       text: (r) => renderReply(r.reply),
       shortRoute: (extra) => (extra ? { line: extra } : { args: ['PING'] }),
       async run(ctx, input) {
-        if ((input.args === undefined) === (input.line === undefined)) throw InvalidInput.field('args', 'give either args or line');
-        let args: CommandArg[];
-        if (input.args) args = input.args.map((a, i) => toBytes(a, `args.${i}`));
-        else {
-          try {
-            args = splitCommandLine(input.line!);
-          } catch (e) {
-            throw InvalidInput.field('line', e instanceof Error ? e.message : String(e));
-          }
-          if (args.length === 0) throw InvalidInput.field('line', 'has no command');
-        }
+        const args = commandArgs(input);
         const c = await open(ctx, input, input);
         const reply = throwIfError(await c.call(args));
         return {
@@ -445,11 +269,7 @@ export default defineProtocol({
       summary: 'Key browser: one page of SCAN (cursor, MATCH pattern, TYPE) with each key\'s type and TTL',
       input: z.object({
         cursor: z.string().regex(/^\d{1,20}$/, 'cursor is the number the previous page returned').default('0'),
-        match: z.string().max(1024).optional().describe('Glob pattern, e.g. user:*'),
-        type: z.string().regex(/^[\w-]{1,32}$/).optional().describe('Only keys of this type: string, list, set, zset, hash, stream, ...'),
-        pageSize: z.number().int().min(1).max(10_000).default(100).describe('Keys wanted on this page (SCAN is called until it has them or the iteration ends)'),
-        count: z.number().int().min(1).max(100_000).default(100).describe('COUNT hint for each SCAN call'),
-        details: z.boolean().default(true).describe('Also read TYPE and TTL of every key (pipelined)'),
+        ...scanFields,
         ...connection,
       }),
       output: z.object({
@@ -480,44 +300,12 @@ export default defineProtocol({
         maxBytes: z.number().int().min(1).max(8 * 1024 * 1024).default(1024 * 1024).describe('Bytes shown of a string value'),
         ...connection,
       }),
-      output: z.object({
-        key: bytesOut,
-        exists: z.boolean(),
-        type: z.string(),
-        ttl: z.number().nullable(),
-        encoding: z.string().nullable(),
-        size: z.number().nullable().describe('Bytes of a string, elements of a collection'),
-        string: bytesOut.optional(),
-        list: z.array(bytesOut).optional(),
-        set: z.array(bytesOut).optional(),
-        zset: z.array(z.object({ member: bytesOut, score: z.string() })).optional(),
-        hash: z.array(z.object({ field: bytesOut, value: bytesOut })).optional(),
-        stream: z.array(z.object({ id: z.string(), fields: z.array(z.object({ field: bytesOut, value: bytesOut })) })).optional(),
-        ...truncation,
-      }),
+      output: z.object(keyViewShape),
       text: (r) => JSON.stringify(r, null, 2),
       async run(ctx, input) {
         const key = keyBytes(input.key, 'key');
         const c = await open(ctx, input);
-        const v = await viewKey(c, key, input.limit, input.maxBytes);
-        const e = input.encoding;
-        const bj = (b: Uint8Array) => bytesJson(b, e);
-        return {
-          key: bj(key),
-          exists: v.exists,
-          type: v.type,
-          ttl: v.ttl,
-          encoding: v.encoding,
-          size: v.size,
-          ...(v.string ? { string: bj(v.string) } : {}),
-          ...(v.list ? { list: v.list.map(bj) } : {}),
-          ...(v.set ? { set: v.set.map(bj) } : {}),
-          ...(v.zset ? { zset: v.zset.map((m) => ({ member: bj(m.member), score: m.score })) } : {}),
-          ...(v.hash ? { hash: v.hash.map((h) => ({ field: bj(h.field), value: bj(h.value) })) } : {}),
-          ...(v.stream ? { stream: v.stream.map((s) => ({ id: s.id, fields: s.fields.map((f) => ({ field: bj(f.field), value: bj(f.value) })) })) } : {}),
-          truncated: v.truncated,
-          limit: v.limit,
-        };
+        return keyViewJson(key, await viewKey(c, key, input.limit, input.maxBytes), input.encoding);
       },
     }),
     sentinelMasters: operation({
@@ -646,6 +434,105 @@ export default defineProtocol({
         return { messages: [], count, subscriptions, ended };
       },
     }),
+    console: operation({
+      summary: 'A RESP3 connection that shows push messages: commands in, their replies and every push (client-side caching invalidations, Pub/Sub) as it arrives; CLIENT TRACKING optional',
+      input: z.object({
+        commands: z.array(z.array(argField).min(1).max(1024)).max(1000).default([]).describe('Commands run first, in order (a session takes more as {"type":"command","args":[...]})'),
+        tracking: z
+          .object({
+            bcast: z.boolean().default(false).describe('Broadcasting mode: invalidations for every key under the prefixes, read or not'),
+            prefixes: z.array(z.string().min(1).max(1024)).max(100).default([]).describe('PREFIX arguments (broadcasting mode)'),
+            optin: z.boolean().default(false).describe('Track only keys read right after CLIENT CACHING yes'),
+            optout: z.boolean().default(false).describe('Track every key read except right after CLIENT CACHING no'),
+            noloop: z.boolean().default(false).describe('No invalidations for keys this connection changes itself'),
+          })
+          .optional()
+          .describe('CLIENT TRACKING ON with these options, before the commands'),
+        durationMs: z.number().int().min(0).max(60_000).default(500).describe('POST only: how long to listen for push messages after the commands'),
+        maxMessages: z.number().int().min(1).max(100_000).default(10_000).describe('Stop after this many push messages'),
+        ...connection,
+        protocol: z.literal(3).default(3).describe('RESP3: push messages arrive on the same connection as replies'),
+        ...limits,
+      }),
+      output: z.object({
+        replies: z.array(z.object({ command: z.string(), reply: replyOut })).describe('POST: each command with its reply; a session streams them instead'),
+        pushes: z.array(z.object({ kind: z.string(), reply: replyOut, keys: z.array(bytesOut).nullable().optional().describe('invalidate: the keys, null when every key is invalid (FLUSHALL, FLUSHDB)') })),
+        invalidations: z.number(),
+        ended: z.enum(['duration', 'maxMessages', 'client', 'server']),
+      }),
+      text: (r) => [...r.replies.map((x) => `> ${x.command}\n${renderReply(x.reply)}`), ...r.pushes.map((p) => (p.kind === 'invalidate' ? `(push) invalidate ${p.keys ? p.keys.map((k) => k.text ?? k.base64 ?? k.hex).join(' ') : '(all keys)'}` : `(push) ${renderReply(p.reply)}`))].join('\n'),
+      async run(ctx, input) {
+        const c = await openConsole(ctx, input);
+        const replies: { command: string; reply: ReturnType<typeof replyJson> }[] = [];
+        for (const [i, cmd] of input.commands.entries()) {
+          const args = cmd.map((a, j) => toBytes(a, `commands.${i}.${j}`));
+          replies.push({ command: describeCommand(args), reply: replyJson(await c.call(args), input.encoding) });
+        }
+        const pushes = c.pushes.splice(0).slice(0, input.maxMessages).map((p) => pushJson(p, input.encoding));
+        let ended: 'duration' | 'maxMessages' = 'duration';
+        await forDuration(ctx, input.durationMs, async () => {
+          while (pushes.length < input.maxMessages) {
+            const v = await c.next();
+            if (v.kind === 'push') pushes.push(pushJson(v, input.encoding));
+          }
+          ended = 'maxMessages';
+        });
+        return { replies, pushes, invalidations: pushes.filter((p) => p.kind === 'invalidate').length, ended };
+      },
+      async session(ctx, input, channel) {
+        const c = await openConsole(ctx, input);
+        const pending: { id: unknown; command: string }[] = [];
+        let invalidations = 0;
+        let pushCount = 0;
+        const submit = async (args: CommandArg[], id: unknown) => {
+          pending.push({ id, command: describeCommand(args) });
+          await c.send(args);
+        };
+        channel.send({ type: 'ready', protocol: c.protocol, tracking: input.tracking !== undefined });
+        const serverLoop = serverEnds(async (): Promise<'maxMessages'> => {
+          for (;;) {
+            const v = await c.next();
+            if (v.kind === 'push') {
+              const p = pushJson(v, input.encoding);
+              if (p.kind === 'invalidate') {
+                invalidations++;
+                channel.send({ type: 'invalidate', keys: p.keys ?? null });
+              } else channel.send({ type: 'push', kind: p.kind, reply: p.reply });
+              if (++pushCount >= input.maxMessages) return 'maxMessages';
+              continue;
+            }
+            const waiting = pending.shift();
+            if (!waiting) throw new ProtocolError(`the server sent ${describeReply(v)} with no command waiting for it`);
+            channel.send({ type: 'reply', id: waiting.id, command: waiting.command, reply: replyJson(v, input.encoding) });
+          }
+        });
+        for (const [i, cmd] of input.commands.entries()) await submit(cmd.map((a, j) => toBytes(a, `commands.${i}.${j}`)), i);
+        const fromClient = clientLoop(channel, async (m) => {
+          if (m.type !== 'command') {
+            channel.send({ type: 'error', error: { code: 'invalid_input', message: `unknown message type ${JSON.stringify(m.type)}: command or stop` } });
+            return;
+          }
+          const parsed = z.object({ args: z.array(argField).min(1).max(1024).optional(), line: z.string().min(1).max(1024 * 1024).optional() }).safeParse(m);
+          let args: CommandArg[];
+          try {
+            if (!parsed.success) throw InvalidInput.field('args', parsed.error.issues[0]?.message ?? 'is not a command');
+            args = commandArgs(parsed.data);
+          } catch (e) {
+            channel.send({ type: 'error', id: m.id, error: { code: 'invalid_input', message: e instanceof Error ? e.message : String(e) } });
+            return;
+          }
+          await submit(args, m.id);
+        });
+        let ended: 'maxMessages' | 'client' | 'server';
+        try {
+          ended = await Promise.race([serverLoop(), fromClient]);
+        } finally {
+          await c.conn.close();
+        }
+        return { replies: [], pushes: [], invalidations, ended };
+      },
+    }),
+    ...clusterOperations,
     monitor: operation({
       primary: ['password', 'username'],
       summary: 'MONITOR: as a WebSocket session, every command the server runs as it runs it; as a POST, those of a time window',
@@ -711,6 +598,37 @@ function serverEnds<T extends string>(loop: () => Promise<T>): () => Promise<T |
       if (e instanceof PortolanError && e.code === 'closed') return 'server' as const;
       throw e;
     });
+}
+
+/** A RESP3 connection with CLIENT TRACKING turned on as asked. */
+async function openConsole(
+  ctx: OperationContext,
+  input: Parameters<typeof open>[1] & { tracking?: { bcast: boolean; prefixes: string[]; optin: boolean; optout: boolean; noloop: boolean }; maxReplyBytes: number; maxElements: number },
+): Promise<RedisClient> {
+  const c = await open(ctx, input, input);
+  if (c.protocol !== 3) throw new ServerError('the server did not accept HELLO 3: push messages need RESP3 (Redis 6 or later)');
+  const t = input.tracking;
+  if (t) {
+    if (t.optin && t.optout) throw InvalidInput.field('tracking.optin', 'optin and optout exclude each other');
+    if (t.prefixes.length && !t.bcast) throw InvalidInput.field('tracking.prefixes', 'prefixes need bcast');
+    const args = ['CLIENT', 'TRACKING', 'ON'];
+    if (t.bcast) args.push('BCAST', ...t.prefixes.flatMap((p) => ['PREFIX', p]));
+    if (t.optin) args.push('OPTIN');
+    if (t.optout) args.push('OPTOUT');
+    if (t.noloop) args.push('NOLOOP');
+    await c.must(args);
+  }
+  return c;
+}
+
+/** A push message: its kind (first element), and for an invalidation the keys it names (null: every key). */
+function pushJson(v: RespValue, encoding: ByteEncoding): { kind: string; reply: ReturnType<typeof replyJson>; keys?: ReturnType<typeof bytesJson>[] | null } {
+  const items = itemsOf(v) ?? [];
+  const kind = (items[0] && textOf(items[0])) ?? 'unknown';
+  const out = { kind, reply: replyJson(v, encoding) };
+  if (kind !== 'invalidate') return out;
+  const keys = items[1] ? itemsOf(items[1]) : undefined;
+  return { ...out, keys: keys ? keys.map((k) => bytesJson(bytesOf(k) ?? new Uint8Array(0), encoding)) : null };
 }
 
 function textOfError(v: RespValue): string {

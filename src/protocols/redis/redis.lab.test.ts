@@ -399,3 +399,119 @@ test('redis: bad input is invalid_input naming the field', async () => {
   const quote = await redis({ line: 'GET "open' });
   assert.equal(quote.body.error.message, 'line: unbalanced double quotes in the command line');
 });
+
+test('redis: client-side caching over POST: a tracked key read then changed comes back as an invalidate push', async () => {
+  const key = uniq('cached');
+  const r = await ok({ commands: [['SET', key, 'v1'], ['GET', key], ['SET', key, 'v2'], ['PING']], tracking: {}, durationMs: 200 }, 'console');
+  assert.deepEqual(r.replies.map((x: { reply: { text?: string } }) => x.reply.text), ['OK', 'v1', 'OK', 'PONG']);
+  const inval = r.pushes.filter((p: { kind: string }) => p.kind === 'invalidate');
+  assert.deepEqual(inval.map((p: { keys: { text: string }[] }) => p.keys), [[{ text: key }]]);
+  assert.equal(r.invalidations, 1);
+  assert.equal(inval[0].reply.type, 'push');
+  // NOLOOP: changes made by this connection are not reported back to it.
+  const quiet = await ok({ commands: [['GET', key], ['SET', key, 'v3']], tracking: { noloop: true }, durationMs: 200 }, 'console');
+  assert.equal(quiet.invalidations, 0);
+  const bad = await redis({ tracking: { optin: true, optout: true } }, 'console');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /tracking\.optin/);
+});
+
+test('redis: a RESP3 console session shows replies, invalidations caused by another client, and Pub/Sub pushes', async () => {
+  const key = uniq('tracked');
+  const prefix = uniq('bc');
+  await ok({ args: ['SET', key, 'before'] });
+  const s = await openSession('redis', 'console', { ...target, tracking: {}, commands: [['GET', key]] });
+  assert.equal((await s.next((m) => m.type === 'ready')).protocol, 3);
+  assert.deepEqual((await s.next((m) => m.type === 'reply' && m.id === 0)).reply, { type: 'bulk', text: 'before', length: 6 });
+  // Another connection changes the key: the server pushes an invalidation into this session.
+  await ok({ args: ['SET', key, 'after'] });
+  assert.deepEqual((await s.next((m) => m.type === 'invalidate')).keys, [{ text: key }]);
+  // Broadcasting mode for a prefix, switched on in the session itself: keys never read are reported too.
+  s.send({ type: 'command', id: 'bcast', args: ['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', prefix] });
+  const bcast = await s.next((m) => m.type === 'reply' && m.id === 'bcast');
+  assert.equal(bcast.reply.type, 'error', 'tracking is already on in the other mode');
+  assert.match(bcast.reply.message, /before disabling tracking/);
+  s.send({ type: 'command', id: 'off', line: 'CLIENT TRACKING OFF' });
+  assert.equal((await s.next((m) => m.type === 'reply' && m.id === 'off')).reply.text, 'OK');
+  s.send({ type: 'command', id: 'on', args: ['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', prefix] });
+  assert.equal((await s.next((m) => m.type === 'reply' && m.id === 'on')).reply.text, 'OK');
+  await ok({ args: ['SET', `${prefix}:never-read`, 'x'] });
+  assert.deepEqual((await s.next((m) => m.type === 'invalidate')).keys, [{ text: `${prefix}:never-read` }]);
+  // A SUBSCRIBE in RESP3 answers with pushes on the same connection, between replies.
+  const channel = uniq('console');
+  s.send({ type: 'command', id: 'sub', args: ['SUBSCRIBE', channel] });
+  const sub = await s.next((m) => m.type === 'push' && m.kind === 'subscribe');
+  assert.deepEqual(sub.reply.items[1], { type: 'bulk', text: channel, length: Buffer.byteLength(channel) });
+  await ok({ args: ['PUBLISH', channel, 'pushed'] });
+  const msg = await s.next((m) => m.type === 'push' && m.kind === 'message');
+  assert.deepEqual(msg.reply.items[2], { type: 'bulk', text: 'pushed', length: 6 });
+  s.send({ type: 'command', id: 'bad', args: [] });
+  assert.match((await s.next((m) => m.type === 'error' && m.id === 'bad')).error.message, /args/);
+  s.send({ type: 'stop' });
+  const end = await s.next((m) => m.type === 'end');
+  assert.equal(end.result.ended, 'client');
+  assert.equal(end.result.invalidations, 2);
+});
+
+test('redis: Streams consumer groups: XREADGROUP, XPENDING, XACK, XCLAIM, and the groups in the value view', async () => {
+  const key = uniq('stream');
+  const ids: string[] = [];
+  for (const n of ['1', '2', '3']) ids.push((await ok({ args: ['XADD', key, '*', 'n', n] })).reply.text);
+  assert.deepEqual((await ok({ args: ['XGROUP', 'CREATE', key, 'workers', '0'] })).reply, { type: 'simple', text: 'OK' });
+  const read = (await ok({ args: ['XREADGROUP', 'GROUP', 'workers', 'alice', 'COUNT', '2', 'STREAMS', key, '>'], protocol: 3 })).reply;
+  // RESP3: a map of stream name to its entries
+  assert.equal(read.type, 'map');
+  const entries = read.entries[0].value.items;
+  assert.deepEqual(entries.map((e: { items: { text: string }[] }) => e.items[0].text), ids.slice(0, 2));
+  assert.deepEqual(entries[0].items[1].items.map((x: { text: string }) => x.text), ['n', '1']);
+  const summary = (await ok({ args: ['XPENDING', key, 'workers'] })).reply.items;
+  assert.equal(summary[0].value, 2);
+  assert.deepEqual([summary[1].text, summary[2].text], [ids[0], ids[1]]);
+  assert.deepEqual(summary[3].items[0].items.map((x: { text: string }) => x.text), ['alice', '2']);
+  assert.equal((await ok({ args: ['XACK', key, 'workers', ids[0]] })).reply.value, 1);
+  const claimed = (await ok({ args: ['XCLAIM', key, 'workers', 'bob', '0', ids[1]] })).reply.items;
+  assert.equal(claimed[0].items[0].text, ids[1]);
+  const detail = (await ok({ args: ['XPENDING', key, 'workers', '-', '+', '10'] })).reply.items;
+  assert.equal(detail.length, 1);
+  assert.equal(detail[0].items[0].text, ids[1]);
+  assert.equal(detail[0].items[1].text, 'bob');
+  assert.equal(detail[0].items[3].value, 2, 'delivered twice: to alice, then claimed by bob');
+  // The value view shows the group, its pending count and its consumers.
+  const view = await ok({ key }, 'key');
+  assert.equal(view.stream.length, 3);
+  assert.equal(view.groups.length, 1);
+  const g = view.groups[0];
+  assert.deepEqual([g.name, g.pending, g.lastDeliveredId, g.entriesRead, g.lag], ['workers', 1, ids[1], 2, 1]);
+  assert.deepEqual(g.consumers.map((c: { name: string; pending: number }) => [c.name, c.pending]).sort(), [['alice', 0], ['bob', 1]]);
+  // The server's own words on a group that does not exist
+  const nogroup = await redis({ args: ['XREADGROUP', 'GROUP', 'nobody', 'x', 'STREAMS', key, '>'] });
+  assert.equal(nogroup.body.error.code, 'server_error');
+  assert.match(nogroup.body.error.message, /^NOGROUP/);
+});
+
+test('redis: Lua EVAL and EVALSHA, and a FUNCTION library called with FCALL', async () => {
+  const key = uniq('lua');
+  const script = "redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), tonumber(ARGV[2]) * 2}";
+  const r = (await ok({ args: ['EVAL', script, '1', key, 'from lua', '21'] })).reply;
+  assert.deepEqual(r.items, [{ type: 'bulk', text: 'from lua', length: 8 }, { type: 'integer', value: 42 }]);
+  const sha = (await ok({ args: ['SCRIPT', 'LOAD', script] })).reply.text;
+  assert.match(sha, /^[0-9a-f]{40}$/);
+  assert.deepEqual((await ok({ args: ['EVALSHA', sha, '1', key, 'by sha', '5'] })).reply.items[1], { type: 'integer', value: 10 });
+  const missing = await redis({ args: ['EVALSHA', '0'.repeat(40), '0'] });
+  assert.match(missing.body.error.message, /^NOSCRIPT/);
+  const failing = await redis({ args: ['EVAL', "return redis.call('INCR', KEYS[1])", '1', key] });
+  assert.equal(failing.body.error.code, 'server_error');
+  assert.match(failing.body.error.message, /not an integer/);
+  // Functions (Redis 7): a library loaded, called with FCALL and FCALL_RO, listed by FUNCTION LIST.
+  const lib = `portolan_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  const code = `#!lua name=${lib}\nredis.register_function{function_name='${lib}_echo', callback=function(keys, args) return args[1] .. '!' end, flags={'no-writes'}}`;
+  assert.equal((await ok({ args: ['FUNCTION', 'LOAD', code] })).reply.text, lib);
+  assert.equal((await ok({ args: ['FCALL', `${lib}_echo`, '0', 'hello'] })).reply.text, 'hello!');
+  assert.equal((await ok({ args: ['FCALL_RO', `${lib}_echo`, '0', 'ro'] })).reply.text, 'ro!');
+  const list = (await ok({ args: ['FUNCTION', 'LIST', 'LIBRARYNAME', lib], protocol: 3 })).reply;
+  const libEntry = list.items[0].entries;
+  assert.equal(libEntry.find((e: { key: { text: string } }) => e.key.text === 'library_name').value.text, lib);
+  assert.equal((await ok({ args: ['FUNCTION', 'DELETE', lib] })).reply.text, 'OK');
+  const gone = await redis({ args: ['FCALL', `${lib}_echo`, '0', 'x'] });
+  assert.match(gone.body.error.message, /Function not found/i);
+});
