@@ -249,10 +249,12 @@ const tftpd: LabServer = {
 
 // atftpd: the lab's TFTP server with windowsize (RFC 7440), beside tftpd-hpa. It runs in the foreground on its own
 // port, as nobody, serving a root with a world-writable upload directory (atftpd creates files where it may write).
+// Debian's atftpd and tftpd-hpa conflict (installing one removes the other), so atftpd runs unpacked.
 const atftpd: LabServer = {
   name: 'atftpd',
   area: 'node',
-  packages: ['atftpd'],
+  packages: ['libpcre2-8-0', 'libwrap0'],
+  unpacked: ['atftpd'],
   ports: [p.atftpd],
   async start(ctx) {
     const f = nodeFacts.atftp;
@@ -261,7 +263,7 @@ const atftpd: LabServer = {
     mkdirSync(join(f.root, f.uploadDir), { recursive: true });
     chmodSync(join(f.root, f.uploadDir), 0o777);
     await ctx.spawnDaemon({
-      command: '/usr/sbin/atftpd',
+      command: join(ctx.unpacked('atftpd'), 'usr/sbin/atftpd'),
       args: ['--daemon', '--no-fork', '--port', String(p.atftpd), '--bind-address', '127.0.0.1', '--user', 'nobody', '--group', 'nogroup', '--logfile', '-', '--verbose=5', f.root],
     });
   },
