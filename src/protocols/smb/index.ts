@@ -11,7 +11,7 @@ import { close, listDirectory, mkdir, open, readRange, remove, rename, smbPath, 
 import { decodeSpnegoMechs, MECH_NAMES } from './security.ts';
 import { enumerateShares } from './srvsvc.ts';
 
-const MAX_JSON_DOWNLOAD = 16 * 1024 * 1024;
+const MAX_JSON_DOWNLOAD = 8 * 1024 * 1024;
 const DIALECT_CHOICES = ['auto', '2.0.2', '2.1', '3.0', '3.0.2', '3.1.1'] as const;
 
 const line = (what: string) => z.string().max(1024, `${what} is longer than 1024 characters`).regex(/^[^\r\n\0]*$/, `${what} must not contain CR, LF or NUL`);
@@ -252,12 +252,12 @@ export default defineProtocol({
     }),
     download: operation({
       summary:
-        'Downloads a file: streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer, pipelined READs within the server\'s credits; as base64 in JSON up to 16 MiB',
+        'Downloads a file: streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer, pipelined READs within the server\'s credits; as base64 in JSON up to 8 MiB',
       transfer: { direction: 'download', resume: true },
       input: shareInput.extend({
         path: pathField.min(1, 'path is required'),
         offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Start at this byte; a stream\'s Range header sets it too'),
-        maxBytes: z.number().int().min(1).max(MAX_JSON_DOWNLOAD, `maxBytes must be at most ${MAX_JSON_DOWNLOAD} (16 MiB): stream larger files (Accept: application/octet-stream)`).default(MAX_JSON_DOWNLOAD).describe('JSON answer: most bytes to return; more is reported as truncated. A stream has no cap.'),
+        maxBytes: z.number().int().min(1).max(MAX_JSON_DOWNLOAD, `maxBytes must be at most ${MAX_JSON_DOWNLOAD} (8 MiB): stream larger files (Accept: application/octet-stream)`).default(MAX_JSON_DOWNLOAD).describe('JSON answer: most bytes to return; more is reported as truncated. A stream has no cap.'),
       }),
       output: z.object({
         path: z.string(),
