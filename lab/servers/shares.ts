@@ -30,6 +30,16 @@ export const sharesFacts = {
 
 const S = sharesFacts.smb;
 
+/** The EICAR anti-virus test file (eicar.org), assembled here so no scanner flags this source. */
+const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join('');
+
+/** clamd with a hand-made signature database: what it detects. */
+export const clamavFacts = {
+  eicar: { text: EICAR, signature: 'Portolan.Test.EICAR' },
+  custom: { marker: 'PORTOLAN-HARBOUR-MARKER-7731', signature: 'Portolan.Test.Harbour' },
+  streamMaxLength: 64 * 1024 * 1024,
+};
+
 const smbd: LabServer = {
   name: 'smbd-shares',
   area: 'shares',
@@ -126,4 +136,38 @@ const smbd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [smbd];
+const hex = (t: string) => Buffer.from(t, 'latin1').toString('hex');
+
+const clamd: LabServer = {
+  name: 'clamd',
+  area: 'shares',
+  packages: ['clamav-daemon'],
+  ports: [p.clamd],
+  async start(ctx) {
+    const C = clamavFacts;
+    // An extended signature database (.ndb: name, target type, offset, hex body); no download is possible here.
+    ctx.writeFile(join('db', 'portolan.ndb'), [`${C.eicar.signature}:0:*:${hex(C.eicar.text)}`, `${C.custom.signature}:0:*:${hex(C.custom.marker)}`, ''].join('\n'));
+    const conf = ctx.writeFile(
+      'clamd.conf',
+      [
+        `TCPSocket ${p.clamd}`,
+        'TCPAddr 127.0.0.1',
+        `DatabaseDirectory ${join(ctx.dir, 'db')}`,
+        'Foreground yes',
+        `LogFile ${join(ctx.dir, 'clamd.log')}`,
+        `PidFile ${join(ctx.dir, 'clamd.pid')}`,
+        `TemporaryDirectory ${ctx.dir}`,
+        `StreamMaxLength ${C.streamMaxLength / 1024 / 1024}M`,
+        'MaxThreads 4',
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/sbin/clamd', args: [`--config-file=${conf}`] });
+  },
+  async health() {
+    const got = await exchange(p.clamd, { send: 'zPING\0', until: (b) => b.includes(0) });
+    if (got.toString('latin1') !== 'PONG\0') throw new Error(`clamd: PING answered ${JSON.stringify(got.toString('latin1'))}`);
+  },
+};
+
+export const servers: LabServer[] = [smbd, clamd];
