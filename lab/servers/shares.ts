@@ -1,7 +1,7 @@
 // Lab servers of the shares area: Samba 4.17's smbd as a file server of its own (a user share, a guest share, a
 // share that requires SMB3 encryption; srvsvc over the IPC$ pipe by samba-dcerpcd started on demand, with no TCP
 // endpoints of its own).
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
@@ -170,4 +170,35 @@ const clamd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [smbd, clamd];
+/** spamd with SpamAssassin's shipped rules, no network tests, TELL allowed, Bayes in its own dir. */
+export const spamdFacts = {
+  /** The GTUBE test string (spamassassin.apache.org/gtube): a message carrying it scores 1000 and more. */
+  gtube: ['XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE', '-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'].join(''),
+  threshold: 5,
+};
+
+const spamd: LabServer = {
+  name: 'spamd',
+  area: 'shares',
+  packages: ['spamd', 'spamassassin'],
+  ports: [p.spamd, p.spamdTls],
+  async start(ctx) {
+    // A site config dir of its own: Debian's plugin loaders (*.pre) and a local.cf putting Bayes under ctx.dir.
+    const site = join(ctx.dir, 'site');
+    mkdirSync(site, { recursive: true });
+    for (const f of readdirSync('/etc/spamassassin').filter((n) => n.endsWith('.pre'))) copyFileSync(join('/etc/spamassassin', f), join(site, f));
+    mkdirSync(join(ctx.dir, 'bayes'), { recursive: true });
+    await ctx.exec('chown', ['-R', 'nobody', join(ctx.dir, 'bayes')]);
+    ctx.writeFile(join('site', 'local.cf'), [`bayes_path ${join(ctx.dir, 'bayes', 'bayes')}`, 'bayes_file_mode 0770', `required_score ${spamdFacts.threshold}`, ''].join('\n'));
+    await ctx.spawnDaemon({
+      command: '/usr/sbin/spamd',
+      args: [`--listen=127.0.0.1:${p.spamd}`, `--listen=ssl:127.0.0.1:${p.spamdTls}`, `--server-cert=${ctx.tls.certPath}`, `--server-key=${ctx.tls.keyPath}`, '--allowed-ips=127.0.0.1', '--allow-tell', '--nouser-config', `--siteconfigpath=${site}`, `--helper-home-dir=${join(ctx.dir, 'bayes')}`, '--username=nobody', '--max-children=3', '--syslog=stderr', '--local', `--pidfile=${join(ctx.dir, 'spamd.pid')}`],
+    });
+  },
+  async health() {
+    const got = await exchange(p.spamd, { send: 'PING SPAMC/1.5\r\n\r\n', until: (b) => b.includes('\r\n'), timeoutMs: 15_000 });
+    if (!got.toString('latin1').includes('PONG')) throw new Error(`spamd: PING answered ${JSON.stringify(got.toString('latin1'))}`);
+  },
+};
+
+export const servers: LabServer[] = [smbd, clamd, spamd];

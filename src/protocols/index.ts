@@ -7,6 +7,7 @@ import dcerpc from './dcerpc/index.ts';
 import smb from './smb/index.ts';
 import managesieve from './managesieve/index.ts';
 import clamav from './clamav/index.ts';
+import spamd from './spamd/index.ts';
 import diameter from './diameter/index.ts';
 import dict from './dict/index.ts';
 import discard from './discard/index.ts';
@@ -54,4 +55,4 @@ import tls from './tls/index.ts';
 import websocket from './websocket/index.ts';
 import whois from './whois/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, smb, managesieve, clamav];
+export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, smb, managesieve, clamav, spamd];
