@@ -7,7 +7,9 @@ import { ProtocolError } from '../../core/errors.ts';
 
 /** A script, a response's text, a capability value: at most this many bytes in one string. */
 export const MAX_STRING = 4 * 1024 * 1024;
-const MAX_LINES = 100_000;
+const MAX_LINES = 10_000;
+/** §4 limits quoted strings to 1024 octets; servers send longer text as literals. Leniency up to 8 KiB. */
+const MAX_QUOTED = 8 * 1024;
 const MAX_LINE_TOKENS = 64;
 const MAX_ATOM = 1024;
 
@@ -47,7 +49,7 @@ function token(buf: Uint8Array, at: number, depth = 0): { t: Token; end: number 
       } else if (b === 0x22) return { t: { kind: 'string', value: Uint8Array.from(out) }, end: i + 1 };
       else if (b === CR || b === LF) throw new ProtocolError('ManageSieve: a quoted string runs into the end of the line');
       else out.push(b);
-      if (out.length > MAX_STRING) throw new ProtocolError(`ManageSieve: a quoted string longer than ${MAX_STRING} bytes`);
+      if (out.length > MAX_QUOTED) throw new ProtocolError(`ManageSieve: a quoted string longer than ${MAX_QUOTED} bytes`);
     }
     return undefined;
   }
