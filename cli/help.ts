@@ -97,6 +97,9 @@ export function operationHelp(p: Protocol, op: DefinedOperation): string {
     if (s.default !== undefined) notes.push(`default ${JSON.stringify(s.default)}`);
     if (type === 'boolean') notes.push(`--no-${kebab(key)} for false`);
     if (type === 'object' && s.properties) notes.push(`or ${Object.keys(s.properties).map((k) => `--${kebab(key)}.${k}`).join(' ')}`);
+    const letter = Object.entries(op.cli?.short ?? {}).find(([, field]) => field === key)?.[0];
+    if (letter) notes.push(`or -${letter}`);
+    if ((s as { 'x-cli-file'?: unknown })['x-cli-file'] === true) notes.push('@file reads a file, - reads standard input');
     lines.push(`  ${flag.padEnd(30)} ${s.description ?? ''}${notes.length ? ` (${notes.join('; ')})` : ''}`.trimEnd());
   }
   const where = whereItRuns(p, op);

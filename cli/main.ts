@@ -1,5 +1,6 @@
 // The `portolan` command: runs one operation locally (the Node host's dialer, in process) or through a
 // deployed Portolan's API (--remote), prints the result, and exits with the outcome's code.
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { classify, InvalidInput, PortolanError } from '../src/core/errors.ts';
 import type { DefinedOperation, Protocol, SessionChannel, SessionMessage } from '../src/core/protocol.ts';
@@ -9,7 +10,7 @@ import { nodeHostEnv, OPEN_POLICY } from '../src/hosts/node/env.ts';
 import { probeRuntime } from '../src/hosts/node/probe.ts';
 import { optionsFromEnv, startNodeHost } from '../src/hosts/node/server.ts';
 import { protocols } from '../src/protocols/index.ts';
-import { parseCommand, type ParsedCommand } from './args.ts';
+import { operationProperties, parseCommand, type ParsedCommand } from './args.ts';
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
@@ -83,6 +84,84 @@ function terminalChannel(onControl: (msg: Exclude<SessionMessage, Uint8Array>) =
   };
 }
 
+/**
+ * A feed session (an operation with `sessionText`: mqtt subscribe, amqp consume...): one line per message on
+ * stdout (a JSON line each with --json), every other control message on stderr; each message is acknowledged
+ * as printed (the session's flow credits); Ctrl-C asks the session to stop, so it ends cleanly (DISCONNECT...).
+ */
+function feedChannel(op: DefinedOperation, json: boolean, onControl: (msg: Exclude<SessionMessage, Uint8Array>) => void): SessionChannel & { dispose(): void } {
+  const queue: (SessionMessage | null)[] = [];
+  let waiter: (() => void) | undefined;
+  const push = (m: SessionMessage | null) => {
+    queue.push(m);
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+  let stopping = false;
+  const onSigint = () => {
+    if (stopping) process.exit(EXIT_CODES.io_timeout);
+    stopping = true;
+    push({ type: 'stop' });
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    send(msg) {
+      if (msg instanceof Uint8Array) {
+        process.stdout.write(msg);
+        return;
+      }
+      const line = msg.type === 'message' ? (json ? JSON.stringify(msg) : op.sessionText?.(msg)) : undefined;
+      if (line === undefined) return onControl(msg);
+      process.stdout.write(`${line}\n`);
+      push({ type: 'ack', messages: 1 });
+    },
+    async receive() {
+      while (queue.length === 0) await new Promise<void>((r) => (waiter = r));
+      const next = queue.shift()!;
+      if (next === null) queue.unshift(null);
+      return next;
+    },
+    dispose() {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}
+
+/** The session's channel: a feed prints lines, anything else is a terminal. */
+function sessionChannel(cmd: ParsedCommand, op: DefinedOperation, style: Style): SessionChannel & { dispose(): void } {
+  const onControl = (m: Exclude<SessionMessage, Uint8Array>) => {
+    if (!cmd.globals.quiet) process.stderr.write(style.dim(`[${JSON.stringify(m)}]\n`));
+  };
+  return op.sessionText ? feedChannel(op, cmd.globals.json, onControl) : terminalChannel(onControl);
+}
+
+/**
+ * Fields whose schema says `x-cli-file` (a payload) read `-` as standard input and `@path` as a file's bytes:
+ * UTF-8 text stays text, other bytes go as {"base64": ...}.
+ */
+export function readFileInputs(op: DefinedOperation, input: Record<string, unknown>, readStdin: () => Buffer = () => readFileSync(0)): void {
+  const props = (operationProperties(op).props ?? {}) as Record<string, { 'x-cli-file'?: unknown }>;
+  for (const [key, schema] of Object.entries(props)) {
+    const v = input[key];
+    if (schema['x-cli-file'] !== true || typeof v !== 'string' || !(v === '-' || v.startsWith('@'))) continue;
+    let bytes: Buffer;
+    try {
+      bytes = v === '-' ? readStdin() : readFileSync(v.slice(1));
+    } catch (e) {
+      throw InvalidInput.field(key, `cannot read ${v === '-' ? 'standard input' : v.slice(1)}: ${(e as Error).message}`);
+    }
+    const text = new TextDecoder('utf-8', { fatal: true });
+    try {
+      input[key] = text.decode(bytes);
+    } catch {
+      input[key] = { base64: bytes.toString('base64') };
+    }
+  }
+}
+
 function sessionInput(op: DefinedOperation, input: Record<string, unknown>): Record<string, unknown> {
   const shape = op.schema.shape as Record<string, unknown>;
   const out = { ...input };
@@ -98,8 +177,8 @@ async function runLocal(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, s
   const env = nodeHostEnv({ policy: OPEN_POLICY, probe: await probeRuntime() });
   try {
     if (files.out || files.upload) return await runOperation(env, p, op, cmd.input, { transcript: cmd.globals.transcript, download: files.out?.target(), upload: files.upload });
-    if (op.session && !op.run) {
-      const channel = terminalChannel((m) => !cmd.globals.quiet && process.stderr.write(style.dim(`[${JSON.stringify(m)}]\n`)));
+    if (op.session && (!op.run || op.sessionText)) {
+      const channel = sessionChannel(cmd, op, style);
       try {
         return await runOperation(env, p, op, sessionInput(op, cmd.input), { channel, transcript: cmd.globals.transcript });
       } finally {
@@ -127,7 +206,7 @@ async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, 
   const base = remoteBase(cmd.globals.remote!);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (cmd.globals.token) headers.authorization = `Bearer ${cmd.globals.token}`;
-  if (op.session && !op.run) return runRemoteSession(base, headers, cmd, p, op, style);
+  if (op.session && (!op.run || op.sessionText)) return runRemoteSession(base, headers, cmd, p, op, style);
   const url = `${base}/api/${p.id}/${op.name}${cmd.globals.transcript ? '?transcript=1' : ''}`;
   let res: Response;
   try {
@@ -181,7 +260,7 @@ async function receiveRemoteFile(res: Response, out: OutputFile, p: Protocol, op
 async function runRemoteSession(base: string, headers: Record<string, string>, cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style): Promise<Outcome> {
   const url = `${base.replace(/^http/, 'ws')}/api/${p.id}/${op.name}`;
   const ws = new WebSocket(url, { headers: cmd.globals.token ? { authorization: headers.authorization } : {} });
-  const channel = terminalChannel((m) => !cmd.globals.quiet && process.stderr.write(style.dim(`[${JSON.stringify(m)}]\n`)));
+  const channel = sessionChannel(cmd, op, style);
   try {
     return await new Promise<Outcome>((resolve) => {
       ws.on('open', async () => {
@@ -402,7 +481,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(err.dim(`portolan: ${p.id} (guessed from port ${cmd.guessed.port}${others.length ? `; also ${others.join(', ')}` : ''})\n`));
   }
   const label = `${p.id} ${op.name} ${String(cmd.input.host)}${cmd.input.port ? `:${cmd.input.port}` : ''}`;
-  const interactive = !!op.session && !op.run;
+  try {
+    readFileInputs(op, cmd.input);
+  } catch (e) {
+    printFailure(failureOf(e), err);
+    return EXIT_CODES.invalid_input;
+  }
+  // A feed runs as a session on the command line: messages print as they come until Ctrl-C.
+  const feed = !!op.session && !!op.sessionText;
+  const interactive = (!!op.session && !op.run) || feed;
   const showProgress = !interactive && (process.stderr.isTTY || process.env.PORTOLAN_PROGRESS === '1') && !globals.quiet;
   let files: FileEnds;
   try {
@@ -427,7 +514,8 @@ export async function main(argv: string[]): Promise<number> {
   const failedAs = outcome.ok ? op.failedAs?.(outcome.result as never) : undefined;
   const success = failedAs ? exitCodeOf(failedAs) : 0;
   if (globals.json) {
-    process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    // A feed's stdout is JSON lines: the answer is one more line.
+    process.stdout.write(feed ? `${JSON.stringify(outcome)}\n` : `${JSON.stringify(outcome, null, 2)}\n`);
     return outcome.ok ? success : exitCodeOf(outcome.error.code);
   }
   if (globals.transcript) printTranscript(outcome.transcript, err);

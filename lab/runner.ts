@@ -1,5 +1,6 @@
 // The lab runner: installs Debian packages, makes the test CA, starts, checks and stops lab servers.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -14,7 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { duplicatePorts, ports } from './ports.ts';
 import { isListening } from './probe.ts';
@@ -66,6 +67,64 @@ export async function loadServers(areas: readonly string[] = []): Promise<LabSer
   const twice = names.filter((name, index) => names.indexOf(name) !== index);
   if (twice.length > 0) throw new LabError(`lab server names used twice: ${twice.join(', ')}`);
   return servers;
+}
+
+// Definitions: a healthy server is reused only when it was started from the definition the lab has now. A
+// server's fingerprint covers its area file, the lab modules that file imports (transitively), the lab files it
+// names (scripts, configs), its name and its ports; run/<name>.def holds the fingerprint it was started with.
+
+const areaFingerprints = new Map<string, string>();
+
+function labSources(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && entry.name !== 'README.md') out.push(path);
+    }
+  };
+  walk(labRoot);
+  return out;
+}
+
+function areaFingerprint(area: string): string {
+  const known = areaFingerprints.get(area);
+  if (known) return known;
+  const sources = labSources();
+  const hash = createHash('sha256');
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path) || !existsSync(path)) return;
+    seen.add(path);
+    const text = readFileSync(path, 'utf8');
+    hash.update(`${relative(labRoot, path)}\0${text}\0`);
+    if (!path.endsWith('.ts')) return;
+    for (const match of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      const target = resolve(dirname(path), match[1]);
+      // Ports come in per server; the generic runner and types are the lab's, not a server's definition.
+      if (target.startsWith(labRoot) && !['ports.ts', 'runner.ts', 'index.ts'].includes(relative(labRoot, target))) visit(target);
+    }
+    for (const other of sources) if (!other.endsWith('.ts') && text.includes(basename(other))) visit(other);
+  };
+  visit(join(labRoot, 'servers', `${area}.ts`));
+  const fingerprint = hash.digest('hex');
+  areaFingerprints.set(area, fingerprint);
+  return fingerprint;
+}
+
+function fingerprintOf(server: LabServer): string {
+  return createHash('sha256').update(`${areaFingerprint(server.area)}\0${server.name}\0${JSON.stringify(server.ports)}`).digest('hex');
+}
+
+const definitionPath = (server: LabServer) => join(runDir, `${server.name}.def`);
+
+function startedFromCurrent(server: LabServer): boolean {
+  try {
+    return readFileSync(definitionPath(server), 'utf8').trim() === fingerprintOf(server);
+  } catch {
+    return false;
+  }
 }
 
 // Processes: a pid file holds the pid and the kernel start time, so a reused pid is never signalled.
@@ -136,6 +195,15 @@ async function killRecorded(path: string): Promise<PidRecord | null> {
   if (isRunning(record)) signalGroup(record, 'SIGKILL');
   while (isRunning(record) && Date.now() < deadline + 2000) await sleep(50);
   return record;
+}
+
+// A daemon's own pid file from an earlier run names a pid the system may have given to another process
+// (xl2tpd then refuses: "already a server running"), and a stale unix socket looks ready before the new
+// daemon binds it. Both go before a start; the lab's own records live in run/.
+function removeStaleRuntimeFiles(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isSocket() || (entry.isFile() && entry.name.endsWith('.pid'))) rmSync(join(dir, entry.name), { force: true });
+  }
 }
 
 async function stopServer(serverName: string, log: Log): Promise<void> {
@@ -437,7 +505,8 @@ async function checkHealth(server: LabServer, ctx: LabContext): Promise<string |
 }
 
 async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
+  const limitMs = server.startTimeoutMs ?? startTimeoutMs;
+  const deadline = Date.now() + limitMs;
   let problem: string | null = 'not checked';
   while (Date.now() < deadline) {
     problem = await checkHealth(server, run.ctx);
@@ -449,7 +518,7 @@ async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
     }
     await sleep(250);
   }
-  throw new LabError(`${server.name} did not come up within ${startTimeoutMs / 1000} s: ${problem}\n${logTails(server)}`);
+  throw new LabError(`${server.name} did not come up within ${limitMs / 1000} s: ${problem}\n${logTails(server)}`);
 }
 
 function logFiles(dir: string, depth = 2): string[] {
@@ -505,6 +574,10 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
     await Promise.all(
       servers.map(async (server) => {
         if ((await checkHealth(server, runs.get(server)!.ctx)) !== null) pending.push(server);
+        else if (!startedFromCurrent(server)) {
+          log(`restarting ${server.name}: it was started from another definition`);
+          pending.push(server);
+        }
       }),
     );
     if (pending.length === 0) {
@@ -526,9 +599,13 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         }
         mkdirSync(run.ctx.dir, { recursive: true, mode: 0o755 });
         chmodSync(run.ctx.dir, 0o755);
+        removeStaleRuntimeFiles(run.ctx.dir);
         log(`starting ${server.name} on ${server.ports.join(', ')}`);
+        rmSync(definitionPath(server), { force: true });
         await server.start(run.ctx);
         await waitHealthy(server, run);
+        mkdirSync(runDir, { recursive: true, mode: 0o755 });
+        writeFileSync(definitionPath(server), `${fingerprintOf(server)}\n`);
         log(`${server.name} healthy`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -536,12 +613,14 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         failures.push(message);
       }
     };
-    // Areas start in parallel; the servers of one area in their file's order (some wait for others).
+    // Areas start in parallel; the servers of one area in their file's order (some wait for others), then the
+    // area's `concurrent` servers together.
     const byArea = new Map<string, LabServer[]>();
     for (const server of servers.filter((candidate) => pending.includes(candidate))) byArea.set(server.area, [...(byArea.get(server.area) ?? []), server]);
     await Promise.all(
       [...byArea.values()].map(async (areaServers) => {
-        for (const server of areaServers) await startOne(server);
+        for (const server of areaServers.filter((candidate) => !candidate.concurrent)) await startOne(server);
+        await Promise.all(areaServers.filter((candidate) => candidate.concurrent).map(startOne));
       }),
     );
     if (failures.length > 0) throw new LabError(`${failures.length} lab server(s) failed to start:\n${failures.join('\n')}`);

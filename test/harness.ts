@@ -62,7 +62,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
   const persist = mkdtempSync(join(tmpdir(), 'portolan-wrangler-'));
-  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', 'log', '--show-interactive-dev-session=false'];
+  // PORTOLAN_WRANGLER_LOG=debug keeps wrangler's own events (bundles, config, reloads) in the Worker's log.
+  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', process.env.PORTOLAN_WRANGLER_LOG ?? 'log', '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
   // No fetch of the request.cf sample from the internet: the Worker does not read it.
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };

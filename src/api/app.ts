@@ -132,6 +132,7 @@ export function createApp(opts: ApiOptions): Hono {
       return streamDownload(opts.env, p, op, body, { range: c.req.header('range'), signal: c.req.raw.signal, pipe: opts.bodyPipe, answerError: (e) => errorResponse(c, e), transcript });
     }
     const answer = await runOperation(opts.env, p, op, body, { transcript, signal: c.req.raw.signal });
+    if (op.media && (c.req.header('accept') ?? '').includes(op.media.contentType)) return mediaResponse(op.media, answer);
     return c.json(answer);
   });
 
@@ -156,6 +157,15 @@ export function createApp(opts: ApiOptions): Hono {
   });
 
   return app;
+}
+
+/** An operation's result as its file (`media`), the timing in headers. */
+function mediaResponse(media: NonNullable<DefinedOperation['media']>, answer: { result: unknown; timing: Record<string, number> }): Response {
+  const bytes = media.body(answer.result);
+  const headers: Record<string, string> = { 'content-type': media.contentType, 'content-length': String(bytes.length) };
+  if (media.filename) headers['content-disposition'] = `inline; filename="${media.filename(answer.result)}"`;
+  for (const [k, v] of Object.entries(answer.timing)) headers[`x-portolan-${k.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`] = String(v);
+  return new Response(bytes as BufferSource, { headers });
 }
 
 function rateLimited(what: string, retryAfterSeconds = 1): PortolanError {

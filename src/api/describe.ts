@@ -50,8 +50,10 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       /** A file transfer (docs/files.md): streamed with Accept: application/octet-stream or multipart/form-data, or as a WebSocket transfer. */
       ...(op.transfer ? { transfer: op.transfer } : {}),
       needs: op.needs ?? ['tcp'],
+      ...(op.runsCode ? { runsCode: true } : {}),
       input: inputJsonSchema(op),
       output: outputJsonSchema(op),
+      ...(op.media ? { media: op.media.contentType } : {}),
       support: operationSupport(op, p.tlsModes),
       ...(have ? { availableHere: missingCapabilities(op, 'off', have).length === 0 } : {}),
     })),
@@ -141,6 +143,7 @@ export function openApiDocument(protocols: readonly Protocol[]) {
                     },
                   },
                 },
+                ...(op.media ? { [op.media.contentType]: { schema: { type: 'string', format: 'binary' }, description: `With Accept: ${op.media.contentType}` } } : {}),
               },
             },
             ...Object.fromEntries(statuses.map((s) => [s, { description: `Failure (${OUTCOMES.filter((o) => o !== 'ok' && httpStatus(o) === s).join(', ')})`, content: { 'application/json': { schema: errorSchema } } }])),

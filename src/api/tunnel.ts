@@ -87,6 +87,16 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let readSize = IDLE_READ; // what the next TCP read asks for
 
+  /** Sends to the client; a client that is gone ends the tunnel (send throws on a closed socket). */
+  const send = (data: Uint8Array | string): void => {
+    if (closed) return;
+    try {
+      ws.send(data);
+    } catch (e) {
+      finish(TUNNEL_CLOSE.error, `client gone: ${classify(e).message}`);
+    }
+  };
+
   /** Sends what was gathered from TCP as one message. */
   const flush = () => {
     if (flushTimer !== undefined) {
@@ -106,7 +116,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
     unacked += gatheredBytes;
     gathered = [];
     gatheredBytes = 0;
-    ws.send(message);
+    send(message);
   };
 
   const finish = (code: number, reason: string) => {
@@ -180,7 +190,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
         written += size;
         // One ack per run of writes (or per quarter window, so a long run keeps the client sending).
         if (!closed && (writesQueued === 0 || written >= target.window / 4)) {
-          ws.send(JSON.stringify({ type: 'ack', bytes: written }));
+          send(JSON.stringify({ type: 'ack', bytes: written }));
           written = 0;
         }
       },
@@ -199,14 +209,14 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   } catch (e) {
     const err = classify(e);
     const code = err.code === 'io_timeout' ? 'connect_timeout' : err.code;
-    if (!closed) ws.send(JSON.stringify({ type: 'error', code, message: err.message }));
+    send(JSON.stringify({ type: 'error', code, message: err.message }));
     return finish(TUNNEL_CLOSE.error, `${code}: ${err.message}`);
   }
   if (closed) {
     void transport.close();
     return;
   }
-  ws.send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: transport.info().remoteAddress ?? null }));
+  send(JSON.stringify({ type: 'open', window: target.window, remoteAddress: transport.info().remoteAddress ?? null }));
   for (const d of pending.splice(0)) writeOut(d);
 
   try {
@@ -220,7 +230,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
       if (chunk === null) {
         flush();
         await writing;
-        if (!closed) ws.send(JSON.stringify({ type: 'eof' }));
+        send(JSON.stringify({ type: 'eof' }));
         return finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!count(chunk.length)) break;
@@ -233,7 +243,7 @@ async function pump(ws: ServerSocket, env: HostEnv, target: { host: string; addr
   } catch (e) {
     const err = classify(e);
     flush();
-    if (!closed) ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
+    send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
     finish(TUNNEL_CLOSE.error, `${err.code}: ${err.message}`);
   }
 }

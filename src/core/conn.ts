@@ -88,6 +88,19 @@ export interface TransportInfo {
   peerCertificates?: PeerCertificate[];
   /** The server's certificate as DER, where the host can read it (RFC 5929 channel binding: core/channel-binding.ts). */
   serverCertificate?: Uint8Array;
+  /** A connection asked of a proxy (core/proxy.ts): what the proxy answered when it granted it. */
+  proxy?: ProxyGrant;
+}
+
+export interface ProxyGrant {
+  /** The proxy, "host:port". */
+  proxy: string;
+  /** The proxy's answer, e.g. "0x00 succeeded" or "200 Connection established". */
+  reply: string;
+  /** The address and port the proxy connected from, when its reply says ("203.0.113.5:40112"). */
+  bound?: string;
+  /** The proxy's own response fields (HTTP CONNECT), names lower-cased. */
+  headers?: [string, string][];
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
@@ -438,6 +451,38 @@ export class Conn {
     this.note('half-close: no more data from us');
     if (!this.transport.end) return this.close();
     await this.guard(this.transport.end(), 'half-close');
+  }
+
+  /**
+   * Hands the byte stream to a new owner (a proxy hop passing its connection on as the target's):
+   * bytes already received come first. This Conn no longer reads, writes or closes it.
+   */
+  detach(): Transport {
+    const transport = this.transport;
+    let pending = this.pendingRead;
+    let left: Uint8Array | null = this.buf.length > 0 ? this.take(this.buf.length).slice() : null;
+    this.pendingRead = undefined;
+    this.closedByUs = true;
+    return {
+      read(max) {
+        if (left) {
+          const out = left;
+          left = null;
+          return Promise.resolve(out);
+        }
+        const p = pending ?? transport.read(max);
+        pending = undefined;
+        return p;
+      },
+      write: (bytes) => transport.write(bytes),
+      startTls(serverName) {
+        if (left || pending) return Promise.reject(new ProtocolError('the peer sent bytes before the TLS handshake could start'));
+        return transport.startTls(serverName);
+      },
+      end: transport.end ? () => transport.end!() : undefined,
+      close: () => transport.close(),
+      info: () => transport.info(),
+    };
   }
 
   async close(): Promise<void> {

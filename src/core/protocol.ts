@@ -37,6 +37,8 @@ export interface DialRequest {
   maxVersion?: TlsVersion;
   /** A second hop (FTP data, redirect): checked by the guard as such. */
   secondHop?: boolean;
+  /** Reach `host:port` through this proxy (the guard checks the proxy and the target); `via` does it for every dial. */
+  through?: ProxyRoute;
   /** A client certificate for TLS (needs `clientCert`). */
   clientCertificate?: ClientCertificate;
 }
@@ -122,6 +124,11 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
    * when it depends on the input (DNS: 853 for DoT, 443 for DoH).
    */
   defaultPort?: number | ((input: Record<string, unknown>) => number | undefined);
+  /**
+   * The operation runs code of the user's on the target (a notebook cell, a browser script, an R expression):
+   * its summary says so, and a deployment with CODE_EXECUTION=off refuses it before any connection.
+   */
+  runsCode?: boolean;
   /** Longest deadline the operation accepts (default 30 s; 24 h for a transfer). */
   maxTimeoutMs?: number;
   /**
@@ -132,12 +139,19 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   transfer?: TransferSpec;
   defaultTimeoutMs?: number;
   /**
+   * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
+   * when the request's Accept header names it.
+   */
+  media?: { contentType: string; body: (result: z.infer<O>) => Uint8Array; filename?: (result: z.infer<O>) => string };
+  /**
    * The outcome a complete result stands for when, to its user, it is a failure (a ping nobody
    * answered: the answer is still the statistics, as ping(8) prints them, but the CLI exits non-zero).
    */
   failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /** Renders one session message as a line for the CLI (a feed prints one line per message); undefined: not a data line. */
+  sessionText?: (message: Record<string, unknown>) => string | undefined;
   /**
    * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
    * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
@@ -204,13 +218,9 @@ export const hostField = z
 
 export const portField = z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535');
 
-/**
- * An SSH jump host: the operation's connections are opened from there (direct-tcpip), so a
- * database behind a bastion is reachable. The jump host itself is checked by the target guard;
- * what lies behind it is the bastion's to reach.
- */
-export const jumpHostField = z
+const sshJumpHost = z
   .object({
+    type: z.literal('ssh').optional().describe('ssh (the default)'),
     host: hostField,
     port: portField.default(22),
     username: z.string().min(1, 'via.username is required').max(256),
@@ -220,11 +230,49 @@ export const jumpHostField = z
     hostKeyFingerprint: z.union([z.string().max(128), z.array(z.string().max(128)).min(1).max(16)]).optional(),
     knownHosts: z.string().max(256 * 1024).optional(),
   })
-  .strict()
-  .optional()
-  .describe('SSH jump host: connect to the target from there (password or privateKey; pin its host key with hostKeyFingerprint or knownHosts)');
+  .strict();
 
-export type JumpHostInput = NonNullable<z.infer<typeof jumpHostField>>;
+/**
+ * A proxy hop: SOCKS5 (RFC 1928, username/password RFC 1929), SOCKS4, or an HTTP proxy's CONNECT
+ * (RFC 9110 9.3.6, Basic proxy authentication). The guard checks the proxy and the target.
+ */
+export const proxyHopSchema = z
+  .object({
+    type: z.enum(['socks5', 'socks4', 'socks4a', 'http']).describe('socks5, socks4, socks4a (the proxy resolves the name) or http (CONNECT)'),
+    host: hostField,
+    port: portField,
+    username: z.string().min(1, 'via.username must not be empty').max(255).optional(),
+    password: z.string().max(255).optional(),
+  })
+  .strict();
+
+export type ProxyHop = z.infer<typeof proxyHopSchema>;
+
+/**
+ * A proxy hop as a dial uses it. `forward`: no handshake; the operation speaks to the proxy itself
+ * (HTTP absolute-form requests, a Shadowsocks tunnel), and the guard still judges the target.
+ */
+export type ProxyRoute = (ProxyHop | { type: 'shadowsocks'; host: string; port: number; username?: undefined; password?: undefined }) & { forward?: boolean };
+
+/**
+ * `via`: where the operation's connections start from. An SSH jump host (`type` ssh or absent):
+ * connections are direct-tcpip channels from there, so a database behind a bastion is reachable;
+ * the jump host is checked by the target guard, what lies behind it is the bastion's to reach. A
+ * proxy (`type` socks5, socks4 or http): each connection is asked of the proxy, and the guard
+ * checks both the proxy and the target.
+ */
+export const jumpHostField = z
+  .discriminatedUnion('type', [proxyHopSchema, sshJumpHost])
+  .optional()
+  .describe('A hop for every connection: an SSH jump host {host, port, username, password or privateKey, hostKeyFingerprint or knownHosts}, or a proxy {type: socks5 | socks4 | socks4a | http, host, port, username?, password?}');
+
+export type ViaInput = NonNullable<z.infer<typeof jumpHostField>>;
+
+export function isProxyHop(via: ViaInput): via is ProxyHop {
+  return via.type === 'socks5' || via.type === 'socks4' || via.type === 'socks4a' || via.type === 'http';
+}
+
+export type JumpHostInput = z.infer<typeof sshJumpHost>;
 
 
 /** The port for a protocol in a TLS mode: the implicit-TLS port or the first plain one. */
@@ -237,6 +285,9 @@ export function operation<I extends AnyObject, O extends z.ZodType>(spec: Operat
   return spec;
 }
 
+/** The fields every operation's input has for its target: an operation's own fields take other names. */
+const TARGET_FIELDS = ['host', 'port', 'timeoutMs', 'tls', 'via'];
+
 export function defineProtocol(spec: ProtocolSpec): Protocol {
   const tlsModes: TlsMode[] = ['off'];
   if (spec.tls?.starttls) tlsModes.push('starttls');
@@ -244,6 +295,8 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
   const operations: Record<string, DefinedOperation> = {};
   for (const [name, op] of Object.entries(spec.operations)) {
     if (!op.run && !op.session) throw new TypeError(`${spec.id}.${name}: an operation needs run or session`);
+    const taken = Object.keys(op.input.shape).filter((field) => TARGET_FIELDS.includes(field));
+    if (taken.length > 0) throw new TypeError(`${spec.id}.${name}: ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} the target's; name the operation's own field otherwise`);
     if (op.transfer?.direction === 'upload' && !(op.transfer.content in op.input.shape)) throw new TypeError(`${spec.id}.${name}: transfer.content names no input field`);
     const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : op.transfer ? MAX_TRANSFER_TIMEOUT_MS : 30_000);
     const target = {

@@ -5,10 +5,11 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
 import { guardDownload, guardUpload, MAX_TRANSFER_TIMEOUT_MS, STREAM_TIMEOUT_MS, type DownloadTarget, type UploadSource } from './files.ts';
 import { quoteGreeting, recognizeGreeting } from './sniff.ts';
-import { defaultPort, type BackChannel, type JumpHostInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
+import { defaultPort, isProxyHop, type BackChannel, type JumpHostInput, type ProxyRoute, type ViaInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
 
@@ -29,6 +30,10 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
+  codeExecution?: boolean;
+  /** Proxy hops (`via` of type socks5, socks4 or http, and `through` on a dial): the handshakes, wired by the host. */
+  proxy?: ProxyHandshake;
 }
 
 export interface Answer {
@@ -101,6 +106,9 @@ export async function runOperation(
 ): Promise<Answer> {
   if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
   if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
+  if (op.runsCode && env.codeExecution === false) {
+    throw new TargetBlocked(`${protocol.id} ${op.name} runs code on the target, and this deployment turned code execution off (CODE_EXECUTION=off)`, { setting: 'CODE_EXECUTION' });
+  }
   const stream = opts.download ? 'download' : opts.upload ? 'upload' : undefined;
   if (stream && op.transfer?.direction !== stream) throw InvalidInput.field(stream === 'download' ? 'accept' : 'body', `${protocol.id} ${op.name} does not ${stream} a file`);
   const input = parseInput(op, raw, stream);
@@ -135,26 +143,35 @@ export async function runOperation(
   // Behind a jump host, dials go through its Dialer; the guard checked the jump host itself.
   let dialer = env.dialer;
   let behindJump = false;
+  // Behind a proxy (`via` of a proxy type), every dial is asked of it; the guard checks the proxy and the target.
+  let viaProxy: ProxyRoute | undefined;
 
-  // What the dialer in use (the host's, or the jump host's) lacks for one dial or listen.
-  const lacking = (missing: Capability[]): UnsupportedRuntime => {
+  // What the dialer in use (the host's, a jump host's or a proxy's) lacks for one dial or listen.
+  const lacking = (missing: Capability[], where = behindJump ? 'through an SSH jump host' : viaProxy ? `through the ${proxyLabel(viaProxy)}` : `the ${dialer.runtime} runtime`): UnsupportedRuntime => {
     const { reasons, alternatives } = unsupportedReasons(missing);
-    const where = behindJump ? 'through an SSH jump host' : `the ${dialer.runtime} runtime`;
     return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
   };
 
   // A session's connections read no faster than its client does (SessionChannel.ready).
   const clientReady = opts.channel?.ready ? () => opts.channel!.ready!() : undefined;
 
-  const dial = async (req: DialRequest = {}): Promise<Conn> => {
+  const dial = (req: DialRequest = {}): Promise<Conn> => {
+    const hop = req.through ?? viaProxy;
+    if (!hop) return dialWith(dialer, req);
+    if (!env.proxy) throw new UnsupportedRuntime('this host has no proxy client wired for proxy hops', { runtime: env.dialer.runtime, missing: [], reasons: ['no proxy support in this host'], alternatives: [] });
+    const base = dialer;
+    return dialWith(proxyDialer(ctx, base, hop, env.proxy, (proxyReq) => dialWith(base, proxyReq)), req, `through the ${proxyLabel(hop)}`);
+  };
+
+  const dialWith = async (d: Dialer, req: DialRequest, where?: string): Promise<Conn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     const tls = req.tls ?? input.tls;
-    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialer.capabilities);
-    if (req.alpn && !dialer.capabilities.has('alpn')) dialMissing.push('alpn');
-    if ((req.minVersion || req.maxVersion) && !dialer.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
-    if (req.clientCertificate && tls !== 'off' && !dialer.capabilities.has('clientCert')) dialMissing.push('clientCert');
-    if (dialMissing.length > 0) throw lacking(dialMissing);
+    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, d.capabilities);
+    if (req.alpn && !d.capabilities.has('alpn')) dialMissing.push('alpn');
+    if ((req.minVersion || req.maxVersion) && !d.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
+    if (req.clientCertificate && tls !== 'off' && !d.capabilities.has('clientCert')) dialMissing.push('clientCert');
+    if (dialMissing.length > 0) throw lacking(dialMissing, where);
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
@@ -164,7 +181,7 @@ export async function runOperation(
     transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
-    const dialing = dialer.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
+    const dialing = d.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
     try {
       transport = await raceSignal(dialing, connectSignal);
     } catch (e) {
@@ -186,6 +203,7 @@ export async function runOperation(
   const dialUdp = async (req: { host?: string; port?: number; secondHop?: boolean } = {}): Promise<DatagramConn> => {
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
+    if (viaProxy) throw lacking(['udp']);
     if (!env.dialer.dialUdp || !env.dialer.capabilities.has('udp')) {
       const { reasons, alternatives } = unsupportedReasons(['udp'], op.alternatives);
       throw new UnsupportedRuntime(reasons.join(' '), { runtime: env.dialer.runtime, missing: ['udp'], reasons, alternatives });
@@ -260,7 +278,7 @@ export async function runOperation(
     upload: opts.upload && guardUpload(opts.upload, (p) => raceSignal(p, current)),
   };
 
-  const via = (input as { via?: JumpHostInput }).via;
+  const via = (input as { via?: ViaInput }).via;
   const body = (): Promise<unknown> => {
     if (!opts.channel) return op.run!(ctx, input);
     const channel = opts.channel;
@@ -280,7 +298,11 @@ export async function runOperation(
   try {
     let work: Promise<unknown>;
     if (!via) work = body();
-    else if (!env.jump) {
+    else if (isProxyHop(via)) {
+      viaProxy = via;
+      transcript.info(-1, `through ${proxyLabel(via)}`);
+      work = body();
+    } else if (!env.jump) {
       throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
     } else {
       transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
@@ -339,6 +361,8 @@ function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);
+  // A proxy hop's failure (core/proxy.ts) already names the proxy and its words.
+  if (err.detail?.hop === 'proxy') return err;
   if (REFUSAL.test(err.message)) return new PortolanError('refused', `connection refused by ${where}`, { ...err.detail, runtime: err.message });
   if (err.code === 'closed' || err.code === 'protocol_error') return new PortolanError('refused', `${where}: ${err.message}`, err.detail);
   return err;

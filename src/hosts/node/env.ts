@@ -1,6 +1,7 @@
 // The Node host's environment for the runner: its dialer, a guard that resolves with the system resolver
 // and hands the dialer the checked address, and the crypto port. Shared by `portolan serve` and the CLI.
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
+import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { lookup } from 'node:dns/promises';
 import { webCrypto } from '../../core/crypto.ts';
 import { PortolanError } from '../../core/errors.ts';
@@ -35,6 +36,8 @@ export interface NodeEnvOptions {
   policy?: TargetPolicy;
   probe?: RuntimeProbe;
   resolver?: Resolver;
+  /** false refuses operations that run code on the target (CODE_EXECUTION=off). */
+  codeExecution?: boolean;
 }
 
 export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
@@ -45,7 +48,7 @@ export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
     runtime: 'node',
     cloudflareCheck: false,
   });
-  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost };
+  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution: opts.codeExecution };
 }
 
 /** The CLI's policy: every address, since whoever runs it can open any socket anyway. */

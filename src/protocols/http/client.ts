@@ -42,6 +42,10 @@ export interface ExchangeRequest {
   trailers?: Field[];
   maxBodyBytes: number;
   maxRawBytes: number;
+  /** The head carries credentials (Proxy-Authorization): the transcript keeps its size and first line only. */
+  secretHead?: boolean;
+  /** The body carries credentials (a password in a login form): the transcript keeps its size only. */
+  secretBody?: boolean;
   /**
    * Streams the body instead of collecting it: called with the final head, it returns where the body
    * goes (no cap then; each write is awaited before the next read). A body cut short throws `closed`.
@@ -125,16 +129,16 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   const head = encodeRequestHead({ method: req.method, target: req.target, headers: req.headers });
   const requestHead = fromLatin1(head);
   const firstLine = requestHead.slice(0, requestHead.indexOf('\r\n'));
-  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields)` });
+  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields${req.secretHead ? ', credentials masked' : ''})`, secret: req.secretHead });
   const body = req.body ?? new Uint8Array(0);
   if (req.chunkSize !== undefined) {
     for (let at = 0; at < body.length; at += req.chunkSize) {
       const piece = body.subarray(at, at + req.chunkSize);
-      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes` });
+      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes`, secret: req.secretBody });
     }
     await conn.write(encodeLastChunk(req.trailers ?? []), { decode: `last chunk${req.trailers?.length ? ` with ${req.trailers.length} trailer fields` : ''}` });
   } else if (body.length > 0) {
-    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes` });
+    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes${req.secretBody ? ' (masked)' : ''}`, secret: req.secretBody });
   }
   const sentAt = now();
   let firstByteAt = -1;

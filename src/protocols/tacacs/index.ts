@@ -32,7 +32,7 @@ const frame = packetFrame();
 const common = {
   key: z.string().max(1024).default('').describe('The shared secret that obfuscates bodies (RFC 8907 §4.5); empty sends them unobfuscated (TAC_PLUS_UNENCRYPTED_FLAG)'),
   user: z.string().max(255).default('').describe('User name').meta({ examples: ['operator'] }),
-  port: z.string().max(255).default('portolan').describe('The client port the user is on (tty0, vty1 ...)'),
+  userPort: z.string().max(255).default('portolan').describe('The port on the network access server the user is on (tty0, vty1 ...): the packet\'s port field'),
   remAddr: z.string().max(255).default('').describe('Where the user comes from (rem_addr)'),
   privLvl: z.number().int().min(0).max(15).default(1).describe('Privilege level 0–15'),
 };
@@ -94,7 +94,7 @@ export default defineProtocol({
       async run(ctx, input) {
         const s = new Session(ctx, await ctx.dial(), input.key, TYPE.authentication);
         const pap = input.method === 'pap';
-        const start = startBody({ action: AUTHEN_ACTION.login, privLvl: input.privLvl, authenType: pap ? AUTHEN_TYPE.pap : AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.port, remAddr: input.remAddr, data: pap ? utf8(input.password) : new Uint8Array(0) });
+        const start = startBody({ action: AUTHEN_ACTION.login, privLvl: input.privLvl, authenType: pap ? AUTHEN_TYPE.pap : AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.userPort, remAddr: input.remAddr, data: pap ? utf8(input.password) : new Uint8Array(0) });
         let reply = decodeAuthenReply(await s.exchange(start, `authentication START ${input.method} user ${JSON.stringify(input.user)}${pap ? ' password ****' : ''}`, pap, pap ? VERSION.one : VERSION.default));
         const prompts: string[] = [];
         let rounds = 1;
@@ -123,7 +123,7 @@ export default defineProtocol({
       text: (r) => `${r.status}${r.args.length ? ` ${r.args.join(' ')}` : ''}${r.serverMsg ? `: ${r.serverMsg}` : ''}`,
       async run(ctx, input) {
         const s = new Session(ctx, await ctx.dial(), input.key, TYPE.authorization);
-        const q: AuthorRequest = { method: AUTHEN_METHOD.tacacsplus, privLvl: input.privLvl, authenType: AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.port, remAddr: input.remAddr, args: input.args };
+        const q: AuthorRequest = { method: AUTHEN_METHOD.tacacsplus, privLvl: input.privLvl, authenType: AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.userPort, remAddr: input.remAddr, args: input.args };
         const r = decodeAuthorResponse(await s.exchange(authorRequestBody(q), `authorization REQUEST user ${JSON.stringify(input.user)} ${input.args.join(' ')}`));
         if (r.statusName === 'ERROR') throw new ServerError(`TACACS+ authorization error${r.serverMsg ? `: ${r.serverMsg}` : ''}`, { status: r.statusName, serverMsg: r.serverMsg });
         return { status: r.statusName, allowed: r.statusName === 'PASS_ADD' || r.statusName === 'PASS_REPL', args: r.args, serverMsg: r.serverMsg, data: r.data };
@@ -136,7 +136,7 @@ export default defineProtocol({
       text: (r) => `${r.status}${r.serverMsg ? `: ${r.serverMsg}` : ''}`,
       async run(ctx, input) {
         const s = new Session(ctx, await ctx.dial(), input.key, TYPE.accounting);
-        const q: AuthorRequest = { method: AUTHEN_METHOD.tacacsplus, privLvl: input.privLvl, authenType: AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.port, remAddr: input.remAddr, args: input.args };
+        const q: AuthorRequest = { method: AUTHEN_METHOD.tacacsplus, privLvl: input.privLvl, authenType: AUTHEN_TYPE.ascii, service: AUTHEN_SERVICE.login, user: input.user, port: input.userPort, remAddr: input.remAddr, args: input.args };
         const r = decodeAcctReply(await s.exchange(acctRequestBody(ACCT_FLAG[input.record], q), `accounting REQUEST ${input.record.toUpperCase()} user ${JSON.stringify(input.user)} ${input.args.join(' ')}`));
         if (r.statusName === 'ERROR') throw new ServerError(`TACACS+ accounting error${r.serverMsg ? `: ${r.serverMsg}` : ''}`, { status: r.statusName, serverMsg: r.serverMsg });
         return { status: r.statusName, recorded: r.statusName === 'SUCCESS', serverMsg: r.serverMsg, data: r.data };

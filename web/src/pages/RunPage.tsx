@@ -242,7 +242,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
 
   const actions = (
     <>
-      {session && sessionKind(p, op) !== 'terminal' && (
+      {session && sessionKind(p, op) !== 'terminal' && sessionKind(p, op) !== 'desktop' && (
         <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
           Run once
         </button>

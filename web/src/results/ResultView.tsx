@@ -104,6 +104,20 @@ export function PartView({ name, value, schema, root, depth = 0, parent }: { nam
     if (isFileContent(name, parent)) return <BytesView bytes={base64ToBytes(value)} name={fileName ?? 'download.bin'} preview={false} />;
     if (/hex$/i.test(name) && /^[0-9a-f]*$/i.test(value)) return <BytesView bytes={hexToBytes(value)} name={name} />;
     if (/base64$/i.test(name)) return <BytesView bytes={base64ToBytes(value)} name={name.replace(/base64$/i, '') || 'data'} />;
+    // A PNG as base64 (a screenshot): shown as the picture, with a download.
+    if (value.startsWith('iVBORw0KGgo')) {
+      const src = `data:image/png;base64,${value}`;
+      return (
+        <figure className="result-image">
+          <img src={src} alt={name} data-testid="result-image" style={{ maxWidth: '100%', imageRendering: 'pixelated' }} />
+          <figcaption className="small">
+            <a href={src} download={`${name}.png`}>
+              Download {name}.png
+            </a>
+          </figcaption>
+        </figure>
+      );
+    }
     return (
       <div>
         <div className="row small" style={{ justifyContent: 'flex-end', marginBottom: 4 }}>

@@ -5,13 +5,16 @@ import { sessionUrl, type ApiError, type OperationAnswer, type OperationInfo, ty
 import { utf8 } from '../lib/bytes.ts';
 import { ErrorView } from '../results/ResultView.tsx';
 import { JsonTree, Scalar } from '../results/views.tsx';
+import { isMessageFeed, MessageFeed } from './MessageFeed.tsx';
 
 const Terminal = lazy(() => import('./Terminal.tsx'));
+const Desktop = lazy(() => import('./Desktop.tsx'));
 
-export type SessionKind = 'terminal' | 'log' | 'feed';
+export type SessionKind = 'terminal' | 'log' | 'feed' | 'desktop';
 
-/** The view a session opens in: shells get a terminal, subscriptions a feed, the rest a message log. */
+/** The view a session opens in: remote desktops (`view`) a canvas, shells a terminal, subscriptions a feed, the rest a message log. */
 export function sessionKind(p: ProtocolInfo, op: OperationInfo): SessionKind {
+  if (p.category === 'remote' && op.name === 'view') return 'desktop';
   if (/^(shell|pty|terminal|console|interactive)$/i.test(op.name) || (p.category === 'remote' && !/exec|probe/i.test(op.name))) return 'terminal';
   if (/subscribe|monitor|listen|idle|watch|feed|tail|follow|notify/i.test(`${op.name} ${op.summary}`)) return 'feed';
   return 'log';
@@ -31,6 +34,8 @@ export interface SessionHandle {
   sendJson(m: Record<string, unknown>): void;
   /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
   ack(n: number): void;
+  /** Settles `n` feed messages received, for feeds that announced {"acks":"messages"}: {"type":"ack","messages":n}, batched. */
+  ackMessages(n: number): void;
 }
 
 type State = 'connecting' | 'open' | 'ended' | 'failed';
@@ -47,12 +52,28 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   const ws = useRef<WebSocket | null>(null);
   const counter = useRef(0);
   const dataListeners = useRef(new Set<(b: Uint8Array) => void>());
+  const jsonListeners = useRef(new Set<(m: Record<string, unknown>) => void>());
+  const kindRef = useRef(kind);
+  kindRef.current = kind;
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
 
   const unacked = useRef(0);
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const push = (m: Omit<SessionMessage, 'n' | 'at'>) => setMessages((list) => [...list, { ...m, n: ++counter.current, at: Date.now() }].slice(-MAX_MESSAGES));
+  const unackedMessages = useRef(0);
+  const messageAckTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** A broker feed announced itself ({"acks": ...}); with "messages" each message is settled once received. */
+  const brokerAnnounced = useRef(false);
+  const settleMessages = useRef(false);
+  /** Messages dropped from the view (oldest first) once MAX_MESSAGES are held. */
+  const dropped = useRef(0);
+  const push = (m: Omit<SessionMessage, 'n' | 'at'>) =>
+    setMessages((list) => {
+      const next = [...list, { ...m, n: ++counter.current, at: Date.now() }];
+      if (next.length <= MAX_MESSAGES) return next;
+      dropped.current += next.length - MAX_MESSAGES;
+      return next.slice(-MAX_MESSAGES);
+    });
 
   useEffect(() => {
     const socket = new WebSocket(sessionUrl(protocol.id, op.name));
@@ -72,7 +93,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         // A mounted terminal acknowledges once it has drawn the bytes; otherwise the log has consumed them now.
         if (dataListeners.current.size > 0) dataListeners.current.forEach((l) => l(bytes));
         else handleRef.current?.ack(bytes.length);
-        push({ dir: 'in', bytes });
+        // A desktop's updates are megabytes each: the canvas has drawn them, the log keeps their size only.
+        push(kindRef.current === 'desktop' ? { dir: 'in', json: { type: 'update', bytes: bytes.length } } : { dir: 'in', bytes });
         return;
       }
       // Credit flow control counts a JSON message by its characters; it is consumed once shown.
@@ -84,6 +106,12 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         msg = { type: 'text', text: e.data };
       }
       setStats((s) => ({ ...s, inMsgs: s.inMsgs + 1 }));
+      if (typeof msg.acks === 'string') {
+        brokerAnnounced.current = true;
+        settleMessages.current = msg.acks === 'messages';
+      }
+      if (msg.type === 'message' && settleMessages.current) handleRef.current?.ackMessages(1);
+      jsonListeners.current.forEach((l) => l(msg));
       push({ dir: 'in', json: msg });
       if (msg.type === 'end') {
         ended = true;
@@ -113,12 +141,12 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         if (ws.current?.readyState !== WebSocket.OPEN) return;
         ws.current.send(b);
         setStats((s) => ({ ...s, outBytes: s.outBytes + b.length }));
-        if (kind !== 'terminal') push({ dir: 'out', bytes: b });
+        if (kind !== 'terminal' && kind !== 'desktop') push({ dir: 'out', bytes: b });
       },
       sendJson(m) {
         if (ws.current?.readyState !== WebSocket.OPEN) return;
         ws.current.send(JSON.stringify(m));
-        if (m.type !== 'resize' && m.type !== 'ack') push({ dir: 'out', json: m });
+        if (m.type !== 'resize' && m.type !== 'ack' && m.type !== 'pointer') push({ dir: 'out', json: m });
       },
       ack(n) {
         unacked.current += n;
@@ -128,6 +156,16 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
           const bytes = unacked.current;
           unacked.current = 0;
           if (bytes > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', bytes }));
+        }, 25);
+      },
+      ackMessages(n) {
+        unackedMessages.current += n;
+        if (messageAckTimer.current) return;
+        messageAckTimer.current = setTimeout(() => {
+          messageAckTimer.current = null;
+          const count = unackedMessages.current;
+          unackedMessages.current = 0;
+          if (count > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', messages: count }));
         }, 25);
       },
     }),
@@ -140,6 +178,15 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
     dataListeners.current.add(l);
     return () => {
       dataListeners.current.delete(l);
+    };
+  }, []);
+
+  // A broker feed (it announced itself, or its messages carry topics) gets the message view.
+  const brokerFeed = brokerAnnounced.current || isMessageFeed(messages);
+  const subscribeJson = useCallback((l: (m: Record<string, unknown>) => void) => {
+    jsonListeners.current.add(l);
+    return () => {
+      jsonListeners.current.delete(l);
     };
   }, []);
 
@@ -166,7 +213,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         </span>
         <span className="spacer" />
         <span role="tablist" aria-label="Session view" className="row">
-          {(['terminal', 'log', 'feed'] as SessionKind[]).map((k) => (
+          {((sessionKind(protocol, op) === 'desktop' ? ['desktop', 'log'] : ['terminal', 'log', 'feed']) as SessionKind[]).map((k) => (
             <button key={k} type="button" role="tab" className="small" aria-selected={kind === k} onClick={() => setKind(k)}>
               {k}
             </button>
@@ -183,8 +230,20 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
           <ControlLine messages={messages} />
         </Suspense>
       )}
+      {kind === 'desktop' && (
+        <Suspense fallback={<div className="desktop-frame" />}>
+          <Desktop handle={handle} subscribe={subscribe} subscribeJson={subscribeJson} backlog={messages.filter((m) => m.json && m.dir === 'in').map((m) => m.json!)} active={state === 'open'} />
+          <ControlLine messages={messages.filter((m) => m.json?.type !== 'update')} />
+        </Suspense>
+      )}
       {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
-      {kind === 'feed' && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
+      {kind === 'feed' && brokerFeed && (
+        <>
+          <MessageFeed messages={messages} dropped={dropped.current} />
+          <InputLine handle={handle} active={state === 'open'} placeholder='A control message, e.g. {"type":"subscribe","topics":["sensors/#"]}' />
+        </>
+      )}
+      {kind === 'feed' && !brokerFeed && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
     </div>
   );
 }

@@ -1,0 +1,64 @@
+// A zlib stream (RFC 1950/1951) inflated piece by piece, each piece ending at a flush point: how VNC's ZRLE and
+// Tight encodings (RFB 7.7.5, 7.7.6) keep one compressor state across rectangles. pako's zlib port does the work;
+// what this adds is the flush-point contract and a cap on what one piece may expand to (no decompression bomb).
+import { ZStream, Z_BUF_ERROR, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, zlibInflate, zlibInflateInit } from 'pako';
+import { ProtocolError } from './errors.ts';
+
+export class InflateStream {
+  private readonly strm = new ZStream();
+  private ended = false;
+
+  constructor(private readonly name = 'zlib stream') {
+    zlibInflateInit(this.strm);
+  }
+
+  /**
+   * Inflates `input` (compressed bytes up to a flush point) and returns everything it expands to. `exact`: the size the
+   * protocol says it must be; `max`: the most it may be. More than that is a ProtocolError, before it is allocated.
+   */
+  inflate(input: Uint8Array, limits: { exact: number } | { max: number }): Uint8Array {
+    if (this.ended) throw new ProtocolError(`${this.name}: data after the end of the stream`);
+    const cap = 'exact' in limits ? limits.exact : limits.max;
+    const strm = this.strm;
+    strm.input = input;
+    strm.next_in = 0;
+    strm.avail_in = input.length;
+    // The exact size is known (Tight), or grow by doubling up to the cap (ZRLE).
+    let out = new Uint8Array('exact' in limits ? Math.max(1, cap) : Math.min(cap, Math.max(1024, input.length * 4)));
+    let produced = 0;
+    for (;;) {
+      strm.output = out as Uint8Array<ArrayBuffer>;
+      strm.next_out = produced;
+      strm.avail_out = out.length - produced;
+      const status = zlibInflate(strm, Z_SYNC_FLUSH);
+      produced = strm.next_out;
+      if (status === Z_STREAM_END) this.ended = true;
+      else if (status !== Z_OK && status !== Z_BUF_ERROR) throw new ProtocolError(`${this.name}: ${strm.msg || `inflate status ${status}`}`);
+      if (strm.avail_out > 0 || this.ended) break;
+      // Output is full: is there more to come?
+      if (produced >= cap) {
+        if (strm.avail_in === 0 && this.drained()) break;
+        throw new ProtocolError(`${this.name}: inflates to more than ${cap} bytes`);
+      }
+      const bigger = new Uint8Array(Math.min(cap, out.length * 2));
+      bigger.set(out.subarray(0, produced));
+      out = bigger;
+    }
+    if (strm.avail_in > 0 && !this.ended) throw new ProtocolError(`${this.name}: ${strm.avail_in} compressed bytes left unread`);
+    const result = out.subarray(0, produced);
+    if ('exact' in limits && produced !== limits.exact) throw new ProtocolError(`${this.name}: inflated to ${produced} bytes, expected ${limits.exact}`);
+    return result;
+  }
+
+  /** Whether the stream holds no more output for the input given so far (one byte of room proves it). */
+  private drained(): boolean {
+    const probe = new Uint8Array(1);
+    const strm = this.strm;
+    strm.output = probe;
+    strm.next_out = 0;
+    strm.avail_out = 1;
+    const status = zlibInflate(strm, Z_SYNC_FLUSH);
+    if (status === Z_STREAM_END) this.ended = true;
+    return strm.next_out === 0;
+  }
+}

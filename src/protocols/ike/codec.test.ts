@@ -1,0 +1,49 @@
+// IKEv2 codec: SA proposals and transforms round trip, a whole IKE_SA_INIT message, notifies (INVALID_KE_PAYLOAD
+// carries the group wanted), NAT detection input, malformed headers, fuzz.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { fromHex } from '../../core/bytes.ts';
+import { ProtocolError } from '../../core/errors.ts';
+import { PAYLOAD, decodeMessage, decodeNotify, decodeSa, describe as describeMessage, encodeMessage, encodeNotify, encodeSa, natDetectionInput, transformName, type Proposal } from './codec.ts';
+
+const PROPOSAL: Proposal = { number: 1, protocol: 1, spi: new Uint8Array(0), transforms: [{ type: 1, id: 12, keyLength: 256 }, { type: 2, id: 5 }, { type: 3, id: 12 }, { type: 4, id: 15 }] };
+
+describe('IKEv2 codec', () => {
+  it('SA payload: proposal and transforms as RFC 7296 section 3.3 lays them out', () => {
+    const sa = encodeSa([PROPOSAL]);
+    // Proposal header: last, reserved, length 44, number 1, IKE, no SPI, 4 transforms; first transform AES-CBC with key length 256.
+    assert.equal(Buffer.from(sa.subarray(0, 20)).toString('hex'), '0000002c01010004' + '0300000c' + '0100000c' + '800e0100');
+    assert.deepEqual(decodeSa(sa), [PROPOSAL]);
+    assert.deepEqual(PROPOSAL.transforms.map(transformName), ['AES-CBC-256', 'HMAC-SHA2-256', 'HMAC-SHA2-256-128', 'MODP-3072']);
+  });
+
+  it('a whole IKE_SA_INIT with notifies decodes back; INVALID_KE_PAYLOAD carries the group', () => {
+    const spiI = fromHex('0102030405060708');
+    const msg = encodeMessage({ spiI, spiR: new Uint8Array(8), exchange: 34, flags: 0x20, messageId: 0 }, [
+      { type: PAYLOAD.NOTIFY, body: encodeNotify(17, fromHex('000f')) },
+      { type: PAYLOAD.VENDOR_ID, body: fromHex('882fe56d6fd20dbc2251613b2ebe5beb') },
+    ]);
+    const m = decodeMessage(msg);
+    assert.deepEqual([m.exchange, m.flags, m.payloads.map((p) => p.type)], [34, 0x20, [41, 43]]);
+    assert.deepEqual(decodeNotify(m.payloads[0].body), { protocol: 0, type: 17, spi: new Uint8Array(0), data: fromHex('000f') });
+    assert.equal(describeMessage(m), 'IKE_SA_INIT response: N(INVALID_KE_PAYLOAD), Vendor ID');
+    assert.equal(natDetectionInput(spiI, new Uint8Array(8), fromHex('7f000001'), 500).length, 8 + 8 + 4 + 2);
+  });
+
+  it('IKEv1 and truncated messages are protocol errors; fuzz', () => {
+    const v1 = fromHex('0102030405060708' + '0000000000000000' + '01100200' + '00000000' + '0000001c');
+    assert.throws(() => decodeMessage(v1), /IKE major version 1, not 2 \(an IKEv1 responder\)/);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        try {
+          const m = decodeMessage(b);
+          for (const p of m.payloads) if (p.type === PAYLOAD.SA) decodeSa(p.body);
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

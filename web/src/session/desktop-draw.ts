@@ -1,0 +1,63 @@
+// Draws a `view` session's framebuffer updates (src/protocols/vnc/framebuffer.ts) on a canvas, in order: the UI's
+// desktop view and the benchmark's page both use it. JPEG rectangles decode asynchronously: an update's start decoding
+// together, and each is drawn in its place in the order, so what follows it waits.
+import { decodeViewUpdate, type ViewOperation } from '../../../src/protocols/vnc/framebuffer.ts';
+
+export class DesktopPainter {
+  private readonly g: CanvasRenderingContext2D;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    this.g = canvas.getContext('2d', { alpha: false })!;
+  }
+
+  /** Queues work after everything queued before it. */
+  private then(fn: () => void | Promise<void>): Promise<void> {
+    this.chain = this.chain.then(fn);
+    return this.chain;
+  }
+
+  /** A new desktop size, in order with the updates around it. */
+  resize(width: number, height: number): Promise<void> {
+    return this.then(() => {
+      if (this.canvas.width !== width || this.canvas.height !== height) {
+        this.canvas.width = width;
+        this.canvas.height = height;
+      }
+    });
+  }
+
+  /** Draws one update; resolves once it is on the canvas. Its JPEG rectangles start decoding at once, side by side. */
+  draw(bytes: Uint8Array): Promise<void> {
+    const ops = decodeViewUpdate(bytes);
+    const images = ops.map((op) => (op.op === 'jpeg' ? createImageBitmap(new Blob([op.data as BlobPart], { type: 'image/jpeg' })) : undefined));
+    return this.then(async () => {
+      for (let i = 0; i < ops.length; i++) {
+        const image = images[i];
+        if (image) this.g.drawImage(await image, ops[i].x, ops[i].y, ops[i].width, ops[i].height);
+        else this.op(ops[i]);
+      }
+    });
+  }
+
+  private op(op: ViewOperation): void {
+    const g = this.g;
+    if (op.op === 'pixels') {
+      const data = new Uint8ClampedArray(op.rgba.buffer as ArrayBuffer, op.rgba.byteOffset, op.rgba.length);
+      g.putImageData(new ImageData(data, op.width, op.height), op.x, op.y);
+    } else if (op.op === 'fill') {
+      g.fillStyle = `rgb(${op.r},${op.g},${op.b})`;
+      g.fillRect(op.x, op.y, op.width, op.height);
+    } else if (op.op === 'copy') g.drawImage(this.canvas, op.srcX, op.srcY, op.width, op.height, op.x, op.y, op.width, op.height);
+    else if (op.op === 'cursor') {
+      if (op.width === 0 || op.height === 0) this.canvas.style.cursor = 'default';
+      else {
+        const cc = document.createElement('canvas');
+        cc.width = op.width;
+        cc.height = op.height;
+        cc.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(op.rgba), op.width, op.height), 0, 0);
+        this.canvas.style.cursor = `url(${cc.toDataURL()}) ${op.x} ${op.y}, default`;
+      }
+    }
+  }
+}
