@@ -45,7 +45,7 @@ export function flagNames(flags: number): string[] {
 /** What we ask for: Unicode, NTLM with extended session security and signing, the server's target information. */
 export const CLIENT_FLAGS = (FLAGS.unicode | FLAGS.requestTarget | FLAGS.sign | FLAGS.ntlm | FLAGS.alwaysSign | FLAGS.extendedSessionSecurity | FLAGS.n128 | FLAGS.n56) >>> 0;
 
-function utf16le(s: string): Uint8Array {
+export function utf16le(s: string): Uint8Array {
   const out = new Uint8Array(s.length * 2);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -55,7 +55,7 @@ function utf16le(s: string): Uint8Array {
   return out;
 }
 
-function fromUtf16le(b: Uint8Array): string {
+export function fromUtf16le(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i + 1 < b.length; i += 2) s += String.fromCharCode(b[i] | (b[i + 1] << 8));
   return s;
