@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { fromHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
-import { PAYLOAD, decodeMessage, decodeNotify, decodeSa, describe as describeMessage, encodeMessage, encodeNotify, encodeSa, natDetectionInput, transformName, type Proposal } from './codec.ts';
+import { PAYLOAD, addNonEspMarker, decodeMessage, decodeNotify, decodeSa, describe as describeMessage, encodeMessage, encodeNotify, encodeSa, natDetectionInput, stripNonEspMarker, transformName, type Proposal } from './codec.ts';
 
 const PROPOSAL: Proposal = { number: 1, protocol: 1, spi: new Uint8Array(0), transforms: [{ type: 1, id: 12, keyLength: 256 }, { type: 2, id: 5 }, { type: 3, id: 12 }, { type: 4, id: 15 }] };
 
@@ -15,7 +15,7 @@ describe('IKEv2 codec', () => {
     // Proposal header: last, reserved, length 44, number 1, IKE, no SPI, 4 transforms; first transform AES-CBC with key length 256.
     assert.equal(Buffer.from(sa.subarray(0, 20)).toString('hex'), '0000002c01010004' + '0300000c' + '0100000c' + '800e0100');
     assert.deepEqual(decodeSa(sa), [PROPOSAL]);
-    assert.deepEqual(PROPOSAL.transforms.map(transformName), ['AES-CBC-256', 'HMAC-SHA2-256', 'HMAC-SHA2-256-128', 'MODP-3072']);
+    assert.deepEqual(PROPOSAL.transforms.map(transformName), ['AES-CBC-256', 'PRF-HMAC-SHA2-256', 'HMAC-SHA2-256-128', 'MODP-3072']);
   });
 
   it('a whole IKE_SA_INIT with notifies decodes back; INVALID_KE_PAYLOAD carries the group', () => {
@@ -29,6 +29,21 @@ describe('IKEv2 codec', () => {
     assert.deepEqual(decodeNotify(m.payloads[0].body), { protocol: 0, type: 17, spi: new Uint8Array(0), data: fromHex('000f') });
     assert.equal(describeMessage(m), 'IKE_SA_INIT response: N(INVALID_KE_PAYLOAD), Vendor ID');
     assert.equal(natDetectionInput(spiI, new Uint8Array(8), fromHex('7f000001'), 500).length, 8 + 8 + 4 + 2);
+  });
+
+  it('the non-ESP marker of the NAT-T port: four zero bytes before the message; anything else there is ESP', () => {
+    const msg = encodeMessage({ spiI: fromHex('0102030405060708'), spiR: new Uint8Array(8), exchange: 34, flags: 0x08, messageId: 0 }, []);
+    const wrapped = addNonEspMarker(msg);
+    assert.equal(Buffer.from(wrapped.subarray(0, 12)).toString('hex'), '00000000' + '0102030405060708');
+    assert.deepEqual(stripNonEspMarker(wrapped), msg);
+    // An ESP packet starts with its SPI, never zero.
+    assert.equal(stripNonEspMarker(fromHex('c0ffee010000000100')), undefined);
+    assert.equal(stripNonEspMarker(fromHex('0000')), undefined);
+  });
+
+  it('status notifies strongSwan sends carry their IANA names', () => {
+    const m = decodeMessage(encodeMessage({ spiI: new Uint8Array(8), spiR: new Uint8Array(8), exchange: 34, flags: 0x20, messageId: 0 }, [16404, 16418, 16430, 16431].map((t) => ({ type: PAYLOAD.NOTIFY, body: encodeNotify(t, new Uint8Array(0)) }))));
+    assert.equal(describeMessage(m), 'IKE_SA_INIT response: N(MULTIPLE_AUTH_SUPPORTED), N(CHILDLESS_IKEV2_SUPPORTED), N(IKEV2_FRAGMENTATION_SUPPORTED), N(SIGNATURE_HASH_ALGORITHMS)');
   });
 
   it('IKEv1 and truncated messages are protocol errors; fuzz', () => {
