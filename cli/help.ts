@@ -24,6 +24,8 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  --transcript       show the decoded wire log (on stderr; inside the JSON with --json)',
     '  --remote URL       run through a deployed Portolan (Worker or Node host) instead of local sockets',
     '  --token T          access token for --remote (Authorization: Bearer)',
+    '  -o FILE            a download operation writes the file there (-o - : raw bytes on stdout)',
+    '  --file PATH        an upload operation reads the file from there',
     '  --no-color         no colors (also NO_COLOR=1); colors only on a terminal',
     '  --quiet, -q        no status line on stderr',
     '  --help, -h         this help',

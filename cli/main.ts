@@ -14,6 +14,17 @@ import { operationProperties, parseCommand, type ParsedCommand } from './args.ts
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
+import { humanBytes, inputFile, infoFromHeaders, multipartBody, OutputFile, TransferBar } from './files.ts';
+import type { UploadSource } from '../src/core/files.ts';
+
+/** The local ends of a transfer: the file a download goes to, the file an upload comes from. */
+interface FileEnds {
+  out?: OutputFile;
+  upload?: UploadSource;
+  uploadPath?: string;
+  onUploadBytes?: (n: number) => void;
+  bar?: TransferBar;
+}
 
 const VERSION = '0.1.0';
 
@@ -162,9 +173,10 @@ function sessionInput(op: DefinedOperation, input: Record<string, unknown>): Rec
   return out;
 }
 
-async function runLocal(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style): Promise<Outcome> {
+async function runLocal(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style, files: FileEnds = {}): Promise<Outcome> {
   const env = nodeHostEnv({ policy: OPEN_POLICY, probe: await probeRuntime() });
   try {
+    if (files.out || files.upload) return await runOperation(env, p, op, cmd.input, { transcript: cmd.globals.transcript, download: files.out?.target(), upload: files.upload });
     if (op.session && (!op.run || op.sessionText)) {
       const channel = sessionChannel(cmd, op, style);
       try {
@@ -190,14 +202,24 @@ function remoteBase(url: string): string {
   return u.origin + u.pathname.replace(/\/$/, '');
 }
 
-async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style): Promise<Outcome> {
+async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style, files: FileEnds = {}): Promise<Outcome> {
   const base = remoteBase(cmd.globals.remote!);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (cmd.globals.token) headers.authorization = `Bearer ${cmd.globals.token}`;
   if (op.session && (!op.run || op.sessionText)) return runRemoteSession(base, headers, cmd, p, op, style);
+  const url = `${base}/api/${p.id}/${op.name}${cmd.globals.transcript ? '?transcript=1' : ''}`;
   let res: Response;
   try {
-    res = await fetch(`${base}/api/${p.id}/${op.name}${cmd.globals.transcript ? '?transcript=1' : ''}`, { method: 'POST', headers, body: JSON.stringify(cmd.input) });
+    if (files.out) {
+      // The file as the body (docs/files.md): JSON only when it fails before the first byte.
+      res = await fetch(url, { method: 'POST', headers: { ...headers, accept: 'application/octet-stream' }, body: JSON.stringify(cmd.input) });
+      if (res.ok) return await receiveRemoteFile(res, files.out, p, op, cmd);
+    } else if (files.uploadPath) {
+      const { body, contentType, length } = multipartBody(cmd.input, files.uploadPath, files.onUploadBytes ?? (() => {}));
+      res = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': contentType, 'content-length': String(length) }, body, duplex: 'half' } as RequestInit);
+    } else {
+      res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(cmd.input) });
+    }
   } catch (e) {
     return failureOf(new PortolanError('refused', `could not reach ${base}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`));
   }
@@ -210,6 +232,29 @@ async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, 
   const b = body as Outcome;
   if (b && typeof b === 'object' && (b.ok === true || (b.ok === false && typeof b.error?.code === 'string'))) return b;
   return failureOf(new PortolanError('protocol_error', `${base} answered HTTP ${res.status} with an unexpected body`));
+}
+
+/** Writes a streamed download answer to the output file; a body cut short is a failure, never a finished file. */
+async function receiveRemoteFile(res: Response, out: OutputFile, p: Protocol, op: DefinedOperation, cmd: ParsedCommand): Promise<Outcome> {
+  const info = infoFromHeaders(res.headers);
+  const sink = out.begin(info);
+  const t0 = performance.now();
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await sink.write(chunk);
+  } catch (e) {
+    const cause = (e as { cause?: Error }).cause;
+    return failureOf(new PortolanError('closed', `the download was cut short after ${out.written} bytes: ${cause?.message ?? (e as Error).message}`));
+  }
+  const expected = res.headers.get('content-length');
+  if (expected !== null && Number(expected) !== out.written) return failureOf(new PortolanError('closed', `the download ended after ${out.written} of ${expected} bytes`));
+  return {
+    ok: true,
+    protocol: p.id,
+    operation: op.name,
+    target: { host: String(cmd.input.host), port: Number(cmd.input.port ?? 0) },
+    result: { file: out.path, name: info.name, bytes: out.written, size: info.size ?? null, offset: info.offset ?? 0, modified: info.modified ?? null },
+    timing: { totalMs: Math.round((performance.now() - t0) * 1000) / 1000 },
+  };
 }
 
 async function runRemoteSession(base: string, headers: Record<string, string>, cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style): Promise<Outcome> {
@@ -355,6 +400,52 @@ async function serve(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * `-o FILE` (a download's file; `-` for stdout) and `--file PATH` (an upload's file), checked against what
+ * the operation transfers. The bar, when given, follows the bytes.
+ */
+function fileEnds(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, bar?: TransferBar): FileEnds {
+  const { out, file, json } = cmd.globals;
+  if (out === undefined && file === undefined) return {};
+  const direction = op.transfer?.direction;
+  if (out !== undefined && direction !== 'download') throw InvalidInput.field('o', `-o is for download operations; ${p.id} ${op.name} ${direction === 'upload' ? 'uploads (--file PATH)' : 'moves no file'}`);
+  if (file !== undefined && direction !== 'upload') throw InvalidInput.field('file', `--file is for upload operations; ${p.id} ${op.name} ${direction === 'download' ? 'downloads (-o FILE)' : 'moves no file'}`);
+  if (out === '-' && json) throw InvalidInput.field('o', '-o - writes the file to stdout: --json cannot go there too');
+  if (out !== undefined) return { bar, out: new OutputFile(out, (n, info) => bar?.update(n, typeof info.size === 'number' ? info.size - (info.offset ?? 0) : null)) };
+  const onUploadBytes = (n: number) => bar?.update(n);
+  if (cmd.globals.remote) {
+    const size = inputFile(file!, () => {}).size;
+    // A multipart part carries no length: an operation that must announce the size first (scp) gets it as a field.
+    if ('size' in op.schema.shape && cmd.input.size === undefined) cmd.input.size = size;
+    return { bar, uploadPath: file, onUploadBytes: (n) => bar?.update(n, size ?? null) };
+  }
+  const upload = inputFile(file!, (n) => onUploadBytes(n));
+  bar?.update(0, upload.size ?? null);
+  return { bar, upload, uploadPath: file };
+}
+
+/** The end of a transfer: the JSON answer with --json, else a status line on stderr (never on stdout, which may hold the file). */
+function finishTransfer(outcome: Outcome, files: FileEnds, label: string, err: Style, globals: ParsedCommand['globals']): number {
+  if (globals.json) {
+    process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    return outcome.ok ? 0 : exitCodeOf(outcome.error.code);
+  }
+  if (globals.transcript) printTranscript(outcome.transcript, err);
+  if (!outcome.ok) {
+    printFailure(outcome, err);
+    if (files.out && files.out.path !== '-' && files.out.written > 0) process.stderr.write(`  ${files.out.path} holds the ${files.out.written} bytes that came before: not the whole file\n`);
+    return exitCodeOf(outcome.error.code);
+  }
+  if (!globals.quiet) {
+    const ms = outcome.timing.totalMs ?? 0;
+    const bytes = files.out ? files.out.written : Number((outcome.result as { bytes?: number }).bytes ?? 0);
+    const what = files.out ? `wrote ${humanBytes(bytes)} to ${files.out.path === '-' ? 'stdout' : files.out.path}` : `sent ${humanBytes(bytes)} from ${files.uploadPath}`;
+    const rate = ms > 0 ? ` (${humanBytes((bytes * 1000) / ms)}/s)` : '';
+    process.stderr.write(`${err.green('ok')} ${label}: ${what} in ${(ms / 1000).toFixed(1)} s${rate}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serve(argv.slice(1));
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
@@ -400,15 +491,25 @@ export async function main(argv: string[]): Promise<number> {
   const feed = !!op.session && !!op.sessionText;
   const interactive = (!!op.session && !op.run) || feed;
   const showProgress = !interactive && (process.stderr.isTTY || process.env.PORTOLAN_PROGRESS === '1') && !globals.quiet;
-  const progress = showProgress ? startProgress(process.stderr, label, Number(process.env.PORTOLAN_PROGRESS_DELAY_MS ?? 300)) : undefined;
+  let files: FileEnds;
+  try {
+    files = fileEnds(cmd, p, op, showProgress ? new TransferBar(process.stderr, label) : undefined);
+  } catch (e) {
+    printFailure(failureOf(e), err);
+    return EXIT_CODES.invalid_input;
+  }
+  const progress = showProgress && !files.bar ? startProgress(process.stderr, label, Number(process.env.PORTOLAN_PROGRESS_DELAY_MS ?? 300)) : undefined;
   let outcome: Outcome;
   try {
-    outcome = globals.remote ? await runRemote(cmd, p, op, err) : await runLocal(cmd, p, op, err);
+    outcome = globals.remote ? await runRemote(cmd, p, op, err, files) : await runLocal(cmd, p, op, err, files);
+    await files.out?.close();
   } catch (e) {
     outcome = failureOf(e);
   } finally {
     progress?.stop();
+    files.bar?.stop();
   }
+  if (files.out || files.uploadPath) return finishTransfer(outcome, files, label, err, globals);
   // A complete answer can still be a failure to its user (a ping nobody answered): exit with that outcome.
   const failedAs = outcome.ok ? op.failedAs?.(outcome.result as never) : undefined;
   const success = failedAs ? exitCodeOf(failedAs) : 0;

@@ -138,6 +138,15 @@ async function killRecorded(path: string): Promise<PidRecord | null> {
   return record;
 }
 
+// A daemon's own pid file from an earlier run names a pid the system may have given to another process
+// (xl2tpd then refuses: "already a server running"), and a stale unix socket looks ready before the new
+// daemon binds it. Both go before a start; the lab's own records live in run/.
+function removeStaleRuntimeFiles(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isSocket() || (entry.isFile() && entry.name.endsWith('.pid'))) rmSync(join(dir, entry.name), { force: true });
+  }
+}
+
 async function stopServer(serverName: string, log: Log): Promise<void> {
   for (const path of pidFiles(serverName)) {
     const record = await killRecorded(path);
@@ -527,6 +536,7 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         }
         mkdirSync(run.ctx.dir, { recursive: true, mode: 0o755 });
         chmodSync(run.ctx.dir, 0o755);
+        removeStaleRuntimeFiles(run.ctx.dir);
         log(`starting ${server.name} on ${server.ports.join(', ')}`);
         await server.start(run.ctx);
         await waitHealthy(server, run);

@@ -1,6 +1,7 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
+import { BODY_AHEAD_BYTES } from '../../api/files.ts';
 import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
@@ -89,6 +90,9 @@ function appFor(env: Env) {
     rateLimiter,
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
     acceptWebSocket,
+    // FixedLengthStream sends Content-Length, so a download cut short shows as a short body: workerd ends an
+    // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
+    bodyPipe: (length) => (length === null ? new IdentityTransformStream({ highWaterMark: BODY_AHEAD_BYTES }) : new FixedLengthStream(length, { highWaterMark: BODY_AHEAD_BYTES })),
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
     tunnelLimits: {
       ...DEFAULT_TUNNEL_LIMITS,
