@@ -428,6 +428,24 @@ const charon: LabServer = {
       }
     }
   }
+  lab-v1 {
+    version = 1
+    local_addrs = 127.0.0.1
+    remote_addrs = %any
+    proposals = aes256-sha256-modp2048
+    local {
+      auth = psk
+      id = responder.portolan.test
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      lab-v1 {
+        local_ts = 10.253.1.0/24
+      }
+    }
+  }
 }
 secrets {
   ike-lab {

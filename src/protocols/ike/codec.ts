@@ -130,19 +130,21 @@ export function decodeNotify(body: Uint8Array): Notify {
 }
 
 /** A whole IKE message from payloads: each payload's generic header names the next one. */
-export function encodeMessage(h: { spiI: Uint8Array; spiR: Uint8Array; exchange: number; flags: number; messageId: number }, payloads: { type: number; body: Uint8Array }[]): Uint8Array {
+export function encodeMessage(h: { spiI: Uint8Array; spiR: Uint8Array; exchange: number; flags: number; messageId: number; version?: number }, payloads: { type: number; body: Uint8Array }[]): Uint8Array {
   const parts = payloads.map((p, i) => new ByteWriter(4 + p.body.length).u8(payloads[i + 1]?.type ?? 0).u8(0).u16(4 + p.body.length).bytes(p.body).finish());
   const body = concat(parts);
-  return new ByteWriter(HEADER + body.length).bytes(h.spiI).bytes(h.spiR).u8(payloads[0]?.type ?? 0).u8(0x20).u8(h.exchange).u8(h.flags).u32(h.messageId).u32(HEADER + body.length).bytes(body).finish();
+  return new ByteWriter(HEADER + body.length).bytes(h.spiI).bytes(h.spiR).u8(payloads[0]?.type ?? 0).u8(h.version ?? 0x20).u8(h.exchange).u8(h.flags).u32(h.messageId).u32(HEADER + body.length).bytes(body).finish();
 }
 
-export function decodeMessage(bytes: Uint8Array): Message {
+/** `major`: 2, or 1 for an ISAKMP (IKEv1) message, whose header and generic payload header are the same. */
+export function decodeMessage(bytes: Uint8Array, major = 2): Message {
   const r = new ByteReader(bytes);
   const spiI = r.bytesN(8, 'initiator SPI');
   const spiR = r.bytesN(8, 'responder SPI');
   let next = r.u8('next payload');
   const version = r.u8('version');
-  if (version >> 4 !== 2) throw new ProtocolError(`IKE major version ${version >> 4}, not 2${version >> 4 === 1 ? ' (an IKEv1 responder)' : ''}`);
+  if (major === 1 && version >> 4 !== 1) throw new ProtocolError(`IKE major version ${version >> 4}, not 1`);
+  if (major === 2 && version >> 4 !== 2) throw new ProtocolError(`IKE major version ${version >> 4}, not 2${version >> 4 === 1 ? ' (an IKEv1 responder)' : ''}`);
   const exchange = r.u8('exchange type');
   const flags = r.u8('flags');
   const messageId = r.u32('message id');
@@ -158,7 +160,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     if (len < 4) throw new ProtocolError(`payload length ${len} is under 4`);
     payloads.push({ type, body: r.bytesN(len - 4, `${PAYLOAD_NAMES[type] ?? type} payload`) });
     // SK: the rest is encrypted and the next-payload field names the first inner payload.
-    if (type === 46) break;
+    if (type === 46 && major === 2) break;
   }
   return { spiI, spiR, exchange, flags, messageId, payloads };
 }
