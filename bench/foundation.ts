@@ -46,6 +46,13 @@ function openTunnel(url: string, deflate = false): Promise<{ ws: WebSocket; wind
   });
 }
 
+/** A tunnel in websockify's `binary` subprotocol: open once the handshake is answered (it connects first). */
+async function openBinaryTunnel(url: string): Promise<{ ws: WebSocket; window: number }> {
+  const ws = await openWebsockify(url, true);
+  if (ws.protocol !== 'binary') throw new Error(`the tunnel answered subprotocol ${JSON.stringify(ws.protocol)}, not binary`);
+  return { ws, window: 0 };
+}
+
 function openWebsockify(url: string, deflate: boolean): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, ['binary'], { perMessageDeflate: deflate });
@@ -55,11 +62,32 @@ function openWebsockify(url: string, deflate: boolean): Promise<WebSocket> {
 }
 
 /**
+ * A tunnel client's acknowledgements as docs/tunnel.md advises: a quarter window at once, the rest 5 ms after
+ * the message that brought it (a stream of small messages carries few acks).
+ */
+function acker(ws: WebSocket, window: number): (bytes: number) => void {
+  let owed = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const send = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (owed > 0 && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: owed }));
+    owed = 0;
+  };
+  return (bytes) => {
+    owed += bytes;
+    if (owed >= window / 4) send();
+    else timer ??= setTimeout(send, 5);
+  };
+}
+
+/**
  * Sends `bytes` to the echo server and reads them all back, both directions at once, never more than
  * `inFlight` bytes unanswered. Tunnel: the server's acks bound what is in flight and every data message
  * is acknowledged on arrival. websockify: no flow control of its own; the echo bounds it.
  */
 async function echoOverWebSocket(ws: WebSocket, bytes: number, inFlight: number, acks: boolean): Promise<{ ms: number; messages: number }> {
+  const ack = acker(ws, inFlight);
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   let sent = 0;
   let acked = 0;
@@ -82,7 +110,7 @@ async function echoOverWebSocket(ws: WebSocket, bytes: number, inFlight: number,
       } else {
         got += data.length;
         messages++;
-        if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+        if (acks) ack(data.length);
         if (got >= bytes) return resolve({ ms: performance.now() - t0, messages });
       }
       pump();
@@ -138,12 +166,13 @@ async function directRtt(n: number): Promise<number[]> {
   return times;
 }
 
-async function wsRtt(ws: WebSocket, n: number, acks: boolean): Promise<number[]> {
+async function wsRtt(ws: WebSocket, n: number, acks: boolean, window: number): Promise<number[]> {
   let waiter: (() => void) | undefined;
+  const ack = acker(ws, window);
   ws.removeAllListeners('message');
   ws.on('message', (data: Buffer, isBinary) => {
     if (!isBinary) return;
-    if (acks) ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+    if (acks) ack(data.length);
     waiter?.();
   });
   return roundTrips(n, () => ws.send(Buffer.from('x')), (cb) => (waiter = cb));
@@ -196,6 +225,7 @@ function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid
     },
     { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url, true), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
     { name: 'minimal piping Worker on workerd', open: tunnel(minimal.url), acks: false, cpu: () => cpuMs(minimal.pid), identity: () => String(minimal.pid) },
+    { name: 'tunnel on workerd, binary', open: () => openBinaryTunnel(wsUrl(wd.url, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`)), acks: false, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
     ...extra,
   ];
 }
@@ -253,7 +283,7 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
             serverCpu[r.name].push((r.cpu() - c0) / (bytes / MiB));
             clientCpu[r.name].push((u.user + u.system) / 1000 / (bytes / MiB));
             rate[r.name].push(bytes / MiB / (ms / 1000));
-            const t = await wsRtt(ws, rttN, r.acks);
+            const t = await wsRtt(ws, rttN, r.acks, inFlight);
             rtt[r.name].push(...t);
             rttRound[r.name].push(median(t));
             ws.close();
@@ -268,18 +298,27 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
       };
     }
     await interleave(rounds, entries);
-    const [ours, dev2, theirs, floor, other] = list.map((r) => r.name);
+    const [ours, dev2, theirs, floor, binary, other] = list.map((r) => r.name);
     const n = `${bytes / MiB} MiB each way, median of ${rounds}`;
     report({ name: `echo throughput, ${ours} (${n})`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[ours], rate.direct), goal: '>= 0.8 of direct TCP', pass: pairedRatio(rate[ours], rate.direct) >= 0.8, note: `the client offers permessage-deflate as browsers do: ${compression}` });
     report({ name: `echo throughput, ${ours} vs websockify`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: theirs, value: median(rate[theirs]) }, ratio: pairedRatio(rate[ours], rate[theirs]), goal: '>= 2x websockify', pass: pairedRatio(rate[ours], rate[theirs]) >= 2 });
     report({ name: `echo throughput, ${dev2}`, value: median(rate[dev2]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[dev2], rate[ours]) });
     report({ name: `echo throughput, ${theirs}`, value: median(rate[theirs]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[theirs], rate.direct) });
     report({ name: `echo throughput, ${floor}`, value: median(rate[floor]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[floor], rate.direct), note: `${pairedRatio(rate[floor], rate[theirs]).toFixed(2)}x websockify; the runtime alone, with no API, policy or flow control` });
+    // The runtime's floor: what the tunnel costs beyond a Worker that only pipes, in each protocol.
+    for (const name of [ours, binary]) {
+      const r = pairedRatio(rate[name], rate[floor]);
+      report({ name: `echo throughput, ${name} vs the piping Worker`, value: median(rate[name]), unit: 'MiB/s', baseline: { name: floor, value: median(rate[floor]) }, ratio: r, goal: '>= 0.95x the piping Worker', pass: r >= 0.95, note: `${pairedRatio(rate[name], rate[theirs]).toFixed(2)}x websockify` });
+      const t = pairedRatio(rttRound[name], rttRound[floor]);
+      report({ name: `1-byte round trip, ${name} vs the piping Worker`, value: median(rtt[name]), unit: 'ms', baseline: { name: floor, value: median(rtt[floor]) }, ratio: t, goal: '<= 1.1x the piping Worker', pass: t <= 1.1 });
+      const c = pairedRatio(serverCpu[name], serverCpu[floor]);
+      report({ name: `relay CPU per MiB each way, ${name} vs the piping Worker`, value: median(serverCpu[name]), unit: 'ms', baseline: { name: floor, value: median(serverCpu[floor]) }, ratio: c, goal: '<= 1.2x the piping Worker', pass: c <= 1.2 });
+    }
     if (other) report({ name: `echo throughput, ${other}`, value: median(rate[other]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[other], rate[ours]) });
-    for (const name of [ours, dev2, floor, ...(other ? [other] : [])]) {
+    for (const name of [ours, dev2, floor, binary, ...(other ? [other] : [])]) {
       report({ name: `relay CPU per MiB each way, ${name}`, value: median(serverCpu[name]), unit: 'ms', baseline: { name: theirs, value: median(serverCpu[theirs]) }, note: `client CPU ${median(clientCpu[name]).toFixed(1)} ms/MiB vs ${median(clientCpu[theirs]).toFixed(1)} with websockify; data messages to the client ${median(messageKiB[name]).toFixed(1)} KiB on average vs ${median(messageKiB[theirs]).toFixed(1)}` });
     }
-    for (const name of [ours, dev2, theirs, floor, ...(other ? [other] : [])]) {
+    for (const name of [ours, dev2, theirs, floor, binary, ...(other ? [other] : [])]) {
       report({ name: `1-byte round trip, ${name} (median of ${rtt[name].length})`, value: median(rtt[name]), unit: 'ms', baseline: { name: 'direct TCP', value: median(rtt.direct) }, ratio: pairedRatio(rttRound[name], rttRound.direct), note: `p99 ${percentile(rtt[name], 99).toFixed(2)} ms` });
     }
     if (retries) say(`(${retries} tunnel runs repeated after a wrangler dev reload)`);
@@ -301,24 +340,31 @@ async function sourceServer(bytes: number): Promise<{ port: number; close: () =>
   return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
 }
 
-/** Reads everything a tunnel delivers until the server's eof, acknowledging each message. */
-async function downloadOverTunnel(url: string): Promise<{ ms: number; bytes: number }> {
+/**
+ * Reads everything a tunnel delivers until its end: the credit protocol's eof (each message acknowledged),
+ * or in the `binary` subprotocol the close with 1000.
+ */
+async function downloadOverTunnel(url: string, binary = false): Promise<{ ms: number; bytes: number }> {
   // Listening from the start: the source sends as soon as the tunnel opens.
-  const ws = new WebSocket(url, { perMessageDeflate: true });
+  const ws = binary ? new WebSocket(url, ['binary'], { perMessageDeflate: true }) : new WebSocket(url, { perMessageDeflate: true });
+  const ack = acker(ws, 1024 * 1024);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     let got = 0;
     ws.on('error', reject);
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
+        // In `binary` mode on Workers the only sign of a reading client is a message from it: an empty one
+        // every 8 MiB keeps the stream going (docs/tunnel.md "Binary mode").
+        if (binary && Math.floor((got + data.length) / (8 * MiB)) > Math.floor(got / (8 * MiB))) ws.send(Buffer.alloc(0));
         got += data.length;
-        ws.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+        if (!binary) ack(data.length);
       } else if (JSON.parse(String(data)).type === 'eof') {
         resolve({ ms: performance.now() - t0, bytes: got });
         ws.close();
       }
     });
-    ws.once('close', (code) => reject(new Error(`closed (${code}) after ${got} bytes`)));
+    ws.once('close', (code) => (binary && code === 1000 ? resolve({ ms: performance.now() - t0, bytes: got }) : reject(new Error(`closed (${code}) after ${got} bytes`))));
   });
 }
 
@@ -331,16 +377,18 @@ async function directDownload(port: number): Promise<number> {
  * One direction, from a source faster than any relay (a download: SFTP, HTTP): what the tunnel's reads
  * cost when data waits in the socket. The echo figures above are paced by the lab's echo server.
  */
-async function downloadFigures(wd: RunningWorkerd, against?: RunningWorkerd): Promise<void> {
+async function downloadFigures(bundle: Bundle, wd: RunningWorkerd, against?: RunningWorkerd): Promise<void> {
   const bytes = tiny ? 4 * MiB : 256 * MiB;
   const rounds = tiny ? 1 : 5;
   const src = await sourceServer(bytes);
+  const minimal = await startMinimal(bundle, 64 * 1024);
   const url = (w: RunningWorkerd) => wsUrl(w.url, `/api/tunnel?host=127.0.0.1&port=${src.port}`);
-  const rate: Record<string, number[]> = { direct: [], ours: [], against: [] };
-  const cpu: Record<string, number[]> = { ours: [], against: [] };
-  const through = (w: RunningWorkerd, key: 'ours' | 'against') => async () => {
+  type Key = 'ours' | 'binary' | 'floor' | 'against';
+  const rate: Record<string, number[]> = { direct: [], ours: [], binary: [], floor: [], against: [] };
+  const cpu: Record<Key, number[]> = { ours: [], binary: [], floor: [], against: [] };
+  const through = (w: RunningWorkerd, key: Key, binary = false) => async () => {
     const c0 = cpuMs(w.pid);
-    const r = await downloadOverTunnel(url(w));
+    const r = await downloadOverTunnel(url(w), binary);
     if (r.bytes !== bytes) throw new Error(`download through ${key}: ${r.bytes} of ${bytes} bytes`);
     cpu[key].push((cpuMs(w.pid) - c0) / (bytes / MiB));
     rate[key].push(bytes / MiB / (r.ms / 1000));
@@ -349,14 +397,24 @@ async function downloadFigures(wd: RunningWorkerd, against?: RunningWorkerd): Pr
     const entries: Record<string, () => Promise<void>> = {
       direct: async () => void rate.direct.push(bytes / MiB / ((await directDownload(src.port)) / 1000)),
       ours: through(wd, 'ours'),
+      binary: through(wd, 'binary', true),
+      floor: through(minimal, 'floor'),
     };
     if (against) entries.against = through(against, 'against');
     await interleave(rounds, entries);
   } finally {
     src.close();
+    await minimal.stop();
   }
   const n = `${bytes / MiB} MiB from a local source, median of ${rounds}`;
   report({ name: `download throughput, tunnel on workerd (${n})`, value: median(rate.ours), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate.ours, rate.direct), note: `workerd CPU ${median(cpu.ours).toFixed(2)} ms/MiB` });
+  report({ name: 'download throughput, minimal piping Worker on workerd', value: median(rate.floor), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate.floor, rate.direct), note: `workerd CPU ${median(cpu.floor).toFixed(2)} ms/MiB` });
+  for (const [key, name] of [['ours', 'tunnel on workerd'], ['binary', 'tunnel on workerd, binary']] as const) {
+    const r = pairedRatio(rate[key], rate.floor);
+    report({ name: `download throughput, ${name} vs the piping Worker`, value: median(rate[key]), unit: 'MiB/s', baseline: { name: 'minimal piping Worker', value: median(rate.floor) }, ratio: r, goal: '>= 0.95x the piping Worker', pass: r >= 0.95 });
+    const c = pairedRatio(cpu[key], cpu.floor);
+    report({ name: `download workerd CPU per MiB, ${name} vs the piping Worker`, value: median(cpu[key]), unit: 'ms', baseline: { name: 'minimal piping Worker', value: median(cpu.floor) }, ratio: c, goal: '<= 1.2x the piping Worker', pass: c <= 1.2 });
+  }
   if (against) {
     report({ name: 'download throughput, tunnel on workerd, BENCH_AGAINST build', value: median(rate.against), unit: 'MiB/s', baseline: { name: 'this build', value: median(rate.ours) }, ratio: pairedRatio(rate.against, rate.ours) });
     report({ name: 'download workerd CPU per MiB, BENCH_AGAINST build', value: median(cpu.against), unit: 'ms', baseline: { name: 'this build', value: median(cpu.ours) }, ratio: pairedRatio(cpu.against, cpu.ours) });
@@ -567,9 +625,11 @@ async function concurrentPings(wd: RunningWorkerd, port: number): Promise<void> 
 function minimalTunnel(readBytes?: number): string {
   const pump = readBytes
     ? `const reader = socket.readable.getReader({ mode: 'byob' });
-      for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }`
+      for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }
+      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`
     : `const reader = socket.readable.getReader();
-      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }`;
+      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }
+      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`;
   return `import { connect } from 'cloudflare:sockets';
 export default {
   async fetch(request) {
@@ -797,7 +857,7 @@ export async function main(sections: string[] = []): Promise<void> {
     const dir = process.env.BENCH_AGAINST;
     if (dir && (run('tunnel') || run('download'))) against = await startWorkerd({ ...bundle, dir, modules: ['index.js'] }, { vars: BENCH_VARS });
     await timed('tunnel', () => tunnelFigures(bundle, wd!, dev!, against));
-    await timed('download', () => downloadFigures(wd!, against));
+    await timed('download', () => downloadFigures(bundle, wd!, against));
     await against?.stop();
     await dev?.stop();
     await timed('ping', () => pingOverhead(wd!));

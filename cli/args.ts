@@ -35,6 +35,8 @@ export interface GlobalFlags {
   quiet: boolean;
   remote?: string;
   token?: string;
+  /** Read the password from the first line of standard input. */
+  passwordStdin: boolean;
   /** -o FILE: a download operation's file goes there (`-` for stdout). */
   out?: string;
   /** --file PATH: an upload operation's file comes from there. */
@@ -50,6 +52,8 @@ export interface ParsedCommand {
   target?: { host: string; port?: number };
   input: Record<string, unknown>;
   positionals: string[];
+  /** Fields to fill from files: `--private-key-file PATH` gives {privateKey: PATH}. */
+  files: Record<string, string>;
 }
 
 const GLOBAL_BOOLEANS: Record<string, keyof GlobalFlags> = {
@@ -61,6 +65,7 @@ const GLOBAL_BOOLEANS: Record<string, keyof GlobalFlags> = {
   'no-color': 'noColor',
   quiet: 'quiet',
   q: 'quiet',
+  'password-stdin': 'passwordStdin',
 };
 const GLOBAL_VALUES: Record<string, 'remote' | 'token' | 'out' | 'file'> = { remote: 'remote', token: 'token', o: 'out', file: 'file' };
 
@@ -168,37 +173,79 @@ function setGlobal(globals: GlobalFlags, name: string, value: string | undefined
   globals[GLOBAL_VALUES[name]] = value;
 }
 
-export function parseCommand(argv: readonly string[], protocols: readonly Protocol[]): ParsedCommand {
-  const globals: GlobalFlags = { json: false, transcript: false, help: false, version: false, noColor: false, quiet: false };
-  // Global flags may come first (`portolan --json dict ...`); then the positionals; then every other flag.
-  let i = 0;
-  for (; i < argv.length && isFlag(argv[i]); i++) {
-    const { name, inline } = splitFlag(argv[i]);
-    if (!(name in GLOBAL_BOOLEANS) && !(name in GLOBAL_VALUES)) break;
-    setGlobal(globals, name, name in GLOBAL_VALUES ? (inline ?? argv[++i]) : inline);
-  }
-  const positionals: string[] = [];
-  for (; i < argv.length && !isFlag(argv[i]); i++) positionals.push(argv[i]);
-  const flagTokens = argv.slice(i);
-  if (flagTokens.some((t) => t === '--help' || t === '-h')) globals.help = true;
+/** A word that stands for a flag's value rather than an argument: what a true/false flag may take. */
+const TRUTH_WORD = /^(true|false|yes|no|on|off|1|0)$/;
 
+/** The operation's field a flag names: its own name or kebab-case, a one-letter short, `--user`/`--username` for either. */
+function fieldResolver(op: DefinedOperation, props: Record<string, JsonSchema>): { known: Map<string, string>; fieldOf: (name: string) => string | undefined } {
+  const known = new Map<string, string>();
+  for (const key of Object.keys(props)) {
+    known.set(key, key);
+    known.set(kebab(key), key);
+  }
+  // One name per concept: --user everywhere, --username as an alias, whichever the operation calls it.
+  if (props.username && !props.user) known.set('user', 'username');
+  if (props.user && !props.username) known.set('username', 'user');
+  for (const [letter, key] of Object.entries(op.cli?.short ?? {})) if (props[key]) known.set(letter, key);
+  const fieldOf = (name: string): string | undefined => {
+    const head = name.split('.')[0];
+    return known.get(head) ?? known.get(camel(head)) ?? (head.startsWith('no-') ? (known.get(head.slice(3)) ?? known.get(camel(head.slice(3)))) : undefined);
+  };
+  return { known, fieldOf };
+}
+
+/** `--private-key-file PATH`: a string field filled from a file, when no field has that name itself. */
+function fileField(name: string, props: Record<string, JsonSchema>, fieldOf: (name: string) => string | undefined): string | undefined {
+  const m = /^(.+?)-?[Ff]ile$/.exec(name);
+  if (!m || fieldOf(name)) return undefined;
+  const field = fieldOf(m[1]);
+  return field && schemaType(props[field]) === 'string' ? field : undefined;
+}
+
+/**
+ * Splits the command line into words (protocol, target, operation, arguments) and flags, wherever they stand:
+ * a flag takes the next word as its value unless it is a true/false flag (then only a truth word) or a global
+ * switch. `takesValue` says which flags take values; `--` ends the flags.
+ */
+function splitArgs(argv: readonly string[], takesValue: (name: string) => 'value' | 'truth' | 'none', notAValue: (word: string, wordsSoFar: number) => boolean = () => false): { words: string[]; flags: FlagToken[] } {
+  const words: string[] = [];
+  const flags: FlagToken[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    if (tok === '--') {
+      words.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!isFlag(tok)) {
+      words.push(tok);
+      continue;
+    }
+    const { name, inline } = splitFlag(tok);
+    if (inline !== undefined) {
+      flags.push({ name, value: inline });
+      continue;
+    }
+    const next = argv[i + 1];
+    const kind = takesValue(name);
+    if (next !== undefined && !isFlag(next) && !notAValue(next, words.length) && (kind === 'value' || (kind === 'truth' && TRUTH_WORD.test(next)))) {
+      flags.push({ name, value: next });
+      i++;
+    } else flags.push({ name });
+  }
+  return { words, flags };
+}
+
+/** Resolves the words to protocol, target and operation; the words left are the operation's arguments. */
+function resolveWords(words: string[], protocols: readonly Protocol[], help: boolean): Omit<ParsedCommand, 'globals' | 'positionals' | 'files'> & { args: string[]; done: boolean } {
   const byId = new Map(protocols.map((p) => [p.id, p]));
-  const out: ParsedCommand = { globals, input: {}, positionals };
-  const words = [...positionals];
+  const out: Omit<ParsedCommand, 'globals' | 'positionals' | 'files'> & { args: string[]; done: boolean } = { input: {}, args: [], done: false };
+  words = [...words];
   let protocol = words[0] !== undefined ? byId.get(words[0].toLowerCase()) : undefined;
   if (protocol) words.shift();
-  if (!protocol && words.length === 0) return out;
-
-  if (protocol && globals.help && words.length === 0) {
-    out.protocol = protocol;
-    return out;
-  }
+  if (!protocol && words.length === 0) return { ...out, done: true };
+  if (protocol && help && words.length === 0) return { ...out, protocol, done: true };
   // The second word is an operation rather than a target when asking for help (`portolan dict define --help`).
-  if (protocol && globals.help && words.length === 1 && protocol.operations[words[0]]) {
-    out.protocol = protocol;
-    out.operation = protocol.operations[words[0]];
-    return out;
-  }
+  if (protocol && help && words.length === 1 && Object.hasOwn(protocol.operations, words[0])) return { ...out, protocol, operation: protocol.operations[words[0]], done: true };
   // `portolan ldap search HOST ...` as well as `portolan ldap HOST search ...`: a first word that names one of the
   // protocol's operations, followed by one that does not, is the operation and the target comes next.
   const operationFirst = protocol && words.length >= 2 && Object.hasOwn(protocol.operations, words[0]) && !Object.hasOwn(protocol.operations, words[1]) ? words.shift() : undefined;
@@ -223,51 +270,87 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
   const op = protocol.operations[opName];
   if (!op) throw InvalidInput.field('operation', `${protocol.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(protocol.operations).join(', ')}`);
   out.operation = op;
-  // Words after the operation, and words between flags, fill the operation's declared arguments (op.cli.args).
-  const argWords = [...words];
-  if (argWords.length > 0 && !op.cli?.args) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(argWords[0])} after the operation; fields are given as --flags`);
+  out.args = words;
+  return out;
+}
 
-  const { props } = operationProperties(op);
-  const known = new Map<string, string>();
-  for (const key of Object.keys(props)) {
-    known.set(key, key);
-    known.set(kebab(key), key);
+/** Every field name of the registry (kebab-case), and those that are true/false in every operation that has them. */
+function flagNames(protocols: readonly Protocol[]): { all: Set<string>; booleans: Set<string> } {
+  const bool = new Set<string>();
+  const other = new Set<string>();
+  for (const p of protocols) {
+    for (const op of Object.values(p.operations)) {
+      for (const [k, s] of Object.entries(operationProperties(op).props)) (schemaType(s) === 'boolean' ? bool : other).add(kebab(k));
+    }
   }
-  for (const [letter, key] of Object.entries(op.cli?.short ?? {})) if (props[key]) known.set(letter, key);
-  const fieldOf = (name: string): string | undefined => {
-    const head = name.split('.')[0];
-    return known.get(head) ?? known.get(camel(head)) ?? (head.startsWith('no-') ? known.get(head.slice(3)) ?? known.get(camel(head.slice(3))) : undefined);
+  return { all: new Set([...bool, ...other, 'user', 'username']), booleans: new Set([...bool].filter((k) => !other.has(k))) };
+}
+
+let flagNameCache: { protocols: readonly Protocol[]; names: ReturnType<typeof flagNames> } | undefined;
+
+export function parseCommand(argv: readonly string[], protocols: readonly Protocol[]): ParsedCommand {
+  const globals: GlobalFlags = { json: false, transcript: false, help: false, version: false, noColor: false, quiet: false, passwordStdin: false };
+  if (flagNameCache?.protocols !== protocols) flagNameCache = { protocols, names: flagNames(protocols) };
+  const names = flagNameCache.names;
+  // First pass, before the operation is known: a flag takes a value unless it is true/false in every operation.
+  const generic = (name: string): 'value' | 'truth' | 'none' => {
+    if (name in GLOBAL_VALUES) return 'value';
+    const flag = kebab(name);
+    const bare = !names.all.has(flag) && flag.startsWith('no-') ? flag.slice(3) : flag;
+    if (!names.all.has(bare)) return name in GLOBAL_BOOLEANS ? 'none' : 'value';
+    return names.booleans.has(bare) || bare !== flag ? 'truth' : 'value';
   };
+  const help = argv.some((t) => t === '--help' || t === '-h');
+  // Before any word, a protocol's name is the command's first word, not a flag's value (`--record ssh HOST shell`).
+  const ids = new Set(protocols.map((p) => p.id));
+  let split = splitArgs(argv, generic, (word, wordsSoFar) => wordsSoFar === 0 && ids.has(word.toLowerCase()));
+  let resolved = resolveWords(split.words, protocols, help);
+  // Second pass with the operation's own fields: a flag's value is a word only where the field takes one.
+  if (resolved.operation) {
+    const op = resolved.operation;
+    const { props } = operationProperties(op);
+    const { fieldOf } = fieldResolver(op, props);
+    const exact = (name: string): 'value' | 'truth' | 'none' => {
+      const field = fieldOf(name);
+      if (field) return schemaType(props[field]) === 'boolean' || name.startsWith('no-') ? 'truth' : 'value';
+      if (fileField(name, props, fieldOf)) return 'value';
+      return generic(name);
+    };
+    split = splitArgs(argv, exact);
+    resolved = resolveWords(split.words, protocols, help);
+  }
+  const out: ParsedCommand = { globals, input: resolved.input, positionals: split.words, files: {} };
+  if (resolved.protocol) out.protocol = resolved.protocol;
+  if (resolved.operation) out.operation = resolved.operation;
+  if (resolved.target) out.target = resolved.target;
+  if (resolved.guessed) out.guessed = resolved.guessed;
+  const op = resolved.operation;
+  if (help) globals.help = true;
+  if (!op) {
+    for (const f of split.flags) if (f.name in GLOBAL_BOOLEANS || f.name in GLOBAL_VALUES) setGlobal(globals, f.name, f.value);
+    return out;
+  }
+  const protocol = resolved.protocol!;
+  const { props } = operationProperties(op);
+  const { known, fieldOf } = fieldResolver(op, props);
+  // Words after the operation fill the operation's declared arguments (op.cli.args).
+  const argWords = resolved.args;
+  if (argWords.length > 0 && !op.cli?.args) throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(argWords[0])}; fields are given as --flags`);
   // An operation's own field wins over a global flag of the same name (snmp --version v1).
   const opFlags: FlagToken[] = [];
-  for (let j = 0; j < flagTokens.length; j++) {
-    const tok = flagTokens[j];
-    if (tok === '--') break;
-    if (!isFlag(tok)) {
-      if (op.cli?.args) {
-        argWords.push(tok);
-        continue;
-      }
-      throw InvalidInput.field('arguments', `unexpected ${JSON.stringify(tok)}: give the protocol, target and operation first, then --flags`);
-    }
-    const { name, inline } = splitFlag(tok);
-    const field = fieldOf(name);
-    const next = flagTokens[j + 1];
-    // A true/false flag takes the next word only when it is a truth value: otherwise the word is an argument.
-    const nextIsValue = next !== undefined && !isFlag(next) && (!op.cli?.args || !field || schemaType(props[field]) !== 'boolean' || /^(true|false|yes|no|on|off|1|0)$/.test(next));
-    if (!field && name in GLOBAL_BOOLEANS) {
-      setGlobal(globals, name, inline);
+  for (const f of split.flags) {
+    const field = fieldOf(f.name);
+    if (!field && (f.name in GLOBAL_BOOLEANS || f.name in GLOBAL_VALUES)) {
+      setGlobal(globals, f.name, f.value);
       continue;
     }
-    if (!field && name in GLOBAL_VALUES) {
-      setGlobal(globals, name, inline ?? (nextIsValue ? flagTokens[++j] : undefined));
+    const fromFile = field ? undefined : fileField(f.name, props, fieldOf);
+    if (fromFile) {
+      if (f.value === undefined || f.value === '') throw InvalidInput.field(f.name, `--${f.name} needs a file name`);
+      out.files[fromFile] = f.value;
       continue;
     }
-    if (inline !== undefined) opFlags.push({ name, value: inline });
-    else {
-      opFlags.push({ name, value: nextIsValue ? next : undefined });
-      if (nextIsValue) j++;
-    }
+    opFlags.push(f);
   }
   if (globals.help) return out;
   const argNames = op.cli?.args ?? [];
@@ -285,7 +368,7 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     const [head, ...path] = f.name.split('.');
     let name = head;
     let negated = false;
-    if (!known.has(name) && name.startsWith('no-') && known.has(name.slice(3))) {
+    if (!known.has(name) && !known.has(camel(name)) && name.startsWith('no-') && (known.has(name.slice(3)) || known.has(camel(name.slice(3))))) {
       name = name.slice(3);
       negated = true;
     }
@@ -317,4 +400,16 @@ export function parseCommand(argv: readonly string[], protocols: readonly Protoc
     else out.input[field] = value;
   }
   return out;
+}
+
+/** A deployment's base URL from --remote: its origin and path, without a trailing slash. */
+export function remoteBase(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw InvalidInput.field('remote', `${JSON.stringify(url)} is not a URL (like https://portolan.example.workers.dev)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw InvalidInput.field('remote', 'must be an http:// or https:// URL');
+  return u.origin + u.pathname.replace(/\/$/, '');
 }

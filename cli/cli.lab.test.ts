@@ -2,41 +2,20 @@
 // progress, the guessed protocol, and --remote through a Node host and through workerd.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { ports } from '../lab/index.ts';
 import { foundationFacts } from '../lab/servers/foundation.ts';
 import { protocols } from '../src/protocols/index.ts';
 import { workerUrl } from '../test/harness.ts';
+import { spawn } from 'node:child_process';
 import { BIN, startNodeHost, type RunningNodeHost } from '../test/node-host.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { portolan } from './run.ts';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ftpFacts } from '../lab/servers/ftp.ts';
 import { sshFacts } from '../lab/servers/ssh.ts';
 import { bigFile, MiB, scratchName, sha256File, transferDir } from '../test/files.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function portolan(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const baseEnv = { ...process.env };
-    delete baseEnv.NO_COLOR;
-    delete baseEnv.FORCE_COLOR;
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 const dict = `127.0.0.1:${ports.foundation.dict}`;
 let node: RunningNodeHost;

@@ -2,6 +2,7 @@
 import { operationSupport } from '../src/api/describe.ts';
 import type { DefinedOperation, Protocol } from '../src/core/protocol.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { PASSWORD_ENV } from './password.ts';
 import { kebab, operationProperties, schemaType, type JsonSchema } from './args.ts';
 
 const stars = (n: number) => '★'.repeat(n) + '☆'.repeat(5 - n);
@@ -18,6 +19,8 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  portolan <protocol> --help                              operations of a protocol',
     '  portolan <protocol> <operation> --help                  flags of an operation',
     '  portolan serve [--port 8787] [--host 127.0.0.1] [--allow CIDRs] [--token T]   the Node host (API + UI)',
+    '  portolan forward [--remote URL] LOCAL_PORT HOST:PORT   carry local connections through tunnels (psql, redis-cli ...)',
+    '  portolan tunnel --stdio [--remote URL] HOST:PORT       stdin/stdout through a tunnel (ssh ProxyCommand)',
     '',
     'Global flags:',
     '  --json             print the API answer as JSON ({ok, result, timing} or {ok: false, error})',
@@ -28,6 +31,8 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  --file PATH        an upload operation reads the file from there',
     '  --no-color         no colors (also NO_COLOR=1); colors only on a terminal',
     '  --quiet, -q        no status line on stderr',
+    '  --password-stdin   read the password from the first line of standard input',
+    '  --FIELD-file PATH  fill a text field from a file (--private-key-file ~/.ssh/id_ed25519, --sql-file q.sql)',
     '  --help, -h         this help',
     '',
     'Exit status:',
@@ -87,8 +92,11 @@ function typeLabel(s: JsonSchema): string {
 
 export function operationHelp(p: Protocol, op: DefinedOperation): string {
   const { props, required } = operationProperties(op);
-  const lines = [`${p.title} ${op.name}: ${op.summary}`, '', `Usage: portolan ${p.id} <host[:port]> ${op.name} [flags]`, '', 'Flags:'];
-  for (const [key, s] of Object.entries(props)) {
+  const lines = [`${p.title} ${op.name}: ${op.summary}`, '', `Usage: portolan ${p.id} <host[:port]> ${op.name} [flags]   (flags may come anywhere)`, '', 'Flags:'];
+  // The declaration's primary fields first, in its order; then the rest.
+  const order = [...op.primary.filter((k) => k in props), ...Object.keys(props).filter((k) => !op.primary.includes(k))];
+  for (const key of order) {
+    const s = props[key];
     if (key === 'host') continue;
     const type = schemaType(s);
     const flag = type === 'boolean' ? `--${kebab(key)}` : `--${kebab(key)} <${typeLabel(s)}>`;
@@ -97,6 +105,10 @@ export function operationHelp(p: Protocol, op: DefinedOperation): string {
     if (s.default !== undefined) notes.push(`default ${JSON.stringify(s.default)}`);
     if (type === 'boolean') notes.push(`--no-${kebab(key)} for false`);
     if (type === 'object' && s.properties) notes.push(`or ${Object.keys(s.properties).map((k) => `--${kebab(key)}.${k}`).join(' ')}`);
+    if (key === 'username' && !props.user) notes.push('or --user');
+    if (key === 'user' && !props.username) notes.push('or --username');
+    if (type === 'string' && /key|file|sql|script|content|known/i.test(key)) notes.push(`or --${kebab(key)}-file PATH`);
+    if (key === 'password') notes.push(`or --password-stdin${PASSWORD_ENV[p.id] ? `, or ${PASSWORD_ENV[p.id]}` : ''}; asked for on a terminal when the login needs it`);
     const letter = Object.entries(op.cli?.short ?? {}).find(([, field]) => field === key)?.[0];
     if (letter) notes.push(`or -${letter}`);
     if ((s as { 'x-cli-file'?: unknown })['x-cli-file'] === true) notes.push('@file reads a file, - reads standard input');

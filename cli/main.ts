@@ -2,6 +2,7 @@
 // deployed Portolan's API (--remote), prints the result, and exits with the outcome's code.
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
+import { joinHostPort } from '../src/core/conn.ts';
 import { classify, InvalidInput, PortolanError } from '../src/core/errors.ts';
 import type { DefinedOperation, Protocol, SessionChannel, SessionMessage } from '../src/core/protocol.ts';
 import { runOperation, type Answer } from '../src/core/runner.ts';
@@ -10,9 +11,11 @@ import { nodeHostEnv, OPEN_POLICY } from '../src/hosts/node/env.ts';
 import { probeRuntime } from '../src/hosts/node/probe.ts';
 import { optionsFromEnv, startNodeHost } from '../src/hosts/node/server.ts';
 import { protocols } from '../src/protocols/index.ts';
-import { operationProperties, parseCommand, type ParsedCommand } from './args.ts';
+import { operationProperties, parseCommand, remoteBase, type ParsedCommand } from './args.ts';
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
+import { completeInput, hasField, promptPassword, wantsPassword } from './password.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
+import { forwardCommand, tunnelCommand } from './tunnel.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
 import { humanBytes, inputFile, infoFromHeaders, multipartBody, OutputFile, TransferBar } from './files.ts';
 import type { UploadSource } from '../src/core/files.ts';
@@ -189,17 +192,6 @@ async function runLocal(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, s
   } catch (e) {
     return failureOf(e);
   }
-}
-
-function remoteBase(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw InvalidInput.field('remote', `${JSON.stringify(url)} is not a URL (like https://portolan.example.workers.dev)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw InvalidInput.field('remote', 'must be an http:// or https:// URL');
-  return u.origin + u.pathname.replace(/\/$/, '');
 }
 
 async function runRemote(cmd: ParsedCommand, p: Protocol, op: DefinedOperation, style: Style, files: FileEnds = {}): Promise<Outcome> {
@@ -448,6 +440,8 @@ function finishTransfer(outcome: Outcome, files: FileEnds, label: string, err: S
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serve(argv.slice(1));
+  if (argv[0] === 'tunnel') return tunnelCommand(argv.slice(1));
+  if (argv[0] === 'forward') return forwardCommand(argv.slice(1));
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
   let cmd: ParsedCommand;
   const noColorFlag = argv.includes('--no-color');
@@ -480,9 +474,10 @@ export async function main(argv: string[]): Promise<number> {
     const others = cmd.guessed.candidates.slice(1);
     process.stderr.write(err.dim(`portolan: ${p.id} (guessed from port ${cmd.guessed.port}${others.length ? `; also ${others.join(', ')}` : ''})\n`));
   }
-  const label = `${p.id} ${op.name} ${String(cmd.input.host)}${cmd.input.port ? `:${cmd.input.port}` : ''}`;
+  const label = `${p.id} ${op.name} ${cmd.input.port ? joinHostPort(String(cmd.input.host), String(cmd.input.port)) : String(cmd.input.host)}`;
   try {
     readFileInputs(op, cmd.input);
+    await completeInput(cmd, p, op);
   } catch (e) {
     printFailure(failureOf(e), err);
     return EXIT_CODES.invalid_input;
@@ -508,6 +503,19 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     progress?.stop();
     files.bar?.stop();
+  }
+  // No password given and the login needs one: ask on the terminal, as psql and ssh do, and run again.
+  if (wantsPassword(outcome) && cmd.input.password === undefined && hasField(op, 'password') && process.stdin.isTTY && !globals.passwordStdin) {
+    const user = cmd.input.user ?? cmd.input.username;
+    const password = await promptPassword(`Password for ${user !== undefined ? `${String(user)}@` : ''}${String(cmd.input.host)}: `);
+    if (password !== null) {
+      cmd.input.password = password;
+      try {
+        outcome = globals.remote ? await runRemote(cmd, p, op, err, files) : await runLocal(cmd, p, op, err, files);
+      } catch (e) {
+        outcome = failureOf(e);
+      }
+    }
   }
   if (files.out || files.uploadPath) return finishTransfer(outcome, files, label, err, globals);
   // A complete answer can still be a failure to its user (a ping nobody answered): exit with that outcome.
@@ -536,7 +544,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!globals.quiet) {
     const ms = outcome.timing.totalMs;
     const verdict = failedAs ? err.red(failedAs) : err.green('ok');
-    process.stderr.write(`${verdict} ${label}${ms !== undefined ? ` in ${ms.toFixed(1)} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
+    // As precise as the runtime's clock: Workers count whole milliseconds, Node microseconds.
+    process.stderr.write(`${verdict} ${label}${ms !== undefined ? ` in ${ms} ms` : ''}${globals.remote ? ` via ${remoteBase(globals.remote)}` : ''}\n`);
   }
   return success;
 }

@@ -19,10 +19,12 @@ function render(): string {
     'answers through `portolan serve`.',
     '',
     'On Workers an operation that needs more than the runtime has answers `501 unsupported_runtime` with',
-    '`detail.missing`, `detail.reasons` and `detail.alternatives`. The Node host (`portolan serve`, or the CLI without',
-    '`--remote`) has UDP, ALPN, the peer certificate, self-signed targets with fingerprint pinning, TLS version bounds',
-    '(one version at a time), a listening socket for the one connection a server opens back (rsh and rexec standard',
-    'error), and privileged source ports when it runs as root.',
+    '`detail.missing`, `detail.reasons` and `detail.alternatives`. What `connect()`\'s own TLS lacks — ALPN, the peer',
+    'certificate, pinned self-signed and private-CA servers, client certificates, TLS version bounds — Workers get from',
+    'Portolan\'s own TLS engine (`src/core/tls`, `tlsEngine: auto` picks it when an operation needs it; `runtime` refuses',
+    'with 501 instead). The Node host (`portolan serve`, or the CLI without `--remote`) has UDP, all of that TLS with',
+    'its runtime\'s TLS (TLS 1.0 and 1.1 too), a listening socket for the one connection a server opens back (rsh and',
+    'rexec standard error), and privileged source ports when it runs as root.',
     '',
     '| Family | Workers | Node host | Implemented by | Why not on Workers | Alternative |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -41,9 +43,9 @@ function render(): string {
       lines.push(`| ${e.title} | ${v.label} | \`${v.protocol} ${v.operation}${input}\` | ${v.needs.join(', ')} | ${v.workers ? 'yes' : 'no'} | ${v.node ? (v.needs.includes('privilegedPort') ? 'as root' : 'yes') : 'no'} | ${v.registered ? 'yes' : 'not yet'} |`);
     }
   }
-  lines.push('', '## Capabilities', '', '| Capability | Workers | Node host | Why not on Workers |', '| --- | --- | --- | --- |');
+  lines.push('', '## Capabilities', '', '| Capability | Workers | Node host | Why not on Workers, or how |', '| --- | --- | --- | --- |');
   for (const c of capabilityLegend()) {
-    const reason = CAPABILITIES[c.id].workersReason ?? '-';
+    const reason = CAPABILITIES[c.id].workersReason ?? CAPABILITIES[c.id].how ?? '-';
     lines.push(`| \`${c.id}\`: ${cell(c.title)} | ${c.workers ? 'yes' : 'no'} | ${c.node ? (c.id === 'privilegedPort' ? 'as root' : 'yes') : 'no'} | ${cell(reason)} |`);
   }
   lines.push(

@@ -84,7 +84,7 @@ try {
   const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  code = await timed('tests', () => run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  code = await timed('tests', () => run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${15 * 60_000}`, ...files], {
     ...process.env,
     PORTOLAN_URL: dev.url,
     PORTOLAN_DEPLOY_URL: deployment.url,

@@ -64,7 +64,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   const persist = mkdtempSync(join(tmpdir(), 'portolan-wrangler-'));
   // PORTOLAN_WRANGLER_LOG=debug keeps wrangler's own events (bundles, config, reloads) in the Worker's log.
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--log-level', process.env.PORTOLAN_WRANGLER_LOG ?? 'log', '--show-interactive-dev-session=false'];
-  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
+  // The lab CA is trusted the same way by connect()'s TLS (NODE_EXTRA_CA_CERTS below) and by Portolan's TLS engine.
+  const vars = { ...(opts.caPath ? { TLS_TRUST_ANCHORS: readFileSync(opts.caPath, 'utf8') } : {}), ...opts.vars };
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   // No fetch of the request.cf sample from the internet: the Worker does not read it.
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
   if (opts.caPath) env.NODE_EXTRA_CA_CERTS = opts.caPath;

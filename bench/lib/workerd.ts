@@ -54,6 +54,8 @@ export interface RunningWorkerd {
   startMs: number;
   /** The V8 inspector's port, when started with `inspector: true`. */
   inspectorPort?: number;
+  /** Everything workerd printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -75,7 +77,8 @@ export async function startWorkerd(bundle: Bundle, opts: { vars?: Record<string,
     copyFileSync(opts.caPath, join(dir, own[1]));
     tls = `, tlsOptions = (trustedCertificates = [embed ${capnpString(own[1])}])`;
   }
-  const bindings = Object.entries(opts.vars ?? {}).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
+  const vars = { ...(opts.caPath ? { TLS_TRUST_ANCHORS: readFileSync(opts.caPath, 'utf8') } : {}), ...opts.vars };
+  const bindings = Object.entries(vars).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
@@ -119,7 +122,7 @@ const worker :Workerd.Worker = (
     try {
       const res = await fetch(`${url}/api/runtime`);
       await res.arrayBuffer();
-      if (res.status < 500) return { url, pid: child.pid!, startMs: performance.now() - t0, stop, inspectorPort };
+      if (res.status < 500) return { url, pid: child.pid!, startMs: performance.now() - t0, stop, inspectorPort, output: () => output };
     } catch {
       // not listening yet
     }
@@ -139,9 +142,10 @@ export const BENCH_VARS = { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off',
 /**
  * The isolate's live heap after a full garbage collection, through the V8 inspector (needs
  * `inspector: true`): what counts against a Worker's 128 MB memory limit, unlike the process RSS,
- * which also holds workerd's own buffers for every socket and connection.
+ * which also holds workerd's own buffers for every socket and connection. `backingBytes`: the
+ * ArrayBuffers' contents, outside the heap.
  */
-export async function isolateHeap(w: RunningWorkerd): Promise<{ usedBytes: number; embedderBytes: number }> {
+export async function isolateHeap(w: RunningWorkerd): Promise<{ usedBytes: number; embedderBytes: number; backingBytes: number }> {
   if (!w.inspectorPort) throw new Error('workerd was not started with inspector: true');
   const { default: WebSocket } = await import('ws');
   const [target] = (await (await fetch(`http://127.0.0.1:${w.inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
@@ -170,7 +174,7 @@ export async function isolateHeap(w: RunningWorkerd): Promise<{ usedBytes: numbe
     await call('Runtime.enable');
     await call('Runtime.evaluate', { expression: 'gc()', contextId: context });
     const usage = await call('Runtime.getHeapUsage');
-    return { usedBytes: usage.usedSize, embedderBytes: usage.embedderHeapUsedSize ?? 0 };
+    return { usedBytes: usage.usedSize, embedderBytes: usage.embedderHeapUsedSize ?? 0, backingBytes: usage.backingStorageSize ?? 0 };
   } finally {
     ws.close();
   }

@@ -78,6 +78,8 @@ export function createApp(opts: ApiOptions): Hono {
     }
   };
 
+  app.get('/', (c) => c.text(textIndex(new URL(c.req.url).origin, opts.env.dialer.runtime, opts.protocols)));
+
   app.get('/api/protocols', (c) => c.json({ runtime: opts.env.dialer.runtime, protocols: opts.protocols.map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
   app.get('/api/openapi.json', (c) => c.json(openApiDocument(opts.protocols)));
   app.get('/api/runtime', (c) =>
@@ -157,6 +159,33 @@ export function createApp(opts: ApiOptions): Hono {
   });
 
   return app;
+}
+
+/** `GET /` answers curl with this text index; browsers (Accept: text/html) get the UI. */
+export function wantsTextIndex(request: Request): boolean {
+  return new URL(request.url).pathname === '/' && request.method === 'GET' && !(request.headers.get('accept') ?? '').includes('text/html');
+}
+
+/** What `curl HOST/` prints: how to call the API, then one line per protocol with its short route. */
+export function textIndex(origin: string, runtime: string, protocols: readonly Protocol[]): string {
+  const lines = [
+    `Portolan: ${protocols.length} protocols over TCP from this ${runtime} host.`,
+    '',
+    `  curl ${origin}/{protocol}/{host[:port]}       the protocol's default operation, as text`,
+    `  curl ${origin}/{protocol}/{host}?format=json  the same as JSON (or Accept: application/json)`,
+    `  curl -X POST ${origin}/api/{protocol}/{operation} -H 'content-type: application/json' -d '{"host":"example.org"}'`,
+    `  ${origin}/api/protocols       every protocol, operation and input schema`,
+    `  ${origin}/api/openapi.json    the OpenAPI document`,
+    `  ${origin}/                    the web UI, in a browser`,
+    '',
+  ];
+  const width = Math.max(...protocols.map((p) => p.id.length));
+  for (const p of protocols) {
+    const ports = p.ports.map((x) => `${x.port}/${x.transport}`).join(',');
+    const route = p.defaultOperation ? `/${p.id}/HOST runs ${p.defaultOperation}` : `POST /api/${p.id}/{${Object.keys(p.operations).join('|')}}`;
+    lines.push(`${p.id.padEnd(width)}  ${ports.padEnd(12)} ${p.title}: ${route}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** An operation's result as its file (`media`), the timing in headers. */

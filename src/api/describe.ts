@@ -47,6 +47,8 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       summary: op.summary,
       /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
       kind: op.session ? 'session' : 'request',
+      /** The fields a person fills first, in order; forms put the rest under "More options". */
+      primary: op.primary,
       /** A file transfer (docs/files.md): streamed with Accept: application/octet-stream or multipart/form-data, or as a WebSocket transfer. */
       ...(op.transfer ? { transfer: op.transfer } : {}),
       needs: op.needs ?? ['tcp'],
@@ -152,6 +154,39 @@ export function openApiDocument(protocols: readonly Protocol[]) {
       };
     }
   }
+  for (const p of protocols) {
+    for (const op of Object.values(p.operations)) {
+      if (!op.session) continue;
+      const path = `/api/${p.id}/${op.name}`;
+      paths[path] = {
+        ...(paths[path] as object),
+        get: {
+          operationId: `${p.id}_${op.name}_session`,
+          summary: `${p.title}: ${op.summary} (interactive session)`,
+          description: `A WebSocket (Upgrade: websocket). The first message is {"type":"start","input":{...}} with the input of the POST body; the session ends with {"type":"end","result"} or {"type":"error","error"}; the client credits what it has read with {"type":"ack","bytes":n}. ${op.messages ?? 'Binary frames are data both ways.'}`,
+          tags: [p.category],
+          parameters: [{ name: 'Upgrade', in: 'header', required: true, schema: { type: 'string', enum: ['websocket'] } }],
+          responses: { 101: { description: 'Switching protocols: the session runs on the WebSocket' } },
+        },
+      };
+    }
+    if (!p.defaultOperation) continue;
+    const op = p.operations[p.defaultOperation];
+    paths[`/${p.id}/{target}`] = {
+      get: {
+        operationId: `${p.id}_short`,
+        summary: `${p.title}: ${op.summary} (short route to ${op.name})`,
+        description: `Runs ${p.id} ${op.name} against {target} (host, host:port or [IPv6]:port); query parameters fill the other input fields. Plain text for curl, JSON with Accept: application/json or ?format=json, a redirect into the UI for browsers.${op.shortRoute ? ' A path after the target fills more fields: /{target}/{extra}.' : ''}`,
+        tags: ['short routes'],
+        parameters: [
+          { name: 'target', in: 'path', required: true, schema: { type: 'string' }, description: 'host, host:port or [IPv6]:port' },
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['text', 'json'] } },
+        ],
+        responses: { 200: { description: 'The result as text (or JSON)', content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
+      },
+    };
+  }
+  paths['/'] = { get: { summary: 'A short text index for curl (browsers get the UI)', responses: { 200: { description: 'The index', content: { 'text/plain': { schema: { type: 'string' } } } } } } };
   paths['/api/protocols'] = { get: { summary: 'Every protocol declaration', responses: { 200: { description: 'The registry' } } } };
   paths['/api/tunnel'] = {
     get: {

@@ -9,10 +9,23 @@ export interface ServerSocket {
   close(code: number, reason: string): void;
   onMessage(listener: (data: Uint8Array | string) => void): void;
   onClose(listener: () => void): void;
+  /** Backpressure, on hosts whose WebSocket has it (Node's `ws`); Workers' has none (workerd issue 988). */
+  flow?: SocketFlow;
 }
 
-/** Upgrades the request, or returns undefined when it is not a WebSocket request. */
-export type WebSocketAcceptor = (c: Context) => { socket: ServerSocket; response: Response } | undefined;
+/** What a host's WebSocket tells about the bytes in flight, and how to hold the client back. */
+export interface SocketFlow {
+  /** Bytes sent and not yet handed to the network (the WebSocket's bufferedAmount). */
+  bufferedAmount(): number;
+  /** Resolves once bufferedAmount() is at most `bytes`, or the socket has closed. */
+  drained(bytes: number): Promise<void>;
+  /** Stops taking the client's messages (its TCP window closes), and starts again. */
+  pause(): void;
+  resume(): void;
+}
+
+/** Upgrades the request, or returns undefined when it is not a WebSocket request. `protocol`: the subprotocol to answer with. */
+export type WebSocketAcceptor = (c: Context, opts?: { protocol?: string }) => { socket: ServerSocket; response: Response } | undefined;
 
 /** Unacknowledged bytes a session may have in flight to its client, unless the client asks for another window. */
 export const DEFAULT_SESSION_WINDOW = 1024 * 1024;

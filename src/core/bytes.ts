@@ -107,6 +107,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Equality that takes the same time wherever the first difference is (MACs, Finished values). */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
 /** Position of `needle` in `haystack` at or after `from`, or -1. */
 export function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   if (needle.length === 0) return from;
@@ -497,14 +505,18 @@ export class ByteWriter {
    * Reserves a length field; call the returned function after writing the body.
    * `inclusive` counts the field itself (PostgreSQL), otherwise only what follows.
    */
-  lengthAt(width: 'u8' | 'u16' | 'u24le' | 'u32' | 'u32le', inclusive = false): () => this {
-    const size = width === 'u8' ? 1 : width === 'u16' ? 2 : width === 'u24le' ? 3 : 4;
+  lengthAt(width: 'u8' | 'u16' | 'u24' | 'u24le' | 'u32' | 'u32le', inclusive = false): () => this {
+    const size = width === 'u8' ? 1 : width === 'u16' ? 2 : width === 'u24' || width === 'u24le' ? 3 : 4;
     const at = this.room(size);
     return () => {
       const n = this.length - at - (inclusive ? 0 : size);
       if (width === 'u8') this.view.setUint8(at, n);
       else if (width === 'u16') this.view.setUint16(at, n);
-      else if (width === 'u24le') {
+      else if (width === 'u24') {
+        this.buf[at] = (n >>> 16) & 0xff;
+        this.buf[at + 1] = (n >>> 8) & 0xff;
+        this.buf[at + 2] = n & 0xff;
+      } else if (width === 'u24le') {
         this.buf[at] = n & 0xff;
         this.buf[at + 1] = (n >>> 8) & 0xff;
         this.buf[at + 2] = (n >>> 16) & 0xff;

@@ -6,7 +6,13 @@ export interface CapabilityInfo {
   /** Why the Workers runtime cannot do it (absent when it can). */
   workersReason?: string;
   alternative?: string;
+  /** Why the runtime's own TLS cannot, for what Portolan's TLS engine gives instead (asked for with tlsEngine runtime). */
+  runtimeTlsReason?: string;
+  /** How a host that lacks it in its runtime has it all the same. */
+  how?: string;
 }
+
+const ENGINE = "On Workers through Portolan's own TLS engine (src/core/tls) over a plain TCP socket (tlsEngine auto or portolan).";
 
 export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
   tcp: { title: 'Outbound TCP' },
@@ -19,18 +25,18 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
   },
   alpn: {
     title: 'TLS with ALPN (HTTP/2 and gRPC over TLS)',
-    workersReason: 'connect() offers no way to set or read ALPN, so a TLS server cannot be asked for h2.',
-    alternative: 'Use h2c (HTTP/2 over cleartext) on Workers, or the Node host for h2 and gRPC over TLS.',
+    runtimeTlsReason: "connect()'s own TLS offers no way to set or read ALPN, so a TLS server cannot be asked for h2.",
+    how: ENGINE,
   },
   peerCert: {
     title: "Reading the server's certificate",
-    workersReason: 'connect() verifies the certificate chain but does not expose it to the Worker.',
-    alternative: 'Use the Node host, which shows the whole chain.',
+    runtimeTlsReason: "connect()'s own TLS verifies the certificate chain but does not expose it to the Worker.",
+    how: ENGINE,
   },
   selfSigned: {
-    title: 'TLS to self-signed or privately issued certificates (with fingerprint pinning)',
-    workersReason: 'Workers trust only public certificate authorities and cannot pin a certificate.',
-    alternative: 'Use the Node host with the certificate\'s SHA-256 fingerprint.',
+    title: 'TLS to self-signed or privately issued certificates (a pinned fingerprint, or a CA given as PEM)',
+    runtimeTlsReason: "connect()'s own TLS trusts only public certificate authorities and cannot pin a certificate.",
+    how: ENGINE,
   },
   privilegedPort: {
     title: 'Connecting from a privileged source port (below 1024)',
@@ -44,14 +50,14 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
   },
   tlsVersion: {
     title: 'Choosing the TLS versions offered (minimum and maximum)',
-    workersReason:
-      "connect() takes only secureTransport ('off', 'on' or 'starttls'), allowHalfOpen and highWaterMark, and startTls() only expectedServerHostname: no TLS version bounds, so a Worker cannot offer one version alone to learn whether the server accepts it, and it is not told which version was negotiated.",
-    alternative: 'Use the Node host, whose tls inspect tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time.',
+    runtimeTlsReason:
+      "connect() takes only secureTransport ('off', 'on' or 'starttls'), allowHalfOpen and highWaterMark, and startTls() only expectedServerHostname: no TLS version bounds, so its own TLS cannot offer one version alone, and it does not say which version was negotiated.",
+    how: `${ENGINE} The engine offers TLS 1.2 and 1.3; TLS 1.0 and 1.1 (deprecated by RFC 8996) only the Node host tries.`,
   },
   clientCert: {
     title: 'Presenting a TLS client certificate (mutual TLS, SASL EXTERNAL)',
-    workersReason: "connect() and startTls() take no client certificate or key: a Worker's TLS connections cannot authenticate with one.",
-    alternative: 'Use the Node host, which presents the certificate and key given (PEM).',
+    runtimeTlsReason: "connect() and startTls() take no client certificate or key: the runtime's own TLS cannot authenticate with one.",
+    how: ENGINE,
   },
   localPort: {
     title: 'Knowing the local port of a connection (what an ident query names)',
@@ -60,12 +66,21 @@ export const CAPABILITIES: Record<Capability, CapabilityInfo> = {
   },
 };
 
-/** Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own. */
-export function unsupportedReasons(missing: Capability[], own: readonly string[] = []): { reasons: string[]; alternatives: string[] } {
+/**
+ * Why a host lacks these capabilities, and what to do instead: each capability's advice, then the operation's own.
+ * `engineOnly`: capabilities the host has only through Portolan's TLS engine, missing because the dial asked for the
+ * runtime's TLS — their reason is the runtime's, and the advice is to let the engine carry the connection.
+ */
+export function unsupportedReasons(missing: Capability[], own: readonly string[] = [], engineOnly?: ReadonlySet<Capability>): { reasons: string[]; alternatives: string[] } {
   const reasons: string[] = [];
   const alternatives: string[] = [];
   for (const cap of missing) {
     const info = CAPABILITIES[cap];
+    if (engineOnly?.has(cap)) {
+      reasons.push(`${info.runtimeTlsReason ?? `The runtime's TLS cannot do this (${info.title}).`} tlsEngine is runtime.`);
+      alternatives.push("Use tlsEngine auto or portolan: Portolan's own TLS engine does this on every host.");
+      continue;
+    }
     reasons.push(info.workersReason ?? `${info.title} is not available in this runtime.`);
     if (info.alternative) alternatives.push(info.alternative);
   }
@@ -73,8 +88,11 @@ export function unsupportedReasons(missing: Capability[], own: readonly string[]
 }
 
 /** What each host offers. The Node host's privileged ports depend on running as root (see /api/runtime). */
+/** What Portolan's TLS engine gives a host whose runtime TLS lacks it (Workers: connect() with secureTransport 'off' and the engine on top). */
+export const ENGINE_CAPABILITIES: readonly Capability[] = ['alpn', 'peerCert', 'selfSigned', 'tlsVersion', 'clientCert'];
+
 export const RUNTIME_CAPABILITIES: Record<'workers' | 'node' | 'browser', readonly Capability[]> = {
-  workers: ['tcp', 'tls', 'starttls'],
+  workers: ['tcp', 'tls', 'starttls', ...ENGINE_CAPABILITIES],
   node: ['tcp', 'tls', 'starttls', 'udp', 'alpn', 'peerCert', 'selfSigned', 'privilegedPort', 'listen', 'tlsVersion', 'clientCert', 'localPort'],
   browser: ['tcp', 'tls', 'starttls'],
 };

@@ -27,17 +27,30 @@ export interface DialOptions {
   /** `implicit`: TLS from the first byte; `starttls`: plain now, `startTls()` later. */
   tls: TlsMode;
   signal: AbortSignal;
-  /** Node host only: ALPN protocols to offer. */
+  /** ALPN protocols to offer (`alpn`). */
   alpn?: string[];
-  /** Node host only: accept a certificate whose SHA-256 fingerprint matches. */
+  /** Accept a certificate whose SHA-256 fingerprint matches, whoever issued it (`selfSigned`). */
   pinSha256?: string;
   /** Node host only: bind a privileged local port (rsh family). */
   privilegedSourcePort?: boolean;
-  /** Node host only (`tlsVersion`): the lowest and highest TLS version to offer. */
+  /** The lowest and highest TLS version to offer (`tlsVersion`). */
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
-  /** Node host only (`clientCert`): a client certificate and its key (PEM) for TLS, implicit or after STARTTLS. */
+  /** A client certificate and its key (PEM) for TLS, implicit or after STARTTLS (`clientCert`). */
   clientCertificate?: ClientCertificate;
+  /** Whose TLS: the runtime's, Portolan's engine (src/core/tls), or `auto` (the engine where the runtime cannot serve the dial). */
+  tlsEngine?: 'auto' | 'runtime' | 'portolan';
+  /** Accept a certificate whose SubjectPublicKeyInfo has this SHA-256 (hex or base64), whoever issued it. */
+  pinSpkiSha256?: string;
+  /** Trust these CA certificates (PEM) instead of the public roots. */
+  caPem?: string;
+  /** The operation reads the server's certificate (`peerCert`). */
+  peerCertificate?: boolean;
+  /** Cipher suites and groups to offer, by IANA id and name (the engine only: `tls inspect` enumerates them). */
+  cipherSuites?: number[];
+  groups?: ('x25519' | 'secp256r1' | 'secp384r1')[];
+  /** Each TLS handshake message, alert and ChangeCipherSpec, decoded, for the transcript (the engine only). */
+  onTlsEvent?: (event: { dir: 'in' | 'out'; raw?: Uint8Array; decode: string }) => void;
 }
 
 /** A TLS client certificate and its private key, PEM (SASL EXTERNAL, mutual TLS). */
@@ -88,6 +101,14 @@ export interface TransportInfo {
   peerCertificates?: PeerCertificate[];
   /** The server's certificate as DER, where the host can read it (RFC 5929 channel binding: core/channel-binding.ts). */
   serverCertificate?: Uint8Array;
+  /** The key exchange group (x25519, secp256r1...), where the host can tell. */
+  tlsGroup?: string;
+  /** The signature scheme the server signed the handshake with, where the host can tell. */
+  tlsSignatureScheme?: string;
+  /** Whose TLS carries the connection: the runtime's, or Portolan's own engine (src/core/tls). */
+  tlsEngine?: 'runtime' | 'portolan';
+  /** How the engine trusted the server: a pinned fingerprint, or a path to an anchor (named). */
+  tlsTrust?: { by: 'pinned' | 'anchor'; anchor?: string };
   /** A connection asked of a proxy (core/proxy.ts): what the proxy answered when it granted it. */
   proxy?: ProxyGrant;
 }
@@ -104,6 +125,11 @@ export interface ProxyGrant {
 }
 
 /** The address and port of a TransportInfo address ("127.0.0.1:514", "::1:514"). */
+/** "host:port" as people write it: an IPv6 literal in brackets ("[::1]:5432"). */
+export function joinHostPort(host: string, port: number | string): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export function splitHostPort(hostPort: string): { address: string; port: number } {
   const at = hostPort.lastIndexOf(':');
   return { address: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
@@ -133,6 +159,8 @@ export interface Transport {
 export interface Dialer {
   /** What this host can do: the runner refuses operations that need more. */
   readonly capabilities: ReadonlySet<Capability>;
+  /** Of those, what only Portolan's TLS engine gives here: missing when a dial asks for the runtime's TLS (`tlsEngine: 'runtime'`). */
+  readonly engineOnly?: ReadonlySet<Capability>;
   readonly runtime: 'workers' | 'node' | 'browser';
   dial(opts: DialOptions): Promise<Transport>;
   /** UDP, on hosts with the `udp` capability. */
@@ -150,6 +178,8 @@ export type Frame<T> = (buffered: Uint8Array) => { value: T; size: number } | un
 
 export interface ConnOptions {
   transport: Transport;
+  /** The connection's number in the transcript, when the runner took it before dialing. */
+  id?: number;
   /** The deadline every wait obeys; a function when the runner narrows it for a while (`ctx.within`). */
   signal: AbortSignal | (() => AbortSignal);
   transcript?: Transcript;
@@ -205,7 +235,7 @@ export class Conn {
     const signal = opts.signal;
     this.signalOf = typeof signal === 'function' ? signal : () => signal;
     this.transcript = opts.transcript;
-    this.id = opts.transcript?.nextConnId() ?? 0;
+    this.id = opts.id ?? opts.transcript?.nextConnId() ?? 0;
     this.maxBuffered = opts.maxBuffered ?? 16 * 1024 * 1024;
     this.beforeRead = opts.beforeRead;
     this.host = opts.host;
@@ -298,7 +328,7 @@ export class Conn {
    */
   private tlsFailure(err: PortolanError): PortolanError {
     if (!this.tlsUnconfirmed || err.code === 'io_timeout' || err.code === 'tls_error' || err.code === 'untrusted_peer') return err;
-    return new PortolanError('tls_error', `TLS with ${this.host}:${this.port} failed before any data arrived: the server does not speak TLS there, or its certificate is not trusted (${err.message})`);
+    return new PortolanError('tls_error', `TLS with ${joinHostPort(this.host, this.port)} failed before any data arrived: the server does not speak TLS there, or its certificate is not trusted (${err.message})`);
   }
 
   /** Whether frames are being recorded (only with ?transcript=1): decodes are built only then. */
@@ -306,9 +336,9 @@ export class Conn {
     return this.transcript?.enabled === true;
   }
 
-  private recordIn(bytes: Uint8Array, decode?: string): void {
+  private recordIn(bytes: Uint8Array, decode?: string, secret = false): void {
     if (!this.recording) return;
-    this.transcript?.record('in', this.id, bytes, { decode: decode ?? previewBytes(bytes) });
+    this.transcript?.record('in', this.id, bytes, { decode: decode ?? (secret ? undefined : previewBytes(bytes)), secret });
   }
 
   /** Whatever arrives next (buffered bytes first), at most `max`; null at end of stream. */
@@ -361,7 +391,8 @@ export class Conn {
   }
 
   /** The next message as parsed by a sans-I/O frame function. */
-  async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string): Promise<T> {
+  /** `secret(value)` true keeps the frame's bytes out of the transcript (its size and `describe` stay). */
+  async readFrame<T>(frame: Frame<T>, what = 'message', describe?: (value: T) => string, secret?: (value: T) => boolean): Promise<T> {
     for (;;) {
       if (this.buf.length > 0) {
         let got;
@@ -374,7 +405,7 @@ export class Conn {
         }
         if (got) {
           const raw = this.take(got.size);
-          if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined);
+          if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined, secret?.(got.value) ?? false);
           return got.value;
         }
       }
@@ -511,7 +542,7 @@ function classifyIo(e: unknown): PortolanError {
 
 function asTlsError(e: unknown): PortolanError {
   const err = classify(e);
-  if (err.code === 'io_timeout' || err.code === 'tls_error') return err;
+  if (err.code === 'io_timeout' || err.code === 'tls_error' || err.code === 'untrusted_peer') return err;
   return new PortolanError('tls_error', `TLS handshake failed: ${err.message}`);
 }
 

@@ -41,6 +41,11 @@ export interface DialRequest {
   through?: ProxyRoute;
   /** A client certificate for TLS (needs `clientCert`). */
   clientCertificate?: ClientCertificate;
+  /** The operation reads the server's certificate from this connection (needs `peerCert`). */
+  peerCertificate?: boolean;
+  /** Cipher suites (IANA ids) and groups to offer, alone: Portolan's TLS engine only (`tls inspect` enumerates them). */
+  cipherSuites?: number[];
+  groups?: ('x25519' | 'secp256r1' | 'secp384r1')[];
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */
@@ -110,6 +115,14 @@ export interface SessionChannel {
 
 export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodType = z.ZodType> {
   summary: string;
+  /**
+   * The fields a person fills first, in this order: forms show them after the target and put the rest under
+   * "More options"; CLI help lists them first. Default: the credentials (user, username, password, database),
+   * then the required fields.
+   */
+  primary?: string[];
+  /** A session's WebSocket messages (what the client sends and receives besides binary data), for the API page. */
+  messages?: string;
   /** The operation's own fields; host, port, timeoutMs and tls are added for it. */
   input: I;
   output: O;
@@ -174,6 +187,12 @@ export interface TargetFields {
   port: number;
   timeoutMs: number;
   tls: TlsMode;
+  /** On protocols with TLS (`tlsFields`): whose TLS, and whom to trust. */
+  tlsEngine?: 'auto' | 'runtime' | 'portolan';
+  pinSha256?: string;
+  pinSpkiSha256?: string;
+  caPem?: string;
+  clientCertificate?: ClientCertificate;
 }
 
 export interface ProtocolSpec {
@@ -191,6 +210,8 @@ export interface ProtocolSpec {
   over?: string[];
   /** TLS modes it offers besides 'off' and the port used for implicit TLS. */
   tls?: { implicit?: { port: number }; starttls?: boolean };
+  /** Its operations dial TLS of their own choosing (DNS over TLS): they take the TLS fields too. */
+  tlsFields?: boolean;
   defaultOperation?: string;
   operations: Record<string, OperationSpec>;
 }
@@ -199,6 +220,8 @@ export interface DefinedOperation extends OperationSpec {
   name: string;
   /** The full input schema: target fields plus the operation's own. */
   schema: AnyObject;
+  /** The declared primary fields, or the default ones. */
+  primary: string[];
 }
 
 export interface Protocol extends Omit<ProtocolSpec, 'operations'> {
@@ -274,6 +297,46 @@ export function isProxyHop(via: ViaInput): via is ProxyHop {
 
 export type JumpHostInput = z.infer<typeof sshJumpHost>;
 
+const PIN = /^(sha256(:|\/\/))?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$|^(sha256(:|\/\/))?[A-Za-z0-9+/]{43}=$/i;
+
+/**
+ * The TLS fields of every operation of a protocol with TLS: whose TLS carries it, and whom to trust. `auto` uses the
+ * runtime's TLS where it serves and Portolan's own engine (src/core/tls) where the operation needs ALPN, the peer
+ * certificate, a pin, a private CA, a client certificate or version bounds the runtime cannot give.
+ */
+export const tlsFields = {
+  tlsEngine: z
+    .enum(['auto', 'runtime', 'portolan'])
+    .default('auto')
+    .describe("Whose TLS: auto (the runtime's where it serves, Portolan's own engine where the operation needs ALPN, the peer certificate, a pin, a private CA or a client certificate), runtime, or portolan"),
+  pinSha256: z
+    .string()
+    .regex(PIN, "pinSha256 is the certificate's SHA-256: 64 hex digits (colons allowed) or base64")
+    .optional()
+    .describe("Trust the server's certificate if its SHA-256 fingerprint is this, whoever issued it (self-signed servers)"),
+  pinSpkiSha256: z
+    .string()
+    .regex(PIN, 'pinSpkiSha256 is the SHA-256 of the public key (SubjectPublicKeyInfo): hex, or base64 as curl --pinnedpubkey sha256//… takes it')
+    .optional()
+    .describe("Trust the server's certificate if the SHA-256 of its public key (SubjectPublicKeyInfo) is this, whoever issued it"),
+  caPem: z
+    .string()
+    .max(256 * 1024)
+    .regex(/-----BEGIN CERTIFICATE-----/, 'caPem holds PEM certificates (-----BEGIN CERTIFICATE-----)')
+    .optional()
+    .describe('Trust these CA certificates (PEM) instead of the public roots: a private CA'),
+  clientCertificate: z
+    .object({ certPem: z.string().min(1).max(64 * 1024), keyPem: z.string().min(1).max(64 * 1024) })
+    .strict()
+    .optional()
+    .describe('TLS client certificate (PEM, intermediates after it) and its private key (PEM): mutual TLS'),
+};
+
+/** Whether a protocol's operations take the TLS fields: it has a TLS mode, or a port that is TLS from the start. */
+function hasTls(spec: ProtocolSpec): boolean {
+  return !!spec.tls || spec.ports.some((p) => p.transport === 'tls') || spec.tlsFields === true;
+}
+
 
 /** The port for a protocol in a TLS mode: the implicit-TLS port or the first plain one. */
 export function defaultPort(p: Pick<ProtocolSpec, 'ports' | 'tls'>, tls: TlsMode): number {
@@ -287,6 +350,17 @@ export function operation<I extends AnyObject, O extends z.ZodType>(spec: Operat
 
 /** The fields every operation's input has for its target: an operation's own fields take other names. */
 const TARGET_FIELDS = ['host', 'port', 'timeoutMs', 'tls', 'via'];
+
+const CREDENTIAL_FIELDS = ['user', 'username', 'password', 'database'];
+
+/** The primary fields when an operation names none: the credentials it has, then its required fields. */
+export function defaultPrimary(shape: z.ZodRawShape): string[] {
+  const credentials = CREDENTIAL_FIELDS.filter((k) => k in shape);
+  const required = Object.entries(shape as Record<string, z.ZodType>)
+    .filter(([k, f]) => !credentials.includes(k) && !f.safeParse(undefined).success)
+    .map(([k]) => k);
+  return [...credentials, ...required];
+}
 
 export function defineProtocol(spec: ProtocolSpec): Protocol {
   const tlsModes: TlsMode[] = ['off'];
@@ -314,8 +388,10 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
         .default('off')
         .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
     };
-    const schema = z.object({ ...target, via: jumpHostField, ...op.input.shape }).strict();
-    operations[name] = { ...op, name, schema: schema as unknown as AnyObject };
+    const schema = z.object({ ...target, ...(hasTls(spec) ? tlsFields : {}), via: jumpHostField, ...op.input.shape }).strict();
+    const unknownPrimary = (op.primary ?? []).filter((field) => !(field in op.input.shape) && field !== 'tls');
+    if (unknownPrimary.length > 0) throw new TypeError(`${spec.id}.${name}: primary names ${unknownPrimary.join(', ')}, which the input lacks`);
+    operations[name] = { ...op, name, schema: schema as unknown as AnyObject, primary: op.primary ?? defaultPrimary(op.input.shape) };
   }
   if (spec.defaultOperation && !operations[spec.defaultOperation]) {
     throw new TypeError(`${spec.id}: defaultOperation ${spec.defaultOperation} is not an operation`);

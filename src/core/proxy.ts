@@ -6,7 +6,7 @@
 // and the proxy is asked for the address the guard checked, so no second resolution can swap it (SOCKS4a
 // excepted: it exists to send the name). TLS to the target runs over the proxied stream: the proxy
 // connection is opened ready for STARTTLS, and an implicit-TLS dial upgrades after the proxy's go-ahead.
-import type { Capability, Conn, DialOptions, Dialer, ProxyGrant, TlsMode, Transport, TransportInfo } from './conn.ts';
+import { joinHostPort, type Capability, type Conn, type DialOptions, type Dialer, type ProxyGrant, type TlsMode, type Transport, type TransportInfo } from './conn.ts';
 import { PortolanError, classify } from './errors.ts';
 import type { DialRequest, OperationContext, ProxyRoute } from './protocol.ts';
 
@@ -27,7 +27,7 @@ const THROUGH_PROXY: readonly Capability[] = ['tcp', 'tls', 'starttls', 'peerCer
 export const PROXY_NAMES: Record<ProxyRoute['type'], string> = { socks5: 'SOCKS5', socks4: 'SOCKS4', socks4a: 'SOCKS4a', http: 'HTTP', shadowsocks: 'Shadowsocks' };
 
 export function proxyLabel(hop: ProxyRoute): string {
-  return `${PROXY_NAMES[hop.type]} proxy ${hop.host}:${hop.port}`;
+  return `${PROXY_NAMES[hop.type]} proxy ${joinHostPort(hop.host, hop.port)}`;
 }
 
 /**
@@ -52,7 +52,7 @@ export function proxyDialer(ctx: OperationContext, base: Dialer, hop: ProxyRoute
       }
       let transport = conn.detach();
       if (opts.tls === 'implicit') transport = await transport.startTls(opts.host);
-      return throughProxy(transport, `${opts.host}:${opts.port} via ${proxyLabel(hop)}`, grant);
+      return throughProxy(transport, `${joinHostPort(opts.host, opts.port)} via ${proxyLabel(hop)}`, grant);
     },
   };
 }

@@ -2,7 +2,7 @@
 // hands out guarded connections and closes every one of them in `finally`.
 import { z } from 'zod';
 import { unsupportedReasons } from './capabilities.ts';
-import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
+import { Conn, joinHostPort, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
 import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
@@ -76,6 +76,12 @@ export function parseInput(op: DefinedOperation, raw: unknown, stream?: 'downloa
   return input;
 }
 
+/** What a host can do for an operation whose TLS is the runtime's (`tlsEngine: 'runtime'`) or may be the engine's. */
+export function capabilitiesFor(dialer: Pick<Dialer, 'capabilities' | 'engineOnly'>, engine: TargetFields['tlsEngine']): ReadonlySet<Capability> {
+  if (engine !== 'runtime' || !dialer.engineOnly) return dialer.capabilities;
+  return new Set([...dialer.capabilities].filter((c) => !dialer.engineOnly!.has(c)));
+}
+
 export function missingCapabilities(op: DefinedOperation, tls: TlsMode, have: ReadonlySet<Capability>): Capability[] {
   const needs = new Set<Capability>(op.needs ?? ['tcp']);
   for (const c of op.needsWithTls?.[tls] ?? []) needs.add(c);
@@ -112,9 +118,11 @@ export async function runOperation(
   const stream = opts.download ? 'download' : opts.upload ? 'upload' : undefined;
   if (stream && op.transfer?.direction !== stream) throw InvalidInput.field(stream === 'download' ? 'accept' : 'body', `${protocol.id} ${op.name} does not ${stream} a file`);
   const input = parseInput(op, raw, stream);
-  const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
+  const engine = input.tlsEngine;
+  const have = capabilitiesFor(env.dialer, engine);
+  const missing = missingCapabilities(op, input.tls, have);
   if (missing.length > 0) {
-    const { reasons, alternatives } = unsupportedReasons(missing, op.alternatives);
+    const { reasons, alternatives } = unsupportedReasons(missing, op.alternatives, engine === 'runtime' ? env.dialer.engineOnly : undefined);
     throw new UnsupportedRuntime(`${protocol.id} ${op.name} needs ${missing.join(', ')}, which the ${env.dialer.runtime} runtime lacks: ${reasons.join(' ')}`, {
       runtime: env.dialer.runtime,
       missing,
@@ -147,8 +155,8 @@ export async function runOperation(
   let viaProxy: ProxyRoute | undefined;
 
   // What the dialer in use (the host's, a jump host's or a proxy's) lacks for one dial or listen.
-  const lacking = (missing: Capability[], where = behindJump ? 'through an SSH jump host' : viaProxy ? `through the ${proxyLabel(viaProxy)}` : `the ${dialer.runtime} runtime`): UnsupportedRuntime => {
-    const { reasons, alternatives } = unsupportedReasons(missing);
+  const lacking = (missing: Capability[], where = behindJump ? 'through an SSH jump host' : viaProxy ? `through the ${proxyLabel(viaProxy)}` : `the ${dialer.runtime} runtime`, d: Dialer = dialer): UnsupportedRuntime => {
+    const { reasons, alternatives } = unsupportedReasons(missing, [], engine === 'runtime' ? d.engineOnly : undefined);
     return new UnsupportedRuntime(`${where} lacks ${missing.join(', ')}: ${reasons.join(' ')}`, { runtime: dialer.runtime, missing, reasons, alternatives });
   };
 
@@ -167,21 +175,56 @@ export async function runOperation(
     const host = req.host ?? input.host;
     const dialPort = req.port ?? port;
     const tls = req.tls ?? input.tls;
-    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, d.capabilities);
-    if (req.alpn && !d.capabilities.has('alpn')) dialMissing.push('alpn');
-    if ((req.minVersion || req.maxVersion) && !d.capabilities.has('tlsVersion')) dialMissing.push('tlsVersion');
-    if (req.clientCertificate && tls !== 'off' && !d.capabilities.has('clientCert')) dialMissing.push('clientCert');
-    if (dialMissing.length > 0) throw lacking(dialMissing, where);
+    const dialHave = capabilitiesFor(d, engine);
+    // Pins, a private CA and a client certificate are the user's for the target: other hosts (a redirect, a referral) get the public roots.
+    const toTarget = host === input.host;
+    const pinSha256 = req.pinSha256 ?? (toTarget ? input.pinSha256 : undefined);
+    const pinSpkiSha256 = toTarget ? input.pinSpkiSha256 : undefined;
+    const caPem = toTarget ? input.caPem : undefined;
+    const clientCertificate = req.clientCertificate ?? (toTarget ? input.clientCertificate : undefined);
+    const peerCertificate = req.peerCertificate || (op.needs ?? []).includes('peerCert');
+    const dialMissing = missingCapabilities({ ...op, needs: [] } as DefinedOperation, tls, dialHave);
+    const need = (cap: Capability, when: unknown) => {
+      if (when && tls !== 'off' && !dialHave.has(cap) && !dialMissing.includes(cap)) dialMissing.push(cap);
+    };
+    need('alpn', req.alpn);
+    need('tlsVersion', req.minVersion || req.maxVersion);
+    need('clientCert', clientCertificate);
+    need('selfSigned', pinSha256 || pinSpkiSha256 || caPem);
+    need('peerCert', peerCertificate);
+    if (dialMissing.length > 0) throw lacking(dialMissing, where, d);
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
-    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${host}:${dialPort} within ${connectTimeout} ms`);
+    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${joinHostPort(host, dialPort)} within ${connectTimeout} ms`);
     const connectSignal = connect.signal;
     const t0 = performance.now();
-    transcript.info(-1, `connecting to ${host}:${dialPort}${tls === 'implicit' ? ' with TLS' : ''}`);
+    transcript.info(-1, `connecting to ${joinHostPort(host, dialPort)}${tls === 'implicit' ? ' with TLS' : ''}`);
     let transport;
     connecting++;
-    const dialing = d.dial({ host, address: verdict.address, port: dialPort, tls, signal: connectSignal, alpn: req.alpn, pinSha256: req.pinSha256, privilegedSourcePort: req.privilegedSourcePort, minVersion: req.minVersion, maxVersion: req.maxVersion, clientCertificate: req.clientCertificate });
+    // The connection's transcript number is taken now, so the TLS handshake (during the dial) is recorded under it.
+    const connId = transcript.nextConnId();
+    const onTlsEvent = transcript.enabled ? (e: { dir: 'in' | 'out'; raw?: Uint8Array; decode: string }) => (e.raw ? transcript.record(e.dir, connId, e.raw, { decode: `TLS ${e.decode}` }) : transcript.info(connId, `TLS ${e.dir === 'out' ? '→' : '←'} ${e.decode}`)) : undefined;
+    const dialing = d.dial({
+      host,
+      address: verdict.address,
+      port: dialPort,
+      tls,
+      signal: connectSignal,
+      alpn: req.alpn,
+      pinSha256,
+      pinSpkiSha256,
+      caPem,
+      privilegedSourcePort: req.privilegedSourcePort,
+      minVersion: req.minVersion,
+      maxVersion: req.maxVersion,
+      clientCertificate,
+      tlsEngine: engine,
+      peerCertificate,
+      cipherSuites: req.cipherSuites,
+      groups: req.groups,
+      onTlsEvent,
+    });
     try {
       transport = await raceSignal(dialing, connectSignal);
     } catch (e) {
@@ -192,7 +235,7 @@ export async function runOperation(
       connecting--;
       connect.dispose();
     }
-    const conn = new Conn({ transport, signal: () => current, transcript, host, port: dialPort, tls, beforeRead: clientReady });
+    const conn = new Conn({ transport, id: connId, signal: () => current, transcript, host, port: dialPort, tls, beforeRead: clientReady });
     conn.connectMs = Math.round((performance.now() - t0) * 1000) / 1000;
     conns.push(conn);
     if (conns.length === 1) timing.mark('connectMs');
@@ -255,7 +298,7 @@ export async function runOperation(
     signal: deadline,
     target: { host: input.host, port, tls: input.tls },
     runtime: env.dialer.runtime,
-    capabilities: env.dialer.capabilities,
+    capabilities: have,
     crypto: env.crypto,
     transcript,
     timing,
@@ -305,7 +348,7 @@ export async function runOperation(
     } else if (!env.jump) {
       throw new UnsupportedRuntime('this host has no SSH client wired for jump hosts', { runtime: env.dialer.runtime, missing: [], reasons: ['no SSH jump-host support in this host'], alternatives: [] });
     } else {
-      transcript.info(-1, `through SSH jump host ${via.host}:${via.port}`);
+      transcript.info(-1, `through SSH jump host ${joinHostPort(via.host, via.port)}`);
       work = env.jump(ctx, via, (jumpDialer) => {
         dialer = jumpDialer;
         behindJump = true;
@@ -327,7 +370,7 @@ export async function runOperation(
   } catch (e) {
     let err = classify(e);
     // The overall deadline fired while a connect was still pending.
-    if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${input.host}:${port} within ${input.timeoutMs} ms`);
+    if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${joinHostPort(input.host, port)} within ${input.timeoutMs} ms`);
     const toTarget = conns.find((c): c is Conn => c instanceof Conn && c.host === input.host && c.port === port);
     if (toTarget) err = foreignGreeting(err, protocol, toTarget);
     if (opts.transcript) (err as { transcript?: unknown }).transcript = transcript.toJSON();
@@ -359,7 +402,7 @@ const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect t
 /** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
 function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
-  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const where = joinHostPort(host, port);
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);
   // A proxy hop's failure (core/proxy.ts) already names the proxy and its words.
   if (err.detail?.hop === 'proxy') return err;

@@ -36,6 +36,7 @@ import http from './http/index.ts';
 import http2 from './http2/index.ts';
 import httpproxy from './httpproxy/index.ts';
 import ident from './ident/index.ts';
+import identify from './identify/index.ts';
 import ike from './ike/index.ts';
 import imap from './imap/index.ts';
 import jsonrpc from './jsonrpc/index.ts';
@@ -101,4 +102,4 @@ import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka];
+export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka];

@@ -8,6 +8,8 @@ import { ApiPage } from './pages/ApiPage.tsx';
 import { Catalog } from './pages/Catalog.tsx';
 import { HistoryPage } from './pages/HistoryPage.tsx';
 import { LdapBrowser } from './pages/LdapBrowser.tsx';
+import { RedisBrowser } from './pages/RedisBrowser.tsx';
+import { SqlBrowser } from './pages/SqlBrowser.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { WherePage } from './pages/WherePage.tsx';
 import { FilesPage } from './files/FileBrowser.tsx';
@@ -52,7 +54,7 @@ export function App() {
   useEffect(() => {
     const titles: Record<string, string> = { history: 'History', api: 'API', where: 'What runs where' };
     const [first, ...others] = routeKey.split('/');
-    document.title = first === 'browse' ? 'LDAP directory browser · Portolan' : first === 'files' ? `${others.join(' ')} files · Portolan` : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
+    document.title = first === 'browse' ? `${others[0] === 'redis' ? 'Redis key' : others[0] === 'postgres' ? 'PostgreSQL' : others[0] === 'mysql' ? 'MySQL' : 'LDAP directory'} browser · Portolan` : first === 'files' ? `${others.join(' ')} files · Portolan` : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [routeKey]);
@@ -64,6 +66,8 @@ export function App() {
   else if (page === 'p' || page === 'run') body = <RunPage protocolId={rest[0] ?? ''} operationName={rest[1]} query={route.query} />;
   else if (page === 'files') body = <FilesPage protocolId={rest[0] ?? ''} query={route.query} />;
   else if (page === 'browse' && rest[0] === 'ldap') body = <LdapBrowser />;
+  else if (page === 'browse' && rest[0] === 'redis') body = <RedisBrowser />;
+  else if (page === 'browse' && (rest[0] === 'postgres' || rest[0] === 'mysql')) body = <SqlBrowser key={rest[0]} dialect={rest[0]} />;
   else if (page === 'history' || page === 'targets') body = <HistoryPage />;
   else if (page === 'api') body = <ApiPage />;
   else if (page === 'where') body = <WherePage />;

@@ -71,7 +71,19 @@ export function download(name: string, data: string | Uint8Array | Blob, type = 
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/** A duration with the precision the runtime measured it (Workers: whole ms; Node: µs), never more. */
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
-  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  if (ms >= 1000) return `${(ms / 1000).toFixed(Number.isInteger(ms) ? 3 : 2).replace(/\.?0+$/, '')} s`;
+  const decimals = Number.isInteger(ms) ? 0 : ms < 10 ? 3 : 1;
+  return `${Number(ms.toFixed(decimals))} ms`;
+}
+
+/** An operation's failure in one line: its outcome and the message. */
+export function ErrorLine({ error }: { error: { code: string; message: string } }) {
+  return (
+    <div className="error-box" role="alert">
+      <OutcomeBadge code={error.code} /> {error.message}
+    </div>
+  );
 }

@@ -8,6 +8,10 @@ import { RESERVED_PORTS, type Capability, type ClientCertificate, type DialOptio
 import type { DatagramDialOptions, DatagramPeer, DatagramTransport } from '../../core/datagram.ts';
 import { PortolanError, UnsupportedRuntime, classify } from '../../core/errors.ts';
 import { sameHostAddress } from '../../core/ip.ts';
+import { engineTls, parsePin, usesEngine, type EngineEnv } from '../../core/tls/engine.ts';
+import { webCrypto } from '../../core/crypto.ts';
+import { trustStore, type TrustStore } from '../../core/tls/verify.ts';
+import { readFileSync } from 'node:fs';
 
 const HIGH_WATER = 1024 * 1024;
 
@@ -149,14 +153,12 @@ function curveBits(curve: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function normalizeFingerprint(fp: string): string {
-  return fp.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toLowerCase();
-}
-
-/** What a TLS handshake offers and accepts: ALPN, a pinned leaf, version bounds. */
+/** What a TLS handshake offers and accepts: ALPN, a pinned leaf or key, a private CA, version bounds. */
 interface TlsOptions {
   alpn?: string[];
   pinSha256?: string;
+  pinSpkiSha256?: string;
+  caPem?: string;
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
   clientCertificate?: ClientCertificate;
@@ -190,6 +192,7 @@ function upgrade(socket: net.Socket | undefined, serverName: string, o: TlsOptio
       ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
       ...(ciphers ? { ciphers } : {}),
       ...(o.clientCertificate ? { cert: o.clientCertificate.certPem, key: o.clientCertificate.keyPem } : {}),
+      ...(o.caPem ? { ca: o.caPem } : {}),
     });
     const onError = (e: Error) => reject(tlsFailure(e));
     s.once('error', onError);
@@ -200,10 +203,13 @@ function upgrade(socket: net.Socket | undefined, serverName: string, o: TlsOptio
       const cert = x509[0];
       const got = cert ? createHash('sha256').update(cert.raw).digest('hex') : '';
       const seen = cert ? { fingerprintSha256: got, subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', ') } : { fingerprintSha256: got };
-      if (pinSha256) {
-        if (got !== normalizeFingerprint(pinSha256)) {
+      if (pinSha256 || o.pinSpkiSha256) {
+        const spki = cert ? createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex') : '';
+        const certOk = !!pinSha256 && got === Buffer.from(parsePin(pinSha256, 'pinSha256')).toString('hex');
+        const spkiOk = !!o.pinSpkiSha256 && spki === Buffer.from(parsePin(o.pinSpkiSha256, 'pinSpkiSha256')).toString('hex');
+        if (!certOk && !spkiOk) {
           s.destroy();
-          return reject(new PortolanError('untrusted_peer', `certificate fingerprint SHA256:${got} does not match the pinned ${pinSha256}`, seen));
+          return reject(new PortolanError('untrusted_peer', `certificate fingerprint SHA256:${got} (public key SHA-256 ${spki}) matches no pinned fingerprint`, { ...seen, reason: 'pin_mismatch', spkiSha256: spki }));
         }
       } else if (!s.authorized) {
         const reason = String(s.authorizationError ?? 'not verified');
@@ -235,12 +241,39 @@ function needsRoot(what: string): UnsupportedRuntime {
   return new UnsupportedRuntime(`${what} needs root here: ${reasons.join(' ')}`, { runtime: 'node', missing: ['privilegedPort'], reasons, alternatives });
 }
 
+/** The engine on the Node host trusts Node's bundled Mozilla roots and NODE_EXTRA_CA_CERTS, as node:tls does. */
+let nodeAnchors: TrustStore | undefined;
+function nodeTrustStore(): TrustStore {
+  if (nodeAnchors) return nodeAnchors;
+  const pems = [...tls.rootCertificates];
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (extra) {
+    try {
+      pems.push(readFileSync(extra, 'utf8'));
+    } catch {
+      // unreadable: node:tls warns about it too
+    }
+  }
+  const ders = pems.flatMap((p) => [...p.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'))));
+  nodeAnchors = trustStore(ders, `Mozilla's roots bundled in Node.js ${process.versions.node}${extra ? ' and NODE_EXTRA_CA_CERTS' : ''}`);
+  return nodeAnchors;
+}
+
+const NODE_ENGINE: EngineEnv = { crypto: webCrypto(), anchors: nodeTrustStore };
+
 export class NodeDialer implements Dialer {
   readonly runtime = 'node' as const;
   readonly capabilities: ReadonlySet<Capability>;
 
   constructor(capabilities: readonly Capability[] = RUNTIME_CAPABILITIES.node) {
     this.capabilities = new Set(capabilities);
+  }
+
+  /** Portolan's TLS engine over a plain socket (tlsEngine portolan; or to offer chosen suites and groups alone). */
+  private async dialEngine(opts: DialOptions): Promise<Transport> {
+    const plain = await this.dial({ ...opts, tls: 'off', tlsEngine: 'runtime' });
+    if (opts.tls === 'starttls') return Object.assign(plain, { startTls: (serverName: string) => engineTls(plain, { ...opts, host: serverName }, NODE_ENGINE) });
+    return engineTls(plain, opts, NODE_ENGINE);
   }
 
   dialUdp(opts: DatagramDialOptions): Promise<DatagramTransport> {
@@ -259,7 +292,8 @@ export class NodeDialer implements Dialer {
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
-    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, minVersion: opts.minVersion, maxVersion: opts.maxVersion, clientCertificate: opts.clientCertificate };
+    if (usesEngine(opts, !opts.cipherSuites?.length && !opts.groups?.length)) return this.dialEngine(opts);
+    const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, pinSpkiSha256: opts.pinSpkiSha256, caPem: opts.caPem, minVersion: opts.minVersion, maxVersion: opts.maxVersion, clientCertificate: opts.clientCertificate };
     if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;
       const off = onAbortOf(() => sock?.destroy());

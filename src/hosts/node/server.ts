@@ -14,7 +14,8 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createApp, type RateLimiter } from '../../api/app.ts';
+import { createApp, wantsTextIndex, type RateLimiter } from '../../api/app.ts';
+import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { Protocol } from '../../core/protocol.ts';
@@ -46,6 +47,8 @@ export interface NodeHostOptions {
   protocols?: readonly Protocol[];
   /** A probe result to use instead of probing (tests). */
   probe?: RuntimeProbe;
+  /** The Worker's tunnel variables: TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, TUNNEL_BINARY_BUFFER_BYTES. */
+  tunnelVars?: Parameters<typeof tunnelLimitsFrom>[0];
 }
 
 export interface RunningNodeHost {
@@ -68,12 +71,16 @@ function bucketSpec(spec: string | undefined, fallback: string, name: string): B
   return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
 }
 
-/** Token buckets in memory, one per key: the Node host is one process, so no Durable Object is needed. */
-export function memoryRateLimiter(client: Bucket, target: Bucket, maxKeys = 10_000): RateLimiter {
+/**
+ * Token buckets in memory, one per key: the Node host is one process, so no Durable Object is needed.
+ * A side without a bucket (`off`) is not limited.
+ */
+export function memoryRateLimiter(client: Bucket | undefined, target: Bucket | undefined, maxKeys = 10_000): RateLimiter {
   const buckets = new Map<string, { tokens: number; updated: number }>();
   return {
     async take(key) {
       const cfg = key.startsWith('target:') ? target : client;
+      if (!cfg) return { allowed: true };
       const now = Date.now();
       let b = buckets.get(key);
       if (!b) {
@@ -99,7 +106,7 @@ interface PendingUpgrade {
   upgraded: boolean;
 }
 
-/** A ServerSocket usable at once, wired to the `ws` socket when the upgrade completes. */
+/** A ServerSocket usable at once, wired to the `ws` socket when the upgrade completes; `flow` is `ws`'s backpressure. */
 function deferredSocket(): ServerSocket & { attach(ws: WebSocket): void } {
   let ws: WebSocket | undefined;
   const queued: (Uint8Array | string)[] = [];
@@ -107,16 +114,31 @@ function deferredSocket(): ServerSocket & { attach(ws: WebSocket): void } {
   const onMessage: ((data: Uint8Array | string) => void)[] = [];
   const onClose: (() => void)[] = [];
   let closed = false;
+  let paused = false;
+  let drainWaiters: { bytes: number; resolve: () => void }[] = [];
+  const buffered = () => (ws ? ws.bufferedAmount : queued.reduce((n, q) => n + (typeof q === 'string' ? q.length : q.byteLength), 0));
+  // Called as each send reaches the network (`ws` calls back from the socket's write).
+  const wakeDrained = () => {
+    if (drainWaiters.length === 0) return;
+    const now = buffered();
+    const waiting = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiting) {
+      if (closed || now <= w.bytes) w.resolve();
+      else drainWaiters.push(w);
+    }
+  };
   const fireClose = () => {
     if (closed) return;
     closed = true;
+    wakeDrained();
     for (const l of onClose) l();
   };
   return {
     send(data) {
       if (!ws) return void queued.push(data);
       if (ws.readyState !== ws.OPEN) throw new PortolanError('closed', 'the WebSocket is closed');
-      ws.send(data);
+      ws.send(data, wakeDrained);
     },
     close(code, reason) {
       if (!ws) closeWith = [code, reason];
@@ -124,16 +146,30 @@ function deferredSocket(): ServerSocket & { attach(ws: WebSocket): void } {
     },
     onMessage: (l) => void onMessage.push(l),
     onClose: (l) => void onClose.push(l),
+    flow: {
+      bufferedAmount: buffered,
+      drained: (bytes) => (closed || buffered() <= bytes ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push({ bytes, resolve }))),
+      pause() {
+        paused = true;
+        ws?.pause();
+      },
+      resume() {
+        paused = false;
+        ws?.resume();
+      },
+    },
     attach(socket) {
       ws = socket;
       socket.on('message', (data, isBinary) => {
-        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        // `ws` hands a Buffer (fragments as a list): a view of it, no copy.
+        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
         const msg = isBinary ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : buf.toString('utf8');
         for (const l of onMessage) l(msg);
       });
       socket.on('close', fireClose);
       socket.on('error', fireClose);
-      for (const q of queued.splice(0)) socket.send(q);
+      if (paused) socket.pause();
+      for (const q of queued.splice(0)) socket.send(q, wakeDrained);
       if (closeWith) socket.close(...closeWith);
     },
   };
@@ -149,12 +185,15 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
   const targetBucket = bucketSpec(opts.rateLimitTarget, '60/60', 'RATE_LIMIT_TARGET');
   const assetsDir = opts.assetsDir ?? DEFAULT_ASSETS_DIR;
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  // The subprotocol each upgrade answers with, as the route chose it (none unless chosen).
+  const chosenProtocol = new WeakMap<http.IncomingMessage, string>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024, handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false });
   const pending = new WeakMap<Request, PendingUpgrade>();
-  const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
+  const acceptWebSocket: WebSocketAcceptor = (c: Context, opts) => {
     const up = pending.get(c.req.raw);
     if (!up || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
     up.upgraded = true;
+    if (opts?.protocol) chosenProtocol.set(up.req, opts.protocol);
     const socket = deferredSocket();
     wss.handleUpgrade(up.req, up.socket, up.head, (ws) => socket.attach(ws));
     // node's Response cannot carry status 101: `ws` has already answered; this one is never sent.
@@ -165,12 +204,13 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
     env,
     protocols,
     accessToken: opts.accessToken || undefined,
-    rateLimiter: clientBucket && targetBucket ? memoryRateLimiter(clientBucket, targetBucket) : undefined,
+    rateLimiter: clientBucket || targetBucket ? memoryRateLimiter(clientBucket, targetBucket) : undefined,
     clientAddress: (c) => {
       const forwarded = opts.trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
       return forwarded || (c.env as { remoteAddress?: string } | undefined)?.remoteAddress || 'local';
     },
     acceptWebSocket,
+    tunnelLimits: tunnelLimitsFrom(opts.tunnelVars ?? {}),
     runtimeInfo: {
       host: 'node',
       node: process.version,
@@ -186,7 +226,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
     const url = new URL(request.url);
     const first = url.pathname.split('/')[1] ?? '';
     const bindings = { remoteAddress };
-    if (url.pathname.startsWith('/api/') || protocolIds.has(first)) return app.fetch(request, bindings);
+    if (url.pathname.startsWith('/api/') || protocolIds.has(first) || wantsTextIndex(request)) return app.fetch(request, bindings);
     if (request.method === 'GET' || request.method === 'HEAD') {
       const asset = serveAsset(assetsDir, url.pathname, request.method);
       if (asset) return asset;
@@ -272,5 +312,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeHostOp
     codeExecution: env.CODE_EXECUTION,
     assetsDir: env.PORTOLAN_ASSETS,
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    tunnelVars: { TUNNEL_IDLE_MS: env.TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES: env.TUNNEL_QUOTA_BYTES, TUNNEL_BINARY_BUFFER_BYTES: env.TUNNEL_BINARY_BUFFER_BYTES },
   };
 }

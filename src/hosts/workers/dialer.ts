@@ -1,9 +1,10 @@
 // The Workers dialer: Conn transports over cloudflare:sockets connect().
 import { connect } from 'cloudflare:sockets';
 import type { Capability, DialOptions, Dialer, Transport } from '../../core/conn.ts';
-import { RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
+import { ENGINE_CAPABILITIES, RUNTIME_CAPABILITIES } from '../../core/capabilities.ts';
 import { PortolanError, classify } from '../../core/errors.ts';
 import { parseIp } from '../../core/ip.ts';
+import { engineTls, needsOwnTls, usesEngine, type EngineEnv } from '../../core/tls/engine.ts';
 
 /** How long a close waits before it drops what is queued, and then again before it gives up waiting. */
 const CLOSE_WAIT_MS = 100;
@@ -103,7 +104,7 @@ async function tlsOrRefused(host: string, port: number, original: PortolanError,
   }
   return new PortolanError(
     'tls_error',
-    `TLS handshake with ${host}:${port} failed, though the port accepts TCP: the server does not speak TLS there, or its certificate is not one Workers trust (self-signed, private CA, expired, or not for this name). Workers cannot show or pin the certificate; the Node host can.`,
+    `TLS handshake with ${host}:${port} failed, though the port accepts TCP: the server does not speak TLS there, or its certificate is not one Workers trust (self-signed, private CA, expired, or not for this name). Give pinSha256 or caPem to trust it, or tlsEngine portolan to see why it failed.`,
     { runtime: 'workers' },
   );
 }
@@ -122,8 +123,13 @@ function dialTarget(opts: DialOptions): string {
 export class WorkersDialer implements Dialer {
   readonly runtime = 'workers' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set(RUNTIME_CAPABILITIES.workers);
+  readonly engineOnly: ReadonlySet<Capability> = new Set(ENGINE_CAPABILITIES);
+
+  constructor(private readonly engine: EngineEnv) {}
 
   async dial(opts: DialOptions): Promise<Transport> {
+    // connect()'s TLS serves a dial that asks for none of what only the engine gives.
+    if (usesEngine(opts, !needsOwnTls(opts))) return this.dialEngine(opts);
     const secureTransport = opts.tls === 'implicit' ? 'on' : opts.tls === 'starttls' ? 'starttls' : 'off';
     const socket = connect({ hostname: dialTarget(opts), port: opts.port }, { secureTransport, allowHalfOpen: false });
     // A failed connect rejects `closed` too, not only `opened`: unhandled, workerd reports it as uncaught.
@@ -140,5 +146,17 @@ export class WorkersDialer implements Dialer {
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * TLS by Portolan's engine: a plain TCP connection to the address the guard checked (the engine checks the name
+   * itself), with the handshake over it at once (implicit) or when the protocol upgrades (STARTTLS).
+   */
+  private async dialEngine(opts: DialOptions): Promise<Transport> {
+    const plain = await this.dial({ ...opts, tls: 'off', tlsEngine: 'runtime' });
+    if (opts.tls === 'starttls') {
+      return { ...plain, startTls: (serverName) => engineTls(plain, { ...opts, host: serverName }, this.engine) };
+    }
+    return engineTls(plain, opts, this.engine);
   }
 }

@@ -1,8 +1,7 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
-import { createApp } from '../../api/app.ts';
-import { BODY_AHEAD_BYTES } from '../../api/files.ts';
-import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
+import { createApp, wantsTextIndex } from '../../api/app.ts';
+import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
@@ -11,6 +10,7 @@ import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
 import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
+import { rootStore } from './roots.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
@@ -29,11 +29,15 @@ export interface Env {
   /** Tunnel limits: idle time in ms and bytes per tunnel (both directions). */
   TUNNEL_IDLE_MS?: string;
   TUNNEL_QUOTA_BYTES?: string;
+  /** PEM certificates Portolan's TLS engine trusts besides Mozilla's roots (a private deployment's own CA). */
+  TLS_TRUST_ANCHORS?: string;
+  /** Binary tunnels (no backpressure on Workers): bytes sent past the client's last message, and bytes held for TCP. */
+  TUNNEL_BINARY_BUFFER_BYTES?: string;
   /** `off` refuses every operation that runs code on the target (jupyter execute, cdp evaluate, ...); default `on`. */
   CODE_EXECUTION?: string;
 }
 
-const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
+const acceptWebSocket: WebSocketAcceptor = (c: Context, opts) => {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
   const pair = new WebSocketPair();
   const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
@@ -50,7 +54,8 @@ const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
       server.addEventListener('error', () => listener());
     },
   };
-  return { socket, response: new Response(null, { status: 101, webSocket: client }) };
+  const headers: HeadersInit = opts?.protocol ? { 'sec-websocket-protocol': opts.protocol } : {};
+  return { socket, response: new Response(null, { status: 101, webSocket: client, headers }) };
 };
 
 function bucket(spec: string | undefined, fallback: string): { capacity: number; refillPerSecond: number } | undefined {
@@ -61,18 +66,14 @@ function bucket(spec: string | undefined, fallback: string): { capacity: number;
   return { capacity: Number(m[1]), refillPerSecond: Number(m[1]) / Number(m[2]) };
 }
 
-function positive(text: string, name: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive whole number, not ${JSON.stringify(text)}`);
-  return n;
-}
-
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.CODE_EXECUTION].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.TUNNEL_BINARY_BUFFER_BYTES, env.CODE_EXECUTION, env.TLS_TRUST_ANCHORS].join('|');
   if (cached?.key === key) return cached.app;
-  const dialer = new WorkersDialer();
+  const crypto = webCrypto();
+  const anchors = rootStore(env.TLS_TRUST_ANCHORS);
+  const dialer = new WorkersDialer({ crypto, anchors });
   const guard = createGuard({
     policy: parsePolicy({ ALLOW_TARGETS: env.ALLOW_TARGETS }),
     resolver: dohWireResolver(env.RESOLVER_URL ?? 'https://cloudflare-dns.com/dns-query', (input, init) => fetch(input, init)),
@@ -84,7 +85,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
+    env: { dialer, guard, crypto, jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
@@ -92,13 +93,9 @@ function appFor(env: Env) {
     acceptWebSocket,
     // FixedLengthStream sends Content-Length, so a download cut short shows as a short body: workerd ends an
     // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
-    bodyPipe: (length) => (length === null ? new IdentityTransformStream({ highWaterMark: BODY_AHEAD_BYTES }) : new FixedLengthStream(length, { highWaterMark: BODY_AHEAD_BYTES })),
+    bodyPipe: (length) => (length === null ? new IdentityTransformStream() : new FixedLengthStream(length)),
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
-    tunnelLimits: {
-      ...DEFAULT_TUNNEL_LIMITS,
-      ...(env.TUNNEL_IDLE_MS ? { idleMs: positive(env.TUNNEL_IDLE_MS, 'TUNNEL_IDLE_MS') } : {}),
-      ...(env.TUNNEL_QUOTA_BYTES ? { quotaBytes: positive(env.TUNNEL_QUOTA_BYTES, 'TUNNEL_QUOTA_BYTES') } : {}),
-    },
+    tunnelLimits: tunnelLimitsFrom(env),
   });
   cached = { key, app };
   return app;
@@ -110,7 +107,7 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const path = new URL(request.url).pathname;
     const first = path.split('/')[1] ?? '';
-    if (path.startsWith('/api/') || protocolIds.has(first) || !env.ASSETS) {
+    if (path.startsWith('/api/') || protocolIds.has(first) || wantsTextIndex(request) || !env.ASSETS) {
       return appFor(env).fetch(request, env, ctx);
     }
     return env.ASSETS.fetch(request);

@@ -398,6 +398,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      primary: ['name', 'type'],
       defaultPort: transportPort,
       alternatives: streamTransports,
       summary: 'One question, every section of the answer decoded (like dig)',
@@ -514,6 +515,7 @@ export default defineProtocol({
       },
     }),
     trace: operation({
+      primary: ['name', 'type'],
       summary: 'Iterative resolution from a root (or any) server, following referrals like dig +trace',
       input: z.object({
         name: nameField,
@@ -564,6 +566,7 @@ export default defineProtocol({
       },
     }),
     compare: operation({
+      primary: ['name', 'with', 'type'],
       defaultPort: transportPort,
       alternatives: streamTransports,
       summary: 'One question to several resolvers, answers side by side',
@@ -662,6 +665,7 @@ export default defineProtocol({
       },
     }),
     mdns: operation({
+      primary: ['name', 'type'],
       summary: 'Multicast DNS one-shot query (RFC 6762 §5.1), sent unicast to a host; Node host only',
       input: z.object({ name: nameField.default('_services._dns-sd._udp.local'), type: typeField, unicastResponse: z.boolean().default(true).describe('Set the QU bit (RFC 6762 §5.4)') }),
       output: messageSchema.extend({ rttMs: z.number(), size: z.number().describe('Bytes of the answer') }),
@@ -680,6 +684,7 @@ export default defineProtocol({
       },
     }),
     llmnr: operation({
+      primary: ['name', 'type'],
       summary: 'Link-Local Multicast Name Resolution query (RFC 4795), sent unicast to a host; Node host only',
       input: z.object({ name: nameField, type: typeField }),
       output: messageSchema.extend({ rttMs: z.number(), size: z.number().describe('Bytes of the answer'), llmnr: z.object({ conflict: z.boolean(), truncated: z.boolean(), tentative: z.boolean() }) }),

@@ -30,6 +30,7 @@ export default defineProtocol({
   defaultOperation: 'send',
   operations: {
     send: operation({
+      primary: ['data'],
       summary: 'Send bytes and compare what comes back',
       input: z.object(payload),
       output: z.object({

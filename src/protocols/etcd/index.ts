@@ -140,6 +140,7 @@ export default defineProtocol({
   defaultOperation: 'status',
   operations: {
     get: operation({
+      primary: ['key', 'prefix', 'username', 'password'],
       ...needs,
       summary: 'Range: one key, every key with a prefix, or a key range; at a revision; keys only or a count',
       input: z.object({
@@ -170,6 +171,7 @@ export default defineProtocol({
         }),
     }),
     put: operation({
+      primary: ['key', 'value', 'username', 'password'],
       ...needs,
       summary: 'Put a value (optionally attached to a lease); the previous value comes back',
       input: z.object({ key: keyIn.optional(), keyBase64: z.string().max(90_000).optional(), value: z.string().max(1536 * 1024).optional(), valueBase64: z.string().max(2_100_000).optional(), lease: z.string().max(40).optional().describe('Lease id in hex (etcdctl\'s form)'), encoding, ...auth }),
@@ -188,6 +190,7 @@ export default defineProtocol({
         }),
     }),
     delete: operation({
+      primary: ['key', 'prefix', 'username', 'password'],
       ...needs,
       summary: 'Delete one key, or every key with a prefix; the deleted values come back',
       input: z.object({ key: keyIn.optional(), keyBase64: z.string().max(90_000).optional(), prefix: z.boolean().default(false), encoding, ...auth }),
@@ -237,6 +240,7 @@ export default defineProtocol({
         }),
     }),
     watch: operation({
+      primary: ['key', 'prefix', 'username', 'password'],
       ...needs,
       summary: 'Watch a key or prefix: as a WebSocket session, every put and delete as it happens; as a POST, those of a time window',
       input: z.object({ ...watchIn, durationMs: z.number().int().min(100).max(60_000).default(3000).describe('POST only: how long to watch'), maxEvents: z.number().int().min(1).max(100_000).default(1000) }),

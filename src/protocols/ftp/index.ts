@@ -214,6 +214,7 @@ export default defineProtocol({
         })),
     }),
     list: operation({
+      primary: ['user', 'password', 'path'],
       summary: 'Lists a directory: MLSD when offered, else LIST parsed as Unix or DOS; NLST for names only',
       input: z.object({
         ...sessionFields,

@@ -129,11 +129,17 @@ test('grpc: health Check and Watch (grpc.health.v1)', async () => {
   assert.equal(watch.grpcStatus.name, 'CANCELLED');
 });
 
-test('grpc: over TLS the Worker answers 501 (no ALPN); the Node host calls with ALPN h2', async () => {
+test("grpc: over TLS with ALPN h2 on workerd (Portolan's TLS engine) and on the Node host; the runtime's TLS on Workers is 501", async () => {
   const tlsTarget = { host: '127.0.0.1', port: p.grpcTls, tls: 'implicit' };
-  const w = await call('grpc', 'health', tlsTarget);
-  assert.equal(w.status, 501);
-  assert.equal(w.body.error.code, 'unsupported_runtime');
+  const w = await ok('call', { ...tlsTarget, method: `${grpcFacts.service}/GetShip`, request: { name: ship.name } });
+  assert.equal(w.messages[0].tonnage, ship.tonnage);
+  const ws = await ok('services', tlsTarget);
+  assert.equal(ws.alpn, 'h2');
+  assert.ok(ws.services.some((s: { name: string }) => s.name === grpcFacts.service));
+  assert.equal((await ok('health', tlsTarget)).status, 'SERVING');
+  const runtime = await call('grpc', 'health', { ...tlsTarget, tlsEngine: 'runtime' });
+  assert.equal(runtime.status, 501);
+  assert.deepEqual(runtime.body.error.detail.missing, ['alpn']);
   const r = await callNode(node, 'grpc', 'call', { ...tlsTarget, method: `${grpcFacts.service}/GetShip`, request: { name: ship.name } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.result.messages[0].tonnage, ship.tonnage);

@@ -66,6 +66,7 @@ export default defineProtocol({
   defaultOperation: 'services',
   operations: {
     services: operation({
+      primary: ['reflection'],
       needsWithTls: { implicit: ['alpn'] },
       summary: 'The services the server offers (server reflection), with their methods',
       defaultPort: 50051,
@@ -137,6 +138,7 @@ export default defineProtocol({
       },
     }),
     call: operation({
+      primary: ['method', 'request', 'metadata'],
       needsWithTls: { implicit: ['alpn'] },
       summary: 'Calls a method with a JSON request (types from server reflection); unary or server-streaming',
       defaultPort: 50051,

@@ -151,7 +151,8 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   const interim: ExchangeResult['interim'] = [];
   let final: ResponseHead | undefined;
   for (let i = 0; i <= MAX_INTERIM; i++) {
-    const h = await conn.readFrame(timedHead, 'HTTP response head', describeHead);
+    // A response to a request with credentials may set a session cookie: its head is then kept out too.
+    const h = await conn.readFrame(timedHead, 'HTTP response head', describeHead, (head) => req.secretHead === true && head.headers.some(([name]) => name.toLowerCase() === 'set-cookie'));
     raw.add(h.raw);
     // RFC 9110 §15.2: 1xx responses are interim; the final response follows. 101 ends HTTP/1.1 here.
     if (h.status >= 100 && h.status < 200 && h.status !== 101) {

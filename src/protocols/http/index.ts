@@ -187,6 +187,7 @@ export default defineProtocol({
   defaultOperation: 'request',
   operations: {
     request: operation({
+      primary: ['method', 'path', 'headers', 'body'],
       summary:
         'One request (following redirects when asked): status, headers, body, timings and the raw response; with Accept: application/octet-stream (or a WebSocket transfer) the response body streams as a file of any size (Range: bytes=N- resumes)',
       transfer: { direction: 'download', resume: true },
@@ -297,6 +298,7 @@ export default defineProtocol({
       },
     }),
     sequence: operation({
+      primary: ['paths', 'method'],
       summary: 'Several requests one after another on one keep-alive connection (reconnecting only when the server closes)',
       input: z.object({
         paths: z.array(pathInput).min(1).max(1000).describe('Request targets, in order'),

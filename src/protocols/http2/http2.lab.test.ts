@@ -120,13 +120,22 @@ test('http2: HTTP/1.1-only port with prior knowledge is a protocol error naming 
   assert.equal(r.body.error.code, 'protocol_error');
 });
 
-test('http2: h2 over TLS needs ALPN: the Worker answers 501 with the reason and the alternative', async () => {
-  const r = await call('http2', 'request', { host: '127.0.0.1', port: p.nginxTls, tls: 'implicit', path: '/' });
-  assert.equal(r.status, 501);
-  assert.equal(r.body.error.code, 'unsupported_runtime');
-  assert.match(r.body.error.message, /ALPN/);
-  assert.deepEqual(r.body.error.detail.missing, ['alpn']);
-  assert.ok(r.body.error.detail.alternatives.some((a: string) => /h2c|Node host/.test(a)));
+test("http2: h2 over TLS with ALPN on workerd, through Portolan's TLS engine; with the runtime's TLS it is 501 naming ALPN", async () => {
+  const r = await call('http2', 'request', { host: 'localhost', port: p.nginxTls, tls: 'implicit', paths: [httpFacts.conn, httpFacts.hello.path] }, { transcript: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 2000));
+  assert.equal(r.body.result.negotiated, 'h2 (TLS with ALPN)');
+  assert.equal(r.body.result.alpn, 'h2');
+  assert.match(r.body.result.responses[0].body.text, /protocol=HTTP\/2\.0 http2=h2/);
+  assert.equal(r.body.result.responses[1].body.text, httpFacts.hello.text);
+  const tls = r.body.transcript.entries.filter((e: { decode?: string }) => e.decode?.startsWith('TLS ')).map((e: { decode: string }) => e.decode);
+  assert.match(tls[0], /^TLS ClientHello .*ALPN h2,http\/1\.1/);
+  assert.ok(tls.some((d: string) => /^TLS EncryptedExtensions, ALPN h2/.test(d)), tls.join('\n'));
+  const runtime = await call('http2', 'request', { host: '127.0.0.1', port: p.nginxTls, tls: 'implicit', tlsEngine: 'runtime', path: '/' });
+  assert.equal(runtime.status, 501);
+  assert.equal(runtime.body.error.code, 'unsupported_runtime');
+  assert.match(runtime.body.error.message, /ALPN/);
+  assert.deepEqual(runtime.body.error.detail.missing, ['alpn']);
+  assert.ok(runtime.body.error.detail.alternatives.some((a: string) => /tlsEngine auto or portolan/.test(a)));
 });
 
 test('http2 (Node host): h2 over TLS with ALPN to nginx, and h2c too', async () => {

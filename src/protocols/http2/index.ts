@@ -111,6 +111,7 @@ export default defineProtocol({
   defaultOperation: 'request',
   operations: {
     request: operation({
+      primary: ['method', 'path', 'headers', 'body'],
       needsWithTls: { implicit: ['alpn'] },
       summary:
         'Requests on concurrent streams of one HTTP/2 connection; with Accept: application/octet-stream (or a WebSocket transfer) one response body streams as a file of any size (Range: bytes=N- resumes)',
@@ -203,6 +204,7 @@ export default defineProtocol({
       },
     }),
     inspect: operation({
+      primary: ['path'],
       needsWithTls: { implicit: ['alpn'] },
       summary: "The server's HTTP/2 side: its SETTINGS, a PING round trip, one request, every frame exchanged and the header compression",
       input: z.object({ path: pathInput, headers: headersInput, ...connectionInput }),

@@ -145,6 +145,7 @@ export default defineProtocol({
       run: (ctx, input) => withMailbox(ctx, input, async (s) => ({ serverId: await s.id({ name: 'Portolan' }) })),
     }),
     mailboxes: operation({
+      primary: ['username', 'password', 'pattern'],
       summary: 'LIST mailboxes with their attributes (and STATUS of each)',
       input: z.object({ ...credentials, reference: z.string().max(1000).default(''), pattern: z.string().max(1000).default('*'), withStatus: z.boolean().default(false) }),
       output: z.object({ mailboxes: z.array(z.object({ name: z.string(), rawName: z.string(), delimiter: z.string().nullable(), attributes: z.array(z.string()), status: statusOut.nullable() })) }),
@@ -161,18 +162,21 @@ export default defineProtocol({
         }),
     }),
     status: operation({
+      primary: ['username', 'password', 'mailbox'],
       summary: 'STATUS of a mailbox: messages, unseen, UIDNEXT, UIDVALIDITY',
       input: z.object({ ...credentials, mailbox: mailboxName }),
       output: statusOut,
       run: (ctx, input) => withMailbox(ctx, input, (s) => status(s, input.mailbox)),
     }),
     select: operation({
+      primary: ['username', 'password', 'mailbox'],
       summary: 'SELECT (or EXAMINE, read-only) a mailbox and report its state',
       input: z.object({ ...credentials, mailbox: mailboxName, readOnly: z.boolean().default(true).describe('EXAMINE instead of SELECT') }),
       output: selectedOut,
       run: (ctx, input) => withMailbox(ctx, input, (s) => select(s, input.mailbox, input.readOnly)),
     }),
     search: operation({
+      primary: ['username', 'password', 'mailbox', 'from', 'subject', 'since', 'seen'],
       summary: 'UID SEARCH with criteria from fields (ANDed)',
       input: z.object({ ...credentials, mailbox: mailboxName, ...searchShape }),
       output: z.object({ uids: z.array(z.number()), exists: z.number() }),
@@ -184,6 +188,7 @@ export default defineProtocol({
         }),
     }),
     fetch: operation({
+      primary: ['username', 'password', 'mailbox', 'uids'],
       summary:
         'UID FETCH: envelope, flags, BODYSTRUCTURE, full or partial bodies (never sets \\Seen); with Accept: application/octet-stream (or a WebSocket transfer), one message (body: full, an .eml file) or one MIME part, decoded (BINARY), streams as a file',
       transfer: { direction: 'download' },
@@ -249,6 +254,7 @@ export default defineProtocol({
         }),
     }),
     append: operation({
+      primary: ['username', 'password', 'mailbox', 'from', 'to', 'subject', 'text'],
       summary: 'APPEND a message (built from fields or raw) to a mailbox, with flags',
       input: z.object({ ...credentials, mailbox: mailboxName, ...messageFieldsShape, flags: z.array(flag).max(20).default([]), internalDate: z.string().datetime({ offset: true }).optional() }),
       output: z.object({ mailbox: z.string(), uid: z.number().nullable(), uidValidity: z.number().nullable(), size: z.number(), messageId: z.string().nullable(), message: z.string() }),
@@ -291,6 +297,7 @@ export default defineProtocol({
         }),
     }),
     expunge: operation({
+      primary: ['username', 'password', 'mailbox'],
       summary: 'EXPUNGE deleted messages (only the given UIDs with UIDPLUS)',
       input: z.object({ ...credentials, mailbox: mailboxName, uids: uids.optional() }),
       output: z.object({ expunged: z.array(z.number()).describe('Sequence numbers, in the order the server expunged them') }),
@@ -321,6 +328,7 @@ export default defineProtocol({
         }),
     }),
     idle: operation({
+      primary: ['username', 'password', 'mailbox'],
       summary: 'IDLE (RFC 2177): as a WebSocket session, mailbox changes and new messages as they happen; as a POST, the changes until the first one or waitMs',
       input: z.object({
         ...credentials,

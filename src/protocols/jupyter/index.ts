@@ -218,7 +218,8 @@ export default defineProtocol({
         }),
     }),
     run: operation({
-      summary: 'A session on a kernel: send {"type":"execute","code":...} cells and see each output as it arrives. This runs code on the target',
+      summary: 'A session on a kernel: run code cells and see each output as it arrives. This runs code on the target',
+      messages: 'Client: {"type":"execute","code":...} runs a cell; server: each output of the cell as it arrives.',
       runsCode: true,
       input: z.object({ ...auth, ...kernelInput }),
       output: z.object({ cells: z.number(), kernel: z.object({ id: z.string(), name: z.string(), started: z.boolean() }) }),

@@ -96,6 +96,9 @@ test('jupyter over TLS with a password: the browser\'s login (XSRF cookie, sessi
   assert.ok(s.body.timing.loginMs > 0);
   const transcript = JSON.stringify(s.body.transcript);
   assert.ok(!transcript.includes(secure.password) && !transcript.includes(Buffer.from(secure.password).toString('hex')), 'password in the transcript');
+  // The login's answer sets the session cookie (jupyter-server names it username-HOST-PORT): masked too.
+  assert.ok(!/username-/i.test(transcript) && !transcript.includes(Buffer.from('username-').toString('hex')), 'session cookie in the transcript');
+  assert.match(transcript, /\(secret masked\)|HTTP\/1\.1 302/, 'the login answer is in the transcript, masked');
   const file = await call('jupyter', 'contents', { ...secure, path: facts.file });
   assert.equal(file.body.result.text, facts.fileText);
   const x = await call('jupyter', 'execute', { ...secure, code: 'print(6 * 7)', timeoutMs: 60_000 });

@@ -200,6 +200,7 @@ export default defineProtocol({
   defaultOperation: 'rootDse',
   operations: {
     rootDse: operation({
+      primary: ['bindDn', 'password'],
       summary: 'The root DSE: naming contexts, supported controls, extensions, features, SASL mechanisms, vendor',
       input: z.object({ ...authFields }),
       output: rootDseOutput,
@@ -238,6 +239,7 @@ export default defineProtocol({
         }),
     }),
     search: operation({
+      primary: ['base', 'filter', 'scope', 'attributes', 'bindDn', 'password'],
       summary: 'Search: entries under a base matching an RFC 4515 filter, with paging (RFC 2696) and referrals',
       input: searchInput,
       output: z.object({
@@ -280,6 +282,7 @@ export default defineProtocol({
         }),
     }),
     compare: operation({
+      primary: ['dn', 'attribute', 'value', 'bindDn', 'password'],
       summary: 'Compare: does the entry hold this attribute value? (compareTrue / compareFalse)',
       input: z.object({ dn: dn.min(1).meta({ examples: ['uid=alice,ou=people,dc=example,dc=org'] }), attribute: z.string().min(1).max(256).meta({ examples: ['mail'] }), value: value.meta({ examples: ['alice@example.org'] }), ...authFields }),
       output: z.object({ dn: z.string(), attribute: z.string(), matches: z.boolean(), code: z.number(), name: z.string(), diagnosticMessage: z.string() }),
@@ -294,6 +297,7 @@ export default defineProtocol({
         }),
     }),
     add: operation({
+      primary: ['dn', 'attributes', 'bindDn', 'password'],
       summary: 'Add an entry with its attributes',
       input: z.object({
         dn: dn.min(1).meta({ examples: ['uid=dave,ou=people,dc=example,dc=org'] }),
@@ -309,6 +313,7 @@ export default defineProtocol({
         }),
     }),
     modify: operation({
+      primary: ['dn', 'changes', 'bindDn', 'password'],
       summary: 'Modify an entry: add, delete or replace values per attribute (and increment, RFC 4525)',
       input: z.object({
         dn: dn.min(1).meta({ examples: ['uid=alice,ou=people,dc=example,dc=org'] }),
@@ -328,6 +333,7 @@ export default defineProtocol({
         }),
     }),
     delete: operation({
+      primary: ['dn', 'bindDn', 'password'],
       summary: 'Delete a leaf entry',
       input: z.object({ dn: dn.min(1).meta({ examples: ['uid=dave,ou=people,dc=example,dc=org'] }), ...authFields }),
       output: writeResult,
@@ -338,6 +344,7 @@ export default defineProtocol({
         }),
     }),
     modifyDn: operation({
+      primary: ['dn', 'newRdn', 'newSuperior', 'bindDn', 'password'],
       summary: 'Rename or move an entry (Modify DN)',
       input: z.object({
         dn: dn.min(1).meta({ examples: ['uid=dave,ou=people,dc=example,dc=org'] }),
@@ -355,6 +362,7 @@ export default defineProtocol({
         }),
     }),
     whoami: operation({
+      primary: ['bindDn', 'password'],
       summary: 'Who am I? (RFC 4532): the authorization identity of this bind',
       input: z.object({ ...authFields }),
       output: z.object({ authzId: z.string().describe('dn:..., u:..., or empty for anonymous') }),
@@ -367,6 +375,7 @@ export default defineProtocol({
         }),
     }),
     passwordModify: operation({
+      primary: ['user', 'oldPassword', 'newPassword', 'bindDn', 'password'],
       summary: 'Password modify (RFC 3062): change a password, or have the server generate one',
       input: z.object({
         user: dn.optional().describe('Whose password (default: the bound user)'),
@@ -385,6 +394,7 @@ export default defineProtocol({
         }),
     }),
     schema: operation({
+      primary: ['name', 'bindDn', 'password'],
       summary: 'Schema: object classes and attribute types from the subschema entry (RFC 4512 §4.2)',
       input: z.object({ name: z.string().max(256).optional().describe('Only the object class or attribute type of this name or OID'), ...authFields }),
       output: z.object({

@@ -156,7 +156,7 @@ test('ldap: StartTLS and LDAPS through workerd', async () => {
   assert.deepEqual(ldaps.body.result.entries[0].attributes.mail, [L.people.bob.mail]);
 });
 
-test('ldap: SASL EXTERNAL with a client certificate on the Node host; Workers answer 501 naming the capability', async () => {
+test("ldap: SASL EXTERNAL with a client certificate on the Node host and on workerd (Portolan's TLS engine, LDAPS and StartTLS)", async () => {
   const clientCertificate = { certPem: readFileSync(L.clientCertPath, 'utf8'), keyPem: readFileSync(L.clientKeyPath, 'utf8') };
   for (const [port, tls] of [[ports.directory.ldaps, 'implicit'], [ports.directory.ldap, 'starttls']] as const) {
     const r = await callNode(node, 'ldap', 'whoami', { host: '127.0.0.1', port, tls, sasl: 'EXTERNAL', clientCertificate });
@@ -166,9 +166,14 @@ test('ldap: SASL EXTERNAL with a client certificate on the Node host; Workers an
   const noCert = await callNode(node, 'ldap', 'whoami', { host: '127.0.0.1', port: ports.directory.ldaps, tls: 'implicit', sasl: 'EXTERNAL' });
   assert.equal(noCert.status, 400);
   assert.match(noCert.body.error.message, /clientCertificate/);
-  const workers = await call('ldap', 'whoami', { host: '127.0.0.1', port: ports.directory.ldaps, tls: 'implicit', sasl: 'EXTERNAL', clientCertificate });
-  assert.equal(workers.status, 501);
-  assert.deepEqual(workers.body.error.detail.missing, ['clientCert']);
+  for (const [port, tls] of [[ports.directory.ldaps, 'implicit'], [ports.directory.ldap, 'starttls']] as const) {
+    const w = await call('ldap', 'whoami', { host: '127.0.0.1', port, tls, sasl: 'EXTERNAL', clientCertificate });
+    assert.equal(w.status, 200, JSON.stringify(w.body));
+    assert.equal(w.body.result.authzId, `dn:${L.people.carol.dn}`);
+  }
+  const runtime = await call('ldap', 'whoami', { host: '127.0.0.1', port: ports.directory.ldaps, tls: 'implicit', tlsEngine: 'runtime', sasl: 'EXTERNAL', clientCertificate });
+  assert.equal(runtime.status, 501);
+  assert.deepEqual(runtime.body.error.detail.missing, ['clientCert']);
 });
 
 test('ldap: add, compare, modify, modify DN, password modify and delete, as admin and as users the ACLs refuse', async () => {

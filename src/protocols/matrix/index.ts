@@ -115,7 +115,31 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
     id: 'rdp',
     title: 'RDP',
     variants: [tcp('rdp', 'negotiate', undefined, 'X.224 negotiation'), { label: 'server certificate', protocol: 'rdp', operation: 'certificate' }],
-    note: 'RDP upgrades to TLS after the X.224 negotiation; servers nearly always present self-signed certificates, which only the Node host can show (peerCert).',
+    note: "RDP upgrades to TLS after the X.224 negotiation; on Workers Portolan's TLS engine reads the certificate (peerCert), and a self-signed one is accepted with pinSha256.",
+  },
+  {
+    id: 'tls-inspect',
+    title: 'TLS inspection: the chain, versions, suites, groups',
+    variants: [{ label: 'chain and negotiated values', protocol: 'tls', operation: 'inspect', extraNeeds: ['peerCert', 'tlsVersion'] }],
+    note: "On Workers through Portolan's TLS engine: TLS 1.2 and 1.3, each suite and group offered alone; TLS 1.0 and 1.1 only on the Node host. Lab-tested against nginx, openssl s_server and gnutls-serv (src/protocols/tls/tls.lab.test.ts, src/core/tls/tls-engine.lab.test.ts).",
+  },
+  {
+    id: 'tls-private',
+    title: 'TLS to self-signed or private-CA servers',
+    variants: [
+      { label: 'pinned certificate (pinSha256)', protocol: 'tls', operation: 'inspect', extraNeeds: ['selfSigned'], sample: { pinSha256: '00'.repeat(32) } },
+      { label: 'private CA (caPem)', protocol: 'http', operation: 'request', input: { tls: 'implicit' }, extraNeeds: ['selfSigned'], sample: { caPem: '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----' } },
+    ],
+  },
+  {
+    id: 'client-cert',
+    title: 'TLS client certificates (mutual TLS, SASL EXTERNAL)',
+    variants: [{ label: 'LDAP SASL EXTERNAL', protocol: 'ldap', operation: 'whoami', input: { tls: 'implicit', sasl: 'EXTERNAL' }, extraNeeds: ['clientCert'], sample: { clientCertificate: { certPem: 'x', keyPem: 'x' } } }],
+  },
+  {
+    id: 'scram-plus',
+    title: 'PostgreSQL SCRAM-SHA-256-PLUS (channel binding)',
+    variants: [{ label: 'tls-server-end-point', protocol: 'postgres', operation: 'query', input: { tls: 'starttls', channelBinding: 'require' }, extraNeeds: ['peerCert'], sample: { user: 'x', sql: 'SELECT 1' } }],
   },
   {
     id: 'rsh',

@@ -84,7 +84,7 @@ test('matrix: ICMP — the Node host reports the kernel setting and never claims
   assert.equal(n.probe.icmpEcho.ok, false);
   assert.equal(n.probe.icmpEcho.pingGroupRange, readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim());
   const w = await (await fetch(`${workerUrl()}/api/runtime`)).json();
-  assert.deepEqual(w.capabilities.sort(), ['starttls', 'tcp', 'tls']);
+  assert.deepEqual(w.capabilities.sort(), ['alpn', 'clientCert', 'peerCert', 'selfSigned', 'starttls', 'tcp', 'tls', 'tlsVersion']);
   const icmp = matrix.find((x) => x.id === 'icmp')!;
   assert.deepEqual([icmp.workers, icmp.node], ['no', 'no']);
   // The alternative it names exists and runs on both hosts.

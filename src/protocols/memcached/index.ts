@@ -99,6 +99,7 @@ export default defineProtocol({
       },
     }),
     set: operation({
+      primary: ['key', 'value', 'exptime', 'mode'],
       summary: 'set / add / replace / append / prepend / cas: store a value, with flags, expiry and a cas token',
       input: z.object({
         key: bytesField,
@@ -198,6 +199,7 @@ export default defineProtocol({
       },
     }),
     stats: operation({
+      primary: ['group'],
       summary: 'stats (general, items, slabs, settings, sizes, conns): parsed',
       input: z.object({ group: z.enum(['general', 'items', 'slabs', 'settings', 'sizes', 'conns']).default('general') }),
       output: z.object({
@@ -219,6 +221,7 @@ export default defineProtocol({
       },
     }),
     meta: operation({
+      primary: ['command', 'key', 'flags', 'value'],
       summary: 'A meta command (mg get, ms set, md delete, ma arithmetic, mn no-op) with its flags, and the parsed answer',
       input: z.object({
         command: z.enum(['mg', 'ms', 'md', 'ma', 'mn']),

@@ -1,7 +1,7 @@
 // `portolan mqtt` as a user runs it against the lab's mosquitto: subscribe prints one line per message until
 // Ctrl-C (JSON lines with --json) and ends with DISCONNECT; publish takes its payload from an argument, a file or
 // standard input.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,15 @@ import { BIN } from '../../../test/node-host.ts';
 const host = `127.0.0.1:${ports['messaging-mqtt'].mosquitto}`;
 const auth = ['--username', mqttFacts.user, '--password', mqttFacts.password];
 
+// A failed check must not leave a subscriber running: it would keep this test file's process alive.
+const children = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 function start(args: string[], stdin?: Buffer): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; done: Promise<number> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  children.add(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -25,7 +32,7 @@ function start(args: string[], stdin?: Buffer): { child: ChildProcessWithoutNull
   return { child, out: () => out, err: () => err, done };
 }
 
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
+async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -101,6 +101,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      primary: ['user', 'password', 'database', 'sql', 'params'],
       summary: 'Run SQL: several statements at once (COM_QUERY), or one statement with ? parameters (prepared, binary rows)',
       input: z.object({
         ...credentials,
@@ -125,6 +126,7 @@ export default defineProtocol({
       },
     }),
     schema: operation({
+      primary: ['user', 'password', 'database', 'schema', 'table'],
       summary: 'Browse: databases and tables; or, with table, its columns and indexes',
       input: z.object({
         ...credentials,

@@ -62,6 +62,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      primary: ['samples', 'version'],
       summary: 'Client-mode query: offset, delay, stratum, reference ID, leap',
       input: z.object({
         samples: z.number().int().min(1).max(8).default(1).describe('Queries to send; the one with the smallest delay is reported (RFC 5905 §10 clock filter, simplified)'),

@@ -29,6 +29,7 @@ export default defineProtocol({
   defaultOperation: 'tcp',
   operations: {
     tcp: operation({
+      primary: ['count'],
       summary: 'Connect repeatedly and time each handshake',
       input: z.object({
         count: z.number().int().min(1).max(50).default(4).describe('Probes to send'),

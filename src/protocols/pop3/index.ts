@@ -160,6 +160,7 @@ export default defineProtocol({
       },
     }),
     list: operation({
+      primary: ['username', 'password', 'limit'],
       summary: 'LIST with UIDL, and the Subject/From/Date of the last messages through TOP 0',
       input: z.object({ ...credentials, headers: z.boolean().default(true), limit: z.number().int().min(1).max(500).default(50).describe('Headers for at most this many of the newest messages') }),
       output: z.object({
@@ -185,6 +186,7 @@ export default defineProtocol({
         }),
     }),
     retrieve: operation({
+      primary: ['username', 'password', 'number'],
       summary: 'RETR a message (byte-stuffing undone) by number or UIDL',
       input: z.object({ ...credentials, ...which }),
       output: z.object({ number: z.number(), uid: z.string().nullable(), size: z.number(), subject: z.string().nullable(), from: z.string().nullable(), date: z.string().nullable(), messageId: z.string().nullable(), text: z.string().optional(), base64: z.string().optional() }),
@@ -198,6 +200,7 @@ export default defineProtocol({
         }),
     }),
     top: operation({
+      primary: ['username', 'password', 'number', 'lines'],
       summary: 'TOP: the headers and the first lines of a message',
       input: z.object({ ...credentials, ...which, lines: z.number().int().min(0).max(100_000).default(0) }),
       output: z.object({ number: z.number(), uid: z.string().nullable(), size: z.number(), subject: z.string().nullable(), from: z.string().nullable(), date: z.string().nullable(), messageId: z.string().nullable(), text: z.string().optional(), base64: z.string().optional() }),

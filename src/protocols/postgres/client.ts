@@ -106,14 +106,20 @@ export async function requestTls(conn: Conn): Promise<boolean> {
   return true;
 }
 
-/** Dials the target in the input's TLS mode: starttls is SSLRequest; implicit is PostgreSQL 17 direct TLS with ALPN "postgresql". */
-export async function dialPostgres(ctx: OperationContext): Promise<{ conn: Conn; tls: boolean }> {
+/**
+ * Dials the target in the input's TLS mode: starttls is SSLRequest; implicit is PostgreSQL 17 direct TLS with ALPN
+ * "postgresql". `peerCertificate`: the login may bind to the server certificate (SCRAM-SHA-256-PLUS), so the TLS in
+ * use must show it (on Workers, Portolan's TLS engine).
+ */
+export async function dialPostgres(ctx: OperationContext, peerCertificate = false): Promise<{ conn: Conn; tls: boolean }> {
+  // Where no TLS can show the certificate, prefer still logs in, without the binding.
+  const cert = peerCertificate && ctx.capabilities.has('peerCert');
   if (ctx.target.tls === 'implicit') {
     // 55.2.10 (PostgreSQL 17): direct SSL needs ALPN "postgresql"; hosts without ALPN answer unsupported_runtime.
-    const conn = await ctx.dial({ alpn: ['postgresql'] });
+    const conn = await ctx.dial({ alpn: ['postgresql'], peerCertificate: cert });
     return { conn, tls: true };
   }
-  const conn = await ctx.dial();
+  const conn = await ctx.dial({ peerCertificate: cert });
   if (ctx.target.tls === 'starttls') {
     if (!(await requestTls(conn))) throw new PortolanError('tls_error', 'TLS was asked for, but the server answered N to SSLRequest: it does not offer TLS');
   }
@@ -254,7 +260,7 @@ async function finishStartup(session: Session): Promise<Session> {
 }
 
 export async function connect(ctx: OperationContext, opts: ConnectOptions): Promise<Session> {
-  const { conn, tls } = await dialPostgres(ctx);
+  const { conn, tls } = await dialPostgres(ctx, opts.channelBinding !== 'disable');
   const session = await startup(ctx, conn, tls, opts);
   ctx.timing.mark('readyMs');
   return session;

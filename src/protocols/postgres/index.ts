@@ -128,6 +128,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      primary: ['user', 'password', 'database', 'sql', 'params'],
       // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
       needsWithTls: { implicit: ['alpn'] },
       summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...)',
@@ -168,6 +169,7 @@ export default defineProtocol({
       },
     }),
     schema: operation({
+      primary: ['user', 'password', 'database', 'schema', 'table'],
       // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
       needsWithTls: { implicit: ['alpn'] },
       summary: 'Browse: databases, schemas and tables; or, with table, its columns (types, nullability, defaults) and indexes',

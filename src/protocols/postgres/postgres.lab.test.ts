@@ -311,12 +311,14 @@ test('postgres: a LISTEN WebSocket session streams notifications and takes liste
   assert.ok(!s.inbox.some((m) => m.type === 'notification'), 'the unlistened channel stayed silent');
 });
 
-test('postgres: direct TLS (PostgreSQL 17 sslnegotiation=direct) needs ALPN, which Workers lack: 501 with the reason', async () => {
+test("postgres: direct TLS (PostgreSQL 17 sslnegotiation=direct) with ALPN postgresql: PostgreSQL 15 hangs up on the ClientHello; the runtime's TLS on Workers is 501", async () => {
   const r = await sql({ ...scram, tls: 'implicit', sql: 'SELECT 1' });
-  assert.equal(r.status, 501, JSON.stringify(r.body));
-  assert.equal(r.body.error.code, 'unsupported_runtime');
-  assert.deepEqual(r.body.error.detail.missing, ['alpn']);
-  assert.match(r.body.error.message, /ALPN/);
+  assert.equal(r.status, 502, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'tls_error');
+  const runtime = await sql({ ...scram, tls: 'implicit', tlsEngine: 'runtime', sql: 'SELECT 1' });
+  assert.equal(runtime.status, 501, JSON.stringify(runtime.body));
+  assert.deepEqual(runtime.body.error.detail.missing, ['alpn']);
+  assert.match(runtime.body.error.message, /ALPN/);
 });
 
 test('postgres: SCRAM-SHA-256-PLUS binds the login to the TLS connection on the Node host (tls-server-end-point)', async () => {
@@ -333,15 +335,20 @@ test('postgres: SCRAM-SHA-256-PLUS binds the login to the TLS connection on the 
   assert.match(plain.body.error.message, /not SCRAM-SHA-256-PLUS/);
 });
 
-test('postgres: channelBinding require refuses md5 before the password goes out; on workerd it names the missing certificate', async () => {
+test("postgres: channelBinding require refuses md5 before the password goes out; on workerd SCRAM-SHA-256-PLUS binds through Portolan's TLS engine", async () => {
   const md5 = await callNode(node, 'postgres', 'query', { ...tlsTarget, tls: 'starttls', user: u.md5.user, password: u.md5.password, channelBinding: 'require', sql: 'SELECT 1' }, { transcript: true });
   assert.equal(md5.body.error.code, 'auth_failed');
   assert.match(md5.body.error.message, /md5 authentication, which has no channel binding/);
   assert.ok(!JSON.stringify(md5.body.transcript).includes('PasswordMessage'), 'a password was sent');
-  const workers = await sql({ ...scram, tls: 'starttls', channelBinding: 'require', sql: 'SELECT 1' });
-  assert.equal(workers.status, 501, JSON.stringify(workers.body));
-  assert.deepEqual(workers.body.error.detail.missing, ['peerCert']);
-  // prefer (the default) logs in with SCRAM-SHA-256 over the same TLS connection there.
-  const prefer = await sql({ ...scram, tls: 'starttls', sql: 'SELECT 1' });
+  const workers = await sql({ ...scram, tls: 'starttls', channelBinding: 'require', sql: 'SELECT current_user' }, true);
+  assert.equal(workers.status, 200, JSON.stringify(workers.body));
+  assert.equal(workers.body.result.server.authMethod, 'scram-sha-256-plus');
+  assert.deepEqual(workers.body.result.results[0].rows, [[u.scram.user]]);
+  assert.match(JSON.stringify(workers.body.transcript), /SASLInitialResponse SCRAM-SHA-256-PLUS p=tls-server-end-point/);
+  // The runtime's TLS cannot show the certificate: require names it; prefer (the default) logs in with SCRAM-SHA-256.
+  const runtime = await sql({ ...scram, tls: 'starttls', tlsEngine: 'runtime', channelBinding: 'require', sql: 'SELECT 1' });
+  assert.equal(runtime.status, 501, JSON.stringify(runtime.body));
+  assert.deepEqual(runtime.body.error.detail.missing, ['peerCert']);
+  const prefer = await sql({ ...scram, tls: 'starttls', tlsEngine: 'runtime', sql: 'SELECT 1' });
   assert.equal(prefer.body.result.server.authMethod, 'scram-sha-256');
 });

@@ -80,11 +80,13 @@ export default defineProtocol({
   category: 'remote',
   summary: 'Remote Desktop Protocol connection initiation: X.224 with RDP_NEG_REQ, the security protocols a server supports and its failure codes, the TLS upgrade, and the server certificate (MS-RDPBCGR).',
   ports: [{ port: 3389, transport: 'tcp' }],
+  // Its operations upgrade to TLS themselves after the X.224 negotiation: they take the TLS fields.
+  tlsFields: true,
   specs: ['MS-RDPBCGR 2.2.1.1–2.2.1.2', 'RFC 1006', 'ITU-T X.224'],
   rating: {
     stars: 3,
     reason:
-      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, an MCS disconnect for an odd offer; the TLS upgrade with startTls() working on Workers, proven by the MCS Connect Response (server version, echoed protocols) read over it; the certificate through the Node host. Stops after the Basic Settings Exchange; no CredSSP: xrdp does not offer NLA.',
+      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, an MCS disconnect for an odd offer; the TLS upgrade with startTls() working on Workers, proven by the MCS Connect Response (server version, echoed protocols) read over it; the certificate through the Node host and on workerd (Portolan\'s TLS engine). Stops after the Basic Settings Exchange; no CredSSP: xrdp does not offer NLA.',
   },
   verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3',
   defaultOperation: 'negotiate',

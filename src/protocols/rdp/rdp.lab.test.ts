@@ -63,10 +63,20 @@ test('rdp: the TLS upgrade with startTls() after the Connection Confirm works on
   assert.equal(r.result.tls.certificateShown, false, 'Workers do not expose the certificate');
   const notes = r.transcript.entries.filter((e: { dir: string }) => e.dir === 'info').map((e: { decode: string }) => e.decode);
   assert.ok(notes.includes('starting TLS') && notes.includes('TLS established'), notes.join('\n'));
-  // Workers cannot show the certificate: that operation answers 501 with the reason.
-  const cert = await call('rdp', 'certificate', xrdp);
+  // With the runtime's TLS, Workers cannot show the certificate: that operation answers 501 with the reason.
+  const cert = await call('rdp', 'certificate', { ...xrdp, tlsEngine: 'runtime' });
   assert.equal(cert.status, 501);
   assert.deepEqual(cert.body.error.detail.missing, ['peerCert']);
+});
+
+test("rdp (workerd): the certificate xrdp presents after the upgrade, read by Portolan's TLS engine", async () => {
+  const r = await call('rdp', 'certificate', xrdp);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [leaf] = r.body.result.certificates;
+  assert.match(leaf.subject, /CN=localhost/);
+  const fp = execFileSync('openssl', ['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' }).trim().split('=')[1];
+  assert.equal(leaf.fingerprintSha256, fp);
+  assert.match(r.body.result.tlsVersion, /^TLSv1\.[23]$/);
 });
 
 test('rdp (Node host): the certificate xrdp presents after the upgrade is the lab certificate', async () => {

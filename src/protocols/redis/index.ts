@@ -258,6 +258,7 @@ export default defineProtocol({
   defaultOperation: 'command',
   operations: {
     command: operation({
+      primary: ['line', 'args', 'password', 'username', 'db'],
       summary: 'Run one command (any command; arguments as text or bytes) and decode its reply',
       input: z.object({
         args: z.array(argField).min(1).max(1024).optional().describe('The command and its arguments, e.g. ["SET", "key", {"base64": "AP8="}]'),
@@ -297,6 +298,7 @@ export default defineProtocol({
       },
     }),
     pipeline: operation({
+      primary: ['commands', 'transaction', 'password', 'username', 'db'],
       summary: 'Send many commands in one write and read every reply (optionally as a MULTI/EXEC transaction)',
       input: z.object({
         commands: z.array(z.array(argField).min(1).max(1024)).min(1).max(100_000).describe('Commands, each an array of arguments'),
@@ -401,6 +403,7 @@ export default defineProtocol({
       },
     }),
     info: operation({
+      primary: ['section', 'password', 'username'],
       summary: 'INFO parsed into sections (server, clients, memory, keyspace, ...), with a summary',
       input: z.object({
         section: z
@@ -438,6 +441,7 @@ export default defineProtocol({
       },
     }),
     scan: operation({
+      primary: ['match', 'type', 'password', 'username', 'db'],
       summary: 'Key browser: one page of SCAN (cursor, MATCH pattern, TYPE) with each key\'s type and TTL',
       input: z.object({
         cursor: z.string().regex(/^\d{1,20}$/, 'cursor is the number the previous page returned').default('0'),
@@ -468,6 +472,7 @@ export default defineProtocol({
       },
     }),
     key: operation({
+      primary: ['key', 'password', 'username', 'db'],
       summary: 'Value view of one key: type, TTL, encoding, size and its value (first elements of lists, sets, sorted sets, hashes and streams)',
       input: z.object({
         key: argField.describe('The key: text, or {"base64": ...} / {"hex": ...}'),
@@ -565,6 +570,7 @@ export default defineProtocol({
       },
     }),
     subscribe: operation({
+      primary: ['channels', 'patterns', 'password', 'username'],
       summary: 'SUBSCRIBE / PSUBSCRIBE: as a WebSocket session, messages as they arrive; as a POST, the messages of a time window',
       input: z.object({
         channels: z.array(channelName).max(1000).default([]),
@@ -641,6 +647,7 @@ export default defineProtocol({
       },
     }),
     monitor: operation({
+      primary: ['password', 'username'],
       summary: 'MONITOR: as a WebSocket session, every command the server runs as it runs it; as a POST, those of a time window',
       input: z.object({
         durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to watch'),

@@ -25,7 +25,8 @@ export default defineProtocol({
   defaultOperation: 'login',
   operations: {
     login: operation({
-      summary: 'Interactive terminal: binary frames both ways; {"type":"resize","cols","rows"} sends the window size',
+      summary: 'A terminal on the server, live in the page, logged in as the given user',
+      messages: 'Binary frames both ways. Client: {"type":"resize","cols","rows"} sends the window size.',
       input: z.object({
         user: userField.describe('The account on the server'),
         localUser: userField.optional().describe('The user name this side claims (what .rhosts must list); default: the same as user'),

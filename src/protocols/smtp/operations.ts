@@ -118,6 +118,7 @@ const recipientOut = z.object({ address: z.string(), accepted: z.boolean(), code
 
 export function sendOperation(dialect: Dialect) {
   return operation({
+    primary: dialect === 'smtp' ? ['from', 'to', 'subject', 'text', 'username', 'password'] : ['from', 'to', 'subject', 'text'],
     summary:
       dialect === 'lmtp'
         ? 'Deliver a message (built from fields or raw) with per-recipient delivery replies'

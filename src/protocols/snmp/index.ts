@@ -95,6 +95,7 @@ export default defineProtocol({
   defaultOperation: 'get',
   operations: {
     get: operation({
+      primary: ['oids', 'community', 'version'],
       alternatives: [TCP_ALTERNATIVE],
       summary: 'GET: the values of the given OIDs',
       input: z.object({ oids: oidsField.default(['1.3.6.1.2.1.1.1.0', '1.3.6.1.2.1.1.3.0', '1.3.6.1.2.1.1.5.0']), ...common }),
@@ -109,6 +110,7 @@ export default defineProtocol({
       },
     }),
     getnext: operation({
+      primary: ['oids', 'community', 'version'],
       alternatives: [TCP_ALTERNATIVE],
       summary: 'GETNEXT: the variable after each given OID',
       input: z.object({ oids: oidsField, ...common }),
@@ -122,6 +124,7 @@ export default defineProtocol({
       },
     }),
     getbulk: operation({
+      primary: ['oids', 'community', 'version'],
       alternatives: [TCP_ALTERNATIVE],
       summary: 'GETBULK (v2c): non-repeaters once, then up to max-repetitions successors of the rest',
       input: z.object({
@@ -141,6 +144,7 @@ export default defineProtocol({
       },
     }),
     walk: operation({
+      primary: ['oid', 'community', 'version'],
       alternatives: [TCP_ALTERNATIVE],
       summary: 'Walk a subtree: GETBULK on v2c, GETNEXT on v1, until the subtree or the MIB view ends',
       input: z.object({

@@ -11,6 +11,7 @@ import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import type { CryptoPort, HashName } from '../../core/crypto.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import { constantTimeEqual } from '../../core/bytes.ts';
 import { checkPacketLength, pad, unpad } from './codec.ts';
 
 export interface CipherSpec {
@@ -95,13 +96,6 @@ function incrementGcmNonce(iv: Uint8Array): void {
     iv[i] = (iv[i] + 1) & 0xff;
     if (iv[i] !== 0) break;
   }
-}
-
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 function chachaNonce(seq: number): Uint8Array {

@@ -194,6 +194,7 @@ export default defineProtocol({
       run: (ctx, input) => probe(ctx, { ...input, host: ctx.target.host, port: ctx.target.port }),
     }),
     exec: operation({
+      primary: ['username', 'password', 'privateKey', 'command'],
       summary: 'Run one command (exec) and return stdout, stderr and the exit status or signal',
       input: z.object({
         ...authFields,
@@ -239,13 +240,15 @@ export default defineProtocol({
       },
     }),
     terminal: operation({
-      summary:
-        'Interactive shell over WebSocket: binary frames are keystrokes and terminal output; {"type":"resize","cols","rows"}, {"type":"signal","name"}, {"type":"interrupt"}, {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}',
+      primary: ['username', 'password', 'privateKey'],
+      summary: 'A terminal on the server: your login shell, live in the page, with an optional recording',
+      messages: 'Binary frames are keystrokes and terminal output. Client: {"type":"resize","cols","rows"}, {"type":"signal","name"}, {"type":"interrupt"}, {"type":"eof"}, {"type":"ack","bytes"}, {"type":"stop"}. Server: {"type":"connected","server","auth"} once the shell runs.',
       input: z.object({
         ...authFields,
         ...connectFields,
         ...terminalFields,
         record: z.boolean().default(false).describe('Return an asciicast v2 recording with the result'),
+        recordInput: z.boolean().default(false).describe('Also record the keys typed (off: a password typed at a prompt never lands in the recording)'),
         window: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('Output bytes sent ahead of the client\'s acks'),
         keepaliveMs: z.number().int().min(0).max(600_000).default(30_000).describe('keepalive@openssh.com interval; 0 disables'),
         connectTimeoutMs: z.number().int().min(100).max(60_000).default(15_000),
@@ -263,6 +266,7 @@ export default defineProtocol({
       session: (ctx, input, channel) => shellSession(ctx, input, channel),
     }),
     shell: operation({
+      primary: ['username', 'password', 'privateKey', 'steps'],
       summary: 'Interactive shell with a terminal (pty-req), played from a script of steps (send, expect, resize, signal); output and an asciicast v2 recording',
       input: z.object({
         ...authFields,
@@ -307,6 +311,7 @@ export default defineProtocol({
       },
     }),
     forward: operation({
+      primary: ['username', 'password', 'privateKey', 'toHost', 'toPort', 'send'],
       summary: 'Open a TCP connection from the SSH server to another host (direct-tcpip), send bytes and return what comes back',
       input: z.object({
         ...authFields,
@@ -366,6 +371,7 @@ export default defineProtocol({
       },
     }),
     'sftp-ls': operation({
+      primary: ['username', 'password', 'privateKey', 'path'],
       summary: 'SFTP: list a directory',
       input: z.object({ ...sftpFields, path: remotePath.default('.'), maxEntries: z.number().int().min(1).max(10_000).default(1000) }),
       output: z.object({ path: z.string(), entries: z.array(attrsOut.extend({ name: z.string(), longname: z.string() })), truncated: z.boolean() }),

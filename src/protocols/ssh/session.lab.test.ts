@@ -83,6 +83,31 @@ describe('terminal session over WebSocket through workerd', () => {
     assert.deepEqual([...times].sort((x, y) => x - y), times);
   });
 
+  test('a recording holds no typed input unless asked: a password typed at a prompt is not in it', async () => {
+    const secret = `pw-${process.pid}-secret`;
+    const recorded = async (recordInput?: boolean) => {
+      const s = await openSession('ssh', 'terminal', { ...start, record: true, ...(recordInput === undefined ? {} : { recordInput }) });
+      await s.next((m) => m.type === 'connected', 15_000);
+      const t = screen(s);
+      t.type('read -s -p "Password: " p; echo; echo got-${#p}-chars\n');
+      await t.until(() => t.text().includes('Password: '), 'the prompt');
+      t.type(`${secret}\n`);
+      await t.until(() => t.text().includes(`got-${secret.length}-chars`), 'the length of what was read');
+      t.type('exit\n');
+      const end = await s.next((m) => m.type === 'end', 15_000);
+      return end.result.asciicast as string;
+    };
+    const quiet = await recorded();
+    assert.ok(!quiet.includes(secret), 'the password is not in the recording');
+    const events = quiet.trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+    assert.deepEqual(events.filter((e) => e[1] === 'i'), []);
+    assert.ok(events.some((e) => e[1] === 'o' && e[2].includes('got-')));
+    // Asked for, the keys are recorded as "i" events.
+    const typed = await recorded(true);
+    const inputs = typed.trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]).filter((e) => e[1] === 'i');
+    assert.ok(inputs.map((e) => e[2]).join('').includes(secret));
+  });
+
   test('stops reading the channel while output is unacknowledged, resumes on ack, and loses nothing', async () => {
     const s = await openSession('ssh', 'terminal', { ...start, window: 64 * 1024 }, 'dev', { manualAck: true });
     await s.next((m) => m.type === 'connected', 15_000);

@@ -237,6 +237,8 @@ export async function runShellScript(ctx: OperationContext, ch: Channel, input: 
 export interface ShellSessionInput extends Omit<AuthInput, 'host' | 'port'>, ShellOptions {
   /** Keep an asciicast v2 recording, returned with the session's result. */
   record?: boolean;
+  /** Also record what the client typed ("i" events); off, so a password typed at a prompt is never in a recording. */
+  recordInput?: boolean;
   /** Unacknowledged output bytes allowed in flight to the client. */
   window?: number;
   /** Send keepalive@openssh.com this often (ms); 0 disables. */
@@ -293,7 +295,7 @@ export async function shellSession(ctx: OperationContext, input: ShellSessionInp
       const m: SessionMessage | null = await channel.receive();
       if (m === null) return 'client';
       if (m instanceof Uint8Array) {
-        rec?.input(m);
+        if (input.recordInput) rec?.input(m);
         await ch.write(m);
         continue;
       }

@@ -72,6 +72,7 @@ export default defineProtocol({
       },
     }),
     exec: operation({
+      primary: ['user', 'password', 'command'],
       summary: 'Log in with a user name and password, run one command, return its output and exit status',
       input: z.object({
         ...terminal,
@@ -118,7 +119,8 @@ export default defineProtocol({
       },
     }),
     terminal: operation({
-      summary: 'Interactive terminal: binary frames are keystrokes and screen output; {"type":"resize","cols","rows"} sends NAWS; {"type":"interrupt"} sends IAC IP',
+      summary: 'A terminal on the server, live in the page: option negotiation, window size and interrupt handled for you',
+      messages: 'Binary frames are keystrokes and screen output. Client: {"type":"resize","cols","rows"} sends NAWS; {"type":"interrupt"} sends IAC IP.',
       input: z.object({ ...terminal }),
       output: z.object({ ended: z.enum(['server', 'client']), options: optionsState, negotiation: z.array(z.string()), bytesIn: z.number(), bytesOut: z.number() }),
       async session(ctx, input, channel) {

@@ -1,10 +1,13 @@
 // TLS inspection, RFC 8446 / RFC 5246 handshake with ALPN (RFC 7301) and SNI (RFC 6066 §3): what a server
-// negotiates and the certificate chain it presents (RFC 5280 fields), as far as the runtime can see.
+// negotiates, the certificate chain it presents (RFC 5280 fields), and which versions, cipher suites and groups it
+// accepts, each offered alone. Portolan's own TLS engine (src/core/tls) does this on every host; the Node host's
+// runtime TLS also tries TLS 1.0 and 1.1.
 import { z } from 'zod';
-import { CAPABILITIES, unsupportedReasons } from '../../core/capabilities.ts';
+import { CAPABILITIES } from '../../core/capabilities.ts';
 import { TLS_VERSIONS } from '../../core/conn.ts';
-import { UnsupportedRuntime, classify } from '../../core/errors.ts';
+import { classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type DialRequest, type OperationContext } from '../../core/protocol.ts';
+import { CIPHER_SUITES, GROUPS, TLS13 } from '../../core/tls/wire.ts';
 
 const certificate = z.object({
   subject: z.string(),
@@ -21,15 +24,47 @@ const ALPN_NAME = /^[\x21-\x7e]{1,255}$/;
 
 const versionProbe = z.object({
   version: z.enum(TLS_VERSIONS),
-  accepted: z.boolean(),
+  accepted: z.boolean().nullable().describe('null: not tried (the TLS in use cannot offer that version)'),
   cipher: z.string().nullable().describe('The cipher suite negotiated at that version'),
-  error: z.string().nullable().describe('Why the handshake failed, when it did'),
+  error: z.string().nullable().describe('Why the handshake failed, or why it was not tried'),
 });
+
+const suiteProbe = z.object({
+  suite: z.string().describe('IANA name'),
+  openssl: z.string(),
+  version: z.enum(['TLSv1.2', 'TLSv1.3']),
+  accepted: z.boolean(),
+  error: z.string().nullable(),
+});
+
+const groupProbe = z.object({
+  group: z.string(),
+  accepted: z.boolean(),
+  /** The version the handshake settled on with this group alone. */
+  version: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+type Probe<T> = { ok: true; info: T } | { ok: false; error: string };
+
+/** One handshake; a TLS failure is an answer (the server refused what was offered), anything else stops the probe. */
+async function handshake(ctx: OperationContext, dial: DialRequest) {
+  try {
+    const conn = await ctx.dial(dial);
+    const info = conn.info();
+    await conn.close();
+    return { ok: true, info } as Probe<typeof info>;
+  } catch (e) {
+    const err = classify(e);
+    if (err.code !== 'tls_error' && err.code !== 'unsupported_runtime') throw err;
+    return { ok: false, error: err.message } as Probe<never>;
+  }
+}
 
 /**
  * One handshake per version, each offering that version alone (RFC 8446 §4.2.1 supported_versions for 1.3, the
  * ClientHello version for 1.0–1.2): a server that accepts it completes the handshake, one that does not answers
- * with a protocol_version alert or hangs up. Other failures (refused, timeouts) leave the answer unknown, so they stop the probe.
+ * with a protocol_version alert or hangs up. A version the TLS in use cannot offer is reported as not tried.
  */
 async function probeVersions(ctx: OperationContext, dial: DialRequest): Promise<z.infer<typeof versionProbe>[]> {
   const out: z.infer<typeof versionProbe>[] = [];
@@ -41,9 +76,31 @@ async function probeVersions(ctx: OperationContext, dial: DialRequest): Promise<
       out.push({ version, accepted: true, cipher: info.cipher ?? null, error: null });
     } catch (e) {
       const err = classify(e);
-      if (err.code !== 'tls_error') throw err;
-      out.push({ version, accepted: false, cipher: null, error: err.message });
+      if (err.code === 'unsupported_runtime') out.push({ version, accepted: null, cipher: null, error: err.message });
+      else if (err.code === 'tls_error') out.push({ version, accepted: false, cipher: null, error: err.message });
+      else throw err;
     }
+  }
+  return out;
+}
+
+/** Each cipher suite the engine implements, offered alone at its version. */
+async function probeSuites(ctx: OperationContext, dial: DialRequest): Promise<z.infer<typeof suiteProbe>[]> {
+  const out: z.infer<typeof suiteProbe>[] = [];
+  for (const suite of CIPHER_SUITES) {
+    const version = suite.version === TLS13 ? 'TLSv1.3' : 'TLSv1.2';
+    const r = await handshake(ctx, { ...dial, cipherSuites: [suite.id], minVersion: version, maxVersion: version });
+    out.push({ suite: suite.name, openssl: suite.openssl, version, accepted: r.ok, error: r.ok ? null : r.error });
+  }
+  return out;
+}
+
+/** Each group the engine implements, offered alone (with both versions). */
+async function probeGroups(ctx: OperationContext, dial: DialRequest): Promise<z.infer<typeof groupProbe>[]> {
+  const out: z.infer<typeof groupProbe>[] = [];
+  for (const g of GROUPS) {
+    const r = await handshake(ctx, { ...dial, groups: [g.name] });
+    out.push({ group: g.name, accepted: r.ok, version: r.ok ? (r.info.tlsVersion ?? null) : null, error: r.ok ? null : r.error });
   }
   return out;
 }
@@ -53,50 +110,61 @@ export default defineProtocol({
   title: 'TLS',
   category: 'diagnostics',
   summary:
-    "Opens a TLS connection and reports what was negotiated — version, cipher, ALPN protocol — the TLS versions the server accepts (1.0 to 1.3, each tried alone), and the server's certificate chain (subject, issuer, SANs, validity, key, fingerprints). Self-signed servers are accepted with their SHA-256 fingerprint. Full detail on the Node host; on Workers, whether the handshake succeeds against public CAs, and why the rest is hidden.",
+    "Opens a TLS connection and reports what was negotiated — version, cipher suite, key exchange group, signature scheme, ALPN protocol — the server's certificate chain up to its trust anchor (subject, issuer, SANs, validity, key, fingerprints), and which TLS versions, cipher suites and groups the server accepts, each offered alone. Self-signed servers are accepted with a pinned fingerprint, private CAs as PEM. On Workers this runs on Portolan's own TLS engine; the Node host also tries TLS 1.0 and 1.1.",
   ports: [{ port: 443, transport: 'tls' }],
-  specs: ['RFC 8446', 'RFC 5246', 'RFC 7301', 'RFC 6066', 'RFC 5280'],
+  specs: ['RFC 8446', 'RFC 5246', 'RFC 7301', 'RFC 6066', 'RFC 5280', 'RFC 8422', 'RFC 7627'],
   rating: {
     stars: 4,
     reason:
-      'Handshake, negotiated version, cipher and ALPN, the versions accepted (TLS 1.0–1.3, one handshake each), the whole chain with key type/size and fingerprints, untrusted certificates refused with their fingerprint and accepted when pinned; lab-tested through the Node host against nginx with two known ssl_protocols sets, the lab CA and a self-signed server, and on workerd (handshake only, the rest named with reasons). No cipher-suite enumeration, no OCSP or CT checks.',
+      "Handshake, negotiated version, suite, group, signature scheme and ALPN, the versions, suites and groups accepted (each alone), the verified chain with key type/size and fingerprints, untrusted certificates refused with their reason and fingerprint and accepted when pinned or given a private CA; lab-tested on workerd (Portolan's engine) and the Node host against nginx with two ssl_protocols sets, OpenSSL's and GnuTLS's servers and a self-signed server. No OCSP or CT checks, no TLS 1.0/1.1 on Workers.",
   },
-  verifiedAgainst: 'nginx 1.22.1-9+deb12u11 (OpenSSL 3.0.19) with ssl_protocols TLSv1.2 TLSv1.3 and TLSv1 TLSv1.1 TLSv1.2; node:tls with a self-signed certificate',
+  verifiedAgainst: 'nginx 1.22.1-9+deb12u11 (OpenSSL 3.0.19) with ssl_protocols TLSv1.2 TLSv1.3 and TLSv1 TLSv1.1 TLSv1.2; openssl s_server 3.0.19; gnutls-serv 3.7.9',
   defaultOperation: 'inspect',
   operations: {
     inspect: operation({
-      summary: 'Handshake: version, cipher, ALPN, accepted TLS versions, certificate chain (Node host); handshake result and reasons (Workers)',
+      primary: ['alpn', 'versions'],
+      summary: 'Handshake: version, suite, group, ALPN, the chain to its anchor; the versions, cipher suites and groups the server accepts',
       input: z.object({
         alpn: z
           .array(z.string().regex(ALPN_NAME, 'ALPN protocol names are 1–255 printable ASCII characters'))
           .max(16)
           .optional()
-          .describe('ALPN protocols to offer (Node host), e.g. h2,http/1.1; default h2,http/1.1 where ALPN is available'),
-        pinSha256: z
-          .string()
-          .regex(/^(sha256:)?[0-9A-Fa-f:]{64,95}$/, 'pinSha256 is the certificate SHA-256 in hex (colons allowed)')
-          .optional()
-          .describe("Accept the server's certificate if its SHA-256 fingerprint is this, whoever issued it (Node host)"),
-        versions: z.boolean().default(true).describe('Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time and list the versions the server accepts (Node host; four more handshakes)'),
+          .describe('ALPN protocols to offer, e.g. h2,http/1.1 (default h2,http/1.1)'),
+        versions: z.boolean().default(true).describe('Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time and list the versions the server accepts (four more handshakes)'),
+        suites: z.boolean().default(true).describe("Also offer each cipher suite of Portolan's engine alone and list those the server accepts (nine more handshakes)"),
+        groups: z.boolean().default(true).describe('Also offer each key exchange group alone (x25519, secp256r1, secp384r1) and list those the server accepts (three more handshakes)'),
       }),
       output: z.object({
+        engine: z.enum(['runtime', 'portolan']).describe("Whose TLS carried the handshake: the runtime's or Portolan's own engine"),
         version: z.string().nullable(),
-        cipher: z.string().nullable().describe('The cipher suite negotiated, where the runtime reports it'),
-        acceptedVersions: z.array(z.enum(TLS_VERSIONS)).nullable().describe('The TLS versions the server completed a handshake with, each offered alone; null where the runtime cannot offer one version alone'),
+        cipher: z.string().nullable().describe('The cipher suite negotiated (OpenSSL name)'),
+        group: z.string().nullable().describe('The key exchange group, where the TLS in use reports it'),
+        signatureScheme: z.string().nullable().describe("The scheme the server signed the handshake with, where the TLS in use reports it"),
+        acceptedVersions: z.array(z.enum(TLS_VERSIONS)).nullable().describe('The TLS versions the server completed a handshake with, each offered alone'),
         versions: z.array(versionProbe).nullable(),
+        suites: z.array(suiteProbe).nullable(),
+        acceptedSuites: z.array(z.string()).nullable(),
+        groups: z.array(groupProbe).nullable(),
+        acceptedGroups: z.array(z.string()).nullable(),
         alpn: z.string().nullable().describe('The protocol the server chose, null when none'),
         alpnOffered: z.array(z.string()),
-        chain: z.array(certificate).nullable(),
+        chain: z.array(certificate).nullable().describe('From the server certificate to the trust anchor'),
+        trust: z.string().nullable().describe('How the certificate was trusted'),
         pinned: z.boolean(),
         handshakeMs: z.number(),
         unavailable: z.array(z.object({ field: z.string(), reason: z.string() })).describe('What this runtime cannot report, and why'),
       }),
       text: (r) => {
-        const lines = [`TLS ${r.version ?? '(version not reported here)'}${r.cipher ? ` ${r.cipher}` : ''}, ALPN ${r.alpn ?? 'none'}${r.pinned ? ', certificate pinned' : ''}, handshake ${r.handshakeMs.toFixed(1)} ms`];
+        const extra = [r.group, r.signatureScheme].filter(Boolean).join(', ');
+        const lines = [`TLS ${r.version ?? '(version not reported here)'}${r.cipher ? ` ${r.cipher}` : ''}${extra ? ` (${extra})` : ''}, ALPN ${r.alpn ?? 'none'}, handshake ${r.handshakeMs.toFixed(1)} ms, ${r.engine === 'portolan' ? "Portolan's TLS engine" : "the runtime's TLS"}`];
+        if (r.trust) lines.push(`trusted: ${r.trust}`);
         if (r.versions) {
-          const refused = r.versions.filter((v) => !v.accepted).map((v) => v.version);
-          lines.push(`versions accepted: ${r.acceptedVersions!.join(', ') || 'none'}${refused.length ? ` (refused: ${refused.join(', ')})` : ''}`);
+          const refused = r.versions.filter((v) => v.accepted === false).map((v) => v.version);
+          const untried = r.versions.filter((v) => v.accepted === null).map((v) => v.version);
+          lines.push(`versions accepted: ${r.acceptedVersions!.join(', ') || 'none'}${refused.length ? ` (refused: ${refused.join(', ')})` : ''}${untried.length ? ` (not tried: ${untried.join(', ')})` : ''}`);
         }
+        if (r.acceptedSuites) lines.push(`cipher suites accepted: ${r.acceptedSuites.join(', ') || 'none'}`);
+        if (r.acceptedGroups) lines.push(`groups accepted: ${r.acceptedGroups.join(', ') || 'none'}`);
         for (const [i, c] of (r.chain ?? []).entries()) {
           lines.push(`${i}: ${c.subject}`, `   issuer ${c.issuer}`, `   ${c.validFrom} → ${c.validTo}, ${c.keyType ?? '?'} ${c.keyBits ?? ''}`.trimEnd(), `   SHA256 ${c.fingerprintSha256}`);
           if (c.subjectAltNames.length) lines.push(`   SANs ${c.subjectAltNames.join(', ')}`);
@@ -105,39 +173,47 @@ export default defineProtocol({
         return lines.join('\n');
       },
       async run(ctx, input) {
-        if (input.pinSha256 && !ctx.capabilities.has('selfSigned')) {
-          const { reasons, alternatives } = unsupportedReasons(['selfSigned']);
-          throw new UnsupportedRuntime(`pinning a certificate needs selfSigned, which the ${ctx.runtime} runtime lacks: ${reasons.join(' ')}`, { runtime: ctx.runtime, missing: ['selfSigned'], reasons, alternatives });
-        }
-        const alpn = input.alpn ?? (ctx.capabilities.has('alpn') ? ['h2', 'http/1.1'] : undefined);
+        const canAlpn = ctx.capabilities.has('alpn');
+        const alpn = input.alpn ?? (canAlpn ? ['h2', 'http/1.1'] : undefined);
+        const seesChain = ctx.capabilities.has('peerCert');
         const start = performance.now();
-        const dial: DialRequest = { tls: 'implicit', alpn, pinSha256: input.pinSha256 };
+        const dial: DialRequest = { tls: 'implicit', alpn, peerCertificate: seesChain };
         const conn = await ctx.dial(dial);
         const handshakeMs = Math.round((performance.now() - start) * 1000) / 1000;
         const info = conn.info();
         await conn.close();
+        const probe: DialRequest = { tls: 'implicit' };
         const canBound = ctx.capabilities.has('tlsVersion');
-        const versions = input.versions && canBound ? await probeVersions(ctx, dial) : null;
+        const versions = input.versions && canBound ? await probeVersions(ctx, probe) : null;
+        // Suites and groups are offered alone by Portolan's engine; the runtime's TLS cannot be told.
+        const canEnumerate = input.tlsEngine !== 'runtime' && canBound;
+        const suites = input.suites && canEnumerate ? await probeSuites(ctx, probe) : null;
+        const groups = input.groups && canEnumerate ? await probeGroups(ctx, probe) : null;
         const unavailable: { field: string; reason: string }[] = [];
-        if (!info.peerCertificates) unavailable.push({ field: 'chain', reason: CAPABILITIES.peerCert.workersReason ?? `the ${ctx.runtime} runtime does not expose it` });
-        if (info.alpn === undefined) unavailable.push({ field: 'alpn', reason: CAPABILITIES.alpn.workersReason ?? `the ${ctx.runtime} runtime does not report it` });
-        if (!info.tlsVersion) unavailable.push({ field: 'version', reason: `the ${ctx.runtime} runtime does not report the negotiated TLS version` });
-        if (input.versions && !canBound) {
-          unavailable.push({
-            field: 'versions',
-            reason: `${CAPABILITIES.tlsVersion.workersReason ?? `the ${ctx.runtime} runtime cannot choose TLS versions.`} What it can report: that one handshake with its own settings succeeded against a publicly trusted certificate for this name, and how long it took.`,
-          });
-        }
-        if (ctx.runtime === 'workers') unavailable.push({ field: 'trust', reason: 'connect() completed the handshake, so the chain verified against public CAs for this name; anything else fails there.' });
+        const runtimeReason = (cap: 'peerCert' | 'alpn' | 'tlsVersion') => `${CAPABILITIES[cap].runtimeTlsReason ?? `the ${ctx.runtime} runtime's TLS does not report it`} (tlsEngine is runtime)`;
+        if (!info.peerCertificates) unavailable.push({ field: 'chain', reason: runtimeReason('peerCert') });
+        if (info.alpn === undefined) unavailable.push({ field: 'alpn', reason: runtimeReason('alpn') });
+        if (!info.tlsVersion) unavailable.push({ field: 'version', reason: runtimeReason('tlsVersion') });
+        if (input.versions && !canBound) unavailable.push({ field: 'versions', reason: `${runtimeReason('tlsVersion')}. What it can report: that one handshake with its own settings succeeded against a publicly trusted certificate for this name, and how long it took.` });
+        if ((input.suites || input.groups) && !canEnumerate) unavailable.push({ field: 'suites', reason: "Only Portolan's TLS engine offers one cipher suite or group alone (tlsEngine auto or portolan)." });
+        const trust = info.tlsTrust ? (info.tlsTrust.by === 'pinned' ? 'by its pinned fingerprint' : `through ${info.tlsTrust.anchor}`) : info.peerCertificates ? "by the runtime's TLS (its CA store, or the pin)" : ctx.runtime === 'workers' ? "connect() completed the handshake, so the chain verified against public CAs for this name" : null;
         return {
+          engine: info.tlsEngine ?? 'runtime',
           version: info.tlsVersion ?? null,
           cipher: info.cipher ?? null,
+          group: info.tlsGroup ?? null,
+          signatureScheme: info.tlsSignatureScheme ?? null,
           acceptedVersions: versions ? versions.filter((v) => v.accepted).map((v) => v.version) : null,
           versions,
+          suites,
+          acceptedSuites: suites ? suites.filter((s) => s.accepted).map((s) => s.suite) : null,
+          groups,
+          acceptedGroups: groups ? groups.filter((g) => g.accepted).map((g) => g.group) : null,
           alpn: info.alpn ?? null,
           alpnOffered: alpn ?? [],
           chain: info.peerCertificates ?? null,
-          pinned: !!input.pinSha256,
+          trust,
+          pinned: !!(input.pinSha256 || input.pinSpkiSha256),
           handshakeMs,
           unavailable,
         };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { ports, caPath, certPath } from '../../../lab/index.ts';
 import { nodeFacts } from '../../../lab/servers/node.ts';
-import { call } from '../../../test/harness.ts';
+import { call, workerUrl } from '../../../test/harness.ts';
 import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
 
 let node: RunningNodeHost;
@@ -82,16 +82,39 @@ test('tls: with its fingerprint pinned the self-signed server is accepted; ALPN 
   const wrong = await callNode(node, 'tls', 'inspect', { host: '127.0.0.1', port: selfSignedPort, pinSha256: '00'.repeat(32) });
   assert.equal(wrong.status, 502);
   assert.equal(wrong.body.error.code, 'untrusted_peer');
-  assert.match(wrong.body.error.message, /does not match the pinned/);
+  assert.match(wrong.body.error.message, /matches no pinned fingerprint/);
 });
 
-test('tls on workerd: the handshake succeeds, and the chain, ALPN and version are named as unavailable with reasons', async () => {
-  const r = await call('tls', 'inspect', labServer);
+test("tls on workerd (Portolan's TLS engine): version, suite, group, ALPN h2 and the chain to the lab CA", async () => {
+  const r = await call('tls', 'inspect', { ...labServer, versions: false, suites: false, groups: false }, { transcript: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const x = r.body.result;
+  assert.equal(x.engine, 'portolan');
+  assert.equal(x.version, 'TLSv1.3');
+  assert.match(x.cipher, /^TLS_/);
+  assert.equal(x.group, 'x25519');
+  assert.equal(x.signatureScheme, 'rsa_pss_rsae_sha256', 'the lab certificate is RSA-2048');
+  assert.equal(x.alpn, null, 'the gopher port offers no ALPN protocol');
+  const leaf = new X509Certificate(readFileSync(certPath));
+  const ca = new X509Certificate(readFileSync(caPath));
+  assert.deepEqual(x.chain.map((c: { fingerprintSha256: string }) => c.fingerprintSha256), [leaf.fingerprint256, ca.fingerprint256]);
+  assert.deepEqual(x.chain[0].subjectAltNames, ['DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1']);
+  assert.equal(x.chain[0].validTo, new Date(leaf.validTo).toISOString());
+  assert.deepEqual([x.chain[0].keyType, x.chain[0].keyBits], ['rsa', 2048]);
+  assert.match(x.trust, /through O=Portolan Lab, CN=Portolan Lab Test CA/);
+  assert.deepEqual(x.unavailable, []);
+  const messages = r.body.transcript.entries.filter((e: { decode?: string }) => e.decode?.startsWith('TLS ')).map((e: { decode: string }) => e.decode.split(/[ ,]/)[1]);
+  assert.deepEqual(messages.slice(0, 8), ['ClientHello', 'ServerHello', '←', 'EncryptedExtensions', 'Certificate:', 'CertificateVerify', 'Finished', '→']);
+  assert.ok(!JSON.stringify(r.body.transcript).match(/secret|traffic key/i));
+});
+
+test("tls on workerd with the runtime's TLS: the handshake succeeds, and the chain, ALPN and version are named as unavailable with reasons", async () => {
+  const r = await call('tls', 'inspect', { ...labServer, tlsEngine: 'runtime' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.result.chain, null);
   assert.deepEqual(r.body.result.alpnOffered, []);
   const fields = r.body.result.unavailable.map((u: { field: string }) => u.field);
-  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'versions', 'trust']);
+  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'versions', 'suites']);
   assert.match(r.body.result.unavailable[0].reason, /does not expose it/);
   assert.equal(r.body.result.versions, null);
   assert.equal(r.body.result.acceptedVersions, null);
@@ -135,24 +158,57 @@ test('tls versions on the Node host: nginx with ssl_protocols TLSv1 TLSv1.1 TLSv
   assert.match(text, /versions accepted: TLSv1, TLSv1\.1, TLSv1\.2 \(refused: TLSv1\.3\)/);
 });
 
-test('tls versions: versions=false skips the probe; workerd names why it cannot probe and what it can say instead', async () => {
+test('tls versions: versions=false skips the probe; workerd probes 1.2 and 1.3 with the engine and says 1.0 and 1.1 were not tried', async () => {
   const off = await callNode(node, 'tls', 'inspect', { ...modernNginx, versions: false });
   assert.equal(off.body.result.versions, null);
   assert.ok(!off.body.result.unavailable.some((u: { field: string }) => u.field === 'versions'));
   const w = await call('tls', 'inspect', modernNginx);
   assert.equal(w.status, 200, JSON.stringify(w.body));
-  assert.equal(w.body.result.acceptedVersions, null);
-  assert.ok(w.body.result.unavailable.some((u: { field: string; reason: string }) => u.field === 'versions' && /no TLS version bounds/.test(u.reason)));
+  assert.deepEqual(w.body.result.acceptedVersions, ['TLSv1.2', 'TLSv1.3']);
+  assert.deepEqual(w.body.result.versions.map((v: { accepted: boolean | null }) => v.accepted), [null, null, true, true]);
+  assert.match(w.body.result.versions[0].error, /TLS 1\.2 and 1\.3 only/);
+  const legacy = await call('tls', 'inspect', legacyNginx);
+  assert.equal(legacy.status, 200, JSON.stringify(legacy.body));
+  assert.deepEqual(legacy.body.result.versions.map((v: { accepted: boolean | null }) => v.accepted), [null, null, true, false]);
+  assert.match(legacy.body.result.versions[3].error, /protocol_version/);
+  assert.equal(legacy.body.result.version, 'TLSv1.2');
+  assert.match(legacy.body.result.cipher, /^ECDHE-RSA-/);
 });
 
-test('tls on workerd: pinning and ALPN are refused with 501 and the reason', async () => {
-  const pin = await call('tls', 'inspect', { ...labServer, pinSha256: fingerprint });
-  assert.equal(pin.status, 501);
-  assert.deepEqual(pin.body.error.detail.missing, ['selfSigned']);
-  const alpn = await call('tls', 'inspect', { ...labServer, alpn: ['h2'] });
-  assert.equal(alpn.status, 501);
-  assert.deepEqual(alpn.body.error.detail.missing, ['alpn']);
+test('tls suites and groups on workerd: nginx with an RSA certificate accepts the three TLS 1.3 suites and the ECDHE-RSA ones, not ECDHE-ECDSA', async () => {
+  const w = await call('tls', 'inspect', { ...modernNginx, versions: false });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  assert.deepEqual(w.body.result.acceptedSuites, ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256']);
+  const ecdsa = w.body.result.suites.find((s: { suite: string }) => s.suite === 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+  assert.equal(ecdsa.accepted, false);
+  assert.match(ecdsa.error, /handshake_failure/);
+  assert.deepEqual(w.body.result.acceptedGroups, ['x25519', 'secp256r1', 'secp384r1']);
+  const text = await fetch(`${workerUrl()}/tls/127.0.0.1:${ports.http.nginxTls}?versions=false`).then((res) => res.text());
+  assert.match(text, /cipher suites accepted: TLS_AES_128_GCM_SHA256, /);
+  assert.match(text, /groups accepted: x25519, secp256r1, secp384r1/);
+});
+
+test('tls on workerd: a self-signed server is untrusted_peer with its fingerprint, accepted when pinned (certificate or public key); a wrong pin is refused', async () => {
   const untrusted = await call('tls', 'inspect', { host: '127.0.0.1', port: selfSignedPort });
   assert.equal(untrusted.status, 502);
-  assert.ok(['tls_error', 'untrusted_peer'].includes(untrusted.body.error.code), JSON.stringify(untrusted.body));
+  assert.equal(untrusted.body.error.code, 'untrusted_peer');
+  assert.equal(untrusted.body.error.detail.reason, 'self_signed');
+  assert.equal(untrusted.body.error.detail.fingerprintSha256.replace(/:/g, '').toLowerCase(), fingerprint);
+  const colons = fingerprint.toUpperCase().match(/../g)!.join(':');
+  const pinned = await call('tls', 'inspect', { host: '127.0.0.1', port: selfSignedPort, pinSha256: colons, versions: false, suites: false, groups: false });
+  assert.equal(pinned.status, 200, JSON.stringify(pinned.body));
+  assert.equal(pinned.body.result.pinned, true);
+  assert.equal(pinned.body.result.alpn, 'h2');
+  assert.equal(pinned.body.result.trust, 'by its pinned fingerprint');
+  assert.deepEqual([pinned.body.result.chain[0].subject, pinned.body.result.chain[0].keyType, pinned.body.result.chain[0].keyBits], ['CN=self-signed.portolan.test', 'ec', 256]);
+  const spki = createHash('sha256').update(new X509Certificate(readFileSync(join(dir, 'cert.pem'))).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const bySpki = await call('tls', 'inspect', { host: '127.0.0.1', port: selfSignedPort, pinSpkiSha256: `sha256//${spki}`, versions: false, suites: false, groups: false });
+  assert.equal(bySpki.status, 200, JSON.stringify(bySpki.body));
+  const wrong = await call('tls', 'inspect', { host: '127.0.0.1', port: selfSignedPort, pinSha256: '00'.repeat(32) });
+  assert.equal(wrong.status, 502);
+  assert.equal(wrong.body.error.code, 'untrusted_peer');
+  assert.equal(wrong.body.error.detail.reason, 'pin_mismatch');
+  const runtime = await call('tls', 'inspect', { ...labServer, tlsEngine: 'runtime', pinSha256: fingerprint });
+  assert.equal(runtime.status, 501);
+  assert.deepEqual(runtime.body.error.detail.missing, ['selfSigned']);
 });

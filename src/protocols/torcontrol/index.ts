@@ -127,7 +127,8 @@ export default defineProtocol({
       },
     }),
     events: operation({
-      summary: 'SETEVENTS: as a WebSocket session, events as they happen (and commands sent as {"type":"command","line":...}); as a POST, the events of a time window',
+      summary: 'SETEVENTS: events as they happen (live), or those of a time window',
+      messages: 'Client: {"type":"command","line"} sends a control command; server: each event as a JSON message.',
       input: z.object({ events: eventNames, durationMs: z.number().int().min(100).max(60_000).default(5000).describe('POST only: how long to listen'), maxEvents: z.number().int().min(1).max(100_000).default(1000), ...authFields }),
       output: z.object({ auth: authOut, events: z.array(eventOut), count: z.number() }),
       text: (r) => r.events.map((e) => e.text).join('\n') || '(no events)',

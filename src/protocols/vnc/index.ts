@@ -243,6 +243,8 @@ export default defineProtocol({
     }),
     view: operation({
       summary:
+        'A live desktop in the page: see the screen, type and point, share the clipboard',
+      messages:
         'A live desktop: binary frames are framebuffer updates decoded to RGBA (format in src/protocols/vnc/framebuffer.ts); send {"type":"key","keysym","down"}, {"type":"pointer","x","y","buttons"}, {"type":"clipboard","text"}, {"type":"resize","width","height"}, {"type":"ctrl-alt-del"}, {"type":"refresh"}; acknowledge drawn updates with {"type":"ack","bytes"}',
       input: z.object({
         ...connection,

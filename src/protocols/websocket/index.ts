@@ -86,6 +86,7 @@ export default defineProtocol({
   defaultOperation: 'exchange',
   operations: {
     exchange: operation({
+      primary: ['path', 'messages', 'protocols'],
       summary: 'Connects, sends messages (and a ping), collects the replies, closes with a code',
       input: z.object({
         ...connectInput,
@@ -147,7 +148,9 @@ export default defineProtocol({
       },
     }),
     session: operation({
-      summary: 'An interactive WebSocket: send {type:"send",text|base64}, {type:"ping"}, {type:"close",code,reason}; receives every message',
+      primary: ['path', 'protocols'],
+      summary: 'An interactive WebSocket: send text or binary messages, pings and a close, and see every message the server sends',
+      messages: 'Client: {"type":"send","text"|"base64"}, {"type":"ping"}, {"type":"close","code","reason"}; server: every message received.',
       input: z.object({ ...connectInput }),
       output: z.object({ close: closeOut, closeReply: closeOut, frames: z.object({ in: z.number(), out: z.number() }), ended: z.enum(['server', 'client']) }),
       async session(ctx, input, channel) {

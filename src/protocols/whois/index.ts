@@ -18,6 +18,7 @@ export default defineProtocol({
   defaultOperation: 'query',
   operations: {
     query: operation({
+      primary: ['query', 'follow'],
       summary: 'Look up a domain, address, AS number or handle',
       input: z.object({
         query: z.string().min(1, 'query is required').max(256).regex(/^[^\r\n]+$/, 'query must be one line'),

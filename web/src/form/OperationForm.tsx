@@ -2,7 +2,7 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import type { FieldIssue, OperationInfo, ProtocolInfo } from '../lib/api.ts';
 import { defaultPortFor, prune, TARGET_FIELDS, type JsonSchema } from '../lib/schema.ts';
-import { Field, issuesAt, ObjectFields } from './fields.tsx';
+import { Field, FormContext, issuesAt, ObjectFields } from './fields.tsx';
 
 export interface FormProps {
   protocol: ProtocolInfo;
@@ -114,6 +114,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
     onChange(next);
   };
   return (
+    <FormContext.Provider value={{ protocol: protocol.id, value }}>
     <form
       className="form"
       noValidate
@@ -144,7 +145,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
           {props.tls && (props.tls.enum?.length ?? 0) > 1 && (
             <Field name="tls" path="tls" schema={props.tls} root={input} value={value.tls} required={false} onChange={setTls} issues={issues} />
           )}
-          <ObjectFields schema={own} root={input} path="" value={ownValue} issues={issues} collapseDefaults onChange={(v) => onChange({ ...Object.fromEntries(Object.entries(value).filter(([k]) => TARGET_FIELDS.has(k))), ...v })} />
+          <ObjectFields schema={own} root={input} path="" value={ownValue} issues={issues} collapseDefaults primary={op.primary} onChange={(v) => onChange({ ...Object.fromEntries(Object.entries(value).filter(([k]) => TARGET_FIELDS.has(k))), ...v })} />
           {props.timeoutMs && (
             <details open={issuesAt(issues, 'timeoutMs').length > 0}>
               <summary>Deadline</summary>
@@ -193,5 +194,6 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
         {actions}
       </div>
     </form>
+    </FormContext.Provider>
   );
 }

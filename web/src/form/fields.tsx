@@ -1,7 +1,12 @@
 // Form fields generated from an operation's JSON Schema, one component per shape of field.
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { createContext, lazy, Suspense, useContext, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import type { FieldIssue } from '../lib/api.ts';
 import { choices, isBase64Field, isBytesUnion, isMultiline, isSecretField, kindOf, labelOf, nonNull, resolve, type JsonSchema } from '../lib/schema.ts';
+
+/** The protocol and the whole input of the form a field is in (the SQL editor completes from the target's schema). */
+export const FormContext = createContext<{ protocol: string; value: Record<string, unknown> }>({ protocol: '', value: {} });
+
+const SqlEditor = lazy(() => import('./SqlEditor.tsx'));
 
 export interface FieldProps {
   name: string;
@@ -207,6 +212,8 @@ function TextField({ name, path, schema, root, value, required, onChange, issues
   const s = nonNull(schema, root);
   const secret = isSecretField(name, s);
   const multiline = isMultiline(name, s);
+  const form = useContext(FormContext);
+  const sqlEditor = path === 'sql' && (form.protocol === 'postgres' || form.protocol === 'mysql');
   const [reveal, setReveal] = useState(false);
   const [text, setText] = useText(value, formatScalar);
   const change = (t: string) => {
@@ -244,7 +251,11 @@ function TextField({ name, path, schema, root, value, required, onChange, issues
   return (
     <Frame id={id} path={path} label={labelOf(name)} required={required} help={helpOf(s)} errors={issuesAt(issues, path)}>
       <div className="inline">
-        {multiline ? (
+        {sqlEditor ? (
+          <Suspense fallback={<textarea {...common} rows={6} onChange={(e) => change(e.target.value)} />}>
+            <SqlEditor id={id} value={text} onChange={change} dialect={form.protocol as 'postgres' | 'mysql'} connection={connectionOf(form.value)} invalid={issuesAt(issues, path).length > 0} />
+          </Suspense>
+        ) : multiline ? (
           <textarea {...common} rows={/^(sql|script|raw|html|text|knownhosts|privatekey)$/i.test(name) ? 6 : 3} className={secret && !reveal ? 'secret-text' : undefined} onChange={(e) => change(e.target.value)} />
         ) : (
           <input {...common} type={secret && !reveal ? 'password' : 'text'} onChange={(e) => change(e.target.value)} />
@@ -376,7 +387,7 @@ function JsonField({ name, path, schema, root, value, required, onChange, issues
 }
 
 /** The fields of an object, in the schema's order, required ones first. */
-export function ObjectFields({ schema, root, path, value, onChange, issues, collapseDefaults = false }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[]; collapseDefaults?: boolean }) {
+export function ObjectFields({ schema, root, path, value, onChange, issues, collapseDefaults = false, primary }: { schema: JsonSchema; root: JsonSchema; path: string; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; issues: FieldIssue[]; collapseDefaults?: boolean; primary?: string[] }) {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
@@ -412,8 +423,10 @@ export function ObjectFields({ schema, root, path, value, onChange, issues, coll
     // An empty default ([] or "") is no real default: such a field usually is the point of the operation.
     return !required.has(k) && d !== undefined && d !== '' && !(Array.isArray(d) && d.length === 0) && !isSecretField(k, nonNull(props[k], root));
   };
-  const tucked = collapseDefaults ? names.filter(tuckable) : [];
-  const shown = names.filter((k) => !tucked.includes(k));
+  // The declaration's primary fields come first, in its order (and any required field); the rest is "More options".
+  const first = primary ? [...primary.filter((k) => k in props), ...names.filter((k) => required.has(k) && !primary.includes(k))] : undefined;
+  const tucked = first ? names.filter((k) => !first.includes(k)) : collapseDefaults ? names.filter(tuckable) : [];
+  const shown = first ?? names.filter((k) => !tucked.includes(k));
   const open = tucked.some((k) => value[k] !== undefined || issuesAt(issues, path ? `${path}.${k}` : k, true).length > 0);
   return (
     <>
@@ -490,4 +503,9 @@ function ObjectListField({ name, path, value, required, onChange, issues, items,
       </div>
     </fieldset>
   );
+}
+
+/** The fields that reach a database (target and credentials), for the SQL editor's schema query. */
+function connectionOf(v: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => ['host', 'port', 'tls', 'user', 'password', 'database', 'via'].includes(k) && x !== undefined && x !== ''));
 }

@@ -14,6 +14,8 @@ export interface OperationInfo {
   summary: string;
   /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
   kind?: 'request' | 'session';
+  /** The fields a person fills first, in order; the rest go under "More options". */
+  primary?: string[];
   needs: string[];
   input: JsonSchema;
   output: JsonSchema;

@@ -11,7 +11,9 @@ export function useRegistry(): Registry {
 export function findOperation(reg: Registry, protocol: string, operation?: string): { protocol?: ProtocolInfo; operation?: OperationInfo } {
   const p = reg.protocols.find((x) => x.id === protocol);
   if (!p) return {};
-  const name = operation ?? p.defaultOperation ?? p.operations[0]?.name;
+  // A protocol with a terminal opens on it (SSH, Telnet): that is what its users come for.
+  const terminal = p.operations.find((o) => o.name === 'terminal' && o.kind === 'session');
+  const name = operation ?? terminal?.name ?? p.defaultOperation ?? p.operations[0]?.name;
   return { protocol: p, operation: p.operations.find((o) => o.name === name) };
 }
 

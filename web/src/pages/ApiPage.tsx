@@ -8,6 +8,7 @@ import { kindOf, nonNull, type JsonSchema } from '../lib/schema.ts';
 interface OpenApiOperation {
   operationId?: string;
   summary?: string;
+  description?: string;
   tags?: string[];
   parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: JsonSchema }[];
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
@@ -73,7 +74,7 @@ function Endpoint({ path, method, op }: { path: string; method: string; op: Open
   const body = op.requestBody?.content?.['application/json']?.schema;
   const m = /^\/api\/([^/]+)\/([^/]+)$/.exec(path);
   const example = body ? Object.fromEntries((body.required ?? []).map((k) => [k, k === 'host' ? 'example.org' : '…'])) : undefined;
-  const curl = method === 'post' ? `curl -sS -X POST '${location.origin}${path}?transcript=1' -H 'content-type: application/json' -d '${JSON.stringify(example ?? {})}'` : `curl -sS '${location.origin}${path}'`;
+  const curl = method === 'post' ? `curl -sS -X POST '${location.origin}${path}?transcript=1' -H 'content-type: application/json' -d '${JSON.stringify(example ?? {})}'` : `curl -sS '${location.origin}${path.replace('{target}', 'example.org')}'`;
   return (
     <details className="endpoint" id={op.operationId}>
       <summary>
@@ -89,6 +90,7 @@ function Endpoint({ path, method, op }: { path: string; method: string; op: Open
             <Tag key={t}>{t}</Tag>
           ))}
         </div>
+        {op.description && <p className="small" data-testid="endpoint-description">{op.description}</p>}
         {op.parameters && op.parameters.length > 0 && (
           <div>
             <h3>Parameters</h3>

@@ -38,6 +38,9 @@ function writeFilters(f: Filters): void {
   window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
+/** The protocols most people come for, in this order: shown first; the rest are grouped by category. */
+export const MOST_USED = ['ssh', 'postgres', 'mysql', 'redis', 'http', 'dns', 'smtp', 'ftp', 'imap', 'ldap', 'memcached', 'telnet', 'tls', 'ping'];
+
 /** How well a protocol matches the search: 0 = no match; ports first, then ids and titles. */
 export function matchScore(p: ProtocolInfo, q: string): number {
   const terms = q.toLowerCase().split(/\s+/).filter(Boolean);
@@ -88,11 +91,19 @@ export function Catalog({ query }: { query: URLSearchParams }) {
     [reg, f.q, f.category, f.stars, f.runtime, f.sessions],
   );
 
-  // "/" focuses the search from anywhere on the page.
+  // Without a search or filter: the most used protocols first, the rest grouped by category.
+  const filtered = f.q !== '' || f.category !== '' || f.stars > 0 || f.runtime !== 'any' || f.sessions;
+  const groups = useMemo(() => {
+    const out = new Map<string, ProtocolInfo[]>();
+    for (const p of shown) if (!MOST_USED.includes(p.id)) out.set(p.category, [...(out.get(p.category) ?? []), p]);
+    return [...out].sort(([a], [b]) => a.localeCompare(b));
+  }, [shown]);
+
+  // "/" focuses the search from anywhere on the page, unless focus is already in a text field (the search included).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
-      if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) {
+      if (e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey && !/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !t.isContentEditable && document.activeElement !== search.current) {
         e.preventDefault();
         search.current?.focus();
       }
@@ -156,16 +167,35 @@ export function Catalog({ query }: { query: URLSearchParams }) {
         <div className="empty">
           Nothing matches. <button className="link" onClick={() => writeFilters({ q: '', category: '', stars: 0, runtime: 'any', sessions: false })}>Clear the filters</button>
         </div>
+      ) : filtered ? (
+        <CardList list={shown} reg={reg} />
       ) : (
-        <ul className="cards" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
-          {shown.map((p) => (
-            <li key={p.id} style={{ display: 'contents' }}>
-              <ProtocolCard p={p} reg={reg} />
-            </li>
+        <>
+          <section aria-label="Most used">
+            <h2>Most used</h2>
+            <CardList list={MOST_USED.map((id) => shown.find((p) => p.id === id)).filter((p): p is ProtocolInfo => !!p)} reg={reg} />
+          </section>
+          {groups.map(([category, list]) => (
+            <section key={category} aria-label={category} style={{ marginTop: 20 }}>
+              <h2 style={{ textTransform: 'capitalize' }}>{category}</h2>
+              <CardList list={list} reg={reg} />
+            </section>
           ))}
-        </ul>
+        </>
       )}
     </div>
+  );
+}
+
+function CardList({ list, reg }: { list: ProtocolInfo[]; reg: Registry }) {
+  return (
+    <ul className="cards" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+      {list.map((p) => (
+        <li key={p.id} style={{ display: 'contents' }}>
+          <ProtocolCard p={p} reg={reg} />
+        </li>
+      ))}
+    </ul>
   );
 }
 

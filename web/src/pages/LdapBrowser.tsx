@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { filterError } from '../../../src/protocols/ldap/filter.ts';
 import { toCsv, toLdif, type EntryJson } from '../../../src/protocols/ldap/ldif.ts';
-import { CopyButton, download, OutcomeBadge } from '../components.tsx';
+import { CopyButton, download, ErrorLine } from '../components.tsx';
 import { runOperation, type ApiError } from '../lib/api.ts';
 import { href } from '../lib/router.ts';
 
@@ -54,14 +54,6 @@ async function ldap<T>(op: string, input: Record<string, unknown>): Promise<T> {
 function rdnOf(dn: string): string {
   const m = /^((?:[^,\\]|\\.)*)/.exec(dn);
   return m ? m[1] : dn;
-}
-
-function ErrorLine({ error }: { error: ApiError }) {
-  return (
-    <div className="error-box" role="alert">
-      <OutcomeBadge code={error.code} /> {error.message}
-    </div>
-  );
 }
 
 function FilterBox({ value, onChange }: { value: string; onChange: (v: string) => void }) {

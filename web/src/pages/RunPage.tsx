@@ -1,17 +1,21 @@
 // One protocol: its declaration, a tab per operation, the generated form and the result (or the live session).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { CopyButton, Stars, Tag } from '../components.tsx';
-import { OperationForm } from '../form/OperationForm.tsx';
-import { runOperation, type FieldIssue, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
+import { formatHostPort, OperationForm } from '../form/OperationForm.tsx';
+import { runOperation, type ApiError, type FieldIssue, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
 import { findOperation, isSession, runsHere, useRegistry } from '../lib/registry.ts';
 import { href } from '../lib/router.ts';
 import { prune, secretsOf, setPath, stripSecrets } from '../lib/schema.ts';
 import { curlCommand, inputFromQuery, shareUrl } from '../lib/share.ts';
-import { store, useStore, type SavedTarget } from '../lib/storage.ts';
+import { historyResponse, store, substituteVariables, useStore, variablesIn, type SavedTarget } from '../lib/storage.ts';
 import { PingLive } from '../results/PingLive.tsx';
 import { ResultPanel } from '../results/ResultView.tsx';
+import { ChangedHostKey, KnownHostsList, knownKeys, probeHostKeys, UnknownHostPrompt, type ProbedKey } from '../session/HostKeys.tsx';
 import { sessionKind, SessionView } from '../session/SessionView.tsx';
 import { hasFileBrowser } from '../files/FileBrowser.tsx';
+
+/** The recording player (asciinema-player) loads when a recording is there to play. */
+const Recording = lazy(() => import('../session/Recording.tsx'));
 
 function ProtocolHeader({ p }: { p: ProtocolInfo }) {
   return (
@@ -39,6 +43,16 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <Tag key={s}>{s}</Tag>
           ))}
         </div>
+        {(p.id === 'postgres' || p.id === 'mysql') && (
+          <p>
+            <a href={href(['browse', p.id])}>Open the table browser</a>: the schema tree, rows paged on the server, sort, filter, count, export.
+          </p>
+        )}
+        {p.id === 'redis' && (
+          <p>
+            <a href={href(['browse', 'redis'])}>Open the key browser</a>: keys as a tree with type, TTL and memory, values by type, edits.
+          </p>
+        )}
         {p.id === 'ldap' && (
           <p>
             <a href={href(['browse', 'ldap'])}>Open the directory browser</a>: the tree, entries and searches with export.
@@ -144,6 +158,64 @@ function SaveTargetDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: Oper
   );
 }
 
+function SaveRequestDialog({ p, op, value, onClose }: { p: ProtocolInfo; op: OperationInfo; value: Record<string, unknown>; onClose: () => void }) {
+  const collections = useStore(store.collections);
+  const [target, setTarget] = useState(collections[0]?.id ?? '');
+  const [newName, setNewName] = useState('My requests');
+  const [name, setName] = useState(`${p.id} ${op.name}${value.host ? ` ${String(value.host)}` : ''}`);
+  const input = stripSecrets(prune(value), op.input, op.input) as Record<string, unknown>;
+  return (
+    <div className="panel" role="dialog" aria-label="Save to a collection" style={{ marginTop: 10 }}>
+      <div className="form">
+        <div className="field">
+          <label htmlFor="request-name">Request name</label>
+          <input id="request-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="collection-pick">Collection</label>
+          <select id="collection-pick" value={target} onChange={(e) => setTarget(e.target.value)}>
+            {collections.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.requests.length})
+              </option>
+            ))}
+            <option value="">New collection…</option>
+          </select>
+        </div>
+        {target === '' && (
+          <div className="field">
+            <label htmlFor="collection-name">New collection name</label>
+            <input id="collection-name" value={newName} onChange={(e) => setNewName(e.target.value)} />
+          </div>
+        )}
+        <p className="small muted">Write {'{{host}}'} or any {'{{name}}'} in a field to fill it from the collection's variables when the request runs. Secrets are not saved.</p>
+        <div className="row">
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              const request = { name: name || `${p.id} ${op.name}`, protocol: p.id, operation: op.name, input };
+              if (target) store.addRequest(target, request);
+              else {
+                const vars = Object.fromEntries(variablesIn(input).map((v) => [v, '']));
+                store.saveCollection({ name: newName || 'Requests', variables: vars, requests: [] });
+                const created = store.collections()[0];
+                store.addRequest(created.id, request);
+              }
+              onClose();
+            }}
+          >
+            Save request
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
 /** SSH operations whose client can also run in this page, the Worker relaying only ciphertext over /api/tunnel. */
 const END_TO_END: Record<string, readonly string[]> = { ssh: ['exec', 'probe', 'sftp-ls', 'sftp-stat'] };
 
@@ -170,11 +242,20 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const [busy, setBusy] = useState(false);
   const [transcript, setTranscript] = useState(true);
   const [saving, setSaving] = useState(false);
+  const [savingRequest, setSavingRequest] = useState(false);
+  const collections = useStore(store.collections);
+  const collection = collections.find((c) => c.id === query.get('collection'));
+  /** The input as it is sent: {{variables}} filled from the collection it was opened from. */
+  const resolved = (v: Record<string, unknown>) => (collection ? substituteVariables(prune(v), collection.variables) : prune(v)) as Record<string, unknown>;
   const [mode, setMode] = useState<'idle' | 'session' | 'live'>('idle');
   const [sessionInput, setSessionInput] = useState<Record<string, unknown> | null>(null);
+  const [hostCheck, setHostCheck] = useState<{ kind: 'unknown' | 'changed'; host: string; port: number; keys: ProbedKey[]; input: Record<string, unknown> } | null>(null);
+  const [editConnection, setEditConnection] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const issues: FieldIssue[] = answer?.error?.detail?.issues ?? [];
   const session = isSession(op);
+  /** A running terminal takes the page; the form folds into a connection bar. */
+  const wide = mode === 'session' && !!sessionInput && sessionKind(p, op) === 'terminal' && !editConnection;
 
   useEffect(() => () => abort.current?.abort(), []);
 
@@ -189,7 +270,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   };
 
   const run = async () => {
-    const body = prune(value) as Record<string, unknown>;
+    const body = resolved(value);
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
@@ -206,12 +287,13 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
       code: a.ok ? 'ok' : (a.error?.code ?? 'error'),
       totalMs: a.timing?.totalMs,
       summary: a.ok ? undefined : a.error?.message,
+      ...historyResponse(a.ok ? a.result : a.error),
     });
   };
 
   const endToEnd = END_TO_END[p.id]?.includes(op.name) ?? false;
   const runInBrowser = async () => {
-    const body = prune(value) as Record<string, unknown>;
+    const body = resolved(value);
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
@@ -234,10 +316,43 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
     });
   };
 
-  const startSession = () => {
+  const begin = (input: Record<string, unknown>) => {
     setAnswer(null);
-    setSessionInput(prune(value) as Record<string, unknown>);
+    setSessionInput(input);
     setMode('session');
+  };
+
+  /** SSH without a pinned key: the key known in this browser is pinned, an unknown host is asked about first. */
+  const startSession = async () => {
+    const input = resolved(value);
+    setHostCheck(null);
+    setEditConnection(false);
+    if (p.id === 'ssh' && 'hostKeyFingerprint' in (op.input.properties ?? {}) && input.hostKeyFingerprint === undefined && input.knownHosts === undefined && input.via === undefined) {
+      const host = String(input.host ?? '');
+      const port = Number(input.port ?? p.ports[0]?.port ?? 22);
+      const known = knownKeys(host, port);
+      if (known.length > 0) return begin({ ...input, hostKeyFingerprint: known.map((k) => k.fingerprint) });
+      setBusy(true);
+      const probed = await probeHostKeys(host, port);
+      setBusy(false);
+      if (probed.error) {
+        setMode('idle');
+        return setAnswer({ ok: false, protocol: 'ssh', operation: 'probe', error: probed.error });
+      }
+      return setHostCheck({ kind: 'unknown', host, port, keys: probed.keys, input });
+    }
+    begin(input);
+  };
+
+  /** A pinned key was refused: show what the server has now, and connect no further. */
+  const sessionError = async (e: ApiError) => {
+    if (p.id !== 'ssh' || e.code !== 'untrusted_peer' || !sessionInput) return;
+    const host = String(sessionInput.host ?? '');
+    const port = Number(sessionInput.port ?? p.ports[0]?.port ?? 22);
+    if (knownKeys(host, port).length === 0) return;
+    const probed = await probeHostKeys(host, port);
+    setMode('idle');
+    setHostCheck({ kind: 'changed', host, port, keys: probed.keys, input: sessionInput });
   };
 
   const actions = (
@@ -262,6 +377,9 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
       <button type="button" className="small" onClick={() => setSaving(!saving)} aria-expanded={saving}>
         Save target
       </button>
+      <button type="button" className="small" onClick={() => setSavingRequest(!savingRequest)} aria-expanded={savingRequest}>
+        Save to collection
+      </button>
     </>
   );
 
@@ -277,8 +395,21 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
           </a>
         ))}
       </nav>
-      <div className="run-grid">
-        <section className="panel" aria-label="Input">
+      {wide && (
+        <div className="panel row conn-bar" aria-label="Connection" style={{ marginBottom: 10 }}>
+          <b>{op.name}</b>
+          <span className="mono">
+            {sessionInput?.username || sessionInput?.user ? `${String(sessionInput.username ?? sessionInput.user)}@` : ''}
+            {formatHostPort(sessionInput?.host, sessionInput?.port)}
+          </span>
+          <span className="spacer" />
+          <button type="button" className="small" onClick={() => setEditConnection(true)}>
+            Edit connection
+          </button>
+        </div>
+      )}
+      <div className={wide ? 'run-grid wide' : 'run-grid'}>
+        <section className="panel" aria-label="Input" hidden={wide}>
           <div className="row" style={{ marginBottom: 8 }}>
             <h2 style={{ margin: 0 }}>{op.name}</h2>
             <span className="spacer" />
@@ -289,6 +420,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             {session ? ' — an interactive session over a WebSocket.' : ''}
           </p>
           <UnsupportedNotice op={op} runtime={runtime} />
+          {collection && (
+            <p className="small" data-testid="collection-variables">
+              From collection <a href={href(['collections'])}>{collection.name}</a>: {variablesIn(value).length ? variablesIn(value).map((v) => `{{${v}}} = ${collection.variables[v] ?? '(not set)'}`).join(', ') : 'no {{variables}} in this request'}, filled in when it runs.
+            </p>
+          )}
           <OperationForm
             key={formKey}
             protocol={p}
@@ -311,13 +447,19 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
               <input type="checkbox" checked={transcript} onChange={(e) => setTranscript(e.target.checked)} /> Record the wire transcript
             </label>
           )}
+          {p.id === 'ssh' && session && <KnownHostsList />}
           {saving && <SaveTargetDialog p={p} op={op} value={value} onClose={() => setSaving(false)} />}
+          {savingRequest && <SaveRequestDialog p={p} op={op} value={value} onClose={() => setSavingRequest(false)} />}
         </section>
         <section className="panel" aria-label="Result" aria-live="polite" aria-busy={busy}>
           {mode === 'live' ? (
             <PingLive protocol={p.id} operation={op.name} input={prune(value) as Record<string, unknown>} onStop={() => setMode('idle')} />
+          ) : hostCheck?.kind === 'unknown' ? (
+            <UnknownHostPrompt host={hostCheck.host} port={hostCheck.port} keys={hostCheck.keys} onCancel={() => setHostCheck(null)} onTrust={() => (setHostCheck(null), begin({ ...hostCheck.input, hostKeyFingerprint: hostCheck.keys.map((k) => k.fingerprint) }))} />
+          ) : hostCheck?.kind === 'changed' ? (
+            <ChangedHostKey host={hostCheck.host} port={hostCheck.port} now={hostCheck.keys} onForget={() => setHostCheck(null)} onClose={() => setHostCheck(null)} />
           ) : mode === 'session' && sessionInput ? (
-            <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} />
+            <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} onError={(e) => void sessionError(e)} />
           ) : answer ? (
             <ResultPanel answer={answer} op={op} />
           ) : (
@@ -331,6 +473,11 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             </div>
           )}
           {mode === 'session' && answer && <ResultPanel answer={answer} op={op} />}
+          {mode === 'session' && answer?.ok && typeof (answer.result as { asciicast?: unknown } | undefined)?.asciicast === 'string' && (
+            <Suspense fallback={<p className="muted">Loading the player…</p>}>
+              <Recording cast={(answer.result as { asciicast: string }).asciicast} name={`${p.id}-${String(sessionInput?.host ?? 'session')}`} />
+            </Suspense>
+          )}
         </section>
       </div>
     </div>

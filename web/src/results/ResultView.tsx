@@ -4,7 +4,9 @@ import { CopyButton, download, OutcomeBadge } from '../components.tsx';
 import type { ApiError, OperationAnswer, OperationInfo } from '../lib/api.ts';
 import { base64ToBytes, hexToBytes } from '../lib/bytes.ts';
 import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib/schema.ts';
+import { formatHostPort } from '../form/OperationForm.tsx';
 import { PortGrid, RttChart } from './charts.tsx';
+import { MemcachedStats } from './MemcachedStats.tsx';
 import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
 
 type Obj = Record<string, unknown>;
@@ -29,7 +31,7 @@ function isInline(v: unknown): boolean {
   return false;
 }
 
-function InlineValue({ v }: { v: unknown }) {
+function InlineValue({ v, name }: { v: unknown; name?: string }) {
   if (Array.isArray(v))
     return v.length === 0 ? (
       <span className="v-null">none</span>
@@ -42,7 +44,7 @@ function InlineValue({ v }: { v: unknown }) {
         ))}
       </span>
     );
-  return <Scalar value={v} />;
+  return <Scalar value={v} name={name} />;
 }
 
 /** {columns: [{name}], rows: [[...]]}: a query result set. */
@@ -61,7 +63,7 @@ function ResultSet({ set, index, name }: { set: { columns: { name: string; type?
       <div className="row small muted" style={{ marginBottom: 6, gap: 14 }}>
         {meta.map(([k, v]) => (
           <span key={k}>
-            {labelOf(k)}: <InlineValue v={v} />
+            {labelOf(k)}: <InlineValue v={v} name={k} />
           </span>
         ))}
       </div>
@@ -156,7 +158,7 @@ export function PartView({ name, value, schema, root, depth = 0, parent }: { nam
   if (isObj(value)) {
     const entries = Object.entries(value);
     if (entries.length === 0) return <span className="v-null">empty</span>;
-    if (entries.every(([, v]) => isInline(v))) return <KeyValue entries={entries.map(([k, v]) => [k, <InlineValue v={v} />])} />;
+    if (entries.every(([, v]) => isInline(v))) return <KeyValue entries={entries.map(([k, v]) => [k, <InlineValue v={v} name={k} />])} />;
     if (depth >= 2) return <JsonTree value={value} name={name} />;
     return <ObjectView value={value} schema={s} root={root} depth={depth + 1} />;
   }
@@ -173,7 +175,7 @@ export function ObjectView({ value, schema, root, depth = 0 }: { value: Obj; sch
   const parts = keys.filter((k) => !inline.includes(k)).sort((a, b) => rank(value[a]) - rank(value[b]));
   return (
     <div>
-      {inline.length > 0 && <KeyValue entries={inline.map((k) => [labelOf(k), <InlineValue v={value[k]} />])} />}
+      {inline.length > 0 && <KeyValue entries={inline.map((k) => [labelOf(k), <InlineValue v={value[k]} name={k} />])} />}
       {parts.map((k) => (
         <section className="section" key={k} aria-label={labelOf(k)}>
           <h3>
@@ -245,11 +247,7 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
         <b>
           {answer.protocol ?? ''} {answer.operation ?? op.name}
         </b>
-        {answer.target && (
-          <span className="mono muted">
-            → {answer.target.host}:{answer.target.port}
-          </span>
-        )}
+        {answer.target && <span className="mono muted">→ {formatHostPort(answer.target.host, answer.target.port)}</span>}
         {answer.status !== undefined && <span className="muted small">HTTP {answer.status}</span>}
         {answer.relayedBytes !== undefined && (
           <span className="muted small" data-testid="end-to-end" title="The client ran in this page; the Worker relayed only these encrypted bytes over /api/tunnel">
@@ -271,6 +269,9 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
         ))}
       </div>
       <div role="tabpanel">
+        {tab === 'result' && answer.ok && answer.protocol === 'memcached' && (answer.operation ?? op.name) === 'stats' && isObj(answer.result) && (
+          <MemcachedStats result={answer.result as Parameters<typeof MemcachedStats>[0]['result']} />
+        )}
         {tab === 'result' &&
           (answer.ok ? (
             isObj(answer.result) ? (

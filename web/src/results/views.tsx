@@ -5,9 +5,15 @@ import type { Transcript, TranscriptEntry } from '../lib/api.ts';
 import { base64ToBytes, hexDumpRows, hexToBytes, toCsv, utf8 } from '../lib/bytes.ts';
 import { isBytesObject } from '../lib/schema.ts';
 
-/** A primitive, colored by type. */
-export function Scalar({ value }: { value: unknown }) {
+/** A flag saying that something was cut short (truncated, recordingTruncated): a warning, never a success. */
+export function isTruncationFlag(name: string | undefined): boolean {
+  return !!name && /truncat/i.test(name);
+}
+
+/** A primitive, colored by type; `name` is the field it came from, when that changes its meaning. */
+export function Scalar({ value, name }: { value: unknown; name?: string }) {
   if (value === null || value === undefined) return <span className="v-null">{value === null ? 'null' : '–'}</span>;
+  if (typeof value === 'boolean' && isTruncationFlag(name)) return <span className={value ? 'v-warn' : 'muted'} data-truncated={value}>{value ? 'yes — cut short' : 'no'}</span>;
   if (typeof value === 'boolean') return <span className={value ? 'v-bool-true' : 'v-bool-false'}>{value ? 'yes' : 'no'}</span>;
   if (typeof value === 'number') return <span className="v-num">{Number.isInteger(value) ? value : Number(value.toFixed(3))}</span>;
   if (isBytesObject(value)) return <BytesInline value={value} />;
@@ -195,7 +201,7 @@ export function DataTable({ columns, rows, name, rawRows }: { columns: Column[];
               <tr key={i}>
                 {rows[i].map((v, j) => (
                   <td key={j} className={typeof v === 'number' ? 'num' : undefined}>
-                    <Scalar value={v} />
+                    <Scalar value={v} name={columns[j]?.label} />
                   </td>
                 ))}
               </tr>

@@ -3,6 +3,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { sessionUrl, type ApiError, type OperationAnswer, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
 import { utf8 } from '../lib/bytes.ts';
+import { formatHostPort } from '../form/OperationForm.tsx';
 import { ErrorView } from '../results/ResultView.tsx';
 import { JsonTree, Scalar } from '../results/views.tsx';
 import { isMessageFeed, MessageFeed } from './MessageFeed.tsx';
@@ -42,7 +43,7 @@ type State = 'connecting' | 'open' | 'ended' | 'failed';
 
 const MAX_MESSAGES = 5000;
 
-export function SessionView({ protocol, op, input, onEnd }: { protocol: ProtocolInfo; op: OperationInfo; input: Record<string, unknown>; onEnd: (a: OperationAnswer | null) => void }) {
+export function SessionView({ protocol, op, input, onEnd, onError }: { protocol: ProtocolInfo; op: OperationInfo; input: Record<string, unknown>; onEnd: (a: OperationAnswer | null) => void; onError?: (e: ApiError) => void }) {
   const [kind, setKind] = useState<SessionKind>(() => sessionKind(protocol, op));
   const [state, setState] = useState<State>('connecting');
   const [messages, setMessages] = useState<SessionMessage[]>([]);
@@ -57,6 +58,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
   kindRef.current = kind;
   const onEndRef = useRef(onEnd);
   onEndRef.current = onEnd;
+  const onErrorRef = useRef(onError);
+  onErrorRef.current = onError;
 
   const unacked = useRef(0);
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -120,6 +123,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
       } else if (msg.type === 'error') {
         const err = (msg.error ?? { code: 'error', message: JSON.stringify(msg) }) as ApiError;
         setError(err);
+        onErrorRef.current?.(err);
       }
     };
     socket.onclose = (e) => {
@@ -203,10 +207,7 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         <b>
           {protocol.id} {op.name}
         </b>
-        <span className="mono muted small">
-          → {String(input.host ?? '')}
-          {input.port ? `:${String(input.port)}` : ''}
-        </span>
+        <span className="mono muted small">→ {formatHostPort(input.host, input.port)}</span>
         <Elapsed since={started} running={state === 'open'} />
         <span className="small muted">
           {stats.inMsgs} in · {stats.inBytes} B in · {stats.outBytes} B out

@@ -1,0 +1,57 @@
+// What every TCP port of the lab speaks, as identify must name it (lab/ports.json by area and key). Several
+// names where the server truly speaks several (pygopherd answers gopher and HTTP; coturn STUN plain and in TLS);
+// null where no client-first probe can name it without a secret (the answer is then 'unknown').
+export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, readonly string[] | null>>>> = {
+  foundation: {
+    echo: ['echo'], discard: null, daytime: ['daytime'], qotd: ['qotd'], chargen: ['chargen'], time: ['time'], gopher: ['gopher', 'http'], finger: ['finger'], dict: ['dict'],
+    carbonPlaintext: null, carbonPickle: null, carbonCacheQuery: ['graphite'],
+  },
+  ssh: { sshd: ['ssh'], sshdRekey: ['ssh'] },
+  'databases-sql': { postgres: ['postgres'], postgresPlain: ['postgres'], mariadb: ['mysql'], mariadbPlain: ['mysql'] },
+  'databases-kv': { redis: ['redis'], redisTls: ['redis'], sentinel: ['redis'], memcached: ['memcached'], memcachedSasl: ['memcached'], memcachedTls: ['memcached'] },
+  dns: { bind: ['dns'], unbound: ['dns'], unboundDot: ['dns'], doh: ['http2', 'http'] },
+  ftp: { ftp: ['ftp'], ftpsImplicit: ['ftp'], ftpNatPasv: ['ftp'], ftpProftpd: ['ftp'] },
+  mail: { smtp: ['smtp'], lmtp: ['lmtp'], submission: ['smtp'], smtps: ['smtp'], imap: ['imap'], imaps: ['imap'], pop3: ['pop3'], pop3s: ['pop3'], managesieve: ['managesieve'] },
+  edge: {
+    socks: ['socks'], socksAuth: ['socks'], squid: ['httpproxy'], squidAuth: ['httpproxy'], tinyproxy: ['httpproxy'], shadowsocksChacha: null, shadowsocksAes: null, pptp: ['pptp'],
+    openvpn: ['openvpn'], openvpnTlsAuth: null, openvpnTlsCrypt: null, torControl: ['torcontrol'], stun: ['stun'], stunTls: ['stun'],
+  },
+  'edge-routing': { bgp: ['bgp'], openflow: ['openflow'], openflow10: ['openflow'] },
+  desktop: { vnc: ['vnc'], x11vnc: ['vnc'], vncSecure: ['vnc'], vncBench: ['vnc'], x11: ['x11'], x11Cookie: ['x11'], spice: ['spice'], spiceTicket: ['spice'], spiceTls: ['spice'] },
+  http: {
+    nginx: ['http'], nginxH2c: ['http2'], nginxTls: ['http', 'http2'], echoBackend: ['http'], nginxH2cLimited: ['http2'], apacheH2c: ['http2'], grpc: ['grpc'], grpcTls: ['grpc'],
+    xrdp: ['rdp'], xrdpTlsOnly: ['rdp'], xrdpRdpOnly: ['rdp'],
+  },
+  'messaging-nats': { nats: ['nats'], natsTls: ['nats'], natsToken: ['nats'] },
+  'messaging-queues': { beanstalkd: ['beanstalkd'], gearman: ['gearman'], zmqRep: ['zmtp'], zmqPlain: ['zmtp'], snpp: ['snpp'], smsc: ['smpp'], kannelAdmin: ['http'], kannelFakeSmsc: null, kannelSmsbox: null },
+  'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
+  'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http'], webMqtt: ['http'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http'] },
+  'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
+};
+
+/** nmap's service names (nmap-services, nmap-service-probes) for the registry ids above. */
+export const NMAP_NAMES: Readonly<Record<string, string>> = {
+  domain: 'dns', postgresql: 'postgres', 'http-proxy': 'httpproxy', socks5: 'socks', socks4: 'socks', 'tor-control': 'torcontrol', tor: 'torcontrol', x11: 'x11', 'vnc-http': 'vnc',
+  'ssl/http': 'http', https: 'http', 'ssl/https': 'http', imaps: 'imap', pop3s: 'pop3', smtps: 'smtp', submission: 'smtp', ftps: 'ftp', 'ssl/ftp': 'ftp', sieve: 'managesieve',
+  'redis-sentinel': 'redis', 'ms-wbt-server': 'rdp', openflow: 'openflow', 'stun': 'stun', 'stuns': 'stun', 'turn': 'stun', mqtt: 'mqtt', amqp: 'amqp', beanstalkd: 'beanstalkd', gearman: 'gearman',
+  nats: 'nats', zeromq: 'zmtp', zmtp: 'zmtp', epmd: 'epmd', 'erlang-epmd': 'epmd', stomp: 'stomp', activemq: 'activemq', 'apachemq': 'activemq', 'carbon': 'graphite', 'graphite': 'graphite', 'http2': 'http2', grpc: 'grpc',
+};
+
+/** The registry id an nmap name stands for (`ssl/imap` → imap), or the name itself. */
+export function fromNmap(name: string): string {
+  if (name === 'unknown') return name;
+  return NMAP_NAMES[name] ?? NMAP_NAMES[name.replace(/^ssl\//, '')] ?? name.replace(/^ssl\//, '');
+}
+
+/** Named as the table says: one of the expected names, or 'unknown' where none can be named. */
+export const namedCorrectly = (expected: readonly string[] | null, service: string | undefined): boolean =>
+  expected === null ? !service || service === 'unknown' : !!service && expected.includes(service);
+
+/** The lab's TCP ports with what they must be named, for the areas given (all when none). */
+export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
+  // The SQL databases' ports are in the `databases` block.
+  const block = (area: string) => (area === 'databases-sql' ? 'databases' : area);
+  return Object.entries(LAB_SERVICES)
+    .filter(([area]) => areas.length === 0 || areas.includes(area))
+    .flatMap(([area, keys]) => Object.entries(keys).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area)][key], expected })));
+}

@@ -1,0 +1,144 @@
+// The SQL table browser end to end: Debian's chromium against the running Worker and the lab's PostgreSQL. The
+// table is made and checked with psql-independent SQL through the API, so the page is checked against the server.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ensureLab, ports } from '../../lab/index.ts';
+import { sqlFacts } from '../../lab/servers/databases-sql.ts';
+import { call, workerUrl } from '../../test/harness.ts';
+import { launch, screenshot, type Browser } from './browser.ts';
+
+const port = ports.databases.postgresPlain;
+const u = sqlFacts.postgres.users.trust;
+const db = sqlFacts.postgres.database;
+const table = `ui21_rows_${process.pid}`;
+const ROWS = 120;
+
+async function sql(text: string) {
+  const r = await call('postgres', 'query', { host: '127.0.0.1', port, user: u.user, database: db, sql: text });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.result;
+}
+
+describe('SQL table browser (PostgreSQL)', { timeout: 300_000 }, () => {
+  let b: Browser;
+
+  before(async () => {
+    await ensureLab(['databases-sql'], { quiet: true });
+    // Scores are a permutation of 1..120 (37 is coprime to 120): sorting by score is not the order of id.
+    // Row 7's name is NULL and row 8's is the text 'null'.
+    await sql(`CREATE TABLE ${table} (id integer PRIMARY KEY, name text, score integer NOT NULL);
+      INSERT INTO ${table} SELECT g, CASE g WHEN 7 THEN NULL WHEN 8 THEN 'null' ELSE 'harbour-' || g END, (g * 37) % ${ROWS} + 1 FROM generate_series(1, ${ROWS}) g;`);
+    b = await launch();
+  });
+
+  after(async () => {
+    await b?.close();
+    await sql(`DROP TABLE IF EXISTS ${table}`);
+  });
+
+  const column = (n: number) => b.page.locator(`table[aria-label=Rows] tbody td:nth-child(${n})`).allInnerTexts();
+
+  test('schema tree → table → page 2 (keyset) → sort → filter → count', async () => {
+    const page = b.page;
+    await page.goto(`${workerUrl()}/#/browse/postgres`);
+    const form = page.getByRole('form', { name: 'Database connection' });
+    await form.locator('[data-field=host] input').fill('127.0.0.1');
+    await form.locator('[data-field=port] input').fill(String(port));
+    await form.locator('[data-field=user] input').fill(u.user);
+    await form.locator('[data-field=database] input').fill(db);
+    await form.getByRole('button', { name: 'Connect' }).click();
+    // Tables load only when their schema is opened.
+    await page.locator('li[data-schema=public]').waitFor();
+    assert.equal(await page.locator(`li[data-table="public.${table}"]`).count(), 0);
+    await page.getByRole('button', { name: 'Expand public' }).click();
+    await page.locator(`li[data-table="public.${table}"] button`).click();
+    const rows = page.getByRole('table', { name: 'Rows' });
+    await rows.waitFor();
+    await page.getByRole('button', { name: /^Columns \(3\)/ }).or(page.locator('summary', { hasText: 'Columns (3)' })).first().click();
+    assert.match(await page.locator('tr[data-column=id]').innerText(), /integer\s+primary key/);
+
+    // Page 1: ids 1..50 by the primary key, paged by keyset.
+    assert.deepEqual(await column(1), Array.from({ length: 50 }, (_, i) => String(i + 1)));
+    assert.equal(await page.getByTestId('page-number').getAttribute('data-paging'), 'keyset');
+    // NULL is not the text "null".
+    const nullCell = rows.locator('tbody tr').nth(6).locator('td').nth(1);
+    assert.equal(await nullCell.locator('[data-null=true]').count(), 1);
+    const textNull = rows.locator('tbody tr').nth(7).locator('td').nth(1);
+    assert.equal(await textNull.innerText(), 'null');
+    assert.equal(await textNull.locator('[data-null=true]').count(), 0);
+    // Numbers are right-aligned.
+    assert.equal(await rows.locator('tbody tr').first().locator('td').first().evaluate((td) => getComputedStyle(td).textAlign), 'right');
+    await screenshot(page, 'sql-01-table');
+
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 2' }).waitFor();
+    assert.deepEqual(await column(1), Array.from({ length: 50 }, (_, i) => String(i + 51)));
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 3' }).waitFor();
+    assert.deepEqual(await column(1), Array.from({ length: 20 }, (_, i) => String(i + 101)));
+    assert.equal(await page.getByRole('button', { name: 'Next →' }).isDisabled(), true);
+    await page.getByRole('button', { name: '← Previous' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 2' }).waitFor();
+    assert.equal((await column(1))[0], '51');
+
+    // Sort by score, descending (two clicks): OFFSET paging, the server's order.
+    await page.getByRole('button', { name: 'Sort by score' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 1' }).waitFor();
+    await page.getByRole('button', { name: 'Sort by score' }).click();
+    await page.locator('th[aria-sort=descending]').waitFor();
+    const expected = (await sql(`SELECT id, score FROM ${table} ORDER BY score DESC LIMIT 100`)).results[0].rows as number[][];
+    assert.deepEqual((await column(3)).map(Number), expected.slice(0, 50).map((r) => r[1]));
+    assert.equal(await page.getByTestId('page-number').getAttribute('data-paging'), 'offset');
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 2' }).waitFor();
+    assert.deepEqual((await column(1)).map(Number), expected.slice(50, 100).map((r) => r[0]));
+    await screenshot(page, 'sql-02-sorted');
+
+    // Filter: names containing "-11" (harbour-11, harbour-110..119), counted on the server.
+    await page.getByLabel('Filter column').selectOption('name');
+    await page.getByLabel('Contains').fill('-11');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 1' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label=Rows] tbody tr').length === 11);
+    assert.ok((await column(2)).every((n) => n.includes('-11')));
+    await page.getByRole('button', { name: 'Count rows' }).click();
+    assert.equal(await page.getByTestId('row-count').innerText(), '11 rows');
+    await page.getByLabel('Contains').fill('');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label=Rows] tbody tr').length === 50);
+    await page.getByRole('button', { name: 'Count rows' }).click();
+    assert.equal(await page.getByTestId('row-count').innerText(), `${ROWS} rows`);
+    assert.deepEqual(b.pageErrors, []);
+  });
+
+  test('the SQL box highlights, completes table and column names from the server, and Ctrl+Enter runs it', async () => {
+    const page = b.page;
+    await page.goto('about:blank');
+    await page.goto(`${workerUrl()}/#/run/postgres/query?host=127.0.0.1&port=${port}&user=${u.user}&database=${db}`);
+    const editor = page.locator('[data-field=sql] .cm-content');
+    await editor.click();
+    await page.getByTestId('sql-completion').waitFor({ timeout: 30_000 });
+    await page.keyboard.type(`SELECT score FROM ${table.slice(0, -3)}`);
+    await page.keyboard.press('Control+Space');
+    const options = page.locator('.cm-tooltip-autocomplete li');
+    await options.first().waitFor();
+    assert.ok((await options.allInnerTexts()).some((o) => o.includes(table)), (await options.allInnerTexts()).join(', '));
+    await page.keyboard.press('Enter');
+    // After "table." the table's columns.
+    await page.keyboard.type(` WHERE ${table}.`);
+    await page.keyboard.press('Control+Space');
+    await options.first().waitFor();
+    assert.deepEqual((await options.allInnerTexts()).map((o) => o.trim().split(/\s/)[0]).sort(), ['id', 'name', 'score']);
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('id = 3');
+    assert.equal(await editor.innerText(), `SELECT score FROM ${table} WHERE ${table}.id = 3`);
+    // Keywords and names are drawn differently.
+    const colorOf = (text: string) => editor.locator('span', { hasText: new RegExp(`^${text}$`) }).first().evaluate((el) => getComputedStyle(el).color);
+    assert.notEqual(await colorOf('SELECT'), await page.locator('[data-field=sql] .cm-line').first().evaluate((el) => getComputedStyle(el).color));
+    await screenshot(page, 'sql-03-editor');
+    await page.keyboard.press('Control+Enter');
+    const result = page.locator('[data-testid=result][data-outcome=ok]');
+    await result.waitFor({ timeout: 30_000 });
+    assert.match(await result.locator('table').first().innerText(), new RegExp(`score\\s+${(3 * 37) % ROWS + 1}`));
+  });
+});
