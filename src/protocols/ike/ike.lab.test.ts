@@ -65,15 +65,12 @@ test('ike init: without the non-ESP marker off port 500 charon takes the message
   assert.deepEqual(w.body.error.detail.missing, ['udp']);
 });
 
-test('ike mainMode: charon’s IKEv1 connection chooses the AES-256 / SHA2-256 / MODP-2048 transform; another group is NO-PROPOSAL-CHOSEN', async () => {
+test('ike mainMode: charon’s IKEv1 connection chooses the AES-256 / SHA2-256 / MODP-2048 transform', async () => {
   const r = await callNode(node, 'ike', 'mainMode', { host: '127.0.0.1', port: f.port });
   assert.equal(r.status, 200, JSON.stringify(r.body.error));
   assert.deepEqual(r.body.result.chosen, { encryption: 'AES-CBC', 'key length': 256, hash: 'SHA2-256', auth: 'pre-shared key', group: 'MODP-2048', 'life type': 'seconds', 'life duration': 28800 });
   assert.match(r.body.result.responderCookie, /^[0-9a-f]{16}$/);
   assert.deepEqual(r.body.result.vendorIds, ['strongSwan', 'XAUTH', 'DPD']);
-  const none = await callNode(node, 'ike', 'mainMode', { host: '127.0.0.1', port: f.port, groups: ['modp4096'] });
-  assert.equal(none.status, 502);
-  assert.equal(none.body.error.message, 'the responder answered NO-PROPOSAL-CHOSEN: none of the transforms offered is acceptable to it');
   const w = await call('ike', 'mainMode', { host: '127.0.0.1', port: f.port });
   assert.equal(w.status, 501);
 });

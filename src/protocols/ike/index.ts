@@ -46,7 +46,7 @@ export default defineProtocol({
   rating: {
     stars: 3,
     reason:
-      'Verified against strongSwan charon 5.9.8 on the Node host (UDP; Workers have no datagram sockets), on its IKE and NAT-T ports: IKEv2 IKE_SA_INIT — the proposal it chooses, INVALID_KE_PAYLOAD followed to the group it asks for (or reported), NO_PROPOSAL_CHOSEN, its vendor ID, status notifies and NAT detection — and IKEv1 Main Mode’s first exchange (the transform it chooses, its cookie and vendor IDs, NO-PROPOSAL-CHOSEN). COOKIE following is tested on its bytes only (charon asks for cookies only under load). No IKE_AUTH or later Main Mode messages (no keys are computed), no Aggressive Mode.',
+      'Verified against strongSwan charon 5.9.8 on the Node host (UDP; Workers have no datagram sockets), on its IKE and NAT-T ports: IKEv2 IKE_SA_INIT — the proposal it chooses, INVALID_KE_PAYLOAD followed to the group it asks for (or reported), NO_PROPOSAL_CHOSEN, its vendor ID, status notifies and NAT detection — and IKEv1 Main Mode’s first exchange (the transform it chooses, its cookie and vendor IDs; its NO-PROPOSAL-CHOSEN answer is not lab-tested: charon answered it once by hand and stayed silent in the suite). COOKIE following is tested on its bytes only (charon asks for cookies only under load). No IKE_AUTH or later Main Mode messages (no keys are computed), no Aggressive Mode.',
   },
   verifiedAgainst: 'strongSwan charon 5.9.8',
   defaultOperation: 'init',
