@@ -1,5 +1,6 @@
 // Routing daemons of the network edge: FRR bgpd on 127.0.0.1 with the prober as a dynamic neighbour
-// (any address in 127.0.0.0/8, any AS but its own) announcing a few static routes.
+// (any address in 127.0.0.0/8, any AS but its own) announcing a few static routes; FRR ldpd in a network
+// namespace of its own; Open vSwitch.
 import { chownSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
@@ -22,6 +23,24 @@ export const routingFacts = {
       plain: { prefix: '203.0.113.0/25' },
       ipv6: { prefix: '2001:db8:100::/48' },
     },
+    version: '8.4.4',
+  },
+  ldp: {
+    /**
+     * ldpd ignores Hellos from loopback addresses and refuses a loopback router ID or transport address, so
+     * it runs in `routerNetns`, joined to `clientNetns` by a veth pair: `router` ↔ `client`. It accepts
+     * targeted Hellos; a session from `client` needs one first (the client's address is the higher one, so
+     * the client takes the active role). `relayPort` on 127.0.0.1 forwards TCP (socat) to ldpd from the
+     * client namespace, for workerd, which reaches only loopback.
+     */
+    routerNetns: 'portolan-ldp-router',
+    clientNetns: 'portolan-ldp-client',
+    router: '198.18.46.1',
+    client: '198.18.46.2',
+    lsrId: '198.18.46.1',
+    /** A /32 on ldpd's loopback interface: advertised as an address and a FEC. */
+    loopback: '198.18.47.1',
+    relayPort: p.ldpRelay,
     version: '8.4.4',
   },
   openflow: {
@@ -87,6 +106,60 @@ const bgpd: LabServer = {
   },
 };
 
+/** A targeted Hello, then an Initialization for ldpd's LSR ID: ok when ldpd answers with its Initialization (0x0200). */
+const LDP_PROBE = (router: string) =>
+  `const d=require('dgram').createSocket('udp4'),n=require('net');const id=Buffer.from([192,0,2,254,0,0]);` +
+  `const pdu=(m)=>Buffer.concat([Buffer.from([0,1,0,6+m.length]),id,m]);` +
+  `const hello=pdu(Buffer.from('0100000c00000001040000040010c000','hex'));` +
+  `const init=pdu(Buffer.concat([Buffer.from('02000016000000020500000e000100b400000000','hex'),Buffer.from('${router}'.split('.').map(Number)),Buffer.from([0,0])]));` +
+  `d.send(hello,646,'${router}',()=>{d.close();const s=n.connect(646,'${router}',()=>s.write(init));s.on('data',b=>{if(b.readUInt16BE(10)===0x200){console.log('ok');process.exit(0)}process.exit(1)})});setTimeout(()=>process.exit(1),8000)`;
+
+const ldpd: LabServer = {
+  name: 'frr-ldpd',
+  area: 'edge-routing',
+  packages: ['frr', 'iproute2', 'socat'],
+  ports: [p.ldpRelay],
+  async start(ctx) {
+    const f = routingFacts.ldp;
+    const inNs = (ns: string, ...args: string[]) => ctx.exec('ip', ['netns', 'exec', ns, ...args]);
+    for (const ns of [f.routerNetns, f.clientNetns]) {
+      const list = await ctx.exec('ip', ['netns', 'list']);
+      if (!list.split('\n').some((l) => l.split(' ')[0] === ns)) await ctx.exec('ip', ['netns', 'add', ns]);
+      await inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
+    }
+    if (!(await inNs(f.routerNetns, 'ip', '-br', 'link')).includes('pt-ldp0')) {
+      await ctx.exec('ip', ['link', 'add', 'pt-ldp0', 'netns', f.routerNetns, 'type', 'veth', 'peer', 'name', 'pt-ldp1', 'netns', f.clientNetns]);
+      await inNs(f.routerNetns, 'ip', 'addr', 'add', `${f.router}/30`, 'dev', 'pt-ldp0');
+      await inNs(f.clientNetns, 'ip', 'addr', 'add', `${f.client}/30`, 'dev', 'pt-ldp1');
+      await inNs(f.routerNetns, 'ip', 'addr', 'add', `${f.loopback}/32`, 'dev', 'lo');
+    }
+    await inNs(f.routerNetns, 'ip', 'link', 'set', 'pt-ldp0', 'up');
+    await inNs(f.clientNetns, 'ip', 'link', 'set', 'pt-ldp1', 'up');
+    const zebra = ctx.writeFile('zebra.conf', 'hostname lab-ldp-zebra\n');
+    const ldpConf = ctx.writeFile(
+      'ldpd.conf',
+      ['hostname lab-ldpd', 'mpls ldp', ` router-id ${f.lsrId}`, ' address-family ipv4', `  discovery transport-address ${f.router}`, '  discovery targeted-hello accept', ' exit-address-family', 'exit', ''].join('\n'),
+    );
+    const [uid, gid] = [Number((await ctx.exec('id', ['-u', 'frr'])).trim()), Number((await ctx.exec('id', ['-g', 'frr'])).trim())];
+    for (const path of [ctx.dir, zebra, ldpConf]) chownSync(path, uid, gid);
+    // Their own zebra socket, vty and control socket directories; no vty TCP port (-P 0).
+    const common = ['-z', join(ctx.dir, 'zserv.api'), '--vty_socket', ctx.dir, '-P', '0'];
+    await ctx.spawnDaemon({ label: 'zebra', command: '/usr/sbin/ip', args: ['netns', 'exec', f.routerNetns, '/usr/lib/frr/zebra', '-f', zebra, '-i', join(ctx.dir, 'zebra.pid'), ...common] });
+    for (let i = 0; i < 50 && !existsSync(join(ctx.dir, 'zserv.api')); i++) await new Promise((r) => setTimeout(r, 100));
+    await ctx.spawnDaemon({ label: 'ldpd', command: '/usr/sbin/ip', args: ['netns', 'exec', f.routerNetns, '/usr/lib/frr/ldpd', '-f', ldpConf, '-i', join(ctx.dir, 'ldpd.pid'), '--ctl_socket', ctx.dir, ...common] });
+    await ctx.spawnDaemon({
+      label: 'relay',
+      command: '/usr/bin/socat',
+      args: [`TCP-LISTEN:${f.relayPort},bind=127.0.0.1,reuseaddr,fork`, `EXEC:ip netns exec ${f.clientNetns} socat STDIO TCP\\:${f.router}\\:646`],
+    });
+  },
+  async health(ctx) {
+    const f = routingFacts.ldp;
+    const out = await ctx.exec('ip', ['netns', 'exec', f.clientNetns, process.execPath, '-e', LDP_PROBE(f.router)]).catch(() => '');
+    if (!out.includes('ok')) throw new Error('frr ldpd: no Initialization in answer to a targeted Hello and an Initialization from the client namespace');
+  },
+};
+
 // Open vSwitch in userspace (netdev datapath, dummy ports: no kernel module, no tap devices), its own
 // database and run dir, each bridge with a passive OpenFlow listener on 127.0.0.1.
 const ovs: LabServer = {
@@ -129,4 +202,4 @@ const ovs: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [bgpd, ovs];
+export const servers: LabServer[] = [bgpd, ldpd, ovs];

@@ -1,7 +1,7 @@
 // The network edge's proxies on 127.0.0.1: Dante (SOCKS4/4a/5) without and with username/password
 // authentication, Squid (one port open, one asking Basic proxy authentication) and tinyproxy.
 // Both proxies refuse 127.0.0.2 by rule, so a refusal by the proxy's own policy is testable.
-import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
@@ -66,6 +66,21 @@ export const edgeFacts = {
     tlsAuthKeyFile: join(labDir, 'openvpn', 'ta.key'),
     tlsCryptKeyFile: join(labDir, 'openvpn', 'tc.key'),
     version: '2.6.14',
+  },
+  /**
+   * strongSwan charon as an IKEv2 responder: IKE on `port`, NAT-T on `natTPort`. On any port but 500 charon
+   * takes a datagram without the four-byte non-ESP marker (RFC 3948 section 2.2) for ESP and drops it
+   * unlogged, so every IKE message to these ports carries the marker. One connection, pre-shared key,
+   * proposal AES-CBC-256 / HMAC-SHA2-256 / MODP-2048: the KE for any other group draws INVALID_KE_PAYLOAD
+   * asking for MODP-2048. Debian's plugin set here has no ECP or Curve25519 (no openssl plugin).
+   */
+  ike: {
+    port: p.ike,
+    natTPort: p.ikeNatT,
+    /** As charon lists the transforms of the proposal it chose. */
+    proposal: ['AES-CBC-256', 'HMAC-SHA2-256-128', 'PRF-HMAC-SHA2-256', 'MODP-2048'],
+    group: 'MODP-2048',
+    version: '5.9.8',
   },
   shadowsocks: { chachaPort: p.shadowsocksChacha, aesPort: p.shadowsocksAes, password: 'ss-pass-1', version: '3.3.5' },
 } as const;
@@ -343,6 +358,115 @@ const xl2tpd: LabServer = {
   },
 };
 
+// strongSwan charon, its own strongswan.conf (STRONGSWAN_CONF) and vici socket, on the lab's ports. Its
+// sockets bind every address (socket-default has no bind option); `interfaces_use = lo` makes it ignore
+// whatever arrives on another interface. No routes, no routing rules, nothing installed in the kernel:
+// no IKE_SA gets past IKE_SA_INIT without the key.
+
+/** An IKE_SA_INIT for MODP-2048 after the non-ESP marker: ok when the response carries an SA payload (33). */
+const IKE_PROBE = (port: number) =>
+  `const d=require('dgram').createSocket('udp4'),c=require('crypto');const pl=(n,b)=>Buffer.concat([Buffer.from([n,0,(b.length+4)>>8,(b.length+4)&255]),b]);` +
+  `const t=(l,ty,id,a)=>Buffer.concat([Buffer.from([l,0,0,a?12:8,ty,0,0,id]),a?Buffer.from('800e0100','hex'):Buffer.alloc(0)]);` +
+  `const ts=Buffer.concat([t(3,1,12,1),t(3,2,5),t(3,3,12),t(0,4,14)]);const sa=Buffer.concat([Buffer.from([0,0,0,8+ts.length,1,1,0,4]),ts]);` +
+  `const ke=Buffer.concat([Buffer.from('000e0000','hex'),c.randomBytes(256)]);ke[4]&=127;` +
+  `const body=Buffer.concat([pl(34,sa),pl(40,ke),pl(0,c.randomBytes(32))]);const h=Buffer.alloc(28);c.randomBytes(8).copy(h);h[16]=33;h[17]=32;h[18]=34;h[19]=8;h.writeUInt32BE(28+body.length,24);` +
+  `d.on('message',b=>{if(b.readUInt32BE(0)===0&&b[22]===34&&b[20]===33){console.log('ok');process.exit(0)}});d.send(Buffer.concat([Buffer.alloc(4),h,body]),${port},'127.0.0.1');setTimeout(()=>process.exit(1),2000)`;
+
+const charon: LabServer = {
+  name: 'strongswan',
+  area: 'edge',
+  packages: ['strongswan-charon', 'strongswan-swanctl'],
+  ports: [p.ike, p.ikeNatT],
+  async start(ctx) {
+    const vici = join(ctx.dir, 'charon.vici');
+    const conf = ctx.writeFile(
+      'strongswan.conf',
+      `charon {
+  port = ${p.ike}
+  port_nat_t = ${p.ikeNatT}
+  interfaces_use = lo
+  install_routes = no
+  install_virtual_ip = no
+  routing_table = 0
+  send_vendor_id = yes
+  load = random nonce aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 pubkey socket-default kernel-netlink vici
+  plugins {
+    vici {
+      socket = unix://${vici}
+    }
+  }
+  filelog {
+    lab {
+      path = ${join(ctx.dir, 'charon-file.log')}
+      default = 1
+      ike = 2
+      cfg = 2
+      flush_line = yes
+    }
+  }
+}
+`,
+    );
+    const conns = ctx.writeFile(
+      'swanctl.conf',
+      `connections {
+  lab {
+    version = 2
+    local_addrs = 127.0.0.1
+    remote_addrs = %any
+    proposals = aes256-sha256-modp2048
+    local {
+      auth = psk
+      id = responder.portolan.test
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      lab {
+        local_ts = 10.253.0.0/24
+      }
+    }
+  }
+  lab-v1 {
+    version = 1
+    local_addrs = 127.0.0.1
+    remote_addrs = %any
+    proposals = aes256-sha256-modp2048
+    local {
+      auth = psk
+      id = responder.portolan.test
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      lab-v1 {
+        local_ts = 10.253.1.0/24
+      }
+    }
+  }
+}
+secrets {
+  ike-lab {
+    secret = "portolan-ike-lab"
+  }
+}
+`,
+    );
+    rmSync(vici, { force: true });
+    await ctx.spawnDaemon({ command: '/usr/lib/ipsec/charon', args: [], env: { STRONGSWAN_CONF: conf } });
+    for (let i = 0; i < 100 && !existsSync(vici); i++) await new Promise((r) => setTimeout(r, 100));
+    await ctx.exec('/usr/sbin/swanctl', ['--load-all', '--file', conns, '--uri', `unix://${vici}`]);
+  },
+  async health(ctx) {
+    for (const port of [p.ike, p.ikeNatT]) {
+      const out = await ctx.exec(process.execPath, ['-e', IKE_PROBE(port)]).catch(() => '');
+      if (!out.includes('ok')) throw new Error(`charon: no IKE_SA_INIT response with an SA payload on ${port}`);
+    }
+  },
+};
+
 const openvpn: LabServer = {
   name: 'openvpn',
   area: 'edge',
@@ -377,4 +501,4 @@ const openvpn: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd, xl2tpd, openvpn];
+export const servers: LabServer[] = [dante, squid, tinyproxy, tor, coturn, shadowsocks, pptpd, xl2tpd, charon, openvpn];

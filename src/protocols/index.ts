@@ -7,6 +7,7 @@ import amqp from './amqp/index.ts';
 import banner from './banner/index.ts';
 import beanstalkd from './beanstalkd/index.ts';
 import bgp from './bgp/index.ts';
+import ldp from './ldp/index.ts';
 import cdp from './cdp/index.ts';
 import chargen from './chargen/index.ts';
 import cvs from './cvs/index.ts';
@@ -105,4 +106,4 @@ import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka, smb, managesieve, clamav, spamd];
+export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka, smb, managesieve, clamav, spamd];

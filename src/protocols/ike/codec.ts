@@ -12,7 +12,7 @@ const PAYLOAD_NAMES: Record<number, string> = { 33: 'SA', 34: 'KE', 35: 'IDi', 3
 export const TRANSFORM_TYPES: Record<number, string> = { 1: 'ENCR', 2: 'PRF', 3: 'INTEG', 4: 'DH', 5: 'ESN' };
 export const TRANSFORMS: Record<number, Record<number, string>> = {
   1: { 3: '3DES', 12: 'AES-CBC', 13: 'AES-CTR', 14: 'AES-CCM-8', 16: 'AES-CCM-16', 18: 'AES-GCM-8', 19: 'AES-GCM-12', 20: 'AES-GCM-16', 23: 'CAMELLIA-CBC', 28: 'CHACHA20-POLY1305' },
-  2: { 1: 'HMAC-MD5', 2: 'HMAC-SHA1', 4: 'AES128-XCBC', 5: 'HMAC-SHA2-256', 6: 'HMAC-SHA2-384', 7: 'HMAC-SHA2-512', 8: 'AES128-CMAC' },
+  2: { 1: 'PRF-HMAC-MD5', 2: 'PRF-HMAC-SHA1', 4: 'PRF-AES128-XCBC', 5: 'PRF-HMAC-SHA2-256', 6: 'PRF-HMAC-SHA2-384', 7: 'PRF-HMAC-SHA2-512', 8: 'PRF-AES128-CMAC' },
   3: { 0: 'NONE', 1: 'HMAC-MD5-96', 2: 'HMAC-SHA1-96', 5: 'AES-XCBC-96', 12: 'HMAC-SHA2-256-128', 13: 'HMAC-SHA2-384-192', 14: 'HMAC-SHA2-512-256' },
   4: { 0: 'NONE', 1: 'MODP-768', 2: 'MODP-1024', 5: 'MODP-1536', 14: 'MODP-2048', 15: 'MODP-3072', 16: 'MODP-4096', 17: 'MODP-6144', 18: 'MODP-8192', 19: 'ECP-256', 20: 'ECP-384', 21: 'ECP-521', 31: 'Curve25519', 32: 'Curve448' },
   5: { 0: 'No ESN', 1: 'ESN' },
@@ -23,7 +23,9 @@ export const KE_SIZES: Record<number, number> = { 2: 128, 5: 192, 14: 256, 15: 3
 
 export const NOTIFY_TYPES: Record<number, string> = {
   1: 'UNSUPPORTED_CRITICAL_PAYLOAD', 4: 'INVALID_IKE_SPI', 5: 'INVALID_MAJOR_VERSION', 7: 'INVALID_SYNTAX', 9: 'INVALID_MESSAGE_ID', 11: 'INVALID_SPI', 14: 'NO_PROPOSAL_CHOSEN', 17: 'INVALID_KE_PAYLOAD', 24: 'AUTHENTICATION_FAILED', 34: 'SINGLE_PAIR_REQUIRED', 35: 'NO_ADDITIONAL_SAS', 36: 'INTERNAL_ADDRESS_FAILURE', 37: 'FAILED_CP_REQUIRED', 38: 'TS_UNACCEPTABLE', 39: 'INVALID_SELECTORS', 43: 'TEMPORARY_FAILURE', 44: 'CHILD_SA_NOT_FOUND',
-  16384: 'INITIAL_CONTACT', 16385: 'SET_WINDOW_SIZE', 16388: 'NAT_DETECTION_SOURCE_IP', 16389: 'NAT_DETECTION_DESTINATION_IP', 16390: 'COOKIE', 16391: 'USE_TRANSPORT_MODE', 16392: 'HTTP_CERT_LOOKUP_SUPPORTED', 16404: 'MULTIPLE_AUTH_SUPPORTED', 16406: 'EAP_ONLY_AUTHENTICATION', 16417: 'REDIRECT_SUPPORTED', 16418: 'REDIRECT', 16430: 'IKEV2_FRAGMENTATION_SUPPORTED', 16431: 'SIGNATURE_HASH_ALGORITHMS', 16435: 'USE_PPK', 16437: 'CHILDLESS_IKEV2_SUPPORTED', 16441: 'INTERMEDIATE_EXCHANGE_SUPPORTED',
+  16384: 'INITIAL_CONTACT', 16385: 'SET_WINDOW_SIZE', 16388: 'NAT_DETECTION_SOURCE_IP', 16389: 'NAT_DETECTION_DESTINATION_IP', 16390: 'COOKIE', 16391: 'USE_TRANSPORT_MODE', 16392: 'HTTP_CERT_LOOKUP_SUPPORTED', 16396: 'MOBIKE_SUPPORTED',
+  16404: 'MULTIPLE_AUTH_SUPPORTED', 16406: 'REDIRECT_SUPPORTED', 16407: 'REDIRECT', 16408: 'REDIRECTED_FROM', 16417: 'EAP_ONLY_AUTHENTICATION', 16418: 'CHILDLESS_IKEV2_SUPPORTED',
+  16430: 'IKEV2_FRAGMENTATION_SUPPORTED', 16431: 'SIGNATURE_HASH_ALGORITHMS', 16432: 'CLONE_IKE_SA_SUPPORTED', 16434: 'PUZZLE', 16435: 'USE_PPK', 16436: 'PPK_IDENTITY', 16437: 'NO_PPK_AUTH', 16438: 'INTERMEDIATE_EXCHANGE_SUPPORTED',
 };
 
 export interface Transform {
@@ -128,19 +130,21 @@ export function decodeNotify(body: Uint8Array): Notify {
 }
 
 /** A whole IKE message from payloads: each payload's generic header names the next one. */
-export function encodeMessage(h: { spiI: Uint8Array; spiR: Uint8Array; exchange: number; flags: number; messageId: number }, payloads: { type: number; body: Uint8Array }[]): Uint8Array {
+export function encodeMessage(h: { spiI: Uint8Array; spiR: Uint8Array; exchange: number; flags: number; messageId: number; version?: number }, payloads: { type: number; body: Uint8Array }[]): Uint8Array {
   const parts = payloads.map((p, i) => new ByteWriter(4 + p.body.length).u8(payloads[i + 1]?.type ?? 0).u8(0).u16(4 + p.body.length).bytes(p.body).finish());
   const body = concat(parts);
-  return new ByteWriter(HEADER + body.length).bytes(h.spiI).bytes(h.spiR).u8(payloads[0]?.type ?? 0).u8(0x20).u8(h.exchange).u8(h.flags).u32(h.messageId).u32(HEADER + body.length).bytes(body).finish();
+  return new ByteWriter(HEADER + body.length).bytes(h.spiI).bytes(h.spiR).u8(payloads[0]?.type ?? 0).u8(h.version ?? 0x20).u8(h.exchange).u8(h.flags).u32(h.messageId).u32(HEADER + body.length).bytes(body).finish();
 }
 
-export function decodeMessage(bytes: Uint8Array): Message {
+/** `major`: 2, or 1 for an ISAKMP (IKEv1) message, whose header and generic payload header are the same. */
+export function decodeMessage(bytes: Uint8Array, major = 2): Message {
   const r = new ByteReader(bytes);
   const spiI = r.bytesN(8, 'initiator SPI');
   const spiR = r.bytesN(8, 'responder SPI');
   let next = r.u8('next payload');
   const version = r.u8('version');
-  if (version >> 4 !== 2) throw new ProtocolError(`IKE major version ${version >> 4}, not 2${version >> 4 === 1 ? ' (an IKEv1 responder)' : ''}`);
+  if (major === 1 && version >> 4 !== 1) throw new ProtocolError(`IKE major version ${version >> 4}, not 1`);
+  if (major === 2 && version >> 4 !== 2) throw new ProtocolError(`IKE major version ${version >> 4}, not 2${version >> 4 === 1 ? ' (an IKEv1 responder)' : ''}`);
   const exchange = r.u8('exchange type');
   const flags = r.u8('flags');
   const messageId = r.u32('message id');
@@ -156,9 +160,22 @@ export function decodeMessage(bytes: Uint8Array): Message {
     if (len < 4) throw new ProtocolError(`payload length ${len} is under 4`);
     payloads.push({ type, body: r.bytesN(len - 4, `${PAYLOAD_NAMES[type] ?? type} payload`) });
     // SK: the rest is encrypted and the next-payload field names the first inner payload.
-    if (type === 46) break;
+    if (type === 46 && major === 2) break;
   }
   return { spiI, spiR, exchange, flags, messageId, payloads };
+}
+
+/**
+ * RFC 3948 section 2.2: on the NAT-T port an IKE message follows four zero bytes, the non-ESP marker;
+ * anything else arriving there is ESP (RFC 7296 section 2.23 lets an initiator start on that port).
+ */
+export function addNonEspMarker(message: Uint8Array): Uint8Array {
+  return concat([new Uint8Array(4), message]);
+}
+
+/** The IKE message after the non-ESP marker, or undefined for a datagram without it (ESP). */
+export function stripNonEspMarker(datagram: Uint8Array): Uint8Array | undefined {
+  return datagram.length >= 4 && (datagram[0] | datagram[1] | datagram[2] | datagram[3]) === 0 ? datagram.subarray(4) : undefined;
 }
 
 /** RFC 7296 section 2.23: SHA-1(SPIi | SPIr | IP address | port). */

@@ -27,7 +27,7 @@ import {
 } from './codec.ts';
 import { encodingList } from './client.ts';
 import { Framebuffer, decodeViewUpdate, encodeViewUpdate } from './framebuffer.ts';
-import { UpdateDecoder, type ServerEvent } from './updates.ts';
+import { UpdateDecoder, expandIndexed, type ServerEvent } from './updates.ts';
 
 // ---- Handshake (RFC 6143 7.1–7.3) ----
 
@@ -286,6 +286,15 @@ test('Tight: fill, small raw copy, compressed copy, two-colour and four-colour p
   assert.deepEqual(px.slice(16, 28), [RED, GREEN, BLUE, WHITE, WHITE, BLUE, GREEN, RED, RED, RED, GREEN, GREEN]);
   assert.deepEqual(px.slice(28, 32), [[10, 20, 30], [15, 25, 35], [20, 30, 40], [25, 35, 45]]);
   assert.equal(events.filter((e) => e.type === 'fill').length, 1);
+  // Palette rectangles reach the browser as indices: 1 bit a pixel for two colours, a byte for four; they paint the same.
+  const indexed = events.filter((e) => e.type === 'pixels' && e.indexed);
+  assert.deepEqual(indexed.map((e) => e.type === 'pixels' && [e.indexed!.bits, e.indexed!.palette.length / 3, e.indexed!.data.length]), [[1, 2, 1], [8, 4, 12]]);
+  const view = encodeViewUpdate(indexed);
+  assert.equal(view.length, 9 + 3 + 6 + 1 + (9 + 3 + 12 + 12));
+  const ops = decodeViewUpdate(view);
+  assert.deepEqual(ops.map((o) => o.op), ['indexed', 'indexed']);
+  for (const [i, o] of ops.entries()) assert.deepEqual(o.op === 'indexed' && expandIndexed(o, o.width, o.height), (indexed[i] as { rgba: Uint8Array }).rgba);
+  assert.throws(() => decodeViewUpdate(Uint8Array.of(6, 0, 0, 0, 0, 0, 1, 0, 1, 4, 0, 2)), /indexed pixels of 4 bits/);
   // JPEG passes through (the browser decodes it); LastRect ends an update announced with 65535 rectangles.
   const jpeg = tightRect(0, 0, 1, 1, [0x90, 3, 0xff, 0xd8, 0xff]);
   const last = rectHeader(0, 0, 0, 0, -224).finish();

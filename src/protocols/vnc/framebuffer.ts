@@ -7,19 +7,22 @@
 //   3 fill    u8 r, u8 g, u8 b
 //   4 jpeg    u32 length, then a JPEG image (Tight's JPEG, decoded by the browser)
 //   5 cursor  x, y are the hotspot; width×height×4 bytes of RGBA (alpha 0 where the cursor is transparent)
+//   6 indexed u8 bits (1 or 8), u16 colours, colours×3 bytes of R G B, then an index a pixel: with 1 bit, rows of
+//             ceil(width/8) bytes, most significant bit first; with 8, width×height bytes
 import { ByteReader, ByteWriter, concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { checkFramebufferSize } from './codec.ts';
 import { fillRgba, type Rect, type ServerEvent } from './updates.ts';
 
-export const ViewOp = { pixels: 1, copy: 2, fill: 3, jpeg: 4, cursor: 5 } as const;
+export const ViewOp = { pixels: 1, copy: 2, fill: 3, jpeg: 4, cursor: 5, indexed: 6 } as const;
 
 export type ViewOperation =
   | ({ op: 'pixels'; rgba: Uint8Array } & Rect)
   | ({ op: 'copy'; srcX: number; srcY: number } & Rect)
   | ({ op: 'fill'; r: number; g: number; b: number } & Rect)
   | ({ op: 'jpeg'; data: Uint8Array } & Rect)
-  | ({ op: 'cursor'; rgba: Uint8Array } & Rect);
+  | ({ op: 'cursor'; rgba: Uint8Array } & Rect)
+  | ({ op: 'indexed'; palette: Uint8Array; bits: 1 | 8; data: Uint8Array } & Rect);
 
 /** The drawing events of one update as one binary message (resize, bell and the rest travel as JSON). */
 export function encodeViewUpdate(events: readonly ServerEvent[]): Uint8Array {
@@ -30,7 +33,10 @@ export function encodeViewUpdate(events: readonly ServerEvent[]): Uint8Array {
     parts.push(wr.finish());
   };
   for (const e of events) {
-    if (e.type === 'pixels') {
+    if (e.type === 'pixels' && e.indexed) {
+      head(ViewOp.indexed, e.x, e.y, e.width, e.height, (w) => w.u8(e.indexed!.bits).u16(e.indexed!.palette.length / 3));
+      parts.push(e.indexed.palette, e.indexed.data);
+    } else if (e.type === 'pixels') {
       head(ViewOp.pixels, e.x, e.y, e.width, e.height);
       parts.push(e.rgba);
     } else if (e.type === 'copy') head(ViewOp.copy, e.x, e.y, e.width, e.height, (w) => w.u16(e.srcX).u16(e.srcY));
@@ -56,6 +62,15 @@ export function decodeViewUpdate(bytes: Uint8Array): ViewOperation[] {
     else if (op === ViewOp.copy) ops.push({ op: 'copy', ...rect, srcX: r.u16('srcX'), srcY: r.u16('srcY') });
     else if (op === ViewOp.fill) ops.push({ op: 'fill', ...rect, r: r.u8('r'), g: r.u8('g'), b: r.u8('b') });
     else if (op === ViewOp.jpeg) ops.push({ op: 'jpeg', ...rect, data: r.bytesN(r.u32('length'), 'jpeg') });
+    else if (op === ViewOp.indexed) {
+      const bits = r.u8('bits');
+      if (bits !== 1 && bits !== 8) throw new ProtocolError(`indexed pixels of ${bits} bits`);
+      const colours = r.u16('colours');
+      if (colours < 1 || colours > 256) throw new ProtocolError(`indexed pixels with ${colours} colours`);
+      const palette = r.bytesN(colours * 3, 'palette');
+      const data = r.bytesN(bits === 1 ? ((rect.width + 7) >> 3) * rect.height : rect.width * rect.height, 'indices');
+      ops.push({ op: 'indexed', ...rect, bits, palette, data });
+    }
     else throw new ProtocolError(`unknown view operation ${op}`);
   }
   return ops;

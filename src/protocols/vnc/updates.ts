@@ -22,7 +22,7 @@ export interface Rect {
 
 export type ServerEvent =
   | { type: 'update-start'; rects: number }
-  | ({ type: 'pixels'; rgba: Uint8Array; encoding: number } & Rect)
+  | ({ type: 'pixels'; rgba: Uint8Array; encoding: number; indexed?: Indexed } & Rect)
   | ({ type: 'fill'; r: number; g: number; b: number; encoding: number } & Rect)
   | ({ type: 'copy'; srcX: number; srcY: number } & Rect)
   | ({ type: 'jpeg'; data: Uint8Array } & Rect)
@@ -37,6 +37,52 @@ export type ServerEvent =
   | { type: 'end-of-continuous-updates' }
   | { type: 'fence'; flags: number; payload: Uint8Array }
   | { type: 'xvp'; version: number; code: number };
+
+/**
+ * A rectangle as palette indices (Tight's palette filter): 1 bit a pixel, rows padded to a byte, for two colours;
+ * a byte a pixel for up to 256. The view session sends it so, a quarter to a thirty-second of its RGBA.
+ */
+export interface Indexed {
+  /** R G B of each colour. */
+  palette: Uint8Array;
+  bits: 1 | 8;
+  data: Uint8Array;
+}
+
+/** The RGBA of an indexed rectangle; indices were checked against the palette when it was decoded. */
+export function expandIndexed(ix: Indexed, width: number, height: number): Uint8Array {
+  const rgba = new Uint8Array(width * height * 4);
+  const out = new Uint32Array(rgba.buffer);
+  const n = ix.palette.length / 3;
+  // Little-endian hosts (all of ours) read R G B A as A<<24 | B<<16 | G<<8 | R.
+  const colours = new Uint32Array(256);
+  for (let i = 0; i < n; i++) colours[i] = ((255 << 24) | (ix.palette[i * 3 + 2] << 16) | (ix.palette[i * 3 + 1] << 8) | ix.palette[i * 3]) >>> 0;
+  const { data } = ix;
+  if (ix.bits === 8) {
+    for (let i = 0; i < width * height; i++) out[i] = colours[data[i]];
+    return rgba;
+  }
+  const row = (width + 7) >> 3;
+  for (let y = 0; y < height; y++) {
+    const at = y * width;
+    for (let x = 0; x < width; x++) out[at + x] = colours[(data[y * row + (x >> 3)] >> (7 - (x & 7))) & 1];
+  }
+  return rgba;
+}
+
+/** A pixels event whose RGBA is expanded only when something reads it (a screenshot; the view sends the indices). */
+function indexedPixels(rect: Rect, indexed: Indexed, encoding: number): ServerEvent {
+  let rgba: Uint8Array | undefined;
+  return {
+    type: 'pixels',
+    ...rect,
+    encoding,
+    indexed,
+    get rgba() {
+      return (rgba ??= expandIndexed(indexed, rect.width, rect.height));
+    },
+  };
+}
 
 /** A rectangle's pixels as a short text, for transcripts and logs. */
 export function describeEvent(e: ServerEvent): string {
@@ -457,25 +503,17 @@ export class UpdateDecoder {
       data = s.inflate(zlib, { exact: size });
     }
     if (width === 0 || height === 0) return;
-    const rgba = new Uint8Array(width * height * 4);
     if (palette) {
       const n = palette.length / 3;
-      if (n === 2) {
-        const row = Math.ceil(width / 8);
-        for (let y = 0; y < height; y++) {
-          for (let x = 0; x < width; x++) {
-            const idx = (data[y * row + (x >> 3)] >> (7 - (x & 7))) & 1;
-            setPixel(rgba, (y * width + x) * 4, palette, idx * 3);
-          }
-        }
-      } else {
-        for (let i = 0; i < width * height; i++) {
-          const idx = data[i];
-          if (idx >= n) throw new ProtocolError(`Tight palette index ${idx} with ${n} colours`);
-          setPixel(rgba, i * 4, palette, idx * 3);
-        }
+      if (n > 2) {
+        for (let i = 0; i < width * height; i++) if (data[i] >= n) throw new ProtocolError(`Tight palette index ${data[i]} with ${n} colours`);
       }
-    } else if (filter === TIGHT_FILTER_GRADIENT) {
+      // Short blocks arrive uncompressed, as a view of the receive buffer.
+      this.emit(indexedPixels(rect, { palette, bits: n === 2 ? 1 : 8, data: size < TIGHT_MIN_TO_COMPRESS ? data.slice() : data }, Encoding.tight));
+      return;
+    }
+    const rgba = new Uint8Array(width * height * 4);
+    if (filter === TIGHT_FILTER_GRADIENT) {
       gradient(data, width, height, rgba);
     } else {
       for (let i = 0, o = 0; i < data.length; i += 3, o += 4) {

@@ -2,6 +2,7 @@
 // desktop view and the benchmark's page both use it. JPEG rectangles decode asynchronously: an update's start decoding
 // together, and each is drawn in its place in the order, so what follows it waits.
 import { decodeViewUpdate, type ViewOperation } from '../../../src/protocols/vnc/framebuffer.ts';
+import { expandIndexed } from '../../../src/protocols/vnc/updates.ts';
 
 export class DesktopPainter {
   private readonly g: CanvasRenderingContext2D;
@@ -42,8 +43,9 @@ export class DesktopPainter {
 
   private op(op: ViewOperation): void {
     const g = this.g;
-    if (op.op === 'pixels') {
-      const data = new Uint8ClampedArray(op.rgba.buffer as ArrayBuffer, op.rgba.byteOffset, op.rgba.length);
+    if (op.op === 'pixels' || op.op === 'indexed') {
+      const rgba = op.op === 'pixels' ? op.rgba : expandIndexed(op, op.width, op.height);
+      const data = new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.length);
       g.putImageData(new ImageData(data, op.width, op.height), op.x, op.y);
     } else if (op.op === 'fill') {
       g.fillStyle = `rgb(${op.r},${op.g},${op.b})`;
