@@ -35,6 +35,10 @@ export interface GlobalFlags {
   quiet: boolean;
   remote?: string;
   token?: string;
+  /** -o FILE: a download operation's file goes there (`-` for stdout). */
+  out?: string;
+  /** --file PATH: an upload operation's file comes from there. */
+  file?: string;
 }
 
 export interface ParsedCommand {
@@ -58,7 +62,7 @@ const GLOBAL_BOOLEANS: Record<string, keyof GlobalFlags> = {
   quiet: 'quiet',
   q: 'quiet',
 };
-const GLOBAL_VALUES: Record<string, 'remote' | 'token'> = { remote: 'remote', token: 'token' };
+const GLOBAL_VALUES: Record<string, 'remote' | 'token' | 'out' | 'file'> = { remote: 'remote', token: 'token', o: 'out', file: 'file' };
 
 export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

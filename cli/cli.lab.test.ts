@@ -9,6 +9,12 @@ import { protocols } from '../src/protocols/index.ts';
 import { workerUrl } from '../test/harness.ts';
 import { BIN, startNodeHost, type RunningNodeHost } from '../test/node-host.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ftpFacts } from '../lab/servers/ftp.ts';
+import { sshFacts } from '../lab/servers/ssh.ts';
+import { bigFile, MiB, scratchName, sha256File, transferDir } from '../test/files.ts';
 
 interface Run {
   code: number;
@@ -196,3 +202,61 @@ test('cli: UDP operations run locally; through --remote workerd they exit 20 wit
   assert.match(remote.stderr, /^portolan: unsupported_runtime: ntp query needs udp/m);
   assert.match(remote.stderr, /^  instead: Run the Node host \(`portolan serve`\)/m);
 });
+
+test('cli: sftp-get -o FILE writes the file byte-identical, -o - writes raw bytes to stdout; --file uploads from a path; locally and through --remote workerd', async () => {
+  const file = bigFile('cli-4m.bin', 4 * MiB + 11);
+  const ssh = ['ssh', `127.0.0.1:${sshFacts.port}`];
+  const auth = ['--username', sshFacts.users.password.user, '--password', sshFacts.users.password.password];
+  for (const remote of [[], ['--remote', workerUrl('dev')]]) {
+    const out = join(transferDir, `${scratchName('cli-out')}.bin`);
+    try {
+      const r = await portolan([...ssh, 'sftp-get', ...auth, '--path', file.path, '-o', out, ...remote]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '', 'the file goes to the file, nothing to stdout');
+      assert.match(r.stderr, new RegExp(`^ok ssh sftp-get 127\\.0\\.0\\.1:${sshFacts.port}: wrote 4\\.0 MiB to ${out.replace(/[.]/g, '\\.')} in [\\d.]+ s`, 'm'));
+      assert.equal(await sha256File(out), file.sha256);
+      const up = join(transferDir, `${scratchName('cli-up')}.bin`);
+      const u = await portolan([...ssh, 'scp-put', ...auth, '--path', up, '--file', out, ...remote]);
+      assert.equal(u.code, 0, u.stderr);
+      assert.match(u.stderr, /: sent 4\.0 MiB from /);
+      assert.equal(await sha256File(up), file.sha256);
+      rmSync(up, { force: true });
+    } finally {
+      rmSync(out, { force: true });
+    }
+  }
+  const raw = await portolanBytes([...ssh, 'sftp-get', ...auth, '--path', file.path, '-o', '-']);
+  assert.equal(raw.code, 0);
+  assert.equal(createHash('sha256').update(raw.stdout).digest('hex'), file.sha256);
+  // --json is unchanged: the JSON answer, base64 content and all.
+  const json = await portolan([...ssh, 'sftp-get', ...auth, '--path', sshFacts.helloFile.path, '--json']);
+  assert.equal(JSON.parse(json.stdout).result.content, Buffer.from(sshFacts.helloFile.content).toString('base64'));
+});
+
+test('cli: a transfer draws a progress bar with size, percent, rate and ETA on stderr; errors exit with their outcome and name the flag', async () => {
+  const file = bigFile('cli-4m.bin', 4 * MiB + 11);
+  const target = join(transferDir, `${scratchName('cli-bar')}.bin`);
+  const r = await portolan(['ftp', `127.0.0.1:${ports.ftp.ftp}`, 'upload', '--user', ftpFacts.user, '--password', ftpFacts.password, '--path', target, '--file', file.path], { PORTOLAN_PROGRESS: '1' });
+  rmSync(target, { force: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ftp upload 127\.0\.0\.1:\d+ \[[#-]+\] +\d+% [\d.]+ (B|KiB|MiB) \/ 4\.0 MiB [\d.]+ (B|KiB|MiB)\/s ETA (\d\d:\d\d|--:--)/);
+  const list = await portolan(['ftp', `127.0.0.1:${ports.ftp.ftp}`, 'list', '-o', '/tmp/x']);
+  assert.equal(list.code, EXIT_CODES.invalid_input);
+  assert.match(list.stderr, /^portolan: invalid_input: o: -o is for download operations; ftp list moves no file/m);
+  const missing = await portolan(['ftp', `127.0.0.1:${ports.ftp.ftp}`, 'download', '--user', ftpFacts.user, '--password', ftpFacts.password, '--path', '/nonexistent.bin', '-o', '/tmp/never-written.bin']);
+  assert.equal(missing.code, EXIT_CODES.server_error);
+  assert.match(missing.stderr, /^portolan: server_error: RETR \/nonexistent\.bin: 550/m);
+});
+
+/** portolan with stdout kept as bytes (a file written with -o -). */
+function portolanBytes(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
+  });
+}

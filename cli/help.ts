@@ -24,6 +24,8 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  --transcript       show the decoded wire log (on stderr; inside the JSON with --json)',
     '  --remote URL       run through a deployed Portolan (Worker or Node host) instead of local sockets',
     '  --token T          access token for --remote (Authorization: Bearer)',
+    '  -o FILE            a download operation writes the file there (-o - : raw bytes on stdout)',
+    '  --file PATH        an upload operation reads the file from there',
     '  --no-color         no colors (also NO_COLOR=1); colors only on a terminal',
     '  --quiet, -q        no status line on stderr',
     '  --help, -h         this help',
@@ -95,6 +97,9 @@ export function operationHelp(p: Protocol, op: DefinedOperation): string {
     if (s.default !== undefined) notes.push(`default ${JSON.stringify(s.default)}`);
     if (type === 'boolean') notes.push(`--no-${kebab(key)} for false`);
     if (type === 'object' && s.properties) notes.push(`or ${Object.keys(s.properties).map((k) => `--${kebab(key)}.${k}`).join(' ')}`);
+    const letter = Object.entries(op.cli?.short ?? {}).find(([, field]) => field === key)?.[0];
+    if (letter) notes.push(`or -${letter}`);
+    if ((s as { 'x-cli-file'?: unknown })['x-cli-file'] === true) notes.push('@file reads a file, - reads standard input');
     lines.push(`  ${flag.padEnd(30)} ${s.description ?? ''}${notes.length ? ` (${notes.join('; ')})` : ''}`.trimEnd());
   }
   const where = whereItRuns(p, op);

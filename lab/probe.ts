@@ -1,5 +1,7 @@
 // TCP probes the lab's health checks are built from: exchange bytes, expect silence, expect a refusal.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface ExchangeOptions {
   host?: string;
@@ -8,15 +10,17 @@ export interface ExchangeOptions {
   /** Resolve as soon as the bytes received so far satisfy this; otherwise resolve when the peer closes. */
   until?: (received: Buffer) => boolean;
   timeoutMs?: number;
+  /** Speak TLS from the first byte, trusting this CA (PEM path); the name checked is localhost. */
+  tlsCa?: string;
 }
 
 /** Connects, writes `send`, collects what comes back until `until` holds or the peer closes. */
 export function exchange(port: number, options: ExchangeOptions = {}): Promise<Buffer> {
-  const { host = '127.0.0.1', send, until, timeoutMs = 2000 } = options;
+  const { host = '127.0.0.1', send, until, timeoutMs = 2000, tlsCa } = options;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
-    const socket = net.connect({ host, port });
+    const socket = tlsCa ? tls.connect({ host, port, ca: readFileSync(tlsCa), servername: 'localhost' }) : net.connect({ host, port });
     const finish = (error: Error | null): void => {
       if (settled) return;
       settled = true;
@@ -29,7 +33,7 @@ export function exchange(port: number, options: ExchangeOptions = {}): Promise<B
       const got = Buffer.concat(chunks);
       finish(new Error(`${host}:${port}: no complete answer within ${timeoutMs} ms (got ${got.length} bytes: ${preview(got)})`));
     }, timeoutMs);
-    socket.on('connect', () => {
+    socket.on(tlsCa ? 'secureConnect' : 'connect', () => {
       if (send !== undefined) socket.write(send);
     });
     socket.on('data', (chunk: Buffer) => {

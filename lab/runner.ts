@@ -138,6 +138,15 @@ async function killRecorded(path: string): Promise<PidRecord | null> {
   return record;
 }
 
+// A daemon's own pid file from an earlier run names a pid the system may have given to another process
+// (xl2tpd then refuses: "already a server running"), and a stale unix socket looks ready before the new
+// daemon binds it. Both go before a start; the lab's own records live in run/.
+function removeStaleRuntimeFiles(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isSocket() || (entry.isFile() && entry.name.endsWith('.pid'))) rmSync(join(dir, entry.name), { force: true });
+  }
+}
+
 async function stopServer(serverName: string, log: Log): Promise<void> {
   for (const path of pidFiles(serverName)) {
     const record = await killRecorded(path);
@@ -437,7 +446,8 @@ async function checkHealth(server: LabServer, ctx: LabContext): Promise<string |
 }
 
 async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
+  const limitMs = server.startTimeoutMs ?? startTimeoutMs;
+  const deadline = Date.now() + limitMs;
   let problem: string | null = 'not checked';
   while (Date.now() < deadline) {
     problem = await checkHealth(server, run.ctx);
@@ -449,7 +459,7 @@ async function waitHealthy(server: LabServer, run: ServerRun): Promise<void> {
     }
     await sleep(250);
   }
-  throw new LabError(`${server.name} did not come up within ${startTimeoutMs / 1000} s: ${problem}\n${logTails(server)}`);
+  throw new LabError(`${server.name} did not come up within ${limitMs / 1000} s: ${problem}\n${logTails(server)}`);
 }
 
 function logFiles(dir: string, depth = 2): string[] {
@@ -526,6 +536,7 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         }
         mkdirSync(run.ctx.dir, { recursive: true, mode: 0o755 });
         chmodSync(run.ctx.dir, 0o755);
+        removeStaleRuntimeFiles(run.ctx.dir);
         log(`starting ${server.name} on ${server.ports.join(', ')}`);
         await server.start(run.ctx);
         await waitHealthy(server, run);
@@ -536,12 +547,14 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         failures.push(message);
       }
     };
-    // Areas start in parallel; the servers of one area in their file's order (some wait for others).
+    // Areas start in parallel; the servers of one area in their file's order (some wait for others), then the
+    // area's `concurrent` servers together.
     const byArea = new Map<string, LabServer[]>();
     for (const server of servers.filter((candidate) => pending.includes(candidate))) byArea.set(server.area, [...(byArea.get(server.area) ?? []), server]);
     await Promise.all(
       [...byArea.values()].map(async (areaServers) => {
-        for (const server of areaServers) await startOne(server);
+        for (const server of areaServers.filter((candidate) => !candidate.concurrent)) await startOne(server);
+        await Promise.all(areaServers.filter((candidate) => candidate.concurrent).map(startOne));
       }),
     );
     if (failures.length > 0) throw new LabError(`${failures.length} lab server(s) failed to start:\n${failures.join('\n')}`);

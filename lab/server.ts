@@ -58,6 +58,16 @@ export interface LabServer {
    * the lab unpacks each under ctx.unpacked(name), runs none of its scripts, and installs its dependencies.
    */
   unpacked?: readonly string[];
+  /**
+   * Starts beside the other concurrent servers, after the serial ones: for slow starters (a JVM, Jupyter, R,
+   * Chromium) that depend on no other server.
+   */
+  concurrent?: boolean;
+  /**
+   * How long start() plus the health check may take, when a server needs longer than the lab's 20 s
+   * (a JVM or an Erlang release booting its plugins); each such server says why where it sets it.
+   */
+  startTimeoutMs?: number;
   /** Ports the server listens on (127.0.0.1). */
   ports: readonly number[];
   /** Writes configuration under ctx.dir and starts the daemons with ctx.spawnDaemon. */

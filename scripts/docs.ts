@@ -21,7 +21,7 @@ function render(): string {
   for (const p of protocols) {
     const ports = p.ports.map((x) => `${x.port}/${x.transport}${x.label ? ` (${x.label})` : ''}`).join(', ');
     const tls = p.tlsModes.filter((m) => m !== 'off').join(', ') || '-';
-    const ops = Object.values(p.operations).map((o) => `\`${o.name}\`${o.session ? ' (session)' : ''}`).join(', ');
+    const ops = Object.values(p.operations).map((o) => `\`${o.name}\`${o.session ? ' (session)' : ''}${o.runsCode ? ' (runs code)' : ''}`).join(', ');
     lines.push(`| **${p.id}** ${cell(p.title)} | ${ports} | ${tls} | ${stars(p.rating.stars)} | ${cell(p.verifiedAgainst ?? 'not lab-verified')} | ${ops} |`);
   }
   lines.push('', '## Ratings', '');

@@ -77,7 +77,7 @@ try {
   const RESOLVER_URL = `https://127.0.0.1:${ports.dns.doh}/dns-query`;
   const started = await timed('workerd', () => Promise.allSettled([
     startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES), RESOLVER_URL }, caPath }),
-    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, RESOLVER_URL }, caPath }),
+    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, CODE_EXECUTION: 'off', RESOLVER_URL }, caPath }),
   ]));
   for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of started) if (s.status === 'rejected') throw s.reason;

@@ -3,7 +3,7 @@
 // sends nothing off the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authHeaders, call, workerUrl } from './harness.ts';
+import { DEPLOYMENT_TOKEN, authHeaders, call, workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 
 const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '0x7f.0.0.1', '127.0.1', '::1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', 'localhost'];
@@ -47,6 +47,53 @@ test('hostnames: resolved through DNS over HTTPS once, then judged; a lab name r
   const missing = await call('echo', 'send', { host: 'nosuchname.lab.portolan.test', port: ports.foundation.echo });
   assert.equal(missing.status, 502);
   assert.match(missing.body.error.message, /could not resolve/);
+});
+
+/** The first error a session on the deployment Worker sends (its token goes in the query: a WebSocket has no headers). */
+async function sessionError(protocol: string, operation: string, input: Record<string, unknown>): Promise<{ code: string; message: string }> {
+  const ws = new WebSocket(`${workerUrl('deployment').replace(/^http/, 'ws')}/api/${protocol}/${operation}?token=${DEPLOYMENT_TOKEN}`);
+  const error = new Promise<{ code: string; message: string }>((resolve, reject) => {
+    ws.addEventListener('message', (ev) => {
+      const m = JSON.parse(String(ev.data));
+      if (m.type === 'error') resolve(m.error);
+    });
+    ws.addEventListener('close', () => reject(new Error(`${protocol} ${operation}: closed without an error message`)));
+  });
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve, { once: true });
+    ws.addEventListener('error', () => reject(new Error(`cannot open the ${protocol} ${operation} session`)), { once: true });
+  });
+  ws.send(JSON.stringify({ type: 'start', input }));
+  try {
+    return await error;
+  } finally {
+    ws.close();
+  }
+}
+
+test('deployment policy: CODE_EXECUTION=off refuses every operation that runs code on the target, naming the setting', async () => {
+  const { protocols } = await import('../src/protocols/index.ts');
+  const runsCode = protocols.flatMap((p) => Object.values(p.operations).filter((op) => op.runsCode).map((op) => ({ protocol: p.id, op })));
+  const names = runsCode.map((x) => `${x.protocol} ${x.op.name}`);
+  for (const expected of ['jupyter execute', 'jupyter run', 'cdp evaluate', 'rserve eval', 'docker exec']) assert.ok(names.includes(expected), `${expected} is not marked runsCode (${names.join(', ')})`);
+  for (const { protocol, op } of runsCode) {
+    assert.match(op.summary, /runs code on the target|code execution on the target/, `${protocol} ${op.name} summary`);
+    if (op.session) {
+      const error = await sessionError(protocol, op.name, { host: '127.0.0.1' });
+      assert.equal(error.code, 'target_blocked', `${protocol} ${op.name}`);
+      assert.match(error.message, /runs code on the target.*CODE_EXECUTION=off/);
+    } else {
+      const r = await call(protocol, op.name, { host: '127.0.0.1' }, { kind: 'deployment' });
+      assert.equal(r.status, 403, `${protocol} ${op.name}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'target_blocked');
+      assert.match(r.body.error.message, /runs code on the target.*CODE_EXECUTION=off/);
+    }
+  }
+  const runtime = await (await fetch(`${workerUrl('deployment')}/api/runtime`, { headers: authHeaders('deployment') })).json();
+  assert.equal(runtime.policy.codeExecution, 'off');
+  const described = await (await fetch(`${workerUrl('deployment')}/api/protocols`, { headers: authHeaders('deployment') })).json();
+  const rserveEval = described.protocols.find((p: { id: string }) => p.id === 'rserve').operations.find((o: { name: string }) => o.name === 'eval');
+  assert.equal(rserveEval.runsCode, true);
 });
 
 // Last: it empties the test client's bucket.

@@ -2,6 +2,8 @@
 // implementation). nginx proxies /echo and /ws to it; tests also reach it directly.
 //   /echo      any method: answers JSON {method, url, httpVersion, headers (raw pairs), body, bodyBase64, bodyBytes}
 //   /stream    ?n=&size=: a chunked response of n pieces with a trailer (x-pieces)
+//   /cut       ?length=&send=[&chunked=1]: announces a body of `length` bytes (or chunked), sends `send` bytes
+//              (byte i is i & 0xff), then drops the connection: a download cut in the middle
 //   /ws        WebSocket echo: text and binary messages come back as sent (fragmented messages reassembled).
 //              Text commands: "close:CODE:REASON" closes with that code; "ping:DATA" sends a ping;
 //              "fragments:N" sends one text message in N frames; "binary:N" sends N bytes 0..255 repeating.
@@ -21,6 +23,16 @@ const server = http.createServer((req, res) => {
     for (let i = 0; i < n; i++) res.write(String.fromCharCode(97 + (i % 26)).repeat(size));
     res.addTrailers({ 'x-pieces': String(n) });
     res.end();
+    return;
+  }
+  if (url.pathname === '/cut') {
+    const length = Math.min(Number(url.searchParams.get('length') ?? '1048576'), 1 << 30);
+    const send = Math.min(Number(url.searchParams.get('send') ?? '0'), length);
+    const chunked = url.searchParams.get('chunked') === '1';
+    res.writeHead(200, { 'content-type': 'application/octet-stream', ...(chunked ? {} : { 'content-length': String(length) }) });
+    const body = Buffer.alloc(send);
+    for (let i = 0; i < send; i++) body[i] = i & 0xff;
+    res.write(body, () => setTimeout(() => res.socket?.destroy(), 50));
     return;
   }
   const chunks: Buffer[] = [];

@@ -53,6 +53,10 @@ export const httpFacts = {
   ws: '/ws',
   /** Text the echo backend's /stream sends: n pieces of `size` letters, then trailer x-pieces: n. */
   stream: '/stream',
+  /** The echo backend's /cut?length=&send=[&chunked=1]: a body announced, cut after `send` bytes (byte i is i & 0xff). */
+  cut: '/cut',
+  /** nginx serves the lab's transfer dir (test/files.ts) here. */
+  transfers: '/transfers/',
   wsHeader: ['x-lab', 'portolan-ws-echo'] as const,
   grpc: grpcFacts,
 } as const;
@@ -61,9 +65,13 @@ export function largeSha256(): string {
   return createHash('sha256').update(largeFileBytes()).digest('hex');
 }
 
-function locations(): string {
+function locations(labDir: string): string {
   return `
     root html;
+    # Files transfer tests make under the lab dir (test/files.ts), served as they are.
+    location /transfers/ {
+      alias ${join(labDir, 'transfers')}/;
+    }
     add_header X-Connection $connection always;
     add_header X-Connection-Requests $connection_requests always;
     location = /conn {
@@ -109,7 +117,7 @@ function locations(): string {
 `;
 }
 
-function nginxConf(dir: string, certPath: string, keyPath: string): string {
+function nginxConf(dir: string, labDir: string, certPath: string, keyPath: string): string {
   return nginxConfig(dir, {
     generatedBy: 'lab/servers/http.ts',
     workerConnections: 1024,
@@ -124,20 +132,20 @@ function nginxConf(dir: string, certPath: string, keyPath: string): string {
   server {
     listen 127.0.0.1:${p.nginx};
     server_name localhost;
-${locations()}
+${locations(labDir)}
   }
   server {
     # h2c: HTTP/2 over cleartext, prior knowledge only (nginx does not implement the Upgrade: h2c dance).
     listen 127.0.0.1:${p.nginxH2c} http2;
     server_name localhost;
-${locations()}
+${locations(labDir)}
   }
   server {
     # h2c that closes after 3 requests: nginx then sends GOAWAY (keepalive_requests counts HTTP/2 streams).
     listen 127.0.0.1:${p.nginxH2cLimited} http2;
     server_name localhost;
     keepalive_requests 3;
-${locations()}
+${locations(labDir)}
   }
   server {
     listen 127.0.0.1:${p.nginxTls} ssl http2;
@@ -145,7 +153,7 @@ ${locations()}
     ssl_certificate ${certPath};
     ssl_certificate_key ${keyPath};
     ssl_protocols TLSv1.2 TLSv1.3;
-${locations()}
+${locations(labDir)}
   }
 `,
   });
@@ -178,7 +186,7 @@ const nginx: LabServer = {
     ctx.writeFile(`html${httpFacts.hello.path}`, httpFacts.hello.text);
     ctx.writeFile(`html${httpFacts.chunked.path}`, httpFacts.chunked.source);
     ctx.writeFile(`html${httpFacts.large.path}`, largeFileBytes());
-    const conf = ctx.writeFile('nginx.conf', nginxConf(ctx.dir, ctx.tls.certPath, ctx.tls.keyPath));
+    const conf = ctx.writeFile('nginx.conf', nginxConf(ctx.dir, ctx.labDir, ctx.tls.certPath, ctx.tls.keyPath));
     await ctx.exec('/usr/sbin/nginx', ['-t', '-p', ctx.dir, '-c', conf]);
     await ctx.spawnDaemon({ command: '/usr/sbin/nginx', args: ['-p', ctx.dir, '-c', conf] });
   },

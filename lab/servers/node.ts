@@ -75,6 +75,12 @@ export const nodeFacts = {
     binary: { 'pattern-100k.bin': [100_000, 7], 'exact-1024.bin': [1024, 11] } as Record<string, [number, number]>,
     uploadDir: 'uploads',
   },
+  /** atftpd (RFC 7440 windowsize, which tftpd-hpa lacks): its own root, whose `uploads` directory takes new files. */
+  atftp: {
+    root: join(labDir, 'atftpd', 'root'),
+    files: { 'hello.txt': 'Hello from the Portolan atftpd lab.\n' } as Record<string, string>,
+    uploadDir: 'uploads',
+  },
   statsd: {
     /** collectd's csv writer: <csvDir>/<hostname>/statsd/<type>-<metric>-<date>, one "epoch,value" row per second. */
     csvDir: join(labDir, 'collectd', 'csv'),
@@ -237,6 +243,34 @@ const tftpd: LabServer = {
     const reply = await udpExchange(p.tftp, rrq);
     if (reply.readUInt16BE(0) !== 3 || !reply.subarray(4).toString().startsWith('Hello from')) {
       throw new Error(`tftpd: unexpected answer to RRQ hello.txt: ${reply.toString('hex').slice(0, 40)}`);
+    }
+  },
+};
+
+// atftpd: the lab's TFTP server with windowsize (RFC 7440), beside tftpd-hpa. It runs in the foreground on its own
+// port, as nobody, serving a root with a world-writable upload directory (atftpd creates files where it may write).
+const atftpd: LabServer = {
+  name: 'atftpd',
+  area: 'node',
+  packages: ['atftpd'],
+  ports: [p.atftpd],
+  async start(ctx) {
+    const f = nodeFacts.atftp;
+    mkdirSync(f.root, { recursive: true, mode: 0o755 });
+    for (const [name, text] of Object.entries(f.files)) writeFileSync(join(f.root, name), text, { mode: 0o644 });
+    mkdirSync(join(f.root, f.uploadDir), { recursive: true });
+    chmodSync(join(f.root, f.uploadDir), 0o777);
+    await ctx.spawnDaemon({
+      command: '/usr/sbin/atftpd',
+      args: ['--daemon', '--no-fork', '--port', String(p.atftpd), '--bind-address', '127.0.0.1', '--user', 'nobody', '--group', 'nogroup', '--logfile', '-', '--verbose=5', f.root],
+    });
+  },
+  async health() {
+    // RRQ hello.txt with windowsize: the OACK (opcode 6) must carry it back.
+    const rrq = Buffer.concat([Buffer.from([0, 1]), Buffer.from('hello.txt\0octet\0windowsize\x004\0')]);
+    const reply = await udpExchange(p.atftpd, rrq);
+    if (reply.readUInt16BE(0) !== 6 || !reply.subarray(2).toString('latin1').includes('windowsize\x004')) {
+      throw new Error(`atftpd: no OACK with windowsize to an RRQ asking for it: ${reply.toString('hex').slice(0, 60)}`);
     }
   },
 };
@@ -615,4 +649,4 @@ const nginxTlsLegacy: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [chrony, snmpd, tftpd, remoteShells, collectd, kamailio, minidlna, frrRip, avahi, llmnrd, nginxTlsLegacy];
+export const servers: LabServer[] = [chrony, snmpd, tftpd, atftpd, remoteShells, collectd, kamailio, minidlna, frrRip, avahi, llmnrd, nginxTlsLegacy];

@@ -9,6 +9,8 @@ import { capabilityMatrix } from '../protocols/matrix/index.ts';
 import { coerceQuery, shortRoute } from './short.ts';
 import { DEFAULT_TUNNEL_LIMITS, tunnelRoute, type TunnelLimits } from './tunnel.ts';
 import { serveSession, type WebSocketAcceptor } from './websocket.ts';
+import { DRAIN_LIMIT_BYTES, multipartUpload, serveTransfer, streamDownload, wantsFileStream, type BodyPipe } from './files.ts';
+import { MultipartReader, multipartBoundary } from './multipart.ts';
 
 export interface RateLimiter {
   /** Takes one token from `key`'s bucket; false when empty. */
@@ -28,6 +30,8 @@ export interface ApiOptions {
   /** Runtime description for /api/runtime. */
   runtimeInfo?: Record<string, unknown>;
   tunnelLimits?: TunnelLimits;
+  /** The response body pipe for streamed downloads (workerd: FixedLengthStream when the size is known, so Content-Length is sent). */
+  bodyPipe?: BodyPipe;
 }
 
 /** The JSON error body and status for anything thrown. */
@@ -60,7 +64,9 @@ export function createApp(opts: ApiOptions): Hono {
     return next();
   });
 
-  app.use('/api/*', bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => errorResponse(c, InvalidInput.field('body', `larger than ${opts.maxBodyBytes ?? 1024 * 1024} bytes`)) }));
+  const limitBody = bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => errorResponse(c, InvalidInput.field('body', `larger than ${opts.maxBodyBytes ?? 1024 * 1024} bytes`)) });
+  // A multipart upload streams to the operation as it arrives: no limit but the platform's (its input part is capped on its own).
+  app.use('/api/*', (c, next) => (multipartBoundary(c.req.header('content-type')) !== undefined ? next() : limitBody(c, next)));
 
   const limited = async (c: Context, target?: string) => {
     if (!opts.rateLimiter) return;
@@ -96,6 +102,23 @@ export function createApp(opts: ApiOptions): Hono {
 
   app.post('/api/:protocol/:operation', async (c) => {
     const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
+    const transcript = ['1', 'true'].includes(c.req.query('transcript') ?? '');
+    const boundary = multipartBoundary(c.req.header('content-type'));
+    if (boundary !== undefined) {
+      if (op.transfer?.direction !== 'upload') throw InvalidInput.field('content-type', `${p.id} ${op.name} takes a JSON body; multipart/form-data is for upload operations`);
+      if (!c.req.raw.body) throw InvalidInput.field('body', 'is empty: send part "input" (JSON) and part "file"');
+      const reader = new MultipartReader(c.req.raw.body, boundary);
+      try {
+        const { input, source } = await multipartUpload(reader);
+        await limited(c, String(input.host ?? ''));
+        return c.json(await runOperation(opts.env, p, op, input, { transcript, signal: c.req.raw.signal, upload: source }));
+      } catch (e) {
+        await reader.drain(DRAIN_LIMIT_BYTES);
+        throw e;
+      } finally {
+        reader.cancel();
+      }
+    }
     let body: unknown;
     try {
       const text = await c.req.text();
@@ -105,7 +128,9 @@ export function createApp(opts: ApiOptions): Hono {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw InvalidInput.field('body', 'must be a JSON object');
     await limited(c, String((body as Record<string, unknown>).host ?? ''));
-    const transcript = ['1', 'true'].includes(c.req.query('transcript') ?? '');
+    if (wantsFileStream(c)) {
+      return streamDownload(opts.env, p, op, body, { range: c.req.header('range'), signal: c.req.raw.signal, pipe: opts.bodyPipe, answerError: (e) => errorResponse(c, e), transcript });
+    }
     const answer = await runOperation(opts.env, p, op, body, { transcript, signal: c.req.raw.signal });
     if (op.media && (c.req.header('accept') ?? '').includes(op.media.contentType)) return mediaResponse(op.media, answer);
     return c.json(answer);
@@ -113,12 +138,14 @@ export function createApp(opts: ApiOptions): Hono {
 
   app.get('/api/:protocol/:operation', async (c) => {
     const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
-    if (!op.session) throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
+    if (!op.session && !op.transfer) throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
     if (!opts.acceptWebSocket) throw new PortolanError('unsupported_runtime', 'this host serves no WebSocket sessions');
     await limited(c, c.req.query('host'));
     const upgraded = opts.acceptWebSocket(c);
-    if (!upgraded) throw InvalidInput.field('upgrade', `${p.id} ${op.name} is an interactive session: connect with Upgrade: websocket`);
-    void serveSession(upgraded.socket, opts.env, p, op, coerceQuery(op, new URL(c.req.url).searchParams));
+    if (!upgraded) throw InvalidInput.field('upgrade', `${p.id} ${op.name} is ${op.session ? 'an interactive session' : 'a file transfer'}: connect with Upgrade: websocket`);
+    const query = coerceQuery(op, new URL(c.req.url).searchParams);
+    if (op.session) void serveSession(upgraded.socket, opts.env, p, op, query);
+    else void serveTransfer(upgraded.socket, opts.env, p, op, query);
     return upgraded.response;
   });
 

@@ -47,7 +47,10 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       summary: op.summary,
       /** `session`: a WebSocket at GET /api/{protocol}/{operation}; `request`: POST. */
       kind: op.session ? 'session' : 'request',
+      /** A file transfer (docs/files.md): streamed with Accept: application/octet-stream or multipart/form-data, or as a WebSocket transfer. */
+      ...(op.transfer ? { transfer: op.transfer } : {}),
       needs: op.needs ?? ['tcp'],
+      ...(op.runsCode ? { runsCode: true } : {}),
       input: inputJsonSchema(op),
       output: outputJsonSchema(op),
       ...(op.media ? { media: op.media.contentType } : {}),
@@ -88,6 +91,24 @@ const errorSchema = {
   },
 };
 
+/** An upload's streamed request body: multipart/form-data with the JSON input (without the content field) first, then the file. */
+function transferRequest(op: DefinedOperation): Record<string, unknown> {
+  if (op.transfer?.direction !== 'upload') return {};
+  const schema = inputJsonSchema(op) as { properties?: Record<string, unknown>; required?: string[] };
+  const content = op.transfer.content;
+  const { [content]: _content, ...properties } = schema.properties ?? {};
+  return {
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['input', 'file'],
+        properties: { input: { ...schema, properties, required: (schema.required ?? []).filter((r) => r !== content) }, file: { type: 'string', format: 'binary' } },
+      },
+      encoding: { input: { contentType: 'application/json' } },
+    },
+  };
+}
+
 export function openApiDocument(protocols: readonly Protocol[]) {
   const paths: Record<string, unknown> = {};
   const statuses = [...new Set(OUTCOMES.filter((o) => o !== 'ok').map(httpStatus))].sort();
@@ -99,11 +120,15 @@ export function openApiDocument(protocols: readonly Protocol[]) {
           summary: `${p.title}: ${op.summary}`,
           tags: [p.category],
           parameters: [{ name: 'transcript', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'Add the decoded wire log' }],
-          requestBody: { required: true, content: { 'application/json': { schema: inputJsonSchema(op) } } },
+          requestBody: { required: true, content: { 'application/json': { schema: inputJsonSchema(op) }, ...transferRequest(op) } },
           responses: {
+            ...(op.transfer?.direction === 'download' && op.transfer.resume
+              ? { 206: { description: 'With Accept: application/octet-stream and Range: bytes=N-: the file from byte N (Content-Range)', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } }
+              : {}),
             200: {
-              description: 'The operation completed',
+              description: op.transfer?.direction === 'download' ? 'The operation completed; with Accept: application/octet-stream the body is the file itself (docs/files.md)' : 'The operation completed',
               content: {
+                ...(op.transfer?.direction === 'download' ? { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } : {}),
                 'application/json': {
                   schema: {
                     type: 'object',

@@ -196,11 +196,9 @@ export class Conn {
   firstBytes: Uint8Array = new Uint8Array(0);
   /** Time the dial took, set by the runner. */
   connectMs = 0;
-  /**
-   * Bytes to ask the host for per read, for a protocol that streams megabytes (VNC updates): a host that reads into a
-   * buffer of the caller's size (Workers) otherwise returns at most its default (4 KiB) per read.
-   */
-  readSize?: number;
+  /** With `bulkReads`: the most one transport read asks for, and what the next one asks for. */
+  private maxRead = 0;
+  private nextRead = 0;
 
   constructor(opts: ConnOptions) {
     this.transport = opts.transport;
@@ -233,6 +231,16 @@ export class Conn {
     return this.signalOf();
   }
 
+  /**
+   * For bulk data (a file transfer, SSH packets): each transport read asks for twice what the last one
+   * brought, from 4 KiB up to `max`, so a host that reads into the caller's buffer (Workers) returns
+   * large chunks when data streams in and a quiet connection's pending read stays small.
+   */
+  bulkReads(max: number): void {
+    this.maxRead = max;
+    this.nextRead = Math.min(max, 4096);
+  }
+
   /** Waits for `p` unless the operation's deadline fires first. */
   private guard<T>(p: Promise<T>, waiting: string): Promise<T> {
     const signal = this.signalOf();
@@ -257,7 +265,7 @@ export class Conn {
   private async fill(waiting: string): Promise<boolean> {
     if (this.eof) return false;
     if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
-    this.pendingRead ??= this.transport.read(this.readSize);
+    this.pendingRead ??= this.transport.read(this.maxRead > 0 ? this.nextRead : undefined);
     const chunk = await this.guard(this.pendingRead, waiting);
     this.pendingRead = undefined;
     this.tlsUnconfirmed = false;
@@ -265,6 +273,7 @@ export class Conn {
       this.eof = true;
       return false;
     }
+    if (this.maxRead > 0) this.nextRead = Math.min(this.maxRead, Math.max(4096, chunk.length * 2));
     this.bytesIn += chunk.length;
     if (this.firstBytes.length < FIRST_BYTES) this.firstBytes = concat([this.firstBytes, chunk.subarray(0, FIRST_BYTES - this.firstBytes.length)]);
     if (this.received.length + chunk.length > this.maxBuffered) {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
+import { MAX_TRANSFER_TIMEOUT_MS, type DownloadTarget, type TransferSpec, type UploadSource } from './files.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { FailureCode } from './errors.ts';
 import type { Transcript } from './transcript.ts';
@@ -83,6 +84,10 @@ export interface OperationContext {
   sleep(ms: number): Promise<void>;
   /** Runs `fn` with a tighter deadline on every connection; its expiry surfaces as io_timeout. */
   within<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Present when the caller wants the file as a byte stream (operations with `transfer.direction: 'download'`; core/files.ts). */
+  readonly download?: DownloadTarget;
+  /** Present when the caller sent the file as a byte stream (operations with `transfer.direction: 'upload'`); the content field is then absent. */
+  readonly upload?: UploadSource;
 }
 
 export type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -119,8 +124,19 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
    * when it depends on the input (DNS: 853 for DoT, 443 for DoH).
    */
   defaultPort?: number | ((input: Record<string, unknown>) => number | undefined);
-  /** Longest deadline the operation accepts (default 30 s). */
+  /**
+   * The operation runs code of the user's on the target (a notebook cell, a browser script, an R expression):
+   * its summary says so, and a deployment with CODE_EXECUTION=off refuses it before any connection.
+   */
+  runsCode?: boolean;
+  /** Longest deadline the operation accepts (default 30 s; 24 h for a transfer). */
   maxTimeoutMs?: number;
+  /**
+   * The operation moves a file (docs/files.md): a download answers its bytes as a stream for
+   * `Accept: application/octet-stream` or a WebSocket transfer, an upload takes them from
+   * multipart/form-data or a WebSocket transfer. Its run() then sees `ctx.download` / `ctx.upload`.
+   */
+  transfer?: TransferSpec;
   defaultTimeoutMs?: number;
   /**
    * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
@@ -134,6 +150,8 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
   failedAs?: (result: z.infer<O>) => FailureCode | undefined;
   /** Renders the result as plain text for curl. */
   text?: (result: z.infer<O>, input: TargetFields & z.infer<I>) => string;
+  /** Renders one session message as a line for the CLI (a feed prints one line per message); undefined: not a data line. */
+  sessionText?: (message: Record<string, unknown>) => string | undefined;
   /**
    * Command-line conveniences: `args` names the fields that words after the operation fill, in order (a
    * last name ending in `...` takes the rest as a list); `short` maps one-letter flags to fields
@@ -279,7 +297,8 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
     if (!op.run && !op.session) throw new TypeError(`${spec.id}.${name}: an operation needs run or session`);
     const taken = Object.keys(op.input.shape).filter((field) => TARGET_FIELDS.includes(field));
     if (taken.length > 0) throw new TypeError(`${spec.id}.${name}: ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} the target's; name the operation's own field otherwise`);
-    const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : 30_000);
+    if (op.transfer?.direction === 'upload' && !(op.transfer.content in op.input.shape)) throw new TypeError(`${spec.id}.${name}: transfer.content names no input field`);
+    const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : op.transfer ? MAX_TRANSFER_TIMEOUT_MS : 30_000);
     const target = {
       host: hostField.describe('Target hostname or IP address'),
       port: portField.optional().describe(`Target port (default ${typeof op.defaultPort === 'number' ? op.defaultPort : defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),

@@ -5,8 +5,9 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
-import { InvalidInput, PortolanError, ProtocolError, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
+import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
+import { guardDownload, guardUpload, MAX_TRANSFER_TIMEOUT_MS, STREAM_TIMEOUT_MS, type DownloadTarget, type UploadSource } from './files.ts';
 import { quoteGreeting, recognizeGreeting } from './sniff.ts';
 import { defaultPort, isProxyHop, type BackChannel, type JumpHostInput, type ProxyRoute, type ViaInput, type ListenRequest, type SessionChannel, type SessionMessage, type DefinedOperation, type DialRequest, type OperationContext, type Protocol, type TargetFields } from './protocol.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
@@ -29,6 +30,8 @@ export interface HostEnv {
   crypto: CryptoPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
+  /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
+  codeExecution?: boolean;
   /** Proxy hops (`via` of type socks5, socks4 or http, and `through` on a dial): the handshakes, wired by the host. */
   proxy?: ProxyHandshake;
 }
@@ -54,10 +57,23 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   });
 }
 
-export function parseInput(op: DefinedOperation, raw: unknown): TargetFields & Record<string, unknown> {
-  const parsed = op.schema.safeParse(raw ?? {});
+/**
+ * Validates the input. For a streamed transfer (`stream`), a deadline the input leaves out is the
+ * transfer's (STREAM_TIMEOUT_MS), and a streamed upload's content comes from the stream, not a field.
+ */
+export function parseInput(op: DefinedOperation, raw: unknown, stream?: 'download' | 'upload'): TargetFields & Record<string, unknown> {
+  let schema = op.schema;
+  const given = (raw ?? {}) as Record<string, unknown>;
+  if (stream === 'upload' && op.transfer?.direction === 'upload') {
+    const field = op.transfer.content;
+    if (typeof given === 'object' && field in given) throw InvalidInput.field(field, 'give the file either inline or as the streamed file, not both');
+    schema = schema.omit({ [field]: true }) as unknown as typeof schema;
+  }
+  const parsed = schema.safeParse(raw ?? {});
   if (!parsed.success) throw new InvalidInput(fieldIssues(parsed.error));
-  return parsed.data as TargetFields & Record<string, unknown>;
+  const input = parsed.data as TargetFields & Record<string, unknown>;
+  if (stream && op.transfer && typeof given === 'object' && given.timeoutMs === undefined) input.timeoutMs = Math.min(STREAM_TIMEOUT_MS, op.maxTimeoutMs ?? MAX_TRANSFER_TIMEOUT_MS);
+  return input;
 }
 
 export function missingCapabilities(op: DefinedOperation, tls: TlsMode, have: ReadonlySet<Capability>): Capability[] {
@@ -74,6 +90,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Runs the operation's interactive session over this channel instead of `run`. */
   channel?: SessionChannel;
+  /** A download streamed to the caller: its destination (core/files.ts). */
+  download?: DownloadTarget;
+  /** An upload the caller streams: its bytes (core/files.ts). */
+  upload?: UploadSource;
 }
 
 /** Runs one operation to its answer. Throws PortolanError on failure. */
@@ -86,7 +106,12 @@ export async function runOperation(
 ): Promise<Answer> {
   if (opts.channel && !op.session) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is not an interactive session; POST /api/${protocol.id}/${op.name}`);
   if (!opts.channel && !op.run) throw InvalidInput.field('operation', `${protocol.id} ${op.name} is an interactive session: open GET /api/${protocol.id}/${op.name} as a WebSocket`);
-  const input = parseInput(op, raw);
+  if (op.runsCode && env.codeExecution === false) {
+    throw new TargetBlocked(`${protocol.id} ${op.name} runs code on the target, and this deployment turned code execution off (CODE_EXECUTION=off)`, { setting: 'CODE_EXECUTION' });
+  }
+  const stream = opts.download ? 'download' : opts.upload ? 'upload' : undefined;
+  if (stream && op.transfer?.direction !== stream) throw InvalidInput.field(stream === 'download' ? 'accept' : 'body', `${protocol.id} ${op.name} does not ${stream} a file`);
+  const input = parseInput(op, raw, stream);
   const missing = missingCapabilities(op, input.tls, env.dialer.capabilities);
   if (missing.length > 0) {
     const { reasons, alternatives } = unsupportedReasons(missing, op.alternatives);
@@ -249,6 +274,8 @@ export async function runOperation(
         inner.dispose();
       }
     },
+    download: opts.download && guardDownload(opts.download, (p) => raceSignal(p, current)),
+    upload: opts.upload && guardUpload(opts.upload, (p) => raceSignal(p, current)),
   };
 
   const via = (input as { via?: ViaInput }).via;

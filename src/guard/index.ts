@@ -1,6 +1,6 @@
 // The guard's public surface: what hosts import to build their TargetGuard.
 export { createGuard, checkPort, type GuardOptions, type GuardRuntime } from './guard.ts';
-export { decideAddress, matchAllowList, parsePolicy, parseAllowEntry, BLOCKED_RANGES, type Decision, type TargetPolicy } from './policy.ts';
+export { decideAddress, matchAllowList, parseCodeExecution, parsePolicy, parseAllowEntry, BLOCKED_RANGES, type Decision, type TargetPolicy } from './policy.ts';
 export { dohResolver, CLOUDFLARE_DOH_JSON, GOOGLE_DOH_JSON, type Resolver, type FetchLike, type DohOptions } from './resolver.ts';
 export { cloudflareRange, CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, CLOUDFLARE_RESOLVER_IPV4 } from './cloudflare-ranges.ts';
 export { classifyHost, localOnlyReason, isLocalhostName, type HostTarget } from './names.ts';

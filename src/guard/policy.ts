@@ -144,6 +144,17 @@ export function decideAddress(addr: IpAddress, policy: TargetPolicy): Decision {
 }
 
 /** Reads ALLOW_TARGETS (comma-separated CIDRs, addresses or `loopback`) from a host's environment. */
+/**
+ * CODE_EXECUTION: `on` (the default) lets operations that run code on the target (`runsCode`: jupyter
+ * execute, cdp evaluate, rserve eval, ...) run; `off` refuses them all as target_blocked.
+ */
+export function parseCodeExecution(raw: string | undefined): boolean {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw InvalidInput.field('CODE_EXECUTION', `must be on or off, not ${JSON.stringify(raw)}`);
+}
+
 export function parsePolicy(env: Readonly<Record<string, unknown>> | undefined): TargetPolicy {
   const raw = env?.ALLOW_TARGETS;
   if (raw === undefined || raw === null || raw === '') return { allow: [] };

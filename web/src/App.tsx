@@ -10,6 +10,7 @@ import { HistoryPage } from './pages/HistoryPage.tsx';
 import { LdapBrowser } from './pages/LdapBrowser.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { WherePage } from './pages/WherePage.tsx';
+import { FilesPage } from './files/FileBrowser.tsx';
 
 const NAV: [string, string, string][] = [
   ['catalog', 'Protocols', href([])],
@@ -45,13 +46,13 @@ export function App() {
   }, []);
 
   const [page, ...rest] = route.parts;
-  const section = page === 'run' || page === 'p' || page === 'browse' || page === undefined ? 'catalog' : page === 'targets' ? 'history' : page;
+  const section = page === 'run' || page === 'p' || page === 'browse' || page === 'files' || page === undefined ? 'catalog' : page === 'targets' ? 'history' : page;
 
   const routeKey = route.parts.join('/');
   useEffect(() => {
     const titles: Record<string, string> = { history: 'History', api: 'API', where: 'What runs where' };
     const [first, ...others] = routeKey.split('/');
-    document.title = first === 'browse' ? 'LDAP directory browser · Portolan' : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
+    document.title = first === 'browse' ? 'LDAP directory browser · Portolan' : first === 'files' ? `${others.join(' ')} files · Portolan` : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [routeKey]);
@@ -61,6 +62,7 @@ export function App() {
   else if (!registry) body = <p className="muted">Loading the protocol registry…</p>;
   else if (page === undefined || page === 'catalog') body = <Catalog query={route.query} />;
   else if (page === 'p' || page === 'run') body = <RunPage protocolId={rest[0] ?? ''} operationName={rest[1]} query={route.query} />;
+  else if (page === 'files') body = <FilesPage protocolId={rest[0] ?? ''} query={route.query} />;
   else if (page === 'browse' && rest[0] === 'ldap') body = <LdapBrowser />;
   else if (page === 'history' || page === 'targets') body = <HistoryPage />;
   else if (page === 'api') body = <ApiPage />;

@@ -57,8 +57,9 @@ export function CopyButton({ text, label = 'Copy', className = 'small' }: { text
   );
 }
 
-export function download(name: string, data: string | Uint8Array, type = 'text/plain'): void {
-  const blob = new Blob([typeof data === 'string' ? data : new Uint8Array(data)], { type });
+/** Saves data as a file through the browser's download (an <a download> click). */
+export function download(name: string, data: string | Uint8Array | Blob, type = 'text/plain'): void {
+  const blob = data instanceof Blob ? data : new Blob([typeof data === 'string' ? data : new Uint8Array(data)], { type });
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
@@ -66,7 +67,8 @@ export function download(name: string, data: string | Uint8Array, type = 'text/p
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  // The browser reads the blob when it starts the download; a large one takes longer than a moment.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function formatMs(ms: number | null | undefined): string {

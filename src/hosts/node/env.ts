@@ -36,6 +36,8 @@ export interface NodeEnvOptions {
   policy?: TargetPolicy;
   probe?: RuntimeProbe;
   resolver?: Resolver;
+  /** false refuses operations that run code on the target (CODE_EXECUTION=off). */
+  codeExecution?: boolean;
 }
 
 export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
@@ -46,7 +48,7 @@ export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
     runtime: 'node',
     cloudflareCheck: false,
   });
-  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake };
+  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution: opts.codeExecution };
 }
 
 /** The CLI's policy: every address, since whoever runs it can open any socket anyway. */

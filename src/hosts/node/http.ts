@@ -1,6 +1,6 @@
 // node:http ⇄ the Fetch API: what lets the one Hono app (src/api/app.ts) answer on Node.
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 
 /** The largest request body read into memory; the app's own body limit (1 MiB) answers first. */
 export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
@@ -31,11 +31,18 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<Uint8Ar
 export async function toRequest(req: http.IncomingMessage, origin: string, signal?: AbortSignal): Promise<Request> {
   const url = new URL(req.url ?? '/', origin);
   const method = req.method ?? 'GET';
+  // A multipart upload streams to the operation as it arrives (src/api/files.ts); other bodies are read whole.
+  if (method === 'POST' && /^\s*multipart\/form-data/i.test(req.headers['content-type'] ?? '')) {
+    return new Request(url, { method, headers: headersOf(req), body: Readable.toWeb(req) as ReadableStream<Uint8Array>, signal, duplex: 'half' } as RequestInit);
+  }
   const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, MAX_REQUEST_BODY);
   return new Request(url, { method, headers: headersOf(req), body: body as BodyInit | undefined, signal });
 }
 
-/** Writes a fetch Response to a node:http response, streaming the body. */
+/**
+ * Writes a fetch Response to a node:http response, streaming the body. A body that fails after it began
+ * (a download cut short) destroys the socket: the client sees a reset, never a clean end.
+ */
 export async function sendResponse(res: http.ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
@@ -51,13 +58,16 @@ export async function sendResponse(res: http.ServerResponse, response: Response)
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((r) => res.once('drain', () => r()));
-      if (res.destroyed) break;
+      if (!res.write(value)) await new Promise<void>((r) => res.once('drain', () => r()).once('close', () => r()));
+      if (res.destroyed) return void reader.cancel().catch(() => {});
     }
+  } catch {
+    res.destroy();
+    return;
   } finally {
     reader.releaseLock();
-    res.end();
   }
+  res.end();
 }
 
 /** A fetch Response written as raw HTTP/1.1 on a socket that asked for an upgrade the app declined. */

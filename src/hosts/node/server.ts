@@ -18,7 +18,7 @@ import { createApp, type RateLimiter } from '../../api/app.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { Protocol } from '../../core/protocol.ts';
-import { parsePolicy } from '../../guard/index.ts';
+import { parseCodeExecution, parsePolicy } from '../../guard/index.ts';
 import { protocols as registry } from '../../protocols/index.ts';
 import { serveAsset } from './assets.ts';
 import { nodeHostEnv } from './env.ts';
@@ -38,6 +38,8 @@ export interface NodeHostOptions {
   /** `capacity/perSeconds` or `off`, like the Worker's RATE_LIMIT_CLIENT / RATE_LIMIT_TARGET. */
   rateLimitClient?: string;
   rateLimitTarget?: string;
+  /** CODE_EXECUTION: `off` refuses operations that run code on the target. Default `on`. */
+  codeExecution?: string;
   assetsDir?: string;
   /** Take the client address from X-Forwarded-For (behind a proxy you run). */
   trustProxy?: boolean;
@@ -141,7 +143,8 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
   const protocols = opts.protocols ?? registry;
   const probe = opts.probe ?? (await probeRuntime());
   const policy = parsePolicy({ ALLOW_TARGETS: opts.allowTargets });
-  const env = nodeHostEnv({ policy, probe });
+  const codeExecution = parseCodeExecution(opts.codeExecution);
+  const env = nodeHostEnv({ policy, probe, codeExecution });
   const clientBucket = bucketSpec(opts.rateLimitClient, '120/60', 'RATE_LIMIT_CLIENT');
   const targetBucket = bucketSpec(opts.rateLimitTarget, '60/60', 'RATE_LIMIT_TARGET');
   const assetsDir = opts.assetsDir ?? DEFAULT_ASSETS_DIR;
@@ -173,7 +176,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       probe,
-      policy: { allow: policy.allow.join(',') },
+      policy: { allow: policy.allow.join(','), codeExecution: codeExecution ? 'on' : 'off' },
       assets: existsSync(join(assetsDir, 'index.html')),
     },
   });
@@ -266,6 +269,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeHostOp
     accessToken: env.ACCESS_TOKEN,
     rateLimitClient: env.RATE_LIMIT_CLIENT,
     rateLimitTarget: env.RATE_LIMIT_TARGET,
+    codeExecution: env.CODE_EXECUTION,
     assetsDir: env.PORTOLAN_ASSETS,
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
   };

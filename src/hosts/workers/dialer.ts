@@ -23,8 +23,6 @@ function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 const READ_BYTES = 4096;
 
 function wrap(socket: Socket, remote: string): Transport {
-  // Rejects when the peer resets; reads and writes report that themselves.
-  socket.closed.catch(() => {});
   // A BYOB reader: a read returns what the socket holds, up to the buffer it is given (the default
   // reader returns at most 4 KiB per read, and each read costs the isolate far more than its bytes).
   const reader = socket.readable.getReader({ mode: 'byob' });
@@ -95,6 +93,7 @@ function connectError(e: unknown): PortolanError {
 async function tlsOrRefused(host: string, port: number, original: PortolanError, signal: AbortSignal): Promise<PortolanError> {
   if (original.code !== 'refused' || signal.aborted) return original;
   const plain = connect({ hostname: host, port }, { secureTransport: 'off', allowHalfOpen: false });
+  plain.closed.catch(() => {});
   try {
     await plain.opened;
   } catch {
@@ -127,6 +126,8 @@ export class WorkersDialer implements Dialer {
   async dial(opts: DialOptions): Promise<Transport> {
     const secureTransport = opts.tls === 'implicit' ? 'on' : opts.tls === 'starttls' ? 'starttls' : 'off';
     const socket = connect({ hostname: dialTarget(opts), port: opts.port }, { secureTransport, allowHalfOpen: false });
+    // A failed connect rejects `closed` too, not only `opened`: unhandled, workerd reports it as uncaught.
+    socket.closed.catch(() => {});
     const onAbort = () => void socket.close().catch(() => {});
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {

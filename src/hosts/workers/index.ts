@@ -1,11 +1,12 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
+import { BODY_AHEAD_BYTES } from '../../api/files.ts';
 import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { protocols } from '../../protocols/index.ts';
-import { createGuard, parsePolicy } from '../../guard/index.ts';
+import { createGuard, parseCodeExecution, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
 import { proxyHandshake } from '../../protocols/socks/hop.ts';
@@ -28,6 +29,8 @@ export interface Env {
   /** Tunnel limits: idle time in ms and bytes per tunnel (both directions). */
   TUNNEL_IDLE_MS?: string;
   TUNNEL_QUOTA_BYTES?: string;
+  /** `off` refuses every operation that runs code on the target (jupyter execute, cdp evaluate, ...); default `on`. */
+  CODE_EXECUTION?: string;
 }
 
 const acceptWebSocket: WebSocketAcceptor = (c: Context) => {
@@ -67,7 +70,7 @@ function positive(text: string, name: string): number {
 let cached: { key: string; app: ReturnType<typeof createApp> } | undefined;
 
 function appFor(env: Env) {
-  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES].join('|');
+  const key = [env.ALLOW_TARGETS, env.RESOLVER_URL, env.ACCESS_TOKEN, env.RATE_LIMIT_CLIENT, env.RATE_LIMIT_TARGET, env.TUNNEL_IDLE_MS, env.TUNNEL_QUOTA_BYTES, env.CODE_EXECUTION].join('|');
   if (cached?.key === key) return cached.app;
   const dialer = new WorkersDialer();
   const guard = createGuard({
@@ -76,17 +79,21 @@ function appFor(env: Env) {
     runtime: 'workers',
     cloudflareCheck: true,
   });
+  const codeExecution = parseCodeExecution(env.CODE_EXECUTION);
   const clientBucket = bucket(env.RATE_LIMIT_CLIENT, '120/60');
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake },
+    env: { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
     acceptWebSocket,
-    runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '' } },
+    // FixedLengthStream sends Content-Length, so a download cut short shows as a short body: workerd ends an
+    // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
+    bodyPipe: (length) => (length === null ? new IdentityTransformStream({ highWaterMark: BODY_AHEAD_BYTES }) : new FixedLengthStream(length, { highWaterMark: BODY_AHEAD_BYTES })),
+    runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
     tunnelLimits: {
       ...DEFAULT_TUNNEL_LIMITS,
       ...(env.TUNNEL_IDLE_MS ? { idleMs: positive(env.TUNNEL_IDLE_MS, 'TUNNEL_IDLE_MS') } : {}),

@@ -158,6 +158,7 @@ export default defineProtocol({
     }),
     exec: operation({
       summary: 'Runs a command in a running container (exec create + start): code execution on the target. Its stdout, stderr and exit code',
+      runsCode: true,
       input: z.object({
         id: idIn,
         command: z.array(z.string().max(64 * 1024)).min(1).max(1024).describe('The command and its arguments (no shell unless you name one)').meta({ examples: [['ls', '-l', '/']] }),

@@ -10,8 +10,8 @@
 // The data connection is dialled plain and, with PROT P, upgraded to TLS only after the server's 1xx
 // reply: servers start the TLS handshake on the data connection after accepting it and answering the
 // transfer command, and a command that fails (550) then never leaves a handshake hanging.
-import { concat } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
+import { ByteCollector, memorySource, type ByteSink, type ByteSource } from '../../core/files.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import {
@@ -68,6 +68,11 @@ export interface TransferInfo {
   /** The server's final reply, e.g. `226 Transfer complete.` */
   reply: string;
 }
+
+/** The most one read of a data connection asks for. */
+const DATA_READ_BYTES = 256 * 1024;
+/** Bytes of an upload handed to the data connection and not yet written. */
+const WRITES_IN_FLIGHT = 1024 * 1024;
 
 /** Replies that say the command is not implemented or not understood (RFC 959 §4.2.2). */
 const NOT_IMPLEMENTED = [500, 501, 502, 504];
@@ -304,63 +309,111 @@ export class FtpSession {
     argument: string | undefined,
     opts: { offset?: number; maxBytes: number; representation?: Representation },
   ): Promise<{ bytes: Uint8Array; truncated: boolean; info: TransferInfo }> {
+    const collector = new ByteCollector(opts.maxBytes);
+    const { info } = await this.retrieve(verb, argument, collector, { ...opts, stop: () => collector.truncated });
+    return { bytes: collector.bytes(), truncated: collector.truncated, info };
+  }
+
+  /**
+   * RETR, LIST, NLST or MLSD into `sink`, each chunk as the data connection delivers it; every write is
+   * awaited, so a slow consumer slows the data connection (TCP flow control reaches the server). `stop()`
+   * true closes the data connection early (the 426/451 that follows is then accepted). In ASCII mode CRLF
+   * becomes LF. A data connection the server closes early shows in its final reply (426, 451), which fails
+   * the transfer.
+   */
+  async retrieve(
+    verb: 'RETR' | 'LIST' | 'NLST' | 'MLSD',
+    argument: string | undefined,
+    sink: ByteSink,
+    opts: { offset?: number; representation?: Representation; stop?: () => boolean },
+  ): Promise<{ info: TransferInfo; bytes: number }> {
     await this.setType(opts.representation ?? (verb === 'RETR' ? 'binary' : 'ascii'));
     const ascii = verb === 'RETR' && opts.representation === 'ascii';
     const command = argument === undefined ? verb : `${verb} ${argument}`;
     const data = await this.openData();
-    const parts: Uint8Array[] = [];
     let total = 0;
     let wire = 0;
-    let truncated = false;
+    let cutShort = false;
     let started = 0;
     try {
       const early = await this.startTransfer(data, verb, argument, opts.offset ?? 0);
-      if (early !== null) return { bytes: new Uint8Array(0), truncated: false, info: this.info(data, 0, 0, early) };
+      if (early !== null) return { info: this.info(data, 0, 0, early), bytes: 0 };
       started = now();
+      data.conn.bulkReads(DATA_READ_BYTES);
       let pendingCr = false;
       for (;;) {
-        const chunk = await data.conn.read(Math.min(1 << 20, opts.maxBytes + 1 - total));
+        const chunk = await data.conn.read(DATA_READ_BYTES);
         if (chunk === null) break;
         wire += chunk.length;
         let piece = chunk;
         if (ascii) ({ bytes: piece, pendingCr } = fromNetworkAscii(chunk, pendingCr, false));
-        parts.push(piece);
         total += piece.length;
-        if (total > opts.maxBytes) {
-          truncated = true;
+        if (piece.length > 0) await sink.write(piece);
+        if (opts.stop?.()) {
+          cutShort = true;
           break;
         }
       }
-      if (ascii && pendingCr && !truncated) {
-        parts.push(fromNetworkAscii(new Uint8Array(0), true, true).bytes);
+      if (ascii && pendingCr && !cutShort) {
         total += 1;
+        await sink.write(fromNetworkAscii(new Uint8Array(0), true, true).bytes);
       }
     } finally {
       await data.conn.close();
     }
     const ms = now() - started;
     this.ctx.timing.mark('transferDoneMs');
-    let bytes = concat(parts);
-    if (bytes.length > opts.maxBytes) bytes = bytes.subarray(0, opts.maxBytes);
-    const final = await this.finishTransfer(command, truncated);
-    return { bytes, truncated, info: this.info(data, wire, ms, final) };
+    const final = await this.finishTransfer(command, cutShort);
+    return { info: this.info(data, wire, ms, final), bytes: total };
   }
 
   /** STOR or APPE (after REST when `offset` is given): writes `content` on the data connection and closes it. */
   async store(verb: 'STOR' | 'APPE', path: string, content: Uint8Array, opts: { offset?: number; representation?: Representation }): Promise<TransferInfo> {
+    return (await this.storeFrom(verb, path, memorySource(content), opts)).info;
+  }
+
+  /**
+   * STOR or APPE (after REST when `offset` is given) from `source`, chunk by chunk: each write waits for the
+   * data connection to take it. Returns the file bytes sent (before any ASCII conversion).
+   */
+  async storeFrom(verb: 'STOR' | 'APPE', path: string, source: ByteSource, opts: { offset?: number; representation?: Representation }): Promise<{ info: TransferInfo; bytes: number }> {
     await this.setType(opts.representation ?? 'binary');
-    const payload = opts.representation === 'ascii' ? toNetworkAscii(content) : content;
+    const ascii = opts.representation === 'ascii';
     const data = await this.openData();
     let started = 0;
+    let bytes = 0;
+    let wire = 0;
     try {
       const early = await this.startTransfer(data, verb, path, opts.offset ?? 0);
       if (early !== null) throw new ProtocolError(`${verb} ${path}: the server answered ${formatReply(early)} before any data was sent`);
       started = now();
-      const step = 256 * 1024;
-      for (let at = 0; at < payload.length; at += step) {
-        const piece = payload.subarray(at, at + step);
-        await data.conn.write(piece, { decode: `file data: ${piece.length} bytes (from offset ${at})` });
+      let afterCr = false;
+      // Writes are issued while the next chunk is read, up to WRITES_IN_FLIGHT bytes not yet settled.
+      const writes: { size: number; done: Promise<void> }[] = [];
+      let unsettled = 0;
+      try {
+        for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
+          if (chunk.length === 0) continue;
+          const piece = ascii ? toNetworkAscii(chunk, afterCr) : chunk;
+          afterCr = chunk[chunk.length - 1] === 0x0d;
+          // Record the size before the write: a runtime may take (detach) the buffer it writes.
+          const size = piece.length;
+          bytes += chunk.length;
+          const done = data.conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
+          done.catch(() => {});
+          writes.push({ size, done });
+          unsettled += size;
+          wire += size;
+          while (unsettled > WRITES_IN_FLIGHT) {
+            const first = writes.shift()!;
+            await first.done;
+            unsettled -= first.size;
+          }
+        }
+      } finally {
+        await Promise.allSettled(writes.map((w) => w.done));
       }
+      for (const w of writes) await w.done;
       // RFC 959 §3.3 (stream mode): the end of the connection is the end of the file. Half-close, then wait
       // for the server to close: closing at once can lose bytes still queued in the host, and with TLS 1.3
       // unread session tickets would turn the close into a reset (vsftpd: 426, file cut short).
@@ -375,7 +428,7 @@ export class FtpSession {
     const ms = now() - started;
     this.ctx.timing.mark('transferDoneMs');
     const final = await this.finishTransfer(`${verb} ${path}`, false);
-    return this.info(data, payload.length, ms, final);
+    return { info: this.info(data, wire, ms, final), bytes };
   }
 
   private info(data: DataChannel, wireBytes: number, ms: number, final: Reply): TransferInfo {

@@ -201,14 +201,16 @@ export function parseSize(text: string): number {
 }
 
 /** RFC 959 §3.1.1.1: TYPE A sends lines ended by CRLF; the local form here is LF. */
-export function toNetworkAscii(bytes: Uint8Array): Uint8Array {
+export function toNetworkAscii(bytes: Uint8Array, afterCr = false): Uint8Array {
+  // `afterCr`: the byte before this chunk of a stream was CR, so an LF at its start is already a CRLF.
+  const bare = (i: number) => bytes[i] === LF && (i === 0 ? !afterCr : bytes[i - 1] !== CR);
   let lf = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === LF && (i === 0 || bytes[i - 1] !== CR)) lf++;
+  for (let i = 0; i < bytes.length; i++) if (bare(i)) lf++;
   if (lf === 0) return bytes;
   const out = new Uint8Array(bytes.length + lf);
   let at = 0;
   for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === LF && (i === 0 || bytes[i - 1] !== CR)) out[at++] = CR;
+    if (bare(i)) out[at++] = CR;
     out[at++] = bytes[i];
   }
   return out;

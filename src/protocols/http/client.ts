@@ -4,11 +4,13 @@
 //
 // How it works: `exchange` writes the request (Content-Length or chunked, §6.2/§7.1), then reads
 // frames from the codec: heads until a non-1xx one (§15.2), then the body in pieces no larger than
-// 64 KiB. Bytes past the body cap are not read: the connection is then closed rather than reused.
+// 256 KiB, collected up to a cap or handed to a sink (a streamed download). Bytes past the body cap are not read: the connection is then closed rather than reused.
 // Every frame's wire bytes go into `raw` (capped) so the answer can show the response as received.
 import { concat, fromLatin1, fromUtf8, toBase64 as toB64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError, classify } from '../../core/errors.ts';
+import type { ByteSink } from '../../core/files.ts';
+import { cutShort } from './files.ts';
 import {
   chunkEndFrame,
   chunkLineFrame,
@@ -26,7 +28,7 @@ import {
   type ResponseHead,
 } from './codec.ts';
 
-const PIECE = 64 * 1024;
+const PIECE = 256 * 1024;
 const MAX_INTERIM = 20;
 
 export interface ExchangeRequest {
@@ -42,6 +44,13 @@ export interface ExchangeRequest {
   maxRawBytes: number;
   /** The head carries credentials (Proxy-Authorization): the transcript keeps its size and first line only. */
   secretHead?: boolean;
+  /** The body carries credentials (a password in a login form): the transcript keeps its size only. */
+  secretBody?: boolean;
+  /**
+   * Streams the body instead of collecting it: called with the final head, it returns where the body
+   * goes (no cap then; each write is awaited before the next read). A body cut short throws `closed`.
+   */
+  bodySink?: (head: ResponseHead) => Promise<ByteSink>;
 }
 
 export interface ExchangeResult {
@@ -70,6 +79,13 @@ export interface ExchangeResult {
   doneAt: number;
 }
 
+/** Whatever has arrived, 1 to `max` bytes (a view, not a copy); `closed` when the stream ends first. */
+async function readSome(conn: Conn, max: number, what: string): Promise<Uint8Array> {
+  const piece = await conn.read(max);
+  if (piece === null) throw new PortolanError('closed', `server closed the connection while waiting for ${what}`);
+  return piece;
+}
+
 /** Collects the raw response up to a cap. */
 class RawCapture {
   private parts: Uint8Array[] = [];
@@ -88,17 +104,21 @@ class RawCapture {
   }
 }
 
-/** Collects the body up to a cap. */
+/** Collects the body up to a cap, or hands it on to a sink. */
 class BodyCapture {
   private parts: Uint8Array[] = [];
   size = 0;
-  constructor(readonly max: number) {}
+  constructor(
+    readonly max: number,
+    private readonly sink?: ByteSink,
+  ) {}
   get room(): number {
     return this.max - this.size;
   }
-  add(bytes: Uint8Array): void {
-    this.parts.push(bytes);
+  async add(bytes: Uint8Array): Promise<void> {
     this.size += bytes.length;
+    if (this.sink) return this.sink.write(bytes);
+    this.parts.push(bytes);
   }
   bytes(): Uint8Array {
     return concat(this.parts);
@@ -109,16 +129,16 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   const head = encodeRequestHead({ method: req.method, target: req.target, headers: req.headers });
   const requestHead = fromLatin1(head);
   const firstLine = requestHead.slice(0, requestHead.indexOf('\r\n'));
-  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields)`, secret: req.secretHead });
+  await conn.write(head, { decode: `${firstLine} (${req.headers.length} fields${req.secretHead ? ', credentials masked' : ''})`, secret: req.secretHead });
   const body = req.body ?? new Uint8Array(0);
   if (req.chunkSize !== undefined) {
     for (let at = 0; at < body.length; at += req.chunkSize) {
       const piece = body.subarray(at, at + req.chunkSize);
-      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes` });
+      await conn.write(encodeChunk(piece), { decode: `chunk of ${piece.length} bytes`, secret: req.secretBody });
     }
     await conn.write(encodeLastChunk(req.trailers ?? []), { decode: `last chunk${req.trailers?.length ? ` with ${req.trailers.length} trailer fields` : ''}` });
   } else if (body.length > 0) {
-    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes` });
+    for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes${req.secretBody ? ' (masked)' : ''}`, secret: req.secretBody });
   }
   const sentAt = now();
   let firstByteAt = -1;
@@ -145,7 +165,9 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   const headAt = now();
   const { raw: _raw, ...parsedHead } = final;
   const framing = responseBodyLength(final, req.method);
-  const captured = new BodyCapture(req.maxBodyBytes);
+  const sink = req.bodySink ? await req.bodySink(final) : undefined;
+  if (sink) conn.bulkReads(PIECE);
+  const captured = new BodyCapture(sink ? Number.POSITIVE_INFINITY : req.maxBodyBytes, sink);
   let truncated = false;
   let chunks = 0;
   let trailers: Field[] = [];
@@ -157,14 +179,18 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
         truncated = true;
         break;
       }
-      const piece = await conn.readExact(Math.min(left, PIECE, captured.room), 'response body');
+      const piece = await readSome(conn, Math.min(left, PIECE, captured.room), 'response body').catch((e: unknown) => {
+        throw sink && classify(e).code === 'closed' ? cutShort(`a ${framing.length}-byte body`) : e;
+      });
       raw.add(piece);
-      captured.add(piece);
+      await captured.add(piece);
       left -= piece.length;
     }
   } else if (framing.kind === 'chunked') {
     read: for (;;) {
-      const line = await conn.readFrame(chunkLineFrame, 'chunk-size line', (c) => `chunk-size ${c.size}${c.extensions ? `; ${c.extensions}` : ''}`);
+      const line = await conn.readFrame(chunkLineFrame, 'chunk-size line', (c) => `chunk-size ${c.size}${c.extensions ? `; ${c.extensions}` : ''}`).catch((e: unknown) => {
+        throw sink && classify(e).code === 'closed' ? cutShort('a chunked body') : e;
+      });
       raw.add(line.raw);
       if (line.size === 0) {
         const t = await conn.readFrame(trailerFrame(), 'trailer section', (x) => (x.trailers.length ? `trailers: ${x.trailers.map(([n]) => n).join(', ')}` : 'end of chunked body'));
@@ -179,9 +205,11 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
           truncated = true;
           break read;
         }
-        const piece = await conn.readExact(Math.min(left, PIECE, captured.room), 'chunk data');
+        const piece = await readSome(conn, Math.min(left, PIECE, captured.room), 'chunk data').catch((e: unknown) => {
+          throw sink && classify(e).code === 'closed' ? cutShort('a chunked body') : e;
+        });
         raw.add(piece);
-        captured.add(piece);
+        await captured.add(piece);
         left -= piece.length;
       }
       raw.add(await conn.readFrame(chunkEndFrame, 'CRLF after chunk data', () => 'CRLF'));
@@ -199,12 +227,14 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
         // A peer that resets instead of closing cleanly still delivered what came before.
         const err = classify(e);
         if (err.code !== 'closed') throw err;
+        // Streamed, a reset is no end of file: only a clean close is.
+        if (sink) throw cutShort('a body delimited by the connection');
         uncleanEnd = true;
         piece = null;
       }
       if (piece === null) break;
       raw.add(piece);
-      captured.add(piece);
+      await captured.add(piece);
     }
   }
   return {

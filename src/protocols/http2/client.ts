@@ -8,6 +8,7 @@
 // streams. Every frame in either direction is logged (capped) for the inspect view.
 import { concat, fromLatin1, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
+import type { ByteSink } from '../../core/files.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { exchange as http1Exchange, type ExchangeResult } from '../http/client.ts';
@@ -363,6 +364,54 @@ export class H2Session {
       if (next < requests.length && r.stream === 0) r.refused ??= this.goaway ? `not sent: GOAWAY (${this.goaway.error})` : 'not sent';
     }
     return responses;
+  }
+
+  /**
+   * One request whose response body goes, DATA frame by DATA frame, to the sink `open` returns for the
+   * response head (a streamed download). Each write is awaited before the next frame is read, so the
+   * window credited back to the server follows the consumer. A RST_STREAM, a GOAWAY that leaves the
+   * stream out, or a connection closed before END_STREAM fails it.
+   */
+  async download(req: H2Request, open: (status: number, headers: HeaderField[]) => Promise<ByteSink>, adoptFirst = false): Promise<{ status: number; headers: HeaderField[]; trailers: HeaderField[]; bytes: number }> {
+    const id = adoptFirst ? 1 : this.h2.request(requestFields(req), req.body);
+    this.conn.bulkReads(256 * 1024);
+    let sink: ByteSink | undefined;
+    let status = 0;
+    let headers: HeaderField[] = [];
+    let trailers: HeaderField[] = [];
+    let bytes = 0;
+    for (;;) {
+      await this.send(this.h2.takeOutbound());
+      let f: H2Frame;
+      try {
+        f = await this.readFrame();
+      } catch (e) {
+        if (e instanceof PortolanError && e.code === 'closed') throw new PortolanError('closed', `the server closed the connection before the end of stream ${id}${sink ? ': the download is incomplete' : ''}`);
+        throw e;
+      }
+      const events = this.h2.receive(f);
+      this.handle(events, new Map());
+      for (const e of events) {
+        if (e.kind === 'goaway' && e.lastStream < id) throw goawayError({ error: e.error, debug: fromLatin1(e.debug.subarray(0, 200)) });
+        if (!('stream' in e) || e.stream !== id) continue;
+        if (e.kind === 'reset') throw new PortolanError('closed', `the server reset stream ${id} (${e.error})${sink ? ': the download is incomplete' : ''}`);
+        if (e.kind === 'headers' && e.role === 'response') {
+          status = Number(e.fields.find(([n]) => n === ':status')?.[1] ?? NaN);
+          headers = e.fields.filter(([n]) => n !== ':status');
+          sink = await open(status, headers);
+        } else if (e.kind === 'headers' && e.role === 'trailers') {
+          trailers = e.fields;
+        } else if (e.kind === 'data') {
+          if (!sink) throw new ProtocolError(`DATA on stream ${id} before its response HEADERS`);
+          bytes += e.data.length;
+          if (e.data.length > 0) await sink.write(e.data);
+        }
+        if ((e.kind === 'headers' || e.kind === 'data') && e.endStream) {
+          if (!sink) throw new ProtocolError(`stream ${id} ended without a response`);
+          return { status, headers, trailers, bytes };
+        }
+      }
+    }
   }
 
   /** Waits for outstanding PING ACKs and SETTINGS ACK a little, reading frames (bounded). */

@@ -3,10 +3,11 @@
 // and an inspection of the server's SETTINGS, the frames exchanged and the header compression.
 import { z } from 'zod';
 import { fromBase64, utf8 } from '../../core/bytes.ts';
-import { InvalidInput } from '../../core/errors.ts';
+import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { bodyJson, hostField } from '../http/client.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
+import { responseFile, skipping, withRange } from '../http/files.ts';
 import { settingName } from './frames.ts';
 import { connectH2, goawayError, type H2Request, type H2Response, type StartMode } from './client.ts';
 
@@ -103,7 +104,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
+      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap, a 64 MiB body streamed as a file with Range resume), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
   tls: { implicit: { port: 443 } },
@@ -111,7 +112,9 @@ export default defineProtocol({
   operations: {
     request: operation({
       needsWithTls: { implicit: ['alpn'] },
-      summary: 'Requests on concurrent streams of one HTTP/2 connection',
+      summary:
+        'Requests on concurrent streams of one HTTP/2 connection; with Accept: application/octet-stream (or a WebSocket transfer) one response body streams as a file of any size (Range: bytes=N- resumes)',
+      transfer: { direction: 'download', resume: true },
       input: z.object({
         method: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).max(32).default('GET'),
         path: pathInput,
@@ -142,12 +145,36 @@ export default defineProtocol({
         const body = input.body !== undefined ? utf8(input.body) : input.bodyBase64 !== undefined ? fromBase64(input.bodyBase64) : undefined;
         if (input.mode === 'upgrade' && input.tls !== 'implicit' && body) throw InvalidInput.field('mode', 'the h2c upgrade is made with a request without a body');
         const start = performance.now();
+        const download = ctx.download;
+        if (download && input.paths !== undefined) throw InvalidInput.field('paths', 'a streamed download takes one path');
         const { session, mode, alpn } = await connectH2(ctx, input);
         const authority = hostField({ scheme: input.tls === 'implicit' ? 'https' : 'http', host: input.host, port: input.port });
-        const headers = headerPairs(input.headers);
+        const headers = download ? withRange(headerPairs(input.headers), download.offset) : headerPairs(input.headers);
         const requests: H2Request[] = (input.paths ?? [input.path]).map((path) => ({ method: input.method, scheme: input.tls === 'implicit' ? 'https' : 'http', authority, path, headers, body }));
         const upgraded = await session.start(mode, requests[0]);
         ctx.timing.mark('startedMs');
+        if (download) {
+          if (!upgraded) throw new ServerError(`the server declined the h2c upgrade (HTTP/1.1 ${session.declined!.head.status})`, { status: session.declined!.head.status });
+          const got = await session.download(
+            requests[0],
+            async (status, fields) => {
+              const file = responseFile(input.method, input.path, status, fields, download.offset);
+              return skipping(await download.begin(file.info), file.skip);
+            },
+            mode === 'upgrade',
+          );
+          await session.close();
+          const totalMs = Math.round((performance.now() - start) * 1000) / 1000;
+          return {
+            negotiated: negotiatedName(mode, true),
+            alpn,
+            responses: [{ stream: 1, path: input.path, status: got.status, headers: got.headers, trailers: got.trailers, body: { bytes: got.bytes, truncated: false }, reset: null, refused: null, firstByteMs: null, totalMs }],
+            http1: null,
+            goaway: session.goaway,
+            compression: compression([]),
+            totalMs,
+          };
+        }
         if (!upgraded) {
           const x = session.declined!;
           const type = x.head.headers.find(([n]) => n === 'content-type')?.[1];

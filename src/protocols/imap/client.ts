@@ -6,10 +6,11 @@
 // synchronising literal), then reads responses until the tagged status arrives, collecting the
 // untagged ones. A tagged NO/BAD becomes ServerError with the server's text (AuthError for
 // LOGIN/AUTHENTICATE); the caller decides which untagged responses it needs.
-import { fromBase64, toBase64 } from '../../core/bytes.ts';
+import { fromBase64, fromLatin1, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import type { ByteSink } from '../../core/files.ts';
 import { saslClient, type SaslCredentials, type SaslMechanismName } from '../mail/sasl.ts';
 import { asString, astring, describeCommand, istring, joinParts, responseFrame, type CommandPart, type ImapResponse, type ResponseCode } from './codec.ts';
 
@@ -252,6 +253,52 @@ export class ImapSession {
     const v = r.values[0].value;
     for (let i = 0; i + 1 < v.length; i += 2) out[asString(v[i]) ?? ''] = asString(v[i + 1]);
     return out;
+  }
+
+  /**
+   * UID FETCH of one section (`item`: BODY.PEEK[...] or BINARY.PEEK[...]) whose literal is streamed into
+   * the sink `open` returns, instead of being held whole: the literal's size comes first (RFC 9051 4.3
+   * `{n}`, RFC 3516 `~{n}`), so it is announced before the first byte. Lines are read one by one: a
+   * literal that is not this section's (another item, an unsolicited FETCH) is read and dropped. Returns
+   * the size of the section, or null when the server sent no such message.
+   */
+  async fetchSection(uid: number, item: string, open: (size: number) => Promise<ByteSink>): Promise<number | null> {
+    const tag = this.nextTag();
+    const command = `UID FETCH ${uid} (${item})`;
+    await this.conn.write(`${tag} ${command}\r\n`, { decode: `${tag} ${command}` });
+    // The item as the answer names it: BODY.PEEK[x] answers BODY[x], BINARY.PEEK[x] answers BINARY[x].
+    const key = item.replace('.PEEK[', '[');
+    const ours = new RegExp(`${key.replace(/[[\].]/g, '\\$&')} ~?\\{(\\d+)\\}$`, 'i');
+    let size: number | null = null;
+    for (;;) {
+      const line = fromLatin1(await this.conn.readLineBytes({ max: 64 * 1024, ending: 'lf' }));
+      if (line.startsWith(`${tag} `)) {
+        const status = /^\S+ (OK|NO|BAD)\b ?(.*)$/i.exec(line);
+        if (!status) throw new ProtocolError(`IMAP tagged response is malformed: ${JSON.stringify(line.slice(0, 80))}`);
+        if (status[1].toUpperCase() !== 'OK') throw new ServerError(`${command}: ${status[1].toUpperCase()} ${status[2]}`, { status: status[1].toUpperCase(), text: status[2] });
+        return size;
+      }
+      const literal = /~?\{(\d{1,15})\+?\}$/.exec(line);
+      if (!literal) continue;
+      const n = Number(literal[1]);
+      if (size === null && line.startsWith('* ') && ours.test(line)) {
+        size = n;
+        const sink = await open(n);
+        for (let left = n; left > 0; ) {
+          const chunk = await this.conn.read(Math.min(left, 256 * 1024));
+          if (chunk === null) throw new PortolanError('closed', `the server closed the connection after ${n - left} of the ${n} bytes of ${key}: the download is incomplete`);
+          left -= chunk.length;
+          await sink.write(chunk);
+        }
+        continue;
+      }
+      // A literal of something else: read past it.
+      for (let left = n; left > 0; ) {
+        const chunk = await this.conn.read(Math.min(left, 256 * 1024));
+        if (chunk === null) throw new PortolanError('closed', 'the server closed the connection in the middle of a literal');
+        left -= chunk.length;
+      }
+    }
   }
 
   async logout(): Promise<void> {

@@ -1,7 +1,8 @@
 // IMAP mailbox commands, RFC 9051 6.3-6.4: SELECT/EXAMINE, LIST (with RFC 6154 special-use attributes), STATUS,
 // UID SEARCH, UID FETCH, APPEND (UIDPLUS RFC 4315 APPENDUID), UID STORE, UID COPY/MOVE (RFC 6851), UID EXPUNGE.
 import { fromUtf8, toBase64 } from '../../core/bytes.ts';
-import { InvalidInput, ProtocolError } from '../../core/errors.ts';
+import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
+import type { DownloadTarget, FileInfo } from '../../core/files.ts';
 import { commandError, type ImapSession } from './client.ts';
 import {
   asBytes,
@@ -268,6 +269,49 @@ function bodyOf(m: Map<string, ImapValue>, section: string): FetchedBody | null 
   return null;
 }
 
+/** The part of a BODYSTRUCTURE tree with this section number ("2", "1.2"), or null. */
+export function findPart(tree: BodyPart, section: string): BodyPart | null {
+  if (tree.section === section && tree.parts === null) return tree;
+  for (const p of tree.parts ?? []) {
+    const found = findPart(p, section);
+    if (found) return found;
+  }
+  return tree.section === section ? tree : null;
+}
+
+/**
+ * One message (`body: full`, as an .eml file) or one MIME part (decoded: BINARY, RFC 3516) of the message
+ * `uid`, streamed to the download; its name, type, size and date from the message's BODYSTRUCTURE,
+ * RFC822.SIZE and INTERNALDATE, before the first byte. Returns the section and its size.
+ */
+export async function downloadSection(s: ImapSession, uid: number, body: string, download: DownloadTarget): Promise<{ section: string; size: number; seq: number }> {
+  const section = sectionSpec(body);
+  if (section === null || !/^(\d+(\.\d+)*)?$/.test(section)) throw InvalidInput.field('body', 'a download is the whole message (full) or one part (a number like 2 or 1.2)');
+  const [meta] = await uidFetch(s, String(uid), { envelope: false, flags: false, bodyStructure: section !== '', internalDate: true, size: true, body: 'none' });
+  if (!meta) throw new ServerError(`no message with UID ${uid} in the mailbox`, { uid });
+  const modified = meta.internalDate ? parseInternalDate(meta.internalDate) : null;
+  let info: FileInfo;
+  let item: string;
+  if (section === '') {
+    info = { name: `${uid}.eml`, size: meta.size ?? null, modified, contentType: 'message/rfc822', meta: { uid } };
+    item = 'BODY.PEEK[]';
+  } else {
+    const part = meta.bodyStructure ? findPart(meta.bodyStructure, section) : null;
+    if (!part || part.parts) throw new ServerError(`message ${uid} has no part ${section}`, { uid, section });
+    const encoding = (part.encoding ?? '7bit').toLowerCase();
+    const decoded = s.has('BINARY');
+    // Without BINARY only an identity-encoded part arrives as its own bytes.
+    if (!decoded && !['7bit', '8bit', 'binary'].includes(encoding)) throw new ServerError(`the server has no BINARY (RFC 3516) to decode part ${section} (${encoding}): download the whole message (body: full) instead`, { uid, section, encoding });
+    const name = part.disposition?.params.filename ?? part.params.name ?? `${uid}-part-${section}.${part.subtype.toLowerCase() === 'plain' ? 'txt' : part.subtype.toLowerCase()}`;
+    info = { name, size: null, modified, contentType: `${part.type}/${part.subtype}`.toLowerCase(), meta: { uid, section, encoding } };
+    item = decoded ? `BINARY.PEEK[${section}]` : `BODY.PEEK[${section}]`;
+  }
+  // The literal's size is the section's: the file's length, known before its first byte.
+  const size = await s.fetchSection(uid, item, (n) => download.begin({ ...info, size: n }));
+  if (size === null) throw new ServerError(`the server sent no ${item.replace('.PEEK', '')} for UID ${uid}`, { uid, section });
+  return { section, size, seq: meta.seq };
+}
+
 /** Text when the bytes are UTF-8, base64 otherwise; the raw bytes are dropped. */
 export function presentBody(b: FetchedBody): Omit<FetchedBody, 'bytes'> {
   const { bytes, ...rest } = b;
@@ -286,6 +330,15 @@ export function checkFlags(flags: string[], field = 'flags'): string[] {
     if (!FLAG.test(f)) throw InvalidInput.field(`${field}.${i}`, 'is not a flag like \\Seen or a keyword atom');
   });
   return flags;
+}
+
+/** RFC 9051 date-time ("17-Jul-1996 02:44:25 -0700", the day maybe space-padded) as ISO 8601 UTC, or null. */
+export function parseInternalDate(text: string): string | null {
+  const m = /^\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(text);
+  const month = m ? MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase()) : -1;
+  if (!m || month < 0) return null;
+  const zone = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
+  return new Date(Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - zone * 60_000).toISOString();
 }
 
 /** RFC 9051 9 date-time for APPEND: "dd-Mon-yyyy hh:mm:ss +zzzz". */

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { mailFacts } from '../../../lab/servers/mail.ts';
-import { call, openSession } from '../../../test/harness.ts';
+import { call, openSession, workerUrl } from '../../../test/harness.ts';
+import { streamDownload } from '../../../test/files.ts';
+import { createHash, randomBytes } from 'node:crypto';
 
 const host = '127.0.0.1';
 const p = ports.mail;
@@ -240,4 +242,38 @@ test('IDLE session with a wrong password: an error message with auth_failed, the
   const err = await s.next((m) => m.type === 'error');
   assert.equal(err.error.code, 'auth_failed');
   assert.match(err.error.message, /AUTHENTICATIONFAILED/);
+});
+
+test('FETCH as a file: one MIME part decoded (BINARY) and the whole message (.eml) stream with their sizes first; a missing UID before any byte', async () => {
+  const attachment = randomBytes(300_000);
+  const appended = await ok('append', {
+    ...plain,
+    mailbox: 'INBOX',
+    from: alice.address,
+    to: [dave.address],
+    subject: `file ${unique()}`,
+    text: 'see the attachment\n',
+    attachments: [{ filename: 'données.bin', contentBase64: attachment.toString('base64') }],
+  });
+  const input = { ...plain, mailbox: 'INBOX', uids: String(appended.uid) };
+  const part = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, body: '2' });
+  assert.equal(part.status, 200, JSON.stringify(part.json));
+  assert.equal(part.error, null);
+  assert.equal(part.headers.get('content-length'), String(attachment.length), 'the decoded size, from the BINARY literal');
+  assert.equal(part.headers.get('content-disposition'), `attachment; filename="donn_es.bin"; filename*=UTF-8''donn%C3%A9es.bin`);
+  assert.equal(part.headers.get('x-portolan-encoding'), 'base64');
+  assert.equal(part.sha256, createHash('sha256').update(attachment).digest('hex'));
+  const whole = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, body: 'full' });
+  assert.equal(whole.status, 200);
+  assert.equal(whole.headers.get('content-type'), 'message/rfc822');
+  assert.equal(whole.headers.get('content-length'), String(appended.size));
+  assert.equal(whole.sha256, createHash('sha256').update(appended.message).digest('hex'), 'the .eml is the appended message, byte for byte');
+  const missing = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, uids: '999999', body: 'full' });
+  assert.equal(missing.status, 502);
+  assert.equal(missing.json.error.message, 'no message with UID 999999 in the mailbox');
+  const noPart = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, body: '9' });
+  assert.equal(noPart.json.error.message, `message ${appended.uid} has no part 9`);
+  const many = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, uids: '1:*', body: 'full' });
+  assert.equal(many.status, 400);
+  assert.equal(many.json.error.message, 'uids: a download is one message: give one UID');
 });

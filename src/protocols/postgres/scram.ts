@@ -1,4 +1,4 @@
-// SCRAM-SHA-256 client (RFC 5802 section 3 and 5, RFC 7677), as PostgreSQL uses it (docs 55.3 "SASL Authentication").
+// SCRAM-SHA-256 client (RFC 5802 section 3 and 5, RFC 7677), as PostgreSQL uses it (docs 55.3 "SASL Authentication"); SCRAM-SHA-512 and a named user for Kafka.
 //
 // How it works: `start()` gives the client-first-message; `respond(serverFirst)` checks the
 // server's nonce extends ours, derives SaltedPassword with PBKDF2 (WebCrypto), and gives the
@@ -40,8 +40,22 @@ function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** RFC 5802 5.1 saslname: "=" and "," escaped as =3D and =2C. */
+function saslName(name: string): string {
+  return name.replace(/=/g, '=3D').replace(/,/g, '=2C');
+}
+
+export interface ScramOptions {
+  /** SCRAM-SHA-256 (default) or SCRAM-SHA-512 (RFC 7677; Kafka offers both). */
+  hash?: 'SHA-256' | 'SHA-512';
+  /** The n= user name; empty when the protocol names the user elsewhere (PostgreSQL's startup packet). */
+  username?: string;
+}
+
 export class ScramClient {
   private readonly nonce: string;
+  private readonly hash: 'SHA-256' | 'SHA-512';
+  private readonly username: string;
   private clientFirstBare = '';
   private expectedServerSignature?: Uint8Array;
 
@@ -52,14 +66,17 @@ export class ScramClient {
     private readonly password: string,
     nonce?: string,
     private readonly binding?: ChannelBinding,
+    opts: ScramOptions = {},
   ) {
+    this.hash = opts.hash ?? 'SHA-256';
+    this.username = opts.username ?? '';
     this.nonce = nonce ?? toBase64(crypto.randomBytes(18));
     this.gs2Header = binding ? `p=${binding.type},,` : 'n,,';
   }
 
-  /** RFC 5802 5.1 client-first-message. PostgreSQL takes the user from the startup packet, so n= is empty. */
+  /** RFC 5802 5.1 client-first-message. PostgreSQL takes the user from the startup packet, so n= is empty there. */
   start(): Uint8Array {
-    this.clientFirstBare = `n=,r=${this.nonce}`;
+    this.clientFirstBare = `n=${saslName(this.username)},r=${this.nonce}`;
     return utf8(this.gs2Header + this.clientFirstBare);
   }
 
@@ -79,17 +96,18 @@ export class ScramClient {
     const salt = fromBase64(saltB64);
     const subtle = this.crypto.subtle;
     const key = await subtle.importKey('raw', utf8(saslPrep(this.password)) as BufferSource, 'PBKDF2', false, ['deriveBits']);
-    const salted = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256));
-    const clientKey = await this.crypto.hmac('SHA-256', salted, utf8('Client Key'));
-    const storedKey = await this.crypto.digest('SHA-256', clientKey);
+    const h = this.hash;
+    const salted = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: h, salt: salt as BufferSource, iterations }, key, h === 'SHA-512' ? 512 : 256));
+    const clientKey = await this.crypto.hmac(h, salted, utf8('Client Key'));
+    const storedKey = await this.crypto.digest(h, clientKey);
     // RFC 5802 §7: c= is the gs2 header followed by the channel binding data, base64.
     const cbind = this.binding ? new Uint8Array([...utf8(this.gs2Header), ...this.binding.data]) : utf8(this.gs2Header);
     const finalWithoutProof = `c=${toBase64(cbind)},r=${nonce}`;
     const authMessage = utf8(`${this.clientFirstBare},${serverFirst},${finalWithoutProof}`);
-    const clientSignature = await this.crypto.hmac('SHA-256', storedKey, authMessage);
+    const clientSignature = await this.crypto.hmac(h, storedKey, authMessage);
     const proof = xor(clientKey, clientSignature);
-    const serverKey = await this.crypto.hmac('SHA-256', salted, utf8('Server Key'));
-    this.expectedServerSignature = await this.crypto.hmac('SHA-256', serverKey, authMessage);
+    const serverKey = await this.crypto.hmac(h, salted, utf8('Server Key'));
+    this.expectedServerSignature = await this.crypto.hmac(h, serverKey, authMessage);
     return utf8(`${finalWithoutProof},p=${toBase64(proof)}`);
   }
 

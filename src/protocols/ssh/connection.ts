@@ -223,26 +223,37 @@ export class Channel {
     return reply;
   }
 
-  /** Sends data, cut to the server's window and packet size; waits for window when it runs out. */
+  /**
+   * Sends data, cut to the server's window and packet size; waits for window when it runs out. The
+   * packets are issued one after another without waiting for each write to settle, then awaited together.
+   */
   write(data: Uint8Array): Promise<void> {
     const run = async () => {
       let at = 0;
-      while (at < data.length) {
-        if (this.failure) throw this.failure;
-        if (this.closeReceived || this.closeSent) throw new PortolanError('closed', `channel ${this.localId} is closed`);
-        if (this.remoteWindow === 0) {
-          await new Promise<void>((resolve, reject) => this.windowWaiters.push({ resolve, reject }));
-          continue;
+      const sent: Promise<void>[] = [];
+      try {
+        while (at < data.length) {
+          if (this.failure) throw this.failure;
+          if (this.closeReceived || this.closeSent) throw new PortolanError('closed', `channel ${this.localId} is closed`);
+          if (this.remoteWindow === 0) {
+            await new Promise<void>((resolve, reject) => this.windowWaiters.push({ resolve, reject }));
+            continue;
+          }
+          // Header room: type, recipient, length (9 bytes) within the maximum packet.
+          const n = Math.min(data.length - at, this.remoteWindow, this.remoteMaxPacket - 9);
+          const chunk = data.subarray(at, at + n);
+          this.remoteWindow -= n;
+          at += n;
+          this.bytesOut += n;
+          const w = new SshWriter(n + 16).u8(MSG.CHANNEL_DATA).u32(this.remoteId).string(chunk);
+          const p = this.t.send(w.finish());
+          p.catch(() => {});
+          sent.push(p);
         }
-        // Header room: type, recipient, length (9 bytes) within the maximum packet.
-        const n = Math.min(data.length - at, this.remoteWindow, this.remoteMaxPacket - 9);
-        const chunk = data.subarray(at, at + n);
-        this.remoteWindow -= n;
-        at += n;
-        this.bytesOut += n;
-        const w = new SshWriter(n + 16).u8(MSG.CHANNEL_DATA).u32(this.remoteId).string(chunk);
-        await this.t.send(w.finish());
+      } finally {
+        await Promise.allSettled(sent);
       }
+      await Promise.all(sent);
     };
     const next = this.writeChain.then(run);
     this.writeChain = next.catch(() => {});

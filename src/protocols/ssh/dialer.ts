@@ -7,7 +7,7 @@ import type { OperationContext } from '../../core/protocol.ts';
 import { openSession, type AuthInput, type Session } from './client.ts';
 import type { Channel, SshConnection } from './connection.ts';
 
-/** A byte stream over one direct-tcpip channel. */
+/** A byte stream over one channel (direct-tcpip, or an exec session's standard output when `onStderr` takes standard error apart). */
 export class ChannelTransport implements Transport {
   private ended = false;
 
@@ -15,16 +15,23 @@ export class ChannelTransport implements Transport {
     private readonly ch: Channel,
     private readonly target: string,
     private readonly via: string,
+    private readonly onStderr?: (data: Uint8Array) => void,
   ) {}
 
   async read(): Promise<Uint8Array | null> {
-    if (this.ended) return null;
-    const chunk = await this.ch.read();
-    if (!chunk) {
-      this.ended = true;
-      return null;
+    for (;;) {
+      if (this.ended) return null;
+      const chunk = await this.ch.read();
+      if (!chunk) {
+        this.ended = true;
+        return null;
+      }
+      if (chunk.stream === 'stderr' && this.onStderr) {
+        this.onStderr(chunk.data);
+        continue;
+      }
+      return chunk.data;
     }
-    return chunk.data;
   }
 
   write(bytes: Uint8Array): Promise<void> {

@@ -1,7 +1,7 @@
 // SSH-2, RFC 4251-4254: probe a server without credentials, run commands; a client on the crypto port (WebCrypto, @noble).
 import { z } from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
-import { InvalidInput } from '../../core/errors.ts';
+import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { openSession, probe, serverSummary, type AuthInput } from './client.ts';
 import { execCommand } from './connection.ts';
@@ -9,7 +9,10 @@ import { Conn } from '../../core/conn.ts';
 import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
-import { DownloadSink, fileType, SftpClient, type Attrs } from './sftp.ts';
+import { fileType, SftpClient, type Attrs } from './sftp.ts';
+import { scpReceive, scpSend, shellQuote } from './scp.ts';
+import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
 
 const algorithmList = z.array(z.string().min(1).max(64)).min(1).max(32);
 
@@ -69,6 +72,35 @@ function encode(bytes: Uint8Array, how: 'utf8' | 'base64'): string {
   return how === 'base64' ? base64(bytes) : fromUtf8(bytes);
 }
 
+const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/**
+ * Runs scp on the server over an exec channel (`command`) and `fn` on the channel as a Conn; standard
+ * error is kept apart and, with a non-zero exit status, is the error the user sees (scp's own words).
+ */
+async function withScp<T>(ctx: OperationContext, input: TargetFields & Omit<AuthInput, 'host' | 'port'>, command: string, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+  const ch = await s.connection.openSession();
+  if (!(await ch.request('exec', true, (w) => w.string(command)))) throw new ServerError(`the server refused to run scp (exec ${command})`);
+  ctx.timing.mark('execMs');
+  const stderr = new ByteCollector(4096);
+  const conn = new Conn({ transport: new ChannelTransport(ch, 'scp', ctx.target.host, (d) => void stderr.write(d)), signal: () => ctx.signal, transcript: ctx.transcript, host: ctx.target.host, port: ctx.target.port, tls: 'off' });
+  const said = () => fromUtf8(stderr.bytes()).trim();
+  let out: T;
+  try {
+    out = await fn(conn);
+  } catch (e) {
+    // A server without scp, or scp failing before its protocol began, says why on standard error.
+    if (classify(e).code === 'closed' && said()) throw new ServerError(said(), { command, exitStatus: ch.exitStatus });
+    throw e;
+  }
+  await ch.eof().catch(() => {});
+  await ch.closed();
+  if (ch.exitStatus !== null && ch.exitStatus !== 0) throw new ServerError(said() || `scp exited with status ${ch.exitStatus}`, { command, exitStatus: ch.exitStatus });
+  await s.transport.disconnect();
+  return out;
+}
+
 /** Runs `fn` on an SFTP session (subsystem channel) and ends it cleanly. */
 async function withSftp<T>(ctx: OperationContext, input: TargetFields & Omit<AuthInput, 'host' | 'port'>, fn: (sftp: SftpClient) => Promise<T>): Promise<T> {
   const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
@@ -100,7 +132,7 @@ function attrsJson(a: Attrs) {
   return {
     type: fileType(a.permissions),
     size: a.size ?? null,
-    mode: a.permissions !== undefined ? (a.permissions & 0o7777).toString(8).padStart(4, '0') : null,
+    mode: a.permissions !== undefined ? octal(a.permissions) : null,
     uid: a.uid ?? null,
     gid: a.gid ?? null,
     atime: a.atime !== undefined ? new Date(a.atime * 1000).toISOString() : null,
@@ -110,19 +142,24 @@ function attrsJson(a: Attrs) {
 
 const attrsOut = z.object({ type: z.string(), size: z.number().nullable(), mode: z.string().nullable(), uid: z.number().nullable(), gid: z.number().nullable(), atime: z.string().nullable(), mtime: z.string().nullable() });
 const sftpFields = { ...authFields, ...connectFields };
+/** An upload's file inline, for the JSON form; a streamed upload leaves it out. */
+const inlineFields = {
+  content: z.string().max(1024 * 1024).describe('The file inline (UTF-8 text, or base64); left out when the file is streamed'),
+  encoding: z.enum(['utf8', 'base64']).default('utf8'),
+};
 const done = z.object({ path: z.string(), done: z.literal(true) });
 
 export default defineProtocol({
   id: 'ssh',
   title: 'SSH',
   category: 'remote',
-  summary: 'Secure Shell: probes a server (banner, algorithms, host keys, auth methods, weak algorithms), runs commands and shells, transfers files (SFTP) and forwards TCP, with host key pinning.',
+  summary: 'Secure Shell: probes a server (banner, algorithms, host keys, auth methods, weak algorithms), runs commands and shells, transfers files of any size (SFTP, SCP) and forwards TCP, with host key pinning.',
   ports: [{ port: 22, transport: 'tcp' }],
   specs: ['RFC 4251', 'draft-ietf-secsh-filexfer-02', 'RFC 4252', 'RFC 4253', 'RFC 4254', 'RFC 4256', 'RFC 4344', 'RFC 4419', 'RFC 5656', 'RFC 8268', 'RFC 8308', 'RFC 8332', 'RFC 8709', 'RFC 8731'],
   rating: {
     stars: 4,
     reason:
-      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; SFTP v3 (ls, stat, get incl. 50 MiB by SHA-256, put, mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip forwarding; bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no SSH certificates, agent forwarding or post-quantum key exchange.',
+      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; SFTP v3 (ls, stat, get and put streamed as files with pipelined reads and writes, 1 GiB each way byte-identical, resume from an offset, a session dropped mid-file never a complete download; mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath; src/protocols/ssh/files.lab.test.ts); SCP over exec (scp -f and scp -t, 64 MiB each way, refusals in the words scp prints); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip forwarding; bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no SSH certificates, agent forwarding or post-quantum key exchange.',
   },
   verifiedAgainst: 'OpenSSH sshd 1:9.2p1-2+deb12u10 (Debian 12)',
   defaultOperation: 'probe',
@@ -347,62 +384,149 @@ export default defineProtocol({
       run: (ctx, input) => withSftp(ctx, input, async (sftp) => ({ path: input.path, ...attrsJson(await sftp.stat(input.path, input.followSymlinks)) })),
     }),
     'sftp-get': operation({
-      summary: 'SFTP: download a file (pipelined reads); content as base64 or UTF-8 up to maxBytes, SHA-256 of all of it',
+      summary:
+        'SFTP: download a file (pipelined reads): streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer; in JSON, content as base64 or UTF-8 up to maxBytes and the SHA-256 of all of it',
+      transfer: { direction: 'download', resume: true },
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        offset: z.number().int().min(0).optional(),
-        length: z.number().int().min(0).optional(),
-        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('none: only size and SHA-256 (for files of any size)'),
-        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the answer; the SHA-256 covers the whole file'),
-        sha256: z.boolean().default(true).describe('Hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
+        offset: z.number().int().min(0).optional().describe('Start at this byte; a stream\'s Range header sets it too'),
+        length: z.number().int().min(0).optional().describe('Read at most this many bytes'),
+        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256 (for files of any size)'),
+        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        sha256: z.boolean().default(true).describe('JSON answer: hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
       }),
       output: z.object({ path: z.string(), size: z.number(), sha256: z.string().nullable(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
-      maxTimeoutMs: 300_000,
       defaultTimeoutMs: 60_000,
       text: (r) => r.content ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`,
       run: (ctx, input) =>
         withSftp(ctx, input, async (sftp) => {
-          const sink = new DownloadSink(input.output === 'none' ? 0 : input.maxBytes, input.sha256);
           const t0 = Date.now();
-          await sftp.download(input.path, sink.push, { offset: input.offset, length: input.length });
-          const ms = Math.max(1, Date.now() - t0);
-          const bytes = sink.bytes();
+          const rate = (n: number) => Math.round((n * 1000) / Math.max(1, Date.now() - t0));
+          if (ctx.download) {
+            const offset = ctx.download.offset ?? input.offset ?? 0;
+            const { handle, attrs } = await sftp.openRead(input.path);
+            const sink = await ctx.download
+              .begin({
+                name: baseName(input.path),
+                // With `length` the stream may stop before the end: no length is promised then.
+                size: input.length === undefined ? (attrs.size ?? null) : null,
+                offset,
+                modified: attrs.mtime !== undefined ? new Date(attrs.mtime * 1000).toISOString() : null,
+                meta: { mode: attrsJson(attrs).mode, fileSize: attrs.size },
+              })
+              .catch(async (e) => {
+                await sftp.close(handle).catch(() => {});
+                throw e;
+              });
+            const size = await sftp.download(input.path, sink, { handle, offset, length: input.length });
+            return { path: input.path, size, sha256: null, content: null, encoding: 'none', truncated: false, bytesPerSecond: rate(size) };
+          }
+          const collector = new ByteCollector(input.output === 'none' ? 0 : input.maxBytes);
+          const hash = input.sha256 ? sha256.create() : null;
+          await sftp.download(input.path, hash ? tapSink(collector, (c) => hash.update(c)) : collector, { offset: input.offset, length: input.length });
           return {
             path: input.path,
-            size: sink.size,
-            sha256: sink.hash ? toHex(sink.hash.digest()) : null,
-            content: input.output === 'none' ? null : encode(bytes, input.output),
+            size: collector.size,
+            sha256: hash ? toHex(hash.digest()) : null,
+            content: input.output === 'none' ? null : encode(collector.bytes(), input.output),
             encoding: input.output,
-            truncated: input.output !== 'none' && sink.truncated,
-            bytesPerSecond: Math.round((sink.size * 1000) / ms),
+            truncated: input.output !== 'none' && collector.truncated,
+            bytesPerSecond: rate(collector.size),
           };
         }),
     }),
     'sftp-put': operation({
-      summary: 'SFTP: upload content to a file (create or truncate, or append)',
+      summary: 'SFTP: upload a file (create or truncate, or append; pipelined writes): streamed, of any size, as multipart/form-data (part input, then part file) or a WebSocket transfer; or inline content up to 1 MiB',
+      transfer: { direction: 'upload', content: 'content' },
       input: z.object({
         ...sftpFields,
         path: remotePath,
-        content: z.string().max(1024 * 1024),
-        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        ...inlineFields,
         mode: octalMode.optional(),
         append: z.boolean().default(false),
       }),
-      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), size: z.number().nullable() }),
-      maxTimeoutMs: 300_000,
-      run: (ctx, input) =>
-        withSftp(ctx, input, async (sftp) => {
-          let data: Uint8Array;
-          try {
-            data = input.encoding === 'base64' ? fromBase64(input.content) : utf8(input.content);
-          } catch {
-            throw InvalidInput.field('content', 'is not valid base64');
-          }
-          await sftp.upload(input.path, data, { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
+      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string().nullable().describe('Of the inline content; null when streamed'), size: z.number().nullable() }),
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) => {
+        const inline = ctx.upload ? undefined : inlineContent(input.content, input.encoding);
+        return withSftp(ctx, input, async (sftp) => {
+          const bytes = await sftp.uploadFrom(input.path, ctx.upload ?? memorySource(inline!), { mode: input.mode ? parseMode(input.mode) : undefined, append: input.append });
           const after = await sftp.stat(input.path);
-          return { path: input.path, bytes: data.length, sha256: toHex(await ctx.crypto.digest('SHA-256', data)), size: after.size ?? null };
+          return { path: input.path, bytes, sha256: inline ? toHex(await ctx.crypto.digest('SHA-256', inline)) : null, size: after.size ?? null };
+        });
+      },
+    }),
+    'scp-get': operation({
+      summary:
+        "SCP: download a file with OpenSSH's scp protocol (scp -f over exec): streamed, of any size, with Accept: application/octet-stream or as a WebSocket transfer (the size comes first); in JSON, content as base64 or UTF-8 up to maxBytes",
+      transfer: { direction: 'download' },
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256'),
+        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        sha256: z.boolean().default(true).describe('JSON answer: hash the whole file'),
+      }),
+      output: z.object({
+        path: z.string(),
+        name: z.string().describe('The name in the C record'),
+        size: z.number(),
+        mode: z.string(),
+        modified: z.string().nullable(),
+        sha256: z.string().nullable(),
+        content: z.string().nullable(),
+        encoding: z.string(),
+        truncated: z.boolean(),
+      }),
+      defaultTimeoutMs: 60_000,
+      text: (r) => r.content ?? `${r.size} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`,
+      run: (ctx, input) =>
+        withScp(ctx, input, `scp -p -f -- ${shellQuote(input.path)}`, async (conn) => {
+          let collector: ByteCollector | undefined;
+          const hash = !ctx.download && input.sha256 ? sha256.create() : null;
+          const file = await scpReceive(conn, input.path, async (f) => {
+            const info = { name: f.name, size: f.size, modified: f.mtime === null ? null : new Date(f.mtime * 1000).toISOString(), meta: { mode: octal(f.mode) } };
+            if (ctx.download) return ctx.download.begin(info);
+            collector = new ByteCollector(input.output === 'none' ? 0 : input.maxBytes);
+            return hash ? tapSink(collector, (c) => hash.update(c)) : collector;
+          });
+          return {
+            path: input.path,
+            name: file.name,
+            size: file.size,
+            mode: octal(file.mode),
+            modified: file.mtime === null ? null : new Date(file.mtime * 1000).toISOString(),
+            sha256: hash ? toHex(hash.digest()) : null,
+            content: collector && input.output !== 'none' ? encode(collector.bytes(), input.output) : null,
+            encoding: collector ? input.output : 'none',
+            truncated: collector !== undefined && input.output !== 'none' && collector.truncated,
+          };
         }),
+    }),
+    'scp-put': operation({
+      summary:
+        "SCP: upload a file with OpenSSH's scp protocol (scp -t over exec): streamed, of any size, as multipart/form-data (part input with size, then part file) or a WebSocket transfer; or inline content up to 1 MiB",
+      transfer: { direction: 'upload', content: 'content' },
+      input: z.object({
+        ...sftpFields,
+        path: remotePath,
+        ...inlineFields,
+        mode: octalMode.default('0644'),
+        size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Bytes of a streamed file: scp announces the size before the bytes (a WebSocket transfer may say it in its start message)'),
+      }),
+      output: z.object({ path: z.string(), bytes: z.number(), sha256: z.string().nullable().describe('Of the inline content; null when streamed') }),
+      defaultTimeoutMs: 60_000,
+      run: (ctx, input) => {
+        const inline = ctx.upload ? undefined : inlineContent(input.content, input.encoding);
+        const size = inline?.length ?? input.size ?? ctx.upload?.size;
+        if (size === undefined) throw InvalidInput.field('size', 'is required for a streamed upload: scp announces the size before the bytes');
+        if (inline && input.size !== undefined && input.size !== inline.length) throw InvalidInput.field('size', `is ${input.size}, but the content has ${inline.length} bytes`);
+        return withScp(ctx, input, `scp -t -- ${shellQuote(input.path)}`, async (conn) => {
+          const bytes = await scpSend(conn, input.path, { name: baseName(input.path), mode: parseMode(input.mode), size }, ctx.upload ?? memorySource(inline!));
+          return { path: input.path, bytes, sha256: inline ? toHex(await ctx.crypto.digest('SHA-256', inline)) : null };
+        });
+      },
     }),
     'sftp-mkdir': operation({
       summary: 'SFTP: create a directory',

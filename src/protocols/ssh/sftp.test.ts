@@ -6,7 +6,7 @@ import { fromHex, toHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { AsciicastRecorder } from './session.ts';
-import { decodeAttrs, encodeAttrs, fileType, sftpFrame } from './sftp.ts';
+import { decodeAttrs, encodeAttrs, fileType, sftpFrame, SftpPacketReader } from './sftp.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
 // SSH_FXP_STATUS for request 7: code 2 (NO_SUCH_FILE), message "No such file", language "".
@@ -24,6 +24,31 @@ test('SFTP packet frame: golden STATUS packet, split feed', () => {
   assert.equal(packets.length, 2);
   const r = new SshReader(packets[0]);
   assert.deepEqual([r.u8(), r.u32(), r.u32(), r.text()], [101, 7, 2, 'No such file']);
+});
+
+test('SFTP packet reader: the packets sftpFrame cuts, from chunks of any size, a large DATA packet copied once', () => {
+  const data = new Uint8Array(250_000).map((_, i) => (i * 7) & 0xff);
+  const big = new SshWriter(250_100).u32(250_000 + 1 + 4 + 4).u8(103).u32(9).string(data).finish();
+  const stream = new Uint8Array([...status, ...big, ...status]);
+  const expected = [status.subarray(4), big.subarray(4), status.subarray(4)].map((p) => toHex(p));
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 12 }), (cuts) => {
+      const reader = new SftpPacketReader();
+      const got: Uint8Array[] = [];
+      let at = 0;
+      for (const p of [...new Set(cuts)].sort((a, b) => a - b).concat(stream.length)) {
+        got.push(...reader.feed(stream.subarray(at, p)));
+        at = p;
+      }
+      assert.deepEqual(got.map((p) => toHex(p)), expected);
+    }),
+    { numRuns: 100 },
+  );
+  const byte = new SftpPacketReader();
+  const one: Uint8Array[] = [];
+  for (let i = 0; i < status.length * 2; i++) one.push(...byte.feed(new Uint8Array([...status, ...status]).subarray(i, i + 1)));
+  assert.equal(one.length, 2);
+  assert.throws(() => new SftpPacketReader().feed(fromHex('7fffffff65')), ProtocolError);
 });
 
 test('SFTP packet frame refuses absurd lengths and never throws anything but ProtocolError', () => {

@@ -4,11 +4,10 @@
 // How it works: the subsystem channel is a byte stream of length-prefixed packets. A reader loop
 // cuts packets out of it (sftpFrame) and settles the request with the same id, so requests can be
 // pipelined: get keeps up to `MAX_INFLIGHT` READs outstanding, put as many WRITEs.
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
-import { FrameDecoder } from '../../core/framing.ts';
+import { memorySource, type ByteSink, type ByteSource } from '../../core/files.ts';
 import type { Channel, SshConnection } from './connection.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
@@ -79,14 +78,86 @@ export interface Attrs {
   extended?: Record<string, string>;
 }
 
+/** 3: the uint32 length before each packet, checked. */
+function packetLength(b0: number, b1: number, b2: number, b3: number): number {
+  const len = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+  if (len < 1 || len > MAX_SFTP_PACKET) throw new ProtocolError(`SFTP packet length ${len} is out of range (1–${MAX_SFTP_PACKET})`);
+  return len;
+}
+
 /** 3: uint32 length, then byte type and the body; the value is type + body. */
 export const sftpFrame: Frame<Uint8Array> = (buf) => {
   if (buf.length < 4) return undefined;
-  const len = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
-  if (len < 1 || len > MAX_SFTP_PACKET) throw new ProtocolError(`SFTP packet length ${len} is out of range (1–${MAX_SFTP_PACKET})`);
+  const len = packetLength(buf[0], buf[1], buf[2], buf[3]);
   if (buf.length < 4 + len) return undefined;
-  return { value: buf.slice(4, 4 + len), size: 4 + len };
+  return { value: buf.subarray(4, 4 + len), size: 4 + len };
 };
+
+/**
+ * Cuts packets (as sftpFrame reads them) out of channel data. A packet of file data spans several
+ * channel messages: its pieces are kept as they come and copied once, into the packet, when the last
+ * one arrives (a FrameDecoder would copy the growing buffer on every message).
+ */
+export class SftpPacketReader {
+  private parts: Uint8Array[] = [];
+  private have = 0;
+  /** Bytes of the packet being gathered, length field included; 0 until its length is known. */
+  private need = 0;
+
+  feed(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (chunk.length > 0) {
+      this.parts.push(chunk);
+      this.have += chunk.length;
+    }
+    for (;;) {
+      if (this.need === 0) {
+        if (this.have < 4) return out;
+        const h = this.peek(4);
+        this.need = 4 + packetLength(h[0], h[1], h[2], h[3]);
+      }
+      if (this.have < this.need) return out;
+      out.push(this.take(this.need).subarray(4));
+      this.have -= this.need;
+      this.need = 0;
+    }
+  }
+
+  /** The first n buffered bytes (n ≤ have), without consuming them. */
+  private peek(n: number): Uint8Array {
+    if (this.parts[0].length >= n) return this.parts[0];
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of this.parts) {
+      const piece = p.subarray(0, n - at);
+      out.set(piece, at);
+      at += piece.length;
+      if (at === n) break;
+    }
+    return out;
+  }
+
+  /** Consumes the first n buffered bytes (n ≤ have): a view when one piece holds them, else one copy. */
+  private take(n: number): Uint8Array {
+    const first = this.parts[0];
+    if (first.length >= n) {
+      if (first.length === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const p = this.parts[0];
+      const piece = p.subarray(0, n - at);
+      out.set(piece, at);
+      at += piece.length;
+      if (piece.length === p.length) this.parts.shift();
+      else this.parts[0] = p.subarray(piece.length);
+    }
+    return out;
+  }
+}
 
 /** 5: file attributes. */
 export function decodeAttrs(r: SshReader): Attrs {
@@ -165,7 +236,7 @@ export class SftpClient {
   private readonly ch: Channel;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly decoder = new FrameDecoder(sftpFrame, 2 * MAX_SFTP_PACKET);
+  private readonly decoder = new SftpPacketReader();
   private failure: PortolanError | null = null;
   version = 0;
   extensions: Record<string, string> = {};
@@ -238,8 +309,8 @@ export class SftpClient {
   }
 
   /** Sends a request (its body after the id) and waits for the reply with the same id. */
-  private async request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
-    if (this.failure) throw this.failure;
+  private request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
     const w = new SshWriter(64);
@@ -248,7 +319,12 @@ export class SftpClient {
     body(w);
     done();
     const reply = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    await this.ch.write(w.finish());
+    // Not awaited: requests queue on the channel in order while earlier ones are still being written (pipelining).
+    this.ch.write(w.finish()).catch((e) => {
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      p?.reject(e);
+    });
     return reply;
   }
 
@@ -322,12 +398,25 @@ export class SftpClient {
     SftpClient.status(await this.request(FXP.CLOSE, (w) => w.string(handle)));
   }
 
-  /**
-   * Reads a whole file (from `offset`, at most `length` bytes) with pipelined READs, handing each
-   * chunk in order to `sink`. Returns the number of bytes read.
-   */
-  async download(path: string, sink: (chunk: Uint8Array) => void, opts: { offset?: number; length?: number } = {}): Promise<number> {
+  /** Opens `path` for reading and reads its attributes (FSTAT): a download can name its size before the first byte. */
+  async openRead(path: string): Promise<{ handle: Uint8Array; attrs: Attrs }> {
     const handle = await this.open(path, OPEN_FLAGS.READ);
+    try {
+      return { handle, attrs: await this.fstat(handle) };
+    } catch (e) {
+      await this.close(handle).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Reads a file (from `offset`, at most `length` bytes) with pipelined READs, up to INFLIGHT_BYTES
+   * outstanding, and writes each chunk in order to `sink`. A write that waits (a slow client) delays the
+   * next READs, so what is buffered stays bounded. `handle`: a handle from openRead, closed here.
+   * Returns the number of bytes read.
+   */
+  async download(path: string, sink: ByteSink, opts: { offset?: number; length?: number; handle?: Uint8Array } = {}): Promise<number> {
+    const handle = opts.handle ?? (await this.open(path, OPEN_FLAGS.READ));
     const start = opts.offset ?? 0;
     const end = opts.length === undefined ? Number.MAX_SAFE_INTEGER : start + opts.length;
     let next = start;
@@ -357,18 +446,19 @@ export class SftpClient {
         }
         const data = SftpClient.expect(reply, FXP.DATA, path).string('data', MAX_SFTP_PACKET);
         if (data.length > head.len) throw new ProtocolError(`SFTP server returned ${data.length} bytes for a ${head.len}-byte READ`);
-        sink(data);
         total += data.length;
         if (data.length < head.len) {
           // A short read (draft 6.4 allows it): ask again for the rest, in order, before anything later.
           const offset = head.offset + data.length;
           const len = head.len - data.length;
           inflight.unshift({ offset, len, reply: this.request(FXP.READ, (w) => w.string(handle).u64(BigInt(offset)).u32(len)) });
-          continue;
+        } else {
+          issue();
         }
-        issue();
+        if (data.length > 0) await sink.write(data);
       }
     } finally {
+      for (const rest of inflight.splice(0)) rest.reply.catch(() => undefined);
       await this.close(handle).catch(() => {});
     }
     return total;
@@ -376,22 +466,59 @@ export class SftpClient {
 
   /** Writes `data` to `path` with pipelined WRITEs (create/truncate, or append). */
   async upload(path: string, data: Uint8Array, opts: { mode?: number; append?: boolean } = {}): Promise<void> {
+    await this.uploadFrom(path, memorySource(data, this.writeSize), opts);
+  }
+
+  /**
+   * Writes what `source` yields to `path` (create/truncate, or append), gathered into WRITEs of the
+   * server's write size with up to INFLIGHT_BYTES outstanding. Returns the number of bytes written.
+   */
+  async uploadFrom(path: string, source: ByteSource, opts: { mode?: number; append?: boolean } = {}): Promise<number> {
     const flags = OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | (opts.append ? OPEN_FLAGS.APPEND : OPEN_FLAGS.TRUNC);
     const handle = await this.open(path, flags, opts.mode !== undefined ? { permissions: opts.mode } : {});
     let offset = 0;
-    if (opts.append) offset = (await this.fstat(handle)).size ?? 0;
+    let written = 0;
+    const inflight: Array<{ len: number; reply: Promise<Reply> }> = [];
+    let inflightBytes = 0;
     try {
-      const inflight: Promise<Reply>[] = [];
-      for (let at = 0; at < data.length; at += this.writeSize) {
-        const chunk = data.subarray(at, at + this.writeSize);
-        const fileOffset = offset + at;
-        inflight.push(this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(fileOffset)).string(chunk)));
-        if (inflight.length * this.writeSize >= INFLIGHT_BYTES) SftpClient.status(await inflight.shift()!, path);
+      if (opts.append) offset = (await this.fstat(handle)).size ?? 0;
+      const issue = async (chunk: Uint8Array) => {
+        const at = offset;
+        const len = chunk.length;
+        offset += len;
+        written += len;
+        inflight.push({ len, reply: this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(at)).string(chunk)) });
+        inflightBytes += len;
+        while (inflightBytes >= INFLIGHT_BYTES) {
+          const done = inflight.shift()!;
+          inflightBytes -= done.len;
+          SftpClient.status(await done.reply, path);
+        }
+      };
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
+        // Whole WRITEs of the server's size: pieces of a chunk go as they are, smaller chunks are gathered.
+        while (chunk.length > 0) {
+          const room = this.writeSize - pendingBytes;
+          const piece = chunk.subarray(0, room);
+          chunk = chunk.subarray(piece.length);
+          pending.push(piece);
+          pendingBytes += piece.length;
+          if (pendingBytes === this.writeSize) {
+            await issue(pending.length === 1 ? pending[0] : concat(pending));
+            pending = [];
+            pendingBytes = 0;
+          }
+        }
       }
-      for (const p of inflight) SftpClient.status(await p, path);
+      if (pendingBytes > 0) await issue(concat(pending));
+      for (const p of inflight.splice(0)) SftpClient.status(await p.reply, path);
     } finally {
+      for (const rest of inflight.splice(0)) rest.reply.catch(() => undefined);
       await this.close(handle).catch(() => {});
     }
+    return written;
   }
 
   async fstat(handle: Uint8Array): Promise<Attrs> {
@@ -434,39 +561,5 @@ export class SftpClient {
   async end(): Promise<void> {
     await this.ch.eof().catch(() => {});
     await this.ch.close().catch(() => {});
-  }
-}
-
-/** Streams chunks into memory up to `max` bytes while hashing all of them. */
-export class DownloadSink {
-  private readonly parts: Uint8Array[] = [];
-  private kept = 0;
-  readonly hash: ReturnType<typeof sha256.create> | null;
-  size = 0;
-  truncated = false;
-
-  constructor(
-    private readonly max: number,
-    digest = true,
-  ) {
-    this.hash = digest ? sha256.create() : null;
-  }
-
-  push = (chunk: Uint8Array): void => {
-    this.hash?.update(chunk);
-    this.size += chunk.length;
-    if (this.kept >= this.max) {
-      this.truncated = true;
-      return;
-    }
-    const room = this.max - this.kept;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (part.length < chunk.length) this.truncated = true;
-    this.parts.push(part.slice());
-    this.kept += part.length;
-  };
-
-  bytes(): Uint8Array {
-    return concat(this.parts);
   }
 }

@@ -128,6 +128,8 @@ export function disconnectError(payload: Uint8Array): PortolanError {
 }
 
 const REKEY_TIMER_CANCELLED = 'rekey timer cancelled';
+/** The most one read of the connection asks for. */
+const MAX_READ_BYTES = 512 * 1024;
 
 interface Gate {
   promise: Promise<void>;
@@ -167,6 +169,8 @@ export class SshTransport {
   private rxSeq = 0;
   private txSeq = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Orders the messages of the layers above (they wait for key exchanges; kex messages do not). */
+  private upper: Promise<void> = Promise.resolve();
   /** Open while a key exchange runs; non-kex sends wait on it. */
   private kexGate: Gate | null = null;
   /** Our KEXINIT payload for the exchange in progress, once sent. */
@@ -189,6 +193,8 @@ export class SshTransport {
     this.opts = opts;
     this.tx = plainSealer((n) => crypto.randomBytes(n));
     this.noteMessages = opts.noteMessages ?? true;
+    // Packets carry up to 256 KiB of channel data: read in large chunks when data streams in.
+    conn.bulkReads(MAX_READ_BYTES);
   }
 
   get encrypted(): boolean {
@@ -416,7 +422,8 @@ export class SshTransport {
         if (buf.length < opener.headerSize) return undefined;
         const size = opener.wireSize(buf, seq);
         if (buf.length < size) return undefined;
-        return { value: buf.slice(0, size), size };
+        // A view: the connection never writes into bytes it has handed out.
+        return { value: buf.subarray(0, size), size };
       },
       'SSH packet',
       (w) => (encrypted ? `packet #${seq}, ${w.length} bytes (${opener.name})` : describePayload(w.subarray(5, w.length - w[4]))),
@@ -437,9 +444,14 @@ export class SshTransport {
     return payload;
   }
 
-  /** Queues a packet behind every earlier one; `after` runs in order right after it is written. */
+  /**
+   * Queues a packet behind every earlier one; `after` runs in order right after it is sealed. Sealing
+   * follows wire order (sequence numbers, cipher state); each packet's write is issued as soon as it is
+   * sealed, without waiting for the write before it to settle (the connection keeps their order), so
+   * bulk data streams. Resolves when this packet's write has settled.
+   */
   private enqueue(payload: Uint8Array, rec?: RecordOptions, after?: () => void): Promise<void> {
-    const run = async () => {
+    const seal = async (): Promise<{ written: Promise<void> }> => {
       if (this.fatal) throw this.fatal;
       const seq = this.txSeq;
       this.txSeq = (seq + 1) >>> 0;
@@ -447,28 +459,40 @@ export class SshTransport {
       this.bytesSinceKex += wire.length;
       this.packetsOut++;
       after?.();
-      await this.conn.write(wire, rec?.secret ? { secret: true, decode: `→ ${rec.decode ?? '(secret)'}` } : { decode: `→ ${rec?.decode ?? describePayload(payload)}` });
+      const written = this.conn.write(wire, rec?.secret ? { secret: true, decode: `→ ${rec.decode ?? '(secret)'}` } : { decode: `→ ${rec?.decode ?? describePayload(payload)}` });
+      written.catch(() => {});
+      return { written };
     };
-    const next = this.chain.then(run);
-    this.chain = next.catch(() => {});
-    return next;
+    const issued = this.chain.then(seal);
+    this.chain = issued.then(
+      () => {},
+      () => {},
+    );
+    return issued.then((w) => w.written);
   }
 
   /**
-   * Sends a message of the layers above. Waits while a key exchange runs; starts a re-exchange
-   * when the volume or time limit is reached.
+   * Sends a message of the layers above. Messages go out in the order of the calls, each after any key
+   * exchange in progress; a re-exchange starts when the volume or time limit is reached. Resolves when
+   * the message is written, so a caller may issue several and await them together.
    */
-  async send(payload: Uint8Array, rec?: RecordOptions): Promise<void> {
-    if (this.fatal) throw this.fatal;
-    if (!isKexMessage(payload[0])) {
+  send(payload: Uint8Array, rec?: RecordOptions): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (isKexMessage(payload[0])) return this.enqueue(payload, rec);
+    const queued = this.upper.then(async () => {
       await this.kexFinished();
       if (this.firstKexDone && this.needsRekey()) {
         // A re-exchange starts: its KEXINIT goes out, and this message waits for NEWKEYS.
         await this.startRekey();
         await this.kexFinished();
       }
-    }
-    return this.enqueue(payload, rec);
+      return { written: this.enqueue(payload, rec) };
+    });
+    this.upper = queued.then(
+      () => {},
+      () => {},
+    );
+    return queued.then((q) => q.written);
   }
 
   /** Resolves when no key exchange is running (rejects if one fails). */

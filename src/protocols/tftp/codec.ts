@@ -1,6 +1,6 @@
 // TFTP packets, RFC 1350 §5 (RRQ, WRQ, DATA, ACK, ERROR), the option extension RFC 2347 (OACK), and the
-// blksize (RFC 2348), timeout and tsize (RFC 2349) options; netascii per RFC 1350 §5 / RFC 764.
-import { ByteReader, ByteWriter, fromLatin1, utf8 } from '../../core/bytes.ts';
+// blksize (RFC 2348), timeout and tsize (RFC 2349) and windowsize (RFC 7440) options; netascii per RFC 1350 §5 / RFC 764.
+import { ByteReader, ByteWriter, concat, fromLatin1, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 
 export const Opcode = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
@@ -123,15 +123,39 @@ export function describePacket(p: Packet): string {
 
 /** netascii to local text: CR LF is a line end, CR NUL a bare CR (RFC 1350 §5, RFC 764 p. 11). */
 export function fromNetascii(bytes: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0x0d && i + 1 < bytes.length && (bytes[i + 1] === 0x0a || bytes[i + 1] === 0x00)) {
-      out.push(bytes[i + 1] === 0x0a ? 0x0a : 0x0d);
-      i++;
-    } else out.push(b);
+  const d = new NetasciiDecoder();
+  return concat([d.push(bytes), d.end()]);
+}
+
+/** fromNetascii for a stream of blocks: a CR at the end of one block waits to see what the next begins with. */
+export class NetasciiDecoder {
+  private cr = false;
+
+  push(bytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(bytes.length + 1);
+    let at = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (this.cr) {
+        this.cr = false;
+        if (b === 0x0a || b === 0x00) {
+          out[at++] = b === 0x0a ? 0x0a : 0x0d;
+          continue;
+        }
+        out[at++] = 0x0d;
+      }
+      if (b === 0x0d) this.cr = true;
+      else out[at++] = b;
+    }
+    return out.subarray(0, at);
   }
-  return Uint8Array.from(out);
+
+  /** At the end of the file: a CR left waiting is kept as it is. */
+  end(): Uint8Array {
+    const tail = this.cr ? new Uint8Array([0x0d]) : new Uint8Array(0);
+    this.cr = false;
+    return tail;
+  }
 }
 
 export function toNetascii(bytes: Uint8Array): Uint8Array {

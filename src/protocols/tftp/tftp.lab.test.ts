@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../../../lab/index.ts';
 import { nodeFacts, patternBytes } from '../../../lab/servers/node.ts';
 import { call } from '../../../test/harness.ts';
 import { callNode, useNodeHost } from '../../../test/node-host.ts';
+import { curlUpload, streamDownload } from '../../../test/files.ts';
 
 const f = nodeFacts.tftp;
 const target = { host: '127.0.0.1', port: ports.node.tftp };
@@ -104,4 +105,45 @@ test('tftp: on workerd both operations are refused — 501 with the reason', asy
     assert.deepEqual(r.body.error.detail.missing, ['udp']);
     assert.match(r.body.error.message, /tftp (read|write) needs udp, which the workers runtime lacks/);
   }
+});
+
+// Files as streams through the Node host, against atftpd: windowsize (RFC 7440), which tftpd-hpa lacks.
+const atftp = { host: '127.0.0.1', port: ports.node.atftpd };
+
+test('tftp (atftpd): windowsize 16 negotiated, a 3 MB file streams down byte-identical with tsize as its length, and back up', async () => {
+  const content = randomBytes(3_000_000);
+  const name = `stream-${Date.now()}-${randomBytes(3).toString('hex')}.bin`;
+  writeFileSync(join(nodeFacts.atftp.root, name), content, { mode: 0o644 });
+  try {
+    const down = await streamDownload(node.url, 'tftp', 'read', { ...atftp, filename: name, windowsize: 16 });
+    assert.equal(down.status, 200, JSON.stringify(down.json));
+    assert.equal(down.error, null);
+    assert.equal(down.headers.get('content-length'), String(content.length));
+    assert.equal(down.headers.get('x-portolan-tsize'), String(content.length));
+    assert.equal(down.sha256, sha256(content));
+    const upName = `${nodeFacts.atftp.uploadDir}/${name}`;
+    const tmp = join(nodeFacts.atftp.root, `${name}.src`);
+    writeFileSync(tmp, content);
+    const up = await curlUpload(node.url, 'tftp', 'write', { ...atftp, filename: upName, windowsize: 8, size: content.length }, tmp);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    assert.equal(up.body.result.windowsize, 8);
+    assert.deepEqual(up.body.result.options, { timeout: '1', blksize: '1428', tsize: String(content.length), windowsize: '8' });
+    assert.equal(up.body.result.blocks, Math.floor(content.length / 1428) + 1);
+    assert.deepEqual(readFileSync(join(nodeFacts.atftp.root, upName)), content);
+    rmSync(tmp);
+    rmSync(join(nodeFacts.atftp.root, upName));
+  } finally {
+    rmSync(join(nodeFacts.atftp.root, name), { force: true });
+  }
+});
+
+test('tftp (atftpd): windowsize in JSON answers too; a missing file is the server\'s TFTP error before any byte', async () => {
+  const r = await callNode(node, 'tftp', 'read', { ...atftp, filename: 'hello.txt', windowsize: 4 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.result.text, nodeFacts.atftp.files['hello.txt']);
+  assert.equal(r.body.result.windowsize, 4);
+  const missing = await streamDownload(node.url, 'tftp', 'read', { ...atftp, filename: 'no-such-file.bin' });
+  assert.equal(missing.status, 502);
+  assert.equal(missing.json.error.code, 'server_error');
+  assert.equal(missing.json.error.message, 'TFTP error 1 (File not found): File not found');
 });

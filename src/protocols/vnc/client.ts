@@ -233,7 +233,7 @@ export class RfbClient {
   ) {
     this.decoder = new UpdateDecoder(hs.init.width, hs.init.height);
     // Updates are megabytes: read them in large pieces (a slow reader makes the server send smaller updates).
-    conn.readSize = READ_SIZE;
+    conn.bulkReads(READ_SIZE);
   }
 
   get width(): number {

@@ -15,6 +15,8 @@ export interface HandshakeRequest {
   headers: Field[];
   protocols: string[];
   origin?: string;
+  /** The headers carry a credential: the transcript keeps only the request line. */
+  secretHead?: boolean;
 }
 
 export interface Handshake {
@@ -59,7 +61,7 @@ export class WsClient {
     if (req.origin) headers.push(['Origin', req.origin]);
     headers.push(...req.headers);
     const t0 = performance.now();
-    const x = await exchange(this.conn, { method: 'GET', target: req.path, headers, maxBodyBytes: 64 * 1024, maxRawBytes: 0 }, () => performance.now() - t0);
+    const x = await exchange(this.conn, { method: 'GET', target: req.path, headers, maxBodyBytes: 64 * 1024, maxRawBytes: 0, secretHead: req.secretHead }, () => performance.now() - t0);
     const h = x.head;
     // §4.1 client checks: 101, Upgrade: websocket, Connection: upgrade, the accept value, a protocol we offered.
     if (h.status !== 101) {

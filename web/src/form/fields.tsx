@@ -16,6 +16,8 @@ export interface FieldProps {
   /** The object this field belongs to, and a setter for a sibling (file pickers fill filename and encoding). */
   siblings?: Record<string, unknown>;
   setSibling?: (name: string, value: unknown) => void;
+  /** Sets several fields of the object at once (this one and siblings): one change, so none is lost. */
+  setFields?: (patch: Record<string, unknown>) => void;
   siblingSchema?: Record<string, JsonSchema>;
 }
 
@@ -200,7 +202,7 @@ function NumberField({ name, path, schema, root, value, required, onChange, issu
   );
 }
 
-function TextField({ name, path, schema, root, value, required, onChange, issues, siblings, setSibling, siblingSchema }: FieldProps) {
+function TextField({ name, path, schema, root, value, required, onChange, issues, siblings, setFields, siblingSchema }: FieldProps) {
   const id = useId();
   const s = nonNull(schema, root);
   const secret = isSecretField(name, s);
@@ -216,13 +218,19 @@ function TextField({ name, path, schema, root, value, required, onChange, issues
   const takesBase64 = isBase64Field(name) || (!!encodingSchema?.enum?.includes('base64') && /^(content|data|value)$/i.test(name));
   const takesFile = takesBase64 || /^(privatekey|knownhosts|raw|script|sql|content|text|html|data|stdin)$/i.test(name);
   const onFile = async (f: File) => {
+    const content = await readFile(f, takesBase64 ? 'base64' : 'text');
+    setText(content, content);
+    // The content and the fields it implies change together: set one by one, each change would start
+    // from the object as it was before the others and drop them (the content first of all).
+    const patch: Record<string, unknown> = { [name]: content };
     if (takesBase64) {
-      change(await readFile(f, 'base64'));
-      if (!isBase64Field(name)) setSibling?.('encoding', 'base64');
-      if (siblingSchema?.filename && !siblings?.filename) setSibling?.('filename', f.name);
-      if (siblingSchema?.contentType && !siblings?.contentType && f.type) setSibling?.('contentType', f.type);
-      if (siblingSchema?.path && !siblings?.path) setSibling?.('path', f.name);
-    } else change(await readFile(f, 'text'));
+      if (!isBase64Field(name) && siblingSchema?.encoding) patch.encoding = 'base64';
+      if (siblingSchema?.filename && !siblings?.filename) patch.filename = f.name;
+      if (siblingSchema?.contentType && !siblings?.contentType && f.type) patch.contentType = f.type;
+      if (siblingSchema?.path && !siblings?.path) patch.path = f.name;
+    }
+    if (setFields) setFields(patch);
+    else onChange(content);
   };
   const common = {
     id,
@@ -372,12 +380,15 @@ export function ObjectFields({ schema, root, path, value, onChange, issues, coll
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
-  const setField = (k: string, v: unknown) => {
+  const setFields = (patch: Record<string, unknown>) => {
     const next = { ...value };
-    if (v === undefined) delete next[k];
-    else next[k] = v;
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
     onChange(next);
   };
+  const setField = (k: string, v: unknown) => setFields({ [k]: v });
   const field = (k: string) => (
     <Field
       key={k}
@@ -392,6 +403,7 @@ export function ObjectFields({ schema, root, path, value, onChange, issues, coll
       siblings={value}
       siblingSchema={props}
       setSibling={setField}
+      setFields={setFields}
     />
   );
   // Optional fields that have a default (and are no secret) wait behind "More options" unless set or wrong.

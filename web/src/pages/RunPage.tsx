@@ -11,6 +11,7 @@ import { store, useStore, type SavedTarget } from '../lib/storage.ts';
 import { PingLive } from '../results/PingLive.tsx';
 import { ResultPanel } from '../results/ResultView.tsx';
 import { sessionKind, SessionView } from '../session/SessionView.tsx';
+import { hasFileBrowser } from '../files/FileBrowser.tsx';
 
 function ProtocolHeader({ p }: { p: ProtocolInfo }) {
   return (
@@ -23,6 +24,14 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
         <p className="muted" style={{ maxWidth: 820 }}>
           {p.summary}
         </p>
+        {hasFileBrowser(p.id) && (
+          <p>
+            <a className="button" href={href(['files', p.id])}>
+              Browse files
+            </a>{' '}
+            <span className="small muted">folders, downloads and uploads of any size</span>
+          </p>
+        )}
         <div className="proto-meta">
           <span className="ports">{p.ports.map((x) => `${x.port}/${x.transport}${x.label ? ` (${x.label})` : ''}`).join(' · ')}</span>
           {p.tlsModes.length > 1 && <Tag tone="info">TLS: {p.tlsModes.filter((m) => m !== 'off').join(', ')}</Tag>}

@@ -91,10 +91,17 @@ function ObjectTable({ items, schema, root, name }: { items: Obj[]; schema?: Jso
 }
 
 /** The view for one named part of a result. */
-export function PartView({ name, value, schema, root, depth = 0 }: { name: string; value: unknown; schema?: JsonSchema; root: JsonSchema; depth?: number }) {
+/** A downloaded file's content (FTP contentBase64, SFTP and SCP content in base64, TFTP base64): a file, not a text to show at once. */
+function isFileContent(name: string, parent?: Obj): boolean {
+  return /^(contentBase64|base64)$/.test(name) || (name === 'content' && parent?.encoding === 'base64');
+}
+
+export function PartView({ name, value, schema, root, depth = 0, parent }: { name: string; value: unknown; schema?: JsonSchema; root: JsonSchema; depth?: number; parent?: Obj }) {
   const s = schema ? nonNull(schema, root) : undefined;
   if (value === null || value === undefined) return <Scalar value={value} />;
   if (typeof value === 'string') {
+    const fileName = typeof parent?.path === 'string' ? parent.path.split('/').pop() || 'download.bin' : typeof parent?.filename === 'string' ? parent.filename : undefined;
+    if (isFileContent(name, parent)) return <BytesView bytes={base64ToBytes(value)} name={fileName ?? 'download.bin'} preview={false} />;
     if (/hex$/i.test(name) && /^[0-9a-f]*$/i.test(value)) return <BytesView bytes={hexToBytes(value)} name={name} />;
     if (/base64$/i.test(name)) return <BytesView bytes={base64ToBytes(value)} name={name.replace(/base64$/i, '') || 'data'} />;
     // A PNG as base64 (a screenshot): shown as the picture, with a download.
@@ -160,7 +167,7 @@ export function PartView({ name, value, schema, root, depth = 0 }: { name: strin
 export function ObjectView({ value, schema, root, depth = 0 }: { value: Obj; schema?: JsonSchema; root: JsonSchema; depth?: number }) {
   const order = Object.keys(schema ? nonNull(schema, root).properties ?? {} : {});
   const keys = [...order.filter((k) => k in value), ...Object.keys(value).filter((k) => !order.includes(k))];
-  const inline = keys.filter((k) => isInline(value[k]) && !(Array.isArray(value[k]) && kindOf(propSchema(schema, k, root) ?? {}) === 'array' && nonNull(propSchema(schema, k, root)?.items ?? {}, root).properties));
+  const inline = keys.filter((k) => isInline(value[k]) && !isFileContent(k, value) && !(Array.isArray(value[k]) && kindOf(propSchema(schema, k, root) ?? {}) === 'array' && nonNull(propSchema(schema, k, root)?.items ?? {}, root).properties));
   // The data first (rows, records, text), then descriptive objects, then what came back empty.
   const rank = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? 3 : 0) : isObj(v) && !isBytesObject(v) && !isResultSet(v) ? (Object.keys(v).length === 0 ? 3 : 2) : 1);
   const parts = keys.filter((k) => !inline.includes(k)).sort((a, b) => rank(value[a]) - rank(value[b]));
@@ -174,7 +181,7 @@ export function ObjectView({ value, schema, root, depth = 0 }: { value: Obj; sch
             {Array.isArray(value[k]) ? <span className="tag">{(value[k] as unknown[]).length}</span> : null}
           </h3>
           {propSchema(schema, k, root)?.description && <p className="small muted">{propSchema(schema, k, root)?.description}</p>}
-          <PartView name={k} value={value[k]} schema={propSchema(schema, k, root)} root={root} depth={depth} />
+          <PartView name={k} value={value[k]} schema={propSchema(schema, k, root)} root={root} depth={depth} parent={value} />
         </section>
       ))}
     </div>

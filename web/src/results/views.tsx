@@ -93,28 +93,31 @@ export function HexDump({ bytes, label }: { bytes: Uint8Array; label?: string })
   );
 }
 
-/** Bytes shown as text, hex dump or base64, with a download. */
-export function BytesView({ bytes, name, text }: { bytes: Uint8Array; name: string; text?: string }) {
-  const printable = text ?? utf8(bytes);
+/**
+ * Bytes shown as text or as a hex dump, with a download. `preview: false` (a downloaded file) shows only
+ * its size and the buttons until a preview is asked for: a file is not a wall of text.
+ */
+export function BytesView({ bytes, name, text, preview = true }: { bytes: Uint8Array; name: string; text?: string; preview?: boolean }) {
+  const printable = text ?? utf8(bytes.subarray(0, 256 * 1024));
   const isText = text !== undefined || !/[\x00-\x08\x0e-\x1f]/.test(printable.slice(0, 4096));
-  const [mode, setMode] = useState<'text' | 'hex'>(isText ? 'text' : 'hex');
+  const [mode, setMode] = useState<'none' | 'text' | 'hex'>(!preview ? 'none' : isText ? 'text' : 'hex');
   return (
     <div>
       <div className="row small" style={{ marginBottom: 6 }}>
         <span role="tablist" aria-label={`${name} view`} className="row">
-          <button type="button" role="tab" className="small" aria-selected={mode === 'text'} onClick={() => setMode('text')}>
-            text
+          <button type="button" role="tab" className="small" aria-selected={mode === 'text'} onClick={() => setMode(mode === 'text' && !preview ? 'none' : 'text')}>
+            {preview ? 'text' : 'preview as text'}
           </button>
-          <button type="button" role="tab" className="small" aria-selected={mode === 'hex'} onClick={() => setMode('hex')}>
-            hex
+          <button type="button" role="tab" className="small" aria-selected={mode === 'hex'} onClick={() => setMode(mode === 'hex' && !preview ? 'none' : 'hex')}>
+            {preview ? 'hex' : 'preview as hex'}
           </button>
         </span>
         <span className="muted">{bytes.length} bytes</span>
         <button type="button" className="small" onClick={() => download(name.replace(/[^\w.-]+/g, '_') || 'data.bin', bytes, 'application/octet-stream')}>
-          Download
+          {preview ? 'Download' : 'Save as file'}
         </button>
       </div>
-      {mode === 'text' ? <pre className="textblock">{printable}</pre> : <HexDump bytes={bytes} label={name} />}
+      {mode === 'text' ? <pre className="textblock">{printable}</pre> : mode === 'hex' ? <HexDump bytes={bytes} label={name} /> : null}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { sessionUrl, type ApiError, type OperationAnswer, type OperationInfo, ty
 import { utf8 } from '../lib/bytes.ts';
 import { ErrorView } from '../results/ResultView.tsx';
 import { JsonTree, Scalar } from '../results/views.tsx';
+import { isMessageFeed, MessageFeed } from './MessageFeed.tsx';
 
 const Terminal = lazy(() => import('./Terminal.tsx'));
 const Desktop = lazy(() => import('./Desktop.tsx'));
@@ -33,6 +34,8 @@ export interface SessionHandle {
   sendJson(m: Record<string, unknown>): void;
   /** Credit for `n` data bytes consumed (flow control, as on /api/tunnel): {"type":"ack","bytes":n}, batched. */
   ack(n: number): void;
+  /** Settles `n` feed messages received, for feeds that announced {"acks":"messages"}: {"type":"ack","messages":n}, batched. */
+  ackMessages(n: number): void;
 }
 
 type State = 'connecting' | 'open' | 'ended' | 'failed';
@@ -57,7 +60,20 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
 
   const unacked = useRef(0);
   const ackTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const push = (m: Omit<SessionMessage, 'n' | 'at'>) => setMessages((list) => [...list, { ...m, n: ++counter.current, at: Date.now() }].slice(-MAX_MESSAGES));
+  const unackedMessages = useRef(0);
+  const messageAckTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** A broker feed announced itself ({"acks": ...}); with "messages" each message is settled once received. */
+  const brokerAnnounced = useRef(false);
+  const settleMessages = useRef(false);
+  /** Messages dropped from the view (oldest first) once MAX_MESSAGES are held. */
+  const dropped = useRef(0);
+  const push = (m: Omit<SessionMessage, 'n' | 'at'>) =>
+    setMessages((list) => {
+      const next = [...list, { ...m, n: ++counter.current, at: Date.now() }];
+      if (next.length <= MAX_MESSAGES) return next;
+      dropped.current += next.length - MAX_MESSAGES;
+      return next.slice(-MAX_MESSAGES);
+    });
 
   useEffect(() => {
     const socket = new WebSocket(sessionUrl(protocol.id, op.name));
@@ -90,6 +106,11 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         msg = { type: 'text', text: e.data };
       }
       setStats((s) => ({ ...s, inMsgs: s.inMsgs + 1 }));
+      if (typeof msg.acks === 'string') {
+        brokerAnnounced.current = true;
+        settleMessages.current = msg.acks === 'messages';
+      }
+      if (msg.type === 'message' && settleMessages.current) handleRef.current?.ackMessages(1);
       jsonListeners.current.forEach((l) => l(msg));
       push({ dir: 'in', json: msg });
       if (msg.type === 'end') {
@@ -137,6 +158,16 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
           if (bytes > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', bytes }));
         }, 25);
       },
+      ackMessages(n) {
+        unackedMessages.current += n;
+        if (messageAckTimer.current) return;
+        messageAckTimer.current = setTimeout(() => {
+          messageAckTimer.current = null;
+          const count = unackedMessages.current;
+          unackedMessages.current = 0;
+          if (count > 0 && ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify({ type: 'ack', messages: count }));
+        }, 25);
+      },
     }),
     [kind],
   );
@@ -150,6 +181,8 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
     };
   }, []);
 
+  // A broker feed (it announced itself, or its messages carry topics) gets the message view.
+  const brokerFeed = brokerAnnounced.current || isMessageFeed(messages);
   const subscribeJson = useCallback((l: (m: Record<string, unknown>) => void) => {
     jsonListeners.current.add(l);
     return () => {
@@ -204,7 +237,13 @@ export function SessionView({ protocol, op, input, onEnd }: { protocol: Protocol
         </Suspense>
       )}
       {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
-      {kind === 'feed' && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
+      {kind === 'feed' && brokerFeed && (
+        <>
+          <MessageFeed messages={messages} dropped={dropped.current} />
+          <InputLine handle={handle} active={state === 'open'} placeholder='A control message, e.g. {"type":"subscribe","topics":["sensors/#"]}' />
+        </>
+      )}
+      {kind === 'feed' && !brokerFeed && <LiveFeed messages={messages} handle={handle} active={state === 'open'} />}
     </div>
   );
 }

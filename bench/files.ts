@@ -1,0 +1,159 @@
+// File transfers through the Worker under `workerd serve`, beside the native clients on the same servers in
+// the same run: a 1 GiB file down and up over SFTP (OpenSSH `sftp`) and FTP (`curl ftp://`), the API side
+// driven by curl (a streamed download to /dev/null, a multipart upload from the file), and the isolate's
+// heap (after a full GC, through the inspector, as the tunnel benchmark reads it) during one streamed
+// transfer and during ten at once.
+// Run: npx tsx bench/files.ts            (BENCH_TINY=1: a 32 MiB file, one round)
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureLab, ports } from '../lab/index.ts';
+import { ftpFacts } from '../lab/servers/ftp.ts';
+import { sshFacts } from '../lab/servers/ssh.ts';
+import { bigFile, ensureTransferDir, GiB, MiB } from '../test/files.ts';
+import { cpuMs } from './lib/proc.ts';
+import { finish, interleave, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
+import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
+
+const SIZE = tiny ? 32 * MiB : GiB;
+const ROUNDS = tiny ? 1 : 3;
+
+function run(cmd: string, args: string[], signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 16 * MiB, signal }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}…: ${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/** Peak of the isolate heap (used + embedder, after a full GC) sampled every `everyMs` while `work` runs. */
+async function peakHeap(w: RunningWorkerd, work: Promise<unknown>, everyMs: number): Promise<{ peak: number; samples: number }> {
+  let done = false;
+  void work.finally(() => (done = true)).catch(() => {});
+  let peak = 0;
+  let samples = 0;
+  while (!done) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    if (done) break;
+    const h = await isolateHeap(w);
+    peak = Math.max(peak, h.usedBytes + h.embedderBytes);
+    samples++;
+  }
+  await work;
+  return { peak, samples };
+}
+
+async function main(): Promise<void> {
+  await ensureLab(['ssh', 'ftp'], { quiet: true });
+  say(`machine: ${await machine()}`);
+  const dir = ensureTransferDir();
+  const file = bigFile(`bench-${SIZE / MiB}m.bin`, SIZE);
+  const keyDir = mkdtempSync(join(tmpdir(), 'portolan-files-bench-'));
+  const keyPath = join(keyDir, 'id_ed25519');
+  copyFileSync(join(sshFacts.dir, 'keys', 'id_ed25519'), keyPath);
+  chmodSync(keyPath, 0o600);
+  const sshUser = sshFacts.clientKeys.ed25519.user;
+  const sshOpts = ['-q', '-i', keyPath, '-P', String(sshFacts.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+  const ftpUrl = (path: string) => `ftp://${ftpFacts.user}:${ftpFacts.password}@127.0.0.1:${ports.ftp.ftp}/%2F${path.replace(/^\//, '')}`;
+  const sshInput = { host: '127.0.0.1', port: sshFacts.port, username: sshUser, privateKey: await import('node:fs').then((fs) => fs.readFileSync(keyPath, 'utf8')) };
+  const ftpInput = { host: '127.0.0.1', port: ports.ftp.ftp, user: ftpFacts.user, password: ftpFacts.password };
+  const upSftp = join(dir, `bench-up-sftp-${process.pid}.bin`);
+  const upFtp = join(dir, `bench-up-ftp-${process.pid}.bin`);
+
+  const bundle = buildBundle();
+  const w = await startWorkerd(bundle, { vars: BENCH_VARS, inspector: true });
+  const api = (protocol: string, op: string) => `${w.url}/api/${protocol}/${op}`;
+  const download = async (protocol: string, op: string, input: object, signal?: AbortSignal) => {
+    const got = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download}', '-H', 'accept: application/octet-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(input), api(protocol, op)], signal);
+    if (Number(got) !== SIZE) throw new Error(`${protocol} ${op}: ${got} of ${SIZE} bytes`);
+  };
+  const upload = async (protocol: string, op: string, input: object, target: string) => {
+    const body = await run('curl', ['-sS', '-H', 'expect:', '-F', `input=${JSON.stringify(input)}`, '-F', `file=@${file.path};type=application/octet-stream`, api(protocol, op)]);
+    const answer = JSON.parse(body) as { ok: boolean; result?: { bytes: number }; error?: unknown };
+    if (!answer.ok || answer.result?.bytes !== SIZE || statSync(target).size !== SIZE) throw new Error(`${protocol} ${op}: ${body.slice(0, 300)}`);
+  };
+  const sftpBatch = (line: string) => run('bash', ['-c', `echo ${JSON.stringify(line)} | sftp ${sshOpts.join(' ')} -b - ${sshUser}@127.0.0.1`]);
+
+  const paths = {
+    'sftp get, workerd': () => download('ssh', 'sftp-get', { ...sshInput, path: file.path }),
+    'sftp get, OpenSSH sftp': () => sftpBatch(`get ${file.path} /dev/null`).then(() => undefined),
+    'ftp get, workerd': () => download('ftp', 'download', { ...ftpInput, path: file.path }),
+    'ftp get, curl ftp://': () => run('curl', ['-sS', '-o', '/dev/null', ftpUrl(file.path)]).then(() => undefined),
+    'sftp put, workerd': () => upload('ssh', 'sftp-put', { ...sshInput, path: upSftp }, upSftp),
+    'sftp put, OpenSSH sftp': () => sftpBatch(`put ${file.path} ${upSftp}`).then(() => undefined),
+    'ftp put, workerd': () => upload('ftp', 'upload', { ...ftpInput, path: upFtp }, upFtp),
+    'ftp put, curl ftp://': () => run('curl', ['-sS', '-T', file.path, ftpUrl(upFtp)]).then(() => undefined),
+  } as const;
+  type Path = keyof typeof paths;
+  const times: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
+  try {
+    // Warm-up: one small request of each kind compiles the Worker's paths.
+    const small = bigFile('bench-warmup.bin', 1 * MiB);
+    await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify({ ...sshInput, path: small.path }), api('ssh', 'sftp-get')]);
+    await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify({ ...ftpInput, path: small.path }), api('ftp', 'download')]);
+    const entries = Object.fromEntries(
+      (Object.keys(paths) as Path[]).map((name) => [
+        name,
+        async () => {
+          const c0 = name.endsWith('workerd') ? cpuMs(w.pid) : 0;
+          const ms = await timed(paths[name]);
+          (times[name] ??= []).push(ms);
+          if (name.endsWith('workerd')) (cpu[name] ??= []).push(cpuMs(w.pid) - c0);
+        },
+      ]),
+    ) as Record<Path, () => Promise<void>>;
+    await interleave(ROUNDS, entries);
+    const rate = (ms: number) => SIZE / MiB / (ms / 1000);
+    for (const [ours, base, goal] of [
+      ['sftp get, workerd', 'sftp get, OpenSSH sftp', 0.8],
+      ['ftp get, workerd', 'ftp get, curl ftp://', 0.8],
+      ['sftp put, workerd', 'sftp put, OpenSSH sftp', 0.7],
+      ['ftp put, workerd', 'ftp put, curl ftp://', 0.7],
+    ] as const) {
+      const oursRate = times[ours].map(rate);
+      const baseRate = times[base].map(rate);
+      const ratio = pairedRatio(oursRate, baseRate);
+      report({
+        name: `${ours.split(',')[0]} of ${SIZE / MiB} MiB through workerd, streamed (whole request)`,
+        value: median(oursRate),
+        unit: 'MiB/s',
+        baseline: { name: base.split(', ')[1], value: median(baseRate) },
+        ratio,
+        goal: `≥ ${goal}x`,
+        pass: ratio >= goal,
+        note: `${ROUNDS} interleaved rounds; workerd CPU ${(median(cpu[ours]) / (SIZE / MiB)).toFixed(2)} ms per MiB`,
+      });
+    }
+
+    // Heap during one transfer, and during ten at once -----------------------------------------------
+    const idle = await isolateHeap(w);
+    report({ name: 'isolate heap, idle after the transfers', value: (idle.usedBytes + idle.embedderBytes) / MiB, unit: 'MiB' });
+    const one = await peakHeap(w, download('ssh', 'sftp-get', { ...sshInput, path: file.path }), tiny ? 100 : 1000);
+    report({ name: `isolate heap during one streamed SFTP download of ${SIZE / MiB} MiB, peak`, value: one.peak / MiB, unit: 'MiB', baseline: { name: 'idle', value: (idle.usedBytes + idle.embedderBytes) / MiB }, goal: '< 32 MiB', pass: one.peak < 32 * MiB, note: `${one.samples} samples after a full GC` });
+    // Ten at once for a while (not to the end: that is ten times the file), then the clients go away.
+    const stop = new AbortController();
+    const ten = Promise.allSettled([
+      ...Array.from({ length: 5 }, () => download('ssh', 'sftp-get', { ...sshInput, path: file.path }, stop.signal)),
+      ...Array.from({ length: 5 }, () => download('ftp', 'download', { ...ftpInput, path: file.path }, stop.signal)),
+    ]);
+    const stopTimer = setTimeout(() => stop.abort(), tiny ? 1500 : 12_000);
+    const many = await peakHeap(w, ten, tiny ? 100 : 1000);
+    clearTimeout(stopTimer);
+    report({ name: `isolate heap during ten streamed downloads at once (5 SFTP, 5 FTP, ${SIZE / MiB} MiB each), peak`, value: many.peak / MiB, unit: 'MiB', baseline: { name: 'idle', value: (idle.usedBytes + idle.embedderBytes) / MiB }, goal: '< 64 MiB', pass: many.peak < 64 * MiB, note: `${many.samples} samples after a full GC` });
+  } finally {
+    await w.stop();
+    removeBundle(bundle);
+    rmSync(keyDir, { recursive: true, force: true });
+    rmSync(upSftp, { force: true });
+    rmSync(upFtp, { force: true });
+  }
+  finish();
+}
+
+await main();

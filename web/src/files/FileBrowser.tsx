@@ -1,0 +1,420 @@
+// A file browser for the protocols that list, download and upload files (FTP/FTPS, SFTP): folders,
+// breadcrumbs, up, sizes and dates for people, sort; download as a real file, rename, delete, chmod;
+// upload by picker or by dropping several files; a transfer list with progress, rate, ETA and cancel.
+//
+// How it works: the connection form is the list operation's own (generated from its schema). Every
+// action is another operation of the same protocol, run with the connection's fields that operation
+// takes plus its own (path, to, mode). Downloads and uploads are WebSocket transfers (docs/files.md).
+import { useMemo, useRef, useState } from 'react';
+import { download } from '../components.tsx';
+import { OperationForm } from '../form/OperationForm.tsx';
+import { runOperation, type FieldIssue, type OperationInfo, type ProtocolInfo } from '../lib/api.ts';
+import { findOperation, useRegistry } from '../lib/registry.ts';
+import { href } from '../lib/router.ts';
+import { prune } from '../lib/schema.ts';
+import { inputFromQuery } from '../lib/share.ts';
+import { ErrorView } from '../results/ResultView.tsx';
+import { downloadFile, humanBytes, humanDuration, TransferError, uploadFile, type Progress, type Transfer } from './transfer.ts';
+
+interface Entry {
+  name: string;
+  dir: boolean;
+  link: boolean;
+  size: number | null;
+  modified: string | null;
+  mode: string | null;
+}
+
+interface BrowserSpec {
+  list: string;
+  download: string;
+  upload: string;
+  rename: { op: string; from: string; to: string };
+  remove: string;
+  rmdir: string;
+  mkdir: string;
+  chmod: string;
+  /** The directory the listing is of, and its entries. */
+  listing(result: Record<string, any>): { dir: string; entries: Entry[] };
+}
+
+const BROWSERS: Record<string, BrowserSpec> = {
+  ftp: {
+    list: 'list',
+    download: 'download',
+    upload: 'upload',
+    rename: { op: 'rename', from: 'from', to: 'to' },
+    remove: 'delete',
+    rmdir: 'rmdir',
+    mkdir: 'mkdir',
+    chmod: 'chmod',
+    listing: (r) => ({
+      dir: r.cwd,
+      entries: (r.entries as any[]).map((e) => ({ name: e.name, dir: e.type === 'dir', link: e.type === 'link', size: e.type === 'dir' ? null : e.size, modified: e.modified, mode: e.permissions ?? e.facts?.['unix.mode'] ?? null })),
+    }),
+  },
+  ssh: {
+    list: 'sftp-ls',
+    download: 'sftp-get',
+    upload: 'sftp-put',
+    rename: { op: 'sftp-rename', from: 'path', to: 'to' },
+    remove: 'sftp-rm',
+    rmdir: 'sftp-rmdir',
+    mkdir: 'sftp-mkdir',
+    chmod: 'sftp-chmod',
+    listing: (r) => ({
+      dir: r.path,
+      entries: (r.entries as any[]).map((e) => ({ name: e.name, dir: e.type === 'directory', link: e.type === 'symlink', size: e.type === 'directory' ? null : e.size, modified: e.mtime, mode: e.mode })),
+    }),
+  },
+};
+
+/** Protocols with a file browser. */
+export function hasFileBrowser(protocolId: string): boolean {
+  return protocolId in BROWSERS;
+}
+
+/** Fields of the list operation that are about the listing, not the connection. */
+const LISTING_FIELDS = new Set(['path', 'method', 'maxEntries', 'timeoutMs']);
+
+function join(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir.replace(/\/+$/, '')}/${name}`;
+}
+
+function parent(dir: string): string {
+  const trimmed = dir.replace(/\/+$/, '');
+  const at = trimmed.lastIndexOf('/');
+  return at <= 0 ? '/' : trimmed.slice(0, at);
+}
+
+function when(iso: string | null): string {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+}
+
+type SortKey = 'name' | 'size' | 'modified';
+
+interface TransferRow {
+  id: number;
+  kind: 'download' | 'upload';
+  name: string;
+  progress: Progress;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  message?: string;
+  handle: Transfer<unknown>;
+}
+
+export function FilesPage({ protocolId, query }: { protocolId: string; query: URLSearchParams }) {
+  const reg = useRegistry();
+  const spec = BROWSERS[protocolId];
+  const { protocol: p, operation: listOp } = findOperation(reg, protocolId, spec?.list);
+  if (!spec || !p || !listOp) return <div className="empty">No file browser for “{protocolId}”. <a href={href([])}>See all protocols</a>.</div>;
+  return <FileBrowser p={p} spec={spec} listOp={listOp} query={query} />;
+}
+
+function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: BrowserSpec; listOp: OperationInfo; query: URLSearchParams }) {
+  const initial = useMemo(() => inputFromQuery(listOp.input, query), [listOp, query]);
+  const [form, setForm] = useState<Record<string, unknown>>(initial);
+  const [conn, setConn] = useState<Record<string, unknown> | null>(null);
+  const [dir, setDir] = useState<string | null>(null);
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ code: string; message: string; detail?: any } | null>(null);
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
+  const [transfers, setTransfers] = useState<TransferRow[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const nextId = useRef(1);
+  const picker = useRef<HTMLInputElement>(null);
+  const ops = useMemo(() => Object.fromEntries(p.operations.map((o) => [o.name, o])), [p]);
+  const issues: FieldIssue[] = error?.detail?.issues ?? [];
+
+  /** The connection's fields that `opName` takes, and its own. */
+  const inputFor = (opName: string, own: Record<string, unknown>, c = conn): Record<string, unknown> => {
+    const props = ops[opName]?.input.properties ?? {};
+    const base = Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => k in props && !LISTING_FIELDS.has(k)));
+    return { ...base, ...own };
+  };
+
+  const list = async (path: string | undefined, c = conn): Promise<void> => {
+    setBusy(true);
+    const a = await runOperation(p.id, spec.list, inputFor(spec.list, path === undefined ? {} : { path }, c));
+    setBusy(false);
+    if (!a.ok) {
+      setError(a.error ?? { code: 'error', message: 'listing failed' });
+      return;
+    }
+    setError(null);
+    const l = spec.listing(a.result as Record<string, any>);
+    setDir(l.dir);
+    setEntries(l.entries);
+  };
+
+  const connect = async () => {
+    const c = prune(form) as Record<string, unknown>;
+    setConn(c);
+    await list(typeof c.path === 'string' && c.path !== '' ? c.path : undefined, c);
+  };
+
+  const act = async (opName: string, own: Record<string, unknown>) => {
+    setBusy(true);
+    const a = await runOperation(p.id, opName, inputFor(opName, own));
+    setBusy(false);
+    if (!a.ok) setError(a.error ?? { code: 'error', message: `${opName} failed` });
+    else await list(dir ?? undefined);
+  };
+
+  const track = (kind: TransferRow['kind'], name: string, start: (onProgress: (pr: Progress) => void) => Transfer<unknown>, after: (value: unknown) => void) => {
+    const id = nextId.current++;
+    const update = (patch: Partial<TransferRow>) => setTransfers((ts) => ts.map((t) => (t.id === id ? { ...t, ...patch } : t)));
+    const handle = start((progress) => update({ progress }));
+    setTransfers((ts) => [...ts, { id, kind, name, progress: { bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null }, state: 'running', handle }]);
+    handle.done.then(
+      (value) => {
+        update({ state: 'done' });
+        after(value);
+      },
+      (e: unknown) => {
+        const err = e instanceof TransferError ? e.error : { code: 'error', message: String(e) };
+        update({ state: err.message === 'cancelled by the client' ? 'cancelled' : 'failed', message: err.message });
+      },
+    );
+  };
+
+  const downloadEntry = (e: Entry) => {
+    const path = join(dir!, e.name);
+    track('download', e.name, (onProgress) => downloadFile(p.id, spec.download, inputFor(spec.download, { path }), onProgress), (v) => {
+      const got = v as { blob: Blob; name: string };
+      download(got.name, got.blob, got.blob.type);
+    });
+  };
+
+  const upload = (files: FileList | File[]) => {
+    const target = dir!;
+    for (const f of Array.from(files)) track('upload', f.name, (onProgress) => uploadFile(p.id, spec.upload, inputFor(spec.upload, { path: join(target, f.name) }), f, onProgress), () => void list(target));
+  };
+
+  const sorted = useMemo(() => {
+    const k = sort.key;
+    const cmp = (a: Entry, b: Entry) => {
+      if (a.dir !== b.dir) return a.dir ? -1 : 1;
+      const av = k === 'name' ? a.name.toLowerCase() : k === 'size' ? (a.size ?? -1) : (a.modified ?? '');
+      const bv = k === 'name' ? b.name.toLowerCase() : k === 'size' ? (b.size ?? -1) : (b.modified ?? '');
+      const r = av < bv ? -1 : av > bv ? 1 : 0;
+      return sort.desc ? -r : r;
+    };
+    return [...entries].sort(cmp);
+  }, [entries, sort]);
+
+  const header = (key: SortKey, label: string) => (
+    <th aria-sort={sort.key === key ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" className="link" onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : false })}>
+        {label}
+        {sort.key === key ? (sort.desc ? ' ▾' : ' ▴') : ''}
+      </button>
+    </th>
+  );
+
+  const crumbs = dir === null ? [] : dir.split('/').filter(Boolean);
+
+  return (
+    <div className="filebrowser">
+      <div className="small muted">
+        <a href={href([])}>Protocols</a> / <a href={href(['p', p.id])}>{p.title}</a> / files
+      </div>
+      <h1>{p.title}: files</h1>
+      <div className="run-grid">
+        <section className="panel" aria-label="Connection">
+          <OperationForm protocol={p} op={listOp} value={form} onChange={setForm} onSubmit={connect} issues={issues} busy={busy} submitLabel={conn ? 'Reconnect' : 'Connect'} actions={null} onCancel={() => setBusy(false)} />
+        </section>
+        <section className="panel" aria-label="Files">
+          {error && <ErrorView error={error} />}
+          {dir === null ? (
+            <div className="empty">Connect to browse the server's files.</div>
+          ) : (
+            <div
+              className={`dropzone${dragging ? ' over' : ''}`}
+              data-testid="dropzone"
+              onDragOver={(e) => {
+                e.preventDefault();
+                setDragging(true);
+              }}
+              onDragLeave={() => setDragging(false)}
+              onDrop={(e) => {
+                e.preventDefault();
+                setDragging(false);
+                if (e.dataTransfer.files.length > 0) upload(e.dataTransfer.files);
+              }}
+            >
+              <div className="row crumbs" aria-label="Path">
+                <button type="button" className="small" onClick={() => list(parent(dir))} disabled={dir === '/' || busy} title="Up one folder">
+                  ↑ Up
+                </button>
+                <nav aria-label="Breadcrumbs">
+                  <a href="#" onClick={(e) => (e.preventDefault(), list('/'))}>
+                    /
+                  </a>
+                  {crumbs.map((c, i) => (
+                    <span key={i}>
+                      {i > 0 ? ' / ' : ''}
+                      <a href="#" onClick={(e) => (e.preventDefault(), list(`/${crumbs.slice(0, i + 1).join('/')}`))}>
+                        {c}
+                      </a>
+                    </span>
+                  ))}
+                </nav>
+                <span className="spacer" />
+                <button type="button" className="small" onClick={() => list(dir)} disabled={busy}>
+                  Refresh
+                </button>
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() => {
+                    const name = prompt('New folder name');
+                    if (name) void act(spec.mkdir, { path: join(dir, name) });
+                  }}
+                >
+                  New folder
+                </button>
+                <button type="button" className="small primary" onClick={() => picker.current?.click()}>
+                  Upload files…
+                </button>
+                <input
+                  ref={picker}
+                  type="file"
+                  multiple
+                  hidden
+                  aria-label="Files to upload"
+                  onChange={(e) => {
+                    if (e.target.files?.length) upload(e.target.files);
+                    e.target.value = '';
+                  }}
+                />
+              </div>
+              <p className="small muted">Drop files here to upload them to {dir}.</p>
+              <div className="table-wrap">
+                <table className="files" aria-label={`Files in ${dir}`}>
+                  <thead>
+                    <tr>
+                      {header('name', 'Name')}
+                      {header('size', 'Size')}
+                      {header('modified', 'Modified')}
+                      <th>Mode</th>
+                      <th>Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {sorted.map((e) => (
+                      <tr key={e.name} data-name={e.name}>
+                        <td>
+                          {e.dir ? (
+                            <a href="#" onClick={(ev) => (ev.preventDefault(), list(join(dir, e.name)))} title="Open the folder">
+                              {e.name}/
+                            </a>
+                          ) : (
+                            <span title={e.link ? 'a symbolic link' : undefined}>
+                              {e.name}
+                              {e.link ? ' →' : ''}
+                            </span>
+                          )}
+                        </td>
+                        <td className="num" title={e.size === null ? undefined : `${e.size} bytes`}>
+                          {e.dir ? '' : humanBytes(e.size)}
+                        </td>
+                        <td title={e.modified ?? undefined}>{when(e.modified)}</td>
+                        <td className="mono">{e.mode ?? ''}</td>
+                        <td className="row">
+                          {!e.dir && (
+                            <button type="button" className="small" onClick={() => downloadEntry(e)} aria-label={`Download ${e.name}`}>
+                              Download
+                            </button>
+                          )}
+                          <button
+                            type="button"
+                            className="small"
+                            aria-label={`Rename ${e.name}`}
+                            onClick={() => {
+                              const to = prompt(`Rename ${e.name} to`, e.name);
+                              if (to && to !== e.name) void act(spec.rename.op, { [spec.rename.from]: join(dir, e.name), [spec.rename.to]: join(dir, to) });
+                            }}
+                          >
+                            Rename
+                          </button>
+                          <button
+                            type="button"
+                            className="small"
+                            aria-label={`Change the mode of ${e.name}`}
+                            onClick={() => {
+                              const mode = prompt(`Permissions of ${e.name} (octal, like 644)`, e.mode && /^[0-7]+$/.test(e.mode) ? e.mode : '644');
+                              if (mode) void act(spec.chmod, { path: join(dir, e.name), mode });
+                            }}
+                          >
+                            Chmod
+                          </button>
+                          <button
+                            type="button"
+                            className="small danger"
+                            aria-label={`Delete ${e.name}`}
+                            onClick={() => {
+                              if (confirm(`Delete ${join(dir, e.name)}?`)) void act(e.dir ? spec.rmdir : spec.remove, { path: join(dir, e.name) });
+                            }}
+                          >
+                            Delete
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                {sorted.length === 0 && <p className="muted small">This folder is empty.</p>}
+              </div>
+            </div>
+          )}
+          {transfers.length > 0 && <TransferList rows={transfers} onClear={() => setTransfers((ts) => ts.filter((t) => t.state === 'running'))} />}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function TransferList({ rows, onClear }: { rows: TransferRow[]; onClear: () => void }) {
+  return (
+    <section className="section transfers" aria-label="Transfers">
+      <div className="row">
+        <h3 style={{ margin: 0 }}>Transfers</h3>
+        <span className="spacer" />
+        <button type="button" className="small" onClick={onClear}>
+          Clear finished
+        </button>
+      </div>
+      <ul>
+        {rows.map((t) => {
+          const pct = t.progress.total ? Math.min(100, (t.progress.bytes / t.progress.total) * 100) : null;
+          return (
+            <li key={t.id} data-transfer={t.name} data-state={t.state}>
+              <div className="row">
+                <span>{t.kind === 'download' ? '↓' : '↑'}</span>
+                <b>{t.name}</b>
+                <span className="spacer" />
+                <span className="small muted">
+                  {humanBytes(t.progress.bytes)}
+                  {t.progress.total !== null ? ` of ${humanBytes(t.progress.total)}` : ''}
+                  {t.state === 'running' ? ` · ${humanBytes(t.progress.bytesPerSecond)}/s · ETA ${humanDuration(t.progress.etaSeconds)}` : ''}
+                </span>
+                <span className={`badge ${t.state === 'done' ? 'ok' : t.state === 'running' ? 'info' : t.state === 'cancelled' ? 'warn' : 'bad'}`}>{t.state}</span>
+                {t.state === 'running' && (
+                  <button type="button" className="small" onClick={() => t.handle.cancel()} aria-label={`Cancel ${t.name}`}>
+                    Cancel
+                  </button>
+                )}
+              </div>
+              <progress max={100} value={pct ?? undefined} aria-label={`${t.name} progress`} />
+              {t.message && <div className="small field-error">{t.message}</div>}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
