@@ -34,6 +34,9 @@ export const mailFacts = {
   },
   /** Postfix accepts it at RCPT, dovecot's LMTP does not know it: the delivery fails after the fact, and postfix sends a failure DSN. */
   ghost: `ghost@${domain}`,
+  /** Dovecot's per-user quota (RFC 9208 STORAGE is in KiB). */
+  quotaKiB: 10240,
+  quotaMessages: 1000,
   /** An address in the lab domain that does not exist: RCPT answers 550 5.1.1. */
   unknownUser: `nobody@${domain}`,
   smtpBanner: 'ESMTP Portolan lab',
@@ -89,6 +92,14 @@ first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir
 mail_privileged_group = mail
 pop3_uidl_format = %08Xu%08Xv
+# QUOTA (RFC 9208), ACL (RFC 4314) and, for IMAP, COMPRESS=DEFLATE (RFC 4978).
+mail_plugins = quota acl zlib
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=${mailFacts.quotaKiB}K:messages=${mailFacts.quotaMessages}
+  quota_vsizes = yes
+  acl = vfile
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${passwd}
@@ -152,6 +163,7 @@ service auth {
   }
 }
 protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
   login_greeting = ${mailFacts.imapGreeting}
 }
 protocol pop3 {
