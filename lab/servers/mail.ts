@@ -87,7 +87,7 @@ disable_plaintext_auth = no
 login_trusted_networks = 127.0.0.1/32
 # Failed logins answer at once: the default 2 s delay, batched, outlived test deadlines under load.
 auth_failure_delay = 0
-auth_mechanisms = plain login cram-md5 apop
+auth_mechanisms = plain login cram-md5 scram-sha-256 apop
 first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir
 mail_privileged_group = mail

@@ -33,7 +33,7 @@ test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, serv
   const st = await ok('capabilities', { host, port: p.imap, tls: 'starttls', ...login });
   assert.equal(st.tls, true);
   assert.ok(!st.capabilitiesAfterStartTls.includes('STARTTLS'), 'no STARTTLS inside TLS');
-  assert.deepEqual([...st.authMechanisms].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  assert.deepEqual([...st.authMechanisms].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN', 'SCRAM-SHA-256']);
   assert.equal(st.authMethod, 'AUTHENTICATE PLAIN');
   for (const cap of ['IDLE', 'MOVE', 'UIDPLUS', 'ID']) assert.ok(st.capabilitiesAfterLogin.includes(cap), cap);
   assert.equal(st.serverId.name, 'Dovecot');
@@ -45,8 +45,10 @@ test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, serv
     assert.ok(imaps.capabilitiesAfterLogin.includes('IDLE'));
   }
 
-  const cram = await ok('capabilities', { host, port: p.imap, ...login });
-  assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5', 'a plain connection prefers CRAM-MD5');
+  const scram = await ok('capabilities', { host, port: p.imap, ...login });
+  assert.equal(scram.authMethod, 'AUTHENTICATE SCRAM-SHA-256', 'a plain connection prefers SCRAM, which never sends the password');
+  const cram = await ok('capabilities', { host, port: p.imap, ...login, authMethod: 'AUTHENTICATE CRAM-MD5' });
+  assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5');
 });
 
 test('wrong password: auth_failed with the server reply, for LOGIN and AUTHENTICATE', async () => {

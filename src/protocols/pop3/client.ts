@@ -148,7 +148,7 @@ export class Pop3Session {
     for (let round = 0; round < 8; round++) {
       const r = await this.reply();
       if (r.kind === 'status') {
-        if (r.ok) return;
+        if (r.ok) return sasl.complete?.();
         throw new AuthError(`AUTH ${mechanism} failed: ${statusText(r)}`, { code: r.code, text: r.text });
       }
       let challenge: Uint8Array;
@@ -158,7 +158,7 @@ export class Pop3Session {
         await this.conn.write('*\r\n', { decode: '* (cancel)' });
         throw new ProtocolError(`AUTH ${mechanism}: the challenge is not base64`);
       }
-      await this.conn.write(`${toBase64(sasl.respond(challenge))}\r\n`, { secret: true, decode: '(SASL response) ****' });
+      await this.conn.write(`${toBase64(await sasl.respond(challenge))}\r\n`, { secret: true, decode: '(SASL response) ****' });
     }
     throw new ProtocolError(`AUTH ${mechanism}: more than 8 challenges`);
   }

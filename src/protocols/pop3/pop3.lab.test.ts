@@ -37,7 +37,7 @@ test('capabilities in every TLS mode: STLS, POP3S, APOP timestamp, CAPA after lo
   const off = await ok('capabilities', { host, port: p.pop3 });
   assert.match(off.greeting, /^Portolan lab POP3 ready\. <.+@.+>$/);
   assert.equal(off.apop, true);
-  assert.deepEqual(off.capabilities.SASL, ['PLAIN', 'LOGIN', 'CRAM-MD5']);
+  assert.deepEqual(off.capabilities.SASL, ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256']);
   assert.ok('STLS' in off.capabilities && 'UIDL' in off.capabilities && 'TOP' in off.capabilities);
   assert.equal(off.tls, false);
 
@@ -52,15 +52,16 @@ test('capabilities in every TLS mode: STLS, POP3S, APOP timestamp, CAPA after lo
   assert.equal(pop3s.authMethod, 'USER');
 });
 
-test('every login method: USER/PASS, APOP, AUTH PLAIN, AUTH LOGIN, AUTH CRAM-MD5', async () => {
+test('every login method: USER/PASS, APOP, AUTH PLAIN, AUTH LOGIN, AUTH CRAM-MD5, AUTH SCRAM-SHA-256', async () => {
   const plain = await ok('stat', { host, port: p.pop3, ...login });
-  assert.equal(plain.authMethod, 'APOP', 'a plain connection prefers APOP');
+  assert.equal(plain.authMethod, 'AUTH SCRAM-SHA-256', 'a plain connection prefers SCRAM, which never sends the password');
   for (const [authMethod, extra] of [
     ['USER', { tls: 'starttls' }],
     ['APOP', {}],
     ['AUTH PLAIN', { tls: 'implicit', port: p.pop3s }],
     ['AUTH LOGIN', { tls: 'starttls' }],
     ['AUTH CRAM-MD5', {}],
+    ['AUTH SCRAM-SHA-256', { tls: 'implicit', port: p.pop3s }],
   ] as const) {
     const r = await ok('stat', { host, port: p.pop3, ...login, authMethod, ...extra });
     assert.equal(r.authMethod, authMethod);

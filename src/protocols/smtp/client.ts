@@ -100,7 +100,10 @@ export class SmtpSession {
     await this.conn.write(`${line}\r\n`, initial === null ? { decode: line } : { secret: true, decode: `AUTH ${mechanism} ****` });
     for (let round = 0; round < 8; round++) {
       const r = await this.reply();
-      if (r.code === 235) return r;
+      if (r.code === 235) {
+        sasl.complete?.();
+        return r;
+      }
       if (r.code === 334) {
         let challenge: Uint8Array;
         try {
@@ -110,7 +113,7 @@ export class SmtpSession {
           await this.reply().catch(() => undefined);
           throw new ProtocolError(`AUTH ${mechanism}: the 334 challenge is not base64: ${JSON.stringify(r.lines[0].slice(0, 60))}`);
         }
-        const answer = sasl.respond(challenge);
+        const answer = await sasl.respond(challenge);
         await this.conn.write(`${toBase64(answer)}\r\n`, { secret: true, decode: '(SASL response) ****' });
         continue;
       }

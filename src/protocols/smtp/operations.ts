@@ -6,7 +6,7 @@ import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { messageFieldsShape, messageFromInput, type MessageInput } from '../mail/fields.ts';
 import { parseAddress } from '../mail/mime.ts';
-import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
+import { chooseMechanism, SASL_MECHANISMS, type SaslMechanismName } from '../mail/sasl.ts';
 import { checkEnvelopeAddress, queueIdOf, type EhloCapabilities } from './codec.ts';
 import { info, replyError, SmtpSession, transactionParams, type Dialect, type DsnRequest } from './client.ts';
 
@@ -20,7 +20,7 @@ const clientName = z
 const authShape = {
   username: z.string().max(512).optional().describe('Authenticate as this user (SASL)'),
   password: z.string().max(1024).optional(),
-  authMechanism: z.enum(['auto', 'PLAIN', 'LOGIN', 'CRAM-MD5']).default('auto').describe('auto: PLAIN over TLS, CRAM-MD5 when the connection is plain'),
+  authMechanism: z.enum(['auto', ...SASL_MECHANISMS]).default('auto').describe('auto: PLAIN over TLS, SCRAM-SHA-256 or CRAM-MD5 when the connection is plain'),
 };
 
 const capabilitiesOut = z.object({
@@ -71,7 +71,7 @@ async function login(ctx: OperationContext, session: SmtpSession, input: { usern
     throw new AuthError(`the server offers no AUTH mechanism${tls ? '' : ' on a plain connection (submission servers offer AUTH only after STARTTLS: use tls "starttls" or "implicit")'}`);
   }
   const mech = chooseMechanism(caps.auth, input.authMechanism, tls);
-  if (!mech) throw new AuthError(`the server offers AUTH ${caps.auth.join(' ')}; none of them is ${input.authMechanism === 'auto' ? 'PLAIN, LOGIN or CRAM-MD5' : input.authMechanism}`);
+  if (!mech) throw new AuthError(`the server offers AUTH ${caps.auth.join(' ')}; none of them is ${input.authMechanism === 'auto' ? SASL_MECHANISMS.join(', ') : input.authMechanism}`);
   await session.authenticate(mech, { username: input.username, password: input.password }, ctx.crypto);
   ctx.timing.mark('authMs');
   return mech;

@@ -56,7 +56,7 @@ test('probe submission with STARTTLS: AUTH appears only after the upgrade', asyn
   const r = body.result;
   assert.equal(r.tls.active, true);
   assert.deepEqual(r.authBefore, []);
-  assert.deepEqual([...r.authAfter].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  assert.deepEqual([...r.authAfter].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN', 'SCRAM-SHA-256']);
   assert.equal(r.capabilitiesAfterStartTls.starttls, false, 'STARTTLS is not offered again inside TLS');
   assert.ok(typeof body.timing.tlsMs === 'number');
 });
@@ -65,7 +65,7 @@ test('probe SMTPS (implicit TLS): AUTH offered at once', async () => {
   const { status, body } = await call('smtp', 'probe', { host, port: p.smtps, tls: 'implicit' });
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.result.tls.active, true);
-  assert.deepEqual([...body.result.authBefore].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  assert.deepEqual([...body.result.authBefore].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN', 'SCRAM-SHA-256']);
 });
 
 test('submission + STARTTLS + AUTH PLAIN: a MIME message arrives byte for byte', async () => {
@@ -106,7 +106,7 @@ test('submission + STARTTLS + AUTH PLAIN: a MIME message arrives byte for byte',
   assert.ok(stored.toString('latin1').includes('by mail.lab.portolan.test (Postfix) with ESMTPSA'));
 });
 
-test('SMTPS with AUTH LOGIN and BDAT; CRAM-MD5 on submission', async () => {
+test('SMTPS with AUTH LOGIN and BDAT; CRAM-MD5 and SCRAM-SHA-256 on submission', async () => {
   const id1 = `${unique()}@lab.portolan.test`;
   const a = await call('smtp', 'send', {
     host, port: p.smtps, tls: 'implicit', username: alice.address, password: alice.password, authMechanism: 'LOGIN',
@@ -116,14 +116,16 @@ test('SMTPS with AUTH LOGIN and BDAT; CRAM-MD5 on submission', async () => {
   assert.equal(a.body.result.auth, 'LOGIN');
   assert.ok((await delivered(bob.address, id1)).toString('latin1').endsWith(asStored(a.body.result.message).toString('latin1')));
 
-  const id2 = `${unique()}@lab.portolan.test`;
-  const b = await call('smtp', 'send', {
-    host, port: p.submission, tls: 'starttls', username: alice.address, password: alice.password, authMechanism: 'CRAM-MD5',
-    from: alice.address, to: [bob.address], subject: 'cram', text: 'y', messageId: id2,
-  });
-  assert.equal(b.status, 200, JSON.stringify(b.body.error));
-  assert.equal(b.body.result.auth, 'CRAM-MD5');
-  await delivered(bob.address, id2);
+  for (const authMechanism of ['CRAM-MD5', 'SCRAM-SHA-256']) {
+    const id = `${unique()}@lab.portolan.test`;
+    const b = await call('smtp', 'send', {
+      host, port: p.submission, tls: 'starttls', username: alice.address, password: alice.password, authMechanism,
+      from: alice.address, to: [bob.address], subject: authMechanism, text: 'y', messageId: id,
+    });
+    assert.equal(b.status, 200, JSON.stringify(b.body.error));
+    assert.equal(b.body.result.auth, authMechanism);
+    await delivered(bob.address, id);
+  }
 });
 
 test('wrong password: auth_failed with the server reply', async () => {
