@@ -196,3 +196,18 @@ test('http: https to a port that speaks plain HTTP is a TLS error, not an opaque
   assert.equal(r.body.error.code, 'tls_error');
   assert.match(r.body.error.message, /TLS with 127\.0\.0\.1:18080 failed/);
 });
+
+test('http: content decoding: nginx gzips when asked, the body is shown as sent and decoded; unasked, it is plain', async () => {
+  const r = await ok({ ...plain, path: httpFacts.gzip.path, headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(header(r.response.headers, 'content-encoding'), 'gzip');
+  assert.ok(r.response.body.base64, 'the coded body is binary');
+  assert.deepEqual(r.response.decoded.codings, ['gzip']);
+  assert.equal(r.response.decoded.text, httpFacts.gzip.body);
+  assert.equal(r.response.decoded.bytes, Buffer.byteLength(httpFacts.gzip.body));
+  assert.ok(r.response.body.bytes < r.response.decoded.bytes / 5, 'gzip made it much smaller');
+
+  const plainBody = await ok({ ...plain, path: httpFacts.gzip.path });
+  assert.equal(header(plainBody.response.headers, 'content-encoding'), undefined);
+  assert.equal(plainBody.response.body.text, httpFacts.gzip.body);
+  assert.equal(plainBody.response.decoded, null);
+});
