@@ -1,6 +1,7 @@
 // Content codings (RFC 9110 8.4.1): gzip, x-gzip and deflate undone for display, with a cap on what the body may
 // expand to. "deflate" is the zlib format (RFC 1950); servers that send raw DEFLATE (RFC 1951) are read too.
 import { Inflate, Z_STREAM_END } from 'pako';
+import { concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
 export const DECODABLE = ['gzip', 'x-gzip', 'deflate'] as const;
@@ -33,13 +34,7 @@ function inflateOnce(body: Uint8Array, coding: string, max: number, windowBits: 
   inf.push(body, true);
   if (inf.err !== 0 && inf.err !== Z_STREAM_END) throw new ProtocolError(`Content-Encoding ${coding}: ${inf.msg || `inflate error ${inf.err}`}`);
   if (!inf.ended) throw new ProtocolError(`Content-Encoding ${coding}: the compressed body ends early`);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concat(chunks);
 }
 
 /** Undoes the codings, last applied first; null when one of them is not gzip or deflate (br and zstd are shown as sent). */
