@@ -211,3 +211,19 @@ test('http: content decoding: nginx gzips when asked, the body is shown as sent 
   assert.equal(plainBody.response.body.text, httpFacts.gzip.body);
   assert.equal(plainBody.response.decoded, null);
 });
+
+test('http: pipelining — six requests written before the first response is read, answered in order on one connection', async () => {
+  const paths = [httpFacts.conn, httpFacts.hello.path, httpFacts.conn, httpFacts.gzip.path, httpFacts.conn, httpFacts.conn];
+  const body = await ok({ ...plain, paths, pipeline: 6 }, 'sequence', true);
+  const r = body.result;
+  assert.equal(r.connections, 1);
+  assert.deepEqual(r.responses.map((x: any) => x.path), paths);
+  assert.deepEqual(r.responses.map((x: any) => header(x.headers, 'x-connection-requests')), ['1', '2', '3', '4', '5', '6']);
+  assert.equal(r.responses[1].body.text, httpFacts.hello.text);
+  assert.equal(r.responses[3].body.text, httpFacts.gzip.body);
+  assert.match(r.responses[5].body.text, /requests=6 /);
+  const entries = body.transcript.entries.filter((e: any) => e.dir === 'out' || e.dir === 'in');
+  const firstIn = entries.findIndex((e: any) => e.dir === 'in');
+  assert.ok(firstIn > 0, 'the transcript shows the responses coming in');
+  assert.equal(entries.slice(0, firstIn).filter((e: any) => /^GET /.test(e.decode ?? '')).length, 6, 'every request went out before any response came in');
+});

@@ -19,10 +19,14 @@ import {
   resolveLocation,
   sameOrigin,
   textOf,
+  readResponse,
   urlOf,
+  writeRequest,
   type BodyEncoding,
+  type ExchangeRequest,
   type ExchangeResult,
   type Origin,
+  type SentRequest,
 } from './client.ts';
 
 const MiB = 1024 * 1024;
@@ -194,7 +198,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Lab-tested against nginx through workerd: GET, HEAD and POST with bodies read back; chunked responses (nginx sub_filter) and chunked uploads (echoed through nginx); keep-alive proven by nginx\'s own connection counter; redirect chains shown and followed, to TLS too, each hop through the guard; a large file byte-exact; a response body streamed as a file (64 MiB byte-identical, Range resume, a body cut short never complete; src/protocols/http/files.lab.test.ts); body and raw caps. Content codings gzip, x-gzip and deflate (zlib or raw) are undone beside the body as sent, with an expansion cap (nginx gzip). Not yet: br and zstd decoding, pipelining, the HTTP/1.1 Upgrade shown, cookies across redirects, HTTP/1.0-only peers.',
+      'Lab-tested against nginx through workerd: GET, HEAD and POST with bodies read back; chunked responses (nginx sub_filter) and chunked uploads (echoed through nginx); keep-alive proven by nginx\'s own connection counter; redirect chains shown and followed, to TLS too, each hop through the guard; a large file byte-exact; a response body streamed as a file (64 MiB byte-identical, Range resume, a body cut short never complete; src/protocols/http/files.lab.test.ts); body and raw caps. Content codings gzip, x-gzip and deflate (zlib or raw) are undone beside the body as sent, with an expansion cap (nginx gzip). Pipelining (sequence with pipeline up to 32: every request written before the first response is read, nginx counting them on one connection). Not yet: br and zstd decoding, the HTTP/1.1 Upgrade shown, cookies across redirects, HTTP/1.0-only peers.',
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11',
   tls: { implicit: { port: 443 } },
@@ -311,13 +315,14 @@ export default defineProtocol({
       },
     }),
     sequence: operation({
-      summary: 'Several requests one after another on one keep-alive connection (reconnecting only when the server closes)',
+      summary: 'Several requests on one keep-alive connection, one after another or pipelined (reconnecting only when the server closes)',
       input: z.object({
         paths: z.array(pathInput).min(1).max(1000).describe('Request targets, in order'),
         method: z.enum(['GET', 'HEAD']).default('GET'),
         headers: headersInput,
         bodyEncoding,
         maxBodyBytes: z.number().int().min(0).max(MiB).default(64 * 1024).describe('Per response'),
+        pipeline: z.number().int().min(1).max(32).default(1).describe('Requests in flight at once (HTTP/1.1 pipelining, RFC 9112 9.3.2); 1 waits for each response'),
       }),
       output: z.object({
         responses: z.array(
@@ -334,24 +339,35 @@ export default defineProtocol({
         let current: Conn | undefined;
         let connections = 0;
         const responses = [];
-        for (const path of input.paths) {
-          let reused = true;
+        // RFC 9112 9.3.2: up to `pipeline` requests written before their responses are read, which come back in order.
+        // A response that ends the connection voids the requests behind it; they go again on a new connection.
+        const inFlight: { path: string; req: ExchangeRequest; sent: SentRequest & { sentAt: number }; t0: number; reused: boolean }[] = [];
+        let next = 0;
+        while (responses.length < input.paths.length) {
           if (!current) {
             current = (await open(ctx, origin, connections > 0)).conn;
             connections++;
-            reused = false;
+            inFlight.length = 0;
+            next = responses.length;
           }
-          const t0 = performance.now();
-          const x = await exchange(current, { method: input.method, target: path, headers: buildHeaders(origin, user, { chunked: false }), maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0 }, () => performance.now() - t0);
+          while (inFlight.length < input.pipeline && next < input.paths.length) {
+            const path = input.paths[next++];
+            const req: ExchangeRequest = { method: input.method, target: path, headers: buildHeaders(origin, user, { chunked: false }), maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0 };
+            const t0 = performance.now();
+            const sent = await writeRequest(current, req);
+            inFlight.push({ path, req, sent: { ...sent, sentAt: performance.now() - t0 }, t0, reused: next - 1 > responses.length || responses.at(-1)?.connection === connections });
+          }
+          const f = inFlight.shift()!;
+          const x = await readResponse(current, f.req, () => performance.now() - f.t0, f.sent);
           const type = x.head.headers.find(([n]) => n === 'content-type')?.[1];
           responses.push({
-            path,
+            path: f.path,
             status: x.head.status,
             reason: x.head.reason,
             headers: x.head.headers,
             body: { ...bodyJson(x.body, input.bodyEncoding, type), bytes: x.bodyBytes, truncated: x.truncated },
             connection: connections,
-            reused,
+            reused: f.reused,
             firstByteMs: round(x.firstByteAt - x.sentAt),
             totalMs: round(x.doneAt),
           });
