@@ -227,3 +227,13 @@ test('http: pipelining — six requests written before the first response is rea
   assert.ok(firstIn > 0, 'the transcript shows the responses coming in');
   assert.equal(entries.slice(0, firstIn).filter((e: any) => /^GET /.test(e.decode ?? '')).length, 6, 'every request went out before any response came in');
 });
+
+test('http: an HTTP/1.1 Upgrade is shown: 101 Switching Protocols with its headers, and the connection is not reused for HTTP', async () => {
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  const r = await ok({ ...plain, path: '/ws', headers: { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' } });
+  assert.equal(r.response.status, 101);
+  assert.equal(r.response.reason, 'Switching Protocols');
+  assert.equal(header(r.response.headers, 'upgrade')?.toLowerCase(), 'websocket');
+  assert.equal(header(r.response.headers, 'sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+  assert.equal(r.connection.keepAlive, false);
+});
