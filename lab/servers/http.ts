@@ -95,6 +95,16 @@ function locations(labDir: string): string {
     location = /temporary { return 307 /echo; }
     location = /permanent { return 308 /echo; }
     location = /no-content { return 204; }
+    # Cookies across redirects: set on the 302, shown by the page it leads to.
+    location = /cookie/set {
+      add_header Set-Cookie "portolan=chart; Path=/cookie" always;
+      add_header Set-Cookie "elsewhere=no; Path=/other" always;
+      return 302 /cookie/show;
+    }
+    location = /cookie/show {
+      default_type text/plain;
+      return 200 "cookie=$http_cookie\n";
+    }
     # Content coding (RFC 9110 8.4): gzip when the request accepts it.
     location = ${httpFacts.gzip.path} {
       gzip on;

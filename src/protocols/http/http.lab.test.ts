@@ -237,3 +237,12 @@ test('http: an HTTP/1.1 Upgrade is shown: 101 Switching Protocols with its heade
   assert.equal(header(r.response.headers, 'sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
   assert.equal(r.connection.keepAlive, false);
 });
+
+test('http: cookies across redirects — a Set-Cookie on the 302 goes with the next hop when its path matches', async () => {
+  const r = await ok({ ...plain, path: '/cookie/set', followRedirects: 1, headers: { Cookie: 'mine=1' } });
+  assert.deepEqual(r.redirects.map((h: any) => h.cookiesSet), [['portolan', 'elsewhere']]);
+  assert.equal(r.response.status, 200);
+  assert.equal(r.response.body.text, 'cookie=mine=1; portolan=chart\n', 'the /other cookie stays behind');
+  const shown = await ok({ ...plain, path: '/cookie/set' });
+  assert.equal(shown.response.status, 302, 'not followed unless asked');
+});
