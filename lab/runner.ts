@@ -1,5 +1,6 @@
 // The lab runner: installs Debian packages, makes the test CA, starts, checks and stops lab servers.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -14,7 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { duplicatePorts, ports } from './ports.ts';
 import { isListening } from './probe.ts';
@@ -66,6 +67,64 @@ export async function loadServers(areas: readonly string[] = []): Promise<LabSer
   const twice = names.filter((name, index) => names.indexOf(name) !== index);
   if (twice.length > 0) throw new LabError(`lab server names used twice: ${twice.join(', ')}`);
   return servers;
+}
+
+// Definitions: a healthy server is reused only when it was started from the definition the lab has now. A
+// server's fingerprint covers its area file, the lab modules that file imports (transitively), the lab files it
+// names (scripts, configs), its name and its ports; run/<name>.def holds the fingerprint it was started with.
+
+const areaFingerprints = new Map<string, string>();
+
+function labSources(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && entry.name !== 'README.md') out.push(path);
+    }
+  };
+  walk(labRoot);
+  return out;
+}
+
+function areaFingerprint(area: string): string {
+  const known = areaFingerprints.get(area);
+  if (known) return known;
+  const sources = labSources();
+  const hash = createHash('sha256');
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path) || !existsSync(path)) return;
+    seen.add(path);
+    const text = readFileSync(path, 'utf8');
+    hash.update(`${relative(labRoot, path)}\0${text}\0`);
+    if (!path.endsWith('.ts')) return;
+    for (const match of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      const target = resolve(dirname(path), match[1]);
+      // Ports come in per server; the generic runner and types are the lab's, not a server's definition.
+      if (target.startsWith(labRoot) && !['ports.ts', 'runner.ts', 'index.ts'].includes(relative(labRoot, target))) visit(target);
+    }
+    for (const other of sources) if (!other.endsWith('.ts') && text.includes(basename(other))) visit(other);
+  };
+  visit(join(labRoot, 'servers', `${area}.ts`));
+  const fingerprint = hash.digest('hex');
+  areaFingerprints.set(area, fingerprint);
+  return fingerprint;
+}
+
+function fingerprintOf(server: LabServer): string {
+  return createHash('sha256').update(`${areaFingerprint(server.area)}\0${server.name}\0${JSON.stringify(server.ports)}`).digest('hex');
+}
+
+const definitionPath = (server: LabServer) => join(runDir, `${server.name}.def`);
+
+function startedFromCurrent(server: LabServer): boolean {
+  try {
+    return readFileSync(definitionPath(server), 'utf8').trim() === fingerprintOf(server);
+  } catch {
+    return false;
+  }
 }
 
 // Processes: a pid file holds the pid and the kernel start time, so a reused pid is never signalled.
@@ -515,6 +574,10 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
     await Promise.all(
       servers.map(async (server) => {
         if ((await checkHealth(server, runs.get(server)!.ctx)) !== null) pending.push(server);
+        else if (!startedFromCurrent(server)) {
+          log(`restarting ${server.name}: it was started from another definition`);
+          pending.push(server);
+        }
       }),
     );
     if (pending.length === 0) {
@@ -538,8 +601,11 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         chmodSync(run.ctx.dir, 0o755);
         removeStaleRuntimeFiles(run.ctx.dir);
         log(`starting ${server.name} on ${server.ports.join(', ')}`);
+        rmSync(definitionPath(server), { force: true });
         await server.start(run.ctx);
         await waitHealthy(server, run);
+        mkdirSync(runDir, { recursive: true, mode: 0o755 });
+        writeFileSync(definitionPath(server), `${fingerprintOf(server)}\n`);
         log(`${server.name} healthy`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

@@ -2,6 +2,7 @@
 // repository, which wrangler dev watches), deterministic, with their SHA-256 known from the generation.
 import { createCipheriv, createHash } from 'node:crypto';
 import { chmodSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { labDir } from '../lab/index.ts';
 
@@ -76,7 +77,10 @@ export interface StreamedDownload {
   json?: any;
 }
 
-/** POST /api/{protocol}/{operation} with Accept: application/octet-stream, hashing the body as it arrives. */
+/**
+ * POST /api/{protocol}/{operation} with Accept: application/octet-stream, hashing the body as it arrives. Each
+ * download has a connection of its own (no kept-alive socket the server may be closing as the request goes out).
+ */
 export async function streamDownload(
   url: string,
   protocol: string,
@@ -84,33 +88,38 @@ export async function streamDownload(
   input: Record<string, unknown>,
   opts: { range?: string; onBytes?: (n: number) => void } = {},
 ): Promise<StreamedDownload> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/octet-stream' };
+  const body = JSON.stringify(input);
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/octet-stream', 'content-length': String(Buffer.byteLength(body)) };
   if (opts.range) headers.range = opts.range;
-  let res: Response;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      res = await fetch(`${url}/api/${protocol}/${operation}`, { method: 'POST', headers, body: JSON.stringify(input) });
-      break;
-    } catch (e) {
-      // A kept-alive connection the server closed as the request went out: a download is a read, asked again once.
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      if (attempt > 0 || (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET')) throw e;
-    }
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(`${url}/api/${protocol}/${operation}`, { method: 'POST', headers, agent: false }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+  const status = res.statusCode ?? 0;
+  const resHeaders = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) resHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+  if (status < 200 || status > 299) {
+    const parts: Buffer[] = [];
+    for await (const chunk of res as AsyncIterable<Buffer>) parts.push(chunk);
+    return { status, headers: resHeaders, sha256: '', bytes: 0, error: null, json: JSON.parse(Buffer.concat(parts).toString()) };
   }
-  if (res.status < 200 || res.status > 299) return { status: res.status, headers: res.headers, sha256: '', bytes: 0, error: null, json: await res.json() };
   const hash = createHash('sha256');
   let bytes = 0;
   let error: string | null = null;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
       hash.update(chunk);
       bytes += chunk.length;
       opts.onBytes?.(bytes);
     }
+    // A body cut short of its Content-Length: Node ends the stream with 'aborted'; name it whatever the version does.
+    const length = res.headers['content-length'];
+    if (length !== undefined && bytes !== Number(length)) error = `body ended after ${bytes} of ${length} bytes`;
   } catch (e) {
     error = (e as Error).message + ((e as { cause?: Error }).cause ? `: ${(e as { cause?: Error }).cause!.message}` : '');
   }
-  return { status: res.status, headers: res.headers, sha256: hash.digest('hex'), bytes, error };
+  return { status, headers: resHeaders, sha256: hash.digest('hex'), bytes, error };
 }
 
 /** `curl -F input=… -F file=@path` to an upload operation (no Expect: 100-continue wait); the JSON answer and status. */

@@ -35,9 +35,11 @@ const PEERS: Peer[] = [
   { name: 'tlsStall', port: hostilePeers.tlsStall, tls: 'implicit' },
 ];
 
+/** One operation in one TLS mode: its input is settled for that mode (RADIUS over RadSec needs TCP, not UDP). */
 interface Operation {
   protocol: Protocol;
   op: DefinedOperation;
+  tls: Peer['tls'];
   builder: InputBuilder;
 }
 
@@ -69,17 +71,19 @@ for (const protocol of protocols) {
   if (only.size > 0 && !only.has(protocol.id)) continue;
   for (const op of Object.values(protocol.operations)) {
     if (missingCapabilities(op, 'off', workers).length > 0) continue;
-    const builder = new InputBuilder(op, { host: '127.0.0.1', timeoutMs: Math.min(TIMEOUT_MS, op.maxTimeoutMs ?? TIMEOUT_MS) });
-    const built = builder.validate();
-    if (built.ok) operations.push({ protocol, op, builder });
-    else unbuildable.push(`${protocol.id} ${op.name}: ${built.issues.join('; ')}`);
+    const modes: Peer['tls'][] = protocol.tlsModes.includes('implicit') && missingCapabilities(op, 'implicit', workers).length === 0 ? ['off', 'implicit'] : ['off'];
+    for (const tls of modes) {
+      const builder = new InputBuilder(op, { host: '127.0.0.1', tls, timeoutMs: Math.min(TIMEOUT_MS, op.maxTimeoutMs ?? TIMEOUT_MS) });
+      const built = builder.validate();
+      if (built.ok) operations.push({ protocol, op, tls, builder });
+      else unbuildable.push(`${protocol.id} ${op.name} (tls ${tls}): ${built.issues.join('; ')}`);
+    }
   }
 }
 
 /** The cases of one operation: its input against every peer it can be run against on Workers. */
 function casesOf(o: Operation): Case[] {
-  const implicit = o.protocol.tlsModes.includes('implicit') && missingCapabilities(o.op, 'implicit', workers).length === 0;
-  return PEERS.filter((peer) => peer.tls === 'off' || implicit).map((peer) => ({ protocol: o.protocol, op: o.op, peer, input: { ...o.builder.input, port: peer.port, tls: peer.tls } }));
+  return PEERS.filter((peer) => peer.tls === o.tls).map((peer) => ({ protocol: o.protocol, op: o.op, peer, input: { ...o.builder.input, port: peer.port } }));
 }
 
 const isOutcome = (code: unknown): code is OutcomeCode => (OUTCOMES as readonly unknown[]).includes(code);
@@ -170,7 +174,7 @@ function runSession(c: Case, what: string, limit: number, started: number): Prom
  * with a closed port, and advance the fields its invalid_input names until it takes the input.
  */
 async function settleInput(o: Operation): Promise<string | undefined> {
-  const closed: Peer = { name: 'closed port', port: ports.foundation.closedPort, tls: 'off' };
+  const closed: Peer = { name: 'closed port', port: ports.foundation.closedPort, tls: o.tls };
   for (let round = 0; round < 16; round++) {
     const outcome = await runCase({ protocol: o.protocol, op: o.op, peer: closed, input: { ...o.builder.input, port: closed.port } });
     // Needs the input asks for that Workers lack (DNS over UDP): try the operation's other choices.
@@ -179,9 +183,9 @@ async function settleInput(o: Operation): Promise<string | undefined> {
       continue;
     }
     if (outcome.code !== 'invalid_input') return undefined;
-    if (!o.builder.advanceAny(outcome.fields ?? []) || !o.builder.validate().ok) return `${o.protocol.id} ${o.op.name}: ${outcome.message}`;
+    if (!o.builder.advanceAny(outcome.fields ?? []) || !o.builder.validate().ok) return `${o.protocol.id} ${o.op.name} (tls ${o.tls}): ${outcome.message}`;
   }
-  return `${o.protocol.id} ${o.op.name}: no input the Worker accepts after 16 rounds`;
+  return `${o.protocol.id} ${o.op.name} (tls ${o.tls}): no input the Worker accepts after 16 rounds`;
 }
 
 async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -212,7 +216,7 @@ test(`hostile corpus: every TCP operation against every misbehaving peer ends ty
   const codes = new Map<string, number>();
   for (const o of outcomes) if (o.code) codes.set(o.code, (codes.get(o.code) ?? 0) + 1);
   console.log(
-    `hostile corpus: ${cases.length} cases (${operations.length} operations, ${PEERS.length} peers) in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+    `hostile corpus: ${cases.length} cases (${operations.length} operations × TLS modes, ${PEERS.length} peers) in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
       [...codes].map(([c, n]) => `${c} ${n}`).join(', '),
   );
   const alive = await fetch(`${workerUrl()}/api/runtime`);

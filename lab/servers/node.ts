@@ -2,7 +2,7 @@
 // net-snmp's snmpd (SNMP v1/v2c over UDP and TCP, RFC 3416/3430), tftpd-hpa (TFTP, RFC 1350 + 2347–2349), and an
 // nginx that speaks only TLS 1.0–1.2 (for the tls protocol's version probe).
 import dgram from 'node:dgram';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -574,6 +574,11 @@ const avahi: LabServer = {
       'avahi-daemon.conf',
       ['[server]', `host-name=${f.hostName}`, 'domain-name=local', 'use-ipv4=yes', 'use-ipv6=no', 'allow-interfaces=pt-mdns0', 'enable-dbus=no', '[wide-area]', 'enable-wide-area=no', '[publish]', 'publish-addresses=yes', 'publish-hinfo=no', 'publish-workstation=yes', ''].join('\n'),
     );
+    // avahi-daemon keeps its pid in /run/avahi-daemon/pid (no option moves it) and refuses to start while that pid
+    // lives: after an earlier run the system may have given it to any process.
+    const pidFile = '/run/avahi-daemon/pid';
+    const stale = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+    if (stale && !(existsSync(`/proc/${stale}/comm`) && readFileSync(`/proc/${stale}/comm`, 'utf8').trim() === 'avahi-daemon')) rmSync(pidFile, { force: true });
     await ctx.spawnDaemon({ command: '/usr/sbin/ip', args: ['netns', 'exec', f.responderNetns, '/usr/sbin/avahi-daemon', '--no-drop-root', '--no-chroot', '--no-rlimits', '--no-proc-title', '-f', conf] });
   },
   async health(ctx) {

@@ -541,7 +541,14 @@ const docker: LabServer = {
     await ctx.exec('cp', ['/bin/busybox', `${ctx.dir}/rootfs/bin/busybox`]);
     for (const tool of ['sh', 'echo', 'cat', 'ls', 'sleep', 'id', 'env', 'pwd']) await ctx.exec('ln', ['-sf', 'busybox', `${ctx.dir}/rootfs/bin/${tool}`]);
     await ctx.exec('tar', ['-C', `${ctx.dir}/rootfs`, '-cf', `${ctx.dir}/rootfs.tar`, '.']);
-    await podman(ctx, env, ['rm', '-f', '-t', '0', f.running, f.stopped]).catch(() => '');
+    // A container left by an earlier run can sit in "stopping" (its recorded pid since reused): one `rm -f`
+    // moves it to stopped, the next removes it.
+    for (const name of [f.running, f.stopped]) {
+      for (let i = 0; i < 3; i++) {
+        await podman(ctx, env, ['rm', '-f', '-t', '0', name]).catch(() => '');
+        if (!(await podman(ctx, env, ['container', 'exists', name]).then(() => true, () => false))) break;
+      }
+    }
     await podman(ctx, env, ['import', '-q', `${ctx.dir}/rootfs.tar`, f.image]);
     const script = [...f.stdout.slice(0, 1).map((l) => `echo '${l}'`), ...f.stderr.map((l) => `echo '${l}' >&2`), ...f.stdout.slice(1).map((l) => `echo '${l}'`), 'exec sleep 2147483647'].join('; ');
     await podman(ctx, env, ['run', '-d', '--name', f.running, '--label', 'portolan=lab', f.image, '/bin/sh', '-c', script]);

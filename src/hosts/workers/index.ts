@@ -1,7 +1,6 @@
 // The Worker entry: the generated API, the target guard and rate limits, static assets for the UI.
 import type { Context } from 'hono';
 import { createApp } from '../../api/app.ts';
-import { BODY_AHEAD_BYTES } from '../../api/files.ts';
 import { DEFAULT_TUNNEL_LIMITS } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
@@ -92,7 +91,7 @@ function appFor(env: Env) {
     acceptWebSocket,
     // FixedLengthStream sends Content-Length, so a download cut short shows as a short body: workerd ends an
     // errored chunked body with a clean terminator (workerd issue 6818), which a client cannot tell from the end.
-    bodyPipe: (length) => (length === null ? new IdentityTransformStream({ highWaterMark: BODY_AHEAD_BYTES }) : new FixedLengthStream(length, { highWaterMark: BODY_AHEAD_BYTES })),
+    bodyPipe: (length) => (length === null ? new IdentityTransformStream() : new FixedLengthStream(length)),
     runtimeInfo: { policy: { allow: env.ALLOW_TARGETS ?? '', codeExecution: codeExecution ? 'on' : 'off' } },
     tunnelLimits: {
       ...DEFAULT_TUNNEL_LIMITS,

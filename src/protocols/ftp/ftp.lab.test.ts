@@ -171,8 +171,8 @@ for (const mode of modes) {
   });
 }
 
-test('ftp 20 MiB: uploaded in parts (STOR, APPE, REST+STOR), downloaded whole and byte-identical', async () => {
-  const size = 20 * 1024 * 1024;
+test('ftp 8 MiB in JSON: uploaded in parts (STOR, APPE, REST+STOR), downloaded whole and byte-identical; past the JSON cap, a clear error', async () => {
+  const size = 8 * 1024 * 1024;
   const content = randomBytes(size);
   const path = `large ${run}.bin`;
   // The API takes at most 1 MiB of JSON per request: 720 KiB of file per call.
@@ -187,26 +187,29 @@ test('ftp 20 MiB: uploaded in parts (STOR, APPE, REST+STOR), downloaded whole an
   }
   const uploadMs = performance.now() - u0;
   const t0 = performance.now();
-  const down = await call('ftp', 'download', { ...plain, ...user, path, maxBytes: 24 * 1024 * 1024, timeoutMs: 120_000 });
+  const over = await call('ftp', 'download', { ...plain, ...user, path, maxBytes: size + 1 });
+  assert.equal(over.status, 400);
+  assert.match(JSON.stringify(over.body), /maxBytes must be at most 8388608 \(8 MiB\): stream larger files/);
+  const down = await call('ftp', 'download', { ...plain, ...user, path, maxBytes: size, timeoutMs: 120_000 });
   const wallMs = performance.now() - t0;
   assert.equal(down.status, 200, JSON.stringify(down.body).slice(0, 2000));
   const got = Buffer.from(down.body.result.contentBase64, 'base64');
   assert.equal(got.length, size);
-  assert.ok(got.equals(content), '20 MiB download differs');
+  assert.ok(got.equals(content), '8 MiB download differs');
   assert.equal(down.body.result.sha256, sha256(content));
   console.log(
-    `ftp 20 MiB: data connection ${down.body.result.transfer.mibPerSecond} MiB/s (${down.body.result.transfer.ms} ms), ` +
-      `whole API call ${(20 / (wallMs / 1000)).toFixed(2)} MiB/s (${wallMs.toFixed(0)} ms); upload in ${Math.ceil(size / part)} API calls ${(20 / (uploadMs / 1000)).toFixed(2)} MiB/s`,
+    `ftp 8 MiB in JSON: data connection ${down.body.result.transfer.mibPerSecond} MiB/s (${down.body.result.transfer.ms} ms), ` +
+      `whole API call ${(8 / (wallMs / 1000)).toFixed(2)} MiB/s (${wallMs.toFixed(0)} ms); upload in ${Math.ceil(size / part)} API calls ${(8 / (uploadMs / 1000)).toFixed(2)} MiB/s`,
   );
   // A part from the middle: REST offset, capped length.
-  const mid = await call('ftp', 'download', { ...plain, ...user, path, offset: 10 * 1024 * 1024, maxBytes: 65536 });
+  const mid = await call('ftp', 'download', { ...plain, ...user, path, offset: 5 * 1024 * 1024, maxBytes: 65536 });
   assert.equal(mid.body.result.truncated, true);
-  assert.ok(Buffer.from(mid.body.result.contentBase64, 'base64').equals(content.subarray(10 * 1024 * 1024, 10 * 1024 * 1024 + 65536)));
+  assert.ok(Buffer.from(mid.body.result.contentBase64, 'base64').equals(content.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 65536)));
   await removeFile(plain, path);
 });
 
-test('ftp 20 MiB through TLS: uploaded in parts over AUTH TLS, downloaded whole over implicit FTPS, byte-identical', async () => {
-  const size = 20 * 1024 * 1024;
+test('ftp 8 MiB through TLS: uploaded in parts over AUTH TLS, downloaded whole over implicit FTPS, byte-identical', async () => {
+  const size = 8 * 1024 * 1024;
   const content = randomBytes(size);
   const path = `large-tls ${run}.bin`;
   const part = 720 * 1024;
@@ -222,8 +225,8 @@ test('ftp 20 MiB through TLS: uploaded in parts over AUTH TLS, downloaded whole 
   const wallMs = performance.now() - t0;
   assert.equal(down.status, 200, JSON.stringify(down.body).slice(0, 2000));
   assert.equal(down.body.result.transfer.dataTls, true);
-  assert.ok(Buffer.from(down.body.result.contentBase64, 'base64').equals(content), '20 MiB TLS download differs');
-  console.log(`ftp 20 MiB implicit FTPS: data connection ${down.body.result.transfer.mibPerSecond} MiB/s, whole API call ${(20 / (wallMs / 1000)).toFixed(2)} MiB/s`);
+  assert.ok(Buffer.from(down.body.result.contentBase64, 'base64').equals(content), '8 MiB TLS download differs');
+  console.log(`ftp 8 MiB implicit FTPS in JSON: data connection ${down.body.result.transfer.mibPerSecond} MiB/s, whole API call ${(8 / (wallMs / 1000)).toFixed(2)} MiB/s`);
   await removeFile(plain, path);
 });
 
@@ -331,9 +334,9 @@ test('ftp ProFTPD: MLSD listing with facts, MLST stat, upload and download byte-
 });
 
 test('ftp input limits: maxBytes above the cap and CR/LF in a path are invalid_input', async () => {
-  const big = await call('ftp', 'download', { ...plain, path: 'welcome.txt', maxBytes: 25 * 1024 * 1024 });
+  const big = await call('ftp', 'download', { ...plain, path: 'welcome.txt', maxBytes: 9 * 1024 * 1024 });
   assert.equal(big.status, 400);
-  assert.match(big.body.error.message, /maxBytes must be at most 25165824/);
+  assert.match(big.body.error.message, /maxBytes must be at most 8388608/);
   const crlf = await call('ftp', 'delete', { ...plain, ...user, path: 'x\r\nDELE .profile' });
   assert.equal(crlf.status, 400);
   assert.match(crlf.body.error.message, /path must not contain CR, LF or NUL/);

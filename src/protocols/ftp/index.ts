@@ -9,13 +9,14 @@ import { featureParams, formatReply, offersAuthTls, parseQuotedPath, parseSize }
 import { parseFactLine, parseList, parseMlsd, parseNames, type ListEntry, type Listing } from './listing.ts';
 
 /**
- * The most file bytes one download answer carries. The answer holds them about four times over (bytes,
- * base64, the JSON text, its encoding): 24 MiB stays under a Worker's 128 MB. Larger files: parts with `offset`.
+ * The most file bytes one JSON download answer carries. The answer holds them about four times over (bytes,
+ * base64, the JSON text, its encoding), and encoding them holds the isolate: every other request of the
+ * Worker waits (20 MiB took seconds). Larger files stream (docs/files.md).
  */
-export const MAX_DOWNLOAD_BYTES = 24 * 1024 * 1024;
+export const MAX_DOWNLOAD_BYTES = 8 * 1024 * 1024;
 const DEFAULT_DOWNLOAD_BYTES = 8 * 1024 * 1024;
 /** The most file bytes one upload request carries. The API's request body limit (1 MiB of JSON by default) is usually lower. */
-export const MAX_UPLOAD_BYTES = 24 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 /** The most listing bytes read from one data connection. */
 const MAX_LISTING_BYTES = 8 * 1024 * 1024;
 
@@ -145,7 +146,7 @@ export default defineProtocol({
       'Lab-tested through workerd against vsftpd and ProFTPD: login (user and anonymous), FEAT/SYST probe, LIST parsed (Unix) and MLSD/MLST, download and upload byte-identical ' +
       '(UTF-8 names with spaces; STOR, APPE, REST resume; streamed as files: 1 GiB each way, FTPS 64 MiB each way, Range resume, a transfer the server drops never a complete download, a client that stops reading pausing the server; src/protocols/ftp/files.lab.test.ts), rename, delete, mkdir, rmdir, SITE CHMOD, TYPE A, EPSV and PASV, a private PASV address refused or replaced by the control address, ' +
       'and all of it over AUTH TLS and implicit FTPS with PROT P data connections. Not five: no active mode (PORT/EPRT: impossible on Workers), DOS listings only unit-tested, ' +
-      'no TLS session reuse on data connections (servers that require it refuse PROT P); a JSON answer carries at most 24 MiB (a stream has no cap).',
+      'no TLS session reuse on data connections (servers that require it refuse PROT P); a JSON answer carries at most 8 MiB (a stream has no cap).',
   },
   verifiedAgainst: 'vsftpd 3.0.3-13+b2, ProFTPD 1.3.8+dfsg-4+deb12u5',
   tls: { implicit: { port: 990 }, starttls: true },
@@ -279,7 +280,7 @@ export default defineProtocol({
     }),
     download: operation({
       summary:
-        'Downloads a file (RETR), from an offset (REST): streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer; as base64 in JSON up to 24 MiB',
+        'Downloads a file (RETR), from an offset (REST): streamed, of any size, with Accept: application/octet-stream (Range: bytes=N- resumes) or as a WebSocket transfer; as base64 in JSON up to 8 MiB',
       transfer: { direction: 'download', resume: true },
       input: z.object({
         ...sessionFields,
@@ -289,9 +290,9 @@ export default defineProtocol({
           .number()
           .int()
           .min(1)
-          .max(MAX_DOWNLOAD_BYTES, `maxBytes must be at most ${MAX_DOWNLOAD_BYTES} (24 MiB): stream larger files (Accept: application/octet-stream)`)
+          .max(MAX_DOWNLOAD_BYTES, `maxBytes must be at most ${MAX_DOWNLOAD_BYTES} (8 MiB): stream larger files (Accept: application/octet-stream)`)
           .default(DEFAULT_DOWNLOAD_BYTES)
-          .describe('JSON answer: most bytes to return (default 8 MiB, at most 24 MiB); more is reported as truncated. A stream has no cap.'),
+          .describe('JSON answer: most bytes to return (default and most 8 MiB); more is reported as truncated. A stream has no cap.'),
         type: z.enum(['binary', 'ascii']).default('binary').describe('TYPE I (bytes as stored) or TYPE A (text; CRLF on the wire becomes LF)'),
       }),
       output: z.object({
@@ -341,7 +342,7 @@ export default defineProtocol({
       input: z.object({
         ...sessionFields,
         path,
-        content: z.string().max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4, 'content is larger than 24 MiB: stream larger files (multipart/form-data)').describe('The file bytes, as base64 (or text with encoding utf8); left out when the file is streamed'),
+        content: z.string().max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4, 'content is larger than 8 MiB: stream larger files (multipart/form-data)').describe('The file bytes, as base64 (or text with encoding utf8); left out when the file is streamed'),
         encoding: z.enum(['base64', 'utf8']).default('base64'),
         mode: z.enum(['replace', 'append', 'resume']).default('replace').describe('replace: STOR; append: APPE; resume: REST offset then STOR'),
         offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('With mode resume: where the content starts in the file'),

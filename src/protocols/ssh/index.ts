@@ -393,7 +393,7 @@ export default defineProtocol({
         offset: z.number().int().min(0).optional().describe('Start at this byte; a stream\'s Range header sets it too'),
         length: z.number().int().min(0).optional().describe('Read at most this many bytes'),
         output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256 (for files of any size)'),
-        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        maxBytes: z.number().int().min(0).max(8 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer (at most 8 MiB; larger files stream); the SHA-256 covers the whole file'),
         sha256: z.boolean().default(true).describe('JSON answer: hash the whole file (SHA-256 in JavaScript costs CPU on large files)'),
       }),
       output: z.object({ path: z.string(), size: z.number(), sha256: z.string().nullable(), content: z.string().nullable(), encoding: z.string(), truncated: z.boolean(), bytesPerSecond: z.number() }),
@@ -465,7 +465,7 @@ export default defineProtocol({
         ...sftpFields,
         path: remotePath,
         output: z.enum(['base64', 'utf8', 'none']).default('base64').describe('JSON answer: none gives only size and SHA-256'),
-        maxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer; the SHA-256 covers the whole file'),
+        maxBytes: z.number().int().min(0).max(8 * 1024 * 1024).default(8 * 1024 * 1024).describe('Content kept in the JSON answer (at most 8 MiB; larger files stream); the SHA-256 covers the whole file'),
         sha256: z.boolean().default(true).describe('JSON answer: hash the whole file'),
       }),
       output: z.object({
