@@ -15,7 +15,7 @@
 // answers SERVFAIL unless CD is set. dnsdist terminates HTTPS on 10443 with the lab certificate and forwards
 // to Unbound. Unbound's own DoH is HTTP/2 only (libnghttp2), which a Worker's connect() cannot negotiate
 // (no ALPN), so dnsdist — whose h2o front end answers HTTP/1.1 too — is the DoH endpoint of the lab.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -82,6 +82,24 @@ export const dnsFacts = {
   bogus: { name: 'www.bogus.portolan.test.', address: '192.0.2.66' },
   /** BIND answers REFUSED: it is not authoritative for it and does not recurse. */
   refused: 'example.org.',
+  /**
+   * The DNSSEC chain from the lab root: "." is signed with RSASHA256 (algorithm 8, NSEC), "test." with ED25519
+   * (15, NSEC3), the zones under it with ECDSAP256SHA256 (13). `rootAnchor` holds the root KSK's DS, the lab's
+   * trust anchor. Under test.: a zone whose signatures expired, one whose DS matches no key (bogus.portolan.test.),
+   * one delegated without a DS (an island of security), and one signed with ED448 (16).
+   */
+  dnssec: {
+    rootAnchor: join(labDir, 'nsd-root', 'root-anchor.ds'),
+    algorithms: { root: 8, tld: 15, zone: 13, ed448: 16 },
+    secure: `www.${ZONE}`,
+    expired: 'www.expired.portolan.test.',
+    dsMismatch: 'www.bogus.portolan.test.',
+    noDs: 'www.insecure.portolan.test.',
+    /** Delegated from test. without a DS, and test.'s NSEC3 record for it removed: no DS and no proof of its absence. */
+    dsMissing: 'www.nods.portolan.test.',
+    ed448: 'www.ed448.portolan.test.',
+    address: '192.0.2.99',
+  },
 } as const;
 
 function mainZone(serialVersion: string): string {
@@ -146,16 +164,27 @@ $TTL 300
 www A ${dnsFacts.bogus.address}
 `;
 
-const rootZone = `$ORIGIN .
+/** A small zone under test. for the DNSSEC cases: one A record at www. */
+function caseZone(origin: string): string {
+  return `$ORIGIN ${origin}
+$TTL 300
+@ SOA ns1.${ZONE} hostmaster.${ZONE} 1 3600 600 86400 300
+@ NS ns1.${ZONE}
+www A ${dnsFacts.dnssec.address}
+`;
+}
+
+const rootZone = (ds: string) => `$ORIGIN .
 $TTL 300
 . SOA a.root.lab. hostmaster.lab. 1 3600 600 86400 300
 . NS a.root.lab.
 a.root.lab. A ${dnsFacts.servers.root}
 test. NS ns.test.
 ns.test. A ${dnsFacts.servers.tld}
+${ds}
 `;
 
-const tldZone = `$ORIGIN test.
+const tldZone = (ds: string) => `$ORIGIN test.
 $TTL 300
 @ SOA ns hostmaster 1 3600 600 86400 300
 @ NS ns
@@ -163,34 +192,83 @@ ns A ${dnsFacts.servers.tld}
 lab.portolan NS ns1.lab.portolan
 ns1.lab.portolan A ${dnsFacts.servers.zones}
 bogus.portolan NS ns1.lab.portolan
+expired.portolan NS ns1.lab.portolan
+insecure.portolan NS ns1.lab.portolan
+nods.portolan NS ns1.lab.portolan
+ed448.portolan NS ns1.lab.portolan
+${ds}
 `;
 
-/** Signed zones: origin, source text, NSEC3 or NSEC. */
-const signed: { origin: string; file: string; text: () => string; nsec3: boolean }[] = [
+/** Signed zones BIND serves: origin, source text, NSEC3 or NSEC, algorithm, and how long the signatures hold. */
+interface SignedZone {
+  origin: string;
+  file: string;
+  text: () => string;
+  nsec3: boolean;
+  algorithm?: string;
+  /** dnssec-signzone -s/-e: the validity window (default: from an hour ago to 30 days ahead). */
+  window?: () => string[];
+}
+
+/** YYYYMMDDHHMMSS, `days` from now. */
+function stamp(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+const signed: SignedZone[] = [
   { origin: ZONE, file: 'lab.portolan.test', text: () => mainZone(dnsFacts.changed.before), nsec3: true },
   { origin: '2.0.192.in-addr.arpa.', file: '2.0.192.in-addr.arpa', text: () => reverseV4, nsec3: false },
   { origin: reverseV6Zone, file: '8.b.d.0.1.0.0.2.ip6.arpa', text: () => reverseV6, nsec3: false },
   { origin: 'bogus.portolan.test.', file: 'bogus.portolan.test', text: () => bogusZone, nsec3: false },
+  // Signatures that held for a month and ended ten days ago (-P: dnssec-signzone's own check would refuse them).
+  { origin: 'expired.portolan.test.', file: 'expired.portolan.test', text: () => caseZone('expired.portolan.test.'), nsec3: false, window: () => ['-s', stamp(-40), '-e', stamp(-10), '-P'] },
+  { origin: 'insecure.portolan.test.', file: 'insecure.portolan.test', text: () => caseZone('insecure.portolan.test.'), nsec3: false },
+  { origin: 'nods.portolan.test.', file: 'nods.portolan.test', text: () => caseZone('nods.portolan.test.'), nsec3: false },
+  { origin: 'ed448.portolan.test.', file: 'ed448.portolan.test', text: () => caseZone('ed448.portolan.test.'), nsec3: false, algorithm: 'ED448' },
 ];
 
-async function ensureKeys(ctx: LabContext, keyDir: string, origin: string): Promise<void> {
-  const have = existsSync(keyDir) ? readdirSync(keyDir).filter((f) => f.startsWith(`K${origin}+`) && f.endsWith('.key')) : [];
+/** Every zone's keys live here, made once and kept, so trust anchors and DS records stay valid across starts. */
+const KEY_DIR = join(labDir, 'bind', 'keys');
+
+async function ensureKeys(ctx: LabContext, keyDir: string, origin: string, algorithm = 'ECDSAP256SHA256'): Promise<void> {
+  mkdirSync(keyDir, { recursive: true });
+  const have = readdirSync(keyDir).filter((f) => f.startsWith(`K${origin}+`) && f.endsWith('.key'));
   if (have.length >= 2) return;
   for (const f of have) rmSync(join(keyDir, f), { force: true });
-  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', 'ECDSAP256SHA256', '-f', 'KSK', '-n', 'ZONE', origin]);
-  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', 'ECDSAP256SHA256', '-n', 'ZONE', origin]);
+  const bits = algorithm.startsWith('RSA') ? ['-b', '2048'] : [];
+  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', algorithm, ...bits, '-f', 'KSK', '-n', 'ZONE', origin]);
+  await ctx.exec('dnssec-keygen', ['-q', '-K', keyDir, '-a', algorithm, ...bits, '-n', 'ZONE', origin]);
 }
 
 function signArgs(keyDir: string, origin: string, nsec3: boolean, out: string, input: string, extra: string[] = []): string[] {
   // 30-day signatures; NSEC3 with a salt and 0 extra iterations (RFC 9276 §3.1).
-  return ['-q', '-S', '-K', keyDir, '-o', origin, '-e', 'now+2592000', ...(nsec3 ? ['-3', 'ABCD', '-H', '0'] : []), ...extra, '-f', out, input];
+  return ['-q', '-S', '-K', keyDir, '-o', origin, '-s', 'now-3600', '-e', 'now+2592000', ...(nsec3 ? ['-3', 'ABCD', '-H', '0'] : []), ...extra, '-f', out, input];
 }
 
-/** The DS records of a zone's KSK, in zone-file form (for Unbound's trust anchors). */
+/** The DS records of a zone's KSK, in zone-file form (for Unbound's trust anchors and the parent zones). */
 async function dsOf(ctx: LabContext, keyDir: string, origin: string): Promise<string> {
   const ksk = readdirSync(keyDir).find((f) => f.startsWith(`K${origin}+`) && f.endsWith('.key') && readFileSync(join(keyDir, f), 'utf8').includes(' 257 '));
   if (!ksk) throw new Error(`no KSK for ${origin} in ${keyDir}`);
   return (await ctx.exec('dnssec-dsfromkey', ['-2', join(keyDir, ksk)])).trim();
+}
+
+/**
+ * Keys for the whole chain, made before the first server starts: the root's zone carries the DS of test.,
+ * test. carries the DS records of the zones BIND serves.
+ */
+async function ensureChainKeys(ctx: LabContext): Promise<void> {
+  await ensureKeys(ctx, KEY_DIR, '.', 'RSASHA256');
+  await ensureKeys(ctx, KEY_DIR, 'test.', 'ED25519');
+  for (const z of signed) await ensureKeys(ctx, KEY_DIR, z.origin, z.algorithm);
+  await ensureKeys(ctx, join(labDir, 'bind', 'wrong-keys'), 'bogus.portolan.test.');
+}
+
+/** Signs a zone NSD serves, one record a line (-O full); returns the signed file. */
+async function signFor(ctx: LabContext, origin: string, text: string, nsec3: boolean): Promise<string> {
+  const input = ctx.writeFile('zone.unsigned', text);
+  const out = join(ctx.dir, 'zone');
+  await ctx.exec('dnssec-signzone', ['-O', 'full', ...signArgs(KEY_DIR, origin, nsec3, out, input)], { cwd: ctx.dir });
+  return out;
 }
 
 // A small DNS client for the health checks (the codec under test is only used to build and read bytes).
@@ -308,15 +386,14 @@ const bind: LabServer = {
     for (const f of readdirSync(ctx.dir)) if (f.endsWith('.jnl') || f.endsWith('.signed')) rmSync(join(ctx.dir, f), { force: true });
     const files = new Map<string, string>();
     for (const z of signed) {
-      await ensureKeys(ctx, keyDir, z.origin);
+      await ensureKeys(ctx, keyDir, z.origin, z.algorithm);
       const input = ctx.writeFile(`zones/${z.file}.zone`, z.text());
       const out = join(ctx.dir, `${z.file}.signed`);
-      await ctx.exec('dnssec-signzone', signArgs(keyDir, z.origin, z.nsec3, out, input), { cwd: ctx.dir }); // it writes dsset-* to its cwd
+      const args = signArgs(keyDir, z.origin, z.nsec3, out, input);
+      if (z.window) args.splice(args.indexOf('-s'), 4, ...z.window());
+      await ctx.exec('dnssec-signzone', args, { cwd: ctx.dir }); // it writes dsset-* to its cwd
       files.set(z.origin, out);
     }
-    // The key Unbound is told to trust for bogus.portolan.test: made once, never used to sign.
-    ctx.writeFile('wrong-keys/.keep', '');
-    await ensureKeys(ctx, join(ctx.dir, 'wrong-keys'), 'bogus.portolan.test.');
     const conf = `options {
   directory "${ctx.dir}";
   pid-file none;
@@ -402,7 +479,7 @@ const unbound: LabServer = {
   nsid: "ascii_${dnsFacts.unboundNsid}"
   harden-referral-path: no
   root-hints: ""
-${stub('.', dnsFacts.servers.root)}${stub(ZONE, dnsFacts.servers.zones)}${stub('2.0.192.in-addr.arpa.', dnsFacts.servers.zones)}${stub(reverseV6Zone, dnsFacts.servers.zones)}${stub('bogus.portolan.test.', dnsFacts.servers.zones)}${stub('servfail.portolan.test.', dnsFacts.servers.zones)}remote-control:
+${stub('.', dnsFacts.servers.root)}${stub('test.', dnsFacts.servers.tld)}${['expired', 'insecure', 'nods', 'ed448'].map((z) => stub(`${z}.portolan.test.`, dnsFacts.servers.zones)).join('')}${stub(ZONE, dnsFacts.servers.zones)}${stub('2.0.192.in-addr.arpa.', dnsFacts.servers.zones)}${stub(reverseV6Zone, dnsFacts.servers.zones)}${stub('bogus.portolan.test.', dnsFacts.servers.zones)}${stub('servfail.portolan.test.', dnsFacts.servers.zones)}remote-control:
   control-enable: no
 `;
     const confPath = ctx.writeFile('unbound.conf', conf);
@@ -437,15 +514,15 @@ newServer({ address = "127.0.0.1:${p.unbound}", name = "unbound", useClientSubne
 };
 
 /** NSD serving one zone at one loopback address (port ports.dns.bind, beside BIND on 127.0.0.1). */
-function nsd(name: string, address: string, origin: string, zoneText: string): LabServer {
+function nsd(name: string, address: string, origin: string, zone: (ctx: LabContext) => Promise<string>): LabServer {
   return {
     name,
     area: 'dns',
-    packages: ['nsd'],
+    packages: ['nsd', 'bind9-utils'],
     // Its port is BIND's number on another address; the runner's port check looks at 127.0.0.1 only.
     ports: [],
     async start(ctx) {
-      const zoneFile = ctx.writeFile('zone', zoneText);
+      const zoneFile = await zone(ctx);
       const conf = `server:
   ip-address: ${address}@${p.bind}
   port: ${p.bind}
@@ -476,9 +553,34 @@ zone:
   };
 }
 
+/** The lab root, signed with RSASHA256 and NSEC; its KSK's DS is the lab's trust anchor. */
+async function signedRoot(ctx: LabContext): Promise<string> {
+  await ensureChainKeys(ctx);
+  const file = await signFor(ctx, '.', rootZone(await dsOf(ctx, KEY_DIR, 'test.')), false);
+  writeFileSync(dnsFacts.dnssec.rootAnchor, `${await dsOf(ctx, KEY_DIR, '.')}\n`);
+  return file;
+}
+
+/** test., signed with ED25519 and NSEC3: DS records for the zones under it, a wrong one for bogus.portolan.test., none for insecure.portolan.test. */
+async function signedTld(ctx: LabContext): Promise<string> {
+  await ensureChainKeys(ctx);
+  const ds = [
+    await dsOf(ctx, KEY_DIR, ZONE),
+    await dsOf(ctx, join(labDir, 'bind', 'wrong-keys'), 'bogus.portolan.test.'),
+    await dsOf(ctx, KEY_DIR, 'expired.portolan.test.'),
+    await dsOf(ctx, KEY_DIR, 'ed448.portolan.test.'),
+  ];
+  const file = await signFor(ctx, 'test.', tldZone(ds.join('\n')), true);
+  // The NSEC3 record that would prove nods.portolan.test. has no DS, and its signature, taken out.
+  const hash = (await ctx.exec('nsec3hash', ['ABCD', '1', '0', 'nods.portolan.test.'])).split(' ')[0].toLowerCase();
+  const kept = readFileSync(file, 'utf8').split('\n').filter((line) => !line.toLowerCase().startsWith(`${hash}.test.`));
+  writeFileSync(file, kept.join('\n'));
+  return file;
+}
+
 export const servers: LabServer[] = [
-  nsd('nsd-root', dnsFacts.servers.root, '.', rootZone),
-  nsd('nsd-tld', dnsFacts.servers.tld, 'test.', tldZone),
+  nsd('nsd-root', dnsFacts.servers.root, '.', signedRoot),
+  nsd('nsd-tld', dnsFacts.servers.tld, 'test.', signedTld),
   bind,
   unbound,
   dnsdist,

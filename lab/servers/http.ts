@@ -58,6 +58,8 @@ export const httpFacts = {
   /** nginx serves the lab's transfer dir (test/files.ts) here. */
   transfers: '/transfers/',
   wsHeader: ['x-lab', 'portolan-ws-echo'] as const,
+  /** nginx gzips this text when the request says Accept-Encoding: gzip. */
+  gzip: { path: '/gzip', body: `${'Portolan compresses well. '.repeat(40)}\n` },
   grpc: grpcFacts,
 } as const;
 
@@ -93,6 +95,24 @@ function locations(labDir: string): string {
     location = /temporary { return 307 /echo; }
     location = /permanent { return 308 /echo; }
     location = /no-content { return 204; }
+    # Cookies across redirects: set on the 302, shown by the page it leads to.
+    location = /cookie/set {
+      add_header Set-Cookie "portolan=chart; Path=/cookie" always;
+      add_header Set-Cookie "elsewhere=no; Path=/other" always;
+      return 302 /cookie/show;
+    }
+    location = /cookie/show {
+      default_type text/plain;
+      return 200 "cookie=$http_cookie\n";
+    }
+    # Content coding (RFC 9110 8.4): gzip when the request accepts it.
+    location = ${httpFacts.gzip.path} {
+      gzip on;
+      gzip_min_length 1;
+      gzip_types text/plain;
+      default_type text/plain;
+      return 200 "${httpFacts.gzip.body}";
+    }
     location /echo {
       proxy_pass http://127.0.0.1:${p.echoBackend};
       proxy_http_version 1.1;

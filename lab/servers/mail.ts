@@ -28,7 +28,15 @@ export const mailFacts = {
     carol: { address: `carol@${domain}`, password: 'carol-secret' },
     dave: { address: `dave@${domain}`, password: 'dave-secret' },
     erin: { address: `erin@${domain}`, password: 'erin-secret' },
+    frank: { address: `frank@${domain}`, password: 'frank-secret' },
+    /** A UTF-8 local part (RFC 6531): postfix's virtual(8) delivers to it, since dovecot's LMTP has no SMTPUTF8. */
+    zoe: { address: `zoë@${domain}`, password: 'zoe-secret' },
   },
+  /** Postfix accepts it at RCPT, dovecot's LMTP does not know it: the delivery fails after the fact, and postfix sends a failure DSN. */
+  ghost: `ghost@${domain}`,
+  /** Dovecot's per-user quota (RFC 9208 STORAGE is in KiB). */
+  quotaKiB: 10240,
+  quotaMessages: 1000,
   /** An address in the lab domain that does not exist: RCPT answers 550 5.1.1. */
   unknownUser: `nobody@${domain}`,
   smtpBanner: 'ESMTP Portolan lab',
@@ -79,11 +87,19 @@ disable_plaintext_auth = no
 login_trusted_networks = 127.0.0.1/32
 # Failed logins answer at once: the default 2 s delay, batched, outlived test deadlines under load.
 auth_failure_delay = 0
-auth_mechanisms = plain login cram-md5 apop
+auth_mechanisms = plain login cram-md5 scram-sha-256 apop
 first_valid_uid = ${mailUid}
 mail_location = maildir:~/Maildir
 mail_privileged_group = mail
 pop3_uidl_format = %08Xu%08Xv
+# QUOTA (RFC 9208), ACL (RFC 4314) and, for IMAP, COMPRESS=DEFLATE (RFC 4978).
+mail_plugins = quota acl zlib
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=${mailFacts.quotaKiB}K:messages=${mailFacts.quotaMessages}
+  quota_vsizes = yes
+  acl = vfile
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${passwd}
@@ -147,6 +163,7 @@ service auth {
   }
 }
 protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
   login_greeting = ${mailFacts.imapGreeting}
 }
 protocol pop3 {
@@ -208,6 +225,7 @@ function masterCf(): string {
     'retry unix - - n - - error',
     'discard unix - - n - - discard',
     'lmtp unix - - n - - lmtp',
+    'virtual unix - n n - - virtual',
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
@@ -253,6 +271,14 @@ smtpd_peername_lookup = no
 virtual_mailbox_domains = ${domain}
 virtual_mailbox_maps = texthash:${join(ctx.dir, 'vmailbox')}
 virtual_transport = lmtp:inet:127.0.0.1:${p.lmtp}
+transport_maps = texthash:${join(ctx.dir, 'transport')}
+virtual_mailbox_base = ${mailFacts.mailDir}
+virtual_uid_maps = static:${mailUid}
+virtual_gid_maps = static:${mailGid}
+virtual_minimum_uid = ${mailUid}
+# RFC 3461 DSN and RFC 6531 SMTPUTF8 announced and honoured (both are Postfix defaults; said here so the lab does not depend on it).
+smtputf8_enable = yes
+smtpd_discard_ehlo_keywords =
 smtpd_banner = $myhostname ${mailFacts.smtpBanner}
 message_size_limit = ${mailFacts.messageSizeLimit}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
@@ -269,7 +295,11 @@ smtpd_sasl_auth_enable = no
 `;
     ctx.writeFile('main.cf', mainCf);
     ctx.writeFile('master.cf', masterCf());
-    ctx.writeFile('vmailbox', Object.values(mailFacts.users).map((u) => `${u.address} ok\n`).join(''));
+    const utf8 = mailFacts.users.zoe;
+    // virtual(8) reads the value as the Maildir path under virtual_mailbox_base; LMTP ignores it.
+    const mailbox = (address: string) => `${address.split('@')[1]}/${address.split('@')[0]}/Maildir/`;
+    ctx.writeFile('vmailbox', [...Object.values(mailFacts.users).map((u) => `${u.address} ${mailbox(u.address)}\n`), `${mailFacts.ghost} ok\n`].join(''));
+    ctx.writeFile('transport', `${utf8.address} virtual:\n`);
     for (const sub of ['queue', 'data']) mkdirSync(join(ctx.dir, sub), { recursive: true, mode: 0o755 });
     chownSync(join(ctx.dir, 'data'), Number((await ctx.exec('id', ['-u', 'postfix'])).trim()), 0);
     await ctx.exec('/usr/sbin/postfix', ['-c', ctx.dir, 'set-permissions', 'create-missing']);

@@ -164,6 +164,11 @@ export function toBase64(bytes: Uint8Array): string {
   return out;
 }
 
+/** Base64url without padding (RFC 4648 §5): JWK members, DoH's `dns` parameter. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 B64_INDEX['-'.charCodeAt(0)] = 62;

@@ -1,4 +1,4 @@
-// DNS transports: TCP (RFC 7766), TLS (RFC 7858), HTTPS (RFC 8484, wire format over HTTP/1.1, and the JSON
+// DNS transports: TCP (RFC 7766), TLS (RFC 7858), HTTPS (RFC 8484, wire format over HTTP/1.1 or HTTP/2, and the JSON
 // form some public resolvers serve), UDP (RFC 1035 §4.2.1, with RFC 7766 §5 fallback to TCP on truncation).
 //
 // How it works: every transport offers the same two steps — send a query's bytes, receive the answer
@@ -8,12 +8,13 @@
 // connection. A UDP session reads datagrams, drops those that do not answer it (RFC 5452 §9.1), reports TC.
 import type { Conn } from '../../core/conn.ts';
 import type { DatagramConn } from '../../core/datagram.ts';
-import { toBase64 } from '../../core/bytes.ts';
+import { toBase64Url } from '../../core/bytes.ts';
 import { classify, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { describeMessage, decodeMessage, frameTcp, MAX_MESSAGE, rcodeName, tcpMessageFrame, type DnsMessage, type DnsRecord, type Flags } from './codec.ts';
 import { describeResponse, encodeRequest, header, responseFrame, type HttpResponse } from './http.ts';
 import { sameName } from './names.ts';
+import { goawayError, H2Session } from '../http2/client.ts';
 import { rdataText, typeName } from './rdata.ts';
 
 export type TransportName = 'tcp' | 'udp' | 'dot' | 'doh';
@@ -101,11 +102,15 @@ export class StreamSession implements DnsSession {
   }
 }
 
+export type DohVersion = 'http/1.1' | 'h2';
+
 export interface DohOptions {
   path: string;
   mode: DohMode;
   /** Host header: the server's name as the user gave it. */
   host: string;
+  /** HTTP/1.1, or HTTP/2 chosen with ALPN (RFC 8484 §5.2 names HTTP/2 the minimum it recommends). */
+  version?: DohVersion;
 }
 
 /**
@@ -114,17 +119,43 @@ export interface DohOptions {
  */
 export class DohSession implements DnsSession {
   readonly transport = 'doh' as const;
+  /** The HTTP/2 connection, when the server chose h2 with ALPN; started on the first query. */
+  private readonly h2: H2Session | undefined;
+  private h2Started = false;
 
   constructor(
     readonly conn: Conn,
     private readonly opts: DohOptions,
-  ) {}
+  ) {
+    if (opts.version === 'h2') this.h2 = new H2Session(conn);
+  }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.h2 && this.h2Started) await this.h2.close();
     return this.conn.close();
   }
 
+  /** One request as one HTTP/2 stream (RFC 8484 §5.2); the answer in the HTTP/1.1 shape the checks read. */
+  private async requestH2(h2: H2Session, method: 'GET' | 'POST', target: string, accept: string, body?: Uint8Array): Promise<HttpResponse> {
+    if (!this.h2Started) {
+      await h2.start('alpn');
+      this.h2Started = true;
+    }
+    const headers: [string, string][] = [
+      ['accept', accept],
+      ['user-agent', 'Portolan'],
+    ];
+    if (body) headers.push(['content-type', 'application/dns-message']);
+    const [r] = await h2.exchange([{ method, scheme: 'https', authority: this.opts.host, path: target, headers, body }], { concurrency: 1, maxBodyBytes: MAX_MESSAGE });
+    if (h2.goaway && r.status === null) throw goawayError(h2.goaway);
+    if (r.reset) throw new ServerError(`DoH stream ${r.stream} reset: ${r.reset.error}`);
+    if (r.refused || r.status === null) throw new ProtocolError(`DoH stream ${r.stream} got no answer: ${r.refused ?? 'no response headers'}`);
+    if (r.truncated) throw new ProtocolError(`DoH body larger than ${MAX_MESSAGE} bytes`);
+    return { version: 'HTTP/2', status: r.status, reason: '', headers: r.headers, body: r.body };
+  }
+
   private async request(method: 'GET' | 'POST', target: string, accept: string, body?: Uint8Array, describe?: string): Promise<HttpResponse> {
+    if (this.h2) return this.requestH2(this.h2, method, target, accept, body);
     const headers: [string, string][] = [
       ['Accept', accept],
       ['User-Agent', 'Portolan'],
@@ -164,7 +195,7 @@ export class DohSession implements DnsSession {
       res = await this.request('POST', path, 'application/dns-message', query, describe);
     } else {
       // RFC 8484 §4.1: base64url without padding in the `dns` parameter.
-      const dns = toBase64(query).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const dns = toBase64Url(query);
       res = await this.request('GET', `${path}${path.includes('?') ? '&' : '?'}dns=${dns}`, 'application/dns-message', undefined, describe);
     }
     const rttMs = round(now() - sentAt);
@@ -297,9 +328,12 @@ export async function openSession(ctx: OperationContext, o: OpenOptions): Promis
     case 'dot':
       return new StreamSession(await ctx.dial({ host: o.host, port: o.port, tls: 'implicit', secondHop: o.secondHop }), 'dot');
     case 'doh': {
-      const conn = await ctx.dial({ host: o.host, port: o.port, tls: 'implicit', secondHop: o.secondHop });
+      const h2 = o.doh?.version === 'h2';
+      // HTTP/2 over TLS is chosen with ALPN (RFC 9113 §3.2): a host without ALPN (Workers) refuses this dial with 501.
+      const conn = await ctx.dial({ host: o.host, port: o.port, tls: 'implicit', secondHop: o.secondHop, alpn: h2 ? ['h2'] : undefined });
+      if (h2 && conn.info().alpn !== 'h2') throw new ProtocolError(`the DoH server chose ${conn.info().alpn ? `"${conn.info().alpn}"` : 'no protocol'} with ALPN, not h2`, { alpn: conn.info().alpn ?? null });
       const hostHeader = o.port === 443 ? hostForHeader(o.host) : `${hostForHeader(o.host)}:${o.port}`;
-      return new DohSession(conn, { path: o.doh?.path ?? '/dns-query', mode: o.doh?.mode ?? 'post', host: hostHeader });
+      return new DohSession(conn, { path: o.doh?.path ?? '/dns-query', mode: o.doh?.mode ?? 'post', host: hostHeader, version: o.doh?.version });
     }
   }
 }

@@ -711,7 +711,7 @@ function svcbCodec(type: 'SVCB' | 'HTTPS'): TypeCodec {
   };
 }
 
-function parseRrsigTime(v: unknown, field: string): number {
+export function parseRrsigTime(v: unknown, field: string): number {
   if (typeof v === 'number') return v;
   const m = typeof v === 'string' ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/.exec(v) : null;
   if (!m) throw InvalidInput.field(field, 'must be YYYYMMDDHHmmSS or seconds since 1970');

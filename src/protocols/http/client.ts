@@ -126,6 +126,17 @@ class BodyCapture {
 }
 
 export async function exchange(conn: Conn, req: ExchangeRequest, now: () => number): Promise<ExchangeResult> {
+  const sent = await writeRequest(conn, req);
+  return readResponse(conn, req, now, { ...sent, sentAt: now() });
+}
+
+export interface SentRequest {
+  requestHead: string;
+  requestBodyBytes: number;
+}
+
+/** Writes one request: head, then the body as is or chunked. */
+export async function writeRequest(conn: Conn, req: ExchangeRequest): Promise<SentRequest> {
   const head = encodeRequestHead({ method: req.method, target: req.target, headers: req.headers });
   const requestHead = fromLatin1(head);
   const firstLine = requestHead.slice(0, requestHead.indexOf('\r\n'));
@@ -139,8 +150,12 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
     await conn.write(encodeLastChunk(req.trailers ?? []), { decode: `last chunk${req.trailers?.length ? ` with ${req.trailers.length} trailer fields` : ''}` });
   } else if (body.length > 0) {
     for (let at = 0; at < body.length; at += PIECE) await conn.write(body.subarray(at, at + PIECE), { decode: `request body, ${Math.min(PIECE, body.length - at)} bytes${req.secretBody ? ' (masked)' : ''}`, secret: req.secretBody });
-  }
-  const sentAt = now();
+  }  return { requestHead, requestBodyBytes: body.length };
+}
+
+/** Reads the response to a request written earlier (at `sentAt` on the `now` clock); with pipelining, in request order. */
+export async function readResponse(conn: Conn, req: ExchangeRequest, now: () => number, sent: SentRequest & { sentAt: number }): Promise<ExchangeResult> {
+  const { requestHead, requestBodyBytes, sentAt } = sent;
   let firstByteAt = -1;
   const headFrame = responseHeadFrame();
   const timedHead = (buf: Uint8Array) => {
@@ -240,7 +255,7 @@ export async function exchange(conn: Conn, req: ExchangeRequest, now: () => numb
   }
   return {
     requestHead,
-    requestBodyBytes: body.length,
+    requestBodyBytes,
     interim,
     head: parsedHead,
     framing,

@@ -196,3 +196,53 @@ test('http: https to a port that speaks plain HTTP is a TLS error, not an opaque
   assert.equal(r.body.error.code, 'tls_error');
   assert.match(r.body.error.message, /TLS with 127\.0\.0\.1:18080 failed/);
 });
+
+test('http: content decoding: nginx gzips when asked, the body is shown as sent and decoded; unasked, it is plain', async () => {
+  const r = await ok({ ...plain, path: httpFacts.gzip.path, headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(header(r.response.headers, 'content-encoding'), 'gzip');
+  assert.ok(r.response.body.base64, 'the coded body is binary');
+  assert.deepEqual(r.response.decoded.codings, ['gzip']);
+  assert.equal(r.response.decoded.text, httpFacts.gzip.body);
+  assert.equal(r.response.decoded.bytes, Buffer.byteLength(httpFacts.gzip.body));
+  assert.ok(r.response.body.bytes < r.response.decoded.bytes / 5, 'gzip made it much smaller');
+
+  const plainBody = await ok({ ...plain, path: httpFacts.gzip.path });
+  assert.equal(header(plainBody.response.headers, 'content-encoding'), undefined);
+  assert.equal(plainBody.response.body.text, httpFacts.gzip.body);
+  assert.equal(plainBody.response.decoded, null);
+});
+
+test('http: pipelining — six requests written before the first response is read, answered in order on one connection', async () => {
+  const paths = [httpFacts.conn, httpFacts.hello.path, httpFacts.conn, httpFacts.gzip.path, httpFacts.conn, httpFacts.conn];
+  const body = await ok({ ...plain, paths, pipeline: 6 }, 'sequence', true);
+  const r = body.result;
+  assert.equal(r.connections, 1);
+  assert.deepEqual(r.responses.map((x: any) => x.path), paths);
+  assert.deepEqual(r.responses.map((x: any) => header(x.headers, 'x-connection-requests')), ['1', '2', '3', '4', '5', '6']);
+  assert.equal(r.responses[1].body.text, httpFacts.hello.text);
+  assert.equal(r.responses[3].body.text, httpFacts.gzip.body);
+  assert.match(r.responses[5].body.text, /requests=6 /);
+  const entries = body.transcript.entries.filter((e: any) => e.dir === 'out' || e.dir === 'in');
+  const firstIn = entries.findIndex((e: any) => e.dir === 'in');
+  assert.ok(firstIn > 0, 'the transcript shows the responses coming in');
+  assert.equal(entries.slice(0, firstIn).filter((e: any) => /^GET /.test(e.decode ?? '')).length, 6, 'every request went out before any response came in');
+});
+
+test('http: an HTTP/1.1 Upgrade is shown: 101 Switching Protocols with its headers, and the connection is not reused for HTTP', async () => {
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  const r = await ok({ ...plain, path: '/ws', headers: { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' } });
+  assert.equal(r.response.status, 101);
+  assert.equal(r.response.reason, 'Switching Protocols');
+  assert.equal(header(r.response.headers, 'upgrade')?.toLowerCase(), 'websocket');
+  assert.equal(header(r.response.headers, 'sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+  assert.equal(r.connection.keepAlive, false);
+});
+
+test('http: cookies across redirects — a Set-Cookie on the 302 goes with the next hop when its path matches', async () => {
+  const r = await ok({ ...plain, path: '/cookie/set', followRedirects: 1, headers: { Cookie: 'mine=1' } });
+  assert.deepEqual(r.redirects.map((h: any) => h.cookiesSet), [['portolan', 'elsewhere']]);
+  assert.equal(r.response.status, 200);
+  assert.equal(r.response.body.text, 'cookie=mine=1; portolan=chart\n', 'the /other cookie stays behind');
+  const shown = await ok({ ...plain, path: '/cookie/set' });
+  assert.equal(shown.response.status, 302, 'not followed unless asked');
+});

@@ -226,12 +226,13 @@ export class ImapSession {
             await this.conn.write('*\r\n', { decode: '* (cancel)' });
             throw new ProtocolError(`AUTHENTICATE ${mechanism}: the challenge is not base64`);
           }
-          answer = sasl.respond(challenge);
+          answer = await sasl.respond(challenge);
         }
         await this.conn.write(`${toBase64(answer)}\r\n`, { secret: true, decode: '(SASL response) ****' });
       },
     });
     if (c.status.status !== 'OK') throw authError(`AUTHENTICATE ${mechanism}`, c.status);
+    sasl.complete?.();
     await this.afterAuth(c.status);
   }
 

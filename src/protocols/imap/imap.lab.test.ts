@@ -33,7 +33,7 @@ test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, serv
   const st = await ok('capabilities', { host, port: p.imap, tls: 'starttls', ...login });
   assert.equal(st.tls, true);
   assert.ok(!st.capabilitiesAfterStartTls.includes('STARTTLS'), 'no STARTTLS inside TLS');
-  assert.deepEqual([...st.authMechanisms].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  assert.deepEqual([...st.authMechanisms].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN', 'SCRAM-SHA-256']);
   assert.equal(st.authMethod, 'AUTHENTICATE PLAIN');
   for (const cap of ['IDLE', 'MOVE', 'UIDPLUS', 'ID']) assert.ok(st.capabilitiesAfterLogin.includes(cap), cap);
   assert.equal(st.serverId.name, 'Dovecot');
@@ -45,8 +45,10 @@ test('capabilities in every TLS mode: STARTTLS upgrade, IMAPS, after login, serv
     assert.ok(imaps.capabilitiesAfterLogin.includes('IDLE'));
   }
 
-  const cram = await ok('capabilities', { host, port: p.imap, ...login });
-  assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5', 'a plain connection prefers CRAM-MD5');
+  const scram = await ok('capabilities', { host, port: p.imap, ...login });
+  assert.equal(scram.authMethod, 'AUTHENTICATE SCRAM-SHA-256', 'a plain connection prefers SCRAM, which never sends the password');
+  const cram = await ok('capabilities', { host, port: p.imap, ...login, authMethod: 'AUTHENTICATE CRAM-MD5' });
+  assert.equal(cram.authMethod, 'AUTHENTICATE CRAM-MD5');
 });
 
 test('wrong password: auth_failed with the server reply, for LOGIN and AUTHENTICATE', async () => {
@@ -276,4 +278,84 @@ test('FETCH as a file: one MIME part decoded (BINARY) and the whole message (.em
   const many = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, uids: '1:*', body: 'full' });
   assert.equal(many.status, 400);
   assert.equal(many.json.error.message, 'uids: a download is one message: give one UID');
+});
+
+test('NAMESPACE, QUOTA and SPECIAL-USE: the personal namespace, the quota in use, only the special-use mailboxes', async () => {
+  const ns = await ok('namespace', plain);
+  assert.deepEqual(ns, { personal: [{ prefix: '', delimiter: '/' }], otherUsers: [], shared: [] });
+
+  const before = await ok('quota', { ...plain, mailbox: 'INBOX' });
+  assert.deepEqual(before.roots, ['User quota']);
+  const res = (r: any, name: string) => r.quotas[0].resources.find((x: any) => x.name === name);
+  assert.equal(res(before, 'STORAGE').limit, mailFacts.quotaKiB);
+  assert.equal(res(before, 'MESSAGE').limit, mailFacts.quotaMessages);
+  await ok('append', { ...plain, from: alice.address, to: [dave.address], subject: 'quota', text: 'x'.repeat(4000) });
+  const after = await ok('quota', { ...plain, mailbox: 'INBOX' });
+  assert.equal(res(after, 'MESSAGE').usage, res(before, 'MESSAGE').usage + 1);
+  assert.ok(res(after, 'STORAGE').usage >= res(before, 'STORAGE').usage + 3, 'about 4 KB more in KiB');
+
+  const special = await ok('mailboxes', { ...plain, specialUseOnly: true });
+  assert.deepEqual(special.mailboxes.map((m: any) => m.name).sort(), ['Archive', 'Drafts', 'Sent', 'Trash']);
+  assert.ok(special.mailboxes.find((m: any) => m.name === 'Sent').attributes.includes('\\Sent'));
+});
+
+test('ACL: the owner\'s rights, SETACL for another user read back with GETACL, DELETEACL removes it', async () => {
+  const box = `Shared ${unique()}`;
+  await ok('create', { ...plain, mailbox: box });
+  const own = await ok('acl', { ...plain, mailbox: box });
+  assert.match(own.myRights, /^(?=.*l)(?=.*r)(?=.*a)/);
+  assert.deepEqual(own.entries.map((e: any) => e.identifier), [dave.address]);
+  const set = await ok('acl', { ...plain, mailbox: box, set: { identifier: alice.address, rights: 'lrs' } });
+  assert.deepEqual(set.entries.find((e: any) => e.identifier === alice.address), { identifier: alice.address, rights: 'lrs' });
+  const gone = await ok('acl', { ...plain, mailbox: box, set: { identifier: alice.address, rights: null } });
+  assert.ok(!gone.entries.some((e: any) => e.identifier === alice.address));
+  const bad = await call('imap', 'acl', { ...plain, mailbox: box, set: { identifier: alice.address, rights: 'lr!' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /set\.rights/);
+  await ok('delete', { ...plain, mailbox: box });
+});
+
+test('SORT and THREAD on the server; CONDSTORE and QRESYNC report flag changes and expunges since a mod-sequence', async () => {
+  const box = `Threads ${unique()}`;
+  await ok('create', { ...plain, mailbox: box });
+  const msg = (id: string, date: string, subject: string, refs?: string) =>
+    `From: ${alice.address}\r\nTo: ${dave.address}\r\nDate: ${date}\r\nSubject: ${subject}\r\nMessage-ID: <${id}@lab>\r\n${refs ? `In-Reply-To: <${refs}@lab>\r\nReferences: <${refs}@lab>\r\n` : ''}\r\nbody\r\n`;
+  const a = await ok('append', { ...plain, mailbox: box, raw: msg('a', 'Thu, 1 Jan 2026 10:00:00 +0000', 'b topic') });
+  const b = await ok('append', { ...plain, mailbox: box, raw: msg('b', 'Sat, 3 Jan 2026 10:00:00 +0000', 'Re: b topic', 'a') });
+  const c = await ok('append', { ...plain, mailbox: box, raw: msg('c', 'Fri, 2 Jan 2026 10:00:00 +0000', 'a other') });
+
+  assert.deepEqual((await ok('sort', { ...plain, mailbox: box, sort: [{ key: 'DATE' }] })).uids, [a.uid, c.uid, b.uid]);
+  assert.deepEqual((await ok('sort', { ...plain, mailbox: box })).uids, [b.uid, c.uid, a.uid], 'newest first by default');
+  assert.deepEqual((await ok('sort', { ...plain, mailbox: box, sort: [{ key: 'SUBJECT' }, { key: 'DATE', reverse: true }] })).uids, [c.uid, b.uid, a.uid], 'base subjects: "a other" before "b topic"');
+  assert.deepEqual((await ok('sort', { ...plain, mailbox: box, sort: [{ key: 'DATE' }], subject: 'topic' })).uids, [a.uid, b.uid]);
+  const threads = await ok('thread', { ...plain, mailbox: box });
+  assert.deepEqual(threads.threads, [{ uid: a.uid, children: [{ uid: b.uid, children: [] }] }, { uid: c.uid, children: [] }]);
+
+  // The baseline a client would keep: everything since mod-sequence 0, and the mailbox's HIGHESTMODSEQ.
+  const st = await ok('status', { ...plain, mailbox: box });
+  const base = await ok('changes', { ...plain, mailbox: box, sinceModSeq: 0, uidValidity: st.uidValidity });
+  assert.deepEqual(base.changed.map((x: any) => x.uid), [a.uid, b.uid, c.uid]);
+  const sel = { highestModSeq: base.highestModSeq, uidValidity: base.uidValidity };
+  assert.ok(sel.highestModSeq > 0);
+  await ok('store', { ...plain, mailbox: box, uids: `${b.uid}`, flags: ['\\Flagged'] });
+  await ok('store', { ...plain, mailbox: box, uids: `${c.uid}`, flags: ['\\Deleted'] });
+  await ok('expunge', { ...plain, mailbox: box, uids: `${c.uid}` });
+
+  const q = await ok('changes', { ...plain, mailbox: box, sinceModSeq: sel.highestModSeq, uidValidity: sel.uidValidity });
+  assert.equal(q.method, 'ENABLE QRESYNC + EXAMINE (QRESYNC)');
+  assert.equal(q.uidValidityChanged, false);
+  assert.ok(q.highestModSeq > sel.highestModSeq);
+  assert.deepEqual(q.changed.map((x: any) => [x.uid, x.flags.includes('\\Flagged')]), [[b.uid, true]]);
+  assert.equal(q.vanished, String(c.uid));
+
+  const cs = await ok('changes', { ...plain, mailbox: box, sinceModSeq: sel.highestModSeq });
+  assert.equal(cs.method, 'EXAMINE (CONDSTORE) + UID FETCH CHANGEDSINCE');
+  assert.deepEqual(cs.changed.map((x: any) => x.uid), [b.uid]);
+  assert.ok(cs.changed[0].modSeq > sel.highestModSeq);
+  assert.equal(cs.vanished, null);
+
+  const stale = await ok('changes', { ...plain, mailbox: box, sinceModSeq: sel.highestModSeq, uidValidity: sel.uidValidity + 1 });
+  assert.equal(stale.uidValidityChanged, true);
+  assert.deepEqual(stale.changed, []);
+  await ok('delete', { ...plain, mailbox: box });
 });

@@ -8,6 +8,7 @@ import type { ImapSession } from './client.ts';
 import { authMethod, openImap, type Auth } from './open.ts';
 import { append, checkSet, downloadSection, expunge, list, presentBody, select, status, uidCopyMove, uidFetch, uidSearch, uidStore, type SearchCriteria } from './commands.ts';
 import { idleWait, runIdleSession } from './idle.ts';
+import { acl, changesSince, listSpecialUse, namespace, quotaRoot, SORT_KEYS, uidSort, uidThread, type ThreadNode } from './extensions.ts';
 import { joinParts, mailbox as mailboxArg } from './codec.ts';
 
 const credentials = {
@@ -26,6 +27,13 @@ async function withMailbox<T>(ctx: OperationContext, input: TargetFields & Auth,
   return out;
 }
 
+/** Runs fn with the mailbox EXAMINEd (read-only). */
+const examined = <T>(ctx: OperationContext, input: TargetFields & Auth & { mailbox: string }, fn: (s: ImapSession) => Promise<T>): Promise<T> =>
+  withMailbox(ctx, input, async (s) => {
+    await select(s, input.mailbox, true);
+    return fn(s);
+  });
+
 const selectedOut = z.object({
   mailbox: z.string(),
   readOnly: z.boolean(),
@@ -38,6 +46,8 @@ const selectedOut = z.object({
   firstUnseen: z.number().nullable(),
   highestModSeq: z.number().nullable(),
 });
+
+const namespaceOut = z.object({ prefix: z.string(), delimiter: z.string().nullable() });
 
 const statusOut = z.object({
   messages: z.number().optional(),
@@ -94,13 +104,13 @@ export default defineProtocol({
   id: 'imap',
   title: 'IMAP / IMAPS',
   category: 'mail',
-  summary: 'Reads and manages mailboxes: capabilities, STARTTLS, login, folders with attributes and status, search, fetch (envelope, structure, bodies), append, flags, copy/move, expunge, IDLE (RFC 9051).',
+  summary: 'Reads and manages mailboxes: capabilities, STARTTLS, login, folders with attributes and status, search, fetch (envelope, structure, bodies), append, flags, copy/move, expunge, sort and threads, quota, ACL, changes since a mod-sequence, IDLE (RFC 9051).',
   ports: [
     { port: 143, transport: 'tcp', label: 'IMAP (STARTTLS)' },
     { port: 993, transport: 'tls', label: 'IMAPS' },
   ],
-  specs: ['RFC 9051', 'RFC 3501', 'RFC 2177', 'RFC 2971', 'RFC 4315', 'RFC 6851', 'RFC 4959', 'RFC 7888', 'RFC 6154', 'RFC 8314'],
-  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5, LIST with special-use attributes and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, one message (.eml) or one MIME part decoded with BINARY streamed as a file, APPEND with literals, STORE, COPY, MOVE, EXPUNGE, CREATE/DELETE with modified UTF-7 names, ID, and IDLE both as a bounded POST and as a WebSocket session that pushes new messages, lab-tested through workerd against Dovecot on IMAP, STARTTLS and IMAPS. Not yet: CONDSTORE/QRESYNC, NAMESPACE, COMPRESS, UTF8=ACCEPT.' },
+  specs: ['RFC 9051', 'RFC 3501', 'RFC 2177', 'RFC 2971', 'RFC 4315', 'RFC 6851', 'RFC 4959', 'RFC 7888', 'RFC 6154', 'RFC 8314', 'RFC 2342', 'RFC 9208', 'RFC 4314', 'RFC 5256', 'RFC 7162', 'RFC 5258'],
+  rating: { stars: 4, reason: 'Capabilities before/after STARTTLS and after login, LOGIN and AUTHENTICATE PLAIN/LOGIN/CRAM-MD5/SCRAM-SHA-256, LIST with special-use attributes (and LIST (SPECIAL-USE) for only those) and STATUS, SELECT/EXAMINE, UID SEARCH from fields (UTF-8 via CHARSET), server-side UID SORT and UID THREAD (REFERENCES, ORDEREDSUBJECT), FETCH envelope/flags/BODYSTRUCTURE/full, part and partial bodies, one message (.eml) or one MIME part decoded with BINARY streamed as a file, APPEND with literals, STORE, COPY, MOVE, EXPUNGE and UID EXPUNGE, CREATE/DELETE with modified UTF-7 names, NAMESPACE, GETQUOTAROOT, ACL (MYRIGHTS, GETACL, SETACL, DELETEACL), changes since a mod-sequence by CONDSTORE (CHANGEDSINCE) and QRESYNC (VANISHED), ID, and IDLE both as a bounded POST and as a WebSocket session that pushes new messages, lab-tested through workerd against Dovecot (quota, acl and zlib plugins) on IMAP, STARTTLS and IMAPS. Not yet: COMPRESS=DEFLATE, a message view that renders the MIME tree with sanitized HTML, UTF8=ACCEPT.' },
   verifiedAgainst: 'Dovecot 2.3.19.1+dfsg1-2.1+deb12u7',
   tls: { implicit: { port: 993 }, starttls: true },
   defaultOperation: 'capabilities',
@@ -147,12 +157,19 @@ export default defineProtocol({
     mailboxes: operation({
       primary: ['username', 'password', 'pattern'],
       summary: 'LIST mailboxes with their attributes (and STATUS of each)',
-      input: z.object({ ...credentials, reference: z.string().max(1000).default(''), pattern: z.string().max(1000).default('*'), withStatus: z.boolean().default(false) }),
+      input: z.object({
+        ...credentials,
+        reference: z.string().max(1000).default(''),
+        pattern: z.string().max(1000).default('*'),
+        withStatus: z.boolean().default(false),
+        specialUseOnly: z.boolean().default(false).describe('Only the special-use mailboxes: LIST (SPECIAL-USE) (RFC 6154)'),
+      }),
       output: z.object({ mailboxes: z.array(z.object({ name: z.string(), rawName: z.string(), delimiter: z.string().nullable(), attributes: z.array(z.string()), status: statusOut.nullable() })) }),
       text: (r) => r.mailboxes.map((m) => `${m.name}\t${m.attributes.join(' ')}${m.status ? `\t${m.status.messages ?? '?'} messages, ${m.status.unseen ?? '?'} unseen` : ''}`).join('\n'),
       run: (ctx, input) =>
         withMailbox(ctx, input, async (s) => {
-          const boxes = await list(s, input.reference, input.pattern);
+          const special = input.specialUseOnly ? new Set((await listSpecialUse(s, true)).map((m) => m.name)) : null;
+          const boxes = (await list(s, input.reference, input.pattern)).filter((b) => !special || special.has(b.name));
           const out = [];
           for (const [i, b] of boxes.entries()) {
             const selectable = !b.attributes.some((a) => /^\\(noselect|nonexistent)$/i.test(a));
@@ -160,6 +177,84 @@ export default defineProtocol({
           }
           return { mailboxes: out };
         }),
+    }),
+    namespace: operation({
+      summary: 'NAMESPACE (RFC 2342): the personal, other users\' and shared namespaces with their prefixes and delimiters',
+      input: z.object({ ...credentials }),
+      output: z.object({ personal: z.array(namespaceOut), otherUsers: z.array(namespaceOut), shared: z.array(namespaceOut) }),
+      text: (r) => (['personal', 'otherUsers', 'shared'] as const).map((k) => `${k}: ${r[k].map((n) => `"${n.prefix}" (${n.delimiter ?? 'flat'})`).join(', ') || 'none'}`).join('\n'),
+      run: (ctx, input) => withMailbox(ctx, input, (s) => namespace(s)),
+    }),
+    quota: operation({
+      summary: 'GETQUOTAROOT (RFC 9208): the quota roots of a mailbox, each resource\'s usage and limit (STORAGE in KiB, MESSAGE a count)',
+      input: z.object({ ...credentials, mailbox: mailboxName }),
+      output: z.object({ roots: z.array(z.string()), quotas: z.array(z.object({ root: z.string(), resources: z.array(z.object({ name: z.string(), usage: z.number(), limit: z.number() })) })) }),
+      text: (r) => r.quotas.map((q) => `${q.root}: ${q.resources.map((x) => `${x.name} ${x.usage}/${x.limit}${x.name === 'STORAGE' ? ' KiB' : ''} (${x.limit ? Math.round((100 * x.usage) / x.limit) : 0}%)`).join(', ')}`).join('\n') || 'no quota',
+      run: (ctx, input) => withMailbox(ctx, input, (s) => quotaRoot(s, input.mailbox)),
+    }),
+    acl: operation({
+      summary: 'ACL (RFC 4314): MYRIGHTS and GETACL of a mailbox; SETACL or DELETEACL first when asked',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        set: z
+          .object({
+            identifier: z.string().min(1).max(320).describe('A user, "anyone", or a group the server knows; "-" before it for negative rights').meta({ examples: ['bob@example.com'] }),
+            rights: z.string().max(30).nullable().describe('RFC 4314 rights letters, e.g. "lr" or "+w" / "-w"; null removes the identifier (DELETEACL)').meta({ examples: ['lr'] }),
+          })
+          .strict()
+          .optional(),
+      }),
+      output: z.object({ myRights: z.string(), entries: z.array(z.object({ identifier: z.string(), rights: z.string() })).nullable().describe('null when the user lacks the "a" right to see the list') }),
+      text: (r) => [`my rights: ${r.myRights}`, ...(r.entries ?? []).map((e) => `${e.identifier}\t${e.rights}`)].join('\n'),
+      run: (ctx, input) => withMailbox(ctx, input, (s) => acl(s, input.mailbox, input.set)),
+    }),
+    sort: operation({
+      summary: 'UID SORT (RFC 5256): the matching UIDs in the order of the sort keys, server-side',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        sort: z.array(z.object({ key: z.enum(SORT_KEYS), reverse: z.boolean().default(false) }).strict()).min(1).max(8).default([{ key: 'DATE', reverse: true }]).describe('Sort keys, most significant first'),
+        ...searchShape,
+      }),
+      output: z.object({ uids: z.array(z.number()) }),
+      text: (r) => r.uids.join(' '),
+      run: (ctx, input) => examined(ctx, input, async (s) => ({ uids: await uidSort(s, input.sort, input as SearchCriteria) })),
+    }),
+    thread: operation({
+      summary: 'UID THREAD (RFC 5256): conversations as trees of UIDs, by REFERENCES or ORDEREDSUBJECT',
+      input: z.object({ ...credentials, mailbox: mailboxName, algorithm: z.enum(['REFERENCES', 'ORDEREDSUBJECT']).default('REFERENCES'), ...searchShape }),
+      output: z.object({ threads: z.array(z.any()).describe('Each thread: { uid, children: [...] }; uid null for a parent not in the set') }),
+      text: (r) => {
+        const lines: string[] = [];
+        const walk = (n: ThreadNode, depth: number) => {
+          lines.push(`${'  '.repeat(depth)}${n.uid ?? '(missing parent)'}`);
+          for (const c of n.children) walk(c, depth + 1);
+        };
+        for (const t of r.threads as ThreadNode[]) walk(t, 0);
+        return lines.join('\n');
+      },
+      run: (ctx, input) => examined(ctx, input, async (s) => ({ threads: await uidThread(s, input.algorithm, input as SearchCriteria) })),
+    }),
+    changes: operation({
+      summary: 'What changed since a mod-sequence (RFC 7162): flag changes with their MODSEQ, and with QRESYNC the UIDs expunged (VANISHED)',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        sinceModSeq: z.number().int().min(0).describe('The HIGHESTMODSEQ the client last saw (from select or status)').meta({ examples: [1] }),
+        uidValidity: z.number().int().min(1).optional().describe('The UIDVALIDITY it belongs to; needed for QRESYNC'),
+        uids: uids.optional().describe('The UIDs the client knows (QRESYNC), or the UIDs to check (CONDSTORE)'),
+      }),
+      output: z.object({
+        highestModSeq: z.number().nullable(),
+        uidValidity: z.number().nullable(),
+        uidValidityChanged: z.boolean(),
+        changed: z.array(z.object({ uid: z.number(), modSeq: z.number(), flags: z.array(z.string()) })),
+        vanished: z.string().nullable().describe('UIDs expunged since sinceModSeq, as a set (QRESYNC only)'),
+        method: z.string(),
+      }),
+      text: (r) => [`highest modseq ${r.highestModSeq}${r.uidValidityChanged ? ' (UIDVALIDITY changed: resynchronise from scratch)' : ''}`, ...r.changed.map((c) => `${c.uid}\tmodseq ${c.modSeq}\t${c.flags.join(' ')}`), ...(r.vanished ? [`vanished: ${r.vanished}`] : [])].join('\n'),
+      run: (ctx, input) => withMailbox(ctx, input, (s) => changesSince(s, input.mailbox, { modSeq: input.sinceModSeq, uidValidity: input.uidValidity, uids: input.uids })),
     }),
     status: operation({
       primary: ['username', 'password', 'mailbox'],

@@ -7,9 +7,9 @@ import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
 import { ImapSession } from './client.ts';
 
 export const authMethod = z
-  .enum(['auto', 'LOGIN', 'AUTHENTICATE PLAIN', 'AUTHENTICATE LOGIN', 'AUTHENTICATE CRAM-MD5'])
+  .enum(['auto', 'LOGIN', 'AUTHENTICATE PLAIN', 'AUTHENTICATE LOGIN', 'AUTHENTICATE CRAM-MD5', 'AUTHENTICATE SCRAM-SHA-256'])
   .default('auto')
-  .describe('auto: AUTHENTICATE PLAIN over TLS, CRAM-MD5 on a plain connection when offered, else LOGIN');
+  .describe('auto: AUTHENTICATE PLAIN over TLS, SCRAM-SHA-256 or CRAM-MD5 on a plain connection when offered, else LOGIN');
 
 export type AuthMethod = z.infer<typeof authMethod>;
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { fromLatin1, fromUtf8, toHex, utf8 } from '../../core/bytes.ts';
 import { webCrypto } from '../../core/crypto.ts';
-import { InvalidInput } from '../../core/errors.ts';
+import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { buildMessage, decodeParameters, decodeWords, encodeQuotedPrintable, encodeWords, headerBlock, parseAddress, parseHeaders } from './mime.ts';
 import { chooseMechanism, cramMd5Response, hmacMd5, plainResponse, saslClient } from './sasl.ts';
 
@@ -30,16 +30,24 @@ test('PLAIN: authzid NUL authcid NUL passwd (RFC 4616 2)', () => {
   assert.throws(() => plainResponse({ username: 'a\0b', password: 'x' }), InvalidInput);
 });
 
-test('LOGIN answers the prompts in order', () => {
+test('LOGIN answers the prompts in order', async () => {
   const c = saslClient('LOGIN', { username: 'u', password: 'p' }, crypto);
   assert.equal(c.initial(), null);
-  assert.equal(fromLatin1(c.respond(utf8('Username:'))), 'u');
-  assert.equal(fromLatin1(c.respond(utf8('Password:'))), 'p');
+  assert.equal(fromLatin1(await c.respond(utf8('Username:'))), 'u');
+  assert.equal(fromLatin1(await c.respond(utf8('Password:'))), 'p');
+});
+
+test('SCRAM-SHA-256: client-first as the initial response; success without the server-final is refused', async () => {
+  const c = saslClient('SCRAM-SHA-256', { username: 'u=1,x', password: 'pencil' }, crypto);
+  assert.match(fromLatin1(c.initial()!), /^n,,n=u=3D1=2Cx,r=[A-Za-z0-9+/=]{24}$/);
+  assert.throws(() => c.complete!(), /without proving/);
+  await assert.rejects(async () => c.respond(utf8('r=not-our-nonce,s=c2FsdA==,i=4096')), ProtocolError);
 });
 
 test('mechanism choice: CRAM-MD5 on plain connections, PLAIN over TLS, an explicit choice must be offered', () => {
   assert.equal(chooseMechanism(['PLAIN', 'LOGIN', 'CRAM-MD5'], 'auto', false), 'CRAM-MD5');
   assert.equal(chooseMechanism(['PLAIN', 'LOGIN', 'CRAM-MD5'], 'auto', true), 'PLAIN');
+  assert.equal(chooseMechanism(['PLAIN', 'CRAM-MD5', 'SCRAM-SHA-256'], 'auto', false), 'SCRAM-SHA-256');
   assert.equal(chooseMechanism(['LOGIN'], 'PLAIN', true), null);
 });
 

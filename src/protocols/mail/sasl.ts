@@ -1,15 +1,19 @@
 // SASL client mechanisms shared by SMTP (RFC 4954), IMAP (RFC 9051 6.2.2) and POP3 (RFC 5034):
-// PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login) and CRAM-MD5 (RFC 2195).
+// PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195) and SCRAM-SHA-256 (RFC 7677).
 //
 // How it works: a mechanism is a small state machine. `initial()` gives the
 // initial response (or null when the mechanism starts with a server challenge),
-// `respond(challenge)` answers each decoded server challenge. Transports
+// `respond(challenge)` answers each decoded server challenge, and `complete()`, once the server says
+// success, checks the mechanism finished (SCRAM: the server proved it knows the password). Transports
 // (SMTP 334, IMAP "+", POP3 "+") base64 the bytes on the wire themselves.
 import { concat, fromLatin1, toHex, utf8 } from '../../core/bytes.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
-import { InvalidInput, ProtocolError } from '../../core/errors.ts';
+import { AuthError, InvalidInput, ProtocolError } from '../../core/errors.ts';
+import { ScramClient } from '../postgres/scram.ts';
 
-export type SaslMechanismName = 'PLAIN' | 'LOGIN' | 'CRAM-MD5';
+export type SaslMechanismName = 'PLAIN' | 'LOGIN' | 'CRAM-MD5' | 'SCRAM-SHA-256';
+
+export const SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256'] as const satisfies readonly SaslMechanismName[];
 
 export interface SaslCredentials {
   username: string;
@@ -23,7 +27,9 @@ export interface SaslClient {
   /** The initial response, or null when the server must speak first. */
   initial(): Uint8Array | null;
   /** Answers one server challenge. */
-  respond(challenge: Uint8Array): Uint8Array;
+  respond(challenge: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Called on the server's success: throws when the exchange did not finish as the mechanism requires. */
+  complete?(): void;
 }
 
 /** RFC 4616 section 2: message = [authzid] UTF8NUL authcid UTF8NUL passwd. */
@@ -99,16 +105,50 @@ export function saslClient(name: SaslMechanismName, c: SaslCredentials, crypto: 
         },
       };
     }
+    case 'SCRAM-SHA-256': {
+      // RFC 5802 5: client-first as the initial response, client-final to the server-first challenge, and an empty
+      // response to the server-final challenge once its signature checks out (RFC 4422 5: additional data).
+      if (c.authzid) throw InvalidInput.field('authzid', 'SCRAM here logs in as the user itself (no authzid)');
+      const scram = new ScramClient(crypto, c.password, undefined, undefined, { username: c.username });
+      let step = 0;
+      return {
+        name,
+        initial: () => {
+          step = 1;
+          return scram.start();
+        },
+        respond: async (challenge) => {
+          if (step === 0) {
+            step = 1;
+            if (challenge.length === 0) return scram.start();
+            throw new ProtocolError('SCRAM-SHA-256: the server sent a challenge before the client-first-message');
+          }
+          if (step === 1) {
+            step = 2;
+            return scram.respond(challenge);
+          }
+          if (step === 2) {
+            step = 3;
+            scram.verify(challenge);
+            return new Uint8Array(0);
+          }
+          throw new ProtocolError('SCRAM-SHA-256: more challenges than the exchange has');
+        },
+        complete: () => {
+          if (step !== 3) throw new AuthError('SCRAM-SHA-256: the server said success without proving it knows the password (no server-final-message)');
+        },
+      };
+    }
   }
 }
 
 /**
  * Picks a mechanism the server offers. `requested` 'auto' prefers PLAIN over TLS
- * and CRAM-MD5 (which never sends the password) on a plain connection.
+ * and SCRAM-SHA-256, then CRAM-MD5 (neither sends the password) on a plain connection.
  */
 export function chooseMechanism(offered: readonly string[], requested: 'auto' | SaslMechanismName, tls: boolean): SaslMechanismName | null {
   const have = new Set(offered.map((m) => m.toUpperCase()));
   if (requested !== 'auto') return have.has(requested) ? requested : null;
-  const order: SaslMechanismName[] = tls ? ['PLAIN', 'LOGIN', 'CRAM-MD5'] : ['CRAM-MD5', 'PLAIN', 'LOGIN'];
+  const order: SaslMechanismName[] = tls ? ['PLAIN', 'LOGIN', 'SCRAM-SHA-256', 'CRAM-MD5'] : ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'LOGIN'];
   return order.find((m) => have.has(m)) ?? null;
 }

@@ -82,7 +82,7 @@ export class SieveSession {
         }
         throw new AuthError(`AUTHENTICATE ${mech}: ${r.final.status}${r.final.code ? ` (${r.final.code})` : ''} ${r.final.text ?? ''}`.trim(), { code: r.final.code, text: r.final.text });
       }
-      const answer = sasl.respond(r.challenge);
+      const answer = await sasl.respond(r.challenge);
       await this.conn.write(new Uint8Array([...str(toBase64(answer)), 0x0d, 0x0a]), { secret: true, decode: 'SASL response (masked)' });
     }
     throw new ProtocolError(`AUTHENTICATE ${mech}: more than 8 challenges`);

@@ -1,5 +1,5 @@
 // POP3 session, RFC 1939: AUTHORIZATION (USER/PASS, APOP), TRANSACTION (STAT, LIST, UIDL, TOP, RETR, DELE, RSET),
-// UPDATE on QUIT; CAPA (RFC 2449), STLS (RFC 2595 4), AUTH with SASL (RFC 5034).
+// UPDATE on QUIT; CAPA (RFC 2449) and its PIPELINING, STLS (RFC 2595 4), AUTH with SASL (RFC 5034).
 //
 // How it works: a command gets one status line; the commands that answer with a body
 // (CAPA, LIST, UIDL, TOP, RETR without an argument or with one) read it with a fresh
@@ -23,6 +23,9 @@ export function statusText(s: Status): string {
 export function errorFor(what: string, s: Status): ServerError {
   return new ServerError(`${what} failed: ${statusText(s)}`, { code: s.code, text: s.text });
 }
+
+/** Commands per pipelined write: enough to save round trips, few enough that replies never fill both TCP windows. */
+export const PIPELINE_BATCH = 32;
 
 export class Pop3Session {
   greeting: Status | null = null;
@@ -60,6 +63,27 @@ export class Pop3Session {
   async multi(line: string, what = line.split(' ')[0]): Promise<{ status: Status; body: Uint8Array }> {
     const status = await this.ok(line, what);
     return { status, body: await this.body(what) };
+  }
+
+  /**
+   * Several commands, each answered by a status (and, with `multi`, a body after "+OK"). With RFC 2449 6.6 PIPELINING
+   * (when CAPA lists it and `use` allows) they go out in writes of up to PIPELINE_BATCH commands and the replies are
+   * read in order; otherwise one command per round trip. Returns each reply, and whether commands were pipelined.
+   */
+  async pipeline(lines: string[], multi: boolean, use = true): Promise<{ replies: { status: Status; body: Uint8Array | null }[]; pipelined: boolean }> {
+    const pipelined = use && this.has('PIPELINING') && lines.length > 1;
+    const replies: { status: Status; body: Uint8Array | null }[] = [];
+    const readOne = async (line: string) => {
+      const what = line.split(' ')[0];
+      const status = await this.status(`reply to ${what}`);
+      replies.push({ status, body: multi && status.ok ? await this.body(what) : null });
+    };
+    for (let at = 0; at < lines.length; at += pipelined ? PIPELINE_BATCH : 1) {
+      const batch = lines.slice(at, at + (pipelined ? PIPELINE_BATCH : 1));
+      await this.conn.write(batch.map((l) => `${l}\r\n`).join(''), { decode: batch.join(' | ') });
+      for (const line of batch) await readOne(line);
+    }
+    return { replies, pipelined };
   }
 
   /** RFC 1939 4: "+OK" greeting; "-ERR" means the server will not talk. */
@@ -124,7 +148,7 @@ export class Pop3Session {
     for (let round = 0; round < 8; round++) {
       const r = await this.reply();
       if (r.kind === 'status') {
-        if (r.ok) return;
+        if (r.ok) return sasl.complete?.();
         throw new AuthError(`AUTH ${mechanism} failed: ${statusText(r)}`, { code: r.code, text: r.text });
       }
       let challenge: Uint8Array;
@@ -134,7 +158,7 @@ export class Pop3Session {
         await this.conn.write('*\r\n', { decode: '* (cancel)' });
         throw new ProtocolError(`AUTH ${mechanism}: the challenge is not base64`);
       }
-      await this.conn.write(`${toBase64(sasl.respond(challenge))}\r\n`, { secret: true, decode: '(SASL response) ****' });
+      await this.conn.write(`${toBase64(await sasl.respond(challenge))}\r\n`, { secret: true, decode: '(SASL response) ****' });
     }
     throw new ProtocolError(`AUTH ${mechanism}: more than 8 challenges`);
   }

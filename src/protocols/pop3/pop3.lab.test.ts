@@ -37,7 +37,7 @@ test('capabilities in every TLS mode: STLS, POP3S, APOP timestamp, CAPA after lo
   const off = await ok('capabilities', { host, port: p.pop3 });
   assert.match(off.greeting, /^Portolan lab POP3 ready\. <.+@.+>$/);
   assert.equal(off.apop, true);
-  assert.deepEqual(off.capabilities.SASL, ['PLAIN', 'LOGIN', 'CRAM-MD5']);
+  assert.deepEqual(off.capabilities.SASL, ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256']);
   assert.ok('STLS' in off.capabilities && 'UIDL' in off.capabilities && 'TOP' in off.capabilities);
   assert.equal(off.tls, false);
 
@@ -52,15 +52,16 @@ test('capabilities in every TLS mode: STLS, POP3S, APOP timestamp, CAPA after lo
   assert.equal(pop3s.authMethod, 'USER');
 });
 
-test('every login method: USER/PASS, APOP, AUTH PLAIN, AUTH LOGIN, AUTH CRAM-MD5', async () => {
+test('every login method: USER/PASS, APOP, AUTH PLAIN, AUTH LOGIN, AUTH CRAM-MD5, AUTH SCRAM-SHA-256', async () => {
   const plain = await ok('stat', { host, port: p.pop3, ...login });
-  assert.equal(plain.authMethod, 'APOP', 'a plain connection prefers APOP');
+  assert.equal(plain.authMethod, 'AUTH SCRAM-SHA-256', 'a plain connection prefers SCRAM, which never sends the password');
   for (const [authMethod, extra] of [
     ['USER', { tls: 'starttls' }],
     ['APOP', {}],
     ['AUTH PLAIN', { tls: 'implicit', port: p.pop3s }],
     ['AUTH LOGIN', { tls: 'starttls' }],
     ['AUTH CRAM-MD5', {}],
+    ['AUTH SCRAM-SHA-256', { tls: 'implicit', port: p.pop3s }],
   ] as const) {
     const r = await ok('stat', { host, port: p.pop3, ...login, authMethod, ...extra });
     assert.equal(r.authMethod, authMethod);
@@ -119,4 +120,36 @@ test('an -ERR the operation cannot continue from: server_error with the text', a
   assert.equal(status, 502);
   assert.equal(body.error.code, 'server_error');
   assert.match(body.error.message, /^RETR failed: -ERR There's no message 999999\./);
+});
+
+test('PIPELINING (CAPA lists it): the TOPs of LIST and several DELEs go out in one write, with the same answers as one by one', async () => {
+  const { frank } = mailFacts.users;
+  const own = { host, port: p.pop3, username: frank.address, password: frank.password };
+  const tag = unique();
+  for (const n of [1, 2, 3]) await ok('append', { host, port: p.imap, username: frank.address, password: frank.password, from: alice.address, to: [frank.address], subject: `pipe ${tag} ${n}`, text: `${n}` }, 'imap');
+  const caps = await ok('capabilities', { host, port: p.pop3 });
+  assert.ok('PIPELINING' in caps.capabilities);
+
+  const { status, body } = await call('pop3', 'list', { ...own, limit: 3 }, { transcript: true });
+  assert.equal(status, 200, JSON.stringify(body.error));
+  const piped = body.result;
+  assert.equal(piped.pipelined, true);
+  const mine = piped.messages.filter((m: any) => m.subject?.startsWith(`pipe ${tag}`));
+  assert.deepEqual(mine.map((m: any) => m.subject), [1, 2, 3].map((n) => `pipe ${tag} ${n}`));
+  const numbers = piped.messages.slice(-3).map((m: any) => m.number);
+  const write = body.transcript.entries.filter((e: any) => e.dir === 'out' && /^TOP /.test(e.decode ?? ''));
+  assert.deepEqual(write.map((e: any) => e.decode), [numbers.map((n: number) => `TOP ${n} 0`).join(' | ')], 'one write carries every TOP');
+
+  const serial = await ok('list', { ...own, limit: 3, pipelining: false });
+  assert.equal(serial.pipelined, false);
+  assert.deepEqual(serial.messages, piped.messages);
+
+  const uids = mine.slice(0, 2).map((m: any) => m.uid);
+  const gone = await ok('delete', { ...own, uids });
+  assert.equal(gone.pipelined, true);
+  assert.deepEqual(gone.marked.map((m: any) => [m.uid, /^\+OK/.test(m.reply)]), uids.map((u: string) => [u, true]));
+  assert.equal(gone.countBeforeQuit, piped.count - 2);
+  const left = await ok('list', { ...own, headers: false });
+  assert.ok(!left.messages.some((m: any) => uids.includes(m.uid)));
+  assert.ok(left.messages.some((m: any) => m.uid === mine[2].uid));
 });

@@ -8,6 +8,8 @@ import { memoryHost, pipe } from '../../../test/memory.ts';
 import { scriptServer } from '../mail/fixtures/scripted.ts';
 import smtp from './index.ts';
 import lmtp from './lmtp.ts';
+import { transactionParams, utf8AddrText, xtext } from './client.ts';
+import { parseEhlo } from './codec.ts';
 
 test('EHLO refused: HELO fallback, commands one at a time, the DATA payload stuffed', async () => {
   const p = pipe();
@@ -84,4 +86,19 @@ test('LMTP: one reply per accepted recipient, in RCPT order, a partial failure r
   const r = (await runOperation(memoryHost([p]), lmtp, lmtp.operations.send, { host: 'h', from: 's@x.example', to: ['a@x.example', 'b@x.example', 'c@x.example'], text: 'hi' })).result as any;
   assert.deepEqual(r.envelope.recipients.map((x: any) => [x.address, x.accepted, x.code]), [['a@x.example', true, 250], ['b@x.example', false, 550], ['c@x.example', true, 250]]);
   assert.deepEqual(r.delivery.map((x: any) => [x.address, x.accepted, x.code, x.enhanced]), [['a@x.example', true, 250, '2.0.0'], ['c@x.example', false, 452, '4.2.2']]);
+});
+
+test('transaction parameters: xtext ENVID, ORCPT in rfc822 and utf-8 forms, BODY and SMTPUTF8 from the message', () => {
+  assert.equal(xtext('a+b=c d'), 'a+2Bb+3Dc+20d');
+  assert.equal(utf8AddrText('zoë+x@ex.test'), 'zoë\\x{2B}x@ex.test');
+  const caps = parseEhlo({ code: 250, enhanced: null, lines: ['mx', 'SIZE 100', '8BITMIME', 'DSN', 'SMTPUTF8', 'CHUNKING'] });
+  const message = new TextEncoder().encode('Subject: grüße\r\n\r\nbody\r\n');
+  const p = transactionParams(caps, message, ['a@x.test', 'zoë@x.test'], { body: 'auto', smtputf8: 'auto', transfer: 'data', dsn: { notify: ['FAILURE'], ret: 'HDRS', envid: 'id 1', orcpt: true } });
+  assert.deepEqual(p.mail, [`SIZE=${message.length}`, 'BODY=8BITMIME', 'SMTPUTF8', 'RET=HDRS', 'ENVID=id+201']);
+  assert.deepEqual(p.rcpt('zoë@x.test'), ['NOTIFY=FAILURE', 'ORCPT=utf-8;zoë@x.test']);
+  assert.deepEqual(p.rcpt('b@x.test'), ['NOTIFY=FAILURE', 'ORCPT=rfc822;b@x.test']);
+  assert.throws(() => transactionParams(caps, message, ['a@x.test'], { body: 'BINARYMIME', smtputf8: 'auto', transfer: 'bdat' }), /does not offer BINARYMIME/);
+  assert.throws(() => transactionParams(caps, message, ['zoë@x.test'], { body: 'auto', smtputf8: 'never', transfer: 'data' }), /smtputf8/);
+  const plain = parseEhlo({ code: 250, enhanced: null, lines: ['mx', 'PIPELINING'] });
+  assert.throws(() => transactionParams(plain, new Uint8Array([0x41]), ['a@x.test'], { body: 'auto', smtputf8: 'auto', transfer: 'data', dsn: { notify: ['SUCCESS'], orcpt: true } }), /does not offer DSN/);
 });

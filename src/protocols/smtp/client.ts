@@ -6,10 +6,10 @@
 // reply through `replyFrame`. A reply the session cannot continue from becomes a ServerError
 // carrying code, enhanced code and text; AUTH refusals become AuthError. MAIL and the RCPTs
 // go out in one write when the server offers PIPELINING, and their replies are read in order.
-import { fromBase64, toBase64 } from '../../core/bytes.ts';
+import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { saslClient, type SaslCredentials, type SaslMechanismName } from '../mail/sasl.ts';
 import { dotStuff, parseEhlo, replyFrame, replyText, type EhloCapabilities, type Reply } from './codec.ts';
 
@@ -100,7 +100,10 @@ export class SmtpSession {
     await this.conn.write(`${line}\r\n`, initial === null ? { decode: line } : { secret: true, decode: `AUTH ${mechanism} ****` });
     for (let round = 0; round < 8; round++) {
       const r = await this.reply();
-      if (r.code === 235) return r;
+      if (r.code === 235) {
+        sasl.complete?.();
+        return r;
+      }
       if (r.code === 334) {
         let challenge: Uint8Array;
         try {
@@ -110,7 +113,7 @@ export class SmtpSession {
           await this.reply().catch(() => undefined);
           throw new ProtocolError(`AUTH ${mechanism}: the 334 challenge is not base64: ${JSON.stringify(r.lines[0].slice(0, 60))}`);
         }
-        const answer = sasl.respond(challenge);
+        const answer = await sasl.respond(challenge);
         await this.conn.write(`${toBase64(answer)}\r\n`, { secret: true, decode: '(SASL response) ****' });
         continue;
       }
@@ -123,48 +126,107 @@ export class SmtpSession {
     throw new ProtocolError(`AUTH ${mechanism}: more than 8 challenges`);
   }
 
-  /** MAIL FROM and every RCPT TO, pipelined when offered (RFC 2920 3.1). Returns per-recipient results. */
-  async envelope(from: string, recipients: readonly string[], params: string[]): Promise<{ mail: Reply; recipients: RecipientResult[] }> {
-    const mailLine = `MAIL FROM:<${from}>${params.length ? ` ${params.join(' ')}` : ''}`;
-    const rcptLines = recipients.map((r) => `RCPT TO:<${r}>`);
+  /**
+   * One mail transaction (RFC 5321 3.3): MAIL FROM, every RCPT TO, then the message by DATA or BDAT. With PIPELINING
+   * (RFC 2920 3.1) MAIL, the RCPTs and DATA go out in one write and their replies are read in order; BDAT chunks go
+   * out together after the RCPT replies (RFC 3030 4.2). When no recipient is accepted the message is not sent (a 354
+   * to a pipelined DATA gets an empty message, as RFC 2920 3.1 asks), and `replies` is empty.
+   */
+  async transaction(from: string, recipients: readonly string[], message: Uint8Array, opts: TransactionOptions): Promise<TransactionResult> {
+    const caps = this.capabilities;
+    const pipelined = opts.pipelining && !!caps?.pipelining;
+    const mailLine = `MAIL FROM:<${from}>${opts.mailParams.length ? ` ${opts.mailParams.join(' ')}` : ''}`;
+    const rcptLines = recipients.map((r) => {
+      const params = opts.rcptParams(r);
+      return `RCPT TO:<${r}>${params.length ? ` ${params.join(' ')}` : ''}`;
+    });
+    const groups: string[][] = [];
     const results: RecipientResult[] = [];
-    if (this.capabilities?.pipelining) {
-      const lines = [mailLine, ...rcptLines];
+    const accept = (r: Reply, i: number) => results.push({ address: recipients[i], accepted: r.code === 250 || r.code === 251, ...info(r) });
+    let mail: Reply;
+    let dataGo: Reply | undefined;
+    if (pipelined) {
+      const lines = [mailLine, ...rcptLines, ...(opts.transfer === 'data' ? ['DATA'] : [])];
+      groups.push(lines);
       await this.conn.write(lines.map((l) => `${l}\r\n`).join(''), { decode: lines.join(' | ') });
-      const mail = await this.reply();
-      const replies: Reply[] = [];
-      for (let i = 0; i < rcptLines.length; i++) replies.push(await this.reply());
-      if (mail.code !== 250) throw replyError('MAIL FROM refused', mail);
-      replies.forEach((r, i) => results.push({ address: recipients[i], accepted: r.code === 250 || r.code === 251, ...info(r) }));
-      return { mail, recipients: results };
+      mail = await this.reply();
+      for (let i = 0; i < rcptLines.length; i++) accept(await this.reply(), i);
+      if (opts.transfer === 'data') dataGo = await this.reply();
+    } else {
+      groups.push([mailLine]);
+      mail = await this.command(mailLine);
+      if (mail.code === 250) {
+        for (const [i, line] of rcptLines.entries()) {
+          groups.push([line]);
+          accept(await this.command(line), i);
+        }
+      }
     }
-    const mail = await this.command(mailLine);
     if (mail.code !== 250) throw replyError('MAIL FROM refused', mail);
-    for (const [i, line] of rcptLines.entries()) {
-      const r = await this.command(line);
-      results.push({ address: recipients[i], accepted: r.code === 250 || r.code === 251, ...info(r) });
+    const accepted = results.filter((r) => r.accepted).length;
+    const done = (replies: Reply[], chunks: number): TransactionResult => ({ mail, recipients: results, replies, pipelined, groups, chunks });
+    if (accepted === 0) {
+      if (dataGo?.code === 354) await this.data(new Uint8Array(0), 0, true).catch(() => undefined);
+      return done([], 0);
     }
-    return { mail, recipients: results };
+    if (opts.transfer === 'data') {
+      if (!dataGo) {
+        groups.push(['DATA']);
+        dataGo = await this.command('DATA');
+      }
+      if (dataGo.code !== 354) throw replyError('DATA refused', dataGo);
+      return done(await this.data(message, accepted, true), 1);
+    }
+    return this.bdat(message, accepted, opts.chunkSize, pipelined, groups).then((x) => done(x.replies, x.chunks));
   }
 
   /**
    * DATA (RFC 5321 4.1.1.4): 354, the dot-stuffed message, then one reply, or in LMTP one
-   * reply per accepted recipient, in RCPT order (RFC 2033 4.2).
+   * reply per accepted recipient, in RCPT order (RFC 2033 4.2). `afterGo`: the 354 was already read.
    */
-  async data(message: Uint8Array, accepted: number): Promise<Reply[]> {
-    const go = await this.command('DATA');
-    if (go.code !== 354) throw replyError('DATA refused', go);
+  async data(message: Uint8Array, accepted: number, afterGo = false): Promise<Reply[]> {
+    if (!afterGo) {
+      const go = await this.command('DATA');
+      if (go.code !== 354) throw replyError('DATA refused', go);
+    }
     const payload = dotStuff(message);
     await this.conn.write(payload, { decode: `message (${message.length} bytes, ${payload.length} dot-stuffed with the final ".")` });
-    return this.finalReplies(accepted);
+    return this.finalReplies(Math.max(accepted, 1));
   }
 
-  /** BDAT n LAST (RFC 3030 2): the message as is, no dot-stuffing. */
-  async bdat(message: Uint8Array, accepted: number): Promise<Reply[]> {
+  /**
+   * BDAT (RFC 3030 2): the message as is, no dot-stuffing, in chunks of `chunkSize` (one chunk by default), the last
+   * marked LAST. Pipelined, every chunk is written before any reply is read; each chunk but the last gets one reply.
+   */
+  async bdat(message: Uint8Array, accepted: number, chunkSize = message.length, pipelined = false, groups: string[][] = []): Promise<{ replies: Reply[]; chunks: number }> {
     if (!this.capabilities?.chunking) throw new ServerError('the server does not offer CHUNKING (BDAT); use transfer "data"');
-    await this.conn.write(`BDAT ${message.length} LAST\r\n`, { decode: `BDAT ${message.length} LAST` });
-    await this.conn.write(message, { decode: `message (${message.length} bytes)` });
-    return this.finalReplies(accepted);
+    const size = Math.max(1, chunkSize);
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < message.length; at += size) chunks.push(message.subarray(at, at + size));
+    if (chunks.length === 0) chunks.push(new Uint8Array(0));
+    const head = (i: number) => `BDAT ${chunks[i].length}${i === chunks.length - 1 ? ' LAST' : ''}`;
+    const send = async (i: number) => {
+      await this.conn.write(`${head(i)}\r\n`, { decode: head(i) });
+      if (chunks[i].length > 0) await this.conn.write(chunks[i], { decode: `chunk ${i + 1} of ${chunks.length} (${chunks[i].length} bytes)` });
+    };
+    const middle = async (i: number) => {
+      const r = await this.reply(`reply to BDAT chunk ${i + 1}`);
+      if (r.code !== 250) throw replyError(`BDAT chunk ${i + 1} of ${chunks.length} refused`, r);
+    };
+    if (pipelined) {
+      groups.push(chunks.map((_, i) => head(i)));
+      for (let i = 0; i < chunks.length; i++) await send(i);
+      for (let i = 0; i < chunks.length - 1; i++) await middle(i);
+    } else {
+      for (let i = 0; i < chunks.length - 1; i++) {
+        groups.push([head(i)]);
+        await send(i);
+        await middle(i);
+      }
+      groups.push([head(chunks.length - 1)]);
+      await send(chunks.length - 1);
+    }
+    return { replies: await this.finalReplies(accepted), chunks: chunks.length };
   }
 
   private async finalReplies(accepted: number): Promise<Reply[]> {
@@ -192,16 +254,121 @@ export class SmtpSession {
   }
 }
 
-/** MAIL FROM parameters the message needs and the server offers (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8). */
-export function mailParams(caps: EhloCapabilities, message: Uint8Array, envelope: readonly string[]): string[] {
+export interface TransactionOptions {
+  mailParams: string[];
+  rcptParams: (address: string) => string[];
+  transfer: 'data' | 'bdat';
+  /** BDAT chunk size in bytes (one chunk by default). */
+  chunkSize?: number;
+  /** Use PIPELINING when the server offers it. */
+  pipelining: boolean;
+}
+
+export interface TransactionResult {
+  mail: Reply;
+  recipients: RecipientResult[];
+  /** The replies to the message: one, or one per accepted recipient in LMTP; none when no recipient was accepted. */
+  replies: Reply[];
+  pipelined: boolean;
+  /** The commands as they went out, one list per write. */
+  groups: string[][];
+  chunks: number;
+}
+
+/** Delivery status notifications, RFC 3461: what to report (NOTIFY), how much of the message to return (RET), and an envelope id. */
+export interface DsnRequest {
+  notify?: ('NEVER' | 'SUCCESS' | 'FAILURE' | 'DELAY')[];
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  /** Send ORCPT (the original recipient) with each RCPT. */
+  orcpt: boolean;
+}
+
+export type BodyType = 'auto' | '7BIT' | '8BITMIME' | 'BINARYMIME';
+
+export interface ParamOptions {
+  dsn?: DsnRequest;
+  body: BodyType;
+  smtputf8: 'auto' | 'always' | 'never';
+  transfer: 'data' | 'bdat';
+  /** RFC 8689 REQUIRETLS: every hop must relay the message over verified TLS. */
+  requireTls?: { tlsActive: boolean };
+}
+
+/** RFC 3461 4: xtext — "+" and "=" and bytes outside 33–126 as "+XX". */
+export function xtext(text: string): string {
+  let out = '';
+  for (const b of utf8(text)) out += b < 33 || b > 126 || b === 0x2b || b === 0x3d ? `+${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
+  return out;
+}
+
+/** RFC 6533 3: utf-8-addr-unitext for ORCPT=utf-8; — non-ASCII as is, "+", "=", "\\" and controls as \x{HEX}. */
+export function utf8AddrText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    out += cp < 33 || cp === 0x7f || ch === '+' || ch === '=' || ch === '\\' ? `\\x{${cp.toString(16).toUpperCase()}}` : ch;
+  }
+  return out;
+}
+
+const ascii = (s: string) => !/[^\x00-\x7f]/.test(s);
+
+/** The header section of a message: bytes up to the first empty line. */
+function headerBytes(message: Uint8Array): Uint8Array {
+  for (let i = 0; i + 3 < message.length; i++) if (message[i] === 0x0d && message[i + 1] === 0x0a && message[i + 2] === 0x0d && message[i + 3] === 0x0a) return message.subarray(0, i);
+  return message;
+}
+
+/**
+ * MAIL FROM and RCPT TO parameters the message needs and the server offers: SIZE (RFC 1870), BODY (RFC 6152 8BITMIME,
+ * RFC 3030 BINARYMIME), SMTPUTF8 (RFC 6531: a non-ASCII envelope or, per RFC 6532, header), and DSN (RFC 3461: RET and
+ * ENVID on MAIL, NOTIFY and ORCPT on RCPT), REQUIRETLS (RFC 8689). What the message needs and the server lacks is a clear refusal before MAIL.
+ */
+export function transactionParams(caps: EhloCapabilities, message: Uint8Array, envelope: readonly string[], o: ParamOptions): { mail: string[]; rcpt: (address: string) => string[] } {
   const params: string[] = [];
   if (caps.size !== null || 'SIZE' in caps.keywords) params.push(`SIZE=${message.length}`);
   const eightBit = message.some((b) => b >= 0x80);
-  if (eightBit && caps.eightBitMime) params.push('BODY=8BITMIME');
-  const utf8Envelope = envelope.some((a) => /[^\x00-\x7f]/.test(a));
-  if (utf8Envelope) {
-    if (!caps.smtpUtf8) throw new ServerError('an envelope address is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)');
-    params.push('SMTPUTF8');
+  const bareLineEnds = message.some((b, i) => b === 0x00 || (b === 0x0d && message[i + 1] !== 0x0a) || (b === 0x0a && message[i - 1] !== 0x0d));
+  let body = o.body;
+  if (body === 'auto') body = eightBit ? '8BITMIME' : '7BIT';
+  if (body === 'BINARYMIME' || (o.body === 'auto' && bareLineEnds && o.transfer === 'bdat' && 'BINARYMIME' in caps.keywords)) {
+    // RFC 3030 3: BINARYMIME needs CHUNKING, and the message goes by BDAT.
+    if (o.transfer !== 'bdat') throw InvalidInput.field('transfer', 'BINARYMIME messages go by BDAT (RFC 3030 3): use transfer "bdat"');
+    if (!('BINARYMIME' in caps.keywords)) throw new ServerError('the server does not offer BINARYMIME (RFC 3030 3); send the message as 8BITMIME or 7BIT');
+    params.push('BODY=BINARYMIME');
+  } else if (body === '8BITMIME') {
+    if (!caps.eightBitMime) throw new ServerError('the message has 8-bit bytes and the server does not offer 8BITMIME (RFC 6152); encode the body (quoted-printable or base64)');
+    params.push('BODY=8BITMIME');
+  } else if (o.body === '7BIT') {
+    if (eightBit) throw InvalidInput.field('body', 'the message has bytes above 127: it is not 7BIT');
+    if (caps.eightBitMime) params.push('BODY=7BIT');
   }
-  return params;
+  const utf8Envelope = envelope.some((a) => !ascii(a));
+  const utf8Headers = headerBytes(message).some((b) => b >= 0x80);
+  if (o.smtputf8 === 'always' || (o.smtputf8 === 'auto' && (utf8Envelope || utf8Headers))) {
+    if (!caps.smtpUtf8) {
+      if (utf8Envelope || o.smtputf8 === 'always') throw new ServerError('an envelope address is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)');
+    } else params.push('SMTPUTF8');
+  } else if (utf8Envelope) throw InvalidInput.field('smtputf8', 'an envelope address is not ASCII: it needs SMTPUTF8 (RFC 6531)');
+  if (o.requireTls) {
+    // RFC 8689 4.1: REQUIRETLS only on a TLS session, and only to a server that announces it.
+    if (!o.requireTls.tlsActive) throw InvalidInput.field('requireTls', 'REQUIRETLS needs a TLS session (RFC 8689 4.1): use tls "starttls" or "implicit"');
+    if (!('REQUIRETLS' in caps.keywords)) throw new ServerError('the server does not offer REQUIRETLS (RFC 8689): it cannot promise TLS on every hop, so the message was not sent');
+    params.push('REQUIRETLS');
+  }
+  const dsn = o.dsn;
+  if (dsn && (dsn.notify || dsn.ret || dsn.envid !== undefined)) {
+    if (!caps.dsn) throw new ServerError('the server does not offer DSN (RFC 3461): it would refuse NOTIFY, RET and ENVID');
+    if (dsn.ret) params.push(`RET=${dsn.ret}`);
+    if (dsn.envid !== undefined) params.push(`ENVID=${xtext(dsn.envid)}`);
+  }
+  const rcpt = (address: string): string[] => {
+    const out: string[] = [];
+    if (!dsn || !caps.dsn) return out;
+    if (dsn.notify?.length) out.push(`NOTIFY=${dsn.notify.join(',')}`);
+    if (dsn.orcpt && (dsn.notify || dsn.ret || dsn.envid !== undefined)) out.push(ascii(address) ? `ORCPT=rfc822;${xtext(address)}` : `ORCPT=utf-8;${utf8AddrText(address)}`);
+    return out;
+  };
+  return { mail: params, rcpt };
 }

@@ -6,9 +6,9 @@ import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { messageFieldsShape, messageFromInput, type MessageInput } from '../mail/fields.ts';
 import { parseAddress } from '../mail/mime.ts';
-import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
+import { chooseMechanism, SASL_MECHANISMS, type SaslMechanismName } from '../mail/sasl.ts';
 import { checkEnvelopeAddress, queueIdOf, type EhloCapabilities } from './codec.ts';
-import { info, mailParams, replyError, SmtpSession, type Dialect } from './client.ts';
+import { info, replyError, SmtpSession, transactionParams, type Dialect, type DsnRequest } from './client.ts';
 
 const clientName = z
   .string()
@@ -20,7 +20,7 @@ const clientName = z
 const authShape = {
   username: z.string().max(512).optional().describe('Authenticate as this user (SASL)'),
   password: z.string().max(1024).optional(),
-  authMechanism: z.enum(['auto', 'PLAIN', 'LOGIN', 'CRAM-MD5']).default('auto').describe('auto: PLAIN over TLS, CRAM-MD5 when the connection is plain'),
+  authMechanism: z.enum(['auto', ...SASL_MECHANISMS]).default('auto').describe('auto: PLAIN over TLS, SCRAM-SHA-256 or CRAM-MD5 when the connection is plain'),
 };
 
 const capabilitiesOut = z.object({
@@ -71,7 +71,7 @@ async function login(ctx: OperationContext, session: SmtpSession, input: { usern
     throw new AuthError(`the server offers no AUTH mechanism${tls ? '' : ' on a plain connection (submission servers offer AUTH only after STARTTLS: use tls "starttls" or "implicit")'}`);
   }
   const mech = chooseMechanism(caps.auth, input.authMechanism, tls);
-  if (!mech) throw new AuthError(`the server offers AUTH ${caps.auth.join(' ')}; none of them is ${input.authMechanism === 'auto' ? 'PLAIN, LOGIN or CRAM-MD5' : input.authMechanism}`);
+  if (!mech) throw new AuthError(`the server offers AUTH ${caps.auth.join(' ')}; none of them is ${input.authMechanism === 'auto' ? SASL_MECHANISMS.join(', ') : input.authMechanism}`);
   await session.authenticate(mech, { username: input.username, password: input.password }, ctx.crypto);
   ctx.timing.mark('authMs');
   return mech;
@@ -131,6 +131,22 @@ export function sendOperation(dialect: Dialect) {
       envelopeFrom: z.string().max(320).optional().describe('MAIL FROM address ("" for the null sender); the From address by default'),
       envelopeTo: z.array(z.string().max(320)).max(100).optional().describe('RCPT TO addresses; to + cc + bcc by default'),
       transfer: z.enum(['data', 'bdat']).default('data').describe('DATA with dot-stuffing, or BDAT (CHUNKING, RFC 3030)'),
+      chunkSize: z.number().int().min(1).max(64 * 1024 * 1024).optional().describe('BDAT: send the message in chunks of this many bytes (one chunk by default)'),
+      pipelining: z.boolean().default(true).describe('Use PIPELINING when the server offers it (RFC 2920): MAIL, RCPT and DATA in one write'),
+      body: z.enum(['auto', '7BIT', '8BITMIME', 'BINARYMIME']).default('auto').describe('MAIL BODY=: auto says 8BITMIME when the message has 8-bit bytes (RFC 6152); BINARYMIME needs BDAT (RFC 3030)'),
+      smtputf8: z.enum(['auto', 'always', 'never']).default('auto').describe('MAIL SMTPUTF8 (RFC 6531): auto when an envelope address or a header is not ASCII'),
+      requireTls: z.boolean().default(false).describe('MAIL REQUIRETLS (RFC 8689): refuse to send unless this session is TLS and the server promises TLS on every further hop'),
+      dsn: z
+        .object({
+          notify: z.array(z.enum(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY'])).min(1).max(3).optional().describe('RCPT NOTIFY=: when to report (NEVER alone, or any of SUCCESS, FAILURE, DELAY)'),
+          ret: z.enum(['FULL', 'HDRS']).optional().describe('MAIL RET=: return the full message or only its headers in a failure report'),
+          envid: z.string().min(1).max(100).regex(/^[\x20-\x7e]+$/, 'printable ASCII').optional().describe('MAIL ENVID=: an id the reports will carry (Original-Envelope-Id)'),
+          orcpt: z.boolean().default(true).describe('RCPT ORCPT=: the original recipient, for the reports'),
+        })
+        .strict()
+        .refine((d) => !d.notify || !d.notify.includes('NEVER') || d.notify.length === 1, { message: 'NEVER stands alone (RFC 3461 4.1)', path: ['notify'] })
+        .optional()
+        .describe('Delivery status notifications (RFC 3461)'),
     }),
     output: z.object({
       banner: z.string(),
@@ -142,6 +158,10 @@ export function sendOperation(dialect: Dialect) {
       delivery: z.array(recipientOut).nullable().describe('One reply per accepted recipient (LMTP)'),
       queueId: z.string().nullable(),
       messageId: z.string().nullable(),
+      mailParams: z.array(z.string()).describe('The MAIL FROM parameters sent'),
+      rcptParams: z.array(z.string()).describe('The RCPT TO parameters sent with each recipient'),
+      pipelining: z.object({ used: z.boolean(), groups: z.array(z.array(z.string())) }).describe('Whether commands were pipelined, and the commands of each write'),
+      chunks: z.number().describe('BDAT chunks (1 for DATA)'),
       size: z.number(),
       message: z.string().describe('The message as sent, before dot-stuffing (CRLF line ends)'),
     }),
@@ -154,7 +174,7 @@ export function sendOperation(dialect: Dialect) {
     maxTimeoutMs: 120_000,
     defaultTimeoutMs: 30_000,
     async run(ctx, raw) {
-      const input = raw as typeof raw & MessageInput & { bcc: string[]; envelopeFrom?: string; envelopeTo?: string[]; username?: string; password?: string; authMechanism?: 'auto' | SaslMechanismName };
+      const input = raw as typeof raw & MessageInput & { bcc: string[]; envelopeFrom?: string; envelopeTo?: string[]; username?: string; password?: string; authMechanism?: 'auto' | SaslMechanismName; dsn?: DsnRequest };
       const { bytes, messageId } = messageFromInput(input, ctx.crypto);
       // The envelope sender: envelopeFrom, else the from field, else a raw message's From header.
       const headerFrom = input.from ?? (input.raw !== undefined ? /^From:[^\S\r\n]*([^\r\n]+)/im.exec(input.raw)?.[1] : undefined);
@@ -168,8 +188,10 @@ export function sendOperation(dialect: Dialect) {
       const session = o.session;
       const auth = dialect === 'smtp' ? await login(ctx, session, { username: input.username, password: input.password, authMechanism: input.authMechanism ?? 'auto' }) : null;
       const caps = session.capabilities!;
-      const env = await session.envelope(envelopeFrom, rcpts, mailParams(caps, bytes, [envelopeFrom, ...rcpts]));
-      ctx.timing.mark('envelopeMs');
+      const params = transactionParams(caps, bytes, [envelopeFrom, ...rcpts], { dsn: input.dsn, body: input.body, smtputf8: input.smtputf8, transfer: input.transfer, requireTls: input.requireTls ? { tlsActive: session.conn.tlsActive } : undefined });
+      const x = await session.transaction(envelopeFrom, rcpts, bytes, { mailParams: params.mail, rcptParams: params.rcpt, transfer: input.transfer, chunkSize: input.chunkSize, pipelining: input.pipelining });
+      ctx.timing.mark('dataMs');
+      const env = { mail: x.mail, recipients: x.recipients };
       const accepted = env.recipients.filter((r) => r.accepted);
       if (accepted.length === 0) {
         await session.reset().catch(() => undefined);
@@ -181,8 +203,7 @@ export function sendOperation(dialect: Dialect) {
           recipients: env.recipients,
         });
       }
-      const replies = input.transfer === 'bdat' ? await session.bdat(bytes, accepted.length) : await session.data(bytes, accepted.length);
-      ctx.timing.mark('dataMs');
+      const replies = x.replies;
       let data = null;
       let delivery = null;
       if (dialect === 'smtp') {
@@ -203,6 +224,10 @@ export function sendOperation(dialect: Dialect) {
         delivery,
         queueId: dialect === 'smtp' ? queueIdOf(replies[0]) : null,
         messageId,
+        mailParams: params.mail,
+        rcptParams: params.rcpt(rcpts[0]),
+        pipelining: { used: x.pipelined, groups: x.groups },
+        chunks: x.chunks,
         size: bytes.length,
         message: fromUtf8(bytes),
       };
