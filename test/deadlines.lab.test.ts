@@ -21,9 +21,12 @@ test('ssh probe against a peer that sends random bytes and closes (or resets) wi
   const timeoutMs = 5000;
   const runs = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? hostilePeers.randomClose : hostilePeers.randomReset));
   const answers = await Promise.all(runs.map((port) => timed(() => call('ssh', 'probe', { host: '127.0.0.1', port, timeoutMs }))));
-  for (const { value, ms } of answers) {
+  for (const [i, { value, ms }] of answers.entries()) {
+    // A reset that arrives while workerd is still completing its connect is reported by the runtime as a
+    // failed connect ("cannot connect to the specified address"): refused, in the runtime's words.
+    const codes = runs[i] === hostilePeers.randomReset ? ['protocol_error', 'closed', 'refused'] : ['protocol_error', 'closed'];
     assert.equal(value.status, 502, JSON.stringify(value.body));
-    assert.ok(['protocol_error', 'closed'].includes(value.body.error.code), JSON.stringify(value.body));
+    assert.ok(codes.includes(value.body.error.code), JSON.stringify(value.body));
     assert.ok(ms < timeoutMs + GRACE_MS, `answered after ${ms.toFixed(0)} ms`);
   }
 });

@@ -84,11 +84,12 @@ test('node host: a refused port, and a target outside the policy', async () => {
 
 test('node host: the UI is served from web/dist, API 404s stay JSON', async () => {
   const index = readFileSync(join(DEFAULT_ASSETS_DIR, 'index.html'), 'utf8');
-  const res = await fetch(`${host.url}/`);
+  // A browser asks for HTML (curl's */* gets the text index).
+  const res = await fetch(`${host.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/html/);
   assert.equal(await res.text(), index);
-  const page = await fetch(`${host.url}/some/page/route`);
+  const page = await fetch(`${host.url}/some/page/route`, { headers: { accept: "text/html" } });
   assert.equal(await page.text(), index);
   const traversal = await fetch(`${host.url}/..%2f..%2fpackage.json`);
   assert.notEqual(traversal.status, 200);

@@ -1,5 +1,6 @@
 // What every TCP port of the lab speaks, as identify must name it (lab/ports.json by area and key). Several
-// names where the server truly speaks several (pygopherd answers gopher and HTTP; coturn STUN plain and in TLS);
+// names where the server truly speaks several (pygopherd answers gopher and HTTP; coturn STUN plain and in TLS;
+// RabbitMQ's cowboy listeners HTTP/1.1 and h2c);
 // null where no client-first probe can name it without a secret (the answer is then 'unknown').
 export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, readonly string[] | null>>>> = {
   foundation: {
@@ -25,7 +26,7 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   'messaging-nats': { nats: ['nats'], natsTls: ['nats'], natsToken: ['nats'] },
   'messaging-queues': { beanstalkd: ['beanstalkd'], gearman: ['gearman'], zmqRep: ['zmtp'], zmqPlain: ['zmtp'], snpp: ['snpp'], smsc: ['smpp'], kannelAdmin: ['http'], kannelFakeSmsc: null, kannelSmsbox: null },
   'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
-  'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http'], webMqtt: ['http'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http'] },
+  'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http', 'http2'], webMqtt: ['http', 'http2'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http', 'http2'] },
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
 };
 
@@ -47,11 +48,17 @@ export function fromNmap(name: string): string {
 export const namedCorrectly = (expected: readonly string[] | null, service: string | undefined): boolean =>
   expected === null ? !service || service === 'unknown' : !!service && expected.includes(service);
 
+/**
+ * Ports a scan must leave alone: Kannel's fake SMSC (drive_smpp) accepts one connection in its life, and the
+ * SMPP lab tests need it.
+ */
+const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc']);
+
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
   // The SQL databases' ports are in the `databases` block.
   const block = (area: string) => (area === 'databases-sql' ? 'databases' : area);
   return Object.entries(LAB_SERVICES)
     .filter(([area]) => areas.length === 0 || areas.includes(area))
-    .flatMap(([area, keys]) => Object.entries(keys).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area)][key], expected })));
+    .flatMap(([area, keys]) => Object.entries(keys).filter(([key]) => !NOT_SCANNED.has(`${area}.${key}`)).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area)][key], expected })));
 }

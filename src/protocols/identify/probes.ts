@@ -35,10 +35,10 @@ export interface Probe {
 }
 
 /** Services named here that the registry has no client for: reported with protocol 'unknown' and this name. */
-export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['managesieve', 'rsync']);
+export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['rsync']);
 
 /** The services greetings (recognizeBanner) and other probes' answers name, besides each probe's own protocol. */
-export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls'] as const;
+export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls', 'managesieve'] as const;
 
 /**
  * Registry protocols no probe names, and why: a probe would need a secret, a write, UDP (identify is TCP), or
@@ -57,6 +57,8 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   netbios: 'a session request needs the called NetBIOS name',
   diameter: 'a Capabilities-Exchange-Request opens a peer session; not sent',
   tacacs: 'TACACS+ bodies are obfuscated with the shared secret',
+  ldp: 'an LDP session starts only after a Hello adjacency over UDP (identify asks over TCP)',
+  smb: 'no probe yet: an SMB2 NEGOTIATE would name it; named as far as its port is registered',
   rabbitmq: 'the management API is HTTP: named http',
   ntp: 'UDP',
   snmp: 'UDP in the lab; TCP agents need a community (a credential)',
@@ -735,6 +737,28 @@ export const PROBES: readonly Probe[] = [
       } catch {
         return null;
       }
+    },
+  },
+  {
+    name: 'clamd-ping',
+    protocol: 'clamav',
+    cost: 2,
+    ports: [3310],
+    // clamd's null-terminated command form: PING answers PONG.
+    payload: text('zPING\0'),
+    recognize(_b, t) {
+      return /^PONG\0?$/.test(t) ? high('clamav', { product: 'clamd' }) : null;
+    },
+  },
+  {
+    name: 'spamd-ping',
+    protocol: 'spamd',
+    cost: 2,
+    ports: [783],
+    payload: text('PING SPAMC/1.5\r\n\r\n'),
+    recognize(_b, t) {
+      const m = /^SPAMD\/(\d+\.\d+) 0 PONG\r?\n/.exec(t);
+      return m ? high('spamd', { product: 'SpamAssassin spamd', info: `protocol ${m[1]}` }) : null;
     },
   },
   {
