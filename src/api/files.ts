@@ -119,6 +119,7 @@ export function streamDownload(
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let length: number | null = null;
   let sent = 0;
+  let closed = false;
 
   const commit = () => {
     const head = fileHeaders(info!, { resumable });
@@ -140,6 +141,14 @@ export function streamDownload(
           if (length !== null && sent > length) throw new PortolanError('protocol_error', `the server sent more than the ${length} bytes it announced`);
           // Settles when the client's side has taken the chunk: a client that stops reading holds the operation.
           await writer!.write(chunk);
+          // The announced length is complete: the response ends now, not when the operation has finished with
+          // the server (FTP's 226, closing the connection). A client may send its next request on the same
+          // connection as soon as it has the last byte; the runtime reads it only once this response is closed,
+          // and aborting a response the client already has whole breaks that connection under the next request.
+          if (length !== null && sent === length) {
+            closed = true;
+            await writer!.close();
+          }
         },
       };
       return sink;
@@ -150,6 +159,7 @@ export function streamDownload(
     () => {
       if (!info) return respond(opts.answerError(new PortolanError('protocol_error', `${p.id} ${op.name} ended without a file`)));
       if (!writer) commit();
+      if (closed) return;
       if (length !== null && sent !== length) {
         void writer!.abort(new Error(`${DOWNLOAD_CUT}: closed: the server sent ${sent} of the ${length} bytes it announced`)).catch(() => {});
         return;
@@ -158,6 +168,9 @@ export function streamDownload(
     },
     (e) => {
       if (!writer) return respond(errorAnswer(e, opts.answerError));
+      // Every announced byte went out and the response is closed: what failed after it (a late reply on the
+      // control connection) cannot make the file the client has incomplete.
+      if (closed) return;
       // After the first byte: abort, so the client never sees a clean end. The runtime logs an aborted
       // response as an uncaught exception; the reason says it is this one.
       const err = classify(e);
