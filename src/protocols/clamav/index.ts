@@ -19,6 +19,10 @@ async function command(ctx: OperationContext, name: string): Promise<string> {
 /** Streams the source as INSTREAM chunks; a clamd that stops reading (size limit) still gets its reply read. */
 async function instream(conn: Conn, source: { read(): Promise<Uint8Array | null> }): Promise<{ reply: string; bytes: number }> {
   await conn.write(zCommand('INSTREAM'));
+  // The reply is read while the chunks go out: clamd answers "INSTREAM size limit exceeded" and closes while
+  // data is still coming, and its words must not be lost to the failing write.
+  const answer = conn.readFrame(reply, 'INSTREAM reply');
+  answer.catch(() => {});
   let bytes = 0;
   try {
     for (let piece = await source.read(); piece !== null; piece = await source.read()) {
@@ -30,11 +34,15 @@ async function instream(conn: Conn, source: { read(): Promise<Uint8Array | null>
     }
     await conn.write(END_OF_STREAM, { decode: 'INSTREAM end (zero-length chunk)' });
   } catch (e) {
-    // clamd answers "INSTREAM size limit exceeded" and closes while data is still coming: its reply is the answer.
     const err = classify(e);
-    if (err.code !== 'closed' || conn.buffered === 0) throw err;
+    if (err.code !== 'closed') throw err;
+    try {
+      return { reply: await answer, bytes };
+    } catch {
+      throw err;
+    }
   }
-  return { reply: await conn.readFrame(reply, 'INSTREAM reply'), bytes };
+  return { reply: await answer, bytes };
 }
 
 export default defineProtocol({
