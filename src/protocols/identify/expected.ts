@@ -49,10 +49,10 @@ export const namedCorrectly = (expected: readonly string[] | null, service: stri
   expected === null ? !service || service === 'unknown' : !!service && expected.includes(service);
 
 /**
- * Ports a scan must leave alone: Kannel's fake SMSC (drive_smpp) accepts one connection in its life, and the
- * SMPP lab tests need it.
+ * Ports a scan must leave alone: Kannel's chain for the SMPP lab tests (bearerbox's SMPP and smsbox ports and
+ * drive_smpp, the fake SMSC, which accepts one connection in its life) breaks when a stranger connects.
  */
-const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc']);
+const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'messaging-queues.kannelFakeSmsc', 'messaging-queues.kannelSmsbox']);
 
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
