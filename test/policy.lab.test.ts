@@ -34,7 +34,7 @@ test('access token: a private deployment answers 401 without it, and with a wron
   }
   const ok = await fetch(`${workerUrl('deployment')}/api/protocols?token=test-deployment-token`);
   assert.equal(ok.status, 200);
-  await ok.body?.cancel();
+  assert.ok((await ok.json()).protocols.length > 0, "the registry, read to its end");
 });
 
 test('hostnames: resolved through DNS over HTTPS once, then judged; a lab name reaches loopback only where loopback is allowed', async () => {
