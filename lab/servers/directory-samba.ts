@@ -46,12 +46,13 @@ export const sambaFacts = {
 
 const S = sambaFacts;
 
-function globalSection(dir: string, extra: string[]): string[] {
+/** A Samba instance's [global] section with every state directory under `dir`, for lab areas that run Samba. */
+export function sambaGlobal(dir: string, names: { workgroup: string; netbiosName: string; serverString: string }, extra: string[]): string[] {
   return [
     '[global]',
-    `  workgroup = ${S.workgroup}`,
-    `  netbios name = ${S.netbiosName}`,
-    `  server string = ${S.serverString}`,
+    `  workgroup = ${names.workgroup}`,
+    `  netbios name = ${names.netbiosName}`,
+    `  server string = ${names.serverString}`,
     '  server role = standalone server',
     '  bind interfaces only = yes',
     `  private dir = ${join(dir, 'private')}`,
@@ -71,7 +72,8 @@ function globalSection(dir: string, extra: string[]): string[] {
   ];
 }
 
-function makeDirs(dir: string): void {
+/** The state directories sambaGlobal names. */
+export function makeSambaDirs(dir: string): void {
   for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc']) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, 'private'), 0o700);
 }
@@ -82,12 +84,12 @@ const smbd: LabServer = {
   packages: ['samba', 'smbclient'],
   ports: [p.smb, p.netbiosSession, p.epmapper],
   async start(ctx) {
-    makeDirs(ctx.dir);
+    makeSambaDirs(ctx.dir);
     mkdirSync(S.share.path, { recursive: true });
     const conf = ctx.writeFile(
       'smb.conf',
       [
-        ...globalSection(ctx.dir, [
+        ...sambaGlobal(ctx.dir, S, [
           '  interfaces = 127.0.0.1',
           // SMB on a port of this block; the NetBIOS session service on 139 itself, the one port where smbd sends a
           // RETARGET SESSION RESPONSE (for the called name sambaFacts.retarget names).
@@ -157,8 +159,8 @@ const nmbd: LabServer = {
   ports: [],
   async start(ctx) {
     await ensureNbnsNamespaces(ctx);
-    makeDirs(ctx.dir);
-    const conf = ctx.writeFile('smb.conf', [...globalSection(ctx.dir, [`  interfaces = ${S.nbns.server}/30`, '  disable netbios = no', '  local master = yes', '  preferred master = yes', '  os level = 20']), ''].join('\n'));
+    makeSambaDirs(ctx.dir);
+    const conf = ctx.writeFile('smb.conf', [...sambaGlobal(ctx.dir, S, [`  interfaces = ${S.nbns.server}/30`, '  disable netbios = no', '  local master = yes', '  preferred master = yes', '  os level = 20']), ''].join('\n'));
     await ctx.spawnDaemon({ command: '/usr/sbin/ip', args: ['netns', 'exec', S.nbns.serverNetns, '/usr/sbin/nmbd', '--foreground', '--no-process-group', `--configfile=${conf}`, '--debug-stdout', '--debuglevel=1'] });
   },
   async health(ctx) {

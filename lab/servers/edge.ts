@@ -410,8 +410,13 @@ const charon: LabServer = {
     const conns = ctx.writeFile(
       'swanctl.conf',
       `connections {
-  lab {
-    version = 2
+${[
+  ['lab', 2, '10.253.0.0/24'],
+  ['lab-v1', 1, '10.253.1.0/24'],
+]
+  .map(
+    ([name, version, ts]) => `  ${name} {
+    version = ${version}
     local_addrs = 127.0.0.1
     remote_addrs = %any
     proposals = aes256-sha256-modp2048
@@ -423,30 +428,14 @@ const charon: LabServer = {
       auth = psk
     }
     children {
-      lab {
-        local_ts = 10.253.0.0/24
+      ${name} {
+        local_ts = ${ts}
       }
     }
   }
-  lab-v1 {
-    version = 1
-    local_addrs = 127.0.0.1
-    remote_addrs = %any
-    proposals = aes256-sha256-modp2048
-    local {
-      auth = psk
-      id = responder.portolan.test
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      lab-v1 {
-        local_ts = 10.253.1.0/24
-      }
-    }
-  }
-}
+`,
+  )
+  .join('')}}
 secrets {
   ike-lab {
     secret = "portolan-ike-lab"

@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
+import { makeSambaDirs, sambaGlobal } from './directory-samba.ts';
 import { exchange } from '../probe.ts';
 import type { LabServer } from '../server.ts';
 
@@ -47,33 +48,15 @@ const smbd: LabServer = {
   ports: [p.smb],
   async start(ctx) {
     const dir = ctx.dir;
-    for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc']) mkdirSync(join(dir, d), { recursive: true });
-    chmodSync(join(dir, 'private'), 0o700);
+    makeSambaDirs(dir);
     const conf = ctx.writeFile(
       'smb.conf',
       [
-        '[global]',
-        `  workgroup = ${S.workgroup}`,
-        `  netbios name = ${S.netbiosName}`,
-        `  server string = ${S.serverString}`,
-        '  server role = standalone server',
-        '  interfaces = 127.0.0.1',
-        '  bind interfaces only = yes',
-        `  smb ports = ${p.smb}`,
-        '  disable netbios = yes',
-        `  private dir = ${join(dir, 'private')}`,
-        `  lock directory = ${join(dir, 'lock')}`,
-        `  state directory = ${join(dir, 'state')}`,
-        `  cache directory = ${join(dir, 'cache')}`,
-        `  pid directory = ${join(dir, 'pid')}`,
-        `  ncalrpc dir = ${join(dir, 'ncalrpc')}`,
-        `  passdb backend = tdbsam:${join(dir, 'private', 'passdb.tdb')}`,
-        '  logging = file',
-        `  log file = ${join(dir, 'log.%m')}`,
-        '  load printers = no',
-        '  printing = bsd',
-        '  printcap name = /dev/null',
-        '  disable spoolss = yes',
+        ...sambaGlobal(dir, S, [
+          '  interfaces = 127.0.0.1',
+          `  smb ports = ${p.smb}`,
+          '  disable netbios = yes',
+        ]),
         '  server min protocol = SMB2_02',
         '  server max protocol = SMB3_11',
         '  ntlm auth = ntlmv2-only',
