@@ -210,6 +210,7 @@ describe('credit protocol', () => {
     const { code } = await t.closed;
     assert.equal(code, 1011);
     assert.equal(t.control.find((c) => c.type === 'error')?.code, 'refused');
+    assert.equal(t.control.find((c) => c.type === 'error')?.message, `connection refused by 127.0.0.1:${ports.foundation.closedPort}`);
   });
 
   /** A WebSocket handshake by hand, to read the status of a refused upgrade. */
@@ -315,7 +316,7 @@ describe('binary subprotocol', () => {
     assert.match(day.data.toString(), /\d{2}:\d{2}:\d{2}/);
     const refused = await collect(tunnelUrl(base(), lab.closedPort), ['binary']).ended;
     assert.equal(refused.code, 1011);
-    assert.match(refused.reason, /^refused: /);
+    assert.equal(refused.reason, `refused: connection refused by 127.0.0.1:${lab.closedPort}`);
     assert.deepEqual(refused.text, []);
   });
 
