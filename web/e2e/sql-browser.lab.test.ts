@@ -178,6 +178,31 @@ describe('SQL table browser (PostgreSQL)', { timeout: 300_000 }, () => {
     const result = page.locator('[data-testid=result][data-outcome=ok]');
     await result.waitFor({ timeout: 30_000 });
     assert.match(await result.locator('table').first().innerText(), new RegExp(`score\\s+${(3 * 37) % ROWS + 1}`));
+
+    // Ctrl+Enter with a selection runs only the selection.
+    await editor.click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type('SELECT 1 AS first_one;\nSELECT 2 AS second_one');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=result][data-outcome=ok] th', { hasText: 'second_one' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid=result] th', { hasText: 'first_one' }).count(), 0);
+    assert.equal(await editor.innerText(), 'SELECT 1 AS first_one;\nSELECT 2 AS second_one', 'Ctrl+Enter did not change the text');
+
+    // EXPLAIN ANALYZE is a tree of plan nodes with their costs and times, the text a click away.
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type(`EXPLAIN ANALYZE SELECT name FROM ${table} WHERE name LIKE '%-11%' ORDER BY score DESC`);
+    await page.keyboard.press('End');
+    await page.keyboard.press('Control+Enter');
+    const plan = page.getByLabel('Query plan');
+    await plan.waitFor({ timeout: 30_000 });
+    const sort = plan.locator('li[data-plan-node=Sort]');
+    assert.match(await sort.getByTestId('plan-cost').first().innerText(), /^cost [\d.]+\.\.[\d.]+ · \d+ rows$/);
+    assert.match(await sort.getByTestId('plan-actual').first().innerText(), /^[\d.]+\.\.[\d.]+ ms · 11 rows$/);
+    const scan = sort.locator(`li[data-plan-node="Seq Scan on ${table}"]`);
+    assert.match(await scan.innerText(), /Filter: \(name ~~ '%-11%'::text\)/);
+    assert.match(await plan.innerText(), /Execution Time: [\d.]+ ms/);
+    await screenshot(page, 'sql-04-explain');
   });
 });
 
