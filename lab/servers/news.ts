@@ -3,6 +3,7 @@
 // innd on port 119 of every interface. Configuration, spool and databases live in the server's state dir.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { exchange } from '../probe.ts';
@@ -143,7 +144,7 @@ function innConf(ctx: LabContext, bin: string): string {
 const inn: LabServer = {
   name: 'inn',
   area: 'news',
-  packages: ['libcanlock3', 'libmime-tools-perl'],
+  packages: ['libcanlock3', 'libmime-tools-perl', 'sasl2-bin', 'libsasl2-modules', 'libsasl2-modules-db'],
   unpacked: ['inn2', 'inn2-inews'],
   ports: [p.nntp, p.nntps, p.innd],
   async start(ctx) {
@@ -194,7 +195,14 @@ const inn: LabServer = {
     ctx.writeFile('db/active.times', '');
     ctx.writeFile('db/history', '');
     await ctx.exec('chown', ['-R', 'news:news', join(d, 'etc'), join(d, 'db'), join(d, 'run'), join(d, 'spool'), join(d, 'log'), join(d, 'http')]);
-    const env = { INNCONF: conf, LD_LIBRARY_PATH: libs };
+    // AUTHINFO SASL (RFC 4643 2.4): Cyrus SASL reads nnrpd's INN.conf from SASL_CONF_PATH and checks passwords
+    // against a sasldb of its own; the realm is the host's name as Cyrus finds it, so the user is in both forms.
+    const sasldb = join(d, 'etc', 'sasldb2');
+    ctx.writeFile('etc/INN.conf', ['pwcheck_method: auxprop', 'auxprop_plugin: sasldb', `sasldb_path: ${sasldb}`, 'mech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256', ''].join('\n'));
+    const realms = new Set([hostname(), (await ctx.exec('hostname', ['--fqdn']).catch(() => hostname())).trim()]);
+    for (const realm of realms) await ctx.exec('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', realm, F.user.name], { input: F.user.password });
+    await ctx.exec('chown', ['news:news', sasldb]);
+    const env = { INNCONF: conf, LD_LIBRARY_PATH: libs, SASL_CONF_PATH: join(d, 'etc') };
     await ctx.exec('runuser', ['-u', 'news', '--', 'env', `INNCONF=${conf}`, `LD_LIBRARY_PATH=${libs}`, join(bin, 'bin/makedbz'), '-i', '-o']);
     await ctx.spawnDaemon({ label: 'innd', command: join(bin, 'bin/innd'), args: ['-f'], env });
     // Seed the articles through innd's feed port (IHAVE, RFC 3977 6.3.2) once it listens.

@@ -46,10 +46,31 @@ test('capabilities: plain, STARTTLS with AUTHINFO, NNTPS', async () => {
   assert.ok('POST' in nntps.capabilitiesAfterLogin);
 });
 
+test('AUTHINFO SASL PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256 (Cyrus SASL in nnrpd) give the same rights as AUTHINFO USER', async () => {
+  const offered = await ok('capabilities', {});
+  assert.deepEqual([...offered.capabilities.SASL].sort(), ['CRAM-MD5', 'LOGIN', 'PLAIN', 'SCRAM-SHA-256']);
+  for (const [authMethod, extra] of [
+    ['SASL PLAIN', { tls: 'starttls' }],
+    ['SASL LOGIN', { port: p.nntps, tls: 'implicit' }],
+    ['SASL CRAM-MD5', {}],
+    ['SASL SCRAM-SHA-256', {}],
+  ] as const) {
+    const r = await ok('capabilities', { ...login, authMethod, ...extra });
+    assert.equal(r.authMethod, authMethod);
+    assert.ok('POST' in r.capabilitiesAfterLogin, authMethod);
+    const crew = await ok('group', { ...login, authMethod, ...extra, group: F.crew.name });
+    assert.equal(crew.group.name, F.crew.name, authMethod);
+  }
+  const auto = await ok('capabilities', login);
+  assert.equal(auto.authMethod, 'SASL SCRAM-SHA-256', 'a plain connection prefers SCRAM, which never sends the password');
+});
+
 test('wrong password: auth_failed with the server words (481)', async () => {
-  const e = await fails('capabilities', { username: F.user.name, password: 'wrong' });
-  assert.equal(e.code, 'auth_failed');
-  assert.match(e.message, /481 Authentication failed/);
+  for (const authMethod of ['USER', 'SASL PLAIN', 'SASL LOGIN', 'SASL CRAM-MD5', 'SASL SCRAM-SHA-256']) {
+    const e = await fails('capabilities', { username: F.user.name, password: 'wrong', authMethod });
+    assert.equal(e.code, 'auth_failed', authMethod);
+    assert.match(e.message, /481 /, authMethod);
+  }
 });
 
 test('groups: LIST ACTIVE with descriptions; the crew group only after login', async () => {
