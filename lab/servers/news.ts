@@ -1,7 +1,7 @@
 // Lab servers of the news area: INN 2.7 (innd taking articles on a feed port of its own, nnrpd in daemon mode for
 // readers with STARTTLS, and a second nnrpd speaking NNTPS). INN runs unpacked: its maintainer scripts would start
 // innd on port 119 of every interface. Configuration, spool and databases live in the server's state dir.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -219,4 +219,74 @@ const inn: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [inn];
+/** What the rsync daemon serves: tests assert against these. */
+export const rsyncFacts = {
+  motd: 'Portolan lab rsync: harbour archives.',
+  public: { name: 'archive', comment: 'Harbour archive (open)' },
+  private: { name: 'ledgers', comment: 'Ledgers (login)', user: 'clerk', password: 'quill-and-ink-7' },
+  /** Files in both modules: path, content. */
+  files: [
+    { path: 'readme.txt', text: 'The harbour archive.\n' },
+    { path: 'logs/2024-01.log', text: 'Jan: 31 ships.\n' },
+    { path: 'logs/2024-02.log', text: 'Feb: 29 ships, one storm.\n' },
+  ],
+  /** 300 KiB of a known pattern. */
+  big: { path: 'charts/big.bin', size: 300 * 1024 },
+  /** A symlink in each module. */
+  link: { path: 'latest.log', target: 'logs/2024-02.log' },
+};
+
+export function bigBytes(): Buffer {
+  const b = Buffer.alloc(rsyncFacts.big.size);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 7 + (i >> 10)) & 0xff;
+  return b;
+}
+
+const rsyncd: LabServer = {
+  name: 'rsyncd',
+  area: 'news',
+  packages: ['rsync'],
+  ports: [p.rsync],
+  async start(ctx) {
+    const R = rsyncFacts;
+    for (const m of [R.public.name, R.private.name]) {
+      rmSync(join(ctx.dir, m), { recursive: true, force: true });
+      for (const f of R.files) ctx.writeFile(join(m, f.path), f.text);
+      ctx.writeFile(join(m, R.big.path), bigBytes());
+      symlinkSync(R.link.target, join(ctx.dir, m, R.link.path));
+    }
+    ctx.writeFile('motd', `${R.motd}\n`);
+    ctx.writeFile('secrets', `${R.private.user}:${R.private.password}\n`, 0o600);
+    const conf = ctx.writeFile(
+      'rsyncd.conf',
+      [
+        `motd file = ${join(ctx.dir, 'motd')}`,
+        `pid file = ${join(ctx.dir, 'rsyncd.pid')}`,
+        'use chroot = no',
+        'uid = nobody',
+        'gid = nogroup',
+        'read only = yes',
+        // Targets as they are (without chroot the daemon would prefix them with /rsyncd-munged/).
+        'munge symlinks = no',
+        '',
+        `[${R.public.name}]`,
+        `  path = ${join(ctx.dir, R.public.name)}`,
+        `  comment = ${R.public.comment}`,
+        '',
+        `[${R.private.name}]`,
+        `  path = ${join(ctx.dir, R.private.name)}`,
+        `  comment = ${R.private.comment}`,
+        `  auth users = ${R.private.user}`,
+        `  secrets file = ${join(ctx.dir, 'secrets')}`,
+        '',
+      ].join('\n'),
+    );
+    await ctx.spawnDaemon({ command: '/usr/bin/rsync', args: ['--daemon', '--no-detach', `--config=${conf}`, '--address=127.0.0.1', `--port=${p.rsync}`, `--log-file=${join(ctx.dir, 'rsyncd.log')}`] });
+  },
+  async health() {
+    const got = await exchange(p.rsync, { until: (b) => b.includes('\n') });
+    if (!got.toString('latin1').startsWith('@RSYNCD: ')) throw new Error(`rsyncd: greeting ${JSON.stringify(got.toString('latin1'))}`);
+  },
+};
+
+export const servers: LabServer[] = [inn, rsyncd];
