@@ -289,4 +289,66 @@ const rsyncd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [inn, rsyncd];
+/** rpcbind runs in this network namespace (it binds port 111 on every address); a forwarder reaches it. */
+export const portmapperFacts = {
+  netns: 'portolan-news',
+  /** Registered at start with PMAPPROC_SET (rpcbind -i allows it from the namespace's loopback). */
+  registered: [
+    { program: 100005, version: 3, protocol: 'tcp' as const, port: 20048 },
+    { program: 100005, version: 3, protocol: 'udp' as const, port: 20048 },
+    { program: 100024, version: 1, protocol: 'tcp' as const, port: 32765 },
+  ],
+};
+
+/** One PMAPPROC_SET (RFC 1833 3.2) over TCP: a record-marked call, a record-marked boolean reply. */
+function pmapSet(port: number, m: { program: number; version: number; protocol: 'tcp' | 'udp'; port: number }): Promise<void> {
+  const call = Buffer.alloc(4 + 56);
+  const words = [0x80000000 | 56, 0x4e455753, 0, 2, 100000, 2, 1, 0, 0, 0, 0, m.program, m.version, m.protocol === 'tcp' ? 6 : 17, m.port];
+  words.forEach((w, i) => call.writeUInt32BE(w >>> 0, i * 4));
+  return exchange(port, { send: call, until: (b) => b.length >= 4 + 28 }).then((got) => {
+    if (got.readUInt32BE(4 + 20) !== 0 || got.readUInt32BE(4 + 24) !== 1) throw new Error(`rpcbind: SET ${m.program} v${m.version} ${m.protocol} answered ${got.toString('hex')}`);
+  });
+}
+
+const rpcbind: LabServer = {
+  name: 'rpcbind',
+  area: 'news',
+  packages: ['socat', 'libtirpc3', 'libwrap0', 'iproute2'],
+  // Its maintainer scripts would start rpcbind on port 111 of the machine's own interfaces.
+  unpacked: ['rpcbind'],
+  ports: [p.portmapper],
+  async start(ctx) {
+    const ns = portmapperFacts.netns;
+    const namespaces = await ctx.exec('ip', ['netns', 'list']);
+    if (!namespaces.split('\n').some((l) => l.split(' ')[0] === ns)) await ctx.exec('ip', ['netns', 'add', ns]);
+    await ctx.exec('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    const user = await ctx.exec('getent', ['passwd', '_rpc']).then(
+      () => true,
+      () => false,
+    );
+    if (!user) await ctx.exec('useradd', ['--system', '--no-create-home', '--home-dir', '/run/rpcbind', '--shell', '/usr/sbin/nologin', '_rpc']);
+    await ctx.spawnDaemon({ label: 'rpcbind', command: 'ip', args: ['netns', 'exec', ns, join(ctx.unpacked('rpcbind'), 'sbin/rpcbind'), '-f', '-i'] });
+    await ctx.spawnDaemon({ label: 'forwarder', command: 'socat', args: [`TCP-LISTEN:${p.portmapper},bind=127.0.0.1,reuseaddr,fork`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:111`] });
+    for (let i = 0; ; i++) {
+      try {
+        await rpcbindNull();
+        break;
+      } catch (e) {
+        if (i === 50) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    for (const m of portmapperFacts.registered) await pmapSet(p.portmapper, m);
+  },
+  health: () => rpcbindNull(),
+};
+
+async function rpcbindNull(): Promise<void> {
+  // PMAPPROC_NULL of version 2: an accepted, successful reply.
+  const call = Buffer.alloc(4 + 40);
+  [0x80000000 | 40, 0x4e554c4c, 0, 2, 100000, 2, 0, 0, 0, 0, 0].forEach((w, i) => call.writeUInt32BE(w >>> 0, i * 4));
+  const got = await exchange(p.portmapper, { send: call, until: (b) => b.length >= 4 + 24 });
+  if (got.readUInt32BE(4 + 8) !== 0 || got.readUInt32BE(4 + 20) !== 0) throw new Error(`rpcbind: NULL answered ${got.toString('hex')}`);
+}
+
+export const servers: LabServer[] = [inn, rsyncd, rpcbind];
