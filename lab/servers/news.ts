@@ -328,6 +328,7 @@ const rpcbind: LabServer = {
     );
     if (!user) await ctx.exec('useradd', ['--system', '--no-create-home', '--home-dir', '/run/rpcbind', '--shell', '/usr/sbin/nologin', '_rpc']);
     await ctx.spawnDaemon({ label: 'rpcbind', command: 'ip', args: ['netns', 'exec', ns, join(ctx.unpacked('rpcbind'), 'sbin/rpcbind'), '-f', '-i'] });
+    await ctx.spawnDaemon({ label: 'forwarder-udp', command: 'socat', args: [`UDP4-RECVFROM:${p.portmapper},bind=127.0.0.1,reuseaddr,fork`, `EXEC:ip netns exec ${ns} socat STDIO UDP4\\:127.0.0.1\\:111`] });
     await ctx.spawnDaemon({ label: 'forwarder', command: 'socat', args: [`TCP-LISTEN:${p.portmapper},bind=127.0.0.1,reuseaddr,fork`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:111`] });
     for (let i = 0; ; i++) {
       try {

@@ -1,9 +1,9 @@
 // Portmapper / rpcbind (RFC 1833, TCP 111): which ONC RPC programs a host offers, on which ports.
 import { z } from 'zod';
 import { ProtocolError } from '../../core/errors.ts';
-import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
-import { RpcClient } from '../oncrpc/client.ts';
-import { resultsOf } from '../oncrpc/codec.ts';
+import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { RpcClient, udpCall } from '../oncrpc/client.ts';
+import { resultsOf, type Call, type Reply } from '../oncrpc/codec.ts';
 import { parsePmapDump, parseRpcbDump, parseUniversalAddress, PMAP_PROG, pmapArgs, PROC, programNumber, PROGRAMS, rpcbArgs } from './codec.ts';
 
 const program = z
@@ -26,13 +26,24 @@ const entryOut = z.object({
   owner: z.string().nullable(),
 });
 
-type DumpInput = TargetFields & { version: 'auto' | 2 | 3 | 4 };
+type DumpInput = { version: 'auto' | 2 | 3 | 4 };
 
-async function dump(ctx: OperationContext, input: DumpInput) {
+type Caller = (c: Omit<Call, 'xid'>, what: string) => Promise<Reply>;
+
+async function tcpCaller(ctx: OperationContext): Promise<Caller> {
   const c = await rpc(ctx);
+  return (call, what) => c.call(call, what);
+}
+
+async function udpCaller(ctx: OperationContext): Promise<Caller> {
+  const conn = await ctx.dialUdp();
+  return (call, what) => udpCall(conn, call, (n) => ctx.crypto.randomBytes(n), what);
+}
+
+async function dump(call: Caller, input: DumpInput) {
   const versions = input.version === 'auto' ? [4, 3, 2] : [input.version];
   for (const [i, v] of versions.entries()) {
-    const reply = await c.call({ prog: PMAP_PROG, vers: v, proc: PROC.DUMP }, `DUMP v${v}`);
+    const reply = await call({ prog: PMAP_PROG, vers: v, proc: PROC.DUMP }, `DUMP v${v}`);
     // An old portmap knows only version 2: it answers PROG_MISMATCH and the next version is asked.
     if (reply.status === 'PROG_MISMATCH' && i < versions.length - 1) continue;
     const x = resultsOf(reply, `DUMP v${v}`);
@@ -47,39 +58,52 @@ async function dump(ctx: OperationContext, input: DumpInput) {
   throw new ProtocolError('DUMP: no version of RPCBIND or PMAP answered');
 }
 
+async function getport(call: Caller, input: { program: number | string; version: number; protocol: 'tcp' | 'udp' }) {
+  const prog = programNumber(input.program, 'program');
+  const port = resultsOf(await call({ prog: PMAP_PROG, vers: 2, proc: PROC.GETPORT, args: pmapArgs(prog, input.version, input.protocol) }, 'GETPORT'), 'GETPORT').u32('port');
+  return { program: prog, name: PROGRAMS[prog] ?? null, port, registered: port !== 0 };
+}
+
+const dumpIn = z.object({ version: z.union([z.literal('auto'), z.literal(2), z.literal(3), z.literal(4)]).default('auto').describe('auto: RPCBIND 4, then 3, then PMAP 2 for old portmappers') });
+const dumpOut = z.object({ version: z.number(), entries: z.array(entryOut) });
+function dumpText(r: z.infer<typeof dumpOut>): string {
+  return r.entries.map((e) => `${String(e.program).padStart(10)} ${String(e.version).padStart(4)} ${e.netid.padEnd(6)} ${(e.address ?? String(e.port)).padEnd(22)} ${e.name ?? ''}`).join('\n');
+}
+
+const getportIn = z.object({ program, version, protocol: z.enum(['tcp', 'udp']).default('tcp').describe('The transport of the program asked about') });
+const getportOut = z.object({ program: z.number(), name: z.string().nullable(), port: z.number(), registered: z.boolean() });
+
 export default defineProtocol({
   id: 'portmapper',
   title: 'Portmapper / rpcbind',
   category: 'network',
   summary: 'Asks rpcbind which ONC RPC programs run where: DUMP (versions 2, 3, 4), GETPORT, GETADDR, and a NULL-procedure ping of a program (RFC 1833, RFC 5531).',
-  ports: [{ port: 111, transport: 'tcp', label: 'rpcbind' }],
+  ports: [
+    { port: 111, transport: 'tcp', label: 'rpcbind' },
+    { port: 111, transport: 'udp', label: 'rpcbind (Node host)' },
+  ],
   specs: ['RFC 1833', 'RFC 5531', 'RFC 4506', 'RFC 5665'],
   rating: {
     stars: 4,
-    reason: 'Lab-tested through workerd against rpcbind 1.2.6 (in a network namespace of its own, port 111 reached through a loopback forwarder): DUMP in versions 2, 3 and 4 with names for known programs, GETPORT and GETADDR of registered and unregistered programs, and a NULL ping answered, refused with PROG_MISMATCH (the versions the program supports) or PROG_UNAVAIL. Not done: UDP (the Node host could), CALLIT/INDIRECT, GETSTAT, SET/UNSET.',
+    reason: 'Lab-tested against rpcbind 1.2.6 (in a network namespace of its own, port 111 reached through loopback forwarders): through workerd over TCP, DUMP in versions 2, 3 and 4 with names for known programs, GETPORT and GETADDR of registered and unregistered programs, a NULL ping answered, refused with PROG_MISMATCH (the versions the program supports) or PROG_UNAVAIL; through the Node host, DUMP and GETPORT over UDP. Not done: CALLIT/INDIRECT, GETSTAT, SET/UNSET, GETADDR and ping over UDP.',
   },
   verifiedAgainst: 'rpcbind 1.2.6-6+b1 (Debian 12)',
   defaultOperation: 'dump',
   operations: {
     dump: operation({
       summary: 'Every registered program, version, transport and port (rpcinfo -p / rpcinfo)',
-      input: z.object({ version: z.union([z.literal('auto'), z.literal(2), z.literal(3), z.literal(4)]).default('auto').describe('auto: RPCBIND 4, then 3, then PMAP 2 for old portmappers') }),
-      output: z.object({ version: z.number(), entries: z.array(entryOut) }),
-      text: (r) => r.entries.map((e) => `${String(e.program).padStart(10)} ${String(e.version).padStart(4)} ${e.netid.padEnd(6)} ${(e.address ?? String(e.port)).padEnd(22)} ${e.name ?? ''}`).join('\n'),
-      run: (ctx, input) => dump(ctx, input),
+      input: dumpIn,
+      output: dumpOut,
+      text: dumpText,
+      run: async (ctx, input) => dump(await tcpCaller(ctx), input),
     }),
     getport: operation({
       primary: ['program', 'version', 'protocol'],
       summary: 'PMAPPROC_GETPORT: the port of a program version over TCP or UDP (0: not registered)',
-      input: z.object({ program, version, protocol: z.enum(['tcp', 'udp']).default('tcp') }),
-      output: z.object({ program: z.number(), name: z.string().nullable(), port: z.number(), registered: z.boolean() }),
+      input: getportIn,
+      output: getportOut,
       text: (r) => (r.registered ? String(r.port) : 'not registered'),
-      async run(ctx, input) {
-        const prog = programNumber(input.program, 'program');
-        const c = await rpc(ctx);
-        const port = resultsOf(await c.call({ prog: PMAP_PROG, vers: 2, proc: PROC.GETPORT, args: pmapArgs(prog, input.version, input.protocol) }), 'GETPORT').u32('port');
-        return { program: prog, name: PROGRAMS[prog] ?? null, port, registered: port !== 0 };
-      },
+      run: async (ctx, input) => getport(await tcpCaller(ctx), input),
     }),
     getaddr: operation({
       primary: ['program', 'version', 'netid'],
@@ -110,6 +134,23 @@ export default defineProtocol({
         const low = 'low' in reply && reply.low !== undefined ? { low: reply.low, high: reply.high! } : null;
         return { program: prog, name: PROGRAMS[prog] ?? null, version: input.version, answered: reply.status === 'SUCCESS', status: reply.status, supportedVersions: low };
       },
+    }),
+    dumpUdp: operation({
+      summary: 'DUMP over UDP (what rpcinfo -p asks first); Node host only',
+      input: dumpIn,
+      output: dumpOut,
+      needs: ['udp'],
+      text: dumpText,
+      run: async (ctx, input) => dump(await udpCaller(ctx), input),
+    }),
+    getportUdp: operation({
+      primary: ['program', 'version', 'protocol'],
+      summary: 'GETPORT over UDP; Node host only',
+      input: getportIn,
+      output: getportOut,
+      needs: ['udp'],
+      text: (r) => (r.registered ? String(r.port) : 'not registered'),
+      run: async (ctx, input) => getport(await udpCaller(ctx), input),
     }),
   },
 });

@@ -4,9 +4,11 @@ import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { portmapperFacts as P } from '../../../lab/servers/news.ts';
 import { call } from '../../../test/harness.ts';
+import { callNode, useNodeHost } from '../../../test/node-host.ts';
 
 const host = '127.0.0.1';
 const port = ports.news.portmapper;
+const node = useNodeHost();
 
 before(() => ensureLab(['news']));
 
@@ -72,4 +74,17 @@ test('NULL ping: answered, PROG_MISMATCH with the supported versions, PROG_UNAVA
   assert.deepEqual([body.result.answered, body.result.status, body.result.supportedVersions], [false, 'PROG_MISMATCH', { low: 2, high: 4 }]);
   const other = await ok('ping', { program: 100003, version: 3 });
   assert.deepEqual([other.answered, other.status], [false, 'PROG_UNAVAIL']);
+});
+
+test('over UDP on the Node host: DUMP and GETPORT', async () => {
+  const d = await callNode(node, 'portmapper', 'dumpUdp', { host, port, version: 2 });
+  assert.equal(d.status, 200, JSON.stringify(d.body.error));
+  const rows = d.body.result.entries.map((e: any) => `${e.program} ${e.version} ${e.netid} ${e.port}`);
+  for (const m of P.registered) assert.ok(rows.includes(`${m.program} ${m.version} ${m.protocol} ${m.port}`), rows.join('\n'));
+  const v4 = await callNode(node, 'portmapper', 'dumpUdp', { host, port });
+  assert.equal(v4.body.result.version, 4);
+  const g = await callNode(node, 'portmapper', 'getportUdp', { host, port, program: 'status', version: 1, protocol: 'tcp' });
+  assert.equal(g.body.result.port, 32765);
+  const refused = await call('portmapper', 'dumpUdp', { host, port });
+  assert.equal(refused.status, 501, 'workerd has no UDP');
 });
