@@ -296,7 +296,13 @@ export default defineProtocol({
       summary: 'Value view of one key: type, TTL, encoding, size and its value (first elements of lists, sets, sorted sets, hashes and streams)',
       input: z.object({
         key: argField.describe('The key: text, or {"base64": ...} / {"hex": ...}'),
-        limit: z.number().int().min(1).max(10_000).default(100).describe('Elements shown of a collection'),
+        limit: z.number().int().min(1).max(10_000).default(100).describe('Elements shown of a collection (a page)'),
+        offset: z.number().int().min(0).optional().describe('A list or sorted set from this index (LRANGE, ZRANGE): the next page is offset + limit'),
+        after: z
+          .string()
+          .regex(/^\d+(-\d+)?$/, 'a stream entry ID such as 1700000000000-0')
+          .optional()
+          .describe('A stream from the entry after this ID (XRANGE exclusive): the next page starts after the last ID shown'),
         maxBytes: z.number().int().min(1).max(8 * 1024 * 1024).default(1024 * 1024).describe('Bytes shown of a string value'),
         ...connection,
       }),
@@ -305,7 +311,7 @@ export default defineProtocol({
       async run(ctx, input) {
         const key = keyBytes(input.key, 'key');
         const c = await open(ctx, input);
-        return keyViewJson(key, await viewKey(c, key, input.limit, input.maxBytes), input.encoding);
+        return keyViewJson(key, await viewKey(c, key, input.limit, input.maxBytes, { offset: input.offset, after: input.after }), input.encoding);
       },
     }),
     sentinelMasters: operation({
