@@ -114,7 +114,7 @@ export default defineProtocol({
       async run(ctx, input) {
         const prog = programNumber(input.program, 'program');
         const c = await rpc(ctx);
-        const address = resultsOf(await c.call({ prog: PMAP_PROG, vers: input.rpcbindVersion, proc: PROC.GETADDR, args: rpcbArgs(prog, input.version, input.netid) }), 'GETADDR').string('address', 256);
+        const address = resultsOf(await c.call({ prog: PMAP_PROG, vers: input.rpcbindVersion, proc: PROC.GETADDR, args: rpcbArgs(prog, input.version, input.netid) }, 'GETADDR'), 'GETADDR').string('address', 256);
         const parsed = address ? parseUniversalAddress(address) : null;
         return { program: prog, name: PROGRAMS[prog] ?? null, address, host: parsed?.host ?? null, port: parsed?.port ?? null, registered: address !== '' };
       },

@@ -229,7 +229,7 @@ function typeOf(mode: number): FileEntry['type'] {
  * Stateful: each entry leans on the one before (shared name prefix, same time, same mode).
  */
 export class FileListDecoder {
-  private lastName = new Uint8Array(0);
+  private lastName: Uint8Array = new Uint8Array(0);
   private lastTime = 0;
   private lastMode = 0;
   readonly entries: FileEntry[] = [];
