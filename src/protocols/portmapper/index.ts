@@ -12,9 +12,6 @@ const program = z
   .meta({ examples: [100003] });
 const version = z.number().int().min(0).max(0xffffffff).describe('Program version').meta({ examples: [3] });
 
-async function rpc(ctx: OperationContext): Promise<RpcClient> {
-  return new RpcClient(await ctx.dial(), (n) => ctx.crypto.randomBytes(n));
-}
 
 const entryOut = z.object({
   program: z.number(),
@@ -31,7 +28,7 @@ type DumpInput = { version: 'auto' | 2 | 3 | 4 };
 type Caller = (c: Omit<Call, 'xid'>, what: string) => Promise<Reply>;
 
 async function tcpCaller(ctx: OperationContext): Promise<Caller> {
-  const c = await rpc(ctx);
+  const c = new RpcClient(await ctx.dial(), (n) => ctx.crypto.randomBytes(n));
   return (call, what) => c.call(call, what);
 }
 
@@ -73,6 +70,31 @@ function dumpText(r: z.infer<typeof dumpOut>): string {
 const getportIn = z.object({ program, version, protocol: z.enum(['tcp', 'udp']).default('tcp').describe('The transport of the program asked about') });
 const getportOut = z.object({ program: z.number(), name: z.string().nullable(), port: z.number(), registered: z.boolean() });
 
+const getaddrIn = z.object({ program, version, netid: z.string().min(1).max(32).default('tcp').describe('tcp, udp, tcp6, udp6, local'), rpcbindVersion: z.union([z.literal(3), z.literal(4)]).default(4) });
+const getaddrOut = z.object({ program: z.number(), name: z.string().nullable(), address: z.string(), host: z.string().nullable(), port: z.number().nullable(), registered: z.boolean() });
+
+async function getaddr(call: Caller, input: z.infer<typeof getaddrIn>): Promise<z.infer<typeof getaddrOut>> {
+  const prog = programNumber(input.program, 'program');
+  const address = resultsOf(await call({ prog: PMAP_PROG, vers: input.rpcbindVersion, proc: PROC.GETADDR, args: rpcbArgs(prog, input.version, input.netid) }, 'GETADDR'), 'GETADDR').string('address', 256);
+  const parsed = address ? parseUniversalAddress(address) : null;
+  return { program: prog, name: PROGRAMS[prog] ?? null, address, host: parsed?.host ?? null, port: parsed?.port ?? null, registered: address !== '' };
+}
+
+const pingIn = z.object({ program: program.default(100000), version: version.default(2) });
+const pingOut = z.object({ program: z.number(), name: z.string().nullable(), version: z.number(), answered: z.boolean(), status: z.string(), supportedVersions: z.object({ low: z.number(), high: z.number() }).nullable() });
+
+function pingText(r: z.infer<typeof pingOut>): string {
+  return `program ${r.program} version ${r.version}: ${r.answered ? 'ready and waiting' : r.status}${r.supportedVersions ? ` (versions ${r.supportedVersions.low}-${r.supportedVersions.high})` : ''}`;
+}
+
+async function ping(call: Caller, input: z.infer<typeof pingIn>): Promise<z.infer<typeof pingOut>> {
+  const prog = programNumber(input.program, 'program');
+  const reply = await call({ prog, vers: input.version, proc: PROC.NULL }, 'NULL');
+  if (reply.status === 'AUTH_ERROR' || reply.status === 'RPC_MISMATCH') resultsOf(reply, 'NULL');
+  const low = 'low' in reply && reply.low !== undefined ? { low: reply.low, high: reply.high! } : null;
+  return { program: prog, name: PROGRAMS[prog] ?? null, version: input.version, answered: reply.status === 'SUCCESS', status: reply.status, supportedVersions: low };
+}
+
 export default defineProtocol({
   id: 'portmapper',
   title: 'Portmapper / rpcbind',
@@ -84,8 +106,8 @@ export default defineProtocol({
   ],
   specs: ['RFC 1833', 'RFC 5531', 'RFC 4506', 'RFC 5665'],
   rating: {
-    stars: 4,
-    reason: 'Lab-tested against rpcbind 1.2.6 (in a network namespace of its own, port 111 reached through loopback forwarders): through workerd over TCP, DUMP in versions 2, 3 and 4 with names for known programs, GETPORT and GETADDR of registered and unregistered programs, a NULL ping answered, refused with PROG_MISMATCH (the versions the program supports) or PROG_UNAVAIL; through the Node host, DUMP and GETPORT over UDP. Not done: CALLIT/INDIRECT, GETSTAT, SET/UNSET, GETADDR and ping over UDP.',
+    stars: 5,
+    reason: 'Lab-tested against rpcbind 1.2.6 (in a network namespace of its own, port 111 reached through loopback forwarders): through workerd over TCP, DUMP in versions 2, 3 and 4 with names for known programs, GETPORT and GETADDR (RPCBIND 3 and 4) of registered and unregistered programs, a NULL ping answered, refused with PROG_MISMATCH (the versions the program supports) or PROG_UNAVAIL; the same DUMP, GETPORT, GETADDR and ping over UDP through the Node host. Not done: CALLIT/INDIRECT (remote calls through rpcbind), GETSTAT, SET/UNSET.',
   },
   verifiedAgainst: 'rpcbind 1.2.6-6+b1 (Debian 12)',
   defaultOperation: 'dump',
@@ -108,32 +130,19 @@ export default defineProtocol({
     getaddr: operation({
       primary: ['program', 'version', 'netid'],
       summary: 'RPCBPROC_GETADDR (version 4, or 3): the universal address of a program version on a netid',
-      input: z.object({ program, version, netid: z.string().min(1).max(32).default('tcp').describe('tcp, udp, tcp6, udp6, local'), rpcbindVersion: z.union([z.literal(3), z.literal(4)]).default(4) }),
-      output: z.object({ program: z.number(), name: z.string().nullable(), address: z.string(), host: z.string().nullable(), port: z.number().nullable(), registered: z.boolean() }),
+      input: getaddrIn,
+      output: getaddrOut,
       text: (r) => (r.registered ? r.address : 'not registered'),
-      async run(ctx, input) {
-        const prog = programNumber(input.program, 'program');
-        const c = await rpc(ctx);
-        const address = resultsOf(await c.call({ prog: PMAP_PROG, vers: input.rpcbindVersion, proc: PROC.GETADDR, args: rpcbArgs(prog, input.version, input.netid) }, 'GETADDR'), 'GETADDR').string('address', 256);
-        const parsed = address ? parseUniversalAddress(address) : null;
-        return { program: prog, name: PROGRAMS[prog] ?? null, address, host: parsed?.host ?? null, port: parsed?.port ?? null, registered: address !== '' };
-      },
+      run: async (ctx, input) => getaddr(await tcpCaller(ctx), input),
     }),
     ping: operation({
       primary: ['program', 'version'],
-      summary: 'Calls procedure 0 (NULL) of a program at the target port: answered, or the server\'s refusal (rpcinfo -t)',
-      input: z.object({ program: program.default(100000), version: version.default(2) }),
-      output: z.object({ program: z.number(), name: z.string().nullable(), version: z.number(), answered: z.boolean(), status: z.string(), supportedVersions: z.object({ low: z.number(), high: z.number() }).nullable() }),
-      text: (r) => `program ${r.program} version ${r.version}: ${r.answered ? 'ready and waiting' : r.status}${r.supportedVersions ? ` (versions ${r.supportedVersions.low}-${r.supportedVersions.high})` : ''}`,
+      summary: "Calls procedure 0 (NULL) of a program at the target port: answered, or the server's refusal (rpcinfo -t)",
+      input: pingIn,
+      output: pingOut,
+      text: pingText,
       failedAs: (r) => (r.answered ? undefined : 'server_error'),
-      async run(ctx, input) {
-        const prog = programNumber(input.program, 'program');
-        const c = await rpc(ctx);
-        const reply = await c.call({ prog, vers: input.version, proc: PROC.NULL }, 'NULL');
-        if (reply.status === 'AUTH_ERROR' || reply.status === 'RPC_MISMATCH') resultsOf(reply, 'NULL');
-        const low = 'low' in reply && reply.low !== undefined ? { low: reply.low, high: reply.high! } : null;
-        return { program: prog, name: PROGRAMS[prog] ?? null, version: input.version, answered: reply.status === 'SUCCESS', status: reply.status, supportedVersions: low };
-      },
+      run: async (ctx, input) => ping(await tcpCaller(ctx), input),
     }),
     dumpUdp: operation({
       summary: 'DUMP over UDP (what rpcinfo -p asks first); Node host only',
@@ -151,6 +160,25 @@ export default defineProtocol({
       needs: ['udp'],
       text: (r) => (r.registered ? String(r.port) : 'not registered'),
       run: async (ctx, input) => getport(await udpCaller(ctx), input),
+    }),
+    getaddrUdp: operation({
+      primary: ['program', 'version', 'netid'],
+      summary: 'GETADDR over UDP; Node host only',
+      input: getaddrIn,
+      output: getaddrOut,
+      needs: ['udp'],
+      text: (r) => (r.registered ? r.address : 'not registered'),
+      run: async (ctx, input) => getaddr(await udpCaller(ctx), input),
+    }),
+    pingUdp: operation({
+      primary: ['program', 'version'],
+      summary: 'NULL ping of a program over UDP (rpcinfo -u); Node host only',
+      input: pingIn,
+      output: pingOut,
+      needs: ['udp'],
+      text: pingText,
+      failedAs: (r) => (r.answered ? undefined : 'server_error'),
+      run: async (ctx, input) => ping(await udpCaller(ctx), input),
     }),
   },
 });

@@ -76,7 +76,7 @@ test('NULL ping: answered, PROG_MISMATCH with the supported versions, PROG_UNAVA
   assert.deepEqual([other.answered, other.status], [false, 'PROG_UNAVAIL']);
 });
 
-test('over UDP on the Node host: DUMP and GETPORT', async () => {
+test('over UDP on the Node host: DUMP, GETPORT, GETADDR and ping', async () => {
   const d = await callNode(node, 'portmapper', 'dumpUdp', { host, port, version: 2 });
   assert.equal(d.status, 200, JSON.stringify(d.body.error));
   const rows = d.body.result.entries.map((e: any) => `${e.program} ${e.version} ${e.netid} ${e.port}`);
@@ -85,6 +85,12 @@ test('over UDP on the Node host: DUMP and GETPORT', async () => {
   assert.equal(v4.body.result.version, 4);
   const g = await callNode(node, 'portmapper', 'getportUdp', { host, port, program: 'status', version: 1, protocol: 'tcp' });
   assert.equal(g.body.result.port, 32765);
+  const a = await callNode(node, 'portmapper', 'getaddrUdp', { host, port, program: 100005, version: 3, netid: 'udp' });
+  assert.deepEqual([a.body.result.port, a.body.result.name], [20048, 'mountd']);
+  const pong = await callNode(node, 'portmapper', 'pingUdp', { host, port, program: 100000, version: 3 });
+  assert.deepEqual([pong.body.result.answered, pong.body.result.status], [true, 'SUCCESS']);
+  const mismatch = await callNode(node, 'portmapper', 'pingUdp', { host, port, program: 100000, version: 1 });
+  assert.deepEqual(mismatch.body.result.supportedVersions, { low: 2, high: 4 });
   const refused = await call('portmapper', 'dumpUdp', { host, port });
   assert.equal(refused.status, 501, 'workerd has no UDP');
 });
