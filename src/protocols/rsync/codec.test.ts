@@ -89,6 +89,7 @@ test('hostile file lists: oversized names, prefixes past the previous name, too 
   assert.throws(() => new FileListDecoder().decode(bin('\x21\x05\x01a'), 0), /prefix/);
   const one = bin('\x01\x01a\x00\x00\x00\x00\x00\x00\x00\xa4\x81\x00\x00');
   assert.throws(() => new FileListDecoder(1).decode(new Uint8Array([...one, ...one]), 0), /longer than 1 entries/);
+  assert.throws(() => new FileListDecoder(10, 1).decode(new Uint8Array([...one, ...one]), 0), /names longer than 1 bytes in all/);
   assertFuzzSafe((buf) => {
     const d = new FileListDecoder(1000);
     const used = d.decode(buf, 0);

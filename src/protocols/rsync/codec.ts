@@ -234,8 +234,13 @@ export class FileListDecoder {
   private lastMode = 0;
   readonly entries: FileEntry[] = [];
   ioError: number | null = null;
+  /** Bytes of names and link targets kept so far. */
+  private kept = 0;
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly maxBytes = 16 * 1024 * 1024,
+  ) {}
 
   get done(): boolean {
     return this.ioError !== null;
@@ -279,6 +284,8 @@ export class FileListDecoder {
       if (len > MAX_PATH) throw new ProtocolError(`rsync file list: symlink target of ${len} bytes`);
       target = text(c.take(len));
     }
+    this.kept += nameBytes.length + (target?.length ?? 0);
+    if (this.kept > this.maxBytes) throw new ProtocolError(`rsync file list: names longer than ${this.maxBytes} bytes in all`);
     this.lastName = nameBytes;
     this.lastTime = mtime;
     this.lastMode = mode;
