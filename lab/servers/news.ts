@@ -144,7 +144,8 @@ function innConf(ctx: LabContext, bin: string): string {
 const inn: LabServer = {
   name: 'inn',
   area: 'news',
-  packages: ['libcanlock3', 'libmime-tools-perl', 'sasl2-bin', 'libsasl2-modules', 'libsasl2-modules-db'],
+  // postfix (the mail area's MTA) satisfies inn2's default-mta dependency before exim4 could be chosen for it.
+  packages: ['postfix', 'libcanlock3', 'libmime-tools-perl', 'sasl2-bin', 'libsasl2-modules', 'libsasl2-modules-db'],
   unpacked: ['inn2', 'inn2-inews'],
   ports: [p.nntp, p.nntps, p.innd],
   async start(ctx) {
