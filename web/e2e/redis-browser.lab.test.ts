@@ -31,6 +31,9 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     lines.push(`RPUSH ${prefix}:queue a b c`);
     lines.push(`ZADD ${prefix}:scores 10 alice 20 bob 15 carol`);
     lines.push(`XADD ${prefix}:events 1-1 kind login`);
+    // A consumer group with one entry delivered to alice and not acknowledged.
+    lines.push(`XGROUP CREATE ${prefix}:events readers 0`);
+    lines.push(`XREADGROUP GROUP readers alice COUNT 1 STREAMS ${prefix}:events >`);
     // Collections over two pages of 500: a list and a stream of 1,200.
     for (let i = 0; i < 1200; i += 100) lines.push(`RPUSH ${prefix}:long ${Array.from({ length: 100 }, (_, j) => `e${i + j}`).join(' ')}`);
     for (let i = 1; i <= 1200; i++) lines.push(`XADD ${prefix}:log ${i}-0 n ${i}`);
@@ -134,6 +137,12 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     const zset = page.getByRole('table', { name: 'Sorted set members' });
     await zset.waitFor();
     assert.deepEqual(await zset.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.textContent)), ['alice10', 'carol15', 'bob20']);
+    // A score range: above 10 (exclusive) up to 20.
+    await page.getByLabel('Minimum score').fill('(10');
+    await page.getByLabel('Maximum score').fill('20');
+    await page.getByRole('button', { name: 'Range' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Sorted set members"] tbody tr').length === 2);
+    assert.deepEqual(await zset.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.textContent)), ['carol15', 'bob20']);
 
     await page.locator(`li[data-key="${prefix}:queue"] button.link`).click();
     const list = page.getByRole('table', { name: 'List elements' });
@@ -148,6 +157,10 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     const stream = page.getByRole('table', { name: 'Stream entries' });
     await stream.waitFor();
     assert.deepEqual(await stream.locator('tbody td').allInnerTexts(), ['1-1', 'kind=login']);
+    const groups = page.getByRole('table', { name: 'Consumer groups' });
+    const [group, pending, lastDelivered, , , consumers] = await groups.locator('tbody td').allInnerTexts();
+    assert.deepEqual([group, pending, lastDelivered], ['readers', '1', '1-1']);
+    assert.match(consumers, /^alice \(1, \d+ (ms|s)\)$/);
 
     // A list of 1,200 in pages of 500, by index.
     await page.locator(`li[data-key="${prefix}:long"] button.link`).click();

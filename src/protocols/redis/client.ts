@@ -304,14 +304,20 @@ export interface KeyView {
   groups?: StreamGroup[];
   /** Index of the first element shown (lists and sorted sets). */
   offset?: number;
+  /** The score range a sorted set was read in; `size` then counts the members in it (ZCOUNT). */
+  scores?: { min: string; max: string };
   truncated: boolean;
   limit: string | null;
 }
 
-/** Which page of a collection to show: `offset` for lists and sorted sets (by index), `after` for streams (by ID). */
+/**
+ * Which page of a collection to show: `offset` for lists and sorted sets (by index), `after` for streams (by ID);
+ * `scores` narrows a sorted set to a score range (ZRANGE BYSCORE, bounds as Redis writes them: 1.5, (1.5, -inf).
+ */
 export interface KeyPage {
   offset?: number;
   after?: string;
+  scores?: { min: string; max: string };
 }
 
 function pairsAsBytes(v: RespValue | undefined): [Uint8Array, Uint8Array][] {
@@ -389,12 +395,21 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
       break;
     }
     case 'zset': {
-      const [len, range] = await c.pipeline([
-        ['ZCARD', key],
-        ['ZRANGE', key, String(from), String(from + limit - 1), 'WITHSCORES'],
-      ]);
+      const s = page.scores;
+      const [len, range] = await c.pipeline(
+        s
+          ? [
+              ['ZCOUNT', key, s.min, s.max],
+              ['ZRANGE', key, s.min, s.max, 'BYSCORE', 'LIMIT', String(from), String(limit), 'WITHSCORES'],
+            ]
+          : [
+              ['ZCARD', key],
+              ['ZRANGE', key, String(from), String(from + limit - 1), 'WITHSCORES'],
+            ],
+      );
       view.size = integerOf(throwIfError(len)) ?? null;
       view.offset = from;
+      if (s) view.scores = s;
       const r = throwIfError(range);
       const items = itemsOf(r) ?? [];
       // RESP2: flat member, score; RESP3: [member, score] pairs with a double score.

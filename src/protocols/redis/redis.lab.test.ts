@@ -225,6 +225,12 @@ test('redis: the value view shows each type, bounded by limits that it names', a
   assert.deepEqual([last.list.length, last.list[0], last.list[49]], [50, { text: 'item200' }, { text: 'item249' }]);
   const zpage = await ok({ db, key: 'z', limit: 1, offset: 1 }, 'key');
   assert.deepEqual(zpage.zset, [{ member: { text: 'two' }, score: '2.5' }]);
+  // A score range (ZRANGE BYSCORE): an exclusive lower bound, the size counts the members in it.
+  const byScore = await ok({ db, key: 'z', scores: { min: '(1', max: '+inf' } }, 'key');
+  assert.deepEqual([byScore.zset, byScore.size, byScore.scores], [[{ member: { text: 'two' }, score: '2.5' }], 1, { min: '(1', max: '+inf' }]);
+  const badScore = await call('redis', 'key', { ...target, db, key: 'z', scores: { min: 'low', max: '+inf' } });
+  assert.equal(badScore.status, 400);
+  assert.match(badScore.body.error.message, /^scores\.min: a score such as 10/);
   const set = await ok({ db, key: 's' }, 'key');
   assert.deepEqual(set.set.map((x: { text: string }) => x.text).sort(), ['a', 'b', 'c']);
   assert.equal(set.truncated, false);

@@ -52,6 +52,9 @@ interface KeyView {
   stream?: { id: string; fields: { field: Bytes; value: Bytes }[] }[];
   /** Index of the first element shown of a list or sorted set. */
   offset?: number;
+  /** The score range a sorted set was read in. */
+  scores?: { min: string; max: string };
+  groups?: { name: string; pending: number | null; lastDeliveredId: string | null; entriesRead: number | null; lag: number | null; consumers: { name: string; pending: number | null; idleMs: number | null }[] }[];
   truncated: boolean;
 }
 
@@ -62,6 +65,7 @@ const PAGE = 500;
 interface KeyPage {
   offset?: number;
   after?: string;
+  scores?: { min: string; max: string };
 }
 
 interface Reply {
@@ -284,16 +288,23 @@ function ListTable({ label, head, rows }: { label: string; head: string[]; rows:
   );
 }
 
+/** A consumer's idle time as a person reads it. */
+function humanIdle(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  return humanTtl(Math.round(ms / 1000));
+}
+
 /** Pages of a list or sorted set by index. */
-function indexPages(view: KeyView, shown: number, onPage: (page: KeyPage) => Promise<void>) {
+function indexPages(view: KeyView, shown: number, onPage: (page: KeyPage) => Promise<boolean>) {
   const first = view.offset ?? 0;
   const size = view.size ?? 0;
   return {
     first,
     shown,
     size,
-    onPrevious: first > 0 ? () => void onPage({ offset: Math.max(0, first - PAGE) }) : undefined,
-    onNext: first + shown < size ? () => void onPage({ offset: first + PAGE }) : undefined,
+    onPrevious: first > 0 ? () => void onPage({ scores: view.scores, offset: Math.max(0, first - PAGE) }) : undefined,
+    onNext: first + shown < size ? () => void onPage({ scores: view.scores, offset: first + PAGE }) : undefined,
   };
 }
 
@@ -326,11 +337,13 @@ function KeyPanel({
   view: KeyView;
   onChanged: (k: Bytes) => Promise<void>;
   onDeleted: () => void;
-  onPage: (page: KeyPage) => Promise<void>;
+  onPage: (page: KeyPage) => Promise<boolean>;
 }) {
   const [ttl, setTtl] = useState('');
   // A stream's pages by the ID each started after: going back pops one.
   const [afters, setAfters] = useState<string[]>([]);
+  const [minScore, setMinScore] = useState(view.scores?.min ?? '');
+  const [maxScore, setMaxScore] = useState(view.scores?.max ?? '');
   const [renameTo, setRenameTo] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [pushValue, setPushValue] = useState('');
@@ -421,6 +434,24 @@ function KeyPanel({
       {view.set && <ListTable label="Set members" head={['Member']} rows={view.set.map((v) => [show(v)])} />}
       {view.zset && (
         <>
+          <form
+            className="row small"
+            aria-label="Score range"
+            style={{ marginBottom: 6 }}
+            onSubmit={(e) => {
+              e.preventDefault();
+              void onPage(minScore || maxScore ? { scores: { min: minScore || '-inf', max: maxScore || '+inf' } } : {});
+            }}
+          >
+            <span className="muted">Scores from</span>
+            <input aria-label="Minimum score" placeholder="-inf" value={minScore} onChange={(e) => setMinScore(e.target.value.trim())} style={{ width: 90 }} />
+            <span className="muted">to</span>
+            <input aria-label="Maximum score" placeholder="+inf" value={maxScore} onChange={(e) => setMaxScore(e.target.value.trim())} style={{ width: 90 }} />
+            <button type="submit" className="small">
+              Range
+            </button>
+            <span className="muted">( before a bound excludes it</span>
+          </form>
           <Pager label="Sorted set" {...indexPages(view, view.zset.length, onPage)} />
           <ListTable label="Sorted set members" head={['Member', 'Score']} rows={view.zset.map((m) => [show(m.member), m.score])} />
         </>
@@ -436,8 +467,8 @@ function KeyPanel({
               afters.length > 0
                 ? () => {
                     const back = afters.slice(0, -1);
-                    setAfters(back);
-                    void onPage(back.length ? { after: back[back.length - 1] } : {});
+                    // The range shown moves once the page is in.
+                    void onPage(back.length ? { after: back[back.length - 1] } : {}).then((shown) => shown && setAfters(back));
                   }
                 : undefined
             }
@@ -445,13 +476,29 @@ function KeyPanel({
               view.stream.length === PAGE && afters.length * PAGE + PAGE < (view.size ?? 0)
                 ? () => {
                     const after = view.stream![view.stream!.length - 1].id;
-                    setAfters([...afters, after]);
-                    void onPage({ after });
+                    void onPage({ after }).then((shown) => shown && setAfters([...afters, after]));
                   }
                 : undefined
             }
           />
           <ListTable label="Stream entries" head={['ID', 'Fields']} rows={view.stream.map((s) => [s.id, s.fields.map((f) => `${show(f.field)}=${show(f.value)}`).join('  ')])} />
+          {view.groups && view.groups.length > 0 && (
+            <>
+              <h4 style={{ margin: '10px 0 4px' }}>Consumer groups</h4>
+              <ListTable
+                label="Consumer groups"
+                head={['Group', 'Pending', 'Last delivered', 'Read', 'Lag', 'Consumers (pending, idle)']}
+                rows={view.groups.map((g) => [
+                  g.name,
+                  String(g.pending ?? '–'),
+                  g.lastDeliveredId ?? '–',
+                  String(g.entriesRead ?? '–'),
+                  String(g.lag ?? '–'),
+                  g.consumers.map((c) => `${c.name} (${c.pending ?? '–'}, ${c.idleMs === null ? '–' : humanIdle(c.idleMs)})`).join(', ') || 'none',
+                ])}
+              />
+            </>
+          )}
         </>
       )}
     </div>
@@ -493,13 +540,16 @@ export function RedisBrowser() {
     }
   }
 
-  async function openKey(k: Bytes, page: KeyPage = {}) {
+  /** Shows a key (a page of it); false when the server did not answer with it. */
+  async function openKey(k: Bytes, page: KeyPage = {}): Promise<boolean> {
     setError(null);
     try {
       setView(await redis<KeyView>(conn, 'key', { key: keyArg(k), limit: PAGE, ...page }));
       setKeyPage(page);
+      return true;
     } catch (e) {
       setError(e as ApiError);
+      return false;
     }
   }
 
