@@ -143,3 +143,31 @@ test('every protocol in the registry has an identification probe, a greeting sig
   for (const id of OUTSIDE_REGISTRY) assert.ok(!protocols.some((p) => p.id === id), `${id} is in the registry now: drop it from OUTSIDE_REGISTRY`);
   for (const id of Object.keys(NOT_PROBED)) assert.ok(!named.has(id), `${id} has a probe and a reason not to`);
 });
+
+test('NNTP by its greeting: INN with its version, other servers by the word', () => {
+  assert.deepEqual(recognizeBanner(utf8('200 news.example InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n')), {
+    service: 'nntp',
+    confidence: 'high',
+    product: 'INN',
+    version: '2.7.1',
+    info: 'news.example InterNetNews NNRP server INN 2.7.1 ready (posting ok)',
+  });
+  assert.equal(recognizeBanner(utf8('201 reader.example NNTP Service Ready, posting prohibited\r\n'))?.service, 'nntp');
+  // Varnish's CLI banner also starts with 200, and stays varnish.
+  assert.equal(recognizeBanner(utf8('200 12      \n-----------\n'))?.service, 'varnish');
+});
+
+test('ONC RPC: the NULL call of the portmapper program, accepted by rpcbind, PROG_UNAVAIL from another RPC server', () => {
+  const rpc = PROBES.find((p) => p.name === 'rpc-null')!;
+  const xid = Uint8Array.of(1, 2, 3, 4);
+  const sent = rpc.payload('h', () => xid);
+  // Record mark (last fragment, 40 bytes), xid, CALL, RPC 2, program 100000, version 2, procedure 0, AUTH_NONE twice.
+  assert.deepEqual([...sent], [0x80, 0, 0, 40, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa0, 0, 0, 0, 2, ...new Array(20).fill(0)]);
+  const reply = (acceptStat: number) => Uint8Array.of(0x80, 0, 0, 24, 1, 2, 3, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, acceptStat);
+  assert.equal(recognizeReply(rpc, sent, reply(0))?.service, 'portmapper');
+  assert.deepEqual(recognizeReply(rpc, sent, reply(1)), { service: 'rpc', confidence: 'medium', info: 'ONC RPC: PROG_UNAVAIL for the portmapper program' });
+  // Another xid is not an answer to this call.
+  const other = reply(0);
+  other[7] = 9;
+  assert.notEqual(recognizeReply(rpc, sent, other)?.service, 'portmapper');
+});

@@ -28,6 +28,7 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
   'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http', 'http2'], webMqtt: ['http', 'http2'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http', 'http2'] },
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
+  news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
 };
 
 /** nmap's service names (nmap-services, nmap-service-probes) for the registry ids above. */

@@ -35,10 +35,10 @@ export interface Probe {
 }
 
 /** Services named here that the registry has no client for: reported with protocol 'unknown' and this name. */
-export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['rsync']);
+export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['rpc']);
 
 /** The services greetings (recognizeBanner) and other probes' answers name, besides each probe's own protocol. */
-export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls', 'managesieve'] as const;
+export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls', 'managesieve', 'rsync', 'nntp'] as const;
 
 /**
  * Registry protocols no probe names, and why: a probe would need a secret, a write, UDP (identify is TCP), or
@@ -131,6 +131,9 @@ export function recognizeBanner(bytes: Uint8Array): Finding | null {
   if (/^Rsrv\d{4}QAP1/.test(text)) return high('rserve', { info: first.slice(0, 12) });
   if (/^\( success \( \d+ \d+ /.test(text)) return high('svn');
   if (/^(107|200) \d+ *\n/.test(text)) return high('varnish', { info: 'management CLI' });
+  // NNTP (RFC 3977 5.1): 200 posting allowed, 201 not; INN names itself.
+  if (/^20[01] .*\b(?:INN|InterNetNews)\b/.test(first)) return high('nntp', { product: 'INN', version: /\bINN ([\d.]+)/.exec(first)?.[1], info: first.slice(4, 120) });
+  if (/^20[01] .*\b(NNTP|NNRP|news)\b/i.test(first)) return high('nntp', { info: first.slice(4, 120) });
   if (/^220 .*\bFAX\b|hfaxd/i.test(first)) return high('snpp');
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] >= 0xfb && bytes[1] <= 0xfe) return high('telnet', { info: 'option negotiation first' });
   const mysql = mysqlGreeting(bytes);
@@ -352,6 +355,27 @@ function recognizeDns(b: Uint8Array): Finding | null {
 const text = (s: string) => () => utf8(s);
 
 /** Client-first probes in the order they cost least; a reply is also read by every other probe's recognizer. */
+/** CALL of procedure 0 of program 100000 version 2, AUTH_NONE, in one last fragment (RFC 5531 §9, §11). */
+function rpcNullCall(xid: Uint8Array): Uint8Array {
+  const w = new ByteWriter();
+  w.u32(0x80000000 | 40);
+  w.bytes(xid);
+  for (const v of [0, 2, 100000, 2, 0, 0, 0, 0, 0]) w.u32(v);
+  return w.finish();
+}
+
+/** A REPLY to our xid: the accept_stat of an accepted one, -1 for a denied one; null when it is not one. */
+function rpcReply(b: Uint8Array, xid: Uint8Array): number | null {
+  if (b.length < 4 + 12 || !(b[0] & 0x80)) return null;
+  const r = new ByteReader(b.subarray(4));
+  if (!equalBytes(r.bytesN(4), xid) || r.u32() !== 1) return null;
+  if (r.u32() !== 0) return -1;
+  if (r.remaining < 12) return null;
+  r.u32();
+  r.skip(Math.min(r.u32(), 400));
+  return r.remaining >= 4 ? r.u32() : null;
+}
+
 export const PROBES: readonly Probe[] = [
   {
     name: 'tls-client-hello',
@@ -374,6 +398,21 @@ export const PROBES: readonly Probe[] = [
     recognize(reply, t) {
       if (h2Frames(reply)) return high('http2', { info: 'h2c: answers HTTP/1.1 with HTTP/2 frames' });
       return recognizeHttp(t);
+    },
+  },
+  {
+    // ONC RPC (RFC 5531) over TCP: a NULL call to the portmapper program, record-marked; every RPC server answers
+    // it, and only rpcbind accepts it.
+    name: 'rpc-null',
+    protocol: 'portmapper',
+    cost: 2,
+    ports: [111],
+    payload: (_host, random) => rpcNullCall(random(4)),
+    recognize(reply, _t, sent) {
+      const r = rpcReply(reply, sent.subarray(4, 8));
+      if (r === null) return null;
+      if (r === 0) return high('portmapper', { info: 'answers the NULL call of program 100000 v2' });
+      return medium('rpc', { info: `ONC RPC: ${r === 1 ? 'PROG_UNAVAIL' : r === 2 ? 'PROG_MISMATCH' : `accept_stat ${r}`} for the portmapper program` });
     },
   },
   {
