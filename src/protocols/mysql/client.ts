@@ -5,7 +5,7 @@
 // upgrades; then it sends HandshakeResponse41 answering the server's default auth plugin, and
 // follows AuthSwitchRequest (0xFE) and AuthMoreData (0x01) until OK or ERR. Sequence ids count up
 // within a command and restart at 0 with each command. Results are read in batches of packets
-// from a queue; rows past `maxRows`/`maxBytes` are read and counted but not kept, so the next
+// from a queue; rows past `maxRows` (of each statement) or `maxBytes` (of the answer) are read and counted but not kept, so the next
 // result of a multi-statement query still arrives.
 import { latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
@@ -43,7 +43,7 @@ import {
   type Handshake,
   type Packet,
 } from './codec.ts';
-import type { JsonValue, Limits } from '../sql/fields.ts';
+import { RowBudget, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const frame = packetsFrame();
 
@@ -295,30 +295,27 @@ function column(c: ColumnDefinition): Column {
 }
 
 class Collector {
-  rows = 0;
-  bytes = 0;
-  limit?: string;
   readonly results: ResultSet[] = [];
-  constructor(readonly limits: Limits) {}
+  private readonly budget: RowBudget;
+  constructor(limits: Limits) {
+    this.budget = new RowBudget(limits);
+  }
+
+  begin(set: ResultSet): void {
+    this.budget.nextSet();
+    this.results.push(set);
+  }
 
   keep(set: ResultSet, size: number): boolean {
     set.rowsReceived++;
-    if (this.limit === undefined) {
-      if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
-      else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
-    }
-    if (this.limit !== undefined) {
-      set.truncated = true;
-      return false;
-    }
-    this.rows++;
-    this.bytes += size;
-    return true;
+    if (this.budget.keep(size)) return true;
+    set.truncated = true;
+    return false;
   }
 
   outcome(statusFlags: number): QueryOutcome {
     const truncated = this.results.some((r) => r.truncated);
-    return { results: this.results, truncated, statusFlags, ...(truncated && this.limit ? { limit: this.limit } : {}) };
+    return { results: this.results, truncated, statusFlags, ...(truncated && this.budget.first ? { limit: this.budget.first } : {}) };
   }
 }
 
@@ -360,7 +357,7 @@ async function readResults(s: Session, c: Collector, binary: boolean): Promise<Q
     const defs = await readColumns(s, count);
     const decoders = defs.map(textColumnDecoder);
     const set: ResultSet = { columns: defs.map(column), rows: [], rowsReceived: 0, truncated: false, affectedRows: null, lastInsertId: null, warnings: 0, info: '' };
-    c.results.push(set);
+    c.begin(set);
     for (;;) {
       const p = await recv(s);
       const r = p.payload;

@@ -133,6 +133,13 @@ test('mysql: a large result is read whole, and limits truncate with a flag namin
   assert.equal(cut.body.result.results[0].rows.length, 100);
   assert.equal(cut.body.result.results[0].rowsReceived, 5000);
   assert.equal(cut.body.result.results[1].rowsReceived, 1, 'the second statement still ran');
+  assert.deepEqual(cut.body.result.results[1].rows, [[2]], 'the row limit is per statement: the second keeps its row');
+  const two = await sql({ ...native, sql: 'SELECT seq FROM seq_1_to_3; SELECT seq FROM seq_1_to_2500' });
+  assert.deepEqual(two.body.result.results.map((r: { rows: unknown[]; rowsReceived: number }) => [r.rows.length, r.rowsReceived]), [[3, 3], [1000, 2500]]);
+  const spent = await sql({ ...native, sql: "SELECT REPEAT('x', 1000) FROM seq_1_to_20; SELECT 2 AS after", maxBytes: 10_000 });
+  assert.equal(spent.body.result.limit, 'maxBytes 10000');
+  assert.equal(spent.body.result.results[1].rows.length, 0);
+  assert.equal(spent.body.result.results[1].rowsReceived, 1);
   const bytes = await sql({ ...native, sql: "SELECT REPEAT('x', 1000) FROM seq_1_to_100", maxBytes: 10_000 });
   assert.equal(bytes.body.result.limit, 'maxBytes 10000');
   assert.ok(bytes.body.result.results[0].rows.length < 10);
