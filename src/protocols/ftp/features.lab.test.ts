@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { ports } from '../../../lab/index.ts';
 import { ftpFacts } from '../../../lab/servers/ftp.ts';
-import { call } from '../../../test/harness.ts';
+import { call, workerUrl } from '../../../test/harness.ts';
 import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
 
 const vsftpd = { host: '127.0.0.1', port: ports.ftp.ftp };
@@ -106,6 +106,38 @@ test('ProFTPD mod_digest: a download is checked against HASH SHA-256 (after OPTS
   const cut = await call('ftp', 'download', { ...proftpd, ...user, path, maxBytes: 1000 });
   assert.equal(cut.body.result.verification, null);
   assert.match(cut.body.result.verificationNote, /cut at maxBytes/);
+  await remove(proftpd, path);
+});
+
+test('a download streamed over the WebSocket transfer is checked too: the end result carries the verification', async () => {
+  const path = `digest-ws-${run}.bin`;
+  const content = randomBytes(600_000);
+  await upload(proftpd, path, content);
+  const ws = new WebSocket(`${workerUrl().replace(/^http/, 'ws')}/api/ftp/download`);
+  ws.binaryType = 'arraybuffer';
+  const parts: Buffer[] = [];
+  const end = new Promise<any>((resolve, reject) => {
+    ws.addEventListener('message', (e) => {
+      if (typeof e.data !== 'string') {
+        parts.push(Buffer.from(e.data as ArrayBuffer));
+        ws.send(JSON.stringify({ type: 'ack', bytes: (e.data as ArrayBuffer).byteLength }));
+        return;
+      }
+      const msg = JSON.parse(e.data);
+      if (msg.type === 'end' || msg.type === 'error') resolve(msg);
+    });
+    ws.addEventListener('error', () => reject(new Error('websocket error')));
+  });
+  await new Promise((r, j) => (ws.addEventListener('open', r), ws.addEventListener('error', j)));
+  ws.send(JSON.stringify({ type: 'start', input: { ...proftpd, ...user, path } }));
+  const msg = await end;
+  assert.equal(msg.type, 'end', JSON.stringify(msg));
+  assert.ok(Buffer.concat(parts).equals(content), 'the streamed bytes are the file');
+  assert.equal(msg.result.contentBase64, null);
+  assert.equal(msg.result.verification.command, 'HASH SHA-256');
+  assert.equal(msg.result.verification.server, hex('sha256', content));
+  assert.equal(msg.result.verification.match, true);
+  ws.close();
   await remove(proftpd, path);
 });
 
