@@ -221,4 +221,25 @@ describe('SQL table browser (MySQL / MariaDB)', { timeout: 300_000 }, () => {
   });
 
   test('schema tree → table → page 2 (keyset) → sort → filter → count', () => browseTable(b, mysql));
+
+  test('several statements come back as separate grids, each with its own columns', async () => {
+    const page = b.page;
+    await page.goto('about:blank');
+    await page.goto(`${workerUrl()}/#/run/mysql/query?host=127.0.0.1&port=${mysql.port}&user=${mysql.user}&database=${mysql.database}`);
+    await page.locator('input[name=password]').fill(mysql.password);
+    const editor = page.locator('[data-field=sql] .cm-content');
+    await editor.click();
+    await page.keyboard.type(`SELECT id, name FROM ${table} WHERE id <= 2 ORDER BY id; SELECT COUNT(*) AS n FROM ${table}; UPDATE ${table} SET score = score WHERE id = 1`);
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const result = page.locator('[data-testid=result][data-outcome=ok]');
+    await result.waitFor({ timeout: 30_000 });
+    const grids = result.locator('div.section').filter({ has: page.locator(':scope > h3', { hasText: /^result \d/i }) });
+    assert.equal(await grids.count(), 3);
+    assert.deepEqual(await grids.nth(0).locator('th').allInnerTexts(), ['id', 'name']);
+    assert.deepEqual(await grids.nth(0).locator('tbody td').allInnerTexts(), ['1', 'harbour-1', '2', 'harbour-2']);
+    assert.deepEqual(await grids.nth(1).locator('th').allInnerTexts(), ['n']);
+    assert.deepEqual(await grids.nth(1).locator('tbody td').allInnerTexts(), [String(ROWS)]);
+    assert.match(await grids.nth(2).innerText(), /No rows \(a statement without a result set\)/);
+    await screenshot(page, 'mysql-03-statements');
+  });
 });
