@@ -56,7 +56,9 @@ function vsftpdConfig(ctx: LabContext, extra: Record<string, string>): string {
     pasv_max_port: String(p.ftpPassiveMax),
     pasv_address: '127.0.0.1',
     pasv_addr_resolve: 'NO',
-    port_enable: 'NO',
+    // Active mode (EPRT, PORT) for the Node host, which accepts the connection; from any port, not 20.
+    port_enable: 'YES',
+    connect_from_port_20: 'NO',
     // TYPE A translates line ends both ways, so ASCII mode is observable.
     ascii_upload_enable: 'YES',
     ascii_download_enable: 'YES',
@@ -211,7 +213,10 @@ const vsftpdNat: LabServer = {
   },
 };
 
-/** ProFTPD: a second implementation, with MLSD/MLST (RFC 3659 §7), for the lab user only, plain. */
+/**
+ * ProFTPD: a second implementation, with MLSD/MLST (RFC 3659 §7) and, from Debian's mod_digest, HASH and
+ * XCRC/XMD5/XSHA1/XSHA256/XSHA512 file digests; for the lab user only, plain.
+ */
 const proftpd: LabServer = {
   name: 'proftpd',
   area: 'ftp',
@@ -246,6 +251,9 @@ RequireValidShell off
 AuthPAM off
 AuthOrder mod_auth_unix.c
 AllowOverwrite on
+ModulePath ${join(ctx.unpacked('proftpd-core'), 'usr/lib/proftpd')}
+LoadModule mod_digest.c
+DigestEngine on
 `,
     );
     await ctx.spawnDaemon({ command: join(ctx.unpacked('proftpd-core'), 'usr/sbin/proftpd'), args: ['--nodaemon', '--config', config] });
@@ -254,6 +262,7 @@ AllowOverwrite on
     const answer = await exchange(p.ftpProftpd, { send: 'FEAT\r\n', until: (got) => got.includes('211 End') });
     expectIncludes('proftpd', answer, ftpFacts.proftpdName);
     expectIncludes('proftpd FEAT', answer, 'MLST');
+    expectIncludes('proftpd FEAT (mod_digest)', answer, 'XSHA256');
   },
 };
 

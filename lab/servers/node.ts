@@ -278,7 +278,8 @@ const atftpd: LabServer = {
 };
 
 // telnetd (inetutils) and the netkit rsh family, run by one xinetd: a user with a password (telnet, rexec)
-// and a .rhosts trusting `portolan` at localhost (rsh, rlogin).
+// and a .rhosts trusting `portolan` at localhost (rsh, rlogin); telnetd-ssl (netkit with SSL, unpacked: it
+// conflicts with the other telnetd) for Telnet over TLS from the first byte (port 992's telnets).
 
 async function ensureRemoteUser(ctx: LabContext): Promise<string> {
   const r = nodeFacts.remote;
@@ -320,7 +321,8 @@ const remoteShells: LabServer = {
   name: 'remote-shells',
   area: 'node',
   packages: ['xinetd', 'inetutils-telnetd', 'rsh-server', 'rsh-client'],
-  ports: [p.telnet, p.rsh, p.rlogin, p.rexec],
+  unpacked: ['telnetd-ssl'],
+  ports: [p.telnet, p.rsh, p.rlogin, p.rexec, ports.sshftp.telnets],
   async start(ctx) {
     await ensureRemoteUser(ctx);
     const conf = ctx.writeFile(
@@ -328,6 +330,13 @@ const remoteShells: LabServer = {
       [
         `defaults\n{\n\tlog_type = FILE ${join(ctx.dir, 'service.log')}\n\tlog_on_success = PID HOST EXIT\n\tlog_on_failure = HOST\n\tinstances = 50\n\tcps = 1000 1\n}\n`,
         xinetdService('telnet', p.telnet, '/usr/sbin/telnetd'),
+        // -z ssl: TLS first, then Telnet; -z secure: never fall back to the clear; -L: login(1) itself (its telnetlogin wrapper is not installed).
+        xinetdService(
+          'telnets',
+          ports.sshftp.telnets,
+          join(ctx.unpacked('telnetd-ssl'), 'usr/sbin/in.telnetd'),
+          `-L /bin/login -z ssl -z secure -z cert=${ctx.tls.certPath} -z key=${ctx.tls.keyPath}`,
+        ),
         xinetdService('shell', p.rsh, '/usr/sbin/in.rshd'),
         xinetdService('login', p.rlogin, '/usr/sbin/in.rlogind'),
         xinetdService('exec', p.rexec, '/usr/sbin/in.rexecd'),
@@ -335,10 +344,18 @@ const remoteShells: LabServer = {
     );
     await ctx.spawnDaemon({ command: '/usr/sbin/xinetd', args: ['-dontfork', '-f', conf, '-pidfile', join(ctx.dir, 'xinetd.pid')] });
   },
-  async health() {
+  async health(ctx) {
     // telnetd opens with option negotiation: IAC (255) DO/WILL ...
     const t = await exchange(p.telnet, { until: (b) => b.length >= 3 });
     if (t[0] !== 255) throw new Error(`telnetd: no option negotiation, got ${preview(t)}`);
+    // telnetd-ssl: a TLS handshake with the lab certificate, then option negotiation inside it.
+    const secure = await new Promise<Buffer>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: ports.sshftp.telnets, servername: 'localhost', ca: readFileSync(ctx.tls.caPath) });
+      const timer = setTimeout(() => (s.destroy(), reject(new Error('telnetd-ssl: no answer within 5 s'))), 5000);
+      s.once('data', (d) => (clearTimeout(timer), s.destroy(), resolve(d)));
+      s.once('error', (e) => (clearTimeout(timer), reject(e)));
+    });
+    if (secure[0] !== 255) throw new Error(`telnetd-ssl: no option negotiation over TLS, got ${preview(secure)}`);
     // rexecd: "\0user\0password\0command\0" — answers \0 and the output, or \1 and why.
     const r = nodeFacts.remote;
     const out = await exchange(p.rexec, { send: `0\0${r.user}\0${r.password}\0cat ${r.file}\0`, until: (b) => b.includes(r.fileText.trim()) });

@@ -29,13 +29,42 @@ const clientKeys = {
   rsaPkcs8: { type: 'rsa', bits: 2048, format: 'pkcs8', user: 'sshrsa' },
 } as const;
 
-export type ClientKeyName = keyof typeof clientKeys;
+/** Keys of the certificate user: no authorized_keys line, only certificates from the user CA let them in. */
+const certUserKeys = {
+  cert: { type: 'ed25519', format: 'openssh', user: 'sshcert' },
+  certRsa: { type: 'rsa', bits: 2048, format: 'openssh', user: 'sshcert' },
+} as const;
+
+/** OpenSSH CAs (ssh-keygen -s): one signs host certificates, one user certificates, one nobody trusts. */
+const certAuthorities = ['hostCa', 'userCa', 'otherCa'] as const;
+
+/** User certificates under `<labDir>/sshd/certs/<name>-cert.pub`: the key they certify, the CA, validity. */
+const userCerts = {
+  cert: { key: 'cert', ca: 'userCa', principals: 'sshcert', validity: 'always:forever' },
+  certRsa: { key: 'certRsa', ca: 'userCa', principals: 'sshcert', validity: 'always:forever' },
+  certExpired: { key: 'cert', ca: 'userCa', principals: 'sshcert', validity: '20200101:20200102' },
+  certOtherCa: { key: 'cert', ca: 'otherCa', principals: 'sshcert', validity: 'always:forever' },
+  certOtherUser: { key: 'cert', ca: 'userCa', principals: 'sshpass', validity: 'always:forever' },
+} as const;
+
+/** Host certificates of the certificate sshd, by host key: the ECDSA P-256 one has expired. */
+const hostCerts = {
+  ed25519: { validity: 'always:forever' },
+  rsa: { validity: 'always:forever' },
+  ecdsa256: { validity: '20200101:20200102' },
+} as const;
+
+export type ClientKeyName = keyof typeof clientKeys | keyof typeof certUserKeys;
 
 /** What the SSH lab serves, for tests to assert against. */
 export const sshFacts = {
   port: p.sshd,
   /** The same sshd configuration, but the server re-keys every 32 KiB (RekeyLimit 32K). */
   rekeyPort: p.sshdRekey,
+  /** The same again, with host certificates (HostCertificate) and a user CA (TrustedUserCAKeys). */
+  certPort: p.sshdCert,
+  /** Principals of the host certificates. */
+  hostCertPrincipals: ['localhost', '127.0.0.1'],
   dir,
   users: {
     password: { user: 'sshpass', password: 'portolan-pass-1' },
@@ -43,6 +72,7 @@ export const sshFacts = {
     ed25519: { user: 'sshed25519' },
     ecdsa: { user: 'sshecdsa' },
     rsa: { user: 'sshrsa' },
+    certificate: { user: 'sshcert' },
   },
   passphrase: 'portolan passphrase',
   clientKeys,
@@ -62,6 +92,16 @@ export function clientKey(name: ClientKeyName): string {
 /** The public key line (`type base64 comment`) of a client key. */
 export function clientPublicKey(name: ClientKeyName): string {
   return readFileSync(join(dir, 'keys', `id_${name}.pub`), 'utf8').trim();
+}
+
+/** A user certificate line (`type base64 comment`), as ssh-keygen -s wrote it. */
+export function userCertificate(name: keyof typeof userCerts): string {
+  return readFileSync(join(dir, 'certs', `${name}-cert.pub`), 'utf8').trim();
+}
+
+/** The public key line of a lab CA. */
+export function caPublicKey(name: (typeof certAuthorities)[number]): string {
+  return readFileSync(join(dir, 'ca', `${name}.pub`), 'utf8').trim();
 }
 
 /** The host public key line of a type (ed25519, ecdsa256, ecdsa384, ecdsa521, rsa). */
@@ -134,7 +174,7 @@ const sshd: LabServer = {
   name: 'sshd',
   area: 'ssh',
   packages: ['openssh-server', 'openssh-client', 'openssl'],
-  ports: [p.sshd, p.sshdRekey],
+  ports: [p.sshd, p.sshdRekey, p.sshdCert],
   async start(ctx) {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     // Host keys of every type (sshd wants them private to root).
@@ -146,13 +186,34 @@ const sshd: LabServer = {
     }
     // Client keys for the tests (world-readable: they are test keys).
     mkdirSync(join(ctx.dir, 'keys'), { recursive: true, mode: 0o755 });
-    for (const [name, spec] of Object.entries(clientKeys)) await makeKey(ctx, join(ctx.dir, 'keys', `id_${name}`), spec, `portolan-${name}`);
+    for (const [name, spec] of Object.entries({ ...clientKeys, ...certUserKeys })) await makeKey(ctx, join(ctx.dir, 'keys', `id_${name}`), spec, `portolan-${name}`);
+
+    // OpenSSH CAs, and the certificates they sign (rewritten at each start: they are cheap).
+    mkdirSync(join(ctx.dir, 'ca'), { recursive: true, mode: 0o755 });
+    for (const name of certAuthorities) {
+      await makeKey(ctx, join(ctx.dir, 'ca', name), { type: 'ed25519', format: 'openssh' }, `portolan-${name}`);
+      await ctx.exec('chmod', ['0600', join(ctx.dir, 'ca', name)]);
+    }
+    const certDir = join(ctx.dir, 'certs');
+    rmSync(certDir, { recursive: true, force: true });
+    mkdirSync(certDir, { mode: 0o755 });
+    for (const [name, spec] of Object.entries(userCerts)) {
+      const pub = join(certDir, `${name}.pub`);
+      writeFileSync(pub, readFileSync(join(ctx.dir, 'keys', `id_${spec.key}.pub`)));
+      await ctx.exec('ssh-keygen', ['-q', '-s', join(ctx.dir, 'ca', spec.ca), '-I', `portolan-${name}`, '-n', spec.principals, '-V', spec.validity, '-z', '7', pub]);
+    }
+    for (const [name, spec] of Object.entries(hostCerts)) {
+      const pub = join(certDir, `host_${name}.pub`);
+      writeFileSync(pub, readFileSync(join(ctx.dir, `ssh_host_${name}_key.pub`)));
+      await ctx.exec('ssh-keygen', ['-q', '-s', join(ctx.dir, 'ca', 'hostCa'), '-h', '-I', `portolan-host-${name}`, '-n', sshFacts.hostCertPrincipals.join(','), '-V', spec.validity, '-z', '9', pub]);
+    }
 
     // Users, authorized keys and files.
     const authDir = join(ctx.dir, 'authorized_keys');
     mkdirSync(authDir, { recursive: true, mode: 0o755 });
     const { uid, gid, home } = await ensureUser(ctx, sshFacts.users.password.user, sshFacts.users.password.password);
     await ensureUser(ctx, sshFacts.users.keyboardInteractive.user, sshFacts.users.keyboardInteractive.password);
+    await ensureUser(ctx, sshFacts.users.certificate.user);
     for (const user of ['sshed25519', 'sshecdsa', 'sshrsa']) {
       await ensureUser(ctx, user);
       const lines = Object.entries(clientKeys)
@@ -210,17 +271,23 @@ Match User ${sshFacts.users.password.user}
   AuthenticationMethods password
 Match User ${sshFacts.users.keyboardInteractive.user}
   AuthenticationMethods keyboard-interactive
-Match User sshed25519,sshecdsa,sshrsa
+Match User sshed25519,sshecdsa,sshrsa,${sshFacts.users.certificate.user}
   AuthenticationMethods publickey
 `;
     const config = ctx.writeFile('sshd_config', configText(p.sshd, ''));
     const rekeyConfig = ctx.writeFile('sshd_config_rekey', configText(p.sshdRekey, 'RekeyLimit 32K'));
+    const certConfig = ctx.writeFile(
+      'sshd_config_cert',
+      configText(p.sshdCert, [...Object.keys(hostCerts).map((name) => `HostCertificate ${join(certDir, `host_${name}-cert.pub`)}`), `TrustedUserCAKeys ${join(ctx.dir, 'ca', 'userCa.pub')}`].join('\n')),
+    );
+    await ctx.exec(binary, ['-t', '-f', certConfig]);
     await ctx.exec(binary, ['-t', '-f', config]);
     await ctx.spawnDaemon({ command: binary, args: ['-D', '-e', '-f', config] });
     await ctx.spawnDaemon({ label: 'sshd-rekey', command: binary, args: ['-D', '-e', '-f', rekeyConfig] });
+    await ctx.spawnDaemon({ label: 'sshd-cert', command: binary, args: ['-D', '-e', '-f', certConfig] });
   },
   async health() {
-    for (const port of [p.sshd, p.sshdRekey]) {
+    for (const port of [p.sshd, p.sshdRekey, p.sshdCert]) {
       const greeting = await exchange(port, { until: (b) => b.includes('\n') });
       expectIncludes(`sshd version line on ${port}`, greeting, 'SSH-2.0-OpenSSH');
     }

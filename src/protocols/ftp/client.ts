@@ -10,12 +10,16 @@
 // The data connection is dialled plain and, with PROT P, upgraded to TLS only after the server's 1xx
 // reply: servers start the TLS handshake on the data connection after accepting it and answering the
 // transfer command, and a command that fails (550) then never leaves a handshake hanging.
-import type { Conn } from '../../core/conn.ts';
+// Active mode (on hosts that can listen) turns it round: EPRT or PORT names a port beside the control
+// connection's local address, and the server's connection is accepted after its 1xx reply.
+import { splitHostPort, type Conn } from '../../core/conn.ts';
+import { unsupportedReasons } from '../../core/capabilities.ts';
 import { ByteCollector, memorySource, type ByteSink, type ByteSource } from '../../core/files.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
-import type { OperationContext } from '../../core/protocol.ts';
+import { AuthError, PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
+import type { BackChannel, OperationContext } from '../../core/protocol.ts';
 import {
   encodeCommand,
+  encodePort,
   featureParams,
   formatReply,
   fromNetworkAscii,
@@ -43,13 +47,22 @@ export interface SessionOptions {
   protectData: boolean;
   /** Send OPTS UTF8 ON when FEAT lists UTF8 (RFC 2640 §3.2). */
   utf8: boolean;
+  /** Active mode: the server connects to us (EPRT, PORT when EPRT is unknown); hosts with `listen` only. */
+  active?: boolean;
+  /** Active mode's command: `auto` (EPRT, then PORT if the server does not know EPRT), or only one of them. */
+  activeCommand?: 'auto' | 'eprt' | 'port';
 }
+
+export type DataVia = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';
 
 export type Representation = 'binary' | 'ascii';
 
 export interface DataChannel {
-  conn: Conn;
-  via: 'EPSV' | 'PASV';
+  /** Null in active mode until the server has connected (after its 1xx reply). */
+  conn: Conn | null;
+  /** Active mode: where the server's connection is accepted. */
+  back?: BackChannel;
+  via: DataVia;
   host: string;
   port: number;
   /** The address a PASV reply named, when it was not used. */
@@ -57,7 +70,7 @@ export interface DataChannel {
 }
 
 export interface TransferInfo {
-  via: 'EPSV' | 'PASV';
+  via: DataVia;
   dataHost: string;
   dataPort: number;
   dataTls: boolean;
@@ -97,6 +110,7 @@ export class FtpSession {
   dataTls = false;
   private type: 'A' | 'I' | null = null;
   private epsvRefused = false;
+  private eprtRefused = false;
 
   private constructor(
     private readonly ctx: OperationContext,
@@ -107,6 +121,11 @@ export class FtpSession {
 
   /** Dials, reads the greeting and, for `tls: 'starttls'`, upgrades with AUTH TLS. Does not log in. */
   static async connect(ctx: OperationContext, opts: SessionOptions, how: { authTls?: boolean } = {}): Promise<FtpSession> {
+    if (opts.active && !ctx.capabilities.has('listen')) {
+      // Refused before any connection: active mode needs a host that accepts the server's data connection.
+      const { reasons, alternatives } = unsupportedReasons(['listen'], ['Use passive mode (dataConnection passive, the default): EPSV or PASV, which Workers can dial.']);
+      throw new UnsupportedRuntime(`active mode (EPRT/PORT) needs a host that accepts the server's data connection; the ${ctx.runtime} runtime cannot: ${reasons.join(' ')}`, { runtime: ctx.runtime, missing: ['listen'], reasons, alternatives });
+    }
     const control = await ctx.dial();
     let banner = await readReply(control);
     // RFC 959 §5.4: 120 (ready in nnn minutes) may come before 220.
@@ -247,6 +266,7 @@ export class FtpSession {
    * implement EPSV (and `passive: 'auto'`). The dial is a second hop, checked by the guard.
    */
   async openData(): Promise<DataChannel> {
+    if (this.opts.active) return this.openActive();
     let via: 'EPSV' | 'PASV' | undefined;
     let host = this.control.host;
     let port = 0;
@@ -281,6 +301,34 @@ export class FtpSession {
     return { conn, via, host, port, ignoredAddress };
   }
 
+  /**
+   * Active mode: listens beside the control connection's local address and tells the server where, with
+   * EPRT (RFC 2428 §2) or, when the server does not know EPRT, PORT (RFC 959 §4.1.2, IPv4 only). The
+   * server connects after the transfer command; only a connection from its address is accepted.
+   */
+  private async openActive(): Promise<DataChannel> {
+    const local = this.control.info().localAddress;
+    if (!local) throw new PortolanError('closed', 'the control connection is gone: no local address to listen on');
+    let address = splitHostPort(local).address;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped) address = mapped[1];
+    const v6 = address.includes(':');
+    const back = await this.ctx.listen({ for: this.control });
+    let via: 'EPRT' | 'PORT' | undefined;
+    const how = this.opts.activeCommand ?? 'auto';
+    if (how !== 'port' && !this.eprtRefused) {
+      const reply = await this.command('EPRT', `|${v6 ? 2 : 1}|${address}|${back.port}|`);
+      if (reply.code === 200) via = 'EPRT';
+      else if (how === 'auto' && !v6 && (NOT_IMPLEMENTED.includes(reply.code) || reply.code === 522)) this.eprtRefused = true;
+      else throw failure('EPRT', reply);
+    }
+    if (via === undefined) {
+      await this.expect('PORT', encodePort(address, back.port), [200]);
+      via = 'PORT';
+    }
+    return { conn: null, back, via, host: address, port: back.port };
+  }
+
   /** Sends the transfer command (after REST when resuming) and waits for its 1xx; then TLS on the data connection with PROT P. */
   private async startTransfer(data: DataChannel, verb: string, argument: string | undefined, offset: number): Promise<Reply | null> {
     // RFC 3659 §5.3: REST must come right before the transfer command.
@@ -288,7 +336,8 @@ export class FtpSession {
     const first = await this.command(verb, argument);
     if (first.code >= 200 && first.code < 300) return first;
     if (!isPreliminary(first)) throw failure(argument === undefined ? verb : `${verb} ${argument}`, first);
-    if (this.dataTls) await data.conn.startTls();
+    if (data.back) data.conn = await data.back.accept('the data connection');
+    if (this.dataTls) await data.conn!.startTls();
     return null;
   }
 
@@ -339,10 +388,11 @@ export class FtpSession {
       const early = await this.startTransfer(data, verb, argument, opts.offset ?? 0);
       if (early !== null) return { info: this.info(data, 0, 0, early), bytes: 0 };
       started = now();
-      data.conn.bulkReads(DATA_READ_BYTES);
+      const conn = data.conn!;
+      conn.bulkReads(DATA_READ_BYTES);
       let pendingCr = false;
       for (;;) {
-        const chunk = await data.conn.read(DATA_READ_BYTES);
+        const chunk = await conn.read(DATA_READ_BYTES);
         if (chunk === null) break;
         wire += chunk.length;
         let piece = chunk;
@@ -359,7 +409,7 @@ export class FtpSession {
         await sink.write(fromNetworkAscii(new Uint8Array(0), true, true).bytes);
       }
     } finally {
-      await data.conn.close();
+      await data.conn?.close();
     }
     const ms = now() - started;
     this.ctx.timing.mark('transferDoneMs');
@@ -387,6 +437,7 @@ export class FtpSession {
       const early = await this.startTransfer(data, verb, path, opts.offset ?? 0);
       if (early !== null) throw new ProtocolError(`${verb} ${path}: the server answered ${formatReply(early)} before any data was sent`);
       started = now();
+      const conn = data.conn!;
       let afterCr = false;
       // Writes are issued while the next chunk is read, up to WRITES_IN_FLIGHT bytes not yet settled.
       const writes: { size: number; done: Promise<void> }[] = [];
@@ -399,7 +450,7 @@ export class FtpSession {
           // Record the size before the write: a runtime may take (detach) the buffer it writes.
           const size = piece.length;
           bytes += chunk.length;
-          const done = data.conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
+          const done = conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
           done.catch(() => {});
           writes.push({ size, done });
           unsettled += size;
@@ -417,13 +468,13 @@ export class FtpSession {
       // RFC 959 §3.3 (stream mode): the end of the connection is the end of the file. Half-close, then wait
       // for the server to close: closing at once can lose bytes still queued in the host, and with TLS 1.3
       // unread session tickets would turn the close into a reset (vsftpd: 426, file cut short).
-      await data.conn.end();
-      await data.conn.readToEnd(64 * 1024).catch((e: unknown) => {
+      await conn.end();
+      await conn.readToEnd(64 * 1024).catch((e: unknown) => {
         // A reset here is the server's business: its final reply on the control connection says how it went.
         if (!(e instanceof PortolanError && e.code === 'closed')) throw e;
       });
     } finally {
-      await data.conn.close();
+      await data.conn?.close();
     }
     const ms = now() - started;
     this.ctx.timing.mark('transferDoneMs');

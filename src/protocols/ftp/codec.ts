@@ -98,7 +98,8 @@ export function formatReply(reply: Reply): string {
  * CR, LF and NUL cannot appear in an argument: they would end the command or start another one.
  */
 export function encodeCommand(verb: string, argument?: string): Uint8Array {
-  if (!/^[A-Z]{3,4}( [A-Z0-9]+)?$/.test(verb)) throw InvalidInput.field('command', `${JSON.stringify(verb)} is not an FTP command verb`);
+  // RFC 959 verbs are 3–4 letters; the digest extensions (XSHA1, XSHA256, XSHA512) carry digits.
+  if (!/^[A-Z]{3,4}(?:[0-9]{1,3})?( [A-Z0-9]+)?$/.test(verb)) throw InvalidInput.field('command', `${JSON.stringify(verb)} is not an FTP command verb`);
   if (argument === undefined || argument === '') return utf8(`${verb}\r\n`);
   if (/[\r\n\0]/.test(argument)) throw InvalidInput.field('path', 'must not contain CR, LF or NUL: they would end the FTP command line');
   return utf8(`${verb} ${argument}\r\n`);
@@ -179,6 +180,14 @@ export function featureParams(features: readonly string[], name: string): string
 export function offersAuthTls(features: readonly string[]): boolean {
   const params = featureParams(features, 'AUTH');
   return params !== null && params.toUpperCase().split(/[\s;]+/).includes('TLS');
+}
+
+/** RFC 959 §4.1.2 PORT argument: h1,h2,h3,h4,p1,p2 (IPv4 only). */
+export function encodePort(address: string, port: number): string {
+  const parts = address.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new ProtocolError(`PORT needs an IPv4 address, not ${address}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ProtocolError(`PORT: port ${port} is out of range`);
+  return [...parts.map(Number), port >> 8, port & 0xff].join(',');
 }
 
 /** RFC 3659 §2.3 time-val `YYYYMMDDHHMMSS[.sss]`, always UTC, as an ISO 8601 string; null when malformed. */

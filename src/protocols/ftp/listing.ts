@@ -26,6 +26,10 @@ export interface ListEntry {
   group?: string;
   /** Where a symbolic link points. */
   target?: string;
+  /** RFC 3659 §7.5.5 `perm`: what this user may do (a append, c create, d delete, e enter, f rename, l list, m mkdir, p purge, r retrieve, w store). */
+  perm?: string;
+  /** RFC 3659 §7.5.2 `unique`: the server's identifier of the file (the same file under two names has one). */
+  unique?: string;
   /** Every MLSD fact, names lower-cased (RFC 3659 §7.1: fact names are case-insensitive). */
   facts?: Record<string, string>;
 }
@@ -215,6 +219,8 @@ export function parseFactLine(line: string): ListEntry & { mlsxType: EntryType |
   if (facts['unix.owner'] !== undefined || facts['unix.ownername'] !== undefined) entry.owner = facts['unix.ownername'] ?? facts['unix.owner'];
   if (facts['unix.group'] !== undefined || facts['unix.groupname'] !== undefined) entry.group = facts['unix.groupname'] ?? facts['unix.group'];
   if (facts['os.unix.target'] !== undefined) entry.target = facts['os.unix.target'];
+  if (facts.perm !== undefined) entry.perm = facts.perm;
+  if (facts.unique !== undefined) entry.unique = facts.unique;
   return entry;
 }
 

@@ -2,6 +2,7 @@
 // RFC 8332 3.2 and RFC 8308 3.1 (rsa-sha2-* signatures chosen from server-sig-algs).
 import { AuthError, ProtocolError } from '../../core/errors.ts';
 import { decodeServiceAccept, encodeServiceRequest, messageName, MSG } from './codec.ts';
+import { certAlgorithm, describeUserCertificate, type Certificate } from './cert.ts';
 import type { PrivateKey } from './keys.ts';
 import type { SshTransport } from './transport.ts';
 import { SshReader, SshWriter } from './wire.ts';
@@ -21,6 +22,8 @@ export interface Credentials {
   username: string;
   password?: string;
   privateKey?: PrivateKey;
+  /** An OpenSSH user certificate of privateKey: publickey authentication then presents it instead of the bare key. */
+  certificate?: Certificate;
   /** Answers for keyboard-interactive prompts, in order; the password is used when absent. */
   responses?: string[];
   /** Methods to try, in order (default: publickey when a key is given, then password, keyboard-interactive). */
@@ -141,13 +144,15 @@ export class Authenticator {
   }
 
   /** RFC 4252 7: publickey with a signature straight away (no query round trip). */
-  async publicKey(user: string, key: PrivateKey): Promise<Failure | null> {
-    const algorithm = chooseSignatureAlgorithm(key, this.t.serverSigAlgs());
-    const blob = key.publicBlob;
+  async publicKey(user: string, key: PrivateKey, certificate?: Certificate): Promise<Failure | null> {
+    const signatureAlgorithm = chooseSignatureAlgorithm(key, this.t.serverSigAlgs());
+    // PROTOCOL.certkeys: the certificate goes in place of the key, under the -cert-v01 name; the signature keeps the base algorithm.
+    const algorithm = certificate ? certAlgorithm(signatureAlgorithm) : signatureAlgorithm;
+    const blob = certificate ? certificate.blob : key.publicBlob;
     // RFC 4252 7: the signature covers session identifier || the request with TRUE and the key.
     const body = this.request(user, 'publickey').bool(true).string(algorithm).string(blob).finish();
     const signed = new SshWriter(body.length + 64).string(this.t.sessionId).bytes(body).finish();
-    const signature = await key.sign(algorithm, signed);
+    const signature = await key.sign(signatureAlgorithm, signed);
     const payload = new SshWriter(body.length + signature.length + 8).bytes(body).string(signature).finish();
     await this.t.send(payload, { decode: `USERAUTH_REQUEST user=${JSON.stringify(user)} method=publickey ${algorithm} (signed)` });
     const r = await this.reply();
@@ -200,7 +205,7 @@ export async function authenticate(t: SshTransport, creds: Credentials, probe = 
     let failure: Failure | null;
     if (method === 'publickey') {
       if (!creds.privateKey) continue;
-      failure = await a.publicKey(user, creds.privateKey);
+      failure = await a.publicKey(user, creds.privateKey, creds.certificate);
     } else if (method === 'password') {
       if (creds.password === undefined) continue;
       failure = await a.password(user, creds.password);
@@ -228,7 +233,7 @@ export async function authenticate(t: SshTransport, creds: Credentials, probe = 
       notAllowed,
     });
   }
-  const what = rejected === 'publickey' ? 'the key was not accepted' : rejected === 'password' ? 'wrong password' : `${rejected} failed (wrong answers)`;
+  const what = rejected === 'publickey' ? (creds.certificate ? `the server refused ${describeUserCertificate(creds.certificate, user)}` : 'the key was not accepted') : rejected === 'password' ? 'wrong password' : `${rejected} failed (wrong answers)`;
   throw new AuthError(`authentication failed for ${user}: ${what}; the server offers ${(offered ?? []).join(', ')}`, {
     reason: rejected === 'publickey' ? 'key_rejected' : 'wrong_credentials',
     tried,

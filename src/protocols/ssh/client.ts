@@ -1,13 +1,15 @@
 // SSH session driver for the operations: dial, transport handshake with host key policy, authentication,
 // the connection layer; and the credential-free probe (RFC 4253 4.2, 7.1; RFC 4252 5.2).
-import { toBase64 } from '../../core/bytes.ts';
+import { equalBytes, toBase64 } from '../../core/bytes.ts';
+import type { CryptoPort } from '../../core/crypto.ts';
 import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { authenticate, Authenticator, type AuthOutcome } from './auth.ts';
 import { CIPHERS, MACS } from './ciphers.ts';
 import { SshConnection } from './connection.ts';
-import { checkHostKey, fingerprintMd5, HOST_KEY_ALGORITHMS, parseKnownHosts, pinnedKeyTypes, type HostKeyPolicy } from './hostkey.ts';
+import { certificateJson, checkHostCertificate, hasCertAuthority, parseCertificateInput, type Certificate } from './cert.ts';
+import { checkHostKey, fingerprintMd5, fingerprintSha256, HOST_CERT_ALGORITHMS, HOST_KEY_ALGORITHMS, knownHostsName, parseKnownHosts, pinnedKeyTypes, type HostKeyPolicy } from './hostkey.ts';
 import { DEFAULT_CIPHERS, DEFAULT_HOST_KEYS, DEFAULT_KEX, DEFAULT_MACS, KEX_METHODS, KEX_STRICT_S } from './kex.ts';
 import { parsePrivateKey, type PrivateKey } from './keys.ts';
 import { SshTransport, type AlgorithmOffer, type ServerHostKey } from './transport.ts';
@@ -37,11 +39,13 @@ export interface AuthInput extends ConnectInput {
   password?: string;
   privateKey?: string;
   passphrase?: string;
+  /** An OpenSSH user certificate for privateKey (the -cert.pub line). */
+  certificate?: string;
   responses?: string[];
 }
 
 /** Our offer, narrowed by the user's lists (each name must be one we implement). */
-export function buildOffer(a: AlgorithmInput | undefined, pinnedTypes: string[] = []): AlgorithmOffer {
+export function buildOffer(a: AlgorithmInput | undefined, pinnedTypes: string[] = [], certAuthority = false): AlgorithmOffer {
   const check = (field: string, given: string[] | undefined, supported: readonly string[], fallback: string[]) => {
     if (!given) return fallback;
     for (const name of given) if (!supported.includes(name)) throw InvalidInput.field(`algorithms.${field}`, `${name} is not supported; choose from ${supported.join(', ')}`);
@@ -53,6 +57,8 @@ export function buildOffer(a: AlgorithmInput | undefined, pinnedTypes: string[] 
     const first = hostKey.filter((alg) => pinnedTypes.includes(HOST_KEY_ALGORITHMS[alg].keyType));
     hostKey = [...first, ...hostKey.filter((alg) => !first.includes(alg))];
   }
+  // As OpenSSH does with a CA for the host: host certificates first.
+  if (!a?.hostKey && certAuthority) hostKey = [...HOST_CERT_ALGORITHMS, ...hostKey];
   return {
     kex: check('kex', a?.kex, Object.keys(KEX_METHODS), DEFAULT_KEX),
     hostKey,
@@ -88,18 +94,27 @@ export interface ConnectOptions {
 export async function connectTransport(ctx: OperationContext, input: ConnectInput, opts: ConnectOptions = {}): Promise<SshTransport> {
   const policy = hostKeyPolicy(input);
   const pinned = policy ? await pinnedKeyTypes(ctx.crypto, policy, input.host, input.port) : [];
-  const offer = opts.offer ?? buildOffer(input.algorithms, pinned);
+  const withCa = policy ? await hasCertAuthority(ctx.crypto, policy, input.host, input.port) : false;
+  const offer = opts.offer ?? buildOffer(input.algorithms, pinned, withCa);
   const conn = opts.conn ?? (await ctx.dial());
   const t = new SshTransport(conn, ctx.crypto, {
     offer,
     noteMessages: opts.noteMessages,
     rekeyBytes: input.rekeyLimitBytes,
     rekeyMs: input.rekeyIntervalSeconds === undefined ? undefined : input.rekeyIntervalSeconds * 1000,
-    checkHostKey: policy ? (k) => checkHostKey(ctx.crypto, policy, input.host, input.port, k.blob, k.type) : undefined,
+    checkHostKey: policy ? (k) => checkServerKey(ctx.crypto, policy, input, k) : undefined,
   });
   await t.handshake();
   ctx.timing.mark('kexMs');
   return t;
+}
+
+/** A host certificate from a trusted CA settles it; otherwise the plain key is checked against the pins. */
+async function checkServerKey(crypto: CryptoPort, policy: HostKeyPolicy, input: ConnectInput, k: ServerHostKey): Promise<void> {
+  const cert = k.certificate;
+  if (cert && (await checkHostCertificate(crypto, policy, input.host, input.port, cert))) return;
+  const note = cert ? `; its host certificate "${cert.keyId}" was signed by CA ${cert.ca}, which no @cert-authority line in knownHosts names for ${knownHostsName(input.host, input.port)}` : '';
+  await checkHostKey(crypto, policy, input.host, input.port, k.blob, k.type, note);
 }
 
 export interface Session {
@@ -112,11 +127,18 @@ export interface Session {
 export async function openSession(ctx: OperationContext, input: AuthInput, opts: ConnectOptions = {}): Promise<Session> {
   let key: PrivateKey | undefined;
   if (input.privateKey !== undefined) key = await parsePrivateKey(ctx.crypto, input.privateKey, input.passphrase);
+  let certificate: Certificate | undefined;
+  if (input.certificate !== undefined) {
+    if (!key) throw InvalidInput.field('certificate', 'a certificate needs its privateKey');
+    certificate = await parseCertificateInput(ctx.crypto, input.certificate);
+    if (certificate.kind !== 'user') throw InvalidInput.field('certificate', 'is a host certificate, not a user certificate');
+    if (!equalBytes(certificate.key.blob, key.publicBlob)) throw InvalidInput.field('certificate', `certifies another key (${await fingerprintSha256(ctx.crypto, certificate.key.blob)}), not the privateKey`);
+  }
   if (key === undefined && input.password === undefined && input.responses === undefined) {
     throw InvalidInput.field('password', 'give a password, a privateKey or keyboard-interactive responses');
   }
   const transport = await connectTransport(ctx, input, opts);
-  const auth = await authenticate(transport, { username: input.username, password: input.password, privateKey: key, responses: input.responses });
+  const auth = await authenticate(transport, { username: input.username, password: input.password, privateKey: key, certificate, responses: input.responses });
   ctx.timing.mark('authMs');
   return { transport, connection: new SshConnection(transport), auth };
 }
@@ -139,7 +161,8 @@ export function serverSummary(t: SshTransport) {
 }
 
 function hostKeyJson(k: ServerHostKey) {
-  return { algorithm: k.algorithm, type: k.type, bits: k.bits, fingerprint: k.fingerprint, publicKey: `${k.type} ${toBase64(k.blob)}` };
+  const key = { algorithm: k.algorithm, type: k.type, bits: k.bits, fingerprint: k.fingerprint, publicKey: `${k.type} ${toBase64(k.blob)}` };
+  return k.certificate ? { ...key, certificate: certificateJson(k.certificate) } : key;
 }
 
 // ---------------------------------------------------------------- probe

@@ -6,8 +6,8 @@ import type { CryptoPort } from '../../core/crypto.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { SshReader } from './wire.ts';
 
-/** Host key algorithm → the key type in the blob and the signature hash. */
-export const HOST_KEY_ALGORITHMS: Record<string, { keyType: string; hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512' | null }> = {
+/** Plain host key algorithms → the key type in the blob and the signature hash. */
+const PLAIN_HOST_KEY_ALGORITHMS: Record<string, { keyType: string; hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512' | null }> = {
   'ssh-ed25519': { keyType: 'ssh-ed25519', hash: null },
   'ecdsa-sha2-nistp256': { keyType: 'ecdsa-sha2-nistp256', hash: 'SHA-256' },
   'ecdsa-sha2-nistp384': { keyType: 'ecdsa-sha2-nistp384', hash: 'SHA-384' },
@@ -16,6 +16,23 @@ export const HOST_KEY_ALGORITHMS: Record<string, { keyType: string; hash: 'SHA-1
   'rsa-sha2-256': { keyType: 'ssh-rsa', hash: 'SHA-256' },
   'ssh-rsa': { keyType: 'ssh-rsa', hash: 'SHA-1' },
 };
+
+/**
+ * Host key algorithm → the key type in the blob and the signature hash; with the OpenSSH host certificate
+ * algorithms (PROTOCOL.certkeys: `<algorithm>-cert-v01@openssh.com`, the key type the certificate's, the
+ * signature the base algorithm's; none for SHA-1 ssh-rsa).
+ */
+export const HOST_KEY_ALGORITHMS: Record<string, { keyType: string; hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512' | null }> = {
+  ...PLAIN_HOST_KEY_ALGORITHMS,
+  ...Object.fromEntries(
+    Object.entries(PLAIN_HOST_KEY_ALGORITHMS)
+      .filter(([alg]) => alg !== 'ssh-rsa')
+      .map(([alg, spec]) => [`${alg}-cert-v01@openssh.com`, { keyType: `${spec.keyType}-cert-v01@openssh.com`, hash: spec.hash }]),
+  ),
+};
+
+/** Host certificate algorithms, offered first when knownHosts has an @cert-authority line for the host. */
+export const HOST_CERT_ALGORITHMS = Object.keys(HOST_KEY_ALGORITHMS).filter((a) => a.endsWith('-cert-v01@openssh.com'));
 
 export const EC_CURVES: Record<string, { curve: 'P-256' | 'P-384' | 'P-521'; size: number; hash: 'SHA-256' | 'SHA-384' | 'SHA-512' }> = {
   nistp256: { curve: 'P-256', size: 32, hash: 'SHA-256' },
@@ -210,8 +227,9 @@ async function matchPatterns(crypto: CryptoPort, patterns: string, name: string)
 /**
  * Applies a pinning policy to the server's host key. Throws `untrusted_peer` naming both the
  * server's fingerprint and the expected ones when nothing matches, or when the key is revoked.
+ * `certNote` ends the message when the key came in a certificate no trusted CA signed.
  */
-export async function checkHostKey(crypto: CryptoPort, policy: HostKeyPolicy, host: string, port: number, blob: Uint8Array, keyType: string): Promise<void> {
+export async function checkHostKey(crypto: CryptoPort, policy: HostKeyPolicy, host: string, port: number, blob: Uint8Array, keyType: string, certNote = ''): Promise<void> {
   const sha = await fingerprintSha256(crypto, blob);
   const md5 = fingerprintMd5(crypto, blob);
   const expected: string[] = [];
@@ -236,9 +254,9 @@ export async function checkHostKey(crypto: CryptoPort, policy: HostKeyPolicy, ho
   }
   if (accepted) return;
   if (policy.knownHosts.length > 0 && linesForHost === 0 && policy.fingerprints.length === 0) {
-    throw new PortolanError('untrusted_peer', `knownHosts has no line for ${knownHostsName(host, port)}; the server's host key is ${sha} (${keyType})`, { fingerprint: sha, keyType, expected: [] });
+    throw new PortolanError('untrusted_peer', `knownHosts has no line for ${knownHostsName(host, port)}; the server's host key is ${sha} (${keyType})${certNote}`, { fingerprint: sha, keyType, expected: [] });
   }
-  throw new PortolanError('untrusted_peer', `host key mismatch: the server presented ${sha} (${keyType}), expected ${expected.join(' or ')}`, { fingerprint: sha, keyType, expected });
+  throw new PortolanError('untrusted_peer', `host key mismatch: the server presented ${sha} (${keyType}), expected ${expected.join(' or ')}${certNote}`, { fingerprint: sha, keyType, expected });
 }
 
 /** Accepts `SHA256:abc`, `SHA256:abc=` and `MD5:aa:bb…` forms. */

@@ -22,7 +22,11 @@ const connectFields = {
     .union([z.string().max(128), z.array(z.string().max(128)).min(1).max(16)])
     .optional()
     .describe('Expected host key fingerprint(s), as ssh-keygen -l prints them (SHA256:…); a mismatch fails with untrusted_peer'),
-  knownHosts: z.string().max(256 * 1024).optional().describe('known_hosts lines for the target; the server key must match one of them for this host'),
+  knownHosts: z
+    .string()
+    .max(256 * 1024)
+    .optional()
+    .describe('known_hosts lines for the target; the server key must match one of them for this host, or come in a valid host certificate from a CA named by an @cert-authority line'),
   algorithms: z
     .object({
       kex: algorithmList.optional(),
@@ -48,10 +52,34 @@ const authFields = {
   password: z.string().max(4096).optional().describe('Password (password or keyboard-interactive)'),
   privateKey: z.string().max(64 * 1024).optional().describe('Private key file: OpenSSH (optionally encrypted), PEM PKCS#1, SEC1 or PKCS#8'),
   passphrase: z.string().max(1024).optional().describe('Passphrase of an encrypted private key'),
+  certificate: z
+    .string()
+    .max(16 * 1024)
+    .optional()
+    .describe('OpenSSH user certificate of privateKey (the id_*-cert.pub line ssh-keygen -s writes); publickey authentication presents it instead of the bare key'),
   responses: z.array(z.string().max(4096)).max(32).optional().describe('Answers to keyboard-interactive prompts, in order'),
 };
 
-const hostKeyOut = z.object({ algorithm: z.string(), type: z.string(), bits: z.number(), fingerprint: z.string(), publicKey: z.string() });
+const certificateOut = z.object({
+  type: z.string(),
+  keyId: z.string(),
+  serial: z.string(),
+  principals: z.array(z.string()),
+  validAfter: z.string(),
+  validBefore: z.string(),
+  ca: z.string().describe('SHA256 fingerprint of the CA key that signed it'),
+  caType: z.string(),
+  criticalOptions: z.array(z.string()),
+  extensions: z.array(z.string()),
+});
+const hostKeyOut = z.object({
+  algorithm: z.string(),
+  type: z.string(),
+  bits: z.number(),
+  fingerprint: z.string(),
+  publicKey: z.string(),
+  certificate: certificateOut.optional().describe('The host certificate the key came in (when knownHosts names a @cert-authority for the host)'),
+});
 const serverOut = z.object({
   version: z.string(),
   hostKey: hostKeyOut,
@@ -159,7 +187,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; SFTP v3 (ls, stat, get and put streamed as files with pipelined reads and writes, 1 GiB each way byte-identical, resume from an offset, a session dropped mid-file never a complete download; mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath; src/protocols/ssh/files.lab.test.ts); SCP over exec (scp -f and scp -t, 64 MiB each way, refusals in the words scp prints); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip forwarding; bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no SSH certificates, agent forwarding or post-quantum key exchange.',
+      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; OpenSSH certificates (src/protocols/ssh/cert.lab.test.ts: host certificates checked against @cert-authority lines, Ed25519 and RSA, refused when from another CA, expired, revoked; user certificates with TrustedUserCAKeys, Ed25519 and rsa-sha2-512-cert-v01, refusals from another CA, expired or for another principal explained from the certificate beside the USERAUTH_FAILURE the server sends); SFTP v3 (ls, stat, get and put streamed as files with pipelined reads and writes, 1 GiB each way byte-identical, resume from an offset, a session dropped mid-file never a complete download; mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath; src/protocols/ssh/files.lab.test.ts); SCP over exec (scp -f and scp -t, 64 MiB each way, refusals in the words scp prints); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip forwarding; bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no agent forwarding, no local port forwarding session (`forward`), no post-quantum key exchange (sntrup761x25519-sha512@openssh.com), no certificates for `via` jump hosts.',
   },
   verifiedAgainst: 'OpenSSH sshd 1:9.2p1-2+deb12u10 (Debian 12)',
   defaultOperation: 'probe',

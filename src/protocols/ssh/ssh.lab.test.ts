@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab } from '../../../lab/index.ts';
-import { bigFileBytes, clientKey, fingerprintOf, hostPublicKey, sshFacts, type ClientKeyName } from '../../../lab/servers/ssh.ts';
+import { bigFileBytes, clientKey, fingerprintOf, hostPublicKey, sshFacts } from '../../../lab/servers/ssh.ts';
 import { call as harnessCall } from '../../../test/harness.ts';
 
 const host = '127.0.0.1';
@@ -242,7 +242,7 @@ describe('algorithm offers', () => {
 });
 
 describe('publickey authentication', () => {
-  const keys = Object.keys(sshFacts.clientKeys) as ClientKeyName[];
+  const keys = Object.keys(sshFacts.clientKeys) as (keyof typeof sshFacts.clientKeys)[];
   for (const name of keys) {
     const spec = sshFacts.clientKeys[name];
     test(`${name} (${spec.type}, ${spec.format}${'passphrase' in spec ? ', encrypted' : ''}) logs in as ${spec.user}`, async () => {

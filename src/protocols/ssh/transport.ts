@@ -41,6 +41,7 @@ import {
   type Identification,
   type KexInit,
 } from './codec.ts';
+import { baseAlgorithm, parseCertificate, type Certificate } from './cert.ts';
 import { fingerprintSha256, HOST_KEY_ALGORITHMS, keyBits, parsePublicKey, verifySignature } from './hostkey.ts';
 import {
   bitLength,
@@ -75,6 +76,8 @@ export interface ServerHostKey {
   blob: Uint8Array;
   fingerprint: string;
   bits: number;
+  /** The host certificate the key came in, when a certificate algorithm was negotiated. */
+  certificate?: Certificate;
 }
 
 export interface TransportOptions {
@@ -362,14 +365,18 @@ export class SshTransport {
         sharedSecret,
         gex,
       });
-      const key = parsePublicKey(hostKeyBlob);
+      // A host certificate (PROTOCOL.certkeys) carries the key; the exchange is signed with the base algorithm.
+      const signatureAlgorithm = baseAlgorithm(n.hostKey) ?? n.hostKey;
+      const certificate = signatureAlgorithm === n.hostKey ? undefined : await parseCertificate(this.crypto, hostKeyBlob);
+      const key = certificate ? certificate.key : parsePublicKey(hostKeyBlob);
       const expectedType = HOST_KEY_ALGORITHMS[n.hostKey].keyType;
-      if (key.type !== expectedType) throw new ProtocolError(`server sent a ${key.type} host key for ${n.hostKey}`);
-      const fingerprint = await fingerprintSha256(this.crypto, hostKeyBlob);
-      if (!(await verifySignature(this.crypto, key, n.hostKey, signature, h))) {
+      const sentType = certificate ? certificate.certType : key.type;
+      if (sentType !== expectedType) throw new ProtocolError(`server sent a ${sentType} host key for ${n.hostKey}`);
+      const fingerprint = await fingerprintSha256(this.crypto, key.blob);
+      if (!(await verifySignature(this.crypto, key, signatureAlgorithm, signature, h))) {
         throw new PortolanError('untrusted_peer', `the server's ${n.hostKey} signature over the exchange hash does not verify with its host key ${fingerprint}`, { fingerprint });
       }
-      const hostKey: ServerHostKey = { algorithm: n.hostKey, type: key.type, blob: hostKeyBlob, fingerprint, bits: keyBits(key) };
+      const hostKey: ServerHostKey = { algorithm: n.hostKey, type: key.type, blob: key.blob, fingerprint, bits: keyBits(key), certificate };
       if (this.firstKexDone && this.hostKey && fingerprint !== this.hostKey.fingerprint) {
         throw new PortolanError('untrusted_peer', `host key changed during re-exchange: ${this.hostKey.fingerprint} became ${fingerprint}`);
       }

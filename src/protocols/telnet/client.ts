@@ -38,7 +38,7 @@ export class TelnetClient {
       else {
         if (e.type === 'command' && e.command === 'EOR') this.records++;
         const replies = this.negotiator.answer(e);
-        if (e.type !== 'negotiate') this.conn.note(describeEvent(e));
+        this.conn.note(`received ${describeEvent(e)}`);
         for (const r of replies) await this.conn.write(r.bytes, { decode: r.text });
       }
     }

@@ -94,3 +94,26 @@ test('telnet: an oversized or broken subnegotiation is a protocol error; random 
     { numRuns: 1000 },
   );
 });
+
+test('NEW-ENVIRON (RFC 1572): SEND is answered with IS VAR USER VALUE, special bytes escaped; refused without variables', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, environ: { USER: 'ann', 'X\x01Y': 'v\x02' } });
+  const will = n.answer({ type: 'negotiate', verb: 'DO', option: Opt.NEW_ENVIRON });
+  assert.deepEqual(will.map((w) => w.text), ['IAC WILL NEW-ENVIRON']);
+  // SEND VAR USER: only USER.
+  const one = n.answer({ type: 'subnegotiation', option: Opt.NEW_ENVIRON, data: Uint8Array.of(1, 0, ...utf8('USER')) });
+  assert.equal(toHex(one[0].bytes), toHex(Uint8Array.of(255, 250, 39, 0, 0, ...utf8('USER'), 1, ...utf8('ann'), 255, 240)));
+  assert.equal(one[0].text, 'IAC SB NEW-ENVIRON IS VAR USER VALUE "ann" IAC SE');
+  // A bare SEND: everything; a user variable goes as USERVAR, its control bytes behind ESC.
+  const all = n.answer({ type: 'subnegotiation', option: Opt.NEW_ENVIRON, data: Uint8Array.of(1) });
+  assert.equal(toHex(all[0].bytes), toHex(Uint8Array.of(255, 250, 39, 0, 0, ...utf8('USER'), 1, ...utf8('ann'), 3, 0x58, 2, 1, 0x59, 1, 0x76, 2, 2, 255, 240)));
+  const none = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24 });
+  assert.deepEqual(none.answer({ type: 'negotiate', verb: 'DO', option: Opt.NEW_ENVIRON }).map((w) => w.text), ['IAC WONT NEW-ENVIRON']);
+});
+
+test('subnegotiations are described by name', () => {
+  const n = new Negotiator({ terminalType: 'vt100', cols: 80, rows: 24 });
+  n.answer({ type: 'subnegotiation', option: Opt.TTYPE, data: Uint8Array.of(1) });
+  n.answer({ type: 'subnegotiation', option: Opt.NEW_ENVIRON, data: Uint8Array.of(1, 0, ...utf8('USER'), 3) });
+  n.answer({ type: 'subnegotiation', option: Opt.NAWS, data: Uint8Array.of(0, 132, 0, 43) });
+  assert.deepEqual(n.log, ['< IAC SB TERMINAL-TYPE SEND IAC SE', '< IAC SB NEW-ENVIRON SEND VAR USER USERVAR IAC SE', '< IAC SB NAWS 132x43 IAC SE']);
+});

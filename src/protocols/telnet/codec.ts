@@ -1,6 +1,7 @@
 // Telnet, RFC 854 (NVT, IAC commands) and RFC 855 (option negotiation, subnegotiation), with the options this
 // client speaks: TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073), END-OF-RECORD (RFC 885), ECHO (RFC 857), SGA (RFC 858),
-// BINARY (RFC 856). The negotiation follows RFC 1143's rule: answer only what changes a state, so no loop can start.
+// BINARY (RFC 856), NEW-ENVIRON (RFC 1572: USER and other variables). The negotiation follows RFC 1143's rule: answer
+// only what changes a state, so no loop can start.
 import { ProtocolError } from '../../core/errors.ts';
 
 export const IAC = 255;
@@ -160,12 +161,71 @@ export function escapeData(bytes: Uint8Array, binary = false): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** RFC 1572 §2: NEW-ENVIRON command and type codes. */
+export const Environ = { IS: 0, SEND: 1, INFO: 2, VAR: 0, VALUE: 1, ESC: 2, USERVAR: 3 } as const;
+const ENV_TYPES: Record<number, string> = { 0: 'VAR', 1: 'VALUE', 3: 'USERVAR' };
+/** RFC 1572 §3: the well-known variables go as VAR; anything else as USERVAR. */
+const WELL_KNOWN_VARS = new Set(['USER', 'JOB', 'ACCT', 'PRINTER', 'SYSTEMTYPE', 'DISPLAY']);
+
+/** A NEW-ENVIRON body after IS/SEND/INFO, read as (type, text) items; ESC quotes the next byte. */
+function environItems(data: Uint8Array): { type: string; text: string }[] {
+  const items: { type: string; text: string }[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i];
+    if (b === Environ.ESC && i + 1 < data.length) {
+      if (items.length === 0) items.push({ type: '?', text: '' });
+      items[items.length - 1].text += String.fromCharCode(data[++i]);
+    } else if (ENV_TYPES[b] !== undefined) items.push({ type: ENV_TYPES[b], text: '' });
+    else {
+      if (items.length === 0) items.push({ type: '?', text: '' });
+      items[items.length - 1].text += String.fromCharCode(b);
+    }
+  }
+  return items;
+}
+
+/** A subnegotiation by name: TERMINAL-TYPE SEND, NAWS 80x24, NEW-ENVIRON SEND VAR USER ...; other options in hex. */
+export function describeSubnegotiation(option: number, data: Uint8Array): string {
+  const hex = () => Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
+  if (option === Opt.TTYPE && data.length > 0) {
+    if (data[0] === 1) return 'TERMINAL-TYPE SEND';
+    if (data[0] === 0) return `TERMINAL-TYPE IS ${String.fromCharCode(...data.subarray(1, 41))}`;
+  }
+  if (option === Opt.NAWS && data.length === 4) return `NAWS ${(data[0] << 8) | data[1]}x${(data[2] << 8) | data[3]}`;
+  if (option === Opt.NEW_ENVIRON && data.length > 0 && data[0] <= 2) {
+    const verb = ['IS', 'SEND', 'INFO'][data[0]];
+    const items = environItems(data.subarray(1, 1 + MAX_SB));
+    return [`NEW-ENVIRON ${verb}`, ...items.map((it) => (it.type === 'VALUE' ? `VALUE ${JSON.stringify(it.text)}` : `${it.type}${it.text ? ` ${it.text}` : ''}`))].join(' ');
+  }
+  return `${optionName(option)} ${hex()}`;
+}
+
+/** RFC 1572: IAC SB NEW-ENVIRON IS (VAR|USERVAR name VALUE value)* IAC SE, special bytes escaped; `wanted` narrows it (empty: all). */
+export function environIs(vars: Readonly<Record<string, string>>, wanted: readonly string[]): Uint8Array {
+  const out: number[] = [Environ.IS];
+  const put = (text: string) => {
+    for (const c of text) {
+      const b = c.charCodeAt(0) & 0xff;
+      if (b <= Environ.USERVAR) out.push(Environ.ESC);
+      out.push(b);
+    }
+  };
+  for (const [name, value] of Object.entries(vars)) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    out.push(WELL_KNOWN_VARS.has(name) ? Environ.VAR : Environ.USERVAR);
+    put(name);
+    out.push(Environ.VALUE);
+    put(value);
+  }
+  return subnegotiation(Opt.NEW_ENVIRON, out);
+}
+
 export function describeEvent(e: TelnetEvent): string {
   switch (e.type) {
     case 'negotiate':
       return `IAC ${e.verb} ${optionName(e.option)}`;
     case 'subnegotiation':
-      return `IAC SB ${optionName(e.option)} ${Array.from(e.data, (b) => b.toString(16).padStart(2, '0')).join(' ')} IAC SE`;
+      return `IAC SB ${describeSubnegotiation(e.option, e.data)} IAC SE`;
     case 'command':
       return `IAC ${e.command}`;
     case 'data':
@@ -177,12 +237,14 @@ export interface TelnetSettings {
   terminalType: string;
   cols: number;
   rows: number;
+  /** NEW-ENVIRON variables offered when the server asks (USER: the login name). */
+  environ?: Record<string, string>;
 }
 
 /**
  * The client's side of option negotiation. Options the server may enable on its side (WILL): ECHO, SGA,
- * BINARY, EOR. Options this client enables (DO from the server): TERMINAL-TYPE, NAWS, SGA, BINARY. Anything
- * else is refused. A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
+ * BINARY, EOR. Options this client enables (DO from the server): TERMINAL-TYPE, NAWS, SGA, BINARY, and
+ * NEW-ENVIRON when there are variables to give. Anything else is refused. A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
  */
 export class Negotiator {
   readonly remote = new Set<number>();
@@ -227,7 +289,7 @@ export class Negotiator {
           break;
         case 'DO':
           if (this.local.has(o)) break;
-          if (Negotiator.LOCAL_OK.has(o)) {
+          if (Negotiator.LOCAL_OK.has(o) || (o === Opt.NEW_ENVIRON && Object.keys(this.settings.environ ?? {}).length > 0)) {
             this.local.add(o);
             if (!this.asked.delete(`WILL ${o}`)) say('WILL', o);
             if (o === Opt.NAWS) push(windowSize(this.settings.cols, this.settings.rows), `IAC SB NAWS ${this.settings.cols}x${this.settings.rows} IAC SE`);
@@ -242,6 +304,12 @@ export class Negotiator {
       this.log.push(`< ${describeEvent(e)}`);
       // RFC 1091: IAC SB TERMINAL-TYPE SEND IAC SE asks for our terminal type.
       if (e.option === Opt.TTYPE && e.data[0] === 1 && this.local.has(Opt.TTYPE)) push(terminalTypeIs(this.settings.terminalType), `IAC SB TERMINAL-TYPE IS ${this.settings.terminalType} IAC SE`);
+      // RFC 1572 §2: SEND, optionally naming variables, asks for them; the answer is IS with those we have.
+      if (e.option === Opt.NEW_ENVIRON && e.data[0] === Environ.SEND && this.local.has(Opt.NEW_ENVIRON)) {
+        const wanted = environItems(e.data.subarray(1)).map((it) => it.text).filter((t) => t !== '');
+        const bytes = environIs(this.settings.environ ?? {}, wanted);
+        push(bytes, `IAC SB ${describeSubnegotiation(Opt.NEW_ENVIRON, bytes.subarray(3, bytes.length - 2))} IAC SE`);
+      }
     }
     return out;
   }

@@ -14,9 +14,17 @@ const terminal = {
 
 const optionsState = z.object({ local: z.array(z.string()), remote: z.array(z.string()) });
 
-async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number }): Promise<TelnetClient> {
+const environUser = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s]+$/, 'user is one word')
+  .optional()
+  .describe('Sent as USER with NEW-ENVIRON (RFC 1572) when the server asks, as telnet -l does: netkit telnetd then has login ask only for the password (inetutils telnetd takes USER only after authentication)');
+
+async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number; user?: string }): Promise<TelnetClient> {
   const conn = await ctx.dial();
-  const client = new TelnetClient(conn, { terminalType: input.terminalType, cols: input.cols, rows: input.rows });
+  const client = new TelnetClient(conn, { terminalType: input.terminalType, cols: input.cols, rows: input.rows, environ: input.user ? { USER: input.user } : undefined });
   await client.open();
   return client;
 }
@@ -35,25 +43,30 @@ function display(text: string): string {
 
 const LOGIN_PROMPT = /(login|username|user name):\s*$/i;
 const PASSWORD_PROMPT = /password:\s*$/i;
+const LOGIN_OR_PASSWORD = /(login|username|user name|password):\s*$/i;
 
 export default defineProtocol({
   id: 'telnet',
   title: 'Telnet',
   category: 'remote',
-  summary: 'Terminal sessions with option negotiation (terminal type, window size, echo, end of record); the server\'s negotiation and banner; a login that runs one command and returns its output and exit status.',
-  ports: [{ port: 23, transport: 'tcp' }],
-  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143'],
+  summary: 'Terminal sessions with option negotiation (terminal type, window size, echo, end of record, environment), also over TLS; the server\'s negotiation and banner; a login that runs one command and returns its output and exit status.',
+  ports: [
+    { port: 23, transport: 'tcp' },
+    { port: 992, transport: 'tls', label: 'telnets (Telnet over TLS)' },
+  ],
+  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143', 'RFC 1572'],
   rating: {
     stars: 4,
     reason:
-      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY and EOR negotiated by RFC 1143 rules, IAC escaping and CR NUL; login-and-run with the exit status; lab-tested against inetutils telnetd on the Node host and on workerd (negotiation read back, login, commands, wrong password). No LINEMODE, NEW-ENVIRON, or Telnet over TLS.',
+      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY, EOR and NEW-ENVIRON (USER) negotiated by RFC 1143 rules and shown by name in the negotiation and the transcript, IAC escaping and CR NUL; login-and-run with the exit status; Telnet over TLS from the first byte (port 992); lab-tested against inetutils telnetd and netkit telnetd-ssl on the Node host and on workerd (negotiation read back, USER taken by netkit login, login, commands, wrong password; src/protocols/telnet/telnet.lab.test.ts). Not five: LINEMODE (RFC 1184) and the old ENVIRON option are refused (WONT), and the Telnet START_TLS option is not spoken.',
   },
-  verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3',
+  verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3, telnetd-ssl 0.17.41+really0.17-3',
+  tls: { implicit: { port: 992 } },
   defaultOperation: 'negotiate',
   operations: {
     negotiate: operation({
       summary: "The server's option negotiation and the text it shows before a login (its banner and prompt)",
-      input: z.object({ ...terminal, waitMs: z.number().int().min(100).max(10_000).default(2000).describe('How long to wait for the login prompt') }),
+      input: z.object({ ...terminal, user: environUser, waitMs: z.number().int().min(100).max(10_000).default(2000).describe('How long to wait for the login (or, with user, the password) prompt') }),
       output: z.object({ banner: z.string(), prompt: z.boolean().describe('A login prompt was seen'), options: optionsState, negotiation: z.array(z.string()), records: z.number() }),
       text: (r) => [...r.negotiation, '', r.banner].join('\n'),
       async run(ctx, input) {
@@ -61,7 +74,7 @@ export default defineProtocol({
         let prompt = false;
         let banner: string;
         try {
-          banner = await ctx.within(input.waitMs, () => client.readUntil(LOGIN_PROMPT, 'a login prompt'));
+          banner = await ctx.within(input.waitMs, () => client.readUntil(input.user ? LOGIN_OR_PASSWORD : LOGIN_PROMPT, 'a login prompt'));
           prompt = true;
         } catch (e) {
           if (classify(e).code !== 'io_timeout' || ctx.signal.aborted) throw e;
@@ -84,12 +97,15 @@ export default defineProtocol({
       output: z.object({ output: z.string(), exitStatus: z.number().nullable(), banner: z.string(), options: optionsState, negotiation: z.array(z.string()) }),
       text: (r) => r.output,
       async run(ctx, input) {
-        const client = await connect(ctx, input);
-        const banner = await client.readUntil(LOGIN_PROMPT, 'the login prompt');
-        // Enter as a character-mode client types it: CR NUL (RFC 854). CR LF reaches the pty as two line ends, and the
-        // terminal's echo of the second, empty line can land inside the command's output.
-        await client.send(`${input.user}\r`, { decode: `${input.user} (user name)` });
-        await client.readUntil(PASSWORD_PROMPT, 'the password prompt');
+        // The user name is typed at the login prompt, not given with NEW-ENVIRON: inetutils telnetd ignores USER there.
+        const client = await connect(ctx, { ...input, user: undefined });
+        const banner = await client.readUntil(LOGIN_OR_PASSWORD, 'the login prompt');
+        if (!PASSWORD_PROMPT.test(banner)) {
+          // Enter as a character-mode client types it: CR NUL (RFC 854). CR LF reaches the pty as two line ends, and the
+          // terminal's echo of the second, empty line can land inside the command's output.
+          await client.send(`${input.user}\r`, { decode: `${input.user} (user name)` });
+          await client.readUntil(PASSWORD_PROMPT, 'the password prompt');
+        }
         await client.send(`${input.password}\r`, { secret: true, decode: '(password) ****' });
         // login(1) may flush what was typed ahead: wait for the shell's prompt (or the refusal) before typing.
         let afterLogin = '';
@@ -121,7 +137,7 @@ export default defineProtocol({
     terminal: operation({
       summary: 'A terminal on the server, live in the page: option negotiation, window size and interrupt handled for you',
       messages: 'Binary frames are keystrokes and screen output. Client: {"type":"resize","cols","rows"} sends NAWS; {"type":"interrupt"} sends IAC IP.',
-      input: z.object({ ...terminal }),
+      input: z.object({ ...terminal, user: environUser }),
       output: z.object({ ended: z.enum(['server', 'client']), options: optionsState, negotiation: z.array(z.string()), bytesIn: z.number(), bytesOut: z.number() }),
       async session(ctx, input, channel) {
         const client = await connect(ctx, input);

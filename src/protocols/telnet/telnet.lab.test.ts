@@ -23,12 +23,55 @@ test('telnet: the server negotiates terminal type, window size and echo; our ans
     const x = res.body.result;
     assert.equal(x.prompt, true, name);
     assert.match(x.banner, /login: $/);
-    for (const line of ['< IAC DO TERMINAL-TYPE', '> IAC WILL TERMINAL-TYPE', '< IAC SB TERMINAL-TYPE 01 IAC SE', '> IAC SB TERMINAL-TYPE IS vt220 IAC SE', '< IAC DO NAWS', '> IAC SB NAWS 132x43 IAC SE', '< IAC WILL ECHO', '> IAC DO ECHO', '> IAC DO END-OF-RECORD', '< IAC WONT END-OF-RECORD', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+    for (const line of ['< IAC DO TERMINAL-TYPE', '> IAC WILL TERMINAL-TYPE', '< IAC SB TERMINAL-TYPE SEND IAC SE', '< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '> IAC SB TERMINAL-TYPE IS vt220 IAC SE', '< IAC DO NAWS', '> IAC SB NAWS 132x43 IAC SE', '< IAC WILL ECHO', '> IAC DO ECHO', '> IAC DO END-OF-RECORD', '< IAC WONT END-OF-RECORD', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
       assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
     }
     assert.deepEqual(x.options.remote.sort(), ['ECHO', 'SUPPRESS-GO-AHEAD']);
     assert.ok(x.options.local.includes('NAWS') && x.options.local.includes('TERMINAL-TYPE'));
   }
+});
+
+test('telnet: NEW-ENVIRON gives USER when asked, and the transcript names every option both ways', async () => {
+  for (const [name, run] of hosts()) {
+    const res = await run('negotiate', { ...target, user: r.user, terminalType: 'xterm', cols: 100, rows: 30 }, { transcript: true });
+    assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
+    const x = res.body.result;
+    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WILL NEW-ENVIRON', '< IAC SB NEW-ENVIRON SEND IAC SE', `> IAC SB NEW-ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '> IAC SB NAWS 100x30 IAC SE', '> IAC SB TERMINAL-TYPE IS xterm IAC SE', '< IAC WILL SUPPRESS-GO-AHEAD', '< IAC WILL ECHO', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+      assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
+    }
+    assert.ok(x.options.local.includes('NEW-ENVIRON'));
+    // inetutils telnetd takes USER only after authentication: its login still asks for the name.
+    assert.match(x.banner, /login: $/);
+    const transcript = JSON.stringify(res.body.transcript);
+    for (const text of ['received IAC DO NAWS', 'received IAC WILL ECHO', 'received IAC DO TERMINAL-TYPE', 'received IAC SB NEW-ENVIRON SEND IAC SE', 'IAC SB NAWS 100x30 IAC SE', 'IAC WILL NEW-ENVIRON']) {
+      assert.ok(transcript.includes(text), `${name}: transcript lacks ${text}`);
+    }
+  }
+});
+
+test('telnets: Telnet over TLS from the first byte against telnetd-ssl, log in and run a command', async () => {
+  const secure = { host: '127.0.0.1', port: ports.sshftp.telnets, tls: 'implicit' };
+  for (const [name, run] of hosts()) {
+    const neg = await run('negotiate', { ...secure }, { transcript: true });
+    assert.equal(neg.status, 200, `${name}: ${JSON.stringify(neg.body)}`);
+    assert.equal(neg.body.result.prompt, true, `${name}: ${JSON.stringify(neg.body.result)}`);
+    assert.ok(neg.body.result.negotiation.includes('< IAC DO NEW-ENVIRON'), name);
+    // netkit telnetd hands USER from NEW-ENVIRON to login, which then asks only for the password.
+    const withUser = await run('negotiate', { ...secure, user: r.user });
+    assert.match(withUser.body.result?.banner ?? '', /Password: ?$/, `${name}: ${JSON.stringify(withUser.body)}`);
+    assert.ok(withUser.body.result.negotiation.includes(`> IAC SB NEW-ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`), name);
+    const ok = await run('exec', { ...secure, user: r.user, password: r.password, command: `cat ${r.file}; (exit 3)` }, { transcript: true });
+    assert.equal(ok.status, 200, `${name}: ${JSON.stringify(ok.body)}`);
+    assert.equal(ok.body.result.output, r.fileText);
+    assert.equal(ok.body.result.exitStatus, 3);
+    assert.ok(!JSON.stringify(ok.body.transcript).includes(r.password), `${name}: password leaked`);
+    const bad = await run('exec', { ...secure, user: r.user, password: 'wrong-one', command: 'id', timeoutMs: 20_000 });
+    assert.equal(bad.body.error?.code, 'auth_failed', `${name}: ${JSON.stringify(bad.body)}`);
+    assert.match(bad.body.error.message, /^login refused: Login incorrect/);
+  }
+  // The plain port is not TLS: the handshake fails as tls_error, not a hang.
+  const plain = await call('telnet', 'negotiate', { ...target, tls: 'implicit', timeoutMs: 10_000 });
+  assert.ok(['tls_error', 'closed', 'protocol_error'].includes(plain.body.error?.code), JSON.stringify(plain.body));
 });
 
 test('telnet: log in, run a command, get its output and exit status; the password stays out of the transcript', async () => {
