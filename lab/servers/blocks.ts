@@ -1,0 +1,113 @@
+// Lab servers of the blocks area: block devices and file trees served over TCP. nbd-server 3.24 with a read-only
+// export, a writable one and one served only over TLS, all backed by files in the state dir.
+import { join } from 'node:path';
+import { ports } from '../ports.ts';
+import { labDir } from '../runner.ts';
+import { exchange } from '../probe.ts';
+import type { LabServer } from '../server.ts';
+
+const p = ports.blocks;
+
+/** Known content of a block image: byte i of an image seeded `seed` (tests recompute it). */
+export function blockPattern(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    // xorshift32: fast, and no two 4-byte words of a sector repeat.
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    if (i + 4 <= size) out.writeUInt32LE(x, i);
+    else for (let j = i; j < size; j++) out[j] = (x >>> ((j - i) * 8)) & 0xff;
+  }
+  return out;
+}
+
+const nbdDir = join(labDir, 'nbd-server');
+
+/** What the blocks servers serve: tests assert against these. */
+export const blocksFacts = {
+  nbd: {
+    /** Read-only, 32 MiB and 1000 bytes of blockPattern(size, seed). */
+    harbour: { name: 'harbour', size: 32 * 1024 * 1024 + 1000, seed: 0x5eed1, path: join(nbdDir, 'harbour.img') },
+    /** Writable, with FLUSH, FUA and TRIM; zeros at each lab start. */
+    scratch: { name: 'scratch', size: 4 * 1024 * 1024, path: join(nbdDir, 'scratch.img') },
+    /** On the TLS-only instance (port nbdTls), read-only: 64 KiB of blockPattern(size, seed). */
+    vault: { name: 'vault', size: 64 * 1024, seed: 0x7a017, path: join(nbdDir, 'vault.img') },
+    /** nbd-server takes TLS only from a client with a certificate of the lab CA. */
+    clientCertPath: join(nbdDir, 'client.pem'),
+    clientKeyPath: join(nbdDir, 'client.key'),
+  },
+};
+
+const N = blocksFacts.nbd;
+
+const nbdServer: LabServer = {
+  name: 'nbd-server',
+  area: 'blocks',
+  packages: ['nbd-server'],
+  ports: [p.nbd, p.nbdTls],
+  async start(ctx) {
+    ctx.writeFile('harbour.img', blockPattern(N.harbour.size, N.harbour.seed));
+    ctx.writeFile('scratch.img', Buffer.alloc(N.scratch.size), 0o666);
+    ctx.writeFile('vault.img', blockPattern(N.vault.size, N.vault.seed));
+    // nbd-server's TLS (GnuTLS) refuses a client without a certificate: one signed by the lab CA.
+    const csr = join(ctx.dir, 'client.csr');
+    await ctx.exec('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', N.clientKeyPath, '-subj', '/O=Portolan Lab/OU=clients/CN=nbd-client', '-out', csr]);
+    await ctx.exec('openssl', ['x509', '-req', '-sha256', '-days', '825', '-in', csr, '-CA', ctx.tls.caPath, '-CAkey', join(ctx.labDir, 'ca.key'), '-CAcreateserial', '-CAserial', join(ctx.dir, 'ca.srl'), '-out', N.clientCertPath]);
+    const generic = (port: number, extra: string[]) => [
+      '[generic]',
+      `  port = ${port}`,
+      '  listenaddr = 127.0.0.1',
+      '  allowlist = true',
+      `  certfile = ${ctx.tls.certPath}`,
+      `  keyfile = ${ctx.tls.keyPath}`,
+      `  cacertfile = ${ctx.tls.caPath}`,
+      ...extra,
+    ];
+    const open = ctx.writeFile(
+      'config',
+      [
+        ...generic(p.nbd, []),
+        `[${N.harbour.name}]`,
+        `  exportname = ${N.harbour.path}`,
+        '  readonly = true',
+        `[${N.scratch.name}]`,
+        `  exportname = ${N.scratch.path}`,
+        '  flush = true',
+        '  fua = true',
+        '  trim = true',
+        '',
+      ].join('\n'),
+    );
+    // A second instance takes nothing but NBD_OPT_STARTTLS before TLS (force_tls; 3.24 does not hold a GO to an
+    // export's own tlsonly).
+    const tlsOnly = ctx.writeFile('config-tls', [...generic(p.nbdTls, ['  force_tls = true']), `[${N.vault.name}]`, `  exportname = ${N.vault.path}`, '  readonly = true', ''].join('\n'));
+    for (const [label, conf] of [
+      ['nbd-server', open],
+      ['nbd-server-tls', tlsOnly],
+    ]) {
+      // nbd-server serves many clients only as a daemon of its own (with -d it ends after the first): a shell stays
+      // in the foreground for the lab, waits while the daemon lives, and ends it when the lab ends the shell.
+      const pid = join(ctx.dir, `${label}.pid`);
+      const script = [
+        `/usr/bin/nbd-server -C "${conf}" -p "${pid}" || exit 1`,
+        `while [ ! -s "${pid}" ]; do sleep 0.1; done`,
+        `daemon=$(cat "${pid}")`,
+        'trap \'kill "$daemon"; exit 0\' TERM INT',
+        'while kill -0 "$daemon" 2>/dev/null; do sleep 1; done',
+      ].join('\n');
+      await ctx.spawnDaemon({ label, command: '/bin/sh', args: ['-c', script] });
+    }
+  },
+  async health() {
+    // The newstyle greeting: NBDMAGIC, IHAVEOPT, the handshake flags.
+    for (const port of [p.nbd, p.nbdTls]) {
+      const got = await exchange(port, { until: (b) => b.length >= 18 });
+      if (got.subarray(0, 16).toString('latin1') !== 'NBDMAGICIHAVEOPT') throw new Error(`nbd-server on ${port}: greeting ${got.toString('hex').slice(0, 40) || 'nothing'}`);
+    }
+  },
+};
+
+export const servers: LabServer[] = [nbdServer];
