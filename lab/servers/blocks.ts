@@ -39,6 +39,15 @@ export const blocksFacts = {
     clientCertPath: join(nbdDir, 'client.pem'),
     clientKeyPath: join(nbdDir, 'client.key'),
   },
+  ninep: {
+    /** The exported tree (diod's aname); attach as root, uid 0 (diod -u 0: it switches to no other user). */
+    export: join(labDir, 'diod', 'export'),
+    uname: 'root',
+    uid: 0,
+    /** A known text file and a 16 MiB file of blockPattern(size, seed) in a subdirectory. */
+    notice: { path: 'notice.txt', text: 'Nine ships in the harbour.\n' },
+    big: { path: 'charts/big.bin', size: 16 * 1024 * 1024, seed: 0x9b9b },
+  },
 };
 
 const N = blocksFacts.nbd;
@@ -110,4 +119,35 @@ const nbdServer: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [nbdServer];
+const F = blocksFacts.ninep;
+
+const diod: LabServer = {
+  name: 'diod',
+  area: 'blocks',
+  packages: ['diod'],
+  ports: [p.ninep],
+  async start(ctx) {
+    await ctx.exec('rm', ['-rf', F.export]);
+    ctx.writeFile(join('export', F.notice.path), F.notice.text);
+    ctx.writeFile(join('export', F.big.path), blockPattern(F.big.size, F.big.seed));
+    ctx.writeFile(join('export', 'scratch', '.keep'), '');
+    // 9P2000.L only; no MUNGE authentication (-n), no user database (-N); -u 0 attaches only uid 0 and switches to
+    // no other user (squashing needs setfsuid, which this container refuses).
+    await ctx.spawnDaemon({ command: '/usr/sbin/diod', args: ['-f', '-n', '-N', '-u', '0', '-l', `127.0.0.1:${p.ninep}`, '-e', F.export, '-L', 'stderr', '-c', '/dev/null'] });
+  },
+  async health() {
+    // Tversion 9P2000.L: an Rversion (type 101) means diod is up.
+    const version = Buffer.from('9P2000.L');
+    const msg = Buffer.alloc(4 + 1 + 2 + 4 + 2 + version.length);
+    msg.writeUInt32LE(msg.length, 0);
+    msg[4] = 100;
+    msg.writeUInt16LE(0xffff, 5);
+    msg.writeUInt32LE(8192, 7);
+    msg.writeUInt16LE(version.length, 11);
+    version.copy(msg, 13);
+    const got = await exchange(p.ninep, { send: msg, until: (b) => b.length >= 7 });
+    if (got[4] !== 101) throw new Error(`diod: Tversion answered ${got.toString('hex').slice(0, 40) || 'nothing'}`);
+  },
+};
+
+export const servers: LabServer[] = [nbdServer, diod];
