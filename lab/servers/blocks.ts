@@ -48,6 +48,12 @@ export const blocksFacts = {
     notice: { path: 'notice.txt', text: 'Nine ships in the harbour.\n' },
     big: { path: 'charts/big.bin', size: 16 * 1024 * 1024, seed: 0x9b9b },
   },
+  iscsi: {
+    /** No authentication: LUN 1 is 8 MiB of blockPattern(size, seed) (LUN 0 is tgt's controller). */
+    open: { iqn: 'iqn.2026-12.dev.portolan.lab:harbour', size: 8 * 1024 * 1024, seed: 0x15c5, path: join(labDir, 'tgtd', 'harbour.img') },
+    /** CHAP required: LUN 1 is 1 MiB of blockPattern(size, seed). */
+    chap: { iqn: 'iqn.2026-12.dev.portolan.lab:vault', size: 1024 * 1024, seed: 0xc4a9, path: join(labDir, 'tgtd', 'vault.img'), username: 'portolan-iscsi', password: 'quay-iscsi-4242' },
+  },
 };
 
 const N = blocksFacts.nbd;
@@ -150,4 +156,49 @@ const diod: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [nbdServer, diod];
+const I = blocksFacts.iscsi;
+/** tgtd's management socket is /var/run/tgtd/socket.<control port>: a number of the lab's own. */
+const TGT_CONTROL = String(p.iscsi);
+
+const tgtd: LabServer = {
+  name: 'tgtd',
+  area: 'blocks',
+  packages: ['tgt'],
+  ports: [p.iscsi],
+  async start(ctx) {
+    ctx.writeFile('harbour.img', blockPattern(I.open.size, I.open.seed));
+    ctx.writeFile('vault.img', blockPattern(I.chap.size, I.chap.seed));
+    // tgtd is userspace (no kernel module; iSER's RDMA fails to load and is not needed).
+    await ctx.spawnDaemon({ command: '/usr/sbin/tgtd', args: ['-f', '-C', TGT_CONTROL, '--iscsi', `portal=127.0.0.1:${p.iscsi}`] });
+    const adm = (args: string[]) => ctx.exec('/usr/sbin/tgtadm', ['-C', TGT_CONTROL, '--lld', 'iscsi', ...args]);
+    for (let i = 0; ; i++) {
+      try {
+        await adm(['--op', 'show', '--mode', 'sys']);
+        break;
+      } catch (e) {
+        if (i >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    for (const [tid, t] of [
+      [1, I.open],
+      [2, I.chap],
+    ] as const) {
+      await adm(['--op', 'new', '--mode', 'target', '--tid', String(tid), '-T', t.iqn]);
+      await adm(['--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', '1', '-b', t.path]);
+      await adm(['--op', 'bind', '--mode', 'target', '--tid', String(tid), '-I', 'ALL']);
+    }
+    await adm(['--op', 'new', '--mode', 'account', '--user', I.chap.username, '--password', I.chap.password]);
+    await adm(['--op', 'bind', '--mode', 'account', '--tid', '2', '--user', I.chap.username]);
+  },
+  async health() {
+    // A login request with no keys: tgtd answers with a login response (opcode 0x23).
+    const login = Buffer.alloc(48);
+    login[0] = 0x43;
+    login[1] = 0x87;
+    const got = await exchange(p.iscsi, { send: login, until: (b) => b.length >= 48 });
+    if ((got[0] & 0x3f) !== 0x23) throw new Error(`tgtd: login answered ${got.toString('hex').slice(0, 40) || 'nothing'}`);
+  },
+};
+
+export const servers: LabServer[] = [nbdServer, diod, tgtd];
