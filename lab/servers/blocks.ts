@@ -1,6 +1,9 @@
 // Lab servers of the blocks area: block devices and file trees served over TCP. nbd-server 3.24 with a read-only
 // export, a writable one and one served only over TLS, all backed by files in the state dir.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { utf8 } from '../../src/core/bytes.ts';
+import { bencode } from '../../src/protocols/bittorrent/codec.ts';
 import { ports } from '../ports.ts';
 import { labDir } from '../runner.ts';
 import { exchange } from '../probe.ts';
@@ -54,7 +57,21 @@ export const blocksFacts = {
     /** CHAP required: LUN 1 is 1 MiB of blockPattern(size, seed). */
     chap: { iqn: 'iqn.2026-12.dev.portolan.lab:vault', size: 1024 * 1024, seed: 0xc4a9, path: join(labDir, 'tgtd', 'vault.img'), username: 'portolan-iscsi', password: 'quay-iscsi-4242' },
   },
+  bittorrent: {
+    /** The one file of the seeded torrent: 1 MiB and 3 bytes of blockPattern(size, seed) in 256 KiB pieces. */
+    file: { name: 'harbour-charts.bin', size: 1024 * 1024 + 3, seed: 0xb177, pieceLength: 256 * 1024 },
+  },
 };
+
+/** The lab torrent's info dictionary, bencoded, and its info hash (hex). */
+export function labTorrent(): { info: Uint8Array; infoHash: string; pieces: number } {
+  const f = blocksFacts.bittorrent.file;
+  const data = blockPattern(f.size, f.seed);
+  const hashes: Buffer[] = [];
+  for (let at = 0; at < f.size; at += f.pieceLength) hashes.push(createHash('sha1').update(data.subarray(at, at + f.pieceLength)).digest());
+  const info = bencode({ length: f.size, name: utf8(f.name), 'piece length': f.pieceLength, pieces: Buffer.concat(hashes) });
+  return { info, infoHash: createHash('sha1').update(info).digest('hex'), pieces: hashes.length };
+}
 
 const N = blocksFacts.nbd;
 
@@ -201,4 +218,63 @@ const tgtd: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [nbdServer, diod, tgtd];
+const B = blocksFacts.bittorrent;
+
+// transmission-daemon runs unpacked: its maintainer scripts would start Debian's own daemon on every interface.
+const transmission: LabServer = {
+  name: 'transmission',
+  area: 'blocks',
+  packages: [],
+  unpacked: ['transmission-daemon'],
+  ports: [p.bittorrent, p.transmissionRpc],
+  async start(ctx) {
+    const { info } = labTorrent();
+    ctx.writeFile(join('data', B.file.name), blockPattern(B.file.size, B.file.seed));
+    // A trackerless torrent (no announce): the tests reach the peer directly.
+    ctx.writeFile(join('watch', 'harbour-charts.torrent'), Buffer.concat([Buffer.from('d10:created by8:Portolan4:info'), Buffer.from(info), Buffer.from('e')]));
+    ctx.writeFile(
+      join('config', 'settings.json'),
+      JSON.stringify(
+        {
+          'peer-port': p.bittorrent,
+          'peer-port-random-on-start': false,
+          'bind-address-ipv4': '127.0.0.1',
+          'bind-address-ipv6': '::1',
+          'rpc-enabled': true,
+          'rpc-port': p.transmissionRpc,
+          'rpc-bind-address': '127.0.0.1',
+          'rpc-authentication-required': false,
+          'rpc-whitelist-enabled': true,
+          'rpc-whitelist': '127.0.0.1',
+          'rpc-host-whitelist-enabled': false,
+          'dht-enabled': false,
+          'lpd-enabled': false,
+          'pex-enabled': false,
+          'utp-enabled': false,
+          'port-forwarding-enabled': false,
+          encryption: 0,
+          'download-dir': join(ctx.dir, 'data'),
+          'incomplete-dir-enabled': false,
+          'watch-dir-enabled': true,
+          'watch-dir': join(ctx.dir, 'watch'),
+          'start-added-torrents': true,
+          'message-level': 2,
+        },
+        null,
+        2,
+      ),
+    );
+    await ctx.exec('rm', ['-rf', join(ctx.dir, 'config', 'torrents'), join(ctx.dir, 'config', 'resume')]);
+    await ctx.spawnDaemon({ command: join(ctx.unpacked('transmission-daemon'), 'usr/bin/transmission-daemon'), args: ['--foreground', '--config-dir', join(ctx.dir, 'config'), '--log-error'] });
+  },
+  async health() {
+    // A handshake for the lab torrent with the fast extension: a peer that has verified the data answers HAVE_ALL
+    // (a peer still checking it answers its handshake but closes the next connection).
+    const { infoHash } = labTorrent();
+    const hello = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.from('0000000000000004', 'hex'), Buffer.from(infoHash, 'hex'), Buffer.from('-PO0100-labhealthchk')]);
+    const got = await exchange(p.bittorrent, { send: hello, until: (b) => b.length >= 73 });
+    if (got.length < 73 || got.subarray(28, 48).toString('hex') !== infoHash || got[72] !== 14) throw new Error(`transmission: not seeding yet (answered ${got.toString('hex').slice(0, 40) || 'nothing'}…${got.subarray(68, 80).toString('hex')})`);
+  },
+};
+
+export const servers: LabServer[] = [nbdServer, diod, tgtd, transmission];
