@@ -210,6 +210,7 @@ describe('credit protocol', () => {
     const { code } = await t.closed;
     assert.equal(code, 1011);
     assert.equal(t.control.find((c) => c.type === 'error')?.code, 'refused');
+    assert.equal(t.control.find((c) => c.type === 'error')?.message, `connection refused by 127.0.0.1:${ports.foundation.closedPort}`);
   });
 
   /** A WebSocket handshake by hand, to read the status of a refused upgrade. */
@@ -315,7 +316,7 @@ describe('binary subprotocol', () => {
     assert.match(day.data.toString(), /\d{2}:\d{2}:\d{2}/);
     const refused = await collect(tunnelUrl(base(), lab.closedPort), ['binary']).ended;
     assert.equal(refused.code, 1011);
-    assert.match(refused.reason, /^refused: /);
+    assert.equal(refused.reason, `refused: connection refused by 127.0.0.1:${lab.closedPort}`);
     assert.deepEqual(refused.text, []);
   });
 
@@ -363,7 +364,8 @@ describe('binary subprotocol', () => {
       const buffersMiB = (heap.backingBytes - heap0.backingBytes) / MiB;
       // The queue to the client lives in workerd's memory, outside the V8 heap: the process RSS shows it.
       assert.ok(heapMiB < 1, `isolate heap grew by ${heapMiB.toFixed(2)} MiB`);
-      assert.ok(buffersMiB <= buffer / MiB, `array buffers grew by ${buffersMiB.toFixed(2)} MiB`);
+      // Array buffers hold the queued bytes plus the reads in flight and what the collector has not reclaimed yet.
+      assert.ok(buffersMiB <= buffer / MiB + 1, `array buffers grew by ${buffersMiB.toFixed(2)} MiB`);
       assert.ok(rssMiB < (2 * buffer) / MiB, `workerd's RSS grew by ${rssMiB.toFixed(1)} MiB`);
       assert.equal(end.close?.code, 4004);
       assert.equal(end.close?.reason, 'no word from the client for 6 s after 16 MiB; Workers cannot see it read');

@@ -4,6 +4,7 @@ import { chownSync, copyFileSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
 import { exchange } from '../probe.ts';
+import { labDir } from '../runner.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
 const p = ports.databases;
@@ -33,7 +34,12 @@ export const sqlFacts = {
       native: { user: 'portolan_native', password: 'native-secret' },
       ed25519: { user: 'portolan_ed25519', password: 'ed25519-secret' },
       tlsOnly: { user: 'portolan_tls', password: 'tls-secret' },
+      /** REQUIRE X509 (on the TLS server): a client certificate signed by the lab CA, and no password. */
+      x509: { user: 'portolan_x509' },
     },
+    /** The client certificate for portolan_x509, signed by the lab CA. */
+    clientCertPath: join(labDir, 'mariadb', 'client.pem'),
+    clientKeyPath: join(labDir, 'mariadb', 'client.key'),
     harbours: [
       { id: 1, name: 'Lisboa', depth: '14.50', country: 'PT' },
       { id: 2, name: 'Genova', depth: '15.00', country: 'IT' },
@@ -177,11 +183,22 @@ CREATE USER '${facts.users.tlsOnly.user}'@'%' IDENTIFIED VIA mysql_native_passwo
 GRANT ALL ON ${facts.database}.* TO '${facts.users.native.user}'@'%';
 GRANT ALL ON ${facts.database}.* TO '${facts.users.ed25519.user}'@'%';
 GRANT ALL ON ${facts.database}.* TO '${facts.users.tlsOnly.user}'@'%';
+${tls ? `CREATE USER '${facts.users.x509.user}'@'%' REQUIRE X509;
+GRANT ALL ON ${facts.database}.* TO '${facts.users.x509.user}'@'%';` : ''}
 USE ${facts.database};
 CREATE TABLE harbours (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, depth DECIMAL(6,2) NULL, country CHAR(2) NOT NULL DEFAULT 'PT', KEY harbours_country (country)) COMMENT 'Seeded by the Portolan lab';
 INSERT INTO harbours VALUES ${facts.harbours.map((h) => `(${h.id}, '${h.name}', ${h.depth ?? 'NULL'}, '${h.country}')`).join(', ')};
 FLUSH PRIVILEGES;
 `;
+
+/** A client certificate signed by the lab CA, for the REQUIRE X509 user. */
+async function clientCertificate(ctx: LabContext): Promise<void> {
+  const { clientCertPath, clientKeyPath } = sqlFacts.mariadb;
+  mkdirSync(join(labDir, 'mariadb'), { recursive: true });
+  const csr = join(ctx.dir, 'client.csr');
+  await ctx.exec('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', clientKeyPath, '-subj', '/O=Portolan Lab/OU=clients/CN=portolan_x509', '-out', csr]);
+  await ctx.exec('openssl', ['x509', '-req', '-sha256', '-days', '825', '-in', csr, '-CA', ctx.tls.caPath, '-CAkey', join(ctx.labDir, 'ca.key'), '-CAcreateserial', '-CAserial', join(ctx.dir, 'ca.srl'), '-out', clientCertPath]);
+}
 
 function mariadbServer(name: string, port: number, tls: boolean): LabServer {
   return {
@@ -213,8 +230,13 @@ function mariadbServer(name: string, port: number, tls: boolean): LabServer {
         '--plugin-load-add=auth_ed25519',
         '--character-set-server=utf8mb4',
         '--collation-server=utf8mb4_general_ci',
+        // LOAD DATA LOCAL INFILE is the client's to offer; the server allows it.
+        '--local-infile=1',
       ];
-      if (tls) options.push(`--ssl-ca=${ctx.tls.caPath}`, `--ssl-cert=${ctx.tls.certPath}`, `--ssl-key=${ctx.tls.keyPath}`);
+      if (tls) {
+        options.push(`--ssl-ca=${ctx.tls.caPath}`, `--ssl-cert=${ctx.tls.certPath}`, `--ssl-key=${ctx.tls.keyPath}`);
+        await clientCertificate(ctx);
+      }
       await ctx.exec('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=mysql', '--auth-root-authentication-method=socket', '--skip-test-db'], { cwd: ctx.dir });
       await ctx.spawnDaemon({ command: '/usr/sbin/mariadbd', args: options });
       await retry('mariadbd did not accept connections', () => ctx.exec('mariadb-admin', ['--no-defaults', `--socket=${socket}`, '-u', 'root', 'ping']));

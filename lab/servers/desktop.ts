@@ -110,13 +110,17 @@ function clearStaleLock(display: number): void {
   const lock = `/tmp/.X${display}-lock`;
   if (!existsSync(lock)) return;
   // The runner only calls start() when the server is not healthy: a lock of ours from an earlier run is stale.
+  // Its pid may since belong to another process (pids are reused): only a live X server holds the display.
+  const pid = Number(readFileSync(lock, 'utf8').trim());
+  let comm = '';
   try {
-    const pid = Number(readFileSync(lock, 'utf8').trim());
-    process.kill(pid, 0);
+    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    rmQuiet(lock);
-    rmQuiet(`/tmp/.X11-unix/X${display}`);
+    // gone
   }
+  if (/^X/.test(comm)) return;
+  rmQuiet(lock);
+  rmQuiet(`/tmp/.X11-unix/X${display}`);
 }
 
 function rmQuiet(path: string): void {

@@ -32,7 +32,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { classify, InvalidInput, PortolanError } from '../core/errors.ts';
 import type { Transport } from '../core/conn.ts';
-import { fieldIssues, type HostEnv } from '../core/runner.ts';
+import { connectFailure, fieldIssues, type HostEnv } from '../core/runner.ts';
 import { hostField, portField } from '../core/protocol.ts';
 
 import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
@@ -181,8 +181,7 @@ async function dialTarget(env: HostEnv, target: Target, limits: TunnelLimits): P
       signal: AbortSignal.timeout(limits.connectTimeoutMs),
     });
   } catch (e) {
-    const err = classify(e);
-    throw err.code === 'io_timeout' ? new PortolanError('connect_timeout', err.message) : err;
+    throw connectFailure(e, target.host, target.port);
   }
 }
 

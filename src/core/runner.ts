@@ -400,7 +400,7 @@ function foreignGreeting(err: PortolanError, protocol: Protocol, conn: Conn): Po
 const REFUSAL = /^(connect ECONNREFUSED\b|proxy request failed, cannot connect to the specified address)/;
 
 /** A failed dial in the user's terms; the runtime's own words stay in `detail.runtime`. */
-function connectFailure(e: unknown, host: string, port: number): PortolanError {
+export function connectFailure(e: unknown, host: string, port: number): PortolanError {
   const err = classify(e);
   const where = joinHostPort(host, port);
   if (err.code === 'io_timeout') return new PortolanError('connect_timeout', `no connection to ${where} before the deadline`);

@@ -26,7 +26,7 @@ const SIGNATURES: readonly Signature[] = [
   { speaks: 'SSH', protocol: 'ssh', ids: ['ssh'], test: re(/^SSH-\d\.\d+-/) },
   { speaks: 'SMTP', protocol: 'smtp', ids: ['smtp', 'lmtp'], test: re(/^220[ -].*\b(E?SMTP|LMTP|Postfix|Exim|Sendmail)\b/i) },
   { speaks: 'FTP', protocol: 'ftp', ids: ['ftp'], test: re(/^220[ -].*\b(FTP|vsFTPd|ProFTPD|Pure-FTPd|FileZilla)\b/i) },
-  { speaks: 'IMAP', protocol: 'imap', ids: ['imap'], test: re(/^\* (OK|PREAUTH)\b.*\bIMAP/i) },
+  { speaks: 'IMAP', protocol: 'imap', ids: ['imap'], test: re(/^\* (OK|PREAUTH|BYE)\b/) },
   { speaks: 'POP3', protocol: 'pop3', ids: ['pop3'], test: re(/^\+OK\b.*\b(POP3?|Dovecot|ready)\b/i) },
   { speaks: 'HTTP/1.x', protocol: 'http', ids: ['http', 'websocket'], test: re(/^HTTP\/1\.[01] \d{3} /) },
   { speaks: 'VNC (RFB)', protocol: 'vnc', ids: ['vnc'], test: re(/^RFB \d{3}\.\d{3}\n/) },

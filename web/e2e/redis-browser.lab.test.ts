@@ -31,6 +31,12 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     lines.push(`RPUSH ${prefix}:queue a b c`);
     lines.push(`ZADD ${prefix}:scores 10 alice 20 bob 15 carol`);
     lines.push(`XADD ${prefix}:events 1-1 kind login`);
+    // A consumer group with one entry delivered to alice and not acknowledged.
+    lines.push(`XGROUP CREATE ${prefix}:events readers 0`);
+    lines.push(`XREADGROUP GROUP readers alice COUNT 1 STREAMS ${prefix}:events >`);
+    // Collections over two pages of 500: a list and a stream of 1,200.
+    for (let i = 0; i < 1200; i += 100) lines.push(`RPUSH ${prefix}:long ${Array.from({ length: 100 }, (_, j) => `e${i + j}`).join(' ')}`);
+    for (let i = 1; i <= 1200; i++) lines.push(`XADD ${prefix}:log ${i}-0 n ${i}`);
     lines.push(`EXPIRE ${prefix}:queue 11520`);
     execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', password], { input: lines.join('\n') + '\n' });
     b = await launch();
@@ -53,7 +59,7 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     await form.getByRole('button', { name: 'Scan' }).click();
     const state = page.getByTestId('scan-state');
     await state.waitFor();
-    const total = USERS + ORDERS + 4;
+    const total = USERS + ORDERS + 6;
     let pages = 1;
     while ((await state.innerText()) !== 'scan complete') {
       assert.match(await state.innerText(), /^more to scan \(cursor \d+\)$/);
@@ -125,12 +131,18 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     assert.equal(cli('EXISTS', `${prefix}:profile`), '0');
   });
 
-  test('values by type: a sorted set with scores, a list, a stream, a JSON string pretty-printed', async () => {
+  test('values by type: a sorted set with scores, a list, a stream, a JSON string pretty-printed; long lists and streams page', async () => {
     const page = b.page;
     await page.locator(`li[data-key="${prefix}:scores"] button.link`).click();
     const zset = page.getByRole('table', { name: 'Sorted set members' });
     await zset.waitFor();
     assert.deepEqual(await zset.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.textContent)), ['alice10', 'carol15', 'bob20']);
+    // A score range: above 10 (exclusive) up to 20.
+    await page.getByLabel('Minimum score').fill('(10');
+    await page.getByLabel('Maximum score').fill('20');
+    await page.getByRole('button', { name: 'Range' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Sorted set members"] tbody tr').length === 2);
+    assert.deepEqual(await zset.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.textContent)), ['carol15', 'bob20']);
 
     await page.locator(`li[data-key="${prefix}:queue"] button.link`).click();
     const list = page.getByRole('table', { name: 'List elements' });
@@ -145,6 +157,41 @@ describe('Redis key browser', { timeout: 300_000 }, () => {
     const stream = page.getByRole('table', { name: 'Stream entries' });
     await stream.waitFor();
     assert.deepEqual(await stream.locator('tbody td').allInnerTexts(), ['1-1', 'kind=login']);
+    const groups = page.getByRole('table', { name: 'Consumer groups' });
+    const [group, pending, lastDelivered, , , consumers] = await groups.locator('tbody td').allInnerTexts();
+    assert.deepEqual([group, pending, lastDelivered], ['readers', '1', '1-1']);
+    assert.match(consumers, /^alice \(1, \d+ (ms|s)\)$/);
+
+    // A list of 1,200 in pages of 500, by index.
+    await page.locator(`li[data-key="${prefix}:long"] button.link`).click();
+    const range = page.getByTestId('element-range');
+    await range.filter({ hasText: '1–500 of 1,200' }).waitFor();
+    const next = page.getByRole('button', { name: 'Next →' });
+    await next.click();
+    await range.filter({ hasText: '501–1,000 of 1,200' }).waitFor();
+    assert.deepEqual((await list.locator('tbody tr').first().locator('td').allInnerTexts()), ['500', 'e500']);
+    await next.click();
+    await range.filter({ hasText: '1,001–1,200 of 1,200' }).waitFor();
+    assert.equal(await list.locator('tbody tr').count(), 200);
+    assert.deepEqual(await list.locator('tbody tr').last().locator('td').allInnerTexts(), ['1199', 'e1199']);
+    assert.equal(await next.isDisabled(), true);
+    await page.getByRole('button', { name: '← Previous' }).click();
+    await range.filter({ hasText: '501–1,000 of 1,200' }).waitFor();
+
+    // A stream of 1,200 in pages of 500, by the ID after the last one shown (XRANGE exclusive).
+    await page.locator(`li[data-key="${prefix}:log"] button.link`).click();
+    await range.filter({ hasText: '1–500 of 1,200' }).waitFor();
+    await next.click();
+    await range.filter({ hasText: '501–1,000 of 1,200' }).waitFor();
+    assert.deepEqual(await stream.locator('tbody tr').first().locator('td').allInnerTexts(), ['501-0', 'n=501']);
+    await next.click();
+    await range.filter({ hasText: '1,001–1,200 of 1,200' }).waitFor();
+    assert.deepEqual(await stream.locator('tbody tr').last().locator('td').allInnerTexts(), ['1200-0', 'n=1200']);
+    assert.equal(await next.isDisabled(), true);
+    await page.getByRole('button', { name: '← Previous' }).click();
+    await range.filter({ hasText: '501–1,000 of 1,200' }).waitFor();
+    assert.equal(await stream.locator('tbody tr').first().locator('td').first().innerText(), '501-0');
+    await screenshot(page, 'redis-04-stream-pages');
 
     await page.getByRole('button', { name: `Expand ${prefix}:order`, exact: true }).click();
     await page.locator(`li[data-key="${prefix}:order:3"] button.link`).click();

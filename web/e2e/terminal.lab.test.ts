@@ -181,7 +181,8 @@ describe('SSH terminal in the browser', { timeout: 300_000 }, () => {
     const secret = `typed-secret-${process.pid}`;
     await startKnown({ record: true });
     await page.getByTestId('terminal').click();
-    await page.keyboard.type('read -s -p "Password: " p; echo; echo got-${#p}-chars');
+    // Echo goes off before the prompt shows (bash's read -s may show its prompt first).
+    await page.keyboard.type('stty -echo; read -r -p "Password: " p; stty echo; echo; echo got-${#p}-chars');
     await page.keyboard.press('Enter');
     await untilRow(/^Password:$/);
     await page.keyboard.type(secret);

@@ -5,11 +5,11 @@
 // upgrades; then it sends HandshakeResponse41 answering the server's default auth plugin, and
 // follows AuthSwitchRequest (0xFE) and AuthMoreData (0x01) until OK or ERR. Sequence ids count up
 // within a command and restart at 0 with each command. Results are read in batches of packets
-// from a queue; rows past `maxRows`/`maxBytes` are read and counted but not kept, so the next
+// from a queue; rows past `maxRows` (of each statement) or `maxBytes` (of the answer) are read and counted but not kept, so the next
 // result of a multi-statement query still arrives.
-import { latin1View } from '../../core/bytes.ts';
+import { fromUtf8, latin1View } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 
 import { cachingSha2Password, CACHING_SHA2, ed25519Password, nativePassword, rsaEncryptPassword } from './auth.ts';
@@ -43,7 +43,7 @@ import {
   type Handshake,
   type Packet,
 } from './codec.ts';
-import type { JsonValue, Limits } from '../sql/fields.ts';
+import { RowBudget, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const frame = packetsFrame();
 
@@ -84,6 +84,13 @@ export interface ConnectOptions {
   database?: string;
   /** Use the server's RSA public key for caching_sha2_password full auth over plain TCP. */
   allowPublicKeyRetrieval?: boolean;
+  /** LOAD DATA LOCAL INFILE, opted into: the one file the server may ask for, by name, and its content. */
+  localInfile?: LocalInfile;
+}
+
+export interface LocalInfile {
+  name: string;
+  content: Uint8Array;
 }
 
 export interface Session {
@@ -96,6 +103,9 @@ export interface Session {
   authPlugins: string[];
   authPath?: 'fast' | 'full-tls' | 'full-rsa';
   seq: number;
+  localInfile?: LocalInfile;
+  /** A file the server asked for that was not the one given: refused (an empty file), named after the command. */
+  refusedInfile?: string;
 }
 
 const CLIENT_WANTS =
@@ -178,7 +188,9 @@ export async function connect(ctx: OperationContext, opts: ConnectOptions): Prom
   if (!(handshake.capabilities & CLIENT.PROTOCOL_41)) throw new ProtocolError('server does not speak protocol 4.1 (CLIENT_PROTOCOL_41)');
   let caps = (CLIENT_WANTS & (handshake.capabilities | CLIENT.LONG_PASSWORD)) >>> 0;
   if (opts.database) caps |= CLIENT.CONNECT_WITH_DB;
-  const s: Session = { conn, reader, handshake, capabilities: caps, tls: false, authPlugins: [], seq: 1 };
+  // Only a client that has a file to give says it can (CLIENT_LOCAL_FILES); without it the server refuses LOCAL.
+  if (opts.localInfile) caps |= CLIENT.LOCAL_FILES;
+  const s: Session = { conn, reader, handshake, capabilities: caps, tls: false, authPlugins: [], seq: 1, localInfile: opts.localInfile };
   if (ctx.target.tls !== 'off') {
     if (!(handshake.capabilities & CLIENT.SSL)) throw new PortolanError('tls_error', `TLS was asked for, but the server (${handshake.serverVersion}) does not offer it: CLIENT_SSL is not in its capabilities`);
     s.capabilities = (s.capabilities | CLIENT.SSL) >>> 0;
@@ -295,30 +307,27 @@ function column(c: ColumnDefinition): Column {
 }
 
 class Collector {
-  rows = 0;
-  bytes = 0;
-  limit?: string;
   readonly results: ResultSet[] = [];
-  constructor(readonly limits: Limits) {}
+  private readonly budget: RowBudget;
+  constructor(limits: Limits) {
+    this.budget = new RowBudget(limits);
+  }
+
+  begin(set: ResultSet): void {
+    this.budget.nextSet();
+    this.results.push(set);
+  }
 
   keep(set: ResultSet, size: number): boolean {
     set.rowsReceived++;
-    if (this.limit === undefined) {
-      if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
-      else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
-    }
-    if (this.limit !== undefined) {
-      set.truncated = true;
-      return false;
-    }
-    this.rows++;
-    this.bytes += size;
-    return true;
+    if (this.budget.keep(size)) return true;
+    set.truncated = true;
+    return false;
   }
 
   outcome(statusFlags: number): QueryOutcome {
     const truncated = this.results.some((r) => r.truncated);
-    return { results: this.results, truncated, statusFlags, ...(truncated && this.limit ? { limit: this.limit } : {}) };
+    return { results: this.results, truncated, statusFlags, ...(truncated && this.budget.first ? { limit: this.budget.first } : {}) };
   }
 }
 
@@ -352,15 +361,24 @@ async function readResults(s: Session, c: Collector, binary: boolean): Promise<Q
       return c.outcome(ok.statusFlags);
     }
     if (b[0] === 0xfb) {
-      // LOCAL INFILE request: refuse by sending an empty packet; the server answers ERR or OK.
-      await send(s, new Uint8Array(0), { decode: 'refuse LOAD DATA LOCAL INFILE' });
+      // LOCAL INFILE request (0xFB and the file name): the content in packets, then an empty one; the server
+      // answers OK or ERR. Only the file given, by its name: any other request gets an empty file.
+      const name = fromUtf8(b.subarray(1));
+      const file = s.localInfile;
+      if (file && file.name === name) {
+        for (let at = 0; at < file.content.length; at += INFILE_CHUNK) {
+          const part = file.content.subarray(at, at + INFILE_CHUNK);
+          await send(s, part, { decode: `LOCAL INFILE ${JSON.stringify(name)}: bytes ${at}–${at + part.length} of ${file.content.length}` });
+        }
+      } else s.refusedInfile = name;
+      await send(s, new Uint8Array(0), { decode: file && file.name === name ? `LOCAL INFILE ${JSON.stringify(name)}: end` : `refuse LOCAL INFILE ${JSON.stringify(name)}: not the file given` });
       continue;
     }
     const count = parseColumnCount(b);
     const defs = await readColumns(s, count);
     const decoders = defs.map(textColumnDecoder);
     const set: ResultSet = { columns: defs.map(column), rows: [], rowsReceived: 0, truncated: false, affectedRows: null, lastInsertId: null, warnings: 0, info: '' };
-    c.results.push(set);
+    c.begin(set);
     for (;;) {
       const p = await recv(s);
       const r = p.payload;
@@ -387,15 +405,26 @@ async function readResults(s: Session, c: Collector, binary: boolean): Promise<Q
   throw new ProtocolError('more than 10000 results for one command');
 }
 
+/** Bytes per packet of a LOCAL INFILE's content (well under any server's max_allowed_packet). */
+const INFILE_CHUNK = 64 * 1024;
+
 /** COM_QUERY: any SQL, several statements allowed (CLIENT_MULTI_STATEMENTS). */
 export async function query(s: Session, sql: string, limits: Limits): Promise<QueryOutcome> {
   s.seq = 0;
+  s.refusedInfile = undefined;
   await send(s, commandPayload(COM.QUERY, sql), { decode: `COM_QUERY ${JSON.stringify(sql.slice(0, 300))}` });
+  let out: QueryOutcome;
   try {
-    return await readResults(s, new Collector(limits), false);
+    out = await readResults(s, new Collector(limits), false);
   } catch (e) {
     throw withPosition(e, sql);
   }
+  if (s.refusedInfile !== undefined) {
+    const asked = JSON.stringify(s.refusedInfile);
+    if (!s.localInfile) throw new ProtocolError(`the server asked for the local file ${asked} although the client did not offer LOCAL INFILE; it was sent an empty file`);
+    throw InvalidInput.field('localInfile.name', `the server asked for ${asked}, not ${JSON.stringify(s.localInfile.name)}, the file given: it was sent an empty file`);
+  }
+  return out;
 }
 
 /** ER_PARSE_ERROR names the text "near '...'": its place in the SQL is the 1-based character position. */

@@ -1,6 +1,7 @@
 // MySQL / MariaDB client/server protocol: query (text and prepared), schema browser, probe.
 import { z } from 'zod';
 import { fromHex } from '../../core/bytes.ts';
+import { bytesField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { capabilityNames, CLIENT, encodePacket, MARIADB_CLIENT, sslRequestPayload, type BinaryParam } from './codec.ts';
@@ -54,8 +55,9 @@ function info(s: Session) {
   return { version: cleanVersion(s.handshake.serverVersion), connectionId: s.handshake.connectionId, authPlugins: s.authPlugins, ...(s.authPath ? { authPath: s.authPath } : {}), tls: s.tls };
 }
 
-async function withSession<T>(ctx: OperationContext, input: { user: string; password?: string; database?: string }, fn: (s: Session) => Promise<T>): Promise<T> {
-  const s = await connect(ctx, { user: input.user, password: input.password, database: input.database });
+async function withSession<T>(ctx: OperationContext, input: { user: string; password?: string; database?: string; localInfile?: { name: string; content: BytesInput } }, fn: (s: Session) => Promise<T>): Promise<T> {
+  const localInfile = input.localInfile && { name: input.localInfile.name, content: inputBytes(input.localInfile.content, 'localInfile.content') };
+  const s = await connect(ctx, { user: input.user, password: input.password, database: input.database, localInfile });
   const out = await fn(s);
   await quit(s);
   return out;
@@ -104,9 +106,9 @@ export default defineProtocol({
   ports: [{ port: 3306, transport: 'tcp' }],
   specs: ['MySQL Client/Server Protocol', 'MariaDB Client/Server Protocol'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'Handshake v10 with capability flags and TLS via SSLRequest; mysql_native_password, MariaDB client_ed25519 and auth switch lab-tested against MariaDB 10.11 through workerd; COM_QUERY with several result sets and any SQL, COM_STMT_PREPARE/EXECUTE with binary rows, the last statement\'s warnings in the server\'s words (SHOW WARNINGS) beside its result, typed columns (BLOB with NUL and non-UTF-8 bytes, multibyte text, NULLs, decimals as strings), ERR with SQLSTATE, row/byte limits with a truncation flag, schema browsing and a credential-free probe. Not yet: multi-statement results shown as separate grids in the UI, prepared statements round-tripping every column type, LOAD DATA LOCAL INFILE, TLS with a client certificate. caching_sha2_password (fast path, full path over TLS and with the RSA key) is tested with golden exchanges only: MariaDB does not have it and the lab has no MySQL.',
+      "Handshake v10 with capability flags and TLS via SSLRequest; mysql_native_password, MariaDB client_ed25519 and auth switch, and a REQUIRE X509 user with a client certificate (Portolan's TLS engine on Workers), lab-tested against MariaDB 10.11 through workerd; COM_QUERY with several result sets shown as separate grids in the UI and any SQL, COM_STMT_PREPARE/EXECUTE with binary rows and every column type (integers signed and unsigned to 64 bits, FLOAT, DOUBLE, DECIMAL, DATE, DATETIME(6), TIMESTAMP, TIME(6) negative, YEAR, CHAR/VARCHAR/TEXT, BINARY/VARBINARY/BLOBs, ENUM, SET, BIT, JSON, INET6, UUID) round-tripped the same in binary and text rows; LOAD DATA LOCAL INFILE opted into with the file's content (only the named file is ever sent; up to 16 MiB in one request); the last statement's warnings in the server's words (SHOW WARNINGS) beside its result; ERR with SQLSTATE and the position; row limits per statement and a byte limit per answer with a truncation flag; schema browsing and a credential-free probe. caching_sha2_password (fast path, full path over TLS and with the RSA key) is tested with golden exchanges only: MariaDB does not have it and Debian ships no MySQL server.",
   },
   verifiedAgainst: 'mariadb-server 1:10.11.19-0+deb12u1',
   tls: { starttls: true },
@@ -119,6 +121,13 @@ export default defineProtocol({
         ...credentials,
         sql: z.string().min(1, 'sql is required').max(1024 * 1024),
         params: z.array(z.unknown()).max(65535).optional().describe('Values for ? placeholders: strings, numbers, booleans, null, {hex} for bytes, objects/arrays as JSON'),
+        localInfile: z
+          .object({
+            name: z.string().min(1).max(4096).describe("The file name as the statement writes it: LOAD DATA LOCAL INFILE 'name' ..."),
+            content: bytesField(16 * 1024 * 1024).describe("The file's content: text, or {base64}/{hex}"),
+          })
+          .optional()
+          .describe('Opt-in LOAD DATA LOCAL INFILE: the only file the server may ask for, answered when it asks for this name; without it the server refuses LOCAL'),
         ...limitFields,
       }),
       output: z.object({ server: serverInfo, results: z.array(resultSet), truncated: z.boolean(), limit: z.string().optional(), prepared: z.boolean() }),

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { call } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
 import { sqlFacts } from '../../../lab/servers/databases-sql.ts';
@@ -133,6 +134,13 @@ test('mysql: a large result is read whole, and limits truncate with a flag namin
   assert.equal(cut.body.result.results[0].rows.length, 100);
   assert.equal(cut.body.result.results[0].rowsReceived, 5000);
   assert.equal(cut.body.result.results[1].rowsReceived, 1, 'the second statement still ran');
+  assert.deepEqual(cut.body.result.results[1].rows, [[2]], 'the row limit is per statement: the second keeps its row');
+  const two = await sql({ ...native, sql: 'SELECT seq FROM seq_1_to_3; SELECT seq FROM seq_1_to_2500' });
+  assert.deepEqual(two.body.result.results.map((r: { rows: unknown[]; rowsReceived: number }) => [r.rows.length, r.rowsReceived]), [[3, 3], [1000, 2500]]);
+  const spent = await sql({ ...native, sql: "SELECT REPEAT('x', 1000) FROM seq_1_to_20; SELECT 2 AS after", maxBytes: 10_000 });
+  assert.equal(spent.body.result.limit, 'maxBytes 10000');
+  assert.equal(spent.body.result.results[1].rows.length, 0);
+  assert.equal(spent.body.result.results[1].rowsReceived, 1);
   const bytes = await sql({ ...native, sql: "SELECT REPEAT('x', 1000) FROM seq_1_to_100", maxBytes: 10_000 });
   assert.equal(bytes.body.result.limit, 'maxBytes 10000');
   assert.ok(bytes.body.result.results[0].rows.length < 10);
@@ -195,4 +203,101 @@ test('mysql: the server\'s warnings (SHOW WARNINGS) come beside the result of th
   assert.equal(set.warningList[1].message, 'Division by 0');
   const clean = await sql({ ...native, sql: 'SELECT 1' });
   assert.equal(clean.body.result.results[0].warningList, undefined);
+});
+
+test('mysql: LOAD DATA LOCAL INFILE sends the given file when the server asks for it by name, and nothing else', async () => {
+  const table = uniq('infile');
+  const plainNative = { ...plainTarget, user: u.native.user, password: u.native.password };
+  assert.equal((await sql({ ...plainNative, sql: `CREATE TABLE ${table} (id INT PRIMARY KEY, name VARCHAR(40)) CHARACTER SET utf8mb4` })).status, 200);
+  const load = `LOAD DATA LOCAL INFILE 'harbours.csv' INTO TABLE ${table} CHARACTER SET utf8mb4 FIELDS TERMINATED BY ','`;
+  // Over several 64 KiB packets: 20,000 lines.
+  const lines = Array.from({ length: 20_000 }, (_, i) => `${i + 1},${i === 2 ? 'Ålesund' : `harbour-${i + 1}`}`);
+  const loaded = await sql({ ...plainNative, sql: load, localInfile: { name: 'harbours.csv', content: `${lines.join('\n')}\n` } }, true);
+  assert.equal(loaded.status, 200, JSON.stringify(loaded.body).slice(0, 400));
+  assert.equal(loaded.body.result.results[0].affectedRows, 20_000);
+  assert.match(loaded.body.result.results[0].info, /^Records: 20000\s+Deleted: 0\s+Skipped: 0\s+Warnings: 0$/);
+  assert.ok(loaded.body.transcript.entries.some((e: { decode?: string }) => e.decode === 'LOCAL INFILE "harbours.csv": end'));
+  const back = await sql({ ...plainNative, sql: `SELECT COUNT(*), SUM(id), (SELECT name FROM ${table} WHERE id = 3) FROM ${table}` });
+  assert.deepEqual(back.body.result.results[0].rows, [[20_000, '200010000', 'Ålesund']]);
+
+  // Not opted in: the client does not offer LOCAL, and the server refuses in its own words.
+  const refused = await sql({ ...plainNative, sql: load });
+  assert.equal(refused.body.error.code, 'server_error');
+  assert.match(refused.body.error.message, /local infile|not allowed/i);
+  // Another name than the file given: an empty file is sent, and the answer says so.
+  const other = await sql({ ...plainNative, sql: load.replace('harbours.csv', '/etc/passwd'), localInfile: { name: 'harbours.csv', content: '1,x\n' } });
+  assert.equal(other.status, 400);
+  assert.equal(other.body.error.message, 'localInfile.name: the server asked for "/etc/passwd", not "harbours.csv", the file given: it was sent an empty file');
+  await sql({ ...plainNative, sql: `DROP TABLE ${table}` });
+});
+
+test('mysql: a REQUIRE X509 user logs in with a client certificate over TLS; without one the server refuses', async () => {
+  const clientCertificate = { certPem: readFileSync(facts.clientCertPath, 'utf8'), keyPem: readFileSync(facts.clientKeyPath, 'utf8') };
+  const x509 = { ...tlsTarget, tls: 'starttls', user: u.x509.user };
+  const r = await sql({ ...x509, clientCertificate, sql: "SELECT CURRENT_USER(), (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_version')" });
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 400));
+  assert.equal(r.body.result.results[0].rows[0][0], `${u.x509.user}@%`);
+  assert.match(String(r.body.result.results[0].rows[0][1]), /^TLSv1\.[23]$/);
+  const none = await sql({ ...x509, sql: 'SELECT 1' });
+  assert.equal(none.body.error.code, 'auth_failed');
+  assert.match(none.body.error.message, /Access denied for user 'portolan_x509'/);
+});
+
+test('mysql: every column type goes in through a prepared statement and comes back the same in binary and text rows', async () => {
+  const t = uniq('types');
+  const columns: [string, string, unknown][] = [
+    ['ti', 'TINYINT', -128],
+    ['tu', 'TINYINT UNSIGNED', 255],
+    ['si', 'SMALLINT', -32768],
+    ['mi', 'MEDIUMINT', 8388607],
+    ['ii', 'INT', -2147483648],
+    ['iu', 'INT UNSIGNED', 4294967295],
+    ['bi', 'BIGINT', '-9223372036854775808'],
+    ['bu', 'BIGINT UNSIGNED', '18446744073709551615'],
+    ['fl', 'FLOAT', 1.5],
+    ['db', 'DOUBLE', -2.25e-300],
+    ['de', 'DECIMAL(30,10)', '-12345678901234567890.0123456789'],
+    ['dt', 'DATE', '2024-02-29'],
+    ['dtm', 'DATETIME(6)', '2024-02-29 23:59:58.123456'],
+    ['ts', 'TIMESTAMP(3) NULL', '2038-01-19 03:14:07.999'],
+    ['tm', 'TIME(6)', '-838:59:58.999999'],
+    ['yr', 'YEAR', 2155],
+    ['ch', 'CHAR(4)', 'ab'],
+    ['vc', 'VARCHAR(20)', 'naïve 🚢'],
+    ['bn', 'BINARY(4)', { hex: 'ff00' }],
+    ['vb', 'VARBINARY(8)', { hex: '00ff80' }],
+    ['tb', 'TINYBLOB', { hex: 'c328' }],
+    ['mb', 'MEDIUMBLOB', { hex: '00' }],
+    ['lb', 'LONGBLOB', { hex: 'deadbeef' }],
+    ['tx', 'TEXT', 'line\nnext'],
+    ['en', "ENUM('a','b')", 'b'],
+    ['st', "SET('x','y','z')", 'x,z'],
+    ['bt', 'BIT(10)', 513],
+    ['js', 'JSON', '{"a": [1, 2]}'],
+    ['i6', 'INET6', '2001:db8::1'],
+    ['uu', 'UUID', '123e4567-e89b-12d3-a456-426614174000'],
+  ];
+  await sql({ ...native, sql: `CREATE TABLE ${t} (${columns.map(([n, type]) => `${n} ${type}`).join(', ')})` });
+  try {
+    const ins = await sql({ ...native, sql: `INSERT INTO ${t} VALUES (${columns.map(() => '?').join(', ')})`, params: columns.map(([, , v]) => v) });
+    assert.equal(ins.status, 200, JSON.stringify(ins.body));
+    assert.equal(ins.body.result.results[0].warnings, 0, JSON.stringify(ins.body.result.results[0].warningList));
+    const names = columns.map(([n]) => n).join(', ');
+    const bin = await sql({ ...native, sql: `SELECT ${names} FROM ${t} WHERE 1 = ?`, params: [1] });
+    const txt = await sql({ ...native, sql: `SELECT ${names} FROM ${t}` });
+    const binRow = bin.body.result.results[0].rows[0];
+    const txtRow = txt.body.result.results[0].rows[0];
+    const byName = (row: unknown[]) => Object.fromEntries(columns.map(([n], i) => [n, row[i]]));
+    assert.deepEqual(byName(binRow), byName(txtRow), 'binary and text rows agree');
+    // As inserted; dates and times in ISO form, BINARY padded with zeros as the server stores it, BIT as its bytes.
+    assert.deepEqual(byName(binRow), {
+      ...Object.fromEntries(columns.map(([n, , v]) => [n, v])),
+      dtm: '2024-02-29T23:59:58.123456',
+      ts: '2038-01-19T03:14:07.999',
+      bn: { hex: 'ff000000' },
+      bt: { hex: '0201' },
+    });
+  } finally {
+    await sql({ ...native, sql: `DROP TABLE ${t}` });
+  }
 });

@@ -84,7 +84,7 @@ async function numberOf(s: Pop3Session, input: { number?: number; uid?: string }
   return { number: hit.number, uid: input.uid };
 }
 
-function present(bytes: Uint8Array): { text?: string; base64?: string } {
+export function present(bytes: Uint8Array): { text?: string; base64?: string } {
   try {
     return { text: fromUtf8(bytes, true) };
   } catch (e) {

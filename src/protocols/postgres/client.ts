@@ -5,7 +5,7 @@
 // cleartext, md5, SCRAM-SHA-256) until AuthenticationOk, then collects ParameterStatus and
 // BackendKeyData up to the first ReadyForQuery. `simpleQuery` sends one Query (55.2.2) and
 // gathers a result per statement until ReadyForQuery; `extendedQuery` does Parse/Bind/Describe/
-// Execute/Sync (55.2.3) with parameters. Both keep at most `maxRows` rows and `maxBytes` bytes
+// Execute/Sync (55.2.3) with parameters. Both keep at most `maxRows` rows of each statement and `maxBytes` bytes in all
 // and read the rest of the result off the wire without keeping it, so a later statement in the
 // same Query still runs and the implicit transaction is not aborted by a disconnect.
 import { concat, latin1View } from '../../core/bytes.ts';
@@ -43,7 +43,7 @@ import {
 } from './codec.ts';
 import { ScramClient, type ChannelBinding } from './scram.ts';
 import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder } from './types.ts';
-import type { JsonValue, Limits } from '../sql/fields.ts';
+import { RowBudget, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const single = backendFrame();
 const batch = backendBatchFrame();
@@ -307,9 +307,7 @@ export interface QueryOutcome {
 
 /** Keeps rows until a limit is reached; then only counts them. */
 class Collector {
-  rows = 0;
-  bytes = 0;
-  limit?: string;
+  readonly budget: RowBudget;
   readonly results: ResultSet[] = [];
   current?: { set: ResultSet; fields: FieldDescription[]; decoders: ColumnDecoder[] };
   readonly notices: ErrorFields[] = [];
@@ -319,9 +317,12 @@ class Collector {
   private copyParts: Uint8Array[] = [];
   private copyBytes = 0;
 
-  constructor(private readonly limits: Limits) {}
+  constructor(limits: Limits) {
+    this.budget = new RowBudget(limits);
+  }
 
   begin(fields: FieldDescription[]): void {
+    this.budget.nextSet();
     const set: ResultSet = {
       command: '',
       rowCount: null,
@@ -344,24 +345,16 @@ class Collector {
       const end = bounds[k + 1];
       const size = end - start;
       set.rowsReceived++;
-      if (this.limit === undefined) {
-        if (this.rows + 1 > this.limits.maxRows) this.limit = `maxRows ${this.limits.maxRows}`;
-        else if (this.bytes + size > this.limits.maxBytes) this.limit = `maxBytes ${this.limits.maxBytes}`;
-      }
-      if (this.limit !== undefined) {
+      if (!this.budget.keep(size)) {
         set.truncated = true;
         continue;
       }
-      const row = decodeDataRowAt(buf, start, end, decoders, latin1, ascii);
-      set.rows.push(row);
-      this.rows++;
-      this.bytes += size;
+      set.rows.push(decodeDataRowAt(buf, start, end, decoders, latin1, ascii));
     }
   }
 
   copyData(data: Uint8Array): void {
-    if (this.copyBytes + data.length > this.limits.maxBytes - this.bytes) {
-      this.limit ??= `maxBytes ${this.limits.maxBytes}`;
+    if (!this.budget.fits(this.copyBytes + data.length)) {
       if (this.current) this.current.set.truncated = true;
       return;
     }
@@ -377,7 +370,7 @@ class Collector {
     if (parsed.oid !== undefined) set.oid = parsed.oid;
     if (this.copyParts.length > 0 || parsed.command === 'COPY') {
       if (this.copyParts.length > 0) set.copy = new TextDecoder().decode(concat(this.copyParts));
-      this.bytes += this.copyBytes;
+      this.budget.bytes += this.copyBytes;
       this.copyParts = [];
       this.copyBytes = 0;
     }
@@ -394,7 +387,7 @@ class Collector {
       parameterChanges: this.parameterChanges,
       transactionStatus: status,
       truncated,
-      ...(this.limit !== undefined && truncated ? { limit: this.limit } : {}),
+      ...(this.budget.first !== undefined && truncated ? { limit: this.budget.first } : {}),
     };
   }
 }
@@ -509,7 +502,7 @@ export async function extendedQuery(session: Session, sql: string, params: Param
         if (c.current) {
           const set = c.current.set;
           set.truncated = true;
-          c.limit ??= `maxRows ${limits.maxRows}`;
+          c.budget.first ??= `maxRows ${limits.maxRows}`;
           c.complete(`SELECT ${set.rowsReceived}`);
           set.rowCount = null;
         }

@@ -190,8 +190,18 @@ test('postgres: a large result is read whole, and a row limit truncates it with 
   assert.equal(cut.body.result.results[0].rows.length, 100);
   assert.equal(cut.body.result.results[0].rowsReceived, 5000);
   assert.equal(cut.body.result.results[0].rowCount, 5000);
-  assert.equal(cut.body.result.results[1].rows.length, 0, 'the second statement ran but the limit is spent');
+  assert.deepEqual(cut.body.result.results[1].rows, [[2]], 'the row limit is per statement: the second keeps its row');
+  assert.equal(cut.body.result.results[1].truncated, false);
   assert.equal(cut.body.result.results[1].command, 'SELECT');
+  // As a user meets it: 1,000 rows a statement, the second of 2,500 rows shows 1,000 of them, not 997.
+  const two = await sql({ ...scram, sql: 'SELECT g FROM generate_series(1, 3) g; SELECT g FROM generate_series(1, 2500) g' });
+  assert.deepEqual(two.body.result.results.map((r: { rows: unknown[]; rowsReceived: number }) => [r.rows.length, r.rowsReceived]), [[3, 3], [1000, 2500]]);
+  assert.equal(two.body.result.limit, 'maxRows 1000');
+  // The byte limit is the answer's: once spent, a later statement keeps nothing.
+  const spent = await sql({ ...scram, sql: "SELECT repeat('x', 1000) FROM generate_series(1, 20); SELECT 2 AS after", maxBytes: 10_000 });
+  assert.equal(spent.body.result.limit, 'maxBytes 10000');
+  assert.equal(spent.body.result.results[1].rows.length, 0);
+  assert.equal(spent.body.result.results[1].rowsReceived, 1);
   const ext = await sql({ ...scram, sql: 'SELECT g FROM generate_series(1, $1::int) g', params: [5000], maxRows: 10 });
   assert.equal(ext.body.result.truncated, true);
   assert.equal(ext.body.result.limit, 'maxRows 10');

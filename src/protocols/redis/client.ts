@@ -302,8 +302,22 @@ export interface KeyView {
   stream?: { id: string; fields: { field: Uint8Array; value: Uint8Array }[] }[];
   /** A stream's consumer groups. */
   groups?: StreamGroup[];
+  /** Index of the first element shown (lists and sorted sets). */
+  offset?: number;
+  /** The score range a sorted set was read in; `size` then counts the members in it (ZCOUNT). */
+  scores?: { min: string; max: string };
   truncated: boolean;
   limit: string | null;
+}
+
+/**
+ * Which page of a collection to show: `offset` for lists and sorted sets (by index), `after` for streams (by ID);
+ * `scores` narrows a sorted set to a score range (ZRANGE BYSCORE, bounds as Redis writes them: 1.5, (1.5, -inf).
+ */
+export interface KeyPage {
+  offset?: number;
+  after?: string;
+  scores?: { min: string; max: string };
 }
 
 function pairsAsBytes(v: RespValue | undefined): [Uint8Array, Uint8Array][] {
@@ -329,8 +343,12 @@ async function scanCollection(c: RedisClient, command: 'SSCAN' | 'HSCAN', key: U
   return { items, complete: cursor === '0' };
 }
 
-/** TYPE, TTL, OBJECT ENCODING, the size, and the first `limit` elements (or `maxBytes` of a string). */
-export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, maxBytes: number): Promise<KeyView> {
+/**
+ * TYPE, TTL, OBJECT ENCODING, the size, and `limit` elements (or `maxBytes` of a string): of a list or sorted
+ * set from `page.offset`, of a stream after `page.after` (exclusive), of a set or hash the first SCAN finds.
+ */
+export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, maxBytes: number, page: KeyPage = {}): Promise<KeyView> {
+  const from = page.offset ?? 0;
   const [t, ttlR, enc] = await c.pipeline([
     ['TYPE', key],
     ['TTL', key],
@@ -363,9 +381,10 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
     case 'list': {
       const [len, range] = await c.pipeline([
         ['LLEN', key],
-        ['LRANGE', key, '0', String(limit - 1)],
+        ['LRANGE', key, String(from), String(from + limit - 1)],
       ]);
       view.size = integerOf(throwIfError(len)) ?? null;
+      view.offset = from;
       view.list = (itemsOf(throwIfError(range)) ?? []).map((x) => bytesOf(x) ?? new Uint8Array(0));
       break;
     }
@@ -376,11 +395,21 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
       break;
     }
     case 'zset': {
-      const [len, range] = await c.pipeline([
-        ['ZCARD', key],
-        ['ZRANGE', key, '0', String(limit - 1), 'WITHSCORES'],
-      ]);
+      const s = page.scores;
+      const [len, range] = await c.pipeline(
+        s
+          ? [
+              ['ZCOUNT', key, s.min, s.max],
+              ['ZRANGE', key, s.min, s.max, 'BYSCORE', 'LIMIT', String(from), String(limit), 'WITHSCORES'],
+            ]
+          : [
+              ['ZCARD', key],
+              ['ZRANGE', key, String(from), String(from + limit - 1), 'WITHSCORES'],
+            ],
+      );
       view.size = integerOf(throwIfError(len)) ?? null;
+      view.offset = from;
+      if (s) view.scores = s;
       const r = throwIfError(range);
       const items = itemsOf(r) ?? [];
       // RESP2: flat member, score; RESP3: [member, score] pairs with a double score.
@@ -404,7 +433,8 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
     case 'stream': {
       const [len, range] = await c.pipeline([
         ['XLEN', key],
-        ['XRANGE', key, '-', '+', 'COUNT', String(limit)],
+        // "(" makes the start exclusive (Redis 6.2): the page after the last entry shown.
+        ['XRANGE', key, page.after ? `(${page.after}` : '-', '+', 'COUNT', String(limit)],
       ]);
       view.size = integerOf(throwIfError(len)) ?? null;
       view.stream = (itemsOf(throwIfError(range)) ?? []).map((entry) => {
@@ -419,6 +449,7 @@ export async function viewKey(c: RedisClient, key: Uint8Array, limit: number, ma
       return view;
   }
   const shown = view.list?.length ?? view.set?.length ?? view.zset?.length ?? view.hash?.length ?? view.stream?.length;
+  // A page that is not the whole collection: more elements than shown, before or after it.
   if (shown !== undefined && view.size !== null && view.size > shown) Object.assign(view, { truncated: true, limit: elementLimit });
   return view;
 }

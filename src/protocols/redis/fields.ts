@@ -232,6 +232,8 @@ export const keyViewShape = {
     )
     .optional()
     .describe("A stream's consumer groups (XINFO GROUPS, XINFO CONSUMERS)"),
+  offset: z.number().optional().describe('Index of the first element shown of a list or sorted set'),
+  scores: z.object({ min: z.string(), max: z.string() }).optional().describe('The score range a sorted set was read in (size counts the members in it)'),
   ...truncation,
 };
 
@@ -251,6 +253,8 @@ export function keyViewJson(key: Uint8Array, v: KeyView, e: ByteEncoding) {
     ...(v.hash ? { hash: v.hash.map((h) => ({ field: bj(h.field), value: bj(h.value) })) } : {}),
     ...(v.stream ? { stream: v.stream.map((s) => ({ id: s.id, fields: s.fields.map((f) => ({ field: bj(f.field), value: bj(f.value) })) })) } : {}),
     ...(v.groups ? { groups: v.groups } : {}),
+    ...(v.offset !== undefined ? { offset: v.offset } : {}),
+    ...(v.scores ? { scores: v.scores } : {}),
     truncated: v.truncated,
     limit: v.limit,
   };

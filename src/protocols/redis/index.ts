@@ -22,6 +22,9 @@ import {
 import { clusterOperations } from './cluster-ops.ts';
 import { anyTruncated, argField, scanFields, bytesOut, commandArgs, commandFields, connection, dialChecked, firstExchange, keyBytes, keyViewJson, keyViewShape, limitNote, limits, open, renderReply, replyOut, toBytes, truncation } from './fields.ts';
 
+/** A sorted-set score bound as Redis writes it: a number, "(" before it for an exclusive bound, or ±inf. */
+const scoreBound = z.string().regex(/^(\(?[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?|[+-]?inf)$/i, 'a score such as 10, (10 (exclusive), -inf or +inf');
+
 const pubSubMessage = z.object({
   kind: z.enum(['message', 'pmessage']),
   channel: bytesOut,
@@ -296,7 +299,17 @@ export default defineProtocol({
       summary: 'Value view of one key: type, TTL, encoding, size and its value (first elements of lists, sets, sorted sets, hashes and streams)',
       input: z.object({
         key: argField.describe('The key: text, or {"base64": ...} / {"hex": ...}'),
-        limit: z.number().int().min(1).max(10_000).default(100).describe('Elements shown of a collection'),
+        limit: z.number().int().min(1).max(10_000).default(100).describe('Elements shown of a collection (a page)'),
+        offset: z.number().int().min(0).optional().describe('A list or sorted set from this index (LRANGE, ZRANGE): the next page is offset + limit'),
+        after: z
+          .string()
+          .regex(/^\d+(-\d+)?$/, 'a stream entry ID such as 1700000000000-0')
+          .optional()
+          .describe('A stream from the entry after this ID (XRANGE exclusive): the next page starts after the last ID shown'),
+        scores: z
+          .object({ min: scoreBound, max: scoreBound })
+          .optional()
+          .describe('A sorted set between these scores (ZRANGE BYSCORE): 10, (10 for exclusive, -inf, +inf'),
         maxBytes: z.number().int().min(1).max(8 * 1024 * 1024).default(1024 * 1024).describe('Bytes shown of a string value'),
         ...connection,
       }),
@@ -305,7 +318,7 @@ export default defineProtocol({
       async run(ctx, input) {
         const key = keyBytes(input.key, 'key');
         const c = await open(ctx, input);
-        return keyViewJson(key, await viewKey(c, key, input.limit, input.maxBytes), input.encoding);
+        return keyViewJson(key, await viewKey(c, key, input.limit, input.maxBytes, { offset: input.offset, after: input.after, scores: input.scores }), input.encoding);
       },
     }),
     sentinelMasters: operation({

@@ -219,6 +219,18 @@ test('redis: the value view shows each type, bounded by limits that it names', a
   assert.deepEqual(list.list[99], { text: 'item99' });
   assert.equal(list.truncated, true);
   assert.equal(list.limit, 'limit: 100 elements');
+  // Pages by index: the third page holds the last 50.
+  const last = await ok({ db, key: 'l', limit: 100, offset: 200 }, 'key');
+  assert.equal(last.offset, 200);
+  assert.deepEqual([last.list.length, last.list[0], last.list[49]], [50, { text: 'item200' }, { text: 'item249' }]);
+  const zpage = await ok({ db, key: 'z', limit: 1, offset: 1 }, 'key');
+  assert.deepEqual(zpage.zset, [{ member: { text: 'two' }, score: '2.5' }]);
+  // A score range (ZRANGE BYSCORE): an exclusive lower bound, the size counts the members in it.
+  const byScore = await ok({ db, key: 'z', scores: { min: '(1', max: '+inf' } }, 'key');
+  assert.deepEqual([byScore.zset, byScore.size, byScore.scores], [[{ member: { text: 'two' }, score: '2.5' }], 1, { min: '(1', max: '+inf' }]);
+  const badScore = await call('redis', 'key', { ...target, db, key: 'z', scores: { min: 'low', max: '+inf' } });
+  assert.equal(badScore.status, 400);
+  assert.match(badScore.body.error.message, /^scores\.min: a score such as 10/);
   const set = await ok({ db, key: 's' }, 'key');
   assert.deepEqual(set.set.map((x: { text: string }) => x.text).sort(), ['a', 'b', 'c']);
   assert.equal(set.truncated, false);
@@ -236,6 +248,14 @@ test('redis: the value view shows each type, bounded by limits that it names', a
     { id: '1-1', fields: [{ field: { text: 'temp' }, value: { text: '21' } }] },
     { id: '1-2', fields: [{ field: { text: 'temp' }, value: { text: '22' } }] },
   ]);
+  // Pages by ID: the entry after the last one shown.
+  const first = await ok({ db, key: 'x', limit: 1 }, 'key');
+  assert.deepEqual(first.stream.map((e: { id: string }) => e.id), ['1-1']);
+  const next = await ok({ db, key: 'x', limit: 1, after: first.stream[0].id }, 'key');
+  assert.deepEqual(next.stream.map((e: { id: string }) => e.id), ['1-2']);
+  const bad = await call('redis', 'key', { ...target, db, key: 'x', after: 'yesterday' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /^after: a stream entry ID/);
   const str = await ok({ db, key: 'str', maxBytes: 1000 }, 'key');
   assert.equal(str.size, 5000);
   assert.equal(str.string.text, 'x'.repeat(1000));

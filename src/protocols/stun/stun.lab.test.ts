@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from '../../../test/harness.ts';
 import { callNode, useNodeHost } from '../../../test/node-host.ts';
+import { ports } from '../../../lab/index.ts';
 import { edgeFacts } from '../../../lab/servers/edge.ts';
 
 const f = edgeFacts.turn;
@@ -71,10 +72,11 @@ test('turn allocate: a wrong password is auth_failed with the server’s 401', a
   assert.match(r.body.error.message, /refused the credentials for portolan: 401/);
 });
 
-test('stun: a server that is not STUN is a protocol_error; DTLS is refused by name', async () => {
-  const r = await call('stun', 'binding', { host: '127.0.0.1', port: edgeFacts.squid.port, timeoutMs: 2000 });
+test('stun: a server that says nothing is io_timeout, one that is not STUN is a protocol_error; DTLS is refused by name', async () => {
+  // discard reads and never answers (squid would answer a 400 whenever the random transaction id holds a newline).
+  const r = await call('stun', 'binding', { host: '127.0.0.1', port: ports.foundation.discard, timeoutMs: 2000 });
   assert.equal(r.body.error.code, 'io_timeout');
-  const daytime = await call('stun', 'binding', { host: '127.0.0.1', port: 10013 });
+  const daytime = await call('stun', 'binding', { host: '127.0.0.1', port: ports.foundation.daytime });
   assert.equal(daytime.body.error.code, 'protocol_error');
   const dtls = await callNode(node, 'stun', 'binding', { ...plain, transport: 'udp', tls: 'implicit' });
   assert.equal(dtls.status, 400);

@@ -9,7 +9,8 @@ export interface FormProps {
   op: OperationInfo;
   value: Record<string, unknown>;
   onChange: (v: Record<string, unknown>) => void;
-  onSubmit: () => void;
+  /** Runs the form; `override` replaces fields of the input for this run only. */
+  onSubmit: (override?: Record<string, unknown>) => void;
   issues: FieldIssue[];
   busy: boolean;
   submitLabel: string;
@@ -114,7 +115,7 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
     onChange(next);
   };
   return (
-    <FormContext.Provider value={{ protocol: protocol.id, value }}>
+    <FormContext.Provider value={{ protocol: protocol.id, value, run: onSubmit }}>
     <form
       className="form"
       noValidate
@@ -124,7 +125,8 @@ export function OperationForm({ protocol, op, value, onChange, onSubmit, issues,
         onSubmit();
       }}
       onKeyDown={(e) => {
-        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        // A field that runs on Ctrl+Enter itself (the SQL editor runs its selection) has taken the key.
+        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.defaultPrevented) {
           e.preventDefault();
           onSubmit();
         }

@@ -27,12 +27,31 @@ async function loadSchema(dialect: Dialect, connection: Record<string, unknown>)
   return out;
 }
 
-export default function SqlEditor({ id, value, onChange, dialect, connection, invalid }: { id: string; value: string; onChange: (v: string) => void; dialect: Dialect; connection: Record<string, unknown>; invalid?: boolean }) {
+export default function SqlEditor({
+  id,
+  value,
+  onChange,
+  onRun,
+  dialect,
+  connection,
+  invalid,
+}: {
+  id: string;
+  value: string;
+  onChange: (v: string) => void;
+  /** Ctrl+Enter: runs the selected text when there is a selection, else everything (`undefined`). */
+  onRun?: (selection: string | undefined) => void;
+  dialect: Dialect;
+  connection: Record<string, unknown>;
+  invalid?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const language = useRef(new Compartment());
   const onChangeRef = useRef(onChange);
   onChangeRef.current = onChange;
+  const onRunRef = useRef(onRun);
+  onRunRef.current = onRun;
   const [tables, setTables] = useState<number | null>(null);
   const loaded = useRef('');
 
@@ -44,11 +63,26 @@ export default function SqlEditor({ id, value, onChange, dialect, connection, in
         extensions: [
           lineNumbers(),
           history(),
-          keymap.of([...defaultKeymap, ...historyKeymap]),
+          keymap.of([
+            {
+              key: 'Mod-Enter',
+              run: (v) => {
+                if (!onRunRef.current) return false;
+                const selected = v.state.selection.ranges
+                  .filter((r) => !r.empty)
+                  .map((r) => v.state.sliceDoc(r.from, r.to))
+                  .join('\n');
+                onRunRef.current(selected.trim() ? selected : undefined);
+                return true;
+              },
+            },
+            ...defaultKeymap,
+            ...historyKeymap,
+          ]),
           syntaxHighlighting(defaultHighlightStyle),
           language.current.of(sql({ dialect: dialect === 'postgres' ? PostgreSQL : MySQL, upperCaseKeywords: true })),
           autocompletion(),
-          placeholder('SELECT …   (Ctrl+Enter runs)'),
+          placeholder('SELECT …   (Ctrl+Enter runs it, or the selection)'),
           EditorView.lineWrapping,
           EditorView.contentAttributes.of({ id, 'aria-label': 'SQL', 'aria-invalid': invalid ? 'true' : 'false' }),
           EditorView.updateListener.of((u) => {

@@ -4,7 +4,7 @@ import type { FieldIssue } from '../lib/api.ts';
 import { choices, isBase64Field, isBytesUnion, isMultiline, isSecretField, kindOf, labelOf, nonNull, resolve, type JsonSchema } from '../lib/schema.ts';
 
 /** The protocol and the whole input of the form a field is in (the SQL editor completes from the target's schema). */
-export const FormContext = createContext<{ protocol: string; value: Record<string, unknown> }>({ protocol: '', value: {} });
+export const FormContext = createContext<{ protocol: string; value: Record<string, unknown>; run?: (override?: Record<string, unknown>) => void }>({ protocol: '', value: {} });
 
 const SqlEditor = lazy(() => import('./SqlEditor.tsx'));
 
@@ -253,7 +253,15 @@ function TextField({ name, path, schema, root, value, required, onChange, issues
       <div className="inline">
         {sqlEditor ? (
           <Suspense fallback={<textarea {...common} rows={6} onChange={(e) => change(e.target.value)} />}>
-            <SqlEditor id={id} value={text} onChange={change} dialect={form.protocol as 'postgres' | 'mysql'} connection={connectionOf(form.value)} invalid={issuesAt(issues, path).length > 0} />
+            <SqlEditor
+              id={id}
+              value={text}
+              onChange={change}
+              onRun={form.run && ((selection) => form.run!(selection === undefined ? undefined : { [path]: selection }))}
+              dialect={form.protocol as 'postgres' | 'mysql'}
+              connection={connectionOf(form.value)}
+              invalid={issuesAt(issues, path).length > 0}
+            />
           </Suspense>
         ) : multiline ? (
           <textarea {...common} rows={/^(sql|script|raw|html|text|knownhosts|privatekey)$/i.test(name) ? 6 : 3} className={secret && !reveal ? 'secret-text' : undefined} onChange={(e) => change(e.target.value)} />

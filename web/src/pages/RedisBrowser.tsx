@@ -50,7 +50,22 @@ interface KeyView {
   zset?: { member: Bytes; score: string }[];
   hash?: { field: Bytes; value: Bytes }[];
   stream?: { id: string; fields: { field: Bytes; value: Bytes }[] }[];
+  /** Index of the first element shown of a list or sorted set. */
+  offset?: number;
+  /** The score range a sorted set was read in. */
+  scores?: { min: string; max: string };
+  groups?: { name: string; pending: number | null; lastDeliveredId: string | null; entriesRead: number | null; lag: number | null; consumers: { name: string; pending: number | null; idleMs: number | null }[] }[];
   truncated: boolean;
+}
+
+/** Elements per page of a collection. */
+const PAGE = 500;
+
+/** Which page of a key: by index for lists and sorted sets, after an entry ID for streams. */
+interface KeyPage {
+  offset?: number;
+  after?: string;
+  scores?: { min: string; max: string };
 }
 
 interface Reply {
@@ -273,8 +288,62 @@ function ListTable({ label, head, rows }: { label: string; head: string[]; rows:
   );
 }
 
-function KeyPanel({ conn, view, onChanged, onDeleted }: { conn: Connection; view: KeyView; onChanged: (k: Bytes) => Promise<void>; onDeleted: () => void }) {
+/** A consumer's idle time as a person reads it. */
+function humanIdle(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  return humanTtl(Math.round(ms / 1000));
+}
+
+/** Pages of a list or sorted set by index. */
+function indexPages(view: KeyView, shown: number, onPage: (page: KeyPage) => Promise<boolean>) {
+  const first = view.offset ?? 0;
+  const size = view.size ?? 0;
+  return {
+    first,
+    shown,
+    size,
+    onPrevious: first > 0 ? () => void onPage({ scores: view.scores, offset: Math.max(0, first - PAGE) }) : undefined,
+    onNext: first + shown < size ? () => void onPage({ scores: view.scores, offset: first + PAGE }) : undefined,
+  };
+}
+
+/** Previous/next over a collection too large for one page, with the range shown. */
+function Pager({ label, first, shown, size, onPrevious, onNext }: { label: string; first: number; shown: number; size: number; onPrevious?: () => void; onNext?: () => void }) {
+  if (!onPrevious && !onNext) return null;
+  return (
+    <div className="row small" role="navigation" aria-label={`${label} pages`} style={{ margin: '6px 0' }}>
+      <button type="button" className="small" disabled={!onPrevious} onClick={onPrevious}>
+        ← Previous
+      </button>
+      <span data-testid="element-range">
+        {shown === 0 ? 'none' : `${(first + 1).toLocaleString('en')}–${(first + shown).toLocaleString('en')}`} of {size.toLocaleString('en')}
+      </span>
+      <button type="button" className="small" disabled={!onNext} onClick={onNext}>
+        Next →
+      </button>
+    </div>
+  );
+}
+
+function KeyPanel({
+  conn,
+  view,
+  onChanged,
+  onDeleted,
+  onPage,
+}: {
+  conn: Connection;
+  view: KeyView;
+  onChanged: (k: Bytes) => Promise<void>;
+  onDeleted: () => void;
+  onPage: (page: KeyPage) => Promise<boolean>;
+}) {
   const [ttl, setTtl] = useState('');
+  // A stream's pages by the ID each started after: going back pops one.
+  const [afters, setAfters] = useState<string[]>([]);
+  const [minScore, setMinScore] = useState(view.scores?.min ?? '');
+  const [maxScore, setMaxScore] = useState(view.scores?.max ?? '');
   const [renameTo, setRenameTo] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [pushValue, setPushValue] = useState('');
@@ -304,7 +373,7 @@ function KeyPanel({ conn, view, onChanged, onDeleted }: { conn: Connection; view
         <span className="small muted">
           {view.encoding ?? ''} · {view.size ?? '–'} {view.type === 'string' ? 'bytes' : 'elements'}
         </span>
-        {view.truncated && <span className="v-warn small">only the first elements are shown</span>}
+        {view.truncated && !view.list && !view.zset && !view.stream && <span className="v-warn small">only the first elements are shown</span>}
       </div>
       <div className="row small" style={{ flexWrap: 'wrap', marginBottom: 8 }}>
         <form className="row" aria-label="Set TTL" onSubmit={(e) => (e.preventDefault(), ttl && void command(['EXPIRE', k, ttl]))}>
@@ -343,7 +412,8 @@ function KeyPanel({ conn, view, onChanged, onDeleted }: { conn: Connection; view
       {view.hash && <HashView rows={view.hash} onSet={(f, v) => command(['HSET', k, f, v])} onDelete={(f) => command(['HDEL', k, f])} />}
       {view.list && (
         <>
-          <ListTable label="List elements" head={['#', 'Element']} rows={view.list.map((v, i) => [String(i), show(v)])} />
+          <Pager label="List" {...indexPages(view, view.list.length, onPage)} />
+          <ListTable label="List elements" head={['#', 'Element']} rows={view.list.map((v, i) => [String((view.offset ?? 0) + i), show(v)])} />
           <form className="row small" aria-label="Push" style={{ marginTop: 6 }} onSubmit={(e) => e.preventDefault()}>
             <input aria-label="Element" value={pushValue} onChange={(e) => setPushValue(e.target.value)} />
             <button type="button" className="small" onClick={() => void command(['LPUSH', k, pushValue])}>
@@ -362,8 +432,75 @@ function KeyPanel({ conn, view, onChanged, onDeleted }: { conn: Connection; view
         </>
       )}
       {view.set && <ListTable label="Set members" head={['Member']} rows={view.set.map((v) => [show(v)])} />}
-      {view.zset && <ListTable label="Sorted set members" head={['Member', 'Score']} rows={view.zset.map((m) => [show(m.member), m.score])} />}
-      {view.stream && <ListTable label="Stream entries" head={['ID', 'Fields']} rows={view.stream.map((s) => [s.id, s.fields.map((f) => `${show(f.field)}=${show(f.value)}`).join('  ')])} />}
+      {view.zset && (
+        <>
+          <form
+            className="row small"
+            aria-label="Score range"
+            style={{ marginBottom: 6 }}
+            onSubmit={(e) => {
+              e.preventDefault();
+              void onPage(minScore || maxScore ? { scores: { min: minScore || '-inf', max: maxScore || '+inf' } } : {});
+            }}
+          >
+            <span className="muted">Scores from</span>
+            <input aria-label="Minimum score" placeholder="-inf" value={minScore} onChange={(e) => setMinScore(e.target.value.trim())} style={{ width: 90 }} />
+            <span className="muted">to</span>
+            <input aria-label="Maximum score" placeholder="+inf" value={maxScore} onChange={(e) => setMaxScore(e.target.value.trim())} style={{ width: 90 }} />
+            <button type="submit" className="small">
+              Range
+            </button>
+            <span className="muted">( before a bound excludes it</span>
+          </form>
+          <Pager label="Sorted set" {...indexPages(view, view.zset.length, onPage)} />
+          <ListTable label="Sorted set members" head={['Member', 'Score']} rows={view.zset.map((m) => [show(m.member), m.score])} />
+        </>
+      )}
+      {view.stream && (
+        <>
+          <Pager
+            label="Stream"
+            first={afters.length * PAGE}
+            shown={view.stream.length}
+            size={view.size ?? 0}
+            onPrevious={
+              afters.length > 0
+                ? () => {
+                    const back = afters.slice(0, -1);
+                    // The range shown moves once the page is in.
+                    void onPage(back.length ? { after: back[back.length - 1] } : {}).then((shown) => shown && setAfters(back));
+                  }
+                : undefined
+            }
+            onNext={
+              view.stream.length === PAGE && afters.length * PAGE + PAGE < (view.size ?? 0)
+                ? () => {
+                    const after = view.stream![view.stream!.length - 1].id;
+                    void onPage({ after }).then((shown) => shown && setAfters([...afters, after]));
+                  }
+                : undefined
+            }
+          />
+          <ListTable label="Stream entries" head={['ID', 'Fields']} rows={view.stream.map((s) => [s.id, s.fields.map((f) => `${show(f.field)}=${show(f.value)}`).join('  ')])} />
+          {view.groups && view.groups.length > 0 && (
+            <>
+              <h4 style={{ margin: '10px 0 4px' }}>Consumer groups</h4>
+              <ListTable
+                label="Consumer groups"
+                head={['Group', 'Pending', 'Last delivered', 'Read', 'Lag', 'Consumers (pending, idle)']}
+                rows={view.groups.map((g) => [
+                  g.name,
+                  String(g.pending ?? '–'),
+                  g.lastDeliveredId ?? '–',
+                  String(g.entriesRead ?? '–'),
+                  String(g.lag ?? '–'),
+                  g.consumers.map((c) => `${c.name} (${c.pending ?? '–'}, ${c.idleMs === null ? '–' : humanIdle(c.idleMs)})`).join(', ') || 'none',
+                ])}
+              />
+            </>
+          )}
+        </>
+      )}
     </div>
   );
 }
@@ -380,6 +517,7 @@ export function RedisBrowser() {
   const [error, setError] = useState<ApiError | null>(null);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const [view, setView] = useState<KeyView | null>(null);
+  const [keyPage, setKeyPage] = useState<KeyPage>({});
 
   /** One SCAN page, then MEMORY USAGE of its keys in one pipeline. */
   async function loadPage(from: string, previous: KeyRow[]) {
@@ -402,18 +540,23 @@ export function RedisBrowser() {
     }
   }
 
-  async function openKey(k: Bytes) {
+  /** Shows a key (a page of it); false when the server did not answer with it. */
+  async function openKey(k: Bytes, page: KeyPage = {}): Promise<boolean> {
     setError(null);
     try {
-      setView(await redis<KeyView>(conn, 'key', { key: keyArg(k), limit: 500 }));
+      setView(await redis<KeyView>(conn, 'key', { key: keyArg(k), limit: PAGE, ...page }));
+      setKeyPage(page);
+      return true;
     } catch (e) {
       setError(e as ApiError);
+      return false;
     }
   }
 
-  /** After a change: the key's view again, and its row's TTL. */
+  /** After a change: the key's view again (the same page), and its row's TTL. */
   async function refresh(k: Bytes) {
-    const v = await redis<KeyView>(conn, 'key', { key: keyArg(k), limit: 500 });
+    const same = view && keyName(view.key) === keyName(k) ? keyPage : {};
+    const v = await redis<KeyView>(conn, 'key', { key: keyArg(k), limit: PAGE, ...same });
     setView(v);
     setKeys((all) => {
       if (!all) return all;
@@ -565,6 +708,7 @@ export function RedisBrowser() {
                 conn={conn}
                 view={view}
                 onChanged={refresh}
+                onPage={(p) => openKey(view.key, p)}
                 onDeleted={() => {
                   setKeys((all) => all?.filter((r) => keyName(r.key) !== keyName(view.key)) ?? null);
                   setView(null);

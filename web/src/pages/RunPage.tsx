@@ -269,8 +269,9 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
     setFormKey((k) => k + 1);
   };
 
-  const run = async () => {
-    const body = resolved(value);
+  /** Runs the operation with the form's input; `override` replaces fields for this run only (the SQL selection). */
+  const run = async (override?: Record<string, unknown>) => {
+    const body = { ...resolved(value), ...override };
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
@@ -358,7 +359,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const actions = (
     <>
       {session && sessionKind(p, op) !== 'terminal' && sessionKind(p, op) !== 'desktop' && (
-        <button type="button" className="small" onClick={run} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
+        <button type="button" className="small" onClick={() => void run()} disabled={busy} title="Run the operation once over HTTP (for operations that also answer a POST)">
           Run once
         </button>
       )}

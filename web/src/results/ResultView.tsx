@@ -7,6 +7,7 @@ import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib
 import { formatHostPort } from '../form/OperationForm.tsx';
 import { PortGrid, RttChart } from './charts.tsx';
 import { MemcachedStats } from './MemcachedStats.tsx';
+import { planOf, type Plan, type PlanNode } from './plan.ts';
 import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
 
 type Obj = Record<string, unknown>;
@@ -52,8 +53,62 @@ function isResultSet(v: unknown): v is { columns: { name: string; type?: string 
   return isObj(v) && Array.isArray(v.columns) && Array.isArray(v.rows) && v.columns.every((c) => isObj(c) && typeof c.name === 'string');
 }
 
+/** EXPLAIN as a tree: each node with its estimated cost (a bar against the whole plan's), rows, and with ANALYZE its times. */
+function PlanTree({ plan }: { plan: Plan }) {
+  const whole = plan.root.cost?.total || 1;
+  const node = (n: PlanNode, key: string): ReactNode => (
+    <li key={key} role="treeitem" aria-expanded={n.children.length > 0 ? true : undefined} data-plan-node={n.label} style={{ margin: '4px 0' }}>
+      <div className="row small" style={{ gap: 10, flexWrap: 'wrap' }}>
+        <b className="mono">{n.label}</b>
+        {n.cost && (
+          <span className="muted" data-testid="plan-cost" title="Estimated startup..total cost (planner units), rows and row width">
+            cost {n.cost.startup}..{n.cost.total} · {n.cost.rows} rows
+          </span>
+        )}
+        {n.actual && (
+          <span data-testid="plan-actual" title="Measured time to the first..last row, rows per loop, loops">
+            {n.actual.first}..{n.actual.last} ms · {n.actual.rows} rows{n.actual.loops > 1 ? ` × ${n.actual.loops} loops` : ''}
+          </span>
+        )}
+      </div>
+      {n.cost && <div aria-hidden style={{ height: 3, background: 'var(--accent, #4a8fd8)', opacity: 0.6, width: `${Math.max(1, Math.min(100, (n.cost.total / whole) * 100))}%` }} />}
+      {n.details.map((d, i) => (
+        <div key={i} className="small muted mono" style={{ paddingLeft: 8 }}>
+          {d}
+        </div>
+      ))}
+      {n.children.length > 0 && (
+        <ul role="group" style={{ listStyle: 'none', paddingLeft: 18, borderLeft: '1px solid var(--border, #444)' }}>
+          {n.children.map((c, i) => node(c, `${key}.${i}`))}
+        </ul>
+      )}
+    </li>
+  );
+  return (
+    <div aria-label="Query plan">
+      <ul role="tree" style={{ listStyle: 'none', paddingLeft: 0, margin: 0 }}>
+        {node(plan.root, '0')}
+      </ul>
+      {plan.summary.map((line) => (
+        <div key={line} className="small muted">
+          {line}
+        </div>
+      ))}
+    </div>
+  );
+}
+
 function ResultSet({ set, index, name }: { set: { columns: { name: string; type?: string }[]; rows: unknown[][] } & Obj; index: number; name: string }) {
   const meta = Object.entries(set).filter(([k, v]) => k !== 'columns' && k !== 'rows' && isInline(v));
+  const plan = planOf(set);
+  const table = (
+    <DataTable
+      name={`${name}-${index + 1}`}
+      columns={set.columns.map((c, i) => ({ key: `${i}`, label: c.name, numeric: false, title: c.type }))}
+      rows={set.rows}
+      rawRows={set.rows.map((r) => Object.fromEntries(set.columns.map((c, i) => [c.name, r[i]])))}
+    />
+  );
   return (
     <div className="section">
       <h3>
@@ -68,12 +123,17 @@ function ResultSet({ set, index, name }: { set: { columns: { name: string; type?
         ))}
       </div>
       {set.columns.length > 0 ? (
-        <DataTable
-          name={`${name}-${index + 1}`}
-          columns={set.columns.map((c, i) => ({ key: `${i}`, label: c.name, numeric: false, title: c.type }))}
-          rows={set.rows}
-          rawRows={set.rows.map((r) => Object.fromEntries(set.columns.map((c, i) => [c.name, r[i]])))}
-        />
+        plan ? (
+          <>
+            <PlanTree plan={plan} />
+            <details>
+              <summary className="small">As text</summary>
+              {table}
+            </details>
+          </>
+        ) : (
+          table
+        )
       ) : (
         <p className="muted small">No rows (a statement without a result set).</p>
       )}
