@@ -142,6 +142,22 @@ const nbdServer: LabServer = {
   },
 };
 
+// nbdkit serves the same image read-only and, unlike nbd-server 3.24, offers structured replies.
+const nbdkit: LabServer = {
+  name: 'nbdkit',
+  area: 'blocks',
+  packages: ['nbdkit'],
+  ports: [p.nbdkit],
+  async start(ctx) {
+    const image = ctx.writeFile('harbour.img', blockPattern(N.harbour.size, N.harbour.seed));
+    await ctx.spawnDaemon({ command: '/usr/bin/nbdkit', args: ['--foreground', '--readonly', '--ipaddr', '127.0.0.1', '--port', String(p.nbdkit), '--exportname', N.harbour.name, 'file', image] });
+  },
+  async health() {
+    const got = await exchange(p.nbdkit, { until: (b) => b.length >= 18 });
+    if (got.subarray(0, 16).toString('latin1') !== 'NBDMAGICIHAVEOPT') throw new Error(`nbdkit: greeting ${got.toString('hex').slice(0, 40) || 'nothing'}`);
+  },
+};
+
 const F = blocksFacts.ninep;
 
 const diod: LabServer = {
@@ -277,4 +293,4 @@ const transmission: LabServer = {
   },
 };
 
-export const servers: LabServer[] = [nbdServer, diod, tgtd, transmission];
+export const servers: LabServer[] = [nbdServer, nbdkit, diod, tgtd, transmission];

@@ -80,10 +80,10 @@ export default defineProtocol({
   rating: {
     stars: 5,
     reason:
-      'Lab-tested through workerd against nbd-server 3.24 (src/protocols/nbd/nbd.lab.test.ts): the fixed newstyle handshake with no-zeroes, NBD_OPT_LIST, NBD_OPT_INFO and GO (size, flags, block sizes), a 32 MiB export streamed byte-identical, a range, a resumed download, WRITE (inline and a streamed upload) read back, FUA, FLUSH, TRIM, a read-only export refusing writes, an unknown export and a TLS-only export refused in the server\'s words, and the TLS-only export read after NBD_OPT_STARTTLS. ' +
-      'Not covered: structured replies against a server that offers them (nbd-server 3.24 refuses NBD_OPT_STRUCTURED_REPLY; the chunk decoder is tested on its codec), BLOCK_STATUS and meta contexts, WRITE_ZEROES, CACHE, RESIZE, extended headers, TLS client certificates (Workers cannot present one).',
+      'Lab-tested through workerd against nbd-server 3.24 and nbdkit 1.32 (src/protocols/nbd/nbd.lab.test.ts): the fixed newstyle handshake with no-zeroes, NBD_OPT_LIST, NBD_OPT_INFO and GO (size, flags, block sizes), a 32 MiB export streamed byte-identical, a range, a resumed download, WRITE (inline and a streamed upload) read back, FUA, FLUSH, TRIM, a read-only export refusing writes, an unknown export and a TLS-only export refused in the server\'s words, and the TLS-only export read after NBD_OPT_STARTTLS with a client certificate (nbd-server\'s GnuTLS requires one); structured replies from nbdkit (a range and a whole export read through them). ' +
+      'Not covered: OFFSET_HOLE and error chunks from a real server (tested on the codec), BLOCK_STATUS and meta contexts, WRITE_ZEROES, CACHE, RESIZE, extended headers.',
   },
-  verifiedAgainst: 'nbd-server 3.24 (Debian 12)',
+  verifiedAgainst: 'nbd-server 3.24 and nbdkit 1.32.5 (Debian 12)',
   defaultOperation: 'exports',
   operations: {
     exports: operation({

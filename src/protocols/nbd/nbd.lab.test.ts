@@ -68,6 +68,22 @@ test('nbd READ: a range in JSON, the whole 32 MiB export streamed byte-identical
   assert.match(beyond.body.error.message, /^length: /);
 });
 
+test('nbd with structured replies (nbdkit): offered, agreed, and a range and the whole export read byte-identical through them', async () => {
+  const kit = { host: '127.0.0.1', port: ports.blocks.nbdkit, export: N.harbour.name };
+  const info = await call('nbd', 'info', kit);
+  assert.equal(info.status, 200, JSON.stringify(info.body));
+  assert.equal(info.body.result.structuredReplies, true);
+  assert.equal(info.body.result.export.size, N.harbour.size);
+  const range = await call('nbd', 'read', { ...kit, offset: 12_345, length: 200_000 });
+  assert.equal(range.body.result.structuredReplies, true);
+  assert.equal(range.body.result.sha256, sha256(harbour.subarray(12_345, 212_345)));
+  const whole = await streamDownload(workerUrl('dev'), 'nbd', 'read', kit);
+  assert.equal(whole.status, 200, JSON.stringify(whole.json));
+  assert.equal(whole.sha256, sha256(harbour));
+  const simple = await call('nbd', 'read', { ...kit, offset: 12_345, length: 200_000, structured: false });
+  assert.deepEqual([simple.body.result.structuredReplies, simple.body.result.sha256], [false, range.body.result.sha256]);
+});
+
 test('nbd WRITE: inline with FUA and FLUSH, a 3 MiB streamed upload, each read back; TRIM; a read-only export and the end refuse', async () => {
   const scratch = { ...target, export: N.scratch.name };
   const small = randomBytes(4096 + 17);
