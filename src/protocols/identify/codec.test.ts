@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fromHex, utf8 } from '../../core/bytes.ts';
+import { concat, fromHex, utf8 } from '../../core/bytes.ts';
 import { protocols } from '../index.ts';
 import { RECOGNIZED_SERVICES, NOT_PROBED, OUTSIDE_REGISTRY, PROBES, clientHello, isEcho, probesFor, productVersion, readTlsAnswer, recognizeBanner, recognizeReply } from './probes.ts';
 
@@ -170,4 +170,17 @@ test('ONC RPC: the NULL call of the portmapper program, accepted by rpcbind, PRO
   const other = reply(0);
   other[7] = 9;
   assert.notEqual(recognizeReply(rpc, sent, other)?.service, 'portmapper');
+});
+
+test('NBD by its greeting; 9P by its answer to Tversion', () => {
+  const newstyle = concat([utf8('NBDMAGIC'), utf8('IHAVEOPT'), Uint8Array.of(0, 3)]);
+  assert.deepEqual(recognizeBanner(newstyle), { service: 'nbd', confidence: 'high', info: 'newstyle handshake' });
+  const ninep = PROBES.find((p) => p.name === '9p-version')!;
+  const sent = ninep.payload('h', () => new Uint8Array(0));
+  // size[4] Tversion(100) NOTAG msize[4] "9P2000.L"
+  assert.deepEqual([...sent], [21, 0, 0, 0, 100, 0xff, 0xff, 0, 0x20, 0, 0, 8, 0, ...utf8('9P2000.L')]);
+  const rversion = Uint8Array.of(21, 0, 0, 0, 101, 0xff, 0xff, 0, 0x20, 0, 0, 8, 0, ...utf8('9P2000.L'));
+  assert.deepEqual(recognizeReply(ninep, sent, rversion), { service: '9p', confidence: 'high', version: '9P2000.L' });
+  const rlerror = Uint8Array.of(11, 0, 0, 0, 7, 0xff, 0xff, 5, 0, 0, 0);
+  assert.equal(recognizeReply(ninep, sent, rlerror)?.confidence, 'medium');
 });

@@ -7,7 +7,7 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
     echo: ['echo'], discard: null, daytime: ['daytime'], qotd: ['qotd'], chargen: ['chargen'], time: ['time'], gopher: ['gopher', 'http'], finger: ['finger'], dict: ['dict'],
     carbonPlaintext: null, carbonPickle: null, carbonCacheQuery: ['graphite'],
   },
-  ssh: { sshd: ['ssh'], sshdRekey: ['ssh'] },
+  ssh: { sshd: ['ssh'], sshdRekey: ['ssh'], sshdCert: ['ssh'] },
   'databases-sql': { postgres: ['postgres'], postgresPlain: ['postgres'], mariadb: ['mysql'], mariadbPlain: ['mysql'] },
   'databases-kv': { redis: ['redis'], redisTls: ['redis'], sentinel: ['redis'], memcached: ['memcached'], memcachedSasl: ['memcached'], memcachedTls: ['memcached'] },
   dns: { bind: ['dns'], unbound: ['dns'], unboundDot: ['dns'], doh: ['http2', 'http'] },
@@ -28,6 +28,8 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
   'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http', 'http2'], webMqtt: ['http', 'http2'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http', 'http2'] },
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
+  sshftp: { telnets: ['telnet'] },
+  blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
 };
 
@@ -51,9 +53,10 @@ export const namedCorrectly = (expected: readonly string[] | null, service: stri
 
 /**
  * Ports a scan must leave alone: Kannel's chain for the SMPP lab tests (bearerbox's SMPP and smsbox ports and
- * drive_smpp, the fake SMSC, which accepts one connection in its life) breaks when a stranger connects.
+ * drive_smpp, the fake SMSC, which accepts one connection in its life) breaks when a stranger connects; and
+ * Transmission's peer port, which for about a second refuses a second connection from an address it holds one from.
  */
-const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'messaging-queues.kannelFakeSmsc', 'messaging-queues.kannelSmsbox']);
+const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'messaging-queues.kannelFakeSmsc', 'messaging-queues.kannelSmsbox', 'blocks.bittorrent']);
 
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {

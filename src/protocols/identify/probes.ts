@@ -38,7 +38,7 @@ export interface Probe {
 export const OUTSIDE_REGISTRY: ReadonlySet<string> = new Set(['rpc']);
 
 /** The services greetings (recognizeBanner) and other probes' answers name, besides each probe's own protocol. */
-export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls', 'managesieve', 'rsync', 'nntp'] as const;
+export const RECOGNIZED_SERVICES = ['docker', 'qotd', 'gopher', 'httpproxy', 'beanstalkd', 'gearman', 'ssh', 'dict', 'ftp', 'snpp', 'smtp', 'lmtp', 'imap', 'pop3', 'vnc', 'nats', 'rserve', 'svn', 'varnish', 'telnet', 'mysql', 'zmtp', 'activemq', 'openflow', 'bgp', 'chargen', 'daytime', 'time', 'echo', 'cvs', 'jdwp', 'grpc', 'tls', 'managesieve', 'rsync', 'nntp', 'nbd'] as const;
 
 /**
  * Registry protocols no probe names, and why: a probe would need a secret, a write, UDP (identify is TCP), or
@@ -57,6 +57,8 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   netbios: 'a session request needs the called NetBIOS name',
   diameter: 'a Capabilities-Exchange-Request opens a peer session; not sent',
   tacacs: 'TACACS+ bodies are obfuscated with the shared secret',
+  iscsi: 'an iSCSI Login request opens a session on the target (a login, if without a secret); not sent',
+  bittorrent: 'a peer answers only a handshake for a torrent it has: the info hash is needed',
   ldp: 'an LDP session starts only after a Hello adjacency over UDP (identify asks over TCP)',
   smb: 'no probe yet: an SMB2 NEGOTIATE would name it; named as far as its port is registered',
   rabbitmq: 'the management API is HTTP: named http',
@@ -127,6 +129,8 @@ export function recognizeBanner(bytes: Uint8Array): Finding | null {
   if ((m = /^"IMPLEMENTATION" "([^"]*)"/m.exec(text))) return high('managesieve', productVersion(m[1]));
   if ((m = /^RFB (\d{3})\.(\d{3})\n/.exec(text))) return high('vnc', { info: `RFB ${Number(m[1])}.${Number(m[2])}` });
   if ((m = /^@RSYNCD: ([\d.]+)/.exec(first))) return high('rsync', { version: m[1] });
+  // NBD (the protocol's doc, "Handshake"): NBDMAGIC, then IHAVEOPT (newstyle) or the old-style magic.
+  if (fromLatin1(bytes.subarray(0, 8)) === 'NBDMAGIC') return high('nbd', { info: fromLatin1(bytes.subarray(8, 16)) === 'IHAVEOPT' ? 'newstyle handshake' : 'oldstyle handshake' });
   if ((m = /^INFO (\{.*\})\s*$/.exec(first))) return high('nats', natsInfo(m[1]));
   if (/^Rsrv\d{4}QAP1/.test(text)) return high('rserve', { info: first.slice(0, 12) });
   if (/^\( success \( \d+ \d+ /.test(text)) return high('svn');
@@ -413,6 +417,31 @@ export const PROBES: readonly Probe[] = [
       if (r === null) return null;
       if (r === 0) return high('portmapper', { info: 'answers the NULL call of program 100000 v2' });
       return medium('rpc', { info: `ONC RPC: ${r === 1 ? 'PROG_UNAVAIL' : r === 2 ? 'PROG_MISMATCH' : `accept_stat ${r}`} for the portmapper program` });
+    },
+  },
+  {
+    // 9P (version(5)): Tversion with NOTAG asking for 9P2000.L; a server answers Rversion, or an error reply.
+    name: '9p-version',
+    protocol: '9p',
+    cost: 2,
+    ports: [564],
+    payload: () => {
+      const version = utf8('9P2000.L');
+      const w = new ByteWriter();
+      w.u32le(4 + 1 + 2 + 4 + 2 + version.length).u8(100).u16le(0xffff).u32le(8192).u16le(version.length).bytes(version);
+      return w.finish();
+    },
+    recognize(reply) {
+      if (reply.length < 7) return null;
+      const size = reply[0] | (reply[1] << 8) | (reply[2] << 16) | (reply[3] << 24);
+      if (size < 7 || size > 1 << 20 || reply[5] !== 0xff || reply[6] !== 0xff) return null;
+      if (reply[4] === 101 && reply.length >= 13) {
+        const n = reply[11] | (reply[12] << 8);
+        return high('9p', { version: fromLatin1(reply.subarray(13, 13 + Math.min(n, 32))) });
+      }
+      // Rlerror (9P2000.L) or Rerror: a 9P server that does not take this version.
+      if (reply[4] === 7 || reply[4] === 107) return medium('9p', { info: 'an error reply to Tversion 9P2000.L' });
+      return null;
     },
   },
   {
