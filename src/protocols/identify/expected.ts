@@ -28,7 +28,7 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
   'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http', 'http2'], webMqtt: ['http', 'http2'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http', 'http2'] },
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
-  sshftp: { telnets: ['telnet'] },
+  node: { telnets: ['telnet'] },
   blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
 };
@@ -60,9 +60,9 @@ const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'mess
 
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
-  // The SQL databases' ports are in the `databases` block.
-  const block = (area: string) => (area === 'databases-sql' ? 'databases' : area);
+  // The SQL databases' ports are in the `databases` block, Telnet over TLS (run by the node area) in `sshftp`.
+  const block = (area: string, key: string) => (area === 'databases-sql' ? 'databases' : area === 'node' && key === 'telnets' ? 'sshftp' : area);
   return Object.entries(LAB_SERVICES)
     .filter(([area]) => areas.length === 0 || areas.includes(area))
-    .flatMap(([area, keys]) => Object.entries(keys).filter(([key]) => !NOT_SCANNED.has(`${area}.${key}`)).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area)][key], expected })));
+    .flatMap(([area, keys]) => Object.entries(keys).filter(([key]) => !NOT_SCANNED.has(`${area}.${key}`)).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area, key)][key], expected })));
 }
