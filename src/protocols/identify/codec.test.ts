@@ -1,6 +1,7 @@
 // Identification recognizers on golden answers, the ClientHello/ServerHello reading, fuzzing, and registry coverage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { concat, fromHex, utf8 } from '../../core/bytes.ts';
 import { protocols } from '../index.ts';
@@ -183,4 +184,15 @@ test('NBD by its greeting; 9P by its answer to Tversion', () => {
   assert.deepEqual(recognizeReply(ninep, sent, rversion), { service: '9p', confidence: 'high', version: '9P2000.L' });
   const rlerror = Uint8Array.of(11, 0, 0, 0, 7, 0xff, 0xff, 5, 0, 0, 0);
   assert.equal(recognizeReply(ninep, sent, rlerror)?.confidence, 'medium');
+});
+
+test('SMB by its answer to an SMB2 NEGOTIATE: the dialect Samba picked', () => {
+  const smb = PROBES.find((p) => p.name === 'smb2-negotiate')!;
+  const sent = smb.payload('h', (n) => new Uint8Array(n));
+  // Transport header, then the SMB2 header's magic and the NEGOTIATE command.
+  assert.deepEqual([...sent.subarray(4, 8)], [0xfe, 0x53, 0x4d, 0x42]);
+  assert.equal(sent[4 + 12], 0);
+  const reply = fromHex(readFileSync(new URL('../smb/fixtures/samba-negotiate-response.hex', import.meta.url), 'utf8').trim());
+  assert.deepEqual(recognizeReply(smb, sent, reply), { service: 'smb', confidence: 'high', version: '3.1.1', info: 'SMB 3.1.1, signing enabled' });
+  assert.equal(recognizeReply(smb, sent, Uint8Array.of(0, 0, 0, 4, 0xff, 0x53, 0x4d, 0x42))?.info, 'answers in SMB1 only');
 });

@@ -30,6 +30,8 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
   node: { telnets: ['telnet'] },
   blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'] },
+  shares: { smb: ['smb'], clamd: ['clamav'], spamd: ['spamd'], spamdTls: ['spamd'] },
+  'directory-samba': { smb: ['smb'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
 };
 

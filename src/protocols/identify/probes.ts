@@ -8,6 +8,7 @@ import { recognizeGreeting } from '../../core/sniff.ts';
 import { guessService } from '../banner/guess.ts';
 import { dumps, loads } from '../graphite/pickle.ts';
 import { PREFACE, encodeSettings } from '../http2/frames.ts';
+import { COMMAND, DIALECTS, decodeNegotiateResponse, dialectName, encodeHeader, negotiateBody, transportFrame } from '../smb/codec.ts';
 
 export type Confidence = 'high' | 'medium' | 'low';
 
@@ -60,7 +61,6 @@ export const NOT_PROBED: Readonly<Record<string, string>> = {
   iscsi: 'an iSCSI Login request opens a session on the target (a login, if without a secret); not sent',
   bittorrent: 'a peer answers only a handshake for a torrent it has: the info hash is needed',
   ldp: 'an LDP session starts only after a Hello adjacency over UDP (identify asks over TCP)',
-  smb: 'no probe yet: an SMB2 NEGOTIATE would name it; named as far as its port is registered',
   rabbitmq: 'the management API is HTTP: named http',
   ntp: 'UDP',
   snmp: 'UDP in the lab; TCP agents need a community (a credential)',
@@ -442,6 +442,33 @@ export const PROBES: readonly Probe[] = [
       // Rlerror (9P2000.L) or Rerror: a 9P server that does not take this version.
       if (reply[4] === 7 || reply[4] === 107) return medium('9p', { info: 'an error reply to Tversion 9P2000.L' });
       return null;
+    },
+  },
+  {
+    // SMB2 NEGOTIATE (MS-SMB2 §2.2.3) for 2.0.2–3.0.2: the server answers with the dialect it picked, before any
+    // session; an SMB1-only server answers in SMB1.
+    name: 'smb2-negotiate',
+    protocol: 'smb',
+    cost: 3,
+    ports: [445, 139],
+    payload: (_host, random) =>
+      transportFrame(
+        concat([
+          encodeHeader({ command: COMMAND.negotiate, creditCharge: 0, credits: 1, messageId: 0n }).finish(),
+          negotiateBody({ dialects: [DIALECTS['2.0.2'], DIALECTS['2.1'], DIALECTS['3.0'], DIALECTS['3.0.2']], securityMode: 1, capabilities: 0, clientGuid: random(16), salt: new Uint8Array(0), ciphers: [], signing: [] }),
+        ]),
+      ),
+    recognize(reply) {
+      if (reply.length < 8 || reply[0] !== 0 || reply[6] !== 0x4d || reply[7] !== 0x42 || reply[5] !== 0x53) return null;
+      if (reply[4] === 0xff) return high('smb', { info: 'answers in SMB1 only' });
+      if (reply[4] !== 0xfe) return null;
+      try {
+        const message = reply.subarray(4);
+        const n = decodeNegotiateResponse(message);
+        return high('smb', { version: dialectName(n.dialect), info: `SMB ${dialectName(n.dialect)}, signing ${n.securityMode & 2 ? 'required' : 'enabled'}` });
+      } catch {
+        return medium('smb', { info: 'an SMB2 header' });
+      }
     },
   },
   {

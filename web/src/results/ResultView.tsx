@@ -1,11 +1,11 @@
 // Chooses a view for each part of a result from the operation's output schema and the value itself.
-import { useState, type ReactNode } from 'react';
+import { createContext, useContext, useState, type ReactNode } from 'react';
 import { CopyButton, download, OutcomeBadge } from '../components.tsx';
 import type { ApiError, OperationAnswer, OperationInfo } from '../lib/api.ts';
 import { base64ToBytes, hexToBytes } from '../lib/bytes.ts';
 import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib/schema.ts';
 import { formatHostPort } from '../form/OperationForm.tsx';
-import { PortGrid, RttChart } from './charts.tsx';
+import { PortGrid, RttChart, type PortCell } from './charts.tsx';
 import { MemcachedStats } from './MemcachedStats.tsx';
 import { planOf, type Plan, type PlanNode } from './plan.ts';
 import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
@@ -158,7 +158,11 @@ function isFileContent(name: string, parent?: Obj): boolean {
   return /^(contentBase64|base64)$/.test(name) || (name === 'content' && parent?.encoding === 'base64');
 }
 
+/** The host the answer is about: a port grid links each identified port to its protocol's page for it. */
+const TargetHost = createContext<string | undefined>(undefined);
+
 export function PartView({ name, value, schema, root, depth = 0, parent }: { name: string; value: unknown; schema?: JsonSchema; root: JsonSchema; depth?: number; parent?: Obj }) {
+  const targetHost = useContext(TargetHost);
   const s = schema ? nonNull(schema, root) : undefined;
   if (value === null || value === undefined) return <Scalar value={value} />;
   if (typeof value === 'string') {
@@ -198,9 +202,15 @@ export function PartView({ name, value, schema, root, depth = 0, parent }: { nam
     if (value.every(isObj)) {
       const items = value as Obj[];
       const chart = items.every((x) => 'rttMs' in x && 'seq' in x) ? <RttChart probes={items as { seq: number; rttMs: number | null; outcome?: string }[]} /> : null;
-      const grid = items.every((x) => typeof x.port === 'number' && typeof x.state === 'string') ? <PortGrid results={items as { port: number; state: string; rttMs?: number | null; detail?: string }[]} /> : null;
-      // Objects holding only bytes (Redis replies, keys): a tree reads better than a table.
-      if (items.some((x) => Object.values(x).some((v) => Array.isArray(v) && v.some(isObj)))) return <JsonTree value={value} name={name} />;
+      const grid = items.every((x) => typeof x.port === 'number' && typeof x.state === 'string') ? <PortGrid results={items as unknown as PortCell[]} host={targetHost} /> : null;
+      // Objects holding only bytes (Redis replies, keys) or nested records (identify's evidence): a tree reads better than a table.
+      if (items.some((x) => Object.values(x).some((v) => Array.isArray(v) && v.some(isObj))))
+        return (
+          <>
+            {grid}
+            <JsonTree value={value} name={name} />
+          </>
+        );
       return (
         <>
           {chart}
@@ -329,6 +339,7 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
         ))}
       </div>
       <div role="tabpanel">
+        <TargetHost.Provider value={answer.target?.host}>
         {tab === 'result' && answer.ok && answer.protocol === 'memcached' && (answer.operation ?? op.name) === 'stats' && isObj(answer.result) && (
           <MemcachedStats result={answer.result as Parameters<typeof MemcachedStats>[0]['result']} />
         )}
@@ -352,6 +363,7 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
             <JsonTree value={answer.ok ? answer.result : answer.error} />
           </div>
         )}
+        </TargetHost.Provider>
       </div>
     </div>
   );

@@ -1,5 +1,6 @@
 // TCP ping's RTT chart and the port check's grid.
 import { formatMs } from '../components.tsx';
+import { href } from '../lib/router.ts';
 
 export interface Probe {
   seq: number;
@@ -79,7 +80,21 @@ export function PingStats({ probes }: { probes: Probe[] }) {
   );
 }
 
-export function PortGrid({ results }: { results: { port: number; state: string; rttMs?: number | null; detail?: string }[] }) {
+/** A port as a check or an identification reports it; `protocol` etc. when the port was identified. */
+export interface PortCell {
+  port: number;
+  state: string;
+  rttMs?: number | null;
+  detail?: string;
+  protocol?: string;
+  service?: string;
+  product?: string;
+  version?: string;
+  tls?: { mode?: string };
+}
+
+/** The ports as a grid; an identified port names its service and product and links to its protocol's page. */
+export function PortGrid({ results, host }: { results: PortCell[]; host?: string }) {
   const counts = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: (acc[r.state] ?? 0) + 1 }), {});
   return (
     <div style={{ marginBottom: 12 }}>
@@ -92,10 +107,21 @@ export function PortGrid({ results }: { results: { port: number; state: string; 
       </div>
       <div className="portgrid" role="list" aria-label="Ports" data-testid="port-grid">
         {results.map((r) => (
-          <div key={r.port} role="listitem" className={`portcell ${r.state}`} title={r.detail ?? (r.rttMs != null ? `${r.rttMs} ms` : r.state)}>
+          <div key={r.port} role="listitem" className={`portcell ${r.state}`} data-port={r.port} title={r.detail ?? (r.rttMs != null ? `${r.rttMs} ms` : r.state)}>
             <b>{r.port}</b>
             {r.state}
             {r.rttMs != null ? ` ${formatMs(r.rttMs)}` : ''}
+            {r.service && r.service !== 'unknown' && (
+              <div className="small" data-testid="port-service">
+                {r.protocol && r.protocol !== 'unknown' ? (
+                  <a href={href(['p', r.protocol], new URLSearchParams({ ...(host ? { host } : {}), port: String(r.port), ...(r.tls?.mode === 'implicit' ? { tls: 'implicit' } : {}) }))}>{r.service}</a>
+                ) : (
+                  r.service
+                )}
+                {r.tls?.mode === 'implicit' ? ' (TLS)' : ''}
+                {r.product ? ` · ${r.product}${r.version ? ` ${r.version}` : ''}` : r.version ? ` · ${r.version}` : ''}
+              </div>
+            )}
           </div>
         ))}
       </div>
