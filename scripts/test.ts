@@ -84,10 +84,12 @@ try {
   const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  // Files that stream hundreds of MiB through the Worker run after the others, one at a time: through
-  // wrangler dev's proxy, a request sent while a large body streams waited for it and then failed
-  // ("stream disconnected prematurely", answered as 503 "Your worker restarted mid-request").
-  const bulk = files.filter((f) => /(^|\/)(files|smb)\.lab\.test\.ts$/.test(f));
+  // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (through wrangler
+  // dev's proxy, a request sent while a large body streams waited for it and then failed: "stream disconnected
+  // prematurely", answered as 503 "Your worker restarted mid-request"), and identify's scan of every lab port
+  // (its probes reach servers that serve one client at a time: a libzmq REP socket kept a probe's bytes as a
+  // message in progress and a ZMTP test's request waited past its deadline).
+  const bulk = files.filter((f) => /(^|\/)(files|smb|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
   const nodeTest = (concurrency: number, list: string[]) =>
