@@ -87,8 +87,8 @@ try {
   // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (through wrangler
   // dev's proxy, a request sent while a large body streams waited for it and then failed: "stream disconnected
   // prematurely", answered as 503 "Your worker restarted mid-request"), and identify's scan of every lab port
-  // (its probes reach servers that serve one client at a time: a libzmq REP socket kept a probe's bytes as a
-  // message in progress and a ZMTP test's request waited past its deadline).
+  // (its probes reach servers that serve one client at a time: with the scan beside it, a ZMTP test's request
+  // to the lab's libzmq REP socket once waited past its deadline).
   const bulk = files.filter((f) => /(^|\/)(files|smb|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
