@@ -64,6 +64,7 @@ export default defineProtocol({
   verifiedAgainst: '@grpc/grpc-js 1.14.7 with @grpc/reflection 1.0.4',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'services',
+  identify: { unprobed: 'runs over HTTP/2: a port that speaks HTTP/2 is asked a gRPC health check (read-only), which names gRPC' },
   operations: {
     services: operation({
       primary: ['reflection'],

@@ -9,6 +9,7 @@ import { encodeParam } from './types.ts';
 import { jsonValue, limitFields, type JsonValue, type Limits } from '../sql/fields.ts';
 import type { ErrorFields } from './codec.ts';
 import { listenFor, listenSession, unlisten } from './listen.ts';
+import { identification } from './identify.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(63).describe('Role name to log in as'),
@@ -137,6 +138,7 @@ export default defineProtocol({
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
   tls: { starttls: true, implicit: { port: 5432 } },
   defaultOperation: 'query',
+  identify: identification,
   operations: {
     query: operation({
       primary: ['user', 'password', 'database', 'sql', 'params'],

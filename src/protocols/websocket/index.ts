@@ -84,6 +84,7 @@ export default defineProtocol({
   verifiedAgainst: 'ws 8.23.0 (Node) behind nginx 1.22.1-9+deb12u11',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'exchange',
+  identify: { unprobed: 'runs over HTTP: named http' },
   operations: {
     exchange: operation({
       primary: ['path', 'messages', 'protocols'],
