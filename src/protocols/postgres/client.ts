@@ -49,6 +49,7 @@ import {
 } from './codec.ts';
 import { ScramClient, type ChannelBinding } from './scram.ts';
 import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder } from './types.ts';
+import { binaryDecoder } from './binary.ts';
 import { RowBudget, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const single = backendFrame();
@@ -311,6 +312,15 @@ export interface QueryOutcome {
   limit?: string;
 }
 
+/** The decoder of a result column: its binary decoder when it came in binary format and the type has one. */
+function decoderOf(f: FieldDescription): ColumnDecoder {
+  const binary = f.format === 1 ? binaryDecoder(f.typeOid) : undefined;
+  return binary ? (buf, start, len) => binary(buf.subarray(start, start + len)) : columnDecoder(f.typeOid, f.format);
+}
+
+/** Result formats: text (format 0), or binary (format 1) for every column whose type has a binary decoder. */
+export type ResultFormat = 'text' | 'binary';
+
 /** Keeps rows until a limit is reached; then only counts them. */
 class Collector {
   readonly budget: RowBudget;
@@ -337,7 +347,7 @@ class Collector {
       rowsReceived: 0,
       truncated: false,
     };
-    this.current = { set, fields, decoders: fields.map((f) => columnDecoder(f.typeOid, f.format)) };
+    this.current = { set, fields, decoders: fields.map(decoderOf) };
   }
 
   /** Turns a run of DataRow bodies into JSON rows (55.7 DataRow: Int16 count, then Int32 length (-1 NULL) and bytes per column). */
@@ -488,11 +498,22 @@ export async function simpleQuery(session: Session, sql: string, limits: Limits)
  * 55.2.3 Extended Query: Parse, Bind (parameters in text, bytes in binary), Describe portal,
  * Execute with a row limit (the server stops and says PortalSuspended when it is reached), Sync.
  */
-export async function extendedQuery(session: Session, sql: string, params: ParamValue[], limits: Limits): Promise<QueryOutcome> {
+export async function extendedQuery(session: Session, sql: string, params: ParamValue[], limits: Limits, resultFormat: ResultFormat = 'text'): Promise<QueryOutcome> {
   const c = new Collector(limits);
   const maxRows = Math.min(limits.maxRows + 1, 0x7fffffff);
-  const parts = [parseMessage('', sql), bindMessage('', '', params), describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
-  await session.conn.write(concat(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  const run = [describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
+  if (resultFormat === 'binary') {
+    // The result's column types are known only after Parse: describe the statement first, then ask for binary
+    // exactly for the columns this client decodes from binary (the unnamed statement lasts until the next Parse).
+    const fields = await describeStatement(session, sql, c);
+    if (fields === undefined) return finish(session, c, session.transactionStatus);
+    const formats = fields.map((f) => (binaryDecoder(f.typeOid) ? 1 : 0));
+    await session.conn.write(concat([bindMessage('', '', params, formats.includes(1) ? formats : []), ...run]), {
+      decode: `Bind/Describe/Execute/Sync with ${params.length} parameters, ${formats.filter((f) => f === 1).length} of ${formats.length} columns in binary`,
+    });
+  } else {
+    await session.conn.write(concat([parseMessage('', sql), bindMessage('', '', params), ...run]), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  }
   let noData = false;
   for (;;) {
     const m = await readBatch(session.conn);
@@ -524,6 +545,36 @@ export async function extendedQuery(session: Session, sql: string, params: Param
         return finish(session, c, m.status);
       default:
         throw new ProtocolError(`unexpected ${m.type} in an extended query`);
+    }
+  }
+}
+
+/**
+ * Parse and Describe the unnamed statement, then Sync (55.2.3): the result's columns (none for a statement
+ * without rows), or undefined when the server refused the statement (its error is in the collector).
+ */
+async function describeStatement(session: Session, sql: string, c: Collector): Promise<FieldDescription[] | undefined> {
+  await session.conn.write(concat([parseMessage('', sql), describeMessage('S', ''), syncMessage()]), { decode: `Parse/Describe/Sync ${JSON.stringify(sql.slice(0, 200))}` });
+  let fields: FieldDescription[] = [];
+  for (;;) {
+    const m = await readMessage(session.conn);
+    if (aside(session, m, c)) continue;
+    switch (m.type) {
+      case 'ParseComplete':
+      case 'ParameterDescription':
+      case 'NoData':
+        continue;
+      case 'RowDescription':
+        fields = m.fields;
+        continue;
+      case 'ErrorResponse':
+        c.error ??= m.fields;
+        continue;
+      case 'ReadyForQuery':
+        session.transactionStatus = m.status;
+        return c.error ? undefined : fields;
+      default:
+        throw new ProtocolError(`unexpected ${m.type} after Describe`);
     }
   }
 }

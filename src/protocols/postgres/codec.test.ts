@@ -251,6 +251,8 @@ test('types: array literals both ways', () => {
   assert.deepEqual(parseArray('{{"a b","c\\"d"},{NULL,"NULL"}}', OID.text), [['a b', 'c"d'], [null, 'NULL']]);
   assert.deepEqual(parseArray('[0:1]={t,f}', OID.bool), [true, false]);
   assert.deepEqual(parseArray('{}', OID.text), []);
+  // bytea elements come quoted (their backslash is escaped): {hex} as for a bytea column.
+  assert.deepEqual(parseArray('{"\\\\x01","\\\\x"}', OID.bytea), [{ hex: '01' }, { hex: '' }]);
   assert.throws(() => parseArray('{1,2', OID.int4), ProtocolError);
   assert.throws(() => parseArray('{{{{{{{{1}}}}}}}}', OID.int4), /deeper/);
   assert.equal(arrayLiteral([1, null, 'a"b', [true]]), '{"1",NULL,"a\\"b",{"t"}}');

@@ -211,13 +211,17 @@ export default defineProtocol({
       primary: ['user', 'password', 'database', 'sql', 'params'],
       // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
       needsWithTls: { implicit: ['alpn'] },
-      summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...)',
+      summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...); results in text or binary format',
       input: z.object({
         ...credentials,
         sql: z.string().min(1, 'sql is required').max(1024 * 1024).describe('SQL; several statements separated by ; when no params are given'),
         params: z.array(z.unknown()).max(65535).optional().describe('Bind parameters for $1, $2...: strings, numbers, booleans, null, {hex} for bytea, arrays, objects (as JSON)'),
         ...limitFields,
         cancelAfterMs: z.number().int().min(1).max(300_000).optional().describe('Send a CancelRequest if the query is still running after this many ms'),
+        resultFormat: z
+          .enum(['text', 'binary'])
+          .default('text')
+          .describe('binary: the server sends values in binary format (one statement, extended protocol) for bool, integers, floats, numeric, text, bytea, uuid, dates and times, interval, json/jsonb, inet/cidr and arrays of these, read into the same JSON as text (timestamptz in UTC); other types stay text'),
       }),
       output: queryOutput,
       maxTimeoutMs: 300_000,
@@ -240,7 +244,8 @@ export default defineProtocol({
             ).catch(() => undefined);
           }
           try {
-            const outcome = input.params !== undefined ? await extendedQuery(s, input.sql, input.params.map(encodeParam), lim) : await simpleQuery(s, input.sql, lim);
+            const extended = input.params !== undefined || input.resultFormat === 'binary';
+            const outcome = extended ? await extendedQuery(s, input.sql, (input.params ?? []).map(encodeParam), lim, input.resultFormat) : await simpleQuery(s, input.sql, lim);
             return { server: info(s), ...outcome, ...(canceled ? { canceled } : {}) };
           } finally {
             done = true;
