@@ -91,6 +91,10 @@ test('postgres copy-out: text and a query, binary with the PGCOPY signature, and
   assert.equal(raw.body.result.format, 'csv');
   assert.equal(raw.body.result.content, '"a,b"\n');
 
+  // The data in another encoding, and the CSV options spelled out.
+  const latin1 = await fetchBody('copy-out', { ...scram, query: 'SELECT name, depth FROM harbours WHERE id = 3', fileEncoding: 'LATIN1', null: 'NULL', quote: "'", delimiter: '|' });
+  assert.equal(latin1.status, 200);
+  assert.deepEqual(latin1.bytes, Buffer.from('\xc5lesund|NULL\n', 'latin1'));
   const bin = await fetchBody('copy-out', { ...scram, table: 'harbours', format: 'binary' });
   assert.equal(bin.status, 200);
   assert.equal(bin.headers.get('content-disposition'), 'attachment; filename="harbours.pgcopy"');
@@ -128,6 +132,7 @@ test('postgres copy-in: CSV, text and binary uploads stream into tables and read
     const up = await curlUpload(url(), 'postgres', 'copy-in', { ...scram, table: t, format: 'csv', header: true }, csvPath);
     assert.equal(up.status, 200, JSON.stringify(up.body));
     assert.equal(up.body.result.rowCount, rows);
+    assert.equal(up.body.result.statement, `COPY "${t}" FROM STDIN (FORMAT csv, HEADER true)`);
     const check = await sql(`SELECT count(*)::int, sum(id)::bigint, count(amount)::int, sum(amount)::text FROM ${t}; SELECT name FROM ${t} WHERE id IN (1, 100) ORDER BY id`);
     assert.deepEqual(check[0].rows, [[rows, (rows * (rows + 1)) / 2, rows - rows / 10, String(Array.from({ length: rows }, (_, k) => k + 1).filter((i) => i % 10 !== 0).reduce((a, i) => a + i, 0) + 0.25 * (rows - rows / 10)) + '.00']]);
     assert.deepEqual(check[1].rows, [['name 1'], ['name 100, with comma']]);

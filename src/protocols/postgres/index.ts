@@ -136,10 +136,10 @@ const copyFields = {
   null: z.string().max(64).optional().describe('How NULL is spelled (csv default empty, text default \\N)'),
   quote: z.string().length(1).optional().describe('csv: the quote character (default ")'),
   escape: z.string().length(1).optional().describe('csv: the character before a quote inside a quoted value (default: the quote)'),
-  encoding: z.string().min(1).max(63).optional().describe('The encoding of the data (default UTF8)'),
+  fileEncoding: z.string().min(1).max(63).optional().meta({ examples: ['LATIN1'] }).describe("The data's character encoding (COPY ENCODING; default UTF8, the session's)"),
 };
 
-type CopyInput = { schema?: string; table?: string; columns?: string[]; format: 'csv' | 'text' | 'binary'; header: boolean; delimiter?: string; null?: string; quote?: string; escape?: string; encoding?: string; query?: string; copy?: string };
+type CopyInput = { schema?: string; table?: string; columns?: string[]; format: 'csv' | 'text' | 'binary'; header: boolean; delimiter?: string; null?: string; quote?: string; escape?: string; fileEncoding?: string; query?: string; copy?: string };
 
 /** An identifier, quoted the way quote_ident does (doubling any "). */
 function ident(name: string): string {
@@ -154,7 +154,7 @@ function literal(value: string, session: Session): string {
 
 /**
  * The COPY statement of the input: the raw `copy` statement as given, or one built from table (schema,
- * columns) or query and the options (SQL COPY: FORMAT, HEADER, DELIMITER, NULL, QUOTE, ESCAPE, ENCODING).
+ * columns) or query and the options (SQL COPY: FORMAT, HEADER, DELIMITER, NULL, QUOTE, ESCAPE, ENCODING from fileEncoding).
  */
 function copyStatement(input: CopyInput, direction: 'TO STDOUT' | 'FROM STDIN', session: Session): string {
   const given = [input.table !== undefined && 'table', input.query !== undefined && 'query', input.copy !== undefined && 'copy'].filter(Boolean);
@@ -177,7 +177,7 @@ function copyStatement(input: CopyInput, direction: 'TO STDOUT' | 'FROM STDIN', 
   if (input.null !== undefined) options.push(`NULL ${literal(input.null, session)}`);
   if (input.quote !== undefined) options.push(`QUOTE ${literal(input.quote, session)}`);
   if (input.escape !== undefined) options.push(`ESCAPE ${literal(input.escape, session)}`);
-  if (input.encoding !== undefined) options.push(`ENCODING ${literal(input.encoding, session)}`);
+  if (input.fileEncoding !== undefined) options.push(`ENCODING ${literal(input.fileEncoding, session)}`);
   return `COPY ${source} ${direction} (${options.join(', ')})`;
 }
 
