@@ -184,6 +184,11 @@ test('postgres copy-in: a malformed row is the server error with its line, and t
     assert.match(up.body.error.message, /22P02: invalid input syntax for type integer: "not-a-number" \(COPY copy_bad_\d+_\d+, line 3, column id: "not-a-number"\)/);
     assert.equal(up.body.error.detail.sqlstate, '22P02');
     assert.match(up.body.error.detail.where, /line 3/);
+    // A large file refused at line 3: the answer comes without the rest of the file going to the server.
+    writeFileSync(path, Buffer.concat([Buffer.from('10,a\n11,b\nx,c\n'), Buffer.alloc(32 * 1024 * 1024, '12,filler\n')]));
+    const big = await curlUpload(url(), 'postgres', 'copy-in', { ...scram, table: t, format: 'csv' }, path);
+    assert.equal(big.status, 502, JSON.stringify(big.body));
+    assert.match(big.body.error.message, /22P02: invalid input syntax for type integer: "x" \(COPY copy_bad_\d+_\d+, line 3, column id: "x"\)/);
     const extra = await call('postgres', 'copy-in', { ...scram, table: t, content: '20,x\n21,y,z\n' });
     assert.equal(extra.status, 502);
     assert.match(extra.body.error.message, /extra data after last expected column \(COPY copy_bad_\d+_\d+, line 2: "21,y,z"\)/);
