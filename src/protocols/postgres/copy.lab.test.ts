@@ -201,3 +201,30 @@ test('postgres copy-in: a malformed row is the server error with its line, and t
     await sql(`DROP TABLE ${t}`);
   }
 });
+
+test('postgres copy-out: a COPY the server fails after its first rows ends the WebSocket transfer with the server error, never as complete', async () => {
+  const ws = new WebSocket(`${url().replace(/^http/, 'ws')}/api/postgres/copy-out`);
+  ws.binaryType = 'arraybuffer';
+  const messages: any[] = [];
+  let bytes = 0;
+  const closed = new Promise<number>((resolve) => ws.addEventListener('close', (e) => resolve(e.code)));
+  ws.addEventListener('message', (e) => {
+    if (typeof e.data === 'string') messages.push(JSON.parse(e.data));
+    else {
+      bytes += (e.data as ArrayBuffer).byteLength;
+      ws.send(JSON.stringify({ type: 'ack', bytes: (e.data as ArrayBuffer).byteLength }));
+    }
+  });
+  await new Promise((resolve, reject) => (ws.addEventListener('open', resolve), ws.addEventListener('error', reject)));
+  // Division by zero at g = 150000: the rows before it are already on their way.
+  ws.send(JSON.stringify({ type: 'start', input: { ...scram, query: 'SELECT g, 1 / (g - 150000) FROM generate_series(1, 200000) g' } }));
+  assert.equal(await closed, 1011);
+  const types = messages.map((m) => m.type);
+  assert.equal(types[0], 'file');
+  assert.equal(messages[0].name, 'query.csv');
+  assert.ok(!types.includes('end'), JSON.stringify(types));
+  const error = messages.find((m) => m.type === 'error');
+  assert.equal(error.error.code, 'server_error');
+  assert.match(error.error.message, /22012: division by zero/);
+  assert.ok(bytes > 0, 'rows arrived before the error');
+});
