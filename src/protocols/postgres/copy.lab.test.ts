@@ -143,6 +143,11 @@ test('postgres copy-in: CSV, text and binary uploads stream into tables and read
     assert.equal(inline.body.result.rowCount, 2);
     assert.deepEqual((await sql(`SELECT id, name FROM ${t} WHERE id > 900000 ORDER BY id`))[0].rows, [[900001, 'nine'], [900002, null]]);
 
+    // Inline base64 in another encoding: LATIN1 bytes read as LATIN1.
+    const latin1 = await call('postgres', 'copy-in', { ...scram, table: t, columns: ['id', 'name'], fileEncoding: 'LATIN1', encoding: 'base64', content: Buffer.from('900003,\xc5lesund\n', 'latin1').toString('base64') });
+    assert.equal(latin1.status, 200, JSON.stringify(latin1.body));
+    assert.deepEqual((await sql(`SELECT name FROM ${t} WHERE id = 900003`))[0].rows, [['Ålesund']]);
+
     // Binary: what copy-out wrote goes back into a copy of the table.
     const t2 = uniq('copy_bin');
     await sql(`CREATE TABLE ${t2} (LIKE ${t})`);
@@ -154,14 +159,14 @@ test('postgres copy-in: CSV, text and binary uploads stream into tables and read
       try {
         const back = await curlUpload(url(), 'postgres', 'copy-in', { ...scram, table: t2, format: 'binary' }, binPath);
         assert.equal(back.status, 200, JSON.stringify(back.body));
-        assert.equal(back.body.result.rowCount, rows + 2);
+        assert.equal(back.body.result.rowCount, rows + 3);
         assert.equal(back.body.result.bytes, bin.bytes.length);
       } finally {
         rmSync(binPath, { force: true });
       }
       const same = await sql(`SELECT count(*)::int FROM (SELECT * FROM ${t} EXCEPT SELECT * FROM ${t2}) d; SELECT count(*)::int FROM ${t2}`);
       assert.deepEqual(same[0].rows, [[0]]);
-      assert.deepEqual(same[1].rows, [[rows + 2]]);
+      assert.deepEqual(same[1].rows, [[rows + 3]]);
     } finally {
       await sql(`DROP TABLE ${t2}`);
     }
