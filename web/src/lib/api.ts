@@ -21,6 +21,8 @@ export interface OperationInfo {
   output: JsonSchema;
   support: Record<string, RuntimeSupport>;
   availableHere?: boolean;
+  /** The operation moves a file (docs/files.md): a download or an upload, whose bytes `content` carries inline. */
+  transfer?: { direction: 'download' | 'upload'; resume?: boolean; content?: string };
 }
 
 export interface PortInfo {
