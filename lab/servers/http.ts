@@ -279,6 +279,30 @@ const grpcServer: LabServer = {
   },
 };
 
+/** Raw bytes through grpc-js's generic client: the health probe of the reflection-less server. */
+function rawEcho(port: number, payload: Buffer): Promise<Buffer> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const bytes = (b: Buffer) => b;
+  return new Promise<Buffer>((resolve, reject) =>
+    client.makeUnaryRequest('/portolan.lab.v1.Raw/Echo', bytes, bytes, payload, { deadline: Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res!))),
+  ).finally(() => client.close());
+}
+
+/** Debian's gRPC C core through python3-grpcio: no reflection, every answer gzip-compressed (see lab/grpc/raw_server.py). */
+const grpcRawServer: LabServer = {
+  name: 'grpc-raw',
+  area: 'http',
+  packages: ['python3-grpcio'],
+  ports: [p.grpcRaw],
+  async start(ctx) {
+    await ctx.spawnDaemon({ command: '/usr/bin/python3', args: [join(ctx.repoRoot, 'lab', 'grpc', 'raw_server.py'), String(p.grpcRaw)], cwd: ctx.repoRoot });
+  },
+  async health() {
+    const answer = await rawEcho(p.grpcRaw, Buffer.from('portolan'));
+    if (answer.toString() !== 'portolan') throw new Error(`raw gRPC echo answered ${answer.toString('hex')}`);
+  },
+};
+
 /**
  * Apache httpd with mod_http2: the lab's server for the h2c Upgrade (RFC 7540 §3.2), which nginx does not
  * implement. `Protocols h2c http/1.1` with `H2Upgrade on` answers a GET carrying Upgrade: h2c with 101.
@@ -402,6 +426,7 @@ export const servers: LabServer[] = [
   nginx,
   apache,
   grpcServer,
+  grpcRawServer,
   xrdp,
   xrdpTlsOnly,
   xrdpRdpOnly,

@@ -283,3 +283,22 @@ test('grpc: rich error details — google.rpc.Status from grpc-status-details-bi
   );
   assert.equal(r.details.details[4].typeUrl, f.unknown.typeUrl);
 });
+
+test('grpc: gzip answers from a server that compresses them (python3-grpcio), inflated; raw calls need no reflection', async () => {
+  const raw = { host: '127.0.0.1', port: p.grpcRaw };
+  const payload = Buffer.from('Portolan compresses its cargo. '.repeat(100));
+  const r = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Echo', rawRequests: [payload.toString('base64')] });
+  assert.deepEqual(r.status, { code: 0, name: 'OK', message: '' });
+  assert.deepEqual(r.compressed, { count: 1, encoding: 'gzip' });
+  assert.deepEqual(r.messages, [{ base64: payload.toString('base64'), bytes: payload.length }]);
+  assert.equal(r.method, null);
+  // Both ways: our gzip request messages, its gzip answers.
+  const parts = [Buffer.from('salt '.repeat(40)), Buffer.from('spice '.repeat(40))];
+  const joined = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Collect', rawRequests: parts.map((b) => b.toString('base64')), compression: 'gzip' });
+  assert.equal(Buffer.from(joined.messages[0].base64, 'base64').toString(), Buffer.concat(parts).toString());
+  assert.equal(joined.compressed.encoding, 'gzip');
+  const stream = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Repeat', rawRequests: [payload.toString('base64')], compression: 'gzip' });
+  assert.equal(stream.messages.length, 3);
+  assert.equal(stream.compressed.count, 3);
+  assert.ok(stream.messages.every((m: { base64: string }) => m.base64 === payload.toString('base64')));
+});

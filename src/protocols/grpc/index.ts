@@ -1,6 +1,7 @@
 // gRPC over HTTP/2 (grpc/grpc doc/PROTOCOL-HTTP2.md): calls with JSON in and out through server reflection
 // (grpc.reflection.v1 / v1alpha), listing and describing services, and health checks (grpc.health.v1).
 import { z } from 'zod';
+import { fromBase64, toBase64 } from '../../core/bytes.ts';
 import { fromJson, toBinary, fromBinary, toJson, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
 import { InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
@@ -168,6 +169,11 @@ export default defineProtocol({
         method: z.string().min(3).max(512).describe('pkg.Service/Method'),
         request: z.unknown().default({}).describe('The request message as protobuf JSON'),
         requests: z.array(z.unknown()).max(1000).optional().describe('Several request messages, sent in one batch (client or bidirectional streaming)'),
+        rawRequests: z
+          .array(z.string().max(8 * 1024 * 1024))
+          .max(1000)
+          .optional()
+          .describe('Request messages as base64 protobuf bytes, for a server without reflection: answers come back as base64 too'),
         metadata: metadataInput,
         maxMessages: z.number().int().min(1).max(10_000).default(100).describe('Cancel a server stream after this many messages'),
         deadlineMs: deadlineInput,
@@ -176,7 +182,7 @@ export default defineProtocol({
         reflection: reflectionInput,
       }),
       output: z.object({
-        method: methodOut,
+        method: methodOut.nullable().describe('The method as reflection describes it (null for a raw call)'),
         status: statusOut,
         details: detailsOut,
         headers: metaOut,
@@ -185,13 +191,41 @@ export default defineProtocol({
         grpcTimeout: z.string().describe('The grpc-timeout we sent'),
         compressed: z.object({ count: z.number(), encoding: z.string().nullable() }).describe('Response messages that came compressed, and the grpc-encoding'),
         cancelled: z.boolean().describe('We cancelled the stream after maxMessages'),
-        reflection: z.string(),
+        reflection: z.string().nullable(),
         timing: z.object({ firstByteMs: z.number().nullable(), totalMs: z.number().nullable() }),
       }),
       text: (r) =>
         `${r.messages.map((m) => JSON.stringify(m, null, 2)).join('\n')}\n${r.status.name}${r.status.message ? `: ${r.status.message}` : ''}${r.details ? `\n${r.details.details.map((d) => `  ${d.type}: ${JSON.stringify(d.value ?? d.raw)}`).join('\n')}` : ''}`,
       async run(ctx, input) {
         const metadata = headerPairs(input.metadata);
+        const deadline = grpcDeadline(input.deadlineMs, input.timeoutMs);
+        const opts = { metadata, timeoutMs: deadline, maxMessages: input.maxMessages, encoding: input.compression };
+        if (input.rawRequests) {
+          const bodies = input.rawRequests.map((b, i) => {
+            try {
+              return fromBase64(b);
+            } catch {
+              throw InvalidInput.field(`rawRequests.${i}`, 'not base64');
+            }
+          });
+          const { service, method } = parseMethodName(input.method);
+          const { session, target } = await open(ctx, input);
+          const r = await grpcCall(session, target, `/${service}/${method}`, bodies, opts);
+          await session.close();
+          return {
+            method: null,
+            status: r.status,
+            details: r.details,
+            grpcTimeout: encodeTimeout(deadline),
+            compressed: r.compressed,
+            headers: metadataJson(r.headers),
+            trailers: metadataJson(r.trailers),
+            messages: r.messages.map((m) => ({ base64: toBase64(m), bytes: m.length })),
+            cancelled: r.cancelled,
+            reflection: null,
+            timing: { firstByteMs: r.firstByteMs, totalMs: r.totalMs },
+          };
+        }
         const { session, target } = await open(ctx, input);
         const reflection = new Reflection(session, target, input.reflection, input.timeoutMs);
         const registry = await reflection.load([parseMethodName(input.method).service]);
@@ -199,8 +233,7 @@ export default defineProtocol({
         const bodies = (input.requests ?? [input.request]).map((json, i) => toMessage(method.input, json, registry, input.requests ? `requests.${i}` : 'request'));
         const single = method.methodKind === 'unary' || method.methodKind === 'server_streaming';
         if (single && bodies.length !== 1) throw InvalidInput.field('requests', `${methodKind(method)} methods take exactly one request message`);
-        const deadline = grpcDeadline(input.deadlineMs, input.timeoutMs);
-        const r = await grpcCall(session, target, `/${method.parent.typeName}/${method.name}`, bodies, { metadata, timeoutMs: deadline, maxMessages: input.maxMessages, encoding: input.compression });
+        const r = await grpcCall(session, target, `/${method.parent.typeName}/${method.name}`, bodies, opts);
         await session.close();
         return {
           method: methodJson(method),
