@@ -143,7 +143,13 @@ export async function grpcCall(session: H2Session, target: CallTarget, path: str
   if (r.reset && !cancelled) throw new ServerError(`gRPC call ${path}: the stream was reset (${r.reset.error})`, { h2error: r.reset.error });
   const encoding = r.headers.find(([n]) => n === 'grpc-encoding')?.[1];
   const framed = cancelled ? new FrameDecoder(messageFrame()).feed(r.body) : splitMessages(r.body);
-  const messages = framed.map((m) => messageData(m, encoding, opts.maxBodyBytes ?? 16 * MiB));
+  // Every answer together inflates to at most the body cap: many small compressed messages are no way around it.
+  let budget = opts.maxBodyBytes ?? 16 * MiB;
+  const messages = framed.map((m) => {
+    const data = messageData(m, encoding, budget);
+    budget -= data.length;
+    return data;
+  });
   const compressed = { count: framed.filter((m) => m.compressed).length, encoding: encoding ?? null };
   const base = { httpStatus: r.status, headers: r.headers, trailers: r.trailers, messages, compressed, cancelled, firstByteMs: r.firstByteMs, totalMs: r.totalMs };
   const status = statusOf(path, r.status, r.headers, r.trailers);
@@ -170,7 +176,8 @@ export type StreamEvent =
 export class GrpcStream {
   readonly id: number;
   private readonly decoder = new FrameDecoder(messageFrame());
-  private readonly queue: StreamEvent[] = [];
+  /** Events read but not yet taken; messages still compressed, inflated one at a time as they are taken. */
+  private readonly queue: (StreamEvent | { kind: 'raw'; message: GrpcMessage })[] = [];
   private httpStatus: number | null = null;
   private headers: Field[] = [];
   private encoding: string | undefined;
@@ -252,7 +259,7 @@ export class GrpcStream {
         } else if (e.kind === 'data') {
           for (const m of this.decoder.feed(e.data)) {
             this.received++;
-            this.queue.push({ kind: 'message', data: messageData(m, this.encoding, this.opts.maxMessageBytes), compressed: m.compressed });
+            this.queue.push({ kind: 'raw', message: m });
           }
         }
         if ((e.kind === 'headers' || e.kind === 'data') && e.endStream) {
@@ -267,7 +274,9 @@ export class GrpcStream {
         }
       }
     }
-    return this.queue.shift()!;
+    const e = this.queue.shift()!;
+    if (e.kind !== 'raw') return e;
+    return { kind: 'message', data: messageData(e.message, this.encoding, this.opts.maxMessageBytes), compressed: e.message.compressed };
   }
 }
 

@@ -144,7 +144,8 @@ export default defineProtocol({
         frames: z.object({ in: z.number(), out: z.number() }),
         pingMs: z.number().nullable().describe('Round trip of our ping to its pong'),
       }),
-      text: (r) => `${r.received.map((m) => `< ${m.type}${m.text !== undefined ? ` ${m.text}` : m.base64 !== undefined ? ` (${m.bytes} bytes)` : ''}${m.code !== undefined ? ` ${m.code} ${m.reason}` : ''}`).join('\n')}${r.close ? `\nclosed by ${r.close.by}: ${r.close.code} ${r.close.name}` : ''}`,
+      text: (r) =>
+        `${r.handshake.protocol ? `subprotocol ${r.handshake.protocol}\n` : ''}${r.handshake.deflate ? `${r.handshake.deflate.header}\n` : ''}${r.pingMs !== null ? `ping ${r.pingMs} ms\n` : ''}${r.received.map((m) => `< ${m.type}${m.text !== undefined ? ` ${m.text}` : m.base64 !== undefined ? ` (${m.bytes} bytes)` : ''}${m.code !== undefined ? ` ${m.code} ${m.reason}` : ''}`).join('\n')}${r.close ? `\nclosed by ${r.close.by}: ${r.close.code} ${r.close.name}` : ''}`,
       async run(ctx, input) {
         const { ws, handshake } = await connect(ctx, input);
         let frames = 0;
