@@ -141,4 +141,7 @@ test('permessage-deflate: a compression bomb stops at the cap; garbage is a Prot
   assert.ok(bomb.length < 2000);
   assert.throws(() => new PerMessageDeflate(agreedAll()).decompress(bomb, 64 * 1024), (e: unknown) => e instanceof ProtocolError && /more than 65536 bytes/.test(e.message));
   assert.throws(() => new PerMessageDeflate(agreedAll()).decompress(fromHex('ffffffff'), 100), ProtocolError);
+  // Compressed frames and their payloads under fuzz: ProtocolError or a bounded answer, nothing else.
+  assertFuzzSafe(frameFrame(4096, true), { seeds: [fromHex('c107f248cdc9c90700'), fromHex('4103f248cd'), fromHex('8004c9c90700')] });
+  assertFuzzSafe((buf) => (buf.length ? { value: new PerMessageDeflate(agreedAll()).decompress(buf, 4096), size: buf.length } : undefined), { seeds: [fromHex('f248cdc9c90700'), bomb.subarray(0, 64)] });
 });
