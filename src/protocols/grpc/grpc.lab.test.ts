@@ -137,6 +137,12 @@ test("grpc: over TLS with ALPN h2 on workerd (Portolan's TLS engine) and on the 
   assert.equal(ws.alpn, 'h2');
   assert.ok(ws.services.some((s: { name: string }) => s.name === grpcFacts.service));
   assert.equal((await ok('health', tlsTarget)).status, 'SERVING');
+  const st = await openSession('grpc', 'stream', { ...tlsTarget, method: `${grpcFacts.service}/Manifest`, requests: [{ item: 'silk', quantity: 1 }], end: true });
+  try {
+    assert.deepEqual((await st.next((m) => m.type === 'message')).message, { lines: 1, totalQuantity: 1, items: ['silk'] });
+  } finally {
+    st.close();
+  }
   const runtime = await call('grpc', 'health', { ...tlsTarget, tlsEngine: 'runtime' });
   assert.equal(runtime.status, 501);
   assert.deepEqual(runtime.body.error.detail.missing, ['alpn']);
