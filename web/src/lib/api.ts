@@ -16,6 +16,8 @@ export interface OperationInfo {
   kind?: 'request' | 'session';
   /** The fields a person fills first, in order; the rest go under "More options". */
   primary?: string[];
+  /** A session's messages (what the client sends and receives besides data), as the operation describes them. */
+  messages?: string;
   needs: string[];
   input: JsonSchema;
   output: JsonSchema;
