@@ -90,6 +90,12 @@ export interface OperationContext {
   sleep(ms: number): Promise<void>;
   /** Runs `fn` with a tighter deadline on every connection; its expiry surfaces as io_timeout. */
   within<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * Registers what tells the server to stop work this operation started (PostgreSQL's CancelRequest), run when the
+   * operation ends before its work does: the caller went away (a Cancel in the UI) or the deadline passed. It may dial
+   * (through the guard) for up to CANCEL_GRACE_MS. The returned function unregisters it once the work is done.
+   */
+  onCancel(hook: () => Promise<void>): () => void;
   /** Present when the caller wants the file as a byte stream (operations with `transfer.direction: 'download'`; core/files.ts). */
   readonly download?: DownloadTarget;
   /** Present when the caller sent the file as a byte stream (operations with `transfer.direction: 'upload'`); the content field is then absent. */

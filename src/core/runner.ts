@@ -15,6 +15,8 @@ import { deadline as makeDeadline, settleWithin, sleep } from './timers.ts';
 
 /** How long the runner waits for its connections to close before it answers anyway. */
 export const CLOSE_GRACE_MS = 200;
+/** How long cancel hooks (OperationContext.onCancel) may take after an operation ends early. */
+export const CANCEL_GRACE_MS = 2_000;
 
 /** Decides whether a dial may proceed; returns the address to connect to (for hosts that pin it). */
 export interface TargetGuard {
@@ -145,6 +147,9 @@ export async function runOperation(
   const overall = makeDeadline(opts.signal, input.timeoutMs, 'io_timeout', `operation did not finish within ${input.timeoutMs} ms`);
   const deadline = overall.signal;
   const conns: { close(): Promise<void> }[] = [];
+  const cancelHooks = new Set<() => Promise<void>>();
+  // Once the operation ended early, cancel hooks dial under a short grace deadline of their own.
+  let grace: AbortSignal | undefined;
   // `within` narrows the deadline for every connection while its function runs.
   let current = deadline;
   let connecting = 0;
@@ -196,7 +201,7 @@ export async function runOperation(
     const hop = req.secondHop ? 'second' : 'first';
     const verdict: { address?: string } = behindJump ? {} : await env.guard.check(host, dialPort, hop);
     const connectTimeout = req.connectTimeoutMs ?? input.timeoutMs;
-    const connect = makeDeadline(deadline, connectTimeout, 'connect_timeout', `no connection to ${joinHostPort(host, dialPort)} within ${connectTimeout} ms`);
+    const connect = makeDeadline(grace ?? deadline, connectTimeout, 'connect_timeout', `no connection to ${joinHostPort(host, dialPort)} within ${connectTimeout} ms`);
     const connectSignal = connect.signal;
     const t0 = performance.now();
     transcript.info(-1, `connecting to ${joinHostPort(host, dialPort)}${tls === 'implicit' ? ' with TLS' : ''}`);
@@ -235,7 +240,9 @@ export async function runOperation(
       connecting--;
       connect.dispose();
     }
-    const conn = new Conn({ transport, id: connId, signal: () => current, transcript, host, port: dialPort, tls, beforeRead: clientReady });
+    // A cancel hook's connection lives under the grace deadline, not the one that already fired.
+    const own = grace;
+    const conn = new Conn({ transport, id: connId, signal: own ? () => own : () => current, transcript, host, port: dialPort, tls, beforeRead: clientReady });
     conn.connectMs = Math.round((performance.now() - t0) * 1000) / 1000;
     conns.push(conn);
     if (conns.length === 1) timing.mark('connectMs');
@@ -317,8 +324,24 @@ export async function runOperation(
         inner.dispose();
       }
     },
+    onCancel(hook) {
+      cancelHooks.add(hook);
+      return () => void cancelHooks.delete(hook);
+    },
     download: opts.download && guardDownload(opts.download, (p) => raceSignal(p, current)),
     upload: opts.upload && guardUpload(opts.upload, (p) => raceSignal(p, current)),
+  };
+
+  /** The operation ended before its work did: each registered hook tells the server to stop, within the grace. */
+  const runCancelHooks = async () => {
+    const g = makeDeadline(undefined, CANCEL_GRACE_MS, 'io_timeout', `cancel did not finish within ${CANCEL_GRACE_MS} ms`);
+    grace = g.signal;
+    transcript.info(-1, 'the operation ended early: telling the server to stop');
+    try {
+      await settleWithin(Promise.allSettled([...cancelHooks].map((hook) => raceSignal(hook(), g.signal))), CANCEL_GRACE_MS);
+    } finally {
+      g.dispose();
+    }
   };
 
   const via = (input as { via?: ViaInput }).via;
@@ -373,6 +396,7 @@ export async function runOperation(
     if (err.code === 'io_timeout' && connecting > 0) err = new PortolanError('connect_timeout', `no connection to ${joinHostPort(input.host, port)} within ${input.timeoutMs} ms`);
     const toTarget = conns.find((c): c is Conn => c instanceof Conn && c.host === input.host && c.port === port);
     if (toTarget) err = foreignGreeting(err, protocol, toTarget);
+    if (cancelHooks.size > 0 && deadline.aborted) await runCancelHooks();
     if (opts.transcript) (err as { transcript?: unknown }).transcript = transcript.toJSON();
     throw err;
   } finally {

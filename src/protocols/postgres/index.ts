@@ -204,9 +204,9 @@ export default defineProtocol({
   ports: [{ port: 5432, transport: 'tcp' }],
   specs: ['PostgreSQL Frontend/Backend Protocol 3.0', 'RFC 5802', 'RFC 7677'],
   rating: {
-    stars: 5,
+    stars: 4,
     reason:
-      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), binary-format results for the common types read into the same JSON as text, every ErrorResponse field, notices, row/byte limits with a truncation flag, cancel, LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing, a pg_stat_activity server view (state, wait events, blocking pids), a credential-free probe, and COPY on the file-transfer contract: copy-out streams COPY TO STDOUT (CSV, text, binary; a 200k-row table byte for byte) and copy-in streams an upload into COPY FROM STDIN (CSV, text, binary; a malformed row is the server error with its COPY line, the table unchanged), from the API and from the page: each lab-tested against PostgreSQL 15 through workerd (postgres.lab.test.ts, copy.lab.test.ts, web/e2e/postgres-copy.lab.test.ts; codecs in codec.test.ts and binary.test.ts). Untested: direct TLS (PostgreSQL 17 sslnegotiation=direct needs ALPN, so Node host only), because Debian 12 ships PostgreSQL 15, which has no direct TLS.',
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), binary-format results for the common types read into the same JSON as text, every ErrorResponse field, notices, row/byte limits with a truncation flag, cancel (cancelAfterMs, and a CancelRequest when the deadline passes, so the server stops the statement too), LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing, a pg_stat_activity server view (state, wait events, blocking pids), a credential-free probe, and COPY on the file-transfer contract: copy-out streams COPY TO STDOUT (CSV, text, binary; a 200k-row table byte for byte) and copy-in streams an upload into COPY FROM STDIN (CSV, text, binary; a malformed row is the server error with its COPY line, the table unchanged), from the API and from the page: each lab-tested against PostgreSQL 15 through workerd (postgres.lab.test.ts, copy.lab.test.ts, web/e2e/postgres-copy.lab.test.ts; codecs in codec.test.ts and binary.test.ts). Untested: direct TLS (PostgreSQL 17 sslnegotiation=direct needs ALPN, so Node host only), because Debian 12 ships PostgreSQL 15, which has no direct TLS. Not five: Cancel in the UI only closes the request; the Worker is not told its caller went away (workerd\'s enable_request_signal tried under wrangler dev and workerd serve: no abort arrives), so the server finishes the statement.',
   },
 
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
@@ -239,6 +239,9 @@ export default defineProtocol({
           const lim: Limits = { maxRows: input.maxRows, maxBytes: input.maxBytes };
           let done = false;
           let canceled = false;
+          // Cancel in the UI (the request goes away) or the deadline: the server stops the query, not only the connection.
+          const keys = s.pid !== null && s.secretKey !== null ? { pid: s.pid, secretKey: s.secretKey } : null;
+          const unregister = keys ? ctx.onCancel(() => sendCancel(ctx, keys.pid, keys.secretKey)) : () => undefined;
           if (input.cancelAfterMs !== undefined && s.pid !== null && s.secretKey !== null) {
             const { pid, secretKey } = s;
             ctx.sleep(input.cancelAfterMs).then(
@@ -256,6 +259,7 @@ export default defineProtocol({
             return { server: info(s), ...outcome, ...(canceled ? { canceled } : {}) };
           } finally {
             done = true;
+            unregister();
           }
         });
       },

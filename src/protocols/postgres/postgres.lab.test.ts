@@ -222,6 +222,25 @@ test('postgres: cancelAfterMs cancels a running query (57014)', async () => {
   assert.ok(Date.now() - started < 10_000);
 });
 
+/** Whether a query tagged with `tag` still runs on the server, polled until it stops or `ms` pass. */
+async function stillRunning(tag: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await sql({ ...scram, sql: `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${tag}%' AND pid <> pg_backend_pid()` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (r.body.result.results[0].rows[0][0] === 0) return false;
+    if (Date.now() > until) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+test('postgres: a query whose deadline passes is canceled on the server too (CancelRequest), not left running', async () => {
+  const tag = `deadline_${Date.now().toString(36)}`;
+  const r = await sql({ ...scram, sql: `SELECT pg_sleep(30) /* ${tag} */`, timeoutMs: 1500 });
+  assert.equal(r.status, 504);
+  assert.equal(await stillRunning(tag, 5000), false, 'the server still runs the query after the deadline');
+});
+
 test('postgres: schema browsing lists databases, schemas, tables, then columns and indexes of one table', async () => {
   const r = await call('postgres', 'schema', { ...scram });
   assert.equal(r.status, 200, JSON.stringify(r.body));
