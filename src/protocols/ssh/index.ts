@@ -9,6 +9,7 @@ import { Conn } from '../../core/conn.ts';
 import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
+import { forwardSession } from './forward.ts';
 import { fileType, SftpClient, type Attrs } from './sftp.ts';
 import { scpReceive, scpSend, shellQuote } from './scp.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
@@ -339,6 +340,29 @@ export default defineProtocol({
       },
     }),
     forward: operation({
+      primary: ['username', 'password', 'privateKey'],
+      summary: 'Local port forwarding: one SSH connection carries many TCP connections, each opened from the SSH server to a target of your choice (direct-tcpip), as `ssh -L` does',
+      messages:
+        'Client: {"type":"open","id","host","port"} opens connection `id` (0 to 2^31-1) from the SSH server to host:port; binary frames are a connection\'s bytes behind its id (uint32, big-endian); {"type":"eof","id"} ends what you send, {"type":"close","id"} closes it; {"type":"ack","bytes"}; {"type":"stop"}. Server: {"type":"connected","server","auth"}; {"type":"opened","id"}; {"type":"failed","id","error"} (the SSH server\'s reason for that connection only); binary frames as the client\'s; {"type":"sent","id","bytes"} once your bytes went into the connection\'s SSH channel (keep at most 1 MiB per connection unconfirmed); {"type":"eof","id"}; {"type":"closed","id","bytesIn","bytesOut"}.',
+      input: z.object({
+        ...authFields,
+        ...connectFields,
+        maxConnections: z.number().int().min(1).max(200).default(64).describe('Connections open at once'),
+        window: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024).describe("Bytes sent to the client ahead of its acks, across all connections"),
+        keepaliveMs: z.number().int().min(0).max(600_000).default(30_000).describe('keepalive@openssh.com interval; 0 disables'),
+        connectTimeoutMs: z.number().int().min(100).max(60_000).default(15_000),
+      }),
+      output: z.object({
+        ended: z.enum(['server', 'client']),
+        connections: z.number().describe('Connections asked for'),
+        failed: z.number().describe('Connections the SSH server refused'),
+        bytesIn: z.number(),
+        bytesOut: z.number(),
+        keyExchanges: z.number(),
+      }),
+      session: (ctx, input, channel) => forwardSession(ctx, input, channel),
+    }),
+    'direct-tcpip': operation({
       primary: ['username', 'password', 'privateKey', 'toHost', 'toPort', 'send'],
       summary: 'Open a TCP connection from the SSH server to another host (direct-tcpip), send bytes and return what comes back',
       input: z.object({
