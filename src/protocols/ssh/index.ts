@@ -10,6 +10,9 @@ import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
 import { forwardSession } from './forward.ts';
+import { serveAgent, SshAgent } from './agent.ts';
+import { parsePrivateKey } from './keys.ts';
+import { fingerprintSha256 } from './hostkey.ts';
 import { fileType, SftpClient, type Attrs } from './sftp.ts';
 import { scpReceive, scpSend, shellQuote } from './scp.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
@@ -141,6 +144,53 @@ async function withSftp<T>(ctx: OperationContext, input: TargetFields & Omit<Aut
   return out;
 }
 
+const agentFields = {
+  forwardAgent: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Forward an agent (auth-agent-req@openssh.com) holding privateKey and agentKeys, allowed to sign for this run: ssh or git on the server authenticate with them through this client. End to end only (Run in this browser, or the CLI on your machine): the keys stay on your side, never on the Worker',
+    ),
+  agentKeys: z
+    .array(z.object({ privateKey: z.string().max(64 * 1024), passphrase: z.string().max(1024).optional() }).strict())
+    .max(8)
+    .optional()
+    .describe('More private keys for the forwarded agent, besides privateKey'),
+};
+
+const agentOut = z.object({
+  forwarded: z.boolean().describe("The server's answer to auth-agent-req@openssh.com"),
+  keys: z.array(z.string()).describe('SHA256 fingerprints of the keys the agent holds'),
+  requests: z.array(
+    z.object({
+      request: z.enum(['identities', 'sign', 'extension', 'other']),
+      key: z.string().optional(),
+      algorithm: z.string().optional(),
+      detail: z.string().optional(),
+      answered: z.enum(['identities', 'signature', 'failure']),
+    }),
+  ),
+});
+
+/** The agent for forwardAgent: the login key and agentKeys, parsed before any connection; refused where the keys would sit on the Worker. */
+async function agentOf(ctx: OperationContext, input: { privateKey?: string; passphrase?: string; agentKeys?: { privateKey: string; passphrase?: string }[] }): Promise<{ agent: SshAgent; fingerprints: string[] }> {
+  if (ctx.runtime === 'workers') {
+    throw InvalidInput.field('forwardAgent', 'runs end to end only (Run in this browser, or the CLI on your machine): a forwarded agent signs with keys that stay on your side, never on the Worker');
+  }
+  const keys = [];
+  if (input.privateKey !== undefined) keys.push(await parsePrivateKey(ctx.crypto, input.privateKey, input.passphrase));
+  for (const [i, k] of (input.agentKeys ?? []).entries()) {
+    keys.push(
+      await parsePrivateKey(ctx.crypto, k.privateKey, k.passphrase).catch((e) => {
+        const issue = (classify(e).detail?.issues as { field: string; message: string }[] | undefined)?.[0];
+        throw issue ? InvalidInput.field(`agentKeys.${i}.${issue.field}`, issue.message) : e;
+      }),
+    );
+  }
+  if (keys.length === 0) throw InvalidInput.field('forwardAgent', 'needs a key to hold: privateKey or agentKeys');
+  return { agent: new SshAgent(ctx.crypto, keys), fingerprints: await Promise.all(keys.map((k) => fingerprintSha256(ctx.crypto, k.publicBlob))) };
+}
+
 const terminalFields = {
   term: z.string().min(1).max(64).regex(/^[A-Za-z0-9._+-]+$/).default('xterm-256color'),
   cols: z.number().int().min(1).max(1000).default(80),
@@ -234,6 +284,7 @@ export default defineProtocol({
         pty: z.boolean().default(false).describe('Allocate a terminal (pty-req) for the command'),
         maxOutputBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024).describe('Cap per stream; the rest is read and dropped'),
         encoding,
+        ...agentFields,
       }),
       output: z.object({
         stdout: z.string(),
@@ -244,11 +295,15 @@ export default defineProtocol({
         truncated: z.boolean(),
         server: serverOut,
         auth: z.object({ method: z.string().nullable(), banner: z.string().nullable() }),
+        agent: agentOut.nullable().describe('What the forwarded agent did (forwardAgent)'),
       }),
       text: (r) => r.stdout + (r.stderr ? `\n--- stderr\n${r.stderr}` : '') + `\n--- exit ${r.exitSignal ? `signal ${r.exitSignal.name}` : r.exitStatus}`,
       async run(ctx, input) {
+        const agent = input.forwardAgent ? await agentOf(ctx, input) : null;
         const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+        if (agent) serveAgent(s.connection, agent.agent);
         const result = await execCommand(s.connection, input.command, {
+          forwardAgent: input.forwardAgent,
           env: input.env,
           stdin: input.stdin !== undefined ? utf8(input.stdin) : undefined,
           maxOutput: input.maxOutputBytes,
@@ -265,6 +320,7 @@ export default defineProtocol({
           truncated: result.truncated,
           server: serverSummary(s.transport),
           auth: { method: s.auth.method, banner: s.auth.banner },
+          agent: agent ? { forwarded: result.agentForwarded === true, keys: agent.fingerprints, requests: agent.agent.events } : null,
         };
       },
     }),
