@@ -6,7 +6,8 @@ import { before, describe, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { kvFacts } from '../../../lab/servers/databases-kv.ts';
 import { sshFacts } from '../../../lab/servers/ssh.ts';
-import { openSession, type SessionClient } from '../../../test/harness.ts';
+import WebSocket from 'ws';
+import { authHeaders, openSession, workerUrl, type SessionClient } from '../../../test/harness.ts';
 import { dataFrame, parseDataFrame } from './forward.ts';
 
 before(() => ensureLab(['ssh', 'foundation', 'databases-kv'], { quiet: true }));
@@ -143,6 +144,18 @@ describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }
     s.send({ type: 'stop' });
     const end = await s.next((m) => m.type === 'end', 20_000);
     assert.equal(end.result.connections, 1);
+  });
+
+  test('the guard judges the SSH server: under the deployment policy a loopback SSH server is target_blocked', async () => {
+    const ws = new WebSocket(`${workerUrl('deployment').replace(/^http/, 'ws')}/api/ssh/forward`, { headers: authHeaders('deployment') });
+    const messages: { type: string; error?: { code: string; message: string } }[] = [];
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'start', input: login })));
+    ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+    await new Promise((r) => ws.once('close', r));
+    assert.deepEqual(
+      messages.map((m) => [m.type, m.error?.code]),
+      [['error', 'target_blocked']],
+    );
   });
 
   test('bad messages are answered with the field, the session goes on', async () => {
