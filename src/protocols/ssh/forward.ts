@@ -14,8 +14,11 @@ import type { Channel } from './connection.ts';
 
 /** Bytes of one connection the client may have sent and not yet seen `sent` for (the client's side of the contract). */
 export const FORWARD_WINDOW = 1024 * 1024;
-/** A client that ignores `sent` holds up the session's reading past this backlog on one connection. */
-const MAX_BACKLOG = 4 * FORWARD_WINDOW;
+/**
+ * Bytes taken from the client and not yet in an SSH channel, across the session: past it the session stops
+ * reading the client's messages until channels take some (a client keeping to FORWARD_WINDOW rarely gets there).
+ */
+const MAX_BACKLOG = 16 * FORWARD_WINDOW;
 const MAX_ID = 0x7fffffff;
 
 /** A connection's data message: the id (uint32, big-endian), then the bytes. */
@@ -53,7 +56,6 @@ interface Forwarded {
   opening: Promise<Channel | null>;
   ch?: Channel;
   writes: Promise<void>;
-  backlog: number;
   closed: boolean;
 }
 
@@ -68,6 +70,8 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
   const open = new Map<number, Forwarded>();
   const totals = { connections: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   let stopped = false;
+  let backlog = 0;
+  const pendingWrites = new Set<Promise<void>>();
 
   const finish = (f: Forwarded) => {
     if (f.closed) return;
@@ -97,7 +101,7 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
   };
 
   const openConnection = (id: number, host: string, port: number) => {
-    const f: Forwarded = { id, target: `${host}:${port}`, opening: Promise.resolve(null), writes: Promise.resolve(), backlog: 0, closed: false };
+    const f: Forwarded = { id, target: `${host}:${port}`, opening: Promise.resolve(null), writes: Promise.resolve(), closed: false };
     open.set(id, f);
     totals.connections++;
     f.opening = ssh.openDirectTcpip(host, port).then(
@@ -149,18 +153,24 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
           continue;
         }
         if (data.length === 0) continue;
-        f.backlog += data.length;
-        f.writes = f.writes.then(async () => {
-          const ch = await f.opening;
-          if (!ch || f.closed) return;
-          await ch.write(data).then(
-            () => channel.send({ type: 'sent', id, bytes: data.length }),
-            () => undefined,
-          );
-          f.backlog -= data.length;
+        backlog += data.length;
+        const write = f.writes.then(async () => {
+          try {
+            const ch = await f.opening;
+            if (!ch || f.closed) return;
+            await ch.write(data).then(
+              () => channel.send({ type: 'sent', id, bytes: data.length }),
+              () => undefined,
+            );
+          } finally {
+            backlog -= data.length;
+            pendingWrites.delete(write);
+          }
         });
-        // A client past its window: stop taking its messages until this connection's channel takes the bytes.
-        if (f.backlog > MAX_BACKLOG) await f.writes;
+        f.writes = write;
+        pendingWrites.add(write);
+        // A client past its windows: stop taking its messages until channels take some of the bytes.
+        while (backlog > MAX_BACKLOG && pendingWrites.size > 0) await Promise.race(pendingWrites);
         continue;
       }
       const id = idOf(m.id);
