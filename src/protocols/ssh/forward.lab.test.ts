@@ -2,13 +2,14 @@
 // it to the lab's Redis, Memcached and echo server at once, each opened, fed, half-closed and closed on its own.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { before, describe, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { kvFacts } from '../../../lab/servers/databases-kv.ts';
 import { sshFacts } from '../../../lab/servers/ssh.ts';
 import WebSocket from 'ws';
 import { authHeaders, openSession, workerUrl, type SessionClient } from '../../../test/harness.ts';
-import { dataFrame, parseDataFrame } from './forward.ts';
+import { dataFrame, FORWARD_WINDOW, parseDataFrame } from './forward.ts';
 
 before(() => ensureLab(['ssh', 'foundation', 'databases-kv'], { quiet: true }));
 
@@ -28,6 +29,16 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 }
 
 const send = (s: SessionClient, id: number, text: string | Buffer) => s.send(dataFrame(id, typeof text === 'string' ? Buffer.from(text) : text));
+
+/** Sends `bytes` as the contract asks: at most FORWARD_WINDOW of them unconfirmed by `sent`. */
+async function sendWindowed(s: SessionClient, id: number, bytes: Buffer): Promise<void> {
+  const confirmed = () => s.inbox.filter((m) => m.type === 'sent' && m.id === id).reduce((n, m) => n + m.bytes, 0);
+  for (let at = 0; at < bytes.length; at += 60 * 1024) {
+    const part = bytes.subarray(at, at + 60 * 1024);
+    await until('room in the window', () => at + part.length - confirmed() <= FORWARD_WINDOW);
+    send(s, id, part);
+  }
+}
 
 describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }, () => {
   test('Redis, Memcached and an echo server through one SSH connection at once; bytes checked; a refused target fails alone', async () => {
@@ -51,7 +62,7 @@ describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }
     // 3 MiB through the echo server: more than the session's credit window and the SSH channel windows.
     const big = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 11)) & 0xff;
-    for (let at = 0; at < big.length; at += 60 * 1024) send(s, echo, big.subarray(at, at + 60 * 1024));
+    const echoing = sendWindowed(s, echo, big);
 
     const failed = await s.next((m) => m.type === 'failed' && m.id === refused, 20_000);
     assert.equal(failed.error.code, 'refused');
@@ -63,6 +74,7 @@ describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }
     const mcAnswer = `STORED\r\nVALUE ${key} 5 3\r\nabc\r\nEND\r\n`;
     await until('the Memcached answer', () => bytesOf(s, memcached).length >= mcAnswer.length);
     assert.equal(bytesOf(s, memcached).toString(), mcAnswer);
+    await echoing;
     await until('3 MiB echoed', () => bytesOf(s, echo).length >= big.length, 60_000);
     assert.equal(createHash('sha256').update(bytesOf(s, echo)).digest('hex'), createHash('sha256').update(big).digest('hex'));
     const sent = s.inbox.filter((m) => m.type === 'sent' && m.id === echo).reduce((n, m) => n + m.bytes, 0);
@@ -144,6 +156,30 @@ describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }
     s.send({ type: 'stop' });
     const end = await s.next((m) => m.type === 'end', 20_000);
     assert.equal(end.result.connections, 1);
+  });
+
+  test('a client that ignores `sent` is cut off on that connection once a window waits; the others go on', async () => {
+    // A target that accepts and never reads: the SSH channel's window, then ours, fill up.
+    const sink = net.createServer((c) => c.pause());
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const s = await openSession('ssh', 'forward', login);
+    try {
+      await s.next((m) => m.type === 'connected', 20_000);
+      s.send({ type: 'open', id: 1, host: '127.0.0.1', port: (sink.address() as net.AddressInfo).port });
+      s.send({ type: 'open', id: 2, host: '127.0.0.1', port: ports.foundation.echo });
+      await s.next((m) => m.type === 'opened' && m.id === 1);
+      const chunk = Buffer.alloc(256 * 1024, 0x61);
+      for (let i = 0; i < 64; i++) send(s, 1, chunk);
+      const cut = await s.next((m) => m.type === 'failed' && m.id === 1, 30_000);
+      assert.match(cut.error.message, /^data: connection 1 has \d+ bytes waiting for its SSH channel, more than the 1048576-byte window: wait for "sent"$/);
+      await s.next((m) => m.type === 'closed' && m.id === 1);
+      send(s, 2, 'still here');
+      await until('the echo', () => bytesOf(s, 2).toString() === 'still here');
+      s.send({ type: 'stop' });
+      await s.next((m) => m.type === 'end', 20_000);
+    } finally {
+      sink.close();
+    }
   });
 
   test('the guard judges the SSH server: under the deployment policy a loopback SSH server is target_blocked', async () => {

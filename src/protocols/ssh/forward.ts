@@ -14,11 +14,6 @@ import type { Channel } from './connection.ts';
 
 /** Bytes of one connection the client may have sent and not yet seen `sent` for (the client's side of the contract). */
 export const FORWARD_WINDOW = 1024 * 1024;
-/**
- * Bytes taken from the client and not yet in an SSH channel, across the session: past it the session stops
- * reading the client's messages until channels take some (a client keeping to FORWARD_WINDOW rarely gets there).
- */
-const MAX_BACKLOG = 16 * FORWARD_WINDOW;
 const MAX_ID = 0x7fffffff;
 
 /** A connection's data message: the id (uint32, big-endian), then the bytes. */
@@ -56,6 +51,8 @@ interface Forwarded {
   opening: Promise<Channel | null>;
   ch?: Channel;
   writes: Promise<void>;
+  /** Bytes taken from the client, not yet in the channel. */
+  backlog: number;
   closed: boolean;
 }
 
@@ -70,8 +67,6 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
   const open = new Map<number, Forwarded>();
   const totals = { connections: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   let stopped = false;
-  let backlog = 0;
-  const pendingWrites = new Set<Promise<void>>();
 
   const finish = (f: Forwarded) => {
     if (f.closed) return;
@@ -101,12 +96,16 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
   };
 
   const openConnection = (id: number, host: string, port: number) => {
-    const f: Forwarded = { id, target: `${host}:${port}`, opening: Promise.resolve(null), writes: Promise.resolve(), closed: false };
+    const f: Forwarded = { id, target: `${host}:${port}`, opening: Promise.resolve(null), writes: Promise.resolve(), backlog: 0, closed: false };
     open.set(id, f);
     totals.connections++;
     f.opening = ssh.openDirectTcpip(host, port).then(
       (ch) => {
         f.ch = ch;
+        if (f.closed) {
+          void ch.close().catch(() => {});
+          return ch;
+        }
         channel.send({ type: 'opened', id });
         void relay(f, ch);
         return ch;
@@ -153,24 +152,25 @@ export async function forwardSession(ctx: OperationContext, input: ForwardSessio
           continue;
         }
         if (data.length === 0) continue;
-        backlog += data.length;
-        const write = f.writes.then(async () => {
-          try {
-            const ch = await f.opening;
-            if (!ch || f.closed) return;
+        // The client keeps a connection's unconfirmed bytes within FORWARD_WINDOW; one that does not is cut off,
+        // as the tunnel does, so what waits for an SSH window stays bounded.
+        if (f.backlog + data.length > FORWARD_WINDOW) {
+          channel.send({ type: 'failed', id, error: InvalidInput.field('data', `connection ${id} has ${f.backlog + data.length} bytes waiting for its SSH channel, more than the ${FORWARD_WINDOW}-byte window: wait for "sent"`).toJSON() });
+          await f.ch?.close().catch(() => {});
+          finish(f);
+          continue;
+        }
+        f.backlog += data.length;
+        f.writes = f.writes.then(async () => {
+          const ch = await f.opening;
+          if (ch && !f.closed) {
             await ch.write(data).then(
               () => channel.send({ type: 'sent', id, bytes: data.length }),
               () => undefined,
             );
-          } finally {
-            backlog -= data.length;
-            pendingWrites.delete(write);
           }
+          f.backlog -= data.length;
         });
-        f.writes = write;
-        pendingWrites.add(write);
-        // A client past its windows: stop taking its messages until channels take some of the bytes.
-        while (backlog > MAX_BACKLOG && pendingWrites.size > 0) await Promise.race(pendingWrites);
         continue;
       }
       const id = idOf(m.id);
