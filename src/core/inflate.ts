@@ -1,15 +1,21 @@
 // A zlib stream (RFC 1950/1951) inflated piece by piece, each piece ending at a flush point: how VNC's ZRLE and
 // Tight encodings (RFB 7.7.5, 7.7.6) keep one compressor state across rectangles. pako's zlib port does the work;
 // what this adds is the flush-point contract and a cap on what one piece may expand to (no decompression bomb).
-import { ZStream, Z_BUF_ERROR, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, zlibInflate, zlibInflateInit } from 'pako';
+import { ZStream, Z_BUF_ERROR, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, zlibInflate, zlibInflateInit, zlibInflateInit2 } from 'pako';
 import { ProtocolError } from './errors.ts';
 
 export class InflateStream {
   private readonly strm = new ZStream();
-  private ended = false;
+  /** The stream's last block (BFINAL) has been read. */
+  ended = false;
 
-  constructor(private readonly name = 'zlib stream') {
-    zlibInflateInit(this.strm);
+  /** `raw`: raw DEFLATE (RFC 1951) with no zlib header, as WebSocket's permessage-deflate (RFC 7692) sends it. */
+  constructor(
+    private readonly name = 'zlib stream',
+    raw = false,
+  ) {
+    if (raw) zlibInflateInit2(this.strm, -15);
+    else zlibInflateInit(this.strm);
   }
 
   /**
