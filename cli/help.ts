@@ -21,6 +21,7 @@ export function mainHelp(protocols: readonly Protocol[]): string {
     '  portolan serve [--port 8787] [--host 127.0.0.1] [--allow CIDRs] [--token T]   the Node host (API + UI)',
     '  portolan forward [--remote URL] LOCAL_PORT HOST:PORT   carry local connections through tunnels (psql, redis-cli ...)',
     '  portolan tunnel --stdio [--remote URL] HOST:PORT       stdin/stdout through a tunnel (ssh ProxyCommand)',
+    '  portolan ssh forward -L [BIND:]PORT:HOST:PORT USER@SSH  local connections to HOST:PORT over one SSH connection (ssh -L)',
     '',
     'Global flags:',
     '  --json             print the API answer as JSON ({ok, result, timing} or {ok: false, error})',

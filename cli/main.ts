@@ -16,6 +16,7 @@ import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import { completeInput, hasField, promptPassword, wantsPassword } from './password.ts';
 import { mainHelp, operationHelp, protocolHelp, USAGE } from './help.ts';
 import { forwardCommand, tunnelCommand } from './tunnel.ts';
+import { sshForwardCommand } from './sshforward.ts';
 import { renderValue, startProgress, styleFor, type Style } from './render.ts';
 import { humanBytes, inputFile, infoFromHeaders, multipartBody, OutputFile, TransferBar } from './files.ts';
 import type { UploadSource } from '../src/core/files.ts';
@@ -442,6 +443,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serve(argv.slice(1));
   if (argv[0] === 'tunnel') return tunnelCommand(argv.slice(1));
   if (argv[0] === 'forward') return forwardCommand(argv.slice(1));
+  if (argv[0] === 'ssh' && argv[1] === 'forward') return sshForwardCommand(argv.slice(2));
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
   let cmd: ParsedCommand;
   const noColorFlag = argv.includes('--no-color');

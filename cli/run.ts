@@ -9,11 +9,16 @@ export interface Run {
 }
 
 export function portolan(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
+  const baseEnv = { ...process.env };
+  delete baseEnv.NO_COLOR;
+  delete baseEnv.FORCE_COLOR;
+  return runCommand(process.execPath, [BIN, ...args], { ...baseEnv, ...env }, stdin);
+}
+
+/** Runs a command to its end, its standard input given (or empty), and collects its output. */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const baseEnv = { ...process.env };
-    delete baseEnv.NO_COLOR;
-    delete baseEnv.FORCE_COLOR;
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -23,4 +28,3 @@ export function portolan(args: string[], env: Record<string, string> = {}, stdin
     child.stdin.end(stdin ?? '');
   });
 }
-

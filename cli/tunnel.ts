@@ -4,6 +4,7 @@
 // Both speak the credit protocol: data goes out while less than a window is unacknowledged, data that came
 // in is acknowledged once the local side took it, and the local end of input half-closes the target.
 // Without --remote (or PORTOLAN_REMOTE) the tunnel runs through a Node host started in this process.
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import WebSocket from 'ws';
@@ -151,22 +152,7 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
         failure ??= { code: msg.code ?? 'closed', message: msg.message ?? 'the tunnel failed' };
       }
     });
-    ws.on('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d));
-      res.on('end', () => {
-        let err: { code?: string; message?: string } | undefined;
-        try {
-          err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-        } catch {
-          // not a Portolan answer
-        }
-        const status = res.statusCode ?? 0;
-        const fallback = status === 403 ? 'target_blocked' : status === 429 ? 'rate_limited' : status === 401 ? 'invalid_input' : 'protocol_error';
-        end({ code: err?.code ?? fallback, message: `HTTP ${status}: ${err?.message ?? (text.trim().slice(0, 200) || 'no reason given')}` });
-      });
-      res.on('error', () => end({ code: 'closed', message: `HTTP ${res.statusCode} from ${remote.base}` }));
-    });
+    ws.on('unexpected-response', (_req, res) => void refusalOf(res, remote.base).then(end));
     ws.on('error', (e) => end({ code: 'refused', message: `could not reach ${remote.base}: ${e.message}` }));
     ws.on('close', (code, reason) => {
       // A failure is the caller's to pass on (a reset of the local socket, an exit code); a normal end is
@@ -187,10 +173,30 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
   });
 }
 
-const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 2 : 1)} MiB`;
+/** Why the deployment refused a WebSocket upgrade: its JSON error, or what the HTTP status says. */
+export function refusalOf(res: IncomingMessage, base: string): Promise<{ code: string; message: string }> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.on('data', (d: Buffer) => (text += d));
+    res.on('end', () => {
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        // not a Portolan answer
+      }
+      const status = res.statusCode ?? 0;
+      const fallback = status === 403 ? 'target_blocked' : status === 429 ? 'rate_limited' : status === 401 ? 'invalid_input' : 'protocol_error';
+      resolve({ code: err?.code ?? fallback, message: `HTTP ${status}: ${err?.message ?? (text.trim().slice(0, 200) || 'no reason given')}` });
+    });
+    res.on('error', () => resolve({ code: 'closed', message: `HTTP ${res.statusCode} from ${base}` }));
+  });
+}
+
+export const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 2 : 1)} MiB`;
 
 /** A line on stderr redrawn in place (only on a terminal), at most a few times a second. */
-function statusLine(enabled: boolean): { show(text: string): void; clear(): void } {
+export function statusLine(enabled: boolean): { show(text: string): void; clear(): void } {
   let last = 0;
   let shown = false;
   return {
@@ -244,7 +250,7 @@ function parseArgs(argv: string[]): TunnelArgs {
 }
 
 /** The deployment to tunnel through: --remote, or a Node host in this process (every target allowed, as local runs are). */
-async function resolveRemote(a: TunnelArgs): Promise<{ remote: Remote; local?: RunningNodeHost; label: string }> {
+export async function resolveRemote(a: { remote?: string; token?: string }): Promise<{ remote: Remote; local?: RunningNodeHost; label: string }> {
   if (a.remote) {
     const remote = { base: remoteBase(a.remote), token: a.token };
     return { remote, label: remote.base };
@@ -253,7 +259,7 @@ async function resolveRemote(a: TunnelArgs): Promise<{ remote: Remote; local?: R
   return { remote: { base: local.url }, local, label: 'this machine' };
 }
 
-function fail(style: Style, code: string, message: string): number {
+export function fail(style: Style, code: string, message: string): number {
   process.stderr.write(`${style.red(`portolan: ${code}`)}: ${message}\n`);
   return exitCodeOf(code);
 }
@@ -313,6 +319,19 @@ export async function tunnelCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The local end of a forward: listens on bind:port and hands each accepted connection to `onSocket`; half-open,
+ * so a client's end of input is passed on and the target's answer after it still reaches the client.
+ */
+export function listenLocal(bind: string, port: number, onSocket: (socket: net.Socket) => void): Promise<net.Server | Error> {
+  const server = net.createServer({ allowHalfOpen: true }, onSocket);
+  server.on('connection', (s) => s.on('error', () => undefined));
+  return new Promise((resolve) => {
+    server.once('error', resolve);
+    server.listen(port, bind, () => resolve(server));
+  });
+}
+
 /** `portolan forward LOCAL_PORT HOST:PORT`: one tunnel per connection to 127.0.0.1:LOCAL_PORT, until Ctrl-C. */
 export async function forwardCommand(argv: string[]): Promise<number> {
   const p = await prepare(argv, FORWARD_USAGE, 'Listens on 127.0.0.1:LOCAL_PORT (0 picks one) and carries each connection through its own tunnel, e.g.\n  portolan forward --remote https://portolan.example 15432 db.internal:5432 & psql -h 127.0.0.1 -p 15432', (a) => {
@@ -338,8 +357,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     status.show(`${totals.open} open, ${totals.done} done${totals.failed ? `, ${totals.failed} failed` : ''} · ${mib(sent)} sent, ${mib(received)} received`);
   };
   const sockets = new Set<net.Socket>();
-  // Half-open: a client's end of input is passed on, and the target's answer after it still reaches the client.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const listening = await listenLocal('127.0.0.1', localPort, (socket) => {
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
     sockets.add(socket);
     totals.open++;
@@ -373,15 +391,11 @@ export async function forwardCommand(argv: string[]): Promise<number> {
       draw();
     });
   });
-  server.on('connection', (s) => s.on('error', () => undefined));
-  const listening = await new Promise<Error | undefined>((resolve) => {
-    server.once('error', resolve);
-    server.listen(localPort, '127.0.0.1', () => resolve(undefined));
-  });
-  if (listening) {
+  if (listening instanceof Error) {
     await r.local?.close();
     return fail(style, 'invalid_input', `cannot listen on 127.0.0.1:${localPort}: ${listening.message}`);
   }
+  const server = listening;
   const port = (server.address() as net.AddressInfo).port;
   process.stdout.write(`Forwarding 127.0.0.1:${port} to ${name} via ${r.label}\n`);
   await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab } from '../../lab/index.ts';
 import { ports } from '../../lab/ports.ts';
-import { sshFacts } from '../../lab/servers/ssh.ts';
+import { clientKey, sshFacts } from '../../lab/servers/ssh.ts';
 import { workerUrl } from '../../test/harness.ts';
 import { launch, screenshot, type Browser } from './browser.ts';
 
@@ -124,6 +124,37 @@ describe('SSH end to end in the browser', { timeout: 120_000 }, () => {
     assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
     assert.deepEqual(b.offMachine, []);
     console.log(`# ssh exec end to end in chromium: ${ms} ms click to result, ${sent.length} bytes out, ${received.length} bytes in, ${rec.text.length} control messages`);
+  });
+
+  test('agent forwarding in the page: the server\'s ssh signs with the page\'s key through the forwarded agent', async () => {
+    const page = b.page;
+    await page.goto('about:blank');
+    const user = sshFacts.users.ed25519.user;
+    const key = clientKey('ed25519');
+    const apiCalls: string[] = [];
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/api/ssh')) apiCalls.push(`${r.method()} ${path}`);
+    });
+    await page.goto(`${base}/#/run/ssh/exec?host=127.0.0.1&port=${sshFacts.port}&username=${user}&forwardAgent=true`);
+    await page.locator('[name=privateKey]').fill(key);
+    const hop = `ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -p ${sshFacts.port} ${user}@127.0.0.1 'echo second-hop-$((6*7))'`;
+    await page.locator('[name=command]').fill(`ssh-add -l; ${hop}`);
+    assert.equal(await page.locator('input[name=forwardAgent]').isChecked(), true);
+    await page.getByRole('button', { name: 'Run in this browser (end to end)' }).click();
+    const result = page.locator('[data-testid=result]');
+    await result.waitFor({ timeout: 60_000 });
+    const text = await result.innerText();
+    assert.equal(await result.getAttribute('data-outcome'), 'ok', text);
+    assert.match(text, /256 SHA256:\S+ .*\(ED25519\)/);
+    assert.match(text, /second-hop-42/);
+    await screenshot(page, '21-ssh-agent-forwarding');
+    // The key never went over the Worker: not in a frame, not in a request.
+    const rec = await page.evaluate(() => ({ out: window.__tunnel.out.map((u) => Array.from(u)), text: window.__tunnel.text }));
+    const sent = Buffer.concat(rec.out.map((a) => Buffer.from(a)));
+    const body = key.split('\n').slice(1, -2).join('');
+    assert.ok(body.length > 100 && !sent.includes(body.slice(0, 40)) && !rec.text.some((t) => t.includes(body.slice(0, 40))), 'the private key crossed the tunnel in clear');
+    assert.deepEqual(apiCalls, []);
   });
 
   test('a closed port fails with refused, reported by the tunnel to the page', async () => {

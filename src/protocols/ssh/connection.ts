@@ -290,6 +290,7 @@ export class SshConnection {
   private readonly channels = new Map<number, Channel>();
   private nextId = 0;
   private globalReplies: Waiter<Uint8Array | null>[] = [];
+  private readonly accepting = new Map<string, (ch: Channel) => void>();
   private error: PortolanError | null = null;
   readonly done: Promise<void>;
 
@@ -338,10 +339,22 @@ export class SshConnection {
         return;
       }
       case MSG.CHANNEL_OPEN: {
-        // We accept no server-initiated channels (forwarded-tcpip, x11, agent): RFC 4254 5.1 reason 1.
-        r.text('channel type', 256);
+        // Server-initiated channels are accepted only of the types asked for (an agent we forward); others
+        // (forwarded-tcpip, x11) get RFC 4254 5.1 reason 1.
+        const type = r.text('channel type', 256);
         const sender = r.u32('sender channel');
-        this.transport.send(new SshWriter(32).u8(MSG.CHANNEL_OPEN_FAILURE).u32(sender).u32(1).string('not accepted by this client').string('').finish()).catch(() => {});
+        const window = r.u32('initial window size');
+        const maxPacket = r.u32('maximum packet size');
+        const onOpen = this.accepting.get(type);
+        if (!onOpen || this.channels.size >= MAX_CHANNELS) {
+          this.transport.send(new SshWriter(32).u8(MSG.CHANNEL_OPEN_FAILURE).u32(sender).u32(onOpen ? 4 : 1).string(onOpen ? 'too many channels' : 'not accepted by this client').string('').finish()).catch(() => {});
+          return;
+        }
+        const ch = new Channel(this, this.nextId++);
+        this.channels.set(ch.localId, ch);
+        ch.handleOpenConfirmation(sender, window, maxPacket);
+        this.transport.send(new SshWriter(32).u8(MSG.CHANNEL_OPEN_CONFIRMATION).u32(sender).u32(ch.localId).u32(LOCAL_WINDOW).u32(LOCAL_MAX_PACKET).finish()).catch(() => {});
+        onOpen(ch);
         return;
       }
       case MSG.CHANNEL_OPEN_CONFIRMATION: {
@@ -413,6 +426,11 @@ export class SshConnection {
     return ch;
   }
 
+  /** Accepts channels of `type` the server opens (RFC 4254 5.1): each is confirmed, then handed to `onOpen`. */
+  accept(type: string, onOpen: (ch: Channel) => void): void {
+    this.accepting.set(type, onOpen);
+  }
+
   /** RFC 4254 6.1. */
   openSession(): Promise<Channel> {
     return this.open('session');
@@ -447,6 +465,8 @@ export interface ExecOptions {
   /** Output beyond this many bytes per stream is read and dropped, and `truncated` set. */
   maxOutput: number;
   pty?: PtyOptions;
+  /** Ask for agent forwarding on the channel (auth-agent-req@openssh.com, OpenSSH PROTOCOL 4.1). */
+  forwardAgent?: boolean;
 }
 
 export interface PtyOptions {
@@ -463,6 +483,8 @@ export interface ExecResult {
   exitStatus: number | null;
   exitSignal: ExitSignal | null;
   truncated: boolean;
+  /** The server's answer to auth-agent-req@openssh.com; null when not asked. */
+  agentForwarded: boolean | null;
 }
 
 /** RFC 4254 6.2: pty-req. */
@@ -483,6 +505,7 @@ export async function execCommand(conn: SshConnection, command: string, opts: Ex
   const ch = await conn.openSession();
   if (opts.env) await sendEnv(ch, opts.env);
   if (opts.pty && !(await requestPty(ch, opts.pty))) throw new ServerError('server refused to allocate a terminal (pty-req)');
+  const agentForwarded = opts.forwardAgent ? await ch.request('auth-agent-req@openssh.com', true) : null;
   const accepted = ch.request('exec', true, (w) => w.string(command));
   if (opts.stdin) await ch.write(opts.stdin);
   await ch.eof();
@@ -517,6 +540,6 @@ export async function execCommand(conn: SshConnection, command: string, opts: Ex
   }
   await ch.closed();
   if (ch.failed && !ch.closeReceived) throw ch.failed;
-  return { stdout: concat(out), stderr: concat(err), exitStatus: ch.exitStatus, exitSignal: ch.exitSignal, truncated };
+  return { stdout: concat(out), stderr: concat(err), exitStatus: ch.exitStatus, exitSignal: ch.exitSignal, truncated, agentForwarded };
 }
 

@@ -9,6 +9,10 @@ import { Conn } from '../../core/conn.ts';
 import { classify, PortolanError } from '../../core/errors.ts';
 import { ChannelTransport } from './dialer.ts';
 import { openShell, runShellScript, shellSession, TERMINAL_MODES } from './session.ts';
+import { forwardSession } from './forward.ts';
+import { serveAgent, SshAgent } from './agent.ts';
+import { parsePrivateKey } from './keys.ts';
+import { fingerprintSha256 } from './hostkey.ts';
 import { fileType, SftpClient, type Attrs } from './sftp.ts';
 import { scpReceive, scpSend, shellQuote } from './scp.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
@@ -141,6 +145,53 @@ async function withSftp<T>(ctx: OperationContext, input: TargetFields & Omit<Aut
   return out;
 }
 
+const agentFields = {
+  forwardAgent: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Forward an agent (auth-agent-req@openssh.com) holding privateKey and agentKeys, allowed to sign for this run: ssh or git on the server authenticate with them through this client. End to end only (Run in this browser, or the CLI on your machine): the keys stay on your side, never on the Worker',
+    ),
+  agentKeys: z
+    .array(z.object({ privateKey: z.string().max(64 * 1024), passphrase: z.string().max(1024).optional() }).strict())
+    .max(8)
+    .optional()
+    .describe('More private keys for the forwarded agent, besides privateKey'),
+};
+
+const agentOut = z.object({
+  forwarded: z.boolean().describe("The server's answer to auth-agent-req@openssh.com"),
+  keys: z.array(z.string()).describe('SHA256 fingerprints of the keys the agent holds'),
+  requests: z.array(
+    z.object({
+      request: z.enum(['identities', 'sign', 'extension', 'other']),
+      key: z.string().optional(),
+      algorithm: z.string().optional(),
+      detail: z.string().optional(),
+      answered: z.enum(['identities', 'signature', 'failure']),
+    }),
+  ),
+});
+
+/** The agent for forwardAgent: the login key and agentKeys, parsed before any connection; refused where the keys would sit on the Worker. */
+async function agentOf(ctx: OperationContext, input: { privateKey?: string; passphrase?: string; agentKeys?: { privateKey: string; passphrase?: string }[] }): Promise<{ agent: SshAgent; fingerprints: string[] }> {
+  if (ctx.runtime === 'workers') {
+    throw InvalidInput.field('forwardAgent', 'runs end to end only (Run in this browser, or the CLI on your machine): a forwarded agent signs with keys that stay on your side, never on the Worker');
+  }
+  const keys = [];
+  if (input.privateKey !== undefined) keys.push(await parsePrivateKey(ctx.crypto, input.privateKey, input.passphrase));
+  for (const [i, k] of (input.agentKeys ?? []).entries()) {
+    keys.push(
+      await parsePrivateKey(ctx.crypto, k.privateKey, k.passphrase).catch((e) => {
+        const issue = (classify(e).detail?.issues as { field: string; message: string }[] | undefined)?.[0];
+        throw issue ? InvalidInput.field(`agentKeys.${i}.${issue.field}`, issue.message) : e;
+      }),
+    );
+  }
+  if (keys.length === 0) throw InvalidInput.field('forwardAgent', 'needs a key to hold: privateKey or agentKeys');
+  return { agent: new SshAgent(ctx.crypto, keys), fingerprints: await Promise.all(keys.map((k) => fingerprintSha256(ctx.crypto, k.publicBlob))) };
+}
+
 const terminalFields = {
   term: z.string().min(1).max(64).regex(/^[A-Za-z0-9._+-]+$/).default('xterm-256color'),
   cols: z.number().int().min(1).max(1000).default(80),
@@ -188,7 +239,7 @@ export default defineProtocol({
   rating: {
     stars: 4,
     reason:
-      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; OpenSSH certificates (src/protocols/ssh/cert.lab.test.ts: host certificates checked against @cert-authority lines, Ed25519 and RSA, refused when from another CA, expired, revoked; user certificates with TrustedUserCAKeys, Ed25519 and rsa-sha2-512-cert-v01, refusals from another CA, expired or for another principal explained from the certificate beside the USERAUTH_FAILURE the server sends); SFTP v3 (ls, stat, get and put streamed as files with pipelined reads and writes, 1 GiB each way byte-identical, resume from an offset, a session dropped mid-file never a complete download; mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath; src/protocols/ssh/files.lab.test.ts); SCP over exec (scp -f and scp -t, 64 MiB each way, refusals in the words scp prints); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip forwarding; bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no agent forwarding, no local port forwarding session (`forward`), no post-quantum key exchange (sntrup761x25519-sha512@openssh.com), no certificates for `via` jump hosts.',
+      'Lab-tested through workerd against OpenSSH 9.2: probe (banner, KEXINIT lists, every host key fingerprint, auth methods, weak algorithms); exec (stdout/stderr apart, exit status and signal, stdin, env, window flow control, re-keying started by either side, by volume and by time, also while idle); every combination of 8 key exchanges x 6 host key algorithms x 15 cipher/MAC suites (720 connections); password, keyboard-interactive and publickey with 14 key files (OpenSSH plain and bcrypt-encrypted, PEM PKCS#1, SEC1, PKCS#8); host key pinning by fingerprint and known_hosts; OpenSSH certificates (src/protocols/ssh/cert.lab.test.ts: host certificates checked against @cert-authority lines, Ed25519 and RSA, refused when from another CA, expired, revoked; user certificates with TrustedUserCAKeys, Ed25519 and rsa-sha2-512-cert-v01, refusals from another CA, expired or for another principal explained from the certificate beside the USERAUTH_FAILURE the server sends); SFTP v3 (ls, stat, get and put streamed as files with pipelined reads and writes, 1 GiB each way byte-identical, resume from an offset, a session dropped mid-file never a complete download; mkdir, rmdir, rm, rename, chmod, symlink, readlink, realpath; src/protocols/ssh/files.lab.test.ts); SCP over exec (scp -f and scp -t, 64 MiB each way, refusals in the words scp prints); the terminal over WebSocket (resize, credit flow control, asciicast v2, timed re-keying while idle) and a scripted shell; direct-tcpip (`direct-tcpip`) and local port forwarding as a session (`forward`: Redis, Memcached and a 3 MiB echo at once over one SSH connection, per-channel windows under the session\'s credit, a target the server refuses failing alone with its reason, src/protocols/ssh/forward.lab.test.ts; `portolan ssh forward -L` with redis-cli, cli/sshforward.lab.test.ts); agent forwarding end to end (the page\'s client over /api/tunnel answers auth-agent@openssh.com channels with keys that stay in the page: ssh-add -l on the server lists them and ssh to a second account signs through them, Ed25519 and RSA with rsa-sha2-512, src/protocols/ssh/agent.lab.test.ts, and in headless Chromium, web/e2e/ssh-e2e.lab.test.ts; refused on the Worker); bad peers; the client over /api/tunnel relaying only ciphertext, also in headless Chromium (web/e2e/ssh-e2e.lab.test.ts); `via` jump hosts for any operation through workerd (PostgreSQL and Redis behind the lab sshd, test/via.lab.test.ts). Not five: no post-quantum key exchange (sntrup761x25519-sha512@openssh.com), no certificates for `via` jump hosts.',
   },
   verifiedAgainst: 'OpenSSH sshd 1:9.2p1-2+deb12u10 (Debian 12)',
   defaultOperation: 'probe',
@@ -235,6 +286,7 @@ export default defineProtocol({
         pty: z.boolean().default(false).describe('Allocate a terminal (pty-req) for the command'),
         maxOutputBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024).describe('Cap per stream; the rest is read and dropped'),
         encoding,
+        ...agentFields,
       }),
       output: z.object({
         stdout: z.string(),
@@ -245,11 +297,15 @@ export default defineProtocol({
         truncated: z.boolean(),
         server: serverOut,
         auth: z.object({ method: z.string().nullable(), banner: z.string().nullable() }),
+        agent: agentOut.nullable().describe('What the forwarded agent did (forwardAgent)'),
       }),
       text: (r) => r.stdout + (r.stderr ? `\n--- stderr\n${r.stderr}` : '') + `\n--- exit ${r.exitSignal ? `signal ${r.exitSignal.name}` : r.exitStatus}`,
       async run(ctx, input) {
+        const agent = input.forwardAgent ? await agentOf(ctx, input) : null;
         const s = await openSession(ctx, { ...input, host: ctx.target.host, port: ctx.target.port });
+        if (agent) serveAgent(s.connection, agent.agent);
         const result = await execCommand(s.connection, input.command, {
+          forwardAgent: input.forwardAgent,
           env: input.env,
           stdin: input.stdin !== undefined ? utf8(input.stdin) : undefined,
           maxOutput: input.maxOutputBytes,
@@ -266,6 +322,7 @@ export default defineProtocol({
           truncated: result.truncated,
           server: serverSummary(s.transport),
           auth: { method: s.auth.method, banner: s.auth.banner },
+          agent: agent ? { forwarded: result.agentForwarded === true, keys: agent.fingerprints, requests: agent.agent.events } : null,
         };
       },
     }),
@@ -341,6 +398,29 @@ export default defineProtocol({
       },
     }),
     forward: operation({
+      primary: ['username', 'password', 'privateKey'],
+      summary: 'Local port forwarding: one SSH connection carries many TCP connections, each opened from the SSH server to a target of your choice (direct-tcpip), as `ssh -L` does',
+      messages:
+        'Client: {"type":"open","id","host","port"} opens connection `id` (0 to 2^31-1) from the SSH server to host:port; binary frames are a connection\'s bytes behind its id (uint32, big-endian); {"type":"eof","id"} ends what you send, {"type":"close","id"} closes it; {"type":"ack","bytes"}; {"type":"stop"}. Server: {"type":"connected","server","auth"}; {"type":"opened","id"}; {"type":"failed","id","error"} (the SSH server\'s reason for that connection only); binary frames as the client\'s; {"type":"sent","id","bytes"} once your bytes went into the connection\'s SSH channel (keep at most 1 MiB per connection unconfirmed: a connection past it is cut off with failed); {"type":"eof","id"}; {"type":"closed","id","bytesIn","bytesOut"}.',
+      input: z.object({
+        ...authFields,
+        ...connectFields,
+        maxConnections: z.number().int().min(1).max(200).default(64).describe('Connections open at once'),
+        window: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024).describe("Bytes sent to the client ahead of its acks, across all connections"),
+        keepaliveMs: z.number().int().min(0).max(600_000).default(30_000).describe('keepalive@openssh.com interval; 0 disables'),
+        connectTimeoutMs: z.number().int().min(100).max(60_000).default(15_000),
+      }),
+      output: z.object({
+        ended: z.enum(['server', 'client']),
+        connections: z.number().describe('Connections asked for'),
+        failed: z.number().describe('Connections the SSH server refused'),
+        bytesIn: z.number(),
+        bytesOut: z.number(),
+        keyExchanges: z.number(),
+      }),
+      session: (ctx, input, channel) => forwardSession(ctx, input, channel),
+    }),
+    'direct-tcpip': operation({
       primary: ['username', 'password', 'privateKey', 'toHost', 'toPort', 'send'],
       summary: 'Open a TCP connection from the SSH server to another host (direct-tcpip), send bytes and return what comes back',
       input: z.object({

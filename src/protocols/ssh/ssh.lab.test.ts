@@ -554,13 +554,13 @@ describe('direct-tcpip forwarding', () => {
     const srv = net.createServer((s) => s.on('data', (d) => s.end(Buffer.concat([Buffer.from('echo:'), d]))));
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const r = await call('ssh', 'forward', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: (srv.address() as net.AddressInfo).port, send: 'through the tunnel' });
+    const r = await call('ssh', 'direct-tcpip', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: (srv.address() as net.AddressInfo).port, send: 'through the tunnel' });
     assert.equal(r.body.result.received, 'echo:through the tunnel');
     assert.equal(r.body.result.closedByPeer, true);
   });
 
   test('a closed port behind the SSH server is refused with the server\'s reason', async () => {
-    const { status, body } = await call('ssh', 'forward', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: 1 });
+    const { status, body } = await call('ssh', 'direct-tcpip', { host, port, username: pw.user, password: pw.password, toHost: '127.0.0.1', toPort: 1 });
     assert.equal(status, 502);
     assert.equal(body.error.code, 'refused');
     assert.match(body.error.message, /127\.0\.0\.1:1 via SSH: .*connect failed/);

@@ -16,7 +16,7 @@ export type SessionKind = 'terminal' | 'log' | 'feed' | 'desktop';
 /** The view a session opens in: remote desktops (`view`) a canvas, shells a terminal, subscriptions a feed, the rest a message log. */
 export function sessionKind(p: ProtocolInfo, op: OperationInfo): SessionKind {
   if (p.category === 'remote' && op.name === 'view') return 'desktop';
-  if (/^(shell|pty|terminal|console|interactive)$/i.test(op.name) || (p.category === 'remote' && !/exec|probe/i.test(op.name))) return 'terminal';
+  if (/^(shell|pty|terminal|console|interactive)$/i.test(op.name) || (p.category === 'remote' && !/exec|probe|forward/i.test(op.name))) return 'terminal';
   if (/subscribe|monitor|listen|idle|watch|feed|tail|follow|notify/i.test(`${op.name} ${op.summary}`)) return 'feed';
   return 'log';
 }
