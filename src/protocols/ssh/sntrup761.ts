@@ -61,7 +61,7 @@ function multiply(f: Int16Array | Int8Array, g: Int8Array, reduce: (x: number) =
   for (let i = 0; i < P; i++) {
     const fi = f[i];
     if (fi === 0) continue;
-    for (let j = 0; j < P; j++) fg[i + j] += fi * g[j];
+    for (let j = 0; j < P; j++) fg[i + j] = (fg[i + j] + fi * g[j]) | 0;
   }
   // x^p = x + 1: fold the high half down.
   for (let i = 2 * P - 2; i >= P; i--) {
@@ -86,7 +86,8 @@ export const r3Mult = (f: Int8Array, g: Int8Array): Int8Array => Int8Array.from(
  * step, from zero), so only those are updated.
  */
 function divsteps(s: Int8Array, m: number, r0: number, recip: (x: number) => number): Int16Array | null {
-  // x mod m centred, for |x| < 2^40: m is odd, so x / m is never halfway between integers.
+  // x mod m centred, for |x| < 2^31: m is odd, so x / m is never halfway between integers. The `| 0` keep every
+  // value a small integer (a product such as -1 * 0 is -0 in JavaScript, which would turn the loop to doubles).
   const inv = 1 / m;
   const f = new Int16Array(P + 1);
   const g = new Int16Array(P + 1);
@@ -112,15 +113,15 @@ function divsteps(s: Int8Array, m: number, r0: number, recip: (x: number) => num
       const t = swap & (f[i] ^ g[i]);
       const fi = f[i] ^ t;
       f[i] = fi;
-      const x = f0 * (g[i] ^ t) - g0 * fi;
-      g[i] = x - m * Math.round(x * inv);
+      const x = (f0 * (g[i] ^ t) - g0 * fi) | 0;
+      g[i] = x - m * (Math.floor(x * inv + 0.5) | 0);
     }
     for (let i = 0; i < vr; i++) {
       const t = swap & (v[i] ^ r[i]);
       const vi = v[i] ^ t;
       v[i] = vi;
-      const x = f0 * (r[i] ^ t) - g0 * vi;
-      r[i] = x - m * Math.round(x * inv);
+      const x = (f0 * (r[i] ^ t) - g0 * vi) | 0;
+      r[i] = x - m * (Math.floor(x * inv + 0.5) | 0);
     }
     g.copyWithin(0, 1);
     g[P] = 0;
@@ -135,10 +136,103 @@ function divsteps(s: Int8Array, m: number, r0: number, recip: (x: number) => num
   return out;
 }
 
-/** 1/s in R/3 (f0 is 1 or -1, its own inverse); null when s is not invertible. */
-export function r3Recip(s: Int8Array): Int8Array | null {
-  const inv = divsteps(s, 3, 1, (x) => x);
-  return inv && Int8Array.from(inv);
+// R/3 bitsliced: a polynomial over Z/3 as two bit planes of 32 coefficients a word, `n` (nonzero) and `s` (sign:
+// -1 where both are set), so one word operation does 32 coefficients. Sums follow the table of Z/3: x + 0 = x,
+// 1 + 1 = -1, -1 + -1 = 1, 1 + -1 = 0.
+const WORDS = (P + 1 + 31) >> 5;
+
+/** (n, s) += c * (bn, bs) for a constant c in {-1, 0, 1}, word by word over the first `words` words. */
+function addScaled3(n: Int32Array, s: Int32Array, bn: Int32Array, bs: Int32Array, c: number, words: number): void {
+  const cz = -(c & 1); // c != 0
+  const cneg = c >> 31; // c == -1
+  for (let i = 0; i < words; i++) {
+    const yn = bn[i] & cz;
+    const ys = (bs[i] ^ cneg) & yn;
+    const xn = n[i];
+    const xs = s[i];
+    const both = xn & yn;
+    const same = both & ~(xs ^ ys);
+    n[i] = (xn ^ yn) | same;
+    s[i] = (xn & ~yn & xs) | (yn & ~xn & ys) | (same & ~xs);
+  }
+}
+
+/** Coefficient 0 of a bitsliced polynomial, as -1, 0 or 1. */
+const coeff0 = (n: Int32Array, s: Int32Array) => (n[0] & 1) - ((n[0] & s[0] & 1) << 1);
+
+/**
+ * 1/s in R/3: the divsteps above over Z/3 on bit planes. With f0 and g0 in {-1, 1} when used, the step
+ * g = f0 g - g0 f is f0 (g - f0 g0 f), and the common factor f0 is left out, as the submission's R3_recip does;
+ * the result is then scaled by the final f0 (its own inverse). Null when s is not invertible.
+ */
+export function r3Recip(src: Int8Array): Int8Array | null {
+  const fn = new Int32Array(WORDS);
+  const fs = new Int32Array(WORDS);
+  const gn = new Int32Array(WORDS);
+  const gs = new Int32Array(WORDS);
+  const vn = new Int32Array(WORDS);
+  const vs = new Int32Array(WORDS);
+  const rn = new Int32Array(WORDS);
+  const rs = new Int32Array(WORDS);
+  const set = (n: Int32Array, s: Int32Array, i: number, x: number) => {
+    if (x !== 0) n[i >> 5] |= 1 << (i & 31);
+    if (x < 0) s[i >> 5] |= 1 << (i & 31);
+  };
+  rn[0] = 1;
+  set(fn, fs, 0, 1);
+  set(fn, fs, P - 1, -1);
+  set(fn, fs, P, -1);
+  for (let i = 0; i < P; i++) set(gn, gs, P - 1 - i, src[i]);
+  let delta = 1;
+  for (let loop = 0; loop < 2 * P - 1; loop++) {
+    // v *= x (v holds at most loop + 2 coefficients, so only those words move).
+    const vw = Math.min((loop + 2 + 31) >> 5, WORDS);
+    for (let i = vw - 1; i > 0; i--) {
+      vn[i] = (vn[i] << 1) | (vn[i - 1] >>> 31);
+      vs[i] = (vs[i] << 1) | (vs[i - 1] >>> 31);
+    }
+    vn[0] <<= 1;
+    vs[0] <<= 1;
+    const sign = -coeff0(gn, gs) * coeff0(fn, fs);
+    const swap = negativeMask(-delta) & -(gn[0] & 1);
+    delta ^= swap & (delta ^ -delta);
+    delta += 1;
+    for (let i = 0; i < WORDS; i++) {
+      let t = swap & (fn[i] ^ gn[i]);
+      fn[i] ^= t;
+      gn[i] ^= t;
+      t = swap & (fs[i] ^ gs[i]);
+      fs[i] ^= t;
+      gs[i] ^= t;
+    }
+    for (let i = 0; i < vw; i++) {
+      let t = swap & (vn[i] ^ rn[i]);
+      vn[i] ^= t;
+      rn[i] ^= t;
+      t = swap & (vs[i] ^ rs[i]);
+      vs[i] ^= t;
+      rs[i] ^= t;
+    }
+    addScaled3(gn, gs, fn, fs, sign, WORDS);
+    addScaled3(rn, rs, vn, vs, sign, vw);
+    // g /= x.
+    for (let i = 0; i < WORDS - 1; i++) {
+      gn[i] = (gn[i] >>> 1) | (gn[i + 1] << 31);
+      gs[i] = (gs[i] >>> 1) | (gs[i + 1] << 31);
+    }
+    gn[WORDS - 1] >>>= 1;
+    gs[WORDS - 1] >>>= 1;
+  }
+  if (delta !== 0) return null;
+  const f0 = coeff0(fn, fs);
+  const out = new Int8Array(P);
+  for (let i = 0; i < P; i++) {
+    const j = P - 1 - i;
+    const bit = 1 << (j & 31);
+    const x = vn[j >> 5] & bit ? (vs[j >> 5] & bit ? -1 : 1) : 0;
+    out[i] = f0 * x;
+  }
+  return out;
 }
 
 /** 1/(3s) in R/q; null when s is not invertible. */
