@@ -79,21 +79,22 @@ export const rqMultSmall = (f: Int16Array, g: Int8Array): Int16Array => Int16Arr
 export const r3Mult = (f: Int8Array, g: Int8Array): Int8Array => Int8Array.from(multiply(f, g, f3));
 
 /**
- * The submission's constant-time extended GCD (divsteps) over a prime field Z/m: f starts as x^p - x - 1
- * reversed, g as s reversed, r as r0; each step swaps (f, v) with (g, r) when delta > 0 and g0 != 0, then
- * g = f0 g - g0 f, r = f0 r - g0 v, g /= x. Afterwards v / f0 is r0 / s in Z/m[x]/(x^p - x - 1), unless delta
- * is not 0 (s not invertible). v and r hold at most loop + 2 coefficients at step `loop` (v shifts one place a
- * step, from zero), so only those are updated.
+ * 1/(3s) in R/q by the submission's constant-time extended GCD (divsteps) over Z/q: f starts as x^p - x - 1
+ * reversed, g as s reversed, r as 1/3; each step swaps (f, v) with (g, r) when delta > 0 and g0 != 0, then
+ * g = f0 g - g0 f, r = f0 r - g0 v, g /= x. Afterwards v / f0 is 1/(3s), unless delta is not 0 (s not
+ * invertible: null). v and r hold at most loop + 2 coefficients at step `loop` (v shifts one place a step, from
+ * zero), so only those are updated.
  */
-function divsteps(s: Int8Array, m: number, r0: number, recip: (x: number) => number): Int16Array | null {
-  // x mod m centred, for |x| < 2^31: m is odd, so x / m is never halfway between integers. The `| 0` keep every
+export function rqRecip3(s: Int8Array): Int16Array | null {
+  // x mod q centred, for |x| < 2^31: q is odd, so x / q is never halfway between integers. The `| 0` keep every
   // value a small integer (a product such as -1 * 0 is -0 in JavaScript, which would turn the loop to doubles).
-  const inv = 1 / m;
+  const m = Q;
+  const inv = 1 / Q;
   const f = new Int16Array(P + 1);
   const g = new Int16Array(P + 1);
   const v = new Int16Array(P + 1);
   const r = new Int16Array(P + 1);
-  r[0] = r0;
+  r[0] = fqRecip(3);
   f[0] = 1;
   f[P - 1] = -1;
   f[P] = -1;
@@ -127,12 +128,9 @@ function divsteps(s: Int8Array, m: number, r0: number, recip: (x: number) => num
     g[P] = 0;
   }
   if (delta !== 0) return null;
-  const scale = recip(f[0]);
+  const scale = fqRecip(f[0]);
   const out = new Int16Array(P);
-  for (let i = 0; i < P; i++) {
-    const x = scale * v[P - 1 - i];
-    out[i] = x - m * Math.round(x * inv);
-  }
+  for (let i = 0; i < P; i++) out[i] = fq(scale * v[P - 1 - i]);
   return out;
 }
 
@@ -161,7 +159,7 @@ function addScaled3(n: Int32Array, s: Int32Array, bn: Int32Array, bs: Int32Array
 const coeff0 = (n: Int32Array, s: Int32Array) => (n[0] & 1) - ((n[0] & s[0] & 1) << 1);
 
 /**
- * 1/s in R/3: the divsteps above over Z/3 on bit planes. With f0 and g0 in {-1, 1} when used, the step
+ * 1/s in R/3: the divsteps of rqRecip3 over Z/3, on bit planes. With f0 and g0 in {-1, 1} when used, the step
  * g = f0 g - g0 f is f0 (g - f0 g0 f), and the common factor f0 is left out, as the submission's R3_recip does;
  * the result is then scaled by the final f0 (its own inverse). Null when s is not invertible.
  */
@@ -235,8 +233,6 @@ export function r3Recip(src: Int8Array): Int8Array | null {
   return out;
 }
 
-/** 1/(3s) in R/q; null when s is not invertible. */
-export const rqRecip3 = (s: Int8Array): Int16Array | null => divsteps(s, Q, fqRecip(3), fqRecip);
 
 // ---------------------------------------------------------------- encodings
 
