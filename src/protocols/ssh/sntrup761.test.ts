@@ -79,6 +79,20 @@ test('rqRecip3: 3s * (1/(3s)) = 1 in Z/4591[x]/(x^761 - x - 1), and 0 has no inv
   assert.equal(rqRecip3(new Int8Array(P)), null);
 });
 
+test('sparse polynomials (1, x, x^380, x^760, 1 + x^760, -1 + x + x^2) invert in R/3 and R/q', () => {
+  for (const terms of [[[0, 1]], [[1, 1]], [[380, 1]], [[760, 1]], [[0, 1], [760, 1]], [[0, -1], [1, 1], [2, 1]]]) {
+    const s = new Int8Array(P);
+    for (const [at, c] of terms) s[at] = c;
+    const inv3 = r3Recip(s);
+    assert.ok(inv3, JSON.stringify(terms));
+    assert.deepEqual(r3Mult(s, inv3), one(P), JSON.stringify(terms));
+    const invq = rqRecip3(s);
+    assert.ok(invq, JSON.stringify(terms));
+    const times3 = Int16Array.from(rqMultSmall(invq, s), (x) => (((3 * x) % Q) + Q) % Q);
+    assert.deepEqual(times3, Int16Array.from(one(P)), JSON.stringify(terms));
+  }
+});
+
 test('encodings: Rq in 1158 bytes, Rounded in 1007, Small in 191, each decoding to what was encoded', () => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: -(Q - 1) / 2, max: (Q - 1) / 2 }), { minLength: P, maxLength: P }), (xs) => {

@@ -82,8 +82,9 @@ export const r3Mult = (f: Int8Array, g: Int8Array): Int8Array => Int8Array.from(
  * 1/(3s) in R/q by the submission's constant-time extended GCD (divsteps) over Z/q: f starts as x^p - x - 1
  * reversed, g as s reversed, r as 1/3; each step swaps (f, v) with (g, r) when delta > 0 and g0 != 0, then
  * g = f0 g - g0 f, r = f0 r - g0 v, g /= x. Afterwards v / f0 is 1/(3s), unless delta is not 0 (s not
- * invertible: null). v and r hold at most loop + 2 coefficients at step `loop` (v shifts one place a step, from
- * zero), so only those are updated.
+ * invertible: null). Only coefficients that can be nonzero are updated: v and r hold at most loop + 2 at step
+ * `loop` (v shifts one place a step, from zero); f and g together hold at most 2p + 1 - loop (each step divides g
+ * by x, and its new length is at most the longer of the two, less one), so each at most that many.
  */
 export function rqRecip3(s: Int8Array): Int16Array | null {
   // x mod q centred, for |x| < 2^31: q is odd, so x / q is never halfway between integers. The `| 0` keep every
@@ -102,6 +103,7 @@ export function rqRecip3(s: Int8Array): Int16Array | null {
   let delta = 1;
   for (let loop = 0; loop < 2 * P - 1; loop++) {
     const vr = Math.min(loop + 2, P + 1);
+    const fg = Math.min(2 * P + 1 - loop, P + 1);
     v.copyWithin(1, 0, vr - 1);
     v[0] = 0;
     const swap = negativeMask(-delta) & nonzeroMask(g[0]);
@@ -110,7 +112,7 @@ export function rqRecip3(s: Int8Array): Int16Array | null {
     const t0 = swap & (f[0] ^ g[0]);
     const f0 = f[0] ^ t0;
     const g0 = g[0] ^ t0;
-    for (let i = 0; i <= P; i++) {
+    for (let i = 0; i < fg; i++) {
       const t = swap & (f[i] ^ g[i]);
       const fi = f[i] ^ t;
       f[i] = fi;
@@ -124,8 +126,8 @@ export function rqRecip3(s: Int8Array): Int16Array | null {
       const x = (f0 * (r[i] ^ t) - g0 * vi) | 0;
       r[i] = x - m * (Math.floor(x * inv + 0.5) | 0);
     }
-    g.copyWithin(0, 1);
-    g[P] = 0;
+    g.copyWithin(0, 1, fg);
+    g[fg - 1] = 0;
   }
   if (delta !== 0) return null;
   const scale = fqRecip(f[0]);
@@ -183,8 +185,9 @@ export function r3Recip(src: Int8Array): Int8Array | null {
   for (let i = 0; i < P; i++) set(gn, gs, P - 1 - i, src[i]);
   let delta = 1;
   for (let loop = 0; loop < 2 * P - 1; loop++) {
-    // v *= x (v holds at most loop + 2 coefficients, so only those words move).
+    // v *= x; as in rqRecip3, only the words that can hold nonzero coefficients of v, r, f and g are touched.
     const vw = Math.min((loop + 2 + 31) >> 5, WORDS);
+    const fgw = Math.min((2 * P + 1 - loop + 31) >> 5, WORDS);
     for (let i = vw - 1; i > 0; i--) {
       vn[i] = (vn[i] << 1) | (vn[i - 1] >>> 31);
       vs[i] = (vs[i] << 1) | (vs[i - 1] >>> 31);
@@ -195,7 +198,7 @@ export function r3Recip(src: Int8Array): Int8Array | null {
     const swap = negativeMask(-delta) & -(gn[0] & 1);
     delta ^= swap & (delta ^ -delta);
     delta += 1;
-    for (let i = 0; i < WORDS; i++) {
+    for (let i = 0; i < fgw; i++) {
       let t = swap & (fn[i] ^ gn[i]);
       fn[i] ^= t;
       gn[i] ^= t;
@@ -211,15 +214,15 @@ export function r3Recip(src: Int8Array): Int8Array | null {
       vs[i] ^= t;
       rs[i] ^= t;
     }
-    addScaled3(gn, gs, fn, fs, sign, WORDS);
+    addScaled3(gn, gs, fn, fs, sign, fgw);
     addScaled3(rn, rs, vn, vs, sign, vw);
     // g /= x.
-    for (let i = 0; i < WORDS - 1; i++) {
+    for (let i = 0; i < fgw - 1; i++) {
       gn[i] = (gn[i] >>> 1) | (gn[i + 1] << 31);
       gs[i] = (gs[i] >>> 1) | (gs[i + 1] << 31);
     }
-    gn[WORDS - 1] >>>= 1;
-    gs[WORDS - 1] >>>= 1;
+    gn[fgw - 1] >>>= 1;
+    gs[fgw - 1] >>>= 1;
   }
   if (delta !== 0) return null;
   const f0 = coeff0(fn, fs);
