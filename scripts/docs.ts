@@ -26,6 +26,13 @@ function render(): string {
   }
   lines.push('', '## Ratings', '');
   for (const p of protocols) lines.push(`- **${p.id}** ${stars(p.rating.stars)} — ${p.rating.reason}`);
+  lines.push('', '## Identification', '', 'How `identify` names each protocol on a port, from its declaration (`identify`, `src/core/identify.ts`): the greeting its servers send first, its probes (a harmless first message each, cheapest first), how it answers other protocols\' probes, or why it has none.', '');
+  lines.push('| Protocol | Greeting | Probes | Answers others | Why none |', '| --- | --- | --- | --- | --- |');
+  for (const p of protocols) {
+    const id = p.identify;
+    const probes = (id?.probes ?? []).map((x) => `\`${x.name}\` (cost ${x.cost}${x.ports.length ? `; first on ${x.ports.join(', ')}` : ''})`).join(', ');
+    lines.push(`| ${p.id} | ${id?.greeting ? 'yes' : ''} | ${probes} | ${id?.answers ? 'yes' : ''} | ${cell(id?.unprobed ?? '')} |`);
+  }
   lines.push('', '## What runs where', '', 'Operations that need more than the Workers runtime offers answer `501 unsupported_runtime` there, with the reason and the alternative below.', '');
   lines.push('| Operation | Needs | Workers | Node host |', '| --- | --- | --- | --- |');
   let any = false;

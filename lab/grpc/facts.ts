@@ -1,7 +1,18 @@
 // What the lab's gRPC server serves, for the server itself and for tests to assert against.
 export const grpcFacts = {
   service: 'portolan.lab.v1.Harbour',
-  methods: ['GetShip', 'ListShips', 'Echo', 'Fail'],
+  methods: ['GetShip', 'ListShips', 'Echo', 'Fail', 'Manifest', 'Convoy', 'Slow', 'Reject'],
+  /** What Reject fails with: google.rpc.Status in grpc-status-details-bin, one detail of each kind. */
+  reject: {
+    code: 3,
+    message: 'the manifest is not valid',
+    violation: { field: 'cargo[2].quantity', description: 'must be positive', reason: 'NON_POSITIVE' },
+    errorInfo: { reason: 'MANIFEST_INVALID', domain: 'lab.portolan.dev', metadata: { line: '3' } },
+    retryDelay: { seconds: 2, nanos: 500_000_000 },
+    localized: { locale: 'en-GB', message: 'The harbour master refuses this manifest.' },
+    /** A detail of a type the client cannot know: shown raw. */
+    unknown: { typeUrl: 'type.googleapis.com/portolan.lab.v1.Secret', valueHex: '0a03616263' },
+  },
   serverHeader: 'portolan-grpc-lab',
   failDetail: 'the harbour is closed',
   failDetailBinHex: '00ff10fe',

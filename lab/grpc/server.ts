@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import protobuf from 'protobufjs';
 import { grpcFacts } from './facts.ts';
 
 const protos = join(dirname(fileURLToPath(import.meta.url)), 'protos');
@@ -24,6 +25,27 @@ const definition = protoLoader.loadSync(['portolan/lab/v1/harbour.proto', 'grpc/
 const loaded = grpc.loadPackageDefinition(definition) as any;
 
 type Ship = (typeof grpcFacts.ships)[number];
+
+// google.rpc.Status with its details, encoded by protobufjs from the lab's copies of the googleapis messages.
+const rpc = new protobuf.Root();
+rpc.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(protos, target));
+rpc.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto']);
+function any(type: string, value: Record<string, unknown>): { type_url: string; value: Uint8Array } {
+  const t = rpc.lookupType(type);
+  return { type_url: `type.googleapis.com/${type}`, value: t.encode(t.fromObject(value)).finish() };
+}
+function rejectDetails(): Buffer {
+  const r = grpcFacts.reject;
+  const status = rpc.lookupType('google.rpc.Status');
+  const details = [
+    any('google.rpc.BadRequest', { fieldViolations: [r.violation] }),
+    any('google.rpc.ErrorInfo', r.errorInfo),
+    any('google.rpc.RetryInfo', { retryDelay: r.retryDelay }),
+    any('google.rpc.LocalizedMessage', r.localized),
+    { type_url: r.unknown.typeUrl, value: Buffer.from(r.unknown.valueHex, 'hex') },
+  ];
+  return Buffer.from(status.encode(status.fromObject({ code: r.code, message: r.message, details })).finish());
+}
 
 function toWire(ship: Ship): Record<string, unknown> {
   return {
@@ -72,6 +94,36 @@ server.addService(loaded.portolan.lab.v1.Harbour.service, {
     trailer.set('x-lab-detail', grpcFacts.failDetail);
     trailer.set('x-lab-detail-bin', Buffer.from(grpcFacts.failDetailBinHex, 'hex'));
     callback({ code: call.request.code || grpc.status.UNKNOWN, details: call.request.message, metadata: trailer });
+  },
+  Manifest(call: grpc.ServerReadableStream<{ item: string; quantity: number }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    const items: string[] = [];
+    let total = 0;
+    call.on('data', (c: { item: string; quantity: number }) => {
+      items.push(c.item);
+      total += c.quantity ?? 0;
+    });
+    call.on('end', () => callback(null, { lines: items.length, total_quantity: total, items }));
+  },
+  Convoy(call: grpc.ServerDuplexStream<{ text: string; repeat: number; pad: number }, unknown>) {
+    let seq = 0;
+    call.on('data', (s: { text: string; repeat: number; pad: number }) => {
+      const filler = Buffer.alloc(Math.min(s.pad ?? 0, 1 << 20), 0x2e);
+      for (let i = 0; i < Math.max(1, Math.min(s.repeat ?? 0, 100_000)); i++) call.write({ text: s.text, seq: ++seq, filler });
+    });
+    call.on('end', () => {
+      const trailer = new grpc.Metadata();
+      trailer.set('x-lab-count', String(seq));
+      call.end(trailer);
+    });
+  },
+  Slow(call: grpc.ServerUnaryCall<{ delay_ms: number }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    const timer = setTimeout(() => callback(null, toWire(grpcFacts.ships[0])), Math.min(call.request.delay_ms ?? 0, 60_000));
+    call.on('cancelled', () => clearTimeout(timer));
+  },
+  Reject(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    const trailer = new grpc.Metadata();
+    trailer.set('grpc-status-details-bin', rejectDetails());
+    callback({ code: grpcFacts.reject.code, details: grpcFacts.reject.message, metadata: trailer });
   },
 });
 

@@ -7,12 +7,15 @@
 //   /ws        WebSocket echo: text and binary messages come back as sent (fragmented messages reassembled).
 //              Text commands: "close:CODE:REASON" closes with that code; "ping:DATA" sends a ping;
 //              "fragments:N" sends one text message in N frames; "binary:N" sends N bytes 0..255 repeating.
-// Usage: node --import tsx lab/http/echo-server.ts PORT
+//              With DEFLATE (a JSON object of ws's perMessageDeflate options), permessage-deflate (RFC 7692) is
+//              offered and every message is compressed (threshold 0).
+// Usage: node --import tsx lab/http/echo-server.ts PORT [DEFLATE]
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
 const port = Number(process.argv[2]);
-if (!Number.isInteger(port)) throw new Error('usage: echo-server.ts PORT');
+if (!Number.isInteger(port)) throw new Error('usage: echo-server.ts PORT [DEFLATE]');
+const perMessageDeflate = process.argv[3] ? { threshold: 0, ...JSON.parse(process.argv[3]) } : false;
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://lab');
@@ -56,7 +59,7 @@ const server = http.createServer((req, res) => {
   });
 });
 
-const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 16 * 1024 * 1024 });
+const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 16 * 1024 * 1024, perMessageDeflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);

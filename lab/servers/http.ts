@@ -196,6 +196,31 @@ const echoBackend: LabServer = {
   },
 };
 
+/** ws echo servers with permessage-deflate (RFC 7692): one that takes what the client offers, one that imposes its terms. */
+export const wsDeflateServers = {
+  open: { port: p.wsDeflate, options: {} },
+  fixed: { port: p.wsDeflateFixed, options: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10 } },
+} as const;
+
+function wsDeflateServer(name: string, port: number, options: object): LabServer {
+  return {
+    name,
+    area: 'http',
+    packages: [],
+    ports: [port],
+    async start(ctx) {
+      await ctx.spawnDaemon({ command: process.execPath, args: ['--import', 'tsx', join(ctx.repoRoot, 'lab', 'http', 'echo-server.ts'), String(port), JSON.stringify(options)], cwd: ctx.repoRoot });
+    },
+    async health() {
+      const answer = await exchange(port, {
+        send: 'GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n',
+        until: (b) => b.includes('\r\n\r\n'),
+      });
+      expectIncludes(name, answer, 'Sec-WebSocket-Extensions: permessage-deflate');
+    },
+  };
+}
+
 const nginx: LabServer = {
   name: 'nginx',
   area: 'http',
@@ -251,6 +276,30 @@ const grpcServer: LabServer = {
     } finally {
       client.close();
     }
+  },
+};
+
+/** Raw bytes through grpc-js's generic client: the health probe of the reflection-less server. */
+function rawEcho(port: number, payload: Buffer): Promise<Buffer> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const bytes = (b: Buffer) => b;
+  return new Promise<Buffer>((resolve, reject) =>
+    client.makeUnaryRequest('/portolan.lab.v1.Raw/Echo', bytes, bytes, payload, { deadline: Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res!))),
+  ).finally(() => client.close());
+}
+
+/** Debian's gRPC C core through python3-grpcio: no reflection, every answer gzip-compressed (see lab/grpc/raw_server.py). */
+const grpcRawServer: LabServer = {
+  name: 'grpc-raw',
+  area: 'http',
+  packages: ['python3-grpcio'],
+  ports: [p.grpcRaw],
+  async start(ctx) {
+    await ctx.spawnDaemon({ command: '/usr/bin/python3', args: [join(ctx.repoRoot, 'lab', 'grpc', 'raw_server.py'), String(p.grpcRaw)], cwd: ctx.repoRoot });
+  },
+  async health() {
+    const answer = await rawEcho(p.grpcRaw, Buffer.from('portolan'));
+    if (answer.toString() !== 'portolan') throw new Error(`raw gRPC echo answered ${answer.toString('hex')}`);
   },
 };
 
@@ -370,4 +419,15 @@ const xrdp = xrdpServer('xrdp', p.xrdp, 'negotiate');
 const xrdpTlsOnly = xrdpServer('xrdp-tls-only', p.xrdpTlsOnly, 'tls');
 const xrdpRdpOnly = xrdpServer('xrdp-rdp-only', p.xrdpRdpOnly, 'rdp');
 
-export const servers: LabServer[] = [echoBackend, nginx, apache, grpcServer, xrdp, xrdpTlsOnly, xrdpRdpOnly];
+export const servers: LabServer[] = [
+  echoBackend,
+  wsDeflateServer('ws-deflate', wsDeflateServers.open.port, wsDeflateServers.open.options),
+  wsDeflateServer('ws-deflate-fixed', wsDeflateServers.fixed.port, wsDeflateServers.fixed.options),
+  nginx,
+  apache,
+  grpcServer,
+  grpcRawServer,
+  xrdp,
+  xrdpTlsOnly,
+  xrdpRdpOnly,
+];

@@ -49,6 +49,8 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       kind: op.session ? 'session' : 'request',
       /** The fields a person fills first, in order; forms put the rest under "More options". */
       primary: op.primary,
+      /** A session's own messages, for the session view's hint. */
+      ...(op.messages ? { messages: op.messages } : {}),
       /** A file transfer (docs/files.md): streamed with Accept: application/octet-stream or multipart/form-data, or as a WebSocket transfer. */
       ...(op.transfer ? { transfer: op.transfer } : {}),
       needs: op.needs ?? ['tcp'],

@@ -489,11 +489,27 @@ export class Conn {
    * bytes already received come first. This Conn no longer reads, writes or closes it.
    */
   detach(): Transport {
+    const transport = this.handOver();
+    this.closedByUs = true;
+    return transport;
+  }
+
+  /**
+   * Puts a layer between the protocol and the byte stream from here on (IMAP COMPRESS=DEFLATE): `layer` gets the
+   * stream, bytes already received first, and returns the one this Conn reads and writes. The transcript goes on
+   * showing what the protocol says. Call it right after reading the server's go-ahead.
+   */
+  wrap(layer: (inner: Transport) => Transport, note: string): void {
+    this.transport = layer(this.handOver());
+    this.note(note);
+  }
+
+  /** The byte stream with what was already received put back in front of it. */
+  private handOver(): Transport {
     const transport = this.transport;
     let pending = this.pendingRead;
     let left: Uint8Array | null = this.buf.length > 0 ? this.take(this.buf.length).slice() : null;
     this.pendingRead = undefined;
-    this.closedByUs = true;
     return {
       read(max) {
         if (left) {

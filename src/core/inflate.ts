@@ -1,15 +1,23 @@
 // A zlib stream (RFC 1950/1951) inflated piece by piece, each piece ending at a flush point: how VNC's ZRLE and
-// Tight encodings (RFB 7.7.5, 7.7.6) keep one compressor state across rectangles. pako's zlib port does the work;
-// what this adds is the flush-point contract and a cap on what one piece may expand to (no decompression bomb).
-import { ZStream, Z_BUF_ERROR, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, zlibInflate, zlibInflateInit } from 'pako';
+// Tight encodings (RFB 7.7.5, 7.7.6) keep one compressor state across rectangles, and how a connection compressed
+// as a whole (IMAP COMPRESS=DEFLATE, RFC 4978) reads. pako's zlib port does the work; what this adds is the
+// flush-point contract and a cap on what one piece may expand to (no decompression bomb).
+import { ZStream, Z_BUF_ERROR, Z_DEFAULT_STRATEGY, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, zlibDeflate, zlibDeflateInit2, zlibInflate, zlibInflateInit, zlibInflateInit2 } from 'pako';
+import type { Transport } from './conn.ts';
 import { ProtocolError } from './errors.ts';
 
 export class InflateStream {
   private readonly strm = new ZStream();
-  private ended = false;
+  /** The stream's last block (BFINAL) has been read. */
+  ended = false;
 
-  constructor(private readonly name = 'zlib stream') {
-    zlibInflateInit(this.strm);
+  /** `raw`: raw DEFLATE (RFC 1951) with no zlib header, as WebSocket's permessage-deflate (RFC 7692) and IMAP COMPRESS (RFC 4978) send it. */
+  constructor(
+    private readonly name = 'zlib stream',
+    raw = false,
+  ) {
+    if (raw) zlibInflateInit2(this.strm, -15);
+    else zlibInflateInit(this.strm);
   }
 
   /**
@@ -61,4 +69,61 @@ export class InflateStream {
     if (status === Z_STREAM_END) this.ended = true;
     return strm.next_out === 0;
   }
+}
+
+/** Bare deflate (RFC 1951), one compressor state across pieces, each piece ending at a sync flush (00 00 FF FF). */
+export class DeflateStream {
+  private readonly strm = new ZStream();
+
+  constructor(private readonly name = 'deflate stream') {
+    // Level 6, a 32 KiB window, memLevel 8: zlib's defaults.
+    zlibDeflateInit2(this.strm, 6, 8, -15, 8, Z_DEFAULT_STRATEGY);
+  }
+
+  deflate(input: Uint8Array): Uint8Array {
+    const strm = this.strm;
+    strm.input = input;
+    strm.next_in = 0;
+    strm.avail_in = input.length;
+    // Deflate never grows data by more than 5 bytes per 16 KiB block, plus the flush marker.
+    let out = new Uint8Array(input.length + 5 * Math.ceil(input.length / 16384 + 1) + 16);
+    let produced = 0;
+    for (;;) {
+      strm.output = out as Uint8Array<ArrayBuffer>;
+      strm.next_out = produced;
+      strm.avail_out = out.length - produced;
+      const status = zlibDeflate(strm, Z_SYNC_FLUSH);
+      produced = strm.next_out;
+      if (status !== Z_OK && status !== Z_BUF_ERROR) throw new ProtocolError(`${this.name}: ${strm.msg || `deflate status ${status}`}`);
+      if (strm.avail_out > 0 && strm.avail_in === 0) break;
+      const bigger = new Uint8Array(out.length * 2);
+      bigger.set(out.subarray(0, produced));
+      out = bigger;
+    }
+    return out.subarray(0, produced);
+  }
+}
+
+/**
+ * A connection compressed both ways from here on with bare deflate, each write sync-flushed (IMAP COMPRESS=DEFLATE,
+ * RFC 4978 §3): reads inflate what arrives, at most `maxPiece` bytes from one chunk.
+ */
+export function deflateLayer(inner: Transport, name: string, maxPiece = 16 * 1024 * 1024): Transport {
+  const inflater = new InflateStream(`${name} (inflate)`, true);
+  const deflater = new DeflateStream(`${name} (deflate)`);
+  return {
+    async read(max) {
+      for (;;) {
+        const chunk = await inner.read(max);
+        if (chunk === null) return null;
+        const plain = inflater.inflate(chunk, { max: maxPiece });
+        if (plain.length > 0) return plain;
+      }
+    },
+    write: (bytes) => inner.write(deflater.deflate(bytes)),
+    startTls: () => Promise.reject(new ProtocolError(`${name}: TLS cannot start inside a compressed stream`)),
+    end: inner.end ? () => inner.end!() : undefined,
+    close: () => inner.close(),
+    info: () => inner.info(),
+  };
 }

@@ -6,6 +6,7 @@ import type { DatagramConn } from './datagram.ts';
 import { MAX_TRANSFER_TIMEOUT_MS, type DownloadTarget, type TransferSpec, type UploadSource } from './files.ts';
 import type { CryptoPort } from './crypto.ts';
 import type { FailureCode } from './errors.ts';
+import type { Identification } from './identify.ts';
 import type { Transcript } from './transcript.ts';
 
 export type Transport = 'tcp' | 'tls' | 'udp';
@@ -213,6 +214,8 @@ export interface ProtocolSpec {
   /** Its operations dial TLS of their own choosing (DNS over TLS): they take the TLS fields too. */
   tlsFields?: boolean;
   defaultOperation?: string;
+  /** How `identify` names this protocol on a port: its greeting, a harmless probe, or why it has neither. */
+  identify?: Identification;
   operations: Record<string, OperationSpec>;
 }
 

@@ -7,6 +7,7 @@ import { baseName, ByteCollector, inlineContent, memorySource, RangeNotSatisfiab
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { NinepClient, NinepError, pathNames, type Entry } from './client.ts';
 import { DEFAULT_MSIZE, DIALECTS, MAX_MSIZE, qidKind, type Attr, type Dialect, type Stat } from './codec.ts';
+import { identification } from './identify.ts';
 
 const MAX_JSON_READ = 8 * 1024 * 1024;
 const MAX_JSON_WRITE = 8 * 1024 * 1024;
@@ -105,6 +106,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'diod 1.0.24 (Debian 12)',
   defaultOperation: 'version',
+  identify: identification,
   operations: {
     version: operation({
       summary: 'Tversion: the dialects the server accepts and its msize; then Tattach when aname or uname is given, the root\'s qid',

@@ -5,6 +5,7 @@ import { toBase64 } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { commandFrame, describeCommand, encodeWireFormatInfo, type BrokerInfo, type Command, type Primitive } from './codec.ts';
+import { identification } from './identify.ts';
 
 /** The OpenWire version this client speaks at most (ActiveMQ 5.17 offers 12). */
 const OUR_VERSION = 12;
@@ -28,6 +29,7 @@ export default defineProtocol({
   verifiedAgainst: 'ActiveMQ 5.17.2 (Debian 12, OpenJDK 17)',
   tls: { implicit: { port: 61617 } },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Read the broker\'s WireFormatInfo, answer with ours, and report the negotiated version and the BrokerInfo',

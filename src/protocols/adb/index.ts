@@ -5,6 +5,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { readBlock, request } from './client.ts';
 import { parseDevices, type Device } from './codec.ts';
+import { identification } from './identify.ts';
 
 const deviceOut = z.object({ serial: z.string(), state: z.string(), properties: z.record(z.string(), z.string()), extra: z.array(z.string()) });
 
@@ -39,6 +40,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'adb server 29.0.6 (Debian)',
   defaultOperation: 'version',
+  identify: identification,
   operations: {
     version: operation({
       summary: "host:version: the adb server's protocol version",

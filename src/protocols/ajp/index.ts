@@ -7,6 +7,7 @@ import { defineProtocol, operation } from '../../core/protocol.ts';
 import { bodyJson } from '../http/client.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
 import { cping, forward } from './client.ts';
+import { identification } from './identify.ts';
 
 const MiB = 1024 * 1024;
 const fieldsOut = z.array(z.tuple([z.string(), z.string()]));
@@ -26,6 +27,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Apache Tomcat 10.1.60 (Debian 12 tomcat10 10.1.60-1~deb12u1)',
   defaultOperation: 'ping',
+  identify: identification,
   operations: {
     ping: operation({
       summary: 'CPING: the container answers CPONG when its connector is alive',

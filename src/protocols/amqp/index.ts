@@ -7,6 +7,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { AmqpClient, type Content } from './client.ts';
 import { fieldJson, type BasicProperties, type FieldTable, type FieldValue, type Method } from './codec.ts';
+import { identification } from './identify.ts';
 
 const connection = {
   username: z.string().max(255).default('guest').describe('User name'),
@@ -169,6 +170,7 @@ export default defineProtocol({
   verifiedAgainst: 'RabbitMQ 3.10.8 (Debian 12, Erlang 25)',
   tls: { implicit: { port: 5671 } },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Connect and report the server: product, version, platform, cluster name, capabilities, SASL mechanisms, locales, and (when the login works) the negotiated channel-max, frame-max and heartbeat',

@@ -35,6 +35,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'Banner with text and hex, optional escaped probe, guesses from banner signatures and ports; lab-tested against servers that speak first, servers that wait for a probe and silent ones.' },
   verifiedAgainst: 'xinetd, dictd 1.13.0',
   defaultOperation: 'grab',
+  identify: { unprobed: 'the listening step itself' },
   operations: {
     grab: operation({
       summary: 'Read the first bytes a server sends',

@@ -6,6 +6,7 @@ import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { BeanstalkClient, jobOf, type Job } from './client.ts';
 import { parseYaml, tubeProblem, type YamlValue } from './codec.ts';
+import { identification } from './identify.ts';
 
 const tube = z
   .string()
@@ -63,6 +64,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'beanstalkd 1.12 (Debian 12 beanstalkd 1.12-2+b1)',
   defaultOperation: 'stats',
+  identify: identification,
   operations: {
     stats: operation({
       summary: 'Server statistics: version, uptime, job counts by state, commands run, connections, binlog',

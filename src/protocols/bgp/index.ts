@@ -6,6 +6,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { cease, establish, notificationError, read, type Session } from './client.ts';
 import { KEEPALIVE, decodeNotification, decodeUpdate, type Family, type OpenOptions, type PathAttributes } from './codec.ts';
+import { identification } from './identify.ts';
 
 const FAMILY_NAMES = ['ipv4-unicast', 'ipv6-unicast', 'ipv4-multicast', 'ipv6-multicast'] as const;
 
@@ -84,6 +85,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'FRR bgpd 8.4.4',
   defaultOperation: 'open',
+  identify: identification,
   operations: {
     open: operation({
       summary: 'OPEN and KEEPALIVE: the peer’s AS, hold time, identifier and capabilities, what was negotiated; then Cease',

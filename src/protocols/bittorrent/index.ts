@@ -51,6 +51,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Transmission 3.00 (transmission-daemon, Debian 12)',
   defaultOperation: 'handshake',
+  identify: { unprobed: 'a peer answers only a handshake for a torrent it has: the info hash is needed' },
   operations: {
     handshake: operation({
       summary: 'The peer handshake for an info hash, the extension handshake, and the pieces the peer announces',

@@ -75,6 +75,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Chromium 156 headless (Debian) and Node.js 20 inspector',
   defaultOperation: 'version',
+  identify: { unprobed: 'runs over HTTP: named http' },
   operations: {
     version: operation({
       summary: '/json/version: the browser or runtime, its protocol version and user agent',

@@ -4,6 +4,7 @@ import { fromLatin1 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { checkStream } from './codec.ts';
 import { mbps } from '../ping/stats.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'chargen',
@@ -15,6 +16,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: "Reads N bytes, validates every line as 72 consecutive characters of the server's cycle, counts cycle restarts, measures throughput; lab-tested with 1 KiB and 1 MiB reads." },
   verifiedAgainst: 'xinetd internal chargen-stream',
   defaultOperation: 'read',
+  identify: identification,
   operations: {
     read: operation({
       summary: 'Read bytes from the stream and check them',

@@ -5,6 +5,7 @@ import { classify, ProtocolError, ServerError } from '../../core/errors.ts';
 import { inlineContent, memorySource } from '../../core/files.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { chunk, END_OF_STREAM, nulFrame, parseCommands, parseScanReply, parseStats, parseVersion, zCommand } from './codec.ts';
+import { identification } from './identify.ts';
 
 const reply = nulFrame();
 /** INSTREAM chunks are at most this large (clamd reads them whole). */
@@ -60,6 +61,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'ClamAV 1.4.6 (clamd)',
   defaultOperation: 'ping',
+  identify: identification,
   operations: {
     ping: operation({
       summary: 'PING: the daemon answers PONG',

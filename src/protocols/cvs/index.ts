@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { authenticate, send, start, type Login } from './client.ts';
+import { identification } from './identify.ts';
 
 const login = {
   root: z.string().min(1, 'root is required').max(1024).regex(/^\/[^\n\0]*$/, 'root is the repository path on the server, like /cvsroot').meta({ examples: ['/cvsroot'] }),
@@ -46,6 +47,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'cvs 1.12.13 pserver (Debian 1.12.13+real-28)',
   defaultOperation: 'version',
+  identify: identification,
   operations: {
     login: operation({
       summary: 'BEGIN VERIFICATION REQUEST: check a user and password without starting a session',

@@ -30,6 +30,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'debugpy 1.6.3 (debugpy.listen, in-process adapter)',
   defaultOperation: 'initialize',
+  identify: { unprobed: 'an initialize request starts a debug session; not sent' },
   operations: {
     initialize: operation({
       summary: "initialize: the adapter's capabilities",

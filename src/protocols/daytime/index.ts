@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { MAX_DAYTIME_BYTES, daytimeText, parseDaytime } from './codec.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'daytime',
@@ -13,6 +14,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'Reads the line and parses the common formats (ctime, RFC 822, xinetd, NIST ACTS) into UTC with a clock offset; lab-tested. RFC 867 fixes no format, so an unknown one is returned as text only.' },
   verifiedAgainst: 'xinetd internal daytime-stream',
   defaultOperation: 'get',
+  identify: identification,
   operations: {
     get: operation({
       summary: "Read the server's date and time",

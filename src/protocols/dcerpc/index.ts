@@ -135,6 +135,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Samba 4.17.12 (samba-dcerpcd)',
   defaultOperation: 'lookup',
+  identify: { unprobed: 'a DCE/RPC bind needs an interface; named as far as its port is registered' },
   operations: {
     bind: operation({
       summary: 'Bind to an interface (by name or UUID), with or without NTLMSSP: the bind_ack or bind_nak, and the server\'s NTLM identity',

@@ -194,6 +194,7 @@ export default defineProtocol({
   verifiedAgainst: 'freeDiameter 1.2.1',
   tls: { implicit: { port: 5658 } },
   defaultOperation: 'capabilities',
+  identify: { unprobed: 'a Capabilities-Exchange-Request opens a peer session; not sent' },
   operations: {
     capabilities: operation({
       summary: 'Capabilities exchange (CER/CEA): the peer\'s identity, product, vendor, applications and security, then a clean disconnect (DPR/DPA)',

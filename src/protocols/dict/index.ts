@@ -4,6 +4,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import type { Conn } from '../../core/conn.ts';
 import { quote } from './codec.ts';
 import { authenticate, define, greet, match, quit, show } from './client.ts';
+import { identification } from './identify.ts';
 
 const word = z.string().min(1, 'word is required').max(512).regex(/^[^\r\n]*$/, 'word must be one line');
 const database = z.string().min(1).max(256).regex(/^[^\s"'\\]+$/, 'database is a name, or * (all) or ! (first match)').default('*');
@@ -34,6 +35,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'DEFINE, MATCH, SHOW DB, SHOW STRAT, SHOW INFO and AUTH with quoting, dot-unstuffing and every preliminary reply; lab-tested against dictd with two databases. AUTH with a shared secret, right and wrong. No OPTION MIME or SASL.' },
   verifiedAgainst: 'dictd 1.13.0',
   defaultOperation: 'define',
+  identify: identification,
   operations: {
     define: operation({
       summary: 'Definitions of a word',

@@ -15,6 +15,7 @@ import { algorithmSupported, IANA_ROOT_ANCHORS, parseTrustAnchors } from './dnss
 import { Validator } from './validate.ts';
 import { formatIp, parseIp } from '../../core/ip.ts';
 import { countByType, ZoneTransfer } from './transfer.ts';
+import { identification } from './identify.ts';
 
 // Input fields
 
@@ -428,6 +429,7 @@ export default defineProtocol({
   verifiedAgainst: 'BIND 9 1:9.18.49-1~deb12u3, Unbound 1.17.1-2+deb12u4, dnsdist 1.7.3-2, NSD 4.6.1-1, avahi-daemon 0.8-10+deb12u1 (mDNS), llmnrd 0.5-1+b1 (LLMNR) (Debian 12)',
   tls: { implicit: { port: 853 } },
   defaultOperation: 'query',
+  identify: identification,
   operations: {
     query: operation({
       primary: ['name', 'type'],

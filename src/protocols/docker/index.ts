@@ -73,6 +73,7 @@ export default defineProtocol({
   verifiedAgainst: 'Podman 4.3.1 Docker-compatible API (Debian 12 podman 4.3.1+ds1-8+deb12u1+b3)',
   tls: { implicit: { port: 2376 } },
   defaultOperation: 'version',
+  identify: { unprobed: 'its API is HTTP: the HTTP probe names Docker from the Server and Api-Version headers' },
   operations: {
     version: operation({
       summary: 'GET /version: engine version, API versions, OS, architecture, kernel, components',

@@ -28,6 +28,7 @@ export default defineProtocol({
   rating: { stars: 5, reason: 'The whole protocol: arbitrary bytes (text or hex) sent, echoed bytes compared byte for byte, round-trip time measured; lab-tested with text, binary and 64 KiB payloads.' },
   verifiedAgainst: 'xinetd internal echo-stream',
   defaultOperation: 'send',
+  identify: { unprobed: 'named when a server returns a probe as it was sent (RFC 862), whichever probe it was' },
   operations: {
     send: operation({
       primary: ['data'],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { namesRequest, parseNames, port2Frame, portPleaseRequest } from './codec.ts';
+import { identification } from './identify.ts';
 
 const nodeOut = z.object({
   name: z.string(),
@@ -28,6 +29,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'epmd (Erlang/OTP 25.2.3)',
   defaultOperation: 'names',
+  identify: identification,
   operations: {
     names: operation({
       summary: 'NAMES: the nodes registered with this epmd and their distribution ports',

@@ -138,6 +138,7 @@ export default defineProtocol({
   verifiedAgainst: 'etcd 3.4.23 (Debian 12 etcd-server 3.4.23-4+b4)',
   tls: { implicit: { port: 2379 } },
   defaultOperation: 'status',
+  identify: { unprobed: 'runs over HTTP/1.1 and h2c: named http' },
   operations: {
     get: operation({
       primary: ['key', 'prefix', 'username', 'password'],

@@ -8,6 +8,7 @@ import { bodyJson } from '../http/client.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
 import { fcgiRequest, getValues } from './client.ts';
 import { Role, splitCgiOutput } from './codec.ts';
+import { identification } from './identify.ts';
 
 const MiB = 1024 * 1024;
 
@@ -64,6 +65,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'php-fpm 8.2.36-1~deb12u1 and fcgiwrap 1.1.0-14+deb12u1 (Debian 12)',
   defaultOperation: 'request',
+  identify: identification,
   operations: {
     request: operation({
       summary: 'A request to a FastCGI Responder (or Authorizer): its status, headers, body and STDERR',

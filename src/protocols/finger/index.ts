@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { buildQuery } from './codec.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'finger',
@@ -14,6 +15,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: "User queries, the user list and /W built to RFC 1288 section 2.3 and lab-tested against in.fingerd, reading back the lab user's real name and .plan. Forwarding (user@host) is built but servers rightly refuse it, so it is untested." },
   verifiedAgainst: 'bsd-finger in.fingerd 0.17',
   defaultOperation: 'query',
+  identify: identification,
   operations: {
     query: operation({
       summary: 'Look up a user, or list users when empty',

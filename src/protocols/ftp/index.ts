@@ -8,6 +8,7 @@ import { FtpSession, failure, type SessionOptions, type TransferInfo } from './c
 import { featureParams, formatReply, offersAuthTls, parseQuotedPath, parseSize } from './codec.ts';
 import { DIGEST_COMMANDS, digester, digestPlan, parseDigestReply, type Digester, type DigestAlgorithm, type DigestCommand, type DigestPlan } from './digest.ts';
 import { parseFactLine, parseList, parseMlsd, parseNames, type ListEntry, type Listing } from './listing.ts';
+import { identification } from './identify.ts';
 
 /**
  * The most file bytes one JSON download answer carries. The answer holds them about four times over (bytes,
@@ -207,6 +208,7 @@ export default defineProtocol({
   verifiedAgainst: 'vsftpd 3.0.3-13+b2, ProFTPD 1.3.8+dfsg-4+deb12u5',
   tls: { implicit: { port: 990 }, starttls: true },
   defaultOperation: 'list',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Greeting, features (FEAT), system type and whether AUTH TLS is offered, without logging in',

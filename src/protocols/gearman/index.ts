@@ -6,6 +6,7 @@ import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { adminLine, adminList, followJob, GearmanClient } from './client.ts';
 import { PACKET, parseStatusLine, parseWorkerLine } from './codec.ts';
+import { identification } from './identify.ts';
 
 const functionName = z
   .string()
@@ -46,6 +47,7 @@ export default defineProtocol({
   verifiedAgainst: 'gearmand 1.1.20 (Debian 12 gearman-job-server 1.1.20+ds-1)',
   tls: { implicit: { port: 4730 } },
   defaultOperation: 'status',
+  identify: identification,
   operations: {
     submit: operation({
       summary: 'Submit a job; in the foreground wait for its result (with WORK_DATA, WARNING and STATUS updates), in the background get its handle',

@@ -6,6 +6,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { GitClient } from './client.ts';
 import type { Ref } from './codec.ts';
 import { Pack, parseCommit, parseTree, tagTarget, type Commit } from './pack.ts';
+import { identification } from './identify.ts';
 
 const MiB = 1024 * 1024;
 const repo = z.string().min(1).max(1024).regex(/^\/[^\s\0]*$/, 'a path on the server starting with /').describe('Repository path on the server').meta({ examples: ['/project.git'] });
@@ -72,6 +73,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'git daemon 2.39.5 (Debian 12 git 1:2.39.5-0+deb12u3)',
   defaultOperation: 'refs',
+  identify: identification,
   operations: {
     refs: operation({
       summary: 'The repository\'s refs: branches and tags with their ids, HEAD\'s target, annotated tags peeled',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { toBase64 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { formatMenu, parseMenu, parseText } from './codec.ts';
+import { identification } from './identify.ts';
 
 const item = z.object({ type: z.string(), display: z.string(), selector: z.string(), host: z.string(), port: z.number(), extra: z.string().optional() });
 
@@ -18,6 +19,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'Menus parsed into typed items, text with the lone-dot ending and dot-unstuffing, type 7 searches, binary items as base64 and TLS; lab-tested against pygopherd, in the clear and over TLS. Gopher+ attributes are passed through, not interpreted.' },
   verifiedAgainst: 'pygopherd 3.0.0',
   defaultOperation: 'fetch',
+  identify: identification,
   operations: {
     fetch: operation({
       summary: 'Fetch an item by selector',

@@ -5,6 +5,7 @@ import { ProtocolError } from '../../core/errors.ts';
 import { lengthPrefixedFrame } from '../../core/framing.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { dumps, loads, PickleTuple } from './pickle.ts';
+import { identification } from './identify.ts';
 
 const metricPath = z.string().min(1).max(1024).regex(/^[^\s]+$/, 'a metric path has no spaces or newlines');
 
@@ -25,6 +26,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: "Plaintext send, and read-back of cached datapoints over carbon-cache's query port (a data-only pickle codec); lab-tested by sending a metric and reading it back both through the API and from carbon's whisper file. The pickle receiver (2004) is not offered." },
   verifiedAgainst: 'graphite-carbon 1.1.7',
   defaultOperation: 'send',
+  identify: identification,
   operations: {
     send: operation({
       summary: 'Send metrics (path value timestamp) with the plaintext protocol',

@@ -10,10 +10,18 @@
 // which requests are built from JSON and responses turned back into JSON.
 import { create, createFileRegistry, fromBinary, ScalarType, type DescField, type DescMessage, type DescMethod, type DescService, type FileRegistry } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { concat, fromBase64 } from '../../core/bytes.ts';
 import { FrameDecoder } from '../../core/framing.ts';
-import { ProtocolError, ServerError } from '../../core/errors.ts';
+import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { H2Session } from '../http2/client.ts';
 import {
+  ENCODINGS,
+  compressMessage,
+  decodeStatusDetails,
+  decompressMessage,
+  type Encoding,
+  type GrpcMessage,
+  type RichStatus,
   decodeGrpcMessage,
   decodeReflectionResponse,
   encodeMessage,
@@ -34,7 +42,10 @@ export interface CallTarget {
 
 export interface CallOptions {
   metadata?: [string, string][];
+  /** Sent as grpc-timeout: the server ends the call with DEADLINE_EXCEEDED when it passes. */
   timeoutMs?: number;
+  /** The request messages' encoding (grpc-encoding); we always accept gzip back (grpc-accept-encoding). */
+  encoding?: Encoding;
   /** Cancel the stream (RST_STREAM CANCEL) once this many response messages arrived. */
   maxMessages?: number;
   maxBodyBytes?: number;
@@ -45,7 +56,11 @@ export interface CallResult {
   headers: [string, string][];
   trailers: [string, string][];
   status: { code: number; name: string; message: string };
+  /** grpc-status-details-bin decoded (google.rpc.Status), when the server sent it. */
+  details: RichStatus | null;
   messages: Uint8Array[];
+  /** Messages that came compressed, and the grpc-encoding the server named. */
+  compressed: { count: number; encoding: string | null };
   /** We cancelled the stream after maxMessages. */
   cancelled: boolean;
   firstByteMs: number | null;
@@ -54,26 +69,66 @@ export interface CallResult {
 
 const MiB = 1024 * 1024;
 
-export async function grpcCall(session: H2Session, target: CallTarget, path: string, requests: Uint8Array[], opts: CallOptions = {}): Promise<CallResult> {
+/** The request HEADERS of a call (PROTOCOL-HTTP2.md "Requests"). */
+function callHeaders(opts: CallOptions): [string, string][] {
   const headers: [string, string][] = [
     ['content-type', 'application/grpc'],
     ['te', 'trailers'],
     ['user-agent', 'portolan-grpc/0.1'],
+    ['grpc-accept-encoding', ['identity', ...ENCODINGS].join(',')],
   ];
+  if (opts.encoding && opts.encoding !== 'identity') headers.push(['grpc-encoding', opts.encoding]);
   if (opts.timeoutMs) headers.push(['grpc-timeout', encodeTimeout(opts.timeoutMs)]);
   for (const [n, v] of opts.metadata ?? []) headers.push([n.toLowerCase(), v]);
-  const body = requests.map(encodeMessage);
-  const total = body.reduce((n, b) => n + b.length, 0);
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const b of body) {
-    joined.set(b, at);
-    at += b.length;
+  return headers;
+}
+
+/** One request message framed, compressed in the call's encoding when it has one. */
+export function requestMessage(data: Uint8Array, encoding: Encoding | undefined): Uint8Array {
+  return encoding && encoding !== 'identity' ? encodeMessage(compressMessage(data, encoding), true) : encodeMessage(data);
+}
+
+/** A response message's bytes, inflated (bounded) when its Compressed-Flag is set. */
+function messageData(m: GrpcMessage, encoding: string | undefined, max: number): Uint8Array {
+  return m.compressed ? decompressMessage(m.data, encoding, max) : m.data;
+}
+
+type Field = [string, string];
+
+/** The call's status from trailers (or a Trailers-Only HEADERS), with google.rpc.Status details when sent. */
+function statusOf(path: string, httpStatus: number | null, headers: Field[], trailers: Field[]): { code: number; name: string; message: string; details: RichStatus | null; notGrpc?: true } | null {
+  const get = (name: string) => (trailers.find(([n]) => n === name) ?? headers.find(([n]) => n === name))?.[1];
+  const grpcStatus = get('grpc-status');
+  if (grpcStatus === undefined) {
+    // Not a gRPC answer: map the HTTP status (doc/http-grpc-status-mapping.md).
+    const type = get('content-type') ?? '';
+    if (httpStatus !== 200 || !type.startsWith('application/grpc')) {
+      const code = statusFromHttp(httpStatus ?? 0);
+      return { code, name: statusName(code), message: `HTTP ${httpStatus} ${type} without grpc-status: not a gRPC endpoint`, details: null, notGrpc: true };
+    }
+    return null;
   }
+  if (!/^\d+$/.test(grpcStatus)) throw new ProtocolError(`grpc-status ${JSON.stringify(grpcStatus)} is not a number`);
+  const code = Number(grpcStatus);
+  const bin = get('grpc-status-details-bin');
+  let details: RichStatus | null = null;
+  if (bin !== undefined) {
+    try {
+      details = decodeStatusDetails(fromBase64(bin));
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      throw new ProtocolError(`grpc-status-details-bin of ${path} is not a google.rpc.Status: ${e.message}`);
+    }
+  }
+  return { code, name: statusName(code), message: decodeGrpcMessage(get('grpc-message') ?? ''), details };
+}
+
+export async function grpcCall(session: H2Session, target: CallTarget, path: string, requests: Uint8Array[], opts: CallOptions = {}): Promise<CallResult> {
+  const joined = concat(requests.map((r) => requestMessage(r, opts.encoding)));
   // Count whole messages as they stream in, so a never-ending stream (health Watch) can be cut.
   const counter = new FrameDecoder(messageFrame());
   let count = 0;
-  const [r] = await session.exchange([{ method: 'POST', scheme: target.scheme, authority: target.authority, path, headers, body: joined.length ? joined : new Uint8Array([]) }], {
+  const [r] = await session.exchange([{ method: 'POST', scheme: target.scheme, authority: target.authority, path, headers: callHeaders(opts), body: joined }], {
     concurrency: 1,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * MiB,
     onData: opts.maxMessages
@@ -86,37 +141,144 @@ export async function grpcCall(session: H2Session, target: CallTarget, path: str
   if (r.refused) throw new ServerError(`gRPC call ${path} not processed: ${r.refused}`);
   const cancelled = r.reset?.by === 'client' && r.reset.error.startsWith('CANCEL (') && !r.reset.error.includes('body cap');
   if (r.reset && !cancelled) throw new ServerError(`gRPC call ${path}: the stream was reset (${r.reset.error})`, { h2error: r.reset.error });
-  const all = [...r.headers, ...r.trailers];
-  const get = (name: string) => (r.trailers.find(([n]) => n === name) ?? r.headers.find(([n]) => n === name))?.[1];
-  const grpcStatus = get('grpc-status');
+  const encoding = r.headers.find(([n]) => n === 'grpc-encoding')?.[1];
   const framed = cancelled ? new FrameDecoder(messageFrame()).feed(r.body) : splitMessages(r.body);
-  // We send no grpc-accept-encoding, so a compressed message breaks the protocol (PROTOCOL-HTTP2.md "Compressed-Flag").
-  if (framed.some((m) => m.compressed)) throw new ProtocolError(`gRPC response to ${path} has a compressed message though we accepted no encoding (grpc-encoding: ${get('grpc-encoding') ?? 'none'})`);
-  const messages = framed.map((m) => m.data);
-  if (grpcStatus === undefined) {
-    if (cancelled) return { httpStatus: r.status, headers: r.headers, trailers: r.trailers, status: { code: 1, name: 'CANCELLED', message: `cancelled by us after ${messages.length} messages` }, messages, cancelled, firstByteMs: r.firstByteMs, totalMs: r.totalMs };
-    // Not a gRPC answer: map the HTTP status (doc/http-grpc-status-mapping.md).
-    const type = get('content-type') ?? '';
-    if (r.status !== 200 || !type.startsWith('application/grpc')) {
-      const code = statusFromHttp(r.status ?? 0);
-      return { httpStatus: r.status, headers: r.headers, trailers: r.trailers, status: { code, name: statusName(code), message: `HTTP ${r.status} ${type} without grpc-status: not a gRPC endpoint` }, messages: [], cancelled, firstByteMs: r.firstByteMs, totalMs: r.totalMs };
-    }
-    throw new ProtocolError(`gRPC response to ${path} has no grpc-status in its trailers (${all.map(([n]) => n).join(', ')})`);
+  // Every answer together inflates to at most the body cap: many small compressed messages are no way around it.
+  let budget = opts.maxBodyBytes ?? 16 * MiB;
+  const messages = framed.map((m) => {
+    const data = messageData(m, encoding, budget);
+    budget -= data.length;
+    return data;
+  });
+  const compressed = { count: framed.filter((m) => m.compressed).length, encoding: encoding ?? null };
+  const base = { httpStatus: r.status, headers: r.headers, trailers: r.trailers, messages, compressed, cancelled, firstByteMs: r.firstByteMs, totalMs: r.totalMs };
+  const status = statusOf(path, r.status, r.headers, r.trailers);
+  if (status === null) {
+    if (cancelled) return { ...base, status: { code: 1, name: 'CANCELLED', message: `cancelled by us after ${messages.length} messages` }, details: null };
+    throw new ProtocolError(`gRPC response to ${path} has no grpc-status in its trailers (${[...r.headers, ...r.trailers].map(([n]) => n).join(', ')})`);
   }
-  if (!/^\d+$/.test(grpcStatus)) throw new ProtocolError(`grpc-status ${JSON.stringify(grpcStatus)} is not a number`);
-  const code = Number(grpcStatus);
-  return {
-    httpStatus: r.status,
-    headers: r.headers,
-    trailers: r.trailers,
-    status: { code, name: statusName(code), message: decodeGrpcMessage(get('grpc-message') ?? '') },
-    messages,
-    cancelled,
-    firstByteMs: r.firstByteMs,
-    totalMs: r.totalMs,
-  };
+  const { details, notGrpc, ...st } = status;
+  return { ...base, status: st, details, messages: notGrpc ? [] : messages };
 }
 
+/** What a streaming call yields, in order: the response headers, each message as it arrives, then the end. */
+export type StreamEvent =
+  | { kind: 'headers'; status: number | null; headers: Field[] }
+  | { kind: 'message'; data: Uint8Array; compressed: boolean }
+  | { kind: 'end'; status: { code: number; name: string; message: string }; details: RichStatus | null; trailers: Field[] };
+
+/**
+ * A client-streaming or bidirectional call on one HTTP/2 stream: request messages go out as they are given
+ * (within the HTTP/2 send windows), `halfClose` ends our side (END_STREAM), and `next` reads frames only
+ * when asked, so a caller that stops asking stops reading: the server is held back by the stream and
+ * connection windows, which are credited as frames are read.
+ */
+export class GrpcStream {
+  readonly id: number;
+  private readonly decoder = new FrameDecoder(messageFrame());
+  /** Events read but not yet taken; messages still compressed, inflated one at a time as they are taken. */
+  private readonly queue: (StreamEvent | { kind: 'raw'; message: GrpcMessage })[] = [];
+  private httpStatus: number | null = null;
+  private headers: Field[] = [];
+  private encoding: string | undefined;
+  private ended = false;
+  halfClosed = false;
+  sent = 0;
+  received = 0;
+  /** Woken after every frame read, for senders waiting on the send window. */
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly session: H2Session,
+    target: CallTarget,
+    readonly path: string,
+    private readonly opts: CallOptions & { maxMessageBytes: number },
+  ) {
+    this.id = session.h2.openStream([[':method', 'POST'], [':scheme', target.scheme], [':authority', target.authority], [':path', path], ...callHeaders(opts)]);
+  }
+
+  async start(): Promise<void> {
+    await this.session.flush();
+  }
+
+  /** Request bytes queued behind the HTTP/2 send windows. */
+  get blocked(): number {
+    return this.session.h2.pendingOn(this.id);
+  }
+
+  /** Sends one request message; waits while more than `maxQueued` bytes are held back by the server's windows. */
+  async send(data: Uint8Array, maxQueued = 1024 * 1024): Promise<void> {
+    if (this.halfClosed) throw new PortolanError('invalid_input', 'the request stream is half-closed: no more messages may be sent');
+    if (this.ended) throw new PortolanError('closed', `the call ${this.path} has ended`);
+    this.session.h2.sendData(this.id, requestMessage(data, this.opts.encoding), false);
+    this.sent++;
+    await this.session.flush();
+    while (this.blocked > maxQueued && !this.ended) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Ends our side of the call (END_STREAM): the server sees the end of the request stream. */
+  async halfClose(): Promise<void> {
+    if (this.halfClosed || this.ended) return;
+    this.halfClosed = true;
+    this.session.h2.sendData(this.id, new Uint8Array(0), true);
+    await this.session.flush();
+  }
+
+  /** Cancels the call (RST_STREAM CANCEL). */
+  async cancel(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.session.h2.resetStream(this.id);
+    await this.session.flush();
+  }
+
+  /** The next event of the call, reading frames until one comes. */
+  async next(): Promise<StreamEvent> {
+    while (this.queue.length === 0) {
+      if (this.ended) throw new PortolanError('closed', `the call ${this.path} has ended`);
+      let events;
+      try {
+        events = await this.session.step();
+      } catch (e) {
+        if (e instanceof PortolanError && e.code === 'closed') throw new PortolanError('closed', `the server closed the connection before the end of ${this.path}`);
+        throw e;
+      }
+      for (const w of this.waiters.splice(0)) w();
+      for (const e of events) {
+        if (e.kind === 'goaway' && e.lastStream < this.id) throw new ServerError(`the server sent GOAWAY ${e.error} before the call ${this.path} was processed`, { h2error: e.error });
+        if (!('stream' in e) || e.stream !== this.id) continue;
+        if (e.kind === 'reset') {
+          this.ended = true;
+          throw new ServerError(`gRPC call ${this.path}: the stream was reset (${e.error})`, { h2error: e.error });
+        }
+        if (e.kind === 'headers' && e.role === 'response') {
+          this.httpStatus = Number(e.fields.find(([n]) => n === ':status')?.[1] ?? NaN);
+          this.headers = e.fields.filter(([n]) => n !== ':status');
+          this.encoding = this.headers.find(([n]) => n === 'grpc-encoding')?.[1];
+          this.queue.push({ kind: 'headers', status: this.httpStatus, headers: this.headers });
+        } else if (e.kind === 'data') {
+          for (const m of this.decoder.feed(e.data)) {
+            this.received++;
+            this.queue.push({ kind: 'raw', message: m });
+          }
+        }
+        if ((e.kind === 'headers' || e.kind === 'data') && e.endStream) {
+          this.ended = true;
+          for (const w of this.waiters.splice(0)) w();
+          if (this.decoder.pending > 0) throw new ProtocolError(`gRPC response to ${this.path} ends inside a message`);
+          const trailers = e.kind === 'headers' && e.role === 'trailers' ? e.fields : [];
+          const status = statusOf(this.path, this.httpStatus, this.headers, trailers);
+          if (!status) throw new ProtocolError(`gRPC response to ${this.path} has no grpc-status in its trailers`);
+          const { details, notGrpc: _n, ...st } = status;
+          this.queue.push({ kind: 'end', status: st, details, trailers });
+        }
+      }
+    }
+    const e = this.queue.shift()!;
+    if (e.kind !== 'raw') return e;
+    return { kind: 'message', data: messageData(e.message, this.encoding, this.opts.maxMessageBytes), compressed: e.message.compressed };
+  }
+}
 
 export type ReflectionVersion = 'v1' | 'v1alpha';
 

@@ -127,3 +127,61 @@ test('descriptors as protobufjs serves them (relative names, no json_name, no im
   assert.equal(registry.getService('lab.v1.Svc')!.methods[0].input.typeName, 'lab.v1.Thing');
   assert.equal(utf8('x').length, 1);
 });
+
+import { gzip } from 'pako';
+import protobuf from 'protobufjs';
+import { compressMessage, decodeStatusDetails, decompressMessage } from './codec.ts';
+
+test('gzip messages: compressed flag framed, inflated back, bounded, and refused under another encoding', () => {
+  const data = utf8('Portolan '.repeat(500));
+  const z = compressMessage(data, 'gzip');
+  assert.ok(z.length < data.length / 10);
+  assert.deepEqual(decompressMessage(z, 'gzip', 10_000), data);
+  assert.equal(toHex(encodeMessage(z, true).subarray(0, 5)), `01${z.length.toString(16).padStart(8, '0')}`);
+  const [m] = splitMessages(encodeMessage(z, true));
+  assert.equal(m.compressed, true);
+  // A bomb: 4 MiB of zeros in a few KiB, inflated only up to the cap.
+  const bomb = gzip(new Uint8Array(4 * 1024 * 1024));
+  assert.throws(() => decompressMessage(bomb, 'gzip', 64 * 1024), (e: unknown) => e instanceof ProtocolError && /gRPC message \(grpc-encoding gzip\): .*65536/.test(e.message));
+  assert.throws(() => decompressMessage(z, undefined, 10_000), /Compressed-Flag 1 but grpc-encoding is absent/);
+  assert.throws(() => decompressMessage(z, 'snappy', 10_000), /snappy, which we did not accept/);
+  assert.throws(() => decompressMessage(fromHex('1f8b0800ffff'), 'gzip', 100), ProtocolError);
+});
+
+test('grpc-status-details-bin: google.rpc.Status with standard details decoded, unknown types raw', () => {
+  const root = new protobuf.Root();
+  root.resolvePath = (_o, t) => (t.startsWith('google/protobuf/') ? t : new URL(`../../../lab/grpc/protos/${t}`, import.meta.url).pathname);
+  root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto']);
+  const enc = (type: string, v: Record<string, unknown>) => {
+    const t = root.lookupType(type);
+    return { type_url: `type.googleapis.com/${type}`, value: t.encode(t.fromObject(v)).finish() };
+  };
+  const Status = root.lookupType('google.rpc.Status');
+  const bytes = Status.encode(
+    Status.fromObject({
+      code: 3,
+      message: 'bad manifest',
+      details: [
+        enc('google.rpc.BadRequest', { fieldViolations: [{ field: 'item', description: 'empty', reason: 'EMPTY' }] }),
+        enc('google.rpc.ErrorInfo', { reason: 'R', domain: 'd.example', metadata: { a: '1', b: '2' } }),
+        enc('google.rpc.RetryInfo', { retryDelay: { seconds: 2, nanos: 500_000_000 } }),
+        enc('google.rpc.LocalizedMessage', { locale: 'en', message: 'no' }),
+        { type_url: 'type.example/x.Y', value: fromHex('0801') },
+      ],
+    }),
+  ).finish();
+  assert.deepEqual(decodeStatusDetails(bytes), {
+    code: 3,
+    name: 'INVALID_ARGUMENT',
+    message: 'bad manifest',
+    details: [
+      { typeUrl: 'type.googleapis.com/google.rpc.BadRequest', type: 'google.rpc.BadRequest', value: { fieldViolations: [{ field: 'item', description: 'empty', reason: 'EMPTY' }] } },
+      { typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo', type: 'google.rpc.ErrorInfo', value: { reason: 'R', domain: 'd.example', metadata: { a: '1', b: '2' } } },
+      { typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', type: 'google.rpc.RetryInfo', value: { retryDelay: '2.5s' } },
+      { typeUrl: 'type.googleapis.com/google.rpc.LocalizedMessage', type: 'google.rpc.LocalizedMessage', value: { locale: 'en', message: 'no' } },
+      { typeUrl: 'type.example/x.Y', type: 'x.Y', raw: 'CAE=' },
+    ],
+  });
+  assert.throws(() => decodeStatusDetails(fromHex('1aff')), ProtocolError);
+  assertFuzzSafe((buf) => (buf.length ? { value: decodeStatusDetails(buf), size: buf.length } : undefined), { seeds: [bytes] });
+});

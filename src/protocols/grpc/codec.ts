@@ -5,6 +5,8 @@
 import { ByteReader, ByteWriter, fromBase64, fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
+import { gzip } from 'pako';
+import { decodeContent } from '../http/coding.ts';
 
 export const MAX_MESSAGE = 4 * 1024 * 1024;
 
@@ -26,8 +28,30 @@ export function messageFrame(max = MAX_MESSAGE): Frame<GrpcMessage> {
   };
 }
 
-export function encodeMessage(data: Uint8Array): Uint8Array {
-  return new ByteWriter(data.length + 5).u8(0).u32(data.length).bytes(data).finish();
+/** `compressed`: `data` is already in the call's grpc-encoding (Compressed-Flag 1). */
+export function encodeMessage(data: Uint8Array, compressed = false): Uint8Array {
+  return new ByteWriter(data.length + 5).u8(compressed ? 1 : 0).u32(data.length).bytes(data).finish();
+}
+
+/** The message encodings we speak (PROTOCOL-HTTP2.md "Message-Encoding"; doc/compression.md). */
+export const ENCODINGS = ['gzip'] as const;
+export type Encoding = 'identity' | (typeof ENCODINGS)[number];
+
+/** A message's payload in `encoding` (gzip: RFC 1952). */
+export function compressMessage(data: Uint8Array, encoding: Encoding): Uint8Array {
+  return encoding === 'gzip' ? gzip(data) : data;
+}
+
+/** A message with Compressed-Flag 1, in the grpc-encoding the server named, inflated to at most `max` bytes. */
+export function decompressMessage(data: Uint8Array, encoding: string | undefined, max: number): Uint8Array {
+  if (encoding === undefined || encoding === 'identity') throw new ProtocolError(`a gRPC message has Compressed-Flag 1 but grpc-encoding is ${encoding ?? 'absent'}`);
+  if (encoding !== 'gzip') throw new ProtocolError(`the server compressed a message with ${encoding}, which we did not accept (grpc-accept-encoding: ${ENCODINGS.join(',')})`);
+  try {
+    return decodeContent(data, ['gzip'], max)!.bytes;
+  } catch (e) {
+    if (e instanceof ProtocolError) throw new ProtocolError(`gRPC message (grpc-encoding gzip): ${e.message.replace(/^Content-Encoding gzip: /, '')}`);
+    throw e;
+  }
 }
 
 /** Splits a whole response body into messages; a trailing partial message is an error. */
@@ -234,4 +258,91 @@ export function decodeHealthResponse(bytes: Uint8Array): string {
   const f = readFields(bytes).find((x) => x.field === 1 && x.wireType === 0);
   const code = f?.varint ?? 0;
   return SERVING_STATUS[code] ?? `STATUS_${code}`;
+}
+
+// --- google.rpc.Status in grpc-status-details-bin (the richer error model, googleapis google/rpc) ---
+
+export interface StatusDetail {
+  typeUrl: string;
+  /** The message's type name (after the last / of the type URL). */
+  type: string;
+  /** Decoded, for the standard google.rpc error detail types. */
+  value?: Record<string, unknown>;
+  /** The encoded message, base64, when its type is not one we know. */
+  raw?: string;
+}
+
+export interface RichStatus {
+  code: number;
+  name: string;
+  message: string;
+  details: StatusDetail[];
+}
+
+type FieldKind = 'string' | 'int' | 'duration' | 'map' | { repeated: Shape } | { message: Shape } | 'strings';
+type Shape = Record<number, [string, FieldKind]>;
+
+const str = (b: Uint8Array | undefined) => fromUtf8(b ?? new Uint8Array(0), true, 'google.rpc detail string');
+
+/** google/rpc/error_details.proto, field numbers and JSON names. */
+const DETAIL_SHAPES: Record<string, Shape> = {
+  'google.rpc.ErrorInfo': { 1: ['reason', 'string'], 2: ['domain', 'string'], 3: ['metadata', 'map'] },
+  'google.rpc.RetryInfo': { 1: ['retryDelay', 'duration'] },
+  'google.rpc.DebugInfo': { 1: ['stackEntries', 'strings'], 2: ['detail', 'string'] },
+  'google.rpc.QuotaFailure': { 1: ['violations', { repeated: { 1: ['subject', 'string'], 2: ['description', 'string'] } }] },
+  'google.rpc.PreconditionFailure': { 1: ['violations', { repeated: { 1: ['type', 'string'], 2: ['subject', 'string'], 3: ['description', 'string'] } }] },
+  'google.rpc.BadRequest': { 1: ['fieldViolations', { repeated: { 1: ['field', 'string'], 2: ['description', 'string'], 3: ['reason', 'string'], 4: ['localizedMessage', { message: { 1: ['locale', 'string'], 2: ['message', 'string'] } }] } }] },
+  'google.rpc.RequestInfo': { 1: ['requestId', 'string'], 2: ['servingData', 'string'] },
+  'google.rpc.ResourceInfo': { 1: ['resourceType', 'string'], 2: ['resourceName', 'string'], 3: ['owner', 'string'], 4: ['description', 'string'] },
+  'google.rpc.Help': { 1: ['links', { repeated: { 1: ['description', 'string'], 2: ['url', 'string'] } }] },
+  'google.rpc.LocalizedMessage': { 1: ['locale', 'string'], 2: ['message', 'string'] },
+};
+
+function decodeShape(bytes: Uint8Array, shape: Shape, depth = 0): Record<string, unknown> {
+  if (depth > 4) throw new ProtocolError('google.rpc detail nested too deeply');
+  const out: Record<string, unknown> = {};
+  for (const f of readFields(bytes, 10_000)) {
+    const spec = shape[f.field];
+    if (!spec) continue;
+    const [name, kind] = spec;
+    if (kind === 'int') out[name] = f.varint ?? 0;
+    else if (f.bytes === undefined) throw new ProtocolError(`google.rpc detail field ${name} has wire type ${f.wireType}`);
+    else if (kind === 'string') out[name] = str(f.bytes);
+    else if (kind === 'strings') ((out[name] ??= []) as string[]).push(str(f.bytes));
+    else if (kind === 'duration') {
+      // google.protobuf.Duration {int64 seconds = 1; int32 nanos = 2}, shown as its JSON form ("2.500s").
+      const d = readFields(f.bytes, 10);
+      const seconds = d.find((x) => x.field === 1)?.varint ?? 0;
+      const nanos = d.find((x) => x.field === 2)?.varint ?? 0;
+      out[name] = `${seconds}${nanos ? `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}` : ''}s`;
+    } else if (kind === 'map') {
+      const entry = readFields(f.bytes, 10);
+      const m = (out[name] ??= {}) as Record<string, string>;
+      m[str(entry.find((x) => x.field === 1)?.bytes)] = str(entry.find((x) => x.field === 2)?.bytes);
+    } else if ('repeated' in kind) ((out[name] ??= []) as unknown[]).push(decodeShape(f.bytes, kind.repeated, depth + 1));
+    else out[name] = decodeShape(f.bytes, kind.message, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * grpc-status-details-bin: a google.rpc.Status {int32 code = 1; string message = 2; repeated google.protobuf.Any
+ * details = 3}, each Any {string type_url = 1; bytes value = 2} decoded when its type is a standard error detail.
+ */
+export function decodeStatusDetails(bytes: Uint8Array): RichStatus {
+  const fields = readFields(bytes, 10_000);
+  const code = fields.find((f) => f.field === 1 && f.wireType === 0)?.varint ?? 0;
+  const message = str(fields.find((f) => f.field === 2)?.bytes);
+  const details = fields
+    .filter((f) => f.field === 3 && f.bytes)
+    .slice(0, 100)
+    .map((f): StatusDetail => {
+      const any = readFields(f.bytes!, 10);
+      const typeUrl = str(any.find((x) => x.field === 1)?.bytes);
+      const value = any.find((x) => x.field === 2)?.bytes ?? new Uint8Array(0);
+      const type = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+      const shape = DETAIL_SHAPES[type];
+      return shape ? { typeUrl, type, value: decodeShape(value, shape) } : { typeUrl, type, raw: toBase64(value) };
+    });
+  return { code, name: statusName(code), message, details };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call } from '../../../test/harness.ts';
+import { call, openSession, type SessionClient } from '../../../test/harness.ts';
 import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { ports } from '../../../lab/index.ts';
 import { grpcFacts } from '../../../lab/grpc/facts.ts';
@@ -31,7 +31,7 @@ test('grpc: services and their methods through server reflection v1 (h2c, worker
 test('grpc: reflection v1alpha gives the same answer', async () => {
   const r = await ok('services', { ...h2c, reflection: 'v1alpha' });
   assert.equal(r.reflection, 'v1alpha');
-  assert.ok(r.services.some((s: { name: string; methods: unknown[] }) => s.name === grpcFacts.service && s.methods.length === 4));
+  assert.ok(r.services.some((s: { name: string; methods: unknown[] }) => s.name === grpcFacts.service && s.methods.length === grpcFacts.methods.length));
 });
 
 test('grpc: describe a method, a message and an enum', async () => {
@@ -137,6 +137,12 @@ test("grpc: over TLS with ALPN h2 on workerd (Portolan's TLS engine) and on the 
   assert.equal(ws.alpn, 'h2');
   assert.ok(ws.services.some((s: { name: string }) => s.name === grpcFacts.service));
   assert.equal((await ok('health', tlsTarget)).status, 'SERVING');
+  const st = await openSession('grpc', 'stream', { ...tlsTarget, method: `${grpcFacts.service}/Manifest`, requests: [{ item: 'silk', quantity: 1 }], end: true });
+  try {
+    assert.deepEqual((await st.next((m) => m.type === 'message')).message, { lines: 1, totalQuantity: 1, items: ['silk'] });
+  } finally {
+    st.close();
+  }
   const runtime = await call('grpc', 'health', { ...tlsTarget, tlsEngine: 'runtime' });
   assert.equal(runtime.status, 501);
   assert.deepEqual(runtime.body.error.detail.missing, ['alpn']);
@@ -147,4 +153,158 @@ test("grpc: over TLS with ALPN h2 on workerd (Portolan's TLS engine) and on the 
   assert.equal(s.body.result.alpn, 'h2');
   const h = await callNode(node, 'grpc', 'health', tlsTarget);
   assert.equal(h.body.result.status, 'SERVING');
+});
+
+const svc = grpcFacts.service;
+
+async function stream(input: Record<string, unknown>, opts: { manualAck?: boolean } = {}): Promise<SessionClient> {
+  const s = await openSession('grpc', 'stream', { ...h2c, ...input }, 'dev', opts);
+  const open = await s.next((m) => m.type === 'open' || m.type === 'error');
+  assert.equal(open.type, 'open', JSON.stringify(open));
+  return s;
+}
+
+test('grpc stream: client streaming — each line sent as the user sends it, the summary after the half-close', async () => {
+  const s = await stream({ method: `${svc}/Manifest` });
+  try {
+    const lines = [
+      { item: 'salt', quantity: 3 },
+      { item: 'spice', quantity: 5 },
+      { item: 'timber', quantity: 11 },
+    ];
+    for (const line of lines) s.send({ type: 'send', message: line });
+    s.send({ type: 'end' });
+    const answer = await s.next((m) => m.type === 'message');
+    assert.deepEqual(answer.message, { lines: 3, totalQuantity: 19, items: ['salt', 'spice', 'timber'] });
+    const status = await s.next((m) => m.type === 'status');
+    assert.deepEqual(status.status, { code: 0, name: 'OK', message: 'OK' });
+    const end = await s.next((m) => m.type === 'end');
+    assert.deepEqual({ sent: end.result.sent, received: end.result.received, ended: end.result.ended }, { sent: 3, received: 1, ended: 'server' });
+  } finally {
+    s.close();
+  }
+});
+
+test('grpc stream: bidirectional — every answer pushed before the next request is sent, trailers at the end', async () => {
+  const s = await stream({ method: `${svc}/Convoy` });
+  try {
+    s.send({ type: 'send', message: { text: 'first' } });
+    assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'first', seq: 1 });
+    s.send({ type: 'send', message: { text: 'second', repeat: 2 } });
+    assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'second', seq: 2 });
+    assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'second', seq: 3 });
+    s.send({ type: 'end' });
+    // No more messages after the half-close: an error, the call goes on.
+    s.send({ type: 'send', message: { text: 'late' } });
+    assert.match((await s.next((m) => m.type === 'error')).error.message, /half-closed/);
+    const status = await s.next((m) => m.type === 'status');
+    assert.equal(status.status.name, 'OK');
+    assert.ok(status.trailers.some((t: { name: string; value: string }) => t.name === 'x-lab-count' && t.value === '3'));
+  } finally {
+    s.close();
+  }
+});
+
+test('grpc stream: a server faster than the browser is held at the session window, then delivers everything once acked', async () => {
+  const total = 1500;
+  const s = await stream({ method: `${svc}/Convoy`, window: 32 * 1024 }, { manualAck: true });
+  try {
+    s.send({ type: 'ack', bytes: 4096 });
+    s.send({ type: 'send', message: { text: 'flood', repeat: total, pad: 1000 } });
+    s.send({ type: 'end' });
+    await s.next((m) => m.type === 'message');
+    await new Promise((r) => setTimeout(r, 1000));
+    const early = s.inbox.filter((m) => m.type === 'message').length + 1;
+    // About 32 KiB of JSON messages of ~1.4 KB each went out before the session stopped reading.
+    assert.ok(early < total / 10, `${early} of ${total} messages arrived before any ack`);
+    let seen = early;
+    s.send({ type: 'ack', bytes: 64 * 1024 });
+    while (seen < total) {
+      const m = await s.next((x) => x.type === 'message');
+      assert.equal(m.message.text, 'flood');
+      seen++;
+      s.send({ type: 'ack', bytes: JSON.stringify(m).length + 64 });
+    }
+    const status = await s.next((m) => m.type === 'status');
+    assert.equal(status.status.name, 'OK');
+    const end = await s.next((m) => m.type === 'end');
+    assert.equal(end.result.received, total);
+  } finally {
+    s.close();
+  }
+});
+
+test('grpc: gzip request messages (grpc-encoding) are inflated by the server, in a call and in a stream', async () => {
+  const request = { name: 'Compressed '.repeat(50), crew: 41 };
+  const r = await ok('call', { ...h2c, method: `${svc}/Echo`, request, compression: 'gzip' });
+  assert.deepEqual(r.messages, [{ ...request, crew: 42 }]);
+  assert.deepEqual(r.status, { code: 0, name: 'OK', message: 'OK' });
+  const s = await stream({ method: `${svc}/Manifest`, compression: 'gzip', requests: [{ item: 'wool', quantity: 2 }] });
+  try {
+    s.send({ type: 'send', message: { item: 'wine', quantity: 4 } });
+    s.send({ type: 'end' });
+    assert.deepEqual((await s.next((m) => m.type === 'message')).message, { lines: 2, totalQuantity: 6, items: ['wool', 'wine'] });
+  } finally {
+    s.close();
+  }
+});
+
+test('grpc: deadlines — grpc-timeout from deadlineMs or the operation timeout, DEADLINE_EXCEEDED as the server says it', async () => {
+  const r = await ok('call', { ...h2c, method: `${svc}/Slow`, request: { delayMs: 10_000 }, deadlineMs: 300 });
+  assert.equal(r.grpcTimeout, '300m');
+  assert.equal(r.status.code, 4);
+  assert.equal(r.status.name, 'DEADLINE_EXCEEDED');
+  assert.match(r.status.message, /deadline/i);
+  const byTimeout = await ok('call', { ...h2c, method: `${svc}/Slow`, request: { delayMs: 10_000 }, timeoutMs: 2000 });
+  assert.equal(byTimeout.grpcTimeout, '1600m');
+  assert.equal(byTimeout.status.name, 'DEADLINE_EXCEEDED');
+  const inTime = await ok('call', { ...h2c, method: `${svc}/Slow`, request: { delayMs: 10 }, deadlineMs: 8000 });
+  assert.equal(inTime.status.name, 'OK');
+  assert.equal(inTime.messages[0].name, ship.name);
+  // A stream's deadline: the server ends the open call itself.
+  const s = await stream({ method: `${svc}/Convoy`, deadlineMs: 500 });
+  try {
+    const status = await s.next((m) => m.type === 'status', 10_000);
+    assert.equal(status.status.name, 'DEADLINE_EXCEEDED');
+  } finally {
+    s.close();
+  }
+});
+
+test('grpc: rich error details — google.rpc.Status from grpc-status-details-bin, each detail by its type', async () => {
+  const f = grpcFacts.reject;
+  const r = await ok('call', { ...h2c, method: `${svc}/Reject`, request: {} });
+  assert.deepEqual(r.status, { code: f.code, name: 'INVALID_ARGUMENT', message: f.message });
+  assert.equal(r.details.code, f.code);
+  assert.equal(r.details.message, f.message);
+  assert.deepEqual(
+    r.details.details.map((d: { type: string; value?: unknown; raw?: string }) => [d.type, d.value ?? d.raw]),
+    [
+      ['google.rpc.BadRequest', { fieldViolations: [f.violation] }],
+      ['google.rpc.ErrorInfo', f.errorInfo],
+      ['google.rpc.RetryInfo', { retryDelay: '2.5s' }],
+      ['google.rpc.LocalizedMessage', f.localized],
+      [f.unknown.typeUrl.split('/')[1], Buffer.from(f.unknown.valueHex, 'hex').toString('base64')],
+    ],
+  );
+  assert.equal(r.details.details[4].typeUrl, f.unknown.typeUrl);
+});
+
+test('grpc: gzip answers from a server that compresses them (python3-grpcio), inflated; raw calls need no reflection', async () => {
+  const raw = { host: '127.0.0.1', port: p.grpcRaw };
+  const payload = Buffer.from('Portolan compresses its cargo. '.repeat(100));
+  const r = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Echo', rawRequests: [payload.toString('base64')] });
+  assert.deepEqual(r.status, { code: 0, name: 'OK', message: '' });
+  assert.deepEqual(r.compressed, { count: 1, encoding: 'gzip' });
+  assert.deepEqual(r.messages, [{ base64: payload.toString('base64'), bytes: payload.length }]);
+  assert.equal(r.method, null);
+  // Both ways: our gzip request messages, its gzip answers.
+  const parts = [Buffer.from('salt '.repeat(40)), Buffer.from('spice '.repeat(40))];
+  const joined = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Collect', rawRequests: parts.map((b) => b.toString('base64')), compression: 'gzip' });
+  assert.equal(Buffer.from(joined.messages[0].base64, 'base64').toString(), Buffer.concat(parts).toString());
+  assert.equal(joined.compressed.encoding, 'gzip');
+  const stream = await ok('call', { ...raw, method: 'portolan.lab.v1.Raw/Repeat', rawRequests: [payload.toString('base64')], compression: 'gzip' });
+  assert.equal(stream.messages.length, 3);
+  assert.equal(stream.compressed.count, 3);
+  assert.ok(stream.messages.every((m: { base64: string }) => m.base64 === payload.toString('base64')));
 });

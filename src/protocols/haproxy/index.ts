@@ -4,6 +4,7 @@ import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { runAction, runCommands, throwIfRefused, type Answer } from './client.ts';
 import { parseInfo, parseServersState, parseSessions, parseStatCsv } from './codec.ts';
+import { identification } from './identify.ts';
 
 const maxBytes = z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024).describe('Longest answer read; more is cut and flagged truncated');
 const name = z.string().min(1).max(256).regex(/^[^\s;/#]+$/, 'a name without spaces, ";", "/" or "#"');
@@ -50,6 +51,7 @@ export default defineProtocol({
   verifiedAgainst: 'HAProxy 2.6.12-1+deb12u4 (Debian 12)',
   tls: { implicit: { port: 9998 } },
   defaultOperation: 'info',
+  identify: identification,
   operations: {
     info: operation({
       summary: 'show info: version, uptime, connections, rates and limits of the HAProxy process',

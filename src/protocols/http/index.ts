@@ -29,6 +29,7 @@ import {
   type Origin,
   type SentRequest,
 } from './client.ts';
+import { identification } from './identify.ts';
 
 const MiB = 1024 * 1024;
 
@@ -204,6 +205,7 @@ export default defineProtocol({
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'request',
+  identify: identification,
   operations: {
     request: operation({
       primary: ['method', 'path', 'headers', 'body'],

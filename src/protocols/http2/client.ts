@@ -414,6 +414,19 @@ export class H2Session {
     }
   }
 
+  /** Sends what is owed, then reads one frame and applies it: for callers that drive their own streams (gRPC streaming). */
+  async step(): Promise<H2Event[]> {
+    await this.send(this.h2.takeOutbound());
+    const events = this.h2.receive(await this.readFrame());
+    this.handle(events, new Map());
+    return events;
+  }
+
+  /** Sends what is owed now (request DATA the windows allow, resets, acknowledgements). */
+  async flush(): Promise<void> {
+    await this.send(this.h2.takeOutbound());
+  }
+
   /** Waits for outstanding PING ACKs and SETTINGS ACK a little, reading frames (bounded). */
   async settle(maxFrames = 10): Promise<void> {
     for (let i = 0; i < maxFrames && (this.pendingPing || !this.settingsAcked) && !this.goaway; i++) {

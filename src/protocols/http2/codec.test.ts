@@ -270,6 +270,31 @@ test('connection: a request body waits for the send windows (§6.9) and is relea
   assert.equal(d.blockedBytes, 0, 'the first 10 bytes went out before the SETTINGS');
 });
 
+test('connection: a streamed request body — HEADERS without END_STREAM, DATA as given within the window, an empty DATA half-closes', () => {
+  const c = new ClientConnection();
+  c.preface();
+  feed(c, encodeSettings([[Setting.INITIAL_WINDOW_SIZE, 10]]));
+  c.takeOutbound();
+  const id = c.openStream([[':method', 'POST'], [':path', '/svc/Method']]);
+  const [headers] = framesOf(c.takeOutbound());
+  assert.equal(headers.type, 'HEADERS');
+  assert.equal(headers.flags & Flags.END_STREAM, 0);
+  c.sendData(id, utf8('0123456789abc'), false);
+  const first = framesOf(c.takeOutbound());
+  assert.deepEqual(first.map((f) => [f.type, f.length, f.flags & Flags.END_STREAM]), [['DATA', 10, 0]]);
+  assert.equal(c.pendingOn(id), 3);
+  c.sendData(id, new Uint8Array(0), true);
+  assert.equal(framesOf(c.takeOutbound()).length, 0, 'the half-close waits behind the queued bytes');
+  feed(c, encodeWindowUpdate(id, 100));
+  assert.deepEqual(framesOf(c.takeOutbound()).map((f) => [f.type, f.length, f.flags & Flags.END_STREAM]), [['DATA', 3, Flags.END_STREAM]]);
+  assert.throws(() => c.sendData(id, utf8('late'), false), /half-closed/);
+  // Nothing queued: the half-close is an empty DATA frame with END_STREAM.
+  const other = c.openStream([[':method', 'POST'], [':path', '/svc/Other']]);
+  c.takeOutbound();
+  c.sendData(other, new Uint8Array(0), true);
+  assert.deepEqual(framesOf(c.takeOutbound()).map((f) => [f.type, f.length, f.flags & Flags.END_STREAM]), [['DATA', 0, Flags.END_STREAM]]);
+});
+
 test('connection: receive windows are credited back; overrunning them is an error', () => {
   const c = new ClientConnection({ initialWindowSize: 100, connectionWindowSize: 65535 });
   c.preface();

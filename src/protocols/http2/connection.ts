@@ -9,6 +9,7 @@
 // bodies are sent only as far as both the connection and the stream send windows allow; a WINDOW_UPDATE
 // from the server releases the rest. Received DATA is credited back as soon as it is consumed.
 import { concat } from '../../core/bytes.ts';
+import { ProtocolError } from '../../core/errors.ts';
 import { Decoder, Encoder, type DecodedBlock, type HeaderField } from './hpack.ts';
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -171,24 +172,47 @@ export class ClientConnection {
 
   /** Opens a stream with a request; the body goes out as the windows allow (see takeOutbound). */
   request(fields: HeaderField[], body?: Uint8Array): number {
+    const hasBody = body !== undefined && body.length > 0;
+    const id = this.startStream(fields, !hasBody);
+    if (hasBody) this.sendData(id, body!, true);
+    return id;
+  }
+
+  /** A new stream's HEADERS (§5.1.1: client streams are odd and increase); `end`: no body follows. */
+  private startStream(fields: HeaderField[], end: boolean): number {
     if (this.goaway) throw connectionError('REFUSED_STREAM', `the server sent GOAWAY (${errorName(this.goaway.errorCode)}); no new streams`);
     const id = this.nextStream;
-    this.nextStream += 2; // §5.1.1: client streams are odd and increase.
+    this.nextStream += 2;
     this.highestStream = id;
-    const hasBody = body !== undefined && body.length > 0;
-    const s = this.newStream(id, !hasBody);
-    this.streams.set(id, s);
+    this.streams.set(id, this.newStream(id, end));
     const block = this.encoder.encode(fields);
     this.lastBlockSize = block.length;
-    this.outbound.push(encodeHeaders(id, block, !hasBody, this.peer.maxFrameSize));
-    if (hasBody) {
-      s.pending.push(body!);
-      s.pendingBytes = body!.length;
-      s.endAfterPending = true;
-      this.sending.add(s);
-    }
-    this.flushData();
+    this.outbound.push(encodeHeaders(id, block, end, this.peer.maxFrameSize));
     return id;
+  }
+
+  /** Opens a stream whose request body is sent later, piece by piece, with `sendData` (a streaming call). */
+  openStream(fields: HeaderField[]): number {
+    return this.startStream(fields, false);
+  }
+
+  /** Queues request DATA on a stream opened with `openStream`; `end` half-closes it (END_STREAM) once all is sent. */
+  sendData(stream: number, data: Uint8Array, end: boolean): void {
+    const s = this.streams.get(stream);
+    if (!s || s.reset) throw new ProtocolError(`stream ${stream} is closed`);
+    if (s.localEnded || s.endAfterPending) throw new ProtocolError(`stream ${stream} is already half-closed by us`);
+    if (data.length > 0) {
+      s.pending.push(data);
+      s.pendingBytes += data.length;
+    }
+    s.endAfterPending = end;
+    this.sending.add(s);
+    this.flushData();
+  }
+
+  /** Request bytes of one stream still waiting for window (0 once the stream is gone). */
+  pendingOn(stream: number): number {
+    return this.streams.get(stream)?.pendingBytes ?? 0;
   }
 
   ping(opaque: Uint8Array): void {
@@ -234,6 +258,11 @@ export class ClientConnection {
         const end = s.pendingBytes === 0 && s.endAfterPending;
         if (end) s.localEnded = true;
         this.outbound.push(encodeData(s.id, piece, end));
+      }
+      // A half-close with nothing left to send: an empty DATA frame with END_STREAM.
+      if (s.pendingBytes === 0 && s.endAfterPending && !s.localEnded && !s.reset) {
+        s.localEnded = true;
+        this.outbound.push(encodeData(s.id, new Uint8Array(0), true));
       }
       if (s.pendingBytes === 0) this.sending.delete(s);
       this.retire(s);

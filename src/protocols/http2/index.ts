@@ -10,6 +10,7 @@ import { headerPairs, headersInput } from '../http/index.ts';
 import { responseFile, skipping, withRange } from '../http/files.ts';
 import { settingName } from './frames.ts';
 import { connectH2, goawayError, type H2Request, type H2Response, type StartMode } from './client.ts';
+import { identification } from './identify.ts';
 
 const MiB = 1024 * 1024;
 
@@ -109,6 +110,7 @@ export default defineProtocol({
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'request',
+  identify: identification,
   operations: {
     request: operation({
       primary: ['method', 'path', 'headers', 'body'],

@@ -102,6 +102,7 @@ export default defineProtocol({
   verifiedAgainst: 'Squid 5.7, tinyproxy 1.11.1',
   over: ['http'],
   defaultOperation: 'request',
+  identify: { unprobed: 'answers HTTP: the HTTP probe names squid and tinyproxy from the Server header and the error headers squid adds' },
   operations: {
     connect: operation({
       summary: 'CONNECT to a target through the proxy: the proxy’s answer and fields; optionally sends text and shows what the target answers',

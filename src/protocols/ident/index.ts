@@ -4,6 +4,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { splitHostPort } from '../../core/conn.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { ERROR_MEANINGS, parseReply, query } from './codec.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'ident',
@@ -19,6 +20,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'oidentd 2.5.0',
   defaultOperation: 'query',
+  identify: identification,
   operations: {
     query: operation({
       summary: 'Open a connection to servicePort on the target, then ask its ident server who owns that connection there',

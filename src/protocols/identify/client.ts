@@ -14,7 +14,7 @@ import { PortolanError, classify } from '../../core/errors.ts';
 import type { DialRequest, OperationContext } from '../../core/protocol.ts';
 import { previewBytes } from '../../core/transcript.ts';
 import { H2Session } from '../http2/client.ts';
-import { OUTSIDE_REGISTRY, PROBES, clientHello, probesFor, readTlsAnswer, recognizeBanner, recognizeReply, type Confidence, type Finding } from './probes.ts';
+import { OUTSIDE_REGISTRY, allProbes, clientHello, probesFor, rank, readTlsAnswer, recognizeBanner, recognizeReply, type Confidence, type Finding } from './probes.ts';
 
 export interface Evidence {
   step: string;
@@ -211,7 +211,7 @@ export async function identifyPort(ctx: OperationContext, port: number, opts: Id
     return report('open', { service: 'tls', confidence: 'high', info: 'TLS; the service inside answered no probe' }, tls);
   }
   if (plain.finding) return report('open', plain.finding);
-  return report('open', null, { mode: 'none' }, first.silent ? `accepts connections and answers none of ${PROBES.length} probes` : 'answers in words no probe recognizes');
+  return report('open', null, { mode: 'none' }, first.silent ? `accepts connections and answers none of ${allProbes().length} probes` : 'answers in words no probe recognizes');
 }
 
 interface Listened {
@@ -230,11 +230,7 @@ async function listen(ctx: OperationContext, port: number, tls: TlsMode, opts: I
     return lhlo;
   }, extra);
   if (x.unreachable) return { unreachable: true, error: x.error, finding: null, silent: true };
-  let finding = x.greeting.length ? recognizeBanner(x.greeting) : null;
-  // Text unasked, then the server hangs up: what RFC 865 (Quote of the Day) does, and little else.
-  if (!finding && x.closed && x.greeting.length > 0 && x.greeting.every((b) => b === 9 || b === 10 || b === 13 || (b >= 0x20 && b < 0x7f))) {
-    finding = { service: 'qotd', confidence: 'low', info: 'text unasked, then closed' };
-  }
+  let finding = x.greeting.length ? recognizeBanner(x.greeting, x.closed) : null;
   evidence.push({ step: 'listen', tls: tls !== 'off', received: preview(x.greeting), note: x.greeting.length ? (finding ? `${finding.service} (${finding.confidence})` : 'greeting not recognized') : x.closed ? 'closed without a word' : 'silent' });
   if (lhlo) {
     const said = fromLatin1(x.reply);
@@ -292,7 +288,7 @@ async function search(ctx: OperationContext, port: number, tls: TlsMode, opts: I
     }
     // An HTTP/1.1 server may speak h2c too (RFC 9113 3.3, prior knowledge): ask with the preface.
     if (f?.service === 'http' && f.confidence === 'high' && tls === 'off') {
-      const h2c = PROBES.find((p) => p.name === 'h2c-preface')!;
+      const h2c = allProbes().find((p) => p.name === 'h2c-preface')!;
       const preface = h2c.payload(ctx.target.host, random);
       const y = await exchange(ctx, port, tls, opts, 0, () => preface, extra);
       const g = y.reply.length ? h2c.recognize(y.reply, '', preface) : null;
@@ -311,7 +307,6 @@ async function search(ctx: OperationContext, port: number, tls: TlsMode, opts: I
   return { finding: best };
 }
 
-const rank = (f: Finding) => (f.confidence === 'high' ? 3 : f.confidence === 'medium' ? 2 : 1);
 
 /** On an HTTP/2 port: a gRPC health check (grpc.health.v1, read-only) tells a gRPC server from a web server. */
 async function grpcCheck(ctx: OperationContext, port: number, tls: TlsMode, opts: IdentifyOptions, evidence: Evidence[], extra: DialRequest): Promise<Finding | null> {

@@ -5,8 +5,10 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { concat, fromHex, utf8 } from '../../core/bytes.ts';
 import { protocols } from '../index.ts';
-import { RECOGNIZED_SERVICES, NOT_PROBED, OUTSIDE_REGISTRY, PROBES, clientHello, isEcho, probesFor, productVersion, readTlsAnswer, recognizeBanner, recognizeReply } from './probes.ts';
+import { productVersion } from '../../core/identify.ts';
+import { OUTSIDE_REGISTRY, allProbes, clientHello, isEcho, probesFor, readTlsAnswer, recognizeBanner, recognizeReply } from './probes.ts';
 
+const PROBES = allProbes();
 const probe = (name: string) => PROBES.find((p) => p.name === name)!;
 const fixed = (n: number) => new Uint8Array(n).fill(7);
 
@@ -48,7 +50,13 @@ test('replies: each probe names its protocol; a foreign probe answered in the se
   assert.deepEqual(recognizeReply(http, http.payload('h', fixed), utf8("-ERR unknown command 'GET'\r\n"))?.confidence, 'medium');
   const mc = probe('memcached-version');
   assert.equal(recognizeReply(mc, mc.payload('h', fixed), utf8('VERSION 1.6.18\r\n'))?.version, '1.6.18');
-  assert.equal(recognizeReply(mc, mc.payload('h', fixed), utf8('UNKNOWN_COMMAND\r\n'))?.service, 'beanstalkd');
+  // beanstalkd and gearmand answer memcached's "version" in their own words: named at medium, so their own probes run next.
+  assert.deepEqual(recognizeReply(mc, mc.payload('h', fixed), utf8('UNKNOWN_COMMAND\r\n')), { service: 'beanstalkd', confidence: 'medium' });
+  assert.deepEqual(recognizeReply(mc, mc.payload('h', fixed), utf8('OK 1.1.20\n')), { service: 'gearman', confidence: 'medium', product: 'gearmand', version: '1.1.20' });
+  const stats = probe('beanstalkd-stats');
+  assert.deepEqual(recognizeReply(stats, stats.payload('h', fixed), utf8('OK 40\r\n---\ncurrent-jobs-urgent: 0\nversion: "1.12"\n\r\n')), { service: 'beanstalkd', confidence: 'high', product: 'beanstalkd', version: '1.12' });
+  const gear = probe('gearman-version');
+  assert.deepEqual(recognizeReply(gear, gear.payload('h', fixed), utf8('OK 40\r\n---\n')), { service: 'beanstalkd', confidence: 'medium', product: 'beanstalkd', version: undefined });
   // memcached's ERROR is not a STOMP frame.
   const stomp = probe('stomp-connect');
   assert.equal(recognizeReply(stomp, stomp.payload('h', fixed), utf8('ERROR\r\nERROR\r\n'))?.service, undefined);
@@ -137,12 +145,28 @@ test('fuzz: no recognizer throws or hangs on random bytes', () => {
   );
 });
 
-test('every protocol in the registry has an identification probe, a greeting signature, or a stated reason', () => {
-  const named = new Set<string>([...PROBES.map((p) => p.protocol), ...RECOGNIZED_SERVICES]);
-  const missing = protocols.filter((p) => !named.has(p.id) && !NOT_PROBED[p.id]).map((p) => p.id);
-  assert.deepEqual(missing, []);
+test('every protocol in the registry declares its greeting, a probe, how it answers others, or why it has none', () => {
+  const undeclared = protocols.filter((p) => !p.identify || !(p.identify.greeting || p.identify.probes?.length || p.identify.answers || p.identify.unprobed)).map((p) => p.id);
+  assert.deepEqual(undeclared, []);
+  const both = protocols.filter((p) => p.identify?.unprobed && (p.identify.greeting || p.identify.probes?.length || p.identify.answers)).map((p) => p.id);
+  assert.deepEqual(both, [], 'a reason not to identify beside a way to');
+  const names = PROBES.map((p) => p.name);
+  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], 'probe names are unique');
   for (const id of OUTSIDE_REGISTRY) assert.ok(!protocols.some((p) => p.id === id), `${id} is in the registry now: drop it from OUTSIDE_REGISTRY`);
-  for (const id of Object.keys(NOT_PROBED)) assert.ok(!named.has(id), `${id} has a probe and a reason not to`);
+});
+
+test('greetings: the first high-confidence one in registry order wins over a weaker one', () => {
+  // A 220 line naming LMTP: LMTP, not the SMTP that any 220 line suggests.
+  assert.equal(recognizeBanner(utf8('220 host LMTP server ready\r\n'))?.service, 'lmtp');
+  // DICT's 220 ends in a message id; FTP's names FTP; SNPP's names SNPP.
+  assert.equal(recognizeBanner(utf8('220 dict.example dictd 1.12.1/rf on Linux 6.1 <auth.mime> <3.7@dict.example>\r\n'))?.version, '1.12.1');
+  assert.equal(recognizeBanner(utf8('220 QuickPage v3.3 SNPP server ready\r\n'))?.service, 'snpp');
+  // Text unasked, then the server hangs up: Quote of the Day, at low confidence; the same text on an open connection is nothing.
+  assert.deepEqual(recognizeBanner(utf8('"Whatever is worth doing at all is worth doing well."\r\n'), true), { service: 'qotd', confidence: 'low', info: 'text unasked, then closed' });
+  assert.equal(recognizeBanner(utf8('"Whatever is worth doing at all is worth doing well."\r\n'), false), null);
+  assert.equal(recognizeBanner(Uint8Array.of(0xed, 0x0e, 0x3a, 0x80), true)?.service, 'time');
+  // A daytime line then a hang-up reads as Quote of the Day too (low), and as daytime (medium): daytime.
+  assert.deepEqual(recognizeBanner(utf8('05 DEC 2026 08:23:29 UTC\r\n'), true), { service: 'daytime', confidence: 'medium' });
 });
 
 test('NNTP by its greeting: INN with its version, other servers by the word', () => {

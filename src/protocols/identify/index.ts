@@ -86,6 +86,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'OpenSSH 9.2p1, PostgreSQL 15, MariaDB 10.11, Redis 7.0.15, memcached 1.6.18, BIND 9.18, Unbound 1.17.1, vsftpd 3.0.3, ProFTPD, Postfix, Dovecot 2.3, nginx 1.22.1, Apache 2.4, @grpc/grpc-js, xrdp, coturn 4.6.1, Tor, squid 5.7, tinyproxy 1.11.1, Dante, TigerVNC, x11vnc, SPICE, FRR bgpd, Open vSwitch, nats-server 2.9.10, beanstalkd, gearmand 1.1.20, mosquitto 2.0; compared with nmap 7.93',
   defaultOperation: 'scan',
+  identify: { unprobed: 'this operation' },
   operations: {
     port: operation({
       summary: 'Identify the service on one port',

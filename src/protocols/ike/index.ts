@@ -50,6 +50,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'strongSwan charon 5.9.8',
   defaultOperation: 'init',
+  identify: { unprobed: 'UDP' },
   operations: {
     init: operation({
       summary: 'IKE_SA_INIT: the responder’s chosen proposal, DH group, nonce, NAT detection, vendor IDs and notifies',

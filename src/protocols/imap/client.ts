@@ -9,7 +9,8 @@
 import { fromBase64, fromLatin1, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { AuthError, InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
+import { deflateLayer } from '../../core/inflate.ts';
 import type { ByteSink } from '../../core/files.ts';
 import { saslClient, type SaslCredentials, type SaslMechanismName } from '../mail/sasl.ts';
 import { asString, astring, describeCommand, istring, joinParts, responseFrame, type CommandPart, type ImapResponse, type ResponseCode } from './codec.ts';
@@ -47,6 +48,8 @@ export function statusText(s: StatusResponse): string {
 
 export class ImapSession {
   capabilities = new Set<string>();
+  /** COMPRESS=DEFLATE is active (RFC 4978). */
+  compressed = false;
   greeting: StatusResponse | null = null;
   authenticated = false;
   private tagNo = 0;
@@ -189,6 +192,14 @@ export class ImapSession {
     await this.conn.startTls();
     this.capabilities.clear();
     await this.capability();
+  }
+
+  /** RFC 4978 COMPRESS DEFLATE: from the tagged OK on, both directions are one deflate stream each, sync-flushed. */
+  async compress(): Promise<void> {
+    if (!this.has('COMPRESS=DEFLATE')) throw InvalidInput.field('compress', `the server does not offer COMPRESS=DEFLATE on this connection (it offers ${[...this.capabilities].filter((c) => c.startsWith('COMPRESS=')).join(' ') || 'no COMPRESS'})`);
+    await this.ok(['COMPRESS DEFLATE'], 'COMPRESS');
+    this.conn.wrap((inner) => deflateLayer(inner, 'IMAP COMPRESS=DEFLATE'), 'COMPRESS=DEFLATE: both directions deflated from here on (the transcript shows them inflated)');
+    this.compressed = true;
   }
 
   /** RFC 9051 6.2.3 LOGIN; refused when the server says LOGINDISABLED. */

@@ -13,7 +13,17 @@ const { alice, dave } = mailFacts.users;
 const login = { username: dave.address, password: dave.password };
 const plain = { host, port: p.imap, ...login };
 
-before(() => ensureLab(['mail']));
+/** Deletes messages of this file's large-message tests, so runs against a long-lived lab stay under Dave's quota. */
+async function discard(uids: number[]) {
+  if (uids.length === 0) return;
+  await ok('store', { ...plain, uids: uids.join(','), mode: 'add', flags: ['\\Deleted'] });
+  await ok('expunge', { ...plain, uids: uids.join(',') });
+}
+
+before(async () => {
+  await ensureLab(['mail']);
+  for (const prefix of ['file ', 'compressed ']) await discard((await ok('search', { ...plain, subject: prefix })).uids);
+});
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
@@ -278,6 +288,7 @@ test('FETCH as a file: one MIME part decoded (BINARY) and the whole message (.em
   const many = await streamDownload(workerUrl('dev'), 'imap', 'fetch', { ...input, uids: '1:*', body: 'full' });
   assert.equal(many.status, 400);
   assert.equal(many.json.error.message, 'uids: a download is one message: give one UID');
+  await discard([appended.uid]);
 });
 
 test('NAMESPACE, QUOTA and SPECIAL-USE: the personal namespace, the quota in use, only the special-use mailboxes', async () => {
@@ -358,4 +369,24 @@ test('SORT and THREAD on the server; CONDSTORE and QRESYNC report flag changes a
   assert.equal(stale.uidValidityChanged, true);
   assert.deepEqual(stale.changed, []);
   await ok('delete', { ...plain, mailbox: box });
+});
+
+test('COMPRESS=DEFLATE: after login both directions deflated; a large message appended and fetched back byte for byte', async () => {
+  const caps = await ok('capabilities', { ...plain, compress: true });
+  assert.equal(caps.compression, 'deflate');
+  assert.ok(caps.capabilitiesAfterLogin.includes('COMPRESS=DEFLATE'));
+  // Over TLS too (STARTTLS, then COMPRESS inside it), with a body of 2 MiB that spans many deflate pieces.
+  const tag = unique();
+  const text = Array.from({ length: 12_000 }, (_, i) => `line ${i} of ${tag}: ${'abcdefghij'.repeat(i % 7)}`).join('\n');
+  const appended = await ok('append', { ...plain, tls: 'starttls', compress: true, mailbox: 'INBOX', from: alice.address, to: [dave.address], subject: `compressed ${tag}`, text });
+  const full = await ok('fetch', { ...plain, tls: 'starttls', compress: true, uids: String(appended.uid), body: 'full', envelope: false });
+  assert.equal(full.messages[0].body.text, appended.message);
+  assert.ok(appended.message.length > 600_000, `${appended.message.length} bytes`);
+  const found = await ok('search', { ...plain, compress: true, subject: `compressed ${tag}` });
+  assert.deepEqual(found.uids, [appended.uid]);
+  await discard([appended.uid]);
+  // COMPRESS is an authenticated-state command: without a login it is refused, naming the field.
+  const { status, body } = await call('imap', 'capabilities', { host, port: p.imap, compress: true });
+  assert.equal(status, 400);
+  assert.match(body.error.message, /compress/);
 });

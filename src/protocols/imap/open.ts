@@ -13,7 +13,9 @@ export const authMethod = z
 
 export type AuthMethod = z.infer<typeof authMethod>;
 
-export type Auth = { username?: string; password?: string; authMethod: z.infer<typeof authMethod> };
+export const compressField = z.boolean().default(false).describe('COMPRESS=DEFLATE (RFC 4978) after login: both directions deflated, when the server offers it');
+
+export type Auth = { username?: string; password?: string; authMethod: z.infer<typeof authMethod>; compress?: boolean };
 
 export interface OpenedImap {
   session: ImapSession;
@@ -42,6 +44,10 @@ export async function openImap(ctx: OperationContext, input: TargetFields & Auth
     if (input.password === undefined) throw InvalidInput.field('password', 'is required with username');
     method = await authenticate(ctx, session, input as Required<Auth>);
     ctx.timing.mark('authMs');
+  }
+  if (input.compress) {
+    if (!session.authenticated) throw InvalidInput.field('compress', 'needs a login first (COMPRESS is sent in the authenticated state)');
+    await session.compress();
   }
   return { session, greeting: g.text, before, afterStartTls, method };
 }

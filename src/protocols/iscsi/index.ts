@@ -89,6 +89,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'tgt 1.0.85 (Debian 12)',
   defaultOperation: 'discover',
+  identify: { unprobed: 'an iSCSI Login request opens a session on the target (a login, if without a secret); not sent' },
   operations: {
     discover: operation({
       summary: 'A discovery session: login (CHAP when given), SendTargets=All — every target and its portals',

@@ -4,6 +4,7 @@ import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { JdwpClient } from './client.ts';
 import { Commands, JdwpReader, THREAD_STATUS, idBytes, parseAllClasses, parseIdSizes, parseVersion, type IdSizes } from './codec.ts';
+import { identification } from './identify.ts';
 
 const versionOut = z.object({ description: z.string(), jdwpMajor: z.number(), jdwpMinor: z.number(), vmVersion: z.string(), vmName: z.string() });
 const sizesOut = z.object({ fieldID: z.number(), methodID: z.number(), objectID: z.number(), referenceTypeID: z.number(), frameID: z.number() });
@@ -32,6 +33,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'OpenJDK 17 JDWP agent (Debian openjdk-17)',
   defaultOperation: 'version',
+  identify: identification,
   operations: {
     version: operation({
       summary: 'VirtualMachine Version and IDSizes',

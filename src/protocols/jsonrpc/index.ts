@@ -61,6 +61,7 @@ export default defineProtocol({
   verifiedAgainst: 'aria2 1.36.0-1 (Debian 12)',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'call',
+  identify: { unprobed: 'runs over HTTP: named http' },
   operations: {
     call: operation({
       summary: 'One call (or notification): its result, or its error in the server\'s words with the code',

@@ -101,6 +101,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'jupyter-server 1.23.3 with ipykernel 6.17 (Debian)',
   defaultOperation: 'status',
+  identify: { unprobed: 'runs over HTTP: named http' },
   operations: {
     status: operation({
       summary: 'The server version and /api/status: start time, last activity, kernels and connections',

@@ -89,6 +89,7 @@ export default defineProtocol({
   verifiedAgainst: null,
   tls: { implicit: { port: 9093 } },
   defaultOperation: 'apiVersions',
+  identify: { unprobed: 'no lab server' },
   operations: {
     apiVersions: operation({
       summary: 'ApiVersions: every API the broker offers with its version range, and whether Portolan\'s version is in it',

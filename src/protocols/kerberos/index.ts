@@ -205,6 +205,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'MIT krb5-kdc 1.20.1',
   defaultOperation: 'probe',
+  identify: { unprobed: 'an AS-REQ for a made-up principal is a login attempt the KDC logs; not sent' },
   operations: {
     probe: operation({
       summary: 'AS-REQ without pre-authentication: the KDC\'s error, realm, server time and the enctypes it offers (ETYPE-INFO2)',

@@ -24,6 +24,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'xl2tpd 1.3.18',
   defaultOperation: 'probe',
+  identify: { unprobed: 'UDP' },
   operations: {
     probe: operation({
       summary: 'SCCRQ: the LNS’s host name, vendor, firmware, version, capabilities and tunnel id; then StopCCN',

@@ -22,6 +22,7 @@ import { FilterSyntaxError, parseFilter, type Filter } from './filter.ts';
 import { entryToLdif, type EntryJson } from './ldif.ts';
 import { followReferrals, MAX_ENTRIES, runSearch } from './search.ts';
 import { parseAttributeType, parseObjectClass } from './schema.ts';
+import { identification } from './identify.ts';
 
 const dn = z.string().max(4096);
 
@@ -198,6 +199,7 @@ export default defineProtocol({
   verifiedAgainst: 'OpenLDAP slapd 2.5.13',
   tls: { implicit: { port: 636 }, starttls: true },
   defaultOperation: 'rootDse',
+  identify: identification,
   operations: {
     rootDse: operation({
       primary: ['bindDn', 'password'],

@@ -38,6 +38,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'FRR ldpd 8.4.4',
   defaultOperation: 'init',
+  identify: { unprobed: 'an LDP session starts only after a Hello adjacency over UDP (identify asks over TCP)' },
   operations: {
     init: operation({
       summary: 'Initialization and KeepAlive: the peer’s LDP identifier, session parameters and capabilities; then its addresses and label mappings for listenMs; then Shutdown',

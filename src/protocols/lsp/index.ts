@@ -71,6 +71,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'python-lsp-server 1.7.1 (pylsp --tcp)',
   defaultOperation: 'initialize',
+  identify: { unprobed: 'an initialize request starts a language server session; not sent' },
   operations: {
     initialize: operation({
       summary: "initialize: the server's name, version and capabilities",

@@ -5,6 +5,7 @@ import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { SieveSession } from './client.ts';
 import { command, text } from './codec.ts';
+import { identification } from './identify.ts';
 
 const MAX_SCRIPT = 1024 * 1024;
 
@@ -90,6 +91,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Dovecot 2.3.19.1 with Pigeonhole (managesieved)',
   defaultOperation: 'capabilities',
+  identify: identification,
   operations: {
     capabilities: operation({
       summary: 'The greeting\'s capabilities (implementation, Sieve extensions, SASL mechanisms, STARTTLS), again after STARTTLS, and after logging in when credentials are given',

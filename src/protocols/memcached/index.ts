@@ -7,6 +7,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 
 import { MemcachedClient, binaryBatch, binaryProbe, itemStats, saslLogin, slabStats, type Item } from './client.ts';
 import { BINARY_COMMANDS, checkKey, type BinaryCommand, type BinaryCommandName } from './codec.ts';
+import { identification } from './identify.ts';
 
 const bytesField = z
   .union([z.string().max(8 * 1024 * 1024), z.object({ base64: z.string().max(11_200_000) }).strict(), z.object({ hex: z.string().max(16_800_000) }).strict()])
@@ -86,6 +87,7 @@ export default defineProtocol({
   // memcached -Z serves TLS on the port it is given; there is no separate well-known TLS port.
   tls: { implicit: { port: 11211 } },
   defaultOperation: 'get',
+  identify: identification,
   operations: {
     get: operation({
       summary: 'get / gets (with cas tokens) / gat / gats (touching): values of one or more keys',

@@ -8,6 +8,7 @@ import { dialWebSocketStream } from '../websocket/stream.ts';
 import { controlStrings, encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, topicTree, treeOut, type FeedEnd } from '../messaging/feed.ts';
 import { MqttClient, subscriptionRefused, type ConnackPacket, type PublishPacket } from './client.ts';
 import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, reasonName, topicFilterProblem, topicNameProblem, type MqttProperties, type MqttVersion, type Packet, type Subscription } from './codec.ts';
+import { identification } from './identify.ts';
 
 const versionField = z.enum(['3.1.1', '5.0']).default('5.0').describe('Protocol version: 3.1.1 (level 4) or 5.0 (level 5)');
 
@@ -186,6 +187,7 @@ export default defineProtocol({
   verifiedAgainst: 'mosquitto 2.0.11 (Debian 12) and RabbitMQ 3.10.8 rabbitmq_mqtt (Debian 12)',
   tls: { implicit: { port: 8883 } },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Connect and report CONNACK: the reason code, session present, and on 5.0 the server limits (receive maximum, maximum QoS, retain, topic aliases, packet size, wildcard/shared subscriptions)',

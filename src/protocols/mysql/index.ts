@@ -7,6 +7,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { capabilityNames, CLIENT, encodePacket, MARIADB_CLIENT, sslRequestPayload, type BinaryParam } from './codec.ts';
 import { connect, PacketReader, preparedQuery, query, quit, readHandshake, type QueryOutcome, type Session } from './client.ts';
 import { jsonValue, limitFields, type JsonValue, type Limits } from '../sql/fields.ts';
+import { identification } from './identify.ts';
 
 const credentials = {
   user: z.string().min(1, 'user is required').max(80).describe('User name'),
@@ -113,6 +114,7 @@ export default defineProtocol({
   verifiedAgainst: 'mariadb-server 1:10.11.19-0+deb12u1',
   tls: { starttls: true },
   defaultOperation: 'query',
+  identify: identification,
   operations: {
     query: operation({
       primary: ['user', 'password', 'database', 'sql', 'params'],

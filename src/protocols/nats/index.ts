@@ -8,6 +8,7 @@ import { defineProtocol, operation, type OperationContext, type SessionMessage }
 import { filterSubjectProblem, headerProblem, publishSubjectProblem, queueProblem, type NatsHeaders, type ServerInfo, type ServerMsg } from './codec.ts';
 import { connectNats, openNats, type NatsClient } from './client.ts';
 import { createStream, deleteStream, fetchMessages, jsPublish, streamDetails, streamList, type FetchedMessage } from './jetstream.ts';
+import { identification } from './identify.ts';
 
 // Inputs.
 
@@ -195,6 +196,7 @@ export default defineProtocol({
   verifiedAgainst: 'nats-server 2.9.10 (Debian 12 nats-server 2.9.10-1+b3)',
   tls: { starttls: true, implicit: { port: 4222 } },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Read the server\'s INFO (version, limits, auth, TLS, JetStream); with credentials, also sign in and time a PING',

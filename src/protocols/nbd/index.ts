@@ -7,6 +7,7 @@ import { ByteCollector, inlineContent, memorySource, RangeNotSatisfiable } from 
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { NbdClient, type ExportInfo } from './client.ts';
 import { CMD, transmissionFlagNames, type Greeting } from './codec.ts';
+import { identification } from './identify.ts';
 
 /** Most bytes a JSON answer of `read` carries (base64); a stream has no cap. */
 const MAX_JSON_READ = 8 * 1024 * 1024;
@@ -85,6 +86,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'nbd-server 3.24 and nbdkit 1.32.5 (Debian 12)',
   defaultOperation: 'exports',
+  identify: identification,
   operations: {
     exports: operation({
       summary: 'NBD_OPT_LIST: the exports the server shows, with descriptions, after the handshake flags',

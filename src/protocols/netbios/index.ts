@@ -87,6 +87,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Samba 4.17.12 (smbd, nmbd)',
   defaultOperation: 'nbstat',
+  identify: { unprobed: 'a session request needs the called NetBIOS name' },
   operations: {
     session: operation({
       summary: 'Session request (RFC 1002 §4.3.2): does the host accept a session for the called name?',

@@ -9,6 +9,7 @@ import type { SaslMechanismName } from '../mail/sasl.ts';
 import { present } from '../pop3/index.ts';
 import { errorFor, NntpSession, statusText } from './client.ts';
 import { blockLines, nntpDate, parseActive, parseArticleStatus, parseGroup, parseNewsgroups, parseOverview, range, token } from './codec.ts';
+import { identification } from './identify.ts';
 
 const authMethod = z
   .enum(['auto', 'USER', 'SASL PLAIN', 'SASL LOGIN', 'SASL CRAM-MD5', 'SASL SCRAM-SHA-256'])
@@ -123,6 +124,7 @@ export default defineProtocol({
   verifiedAgainst: 'INN 2.7.1-1+deb12u1',
   tls: { implicit: { port: 563 }, starttls: true },
   defaultOperation: 'capabilities',
+  identify: identification,
   operations: {
     capabilities: operation({
       summary: 'Greeting, CAPABILITIES before and after STARTTLS and after AUTHINFO, posting allowed',

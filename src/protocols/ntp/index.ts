@@ -60,6 +60,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'chrony 4.3-2+deb12u3',
   defaultOperation: 'query',
+  identify: { unprobed: 'UDP' },
   operations: {
     query: operation({
       primary: ['samples', 'version'],

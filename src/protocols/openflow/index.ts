@@ -5,6 +5,7 @@ import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { TYPE, VERSIONS, decodeError, decodeFeatures, decodeMultipart, decodePorts, describe, encode, encodeHello, encodePortDescRequest, helloVersions, messageFrame, multipartTypes, negotiate, type Message, type Port } from './codec.ts';
+import { identification } from './identify.ts';
 
 const VERSION_NAMES = ['1.0', '1.1', '1.2', '1.3', '1.4', '1.5'] as const;
 const code = (name: string) => Number(Object.entries(VERSIONS).find(([, v]) => v === name)![0]);
@@ -52,6 +53,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Open vSwitch 3.1.0',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'HELLO and version negotiation, FEATURES_REQUEST, and the port list',

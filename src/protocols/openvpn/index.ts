@@ -8,6 +8,7 @@ import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError, ProtocolError, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { OP, OPCODES, clientHello, describe, directionKeys, frame, parseServerHello, parseStaticKey, streamFrame, unwrap, wrap, type ControlPacket, type Wrapping } from './codec.ts';
+import { identification } from './identify.ts';
 
 const HMAC_LENGTHS = { SHA1: 20, SHA256: 32, SHA512: 64 } as const;
 const HASH = { SHA1: 'SHA-1', SHA256: 'SHA-256', SHA512: 'SHA-512' } as const;
@@ -33,6 +34,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'OpenVPN 2.6.14',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Hard reset and the server’s answer, then a TLS ClientHello and the server’s ServerHello',

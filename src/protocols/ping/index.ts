@@ -27,6 +27,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'Connect RTT per probe, loss and statistics, refused and timed-out probes told apart; lab-tested against open, closed and silent ports. No ICMP: Workers have no raw sockets.' },
   verifiedAgainst: 'xinetd on 127.0.0.1',
   defaultOperation: 'tcp',
+  identify: { unprobed: 'a measurement, not a service' },
   operations: {
     tcp: operation({
       primary: ['count'],

@@ -7,6 +7,7 @@ import { headerBlock, parseHeaders } from '../mail/mime.ts';
 import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';
 import { apopTimestamp, parseScanListing, parseStat } from './codec.ts';
 import { errorFor, Pop3Session, statusText } from './client.ts';
+import { identification } from './identify.ts';
 
 const authMethod = z
   .enum(['auto', 'USER', 'APOP', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH CRAM-MD5', 'AUTH SCRAM-SHA-256'])
@@ -122,6 +123,7 @@ export default defineProtocol({
   verifiedAgainst: 'Dovecot 2.3.19.1+dfsg1-2.1+deb12u7',
   tls: { implicit: { port: 995 }, starttls: true },
   defaultOperation: 'capabilities',
+  identify: identification,
   operations: {
     capabilities: operation({
       summary: 'Greeting, CAPA before and after STLS (and after login), APOP support',

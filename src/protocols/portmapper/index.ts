@@ -1,10 +1,11 @@
 // Portmapper / rpcbind (RFC 1833, TCP 111): which ONC RPC programs a host offers, on which ports.
 import { z } from 'zod';
 import { ProtocolError } from '../../core/errors.ts';
-import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { defineProtocol, operation, type AnyObject, type OperationContext, type OperationSpec } from '../../core/protocol.ts';
 import { RpcClient, udpCall } from '../oncrpc/client.ts';
 import { resultsOf, type Call, type Reply } from '../oncrpc/codec.ts';
 import { parsePmapDump, parseRpcbDump, parseUniversalAddress, PMAP_PROG, pmapArgs, PROC, programNumber, PROGRAMS, rpcbArgs } from './codec.ts';
+import { identification } from './identify.ts';
 
 const program = z
   .union([z.number().int().min(0).max(0xffffffff), z.string().min(1).max(64)])
@@ -95,6 +96,22 @@ async function ping(call: Caller, input: z.infer<typeof pingIn>): Promise<z.infe
   return { program: prog, name: PROGRAMS[prog] ?? null, version: input.version, answered: reply.status === 'SUCCESS', status: reply.status, supportedVersions: low };
 }
 
+/**
+ * An operation twice, with the same fields and answers: over TCP as `name`, and over UDP as `nameUdp`, which needs
+ * the Node host (rpcinfo asks over UDP first; Workers have no UDP).
+ */
+function overTcpAndUdp<I extends AnyObject, O extends z.ZodType>(
+  name: string,
+  udpSummary: string,
+  spec: Omit<OperationSpec<I, O>, 'run'> & { call: (caller: Caller, input: z.infer<I>) => Promise<z.infer<O>> },
+): Record<string, OperationSpec<I, O>> {
+  const { call, ...common } = spec;
+  return {
+    [name]: operation({ ...common, run: async (ctx, input) => call(await tcpCaller(ctx), input) }),
+    [`${name}Udp`]: operation({ ...common, summary: udpSummary, needs: ['udp'], run: async (ctx, input) => call(await udpCaller(ctx), input) }),
+  };
+}
+
 export default defineProtocol({
   id: 'portmapper',
   title: 'Portmapper / rpcbind',
@@ -111,74 +128,39 @@ export default defineProtocol({
   },
   verifiedAgainst: 'rpcbind 1.2.6-6+b1 (Debian 12)',
   defaultOperation: 'dump',
+  identify: identification,
   operations: {
-    dump: operation({
+    ...overTcpAndUdp('dump', 'DUMP over UDP (what rpcinfo -p asks first); Node host only', {
       summary: 'Every registered program, version, transport and port (rpcinfo -p / rpcinfo)',
       input: dumpIn,
       output: dumpOut,
       text: dumpText,
-      run: async (ctx, input) => dump(await tcpCaller(ctx), input),
+      call: dump,
     }),
-    getport: operation({
+    ...overTcpAndUdp('getport', 'GETPORT over UDP; Node host only', {
       primary: ['program', 'version', 'protocol'],
       summary: 'PMAPPROC_GETPORT: the port of a program version over TCP or UDP (0: not registered)',
       input: getportIn,
       output: getportOut,
       text: (r) => (r.registered ? String(r.port) : 'not registered'),
-      run: async (ctx, input) => getport(await tcpCaller(ctx), input),
+      call: getport,
     }),
-    getaddr: operation({
+    ...overTcpAndUdp('getaddr', 'GETADDR over UDP; Node host only', {
       primary: ['program', 'version', 'netid'],
       summary: 'RPCBPROC_GETADDR (version 4, or 3): the universal address of a program version on a netid',
       input: getaddrIn,
       output: getaddrOut,
       text: (r) => (r.registered ? r.address : 'not registered'),
-      run: async (ctx, input) => getaddr(await tcpCaller(ctx), input),
+      call: getaddr,
     }),
-    ping: operation({
+    ...overTcpAndUdp('ping', 'NULL ping of a program over UDP (rpcinfo -u); Node host only', {
       primary: ['program', 'version'],
       summary: "Calls procedure 0 (NULL) of a program at the target port: answered, or the server's refusal (rpcinfo -t)",
       input: pingIn,
       output: pingOut,
       text: pingText,
       failedAs: (r) => (r.answered ? undefined : 'server_error'),
-      run: async (ctx, input) => ping(await tcpCaller(ctx), input),
-    }),
-    dumpUdp: operation({
-      summary: 'DUMP over UDP (what rpcinfo -p asks first); Node host only',
-      input: dumpIn,
-      output: dumpOut,
-      needs: ['udp'],
-      text: dumpText,
-      run: async (ctx, input) => dump(await udpCaller(ctx), input),
-    }),
-    getportUdp: operation({
-      primary: ['program', 'version', 'protocol'],
-      summary: 'GETPORT over UDP; Node host only',
-      input: getportIn,
-      output: getportOut,
-      needs: ['udp'],
-      text: (r) => (r.registered ? String(r.port) : 'not registered'),
-      run: async (ctx, input) => getport(await udpCaller(ctx), input),
-    }),
-    getaddrUdp: operation({
-      primary: ['program', 'version', 'netid'],
-      summary: 'GETADDR over UDP; Node host only',
-      input: getaddrIn,
-      output: getaddrOut,
-      needs: ['udp'],
-      text: (r) => (r.registered ? r.address : 'not registered'),
-      run: async (ctx, input) => getaddr(await udpCaller(ctx), input),
-    }),
-    pingUdp: operation({
-      primary: ['program', 'version'],
-      summary: 'NULL ping of a program over UDP (rpcinfo -u); Node host only',
-      input: pingIn,
-      output: pingOut,
-      needs: ['udp'],
-      text: pingText,
-      failedAs: (r) => (r.answered ? undefined : 'server_error'),
-      run: async (ctx, input) => ping(await udpCaller(ctx), input),
+      call: ping,
     }),
   },
 });

@@ -42,6 +42,7 @@ export default defineProtocol({
   rating: { stars: 4, reason: 'Lists and ranges up to 1024 ports, six at a time (the Workers per-invocation limit), open/closed/filtered with connect times; lab-tested against open and closed lab ports.' },
   verifiedAgainst: 'xinetd on 127.0.0.1',
   defaultOperation: 'check',
+  identify: { unprobed: 'a measurement, not a service' },
   operations: {
     check: operation({
       summary: 'Try each port',

@@ -9,9 +9,10 @@
 // and read the rest of the result off the wire without keeping it, so a later statement in the
 // same Query still runs and the implicit transaction is not aborted by a disconnect.
 import { concat, latin1View } from '../../core/bytes.ts';
+import type { ByteSink, ByteSource } from '../../core/files.ts';
 import type { Conn } from '../../core/conn.ts';
 import { toHex, utf8 } from '../../core/bytes.ts';
-import { AuthError, PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
+import { AuthError, InvalidInput, PortolanError, ProtocolError, ServerError, UnsupportedRuntime } from '../../core/errors.ts';
 import { unsupportedReasons } from '../../core/capabilities.ts';
 import { tlsServerEndPoint } from '../../core/channel-binding.ts';
 import type { OperationContext } from '../../core/protocol.ts';
@@ -20,6 +21,11 @@ import {
   backendFrame,
   bindMessage,
   cancelRequest,
+  copyDataHeader,
+  copyDoneMessage,
+  copyFailMessage,
+  copyOutFrame,
+  describeCopyOut,
   describeBackend,
   describeBatch,
   describeMessage,
@@ -43,6 +49,7 @@ import {
 } from './codec.ts';
 import { ScramClient, type ChannelBinding } from './scram.ts';
 import { columnDecoder, decodeDataRowAt, typeName, type ColumnDecoder } from './types.ts';
+import { binaryDecoder } from './binary.ts';
 import { RowBudget, type JsonValue, type Limits } from '../sql/fields.ts';
 
 const single = backendFrame();
@@ -305,6 +312,15 @@ export interface QueryOutcome {
   limit?: string;
 }
 
+/** The decoder of a result column: its binary decoder when it came in binary format and the type has one. */
+function decoderOf(f: FieldDescription): ColumnDecoder {
+  const binary = f.format === 1 ? binaryDecoder(f.typeOid) : undefined;
+  return binary ? (buf, start, len) => binary(buf.subarray(start, start + len)) : columnDecoder(f.typeOid, f.format);
+}
+
+/** Result formats: text (format 0), or binary (format 1) for every column whose type has a binary decoder. */
+export type ResultFormat = 'text' | 'binary';
+
 /** Keeps rows until a limit is reached; then only counts them. */
 class Collector {
   readonly budget: RowBudget;
@@ -331,7 +347,7 @@ class Collector {
       rowsReceived: 0,
       truncated: false,
     };
-    this.current = { set, fields, decoders: fields.map((f) => columnDecoder(f.typeOid, f.format)) };
+    this.current = { set, fields, decoders: fields.map(decoderOf) };
   }
 
   /** Turns a run of DataRow bodies into JSON rows (55.7 DataRow: Int16 count, then Int32 length (-1 NULL) and bytes per column). */
@@ -393,18 +409,34 @@ class Collector {
 }
 
 
-/** 55.7 CopyFail ('f'): refuses a COPY FROM STDIN; the server answers with an ErrorResponse. */
-function copyFailMessage(reason: string): Uint8Array {
-  const body = utf8(reason);
-  const out = new Uint8Array(1 + 4 + body.length + 1);
-  out[0] = 0x66;
-  new DataView(out.buffer).setUint32(1, 4 + body.length + 1);
-  out.set(body, 5);
-  return out;
+/** Where the messages that may come at any time go: notices, notifications, parameter changes. */
+interface Asides {
+  notices: ErrorFields[];
+  notifications: Notification[];
+  parameterChanges?: Record<string, string>;
+}
+
+/** Takes a NoticeResponse, NotificationResponse or ParameterStatus (55.2.7 "Asynchronous Operations"); false for any other message. */
+function aside(session: Session, m: BackendMessage, into: Asides): boolean {
+  switch (m.type) {
+    case 'NoticeResponse':
+      if (into.notices.length < 1000) into.notices.push(m.fields);
+      return true;
+    case 'NotificationResponse':
+      if (into.notifications.length < 1000) into.notifications.push({ pid: m.pid, channel: m.channel, payload: m.payload });
+      return true;
+    case 'ParameterStatus':
+      session.parameters[m.name] = m.value;
+      if (into.parameterChanges) into.parameterChanges[m.name] = m.value;
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Handles one message common to both query flows; false when the flow itself must handle it. */
 async function common(session: Session, c: Collector, m: BackendMessage): Promise<boolean> {
+  if (aside(session, m, c)) return true;
   switch (m.type) {
     case 'RowDescription':
       c.begin(m.fields);
@@ -416,16 +448,6 @@ async function common(session: Session, c: Collector, m: BackendMessage): Promis
       return true;
     case 'EmptyQueryResponse':
       c.current = undefined;
-      return true;
-    case 'NoticeResponse':
-      if (c.notices.length < 1000) c.notices.push(m.fields);
-      return true;
-    case 'NotificationResponse':
-      if (c.notifications.length < 1000) c.notifications.push({ pid: m.pid, channel: m.channel, payload: m.payload });
-      return true;
-    case 'ParameterStatus':
-      session.parameters[m.name] = m.value;
-      c.parameterChanges[m.name] = m.value;
       return true;
     case 'ErrorResponse':
       c.error ??= m.fields;
@@ -440,7 +462,7 @@ async function common(session: Session, c: Collector, m: BackendMessage): Promis
     case 'CopyDone':
       return true;
     case 'CopyInResponse':
-      await session.conn.write(copyFailMessage('COPY FROM STDIN is not supported by Portolan; use INSERT'), { decode: 'CopyFail' });
+      await session.conn.write(copyFailMessage('COPY FROM STDIN takes its data from an upload: use the copy-in operation'), { decode: 'CopyFail' });
       return true;
     default:
       return false;
@@ -476,11 +498,22 @@ export async function simpleQuery(session: Session, sql: string, limits: Limits)
  * 55.2.3 Extended Query: Parse, Bind (parameters in text, bytes in binary), Describe portal,
  * Execute with a row limit (the server stops and says PortalSuspended when it is reached), Sync.
  */
-export async function extendedQuery(session: Session, sql: string, params: ParamValue[], limits: Limits): Promise<QueryOutcome> {
+export async function extendedQuery(session: Session, sql: string, params: ParamValue[], limits: Limits, resultFormat: ResultFormat = 'text'): Promise<QueryOutcome> {
   const c = new Collector(limits);
   const maxRows = Math.min(limits.maxRows + 1, 0x7fffffff);
-  const parts = [parseMessage('', sql), bindMessage('', '', params), describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
-  await session.conn.write(concat(parts), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  const run = [describeMessage('P', ''), executeMessage('', maxRows), syncMessage()];
+  if (resultFormat === 'binary') {
+    // The result's column types are known only after Parse: describe the statement first, then ask for binary
+    // exactly for the columns this client decodes from binary (the unnamed statement lasts until the next Parse).
+    const fields = await describeStatement(session, sql, c);
+    if (fields === undefined) return finish(session, c, session.transactionStatus);
+    const formats = fields.map((f) => (binaryDecoder(f.typeOid) ? 1 : 0));
+    await session.conn.write(concat([bindMessage('', '', params, formats.includes(1) ? formats : []), ...run]), {
+      decode: `Bind/Describe/Execute/Sync with ${params.length} parameters, ${formats.filter((f) => f === 1).length} of ${formats.length} columns in binary`,
+    });
+  } else {
+    await session.conn.write(concat([parseMessage('', sql), bindMessage('', '', params), ...run]), { decode: `Parse/Bind/Describe/Execute/Sync ${JSON.stringify(sql.slice(0, 200))} with ${params.length} parameters` });
+  }
   let noData = false;
   for (;;) {
     const m = await readBatch(session.conn);
@@ -516,6 +549,36 @@ export async function extendedQuery(session: Session, sql: string, params: Param
   }
 }
 
+/**
+ * Parse and Describe the unnamed statement, then Sync (55.2.3): the result's columns (none for a statement
+ * without rows), or undefined when the server refused the statement (its error is in the collector).
+ */
+async function describeStatement(session: Session, sql: string, c: Collector): Promise<FieldDescription[] | undefined> {
+  await session.conn.write(concat([parseMessage('', sql), describeMessage('S', ''), syncMessage()]), { decode: `Parse/Describe/Sync ${JSON.stringify(sql.slice(0, 200))}` });
+  let fields: FieldDescription[] = [];
+  for (;;) {
+    const m = await readMessage(session.conn);
+    if (aside(session, m, c)) continue;
+    switch (m.type) {
+      case 'ParseComplete':
+      case 'ParameterDescription':
+      case 'NoData':
+        continue;
+      case 'RowDescription':
+        fields = m.fields;
+        continue;
+      case 'ErrorResponse':
+        c.error ??= m.fields;
+        continue;
+      case 'ReadyForQuery':
+        session.transactionStatus = m.status;
+        return c.error ? undefined : fields;
+      default:
+        throw new ProtocolError(`unexpected ${m.type} after Describe`);
+    }
+  }
+}
+
 /** 55.2.8 Canceling Requests: a new connection carrying CancelRequest with the backend's pid and key; the server closes it without an answer. */
 export async function sendCancel(ctx: OperationContext, pid: number, secretKey: number): Promise<void> {
   const conn = await ctx.dial({ tls: 'off', secondHop: false });
@@ -528,4 +591,142 @@ export async function sendCancel(ctx: OperationContext, pid: number, secretKey: 
 /** LISTEN/NOTIFY and any asynchronous message: reads one message while idle. */
 export async function readAsync(session: Session): Promise<BackendMessage> {
   return readMessage(session.conn);
+}
+
+// ---------------------------------------------------------------- COPY (55.2.6 "COPY Operations")
+
+const copyOut = copyOutFrame();
+
+/** What a COPY ended with: CommandComplete's row count, the bytes moved, the notices. */
+export interface CopyOutcome {
+  rowCount: number | null;
+  bytes: number;
+  notices: ErrorFields[];
+}
+
+/** An ErrorResponse of a COPY as a server_error: the message, and where the server was (`COPY t, line 3, column b: "x"`). */
+function copyError(f: ErrorFields): ServerError {
+  return new ServerError(f.where ? `${errorText(f)} (${f.where})` : errorText(f), errorDetail(f));
+}
+
+/**
+ * Runs one `COPY … TO STDOUT` as a simple query (55.2.6): CopyOutResponse, then CopyData runs handed to the sink
+ * `open` gives (called at CopyOutResponse with its format, 0 text or 1 binary), each write awaited before more
+ * is read, then CopyDone and CommandComplete "COPY n". An error before the data is a server_error naming it.
+ */
+export async function copyOutQuery(session: Session, sql: string, open: (format: number) => Promise<ByteSink>, field: string): Promise<CopyOutcome> {
+  const { conn } = session;
+  await conn.write(queryMessage(sql), { decode: `Query ${JSON.stringify(sql.slice(0, 300))}` });
+  conn.bulkReads(256 * 1024);
+  const notices: ErrorFields[] = [];
+  let sink: ByteSink | undefined;
+  let error: ErrorFields | undefined;
+  let rowCount: number | null = null;
+  let bytes = 0;
+  let other: string | undefined;
+  for (;;) {
+    const m = await conn.readFrame(copyOut, 'backend message', describeCopyOut);
+    if (m.type === 'CopyDataRun') {
+      if (!sink) throw new ProtocolError('CopyData before CopyOutResponse');
+      bytes += m.data.length;
+      await sink.write(m.data);
+      continue;
+    }
+    if (aside(session, m, { notices, notifications: session.notifications })) continue;
+    switch (m.type) {
+      case 'CopyOutResponse':
+        if (sink) throw InvalidInput.field(field, 'runs more than one COPY: give one statement');
+        sink = await open(m.format);
+        continue;
+      case 'CopyDone':
+        continue;
+      case 'CommandComplete':
+        rowCount = parseCommandTag(m.tag).rowCount;
+        if (!sink) other ??= m.tag;
+        continue;
+      case 'ErrorResponse':
+        error ??= m.fields;
+        continue;
+      case 'CopyInResponse':
+        other ??= 'COPY FROM STDIN';
+        await conn.write(copyFailMessage('this operation runs COPY TO STDOUT'), { decode: 'CopyFail' });
+        continue;
+      case 'RowDescription':
+      case 'EmptyQueryResponse':
+        other ??= m.type === 'RowDescription' ? 'rows' : 'nothing';
+        continue;
+      case 'DataRow':
+        continue;
+      case 'ReadyForQuery':
+        session.transactionStatus = m.status;
+        if (error) throw copyError(error);
+        if (!sink) throw InvalidInput.field(field, `is not a COPY … TO STDOUT: the server answered ${other ?? 'without data'}`);
+        return { rowCount, bytes, notices };
+      default:
+        throw new ProtocolError(`unexpected ${m.type} during COPY TO STDOUT`);
+    }
+  }
+}
+
+/**
+ * Runs one `COPY … FROM STDIN` (55.2.6): after CopyInResponse, each chunk of `source` goes out as a CopyData
+ * message, then CopyDone; CommandComplete "COPY n" says how many rows the server took. The server's answer is
+ * read while the data goes out, so a malformed row stops the upload at once: the ErrorResponse, with its
+ * `COPY t, line 3` context, is the error, and the whole COPY is rolled back.
+ */
+export async function copyInQuery(session: Session, sql: string, source: ByteSource, field: string): Promise<CopyOutcome> {
+  const { conn } = session;
+  await conn.write(queryMessage(sql), { decode: `Query ${JSON.stringify(sql.slice(0, 300))}` });
+  const notices: ErrorFields[] = [];
+  let error: ErrorFields | undefined;
+  let other: string | undefined;
+  // Up to CopyInResponse, or the end of a statement that is not a COPY FROM STDIN.
+  for (;;) {
+    const m = await readMessage(conn);
+    if (aside(session, m, { notices, notifications: session.notifications })) continue;
+    if (m.type === 'CopyInResponse') break;
+    if (m.type === 'ErrorResponse') error ??= m.fields;
+    else if (m.type === 'CopyOutResponse') other ??= 'COPY TO STDOUT';
+    else if (m.type === 'RowDescription') other ??= 'rows';
+    else if (m.type === 'CommandComplete') other ??= m.tag;
+    if (m.type === 'ReadyForQuery') {
+      session.transactionStatus = m.status;
+      if (error) throw copyError(error);
+      throw InvalidInput.field(field, `is not a COPY … FROM STDIN: the server answered ${other ?? 'without asking for data'}`);
+    }
+  }
+  // The server's answer, read while the data goes out: it may refuse a row long before the end.
+  let rowCount: number | null = null;
+  let ended = false;
+  const answer = (async () => {
+    for (;;) {
+      const m = await readMessage(conn);
+      if (aside(session, m, { notices, notifications: session.notifications })) continue;
+      if (m.type === 'ErrorResponse') error ??= m.fields;
+      else if (m.type === 'CommandComplete') rowCount = parseCommandTag(m.tag).rowCount;
+      else if (m.type === 'ReadyForQuery') {
+        session.transactionStatus = m.status;
+        return;
+      } else throw new ProtocolError(`unexpected ${m.type} during COPY FROM STDIN`);
+    }
+  })().finally(() => {
+    ended = true;
+  });
+  answer.catch(() => undefined);
+  let bytes = 0;
+  try {
+    for (let chunk = await source.read(); chunk !== null && !ended; chunk = await source.read()) {
+      if (chunk.length === 0) continue;
+      await conn.write(concat([copyDataHeader(chunk.length), chunk]), { decode: `CopyData (${chunk.length} bytes)` });
+      bytes += chunk.length;
+    }
+  } catch (e) {
+    // The upload failed on our side (the client went, the deadline): the server rolls the COPY back.
+    if (!ended) await conn.write(copyFailMessage('the upload ended before its last byte'), { decode: 'CopyFail' }).catch(() => undefined);
+    throw e;
+  }
+  if (!ended) await conn.write(copyDoneMessage(), { decode: 'CopyDone' });
+  await answer;
+  if (error) throw copyError(error);
+  return { rowCount, bytes, notices };
 }

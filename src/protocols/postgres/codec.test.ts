@@ -11,6 +11,10 @@ import {
   backendFrame,
   bindMessage,
   cancelRequest,
+  copyDataHeader,
+  copyDoneMessage,
+  copyFailMessage,
+  copyOutFrame,
   decodeErrorFields,
   executeMessage,
   parseCommandTag,
@@ -83,6 +87,39 @@ test('golden: batches group consecutive DataRows and agree with single messages'
   for (let i = 0; i < rows.length; i++) batches.push(...d.feed(rows.subarray(i, i + 1)));
   assert.deepEqual(flatten(batches), single);
   assert.ok(batches.length <= 4);
+});
+
+test('golden: a COPY TO STDOUT answer: CopyData runs joined, other messages one by one', () => {
+  const answer = hex(`
+    48 0000000b 00 0002 0000 0000   # H CopyOutResponse text, 2 columns
+    64 00000008 312c610a            # d "1,a\\n"
+    64 00000008 322c620a            # d "2,b\\n"
+    63 00000004                     # c CopyDone
+    43 0000000b 434f5059203200      # C "COPY 2"
+  `);
+  const whole = new FrameDecoder(copyOutFrame()).feed(answer);
+  assert.deepEqual(whole, [
+    { type: 'CopyOutResponse', format: 0, columnFormats: [0, 0] },
+    { type: 'CopyDataRun', data: utf8('1,a\n2,b\n'), messages: 2 },
+    { type: 'CopyDone' },
+    { type: 'CommandComplete', tag: 'COPY 2' },
+  ]);
+  // Fed in pieces, runs are shorter, but the data is the same bytes in the same order.
+  const d = new FrameDecoder(copyOutFrame());
+  const got: { type: string; data?: Uint8Array }[] = [];
+  for (let i = 0; i < answer.length; i += 3) got.push(...d.feed(answer.subarray(i, i + 3)));
+  const data = got.flatMap((m) => (m.type === 'CopyDataRun' ? [...m.data!] : []));
+  assert.deepEqual(data, [...utf8('1,a\n2,b\n')]);
+  assert.deepEqual(got.filter((m) => m.type !== 'CopyDataRun').map((m) => m.type), ['CopyOutResponse', 'CopyDone', 'CommandComplete']);
+  // A run stops once it holds maxBytes.
+  assert.equal(new FrameDecoder(copyOutFrame(1 << 20, 4)).feed(answer).filter((m) => m.type === 'CopyDataRun').length, 2);
+  assertFuzzSafe(copyOutFrame(), { seeds: [answer] });
+});
+
+test('golden: COPY FROM STDIN frontend messages', () => {
+  assert.equal(toHex(copyDataHeader(4)), '6400000008');
+  assert.equal(toHex(copyDoneMessage()), '6300000004');
+  assert.equal(toHex(copyFailMessage('no')), '66000000076e6f00');
 });
 
 test('golden: ErrorResponse with every field the server sends', () => {
@@ -214,6 +251,8 @@ test('types: array literals both ways', () => {
   assert.deepEqual(parseArray('{{"a b","c\\"d"},{NULL,"NULL"}}', OID.text), [['a b', 'c"d'], [null, 'NULL']]);
   assert.deepEqual(parseArray('[0:1]={t,f}', OID.bool), [true, false]);
   assert.deepEqual(parseArray('{}', OID.text), []);
+  // bytea elements come quoted (their backslash is escaped): {hex} as for a bytea column.
+  assert.deepEqual(parseArray('{"\\\\x01","\\\\x"}', OID.bytea), [{ hex: '01' }, { hex: '' }]);
   assert.throws(() => parseArray('{1,2', OID.int4), ProtocolError);
   assert.throws(() => parseArray('{{{{{{{{1}}}}}}}}', OID.int4), /deeper/);
   assert.equal(arrayLiteral([1, null, 'a"b', [true]]), '{"1",NULL,"a\\"b",{"t"}}');

@@ -121,6 +121,19 @@ export function closeMessage(kind: 'S' | 'P', name: string): Uint8Array {
   return typed('C', (w) => w.u8(kind.charCodeAt(0)).cstring(name));
 }
 
+/** 55.7 CopyData ('d') header for `length` bytes of data, which follow it on the wire. */
+export function copyDataHeader(length: number): Uint8Array {
+  return new ByteWriter(5).u8(0x64).u32(4 + length).finish();
+}
+
+/** 55.7 CopyDone ('c'): the end of a COPY FROM STDIN's data. */
+export const copyDoneMessage = (): Uint8Array => typed('c', () => {});
+
+/** 55.7 CopyFail ('f'): abandons a COPY FROM STDIN with a reason; the server answers with an ErrorResponse. */
+export function copyFailMessage(reason: string): Uint8Array {
+  return typed('f', (w) => w.cstring(reason));
+}
+
 export const syncMessage = (): Uint8Array => typed('S', () => {});
 export const flushMessage = (): Uint8Array => typed('H', () => {});
 export const terminateMessage = (): Uint8Array => typed('X', () => {});
@@ -427,13 +440,16 @@ function messageSize(buf: Uint8Array, at: number, max: number): number | undefin
   return 1 + len;
 }
 
+/** The first message of `buf`, decoded, or undefined when more bytes are needed. */
+function oneMessage(buf: Uint8Array, max: number): { value: BackendMessage; size: number } | undefined {
+  const size = messageSize(buf, 0, max);
+  if (size === undefined) return undefined;
+  return { value: decodeBackend(buf[0], buf.slice(5, size)), size };
+}
+
 /** One backend message. */
 export function backendFrame(max = DEFAULT_MAX_MESSAGE): Frame<BackendMessage> {
-  return (buf) => {
-    const size = messageSize(buf, 0, max);
-    if (size === undefined) return undefined;
-    return { value: decodeBackend(buf[0], buf.slice(5, size)), size };
-  };
+  return (buf) => oneMessage(buf, max);
 }
 
 /** A run of consecutive DataRow messages (55.7 DataRow 'D'), kept as one buffer and the bounds of each body. */
@@ -451,11 +467,7 @@ export interface DataRowRun {
  */
 export function backendBatchFrame(max = DEFAULT_MAX_MESSAGE, maxRows = 8192): Frame<BackendMessage | DataRowRun> {
   return (buf) => {
-    if (buf.length >= 1 && buf[0] !== 0x44) {
-      const size = messageSize(buf, 0, max);
-      if (size === undefined) return undefined;
-      return { value: decodeBackend(buf[0], buf.slice(5, size)), size };
-    }
+    if (buf.length >= 1 && buf[0] !== 0x44) return oneMessage(buf, max);
     let at = 0;
     const bounds: number[] = [];
     while (at < buf.length && buf[at] === 0x44 && bounds.length < maxRows * 2) {
@@ -467,6 +479,41 @@ export function backendBatchFrame(max = DEFAULT_MAX_MESSAGE, maxRows = 8192): Fr
     if (bounds.length === 0) return undefined;
     // One copy for the run, so the rows do not alias the connection's buffer.
     return { value: { type: 'DataRows', buf: buf.slice(0, at), bounds }, size: at };
+  };
+}
+
+/** A run of consecutive CopyData messages (55.7 CopyData 'd'): their payloads joined, and how many there were. */
+export interface CopyDataRun {
+  type: 'CopyDataRun';
+  data: Uint8Array;
+  messages: number;
+}
+
+/**
+ * A run of whole CopyData messages (their payloads joined, up to about `maxBytes`), or one other message,
+ * decoded. A COPY TO STDOUT sends one CopyData per row: a run is one write to the consumer instead of thousands.
+ */
+export function copyOutFrame(max = DEFAULT_MAX_MESSAGE, maxBytes = 256 * 1024): Frame<BackendMessage | CopyDataRun> {
+  return (buf) => {
+    if (buf.length >= 1 && buf[0] !== 0x64) return oneMessage(buf, max);
+    let at = 0;
+    let total = 0;
+    const bounds: number[] = [];
+    while (at < buf.length && buf[at] === 0x64 && (total === 0 || total < maxBytes)) {
+      const size = messageSize(buf, at, max);
+      if (size === undefined) break;
+      bounds.push(at + 5, at + size);
+      total += size - 5;
+      at += size;
+    }
+    if (bounds.length === 0) return undefined;
+    const data = new Uint8Array(total);
+    let out = 0;
+    for (let k = 0; k < bounds.length; k += 2) {
+      data.set(buf.subarray(bounds[k], bounds[k + 1]), out);
+      out += bounds[k + 1] - bounds[k];
+    }
+    return { value: { type: 'CopyDataRun', data, messages: bounds.length / 2 }, size: at };
   };
 }
 
@@ -513,6 +560,12 @@ export function describeBackend(m: BackendMessage): string {
     default:
       return m.type;
   }
+}
+
+export function describeCopyOut(m: BackendMessage | CopyDataRun): string {
+  if (m.type === 'CopyDataRun') return `CopyData × ${m.messages} (${m.data.length} bytes)`;
+  if (m.type === 'CopyOutResponse' || m.type === 'CopyInResponse') return `${m.type} ${m.format === 1 ? 'binary' : 'text'}, ${m.columnFormats.length} columns`;
+  return describeBackend(m);
 }
 
 export function describeBatch(m: BackendMessage | DataRowRun): string {

@@ -391,3 +391,49 @@ test('postgres: the server view (pg_stat_activity) shows a running query with it
   assert.ok(extra.every((b: { backendType: string | null; pid: number }) => b.backendType === null && b.pid > 0));
   assert.match(all.body.result.note, /pg_read_all_stats/);
 });
+
+test('postgres: binary-format results read into the same JSON as text, type by type', async () => {
+  const select = `SELECT true AS b, false AS f, 32767::int2 AS i2, '-2147483648'::int4 AS i4, 9007199254740993::int8 AS big, 42::int8 AS i8, 4294967295::oid AS o,
+      1.1::float4 AS f4, 'NaN'::float4 AS f4nan, 0.1::float8 AS f8, '-Infinity'::float8 AS f8inf,
+      -12.50::numeric AS n, 'NaN'::numeric AS nnan, '123456789012345678901234567890.000000000000000000001'::numeric AS nbig, 0.00012::numeric AS nsmall, 'Infinity'::numeric AS ninf,
+      'é, "x"'::text AS t, 'v'::varchar(3) AS vc, 'ab'::char(4) AS bp, 'pg_class'::name AS nm, '\\x00ff0a'::bytea AS by,
+      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u, '2024-02-29'::date AS d, '0044-03-15 BC'::date AS dbc, 'infinity'::date AS dinf,
+      '04:05:06.789'::time AS tm, '04:05:06-08:30'::timetz AS tz, '2024-01-02 03:04:05.123456'::timestamp AS ts, '2024-01-02 03:04:05+02'::timestamptz AS tstz,
+      '1 year 2 mons -3 days 04:05:06.789'::interval AS iv, '-1 days +02:00'::interval AS iv2,
+      '{"a": [1, {"b": null}]}'::json AS j, '{"z": 1, "a": "x"}'::jsonb AS jb,
+      '192.168.1.5'::inet AS ip, '2001:db8::1/64'::inet AS ip6, '10.0.0.0/8'::cidr AS net,
+      ARRAY[[1, 2], [3, NULL]]::int4[] AS a2, ARRAY['a,b', NULL, 'é']::text[] AS at, '{}'::int8[] AS aempty,
+      ARRAY['2024-01-02 03:04:05'::timestamptz, NULL] AS atstz, ARRAY['1.50'::numeric, 'NaN'] AS anum, ARRAY['\\x01'::bytea, '\\x'] AS aby,
+      ARRAY[true, NULL] AS abool, ARRAY['{"k": 1}'::jsonb] AS ajb,
+      '12.34'::money AS m, '08:00:2b:01:02:03'::macaddr AS mac, NULL::int4 AS nul`;
+  const text = await sql({ ...scram, sql: select, resultFormat: 'text' });
+  const binary = await sql({ ...scram, sql: select, resultFormat: 'binary' }, true);
+  assert.equal(text.status, 200, JSON.stringify(text.body));
+  assert.equal(binary.status, 200, JSON.stringify(binary.body));
+  const [t] = text.body.result.results;
+  const [b] = binary.body.result.results;
+  assert.deepEqual(b.columns, t.columns);
+  t.columns.forEach((c: { name: string }, i: number) => assert.deepEqual(b.rows[0][i], t.rows[0][i], c.name));
+  assert.deepEqual(b.rows, t.rows);
+  // The transcript says which columns came in binary: all but money and macaddr.
+  assert.match(JSON.stringify(binary.body.transcript), new RegExp(`${t.columns.length - 2} of ${t.columns.length} columns in binary`));
+  const row = Object.fromEntries(t.columns.map((c: { name: string }, i: number) => [c.name, b.rows[0][i]]));
+  assert.equal(row.big, '9007199254740993');
+  assert.equal(row.f4, 1.1);
+  assert.equal(row.nbig, '123456789012345678901234567890.000000000000000000001');
+  assert.deepEqual(row.by, { hex: '00ff0a' });
+  assert.equal(row.tstz, '2024-01-02T01:04:05+00:00');
+  assert.equal(row.iv, '1 year 2 mons -3 days +04:05:06.789');
+  assert.deepEqual(row.a2, [[1, 2], [3, null]]);
+  assert.deepEqual(row.aby, [{ hex: '01' }, { hex: '' }]);
+  assert.equal(row.ip6, '2001:db8::1/64');
+  assert.equal(row.m, '$12.34');
+
+  // With bind parameters, and a table's rows.
+  const params = await sql({ ...scram, sql: 'SELECT id, name, depth, country FROM harbours WHERE id <= $1 ORDER BY id', params: [3], resultFormat: 'binary' });
+  assert.deepEqual(params.body.result.results[0].rows, facts.harbours.map((h) => [h.id, h.name, h.depth, h.country]));
+  // Binary results take one statement (the extended protocol): several are the server's own refusal.
+  const two = await sql({ ...scram, sql: 'SELECT 1; SELECT 2', resultFormat: 'binary' });
+  assert.equal(two.status, 502);
+  assert.match(two.body.error.message, /42601: cannot insert multiple commands into a prepared statement/);
+});

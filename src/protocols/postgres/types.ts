@@ -223,7 +223,7 @@ export function parseArray(text: string, elemOid: number): JsonValue {
             s += text[i++];
           } else s += c;
         }
-        out.push(decodeText(elemOid, s));
+        out.push(elemOid === OID.bytea ? { hex: byteaHex(new TextEncoder().encode(s)) } : decodeText(elemOid, s));
       } else {
         const start = i;
         while (i < text.length && text[i] !== delim && text[i] !== '}') i++;

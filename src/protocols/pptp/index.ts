@@ -7,6 +7,7 @@ import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { controlFrame, decodeStartReply, decodeStopReply, describe, encodeEchoReply, encodeEchoRequest, encodeStartRequest, encodeStopRequest, type ControlMessage } from './codec.ts';
+import { identification } from './identify.ts';
 
 async function next(conn: Conn, what: string): Promise<ControlMessage> {
   return conn.readFrame(controlFrame, what, describe);
@@ -36,6 +37,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'pptpd 1.4.0',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Start-Control-Connection: the server’s version, host name, vendor, firmware and capabilities; an Echo; Stop-Control-Connection',

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
+import { identification } from './identify.ts';
 
 /** RFC 865: "the quote may be up to 512 characters"; read a little beyond to notice a server that ignores it. */
 const LIMIT = 4096;
@@ -16,6 +17,7 @@ export default defineProtocol({
   rating: { stars: 5, reason: 'The whole TCP protocol: the quote read to the close, its length checked against the RFC limit; lab-tested against fortune served by xinetd.' },
   verifiedAgainst: 'fortune-mod served by xinetd',
   defaultOperation: 'get',
+  identify: identification,
   operations: {
     get: operation({
       summary: 'Read the quote',

@@ -99,6 +99,7 @@ export default defineProtocol({
   verifiedAgainst: 'RabbitMQ 3.10.8 rabbitmq_management (Debian 12)',
   tls: { implicit: { port: 15671 } },
   defaultOperation: 'overview',
+  identify: { unprobed: 'the management API is HTTP: named http' },
   operations: {
     overview: operation({
       summary: 'GET /api/overview: RabbitMQ and Erlang versions, cluster name, message rates, queue totals, object counts and listeners',

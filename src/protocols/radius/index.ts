@@ -142,6 +142,7 @@ export default defineProtocol({
   verifiedAgainst: 'FreeRADIUS 3.2.1',
   tls: { implicit: { port: 2083 } },
   defaultOperation: 'authenticate',
+  identify: { unprobed: 'RADIUS over TCP and RadSec drop packets without the shared secret' },
   operations: {
     authenticate: operation({
       summary: 'Access-Request with a user name and password (PAP or CHAP): accepted, rejected or challenged, and the reply attributes',

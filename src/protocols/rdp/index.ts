@@ -8,6 +8,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { FAILURE_CODES, PROTOCOL_TITLES, Protocols, protocolNames, responseFlagNames, selectedName, type ConnectionConfirm, type ProtocolName } from './codec.ts';
 import { basicSettings, dialForNegotiation, negotiate } from './client.ts';
+import { identification } from './identify.ts';
 
 const protocolEnum = z.enum(['rdp', 'tls', 'hybrid', 'rdstls', 'hybrid_ex', 'rdsaad']);
 
@@ -90,6 +91,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3',
   defaultOperation: 'negotiate',
+  identify: identification,
   operations: {
     negotiate: operation({
       summary: 'One X.224 Connection Request with RDP_NEG_REQ: which protocol the server selects, or its failure code',

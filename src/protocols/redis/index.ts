@@ -21,6 +21,7 @@ import {
 } from './client.ts';
 import { clusterOperations } from './cluster-ops.ts';
 import { anyTruncated, argField, scanFields, bytesOut, commandArgs, commandFields, connection, dialChecked, firstExchange, keyBytes, keyViewJson, keyViewShape, limitNote, limits, open, renderReply, replyOut, toBytes, truncation } from './fields.ts';
+import { identification } from './identify.ts';
 
 /** A sorted-set score bound as Redis writes it: a number, "(" before it for an exclusive bound, or ±inf. */
 const scoreBound = z.string().regex(/^(\(?[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?|[+-]?inf)$/i, 'a score such as 10, (10 (exclusive), -inf or +inf');
@@ -94,6 +95,7 @@ export default defineProtocol({
   verifiedAgainst: 'redis-server (standalone and Redis Cluster) and redis-sentinel 5:7.0.15-1~deb12u10 (Debian 12)',
   tls: { implicit: { port: 6380 } },
   defaultOperation: 'command',
+  identify: identification,
   operations: {
     command: operation({
       primary: ['line', 'args', 'password', 'username', 'db'],

@@ -27,6 +27,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'FRR ripd 8.4.4-1.1~deb12u2',
   defaultOperation: 'request',
+  identify: { unprobed: 'UDP' },
   operations: {
     request: operation({
       summary: 'Request the whole routing table (or some prefixes) and list the routes',

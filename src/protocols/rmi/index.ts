@@ -5,6 +5,7 @@ import type { Conn } from '../../core/conn.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { HEADER, Msg, Registry, Reply, ackFrame, clientEndpoint, registryCall, remoteEndpoint, returnFrame } from './codec.ts';
 import type { JObject, JValue } from './serialization.ts';
+import { identification } from './identify.ts';
 
 async function handshake(ctx: OperationContext): Promise<{ conn: Conn; seenAs: { host: string; port: number } }> {
   const conn = await ctx.dial();
@@ -67,6 +68,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'OpenJDK 17 RMI registry (Debian openjdk-17)',
   defaultOperation: 'list',
+  identify: identification,
   operations: {
     ping: operation({
       summary: 'JRMP handshake and Ping: the endpoint the server sees us as, and PingAck',

@@ -4,6 +4,7 @@ import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { RserveClient } from './client.ts';
 import { decodeSexpParam, type RValue } from './codec.ts';
+import { identification } from './identify.ts';
 
 const login = {
   user: z.string().min(1).max(256).regex(/^[^\n\0]+$/, 'user is one line').optional().describe('User, when the server requires a login'),
@@ -59,6 +60,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Rserve 1.8-11 on R 4.2 (Debian r-cran-rserve)',
   defaultOperation: 'info',
+  identify: identification,
   operations: {
     info: operation({
       summary: 'The ID string: Rserve protocol version and the login methods the server wants',

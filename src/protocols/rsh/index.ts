@@ -24,6 +24,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'netkit rsh-server 0.17-24',
   defaultOperation: 'exec',
+  identify: { unprobed: 'rshd answers only a reserved source port and a user name; not sent' },
   operations: commandOperations<RshInput & { host: string; port: number; timeoutMs: number; tls: 'off' }>({
     fields: {
       user: userField.describe('The account on the server'),

@@ -22,6 +22,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'netkit rsh-server 0.17-24 (in.rexecd)',
   defaultOperation: 'exec',
+  identify: { unprobed: 'rexecd takes a user and password first; not sent' },
   operations: commandOperations<RexecInput>({
     fields: {
       user: z.string().min(1).max(MAX_USER).regex(/^[A-Za-z0-9._-]+$/, 'user names are letters, digits, . _ -'),

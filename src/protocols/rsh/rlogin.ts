@@ -23,6 +23,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'netkit rsh-server 0.17-24 (in.rlogind)',
   defaultOperation: 'login',
+  identify: { unprobed: 'a login with a user name; not sent' },
   operations: {
     login: operation({
       summary: 'A terminal on the server, live in the page, logged in as the given user',

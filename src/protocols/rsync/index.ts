@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { RsyncSession } from './client.ts';
 import { AUTH_DIGESTS } from './codec.ts';
+import { identification } from './identify.ts';
 
 const version = z.number().int().min(27).max(31).default(31).describe('Protocol version to offer (27-31); the lower of this and the daemon\'s is spoken. Listing needs 30 or later.');
 
@@ -52,6 +53,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'rsync 3.5.0+ds1-0+deb12u1 (Debian 12)',
   defaultOperation: 'modules',
+  identify: identification,
   operations: {
     modules: operation({
       summary: 'Greeting, protocol version, motd and the module list (#list)',

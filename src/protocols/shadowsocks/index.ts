@@ -24,6 +24,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'shadowsocks-libev 3.3.5',
   defaultOperation: 'connect',
+  identify: { unprobed: 'every byte is encrypted with the key; a server without it stays silent' },
   operations: {
     connect: operation({
       summary: 'Opens a tunnel to a target through the server, sends text, and shows what comes back within waitMs',

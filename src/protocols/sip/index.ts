@@ -28,6 +28,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'kamailio 5.6.3-2',
   defaultOperation: 'options',
+  identify: { unprobed: 'UDP in the lab' },
   operations: {
     options: operation({
       alternatives: ['On Workers, use transport tcp if the server listens on TCP.'],

@@ -10,6 +10,7 @@ import { ACCESS, ATTRIBUTES, capabilityNames, cipherName, CREATE_ACTIONS, CREATE
 import { close, listDirectory, mkdir, open, readRange, remove, rename, smbPath, writeFrom } from './files.ts';
 import { decodeSpnegoMechs, MECH_NAMES } from './security.ts';
 import { enumerateShares } from './srvsvc.ts';
+import { identification } from './identify.ts';
 
 const MAX_JSON_DOWNLOAD = 8 * 1024 * 1024;
 const DIALECT_CHOICES = ['auto', '2.0.2', '2.1', '3.0', '3.0.2', '3.1.1'] as const;
@@ -115,6 +116,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Samba 4.17.12 (smbd)',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'NEGOTIATE and the first SESSION_SETUP leg: dialect, server GUID, capabilities, signing required, server time, ciphers, and the NTLM challenge\'s target info (domain, host, OS version)',

@@ -7,6 +7,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { SmppClient, type BindMode, type Delivered } from './client.ts';
 import { CMD, decodeMessageId, decodeText, encodeGsm7, encodeShortMessage, encodeUcs2, statusText } from './codec.ts';
 import { pumpFeed } from '../../core/feed.ts';
+import { identification } from './identify.ts';
 
 const ascii = (field: string, max: number) =>
   z
@@ -113,6 +114,7 @@ export default defineProtocol({
   verifiedAgainst: 'Kannel 1.4.5 drive_smpp (Debian 12 kannel-extras 1.4.5-12)',
   tls: { implicit: { port: 3550 } },
   defaultOperation: 'bind',
+  identify: identification,
   operations: {
     bind: operation({
       summary: 'Bind, time an enquire_link, unbind: does the SMSC accept these credentials, and which SMPP version does it say it speaks',

@@ -1,6 +1,7 @@
 // SMTP, RFC 5321, with Submission (RFC 6409, port 587, STARTTLS RFC 3207) and SMTPS (RFC 8314, port 465) as ports and TLS modes.
 import { defineProtocol } from '../../core/protocol.ts';
 import { probeOperation, sendOperation } from './operations.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'smtp',
@@ -17,6 +18,7 @@ export default defineProtocol({
   verifiedAgainst: 'Postfix 3.7.11-0+deb12u1 (SASL and LMTP delivery through Dovecot 2.3.19.1+dfsg1-2.1+deb12u7)',
   tls: { implicit: { port: 465 }, starttls: true },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: probeOperation('smtp'),
     send: sendOperation('smtp'),

@@ -1,6 +1,7 @@
 // LMTP, RFC 2033: SMTP's session with LHLO and one DATA reply per recipient; declared here, sharing the SMTP codec and operations.
 import { defineProtocol } from '../../core/protocol.ts';
 import { probeOperation, sendOperation } from './operations.ts';
+import { lmtpIdentification } from './identify.ts';
 
 export default defineProtocol({
   id: 'lmtp',
@@ -13,6 +14,7 @@ export default defineProtocol({
   verifiedAgainst: 'Dovecot 2.3.19.1+dfsg1-2.1+deb12u7 (LMTP)',
   tls: { starttls: true },
   defaultOperation: 'probe',
+  identify: lmtpIdentification,
   operations: {
     probe: probeOperation('lmtp'),
     send: sendOperation('lmtp'),

@@ -93,6 +93,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'net-snmp snmpd 5.9.3+dfsg-2+deb12u1',
   defaultOperation: 'get',
+  identify: { unprobed: 'UDP in the lab; TCP agents need a community (a credential)' },
   operations: {
     get: operation({
       primary: ['oids', 'community', 'version'],

@@ -4,6 +4,7 @@ import type { Conn } from '../../core/conn.ts';
 import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { dataLines, describeReply, encodeCommand, encodeData, holdTime, isSuccess, replyFrame, type Reply } from './codec.ts';
+import { identification } from './identify.ts';
 
 const frame = replyFrame();
 
@@ -67,6 +68,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'HylaFAX hfaxd 6.0.7 (Debian 12 hylafax-server 3:6.0.7-5)',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'The banner and HELP (and STAT where the server has it), after LOGI when credentials are given',

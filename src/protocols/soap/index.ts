@@ -69,6 +69,7 @@ export default defineProtocol({
   verifiedAgainst: 'spyne 2.14.0 (Debian 12 python3-spyne 2.14.0-2) on wsgiref',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'wsdl',
+  identify: { unprobed: 'runs over HTTP: named http' },
   operations: {
     wsdl: operation({
       summary: 'Fetch a WSDL and summarise it: services and port addresses, operations with SOAP actions and message parts',

@@ -8,6 +8,7 @@ import { classify } from '../../core/errors.ts';
 import { defineProtocol, hostField, operation, portField, type OperationContext, type ProxyRoute } from '../../core/protocol.ts';
 import { authenticate, greet } from './client.ts';
 import { methodName } from './codec.ts';
+import { identification } from './identify.ts';
 
 const username = z.string().min(1).max(255).optional().describe('Username (SOCKS5 username/password, RFC 1929; the user id for SOCKS4)');
 const password = z.string().max(255).optional().describe('Password (SOCKS5 username/password)');
@@ -49,6 +50,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Dante 1.4.2',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'The SOCKS5 authentication methods the server accepts (each offered alone), the one it picks from all, and a login when credentials are given',

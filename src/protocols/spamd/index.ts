@@ -4,6 +4,7 @@ import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { EX, headFrame, MAX_BODY, parseReport, parseSpamHeader, request, type Method, type SpamdResponse } from './codec.ts';
+import { identification } from './identify.ts';
 
 const head = headFrame();
 
@@ -56,6 +57,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'SpamAssassin 4.0.1 (spamd)',
   defaultOperation: 'ping',
+  identify: identification,
   operations: {
     ping: operation({
       summary: 'PING: spamd answers PONG with its protocol version',

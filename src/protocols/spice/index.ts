@@ -31,6 +31,7 @@ import {
   type LinkReply,
   type MainInit,
 } from './codec.ts';
+import { identification } from './identify.ts';
 
 /** What this client offers: auth selection, SPICE tickets, mini headers; on main, the name and UUID. */
 const OUR_COMMON_CAPS = 0b1011;
@@ -123,6 +124,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'QEMU 7.2 (qemu-system-x86 1:7.2+dfsg-7+deb12u18+b3) with libspice-server 0.15.1',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Links the main channel (with the password as ticket), reads the session and the channel list, and links each channel for its capabilities',

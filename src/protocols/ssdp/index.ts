@@ -20,6 +20,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'minidlna 1.3.0+dfsg-2.2+deb12u1',
   defaultOperation: 'search',
+  identify: { unprobed: 'UDP multicast' },
   operations: {
     search: operation({
       summary: 'M-SEARCH: who answers for a search target',

@@ -13,6 +13,7 @@ import { fileType, SftpClient, type Attrs } from './sftp.ts';
 import { scpReceive, scpSend, shellQuote } from './scp.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, tapSink } from '../../core/files.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { identification } from './identify.ts';
 
 const algorithmList = z.array(z.string().min(1).max(64)).min(1).max(32);
 
@@ -191,6 +192,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'OpenSSH sshd 1:9.2p1-2+deb12u10 (Debian 12)',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Banner, every algorithm list, host key fingerprints per type, auth methods and weak algorithms, without credentials',

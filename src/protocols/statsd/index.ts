@@ -26,6 +26,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'collectd 5.12.0-14 (statsd plugin, csv writer)',
   defaultOperation: 'send',
+  identify: { unprobed: 'UDP' },
   operations: {
     send: operation({
       summary: 'Send metrics (no answer comes back: StatsD is one-way)',

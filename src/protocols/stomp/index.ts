@@ -8,6 +8,7 @@ import { dialWebSocketStream } from '../websocket/stream.ts';
 import { controlStrings, encodingField, FEED_PREVIEW_BYTES, windowField, payloadBytes, payloadField, payloadJson, payloadLine, payloadOut, runFeed, type FeedEnd } from '../messaging/feed.ts';
 import { StompClient } from './client.ts';
 import { header, type StompFrame } from './codec.ts';
+import { identification } from './identify.ts';
 
 const connection = {
   versions: z.array(z.enum(['1.0', '1.1', '1.2'])).min(1).default(['1.0', '1.1', '1.2']).describe('Versions offered in accept-version; the server picks the highest it speaks'),
@@ -92,6 +93,7 @@ export default defineProtocol({
   verifiedAgainst: 'RabbitMQ 3.10.8 rabbitmq_stomp and ActiveMQ 5.17.2 (Debian 12)',
   tls: { implicit: { port: 61614 } },
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'CONNECT and report the negotiated version, the server, the session and the heart-beat; then DISCONNECT with a receipt',

@@ -7,6 +7,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { retryFields } from '../datagram/exchange.ts';
 import { datagramChannel, longTermKey, streamChannel, type StunChannel } from './client.ts';
 import { ATTR, attribute, attributeName, decodeAddress, decodeErrorCode, fingerprintValid, integrityValid, lifetimeAttr, requestedTransport, textAttr, textAttribute, u32Attribute, type StunMessage, type TransportAddress } from './codec.ts';
+import { identification } from './identify.ts';
 
 const BINDING = 0x001;
 const ALLOCATE = 0x003;
@@ -57,6 +58,7 @@ export default defineProtocol({
   verifiedAgainst: 'coturn 4.6.1',
   tls: { implicit: { port: 5349 } },
   defaultOperation: 'binding',
+  identify: identification,
   operations: {
     binding: operation({
       summary: 'Binding request: the address the server sees you from, its software and alternate address',

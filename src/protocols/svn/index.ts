@@ -4,6 +4,7 @@ import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { SvnClient, svnError } from './client.ts';
 import { bool, list, num, opt, response, str, word, wordOf, type Item } from './codec.ts';
+import { identification } from './identify.ts';
 
 const pathIn = z.string().max(4096).regex(/^[^\0]*$/).default('').describe('Path inside the repository (relative to the URL path)');
 const repoIn = z.string().min(1).max(2048).regex(/^\/[^\s\0]*$/, 'a path starting with /, e.g. /repos/project').describe('Repository path as in the svn:// URL').meta({ examples: ['/project'] });
@@ -53,6 +54,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'svnserve 1.14.2 (Debian 12 subversion 1.14.2-4+deb12u1)',
   defaultOperation: 'info',
+  identify: identification,
   operations: {
     info: operation({
       summary: 'Greeting, authentication, repository UUID and root, and the latest revision',

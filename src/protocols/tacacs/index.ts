@@ -81,6 +81,7 @@ export default defineProtocol({
   },
   verifiedAgainst: null,
   defaultOperation: 'authenticate',
+  identify: { unprobed: 'TACACS+ bodies are obfuscated with the shared secret' },
   operations: {
     authenticate: operation({
       summary: 'Authentication (RFC 8907 §5): an ASCII login answering GETUSER and GETPASS, or PAP with the password in START',

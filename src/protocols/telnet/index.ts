@@ -5,6 +5,7 @@ import { fromUtf8 } from '../../core/bytes.ts';
 import { AuthError, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
 import { TelnetClient } from './client.ts';
+import { identification } from './identify.ts';
 
 const terminal = {
   terminalType: z.string().regex(/^[A-Za-z0-9._+-]{1,40}$/, 'terminalType is a terminal name such as xterm-256color').default('xterm-256color').describe('Sent when the server asks (RFC 1091)'),
@@ -74,6 +75,7 @@ export default defineProtocol({
   verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3, telnetd-ssl 0.17.41+really0.17-3',
   tls: { implicit: { port: 992 } },
   defaultOperation: 'negotiate',
+  identify: identification,
   operations: {
     negotiate: operation({
       summary: "The server's option negotiation and the text it shows before a login (its banner and prompt)",

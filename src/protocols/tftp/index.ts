@@ -75,6 +75,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'tftpd-hpa 5.2+20150808-1.4; atftpd 0.8.0-3 (windowsize)',
   defaultOperation: 'read',
+  identify: { unprobed: 'UDP' },
   operations: {
     read: operation({
       summary: 'RRQ: download a file; streamed, of any size, with Accept: application/octet-stream or a WebSocket transfer (tsize gives the length), else in JSON up to maxBytes',

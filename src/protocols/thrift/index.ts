@@ -21,6 +21,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'python3-thrift 0.17 TThreadedServer (binary/buffered, compact/framed)',
   defaultOperation: 'call',
+  identify: { unprobed: 'a Thrift call needs a method name; an unknown one is answered only by some servers' },
   operations: {
     call: operation({
       summary: 'Call one method of a service defined by the IDL given as input',

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { timeFrame, toUnixMs } from './codec.ts';
+import { identification } from './identify.ts';
 
 export default defineProtocol({
   id: 'time',
@@ -13,6 +14,7 @@ export default defineProtocol({
   rating: { stars: 5, reason: 'The whole TCP protocol: the 32-bit value decoded (2036 era handled), UTC time and clock offset reported; lab-tested against the clock of the machine.' },
   verifiedAgainst: 'xinetd internal time-stream',
   defaultOperation: 'get',
+  identify: identification,
   operations: {
     get: operation({
       summary: "Read the server's time",

@@ -8,6 +8,7 @@ import { TLS_VERSIONS } from '../../core/conn.ts';
 import { classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type DialRequest, type OperationContext } from '../../core/protocol.ts';
 import { CIPHER_SUITES, GROUPS, TLS13 } from '../../core/tls/wire.ts';
+import { identification } from './identify.ts';
 
 const certificate = z.object({
   subject: z.string(),
@@ -120,6 +121,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'nginx 1.22.1-9+deb12u11 (OpenSSL 3.0.19) with ssl_protocols TLSv1.2 TLSv1.3 and TLSv1 TLSv1.1 TLSv1.2; openssl s_server 3.0.19; gnutls-serv 3.7.9',
   defaultOperation: 'inspect',
+  identify: identification,
   operations: {
     inspect: operation({
       primary: ['alpn', 'versions'],

@@ -5,6 +5,7 @@ import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
 import { EVENT, TorControl, authenticate, protocolInfo, replyError, type AuthInput } from './client.ts';
 import { command, keyValues, type Reply } from './codec.ts';
+import { identification } from './identify.ts';
 
 const authFields = {
   auth: z.enum(['auto', 'null', 'password', 'cookie', 'safecookie']).default('auto').describe('How to authenticate: auto picks SAFECOOKIE or COOKIE when a cookie is given, HASHEDPASSWORD when a password is, NULL when tor allows it'),
@@ -61,6 +62,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'tor 0.4.9.11',
   defaultOperation: 'protocolinfo',
+  identify: identification,
   operations: {
     protocolinfo: operation({
       summary: 'PROTOCOLINFO: the authentication methods tor accepts, its cookie file and version (no authentication needed)',

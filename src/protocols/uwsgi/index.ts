@@ -25,6 +25,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'uWSGI 2.0.21-5.1 with uwsgi-plugin-python3 (Debian 12)',
   defaultOperation: 'request',
+  identify: { unprobed: 'a uwsgi packet runs a request on the application; not sent' },
   operations: {
     request: operation({
       summary: 'A WSGI request (vars and body) to a uWSGI socket: the application\'s status, headers and body',

@@ -5,6 +5,7 @@ import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { VarnishCli } from './client.ts';
 import { bodyText, parseBackendList, statusName } from './codec.ts';
+import { identification } from './identify.ts';
 
 const auth = {
   secret: z.string().max(64 * 1024).optional().describe('The contents of varnishd\'s -S secret file, as text (its trailing newline included)'),
@@ -50,6 +51,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'varnishd 7.1.1-2+deb12u1 (Debian 12)',
   defaultOperation: 'status',
+  identify: identification,
   operations: {
     status: operation({
       summary: 'status: the state of the cache child process, and the CLI banner',

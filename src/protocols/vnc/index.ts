@@ -10,6 +10,7 @@ import { RESIZE_STATUS, SecurityType, describePixelFormat, encodeClientCutText, 
 import { ENCODING_IDS, RfbClient, exchangeVersions, handshake, listVeNCryptSubtypes, readSecurityTypes, type EncodingName, type Handshake, type SecurityChoice } from './client.ts';
 import { Framebuffer, encodeViewUpdate } from './framebuffer.ts';
 import type { ServerEvent } from './updates.ts';
+import { identification } from './identify.ts';
 
 const SECURITY = ['auto', 'none', 'vnc', 'x509none', 'x509vnc', 'x509plain', 'plain'] as const;
 const ENCODINGS = Object.keys(ENCODING_IDS) as [EncodingName, ...EncodingName[]];
@@ -115,6 +116,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'TigerVNC Xvnc 1.12.0+dfsg-8, x11vnc 0.9.16-9',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: "The server's RFB version, security types (and VeNCrypt subtypes), and — when it lets this client in — its desktop name, size and pixel format",

@@ -8,6 +8,7 @@ import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { exchange } from '../http/client.ts';
 import { fieldValue, type Field } from '../http/codec.ts';
 import { MessageAssembler, Opcode, acceptFor, closeCodeName, describeFrame, encodeClose, encodeFrame, frameFrame, opcodeName, type WsMessage } from './codec.ts';
+import { PerMessageDeflate, agreeDeflate, deflateOfferHeader, type DeflateAgreed, type DeflateOffer } from './deflate.ts';
 
 export interface HandshakeRequest {
   path: string;
@@ -17,6 +18,8 @@ export interface HandshakeRequest {
   origin?: string;
   /** The headers carry a credential: the transcript keeps only the request line. */
   secretHead?: boolean;
+  /** Offer permessage-deflate (RFC 7692) with these parameters. */
+  deflate?: DeflateOffer;
 }
 
 export interface Handshake {
@@ -28,11 +31,16 @@ export interface Handshake {
   accept: string;
   protocol: string | null;
   extensions: string | null;
+  /** permessage-deflate as the server agreed it, or null when it declined (or was not offered). */
+  deflate: DeflateAgreed | null;
 }
 
 export class WsClient {
-  private readonly assembler: MessageAssembler;
-  private readonly reader: ReturnType<typeof frameFrame>;
+  private assembler: MessageAssembler;
+  private reader: ReturnType<typeof frameFrame>;
+  private deflate: PerMessageDeflate | null = null;
+  /** Pings we sent and when, by payload, for the pong's round trip. */
+  private readonly pings = new Map<string, number>();
   sentClose: { code: number | null; reason: string } | null = null;
   receivedClose: { code: number | null; reason: string } | null = null;
   framesIn = 0;
@@ -41,7 +49,7 @@ export class WsClient {
   constructor(
     readonly conn: Conn,
     private readonly crypto: CryptoPort,
-    maxMessage = 16 * 1024 * 1024,
+    private readonly maxMessage = 16 * 1024 * 1024,
   ) {
     this.assembler = new MessageAssembler(maxMessage);
     this.reader = frameFrame(maxMessage);
@@ -58,6 +66,7 @@ export class WsClient {
       ['Sec-WebSocket-Version', '13'],
     ];
     if (req.protocols.length) headers.push(['Sec-WebSocket-Protocol', req.protocols.join(', ')]);
+    if (req.deflate) headers.push(['Sec-WebSocket-Extensions', deflateOfferHeader(req.deflate)]);
     if (req.origin) headers.push(['Origin', req.origin]);
     headers.push(...req.headers);
     const t0 = performance.now();
@@ -76,31 +85,46 @@ export class WsClient {
     const protocol = fieldValue(h.headers, 'sec-websocket-protocol') ?? null;
     if (protocol !== null && !req.protocols.includes(protocol)) throw new ProtocolError(`the server chose subprotocol ${JSON.stringify(protocol)}, which we did not offer`);
     const extensions = fieldValue(h.headers, 'sec-websocket-extensions') ?? null;
-    // We offer no extension, so the server may not use one (§9.1).
-    if (extensions) throw new ProtocolError(`the server answered with extensions ${JSON.stringify(extensions)} though we offered none`);
-    return { status: h.status, reason: h.reason, headers: h.headers, requestHead: x.requestHead, accept, protocol, extensions };
+    // The server may only answer with an extension we offered (§9.1), on the terms RFC 7692 §7.1 allows.
+    const deflate = agreeDeflate(req.deflate, extensions);
+    if (deflate) {
+      this.deflate = new PerMessageDeflate(deflate);
+      this.reader = frameFrame(this.maxMessage, true);
+      const inflater = this.deflate;
+      this.assembler = new MessageAssembler(this.maxMessage, (data, max) => inflater.decompress(data, max));
+    }
+    return { status: h.status, reason: h.reason, headers: h.headers, requestHead: x.requestHead, accept, protocol, extensions, deflate };
   }
 
-  private async sendFrame(opcode: number, payload: Uint8Array, fin = true): Promise<void> {
-    const frame = encodeFrame(opcode, payload, this.crypto.randomBytes(4), fin);
+  /** `plain`: the message before compression, for the transcript, when `payload` is its compressed form. */
+  private async sendFrame(opcode: number, payload: Uint8Array, fin = true, plain?: { bytes: Uint8Array; text: boolean }): Promise<void> {
+    const frame = encodeFrame(opcode, payload, this.crypto.randomBytes(4), fin, plain !== undefined);
     this.framesOut++;
     const name = opcodeName(opcode);
-    const text = opcode === Opcode.TEXT ? ` ${JSON.stringify(fromUtf8(payload.subarray(0, 80)))}` : '';
-    await this.conn.write(frame, { decode: `${name}${fin ? '' : ' (not final)'}, ${payload.length} bytes, masked${text}` });
+    const shown = plain ? (plain.text ? plain.bytes : undefined) : opcode === Opcode.TEXT ? payload : undefined;
+    const text = shown ? ` ${JSON.stringify(fromUtf8(shown.subarray(0, 80)))}` : '';
+    const deflated = plain ? ` compressed (RSV1) from ${plain.bytes.length}` : '';
+    await this.conn.write(frame, { decode: `${name}${fin ? '' : ' (not final)'}, ${payload.length} bytes${deflated}, masked${text}` });
   }
 
-  /** A text or binary message, in frames of `fragmentSize` bytes when given (§5.4). */
-  async send(kind: 'text' | 'binary', data: Uint8Array, fragmentSize?: number): Promise<number> {
+  /**
+   * A text or binary message, in frames of `fragmentSize` bytes when given (§5.4). With permessage-deflate agreed
+   * the message is compressed first (unless `compress` is false) and the compressed bytes are fragmented (RFC 7692 §6).
+   */
+  async send(kind: 'text' | 'binary', data: Uint8Array, fragmentSize?: number, compress = true): Promise<number> {
     if (this.sentClose) throw new ProtocolError('no data may follow our Close frame (RFC 6455 §5.5.1)');
     const opcode = kind === 'text' ? Opcode.TEXT : Opcode.BINARY;
-    if (!fragmentSize || data.length <= fragmentSize) {
-      await this.sendFrame(opcode, data);
+    const deflate = compress && this.deflate !== null;
+    const wire = deflate ? this.deflate!.compress(data) : data;
+    const plain = deflate ? { bytes: data, text: kind === 'text' } : undefined;
+    if (!fragmentSize || wire.length <= fragmentSize) {
+      await this.sendFrame(opcode, wire, true, plain);
       return 1;
     }
     let frames = 0;
-    for (let at = 0; at < data.length; at += fragmentSize) {
-      const last = at + fragmentSize >= data.length;
-      await this.sendFrame(frames === 0 ? opcode : Opcode.CONTINUATION, data.subarray(at, at + fragmentSize), last);
+    for (let at = 0; at < wire.length; at += fragmentSize) {
+      const last = at + fragmentSize >= wire.length;
+      await this.sendFrame(frames === 0 ? opcode : Opcode.CONTINUATION, wire.subarray(at, at + fragmentSize), last, frames === 0 ? plain : undefined);
       frames++;
     }
     return frames;
@@ -108,6 +132,7 @@ export class WsClient {
 
   async ping(data: Uint8Array): Promise<void> {
     if (data.length > 125) throw new ProtocolError('a ping carries at most 125 bytes');
+    this.pings.set(toBase64(data), performance.now());
     await this.sendFrame(Opcode.PING, data);
   }
 
@@ -127,6 +152,14 @@ export class WsClient {
       this.framesIn++;
       const m = this.assembler.push(f);
       if (!m) continue;
+      if (m.kind === 'pong') {
+        const key = toBase64(m.data);
+        const sent = this.pings.get(key);
+        if (sent !== undefined) {
+          this.pings.delete(key);
+          m.rttMs = Math.round((performance.now() - sent) * 100) / 100;
+        }
+      }
       if (m.kind === 'ping' && !this.sentClose) await this.sendFrame(Opcode.PONG, m.data);
       if (m.kind === 'close') {
         this.receivedClose = { code: m.code, reason: m.reason };
@@ -143,12 +176,13 @@ export class WsClient {
 export function messageJson(m: WsMessage): Record<string, unknown> {
   switch (m.kind) {
     case 'text':
-      return { type: 'text', text: m.text, frames: m.frames };
+      return { type: 'text', text: m.text, frames: m.frames, ...(m.compressed === undefined ? {} : { compressed: m.compressed }) };
     case 'binary':
-      return { type: 'binary', base64: toBase64(m.data), bytes: m.data.length, frames: m.frames };
+      return { type: 'binary', base64: toBase64(m.data), bytes: m.data.length, frames: m.frames, ...(m.compressed === undefined ? {} : { compressed: m.compressed }) };
     case 'ping':
-    case 'pong':
       return { type: m.kind, text: fromUtf8(m.data) };
+    case 'pong':
+      return { type: m.kind, text: fromUtf8(m.data), ...(m.rttMs === undefined ? {} : { rttMs: m.rttMs }) };
     case 'close':
       return { type: 'close', code: m.code, name: m.code === null ? 'no status' : closeCodeName(m.code), reason: m.reason };
   }

@@ -67,3 +67,81 @@ test('violations are ProtocolErrors; the decoder survives fuzz', () => {
   assert.throws(() => new MessageAssembler().push(f(fromHex('8102c328'))!.value), ProtocolError); // invalid UTF-8
   assertFuzzSafe(frameFrame(4096), { seeds: [HELLO, FRAGMENTS, PING, BIN256, CLOSE] });
 });
+
+import { PerMessageDeflate, agreeDeflate, deflateOfferHeader, parseExtensions } from './deflate.ts';
+
+const agreedAll = (over: Record<string, unknown> = {}) => ({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, header: '', ...over });
+
+test('permessage-deflate: the offer and the answer checked against it (RFC 7692 §7.1)', () => {
+  assert.equal(deflateOfferHeader({}), 'permessage-deflate');
+  assert.equal(
+    deflateOfferHeader({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: true }),
+    'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits',
+  );
+  assert.deepEqual(parseExtensions('permessage-deflate; client_max_window_bits="10" , x-other'), [
+    { name: 'permessage-deflate', params: [['client_max_window_bits', '10']] },
+    { name: 'x-other', params: [] },
+  ]);
+  const h = 'permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12';
+  assert.deepEqual(agreeDeflate({ serverNoContextTakeover: true, clientMaxWindowBits: true }, h), agreedAll({ serverNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 12, header: h }));
+  assert.equal(agreeDeflate({}, null), null);
+  assert.throws(() => agreeDeflate(undefined, 'permessage-deflate'), /offered none/);
+  assert.throws(() => agreeDeflate({}, 'permessage-deflate; client_max_window_bits=10'), /did not offer/);
+  assert.throws(() => agreeDeflate({ clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=12'), /more than the 10/);
+  assert.throws(() => agreeDeflate({ serverMaxWindowBits: 9 }, 'permessage-deflate; server_max_window_bits=12'), /more than the 9/);
+  assert.throws(() => agreeDeflate({}, 'permessage-deflate; server_max_window_bits=16'), /8–15/);
+  assert.throws(() => agreeDeflate({}, 'permessage-deflate; server_max_window_bits'), /needs a value/);
+  assert.throws(() => agreeDeflate({ serverNoContextTakeover: true }, 'permessage-deflate'), /did not accept server_no_context_takeover/);
+  assert.throws(() => agreeDeflate({}, 'permessage-deflate; mystery'), /unknown parameter mystery/);
+  assert.throws(() => agreeDeflate({}, 'permessage-deflate; server_no_context_takeover; server_no_context_takeover'), /repeats/);
+  assert.throws(() => agreeDeflate({}, 'x-webkit-deflate-frame'), /offered only permessage-deflate/);
+  assert.throws(() => agreeDeflate({ clientMaxWindowBits: true }, 'permessage-deflate; client_max_window_bits=8'), /cannot keep to/);
+});
+
+test('permessage-deflate: the RFC 7692 §7.2.3 examples inflate, the window carried between messages', () => {
+  const rx = new PerMessageDeflate(agreedAll());
+  // §7.2.3.1 "Hello"; §7.2.3.2 the same again, a back-reference into the first message's window.
+  assert.equal(new TextDecoder().decode(rx.decompress(fromHex('f248cdc9c90700'), 100)), 'Hello');
+  assert.equal(new TextDecoder().decode(rx.decompress(fromHex('f200110000'), 100)), 'Hello');
+  // §7.2.3.3 a stored block; §7.2.3.4 a final block (the next message starts a fresh stream).
+  const fresh = new PerMessageDeflate(agreedAll());
+  assert.equal(new TextDecoder().decode(fresh.decompress(fromHex('000500faff48656c6c6f00'), 100)), 'Hello');
+  assert.equal(new TextDecoder().decode(fresh.decompress(fromHex('f348cdc9c9070000'), 100)), 'Hello');
+  assert.equal(new TextDecoder().decode(fresh.decompress(fromHex('f248cdc9c90700'), 100)), 'Hello');
+  // Frames with RSV1 reassembled and inflated by the assembler; control frames with RSV1 refused.
+  const a = new MessageAssembler(100, (d, max) => rx.decompress(d, max));
+  const f = frameFrame(100, true);
+  assert.equal(a.push(f(fromHex('4103f248cd'))!.value), undefined);
+  assert.deepEqual(a.push(f(fromHex('8004c9c90700'))!.value), { kind: 'text', text: 'Hello', frames: 2, compressed: 7 });
+  assert.throws(() => f(fromHex('c900')), /control frames are never compressed/);
+  const b = new MessageAssembler(100, (d) => d);
+  b.push(f(fromHex('0100'))!.value);
+  assert.throws(() => b.push(f(fromHex('c000'))!.value), /continuation frame with RSV1/);
+  assert.throws(() => new MessageAssembler().push(f(fromHex('c100'))!.value), /not agreed/);
+});
+
+test('permessage-deflate: our compressor ends at a sync flush, tail removed, and keeps its window unless told not to', () => {
+  const text = utf8('Portolan charts the harbour. '.repeat(50));
+  const keep = new PerMessageDeflate(agreedAll());
+  const one = keep.compress(text);
+  const two = keep.compress(text);
+  assert.ok(two.length < one.length && one.length < text.length / 5);
+  const rx = new PerMessageDeflate(agreedAll());
+  assert.deepEqual(rx.decompress(one, 10_000), text);
+  assert.deepEqual(rx.decompress(two, 10_000), text);
+  const fresh = new PerMessageDeflate(agreedAll({ clientNoContextTakeover: true, serverNoContextTakeover: true }));
+  const a = fresh.compress(text);
+  assert.deepEqual(fresh.compress(text), a);
+  assert.deepEqual(fresh.decompress(a, 10_000), text);
+  assert.deepEqual(fresh.decompress(a, 10_000), text);
+});
+
+test('permessage-deflate: a compression bomb stops at the cap; garbage is a ProtocolError', () => {
+  const bomb = new PerMessageDeflate(agreedAll()).compress(new Uint8Array(1 << 20));
+  assert.ok(bomb.length < 2000);
+  assert.throws(() => new PerMessageDeflate(agreedAll()).decompress(bomb, 64 * 1024), (e: unknown) => e instanceof ProtocolError && /more than 65536 bytes/.test(e.message));
+  assert.throws(() => new PerMessageDeflate(agreedAll()).decompress(fromHex('ffffffff'), 100), ProtocolError);
+  // Compressed frames and their payloads under fuzz: ProtocolError or a bounded answer, nothing else.
+  assertFuzzSafe(frameFrame(4096, true), { seeds: [fromHex('c107f248cdc9c90700'), fromHex('4103f248cd'), fromHex('8004c9c90700')] });
+  assertFuzzSafe((buf) => (buf.length ? { value: new PerMessageDeflate(agreedAll()).decompress(buf, 4096), size: buf.length } : undefined), { seeds: [fromHex('f248cdc9c90700'), bomb.subarray(0, 64)] });
+});

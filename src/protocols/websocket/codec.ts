@@ -30,8 +30,11 @@ export interface WsFrame {
   size: number;
 }
 
-/** One frame from the server (§5.2). Servers must not mask (§5.1); control frames are short and whole (§5.5). */
-export function frameFrame(maxPayload = 16 * 1024 * 1024): Frame<WsFrame> {
+/**
+ * One frame from the server (§5.2). Servers must not mask (§5.1); control frames are short and whole (§5.5).
+ * `rsv1`: permessage-deflate was agreed (RFC 7692 §6), so RSV1 may mark a compressed message.
+ */
+export function frameFrame(maxPayload = 16 * 1024 * 1024, rsv1 = false): Frame<WsFrame> {
   return (buf) => {
     if (buf.length < 2) return undefined;
     const b0 = buf[0];
@@ -40,8 +43,9 @@ export function frameFrame(maxPayload = 16 * 1024 * 1024): Frame<WsFrame> {
     const rsv = (b0 >> 4) & 0x7;
     const opcode = b0 & 0x0f;
     const masked = (b1 & 0x80) !== 0;
-    // §5.2: RSV bits must be 0 unless an extension defines them; we negotiate none.
-    if (rsv !== 0) throw new ProtocolError(`WebSocket frame with RSV bits ${rsv.toString(2)} though no extension was negotiated (RFC 6455 §5.2)`);
+    // §5.2: RSV bits must be 0 unless an extension defines them; permessage-deflate defines RSV1 (RFC 7692 §6).
+    if (rsv & 0b011) throw new ProtocolError(`WebSocket frame with RSV bits ${rsv.toString(2).padStart(3, '0')}: no extension defines RSV2 or RSV3 (RFC 6455 §5.2)`);
+    if (rsv && !rsv1) throw new ProtocolError('WebSocket frame with RSV1 set though permessage-deflate was not agreed (RFC 6455 §5.2)');
     if (!(opcode in OPCODE_NAMES)) throw new ProtocolError(`WebSocket frame with reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
     if (masked) throw new ProtocolError('the server masked a frame (RFC 6455 §5.1: a client must close the connection)');
     let length = b1 & 0x7f;
@@ -63,6 +67,7 @@ export function frameFrame(maxPayload = 16 * 1024 * 1024): Frame<WsFrame> {
       // §5.5: control frames have at most 125 bytes of payload and are never fragmented.
       if (length > 125) throw new ProtocolError(`WebSocket ${opcodeName(opcode)} frame with ${length} bytes of payload (at most 125, RFC 6455 §5.5)`);
       if (!fin) throw new ProtocolError(`fragmented WebSocket ${opcodeName(opcode)} frame (RFC 6455 §5.5)`);
+      if (rsv) throw new ProtocolError(`WebSocket ${opcodeName(opcode)} frame with RSV1 set: control frames are never compressed (RFC 7692 §6.1)`);
     }
     if (length > maxPayload) throw new ProtocolError(`WebSocket frame of ${length} bytes exceeds the ${maxPayload}-byte limit`);
     if (buf.length < at + length) return undefined;
@@ -70,11 +75,11 @@ export function frameFrame(maxPayload = 16 * 1024 * 1024): Frame<WsFrame> {
   };
 }
 
-/** A client frame (§5.2), always masked with the given 4-byte key (§5.3). */
-export function encodeFrame(opcode: number, payload: Uint8Array, maskKey: Uint8Array, fin = true): Uint8Array {
+/** A client frame (§5.2), always masked with the given 4-byte key (§5.3); `rsv1` marks a compressed message (RFC 7692 §6). */
+export function encodeFrame(opcode: number, payload: Uint8Array, maskKey: Uint8Array, fin = true, rsv1 = false): Uint8Array {
   if (maskKey.length !== 4) throw new ProtocolError('a masking key is 4 bytes');
   const w = new ByteWriter(payload.length + 14);
-  w.u8((fin ? 0x80 : 0) | opcode);
+  w.u8((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode);
   if (payload.length < 126) w.u8(0x80 | payload.length);
   else if (payload.length < 65536) w.u8(0x80 | 126).u16(payload.length);
   else w.u8(0x80 | 127).u32(Math.floor(payload.length / 2 ** 32)).u32(payload.length >>> 0);
@@ -144,10 +149,11 @@ export function encodeClose(code: number | null, reason = ''): Uint8Array {
 }
 
 export type WsMessage =
-  | { kind: 'text'; text: string; frames: number }
-  | { kind: 'binary'; data: Uint8Array; frames: number }
+  | { kind: 'text'; text: string; frames: number; compressed?: number }
+  | { kind: 'binary'; data: Uint8Array; frames: number; compressed?: number }
   | { kind: 'ping'; data: Uint8Array }
-  | { kind: 'pong'; data: Uint8Array }
+  /** `rttMs`: the round trip since our ping with the same payload. */
+  | { kind: 'pong'; data: Uint8Array; rttMs?: number }
   | { kind: 'close'; code: number | null; reason: string };
 
 /** Reassembles fragmented messages (§5.4); control frames come through between fragments. */
@@ -155,7 +161,12 @@ export class MessageAssembler {
   private parts: Uint8Array[] = [];
   private size = 0;
   private opcode: number | undefined;
-  constructor(private readonly maxMessage = 16 * 1024 * 1024) {}
+  private compressed = false;
+  /** `inflate`: permessage-deflate's decompressor (RFC 7692 §6.2), for messages whose first frame has RSV1 set. */
+  constructor(
+    private readonly maxMessage = 16 * 1024 * 1024,
+    private readonly inflate?: (data: Uint8Array, max: number) => Uint8Array,
+  ) {}
 
   push(f: WsFrame): WsMessage | undefined {
     if (f.opcode === Opcode.PING) return { kind: 'ping', data: f.payload };
@@ -163,9 +174,13 @@ export class MessageAssembler {
     if (f.opcode === Opcode.CLOSE) return { kind: 'close', ...decodeClose(f.payload) };
     if (f.opcode === Opcode.CONTINUATION) {
       if (this.opcode === undefined) throw new ProtocolError('WebSocket continuation frame with no message to continue (RFC 6455 §5.4)');
+      // RFC 7692 §6.1: only a message's first frame carries RSV1.
+      if (f.rsv) throw new ProtocolError('WebSocket continuation frame with RSV1 set (RFC 7692 §6.1)');
     } else {
       if (this.opcode !== undefined) throw new ProtocolError(`WebSocket ${opcodeName(f.opcode)} frame inside a fragmented message (RFC 6455 §5.4)`);
       this.opcode = f.opcode;
+      this.compressed = (f.rsv & 0b100) !== 0;
+      if (this.compressed && !this.inflate) throw new ProtocolError('WebSocket frame with RSV1 set though permessage-deflate was not agreed (RFC 6455 §5.2)');
     }
     this.parts.push(f.payload);
     this.size += f.payload.length;
@@ -179,13 +194,23 @@ export class MessageAssembler {
     }
     const frames = this.parts.length;
     const op = this.opcode;
+    const compressed = this.compressed;
     this.parts = [];
     this.size = 0;
     this.opcode = undefined;
-    // §8.1: text must be valid UTF-8, else the connection fails (1007).
-    if (op === Opcode.TEXT) return { kind: 'text', text: fromUtf8(data, true, 'WebSocket text message'), frames };
-    return { kind: 'binary', data, frames };
+    this.compressed = false;
+    // The inflated size is capped too: a compression bomb is a protocol error, never a buffer.
+    if (compressed) return dataMessage(op, this.inflate!(data, this.maxMessage), frames, data.length);
+    return dataMessage(op, data, frames);
   }
+}
+
+/** A whole text or binary message; `compressed`: its size on the wire when it came compressed. */
+export function dataMessage(opcode: number, data: Uint8Array, frames: number, compressed?: number): WsMessage {
+  const extra = compressed === undefined ? {} : { compressed };
+  // §8.1: text must be valid UTF-8, else the connection fails (1007).
+  if (opcode === Opcode.TEXT) return { kind: 'text', text: fromUtf8(data, true, 'WebSocket text message'), frames, ...extra };
+  return { kind: 'binary', data, frames, ...extra };
 }
 
 export function describeFrame(f: WsFrame): string {
@@ -194,6 +219,7 @@ export function describeFrame(f: WsFrame): string {
     const code = (f.payload[0] << 8) | f.payload[1];
     return `close ${code} (${closeCodeName(code)})${f.payload.length > 2 ? ` "${fromUtf8(f.payload.subarray(2)).slice(0, 80)}"` : ''}`;
   }
-  const text = f.opcode === Opcode.TEXT ? ` ${JSON.stringify(fromUtf8(f.payload.subarray(0, 80)))}` : '';
-  return `${name}${f.fin ? '' : ' (not final)'}, ${f.payload.length} bytes${text}`;
+  const deflated = (f.rsv & 0b100) !== 0;
+  const text = f.opcode === Opcode.TEXT && !deflated ? ` ${JSON.stringify(fromUtf8(f.payload.subarray(0, 80)))}` : '';
+  return `${name}${f.fin ? '' : ' (not final)'}, ${f.payload.length} bytes${deflated ? ' compressed (RSV1)' : ''}${text}`;
 }

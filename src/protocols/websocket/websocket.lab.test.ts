@@ -1,13 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'undici';
-import { call, workerUrl } from '../../../test/harness.ts';
+import { call, openSession, workerUrl } from '../../../test/harness.ts';
 import { ports } from '../../../lab/index.ts';
-import { httpFacts } from '../../../lab/servers/http.ts';
+import { httpFacts, wsDeflateServers } from '../../../lab/servers/http.ts';
 
 const p = ports.http;
 const viaNginx = { host: '127.0.0.1', port: p.nginx, path: httpFacts.ws };
 const direct = { host: '127.0.0.1', port: p.echoBackend, path: httpFacts.ws };
+const deflateOpen = { host: '127.0.0.1', port: wsDeflateServers.open.port, path: httpFacts.ws };
+const deflateFixed = { host: '127.0.0.1', port: wsDeflateServers.fixed.port, path: httpFacts.ws };
+
+type Entry = { dir: string; decode?: string };
+/** Data frames of one direction as the transcript shows them: wire bytes and, when compressed, the size before. */
+function dataFrames(entries: Entry[], dir: 'in' | 'out'): { wire: number; compressed: boolean; plain?: number }[] {
+  return entries
+    .filter((e) => e.dir === dir && /^(text|binary|continuation)/.test(e.decode ?? ''))
+    .map((e) => {
+      const m = /, (\d+) bytes( compressed \(RSV1\)(?: from (\d+))?)?/.exec(e.decode!)!;
+      return { wire: Number(m[1]), compressed: m[2] !== undefined, ...(m[3] ? { plain: Number(m[3]) } : {}) };
+    });
+}
 
 async function ok(input: Record<string, unknown>, transcript = false) {
   const r = await call('websocket', 'exchange', input, { transcript });
@@ -118,4 +131,117 @@ test('websocket: the interactive session through the API WebSocket', async () =>
   assert.deepEqual(end.result.close, { code: 4000, name: 'private use', reason: 'bye', by: 'client' });
   assert.equal(end.result.ended, 'server');
   ws.close();
+});
+
+const REPEAT = 'Portolan charts the harbour. '.repeat(100);
+
+test('websocket permessage-deflate: offered as browsers do, agreed with context takeover; fewer bytes on the wire both ways', async () => {
+  const r = await ok({ ...deflateOpen, deflate: true, messages: [{ text: REPEAT }, { text: REPEAT }, { base64: Buffer.alloc(4096, 7).toString('base64') }] }, true);
+  const res = r.result;
+  assert.match(res.handshake.requestHead, /Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n/);
+  assert.deepEqual(res.handshake.deflate, { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, header: res.handshake.extensions });
+  assert.equal(res.received[0].text, REPEAT);
+  assert.equal(res.received[1].text, REPEAT);
+  assert.equal(Buffer.from(res.received[2].base64, 'base64').equals(Buffer.alloc(4096, 7)), true);
+  const out = dataFrames(r.transcript.entries, 'out');
+  const inn = dataFrames(r.transcript.entries, 'in');
+  assert.equal(out.length, 3);
+  assert.ok(out.every((f) => f.compressed));
+  assert.equal(out[0].plain, REPEAT.length);
+  assert.ok(out[0].wire < REPEAT.length / 10, `our compressed message is ${out[0].wire} bytes for ${REPEAT.length}`);
+  // With our window carried on, the second copy is a back-reference to the first: a handful of bytes.
+  assert.ok(out[1].wire < out[0].wire, `second ${out[1].wire} vs first ${out[0].wire}`);
+  assert.ok(inn.slice(0, 3).every((f) => f.compressed));
+  assert.equal(res.received[0].compressed, inn[0].wire);
+  assert.ok(inn[0].wire < REPEAT.length / 10);
+  // The server's window runs on too: its second echo is smaller than its first, and we inflated it against the first.
+  assert.ok(inn[1].wire < inn[0].wire, `server second ${inn[1].wire} vs first ${inn[0].wire}`);
+});
+
+test('websocket permessage-deflate: no context takeover both ways and window sizes, as offered and agreed', async () => {
+  const deflate = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 12 };
+  const r = await ok({ ...deflateOpen, deflate, messages: [{ text: REPEAT }, { text: REPEAT }] }, true);
+  const res = r.result;
+  assert.match(res.handshake.requestHead, /Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12\r\n/);
+  assert.deepEqual({ ...res.handshake.deflate, header: undefined }, { ...deflate, header: undefined });
+  assert.deepEqual(res.received.slice(0, 2).map((m: { text: string }) => m.text), [REPEAT, REPEAT]);
+  const out = dataFrames(r.transcript.entries, 'out');
+  const inn = dataFrames(r.transcript.entries, 'in');
+  // Each message compressed on its own: both copies take the same bytes, each way.
+  assert.equal(out[0].wire, out[1].wire);
+  assert.equal(inn[0].wire, inn[1].wire);
+  assert.ok(inn[0].wire < REPEAT.length / 10);
+});
+
+test('websocket permessage-deflate: every combination of the four parameters is agreed as offered, and messages round-trip', async () => {
+  const parts: Record<string, unknown>[] = [{ serverNoContextTakeover: true }, { clientNoContextTakeover: true }, { serverMaxWindowBits: 9 }, { clientMaxWindowBits: 11 }];
+  for (let mask = 0; mask < 16; mask++) {
+    const offer = Object.assign({}, ...parts.filter((_, i) => mask & (1 << i)));
+    const r = await ok({ ...deflateOpen, deflate: offer, messages: [{ text: REPEAT }, { text: REPEAT }] });
+    const { header: _h, ...got } = r.handshake.deflate;
+    assert.deepEqual(got, { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...offer }, JSON.stringify(offer));
+    assert.deepEqual(r.received.slice(0, 2).map((m: { text: string }) => m.text), [REPEAT, REPEAT], JSON.stringify(offer));
+  }
+});
+
+test('websocket permessage-deflate: a server that imposes its terms (no context takeover, 10-bit window) is shown as it answered', async () => {
+  const r = await ok({ ...deflateFixed, deflate: true, messages: [{ text: REPEAT }] });
+  assert.equal(r.handshake.deflate.serverNoContextTakeover, true);
+  assert.equal(r.handshake.deflate.clientNoContextTakeover, true);
+  assert.equal(r.handshake.deflate.serverMaxWindowBits, 10);
+  assert.equal(r.received[0].text, REPEAT);
+  // Declined: a server without the extension answers without it and messages go uncompressed.
+  const plain = await ok({ ...direct, deflate: true, messages: [{ text: 'plain' }] });
+  assert.equal(plain.handshake.deflate, null);
+  assert.deepEqual(plain.received[0], { type: 'text', text: 'plain', frames: 1 });
+});
+
+test('websocket permessage-deflate: fragmented compressed messages both ways', async () => {
+  const r = await ok({ ...deflateOpen, deflate: true, messages: [{ text: REPEAT }, { text: 'fragments:3' }], fragmentSize: 16 }, true);
+  const res = r.result;
+  assert.equal(res.received[0].text, REPEAT);
+  assert.equal(res.received[1].text, 'part0;part1;part2;');
+  assert.equal(res.received[1].frames, 3);
+  const out = dataFrames(r.transcript.entries, 'out');
+  assert.ok(out.length > 2);
+  // RSV1 only on a message's first frame (RFC 7692 §6.1).
+  assert.equal(out[0].compressed, true);
+  assert.equal(out[1].compressed, false);
+  assert.match(r.transcript.entries.find((e: Entry) => e.dir === 'out' && /^continuation/.test(e.decode ?? '')).decode, /^continuation \(not final\), 16 bytes, masked/);
+});
+
+test('websocket permessage-deflate: a message that inflates past maxMessageBytes is a protocol error (compression bomb)', async () => {
+  const r = await call('websocket', 'exchange', { ...deflateOpen, deflate: true, maxMessageBytes: 4096, messages: [{ text: "binary:200000" }] });
+  assert.equal(r.status, 502, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'protocol_error');
+  assert.match(r.body.error.message, /inflates to more than 4096 bytes/);
+});
+
+test('websocket: the ping round trip is timed', async () => {
+  const r = await ok({ ...direct, ping: 'timing', expect: 0 });
+  assert.equal(typeof r.pingMs, 'number');
+  assert.ok(r.pingMs >= 0);
+  assert.equal(r.received.find((m: { type: string }) => m.type === 'pong').rttMs, r.pingMs);
+});
+
+test('websocket permessage-deflate: the interactive session compresses both ways, pong timed, close code and reason', async () => {
+  const s = await openSession('websocket', 'session', { ...deflateOpen, deflate: true, protocols: ['chat'] });
+  try {
+    const open = await s.next((m) => m.type === 'open');
+    assert.equal(open.handshake.deflate.serverNoContextTakeover, false);
+    assert.equal(open.handshake.protocol, 'chat');
+    s.send({ type: 'send', text: REPEAT });
+    const echoed = await s.next((m) => m.type === 'message');
+    assert.equal(echoed.text, REPEAT);
+    assert.ok(echoed.compressed < REPEAT.length / 10);
+    s.send({ type: 'ping', text: 'rtt' });
+    const pong = await s.next((m) => m.type === 'pong');
+    assert.equal(typeof pong.rttMs, 'number');
+    s.send({ type: 'close', code: 4002, reason: 'charted' });
+    const end = await s.next((m) => m.type === 'end');
+    assert.deepEqual(end.result.close, { code: 4002, name: 'private use', reason: 'charted', by: 'client' });
+    assert.equal(end.result.closeReply.code, 4002);
+  } finally {
+    s.close();
+  }
 });

@@ -16,6 +16,7 @@ export default defineProtocol({
   rating: { stars: 0, reason: 'Query, registry-specific query forms and referral following (IANA → registry → registrar, ARIN → RIR) are unit-tested with recorded registry answers; Debian ships no WHOIS server, so no lab test backs a star.' },
   verifiedAgainst: null,
   defaultOperation: 'query',
+  identify: { unprobed: 'answers free text to any line; no signature to tell it from others' },
   operations: {
     query: operation({
       primary: ['query', 'follow'],

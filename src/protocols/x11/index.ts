@@ -26,6 +26,7 @@ import {
   type Packet,
   type SetupSuccess,
 } from './codec.ts';
+import { identification } from './identify.ts';
 
 const auth = {
   display: z.number().int().min(0).max(59535).optional().describe('Display number: the port is 6000 + display when no port is given'),
@@ -133,6 +134,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Xvfb (xorg-server 2:21.1.7-3+deb12u13)',
   defaultOperation: 'setup',
+  identify: identification,
   operations: {
     setup: operation({
       summary: "Connection setup: the server's vendor, release, protocol version, limits, pixmap formats and screens (or its reason for refusing)",

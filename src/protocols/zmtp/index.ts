@@ -5,6 +5,7 @@ import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '.
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { ZmtpClient, type Peer } from './client.ts';
+import { identification } from './identify.ts';
 
 const credentials = {
   username: z.string().max(255).optional().describe('PLAIN mechanism: user name (without it the NULL mechanism is used)'),
@@ -52,6 +53,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'libzmq 4.3.4 (Debian 12 libzmq5 4.3.4-6, python3-zmq 24.0.1)',
   defaultOperation: 'probe',
+  identify: identification,
   operations: {
     probe: operation({
       summary: 'Greeting and handshake only: the peer\'s ZMTP version, mechanism and READY metadata (its socket type)',

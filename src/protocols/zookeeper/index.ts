@@ -5,6 +5,7 @@ import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel } from '../../core/protocol.ts';
 import { ZkClient, ZkError } from './client.ts';
 import { CREATE_MODES, Op, Perms, checkPath, decodeAcls, decodeChildren, encodeCreateBody, encodePath, parseColonLines, parseKeyValues, parseMntr, permsText, type Acl, type JuteReader, type Stat } from './codec.ts';
+import { identification } from './identify.ts';
 
 const path = (what = 'znode path') =>
   z
@@ -206,6 +207,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'ZooKeeper 3.8.0-11+deb12u2 (Debian 12 zookeeperd)',
   defaultOperation: 'stat',
+  identify: identification,
   operations: {
     stat: operation({
       summary: 'A four-letter word (ruok, stat, srvr, mntr, conf, envi, cons, wchs, dirs, isro ...), its text and the fields it holds',

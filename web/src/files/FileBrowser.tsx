@@ -14,7 +14,8 @@ import { href } from '../lib/router.ts';
 import { prune } from '../lib/schema.ts';
 import { inputFromQuery } from '../lib/share.ts';
 import { ErrorView } from '../results/ResultView.tsx';
-import { downloadFile, humanBytes, humanDuration, TransferError, uploadFile, type Progress, type Transfer } from './transfer.ts';
+import { downloadFile, humanBytes, uploadFile } from './transfer.ts';
+import { TransferList, useTransfers } from './transfers.tsx';
 
 interface Entry {
   name: string;
@@ -95,16 +96,6 @@ function when(iso: string | null): string {
 
 type SortKey = 'name' | 'size' | 'modified';
 
-interface TransferRow {
-  id: number;
-  kind: 'download' | 'upload';
-  name: string;
-  progress: Progress;
-  state: 'running' | 'done' | 'failed' | 'cancelled';
-  message?: string;
-  handle: Transfer<unknown>;
-}
-
 export function FilesPage({ protocolId, query }: { protocolId: string; query: URLSearchParams }) {
   const reg = useRegistry();
   const spec = BROWSERS[protocolId];
@@ -122,9 +113,8 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ code: string; message: string; detail?: any } | null>(null);
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
-  const [transfers, setTransfers] = useState<TransferRow[]>([]);
+  const transfers = useTransfers();
   const [dragging, setDragging] = useState(false);
-  const nextId = useRef(1);
   const picker = useRef<HTMLInputElement>(null);
   const ops = useMemo(() => Object.fromEntries(p.operations.map((o) => [o.name, o])), [p]);
   const issues: FieldIssue[] = error?.detail?.issues ?? [];
@@ -164,26 +154,9 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
     else await list(dir ?? undefined);
   };
 
-  const track = (kind: TransferRow['kind'], name: string, start: (onProgress: (pr: Progress) => void) => Transfer<unknown>, after: (value: unknown) => void) => {
-    const id = nextId.current++;
-    const update = (patch: Partial<TransferRow>) => setTransfers((ts) => ts.map((t) => (t.id === id ? { ...t, ...patch } : t)));
-    const handle = start((progress) => update({ progress }));
-    setTransfers((ts) => [...ts, { id, kind, name, progress: { bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null }, state: 'running', handle }]);
-    handle.done.then(
-      (value) => {
-        update({ state: 'done' });
-        after(value);
-      },
-      (e: unknown) => {
-        const err = e instanceof TransferError ? e.error : { code: 'error', message: String(e) };
-        update({ state: err.message === 'cancelled by the client' ? 'cancelled' : 'failed', message: err.message });
-      },
-    );
-  };
-
   const downloadEntry = (e: Entry) => {
     const path = join(dir!, e.name);
-    track('download', e.name, (onProgress) => downloadFile(p.id, spec.download, inputFor(spec.download, { path }), onProgress), (v) => {
+    transfers.track('download', e.name, (onProgress) => downloadFile(p.id, spec.download, inputFor(spec.download, { path }), onProgress), (v) => {
       const got = v as { blob: Blob; name: string };
       download(got.name, got.blob, got.blob.type);
     });
@@ -191,7 +164,7 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
 
   const upload = (files: FileList | File[]) => {
     const target = dir!;
-    for (const f of Array.from(files)) track('upload', f.name, (onProgress) => uploadFile(p.id, spec.upload, inputFor(spec.upload, { path: join(target, f.name) }), f, onProgress), () => void list(target));
+    for (const f of Array.from(files)) transfers.track('upload', f.name, (onProgress) => uploadFile(p.id, spec.upload, inputFor(spec.upload, { path: join(target, f.name) }), f, onProgress), () => void list(target));
   };
 
   const sorted = useMemo(() => {
@@ -371,50 +344,9 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
               </div>
             </div>
           )}
-          {transfers.length > 0 && <TransferList rows={transfers} onClear={() => setTransfers((ts) => ts.filter((t) => t.state === 'running'))} />}
+          <TransferList transfers={transfers} />
         </section>
       </div>
     </div>
-  );
-}
-
-function TransferList({ rows, onClear }: { rows: TransferRow[]; onClear: () => void }) {
-  return (
-    <section className="section transfers" aria-label="Transfers">
-      <div className="row">
-        <h3 style={{ margin: 0 }}>Transfers</h3>
-        <span className="spacer" />
-        <button type="button" className="small" onClick={onClear}>
-          Clear finished
-        </button>
-      </div>
-      <ul>
-        {rows.map((t) => {
-          const pct = t.progress.total ? Math.min(100, (t.progress.bytes / t.progress.total) * 100) : null;
-          return (
-            <li key={t.id} data-transfer={t.name} data-state={t.state}>
-              <div className="row">
-                <span>{t.kind === 'download' ? '↓' : '↑'}</span>
-                <b>{t.name}</b>
-                <span className="spacer" />
-                <span className="small muted">
-                  {humanBytes(t.progress.bytes)}
-                  {t.progress.total !== null ? ` of ${humanBytes(t.progress.total)}` : ''}
-                  {t.state === 'running' ? ` · ${humanBytes(t.progress.bytesPerSecond)}/s · ETA ${humanDuration(t.progress.etaSeconds)}` : ''}
-                </span>
-                <span className={`badge ${t.state === 'done' ? 'ok' : t.state === 'running' ? 'info' : t.state === 'cancelled' ? 'warn' : 'bad'}`}>{t.state}</span>
-                {t.state === 'running' && (
-                  <button type="button" className="small" onClick={() => t.handle.cancel()} aria-label={`Cancel ${t.name}`}>
-                    Cancel
-                  </button>
-                )}
-              </div>
-              <progress max={100} value={pct ?? undefined} aria-label={`${t.name} progress`} />
-              {t.message && <div className="small field-error">{t.message}</div>}
-            </li>
-          );
-        })}
-      </ul>
-    </section>
   );
 }

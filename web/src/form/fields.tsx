@@ -98,7 +98,7 @@ function readFile(file: File, as: 'text' | 'base64'): Promise<string> {
   });
 }
 
-function FilePick({ onFile, label = 'Load file…' }: { onFile: (f: File) => void; label?: string }) {
+export function FilePick({ onFile, label = 'Load file…' }: { onFile: (f: File) => void; label?: string }) {
   const ref = useRef<HTMLInputElement>(null);
   return (
     <>

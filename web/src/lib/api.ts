@@ -16,11 +16,15 @@ export interface OperationInfo {
   kind?: 'request' | 'session';
   /** The fields a person fills first, in order; the rest go under "More options". */
   primary?: string[];
+  /** A session's messages (what the client sends and receives besides data), as the operation describes them. */
+  messages?: string;
   needs: string[];
   input: JsonSchema;
   output: JsonSchema;
   support: Record<string, RuntimeSupport>;
   availableHere?: boolean;
+  /** The operation moves a file (docs/files.md): a download or an upload, whose bytes `content` carries inline. */
+  transfer?: { direction: 'download' | 'upload'; resume?: boolean; content?: string };
 }
 
 export interface PortInfo {

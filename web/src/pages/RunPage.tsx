@@ -13,6 +13,7 @@ import { ResultPanel } from '../results/ResultView.tsx';
 import { ChangedHostKey, KnownHostsList, knownKeys, probeHostKeys, UnknownHostPrompt, type ProbedKey } from '../session/HostKeys.tsx';
 import { sessionKind, SessionView } from '../session/SessionView.tsx';
 import { hasFileBrowser } from '../files/FileBrowser.tsx';
+import { TransferControls } from '../files/transfers.tsx';
 
 /** The recording player (asciinema-player) loads when a recording is there to play. */
 const Recording = lazy(() => import('../session/Recording.tsx'));
@@ -448,6 +449,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
               <input type="checkbox" checked={transcript} onChange={(e) => setTranscript(e.target.checked)} /> Record the wire transcript
             </label>
           )}
+          {op.transfer && !session && <TransferControls p={p} op={op} input={() => resolved(value)} onResult={(result) => setAnswer({ ok: true, protocol: p.id, operation: op.name, result })} />}
           {p.id === 'ssh' && session && <KnownHostsList />}
           {saving && <SaveTargetDialog p={p} op={op} value={value} onClose={() => setSaving(false)} />}
           {savingRequest && <SaveRequestDialog p={p} op={op} value={value} onClose={() => setSavingRequest(false)} />}

@@ -237,7 +237,7 @@ export function SessionView({ protocol, op, input, onEnd, onError }: { protocol:
           <ControlLine messages={messages.filter((m) => m.json?.type !== 'update')} />
         </Suspense>
       )}
-      {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} />}
+      {kind === 'log' && <MessageLog messages={messages} handle={handle} active={state === 'open'} hint={op.messages} />}
       {kind === 'feed' && brokerFeed && (
         <>
           <MessageFeed messages={messages} dropped={dropped.current} />
@@ -358,7 +358,7 @@ function InputLine({ handle, active, placeholder }: { handle: SessionHandle; act
   );
 }
 
-function MessageLog({ messages, handle, active }: { messages: SessionMessage[]; handle: SessionHandle; active: boolean }) {
+function MessageLog({ messages, handle, active, hint }: { messages: SessionMessage[]; handle: SessionHandle; active: boolean; hint?: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   useEffect(() => {
@@ -387,6 +387,7 @@ function MessageLog({ messages, handle, active }: { messages: SessionMessage[]; 
           </div>
         ))}
       </div>
+      {hint && <p className="small muted">{hint}</p>}
       <InputLine handle={handle} active={active} placeholder='Text to send as data, or a control message like {"type":"ping"} — ↑ for history' />
     </div>
   );
