@@ -259,8 +259,9 @@ const sshJumpHost = z
     password: z.string().max(4096).optional(),
     privateKey: z.string().max(64 * 1024).optional(),
     passphrase: z.string().max(1024).optional(),
+    certificate: z.string().max(16 * 1024).optional().describe('OpenSSH user certificate of privateKey (the id_*-cert.pub line)'),
     hostKeyFingerprint: z.union([z.string().max(128), z.array(z.string().max(128)).min(1).max(16)]).optional(),
-    knownHosts: z.string().max(256 * 1024).optional(),
+    knownHosts: z.string().max(256 * 1024).optional().describe('known_hosts lines for the jump host, @cert-authority lines included'),
   })
   .strict();
 
@@ -296,7 +297,7 @@ export type ProxyRoute = (ProxyHop | { type: 'shadowsocks'; host: string; port: 
 export const jumpHostField = z
   .discriminatedUnion('type', [proxyHopSchema, sshJumpHost])
   .optional()
-  .describe('A hop for every connection: an SSH jump host {host, port, username, password or privateKey, hostKeyFingerprint or knownHosts}, or a proxy {type: socks5 | socks4 | socks4a | http, host, port, username?, password?}');
+  .describe('A hop for every connection: an SSH jump host {host, port, username, password or privateKey (with its certificate), hostKeyFingerprint or knownHosts}, or a proxy {type: socks5 | socks4 | socks4a | http, host, port, username?, password?}');
 
 export type ViaInput = NonNullable<z.infer<typeof jumpHostField>>;
 

@@ -2,7 +2,7 @@
 // (lab/servers/ssh.ts, CAs made with ssh-keygen -s), driven through workerd's HTTP API.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ensureLab } from '../../../lab/index.ts';
+import { ensureLab, ports } from '../../../lab/index.ts';
 import { caPublicKey, clientKey, fingerprintOf, hostPublicKey, sshFacts, userCertificate } from '../../../lab/servers/ssh.ts';
 import { call } from '../../../test/harness.ts';
 
@@ -112,5 +112,49 @@ describe('user certificates (TrustedUserCAKeys)', () => {
     assert.equal(status, 400);
     assert.equal(body.error.code, 'invalid_input');
     assert.match(body.error.message, /^certificate: certifies another key \(SHA256:/);
+  });
+});
+
+/**
+ * The certificate sshd as a jump host (`via`) for another protocol's operation: the jump host logs us in only
+ * with a user certificate (sshcert has no authorized_keys line) and shows only its host certificate to a
+ * knownHosts that names its CA. The operation behind it is an echo through a direct-tcpip channel.
+ */
+describe('certificates for a `via` jump host', () => {
+  before(() => ensureLab(['foundation'], { quiet: true }));
+  const echo = { host: '127.0.0.1', port: ports.foundation.echo };
+  const via = { host, port, username: certUser, privateKey: clientKey('cert'), certificate: userCertificate('cert'), knownHosts: caLine('hostCa') };
+
+  test('a user certificate logs in and a host certificate from the trusted CA is accepted', async () => {
+    const { status, body } = await call('echo', 'send', { ...echo, data: 'through a certified bastion', via }, { transcript: true });
+    assert.equal(status, 200, JSON.stringify(body.error));
+    assert.equal(body.result.text, 'through a certified bastion');
+    assert.match(JSON.stringify(body.transcript), new RegExp(`through SSH jump host 127\\.0\\.0\\.1:${port}`));
+  });
+
+  test('without the certificate the same key is refused by the jump host', async () => {
+    const { status, body } = await call('echo', 'send', { ...echo, data: 'x', via: { ...via, certificate: undefined } });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'auth_failed');
+  });
+
+  test('a user certificate from an untrusted CA is refused, naming the CA', async () => {
+    const { body } = await call('echo', 'send', { ...echo, data: 'x', via: { ...via, certificate: userCertificate('certOtherCa') } });
+    assert.equal(body.error?.code, 'auth_failed');
+    assert.ok(body.error.message.includes(`CA ${fingerprintOf(caPublicKey('otherCa'))}`), body.error.message);
+  });
+
+  test('a host certificate from a CA knownHosts does not name is untrusted_peer', async () => {
+    const { status, body } = await call('echo', 'send', { ...echo, data: 'x', via: { ...via, knownHosts: caLine('otherCa') } });
+    assert.equal(status, 502);
+    assert.equal(body.error.code, 'untrusted_peer');
+    assert.ok(body.error.message.includes(`signed by CA ${fingerprintOf(caPublicKey('hostCa'))}, which no @cert-authority line`), body.error.message);
+  });
+
+  test('a certificate of another key is invalid_input on via.certificate', async () => {
+    const { status, body } = await call('echo', 'send', { ...echo, data: 'x', via: { ...via, privateKey: clientKey('certRsa') } });
+    assert.equal(status, 400);
+    assert.equal(body.error.code, 'invalid_input');
+    assert.match(body.error.message, /^via\.certificate: certifies another key \(SHA256:/);
   });
 });

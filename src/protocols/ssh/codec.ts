@@ -298,7 +298,7 @@ export interface KexReply {
 export function decodeKexEcdhReply(payload: Uint8Array): KexReply {
   const r = new SshReader(payload);
   expectType(r, MSG.KEX_31);
-  return { hostKey: r.string('K_S', 16 * 1024), serverPublic: r.string('Q_S', 1024), signature: r.string('signature', 16 * 1024) };
+  return { hostKey: r.string('K_S', 16 * 1024), serverPublic: r.string('Q_S', 2048), signature: r.string('signature', 16 * 1024) };
 }
 
 /** RFC 4253 8 / RFC 4419 3: KEXDH_REPLY or KEX_DH_GEX_REPLY, K_S, f (mpint), signature. */

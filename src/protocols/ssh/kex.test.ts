@@ -64,6 +64,20 @@ test('exchange hash and key derivation equal an independent reading of RFC 4253 
   assert.deepEqual(s.keyCS, got);
 });
 
+test('sntrup761x25519-sha512: K goes into the exchange hash and the key derivation as a string, leading zero and high bit kept', async () => {
+  // A 64-byte K that starts with 0x00 then 0x80: an mpint would drop the zero; a string keeps all 64 bytes.
+  const sharedSecret = Buffer.concat([Buffer.from([0x00, 0x80]), randomBytes(62)]);
+  const parts = { vC: 'c', vS: 's', iC: randomBytes(20), iS: randomBytes(20), hostKey: randomBytes(51), kind: 'ecdh' as const, clientPublic: randomBytes(1190), serverPublic: randomBytes(1071), sharedSecret, kString: true };
+  const h = await exchangeHash(crypto, 'SHA-512', parts);
+  const expected = createHash('sha512')
+    .update(Buffer.concat([sshString('c'), sshString('s'), sshString(parts.iC), sshString(parts.iS), sshString(parts.hostKey), sshString(parts.clientPublic), sshString(parts.serverPublic), sshString(sharedSecret)]))
+    .digest();
+  assert.equal(Buffer.from(h).toString('hex'), expected.toString('hex'));
+  const sessionId = randomBytes(64);
+  const k1 = createHash('sha512').update(Buffer.concat([sshString(sharedSecret), h, Buffer.from('A'), sessionId])).digest();
+  assert.equal(Buffer.from(await deriveKey(crypto, 'SHA-512', sharedSecret, h, 'A', sessionId, 32, true)).toString('hex'), k1.subarray(0, 32).toString('hex'));
+});
+
 test('DH exchange hash puts e and f as mpints, and group exchange adds min, n, max, p, g (RFC 4419 3)', async () => {
   const parts = { vC: 'a', vS: 'b', iC: new Uint8Array([1]), iS: new Uint8Array([2]), hostKey: new Uint8Array([3]), kind: 'dh' as const, clientPublic: new Uint8Array([0x85]), serverPublic: new Uint8Array([0, 5]), sharedSecret: new Uint8Array([9]), gex: { min: 2048, n: 3072, max: 8192, p: 23n, g: 5n } };
   const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);

@@ -1,14 +1,17 @@
 // Key exchange: RFC 4253 7.1 (negotiation), 7.2 (key derivation), 8 (DH, exchange hash); RFC 8731 (curve25519-sha256),
-// RFC 5656 4 (ecdh-sha2-nistp*), RFC 8268 (group14-sha256, group16-sha512), RFC 4419 (group exchange), RFC 3526 (MODP groups).
+// RFC 5656 4 (ecdh-sha2-nistp*), RFC 8268 (group14-sha256, group16-sha512), RFC 4419 (group exchange), RFC 3526 (MODP groups),
+// draft-ietf-sshm-ntruprime-ssh (sntrup761x25519-sha512, as OpenSSH's kexsntrup761x25519.c does it).
+import { sha512 } from '@noble/hashes/sha2.js';
 import type { CryptoPort, HashName } from '../../core/crypto.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { CIPHERS, MACS } from './ciphers.ts';
 import type { KexInit } from './codec.ts';
 import { HOST_KEY_ALGORITHMS } from './hostkey.ts';
 import { modpPrime } from './pi.ts';
+import { SNTRUP761, sntrup761Decap, sntrup761KeyPair } from './sntrup761.ts';
 import { bigIntToBytes, bytesToBigInt, mpintBytes, SshWriter } from './wire.ts';
 
-export type KexKind = 'x25519' | 'ecdh' | 'dh' | 'gex';
+export type KexKind = 'x25519' | 'ecdh' | 'dh' | 'gex' | 'sntrup761x25519';
 
 export interface KexMethod {
   hash: HashName;
@@ -16,9 +19,13 @@ export interface KexMethod {
   curve?: 'P-256' | 'P-384' | 'P-521';
   /** RFC 3526 group: bit size and the offset n of its formula. */
   group?: { bits: number; n: number };
+  /** K enters the exchange hash and the key derivation as a string, not an mpint (the hybrid post-quantum exchanges). */
+  kString?: boolean;
 }
 
 export const KEX_METHODS: Record<string, KexMethod> = {
+  'sntrup761x25519-sha512@openssh.com': { hash: 'SHA-512', kind: 'sntrup761x25519', kString: true },
+  'sntrup761x25519-sha512': { hash: 'SHA-512', kind: 'sntrup761x25519', kString: true },
   'curve25519-sha256': { hash: 'SHA-256', kind: 'x25519' },
   'curve25519-sha256@libssh.org': { hash: 'SHA-256', kind: 'x25519' },
   'ecdh-sha2-nistp256': { hash: 'SHA-256', kind: 'ecdh', curve: 'P-256' },
@@ -94,7 +101,8 @@ export async function exchangeHash(crypto: CryptoPort, hash: HashName, parts: Ex
   if (parts.gex) w.u32(parts.gex.min).u32(parts.gex.n).u32(parts.gex.max).mpint(parts.gex.p).mpint(parts.gex.g);
   if (parts.kind === 'dh') w.mpint(parts.clientPublic).mpint(parts.serverPublic);
   else w.string(parts.clientPublic).string(parts.serverPublic);
-  w.mpint(parts.sharedSecret);
+  if (parts.kString) w.string(parts.sharedSecret);
+  else w.mpint(parts.sharedSecret);
   return crypto.digest(hash, w.finish());
 }
 
@@ -109,8 +117,9 @@ export interface ExchangeParts {
   kind: 'dh' | 'ecdh';
   clientPublic: Uint8Array;
   serverPublic: Uint8Array;
-  /** K as unsigned big-endian bytes. */
+  /** K as unsigned big-endian bytes, or the bytes of a string K (kString). */
   sharedSecret: Uint8Array;
+  kString?: boolean;
   gex?: { min: number; n: number; max: number; p: bigint; g: bigint };
 }
 
@@ -124,9 +133,9 @@ export interface SessionKeys {
 }
 
 /** RFC 4253 7.2: K1 = HASH(K || H || X || session_id), Kn = HASH(K || H || K1 || ... || Kn-1). */
-export async function deriveKey(crypto: CryptoPort, hash: HashName, sharedSecret: Uint8Array, h: Uint8Array, letter: string, sessionId: Uint8Array, size: number): Promise<Uint8Array> {
+export async function deriveKey(crypto: CryptoPort, hash: HashName, sharedSecret: Uint8Array, h: Uint8Array, letter: string, sessionId: Uint8Array, size: number, kString = false): Promise<Uint8Array> {
   if (size === 0) return new Uint8Array(0);
-  const k = new SshWriter(600).mpint(sharedSecret).finish();
+  const k = kString ? new SshWriter(600).string(sharedSecret).finish() : new SshWriter(600).mpint(sharedSecret).finish();
   const first = await crypto.digest(hash, new SshWriter(700).bytes(k).bytes(h).u8(letter.charCodeAt(0)).bytes(sessionId).finish());
   const out: Uint8Array[] = [first];
   let have = first.length;
@@ -146,10 +155,10 @@ export async function deriveKey(crypto: CryptoPort, hash: HashName, sharedSecret
   return all.subarray(0, size);
 }
 
-export async function deriveSessionKeys(crypto: CryptoPort, hash: HashName, sharedSecret: Uint8Array, h: Uint8Array, sessionId: Uint8Array, n: Negotiated): Promise<SessionKeys> {
+export async function deriveSessionKeys(crypto: CryptoPort, hash: HashName, sharedSecret: Uint8Array, h: Uint8Array, sessionId: Uint8Array, n: Negotiated, kString = false): Promise<SessionKeys> {
   const cCS = CIPHERS[n.cipherCS];
   const cSC = CIPHERS[n.cipherSC];
-  const d = (letter: string, size: number) => deriveKey(crypto, hash, sharedSecret, h, letter, sessionId, size);
+  const d = (letter: string, size: number) => deriveKey(crypto, hash, sharedSecret, h, letter, sessionId, size, kString);
   const [ivCS, ivSC, keyCS, keySC, macCS, macSC] = await Promise.all([
     d('A', cCS.ivLen),
     d('B', cSC.ivLen),
@@ -191,6 +200,28 @@ export async function x25519Agreement(crypto: CryptoPort): Promise<Agreement> {
       // RFC 8731 3: an all-zero shared secret must be refused.
       if (secret.every((b) => b === 0)) throw new ProtocolError('X25519 shared secret is all zero (small-order server key)');
       return secret;
+    },
+  };
+}
+
+/**
+ * sntrup761x25519-sha512: Q_C = sntrup761 public key || X25519 public key; Q_S = sntrup761 ciphertext || X25519
+ * public key; K = SHA-512(sntrup761 shared key || X25519 shared secret), a string in the exchange hash.
+ */
+export async function sntrup761x25519Agreement(crypto: CryptoPort): Promise<Agreement> {
+  const kem = sntrup761KeyPair((n) => crypto.randomBytes(n));
+  const x = await x25519Agreement(crypto);
+  const clientPublic = new Uint8Array(SNTRUP761.publicKeyBytes + 32);
+  clientPublic.set(kem.publicKey, 0);
+  clientPublic.set(x.clientPublic, SNTRUP761.publicKeyBytes);
+  return {
+    clientPublic,
+    async sharedSecret(serverPublic) {
+      const want = SNTRUP761.ciphertextBytes + 32;
+      if (serverPublic.length !== want) throw new ProtocolError(`server's sntrup761x25519 reply is ${serverPublic.length} bytes, not ${want}`);
+      const kemKey = sntrup761Decap(serverPublic.subarray(0, SNTRUP761.ciphertextBytes), kem.secretKey);
+      const xKey = await x.sharedSecret(serverPublic.subarray(SNTRUP761.ciphertextBytes));
+      return sha512.create().update(kemKey).update(xKey).digest();
     },
   };
 }

@@ -55,6 +55,7 @@ import {
   KEX_STRICT_S,
   modpGroup,
   negotiate,
+  sntrup761x25519Agreement,
   x25519Agreement,
   type Agreement,
   type Negotiated,
@@ -320,8 +321,13 @@ export class SshTransport {
       let serverPublic: Uint8Array;
       let signature: Uint8Array;
       let gex: { min: number; n: number; max: number; p: bigint; g: bigint } | undefined;
-      if (method.kind === 'x25519' || method.kind === 'ecdh') {
-        agreement = method.kind === 'x25519' ? await x25519Agreement(this.crypto) : await ecdhAgreement(this.crypto, method.curve!);
+      if (method.kind === 'x25519' || method.kind === 'ecdh' || method.kind === 'sntrup761x25519') {
+        agreement =
+          method.kind === 'x25519'
+            ? await x25519Agreement(this.crypto)
+            : method.kind === 'sntrup761x25519'
+              ? await sntrup761x25519Agreement(this.crypto)
+              : await ecdhAgreement(this.crypto, method.curve!);
         await this.enqueue(encodeKexEcdhInit(agreement.clientPublic));
         const reply = decodeKexEcdhReply(await this.readKexPacket(MSG.KEX_31));
         hostKeyBlob = reply.hostKey;
@@ -359,7 +365,8 @@ export class SshTransport {
         iC: ourPayload,
         iS: serverInitPayload,
         hostKey: hostKeyBlob,
-        kind: method.kind === 'x25519' || method.kind === 'ecdh' ? 'ecdh' : 'dh',
+        kind: method.kind === 'dh' || method.kind === 'gex' ? 'dh' : 'ecdh',
+        kString: method.kString,
         clientPublic: agreement.clientPublic,
         serverPublic,
         sharedSecret,
@@ -383,7 +390,7 @@ export class SshTransport {
       if (this.opts.checkHostKey) await this.opts.checkHostKey(hostKey);
       this.hostKey = hostKey;
       this.sessionId ??= h;
-      const keys = await deriveSessionKeys(this.crypto, method.hash, sharedSecret, h, this.sessionId, n);
+      const keys = await deriveSessionKeys(this.crypto, method.hash, sharedSecret, h, this.sessionId, n, method.kString);
       const [sealer, opener] = await Promise.all([
         createSealer(this.crypto, n.cipherCS, n.macCS, { key: keys.keyCS, iv: keys.ivCS, macKey: keys.macCS }),
         createOpener(this.crypto, n.cipherSC, n.macSC, { key: keys.keySC, iv: keys.ivSC, macKey: keys.macSC }),

@@ -110,6 +110,43 @@ test('NEW-ENVIRON (RFC 1572): SEND is answered with IS VAR USER VALUE, special b
   assert.deepEqual(none.answer({ type: 'negotiate', verb: 'DO', option: Opt.NEW_ENVIRON }).map((w) => w.text), ['IAC WONT NEW-ENVIRON']);
 });
 
+test('ENVIRON (RFC 1408): answered like NEW-ENVIRON, every name as VAR; VAR and VALUE swapped for a server whose SEND swaps them (RFC 1571)', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, environ: { USER: 'ann', LANG: 'C' } });
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.ENVIRON }).map((w) => w.text), ['IAC WILL ENVIRON']);
+  // A bare SEND (inetutils telnetd): the RFC's codes, VAR 0 and VALUE 1, no USERVAR.
+  const all = n.answer({ type: 'subnegotiation', option: Opt.ENVIRON, data: Uint8Array.of(1) });
+  assert.equal(toHex(all[0].bytes), toHex(Uint8Array.of(255, 250, 36, 0, 0, ...utf8('USER'), 1, ...utf8('ann'), 0, ...utf8('LANG'), 1, ...utf8('C'), 255, 240)));
+  assert.equal(all[0].text, 'IAC SB ENVIRON IS VAR USER VALUE "ann" VAR LANG VALUE "C" IAC SE');
+  // SEND 1 USER: the server calls a variable 1, so it means VAR 1 and VALUE 0.
+  const swapped = n.answer({ type: 'subnegotiation', option: Opt.ENVIRON, data: Uint8Array.of(1, 1, ...utf8('USER')) });
+  assert.equal(toHex(swapped[0].bytes), toHex(Uint8Array.of(255, 250, 36, 0, 1, ...utf8('USER'), 0, ...utf8('ann'), 255, 240)));
+  // SEND 0 LANG: the RFC's codes, only LANG.
+  const one = n.answer({ type: 'subnegotiation', option: Opt.ENVIRON, data: Uint8Array.of(1, 0, ...utf8('LANG')) });
+  assert.equal(toHex(one[0].bytes), toHex(Uint8Array.of(255, 250, 36, 0, 0, ...utf8('LANG'), 1, ...utf8('C'), 255, 240)));
+});
+
+test('ENVIRON is refused once NEW-ENVIRON is on', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, environ: { USER: 'ann' } });
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.NEW_ENVIRON }).map((w) => w.text), ['IAC WILL NEW-ENVIRON']);
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.ENVIRON }).map((w) => w.text), ['IAC WONT ENVIRON']);
+});
+
+test('oldEnvironOnly refuses NEW-ENVIRON and gives the variables with ENVIRON; without variables both are refused', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, environ: { USER: 'ann' }, oldEnvironOnly: true });
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.NEW_ENVIRON }).map((w) => w.text), ['IAC WONT NEW-ENVIRON']);
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.ENVIRON }).map((w) => w.text), ['IAC WILL ENVIRON']);
+  // A SEND for the refused option gets nothing.
+  assert.deepEqual(n.answer({ type: 'subnegotiation', option: Opt.NEW_ENVIRON, data: Uint8Array.of(1) }), []);
+  const none = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24 });
+  assert.deepEqual(none.answer({ type: 'negotiate', verb: 'DO', option: Opt.ENVIRON }).map((w) => w.text), ['IAC WONT ENVIRON']);
+});
+
+test('LINEMODE (RFC 1184) is refused with WONT, once', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, environ: { USER: 'ann' } });
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.LINEMODE }).map((w) => w.text), ['IAC WONT LINEMODE']);
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DONT', option: Opt.LINEMODE }), []);
+});
+
 test('subnegotiations are described by name', () => {
   const n = new Negotiator({ terminalType: 'vt100', cols: 80, rows: 24 });
   n.answer({ type: 'subnegotiation', option: Opt.TTYPE, data: Uint8Array.of(1) });

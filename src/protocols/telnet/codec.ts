@@ -1,7 +1,8 @@
 // Telnet, RFC 854 (NVT, IAC commands) and RFC 855 (option negotiation, subnegotiation), with the options this
 // client speaks: TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073), END-OF-RECORD (RFC 885), ECHO (RFC 857), SGA (RFC 858),
-// BINARY (RFC 856), NEW-ENVIRON (RFC 1572: USER and other variables). The negotiation follows RFC 1143's rule: answer
-// only what changes a state, so no loop can start.
+// BINARY (RFC 856), NEW-ENVIRON (RFC 1572: USER and other variables) and the older ENVIRON (RFC 1408, answered the
+// same way). LINEMODE (RFC 1184) is refused: the terminal is the user's, characters go as typed and the server edits.
+// The negotiation follows RFC 1143's rule: answer only what changes a state, so no loop can start.
 import { ProtocolError } from '../../core/errors.ts';
 
 export const IAC = 255;
@@ -167,15 +168,22 @@ const ENV_TYPES: Record<number, string> = { 0: 'VAR', 1: 'VALUE', 3: 'USERVAR' }
 /** RFC 1572 §3: the well-known variables go as VAR; anything else as USERVAR. */
 const WELL_KNOWN_VARS = new Set(['USER', 'JOB', 'ACCT', 'PRINTER', 'SYSTEMTYPE', 'DISPLAY']);
 
-/** A NEW-ENVIRON body after IS/SEND/INFO, read as (type, text) items; ESC quotes the next byte. */
-function environItems(data: Uint8Array): { type: string; text: string }[] {
+/**
+ * RFC 1408 ENVIRON has VAR 0 and VALUE 1 and no USERVAR; RFC 1571 4 tells of servers built with the two swapped
+ * (VAR 1, VALUE 0), which the codes in a SEND reveal.
+ */
+const OLD_ENV_TYPES: Record<number, string> = { 0: 'VAR', 1: 'VALUE' };
+const OLD_ENV_SWAPPED: Record<number, string> = { 1: 'VAR', 0: 'VALUE' };
+
+/** An ENVIRON or NEW-ENVIRON body after IS/SEND/INFO, read as (type, text) items; ESC quotes the next byte. */
+function environItems(data: Uint8Array, types: Record<number, string> = ENV_TYPES): { type: string; text: string }[] {
   const items: { type: string; text: string }[] = [];
   for (let i = 0; i < data.length; i++) {
     const b = data[i];
     if (b === Environ.ESC && i + 1 < data.length) {
       if (items.length === 0) items.push({ type: '?', text: '' });
       items[items.length - 1].text += String.fromCharCode(data[++i]);
-    } else if (ENV_TYPES[b] !== undefined) items.push({ type: ENV_TYPES[b], text: '' });
+    } else if (types[b] !== undefined) items.push({ type: types[b], text: '' });
     else {
       if (items.length === 0) items.push({ type: '?', text: '' });
       items[items.length - 1].text += String.fromCharCode(b);
@@ -192,16 +200,20 @@ export function describeSubnegotiation(option: number, data: Uint8Array): string
     if (data[0] === 0) return `TERMINAL-TYPE IS ${String.fromCharCode(...data.subarray(1, 41))}`;
   }
   if (option === Opt.NAWS && data.length === 4) return `NAWS ${(data[0] << 8) | data[1]}x${(data[2] << 8) | data[3]}`;
-  if (option === Opt.NEW_ENVIRON && data.length > 0 && data[0] <= 2) {
+  if ((option === Opt.NEW_ENVIRON || option === Opt.ENVIRON) && data.length > 0 && data[0] <= 2) {
     const verb = ['IS', 'SEND', 'INFO'][data[0]];
-    const items = environItems(data.subarray(1, 1 + MAX_SB));
-    return [`NEW-ENVIRON ${verb}`, ...items.map((it) => (it.type === 'VALUE' ? `VALUE ${JSON.stringify(it.text)}` : `${it.type}${it.text ? ` ${it.text}` : ''}`))].join(' ');
+    const items = environItems(data.subarray(1, 1 + MAX_SB), option === Opt.ENVIRON ? OLD_ENV_TYPES : ENV_TYPES);
+    return [`${optionName(option)} ${verb}`, ...items.map((it) => (it.type === 'VALUE' ? `VALUE ${JSON.stringify(it.text)}` : `${it.type}${it.text ? ` ${it.text}` : ''}`))].join(' ');
   }
   return `${optionName(option)} ${hex()}`;
 }
 
-/** RFC 1572: IAC SB NEW-ENVIRON IS (VAR|USERVAR name VALUE value)* IAC SE, special bytes escaped; `wanted` narrows it (empty: all). */
-export function environIs(vars: Readonly<Record<string, string>>, wanted: readonly string[]): Uint8Array {
+/**
+ * RFC 1572: IAC SB NEW-ENVIRON IS (VAR|USERVAR name VALUE value)* IAC SE, special bytes escaped; `wanted` narrows it
+ * (empty: all). RFC 1408 (`old`): IAC SB ENVIRON IS (VAR name VALUE value)*, with VAR and VALUE swapped for a server
+ * that swaps them (`swapped`).
+ */
+export function environIs(vars: Readonly<Record<string, string>>, wanted: readonly string[], old?: { swapped: boolean }): Uint8Array {
   const out: number[] = [Environ.IS];
   const put = (text: string) => {
     for (const c of text) {
@@ -210,14 +222,15 @@ export function environIs(vars: Readonly<Record<string, string>>, wanted: readon
       out.push(b);
     }
   };
+  const [varCode, valueCode] = old?.swapped ? [Environ.VALUE, Environ.VAR] : [Environ.VAR, Environ.VALUE];
   for (const [name, value] of Object.entries(vars)) {
     if (wanted.length > 0 && !wanted.includes(name)) continue;
-    out.push(WELL_KNOWN_VARS.has(name) ? Environ.VAR : Environ.USERVAR);
+    out.push(old || WELL_KNOWN_VARS.has(name) ? varCode : Environ.USERVAR);
     put(name);
-    out.push(Environ.VALUE);
+    out.push(valueCode);
     put(value);
   }
-  return subnegotiation(Opt.NEW_ENVIRON, out);
+  return subnegotiation(old ? Opt.ENVIRON : Opt.NEW_ENVIRON, out);
 }
 
 export function describeEvent(e: TelnetEvent): string {
@@ -237,14 +250,17 @@ export interface TelnetSettings {
   terminalType: string;
   cols: number;
   rows: number;
-  /** NEW-ENVIRON variables offered when the server asks (USER: the login name). */
+  /** NEW-ENVIRON (and ENVIRON) variables offered when the server asks (USER: the login name). */
   environ?: Record<string, string>;
+  /** Refuse NEW-ENVIRON, so that a server falls back to the older ENVIRON (RFC 1408). */
+  oldEnvironOnly?: boolean;
 }
 
 /**
  * The client's side of option negotiation. Options the server may enable on its side (WILL): ECHO, SGA,
  * BINARY, EOR. Options this client enables (DO from the server): TERMINAL-TYPE, NAWS, SGA, BINARY, and
- * NEW-ENVIRON when there are variables to give. Anything else is refused. A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
+ * NEW-ENVIRON and ENVIRON when there are variables to give. Anything else is refused, LINEMODE included (RFC 1184 2.1:
+ * a client that will not do linemode answers WONT; characters then go as typed and the server does the editing). A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
  */
 export class Negotiator {
   readonly remote = new Set<number>();
@@ -289,7 +305,7 @@ export class Negotiator {
           break;
         case 'DO':
           if (this.local.has(o)) break;
-          if (Negotiator.LOCAL_OK.has(o) || (o === Opt.NEW_ENVIRON && Object.keys(this.settings.environ ?? {}).length > 0)) {
+          if (Negotiator.LOCAL_OK.has(o) || this.givesEnviron(o)) {
             this.local.add(o);
             if (!this.asked.delete(`WILL ${o}`)) say('WILL', o);
             if (o === Opt.NAWS) push(windowSize(this.settings.cols, this.settings.rows), `IAC SB NAWS ${this.settings.cols}x${this.settings.rows} IAC SE`);
@@ -305,13 +321,27 @@ export class Negotiator {
       // RFC 1091: IAC SB TERMINAL-TYPE SEND IAC SE asks for our terminal type.
       if (e.option === Opt.TTYPE && e.data[0] === 1 && this.local.has(Opt.TTYPE)) push(terminalTypeIs(this.settings.terminalType), `IAC SB TERMINAL-TYPE IS ${this.settings.terminalType} IAC SE`);
       // RFC 1572 §2: SEND, optionally naming variables, asks for them; the answer is IS with those we have.
-      if (e.option === Opt.NEW_ENVIRON && e.data[0] === Environ.SEND && this.local.has(Opt.NEW_ENVIRON)) {
-        const wanted = environItems(e.data.subarray(1)).map((it) => it.text).filter((t) => t !== '');
-        const bytes = environIs(this.settings.environ ?? {}, wanted);
-        push(bytes, `IAC SB ${describeSubnegotiation(Opt.NEW_ENVIRON, bytes.subarray(3, bytes.length - 2))} IAC SE`);
+      // RFC 1408: ENVIRON SEND the same way; a server whose SEND names a variable after code 1 swaps VAR and VALUE (RFC 1571).
+      if ((e.option === Opt.NEW_ENVIRON || e.option === Opt.ENVIRON) && e.data[0] === Environ.SEND && this.local.has(e.option)) {
+        const old = e.option === Opt.ENVIRON ? { swapped: e.data[1] === Environ.VALUE } : undefined;
+        const wanted = environItems(e.data.subarray(1), old?.swapped ? OLD_ENV_SWAPPED : old ? OLD_ENV_TYPES : ENV_TYPES)
+          .map((it) => it.text)
+          .filter((t) => t !== '');
+        const bytes = environIs(this.settings.environ ?? {}, wanted, old);
+        push(bytes, `IAC SB ${describeSubnegotiation(e.option, bytes.subarray(3, bytes.length - 2))} IAC SE`);
       }
     }
     return out;
+  }
+
+  /**
+   * NEW-ENVIRON (unless refused for the older one), or ENVIRON while NEW-ENVIRON is not on, when there are variables
+   * to give: a server that asks for both (BSD telnetd) then waits on the older one too, so it is refused once the newer is on.
+   */
+  private givesEnviron(o: number): boolean {
+    if (Object.keys(this.settings.environ ?? {}).length === 0) return false;
+    if (o === Opt.ENVIRON) return !this.local.has(Opt.NEW_ENVIRON);
+    return o === Opt.NEW_ENVIRON && !this.settings.oldEnvironOnly;
   }
 
   /** NAWS update after a resize, when the server accepted NAWS. */

@@ -23,9 +23,20 @@ const environUser = z
   .optional()
   .describe('Sent as USER with NEW-ENVIRON (RFC 1572) when the server asks, as telnet -l does: netkit telnetd then has login ask only for the password (inetutils telnetd takes USER only after authentication)');
 
-async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number; user?: string }): Promise<TelnetClient> {
+const oldEnviron = z
+  .boolean()
+  .default(false)
+  .describe('Give USER only with the older ENVIRON option (RFC 1408), refusing NEW-ENVIRON, for a server from before RFC 1572 (ENVIRON is answered either way when the server asks for it)');
+
+async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number; user?: string; oldEnviron?: boolean }): Promise<TelnetClient> {
   const conn = await ctx.dial();
-  const client = new TelnetClient(conn, { terminalType: input.terminalType, cols: input.cols, rows: input.rows, environ: input.user ? { USER: input.user } : undefined });
+  const client = new TelnetClient(conn, {
+    terminalType: input.terminalType,
+    cols: input.cols,
+    rows: input.rows,
+    environ: input.user ? { USER: input.user } : undefined,
+    oldEnvironOnly: input.oldEnviron,
+  });
   await client.open();
   return client;
 }
@@ -55,11 +66,11 @@ export default defineProtocol({
     { port: 23, transport: 'tcp' },
     { port: 992, transport: 'tls', label: 'telnets (Telnet over TLS)' },
   ],
-  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143', 'RFC 1572'],
+  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143', 'RFC 1408', 'RFC 1571', 'RFC 1572'],
   rating: {
     stars: 4,
     reason:
-      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY, EOR and NEW-ENVIRON (USER) negotiated by RFC 1143 rules and shown by name in the negotiation and the transcript, IAC escaping and CR NUL; login-and-run with the exit status; Telnet over TLS from the first byte (port 992); lab-tested against inetutils telnetd and netkit telnetd-ssl on the Node host and on workerd (negotiation read back, USER taken by netkit login, login, commands, wrong password; src/protocols/telnet/telnet.lab.test.ts). Not five: LINEMODE (RFC 1184) and the old ENVIRON option are refused (WONT), and the Telnet START_TLS option is not spoken.',
+      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY, EOR, NEW-ENVIRON (USER) and the older ENVIRON (RFC 1408, when NEW-ENVIRON is refused; VAR and VALUE swapped for a server that swaps them, RFC 1571) negotiated by RFC 1143 rules and shown by name in the negotiation and the transcript, IAC escaping and CR NUL; login-and-run with the exit status; Telnet over TLS from the first byte (port 992); lab-tested against inetutils telnetd and netkit telnetd-ssl on the Node host and on workerd (negotiation read back, USER taken by netkit login, inetutils falling back to ENVIRON, login, commands, wrong password; src/protocols/telnet/telnet.lab.test.ts). Not five: LINEMODE (RFC 1184) is refused with WONT, so MODE, SLC and FORWARDMASK are never negotiated: inetutils telnetd asks for MODE EDIT|TRAPSIG, line editing and signal trapping on the client, which this client (a relay of the terminal the user types in, characters sent as typed) does not do, and the server edits instead, and the Telnet START_TLS option is not spoken.',
   },
   verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3, telnetd-ssl 0.17.41+really0.17-3',
   tls: { implicit: { port: 992 } },
@@ -68,7 +79,7 @@ export default defineProtocol({
   operations: {
     negotiate: operation({
       summary: "The server's option negotiation and the text it shows before a login (its banner and prompt)",
-      input: z.object({ ...terminal, user: environUser, waitMs: z.number().int().min(100).max(10_000).default(2000).describe('How long to wait for the login (or, with user, the password) prompt') }),
+      input: z.object({ ...terminal, user: environUser, oldEnviron, waitMs: z.number().int().min(100).max(10_000).default(2000).describe('How long to wait for the login (or, with user, the password) prompt') }),
       output: z.object({ banner: z.string(), prompt: z.boolean().describe('A login prompt was seen'), options: optionsState, negotiation: z.array(z.string()), records: z.number() }),
       text: (r) => [...r.negotiation, '', r.banner].join('\n'),
       async run(ctx, input) {
@@ -139,7 +150,7 @@ export default defineProtocol({
     terminal: operation({
       summary: 'A terminal on the server, live in the page: option negotiation, window size and interrupt handled for you',
       messages: 'Binary frames are keystrokes and screen output. Client: {"type":"resize","cols","rows"} sends NAWS; {"type":"interrupt"} sends IAC IP.',
-      input: z.object({ ...terminal, user: environUser }),
+      input: z.object({ ...terminal, user: environUser, oldEnviron }),
       output: z.object({ ended: z.enum(['server', 'client']), options: optionsState, negotiation: z.array(z.string()), bytesIn: z.number(), bytesOut: z.number() }),
       async session(ctx, input, channel) {
         const client = await connect(ctx, input);

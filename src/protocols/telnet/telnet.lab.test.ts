@@ -49,6 +49,24 @@ test('telnet: NEW-ENVIRON gives USER when asked, and the transcript names every 
   }
 });
 
+test('telnet: with NEW-ENVIRON refused, inetutils telnetd falls back to the old ENVIRON (RFC 1408), answered with USER', async () => {
+  for (const [name, run] of hosts()) {
+    const res = await run('negotiate', { ...target, user: r.user, oldEnviron: true }, { transcript: true });
+    assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
+    const x = res.body.result;
+    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '< IAC DO ENVIRON', '> IAC WILL ENVIRON', '< IAC SB ENVIRON SEND IAC SE', `> IAC SB ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+      assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
+    }
+    assert.ok(x.options.local.includes('ENVIRON') && !x.options.local.includes('NEW-ENVIRON'), name);
+    assert.match(x.banner, /login: $/);
+    // The server asks for both; with NEW-ENVIRON on, ENVIRON is refused and USER goes once.
+    const plain = await run('negotiate', { ...target, user: r.user });
+    const both = plain.body.result.negotiation;
+    assert.ok(both.includes('> IAC WILL NEW-ENVIRON') && both.includes('> IAC WONT ENVIRON'), `${name}: ${JSON.stringify(both)}`);
+    assert.ok(!both.some((l: string) => l.startsWith('> IAC SB ENVIRON')), name);
+  }
+});
+
 test('telnets: Telnet over TLS from the first byte against telnetd-ssl, log in and run a command', async () => {
   const secure = { host: '127.0.0.1', port: ports.sshftp.telnets, tls: 'implicit' };
   for (const [name, run] of hosts()) {
