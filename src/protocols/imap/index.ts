@@ -11,6 +11,7 @@ import { idleWait, runIdleSession } from './idle.ts';
 import { acl, changesSince, listSpecialUse, namespace, quotaRoot, SORT_KEYS, uidSort, uidThread, type ThreadNode } from './extensions.ts';
 import { joinParts, mailbox as mailboxArg } from './codec.ts';
 import { identification } from './identify.ts';
+import { readMessage } from './message.ts';
 
 const credentials = {
   username: z.string().min(1).max(512),
@@ -350,6 +351,53 @@ export default defineProtocol({
             uidValidity: sel.uidValidity,
             messages: messages.map((m) => ({ ...m, body: m.body ? presentBody(m.body) : m.body })),
             truncated,
+          };
+        }),
+    }),
+    message: operation({
+      primary: ['username', 'password', 'mailbox', 'uid'],
+      summary: 'One message for reading: headers decoded, the MIME tree, its text and HTML parts decoded (transfer encoding and charset), images it names by cid:, and every other part listed for download (fetch with body set to the section); never sets \\Seen',
+      input: z.object({
+        ...credentials,
+        mailbox: mailboxName,
+        uid: z.number().int().min(1).max(4294967295).describe('The message\'s UID (from search or fetch)').meta({ examples: [1] }),
+        maxTextBytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(512 * 1024).describe('Each text part is cut after this many decoded bytes'),
+      }),
+      output: z.object({
+        mailbox: z.string(),
+        uidValidity: z.number().nullable(),
+        uid: z.number(),
+        flags: z.array(z.string()),
+        internalDate: z.string().nullable(),
+        size: z.number().nullable(),
+        envelope: envelopeOut,
+        bodyStructure: z.any().describe('The MIME tree: type, subtype, params, encoding, size, disposition, section, parts'),
+        texts: z.array(z.object({ section: z.string(), subtype: z.string(), charset: z.string(), encoding: z.string(), size: z.number().nullable(), text: z.string(), truncated: z.boolean() })).describe('text/plain and text/html parts that are not attachments, decoded; HTML as the message has it (the UI sanitizes it)'),
+        inline: z.array(z.object({ section: z.string(), contentId: z.string(), type: z.string(), base64: z.string() })).describe('Images the HTML can name by cid: (each at most 256 KiB, 1 MiB in all)'),
+        attachments: z.array(z.object({ section: z.string(), type: z.string(), disposition: z.string().nullable(), filename: z.string().nullable(), contentId: z.string().nullable(), encoding: z.string().nullable(), size: z.number().nullable() })).describe('Every part not shown as text: download one with fetch, body set to its section'),
+      }),
+      text: (r) => {
+        const who = (list: { name: string | null; address: string | null }[]) => list.map((a) => (a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? ''))).join(', ');
+        const head = [`From: ${who(r.envelope.from)}`, `To: ${who(r.envelope.to)}`, ...(r.envelope.cc.length ? [`Cc: ${who(r.envelope.cc)}`] : []), `Date: ${r.envelope.date ?? ''}`, `Subject: ${r.envelope.subject ?? ''}`];
+        const body = r.texts.find((t) => t.subtype === 'plain')?.text ?? r.texts[0]?.text ?? '';
+        return [...head, '', body, ...r.attachments.map((a) => `[part ${a.section}] ${a.type} ${a.filename ?? ''} ${a.size ?? '?'} bytes`)].join('\n');
+      },
+      run: (ctx, input) =>
+        withMailbox(ctx, input, async (s) => {
+          const sel = await select(s, input.mailbox, true);
+          const m = await readMessage(s, input.uid, input.maxTextBytes);
+          return {
+            mailbox: input.mailbox,
+            uidValidity: sel.uidValidity,
+            uid: input.uid,
+            flags: m.meta.flags ?? [],
+            internalDate: m.meta.internalDate ?? null,
+            size: m.meta.size ?? null,
+            envelope: m.meta.envelope ?? { date: null, subject: null, from: [], sender: [], replyTo: [], to: [], cc: [], bcc: [], inReplyTo: null, messageId: null },
+            bodyStructure: m.tree,
+            texts: m.texts,
+            inline: m.inline,
+            attachments: m.attachments,
           };
         }),
     }),
