@@ -1,6 +1,6 @@
 // HTTP/1.1, RFC 9110 (semantics) and RFC 9112 (message syntax): a raw client with any method, headers
 // and body, chunked both ways, keep-alive, redirects shown and followed on request, timings and the raw response.
-import { contentCodings, decodeContent } from './coding.ts';
+import { ACCEPT_ENCODING, contentCodings, decodeContent } from './coding.ts';
 import { CookieJar } from './cookies.ts';
 import { z } from 'zod';
 import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
@@ -74,7 +74,7 @@ const responseOut = z.object({
   decoded: z
     .object({ codings: z.array(z.string()), text: z.string().optional(), base64: z.string().optional(), bytes: z.number() })
     .nullable()
-    .describe('The body with its Content-Encoding (gzip, deflate) undone; null when there is none, the body was cut short, or the coding is br or zstd'),
+    .describe('The body with its Content-Encoding (gzip, deflate, br, zstd) undone, up to 8 MiB; null when there is none, the body was cut short, or a coding is not one of those'),
 });
 
 const timingOut = z.object({
@@ -127,12 +127,13 @@ function requestBody(input: { body?: string; bodyBase64?: string }): Uint8Array 
 }
 
 /** Request fields: Host first (RFC 9112 §3.2), then defaults the caller did not set, then the caller's, then framing. */
-function buildHeaders(origin: Origin, user: Field[], opts: { hostHeader?: string; body?: Uint8Array; chunked: boolean }): Field[] {
+function buildHeaders(origin: Origin, user: Field[], opts: { hostHeader?: string; body?: Uint8Array; chunked: boolean; compressed?: boolean }): Field[] {
   const has = (n: string) => user.some(([k]) => k.toLowerCase() === n);
   const out: Field[] = [];
   if (!has('host')) out.push(['Host', opts.hostHeader ?? hostField(origin)]);
   if (!has('user-agent')) out.push(['User-Agent', 'Portolan/0.1']);
   if (!has('accept')) out.push(['Accept', '*/*']);
+  if (opts.compressed && !has('accept-encoding')) out.push(['Accept-Encoding', ACCEPT_ENCODING]);
   out.push(...user);
   if (opts.chunked) {
     if (!has('transfer-encoding')) out.push(['Transfer-Encoding', 'chunked']);
@@ -179,6 +180,7 @@ const requestInput = z.object({
   chunked: z.boolean().default(false).describe('Send the body with Transfer-Encoding: chunked'),
   chunkSize: z.number().int().min(1).max(MiB).default(16384).describe('Chunk size when chunked'),
   trailers: headersInput.describe('Trailer fields after the last chunk (chunked only)'),
+  compressed: z.boolean().default(false).describe(`Ask for a compressed body with Accept-Encoding: ${ACCEPT_ENCODING} (the codings decoded here), unless headers set it`),
   followRedirects: z.number().int().min(0).max(20).default(0).describe('How many redirects to follow (0: show the redirect, do not follow)'),
   bodyEncoding,
   maxBodyBytes: z.number().int().min(0).max(8 * MiB).default(MiB).describe('Read at most this many body bytes; the rest is left unread'),
@@ -253,7 +255,7 @@ export default defineProtocol({
             {
               method,
               target,
-              headers: buildHeaders(origin, hopHeaders, { hostHeader, body: sendBody, chunked: input.chunked && sendBody !== undefined }),
+              headers: buildHeaders(origin, hopHeaders, { hostHeader, body: sendBody, chunked: input.chunked && sendBody !== undefined, compressed: input.compressed }),
               body: sendBody,
               chunkSize: input.chunked && sendBody !== undefined ? input.chunkSize : undefined,
               trailers,
