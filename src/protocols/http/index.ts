@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
-import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
+import { defineProtocol, operation, type OperationContext, type ProxyRoute, type TargetFields, type ViaInput } from '../../core/protocol.ts';
+import { proxyAuthRefusal } from '../httpproxy/client.ts';
+import { maskedHead, proxyAuthorization } from '../httpproxy/codec.ts';
 import { TOKEN, type Field } from './codec.ts';
 import { responseFile, skipping, withRange } from './files.ts';
 import {
@@ -84,14 +86,45 @@ const timingOut = z.object({
   totalMs: z.number().describe('From the request written to the end of the body'),
 });
 
+/** Why a server's connections end after one response, in its own terms: an HTTP/1.0 answer or Connection: close. */
+function persistence(head: { version: string; headers: Field[] }): string {
+  const connection = head.headers.find(([n]) => n === 'connection')?.[1];
+  const what = head.version === '1.0' ? `the server answers HTTP/1.0${connection ? ` with Connection: ${connection}` : ' without keep-alive'}` : `the server answers Connection: ${connection ?? 'close'}`;
+  return `${what}, so it ends the connection after each response and the requests written behind it are never answered (RFC 9112 §9.3.2: pipelining needs a persistent connection); they went one at a time, each on a new connection`;
+}
+
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
+/**
+ * How requests reach their origins. Direct, or through the operation's `via` hop: an HTTP proxy is given http://
+ * requests in absolute form (RFC 9112 §3.2.2) and fetches them itself; https:// goes through a CONNECT tunnel, and
+ * SOCKS through its own, both set up by the runner for every dial, with origin-form requests inside.
+ */
+interface Route {
+  /** The HTTP proxy that takes absolute-form requests for http:// origins. */
+  forward?: ProxyRoute & { type: 'http' };
+}
+
+function routeOf(input: TargetFields): Route {
+  const via = (input as { via?: ViaInput }).via;
+  return via?.type === 'http' ? { forward: { type: 'http', host: via.host, port: via.port, username: via.username, password: via.password, forward: true } } : {};
+}
+
+interface Opened {
+  conn: Conn;
+  connectMs: number;
+  tlsMs: number | null;
+  /** Requests on this connection go to an HTTP proxy in absolute form. */
+  forward?: Route['forward'];
+}
+
 /** Opens a connection to an origin; https is dialled plain and upgraded so the TLS handshake is timed apart. */
-async function open(ctx: OperationContext, origin: Origin, secondHop: boolean): Promise<{ conn: Conn; connectMs: number; tlsMs: number | null }> {
+async function open(ctx: OperationContext, origin: Origin, secondHop: boolean, route: Route): Promise<Opened> {
   const https = origin.scheme === 'https';
-  const conn = await ctx.dial({ host: origin.host, port: origin.port, tls: https ? 'starttls' : 'off', secondHop });
+  const forward = https ? undefined : route.forward;
+  const conn = await ctx.dial({ host: origin.host, port: origin.port, tls: https ? 'starttls' : 'off', secondHop, through: forward });
   let tlsMs: number | null = null;
   if (https) {
     const t0 = performance.now();
@@ -99,7 +132,20 @@ async function open(ctx: OperationContext, origin: Origin, secondHop: boolean): 
     tlsMs = round(performance.now() - t0);
     ctx.timing.mark('tlsMs');
   }
-  return { conn, connectMs: conn.connectMs, tlsMs };
+  return { conn, connectMs: conn.connectMs, tlsMs, forward };
+}
+
+/** The request target and the proxy's fields for one request on `opened`: absolute form with Proxy-Authorization to an HTTP proxy. */
+function viaOpened(opened: Opened, origin: Origin, target: string): { target: string; fields: Field[] } {
+  if (!opened.forward) return { target, fields: [] };
+  return { target: /^https?:\/\//i.test(target) ? target : urlOf(origin, target), fields: proxyAuthorization(opened.forward.username, opened.forward.password) };
+}
+
+/** The hop this connection went through, as the user should see it; null when direct. */
+function hopJson(opened: Opened) {
+  const grant = opened.conn.info().proxy;
+  if (!grant) return null;
+  return { proxy: grant.proxy, mode: opened.forward ? ('absolute-form' as const) : ('tunnel' as const), reply: grant.reply };
 }
 
 /**
@@ -223,7 +269,15 @@ export default defineProtocol({
         redirect: z.object({ location: z.string(), url: z.string() }).nullable().describe('The redirect this response asks for, when not followed'),
         redirects: z.array(hopOut),
         timing: timingOut,
-        connection: z.object({ reused: z.boolean(), keepAlive: z.boolean(), connections: z.number() }),
+        connection: z.object({
+          reused: z.boolean(),
+          keepAlive: z.boolean(),
+          connections: z.number(),
+          via: z
+            .object({ proxy: z.string(), mode: z.enum(['absolute-form', 'tunnel']), reply: z.string() })
+            .nullable()
+            .describe('The proxy hop (via) of the last connection: absolute-form requests to an HTTP proxy, or a tunnel (CONNECT, SOCKS) with its reply'),
+        }),
       }),
       shortRoute: (extra, query) => ({ path: `/${extra ?? ''}${query.toString() ? `?${query.toString()}` : ''}` }),
       text: (r) => `${r.redirects.map((h) => `${h.status} ${h.url} -> ${h.next}\n`).join('')}${r.raw.text !== undefined ? r.raw.text : `HTTP/${r.response.version} ${r.response.status} ${r.response.reason}\n(binary body, ${r.response.body.bytes} bytes)`}`,
@@ -240,7 +294,8 @@ export default defineProtocol({
         const download = ctx.download;
         let headers = download ? withRange(userHeaders, download.offset) : userHeaders;
         let hostHeader = input.hostHeader;
-        let { conn, connectMs, tlsMs } = await open(ctx, origin, false);
+        const route = routeOf(input);
+        let opened = await open(ctx, origin, false, route);
         let connections = 1;
         let reused = false;
         const redirects: z.infer<typeof hopOut>[] = [];
@@ -250,12 +305,14 @@ export default defineProtocol({
           const jarCookie = hop > 0 ? jar.header(origin, target) : undefined;
           const hopHeaders: Field[] = jarCookie === undefined ? headers : [...headers.filter(([n]) => n.toLowerCase() !== 'cookie'), ['Cookie', [headers.find(([n]) => n.toLowerCase() === 'cookie')?.[1], jarCookie].filter(Boolean).join('; ')]];
           const fresh = !reused && origin.scheme === 'https';
+          const proxied = viaOpened(opened, origin, target);
           const x = await exchange(
-            conn,
+            opened.conn,
             {
               method,
-              target,
-              headers: buildHeaders(origin, hopHeaders, { hostHeader, body: sendBody, chunked: input.chunked && sendBody !== undefined, compressed: input.compressed }),
+              target: proxied.target,
+              headers: [...buildHeaders(origin, hopHeaders, { hostHeader, body: sendBody, chunked: input.chunked && sendBody !== undefined, compressed: input.compressed }), ...proxied.fields],
+              secretHead: proxied.fields.length > 0,
               body: sendBody,
               chunkSize: input.chunked && sendBody !== undefined ? input.chunkSize : undefined,
               trailers,
@@ -275,6 +332,7 @@ export default defineProtocol({
             throw fresh ? tlsFirstUse(e, origin) : e;
           });
           ctx.timing.mark('firstByteMs');
+          if (opened.forward && x.head.status === 407) throw proxyAuthRefusal(x.head, opened.forward.username);
           const loc = location(x.head);
           const isRedirect = REDIRECT_STATUSES.has(x.head.status) && loc !== undefined;
           if (isRedirect && hop < input.followRedirects) {
@@ -297,8 +355,8 @@ export default defineProtocol({
             if (reuse) {
               reused = true;
             } else {
-              await conn.close();
-              ({ conn, connectMs, tlsMs } = await open(ctx, next.origin, true));
+              await opened.conn.close();
+              opened = await open(ctx, next.origin, true, route);
               connections++;
               reused = false;
             }
@@ -308,18 +366,18 @@ export default defineProtocol({
           const sent = x.requestHead;
           return {
             url: urlOf(origin, target),
-            request: { head: sent, bodyBytes: x.requestBodyBytes, chunked: input.chunked && sendBody !== undefined },
+            request: { head: maskedHead(sent), bodyBytes: x.requestBodyBytes, chunked: input.chunked && sendBody !== undefined },
             response: download ? { ...responseJson(x, 'base64'), body: { bytes: x.bodyBytes, truncated: false }, decoded: null } : responseJson(x, input.bodyEncoding),
             raw: rawJson(x),
             redirect: isRedirect ? { location: loc, url: resolveLocation(origin, target, loc).url } : null,
             redirects,
             timing: {
-              connectMs: reused ? null : connectMs,
-              tlsMs: reused ? null : tlsMs,
+              connectMs: reused ? null : opened.connectMs,
+              tlsMs: reused ? null : opened.tlsMs,
               firstByteMs: round(x.firstByteAt - x.sentAt),
               totalMs: round(x.doneAt),
             },
-            connection: { reused, keepAlive: x.reusable, connections },
+            connection: { reused, keepAlive: x.reusable, connections, via: hopJson(opened) },
           };
         }
       },
@@ -340,15 +398,24 @@ export default defineProtocol({
           z.object({ path: z.string(), status: z.number(), reason: z.string(), headers: fieldsOut, body: bodyOut, connection: z.number(), reused: z.boolean(), firstByteMs: z.number(), totalMs: z.number() }),
         ),
         connections: z.number(),
+        pipelining: z
+          .object({ asked: z.number(), used: z.number(), why: z.string().nullable() })
+          .describe('Requests in flight asked for and used at the end; why names what stopped pipelining (a server that ends the connection after each response)'),
         totalMs: z.number(),
       }),
-      text: (r) => r.responses.map((x) => `#${x.connection}${x.reused ? ' (reused)' : ''} ${x.status} ${x.path} ${x.body.bytes} bytes ${x.totalMs.toFixed(1)} ms`).join('\n'),
+      text: (r) =>
+        [...r.responses.map((x) => `#${x.connection}${x.reused ? ' (reused)' : ''} ${x.status} ${x.path} ${x.body.bytes} bytes ${x.totalMs.toFixed(1)} ms`), ...(r.pipelining.why ? [`not pipelined: ${r.pipelining.why}`] : [])].join('\n'),
       async run(ctx, input) {
         const origin: Origin = { scheme: input.tls === 'implicit' ? 'https' : 'http', host: input.host, port: input.port };
         const user = headerPairs(input.headers);
         const start = performance.now();
-        let current: Conn | undefined;
+        const route = routeOf(input);
+        let current: Opened | undefined;
         let connections = 0;
+        // Responses read on the current connection; requests in flight at once, until a server shows it cannot take them.
+        let onThis = 0;
+        let depth = input.pipeline;
+        let why: string | null = null;
         const responses = [];
         // RFC 9112 9.3.2: up to `pipeline` requests written before their responses are read, which come back in order.
         // A response that ends the connection voids the requests behind it; they go again on a new connection.
@@ -356,20 +423,24 @@ export default defineProtocol({
         let next = 0;
         while (responses.length < input.paths.length) {
           if (!current) {
-            current = (await open(ctx, origin, connections > 0)).conn;
+            current = await open(ctx, origin, connections > 0, route);
             connections++;
+            onThis = 0;
             inFlight.length = 0;
             next = responses.length;
           }
-          while (inFlight.length < input.pipeline && next < input.paths.length) {
+          while (inFlight.length < depth && next < input.paths.length) {
             const path = input.paths[next++];
-            const req: ExchangeRequest = { method: input.method, target: path, headers: buildHeaders(origin, user, { chunked: false }), maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0 };
+            const proxied = viaOpened(current, origin, path);
+            const req: ExchangeRequest = { method: input.method, target: proxied.target, headers: [...buildHeaders(origin, user, { chunked: false }), ...proxied.fields], maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0, secretHead: proxied.fields.length > 0 };
             const t0 = performance.now();
-            const sent = await writeRequest(current, req);
+            const sent = await writeRequest(current.conn, req);
             inFlight.push({ path, req, sent: { ...sent, sentAt: performance.now() - t0 }, t0, reused: next - 1 > responses.length || responses.at(-1)?.connection === connections });
           }
           const f = inFlight.shift()!;
-          const x = await readResponse(current, f.req, () => performance.now() - f.t0, f.sent);
+          const x = await readResponse(current.conn, f.req, () => performance.now() - f.t0, f.sent);
+          if (current.forward && x.head.status === 407) throw proxyAuthRefusal(x.head, current.forward.username);
+          onThis++;
           const type = x.head.headers.find(([n]) => n === 'content-type')?.[1];
           responses.push({
             path: f.path,
@@ -383,11 +454,16 @@ export default defineProtocol({
             totalMs: round(x.doneAt),
           });
           if (!x.reusable) {
-            await current.close();
+            // RFC 9112 §9.3.2: pipelining needs a persistent connection. One that ends after its first response never is.
+            if (depth > 1 && onThis === 1 && next > responses.length) {
+              why = persistence(x.head);
+              depth = 1;
+            }
+            await current.conn.close();
             current = undefined;
           }
         }
-        return { responses, connections, totalMs: round(performance.now() - start) };
+        return { responses, connections, pipelining: { asked: input.pipeline, used: depth, why }, totalMs: round(performance.now() - start) };
       },
     }),
   },
