@@ -55,6 +55,8 @@ test('bombs: a body that expands past the cap is a ProtocolError, found before i
 test('cut bodies and garbage are ProtocolErrors', () => {
   assert.throws(() => decodeContent(new Uint8Array(gzipSync(text).subarray(0, 30)), ['gzip'], 1 << 20), ProtocolError);
   assert.throws(() => decodeContent(ZSTD_TEXT.subarray(0, 20), ['zstd'], 1 << 20), /ends inside a block/);
+  const br = new Uint8Array(brotliCompressSync(text));
+  for (const cut of [br.length - 1, br.length >> 1, 3]) assert.throws(() => decodeContent(br.subarray(0, cut), ['br'], 1 << 20), /br: the compressed body ends early/, `cut at ${cut}`);
   assert.throws(() => decodeContent(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), ['zstd'], 1 << 20), /magic/);
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom('gzip', 'deflate', 'br', 'zstd'), (bytes, coding) => {

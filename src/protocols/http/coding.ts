@@ -5,7 +5,7 @@
 // How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. br decodes with
 // the brotli package's decoder (pure JS, so it runs in workerd) into an output of ours: the decoder grows its output
 // to each meta-block's declared length before decoding it, and ours refuses a size past the cap, so a bomb costs at
-// most the cap plus one meta-block (16 MiB). The package's exports hide that decoder (its one-call form grows without
+// most the cap plus one meta-block (16 MiB), beside the decoder's window (16 MiB at most). The package's exports hide that decoder (its one-call form grows without
 // bound), hence the path into the package. zstd is
 // walked frame by frame here first (frame header, block headers, checksum): a window larger than RFC 9659's 8 MiB
 // or a declared content size past the cap is refused before the decoder allocates anything, then each frame is
@@ -113,6 +113,7 @@ function brotli(body: Uint8Array, max: number): Uint8Array {
     decodeBrotli(input, output);
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
+    if (e instanceof Error && /unexpected end of input/i.test(e.message)) throw new ProtocolError('Content-Encoding br: the compressed body ends early');
     throw new ProtocolError(`Content-Encoding br: ${e instanceof Error ? e.message : 'the compressed body does not decode'}`);
   }
   return buffer.slice(0, written);
