@@ -1,10 +1,26 @@
-// Content codings (RFC 9110 8.4.1): gzip, x-gzip and deflate undone for display, with a cap on what the body may
-// expand to. "deflate" is the zlib format (RFC 1950); servers that send raw DEFLATE (RFC 1951) are read too.
+// Content codings (RFC 9110 8.4.1): gzip, x-gzip, deflate, br (RFC 7932) and zstd (RFC 8878, RFC 9659) undone for
+// display, with a cap on what the body may expand to. "deflate" is the zlib format (RFC 1950); servers that send
+// raw DEFLATE (RFC 1951) are read too.
+//
+// How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. br decodes with
+// the brotli package's decoder (pure JS, so it runs in workerd) into an output of ours: the decoder grows its output
+// to each meta-block's declared length before decoding it, and ours refuses a size past the cap, so a bomb costs at
+// most the cap plus one meta-block (16 MiB), beside the decoder's window (16 MiB at most). The package's exports hide that decoder (its one-call form grows without
+// bound), hence the path into the package. zstd is
+// walked frame by frame here first (frame header, block headers, checksum): a window larger than RFC 9659's 8 MiB
+// or a declared content size past the cap is refused before the decoder allocates anything, then each frame is
+// decoded block by block with fzstd, stopping at the cap.
+// @ts-expect-error -- the brotli package ships no types for its streaming decoder (typed below)
+import { BrotliDecompress as brotliDecoder } from '../../../node_modules/brotli/dec/decode.js';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import { Inflate, Z_STREAM_END } from 'pako';
 import { concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
-export const DECODABLE = ['gzip', 'x-gzip', 'deflate'] as const;
+export const DECODABLE = ['gzip', 'x-gzip', 'deflate', 'br', 'zstd'] as const;
+
+/** The Accept-Encoding value that asks for every coding decoded here, and nothing else. */
+export const ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
 
 export interface Decoded {
   /** The codings as the server listed them, in the order they were applied. */
@@ -21,28 +37,182 @@ export function contentCodings(headers: readonly (readonly [string, string])[]):
     .filter((c) => c !== '' && c !== 'identity');
 }
 
-function inflateOnce(body: Uint8Array, coding: string, max: number, windowBits: number): Uint8Array {
-  const inf = new Inflate({ windowBits });
+function expandsPast(coding: string, max: number): ProtocolError {
+  return new ProtocolError(`Content-Encoding ${coding}: the body expands past ${max} bytes`);
+}
+
+/** Collects decoded pieces, refusing to hold more than `max` bytes. */
+function capped(coding: string, max: number) {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  inf.onData = (chunk: Uint8Array) => {
-    size += chunk.length;
-    if (size > max) throw new ProtocolError(`Content-Encoding ${coding}: the body expands past ${max} bytes`);
-    chunks.push(chunk);
+  return {
+    add(chunk: Uint8Array) {
+      size += chunk.length;
+      if (size > max) throw expandsPast(coding, max);
+      chunks.push(chunk);
+    },
+    bytes: () => concat(chunks),
   };
+}
+
+function inflateOnce(body: Uint8Array, coding: string, max: number, windowBits: number): Uint8Array {
+  const inf = new Inflate({ windowBits });
+  const out = capped(coding, max);
+  inf.onData = (chunk: Uint8Array) => out.add(chunk);
   inf.onEnd = () => undefined;
   inf.push(body, true);
   if (inf.err !== 0 && inf.err !== Z_STREAM_END) throw new ProtocolError(`Content-Encoding ${coding}: ${inf.msg || `inflate error ${inf.err}`}`);
   if (!inf.ended) throw new ProtocolError(`Content-Encoding ${coding}: the compressed body ends early`);
-  return concat(chunks);
+  return out.bytes();
 }
 
-/** Undoes the codings, last applied first; null when one of them is not gzip or deflate (br and zstd are shown as sent). */
+/** The brotli decoder's input and output (its dec/streams.js contract): read into buf, write from buf. */
+interface BrotliIn {
+  read(buf: Uint8Array, at: number, count: number): number;
+}
+interface BrotliOut {
+  buffer: Uint8Array;
+  write(buf: Uint8Array, count: number): number;
+}
+const decodeBrotli = brotliDecoder as (input: BrotliIn, output: BrotliOut) => void;
+
+function brotli(body: Uint8Array, max: number): Uint8Array {
+  let pos = 0;
+  const input: BrotliIn = {
+    read(buf, at, count) {
+      const n = Math.min(count, body.length - pos);
+      buf.set(body.subarray(pos, pos + n), at);
+      pos += n;
+      return n;
+    },
+  };
+  let buffer: Uint8Array = new Uint8Array(0);
+  let written = 0;
+  const output: BrotliOut = {
+    get buffer() {
+      return buffer;
+    },
+    // The decoder sets a larger buffer before each meta-block.
+    set buffer(next: Uint8Array) {
+      if (next.length > max) throw expandsPast('br', max);
+      buffer = next;
+    },
+    write(buf, count) {
+      if (written + count > max) throw expandsPast('br', max);
+      if (written + count > buffer.length) {
+        const grown = new Uint8Array(written + count);
+        grown.set(buffer.subarray(0, written));
+        buffer = grown;
+      }
+      buffer.set(buf.subarray(0, count), written);
+      written += count;
+      return count;
+    },
+  };
+  try {
+    decodeBrotli(input, output);
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    if (e instanceof Error && /unexpected end of input/i.test(e.message)) throw new ProtocolError('Content-Encoding br: the compressed body ends early');
+    throw new ProtocolError(`Content-Encoding br: ${e instanceof Error ? e.message : 'the compressed body does not decode'}`);
+  }
+  return buffer.slice(0, written);
+}
+
+/** RFC 9659 §3: a zstd content coding's window is at most 8 MiB. */
+export const ZSTD_MAX_WINDOW = 8 * 1024 * 1024;
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+/**
+ * The frames of a zstd body (RFC 8878 §3.1): each Zstandard frame's bytes, skippable frames left out. The window
+ * and the declared content size are checked here, before a decoder allocates for them.
+ */
+export function zstdFrames(body: Uint8Array, max: number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const short = (what: string) => new ProtocolError(`Content-Encoding zstd: the body ends inside ${what}`);
+  let at = 0;
+  while (at < body.length) {
+    if (body.length - at < 8) throw short('a frame header');
+    const magic = u32le(body, at);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // Skippable frame (§3.1.2): magic, 4-byte size, user data.
+      const size = u32le(body, at + 4);
+      if (size > body.length - at - 8) throw short('a skippable frame');
+      at += 8 + size;
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) throw new ProtocolError(`Content-Encoding zstd: frame at byte ${at} has magic 0x${magic.toString(16)}, not 0xfd2fb528`);
+    const start = at;
+    const fhd = body[at + 4];
+    if (fhd & 0x08) throw new ProtocolError('Content-Encoding zstd: the frame header descriptor sets its reserved bit');
+    const single = (fhd >> 5) & 1;
+    const fcsFlag = fhd >> 6;
+    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const fcsBytes = fcsFlag === 0 ? single : 1 << fcsFlag;
+    let p = at + 5;
+    let window = 0;
+    if (!single) {
+      const wd = body[p++];
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    p += dictBytes;
+    if (p + fcsBytes > body.length) throw short('a frame header');
+    let contentSize: number | undefined;
+    if (fcsBytes > 0) {
+      contentSize = 0;
+      for (let i = fcsBytes - 1; i >= 0; i--) contentSize = contentSize * 256 + body[p + i];
+      if (fcsBytes === 2) contentSize += 256;
+    }
+    p += fcsBytes;
+    if (single) window = contentSize ?? 0;
+    if (window > ZSTD_MAX_WINDOW) throw new ProtocolError(`Content-Encoding zstd: a window of ${window} bytes is past the 8 MiB RFC 9659 allows`);
+    if (contentSize !== undefined && contentSize > max) throw expandsPast('zstd', max);
+    // Blocks (§3.1.1.2): a 3-byte header (last, type, size); raw and compressed blocks carry size bytes, RLE one.
+    for (;;) {
+      if (p + 3 > body.length) throw short('a block header');
+      const h = body[p] | (body[p + 1] << 8) | (body[p + 2] << 16);
+      const type = (h >> 1) & 3;
+      if (type === 3) throw new ProtocolError(`Content-Encoding zstd: block at byte ${p} has the reserved type 3`);
+      p += 3 + (type === 1 ? 1 : h >>> 3);
+      if (p > body.length) throw short('a block');
+      if (h & 1) break;
+    }
+    if (fhd & 0x04) p += 4;
+    if (p > body.length) throw short('the frame checksum');
+    frames.push(body.subarray(start, p));
+    at = p;
+  }
+  return frames;
+}
+
+function zstd(body: Uint8Array, max: number): Uint8Array {
+  const out = capped('zstd', max);
+  for (const frame of zstdFrames(body, max)) {
+    const d = new ZstdDecompress((chunk) => out.add(chunk));
+    try {
+      d.push(frame, true);
+    } catch (e) {
+      if (e instanceof ProtocolError) throw e;
+      throw new ProtocolError(`Content-Encoding zstd: ${e instanceof Error ? e.message : 'the frame does not decode'}`);
+    }
+  }
+  return out.bytes();
+}
+
+/** Undoes the codings, last applied first; null when one of them is not one decoded here (it is shown as sent). */
 export function decodeContent(body: Uint8Array, codings: string[], max: number): Decoded | null {
   if (codings.length === 0 || codings.some((c) => !(DECODABLE as readonly string[]).includes(c))) return null;
   let bytes = body;
   for (const coding of [...codings].reverse()) {
-    if (coding === 'deflate') {
+    if (coding === 'br') bytes = brotli(bytes, max);
+    else if (coding === 'zstd') bytes = zstd(bytes, max);
+    else if (coding === 'deflate') {
       // zlib's header: CMF 0x?8 with (CMF*256 + FLG) % 31 == 0; otherwise raw DEFLATE.
       const zlib = bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0;
       bytes = inflateOnce(bytes, coding, max, zlib ? 15 : -15);

@@ -22,6 +22,11 @@ export function proxyAuthorization(username: string | undefined, password: strin
   return username === undefined ? [] : [['Proxy-Authorization', basicCredentials(username, password ?? '')]];
 }
 
+/** A request head as sent, with the proxy credentials masked. */
+export function maskedHead(head: string): string {
+  return head.replace(/^(Proxy-Authorization: \S+ ).*$/im, '$1****');
+}
+
 /** CONNECT host:port HTTP/1.1, with Host (RFC 9112 section 3.2) and Proxy-Authorization when credentials are given. */
 export function encodeConnect(host: string, port: number, username?: string, password?: string, extra: Field[] = []): Uint8Array {
   const target = authority(host, port);

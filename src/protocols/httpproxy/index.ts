@@ -9,7 +9,7 @@ import { bodyJson, exchange, hostField as hostHeader, type Origin } from '../htt
 import { fieldValue, type Field } from '../http/codec.ts';
 import { headerPairs, headersInput } from '../http/index.ts';
 import { exchangeThrough, targetInput } from '../socks/index.ts';
-import { proxyAuthorization, proxyFields } from './codec.ts';
+import { maskedHead, proxyAuthorization, proxyFields } from './codec.ts';
 
 const MiB = 1024 * 1024;
 
@@ -35,11 +35,6 @@ function parseUrl(url: string): Origin & { path: string } {
   const scheme = u.protocol === 'https:' ? 'https' : 'http';
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return { scheme, host, port: u.port ? Number(u.port) : scheme === 'https' ? 443 : 80, path: `${u.pathname}${u.search}` };
-}
-
-/** The request head as sent, with the proxy credentials masked. */
-function maskedHead(head: string): string {
-  return head.replace(/^(Proxy-Authorization: \S+ ).*$/im, '$1****');
 }
 
 async function request(ctx: OperationContext, input: { host: string; port: number; username?: string; password?: string; url: string; method: string; headers: Record<string, string> | [string, string][]; body?: string; maxBodyBytes: number; bodyEncoding: 'auto' | 'text' | 'base64' }) {
