@@ -133,18 +133,18 @@ export default defineProtocol({
   id: 'http2',
   title: 'HTTP/2',
   category: 'web',
-  summary: 'HTTP/2 with our own frame codec and HPACK: h2c with prior knowledge or Upgrade (Workers and Node), h2 over TLS with ALPN (Node host); concurrent streams, flow control, SETTINGS, PING, GOAWAY and RST_STREAM shown (RFC 9113, RFC 7541).',
+  summary: 'HTTP/2 with our own frame codec and HPACK: h2c with prior knowledge or Upgrade (Workers and Node), h2 over TLS with ALPN (Node host); concurrent streams, server push, RFC 9218 priorities (priority header, PRIORITY_UPDATE), flow-control windows per stream, SETTINGS, PING, GOAWAY and RST_STREAM shown by name (RFC 9113, RFC 7541, RFC 9218).',
   ports: [
     { port: 80, transport: 'tcp', label: 'h2c' },
     { port: 443, transport: 'tls', label: 'h2' },
   ],
-  specs: ['RFC 9113', 'RFC 7541', 'RFC 7540 §3.2'],
+  specs: ['RFC 9113', 'RFC 7541', 'RFC 7540 §3.2', 'RFC 9218'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd: nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx\'s after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx\'s window, trailers, RST_STREAM at the body cap, a 64 MiB body streamed as a file with Range resume), Apache for the h2c Upgrade (101, response on stream 1) and nginx declining it; h2 over TLS with ALPN through the Node host. No server push (disabled), no priorities.',
+      "Own sans-I/O frame codec and HPACK (RFC 7541 Appendix C vectors, split feed, fuzz). Lab-tested through workerd (src/protocols/http2/http2.lab.test.ts): nginx h2c with prior knowledge (SETTINGS, PING, our GOAWAY and nginx's after its request limit, 100 concurrent streams on one connection, a 3 MiB body through a 64 KiB stream window credited back with WINDOW_UPDATE, a 180 kB upload held by nginx's window, trailers, RST_STREAM at the body cap, a 64 MiB body streamed as a file with Range resume), Apache for the h2c Upgrade and nginx declining it, h2 over TLS with ALPN through Portolan's TLS engine (and the Node host). src/protocols/http2/http2-five.lab.test.ts: server push from Apache mod_http2 (H2Push with Link preload) with each pushed body read back byte for byte, the promise cap cancelling with RST_STREAM CANCEL, no promise with push off; RFC 9218 priority headers per request and PRIORITY_UPDATE frames accepted and answered by nginx and Apache; every server SETTINGS value by name; per-stream send and receive windows and every WINDOW_UPDATE in order for a download and an upload; nginx's GOAWAY ENHANCE_YOUR_CALM named with its last stream. Not observable here: response order under priorities (neither server's scheduling is visible without timing), RFC 7540 PRIORITY frames and a RST_STREAM sent by the server (neither nginx 1.22 nor Apache 2.4.71 sends them to these requests; both are decoded and shown, codec-tested), GOAWAY debug data from a real server (shown when sent).",
   },
-  verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade)',
+  verifiedAgainst: 'nginx 1.22.1-9+deb12u11; Apache httpd 2.4.71-1~deb12u1 (h2c Upgrade, mod_http2 server push)',
   tls: { implicit: { port: 443 } },
   defaultOperation: 'request',
   identify: identification,
