@@ -138,3 +138,14 @@ test("http2 GOAWAY: nginx's ENHANCE_YOUR_CALM for an oversize header block, name
   assert.equal(r.body.error.message, 'server sent GOAWAY ENHANCE_YOUR_CALM (last stream 1)');
   assert.deepEqual(r.body.error.detail, { h2error: 'ENHANCE_YOUR_CALM', lastStream: 1 });
 });
+
+test("http2 RST_STREAM: nginx answers an oversize upload with 413, then stops the unread body with RST_STREAM NO_ERROR (RFC 9113 §8.1), named", async () => {
+  // Two streams one after the other: nginx's RST_STREAM for the first arrives while the second is read.
+  const { result: r, transcript } = await ok({ ...nginx, method: 'POST', paths: [httpFacts.uploadLimit, httpFacts.uploadLimit], body: 'x'.repeat(100_000), concurrency: 1 });
+  assert.equal(r.responses[0].status, 413);
+  assert.deepEqual(r.responses[0].reset, { by: 'server', error: 'NO_ERROR' });
+  // nginx's 65,536-byte stream window was spent and never credited: the rest of the body was never sent.
+  assert.equal(r.responses[0].windows.send, 0);
+  assert.ok(decodes(transcript, 'in').includes('RST_STREAM stream 1, 4 bytes: NO_ERROR'));
+  assert.equal(r.responses[1].status, 413);
+});
