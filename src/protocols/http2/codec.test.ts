@@ -373,6 +373,8 @@ test('push: with ENABLE_PUSH 1 a promise (continued in CONTINUATION) opens an ev
   assert.deepEqual(ev, [{ kind: 'push', stream: 1, promised: 2, fields: [[':method', 'GET'], [':scheme', 'http'], [':path', '/style.css'], [':authority', 'lab']], accepted: true }]);
   const second = feed(c, encodeFrame(FrameType.PUSH_PROMISE, Flags.END_HEADERS, 1, concat([hex('00000004'), server.encode([[':method', 'GET'], [':path', '/app.js']])])));
   assert.equal((second[0] as { accepted: boolean }).accepted, false);
+  // Promised streams do not count against the server's MAX_CONCURRENT_STREAMS (§5.1.2).
+  assert.equal(c.activeStreams, 1);
   assert.deepEqual(framesOf(c.takeOutbound()).map(describeFrame), ['RST_STREAM stream 4, 4 bytes: CANCEL']);
   const body = feed(c, concat([encodeHeaders(2, server.encode([[':status', '200']]), false, 16384), encodeData(2, utf8('a{}'), true)]));
   assert.deepEqual(body.map((e) => `${e.kind} ${'stream' in e ? e.stream : ''}`), ['headers 2', 'data 2']);

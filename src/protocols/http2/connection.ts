@@ -164,15 +164,19 @@ export class ClientConnection {
     return { id, localEnded, remoteEnded: false, reset: false, sendWindow: this.peer.initialWindowSize, recvWindow: this.local.initialWindowSize, pending: [], pendingBytes: 0, endAfterPending: false, gotResponse: false };
   }
 
-  /** Streams open or half-closed (§5.1.2 counts both). */
+  /** Our streams open or half-closed (§5.1.2 counts both; pushed streams count against our own limit, not the server's). */
   get activeStreams(): number {
-    return this.streams.size;
+    return this.streams.size - this.pushedOpen;
   }
+
+  /** Promised streams not yet closed. */
+  private pushedOpen = 0;
 
   /** Closed streams leave the map (§5.1 "closed"): later frames for them are recognised by their id and ignored. */
   private retire(s: StreamState): void {
     if (s.reset || (s.localEnded && s.remoteEnded)) {
       if (this.closedWindows.size < 4096) this.closedWindows.set(s.id, { send: s.sendWindow, recv: s.recvWindow });
+      if (s.id % 2 === 0 && this.streams.has(s.id)) this.pushedOpen--;
       this.streams.delete(s.id);
       this.sending.delete(s);
     }
@@ -477,6 +481,7 @@ export class ClientConnection {
     const accepted = parent !== undefined && !parent.reset && this.promises <= this.local.maxPushes;
     const s = this.newStream(promised, true);
     this.streams.set(promised, s);
+    this.pushedOpen++;
     if (!accepted) this.resetStream(promised, ErrorCode.CANCEL);
     return [{ kind: 'push', stream, promised, fields: decoded.fields, accepted }];
   }

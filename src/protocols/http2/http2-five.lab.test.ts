@@ -57,6 +57,16 @@ test('http2 push: past maxPushes the promised stream is cancelled with RST_STREA
   assert.equal(r.responses[0].body.text, F.page.text);
 });
 
+test('http2 push: over the h2c Upgrade the ENABLE_PUSH setting travels in HTTP2-Settings and Apache pushes on stream 1', async () => {
+  const { result: r } = await ok({ ...apache, path: F.page.path, mode: 'upgrade', enablePush: true });
+  assert.equal(r.negotiated, 'h2c (HTTP/1.1 Upgrade, 101 Switching Protocols)');
+  assert.equal(r.responses[0].body.text, F.page.text);
+  assert.deepEqual(
+    r.pushed.map((x: { promisedBy: number; status: number; body: { text: string } }) => [x.promisedBy, x.status, x.body.text]),
+    F.pushed.map((a) => [1, 200, a.text]),
+  );
+});
+
 test('http2 push: off by default, Apache promises nothing', async () => {
   const { result: r, transcript } = await ok({ ...apache, path: F.page.path });
   assert.deepEqual(r.pushed, []);
