@@ -356,6 +356,13 @@ test('priorities: PRIORITY_UPDATE and PRIORITY golden bytes, both ways', () => {
   assert.deepEqual(feed(c, encodeFrame(FrameType.PRIORITY, 0, 1, hex('80000000 ff'))), [{ kind: 'priority', stream: 1, via: 'PRIORITY', priority: { exclusive: true, dependsOn: 0, weight: 256 } }]);
 });
 
+test('settings: RFC 9218 NO_RFC7540_PRIORITIES and RFC 8441 ENABLE_CONNECT_PROTOCOL by name, unknown ids by number', () => {
+  const f = frameFrame()(encodeSettings([[0x9, 1], [0x8, 1], [0x4242, 7]]))!.value;
+  assert.equal(describeFrame(f), 'SETTINGS stream 0, 18 bytes: NO_RFC7540_PRIORITIES=1 ENABLE_CONNECT_PROTOCOL=1 UNKNOWN(0x4242)=7');
+  const c = new ClientConnection();
+  assert.deepEqual(feed(c, encodeSettings([[0x9, 1]])), [{ kind: 'settings', settings: [[0x9, 1]] }]);
+});
+
 test('push: with ENABLE_PUSH 1 a promise (continued in CONTINUATION) opens an even stream read to its end; past maxPushes it is cancelled', () => {
   const c = new ClientConnection({ enablePush: true, maxPushes: 1 });
   assert.ok(c.settingsList().some(([id, v]) => id === Setting.ENABLE_PUSH && v === 1));

@@ -159,3 +159,19 @@ test("http2 RST_STREAM: nginx answers an oversize upload with 413, then stops th
   assert.ok(decodes(transcript, 'in').includes('RST_STREAM stream 1, 4 bytes: NO_ERROR'));
   assert.equal(r.responses[1].status, 413);
 });
+
+test('http2 inspect: with push on, the frame log shows the PUSH_PROMISEs and the pushed responses, with the windows', async () => {
+  const r = await call('http2', 'inspect', { ...apache, path: F.page.path, enablePush: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 2000));
+  const x = r.body.result;
+  assert.deepEqual(
+    x.frames.filter((f: { dir: string; type: string }) => f.dir === 'in' && f.type === 'PUSH_PROMISE').map((f: { summary: string }) => f.summary.replace(/, \d+ bytes/, '')),
+    ['PUSH_PROMISE[END_HEADERS] stream 1: promised stream 2', 'PUSH_PROMISE[END_HEADERS] stream 1: promised stream 4'],
+  );
+  assert.deepEqual(
+    x.pushed.map((p: { path: string; body: { text: string } }) => [p.path, p.body.text]),
+    F.pushed.map((a) => [a.path, a.text]),
+  );
+  assert.equal(x.response.windows.recv, 1024 * 1024 - Buffer.byteLength(F.page.text));
+  assert.equal(x.flow.updates[0].dir, 'out');
+});

@@ -294,7 +294,7 @@ export default defineProtocol({
         goaway: goawayOut,
       }),
       text: (r) =>
-        `${r.negotiated}\nserver SETTINGS: ${r.serverSettings.map((s) => `${s.name}=${s.value}`).join(' ') || '(defaults)'}\nPING RTT: ${r.pingRttMs ?? '-'} ms\n${r.frames.map((f) => `${f.dir === 'out' ? '>' : '<'} ${f.summary}`).join('\n')}`,
+        `${r.negotiated}\nserver SETTINGS: ${r.serverSettings.map((s) => `${s.name}=${s.value}`).join(' ') || '(defaults)'}\nPING RTT: ${r.pingRttMs ?? '-'} ms\nwindows: connection send ${r.flow.connection.send}, receive ${r.flow.connection.recv}${r.response?.windows ? `; stream ${r.response.stream} send ${r.response.windows.send}, receive ${r.response.windows.recv}` : ''}\n${r.frames.map((f) => `${f.dir === 'out' ? '>' : '<'} ${f.summary}`).join('\n')}`,
       async run(ctx, input) {
         const { session, mode, alpn } = await connectH2(ctx, input);
         const authority = hostField({ scheme: input.tls === 'implicit' ? 'https' : 'http', host: input.host, port: input.port });
