@@ -240,6 +240,8 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const [value, setValue] = useState<Record<string, unknown>>(initial);
   const [formKey, setFormKey] = useState(0);
   const [answer, setAnswer] = useState<OperationAnswer | null>(null);
+  /** The input of the last run: result views that run more operations on the same target use it. */
+  const [ranWith, setRanWith] = useState<Record<string, unknown> | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [transcript, setTranscript] = useState(true);
   const [saving, setSaving] = useState(false);
@@ -287,6 +289,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
     if (abort.current !== ctl) return;
     setBusy(false);
     setAnswer(a);
+    setRanWith(body);
     store.addHistory({
       protocol: p.id,
       operation: op.name,
@@ -485,7 +488,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
           ) : mode === 'session' && sessionInput ? (
             <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} onError={(e) => void sessionError(e)} />
           ) : answer ? (
-            <ResultPanel answer={answer} op={op} />
+            <ResultPanel answer={answer} op={op} input={ranWith} />
           ) : (
             <div className="empty">
               {busy ? 'Running…' : session ? 'Fill in the target and start the session.' : 'Fill in the target and run the operation. Ctrl+Enter runs it from any field.'}
