@@ -35,6 +35,10 @@ export interface H2Request {
   path: string;
   headers: HeaderField[];
   body?: Uint8Array;
+  /** RFC 9218 §4: the Priority Field Value sent in the `priority` header (e.g. "u=1, i"). */
+  priority?: string;
+  /** RFC 9218 §7.1: a new Priority Field Value sent in PRIORITY_UPDATE once the stream is open. */
+  reprioritize?: string;
 }
 
 export interface H2Response {
@@ -57,9 +61,54 @@ export interface H2Response {
   requestListBytes: number;
   firstByteMs: number | null;
   totalMs: number | null;
+  /** The stream's send and receive windows when it ended (§6.9). */
+  windows: { send: number; recv: number } | null;
+  /** A pushed response (§8.4): the stream whose PUSH_PROMISE announced it, and the promised request. */
+  pushed: { by: number; request: HeaderField[] } | null;
+}
+
+export interface WindowUpdateEntry {
+  t: number;
+  dir: 'out' | 'in';
+  stream: number;
+  increment: number;
+}
+
+export interface PrioritySignal {
+  stream: number;
+  via: 'PRIORITY' | 'HEADERS';
+  dependsOn: number;
+  weight: number;
+  exclusive: boolean;
 }
 
 const MAX_LOG = 400;
+const MAX_WINDOW_LOG = 1000;
+
+function emptyResponse(path: string): H2Response & { parts: Uint8Array[] } {
+  return {
+    stream: 0,
+    path,
+    status: null,
+    headers: [],
+    trailers: [],
+    interim: [],
+    body: new Uint8Array(0),
+    bodyBytes: 0,
+    truncated: false,
+    reset: null,
+    refused: null,
+    headerBlockBytes: 0,
+    headerListBytes: 0,
+    requestBlockBytes: 0,
+    requestListBytes: 0,
+    firstByteMs: null,
+    totalMs: null,
+    windows: null,
+    pushed: null,
+    parts: [],
+  };
+}
 
 /** The request's header list (§8.3.1 pseudo-headers first), lower-case names as §8.2 requires. */
 export function requestFields(req: H2Request): HeaderField[] {
@@ -76,6 +125,7 @@ export function requestFields(req: H2Request): HeaderField[] {
     if (name === 'te' && v.toLowerCase() !== 'trailers') continue;
     fields.push([name, v]);
   }
+  if (req.priority !== undefined && !fields.some(([n]) => n === 'priority')) fields.push(['priority', req.priority]);
   if (req.body && req.body.length > 0 && !fields.some(([n]) => n === 'content-length')) fields.push(['content-length', String(req.body.length)]);
   return fields;
 }
@@ -91,6 +141,13 @@ export class H2Session {
   settingsAcked = false;
   goaway: { lastStream: number; error: string; debug: string } | null = null;
   windowUpdatesReceived = 0;
+  /** WINDOW_UPDATE frames both ways, in order (capped). */
+  readonly windowUpdates: WindowUpdateEntry[] = [];
+  windowUpdatesDropped = 0;
+  /** RFC 7540 priority signals the server sent (PRIORITY frames, HEADERS with the PRIORITY flag). */
+  readonly prioritySignals: PrioritySignal[] = [];
+  /** Pushed responses (§8.4), in the order promised. */
+  readonly pushed: H2Response[] = [];
   pings: { rttMs: number }[] = [];
   private pendingPing: { opaque: string; at: number } | undefined;
   private readonly reader: ReturnType<typeof frameFrame>;
@@ -110,6 +167,10 @@ export class H2Session {
   }
 
   private record(dir: 'out' | 'in', f: H2Frame): void {
+    if (f.type === 'WINDOW_UPDATE') {
+      if (this.windowUpdates.length < MAX_WINDOW_LOG) this.windowUpdates.push({ t: this.now(), dir, stream: f.stream, increment: f.increment });
+      else this.windowUpdatesDropped++;
+    }
     if (this.log.length >= MAX_LOG) {
       this.logDropped++;
       return;
@@ -214,6 +275,19 @@ export class H2Session {
           // §6.8: streams above the last one were not processed and may be retried.
           for (const r of byStream.values()) if (r.stream > e.lastStream && r.totalMs === null) r.refused = `GOAWAY (${e.error}) with last stream ${e.lastStream}`;
           break;
+        case 'priority':
+          if (this.prioritySignals.length < 100) this.prioritySignals.push({ stream: e.stream, via: e.via, ...e.priority });
+          break;
+        case 'push': {
+          const path = e.fields.find(([n]) => n === ':path')?.[1] ?? '';
+          const r = emptyResponse(path);
+          r.stream = e.promised;
+          r.pushed = { by: e.stream, request: e.fields };
+          if (!e.accepted) r.reset = { by: 'client', error: 'CANCEL (more promised streams than maxPushes)' };
+          if (this.pushed.length < 1000) this.pushed.push(r);
+          byStream.set(e.promised, r);
+          break;
+        }
         case 'reset': {
           const r = byStream.get(e.stream);
           if (r && !r.reset) r.reset = { by: e.error.includes('sent by us') ? 'client' : 'server', error: e.error };
@@ -254,26 +328,7 @@ export class H2Session {
       onData?: (index: number, data: Uint8Array) => string | undefined;
     },
   ): Promise<H2Response[]> {
-    const responses: H2Response[] = requests.map((req) => ({
-      stream: 0,
-      path: req.path,
-      status: null,
-      headers: [],
-      trailers: [],
-      interim: [],
-      body: new Uint8Array(0),
-      bodyBytes: 0,
-      truncated: false,
-      reset: null,
-      refused: null,
-      headerBlockBytes: 0,
-      headerListBytes: 0,
-      requestBlockBytes: 0,
-      requestListBytes: 0,
-      firstByteMs: null,
-      totalMs: null,
-      parts: [] as Uint8Array[],
-    }));
+    const responses: H2Response[] = requests.map((req) => emptyResponse(req.path));
     const byStream = new Map<number, H2Response>();
     const started = new Map<number, number>();
     let next = 0;
@@ -303,6 +358,7 @@ export class H2Session {
           byStream.set(id, r);
           open.set(id, r);
           started.set(id, performance.now());
+          if (req.reprioritize !== undefined) this.h2.priorityUpdate(id, req.reprioritize);
         }
       }
       await this.send(this.h2.takeOutbound());
@@ -326,13 +382,20 @@ export class H2Session {
       this.handle(events, byStream);
       const now = performance.now();
       for (const e of events) {
+        // An accepted promise is a stream to read to its end, timed from its promise.
+        if (e.kind === 'push' && e.accepted) {
+          open.set(e.promised, byStream.get(e.promised)!);
+          started.set(e.promised, now);
+        }
+      }
+      for (const e of events) {
         if (e.kind !== 'headers' && e.kind !== 'data') continue;
         const r = byStream.get(e.stream);
         if (!r) continue;
         const t = started.get(e.stream)!;
         r.firstByteMs ??= Math.round((now - t) * 1000) / 1000;
         if (e.endStream) r.totalMs = Math.round((now - t) * 1000) / 1000;
-        const cancel = e.kind === 'data' && !e.endStream && !r.reset && opts.onData ? opts.onData(indexOf.get(r)!, e.data) : undefined;
+        const cancel = e.kind === 'data' && !e.endStream && !r.reset && opts.onData && indexOf.has(r) ? opts.onData(indexOf.get(r)!, e.data) : undefined;
         if (cancel) {
           this.h2.resetStream(e.stream);
           r.reset = { by: 'client', error: `CANCEL (${cancel})` };
@@ -355,8 +418,10 @@ export class H2Session {
         break;
       }
     }
-    for (const r of responses) {
-      const parts = (r as unknown as { parts: Uint8Array[] }).parts;
+    for (const r of [...responses, ...this.pushed]) {
+      if (r.stream > 0) r.windows = this.h2.windowsOf(r.stream) ?? null;
+      const parts = (r as unknown as { parts?: Uint8Array[] }).parts;
+      if (!parts) continue;
       const all = concat(parts);
       r.body = all.subarray(0, opts.maxBodyBytes);
       if (all.length > opts.maxBodyBytes) r.truncated = true;
@@ -448,12 +513,13 @@ export class H2Session {
 }
 
 /** A GOAWAY with an error, or a connection-level problem, as the failure it is. */
-export function goawayError(g: { error: string; debug: string }): ServerError {
-  return new ServerError(`server sent GOAWAY ${g.error}${g.debug ? `: ${g.debug}` : ''}`, { h2error: g.error });
+export function goawayError(g: { error: string; debug: string; lastStream?: number }): ServerError {
+  const last = g.lastStream === undefined ? '' : ` (last stream ${g.lastStream})`;
+  return new ServerError(`server sent GOAWAY ${g.error}${last}${g.debug ? `: ${g.debug}` : ''}`, { h2error: g.error, ...(g.lastStream === undefined ? {} : { lastStream: g.lastStream }), ...(g.debug ? { debug: g.debug } : {}) });
 }
 
 /** Dials the target and makes an H2Session: TLS with ALPN h2 (hosts with `alpn` only), or cleartext for h2c. */
-export async function connectH2(ctx: OperationContext, input: { tls: string; mode: StartMode; windowSize: number; huffman: boolean; indexing: boolean }) {
+export async function connectH2(ctx: OperationContext, input: { tls: string; mode: StartMode; windowSize: number; huffman: boolean; indexing: boolean; enablePush?: boolean; maxPushes?: number }) {
   let mode: StartMode = input.mode;
   let alpn: string | null = null;
   let conn;
@@ -464,7 +530,8 @@ export async function connectH2(ctx: OperationContext, input: { tls: string; mod
     if (alpn !== 'h2') throw new ProtocolError(`the server chose ${alpn ? `"${alpn}"` : 'no protocol'} with ALPN, not h2: it does not offer HTTP/2 over TLS here`, { alpn });
     mode = 'alpn';
   } else conn = await ctx.dial();
-  const session = new H2Session(conn, { initialWindowSize: input.windowSize }, { huffman: input.huffman, indexing: input.indexing });
+  const push = input.enablePush ? { enablePush: true, maxPushes: input.maxPushes ?? 10 } : {};
+  const session = new H2Session(conn, { initialWindowSize: input.windowSize, ...push }, { huffman: input.huffman, indexing: input.indexing });
   return { session, mode, alpn };
 }
 

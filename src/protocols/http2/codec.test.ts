@@ -17,6 +17,7 @@ import {
   encodeGoaway,
   encodeHeaders,
   encodePing,
+  encodePriorityUpdate,
   encodeRstStream,
   encodeSettings,
   encodeWindowUpdate,
@@ -149,7 +150,7 @@ test('frames: golden bytes decode to what they say', () => {
     [
       'SETTINGS stream 0, 18 bytes: MAX_CONCURRENT_STREAMS=128 INITIAL_WINDOW_SIZE=65535 MAX_FRAME_SIZE=16384',
       'SETTINGS[ACK] stream 0, 0 bytes',
-      'HEADERS[END_STREAM,END_HEADERS,PADDED,PRIORITY] stream 1, 10 bytes',
+      'HEADERS[END_STREAM,END_HEADERS,PADDED,PRIORITY] stream 1, 10 bytes: depends on stream 3 (exclusive), weight 16',
       'DATA[END_STREAM,PADDED] stream 1, 6 bytes',
       'GOAWAY stream 0, 13 bytes: last stream 5, ENHANCE_YOUR_CALM "calm!"',
       'PING stream 0, 8 bytes: 0102030405060708',
@@ -332,4 +333,64 @@ test('connection: RST_STREAM, GOAWAY and protocol errors surface', () => {
   const p = new ClientConnection();
   feed(p, encodePing(hex('0011223344556677')));
   assert.equal(describeFrame(framesOf(p.takeOutbound())[0]), 'PING[ACK] stream 0, 8 bytes: 0011223344556677');
+});
+
+// RFC 9218 §7.1: PRIORITY_UPDATE (type 0x10) on stream 0 for stream 1, "u=2, i".
+const PRIORITY_UPDATE = hex('00000a 10 00 00000000 00000001 753d322c2069');
+// RFC 7540 §6.3: PRIORITY for stream 3, depending on stream 1, weight 32, not exclusive.
+const PRIORITY = hex('000005 02 00 00000003 00000001 1f');
+
+test('priorities: PRIORITY_UPDATE and PRIORITY golden bytes, both ways', () => {
+  assert.deepEqual(encodePriorityUpdate(1, 'u=2, i'), PRIORITY_UPDATE);
+  const frames = assertSplitFeed(frameFrame(), concat([PRIORITY_UPDATE, PRIORITY]));
+  assert.deepEqual(frames.map(describeFrame), ['PRIORITY_UPDATE stream 0, 10 bytes: stream 1 priority "u=2, i"', 'PRIORITY stream 3, 5 bytes: depends on stream 1, weight 32']);
+  assert.throws(() => frameFrame()(hex('000004 10 00 00000001 00000001')), /PRIORITY_UPDATE on stream 1/);
+  assert.throws(() => frameFrame()(hex('000002 10 00 00000000 0000')), /FRAME_SIZE_ERROR/);
+  assertFuzzSafe(frameFrame(), { seeds: [PRIORITY_UPDATE, PRIORITY] });
+  const c = new ClientConnection();
+  const id = c.request([[':method', 'GET']]);
+  c.priorityUpdate(id, 'u=0');
+  assert.deepEqual(framesOf(c.takeOutbound()).map((f) => f.type), ['HEADERS', 'PRIORITY_UPDATE']);
+  assert.throws(() => c.priorityUpdate(3, 'u=0'), /not a request we opened/);
+  // Priority signals from the server are events, not errors (RFC 9113 §5.3.2).
+  assert.deepEqual(feed(c, encodeFrame(FrameType.PRIORITY, 0, 1, hex('80000000 ff'))), [{ kind: 'priority', stream: 1, via: 'PRIORITY', priority: { exclusive: true, dependsOn: 0, weight: 256 } }]);
+});
+
+test('settings: RFC 9218 NO_RFC7540_PRIORITIES and RFC 8441 ENABLE_CONNECT_PROTOCOL by name, unknown ids by number', () => {
+  const f = frameFrame()(encodeSettings([[0x9, 1], [0x8, 1], [0x4242, 7]]))!.value;
+  assert.equal(describeFrame(f), 'SETTINGS stream 0, 18 bytes: NO_RFC7540_PRIORITIES=1 ENABLE_CONNECT_PROTOCOL=1 UNKNOWN(0x4242)=7');
+  const c = new ClientConnection();
+  assert.deepEqual(feed(c, encodeSettings([[0x9, 1]])), [{ kind: 'settings', settings: [[0x9, 1]] }]);
+});
+
+test('push: with ENABLE_PUSH 1 a promise (continued in CONTINUATION) opens an even stream read to its end; past maxPushes it is cancelled', () => {
+  const c = new ClientConnection({ enablePush: true, maxPushes: 1 });
+  assert.ok(c.settingsList().some(([id, v]) => id === Setting.ENABLE_PUSH && v === 1));
+  c.request([[':method', 'GET']]);
+  c.takeOutbound();
+  const server = new Encoder();
+  const promised = server.encode([[':method', 'GET'], [':scheme', 'http'], [':path', '/style.css'], [':authority', 'lab']]);
+  const ev = feed(
+    c,
+    concat([
+      encodeFrame(FrameType.PUSH_PROMISE, 0, 1, concat([hex('00000002'), promised.subarray(0, 3)])),
+      encodeFrame(FrameType.CONTINUATION, Flags.END_HEADERS, 1, promised.subarray(3)),
+    ]),
+  );
+  assert.deepEqual(ev, [{ kind: 'push', stream: 1, promised: 2, fields: [[':method', 'GET'], [':scheme', 'http'], [':path', '/style.css'], [':authority', 'lab']], accepted: true }]);
+  const second = feed(c, encodeFrame(FrameType.PUSH_PROMISE, Flags.END_HEADERS, 1, concat([hex('00000004'), server.encode([[':method', 'GET'], [':path', '/app.js']])])));
+  assert.equal((second[0] as { accepted: boolean }).accepted, false);
+  // Promised streams do not count against the server's MAX_CONCURRENT_STREAMS (§5.1.2).
+  assert.equal(c.activeStreams, 1);
+  assert.deepEqual(framesOf(c.takeOutbound()).map(describeFrame), ['RST_STREAM stream 4, 4 bytes: CANCEL']);
+  const body = feed(c, concat([encodeHeaders(2, server.encode([[':status', '200']]), false, 16384), encodeData(2, utf8('a{}'), true)]));
+  assert.deepEqual(body.map((e) => `${e.kind} ${'stream' in e ? e.stream : ''}`), ['headers 2', 'data 2']);
+  assert.deepEqual(c.windowsOf(2), { send: 65535, recv: 1024 * 1024 - 3 });
+  // Late frames of the cancelled stream are ignored, not errors; a stream never promised is.
+  assert.equal(feed(c, encodeData(4, utf8('x'), false))[0].kind, 'ignored');
+  assert.throws(() => feed(c, encodeData(6, utf8('x'), false)), /never opened/);
+  // Promised ids must be new and even.
+  assert.throws(() => feed(c, encodeFrame(FrameType.PUSH_PROMISE, Flags.END_HEADERS, 1, concat([hex('00000004'), server.encode([[':path', '/']])]))), /not a new even stream/);
+  // Our GOAWAY names the last promised stream.
+  assert.equal(describeFrame(framesOf(c.close())[0]), 'GOAWAY stream 0, 8 bytes: last stream 4, NO_ERROR');
 });

@@ -27,7 +27,9 @@ import {
   encodeSettings,
   encodeWindowUpdate,
   errorName,
+  encodePriorityUpdate,
   type H2Frame,
+  type Priority,
 } from './frames.ts';
 
 export interface LocalSettings {
@@ -39,6 +41,10 @@ export interface LocalSettings {
   maxFrameSize: number;
   maxHeaderListSize: number;
   maxConcurrentStreams: number;
+  /** SETTINGS_ENABLE_PUSH (§6.5.2): whether the server may push (§8.4). */
+  enablePush: boolean;
+  /** Promised streams we accept; later ones are cancelled with RST_STREAM CANCEL as they are promised. */
+  maxPushes: number;
 }
 
 export const DEFAULT_LOCAL: LocalSettings = {
@@ -48,6 +54,8 @@ export const DEFAULT_LOCAL: LocalSettings = {
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   maxHeaderListSize: 256 * 1024,
   maxConcurrentStreams: 100,
+  enablePush: false,
+  maxPushes: 10,
 };
 
 /** The server's settings as they stand (§6.5.2 initial values until its SETTINGS arrives). */
@@ -69,6 +77,8 @@ export type H2Event =
   | { kind: 'goaway'; lastStream: number; errorCode: number; error: string; debug: Uint8Array }
   | { kind: 'ping'; opaque: Uint8Array; ack: boolean }
   | { kind: 'windowUpdate'; stream: number; increment: number }
+  | { kind: 'push'; stream: number; promised: number; fields: HeaderField[]; accepted: boolean }
+  | { kind: 'priority'; stream: number; priority: Priority; via: 'PRIORITY' | 'HEADERS' }
   | { kind: 'ignored'; frame: H2Frame; why: string };
 
 interface StreamState {
@@ -99,7 +109,7 @@ export class ClientConnection {
   connSendWindow = 65535;
   connRecvWindow = 65535;
   /** Header block being continued (§6.10): stream and fragments so far. */
-  private continuing: { stream: number; parts: Uint8Array[]; size: number; endStream: boolean } | undefined;
+  private continuing: { stream: number; parts: Uint8Array[]; size: number; endStream: boolean; promised?: number } | undefined;
   settingsReceived = false;
   goaway: { lastStream: number; errorCode: number } | undefined;
   /** Frames of flow-control bookkeeping we sent, for the inspect view. */
@@ -107,6 +117,11 @@ export class ClientConnection {
   highestStream = 0;
   /** Header block size of the last request, for the compression figures. */
   lastBlockSize = 0;
+  /** Highest stream the server promised (§8.4), and how many promises came. */
+  highestPromised = 0;
+  promises = 0;
+  /** Windows of streams that have closed, by id (bounded), for the flow-control view. */
+  private readonly closedWindows = new Map<number, { send: number; recv: number }>();
 
   constructor(local: Partial<LocalSettings> = {}, encoder = { huffman: true, indexing: true }) {
     this.local = { ...DEFAULT_LOCAL, ...local };
@@ -118,7 +133,7 @@ export class ClientConnection {
   settingsList(): [number, number][] {
     return [
       [Setting.HEADER_TABLE_SIZE, this.local.headerTableSize],
-      [Setting.ENABLE_PUSH, 0],
+      [Setting.ENABLE_PUSH, this.local.enablePush ? 1 : 0],
       [Setting.MAX_CONCURRENT_STREAMS, this.local.maxConcurrentStreams],
       [Setting.INITIAL_WINDOW_SIZE, this.local.initialWindowSize],
       [Setting.MAX_FRAME_SIZE, this.local.maxFrameSize],
@@ -149,14 +164,19 @@ export class ClientConnection {
     return { id, localEnded, remoteEnded: false, reset: false, sendWindow: this.peer.initialWindowSize, recvWindow: this.local.initialWindowSize, pending: [], pendingBytes: 0, endAfterPending: false, gotResponse: false };
   }
 
-  /** Streams open or half-closed (§5.1.2 counts both). */
+  /** Our streams open or half-closed (§5.1.2 counts both; pushed streams count against our own limit, not the server's). */
   get activeStreams(): number {
-    return this.streams.size;
+    return this.streams.size - this.pushedOpen;
   }
+
+  /** Promised streams not yet closed. */
+  private pushedOpen = 0;
 
   /** Closed streams leave the map (§5.1 "closed"): later frames for them are recognised by their id and ignored. */
   private retire(s: StreamState): void {
     if (s.reset || (s.localEnded && s.remoteEnded)) {
+      if (this.closedWindows.size < 4096) this.closedWindows.set(s.id, { send: s.sendWindow, recv: s.recvWindow });
+      if (s.id % 2 === 0 && this.streams.has(s.id)) this.pushedOpen--;
       this.streams.delete(s.id);
       this.sending.delete(s);
     }
@@ -215,6 +235,18 @@ export class ClientConnection {
     return this.streams.get(stream)?.pendingBytes ?? 0;
   }
 
+  /** A stream's send and receive windows as they stand, or as they were when it closed. */
+  windowsOf(stream: number): { send: number; recv: number } | undefined {
+    const s = this.streams.get(stream);
+    return s ? { send: s.sendWindow, recv: s.recvWindow } : this.closedWindows.get(stream);
+  }
+
+  /** RFC 9218 §7.1: a new priority for a request stream we opened. */
+  priorityUpdate(stream: number, value: string): void {
+    if (stream % 2 === 0 || stream >= this.nextStream) throw new ProtocolError(`stream ${stream} is not a request we opened`);
+    this.outbound.push(encodePriorityUpdate(stream, value));
+  }
+
   ping(opaque: Uint8Array): void {
     this.outbound.push(encodePing(opaque));
   }
@@ -228,9 +260,9 @@ export class ClientConnection {
     this.outbound.push(encodeRstStream(stream, code));
   }
 
-  /** §6.8: GOAWAY; the last stream the server could have initiated is 0, as we disabled push. */
+  /** §6.8: GOAWAY naming the last stream the server initiated (a promise), 0 when none. */
   close(code = ErrorCode.NO_ERROR, debug = ''): Uint8Array {
-    return encodeGoaway(0, code, debug);
+    return encodeGoaway(this.highestPromised, code, debug);
   }
 
   /** Everything owed to the server, as one write. */
@@ -308,9 +340,11 @@ export class ClientConnection {
         return this.data(f.stream, f.data, f.length, (f.flags & Flags.END_STREAM) !== 0);
       case 'HEADERS': {
         const endStream = (f.flags & Flags.END_STREAM) !== 0;
-        if (f.flags & Flags.END_HEADERS) return this.headerBlock(f.stream, f.block, endStream);
+        // §6.2: the PRIORITY flag's RFC 7540 fields are shown, not acted on (§5.3.2).
+        const signal: H2Event[] = f.priority ? [{ kind: 'priority', stream: f.stream, priority: f.priority, via: 'HEADERS' }] : [];
+        if (f.flags & Flags.END_HEADERS) return [...signal, ...this.headerBlock(f.stream, f.block, endStream)];
         this.continuing = { stream: f.stream, parts: [f.block], size: f.block.length, endStream };
-        return [];
+        return signal;
       }
       case 'CONTINUATION': {
         const c = this.continuing;
@@ -320,13 +354,21 @@ export class ClientConnection {
         if (c.size > MAX_HEADER_BLOCK) throw connectionError('ENHANCE_YOUR_CALM', `header block larger than ${MAX_HEADER_BLOCK} bytes`);
         if (!(f.flags & Flags.END_HEADERS)) return [];
         this.continuing = undefined;
+        if (c.promised !== undefined) return this.promise(c.stream, c.promised, concat(c.parts));
         return this.headerBlock(c.stream, concat(c.parts), c.endStream);
       }
       case 'PUSH_PROMISE':
-        // §8.4: we sent ENABLE_PUSH 0, so a PUSH_PROMISE is a connection error.
-        throw connectionError('PROTOCOL_ERROR', `PUSH_PROMISE on stream ${f.stream} though we disabled push`);
+        // §8.4: with ENABLE_PUSH 0, a PUSH_PROMISE is a connection error.
+        if (!this.local.enablePush) throw connectionError('PROTOCOL_ERROR', `PUSH_PROMISE on stream ${f.stream} though we disabled push`);
+        // §5.1.1: promised streams are even and increase.
+        if (f.promised % 2 !== 0 || f.promised <= this.highestPromised) throw connectionError('PROTOCOL_ERROR', `PUSH_PROMISE of stream ${f.promised}, not a new even stream`);
+        this.highestPromised = f.promised;
+        if (f.flags & Flags.END_HEADERS) return this.promise(f.stream, f.promised, f.block);
+        this.continuing = { stream: f.stream, parts: [f.block], size: f.block.length, endStream: false, promised: f.promised };
+        return [];
       case 'PRIORITY':
-        return [{ kind: 'ignored', frame: f, why: 'priority signals are advisory' }];
+        // §5.3.2: RFC 7540 priority signals are advisory; shown, not acted on.
+        return [{ kind: 'priority', stream: f.stream, priority: f.priority, via: 'PRIORITY' }];
       default:
         return [{ kind: 'ignored', frame: f, why: 'unknown frame type (§5.5)' }];
     }
@@ -335,7 +377,7 @@ export class ClientConnection {
   /** A frame for a stream we never opened is a connection error (§5.1: idle stream); for a closed one it is ignored. */
   private stream(id: number, what: string): StreamState | undefined {
     const s = this.streams.get(id);
-    if (!s && (id >= this.nextStream || id % 2 === 0)) throw connectionError('PROTOCOL_ERROR', `${what} on stream ${id}, which was never opened`);
+    if (!s && (id % 2 === 0 ? id > this.highestPromised : id >= this.nextStream)) throw connectionError('PROTOCOL_ERROR', `${what} on stream ${id}, which was never opened`);
     return s;
   }
 
@@ -427,6 +469,21 @@ export class ClientConnection {
       this.outbound.push(encodeWindowUpdate(0, inc));
       this.windowUpdatesSent++;
     }
+  }
+
+  /** §8.4: a promised request on a stream we opened; beyond `maxPushes` it is refused with RST_STREAM CANCEL. */
+  private promise(stream: number, promised: number, block: Uint8Array): H2Event[] {
+    // Decoded even when refused: the HPACK table must stay in step (§4.3).
+    const decoded = this.decoder.decode(block);
+    const parent = this.stream(stream, 'PUSH_PROMISE');
+    this.promises++;
+    // §8.4.2: the promise arrives in the reserved (remote) state: we never send on it.
+    const accepted = parent !== undefined && !parent.reset && this.promises <= this.local.maxPushes;
+    const s = this.newStream(promised, true);
+    this.streams.set(promised, s);
+    this.pushedOpen++;
+    if (!accepted) this.resetStream(promised, ErrorCode.CANCEL);
+    return [{ kind: 'push', stream, promised, fields: decoded.fields, accepted }];
   }
 
   private headerBlock(stream: number, block: Uint8Array, endStream: boolean): H2Event[] {

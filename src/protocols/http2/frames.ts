@@ -18,11 +18,14 @@ export const FrameType = {
   GOAWAY: 0x7,
   WINDOW_UPDATE: 0x8,
   CONTINUATION: 0x9,
+  /** RFC 9218 §7.1: a client's new priority for a request stream, sent on stream 0. */
+  PRIORITY_UPDATE: 0x10,
 } as const;
 
 const TYPE_NAMES = ['DATA', 'HEADERS', 'PRIORITY', 'RST_STREAM', 'SETTINGS', 'PUSH_PROMISE', 'PING', 'GOAWAY', 'WINDOW_UPDATE', 'CONTINUATION'];
 
 export function typeName(type: number): string {
+  if (type === FrameType.PRIORITY_UPDATE) return 'PRIORITY_UPDATE';
   return TYPE_NAMES[type] ?? `UNKNOWN(0x${type.toString(16)})`;
 }
 
@@ -64,7 +67,7 @@ const SETTING_NAMES: Record<number, string> = {
   0x9: 'NO_RFC7540_PRIORITIES',
 };
 
-export const Setting = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, MAX_CONCURRENT_STREAMS: 3, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5, MAX_HEADER_LIST_SIZE: 6 } as const;
+export const Setting = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, MAX_CONCURRENT_STREAMS: 3, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5, MAX_HEADER_LIST_SIZE: 6, NO_RFC7540_PRIORITIES: 9 } as const;
 
 export function settingName(id: number): string {
   return SETTING_NAMES[id] ?? `UNKNOWN(0x${id.toString(16)})`;
@@ -84,6 +87,7 @@ export type H2Frame =
   | { type: 'GOAWAY'; stream: 0; flags: number; lastStream: number; errorCode: number; debug: Uint8Array; length: number }
   | { type: 'WINDOW_UPDATE'; stream: number; flags: number; increment: number; length: number }
   | { type: 'CONTINUATION'; stream: number; flags: number; block: Uint8Array; length: number }
+  | { type: 'PRIORITY_UPDATE'; stream: 0; flags: number; prioritized: number; value: string; length: number }
   | { type: 'UNKNOWN'; typeCode: number; stream: number; flags: number; payload: Uint8Array; length: number };
 
 export interface Priority {
@@ -180,6 +184,13 @@ export function parseFrame(type: number, flags: number, stream: number, payload:
     case FrameType.CONTINUATION:
       needStream('CONTINUATION'); // §6.10
       return { type: 'CONTINUATION', stream, flags, block: payload.slice(), length };
+    case FrameType.PRIORITY_UPDATE: {
+      // RFC 9218 §7.1: on stream 0, a prioritized stream id and the Priority Field Value (ASCII, RFC 8941).
+      needConnection('PRIORITY_UPDATE');
+      if (length < 4) throw connectionError('FRAME_SIZE_ERROR', `PRIORITY_UPDATE of ${length} bytes, needs at least 4`);
+      const prioritized = r.u32('Prioritized Stream ID') & 0x7fffffff;
+      return { type: 'PRIORITY_UPDATE', stream: 0, flags, prioritized, value: fromLatin1(r.rest().subarray(0, 256)), length };
+    }
     default:
       // §4.1/§5.5: unknown frame types are ignored (but shown).
       return { type: 'UNKNOWN', typeCode: type, stream, flags, payload: payload.slice(), length };
@@ -266,6 +277,11 @@ export function encodeRstStream(stream: number, errorCode: number): Uint8Array {
   return encodeFrame(FrameType.RST_STREAM, 0, stream, new ByteWriter(4).u32(errorCode).finish());
 }
 
+/** RFC 9218 §7.1: PRIORITY_UPDATE for a request stream, with its Priority Field Value (e.g. "u=1, i"). */
+export function encodePriorityUpdate(stream: number, value: string): Uint8Array {
+  return encodeFrame(FrameType.PRIORITY_UPDATE, 0, 0, new ByteWriter(4 + value.length).u32(stream).text(value).finish());
+}
+
 export function encodeGoaway(lastStream: number, errorCode: number, debug = ''): Uint8Array {
   return encodeFrame(FrameType.GOAWAY, 0, 0, new ByteWriter(8).u32(lastStream).u32(errorCode).text(debug).finish());
 }
@@ -279,6 +295,11 @@ export function flagNames(f: H2Frame): string[] {
   if ((t === 'DATA' || t === 'HEADERS' || t === 'PUSH_PROMISE') && f.flags & Flags.PADDED) out.push('PADDED');
   if (t === 'HEADERS' && f.flags & Flags.PRIORITY) out.push('PRIORITY');
   return out;
+}
+
+/** An RFC 7540 §5.3 priority signal (deprecated by RFC 9113 §5.3.2, still sent by some servers). */
+export function describePriority(p: Priority): string {
+  return `depends on stream ${p.dependsOn}${p.exclusive ? ' (exclusive)' : ''}, weight ${p.weight}`;
 }
 
 /** One line for the transcript and the inspect view. */
@@ -298,6 +319,12 @@ export function describeFrame(f: H2Frame): string {
       return `${head}: ${toHex(f.opaque)}`;
     case 'PUSH_PROMISE':
       return `${head}: promised stream ${f.promised}`;
+    case 'PRIORITY':
+      return `${head}: ${describePriority(f.priority)}`;
+    case 'HEADERS':
+      return f.priority ? `${head}: ${describePriority(f.priority)}` : head;
+    case 'PRIORITY_UPDATE':
+      return `${head}: stream ${f.prioritized} priority "${f.value}"`;
     default:
       return head;
   }
