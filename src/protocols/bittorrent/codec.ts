@@ -93,6 +93,13 @@ export function countBits(bitfield: Uint8Array): number {
 
 // Bencoding (BEP 3): integers, byte strings, lists, dictionaries.
 
+/** A dictionary key, one character per byte (U+0000–U+00FF): every byte survives, whatever the runtime's latin1 is. */
+function byteKey(bytes: Uint8Array): string {
+  let s = '';
+  for (let at = 0; at < bytes.length; at += 4096) s += String.fromCharCode(...bytes.subarray(at, at + 4096));
+  return s;
+}
+
 export type BValue = number | bigint | Uint8Array | BValue[] | { [key: string]: BValue };
 
 const MAX_DEPTH = 32;
@@ -136,7 +143,7 @@ export function bdecode(buf: Uint8Array): BValue {
         else {
           const key = value(depth + 1);
           if (!(key instanceof Uint8Array)) fail('a dictionary key that is not a string');
-          Object.defineProperty(dict, fromLatin1(key as Uint8Array), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+          Object.defineProperty(dict, byteKey(key as Uint8Array), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
         }
       }
       if (at >= buf.length) fail('a list or dictionary without its end');
