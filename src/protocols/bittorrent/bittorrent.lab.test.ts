@@ -108,6 +108,10 @@ test('bittorrent announce by magnet link and base32; a torrent nobody seeds list
   const off = await call('bittorrent', 'announce', { ...tracker, infoHash: '01'.repeat(20) });
   assert.equal(off.body.error.code, 'server_error');
   assert.match(off.body.error.message, /the tracker refused: Requested download is not authorized for use with this tracker\./);
+  // opentracker serves compact peers only: asked for the dictionary list, it answers with an error page.
+  const dict = await call('bittorrent', 'announce', { ...tracker, infoHash: t.infoHash, compact: false, peerPort: 23187 });
+  assert.equal(dict.body.error.code, 'server_error');
+  assert.match(dict.body.error.message, /^announce: HTTP 400 Invalid Request: Invalid Request$/);
   const bad = await call('bittorrent', 'announce', { ...tracker, infoHash: 'abc' });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /^infoHash: /);
