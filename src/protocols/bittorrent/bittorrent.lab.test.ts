@@ -3,6 +3,8 @@
 // without it, and an info hash the peer does not serve. opentracker, to which Transmission announces the torrent:
 // announce and scrape over HTTP through workerd, over UDP through the Node host.
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureLab, ports } from '../../../lab/index.ts';
@@ -138,4 +140,22 @@ test('bittorrent UDP tracker (BEP 15) through the Node host gives the same peers
   );
   const refused = await call('bittorrent', 'announceUdp', { ...udpTracker, infoHash: t.infoHash });
   assert.equal(refused.status, 501, 'workerd has no UDP');
+});
+
+test('bittorrent UDP tracker that never answers: the connect is sent again per try, then io_timeout', async () => {
+  const silent = createSocket('udp4');
+  const got: Buffer[] = [];
+  silent.on('message', (m) => got.push(m));
+  silent.bind(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const r = await callNode(node, 'bittorrent', 'scrapeUdp', { host: '127.0.0.1', port: silent.address().port, infoHashes: [labTorrent().infoHash], retries: 1, waitMs: 500 });
+    assert.equal(r.body.error?.code, 'io_timeout', JSON.stringify(r.body));
+    assert.match(r.body.error.message, /after 2 tries/);
+    assert.equal(got.length, 2);
+    assert.ok(got.every((m) => m.length === 16 && m.readBigUInt64BE(0) === 0x41727101980n && m.readUInt32BE(8) === 0));
+    assert.equal(got[0].readUInt32BE(12), got[1].readUInt32BE(12), 'the same transaction id on both tries');
+  } finally {
+    silent.close();
+  }
 });

@@ -17,7 +17,6 @@ import {
   infoHashOf,
   parseInfoHash,
   percentBytes,
-  scrapePathOf,
   scrapeTarget,
 } from './tracker.ts';
 
@@ -39,15 +38,12 @@ test('info hashes: hex, base32, magnet links with trackers and a name; anything 
   );
 });
 
-test('announce and scrape targets: bytes percent-encoded, the event only when there is one, BEP 48 scrape paths', () => {
+test('announce and scrape targets: bytes percent-encoded, the event only when there is one', () => {
   assert.equal(percentBytes(fromHex('00417a2d7e2f25ff')), '%00Az-~%2F%25%FF');
   const t = announceTarget('/announce', { infoHash: HASH, peerId: utf8('-PO0100-abcdefabcdef'), port: 6881, uploaded: 0, downloaded: 1, left: 2, event: 'none', numwant: 50, compact: true, key: 0xdeadbeef });
   assert.equal(t, `/announce?info_hash=${percentBytes(HASH)}&peer_id=-PO0100-abcdefabcdef&port=6881&uploaded=0&downloaded=1&left=2&compact=1&numwant=50&key=deadbeef`);
   assert.match(announceTarget('/a?passkey=x', { infoHash: HASH, peerId: utf8('-PO0100-abcdefabcdef'), port: 1, uploaded: 0, downloaded: 0, left: 0, event: 'stopped', numwant: 0, compact: false, trackerId: 'id 1' }), /^\/a\?passkey=x&info_hash=.*&compact=0&numwant=0&event=stopped&trackerid=id%201$/);
   assert.equal(scrapeTarget('/scrape', [HASH, HASH]), `/scrape?info_hash=${percentBytes(HASH)}&info_hash=${percentBytes(HASH)}`);
-  assert.equal(scrapePathOf('/announce'), '/scrape');
-  assert.equal(scrapePathOf('/x/announce.php?pk=1'), '/x/scrape.php?pk=1');
-  assert.equal(scrapePathOf('/a'), null);
 });
 
 test('announce answers: compact IPv4 and IPv6 peers, the dictionary list with peer ids, warnings, the failure reason in its words', () => {

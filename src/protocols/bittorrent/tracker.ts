@@ -100,16 +100,6 @@ export function scrapeTarget(path: string, hashes: Uint8Array[]): string {
   return `${path}${path.includes('?') ? '&' : '?'}${hashes.map((h) => `info_hash=${percentBytes(h)}`).join('&')}`;
 }
 
-/** The scrape path by BEP 48's convention: the last path segment's "announce" becomes "scrape"; null when it has none. */
-export function scrapePathOf(announcePath: string): string | null {
-  const q = announcePath.indexOf('?');
-  const path = q < 0 ? announcePath : announcePath.slice(0, q);
-  const slash = path.lastIndexOf('/');
-  const last = path.slice(slash + 1);
-  if (!last.startsWith('announce')) return null;
-  return `${path.slice(0, slash + 1)}scrape${last.slice(8)}${q < 0 ? '' : announcePath.slice(q)}`;
-}
-
 export interface Peer {
   ip: string;
   port: number;
