@@ -155,7 +155,10 @@ const nbdkit: LabServer = {
   ports: [p.nbdkit],
   async start(ctx) {
     const image = ctx.writeFile('harbour.img', blockPattern(N.harbour.size, N.harbour.seed));
-    await ctx.spawnDaemon({ command: '/usr/bin/nbdkit', args: ['--foreground', '--readonly', '--ipaddr', '127.0.0.1', '--port', String(p.nbdkit), '--exportname', N.harbour.name, 'file', image] });
+    // nbdkit quits once the process that started it has exited (seen with the lab's detached spawn, not under a shell):
+    // a shell stays as its parent, in the process group the lab stops as one.
+    const args = ['--foreground', '--readonly', '--ipaddr', '127.0.0.1', '--port', String(p.nbdkit), '--exportname', N.harbour.name, 'file', image];
+    await ctx.spawnDaemon({ command: '/bin/sh', args: ['-c', '/usr/bin/nbdkit "$@" & wait', 'sh', ...args] });
   },
   async health() {
     const got = await exchange(p.nbdkit, { until: (b) => b.length >= 18 });

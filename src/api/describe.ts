@@ -53,6 +53,8 @@ export function describeProtocol(p: Protocol, have?: ReadonlySet<Capability>) {
       ...(op.messages ? { messages: op.messages } : {}),
       /** A file transfer (docs/files.md): streamed with Accept: application/octet-stream or multipart/form-data, or as a WebSocket transfer. */
       ...(op.transfer ? { transfer: op.transfer } : {}),
+      /** How the UI stops a run on the server: a random label in the `tag` field, then `operation` with the same input. */
+      ...(op.cancel ? { cancel: op.cancel } : {}),
       needs: op.needs ?? ['tcp'],
       ...(op.runsCode ? { runsCode: true } : {}),
       input: inputJsonSchema(op),

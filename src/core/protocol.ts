@@ -157,6 +157,12 @@ export interface OperationSpec<I extends AnyObject = AnyObject, O extends z.ZodT
    * multipart/form-data or a WebSocket transfer. Its run() then sees `ctx.download` / `ctx.upload`.
    */
   transfer?: TransferSpec;
+  /**
+   * How a run is stopped on the server from outside it (a Cancel in the UI, when the runtime does not tell the Worker
+   * its caller went away): the caller puts a fresh random label in the input field `tag`, and to cancel runs
+   * `operation` with the same input. The UI does so for operations that declare it.
+   */
+  cancel?: { operation: string; tag: string };
   defaultTimeoutMs?: number;
   /**
    * The result as one file besides JSON (a screenshot as image/png): POST answers `body(result)` with this content type
@@ -402,6 +408,10 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
     const unknownPrimary = (op.primary ?? []).filter((field) => !(field in op.input.shape) && field !== 'tls');
     if (unknownPrimary.length > 0) throw new TypeError(`${spec.id}.${name}: primary names ${unknownPrimary.join(', ')}, which the input lacks`);
     operations[name] = { ...op, name, schema: schema as unknown as AnyObject, primary: op.primary ?? defaultPrimary(op.input.shape) };
+  }
+  for (const op of Object.values(operations)) {
+    if (op.cancel && !operations[op.cancel.operation]) throw new TypeError(`${spec.id}.${op.name}: cancel names no operation ${op.cancel.operation}`);
+    if (op.cancel && !(op.cancel.tag in op.input.shape)) throw new TypeError(`${spec.id}.${op.name}: cancel.tag names no input field`);
   }
   if (spec.defaultOperation && !operations[spec.defaultOperation]) {
     throw new TypeError(`${spec.id}: defaultOperation ${spec.defaultOperation} is not an operation`);

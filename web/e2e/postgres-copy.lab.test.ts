@@ -1,6 +1,6 @@
 // COPY from the PostgreSQL page in headless Chromium, against the lab's PostgreSQL through the Worker: copy-out's
 // "Download as a file" saves the table as a CSV file named after it, and copy-in's "Upload a file…" streams a picked
-// CSV file into a table, whose rows are then read back through the API.
+// CSV file into a table, whose rows are then read back through the API. A query's Cancel stops it on the server.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -46,6 +46,21 @@ describe('PostgreSQL COPY in the browser', { timeout: 180_000 }, () => {
     // The operation's answer shows beside the form: the server's row count.
     await b.page.locator('.result-head .badge.ok').waitFor();
     await screenshot(b.page, 'postgres-copy-out');
+  });
+
+  test('query: Cancel stops the statement on the server and shows its words', async () => {
+    const marker = `ui_cancel_${process.pid}`;
+    await b.page.goto('about:blank');
+    await b.page.goto(page('query', { sql: `SELECT pg_sleep(30) /* ${marker} */` }));
+    await b.page.getByRole('button', { name: 'Run', exact: true }).click();
+    const running = async () => (await sql(`SELECT count(*)::int FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${marker}%' AND pid <> pg_backend_pid()`))[0].rows[0][0];
+    const until = Date.now() + 15_000;
+    while ((await running()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await running(), 1, 'the query runs on the server');
+    await b.page.getByRole('button', { name: 'Cancel' }).click();
+    await b.page.getByText('canceling statement due to user request').first().waitFor({ timeout: 10_000 });
+    assert.equal(await running(), 0, 'the server no longer runs it');
+    await screenshot(b.page, 'postgres-query-canceled');
   });
 
   test('copy-in: "Upload a file…" streams a CSV file into the table; a malformed one shows the server error with its line', async () => {

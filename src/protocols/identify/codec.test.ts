@@ -122,6 +122,9 @@ test('productVersion splits the usual software strings', () => {
 
 test('probe order: the port\'s registered protocols first, then the cheapest', () => {
   assert.equal(probesFor(6379)[0].name, 'redis-ping');
+  // A port the declaration registers counts as the probe's own: 1883 is MQTT's, 3310 ClamAV's.
+  assert.equal(probesFor(1883)[0].name, 'mqtt-connect');
+  assert.equal(probesFor(3310)[0].name, 'clamd-ping');
   assert.equal(probesFor(12345)[0].name, 'tls-client-hello');
   assert.equal(probesFor(12345)[1].name, 'http-get');
   assert.equal(probesFor(12345).length, PROBES.length);

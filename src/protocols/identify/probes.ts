@@ -14,6 +14,8 @@ export { clientHello, readTlsAnswer } from '../tls/identify.ts';
 /** A probe with the registry id of the protocol that declares it. */
 export interface RegisteredProbe extends Probe {
   protocol: string;
+  /** The ports the protocol's declaration registers (PortSpec), besides the probe's own. */
+  registered: ReadonlySet<number>;
 }
 
 /** Services named here that the registry has no client for: reported with protocol 'unknown' and this name. */
@@ -36,7 +38,8 @@ function registry(): Declared {
     if (!id) continue;
     if (id.greeting) out.greetings.push({ protocol: p.id, greeting: id.greeting });
     if (id.answers) out.answers.push(id.answers);
-    for (const probe of id.probes ?? []) out.probes.push({ ...probe, protocol: p.id });
+    const registered = new Set(p.ports.filter((x) => x.transport !== 'udp').map((x) => x.port));
+    for (const probe of id.probes ?? []) out.probes.push({ ...probe, protocol: p.id, registered });
   }
   declared = out;
   return out;
@@ -106,10 +109,10 @@ export function isEcho(sent: Uint8Array, reply: Uint8Array): boolean {
   return equalBytes(sent.subarray(0, n), reply.subarray(0, n)) && reply.length <= sent.length;
 }
 
-/** The probes for a port: those registered there first, then by cost, then in registry order. */
+/** The probes for a port: those of the protocols registered there first, then by cost, then in registry order. */
 export function probesFor(port: number): RegisteredProbe[] {
   const probes = allProbes();
   const order = new Map(probes.map((p, i) => [p, i]));
-  const registered = (p: Probe) => (p.ports.includes(port) ? 0 : 1);
+  const registered = (p: RegisteredProbe) => (p.ports.includes(port) || p.registered.has(port) ? 0 : 1);
   return [...probes].sort((a, b) => registered(a) - registered(b) || a.cost - b.cost || order.get(a)! - order.get(b)!);
 }

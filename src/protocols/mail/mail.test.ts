@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { fromLatin1, fromUtf8, toHex, utf8 } from '../../core/bytes.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
-import { buildMessage, decodeParameters, decodeWords, encodeQuotedPrintable, encodeWords, headerBlock, parseAddress, parseHeaders } from './mime.ts';
+import { buildMessage, decodeBase64Body, decodeParameters, decodeQuotedPrintable, decodeWords, encodeQuotedPrintable, encodeWords, headerBlock, parseAddress, parseHeaders } from './mime.ts';
 import { chooseMechanism, cramMd5Response, hmacMd5, plainResponse, saslClient } from './sasl.ts';
 
 const crypto = webCrypto();
@@ -116,4 +116,29 @@ test('builder: refuses header injection and a bad attachment', () => {
 test('RFC 2231 parameters: charset, percent-encoding and continuations', () => {
   assert.deepEqual(decodeParameters([['filename*', "utf-8''r%C3%A9sum%C3%A9.bin"], ['Name', 'plain']]), { filename: 'résumé.bin', name: 'plain' });
   assert.deepEqual(decodeParameters([['title*1*', '%E9t%E9'], ['title*0*', "iso-8859-1'fr'l'"]]), { title: "l'été" });
+});
+
+test('quoted-printable decoding (RFC 2045 6.7): round trip with the encoder, soft breaks, trailing whitespace, malformed and cut-off "="', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300, unit: 'grapheme' }), (s) => {
+      const text = s.replace(/\r?\n|\r/g, '\r\n');
+      assert.equal(fromUtf8(decodeQuotedPrintable(utf8(encodeQuotedPrintable(text)))), text);
+    }),
+  );
+  assert.equal(fromLatin1(decodeQuotedPrintable(utf8('a=3Db =3d c=\r\nd  \t\r\ne=\nf\n'))), 'a=b = cd\r\nef\n');
+  assert.equal(fromLatin1(decodeQuotedPrintable(utf8('100% =ZZ sure'))), '100% =ZZ sure');
+  assert.equal(fromLatin1(decodeQuotedPrintable(utf8('cut=C'))), 'cut');
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => assert.ok(decodeQuotedPrintable(b).length <= b.length)));
+});
+
+test('base64 body decoding (RFC 2045 6.8): line breaks and stray bytes ignored, stops at "=", a cut-off quantum dropped', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+      const lines = Buffer.from(b).toString('base64').replace(/(.{76})/g, '$1\r\n');
+      assert.deepEqual(decodeBase64Body(utf8(lines)), new Uint8Array(b));
+    }),
+  );
+  assert.equal(fromLatin1(decodeBase64Body(utf8('aGVs\r\n bG8*!=IGlnbm9yZWQ='))), 'hello');
+  assert.equal(fromLatin1(decodeBase64Body(utf8('aGVsbG8gd'))), 'hello ');
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => assert.ok(decodeBase64Body(b).length <= (b.length * 3) / 4)));
 });

@@ -342,6 +342,90 @@ function decodeCharset(bytes: Uint8Array, charset: string): string {
 }
 
 /**
+ * A body's text in its declared charset (RFC 2046 4.1.2); UTF-8 when none is declared or the runtime does not
+ * know it, with U+FFFD for bytes that are not of the charset. Returns the charset actually used.
+ */
+export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): { text: string; charset: string } {
+  const wanted = (charset ?? 'us-ascii').trim().toLowerCase();
+  try {
+    return { text: decodeCharset(bytes, wanted), charset: wanted };
+  } catch (e) {
+    if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
+    return { text: fromUtf8(bytes), charset: 'utf-8' };
+  }
+}
+
+const HEX_VALUE = (b: number): number => (b >= 0x30 && b <= 0x39 ? b - 0x30 : b >= 0x41 && b <= 0x46 ? b - 0x37 : b >= 0x61 && b <= 0x66 ? b - 0x57 : -1);
+
+/**
+ * Quoted-printable (RFC 2045 6.7): "=XX" is a byte, "=" at a line's end a soft break, whitespace before a line
+ * break is dropped (rule 3). A malformed "=" stays as it is (6.7 note 1); a "=" cut off at the end is dropped.
+ */
+export function decodeQuotedPrintable(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  let n = 0;
+  let lineStart = 0;
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i];
+    if (b === 0x3d) {
+      if (i + 1 >= data.length) break;
+      if (data[i + 1] === 0x0a || (data[i + 1] === 0x0d && data[i + 2] === 0x0a)) {
+        i += data[i + 1] === 0x0d ? 2 : 1;
+        lineStart = n;
+        continue;
+      }
+      if (i + 2 >= data.length) break;
+      const hi = HEX_VALUE(data[i + 1]);
+      const lo = HEX_VALUE(data[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out[n++] = (hi << 4) | lo;
+        i += 2;
+        lineStart = n;
+        continue;
+      }
+      out[n++] = b;
+    } else if (b === 0x0a || (b === 0x0d && data[i + 1] === 0x0a)) {
+      while (n > lineStart && (out[n - 1] === 0x20 || out[n - 1] === 0x09)) n--;
+      if (b === 0x0d) {
+        out[n++] = 0x0d;
+        i++;
+      }
+      out[n++] = 0x0a;
+      lineStart = n;
+    } else out[n++] = b;
+  }
+  return out.slice(0, n);
+}
+
+/** A base64 body (RFC 2045 6.8): bytes outside the alphabet are ignored, decoding stops at "="; a cut-off quantum is dropped. */
+export function decodeBase64Body(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.floor((data.length * 3) / 4) + 3);
+  let n = 0;
+  let bits = 0;
+  let value = 0;
+  for (const b of data) {
+    if (b === 0x3d) break;
+    const v = b >= 0x41 && b <= 0x5a ? b - 0x41 : b >= 0x61 && b <= 0x7a ? b - 0x47 : b >= 0x30 && b <= 0x39 ? b + 4 : b === 0x2b ? 62 : b === 0x2f ? 63 : -1;
+    if (v < 0) continue;
+    value = ((value << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (value >> bits) & 0xff;
+    }
+  }
+  return out.slice(0, n);
+}
+
+/** A body undone from its Content-Transfer-Encoding (RFC 2045 6): base64 and quoted-printable decoded, others as they are. */
+export function decodeTransferEncoding(data: Uint8Array, encoding: string | null | undefined): Uint8Array {
+  const e = (encoding ?? '7bit').toLowerCase();
+  if (e === 'base64') return decodeBase64Body(data);
+  if (e === 'quoted-printable') return decodeQuotedPrintable(data);
+  return data;
+}
+
+/**
  * MIME parameters with RFC 2231 decoded: `name*=charset'lang'%XX..` and continuations
  * `name*0*=...; name*1=...` joined under `name`. Keys are lower-cased.
  */

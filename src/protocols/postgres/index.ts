@@ -49,8 +49,16 @@ function info(s: Session) {
   return { version: s.parameters.server_version ?? null, parameters: s.parameters, pid: s.pid, authMethod: s.authMethod, tls: s.tls };
 }
 
-async function withSession<T>(ctx: OperationContext, input: ConnectOptions, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await connect(ctx, { user: input.user, password: input.password, database: input.database, channelBinding: input.channelBinding, applicationName: 'portolan' });
+/** A run's label (the `tag` field): its connection's application_name is `portolan-<tag>`, which `cancel` looks for. */
+const runTag = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,40}$/, 'tag is 8–40 letters, digits, - or _')
+  .optional()
+  .describe('A label for this run: the connection is named portolan-<tag> (application_name), and the cancel operation finds it by it');
+
+async function withSession<T>(ctx: OperationContext, input: ConnectOptions & { tag?: string }, fn: (s: Session) => Promise<T>): Promise<T> {
+  const applicationName = input.tag ? `portolan-${input.tag}` : 'portolan';
+  const session = await connect(ctx, { user: input.user, password: input.password, database: input.database, channelBinding: input.channelBinding, applicationName });
   const out = await fn(session);
   await terminate(session);
   return out;
@@ -204,9 +212,9 @@ export default defineProtocol({
   ports: [{ port: 5432, transport: 'tcp' }],
   specs: ['PostgreSQL Frontend/Backend Protocol 3.0', 'RFC 5802', 'RFC 7677'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), binary-format results for the common types read into the same JSON as text, every ErrorResponse field, notices, row/byte limits with a truncation flag, cancel (cancelAfterMs, and a CancelRequest when the deadline passes, so the server stops the statement too), LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing, a pg_stat_activity server view (state, wait events, blocking pids), a credential-free probe, and COPY on the file-transfer contract: copy-out streams COPY TO STDOUT (CSV, text, binary; a 200k-row table byte for byte) and copy-in streams an upload into COPY FROM STDIN (CSV, text, binary; a malformed row is the server error with its COPY line, the table unchanged), from the API and from the page: each lab-tested against PostgreSQL 15 through workerd (postgres.lab.test.ts, copy.lab.test.ts, web/e2e/postgres-copy.lab.test.ts; codecs in codec.test.ts and binary.test.ts). Untested: direct TLS (PostgreSQL 17 sslnegotiation=direct needs ALPN, so Node host only), because Debian 12 ships PostgreSQL 15, which has no direct TLS. Not five: Cancel in the UI only closes the request; the Worker is not told its caller went away (workerd\'s enable_request_signal tried under wrangler dev and workerd serve: no abort arrives), so the server finishes the statement.',
+      'Startup over SSLRequest TLS with trust, cleartext, md5 and SCRAM-SHA-256 (server signature verified), and on the Node host SCRAM-SHA-256-PLUS bound to the TLS connection (tls-server-end-point; channelBinding prefer, require or disable, refused with the reason on Workers); simple queries with several statements, DDL and DML, extended queries with bind parameters, typed results (integers, numeric, bool, bytea with NUL and non-UTF-8 bytes, json/jsonb, arrays, uuid, timestamps), binary-format results for the common types read into the same JSON as text, every ErrorResponse field, notices, row/byte limits with a truncation flag, cancel (cancelAfterMs; a CancelRequest when the deadline passes, so the server stops the statement too; and the page\'s Cancel, which labels each run and asks `cancel` to stop its statement with pg_cancel_backend, the server\'s 57014 shown), LISTEN/NOTIFY as a WebSocket session and as a timed POST, schema browsing, a pg_stat_activity server view (state, wait events, blocking pids), a credential-free probe, and COPY on the file-transfer contract: copy-out streams COPY TO STDOUT (CSV, text, binary; a 200k-row table byte for byte) and copy-in streams an upload into COPY FROM STDIN (CSV, text, binary; a malformed row is the server error with its COPY line, the table unchanged), from the API and from the page: each lab-tested against PostgreSQL 15 through workerd (postgres.lab.test.ts, copy.lab.test.ts, web/e2e/postgres-copy.lab.test.ts; codecs in codec.test.ts and binary.test.ts). Untested: direct TLS (PostgreSQL 17 sslnegotiation=direct needs ALPN, so Node host only), because Debian 12 ships PostgreSQL 15, which has no direct TLS.',
   },
 
   verifiedAgainst: 'postgresql-15 15.18-0+deb12u1',
@@ -219,9 +227,11 @@ export default defineProtocol({
       // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".
       needsWithTls: { implicit: ['alpn'] },
       summary: 'Run SQL: several statements in one simple query, or one statement with bind parameters ($1, $2...); results in text or binary format',
+      cancel: { operation: 'cancel', tag: 'tag' },
       input: z.object({
         ...credentials,
         sql: z.string().min(1, 'sql is required').max(1024 * 1024).describe('SQL; several statements separated by ; when no params are given'),
+        tag: runTag,
         params: z.array(z.unknown()).max(65535).optional().describe('Bind parameters for $1, $2...: strings, numbers, booleans, null, {hex} for bytea, arrays, objects (as JSON)'),
         ...limitFields,
         cancelAfterMs: z.number().int().min(1).max(300_000).optional().describe('Send a CancelRequest if the query is still running after this many ms'),
@@ -303,6 +313,25 @@ export default defineProtocol({
           return { ...base, databases, schemas, tables };
         });
       },
+    }),
+    cancel: operation({
+      primary: ['user', 'password', 'database', 'tag'],
+      summary: "Cancels the statement a tagged run is executing (pg_cancel_backend on the user's own connections named portolan-<tag>): the UI's Cancel",
+      input: z.object({ ...credentials, tag: runTag.unwrap().meta({ examples: ['a1b2c3d4e5f6'] }) }),
+      output: z.object({ canceled: z.array(z.number()).describe('Backend pids whose statement was asked to stop') }),
+      text: (r) => (r.canceled.length ? `canceled: ${r.canceled.join(', ')}` : 'nothing running under that tag'),
+      run: (ctx, input) =>
+        withSession(ctx, input, async (s) => {
+          const r = await extendedQuery(
+            s,
+            // OFFSET 0 keeps the filter ahead of pg_cancel_backend, which must see only this user's tagged backends.
+            "SELECT pid FROM (SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND usename = current_user AND pid <> pg_backend_pid() AND state = 'active' OFFSET 0) tagged WHERE pg_cancel_backend(pid)",
+            [encodeParam(`portolan-${input.tag}`)],
+            { maxRows: 1000, maxBytes: 1 << 20 },
+            'text',
+          );
+          return { canceled: (r.results[0]?.rows ?? []).map((row) => Number(row[0])) };
+        }),
     }),
     activity: operation({
       // PostgreSQL 17 direct TLS requires ALPN \"postgresql\".

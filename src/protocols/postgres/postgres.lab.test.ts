@@ -241,6 +241,29 @@ test('postgres: a query whose deadline passes is canceled on the server too (Can
   assert.equal(await stillRunning(tag, 5000), false, 'the server still runs the query after the deadline');
 });
 
+test('postgres: cancel stops a tagged run on the server (the UI\'s Cancel); an unknown tag cancels nothing; a bad tag names the field', async () => {
+  const tag = `t${Date.now().toString(36)}abc`;
+  const started = Date.now();
+  const running = sql({ ...scram, sql: 'SELECT pg_sleep(30)', tag, timeoutMs: 60_000 });
+  let canceled: number[] = [];
+  for (let i = 0; i < 50 && canceled.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const c = await call('postgres', 'cancel', { ...scram, tag });
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    canceled = c.body.result.canceled;
+  }
+  assert.equal(canceled.length, 1);
+  const r = await running;
+  assert.equal(r.status, 502);
+  assert.equal(r.body.error.detail.sqlstate, '57014');
+  assert.ok(Date.now() - started < 20_000);
+  const none = await call('postgres', 'cancel', { ...scram, tag: 'nothing-runs-under-this' });
+  assert.deepEqual(none.body.result.canceled, []);
+  const bad = await call('postgres', 'cancel', { ...scram, tag: 'x y' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /tag/);
+});
+
 test('postgres: schema browsing lists databases, schemas, tables, then columns and indexes of one table', async () => {
   const r = await call('postgres', 'schema', { ...scram });
   assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -25,6 +25,8 @@ export interface OperationInfo {
   availableHere?: boolean;
   /** The operation moves a file (docs/files.md): a download or an upload, whose bytes `content` carries inline. */
   transfer?: { direction: 'download' | 'upload'; resume?: boolean; content?: string };
+  /** A run is stopped on the server by `operation` with the same input, found by a random label in the field `tag`. */
+  cancel?: { operation: string; tag: string };
 }
 
 export interface PortInfo {

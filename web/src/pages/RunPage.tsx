@@ -240,6 +240,8 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const [value, setValue] = useState<Record<string, unknown>>(initial);
   const [formKey, setFormKey] = useState(0);
   const [answer, setAnswer] = useState<OperationAnswer | null>(null);
+  /** The input of the last run: result views that run more operations on the same target use it. */
+  const [ranWith, setRanWith] = useState<Record<string, unknown> | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [transcript, setTranscript] = useState(true);
   const [saving, setSaving] = useState(false);
@@ -253,6 +255,8 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   const [hostCheck, setHostCheck] = useState<{ kind: 'unknown' | 'changed'; host: string; port: number; keys: ProbedKey[]; input: Record<string, unknown> } | null>(null);
   const [editConnection, setEditConnection] = useState(false);
   const abort = useRef<AbortController | null>(null);
+  /** The input of the run in progress, when its operation can be stopped on the server (`cancel`). */
+  const cancellable = useRef<Record<string, unknown> | null>(null);
   const issues: FieldIssue[] = answer?.error?.detail?.issues ?? [];
   const session = isSession(op);
   /** A running terminal takes the page; the form folds into a connection bar. */
@@ -273,14 +277,19 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
   /** Runs the operation with the form's input; `override` replaces fields for this run only (the SQL selection). */
   const run = async (override?: Record<string, unknown>) => {
     const body = { ...resolved(value), ...override };
+    // A run the server can be told to stop carries a fresh label the cancel operation finds it by.
+    if (op.cancel) body[op.cancel.tag] = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, '0')).join('');
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
+    cancellable.current = op.cancel ? body : null;
     setBusy(true);
     const a = await runOperation(p.id, op.name, body, { transcript, signal: ctl.signal });
+    if (cancellable.current === body) cancellable.current = null;
     if (abort.current !== ctl) return;
     setBusy(false);
     setAnswer(a);
+    setRanWith(body);
     store.addHistory({
       protocol: p.id,
       operation: op.name,
@@ -439,6 +448,21 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
             submitLabel={session ? (mode === 'session' ? 'Restart session' : 'Start session') : 'Run'}
             actions={actions}
             onCancel={() => {
+              const running = cancellable.current;
+              if (running && op.cancel) {
+                // Ask the server to stop; the run then answers with the server's own words. If it does not within 5 s, stop waiting.
+                cancellable.current = null;
+                const ctl = abort.current;
+                const fields = new Set(Object.keys(p.operations.find((o) => o.name === op.cancel!.operation)?.input.properties ?? {}));
+                void runOperation(p.id, op.cancel.operation, Object.fromEntries(Object.entries(running).filter(([k]) => fields.has(k))), { transcript: false });
+                setTimeout(() => {
+                  if (abort.current !== ctl) return;
+                  ctl?.abort();
+                  abort.current = null;
+                  setBusy(false);
+                }, 5000);
+                return;
+              }
               abort.current?.abort();
               abort.current = null;
               setBusy(false);
@@ -464,7 +488,7 @@ function OperationRunner({ p, op, query, runtime }: { p: ProtocolInfo; op: Opera
           ) : mode === 'session' && sessionInput ? (
             <SessionView key={JSON.stringify(sessionInput)} protocol={p} op={op} input={sessionInput} onEnd={(a) => a && setAnswer(a)} onError={(e) => void sessionError(e)} />
           ) : answer ? (
-            <ResultPanel answer={answer} op={op} />
+            <ResultPanel answer={answer} op={op} input={ranWith} />
           ) : (
             <div className="empty">
               {busy ? 'Running…' : session ? 'Fill in the target and start the session.' : 'Fill in the target and run the operation. Ctrl+Enter runs it from any field.'}

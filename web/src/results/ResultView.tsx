@@ -7,6 +7,7 @@ import { isBytesObject, kindOf, labelOf, nonNull, type JsonSchema } from '../lib
 import { formatHostPort } from '../form/OperationForm.tsx';
 import { PortGrid, RttChart, type PortCell } from './charts.tsx';
 import { MemcachedStats } from './MemcachedStats.tsx';
+import { ImapMessageList, isImapMessage, MessageView } from './MessageView.tsx';
 import { planOf, type Plan, type PlanNode } from './plan.ts';
 import { BytesView, bytesOf, DataTable, HexDump, JsonTree, KeyValue, Scalar, TimingBar, TranscriptView, type Column } from './views.tsx';
 
@@ -301,7 +302,8 @@ export function ErrorView({ error }: { error: ApiError }) {
 
 type Tab = 'result' | 'transcript' | 'json';
 
-export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op: OperationInfo; extra?: ReactNode }) {
+/** `input`: what the operation ran with, for views that run more operations on the same target (an IMAP message's parts). */
+export function ResultPanel({ answer, op, extra, input }: { answer: OperationAnswer; op: OperationInfo; extra?: ReactNode; input?: Record<string, unknown> }) {
   const [tab, setTab] = useState<Tab>('result');
   const entries = answer.transcript?.entries.length ?? 0;
   const tabs: [Tab, string][] = [
@@ -343,9 +345,14 @@ export function ResultPanel({ answer, op, extra }: { answer: OperationAnswer; op
         {tab === 'result' && answer.ok && answer.protocol === 'memcached' && (answer.operation ?? op.name) === 'stats' && isObj(answer.result) && (
           <MemcachedStats result={answer.result as Parameters<typeof MemcachedStats>[0]['result']} />
         )}
+        {tab === 'result' && answer.ok && answer.protocol === 'imap' && (answer.operation ?? op.name) === 'fetch' && input && isObj(answer.result) && Array.isArray(answer.result.messages) && answer.result.messages.length > 0 && (
+          <ImapMessageList messages={answer.result.messages as Parameters<typeof ImapMessageList>[0]['messages']} input={input} />
+        )}
         {tab === 'result' &&
           (answer.ok ? (
-            isObj(answer.result) ? (
+            answer.protocol === 'imap' && isImapMessage(answer.result) ? (
+              <MessageView message={answer.result} input={input} />
+            ) : isObj(answer.result) ? (
               <ObjectView value={answer.result} schema={op.output} root={op.output} />
             ) : (
               <PartView name="result" value={answer.result} schema={op.output} root={op.output} />
