@@ -60,6 +60,11 @@ export const blocksFacts = {
   bittorrent: {
     /** The one file of the seeded torrent: 1 MiB and 3 bytes of blockPattern(size, seed) in 256 KiB pieces. */
     file: { name: 'harbour-charts.bin', size: 1024 * 1024 + 3, seed: 0xb177, pieceLength: 256 * 1024 },
+    /**
+     * opentracker (HTTP on tracker, UDP on trackerUdp) takes announces only for torrents on its whitelist: the lab
+     * torrent, which Transmission announces, and a quiet one nobody seeds.
+     */
+    tracker: { quietInfoHash: createHash('sha1').update('a torrent nobody seeds').digest('hex') },
   },
 };
 
@@ -239,18 +244,32 @@ const tgtd: LabServer = {
 
 const B = blocksFacts.bittorrent;
 
-// transmission-daemon runs unpacked: its maintainer scripts would start Debian's own daemon on every interface.
+/** One HTTP GET to opentracker: the body. */
+async function trackerGet(target: string): Promise<Buffer> {
+  const got = await exchange(p.tracker, { send: Buffer.from(`GET ${target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n`), until: () => false });
+  const end = got.indexOf('\r\n\r\n');
+  return end < 0 ? Buffer.alloc(0) : got.subarray(end + 4);
+}
+
+const percent = (hex: string) => hex.replace(/../g, '%$&');
+
+// The tracker and the seed start together: opentracker first, then Transmission, which announces the lab torrent to
+// it. transmission-daemon runs unpacked: its maintainer scripts would start Debian's own daemon on every interface.
 const transmission: LabServer = {
   name: 'transmission',
   area: 'blocks',
-  packages: [],
+  packages: ['opentracker'],
   unpacked: ['transmission-daemon'],
-  ports: [p.bittorrent, p.transmissionRpc],
+  ports: [p.bittorrent, p.transmissionRpc, p.tracker, p.trackerUdp],
   async start(ctx) {
-    const { info } = labTorrent();
+    const { info, infoHash } = labTorrent();
+    // opentracker chroots to its directory (the whitelist path is relative to it) and runs as nobody.
+    ctx.writeFile(join('opentracker', 'whitelist.txt'), `${infoHash}\n${B.tracker.quietInfoHash}\n`, 0o644);
+    await ctx.exec('chmod', ['755', join(ctx.dir, 'opentracker')]);
+    await ctx.spawnDaemon({ label: 'opentracker', command: '/usr/bin/opentracker', args: ['-i', '127.0.0.1', '-p', String(p.tracker), '-P', String(p.trackerUdp), '-d', join(ctx.dir, 'opentracker'), '-u', 'nobody', '-w', 'whitelist.txt'] });
     ctx.writeFile(join('data', B.file.name), blockPattern(B.file.size, B.file.seed));
-    // A trackerless torrent (no announce): the tests reach the peer directly.
-    ctx.writeFile(join('watch', 'harbour-charts.torrent'), Buffer.concat([Buffer.from('d10:created by8:Portolan4:info'), Buffer.from(info), Buffer.from('e')]));
+    const announce = `http://127.0.0.1:${p.tracker}/announce`;
+    ctx.writeFile(join('watch', 'harbour-charts.torrent'), Buffer.concat([Buffer.from(`d8:announce${announce.length}:${announce}10:created by8:Portolan4:info`), Buffer.from(info), Buffer.from('e')]));
     ctx.writeFile(
       join('config', 'settings.json'),
       JSON.stringify(
@@ -293,6 +312,9 @@ const transmission: LabServer = {
     const hello = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.from('0000000000000004', 'hex'), Buffer.from(infoHash, 'hex'), Buffer.from('-PO0100-labhealthchk')]);
     const got = await exchange(p.bittorrent, { send: hello, until: (b) => b.length >= 73 });
     if (got.length < 73 || got.subarray(28, 48).toString('hex') !== infoHash || got[72] !== 14) throw new Error(`transmission: not seeding yet (answered ${got.toString('hex').slice(0, 40) || 'nothing'}…${got.subarray(68, 80).toString('hex')})`);
+    // Transmission has announced itself: opentracker's scrape counts one seeder.
+    const scrape = await trackerGet(`/scrape?info_hash=${percent(infoHash)}`);
+    if (!scrape.includes('8:completei1e')) throw new Error(`opentracker: the lab torrent has no seeder yet (scrape ${scrape.toString('latin1').slice(0, 80) || 'unanswered'})`);
   },
 };
 

@@ -1,6 +1,6 @@
 // BitTorrent's peer wire protocol (BEP 3) with the extension protocol (BEP 10) and the fast extension's HAVE_ALL
 // and HAVE_NONE (BEP 6), sans-I/O: the handshake, length-prefixed messages, and bencoding.
-import { ByteWriter, concat, fromLatin1, fromUtf8, utf8 } from '../../core/bytes.ts';
+import { ByteWriter, concat, fromLatin1, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
@@ -93,12 +93,19 @@ export function countBits(bitfield: Uint8Array): number {
 
 // Bencoding (BEP 3): integers, byte strings, lists, dictionaries.
 
+/** A dictionary key, one character per byte (U+0000–U+00FF): every byte survives, whatever the runtime's latin1 is. */
+function byteKey(bytes: Uint8Array): string {
+  let s = '';
+  for (let at = 0; at < bytes.length; at += 4096) s += String.fromCharCode(...bytes.subarray(at, at + 4096));
+  return s;
+}
+
 export type BValue = number | bigint | Uint8Array | BValue[] | { [key: string]: BValue };
 
 const MAX_DEPTH = 32;
 const MAX_ITEMS = 100_000;
 
-/** Decodes one bencoded value filling the whole buffer; strings stay bytes. */
+/** Decodes one bencoded value filling the whole buffer; strings stay bytes, dictionary keys are read one character per byte (a binary key, such as a scrape's info hash, keeps its bytes). */
 export function bdecode(buf: Uint8Array): BValue {
   let at = 0;
   let items = 0;
@@ -136,7 +143,7 @@ export function bdecode(buf: Uint8Array): BValue {
         else {
           const key = value(depth + 1);
           if (!(key instanceof Uint8Array)) fail('a dictionary key that is not a string');
-          Object.defineProperty(dict, fromUtf8(key as Uint8Array), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+          Object.defineProperty(dict, byteKey(key as Uint8Array), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
         }
       }
       if (at >= buf.length) fail('a list or dictionary without its end');
