@@ -50,6 +50,9 @@ test('replies: each probe names its protocol; a foreign probe answered in the se
   assert.deepEqual(recognizeReply(http, http.payload('h', fixed), utf8("-ERR unknown command 'GET'\r\n"))?.confidence, 'medium');
   const mc = probe('memcached-version');
   assert.equal(recognizeReply(mc, mc.payload('h', fixed), utf8('VERSION 1.6.18\r\n'))?.version, '1.6.18');
+  // memcached with ASCII authentication refuses every command, HTTP's too: memcached, asked again in its own words.
+  assert.equal(recognizeReply(probe('http-get'), probe('http-get').payload('h', fixed), utf8('CLIENT_ERROR unauthenticated\r\n'))?.service, 'memcached');
+  assert.equal(recognizeReply(mc, mc.payload('h', fixed), utf8('CLIENT_ERROR unauthenticated\r\n'))?.confidence, 'high');
   // beanstalkd and gearmand answer memcached's "version" in their own words: named at medium, so their own probes run next.
   assert.deepEqual(recognizeReply(mc, mc.payload('h', fixed), utf8('UNKNOWN_COMMAND\r\n')), { service: 'beanstalkd', confidence: 'medium' });
   assert.deepEqual(recognizeReply(mc, mc.payload('h', fixed), utf8('OK 1.1.20\n')), { service: 'gearman', confidence: 'medium', product: 'gearmand', version: '1.1.20' });

@@ -9,7 +9,12 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   },
   ssh: { sshd: ['ssh'], sshdRekey: ['ssh'], sshdCert: ['ssh'] },
   'databases-sql': { postgres: ['postgres'], postgresPlain: ['postgres'], mariadb: ['mysql'], mariadbPlain: ['mysql'] },
-  'databases-kv': { redis: ['redis'], redisTls: ['redis'], sentinel: ['redis'], memcached: ['memcached'], memcachedSasl: ['memcached'], memcachedTls: ['memcached'] },
+  'databases-kv': {
+    redis: ['redis'], redisTls: ['redis'], sentinel: ['redis'], memcached: ['memcached'], memcachedSasl: ['memcached'], memcachedTls: ['memcached'],
+    // The cluster's ports (the databases-cluster block): its nodes, their cluster bus (node-to-node, no client probe), memcached with ASCII auth.
+    redisClusterA: ['redis'], redisClusterB: ['redis'], redisClusterC: ['redis'], redisClusterEdge: ['redis'],
+    redisClusterBusA: null, redisClusterBusB: null, redisClusterBusC: null, redisClusterBusEdge: null, memcachedAsciiAuth: ['memcached'],
+  },
   dns: { bind: ['dns'], unbound: ['dns'], unboundDot: ['dns'], doh: ['http2', 'http'] },
   ftp: { ftp: ['ftp'], ftpsImplicit: ['ftp'], ftpNatPasv: ['ftp'], ftpProftpd: ['ftp'] },
   mail: { smtp: ['smtp'], lmtp: ['lmtp'], submission: ['smtp'], smtps: ['smtp'], imap: ['imap'], imaps: ['imap'], pop3: ['pop3'], pop3s: ['pop3'], managesieve: ['managesieve'] },
@@ -33,6 +38,22 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   shares: { smb: ['smb'], clamd: ['clamav'], spamd: ['spamd'], spamdTls: ['spamd'] },
   'directory-samba': { smb: ['smb'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
+  // RADIUS authentication and accounting are UDP; Kerberos, RADIUS over TCP and Diameter are not probed (a login, a secret, a peer session).
+  directory: { ldap: ['ldap'], ldaps: ['ldap'], kerberos: null, radiusTcp: null, radsec: ['tls'], ident: ['ident'], diameter: null, diameterTls: ['tls'] },
+  'services-a': {
+    // The frontend holds every stream until 64 KiB or a minute have come (so its sessions can be listed): it says nothing.
+    haproxy: ['haproxy'], haproxyFrontend: null, haproxyUser: ['haproxy'], haproxyTls: ['haproxy'], varnishCli: ['varnish'], varnishHttp: ['http'], phpFpm: ['fastcgi'], fcgiwrap: ['fastcgi'],
+    uwsgi: null, aria2: ['http'], soap: ['http'], git: ['git'], svn: ['svn'],     // Podman's Docker API answers / with a bare 404 (no Server or Api-Version header): HTTP is what it shows.
+    docker: ['docker', 'http'], dockerTls: ['docker', 'http', 'tls'], dockerBasic: ['docker', 'http', 'http2'],
+    // etcd serves its v3 API as gRPC and HTTP/1.1 on one port: the gRPC health check answers.
+    etcd: ['grpc', 'http', 'http2'], etcdPeer: ['grpc', 'http', 'http2'], etcdAuth: ['grpc', 'http', 'http2'], etcdAuthPeer: ['grpc', 'http', 'http2'], etcdTls: ['grpc', 'http', 'http2', 'tls'],
+  },
+  'services-jvm': { zookeeper: ['zookeeper'], tomcatAjp: ['ajp'], tomcatAjpSecret: ['ajp'] },
+  'services-b': {
+    // The pserver (under inetd) hangs up on anything but a login, silently: only a login would name it.
+    cvs: null, jdwp: ['jdwp'], chromium: ['http'], nodeInspector: ['http'], adb: ['adb'], dap: null, lsp: null, jupyter: ['http'], jupyterTls: ['http', 'tls'],
+    thriftBinary: null, thriftCompact: null, rmiObject: ['rmi'], rmiRegistry: ['rmi'], rserve: ['rserve'], rserveCrypt: ['rserve'], epmd: ['epmd'], erlangNode: null,
+  },
 };
 
 /** nmap's service names (nmap-services, nmap-service-probes) for the registry ids above. */
@@ -62,8 +83,10 @@ const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'mess
 
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
-  // The SQL databases' ports are in the `databases` block, Telnet over TLS (run by the node area) in `sshftp`.
-  const block = (area: string, key: string) => (area === 'databases-sql' ? 'databases' : area === 'node' && key === 'telnets' ? 'sshftp' : area);
+  // The SQL databases' ports are in the `databases` block, Telnet over TLS (run by the node area) in `sshftp`, the
+  // Redis cluster's (run by the databases-kv area) in `databases-cluster`.
+  const block = (area: string, key: string) =>
+    area === 'databases-sql' ? 'databases' : area === 'node' && key === 'telnets' ? 'sshftp' : area === 'databases-kv' && key in portsByBlock['databases-cluster'] ? 'databases-cluster' : area;
   return Object.entries(LAB_SERVICES)
     .filter(([area]) => areas.length === 0 || areas.includes(area))
     .flatMap(([area, keys]) => Object.entries(keys).filter(([key]) => !NOT_SCANNED.has(`${area}.${key}`)).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area, key)][key], expected })));

@@ -10,7 +10,9 @@ export const identification: Identification = {
       payload: textPayload('version\r\n'),
       recognize(_b, t) {
         const m = /^VERSION (\S+)\r?\n/.exec(t);
-        return m ? high('memcached', { product: 'memcached', version: m[1] }) : null;
+        if (m) return high('memcached', { product: 'memcached', version: m[1] });
+        // memcached with ASCII authentication (-Y) refuses every command until the auth line (its proto_text.c).
+        return /^CLIENT_ERROR unauthenticated\r\n/.test(t) ? high('memcached', { product: 'memcached', info: 'ASCII authentication required' }) : null;
       },
     },
     {
