@@ -10,17 +10,15 @@
 // walked frame by frame here first (frame header, block headers, checksum): a window larger than RFC 9659's 8 MiB
 // or a declared content size past the cap is refused before the decoder allocates anything, then each frame is
 // decoded block by block with fzstd, stopping at the cap.
-// @ts-expect-error -- the brotli package ships no types for its streaming decoder (typed below)
-import { BrotliDecompress as brotliDecoder } from '../../../node_modules/brotli/dec/decode.js';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { Inflate, Z_STREAM_END } from 'pako';
 import { concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
-export const DECODABLE = ['gzip', 'x-gzip', 'deflate', 'br', 'zstd'] as const;
+export const DECODABLE = ['gzip', 'x-gzip', 'deflate', 'zstd'] as const;
 
 /** The Accept-Encoding value that asks for every coding decoded here, and nothing else. */
-export const ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
+export const ACCEPT_ENCODING = 'gzip, deflate, zstd';
 
 export interface Decoded {
   /** The codings as the server listed them, in the order they were applied. */
@@ -64,59 +62,6 @@ function inflateOnce(body: Uint8Array, coding: string, max: number, windowBits: 
   if (inf.err !== 0 && inf.err !== Z_STREAM_END) throw new ProtocolError(`Content-Encoding ${coding}: ${inf.msg || `inflate error ${inf.err}`}`);
   if (!inf.ended) throw new ProtocolError(`Content-Encoding ${coding}: the compressed body ends early`);
   return out.bytes();
-}
-
-/** The brotli decoder's input and output (its dec/streams.js contract): read into buf, write from buf. */
-interface BrotliIn {
-  read(buf: Uint8Array, at: number, count: number): number;
-}
-interface BrotliOut {
-  buffer: Uint8Array;
-  write(buf: Uint8Array, count: number): number;
-}
-const decodeBrotli = brotliDecoder as (input: BrotliIn, output: BrotliOut) => void;
-
-function brotli(body: Uint8Array, max: number): Uint8Array {
-  let pos = 0;
-  const input: BrotliIn = {
-    read(buf, at, count) {
-      const n = Math.min(count, body.length - pos);
-      buf.set(body.subarray(pos, pos + n), at);
-      pos += n;
-      return n;
-    },
-  };
-  let buffer: Uint8Array = new Uint8Array(0);
-  let written = 0;
-  const output: BrotliOut = {
-    get buffer() {
-      return buffer;
-    },
-    // The decoder sets a larger buffer before each meta-block.
-    set buffer(next: Uint8Array) {
-      if (next.length > max) throw expandsPast('br', max);
-      buffer = next;
-    },
-    write(buf, count) {
-      if (written + count > max) throw expandsPast('br', max);
-      if (written + count > buffer.length) {
-        const grown = new Uint8Array(written + count);
-        grown.set(buffer.subarray(0, written));
-        buffer = grown;
-      }
-      buffer.set(buf.subarray(0, count), written);
-      written += count;
-      return count;
-    },
-  };
-  try {
-    decodeBrotli(input, output);
-  } catch (e) {
-    if (e instanceof ProtocolError) throw e;
-    if (e instanceof Error && /unexpected end of input/i.test(e.message)) throw new ProtocolError('Content-Encoding br: the compressed body ends early');
-    throw new ProtocolError(`Content-Encoding br: ${e instanceof Error ? e.message : 'the compressed body does not decode'}`);
-  }
-  return buffer.slice(0, written);
 }
 
 /** RFC 9659 §3: a zstd content coding's window is at most 8 MiB. */
@@ -210,8 +155,7 @@ export function decodeContent(body: Uint8Array, codings: string[], max: number):
   if (codings.length === 0 || codings.some((c) => !(DECODABLE as readonly string[]).includes(c))) return null;
   let bytes = body;
   for (const coding of [...codings].reverse()) {
-    if (coding === 'br') bytes = brotli(bytes, max);
-    else if (coding === 'zstd') bytes = zstd(bytes, max);
+    if (coding === 'zstd') bytes = zstd(bytes, max);
     else if (coding === 'deflate') {
       // zlib's header: CMF 0x?8 with (CMF*256 + FLG) % 31 == 0; otherwise raw DEFLATE.
       const zlib = bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0;
