@@ -1,5 +1,4 @@
-// br and zstd content decoding through workerd: nginx's brotli filter compressing on the fly, a file compressed by
-// Debian's zstd CLI, and decompression bombs of both refused at the expansion cap.
+// zstd content decoding through workerd: a file compressed by Debian's zstd CLI, decoded to the original bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from '../../../test/harness.ts';

@@ -1,15 +1,12 @@
-// Content codings (RFC 9110 8.4.1): gzip, x-gzip, deflate, br (RFC 7932) and zstd (RFC 8878, RFC 9659) undone for
+// Content codings (RFC 9110 8.4.1): gzip, x-gzip, deflate and zstd (RFC 8878, RFC 9659) undone for
 // display, with a cap on what the body may expand to. "deflate" is the zlib format (RFC 1950); servers that send
 // raw DEFLATE (RFC 1951) are read too.
 //
-// How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. br decodes with
-// the brotli package's decoder (pure JS, so it runs in workerd) into an output of ours: the decoder grows its output
-// to each meta-block's declared length before decoding it, and ours refuses a size past the cap, so a bomb costs at
-// most the cap plus one meta-block (16 MiB), beside the decoder's window (16 MiB at most). The package's exports hide that decoder (its one-call form grows without
-// bound), hence the path into the package. zstd is
+// How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. zstd is
 // walked frame by frame here first (frame header, block headers, checksum): a window larger than RFC 9659's 8 MiB
 // or a declared content size past the cap is refused before the decoder allocates anything, then each frame is
-// decoded block by block with fzstd, stopping at the cap.
+// decoded block by block with fzstd, stopping at the cap. br is not decoded: the one maintained pure-JS decoder
+// carries the 122 KB brotli dictionary, which would put the Worker bundle over its 1 MiB gzip budget.
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { Inflate, Z_STREAM_END } from 'pako';
 import { concat } from '../../core/bytes.ts';
