@@ -75,9 +75,13 @@ export class InflateStream {
 export class DeflateStream {
   private readonly strm = new ZStream();
 
-  constructor(private readonly name = 'deflate stream') {
-    // Level 6, a 32 KiB window, memLevel 8: zlib's defaults.
-    zlibDeflateInit2(this.strm, 6, 8, -15, 8, Z_DEFAULT_STRATEGY);
+  /** `windowBits`: 9–15, the LZ77 window as a power of two (15, 32 KiB, is zlib's default). */
+  constructor(
+    private readonly name = 'deflate stream',
+    windowBits = 15,
+  ) {
+    // Level 6 and memLevel 8: zlib's defaults.
+    zlibDeflateInit2(this.strm, 6, 8, -windowBits, 8, Z_DEFAULT_STRATEGY);
   }
 
   deflate(input: Uint8Array): Uint8Array {

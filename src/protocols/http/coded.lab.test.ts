@@ -24,3 +24,10 @@ test('http zstd: a file compressed by the zstd CLI, sent with Content-Encoding: 
   assert.equal(Buffer.from(r.response.decoded.base64, 'base64').toString(), codedText());
 });
 
+
+test('http: a decompression bomb (zstd of 32 MiB of zeros) is a protocol error at the expansion cap', async () => {
+  const r = await call('http', 'request', { ...target, path: f.zstdBomb });
+  assert.equal(r.status, 502, JSON.stringify(r.body).slice(0, 500));
+  assert.equal(r.body.error.code, 'protocol_error');
+  assert.match(r.body.error.message, /Content-Encoding zstd: the body expands past 8388608 bytes/);
+});

@@ -4,12 +4,11 @@
 // on from one message to the next, so each direction keeps one compressor (ours) and one decompressor (the
 // server's) for the whole connection, unless the answer says *_no_context_takeover.
 //
-// pako does the DEFLATE work: it flushes with Z_SYNC_FLUSH and keeps its state between messages, which the
+// core/inflate.ts (pako's zlib port) does the DEFLATE work: it flushes with Z_SYNC_FLUSH and keeps its state between messages, which the
 // runtime's CompressionStream cannot (it only ends a stream), and it inflates into a buffer we cap.
-import { Deflate, Z_SYNC_FLUSH } from 'pako';
 import { concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
-import { InflateStream } from '../../core/inflate.ts';
+import { DeflateStream, InflateStream } from '../../core/inflate.ts';
 
 export interface DeflateOffer {
   serverNoContextTakeover?: boolean;
@@ -109,19 +108,15 @@ function endsWithTail(b: Uint8Array): boolean {
 
 /** One connection's compressor and decompressor, as agreed. */
 export class PerMessageDeflate {
-  private deflater: Deflate | undefined;
+  private deflater: DeflateStream | undefined;
   private inflater: InflateStream | undefined;
 
   constructor(readonly agreed: DeflateAgreed) {}
 
   /** §7.2.1: compresses one message's payload (with our window carried on unless client_no_context_takeover). */
   compress(data: Uint8Array): Uint8Array {
-    if (!this.deflater || this.agreed.clientNoContextTakeover) this.deflater = new Deflate({ raw: true, windowBits: Math.max(9, this.agreed.clientMaxWindowBits) });
-    const d = this.deflater;
-    d.chunks = [];
-    if (!d.push(data, Z_SYNC_FLUSH)) throw new ProtocolError(`permessage-deflate: ${d.msg || 'deflate failed'}`);
-    const out = concat(d.chunks);
-    d.chunks = [];
+    if (!this.deflater || this.agreed.clientNoContextTakeover) this.deflater = new DeflateStream('permessage-deflate', Math.max(9, this.agreed.clientMaxWindowBits));
+    const out = this.deflater.deflate(data);
     // A sync flush ends with an empty stored block, 00 00 ff ff: removed (§7.2.1).
     return endsWithTail(out) ? out.subarray(0, out.length - 4) : out;
   }
