@@ -50,7 +50,10 @@ test('http/1.0: pipelining asked of it says why it cannot, and every request is 
     r.responses.map((x: any) => x.body.text),
     [f.fileText, lines(2), f.fileText, lines(4)],
   );
-  assert.equal(r.connections, 4);
+  // Every response on a connection of its own. The server may reset the first connection, with the requests queued
+  // behind its response, before that response is read: those requests then go again, one connection each (5 in all).
+  assert.equal(new Set(r.responses.map((x: any) => x.connection)).size, 4);
+  assert.ok(r.connections === 4 || r.connections === 5, `connections: ${r.connections}`);
   assert.equal(r.pipelining.asked, 4);
   assert.equal(r.pipelining.used, 1);
   assert.match(r.pipelining.why, /^the server answers HTTP\/1\.0 without keep-alive, so it ends the connection after each response .*RFC 9112 §9\.3\.2/);

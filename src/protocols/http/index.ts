@@ -6,7 +6,7 @@ import { CookieJar } from './cookies.ts';
 import { z } from 'zod';
 import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
-import { InvalidInput, PortolanError } from '../../core/errors.ts';
+import { InvalidInput, PortolanError, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type ProxyRoute, type TargetFields, type ViaInput } from '../../core/protocol.ts';
 import { proxyAuthRefusal } from '../httpproxy/client.ts';
 import { maskedHead, proxyAuthorization } from '../httpproxy/codec.ts';
@@ -422,6 +422,10 @@ export default defineProtocol({
         // A response that ends the connection voids the requests behind it; they go again on a new connection.
         const inFlight: { path: string; req: ExchangeRequest; sent: SentRequest & { sentAt: number }; t0: number; reused: boolean }[] = [];
         let next = 0;
+        // The server closed a connection with pipelined requests on it before answering (HTTP/1.0 peers reset it when
+        // requests arrive behind their response): the rest go again one at a time (RFC 9112 §9.3.1: GET and HEAD,
+        // the only methods here, are idempotent).
+        let fellBack = false;
         while (responses.length < input.paths.length) {
           if (!current) {
             current = await open(ctx, origin, connections > 0, route);
@@ -430,16 +434,27 @@ export default defineProtocol({
             inFlight.length = 0;
             next = responses.length;
           }
-          while (inFlight.length < depth && next < input.paths.length) {
-            const path = input.paths[next++];
-            const proxied = viaOpened(current, origin, path);
-            const req: ExchangeRequest = { method: input.method, target: proxied.target, headers: [...buildHeaders(origin, user, { chunked: false }), ...proxied.fields], maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0, secretHead: proxied.fields.length > 0 };
-            const t0 = performance.now();
-            const sent = await writeRequest(current.conn, req);
-            inFlight.push({ path, req, sent: { ...sent, sentAt: performance.now() - t0 }, t0, reused: next - 1 > responses.length || responses.at(-1)?.connection === connections });
+          let f: (typeof inFlight)[number];
+          let x: Awaited<ReturnType<typeof readResponse>>;
+          try {
+            while (inFlight.length < depth && next < input.paths.length) {
+              const path = input.paths[next++];
+              const proxied = viaOpened(current, origin, path);
+              const req: ExchangeRequest = { method: input.method, target: proxied.target, headers: [...buildHeaders(origin, user, { chunked: false }), ...proxied.fields], maxBodyBytes: input.maxBodyBytes, maxRawBytes: 0, secretHead: proxied.fields.length > 0 };
+              const t0 = performance.now();
+              const sent = await writeRequest(current.conn, req);
+              inFlight.push({ path, req, sent: { ...sent, sentAt: performance.now() - t0 }, t0, reused: next - 1 > responses.length || responses.at(-1)?.connection === connections });
+            }
+            f = inFlight.shift()!;
+            x = await readResponse(current.conn, f.req, () => performance.now() - f.t0, f.sent);
+          } catch (e) {
+            if (classify(e).code !== 'closed' || depth === 1 || fellBack) throw e;
+            fellBack = true;
+            depth = 1;
+            await current.conn.close();
+            current = undefined;
+            continue;
           }
-          const f = inFlight.shift()!;
-          const x = await readResponse(current.conn, f.req, () => performance.now() - f.t0, f.sent);
           if (current.forward && x.head.status === 407) throw proxyAuthRefusal(x.head, current.forward.username);
           onThis++;
           const type = x.head.headers.find(([n]) => n === 'content-type')?.[1];
@@ -456,7 +471,7 @@ export default defineProtocol({
           });
           if (!x.reusable) {
             // RFC 9112 §9.3.2: pipelining needs a persistent connection. One that ends after its first response never is.
-            if (depth > 1 && onThis === 1 && next > responses.length) {
+            if (why === null && input.pipeline > 1 && onThis === 1 && (next > responses.length || fellBack)) {
               why = persistence(x.head);
               depth = 1;
             }
