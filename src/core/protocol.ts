@@ -5,6 +5,7 @@ import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from '.
 import type { DatagramConn } from './datagram.ts';
 import { MAX_TRANSFER_TIMEOUT_MS, type DownloadTarget, type TransferSpec, type UploadSource } from './files.ts';
 import type { CryptoPort } from './crypto.ts';
+import type { CodecsPort } from './codecs.ts';
 import type { FailureCode } from './errors.ts';
 import type { Identification } from './identify.ts';
 import type { Transcript } from './transcript.ts';
@@ -78,6 +79,8 @@ export interface OperationContext {
   readonly runtime: 'workers' | 'node' | 'browser';
   readonly capabilities: ReadonlySet<Capability>;
   readonly crypto: CryptoPort;
+  /** Decoders built into the host (brotli); absent in the browser. */
+  readonly codecs?: CodecsPort;
   readonly transcript: Transcript;
   readonly timing: Timing;
   /** Opens a connection through the target guard; defaults to the operation's target. */

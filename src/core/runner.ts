@@ -5,6 +5,7 @@ import { unsupportedReasons } from './capabilities.ts';
 import { Conn, joinHostPort, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';
 import type { CryptoPort } from './crypto.ts';
+import type { CodecsPort } from './codecs.ts';
 import { InvalidInput, PortolanError, ProtocolError, TargetBlocked, UnsupportedRuntime, classify, type FieldIssue } from './errors.ts';
 import { proxyDialer, proxyLabel, type ProxyHandshake } from './proxy.ts';
 import { guardDownload, guardUpload, MAX_TRANSFER_TIMEOUT_MS, STREAM_TIMEOUT_MS, type DownloadTarget, type UploadSource } from './files.ts';
@@ -30,6 +31,8 @@ export interface HostEnv {
   dialer: Dialer;
   guard: TargetGuard;
   crypto: CryptoPort;
+  /** Decoders built into the host (brotli), where it has them. */
+  codecs?: CodecsPort;
   /** SSH jump hosts (`via`), where the host wires the SSH client in. */
   jump?: JumpHostProvider;
   /** false: operations that run code on the target (`runsCode`) are refused (the CODE_EXECUTION=off setting). */
@@ -307,6 +310,7 @@ export async function runOperation(
     runtime: env.dialer.runtime,
     capabilities: have,
     crypto: env.crypto,
+    codecs: env.codecs,
     transcript,
     timing,
     dial,

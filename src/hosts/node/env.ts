@@ -9,6 +9,7 @@ import type { HostEnv } from '../../core/runner.ts';
 import { createGuard, parsePolicy, type Resolver, type TargetPolicy } from '../../guard/index.ts';
 import { NodeDialer } from './dialer.ts';
 import { capabilitiesFrom, type RuntimeProbe } from './probe.ts';
+import { zlibCodecs } from '../zlib.ts';
 
 const MAX_ADDRESSES = 32;
 
@@ -48,7 +49,7 @@ export function nodeHostEnv(opts: NodeEnvOptions = {}): HostEnv {
     runtime: 'node',
     cloudflareCheck: false,
   });
-  return { dialer, guard, crypto: webCrypto(), jump: sshJumpHost, proxy: proxyHandshake, codeExecution: opts.codeExecution };
+  return { dialer, guard, crypto: webCrypto(), codecs: zlibCodecs, jump: sshJumpHost, proxy: proxyHandshake, codeExecution: opts.codeExecution };
 }
 
 /** The CLI's policy: every address, since whoever runs it can open any socket anyway. */

@@ -12,6 +12,7 @@ import { proxyHandshake } from '../../protocols/socks/hop.ts';
 import { WorkersDialer } from './dialer.ts';
 import { rootStore } from './roots.ts';
 import { durableObjectLimiter, type RateLimitBucket } from './ratelimit.ts';
+import { zlibCodecs } from '../zlib.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
 
@@ -85,7 +86,7 @@ function appFor(env: Env) {
   const targetBucket = bucket(env.RATE_LIMIT_TARGET, '60/60');
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
-    env: { dialer, guard, crypto, jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
+    env: { dialer, guard, crypto, codecs: zlibCodecs, jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
     protocols,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,

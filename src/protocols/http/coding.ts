@@ -1,21 +1,25 @@
-// Content codings (RFC 9110 8.4.1): gzip, x-gzip, deflate and zstd (RFC 8878, RFC 9659) undone for
+// Content codings (RFC 9110 8.4.1): gzip, x-gzip, deflate, br (RFC 7932) and zstd (RFC 8878, RFC 9659) undone for
 // display, with a cap on what the body may expand to. "deflate" is the zlib format (RFC 1950); servers that send
 // raw DEFLATE (RFC 1951) are read too.
 //
-// How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. zstd is
+// How it works: gzip and deflate inflate with pako, stopping as soon as the output passes the cap. br decodes with
+// the host's brotli (the codecs port: Google's C decoder in workerd and Node), its output limited to the cap, so a
+// bomb costs at most the cap; a host without it (the browser) leaves br as sent. zstd is
 // walked frame by frame here first (frame header, block headers, checksum): a window larger than RFC 9659's 8 MiB
 // or a declared content size past the cap is refused before the decoder allocates anything, then each frame is
-// decoded block by block with fzstd, stopping at the cap. br is not decoded: the one maintained pure-JS decoder
-// carries the 122 KB brotli dictionary, which would put the Worker bundle over its 1 MiB gzip budget.
+// decoded block by block with fzstd, stopping at the cap.
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { Inflate, Z_STREAM_END } from 'pako';
 import { concat } from '../../core/bytes.ts';
+import type { CodecsPort } from '../../core/codecs.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
-export const DECODABLE = ['gzip', 'x-gzip', 'deflate', 'zstd'] as const;
+export const DECODABLE = ['gzip', 'x-gzip', 'deflate', 'br', 'zstd'] as const;
 
-/** The Accept-Encoding value that asks for every coding decoded here, and nothing else. */
-export const ACCEPT_ENCODING = 'gzip, deflate, zstd';
+/** The Accept-Encoding value that asks for every coding decoded on this host, and nothing else. */
+export function acceptEncoding(codecs: CodecsPort | undefined): string {
+  return codecs ? 'gzip, deflate, br, zstd' : 'gzip, deflate, zstd';
+}
 
 export interface Decoded {
   /** The codings as the server listed them, in the order they were applied. */
@@ -59,6 +63,18 @@ function inflateOnce(body: Uint8Array, coding: string, max: number, windowBits: 
   if (inf.err !== 0 && inf.err !== Z_STREAM_END) throw new ProtocolError(`Content-Encoding ${coding}: ${inf.msg || `inflate error ${inf.err}`}`);
   if (!inf.ended) throw new ProtocolError(`Content-Encoding ${coding}: the compressed body ends early`);
   return out.bytes();
+}
+
+function brotli(codecs: CodecsPort, body: Uint8Array, max: number): Uint8Array {
+  try {
+    return codecs.brotliDecompress(body, max);
+  } catch (e) {
+    // Past maxOutputLength: Node throws ERR_BUFFER_TOO_LARGE, workerd "Memory limit exceeded", both RangeErrors.
+    if (e instanceof RangeError) throw expandsPast('br', max);
+    const message = e instanceof Error ? e.message : String(e);
+    if (/unexpected end of file/i.test(message)) throw new ProtocolError('Content-Encoding br: the compressed body ends early');
+    throw new ProtocolError(`Content-Encoding br: ${message || 'the compressed body does not decode'}`);
+  }
 }
 
 /** RFC 9659 §3: a zstd content coding's window is at most 8 MiB. */
@@ -148,11 +164,12 @@ function zstd(body: Uint8Array, max: number): Uint8Array {
 }
 
 /** Undoes the codings, last applied first; null when one of them is not one decoded here (it is shown as sent). */
-export function decodeContent(body: Uint8Array, codings: string[], max: number): Decoded | null {
-  if (codings.length === 0 || codings.some((c) => !(DECODABLE as readonly string[]).includes(c))) return null;
+export function decodeContent(body: Uint8Array, codings: string[], max: number, codecs?: CodecsPort): Decoded | null {
+  if (codings.length === 0 || codings.some((c) => !(DECODABLE as readonly string[]).includes(c) || (c === 'br' && !codecs))) return null;
   let bytes = body;
   for (const coding of [...codings].reverse()) {
-    if (coding === 'zstd') bytes = zstd(bytes, max);
+    if (coding === 'br') bytes = brotli(codecs!, bytes, max);
+    else if (coding === 'zstd') bytes = zstd(bytes, max);
     else if (coding === 'deflate') {
       // zlib's header: CMF 0x?8 with (CMF*256 + FLG) % 31 == 0; otherwise raw DEFLATE.
       const zlib = bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0;
