@@ -279,7 +279,8 @@ const atftpd: LabServer = {
 
 // telnetd (inetutils) and the netkit rsh family, run by one xinetd: a user with a password (telnet, rexec)
 // and a .rhosts trusting `portolan` at localhost (rsh, rlogin); telnetd-ssl (netkit with SSL, unpacked: it
-// conflicts with the other telnetd) for Telnet over TLS from the first byte (port 992's telnets).
+// conflicts with the other telnetd) for Telnet over TLS from the first byte (port 992's telnets), and again on a
+// port of its own offering TLS inside Telnet (AUTHENTICATION with its SSL type, RFC 2941).
 
 async function ensureRemoteUser(ctx: LabContext): Promise<string> {
   const r = nodeFacts.remote;
@@ -322,7 +323,7 @@ const remoteShells: LabServer = {
   area: 'node',
   packages: ['xinetd', 'inetutils-telnetd', 'rsh-server', 'rsh-client'],
   unpacked: ['telnetd-ssl'],
-  ports: [p.telnet, p.rsh, p.rlogin, p.rexec, ports.sshftp.telnets],
+  ports: [p.telnet, p.telnetLinemode, p.rsh, p.rlogin, p.rexec, ports.sshftp.telnets, ports.sshftp.telnetAuthSsl],
   async start(ctx) {
     await ensureRemoteUser(ctx);
     const conf = ctx.writeFile(
@@ -330,6 +331,8 @@ const remoteShells: LabServer = {
       [
         `defaults\n{\n\tlog_type = FILE ${join(ctx.dir, 'service.log')}\n\tlog_on_success = PID HOST EXIT\n\tlog_on_failure = HOST\n\tinstances = 50\n\tcps = 1000 1\n}\n`,
         xinetdService('telnet', p.telnet, '/usr/sbin/telnetd'),
+        // --linemode: LINEMODE kept on after login (which clears the pty's EXTPROC), edit mode following the pty's ICANON.
+        xinetdService('telnet-linemode', p.telnetLinemode, '/usr/sbin/telnetd', '--linemode'),
         // -z ssl: TLS first, then Telnet; -z secure: never fall back to the clear; -L: login(1) itself (its telnetlogin wrapper is not installed).
         xinetdService(
           'telnets',
@@ -337,6 +340,8 @@ const remoteShells: LabServer = {
           join(ctx.unpacked('telnetd-ssl'), 'usr/sbin/in.telnetd'),
           `-L /bin/login -z ssl -z secure -z cert=${ctx.tls.certPath} -z key=${ctx.tls.keyPath}`,
         ),
+        // Without -z ssl: Telnet first, DO AUTHENTICATION offering SSL, the handshake after REPLY SSL ACCEPT; -z secure refuses a client that stays in the clear.
+        xinetdService('telnet-authssl', ports.sshftp.telnetAuthSsl, join(ctx.unpacked('telnetd-ssl'), 'usr/sbin/in.telnetd'), `-L /bin/login -z secure -z cert=${ctx.tls.certPath} -z key=${ctx.tls.keyPath}`),
         xinetdService('shell', p.rsh, '/usr/sbin/in.rshd'),
         xinetdService('login', p.rlogin, '/usr/sbin/in.rlogind'),
         xinetdService('exec', p.rexec, '/usr/sbin/in.rexecd'),
@@ -348,6 +353,8 @@ const remoteShells: LabServer = {
     // telnetd opens with option negotiation: IAC (255) DO/WILL ...
     const t = await exchange(p.telnet, { until: (b) => b.length >= 3 });
     if (t[0] !== 255) throw new Error(`telnetd: no option negotiation, got ${preview(t)}`);
+    const lm = await exchange(p.telnetLinemode, { until: (b) => b.length >= 3 });
+    if (lm[0] !== 255) throw new Error(`telnetd --linemode: no option negotiation, got ${preview(lm)}`);
     // telnetd-ssl: a TLS handshake with the lab certificate, then option negotiation inside it.
     const secure = await new Promise<Buffer>((resolve, reject) => {
       const s = tls.connect({ host: '127.0.0.1', port: ports.sshftp.telnets, servername: 'localhost', ca: readFileSync(ctx.tls.caPath) });
@@ -356,6 +363,9 @@ const remoteShells: LabServer = {
       s.once('error', (e) => (clearTimeout(timer), reject(e)));
     });
     if (secure[0] !== 255) throw new Error(`telnetd-ssl: no option negotiation over TLS, got ${preview(secure)}`);
+    // telnetd-ssl without -z ssl: option negotiation in the clear (AUTHENTICATION comes once the first is answered).
+    const auth = await exchange(ports.sshftp.telnetAuthSsl, { until: (b) => b.length >= 3 });
+    if (auth[0] !== 255) throw new Error(`telnetd-ssl (AUTH SSL): no option negotiation, got ${preview(auth)}`);
     // rexecd: "\0user\0password\0command\0" — answers \0 and the output, or \1 and why.
     const r = nodeFacts.remote;
     const out = await exchange(p.rexec, { send: `0\0${r.user}\0${r.password}\0cat ${r.file}\0`, until: (b) => b.includes(r.fileText.trim()) });

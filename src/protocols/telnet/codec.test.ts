@@ -154,3 +154,22 @@ test('subnegotiations are described by name', () => {
   n.answer({ type: 'subnegotiation', option: Opt.NAWS, data: Uint8Array.of(0, 132, 0, 43) });
   assert.deepEqual(n.log, ['< IAC SB TERMINAL-TYPE SEND IAC SE', '< IAC SB NEW-ENVIRON SEND VAR USER USERVAR IAC SE', '< IAC SB NAWS 132x43 IAC SE']);
 });
+
+test('AUTHENTICATION with the SSL type (RFC 2941): SEND listing SSL is answered IS SSL START, ACCEPT is the go-ahead', () => {
+  const n = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, authSsl: true });
+  assert.deepEqual(n.answer({ type: 'negotiate', verb: 'DO', option: Opt.AUTHENTICATION }).map((r) => r.text), ['IAC WILL AUTHENTICATION']);
+  const start = n.answer({ type: 'subnegotiation', option: Opt.AUTHENTICATION, data: Uint8Array.of(1, 2, 0, 7, 0) });
+  assert.deepEqual(start.map((r) => r.text), ['IAC SB AUTHENTICATION IS SSL 0 START IAC SE']);
+  assert.equal(toHex(start[0].bytes), 'fffa25000700 01fff0'.replace(' ', ''));
+  assert.equal(n.auth.state, 'started');
+  assert.deepEqual(n.auth.offered, ['KERBEROS_V5', 'SSL']);
+  n.answer({ type: 'subnegotiation', option: Opt.AUTHENTICATION, data: Uint8Array.of(2, 7, 0, 2) });
+  assert.equal(n.auth.state, 'accepted');
+  // SSL not offered: IS NULL, and the state says so; without authSsl the option is refused.
+  const other = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24, authSsl: true });
+  other.answer({ type: 'negotiate', verb: 'DO', option: Opt.AUTHENTICATION });
+  assert.deepEqual(other.answer({ type: 'subnegotiation', option: Opt.AUTHENTICATION, data: Uint8Array.of(1, 2, 0) }).map((r) => r.text), ['IAC SB AUTHENTICATION IS NULL 0 IAC SE']);
+  assert.equal(other.auth.state, 'not-offered');
+  const off = new Negotiator({ terminalType: 'xterm', cols: 80, rows: 24 });
+  assert.deepEqual(off.answer({ type: 'negotiate', verb: 'DO', option: Opt.AUTHENTICATION }).map((r) => r.text), ['IAC WONT AUTHENTICATION']);
+});

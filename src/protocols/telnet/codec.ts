@@ -1,12 +1,14 @@
 // Telnet, RFC 854 (NVT, IAC commands) and RFC 855 (option negotiation, subnegotiation), with the options this
 // client speaks: TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073), END-OF-RECORD (RFC 885), ECHO (RFC 857), SGA (RFC 858),
-// BINARY (RFC 856), NEW-ENVIRON (RFC 1572: USER and other variables) and the older ENVIRON (RFC 1408, answered the
-// same way). LINEMODE (RFC 1184) is refused: the terminal is the user's, characters go as typed and the server edits.
-// The negotiation follows RFC 1143's rule: answer only what changes a state, so no loop can start.
+// BINARY (RFC 856), NEW-ENVIRON (RFC 1572: USER and other variables), the older ENVIRON (RFC 1408, answered the
+// same way) and LINEMODE (RFC 1184: accepted when the settings say so; its MODE, SLC and FORWARDMASK are answered by
+// linemode.ts, and named here for the transcript). The negotiation follows RFC 1143's rule: answer only what changes
+// a state, so no loop can start.
 import { ProtocolError } from '../../core/errors.ts';
 
 export const IAC = 255;
-export const Cmd = { SE: 240, NOP: 241, DM: 242, BRK: 243, IP: 244, AO: 245, AYT: 246, EC: 247, EL: 248, GA: 249, SB: 250, WILL: 251, WONT: 252, DO: 253, DONT: 254, EOR: 239 } as const;
+// EOF, SUSP and ABORT are RFC 1184's (2.5): what a client in LINEMODE with TRAPSIG or EDIT sends for those keys.
+export const Cmd = { SE: 240, NOP: 241, DM: 242, BRK: 243, IP: 244, AO: 245, AYT: 246, EC: 247, EL: 248, GA: 249, SB: 250, WILL: 251, WONT: 252, DO: 253, DONT: 254, EOR: 239, ABORT: 238, SUSP: 237, EOF: 236 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, k])) as Record<number, string>;
 
 export const Opt = { BINARY: 0, ECHO: 1, SGA: 3, STATUS: 5, TIMING_MARK: 6, TTYPE: 24, EOR: 25, NAWS: 31, TSPEED: 32, LFLOW: 33, LINEMODE: 34, XDISPLOC: 35, ENVIRON: 36, AUTHENTICATION: 37, ENCRYPT: 38, NEW_ENVIRON: 39 } as const;
@@ -192,7 +194,69 @@ function environItems(data: Uint8Array, types: Record<number, string> = ENV_TYPE
   return items;
 }
 
-/** A subnegotiation by name: TERMINAL-TYPE SEND, NAWS 80x24, NEW-ENVIRON SEND VAR USER ...; other options in hex. */
+/** RFC 1184 2.2: the MODE mask's bits. */
+export const Mode = { EDIT: 1, TRAPSIG: 2, ACK: 4, SOFT_TAB: 8, LIT_ECHO: 16 } as const;
+/** RFC 1184 2.1: LINEMODE's suboptions. */
+export const LM = { MODE: 1, FORWARDMASK: 2, SLC: 3 } as const;
+/** RFC 1184 2.4: the special characters, by function number, and the modifier byte's levels and flags. */
+export const SLC_NAMES = ['', 'SYNCH', 'BRK', 'IP', 'AO', 'AYT', 'EOR', 'ABORT', 'EOF', 'SUSP', 'EC', 'EL', 'EW', 'RP', 'LNEXT', 'XON', 'XOFF', 'FORW1', 'FORW2', 'MCL', 'MCR', 'MCWL', 'MCWR', 'MCBOL', 'MCEOL', 'INSRT', 'OVER', 'ECR', 'EWR', 'EBOL', 'EEOL'] as const;
+export const Level = { NOSUPPORT: 0, CANTCHANGE: 1, VALUE: 2, DEFAULT: 3 } as const;
+export const SLC_ACK = 0x80;
+export const SLC_FLUSHIN = 0x40;
+export const SLC_FLUSHOUT = 0x20;
+const LEVEL_NAMES = ['NOSUPPORT', 'CANTCHANGE', 'VALUE', 'DEFAULT'];
+
+export function modeNames(mask: number): string {
+  const names = Object.entries(Mode)
+    .filter(([, bit]) => mask & bit)
+    .map(([name]) => name.replace('_', '-'));
+  return names.length ? names.join('|') : '0';
+}
+
+/** A character as a terminal shows it: ^C for control characters, ^? for DEL. */
+export function caret(b: number): string {
+  if (b < 0x20) return `^${String.fromCharCode(b + 0x40)}`;
+  if (b === 0x7f) return '^?';
+  return b < 0x80 ? String.fromCharCode(b) : `0x${b.toString(16)}`;
+}
+
+/** RFC 2941: AUTHENTICATION's commands, and the SSL type's (7, Tim Hudson's SSLtelnet, as telnetd-ssl speaks it). */
+export const Auth = { IS: 0, SEND: 1, REPLY: 2, NAME: 3, NULL: 0, SSL: 7, SSL_START: 1, SSL_ACCEPT: 2, SSL_REJECT: 3 } as const;
+const AUTH_TYPES: Record<number, string> = { 0: 'NULL', 1: 'KERBEROS_V4', 2: 'KERBEROS_V5', 3: 'SPX', 4: 'MINK', 5: 'SRP', 6: 'RSA', 7: 'SSL', 10: 'LOKI', 11: 'SSA', 12: 'KEA_SJ', 13: 'KEA_SJ_INTEG', 14: 'DSS', 15: 'NTLM' };
+
+export function authTypeName(t: number): string {
+  return AUTH_TYPES[t] ?? `type ${t}`;
+}
+
+function describeAuthentication(data: Uint8Array): string | null {
+  const verb = ['IS', 'SEND', 'REPLY', 'NAME'][data[0]];
+  if (verb === undefined) return null;
+  if (data[0] === Auth.SEND) {
+    const pairs: string[] = [];
+    for (let i = 1; i + 1 < data.length; i += 2) pairs.push(`${authTypeName(data[i])} ${data[i + 1]}`);
+    return `AUTHENTICATION SEND ${pairs.join(', ')}`;
+  }
+  if (data[0] === Auth.NAME) return `AUTHENTICATION NAME ${String.fromCharCode(...data.subarray(1, 65))}`;
+  const what = data[1] === Auth.SSL && data.length >= 4 ? (['', 'START', 'ACCEPT', 'REJECT'][data[3]] ?? String(data[3])) : Array.from(data.subarray(3, 19), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `AUTHENTICATION ${verb} ${authTypeName(data[1])} ${data[2] ?? ''} ${what}`.trimEnd();
+}
+
+function describeLinemode(data: Uint8Array): string | null {
+  if (data[0] === LM.MODE && data.length === 2) return `LINEMODE MODE ${modeNames(data[1])}`;
+  if (data[0] >= Cmd.WILL && data[0] <= Cmd.DONT && data[1] === LM.FORWARDMASK) return `LINEMODE ${commandName(data[0])} FORWARDMASK${data.length > 2 ? ` ${data.length - 2} bytes` : ''}`;
+  if (data[0] === LM.SLC && data.length % 3 === 1) {
+    const triplets: string[] = [];
+    for (let i = 1; i + 2 < data.length; i += 3) {
+      const [f, m, v] = [data[i], data[i + 1], data[i + 2]];
+      const flags = [LEVEL_NAMES[m & 3], m & SLC_ACK ? 'ACK' : '', m & SLC_FLUSHIN ? 'FLUSHIN' : '', m & SLC_FLUSHOUT ? 'FLUSHOUT' : ''].filter(Boolean).join('|');
+      triplets.push(`${SLC_NAMES[f] ?? `function ${f}`} ${flags} ${caret(v)}`);
+    }
+    return `LINEMODE SLC ${triplets.join(', ')}`;
+  }
+  return null;
+}
+
+/** A subnegotiation by name: TERMINAL-TYPE SEND, NAWS 80x24, NEW-ENVIRON SEND VAR USER ..., LINEMODE MODE EDIT; other options in hex. */
 export function describeSubnegotiation(option: number, data: Uint8Array): string {
   const hex = () => Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
   if (option === Opt.TTYPE && data.length > 0) {
@@ -200,6 +264,14 @@ export function describeSubnegotiation(option: number, data: Uint8Array): string
     if (data[0] === 0) return `TERMINAL-TYPE IS ${String.fromCharCode(...data.subarray(1, 41))}`;
   }
   if (option === Opt.NAWS && data.length === 4) return `NAWS ${(data[0] << 8) | data[1]}x${(data[2] << 8) | data[3]}`;
+  if (option === Opt.LINEMODE) {
+    const lm = describeLinemode(data);
+    if (lm) return lm;
+  }
+  if (option === Opt.AUTHENTICATION && data.length > 0) {
+    const auth = describeAuthentication(data);
+    if (auth) return auth;
+  }
   if ((option === Opt.NEW_ENVIRON || option === Opt.ENVIRON) && data.length > 0 && data[0] <= 2) {
     const verb = ['IS', 'SEND', 'INFO'][data[0]];
     const items = environItems(data.subarray(1, 1 + MAX_SB), option === Opt.ENVIRON ? OLD_ENV_TYPES : ENV_TYPES);
@@ -254,13 +326,21 @@ export interface TelnetSettings {
   environ?: Record<string, string>;
   /** Refuse NEW-ENVIRON, so that a server falls back to the older ENVIRON (RFC 1408). */
   oldEnvironOnly?: boolean;
+  /** Accept LINEMODE (RFC 1184) when the server asks for it; refused with WONT otherwise. */
+  linemode?: boolean;
+  /** Accept AUTHENTICATION (RFC 2941) to ask for its SSL type: TLS from there on (telnetd-ssl). */
+  authSsl?: boolean;
 }
+
+/** Where AUTH SSL stands: not begun, START sent, the server's ACCEPT, its REJECT, or SSL not among the types it offered. */
+export type AuthSslState = 'idle' | 'started' | 'accepted' | 'rejected' | 'not-offered';
 
 /**
  * The client's side of option negotiation. Options the server may enable on its side (WILL): ECHO, SGA,
  * BINARY, EOR. Options this client enables (DO from the server): TERMINAL-TYPE, NAWS, SGA, BINARY, and
- * NEW-ENVIRON and ENVIRON when there are variables to give. Anything else is refused, LINEMODE included (RFC 1184 2.1:
- * a client that will not do linemode answers WONT; characters then go as typed and the server does the editing). A verb that would not change the state gets no answer (RFC 1143 §4, RFC 854).
+ * NEW-ENVIRON and ENVIRON when there are variables to give, LINEMODE when the settings accept it (otherwise WONT, RFC
+ * 1184 2.1: characters then go as typed and the server does the editing). Anything else is refused. A verb that would
+ * not change the state gets no answer (RFC 1143 §4, RFC 854).
  */
 export class Negotiator {
   readonly remote = new Set<number>();
@@ -270,6 +350,7 @@ export class Negotiator {
   readonly log: string[] = [];
   static readonly REMOTE_OK = new Set<number>([Opt.ECHO, Opt.SGA, Opt.BINARY, Opt.EOR]);
   static readonly LOCAL_OK = new Set<number>([Opt.TTYPE, Opt.NAWS, Opt.SGA, Opt.BINARY]);
+  auth: { state: AuthSslState; offered: string[] } = { state: 'idle', offered: [] };
 
   constructor(public settings: TelnetSettings) {}
 
@@ -305,7 +386,7 @@ export class Negotiator {
           break;
         case 'DO':
           if (this.local.has(o)) break;
-          if (Negotiator.LOCAL_OK.has(o) || this.givesEnviron(o)) {
+          if (Negotiator.LOCAL_OK.has(o) || this.givesEnviron(o) || (o === Opt.LINEMODE && this.settings.linemode === true) || (o === Opt.AUTHENTICATION && this.settings.authSsl === true)) {
             this.local.add(o);
             if (!this.asked.delete(`WILL ${o}`)) say('WILL', o);
             if (o === Opt.NAWS) push(windowSize(this.settings.cols, this.settings.rows), `IAC SB NAWS ${this.settings.cols}x${this.settings.rows} IAC SE`);
@@ -330,6 +411,7 @@ export class Negotiator {
         const bytes = environIs(this.settings.environ ?? {}, wanted, old);
         push(bytes, `IAC SB ${describeSubnegotiation(e.option, bytes.subarray(3, bytes.length - 2))} IAC SE`);
       }
+      if (e.option === Opt.AUTHENTICATION && this.local.has(Opt.AUTHENTICATION)) this.authenticate(e.data, push);
     }
     return out;
   }
@@ -342,6 +424,30 @@ export class Negotiator {
     if (Object.keys(this.settings.environ ?? {}).length === 0) return false;
     if (o === Opt.ENVIRON) return !this.local.has(Opt.NEW_ENVIRON);
     return o === Opt.NEW_ENVIRON && !this.settings.oldEnvironOnly;
+  }
+
+  /**
+   * RFC 2941 with the SSL type: SEND lists the types the server takes, as (type, modifiers) pairs; SSL among them is
+   * answered IS SSL START, anything else IS NULL (none taken). REPLY SSL ACCEPT is the go-ahead for the TLS handshake.
+   */
+  private authenticate(data: Uint8Array, push: (bytes: Uint8Array, text: string) => void): void {
+    const say = (body: number[]) => push(subnegotiation(Opt.AUTHENTICATION, body), `IAC SB ${describeSubnegotiation(Opt.AUTHENTICATION, Uint8Array.from(body))} IAC SE`);
+    if (data[0] === Auth.SEND && this.auth.state === 'idle') {
+      const pairs: [number, number][] = [];
+      for (let i = 1; i + 1 < data.length; i += 2) pairs.push([data[i], data[i + 1]]);
+      this.auth.offered = pairs.map(([t]) => authTypeName(t));
+      const ssl = pairs.find(([t]) => t === Auth.SSL);
+      if (ssl) {
+        this.auth.state = 'started';
+        say([Auth.IS, Auth.SSL, ssl[1], Auth.SSL_START]);
+      } else {
+        this.auth.state = 'not-offered';
+        say([Auth.IS, Auth.NULL, 0]);
+      }
+    } else if (data[0] === Auth.REPLY && data[1] === Auth.SSL && this.auth.state === 'started') {
+      if (data[3] === Auth.SSL_ACCEPT) this.auth.state = 'accepted';
+      else if (data[3] === Auth.SSL_REJECT) this.auth.state = 'rejected';
+    }
   }
 
   /** NAWS update after a resize, when the server accepted NAWS. */

@@ -11,9 +11,17 @@ const terminal = {
   terminalType: z.string().regex(/^[A-Za-z0-9._+-]{1,40}$/, 'terminalType is a terminal name such as xterm-256color').default('xterm-256color').describe('Sent when the server asks (RFC 1091)'),
   cols: z.number().int().min(10).max(1000).default(80).describe('Window width, sent with NAWS (RFC 1073)'),
   rows: z.number().int().min(2).max(1000).default(24).describe('Window height'),
+  linemode: z
+    .boolean()
+    .default(true)
+    .describe('Accept LINEMODE (RFC 1184) when the server asks, as BSD telnet does: while the program on the server reads whole lines, the line is edited here (erase, word erase, kill, reprint, literal next) and sent whole, and interrupt, quit, suspend keys go as Telnet commands. false: WONT LINEMODE, and the server edits'),
 };
 
-const optionsState = z.object({ local: z.array(z.string()), remote: z.array(z.string()) });
+const optionsState = z.object({
+  local: z.array(z.string()),
+  remote: z.array(z.string()),
+  linemode: z.object({ mode: z.array(z.string()).describe('EDIT, TRAPSIG, SOFT-TAB, LIT-ECHO in force'), keys: z.record(z.string(), z.string()).describe('The special characters the server set (SLC), by function: IP ^C, EC ^?, ...') }).optional().describe('While LINEMODE is on'),
+});
 
 const environUser = z
   .string()
@@ -28,7 +36,7 @@ const oldEnviron = z
   .default(false)
   .describe('Give USER only with the older ENVIRON option (RFC 1408), refusing NEW-ENVIRON, for a server from before RFC 1572 (ENVIRON is answered either way when the server asks for it)');
 
-async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number; user?: string; oldEnviron?: boolean }): Promise<TelnetClient> {
+async function connect(ctx: OperationContext, input: { terminalType: string; cols: number; rows: number; user?: string; oldEnviron?: boolean; linemode: boolean }): Promise<TelnetClient> {
   const conn = await ctx.dial();
   const client = new TelnetClient(conn, {
     terminalType: input.terminalType,
@@ -36,8 +44,11 @@ async function connect(ctx: OperationContext, input: { terminalType: string; col
     rows: input.rows,
     environ: input.user ? { USER: input.user } : undefined,
     oldEnvironOnly: input.oldEnviron,
+    linemode: input.linemode,
+    authSsl: ctx.target.tls === 'starttls',
   });
   await client.open();
+  if (ctx.target.tls === 'starttls') await client.upgrade();
   return client;
 }
 
@@ -61,19 +72,19 @@ export default defineProtocol({
   id: 'telnet',
   title: 'Telnet',
   category: 'remote',
-  summary: 'Terminal sessions with option negotiation (terminal type, window size, echo, end of record, environment), also over TLS; the server\'s negotiation and banner; a login that runs one command and returns its output and exit status.',
+  summary: 'Terminal sessions with option negotiation (terminal type, window size, echo, end of record, environment, LINEMODE with line editing in the client), over TLS from the first byte or upgraded by AUTH SSL; the server\'s negotiation and banner; a login that runs one command and returns its output and exit status.',
   ports: [
     { port: 23, transport: 'tcp' },
     { port: 992, transport: 'tls', label: 'telnets (Telnet over TLS)' },
   ],
-  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143', 'RFC 1408', 'RFC 1571', 'RFC 1572'],
+  specs: ['RFC 854', 'RFC 855', 'RFC 856', 'RFC 857', 'RFC 858', 'RFC 885', 'RFC 1073', 'RFC 1091', 'RFC 1143', 'RFC 1184', 'RFC 1408', 'RFC 1571', 'RFC 1572', 'RFC 2941'],
   rating: {
-    stars: 4,
+    stars: 5,
     reason:
-      'A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY, EOR, NEW-ENVIRON (USER) and the older ENVIRON (RFC 1408, when NEW-ENVIRON is refused; VAR and VALUE swapped for a server that swaps them, RFC 1571) negotiated by RFC 1143 rules and shown by name in the negotiation and the transcript, IAC escaping and CR NUL; login-and-run with the exit status; Telnet over TLS from the first byte (port 992); lab-tested against inetutils telnetd and netkit telnetd-ssl on the Node host and on workerd (negotiation read back, USER taken by netkit login, inetutils falling back to ENVIRON, login, commands, wrong password; src/protocols/telnet/telnet.lab.test.ts). Not five: LINEMODE (RFC 1184) is refused with WONT, so MODE, SLC and FORWARDMASK are never negotiated: inetutils telnetd asks for MODE EDIT|TRAPSIG, line editing and signal trapping on the client, which this client (a relay of the terminal the user types in, characters sent as typed) does not do, and the server edits instead, and the Telnet START_TLS option is not spoken.',
+      "A terminal over WebSocket with TERMINAL-TYPE, NAWS (resizes too), ECHO, SGA, BINARY, EOR, NEW-ENVIRON (USER) and the older ENVIRON (RFC 1408, when NEW-ENVIRON is refused; VAR and VALUE swapped for a server that swaps them, RFC 1571), and LINEMODE (RFC 1184): MODE (EDIT, TRAPSIG, SOFT-TAB, LIT-ECHO) taken and acknowledged as the server's pty moves between line and character mode, the special characters (SLC) by the RFC's rules without loops, FORWARDMASK declined, a line editor here (erase, word erase, kill, reprint, literal next, EOF, FORW1/FORW2) echoing unless the server echoes or shows a password prompt, and interrupt, quit, suspend, AYT, AO and BRK keys sent as Telnet commands; all negotiated by RFC 1143 rules and shown by name in the negotiation and the transcript, IAC escaping and CR NUL; login-and-run with the exit status; TLS both ways telnetd-ssl offers it: from the first byte (port 992) and inside Telnet (AUTHENTICATION with the SSL type, RFC 2941: IS SSL START, the TLS handshake after REPLY SSL ACCEPT, before anything is typed). Lab-tested on the Node host and on workerd (src/protocols/telnet/telnet.lab.test.ts) against inetutils telnetd (negotiation read back, ENVIRON fallback, login, commands, wrong password; with --linemode: a word erased in the client before cat read the line, ^D as IAC EOF ending cat) and netkit telnetd-ssl (both TLS modes, login inside TLS, a server without AUTH SSL named). The interrupt keys under TRAPSIG are codec-tested (linemode.test.ts): inetutils telnetd on Linux turns IAC IP into the interrupt character, which a pty in external processing does not act on, so no lab server here shows their effect.",
   },
   verifiedAgainst: 'inetutils-telnetd 2:2.4-2+deb12u3, telnetd-ssl 0.17.41+really0.17-3',
-  tls: { implicit: { port: 992 } },
+  tls: { implicit: { port: 992 }, starttls: true },
   defaultOperation: 'negotiate',
   identify: identification,
   operations: {
@@ -94,7 +105,7 @@ export default defineProtocol({
           banner = client.takePending();
         }
         await client.conn.close();
-        return { banner: display(banner), prompt, options: client.negotiator.state(), negotiation: client.negotiator.log, records: client.records };
+        return { banner: display(banner), prompt, options: client.state(), negotiation: client.negotiator.log, records: client.records };
       },
     }),
     exec: operation({
@@ -144,7 +155,7 @@ export default defineProtocol({
         const body = text.slice(at + begin.length).replace(/^\r?\n/, '');
         const status = Number(new RegExp(`${end}(\\d+)$`).exec(text)![1]);
         const output = display(body.slice(0, body.lastIndexOf(end)));
-        return { output, exitStatus: status, banner: display(banner), options: client.negotiator.state(), negotiation: client.negotiator.log };
+        return { output, exitStatus: status, banner: display(banner), options: client.state(), negotiation: client.negotiator.log };
       },
     }),
     terminal: operation({
@@ -157,10 +168,10 @@ export default defineProtocol({
         let ended: 'server' | 'client' = 'server';
         let announced = '';
         const announce = () => {
-          const state = JSON.stringify(client.negotiator.state());
+          const state = JSON.stringify(client.state());
           if (state !== announced) {
             announced = state;
-            channel.send({ type: 'options', ...client.negotiator.state() });
+            channel.send({ type: 'options', ...client.state() });
           }
         };
         const fromServer = (async () => {
@@ -175,7 +186,10 @@ export default defineProtocol({
           for (;;) {
             const m: SessionMessage | null = await channel.receive();
             if (m === null) return 'client' as const;
-            if (m instanceof Uint8Array) await client.sendBytes(m);
+            if (m instanceof Uint8Array) {
+              const echo = await client.type(m);
+              if (echo.length) channel.send(echo);
+            }
             else if (m.type === 'resize' && typeof m.cols === 'number' && typeof m.rows === 'number') {
               const naws = client.negotiator.resize(Math.max(1, Math.min(1000, m.cols)), Math.max(1, Math.min(1000, m.rows)));
               if (naws) await client.conn.write(naws, { decode: `IAC SB NAWS ${m.cols}x${m.rows} IAC SE` });
@@ -191,7 +205,7 @@ export default defineProtocol({
           fromServer.catch(() => {});
           fromClient.catch(() => {});
         }
-        return { ended, options: client.negotiator.state(), negotiation: client.negotiator.log, bytesIn: client.conn.bytesIn, bytesOut: client.conn.bytesOut };
+        return { ended, options: client.state(), negotiation: client.negotiator.log, bytesIn: client.conn.bytesIn, bytesOut: client.conn.bytesOut };
       },
     }),
   },

@@ -23,7 +23,7 @@ test('telnet: the server negotiates terminal type, window size and echo; our ans
     const x = res.body.result;
     assert.equal(x.prompt, true, name);
     assert.match(x.banner, /login: $/);
-    for (const line of ['< IAC DO TERMINAL-TYPE', '> IAC WILL TERMINAL-TYPE', '< IAC SB TERMINAL-TYPE SEND IAC SE', '< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '> IAC SB TERMINAL-TYPE IS vt220 IAC SE', '< IAC DO NAWS', '> IAC SB NAWS 132x43 IAC SE', '< IAC WILL ECHO', '> IAC DO ECHO', '> IAC DO END-OF-RECORD', '< IAC WONT END-OF-RECORD', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+    for (const line of ['< IAC DO TERMINAL-TYPE', '> IAC WILL TERMINAL-TYPE', '< IAC SB TERMINAL-TYPE SEND IAC SE', '< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '> IAC SB TERMINAL-TYPE IS vt220 IAC SE', '< IAC DO NAWS', '> IAC SB NAWS 132x43 IAC SE', '< IAC WILL ECHO', '> IAC DO ECHO', '> IAC DO END-OF-RECORD', '< IAC WONT END-OF-RECORD', '< IAC DO LINEMODE', '> IAC WILL LINEMODE']) {
       assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
     }
     assert.deepEqual(x.options.remote.sort(), ['ECHO', 'SUPPRESS-GO-AHEAD']);
@@ -36,7 +36,7 @@ test('telnet: NEW-ENVIRON gives USER when asked, and the transcript names every 
     const res = await run('negotiate', { ...target, user: r.user, terminalType: 'xterm', cols: 100, rows: 30 }, { transcript: true });
     assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
     const x = res.body.result;
-    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WILL NEW-ENVIRON', '< IAC SB NEW-ENVIRON SEND IAC SE', `> IAC SB NEW-ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '> IAC SB NAWS 100x30 IAC SE', '> IAC SB TERMINAL-TYPE IS xterm IAC SE', '< IAC WILL SUPPRESS-GO-AHEAD', '< IAC WILL ECHO', '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WILL NEW-ENVIRON', '< IAC SB NEW-ENVIRON SEND IAC SE', `> IAC SB NEW-ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '> IAC SB NAWS 100x30 IAC SE', '> IAC SB TERMINAL-TYPE IS xterm IAC SE', '< IAC WILL SUPPRESS-GO-AHEAD', '< IAC WILL ECHO', '< IAC DO LINEMODE', '> IAC WILL LINEMODE']) {
       assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
     }
     assert.ok(x.options.local.includes('NEW-ENVIRON'));
@@ -54,7 +54,7 @@ test('telnet: with NEW-ENVIRON refused, inetutils telnetd falls back to the old 
     const res = await run('negotiate', { ...target, user: r.user, oldEnviron: true }, { transcript: true });
     assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
     const x = res.body.result;
-    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '< IAC DO ENVIRON', '> IAC WILL ENVIRON', '< IAC SB ENVIRON SEND IAC SE', `> IAC SB ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '< IAC DO LINEMODE', '> IAC WONT LINEMODE']) {
+    for (const line of ['< IAC DO NEW-ENVIRON', '> IAC WONT NEW-ENVIRON', '< IAC DO ENVIRON', '> IAC WILL ENVIRON', '< IAC SB ENVIRON SEND IAC SE', `> IAC SB ENVIRON IS VAR USER VALUE "${r.user}" IAC SE`, '< IAC DO LINEMODE', '> IAC WILL LINEMODE']) {
       assert.ok(x.negotiation.includes(line), `${name}: ${line} missing from ${JSON.stringify(x.negotiation)}`);
     }
     assert.ok(x.options.local.includes('ENVIRON') && !x.options.local.includes('NEW-ENVIRON'), name);
@@ -90,6 +90,34 @@ test('telnets: Telnet over TLS from the first byte against telnetd-ssl, log in a
   // The plain port is not TLS: the handshake fails as tls_error, not a hang.
   const plain = await call('telnet', 'negotiate', { ...target, tls: 'implicit', timeoutMs: 10_000 });
   assert.ok(['tls_error', 'closed', 'protocol_error'].includes(plain.body.error?.code), JSON.stringify(plain.body));
+});
+
+test('telnet AUTH SSL (RFC 2941, type SSL): telnetd-ssl offers it, ACCEPT starts TLS, the login runs inside it; a server without it is tls_error', async () => {
+  const upgrade = { host: '127.0.0.1', port: ports.sshftp.telnetAuthSsl, tls: 'starttls' };
+  for (const [name, run] of hosts()) {
+    const neg = await run('negotiate', { ...upgrade }, { transcript: true });
+    assert.equal(neg.status, 200, `${name}: ${JSON.stringify(neg.body)}`);
+    const x = neg.body.result;
+    for (const line of ['< IAC DO AUTHENTICATION', '> IAC WILL AUTHENTICATION', '> IAC SB AUTHENTICATION IS SSL 0 START IAC SE', '< IAC SB AUTHENTICATION REPLY SSL 0 ACCEPT IAC SE']) {
+      assert.ok(x.negotiation.includes(line), `${name}: ${line} in ${JSON.stringify(x.negotiation)}`);
+    }
+    assert.ok(x.negotiation.some((l: string) => /^< IAC SB AUTHENTICATION SEND .*SSL/.test(l)), `${name}: SEND lists SSL`);
+    assert.equal(x.prompt, true, `${name}: login prompt inside TLS: ${JSON.stringify(x.banner)}`);
+    const ok = await run('exec', { ...upgrade, user: r.user, password: r.password, command: `cat ${r.file}; (exit 4)` }, { transcript: true });
+    assert.equal(ok.status, 200, `${name}: ${JSON.stringify(ok.body)}`);
+    assert.equal(ok.body.result.output, r.fileText);
+    assert.equal(ok.body.result.exitStatus, 4);
+    // The password goes only after the handshake, and never into the transcript.
+    const entries = ok.body.transcript.entries as { decode?: string; dir?: string }[];
+    const tlsAt = entries.findIndex((e) => /TLS/i.test(e.decode ?? ''));
+    const passwordAt = entries.findIndex((e) => (e.decode ?? '').includes('(password)'));
+    assert.ok(tlsAt >= 0 && passwordAt > tlsAt, `${name}: TLS at ${tlsAt}, password at ${passwordAt}`);
+    assert.ok(!JSON.stringify(ok.body.transcript).includes(r.password), `${name}: password leaked`);
+  }
+  // inetutils telnetd has no AUTH SSL: said so, before anything is typed.
+  const none = await call('telnet', 'negotiate', { ...target, tls: 'starttls', timeoutMs: 10_000 });
+  assert.equal(none.body.error?.code, 'tls_error', JSON.stringify(none.body));
+  assert.match(none.body.error.message, /does not offer AUTH SSL|does not speak AUTH SSL/);
 });
 
 test('telnet: log in, run a command, get its output and exit status; the password stays out of the transcript', async () => {
@@ -168,6 +196,48 @@ test('telnet: an interactive terminal over the WebSocket — login, window size,
     const end = t.control.find((c) => c.type === 'end') as unknown as { result: { ended: string; options: { remote: string[] } } };
     assert.equal(end.result.ended, 'server');
     assert.ok(end.result.options.remote.includes('ECHO'));
+    await t.closed;
+  }
+});
+
+test('telnet LINEMODE (RFC 1184): telnetd --linemode hands line editing to the client while cat reads lines; a word erased here never reaches it; ^D ends cat as IAC EOF', async () => {
+  const lm = { host: '127.0.0.1', port: ports.node.telnetLinemode };
+  for (const [name, run, base] of hosts()) {
+    // The default telnetd asks for LINEMODE and MODE EDIT|TRAPSIG, and drops it when login takes the pty (it clears EXTPROC).
+    const plain = await run('negotiate', { ...target });
+    for (const line of ['< IAC DO LINEMODE', '> IAC WILL LINEMODE', '< IAC SB LINEMODE MODE EDIT|TRAPSIG IAC SE', '> IAC SB LINEMODE MODE EDIT|TRAPSIG|ACK IAC SE']) {
+      assert.ok(plain.body.result.negotiation.includes(line), `${name}: ${line} in ${JSON.stringify(plain.body.result.negotiation)}`);
+    }
+    const t = await terminal(base);
+    t.ws.send(JSON.stringify({ type: 'start', input: { ...lm, cols: 100, rows: 30 } }));
+    await t.until(() => /login: $/.test(t.screen), `${name}: login prompt`);
+    t.type(`${r.user}\r`);
+    await t.until(() => /Password: ?$/.test(t.screen), `${name}: password prompt`);
+    let at = t.mark();
+    t.type(`${r.password}\r`);
+    await t.until(() => /\$ $/.test(t.screen), `${name}: shell prompt`);
+    assert.ok(!t.screen.slice(at).includes(r.password), `${name}: the password was echoed`);
+    // cat reads whole lines (ICANON): the server asks for EDIT, and the line is edited here: the screen shows this
+    // side's rub-out of the erased word, and cat prints the line as it was sent.
+    t.type('cat\r');
+    const editing = () => t.control.filter((c) => c.type === 'options').at(-1) as { linemode?: { mode: string[]; keys: Record<string, string> } } | undefined;
+    await t.until(() => editing()?.linemode?.mode.includes('EDIT') === true && /\$ cat\r\n$/.test(t.screen), `${name}: EDIT for cat`);
+    assert.deepEqual([editing()!.linemode!.keys.IP, editing()!.linemode!.keys.EW], ['^C', '^W'], name);
+    at = t.mark();
+    t.type('hello wor\x17world\r');
+    await t.until(() => /world\r\nhello world\r\n/.test(t.screen.slice(at)), `${name}: cat's line`);
+    assert.equal(t.screen.slice(at, at + 'hello wor'.length + 3 * 3), `hello wor${'\b \b'.repeat(3)}`, name);
+    // ^D on an empty line is IAC EOF (RFC 1184 2.5): the server hands cat its end of input, and cat ends with status 0.
+    t.type('\x04');
+    await t.until(() => /\$ $/.test(t.screen), `${name}: prompt after ^D`);
+    at = t.mark();
+    t.type('echo "status=$?"\r');
+    await t.until(() => /status=\d+/.test(t.screen.slice(at)), `${name}: status`);
+    assert.match(t.screen.slice(at), /status=0/, name);
+    t.type('exit\r');
+    await t.until(() => t.control.some((c) => c.type === 'end'), `${name}: end of session`);
+    const end = t.control.find((c) => c.type === 'end') as unknown as { result: { negotiation: string[] } };
+    assert.ok(end.result.negotiation.some((l) => /^> IAC SB LINEMODE MODE EDIT\|TRAPSIG.*\|ACK IAC SE$/.test(l)), name);
     await t.closed;
   }
 });
