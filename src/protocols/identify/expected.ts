@@ -30,11 +30,26 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   },
   'messaging-nats': { nats: ['nats'], natsTls: ['nats'], natsToken: ['nats'] },
   'messaging-queues': { beanstalkd: ['beanstalkd'], gearman: ['gearman'], zmqRep: ['zmtp'], zmqPlain: ['zmtp'], snpp: ['snpp'], smsc: ['smpp'], kannelAdmin: ['http'], kannelFakeSmsc: null, kannelSmsbox: null },
-  'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http'] },
+  // mosquitto's WebSockets listener over TLS is libwebsockets, which takes h2 when ALPN offers it.
+  'messaging-mqtt': { mosquitto: ['mqtt'], mosquittoTls: ['mqtt'], mosquittoWs: ['http'], mosquittoWss: ['http', 'http2'] },
   'messaging-rabbitmq': { amqp: ['amqp'], amqps: ['amqp'], mqtt: ['mqtt'], stomp: ['stomp'], management: ['http', 'http2'], webMqtt: ['http', 'http2'], epmd: ['epmd'], dist: null, stompTls: ['stomp'], webStomp: ['http', 'http2'] },
   'messaging-activemq': { openwire: ['activemq'], stomp: ['stomp'] },
-  node: { telnets: ['telnet'] },
-  blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'] },
+  node: {
+    telnet: ['telnet'], telnetLinemode: ['telnet'], telnets: ['telnet'], telnetAuthSsl: ['telnet'], rsh: null, rlogin: null, rexec: null, snmp: ['snmp'], sip: ['sip'], tlsLegacy: ['http'],
+  },
+  'http-five': { nginxCoded: ['http'], http10: ['http'], nginxCodedTls: ['http'] },
+  'http2-five': { apachePush: ['http2', 'http'] },
+  // The TLS engine's servers: s_server -rev, gnutls-serv --echo and the tampering relays speak no protocol with a
+  // name inside TLS; s_server -www serves HTTP inside, behind certificates of the engine's own CAs (most made to be
+  // refused), which the runtime's TLS will not open on Workers: TLS is what can be named there.
+  'tls-engine': {
+    opensslRsa: ['tls'], opensslP256: ['tls'], opensslP384: ['tls'], opensslEd25519: ['tls'], opensslClientAuth: ['tls'], opensslRenegotiate: ['http', 'tls'], opensslSelfSignedWww: ['http', 'tls'],
+    gnutlsRsa: ['tls'], gnutlsP256: ['tls'], gnutlsP384: ['tls'], gnutlsEd25519: ['tls'], gnutlsClientAuth: ['tls'],
+    expired: ['http', 'tls'], notYetValid: ['http', 'tls'], wrongHost: ['http', 'tls'], selfSigned: ['http', 'tls'], unknownRoot: ['http', 'tls'], incompleteChain: ['http', 'tls'],
+    caWithoutBasicConstraints: ['http', 'tls'], leafAsCa: ['http', 'tls'], nameConstraints: ['http', 'tls'], sha1: ['http', 'tls'], rsa1024: ['http', 'tls'],
+    tamperSuite: ['tls'], tamperGroup: ['tls'], tamperDowngrade: ['tls'], tamperOversized: ['tls'], tamperUpstream: ['tls'],
+  },
+  blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'], tracker: ['http'] },
   shares: { smb: ['smb'], clamd: ['clamav'], spamd: ['spamd'], spamdTls: ['spamd'] },
   'directory-samba': { smb: ['smb'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
@@ -83,10 +98,10 @@ const NOT_SCANNED: ReadonlySet<string> = new Set(['messaging-queues.smsc', 'mess
 
 /** The lab's TCP ports with what they must be named, for the areas given (all when none). */
 export function labTable(portsByBlock: Readonly<Record<string, Readonly<Record<string, number>>>>, areas: readonly string[] = []) {
-  // The SQL databases' ports are in the `databases` block, Telnet over TLS (run by the node area) in `sshftp`, the
+  // The SQL databases' ports are in the `databases` block, Telnet with TLS (run by the node area) in `sshftp`, the
   // Redis cluster's (run by the databases-kv area) in `databases-cluster`.
   const block = (area: string, key: string) =>
-    area === 'databases-sql' ? 'databases' : area === 'node' && key === 'telnets' ? 'sshftp' : area === 'databases-kv' && key in portsByBlock['databases-cluster'] ? 'databases-cluster' : area;
+    area === 'databases-sql' ? 'databases' : area === 'node' && key in portsByBlock.sshftp ? 'sshftp' : area === 'databases-kv' && key in portsByBlock['databases-cluster'] ? 'databases-cluster' : area;
   return Object.entries(LAB_SERVICES)
     .filter(([area]) => areas.length === 0 || areas.includes(area))
     .flatMap(([area, keys]) => Object.entries(keys).filter(([key]) => !NOT_SCANNED.has(`${area}.${key}`)).map(([key, expected]) => ({ area, key, port: portsByBlock[block(area, key)][key], expected })));
