@@ -46,6 +46,8 @@ export interface IdentifyOptions {
   probeTimeoutMs: number;
   /** Once bytes arrive, how long a pause ends the answer. */
   settleMs: number;
+  /** When the operation's deadline falls (Date.now() time): probing stops while a probe still fits before it. */
+  endsAt?: number;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -259,6 +261,10 @@ async function search(ctx: OperationContext, port: number, tls: TlsMode, opts: I
   const random = (n: number) => ctx.crypto.randomBytes(n);
   while (queue.length > 0) {
     stopAtDeadline(ctx);
+    if (opts.endsAt !== undefined && Date.now() + opts.connectTimeoutMs + opts.probeTimeoutMs > opts.endsAt) {
+      evidence.push({ step: 'deadline', tls: tls !== 'off', note: `${queue.length} probes left untried: the operation's deadline leaves no room for another` });
+      break;
+    }
     const probe = queue.shift()!;
     const payload = probe.payload(ctx.target.host, random);
     const x = await exchange(ctx, port, tls, opts, 0, () => payload, extra);

@@ -95,7 +95,8 @@ export default defineProtocol({
       maxTimeoutMs: 120_000,
       defaultTimeoutMs: 60_000,
       text: (r) => `${HEADER}\n${row(r)}\n\n${r.evidence.map((e) => `  ${e.tls ? '[tls] ' : ''}${e.step}: ${e.sent ? `sent ${e.sent} ` : ''}${e.received ? `got ${e.received} ` : ''}${e.note ? `(${e.note})` : ''}`).join('\n')}`,
-      run: (ctx, input) => identifyPort(ctx, input.port, options(input)),
+      // A port that accepts and never answers hears every probe: the search ends while a report still fits the deadline.
+      run: (ctx, input) => identifyPort(ctx, input.port, { ...options(input), endsAt: Date.now() + input.timeoutMs - 1000 }),
     }),
     scan: operation({
       summary: 'Identify the services on a list or ranges of ports (up to 1,024); as a session, one row per port as it is named',
