@@ -5,6 +5,7 @@ import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { exchange, retryFields } from '../datagram/exchange.ts';
 import { decodeResponse, describeResponse, encodeOptions, header, list, sipFrame, type SipResponse } from './codec.ts';
+import { identification } from './identify.ts';
 
 function uriHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -28,7 +29,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'kamailio 5.6.3-2',
   defaultOperation: 'options',
-  identify: { unprobed: 'UDP in the lab' },
+  identify: identification,
   operations: {
     options: operation({
       alternatives: ['On Workers, use transport tcp if the server listens on TCP.'],

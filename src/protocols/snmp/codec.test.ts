@@ -7,6 +7,7 @@ import { fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { compareOids, decodeMessage, encodeRequest, oidUnder } from './codec.ts';
 import { nameOf, resolveOid } from './names.ts';
+import { discoveryRequest, readDiscoveryReport } from './identify.ts';
 
 // v2c GetRequest, community "portolan-lab", request-id 0x1234: sysName.0, system.99.0 (absent), sysServices.0.
 const GET = fromHex(
@@ -141,4 +142,15 @@ test('snmp: random and mutated messages throw only ProtocolError', () => {
     }),
     { numRuns: 1000 },
   );
+});
+
+test('identify: SNMPv3 discovery asks with no user and no engine ID; net-snmp\'s Report gives the engine ID, boots and time', () => {
+  const req = discoveryRequest(4242);
+  // version 3, msgID 4242, max size 65507, flags reportable, USM; empty security parameters; a GetRequest with no varbinds.
+  assert.equal(toHex(req), '303a020103300f02021092020300ffe30401040201030410300e0400020100020100040004000400301204000400a00c020210920201000201003000');
+  // snmpd 5.9 over TCP (the lab's), answering it: usmStatsUnknownEngineIDs in a Report.
+  const reply = fromHex('306f02010330100202109202047fffffff04010002010304223020041180001f8880cf5589184e01146b00000000020101020206340400040004003034041180001f8880cf5589184e01146b000000000400a81d020210920201000201003011300f060a2b060106030f0101040041010' + '2');
+  assert.deepEqual(readDiscoveryReport(reply), { engineId: '80001f8880cf5589184e01146b00000000', boots: 1, time: 1588 });
+  assert.equal(readDiscoveryReport(req), null, 'a request is not a report');
+  assert.equal(readDiscoveryReport(fromHex('300a020101')), null, 'cut short');
 });

@@ -7,6 +7,7 @@ import { retryFields } from '../datagram/exchange.ts';
 import { SnmpSession, TCP_ALTERNATIVE } from './client.ts';
 import { compareOids, errorStatusName, oidUnder, type Message, type VarBind } from './codec.ts';
 import { nameOf, resolveOid } from './names.ts';
+import { identification } from './identify.ts';
 
 const oidText = z
   .string()
@@ -93,7 +94,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'net-snmp snmpd 5.9.3+dfsg-2+deb12u1',
   defaultOperation: 'get',
-  identify: { unprobed: 'UDP in the lab; TCP agents need a community (a credential)' },
+  identify: identification,
   operations: {
     get: operation({
       primary: ['oids', 'community', 'version'],
