@@ -92,11 +92,12 @@ try {
   const bulk = files.filter((f) => /(^|\/)(files|smb|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
-  const nodeTest = (concurrency: number, list: string[]) =>
-    run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${15 * 60_000}`, ...list], env);
+  // Each file's limit: 15 minutes, and 30 for the serial group (identify's scan of every lab port, then nmap's).
+  const nodeTest = (concurrency: number, list: string[], minutes: number) =>
+    run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${minutes * 60_000}`, ...list], env);
   code = await timed('tests', async () => {
-    const first = rest.length > 0 ? await nodeTest(2, rest) : 0;
-    const second = bulk.length > 0 ? await nodeTest(1, bulk) : 0;
+    const first = rest.length > 0 ? await nodeTest(2, rest, 15) : 0;
+    const second = bulk.length > 0 ? await nodeTest(1, bulk, 30) : 0;
     return first || second;
   });
 } finally {

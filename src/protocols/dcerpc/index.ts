@@ -6,6 +6,7 @@ import { defineProtocol, operation, type OperationContext } from '../../core/pro
 import { RpcConnection, type BindOutcome } from './client.ts';
 import { EPMAPPER, EPT_LOOKUP, EPT_S_NOT_REGISTERED, decodeEptLookupResponse, eptLookupRequest, faultText, interfaceName, NAMED_INTERFACES, type Endpoint, type SyntaxId } from './codec.ts';
 import type { Credentials } from './ntlmssp.ts';
+import { identification } from './identify.ts';
 
 const authFields = {
   username: z.string().min(1).max(256).optional().describe('NTLMSSP (NTLMv2) user name; absent binds without authentication').meta({ examples: ['portolan-smb'] }),
@@ -135,7 +136,7 @@ export default defineProtocol({
   },
   verifiedAgainst: 'Samba 4.17.12 (samba-dcerpcd)',
   defaultOperation: 'lookup',
-  identify: { unprobed: 'a DCE/RPC bind needs an interface; named as far as its port is registered' },
+  identify: identification,
   operations: {
     bind: operation({
       summary: 'Bind to an interface (by name or UUID), with or without NTLMSSP: the bind_ack or bind_nak, and the server\'s NTLM identity',

@@ -3,6 +3,7 @@
 // RabbitMQ's cowboy listeners HTTP/1.1 and h2c);
 // null where no client-first probe can name it without a secret (the answer is then 'unknown').
 export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, readonly string[] | null>>>> = {
+  // The foundation's hostile servers (silent, garbage, tarpits, bombs) are fixtures, not services: not in the table.
   foundation: {
     echo: ['echo'], discard: null, daytime: ['daytime'], qotd: ['qotd'], chargen: ['chargen'], time: ['time'], gopher: ['gopher', 'http'], finger: ['finger'], dict: ['dict'],
     carbonPlaintext: null, carbonPickle: null, carbonCacheQuery: ['graphite'],
@@ -22,11 +23,12 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
     socks: ['socks'], socksAuth: ['socks'], squid: ['httpproxy'], squidAuth: ['httpproxy'], tinyproxy: ['httpproxy'], shadowsocksChacha: null, shadowsocksAes: null, pptp: ['pptp'],
     openvpn: ['openvpn'], openvpnTlsAuth: null, openvpnTlsCrypt: null, torControl: ['torcontrol'], stun: ['stun'], stunTls: ['stun'],
   },
-  'edge-routing': { bgp: ['bgp'], openflow: ['openflow'], openflow10: ['openflow'] },
+  // LDP takes a TCP session only from a peer it has a Hello adjacency with (over UDP): a stranger is closed on.
+  'edge-routing': { bgp: ['bgp'], openflow: ['openflow'], openflow10: ['openflow'], ldpRelay: null },
   desktop: { vnc: ['vnc'], x11vnc: ['vnc'], vncSecure: ['vnc'], vncBench: ['vnc'], x11: ['x11'], x11Cookie: ['x11'], spice: ['spice'], spiceTicket: ['spice'], spiceTls: ['spice'] },
   http: {
     nginx: ['http'], nginxH2c: ['http2'], nginxTls: ['http', 'http2'], echoBackend: ['http'], nginxH2cLimited: ['http2'], apacheH2c: ['http2'], grpc: ['grpc'], grpcTls: ['grpc'],
-    xrdp: ['rdp'], xrdpTlsOnly: ['rdp'], xrdpRdpOnly: ['rdp'],
+    xrdp: ['rdp'], xrdpTlsOnly: ['rdp'], xrdpRdpOnly: ['rdp'], wsDeflate: ['http'], wsDeflateFixed: ['http'], grpcRaw: ['grpc'],
   },
   'messaging-nats': { nats: ['nats'], natsTls: ['nats'], natsToken: ['nats'] },
   'messaging-queues': { beanstalkd: ['beanstalkd'], gearman: ['gearman'], zmqRep: ['zmtp'], zmqPlain: ['zmtp'], snpp: ['snpp'], smsc: ['smpp'], kannelAdmin: ['http'], kannelFakeSmsc: null, kannelSmsbox: null },
@@ -51,7 +53,8 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   },
   blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'], tracker: ['http'] },
   shares: { smb: ['smb'], clamd: ['clamav'], spamd: ['spamd'], spamdTls: ['spamd'] },
-  'directory-samba': { smb: ['smb'] },
+  // Samba's NetBIOS session port carries SMB too; its endpoint mapper and first dynamic RPC port speak DCE/RPC.
+  'directory-samba': { smb: ['smb'], netbiosSession: ['smb'], epmapper: ['dcerpc'], rpcDynamicMin: ['dcerpc'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },
   // RADIUS authentication and accounting are UDP; Kerberos, RADIUS over TCP and Diameter are not probed (a login, a secret, a peer session).
   directory: { ldap: ['ldap'], ldaps: ['ldap'], kerberos: null, radiusTcp: null, radsec: ['tls'], ident: ['ident'], diameter: null, diameterTls: ['tls'] },

@@ -47,7 +47,7 @@ export default defineProtocol({
     check: operation({
       summary: 'Try each port',
       input: z.object({
-        ports: z.union([z.string().max(4096), z.array(z.number().int()).max(MAX_PORTS)]).describe('e.g. "22,80,443" or "8000-8010" or [22, 80]'),
+        ports: z.union([z.string().max(4096), z.array(z.number().int()).max(MAX_PORTS)]).describe('e.g. "22,80,443" or "8000-8010" or [22, 80]').meta({ examples: ['22,80,443'] }),
         probeTimeoutMs: z.number().int().min(50).max(10_000).default(1500),
         parallel: z.number().int().min(1).max(MAX_PARALLEL).default(MAX_PARALLEL),
       }),
