@@ -260,6 +260,9 @@ export function missingPackages(packages: readonly string[]): string[] {
 
 const policyRcPath = '/usr/sbin/policy-rc.d';
 
+/** apt-get waits up to ten minutes for another apt or dpkg run (an unattended upgrade, an admin) to finish. */
+const APT_WAIT = ['-o', 'DPkg::Lock::Timeout=600'];
+
 export async function installPackages(packages: readonly string[], log: Log): Promise<void> {
   const missing = missingPackages(packages);
   if (missing.length === 0) return;
@@ -272,12 +275,12 @@ export async function installPackages(packages: readonly string[], log: Log): Pr
   if (ownPolicy) writeFileSync(policyRcPath, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
     const aptLog = join(labDir, 'apt.log');
-    appendFileSync(aptLog, await execCommand('apt-get', ['update'], { env }));
+    appendFileSync(aptLog, await execCommand('apt-get', [...APT_WAIT, 'update'], { env }));
     appendFileSync(
       aptLog,
       await execCommand(
         'apt-get',
-        ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', '-o', 'Dpkg::Options::=--force-confdef', ...missing],
+        [...APT_WAIT, 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', '-o', 'Dpkg::Options::=--force-confdef', ...missing],
         { env },
       ),
     );
@@ -320,7 +323,7 @@ export async function unpackPackages(names: readonly string[], log: Log): Promis
     try {
       await execCommand('apt-get', ['download', name], { env, cwd: downloads });
     } catch {
-      appendFileSync(aptLog, await execCommand('apt-get', ['update'], { env }));
+      appendFileSync(aptLog, await execCommand('apt-get', [...APT_WAIT, 'update'], { env }));
       await execCommand('apt-get', ['download', name], { env, cwd: downloads });
     }
     const deb = readdirSync(downloads).find((file) => file.endsWith('.deb'));
@@ -328,7 +331,7 @@ export async function unpackPackages(names: readonly string[], log: Log): Promis
     const path = join(downloads, deb);
     const depends = (await execCommand('dpkg-deb', ['-f', path, 'Depends'])).trim();
     if (depends) {
-      appendFileSync(aptLog, await execCommand('apt-get', ['satisfy', '-y', '--no-install-recommends', depends], { env }));
+      appendFileSync(aptLog, await execCommand('apt-get', [...APT_WAIT, 'satisfy', '-y', '--no-install-recommends', depends], { env }));
     }
     const root = unpackedRoot(name);
     rmSync(root, { recursive: true, force: true });
