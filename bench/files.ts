@@ -12,8 +12,8 @@ import { ensureLab, ports } from '../lab/index.ts';
 import { ftpFacts } from '../lab/servers/ftp.ts';
 import { sshFacts } from '../lab/servers/ssh.ts';
 import { bigFile, ensureTransferDir, GiB, MiB } from '../test/files.ts';
-import { cpuMs } from './lib/proc.ts';
-import { finish, interleave, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
+import { finish, machine, report, say, tiny } from './lib/report.ts';
+import { reportTransfers, timeTransfers } from './lib/transfers.ts';
 import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
 
 const SIZE = tiny ? 32 * MiB : GiB;
@@ -23,12 +23,6 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<string>
   return new Promise((resolve, reject) =>
     execFile(cmd, args, { maxBuffer: 16 * MiB, signal }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}…: ${err.message}\n${stderr}`)) : resolve(stdout))),
   );
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
 }
 
 /** Peak of the isolate heap (used + embedder, after a full GC) sampled every `everyMs` while `work` runs. */
@@ -89,47 +83,18 @@ async function main(): Promise<void> {
     'ftp put, workerd': () => upload('ftp', 'upload', { ...ftpInput, path: upFtp }, upFtp),
     'ftp put, curl ftp://': () => run('curl', ['-sS', '-T', file.path, ftpUrl(upFtp)]).then(() => undefined),
   } as const;
-  type Path = keyof typeof paths;
-  const times: Record<string, number[]> = {};
-  const cpu: Record<string, number[]> = {};
   try {
     // Warm-up: one small request of each kind compiles the Worker's paths.
     const small = bigFile('bench-warmup.bin', 1 * MiB);
     await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify({ ...sshInput, path: small.path }), api('ssh', 'sftp-get')]);
     await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify({ ...ftpInput, path: small.path }), api('ftp', 'download')]);
-    const entries = Object.fromEntries(
-      (Object.keys(paths) as Path[]).map((name) => [
-        name,
-        async () => {
-          const c0 = name.endsWith('workerd') ? cpuMs(w.pid) : 0;
-          const ms = await timed(paths[name]);
-          (times[name] ??= []).push(ms);
-          if (name.endsWith('workerd')) (cpu[name] ??= []).push(cpuMs(w.pid) - c0);
-        },
-      ]),
-    ) as Record<Path, () => Promise<void>>;
-    await interleave(ROUNDS, entries);
-    const rate = (ms: number) => SIZE / MiB / (ms / 1000);
-    for (const [ours, base, goal] of [
+    const t = await timeTransfers(ROUNDS, paths, w.pid);
+    reportTransfers(SIZE, ROUNDS, t, [
       ['sftp get, workerd', 'sftp get, OpenSSH sftp', 0.8],
       ['ftp get, workerd', 'ftp get, curl ftp://', 0.8],
       ['sftp put, workerd', 'sftp put, OpenSSH sftp', 0.7],
       ['ftp put, workerd', 'ftp put, curl ftp://', 0.7],
-    ] as const) {
-      const oursRate = times[ours].map(rate);
-      const baseRate = times[base].map(rate);
-      const ratio = pairedRatio(oursRate, baseRate);
-      report({
-        name: `${ours.split(',')[0]} of ${SIZE / MiB} MiB through workerd, streamed (whole request)`,
-        value: median(oursRate),
-        unit: 'MiB/s',
-        baseline: { name: base.split(', ')[1], value: median(baseRate) },
-        ratio,
-        goal: `≥ ${goal}x`,
-        pass: ratio >= goal,
-        note: `${ROUNDS} interleaved rounds; workerd CPU ${(median(cpu[ours]) / (SIZE / MiB)).toFixed(2)} ms per MiB`,
-      });
-    }
+    ]);
 
     // Heap during one transfer, and during ten at once -----------------------------------------------
     const idle = await isolateHeap(w);

@@ -23,7 +23,6 @@ import {
   decodeNegotiateResponse,
   decodeSessionSetupResponse,
   decodeTreeConnectResponse,
-  cipherName,
   dialectName,
   DIALECTS,
   FLAGS,
@@ -44,7 +43,7 @@ import {
   type NegotiateResponse,
   type TreeConnectResponse,
 } from './codec.ts';
-import { decodeSpnegoResponse, decryptMessage, deriveKeys, encryptMessage, isGcm, PREAUTH_START, preauthStep, signingAlgorithmOf, signMessage, spnegoInit, spnegoResponse, verifySignature, type SessionKeys, type SigningAlgorithm } from './security.ts';
+import { decodeSpnegoResponse, deriveKeys, messageSecurity, nonceLength, PREAUTH_START, preauthStep, signingAlgorithmOf, spnegoInit, spnegoResponse, type MessageSecurity, type SessionKeys, type SigningAlgorithm } from './security.ts';
 
 const frame = smbFrame();
 /** Credits asked for with each request: enough for several 1 MiB reads in flight. */
@@ -68,6 +67,18 @@ export function statusError(what: string, status: number, explain = ''): Portola
 export interface NegotiateOptions {
   dialects: number[];
   requireSigning: boolean;
+  /** Ciphers offered to a 3.1.1 server, preferred first (3.0 and 3.0.2 know only AES-128-CCM). */
+  ciphers?: number[];
+}
+
+/** Ciphers offered when none is chosen: both AES-GCM first (faster, and what Windows prefers), then AES-CCM. */
+export const DEFAULT_CIPHERS = [CIPHERS['AES-128-GCM'], CIPHERS['AES-256-GCM'], CIPHERS['AES-128-CCM'], CIPHERS['AES-256-CCM']];
+
+/** The cipher a negotiation settled on: 3.1.1's choice, AES-128-CCM for a 3.0 or 3.0.2 server that can encrypt. */
+export function sessionCipher(n: NegotiateResponse): number | null {
+  if (n.dialect === DIALECTS['3.1.1']) return n.cipher;
+  if (n.dialect >= DIALECTS['3.0'] && n.capabilities & CAPABILITIES.encryption) return CIPHERS['AES-128-CCM'];
+  return null;
 }
 
 export interface Session {
@@ -91,12 +102,16 @@ export class SmbClient {
   private readonly early = new Map<bigint, Response>();
   private preauth: Uint8Array = PREAUTH_START;
   private keys: SessionKeys | null = null;
+  private security: MessageSecurity | null = null;
+  private outgoing: Promise<void> = Promise.resolve();
   private signWith: SigningAlgorithm | null = null;
   private sessionAlg: SigningAlgorithm | null = null;
   private encryptSession = false;
   private readonly encryptedTrees = new Set<number>();
   private nonceCounter = 0n;
   negotiated: NegotiateResponse | null = null;
+  /** The session's cipher once negotiated (sessionCipher), null when it cannot encrypt. */
+  cipher: number | null = null;
   sessionId = 0n;
   /** Responses whose signature was checked, and encrypted responses opened: proof the keys agree. */
   verified = 0;
@@ -133,24 +148,28 @@ export class SmbClient {
     this.nextMessageId += BigInt(charge);
     this.credits -= charge;
     const header = encodeHeader({ command, creditCharge: this.multiCredit ? charge : 0, credits: CREDIT_REQUEST, messageId, treeId: o.treeId, sessionId: this.sessionId });
-    let msg = concat([header.finish(), body]);
-    const encrypt = this.keys !== null && (this.encryptSession || (o.treeId !== undefined && this.encryptedTrees.has(o.treeId)));
-    let note = '';
-    if (encrypt) {
-      msg = encryptMessage(this.keys!.encryption, this.nonce(), this.sessionId, msg);
-      note = ' (encrypted)';
-    } else if (this.keys && this.sessionAlg && (this.signWith || (command === COMMAND.treeConnect && this.dialect >= DIALECTS['3.0']))) {
-      // §3.2.4.3: an SMB 3.x client signs TREE_CONNECT even when it signs nothing else.
-      signMessage(this.sessionAlg, this.keys.signing, msg);
-      note = ` (signed ${this.sessionAlg})`;
-    }
-    await this.conn.write(transportFrame(msg), { decode: `${commandName(command)} request #${messageId}${o.what ? ` ${o.what}` : ''}${note}` });
+    const plain = concat([header.finish(), body]);
+    const security = this.security;
+    const encrypt = security !== null && (this.encryptSession || (o.treeId !== undefined && this.encryptedTrees.has(o.treeId)));
+    // §3.2.4.3: an SMB 3.x client signs TREE_CONNECT even when it signs nothing else.
+    const sign = !encrypt && security !== null && (this.signWith !== null || (command === COMMAND.treeConnect && this.dialect >= DIALECTS['3.0']));
+    const nonce = encrypt ? this.nonce() : null;
+    const note = encrypt ? ' (encrypted)' : sign ? ` (signed ${this.sessionAlg})` : '';
+    // Requests leave in MessageId order, whichever signature or seal finishes first.
+    const job = this.outgoing.then(async () => {
+      let msg = plain;
+      if (nonce) msg = await security!.seal(nonce, this.sessionId, plain);
+      else if (sign) await security!.sign(msg);
+      await this.conn.write(transportFrame(msg), { decode: `${commandName(command)} request #${messageId}${o.what ? ` ${o.what}` : ''}${note}` });
+    });
+    this.outgoing = job.catch(() => undefined);
+    await job;
     return messageId;
   }
 
-  /** 12 bytes of nonce for AES-GCM: a counter with random high bytes, never repeated within the session (§3.1.4.3). */
+  /** The cipher's nonce (12 bytes for AES-GCM, 11 for AES-CCM): a counter, random above it, never repeated in the session (§3.1.4.3). */
   private nonce(): Uint8Array {
-    const out = this.ctx.crypto.randomBytes(12);
+    const out = this.ctx.crypto.randomBytes(nonceLength(this.cipher!));
     new DataView(out.buffer).setBigUint64(0, this.nonceCounter++, true);
     return out;
   }
@@ -176,8 +195,8 @@ export class SmbClient {
     let msg = raw;
     let encrypted = false;
     if (raw.length >= 4 && new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0, true) === TRANSFORM_MAGIC) {
-      if (!this.keys) throw new ProtocolError('SMB: an encrypted message before the session had keys');
-      msg = decryptMessage(this.keys.decryption, raw, this.sessionId);
+      if (!this.security) throw new ProtocolError('SMB: an encrypted message before the session had keys');
+      msg = await this.security.open(raw, this.sessionId);
       encrypted = true;
       this.verified++;
     }
@@ -186,11 +205,11 @@ export class SmbClient {
     this.credits += header.credits;
     if (this.credits > 65535) this.credits = 65535;
     const interim = header.flags & FLAGS.async && header.status === STATUS.PENDING;
-    if (!encrypted && this.signWith && this.keys && header.sessionId === this.sessionId && !interim) {
+    if (!encrypted && this.signWith && this.security && header.sessionId === this.sessionId && !interim) {
       if (!(header.flags & FLAGS.signed)) {
         if (header.status === STATUS.SUCCESS) throw new ProtocolError(`SMB: an unsigned ${commandName(header.command)} response on a signed session`);
       } else {
-        if (!verifySignature(this.signWith, this.keys.signing, msg)) throw new ProtocolError(`SMB: the ${commandName(header.command)} response's ${this.signWith} signature does not match the session's key`);
+        if (!(await this.security!.verify(msg))) throw new ProtocolError(`SMB: the ${commandName(header.command)} response's ${this.signWith} signature does not match the session's key`);
         this.verified++;
       }
     }
@@ -216,7 +235,7 @@ export class SmbClient {
       capabilities: CAPABILITIES.largeMtu | CAPABILITIES.encryption,
       clientGuid: this.ctx.crypto.randomBytes(16),
       salt: this.ctx.crypto.randomBytes(32),
-      ciphers: [CIPHERS['AES-128-GCM'], CIPHERS['AES-256-GCM']],
+      ciphers: o.ciphers ?? DEFAULT_CIPHERS,
       signing: [SIGNING_ALGORITHMS['AES-GMAC'], SIGNING_ALGORITHMS['AES-CMAC'], SIGNING_ALGORITHMS['HMAC-SHA256']],
     });
     const request = concat([encodeHeader({ command: COMMAND.negotiate, creditCharge: 0, credits: CREDIT_REQUEST, messageId: 0n }).finish(), body]);
@@ -233,6 +252,7 @@ export class SmbClient {
       this.preauth = preauthStep(preauthStep(PREAUTH_START, request), r.msg);
     }
     this.negotiated = n;
+    this.cipher = sessionCipher(n);
     return n;
   }
 
@@ -270,13 +290,14 @@ export class SmbClient {
     const guest = (s2.sessionFlags & (SESSION_FLAGS.isGuest | SESSION_FLAGS.isNull)) !== 0;
     const session: Session = { id: this.sessionId, flags: s2.sessionFlags, guest, signingAlgorithm: null, challenge, encrypted: false };
     if (!guest) {
-      this.keys = deriveKeys(n.dialect, sessionBaseKey, sessionHash, n.cipher);
+      this.keys = deriveKeys(n.dialect, sessionBaseKey, sessionHash, this.cipher);
       const required = (n.securityMode & SECURITY_MODE.signingRequired) !== 0;
       const alg = signingAlgorithmOf(n.dialect, n.signingAlgorithm);
       this.sessionAlg = alg;
+      this.security = await messageSecurity(this.ctx.crypto.subtle, alg, this.keys, this.cipher);
       // §3.2.5.3.1: the final SESSION_SETUP response is signed by the server whenever it can be: check it.
       if (r2.header.flags & FLAGS.signed) {
-        if (!verifySignature(alg, this.keys.signing, r2.msg)) throw new AuthError(`SESSION_SETUP: the server's ${alg} signature does not match the key derived from the password (the server did not derive the same session key)`);
+        if (!(await this.security.verify(r2.msg))) throw new AuthError(`SESSION_SETUP: the server's ${alg} signature does not match the key derived from the password (the server did not derive the same session key)`);
         this.verified++;
       }
       if (o.sign || required) this.signWith = alg;
@@ -292,8 +313,8 @@ export class SmbClient {
 
   private requireCipher(what: string): void {
     const n = this.negotiated!;
-    if (n.dialect < DIALECTS['3.0'] || n.cipher === null || !isGcm(n.cipher)) {
-      throw new ServerError(`${what} requires SMB3 encryption, which needs dialect 3.1.1 with AES-GCM here (negotiated ${dialectName(n.dialect)}${n.cipher !== null ? `, cipher ${cipherName(n.cipher)}` : ''})`);
+    if (this.cipher === null) {
+      throw new ServerError(`${what} requires SMB3 encryption, and the negotiation settled on no cipher (dialect ${dialectName(n.dialect)}${n.dialect < DIALECTS['3.0'] ? ': encryption needs SMB 3.0 or later' : n.dialect === DIALECTS['3.1.1'] ? ': the server chose none of the ciphers offered' : ': the server did not announce the encryption capability'})`);
     }
   }
 

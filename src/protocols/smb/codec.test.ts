@@ -6,6 +6,7 @@ import { ByteWriter, fromHex, toHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import {
+  CIPHERS,
   COMMAND,
   decodeDirectoryEntries,
   decodeHeader,
@@ -21,7 +22,10 @@ import {
   transportFrame,
   utf16le,
 } from './codec.ts';
-import { computeSignature, decodeSpnegoMechs, decodeSpnegoResponse, decryptMessage, deriveKeys, encryptMessage, kdf, signMessage, spnegoInit, spnegoResponse, verifySignature, type SigningAlgorithm } from './security.ts';
+import { decodeSpnegoMechs, decodeSpnegoResponse, deriveKeys, gmacNonce, kdf, messageSecurity, nonceLength, spnegoInit, spnegoResponse, type SigningAlgorithm } from './security.ts';
+import { cmac, gcm } from '@noble/ciphers/aes.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeNetShareEnumResponse, netShareEnumRequest } from './srvsvc.ts';
 
 const fixture = (name: string) => fromHex(readFileSync(new URL(`./fixtures/${name}.hex`, import.meta.url), 'utf8').trim());
@@ -111,18 +115,28 @@ test('SPNEGO: NegTokenInit carries the NTLMSSP token; NegTokenResp gives it back
   assert.deepEqual([...decodeSpnegoResponse(spnegoResponse(token)).token!], [1, 2, 3]);
 });
 
-test('signing: HMAC-SHA256, AES-CMAC and AES-GMAC signatures verify, and fail when one byte changes', () => {
+test('signing: HMAC-SHA256, AES-CMAC and AES-GMAC signatures on WebCrypto equal the reference algorithms, verify, and fail when one byte changes', async () => {
   const key = new Uint8Array(16).fill(7);
+  const keys = { signing: key, encryption: new Uint8Array(0), decryption: new Uint8Array(0) };
+  const reference: Record<SigningAlgorithm, (m: Uint8Array) => Uint8Array> = {
+    'HMAC-SHA256': (m) => hmac(sha256, key, m).subarray(0, 16),
+    'AES-CMAC': (m) => cmac(m, key),
+    'AES-GMAC': (m) => gcm(key, gmacNonce(m), m).encrypt(new Uint8Array(0)),
+  };
   for (const alg of ['HMAC-SHA256', 'AES-CMAC', 'AES-GMAC'] as SigningAlgorithm[]) {
+    const security = await messageSecurity(globalThis.crypto.subtle, alg, keys, null);
+    // Lengths around the block size exercise CMAC's two subkeys (a whole last block, a padded one).
+    for (const size of [64, 65, 79, 80, 96, 1000]) {
+      const m = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
+      assert.equal(toHex(await security.signature(m)), toHex(reference[alg](m)), `${alg}, ${size} bytes`);
+    }
     const msg = new ByteWriter(128).bytes(encodeHeader({ command: COMMAND.echo, creditCharge: 0, credits: 1, messageId: 9n }).finish()).u16le(4).u16le(0).finish();
-    signMessage(alg, key, msg);
+    await security.sign(msg);
     assert.equal(msg[16] & 8, 8, 'SMB2_FLAGS_SIGNED');
-    assert.ok(verifySignature(alg, key, msg));
+    assert.ok(await security.verify(msg));
     msg[66] ^= 1;
-    assert.ok(!verifySignature(alg, key, msg), alg);
+    assert.ok(!(await security.verify(msg)), alg);
   }
-  // 2.x signs with HMAC-SHA256 under the session key itself.
-  assert.equal(toHex(computeSignature('HMAC-SHA256', key, new Uint8Array(64))).length, 32);
 });
 
 test('key derivation: SP800-108 counter mode with HMAC-SHA256; 3.1.1 keys depend on the preauth hash, 3.0 keys do not', () => {
@@ -137,15 +151,30 @@ test('key derivation: SP800-108 counter mode with HMAC-SHA256; 3.1.1 keys depend
   assert.equal(kdf(sk, Uint8Array.of(0x41, 0), Uint8Array.of(0x42, 0), 128).length, 16);
 });
 
-test('encryption: a transform message opens with the same key and session, and an altered byte fails the AES-GCM tag', () => {
+test('encryption: a transform message opens with the same key and session, and an altered byte fails the tag (AES-GCM and AES-CCM)', async () => {
   const key = new Uint8Array(16).fill(5);
-  const inner = encodeHeader({ command: COMMAND.echo, creditCharge: 0, credits: 1, messageId: 1n }).finish();
-  const sealed = encryptMessage(key, new Uint8Array(12).fill(1), 77n, inner);
-  assert.equal(toHex(sealed.subarray(0, 4)), 'fd534d42');
-  assert.equal(toHex(decryptMessage(key, sealed, 77n)), toHex(inner));
-  assert.throws(() => decryptMessage(key, sealed, 78n), ProtocolError);
-  sealed[sealed.length - 1] ^= 1;
-  assert.throws(() => decryptMessage(key, sealed, 77n), /tag mismatch/);
+  const keys = { signing: key, encryption: key, decryption: key };
+  const ccm = await messageSecurity(globalThis.crypto.subtle, 'AES-CMAC', keys, CIPHERS['AES-128-CCM']);
+  const gcmSession = await messageSecurity(globalThis.crypto.subtle, 'AES-GMAC', keys, CIPHERS['AES-128-GCM']);
+  for (const [name, cipher, security, other] of [['AES-128-GCM', CIPHERS['AES-128-GCM'], gcmSession, ccm], ['AES-128-CCM', CIPHERS['AES-128-CCM'], ccm, gcmSession]] as const) {
+    const inner = encodeHeader({ command: COMMAND.echo, creditCharge: 0, credits: 1, messageId: 1n }).finish();
+    const sealed = await security.seal(new Uint8Array(nonceLength(cipher)).fill(1), 77n, inner);
+    assert.equal(toHex(sealed.subarray(0, 4)), 'fd534d42');
+    // §2.2.41: the nonce field is 16 bytes; the cipher's nonce (12 or 11 bytes) first, zeros after.
+    assert.equal(toHex(sealed.subarray(20, 36)), '01'.repeat(nonceLength(cipher)) + '00'.repeat(16 - nonceLength(cipher)), name);
+    assert.equal(toHex(await security.open(sealed, 77n)), toHex(inner), name);
+    await assert.rejects(security.open(sealed, 78n), ProtocolError);
+    await assert.rejects(other.open(sealed, 77n), /tag mismatch/);
+    sealed[sealed.length - 1] ^= 1;
+    await assert.rejects(security.open(sealed, 77n), new RegExp(`${name} tag mismatch`));
+  }
+  // GCM on WebCrypto equals the reference AES-GCM over the same header.
+  const inner = new Uint8Array(100).fill(3);
+  const nonce = new Uint8Array(12).fill(9);
+  const sealed = await gcmSession.seal(nonce, 5n, inner);
+  const ref = gcm(key, nonce, sealed.subarray(20, 52)).encrypt(inner);
+  assert.equal(toHex(sealed.subarray(52)), toHex(ref.subarray(0, 100)));
+  assert.equal(toHex(sealed.subarray(4, 20)), toHex(ref.subarray(100)));
 });
 
 test('rename information and NTSTATUS names', () => {

@@ -1,14 +1,14 @@
 // SMB2/3 message security, [MS-SMB2] §3.1.4: the preauth integrity hash (§3.2.5.2, SHA-512), key derivation
 // (§3.1.4.2, SP800-108 counter mode with HMAC-SHA256), signing (HMAC-SHA256 for 2.x, AES-CMAC for 3.0, AES-GMAC
-// for 3.1.1 when negotiated) and encryption with the transform header (AES-GCM, §3.1.4.3); and the SPNEGO
+// for 3.1.1 when negotiated) and encryption with the transform header (AES-GCM and AES-CCM, §3.1.4.3); and the SPNEGO
 // wrapping of NTLMSSP in SESSION_SETUP (RFC 4178).
-import { cmac, gcm } from '@noble/ciphers/aes.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { BerReader, oid, octetString, sequence, tlv } from '../../core/ber.ts';
 import { ByteWriter, concat, equalBytes } from '../../core/bytes.ts';
+import { aesCcm } from '../../core/ccm.ts';
 import { ProtocolError } from '../../core/errors.ts';
-import { CIPHERS, decodeTransform, FLAGS, SIGNING_ALGORITHMS, transformHeader, TRANSFORM_HEADER_SIZE } from './codec.ts';
+import { cipherName, CIPHERS, decodeTransform, FLAGS, SIGNING_ALGORITHMS, transformHeader, TRANSFORM_HEADER_SIZE } from './codec.ts';
 
 /** §3.2.5.2: H(i) = SHA-512(H(i-1) ‖ message), from 64 zero bytes. */
 export function preauthStep(hash: Uint8Array, message: Uint8Array): Uint8Array {
@@ -61,64 +61,136 @@ export function signingAlgorithmOf(dialect: number, negotiated: number | null): 
   return 'AES-CMAC';
 }
 
-/** The 16-byte signature of a message whose signature field (bytes 48..64) is zero. */
-export function computeSignature(alg: SigningAlgorithm, key: Uint8Array, message: Uint8Array): Uint8Array {
-  if (alg === 'HMAC-SHA256') return hmac(sha256, key, message).subarray(0, 16);
-  if (alg === 'AES-CMAC') return cmac(message, key);
-  // §3.1.4.1: AES-GMAC, the nonce is the MessageId and a word whose bit 0 says server-to-client and bit 1 CANCEL.
+/** The GMAC nonce of a message (§3.1.4.1): its MessageId, then a word whose bit 0 says server-to-client and bit 1 CANCEL. */
+export function gmacNonce(message: Uint8Array): Uint8Array {
   const dv = new DataView(message.buffer, message.byteOffset, message.length);
   const flags = dv.getUint32(16, true);
   const command = dv.getUint16(12, true);
-  const nonce = new ByteWriter(12)
+  return new ByteWriter(12)
     .bytes(message.subarray(24, 32))
     .u32le((flags & FLAGS.serverToRedir ? 1 : 0) | (command === 12 ? 2 : 0))
     .finish();
-  return gcm(key, nonce, message).encrypt(new Uint8Array(0));
-}
-
-/** Signs a message in place: sets SMB2_FLAGS_SIGNED and fills the signature. */
-export function signMessage(alg: SigningAlgorithm, key: Uint8Array, message: Uint8Array): Uint8Array {
-  const dv = new DataView(message.buffer, message.byteOffset, message.length);
-  dv.setUint32(16, dv.getUint32(16, true) | FLAGS.signed, true);
-  message.fill(0, 48, 64);
-  message.set(computeSignature(alg, key, message), 48);
-  return message;
-}
-
-/** Whether a received message's signature is right. */
-export function verifySignature(alg: SigningAlgorithm, key: Uint8Array, message: Uint8Array): boolean {
-  const got = message.slice(48, 64);
-  const copy = message.slice();
-  copy.fill(0, 48, 64);
-  return equalBytes(computeSignature(alg, key, copy), got);
 }
 
 export function isGcm(cipher: number): boolean {
   return cipher === CIPHERS['AES-128-GCM'] || cipher === CIPHERS['AES-256-GCM'];
 }
 
-/** §3.1.4.3: the transform message around `message` (AES-GCM: a 12-byte nonce, the AAD is header bytes 20..52). */
-export function encryptMessage(key: Uint8Array, nonce12: Uint8Array, sessionId: bigint, message: Uint8Array): Uint8Array {
-  const nonce = concat([nonce12, new Uint8Array(4)]);
-  const header = transformHeader(nonce, message.length, sessionId);
-  const sealed = gcm(key, nonce12, header.subarray(20, TRANSFORM_HEADER_SIZE)).encrypt(message);
-  const out = new Uint8Array(TRANSFORM_HEADER_SIZE + message.length);
-  out.set(header);
-  out.set(sealed.subarray(message.length), 4);
-  out.set(sealed.subarray(0, message.length), TRANSFORM_HEADER_SIZE);
+/** Bytes of the transform header's nonce field a cipher uses (§2.2.41): 12 for AES-GCM, 11 for AES-CCM. */
+export function nonceLength(cipher: number): number {
+  return isGcm(cipher) ? 12 : 11;
+}
+
+const BLOCK = 16;
+
+/** RFC 4493 §2.3: the CMAC subkey of one block, doubled in GF(2^128). */
+function double(block: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BLOCK);
+  for (let i = 0; i < BLOCK; i++) out[i] = ((block[i] << 1) | (i + 1 < BLOCK ? block[i + 1] >> 7 : 0)) & 0xff;
+  if (block[0] & 0x80) out[BLOCK - 1] ^= 0x87;
   return out;
 }
 
-/** Opens a transform message: the SMB2 message inside, or ProtocolError when the tag does not match. */
-export function decryptMessage(key: Uint8Array, transform: Uint8Array, sessionId: bigint): Uint8Array {
-  const t = decodeTransform(transform);
-  if (t.sessionId !== sessionId) throw new ProtocolError(`SMB: an encrypted message for session 0x${t.sessionId.toString(16)}, not this one`);
-  if (t.flags !== 1) throw new ProtocolError(`SMB: transform header Flags ${t.flags}, expected 1 (encrypted)`);
-  try {
-    return gcm(key, t.nonce.subarray(0, 12), t.aad).decrypt(concat([t.ciphertext, t.signature]));
-  } catch {
-    throw new ProtocolError('SMB: an encrypted message failed authentication (AES-GCM tag mismatch): the keys differ or the message was altered');
+/**
+ * A session's message security on WebCrypto (native AES and SHA-2 on every host): signing and checking in the
+ * session's algorithm, sealing and opening transform messages in its cipher. AES-CMAC (RFC 4493) is AES-CBC from
+ * a zero IV over all but the last block, then that block tweaked by a subkey; AES-GMAC is AES-GCM with the
+ * message as associated data and nothing to encrypt; AES-CCM is core/ccm.ts.
+ */
+export interface MessageSecurity {
+  sign(message: Uint8Array): Promise<void>;
+  verify(message: Uint8Array): Promise<boolean>;
+  /** The 16-byte signature of a message whose signature field (bytes 48..64) is zero. */
+  signature(message: Uint8Array): Promise<Uint8Array>;
+  seal(nonce: Uint8Array, sessionId: bigint, message: Uint8Array): Promise<Uint8Array>;
+  open(transform: Uint8Array, sessionId: bigint): Promise<Uint8Array>;
+}
+
+export async function messageSecurity(subtle: SubtleCrypto, alg: SigningAlgorithm, keys: SessionKeys, cipher: number | null): Promise<MessageSecurity> {
+  const raw = keys.signing as BufferSource;
+  let signature: (message: Uint8Array) => Promise<Uint8Array>;
+  if (alg === 'HMAC-SHA256') {
+    const k = await subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    signature = async (m) => new Uint8Array(await subtle.sign('HMAC', k, m as BufferSource)).subarray(0, 16);
+  } else if (alg === 'AES-GMAC') {
+    const k = await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+    signature = async (m) => new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: gmacNonce(m) as BufferSource, additionalData: m as BufferSource }, k, new Uint8Array(0)));
+  } else {
+    const k = await subtle.importKey('raw', raw, 'AES-CBC', false, ['encrypt']);
+    const zero = new Uint8Array(BLOCK);
+    const l = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: zero }, k, zero)).subarray(0, BLOCK);
+    const k1 = double(l);
+    const k2 = double(k1);
+    signature = async (m) => {
+      const whole = m.length > 0 && m.length % BLOCK === 0;
+      const lastAt = whole ? m.length - BLOCK : m.length - (m.length % BLOCK);
+      const last = new Uint8Array(BLOCK);
+      last.set(m.subarray(lastAt));
+      if (!whole) last[m.length - lastAt] = 0x80;
+      const sub = whole ? k1 : k2;
+      for (let i = 0; i < BLOCK; i++) last[i] ^= sub[i];
+      let chain = zero;
+      if (lastAt > 0) {
+        const out = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: zero }, k, m.subarray(0, lastAt) as BufferSource));
+        chain = out.subarray(lastAt - BLOCK, lastAt);
+      }
+      return new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: chain as BufferSource }, k, last)).subarray(0, BLOCK);
+    };
   }
+  let seal: MessageSecurity['seal'] = () => Promise.reject(new ProtocolError('SMB: encryption without a negotiated cipher'));
+  let open: (nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array) => Promise<Uint8Array | null> = () => Promise.resolve(null);
+  if (cipher !== null) {
+    const wrap = (header: Uint8Array, sealed: Uint8Array, size: number) => {
+      const out = new Uint8Array(TRANSFORM_HEADER_SIZE + size);
+      out.set(header);
+      out.set(sealed.subarray(size), 4);
+      out.set(sealed.subarray(0, size), TRANSFORM_HEADER_SIZE);
+      return out;
+    };
+    if (isGcm(cipher)) {
+      const enc = await subtle.importKey('raw', keys.encryption as BufferSource, 'AES-GCM', false, ['encrypt']);
+      const dec = await subtle.importKey('raw', keys.decryption as BufferSource, 'AES-GCM', false, ['decrypt']);
+      seal = async (nonce, sessionId, message) => {
+        const header = transformHeader(concat([nonce, new Uint8Array(16 - nonce.length)]), message.length, sessionId);
+        const sealed = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: nonce as BufferSource, additionalData: header.subarray(20) as BufferSource }, enc, message as BufferSource));
+        return wrap(header, sealed, message.length);
+      };
+      open = (nonce, aad, sealed) => subtle.decrypt({ name: 'AES-GCM', iv: nonce as BufferSource, additionalData: aad as BufferSource }, dec, sealed as BufferSource).then((b) => new Uint8Array(b), () => null);
+    } else {
+      const enc = await aesCcm(subtle, keys.encryption);
+      const dec = await aesCcm(subtle, keys.decryption);
+      seal = async (nonce, sessionId, message) => {
+        const header = transformHeader(concat([nonce, new Uint8Array(16 - nonce.length)]), message.length, sessionId);
+        return wrap(header, await enc.seal(nonce, header.subarray(20), message), message.length);
+      };
+      open = (nonce, aad, sealed) => dec.open(nonce, aad, sealed);
+    }
+  }
+  return {
+    signature,
+    async sign(message) {
+      const dv = new DataView(message.buffer, message.byteOffset, message.length);
+      dv.setUint32(16, dv.getUint32(16, true) | FLAGS.signed, true);
+      message.fill(0, 48, 64);
+      message.set(await signature(message), 48);
+    },
+    async verify(message) {
+      const got = message.slice(48, 64);
+      const copy = message.slice();
+      copy.fill(0, 48, 64);
+      return equalBytes(await signature(copy), got);
+    },
+    seal,
+    async open(transform, sessionId) {
+      const t = decodeTransform(transform);
+      if (t.sessionId !== sessionId) throw new ProtocolError(`SMB: an encrypted message for session 0x${t.sessionId.toString(16)}, not this one`);
+      if (t.flags !== 1) throw new ProtocolError(`SMB: transform header Flags ${t.flags}, expected 1 (encrypted)`);
+      if (cipher === null) throw new ProtocolError('SMB: an encrypted message, and the negotiation settled on no cipher');
+      const plain = await open(t.nonce.subarray(0, nonceLength(cipher)), t.aad, concat([t.ciphertext, t.signature]));
+      if (plain === null) throw new ProtocolError(`SMB: an encrypted message failed authentication (${cipherName(cipher)} tag mismatch): the keys differ or the message was altered`);
+      return plain;
+    },
+  };
 }
 
 // SPNEGO, RFC 4178 §4.2: NegTokenInit carrying the first NTLMSSP token; NegTokenResp carrying the rest.
