@@ -1,6 +1,7 @@
-// A file browser for the protocols that list, download and upload files (FTP/FTPS, SFTP): folders,
-// breadcrumbs, up, sizes and dates for people, sort; download as a real file, rename, delete, chmod;
-// upload by picker or by dropping several files; a transfer list with progress, rate, ETA and cancel.
+// A file browser for the protocols that list and download files (FTP/FTPS, SFTP, SMB, rsync): folders,
+// breadcrumbs, up, sizes and dates for people, sort; download as a real file; where the protocol can, rename,
+// delete, chmod and upload by picker or by dropping several files; a transfer list with progress, rate, ETA and
+// cancel.
 //
 // How it works: the connection form is the list operation's own (generated from its schema). Every
 // action is another operation of the same protocol, run with the connection's fields that operation
@@ -29,14 +30,19 @@ interface Entry {
 interface BrowserSpec {
   list: string;
   download: string;
-  upload: string;
-  rename: { op: string; from: string; to: string };
-  remove: string;
-  rmdir: string;
-  mkdir: string;
-  chmod: string;
+  /** Operations the protocol lacks are left out, and so are their buttons. */
+  upload?: string;
+  rename?: { op: string; from: string; to: string };
+  remove?: string;
+  rmdir?: string;
+  mkdir?: string;
+  chmod?: string;
+  /** The path field of an operation for a folder (default: the folder as shown, "/a/b"). */
+  dirPath?(dir: string): string;
+  /** The path field of an operation for an entry (default: folder and name joined, "/a/b/c"). */
+  entryPath?(dir: string, name: string): string;
   /** The directory the listing is of, and its entries. */
-  listing(result: Record<string, any>): { dir: string; entries: Entry[] };
+  listing(result: Record<string, any>, dir: string): { dir: string; entries: Entry[] };
 }
 
 const BROWSERS: Record<string, BrowserSpec> = {
@@ -68,6 +74,33 @@ const BROWSERS: Record<string, BrowserSpec> = {
       entries: (r.entries as any[]).map((e) => ({ name: e.name, dir: e.type === 'directory', link: e.type === 'symlink', size: e.type === 'directory' ? null : e.size, modified: e.mtime, mode: e.mode })),
     }),
   },
+  smb: {
+    list: 'list',
+    download: 'download',
+    upload: 'upload',
+    rename: { op: 'rename', from: 'from', to: 'to' },
+    remove: 'delete',
+    rmdir: 'delete',
+    mkdir: 'mkdir',
+    // A share's paths are relative to its root: "/" is the share itself.
+    dirPath: (dir) => dir.replace(/^\/+/, ''),
+    entryPath: (dir, name) => join(dir, name).replace(/^\/+/, ''),
+    listing: (r) => ({
+      dir: `/${String(r.path).replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`,
+      entries: (r.entries as any[]).map((e) => ({ name: e.name, dir: e.type === 'dir', link: false, size: e.type === 'dir' ? null : e.size, modified: e.modified, mode: null })),
+    }),
+  },
+  rsync: {
+    list: 'list',
+    download: 'download',
+    // A module's paths are relative to its root, and a folder is listed by its contents with a trailing slash.
+    dirPath: (dir) => (dir === '/' ? '' : `${dir.replace(/^\/+|\/+$/g, '')}/`),
+    entryPath: (dir, name) => join(dir, name).replace(/^\/+/, ''),
+    listing: (r, dir) => ({
+      dir,
+      entries: (r.entries as any[]).filter((e) => e.name !== '.').map((e) => ({ name: e.name, dir: e.type === 'dir', link: e.type === 'symlink', size: e.type === 'dir' ? null : e.size, modified: e.mtime, mode: e.mode })),
+    }),
+  },
 };
 
 /** Protocols with a file browser. */
@@ -76,7 +109,7 @@ export function hasFileBrowser(protocolId: string): boolean {
 }
 
 /** Fields of the list operation that are about the listing, not the connection. */
-const LISTING_FIELDS = new Set(['path', 'method', 'maxEntries', 'timeoutMs']);
+const LISTING_FIELDS = new Set(['path', 'method', 'maxEntries', 'timeoutMs', 'recursive']);
 
 function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir.replace(/\/+$/, '')}/${name}`;
@@ -126,16 +159,19 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
     return { ...base, ...own };
   };
 
+  const dirPath = (d: string) => (spec.dirPath ? spec.dirPath(d) : d);
+  const entryPath = (d: string, name: string) => (spec.entryPath ? spec.entryPath(d, name) : join(d, name));
+
   const list = async (path: string | undefined, c = conn): Promise<void> => {
     setBusy(true);
-    const a = await runOperation(p.id, spec.list, inputFor(spec.list, path === undefined ? {} : { path }, c));
+    const a = await runOperation(p.id, spec.list, inputFor(spec.list, path === undefined ? {} : { path: dirPath(path) }, c));
     setBusy(false);
     if (!a.ok) {
       setError(a.error ?? { code: 'error', message: 'listing failed' });
       return;
     }
     setError(null);
-    const l = spec.listing(a.result as Record<string, any>);
+    const l = spec.listing(a.result as Record<string, any>, path === undefined ? '/' : path);
     setDir(l.dir);
     setEntries(l.entries);
   };
@@ -155,7 +191,7 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
   };
 
   const downloadEntry = (e: Entry) => {
-    const path = join(dir!, e.name);
+    const path = entryPath(dir!, e.name);
     transfers.track('download', e.name, (onProgress) => downloadFile(p.id, spec.download, inputFor(spec.download, { path }), onProgress), (v) => {
       const got = v as { blob: Blob; name: string };
       download(got.name, got.blob, got.blob.type);
@@ -164,7 +200,9 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
 
   const upload = (files: FileList | File[]) => {
     const target = dir!;
-    for (const f of Array.from(files)) transfers.track('upload', f.name, (onProgress) => uploadFile(p.id, spec.upload, inputFor(spec.upload, { path: join(target, f.name) }), f, onProgress), () => void list(target));
+    const op = spec.upload;
+    if (!op) return;
+    for (const f of Array.from(files)) transfers.track('upload', f.name, (onProgress) => uploadFile(p.id, op, inputFor(op, { path: entryPath(target, f.name) }), f, onProgress), () => void list(target));
   };
 
   const sorted = useMemo(() => {
@@ -240,19 +278,23 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
                 <button type="button" className="small" onClick={() => list(dir)} disabled={busy}>
                   Refresh
                 </button>
-                <button
-                  type="button"
-                  className="small"
-                  onClick={() => {
-                    const name = prompt('New folder name');
-                    if (name) void act(spec.mkdir, { path: join(dir, name) });
-                  }}
-                >
-                  New folder
-                </button>
-                <button type="button" className="small primary" onClick={() => picker.current?.click()}>
-                  Upload files…
-                </button>
+                {spec.mkdir && (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => {
+                      const name = prompt('New folder name');
+                      if (name && spec.mkdir) void act(spec.mkdir, { path: entryPath(dir, name) });
+                    }}
+                  >
+                    New folder
+                  </button>
+                )}
+                {spec.upload && (
+                  <button type="button" className="small primary" onClick={() => picker.current?.click()}>
+                    Upload files…
+                  </button>
+                )}
                 <input
                   ref={picker}
                   type="file"
@@ -265,7 +307,7 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
                   }}
                 />
               </div>
-              <p className="small muted">Drop files here to upload them to {dir}.</p>
+              {spec.upload && <p className="small muted">Drop files here to upload them to {dir}.</p>}
               <div className="table-wrap">
                 <table className="files" aria-label={`Files in ${dir}`}>
                   <thead>
@@ -303,38 +345,45 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
                               Download
                             </button>
                           )}
-                          <button
-                            type="button"
-                            className="small"
-                            aria-label={`Rename ${e.name}`}
-                            onClick={() => {
-                              const to = prompt(`Rename ${e.name} to`, e.name);
-                              if (to && to !== e.name) void act(spec.rename.op, { [spec.rename.from]: join(dir, e.name), [spec.rename.to]: join(dir, to) });
-                            }}
-                          >
-                            Rename
-                          </button>
-                          <button
-                            type="button"
-                            className="small"
-                            aria-label={`Change the mode of ${e.name}`}
-                            onClick={() => {
-                              const mode = prompt(`Permissions of ${e.name} (octal, like 644)`, e.mode && /^[0-7]+$/.test(e.mode) ? e.mode : '644');
-                              if (mode) void act(spec.chmod, { path: join(dir, e.name), mode });
-                            }}
-                          >
-                            Chmod
-                          </button>
-                          <button
-                            type="button"
-                            className="small danger"
-                            aria-label={`Delete ${e.name}`}
-                            onClick={() => {
-                              if (confirm(`Delete ${join(dir, e.name)}?`)) void act(e.dir ? spec.rmdir : spec.remove, { path: join(dir, e.name) });
-                            }}
-                          >
-                            Delete
-                          </button>
+                          {spec.rename && (
+                            <button
+                              type="button"
+                              className="small"
+                              aria-label={`Rename ${e.name}`}
+                              onClick={() => {
+                                const to = prompt(`Rename ${e.name} to`, e.name);
+                                if (to && to !== e.name && spec.rename) void act(spec.rename.op, { [spec.rename.from]: entryPath(dir, e.name), [spec.rename.to]: entryPath(dir, to) });
+                              }}
+                            >
+                              Rename
+                            </button>
+                          )}
+                          {spec.chmod && (
+                            <button
+                              type="button"
+                              className="small"
+                              aria-label={`Change the mode of ${e.name}`}
+                              onClick={() => {
+                                const mode = prompt(`Permissions of ${e.name} (octal, like 644)`, e.mode && /^[0-7]+$/.test(e.mode) ? e.mode : '644');
+                                if (mode && spec.chmod) void act(spec.chmod, { path: entryPath(dir, e.name), mode });
+                              }}
+                            >
+                              Chmod
+                            </button>
+                          )}
+                          {(e.dir ? spec.rmdir : spec.remove) && (
+                            <button
+                              type="button"
+                              className="small danger"
+                              aria-label={`Delete ${e.name}`}
+                              onClick={() => {
+                                const op = e.dir ? spec.rmdir : spec.remove;
+                                if (op && confirm(`Delete ${join(dir, e.name)}?`)) void act(op, { path: entryPath(dir, e.name) });
+                              }}
+                            >
+                              Delete
+                            </button>
+                          )}
                         </td>
                       </tr>
                     ))}

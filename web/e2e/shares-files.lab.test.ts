@@ -1,0 +1,86 @@
+// The file browser on SMB in headless Chromium, against Samba through the Worker: connect to a share, drop a
+// file on the listing, download it as a real file whose SHA-256 matches, make a folder, rename and delete.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ensureLab, ports } from '../../lab/index.ts';
+import { sharesFacts } from '../../lab/servers/shares.ts';
+import { scratchName } from '../../test/files.ts';
+import { workerUrl } from '../../test/harness.ts';
+import { launch, screenshot, type Browser } from './browser.ts';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const S = sharesFacts.smb;
+
+describe('share browsers in the browser', { timeout: 300_000 }, () => {
+  let b: Browser;
+  let folder: string;
+
+  before(async () => {
+    await ensureLab(['shares', 'browser']);
+    folder = scratchName('ui-smb');
+    mkdirSync(join(S.files.path, folder), { recursive: true });
+    chmodSync(join(S.files.path, folder), 0o777);
+    b = await launch();
+  });
+
+  after(async () => {
+    await b?.close();
+    rmSync(join(S.files.path, folder), { recursive: true, force: true });
+  });
+
+  test('SMB file browser: a share\'s folder, a dropped file uploaded, downloaded with the same SHA-256, a new folder, rename, delete', async () => {
+    const page = b.page;
+    const data = randomBytes(2 * 1024 * 1024 + 3);
+    await page.goto(`${workerUrl()}/#/files/smb?host=127.0.0.1&port=${ports.shares.smb}&username=${S.user.name}&share=${S.files.name}&path=${encodeURIComponent(folder)}`);
+    await page.locator('[data-field="password"] input').fill(S.user.password);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    const table = page.getByRole('table', { name: `Files in /${folder}`, exact: true });
+    await table.waitFor();
+    assert.equal(await page.getByText('This folder is empty.').count(), 1);
+    // No chmod on SMB: the button is not offered.
+    assert.equal(await page.getByRole('button', { name: /^Change the mode/ }).count(), 0);
+
+    const dt = await page.evaluateHandle(`(() => {
+      const bytes = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes('${data.toString('base64')}')], 'cargo.bin', { type: 'application/octet-stream' }));
+      return dt;
+    })()`);
+    await page.dispatchEvent('[data-testid=dropzone]', 'dragover', { dataTransfer: dt });
+    await page.dispatchEvent('[data-testid=dropzone]', 'drop', { dataTransfer: dt });
+    await page.locator('[data-transfer="cargo.bin"][data-state="done"]').waitFor({ timeout: 60_000 });
+    assert.equal(sha256(readFileSync(join(S.files.path, folder, 'cargo.bin'))), sha256(data));
+    await table.locator('tr[data-name="cargo.bin"]').waitFor();
+    assert.match(await table.locator('tr[data-name="cargo.bin"]').innerText(), /2\.0 MiB/);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download cargo.bin' }).click()]);
+    assert.equal(download.suggestedFilename(), 'cargo.bin');
+    assert.equal(sha256(readFileSync(await download.path())), sha256(data));
+
+    page.once('dialog', (d) => void d.accept('manifests'));
+    await page.getByRole('button', { name: 'New folder' }).click();
+    await table.locator('tr[data-name="manifests"]').waitFor();
+    assert.ok(statSync(join(S.files.path, folder, 'manifests')).isDirectory());
+
+    page.once('dialog', (d) => void d.accept('cargo-2.bin'));
+    await page.getByRole('button', { name: 'Rename cargo.bin' }).click();
+    await table.locator('tr[data-name="cargo-2.bin"]').waitFor();
+    assert.ok(existsSync(join(S.files.path, folder, 'cargo-2.bin')));
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete cargo-2.bin' }).click();
+    await table.locator('tr[data-name="cargo-2.bin"]').waitFor({ state: 'detached' });
+    assert.ok(!existsSync(join(S.files.path, folder, 'cargo-2.bin')));
+
+    // Into the folder and back up by the breadcrumbs.
+    await page.getByRole('link', { name: 'manifests' }).click();
+    await page.getByRole('table', { name: `Files in /${folder}/manifests`, exact: true }).waitFor();
+    await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: folder }).click();
+    await table.locator('tr[data-name="manifests"]').waitFor();
+    await screenshot(page, 'shares-01-smb');
+    assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
+  });
+});
