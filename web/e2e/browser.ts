@@ -76,3 +76,17 @@ export async function screenshot(page: Page, name: string, opts: { fullPage?: bo
   await page.screenshot({ path, fullPage: opts.fullPage ?? true });
   return path;
 }
+
+/** Drops files on `selector` as a user dragging them from the desktop would: dragover, then drop, one DataTransfer. */
+export async function dropFiles(page: Page, selector: string, files: { name: string; data: Uint8Array }[]): Promise<void> {
+  // A string, not a function: the test's TypeScript transform would put helpers into a function the page lacks.
+  const items = files.map((f) => `dt.items.add(new File([bytes('${Buffer.from(f.data).toString('base64')}')], ${JSON.stringify(f.name)}, { type: 'application/octet-stream' }));`).join('\n');
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const bytes = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+    const dt = new DataTransfer();
+    ${items}
+    return dt;
+  })()`);
+  await page.dispatchEvent(selector, 'dragover', { dataTransfer });
+  await page.dispatchEvent(selector, 'drop', { dataTransfer });
+}

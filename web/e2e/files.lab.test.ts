@@ -10,7 +10,7 @@ import { ensureLab, ports } from '../../lab/index.ts';
 import { ftpFacts } from '../../lab/servers/ftp.ts';
 import { ensureTransferDir, scratchName } from '../../test/files.ts';
 import { workerUrl } from '../../test/harness.ts';
-import { launch, screenshot, type Browser } from './browser.ts';
+import { dropFiles, launch, screenshot, type Browser } from './browser.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -43,16 +43,10 @@ describe('files in the browser', { timeout: 300_000 }, () => {
     assert.equal(await page.getByText('This folder is empty.').count(), 1);
 
     // Drag and drop: a DataTransfer holding two files, dropped on the listing.
-    // A string, not a function: the test's TypeScript transform would put helpers into a function the page lacks.
-    const data = await page.evaluateHandle(`(() => {
-      const bytes = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
-      const dt = new DataTransfer();
-      dt.items.add(new File([bytes('${one.toString('base64')}')], 'one.bin', { type: 'application/octet-stream' }));
-      dt.items.add(new File([bytes('${two.toString('base64')}')], 'two.bin', { type: 'application/octet-stream' }));
-      return dt;
-    })()`);
-    await page.dispatchEvent('[data-testid=dropzone]', 'dragover', { dataTransfer: data });
-    await page.dispatchEvent('[data-testid=dropzone]', 'drop', { dataTransfer: data });
+    await dropFiles(page, '[data-testid=dropzone]', [
+      { name: 'one.bin', data: one },
+      { name: 'two.bin', data: two },
+    ]);
     await page.locator('[data-transfer="one.bin"][data-state="done"]').waitFor({ timeout: 60_000 });
     await page.locator('[data-transfer="two.bin"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.match(await page.locator('[data-transfer="one.bin"]').innerText(), /3\.0 MiB of 3\.0 MiB/);

@@ -9,7 +9,7 @@ import { ensureLab, ports } from '../../lab/index.ts';
 import { sharesFacts } from '../../lab/servers/shares.ts';
 import { scratchName } from '../../test/files.ts';
 import { workerUrl } from '../../test/harness.ts';
-import { launch, screenshot, type Browser } from './browser.ts';
+import { dropFiles, launch, screenshot, type Browser } from './browser.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const S = sharesFacts.smb;
@@ -43,14 +43,7 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
     // No chmod on SMB: the button is not offered.
     assert.equal(await page.getByRole('button', { name: /^Change the mode/ }).count(), 0);
 
-    const dt = await page.evaluateHandle(`(() => {
-      const bytes = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
-      const dt = new DataTransfer();
-      dt.items.add(new File([bytes('${data.toString('base64')}')], 'cargo.bin', { type: 'application/octet-stream' }));
-      return dt;
-    })()`);
-    await page.dispatchEvent('[data-testid=dropzone]', 'dragover', { dataTransfer: dt });
-    await page.dispatchEvent('[data-testid=dropzone]', 'drop', { dataTransfer: dt });
+    await dropFiles(page, '[data-testid=dropzone]', [{ name: 'cargo.bin', data }]);
     await page.locator('[data-transfer="cargo.bin"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.equal(sha256(readFileSync(join(S.files.path, folder, 'cargo.bin'))), sha256(data));
     await table.locator('tr[data-name="cargo.bin"]').waitFor();
