@@ -8,6 +8,7 @@ import { ApiPage } from './pages/ApiPage.tsx';
 import { Catalog } from './pages/Catalog.tsx';
 import { HistoryPage } from './pages/HistoryPage.tsx';
 import { LdapBrowser } from './pages/LdapBrowser.tsx';
+import { NewsReader } from './pages/NewsReader.tsx';
 import { RedisBrowser } from './pages/RedisBrowser.tsx';
 import { SqlBrowser } from './pages/SqlBrowser.tsx';
 import { RunPage } from './pages/RunPage.tsx';
@@ -54,7 +55,7 @@ export function App() {
   useEffect(() => {
     const titles: Record<string, string> = { history: 'History', api: 'API', where: 'What runs where' };
     const [first, ...others] = routeKey.split('/');
-    document.title = first === 'browse' ? `${others[0] === 'redis' ? 'Redis key' : others[0] === 'postgres' ? 'PostgreSQL' : others[0] === 'mysql' ? 'MySQL' : 'LDAP directory'} browser · Portolan` : first === 'files' ? `${others.join(' ')} files · Portolan` : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
+    document.title = first === 'browse' ? `${others[0] === 'redis' ? 'Redis key' : others[0] === 'postgres' ? 'PostgreSQL' : others[0] === 'mysql' ? 'MySQL' : others[0] === 'nntp' ? 'News' : 'LDAP directory'} ${others[0] === 'nntp' ? 'reader' : 'browser'} · Portolan` : first === 'files' ? `${others.join(' ')} files · Portolan` : first === 'run' || first === 'p' ? `${others.join(' ')} · Portolan` : titles[first] ? `${titles[first]} · Portolan` : 'Portolan';
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [routeKey]);
@@ -67,6 +68,7 @@ export function App() {
   else if (page === 'files') body = <FilesPage protocolId={rest[0] ?? ''} query={route.query} />;
   else if (page === 'browse' && rest[0] === 'ldap') body = <LdapBrowser />;
   else if (page === 'browse' && rest[0] === 'redis') body = <RedisBrowser />;
+  else if (page === 'browse' && rest[0] === 'nntp') body = <NewsReader />;
   else if (page === 'browse' && (rest[0] === 'postgres' || rest[0] === 'mysql')) body = <SqlBrowser key={rest[0]} dialect={rest[0]} />;
   else if (page === 'history' || page === 'targets') body = <HistoryPage />;
   else if (page === 'api') body = <ApiPage />;

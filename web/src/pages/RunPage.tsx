@@ -54,6 +54,11 @@ function ProtocolHeader({ p }: { p: ProtocolInfo }) {
             <a href={href(['browse', 'redis'])}>Open the key browser</a>: keys as a tree with type, TTL and memory, values by type, edits.
           </p>
         )}
+        {p.id === 'nntp' && (
+          <p>
+            <a href={href(['browse', 'nntp'])}>Open the news reader</a>: the groups, a group's newest articles, an article with its headers.
+          </p>
+        )}
         {p.id === 'ldap' && (
           <p>
             <a href={href(['browse', 'ldap'])}>Open the directory browser</a>: the tree, entries and searches with export.
