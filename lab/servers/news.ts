@@ -234,6 +234,8 @@ export const rsyncFacts = {
   ],
   /** 300 KiB of a known pattern. */
   big: { path: 'charts/big.bin', size: 300 * 1024 },
+  /** A file the daemon (uid nobody) may list but not read. */
+  locked: { path: 'charts/locked.bin', text: 'sealed\n' },
   /** A symlink in each module. */
   link: { path: 'latest.log', target: 'logs/2024-02.log' },
   /** A module on the lab's transfer dir (test/files.ts bigFile), for large downloads. */
@@ -257,6 +259,7 @@ const rsyncd: LabServer = {
       rmSync(join(ctx.dir, m), { recursive: true, force: true });
       for (const f of R.files) ctx.writeFile(join(m, f.path), f.text);
       ctx.writeFile(join(m, R.big.path), bigBytes());
+      ctx.writeFile(join(m, R.locked.path), R.locked.text, 0o600);
       symlinkSync(R.link.target, join(ctx.dir, m, R.link.path));
     }
     mkdirSync(R.transfers.path, { recursive: true });

@@ -90,12 +90,14 @@ export interface Received {
 
 /**
  * The sender's multiplexed stream as the data it carries: MSG_DATA payloads read as they arrive (never a whole frame
- * held), other frames handled on the way: text messages collected, io_error words gathered, MSG_NO_SEND and
- * MSG_ERROR_EXIT ending the operation in the daemon's words.
+ * held), other frames handled on the way: text messages collected, io_error words and MSG_NO_SEND (a file the
+ * sender could not open) noted, MSG_ERROR_EXIT ending the operation in the daemon's words.
  */
 export class MuxReader {
   readonly messages: { kind: string; text: string }[] = [];
   ioError = 0;
+  /** The index of a file the sender could not open (MSG_NO_SEND), if any. */
+  noSend: number | null = null;
   /** Data bytes left in the current MSG_DATA frame. */
   private left = 0;
   private held: Uint8Array = new Uint8Array(0);
@@ -107,7 +109,7 @@ export class MuxReader {
     this.held = concat([bytes, this.held]);
   }
 
-  private said(): string {
+  said(): string {
     return this.messages.length ? `: ${this.messages.map((x) => x.text).join(' / ')}` : '';
   }
 
@@ -116,8 +118,8 @@ export class MuxReader {
       if (this.messages.length < 1000) this.messages.push({ kind: TEXT_TAGS[tag], text: fromUtf8(payload).replace(/\n$/, '') });
     } else if (tag === MSG.IO_ERROR && payload.length === 4) {
       this.ioError |= new Cursor(payload).int32();
-    } else if (tag === MSG.NO_SEND) {
-      throw new ServerError(`the daemon could not send the file${this.said()}`, { messages: this.messages });
+    } else if (tag === MSG.NO_SEND && payload.length === 4) {
+      this.noSend = new Cursor(payload).int32();
     } else if (tag === MSG.ERROR_EXIT) {
       throw new ServerError(`the daemon ended the transfer${this.said()}`, { messages: this.messages });
     }
@@ -341,7 +343,12 @@ export class RsyncSession {
     // The request and the three phase ends of protocol 29 and later (sender.c max_phase 2): the sender reads them in order.
     await this.conn.write(dataMessage(concat([wholeFileRequest(out, 0), out.encode(NDX_DONE), out.encode(NDX_DONE), out.encode(NDX_DONE)])), { decode: 'file 0: ITEM_TRANSFER, no blocks (whole file); NDX_DONE x3' });
     const ndx = await mux.ndx(inp);
-    if (ndx !== 0) throw new ProtocolError(ndx === NDX_DONE ? `the daemon ended the transfer without sending ${file.entry.name}${mux.messages.length ? `: ${mux.messages.map((x) => x.text).join(' / ')}` : ''}` : `rsync sender answered for file index ${ndx}, not 0`);
+    if (ndx === NDX_DONE) {
+      // The sender could not open the file (MSG_NO_SEND) and went on to the end of the phase: end as rsync does, then say why.
+      await this.finish(mux, inp, out, 1).catch(() => undefined);
+      throw new ServerError(`the daemon did not send ${file.entry.name}${mux.said() || (mux.noSend !== null ? ' (MSG_NO_SEND)' : '')}`, { messages: mux.messages, noSend: mux.noSend });
+    }
+    if (ndx !== 0) throw new ProtocolError(`rsync sender answered for file index ${ndx}, not 0`);
     const iflags = new Cursor(await mux.exact(2, 'item flags')).u16();
     if (iflags & ITEM.BASIS_TYPE_FOLLOWS) await mux.exact(1, 'basis type');
     if (iflags & ITEM.XNAME_FOLLOWS) {
@@ -378,10 +385,10 @@ export class RsyncSession {
    * file-list times), then the goodbye: our NDX_DONE, and from protocol 31 its NDX_DONE and ours once more. Then the
    * daemon closes.
    */
-  private async finish(mux: MuxReader, inp: NdxCodec, out?: NdxCodec): Promise<SenderStats> {
+  private async finish(mux: MuxReader, inp: NdxCodec, out?: NdxCodec, phasesRead = 0): Promise<SenderStats> {
     const w = out ?? new NdxCodec();
     if (!out) await this.conn.write(dataMessage(concat([w.encode(NDX_DONE), w.encode(NDX_DONE), w.encode(NDX_DONE)])), { decode: 'NDX_DONE x3' });
-    for (let phase = 0; phase < 3; phase++) {
+    for (let phase = phasesRead; phase < 3; phase++) {
       const n = await mux.ndx(inp);
       if (n !== NDX_DONE) throw new ProtocolError(`rsync sender sent file index ${n} where the end of phase ${phase} belongs`);
     }

@@ -47,11 +47,11 @@ test('list: the open module, recursive and one level, matches the files the lab 
   assert.equal(r.authenticated, false);
   assert.equal(r.ioError, 0);
   const files = r.entries.filter((e: any) => e.type === 'file');
-  const expected = [...R.files.map((f) => [f.path, Buffer.byteLength(f.text)]), [R.big.path, R.big.size]].sort();
+  const expected = [...[...R.files, R.locked].map((f) => [f.path, Buffer.byteLength(f.text)]), [R.big.path, R.big.size]].sort();
   assert.deepEqual(files.map((e: any) => [e.name, e.size]).sort(), expected);
   assert.deepEqual(r.entries.filter((e: any) => e.type === 'dir').map((e: any) => e.name).sort(), ['.', 'charts', 'logs']);
   for (const e of files) {
-    assert.equal(e.mode, '0644', e.name);
+    assert.equal(e.mode, e.name === R.locked.path ? '0600' : '0644', e.name);
     assert.ok(Math.abs(Date.parse(e.mtime) - Date.now()) < 7 * 86_400_000, `${e.name} mtime ${e.mtime}`);
   }
   const link = r.entries.find((e: any) => e.name === R.link.path);
@@ -146,13 +146,17 @@ test('download: the authenticated module with the right password, refused with a
   assert.match(wrong.message, /@ERROR: auth failed on module ledgers/);
 });
 
-test('download: a missing file in the daemon words, a directory and a symlink refused, protocol 29 refused', async () => {
+test('download: a missing file and an unreadable one in the daemon words, a directory and a symlink refused, protocol 29 refused', async () => {
   const missing = await fails('download', { module: R.public.name, path: 'charts/none.bin' });
   assert.equal(missing.code, 'server_error');
   assert.match(missing.message, /link_stat ".*charts\/none.bin" \(in archive\) failed: No such file or directory/);
   const streamed = await streamDownload(workerUrl('dev'), 'rsync', 'download', { host, port, module: R.public.name, path: 'charts/none.bin' });
   assert.equal(streamed.status, 502, JSON.stringify(streamed.json));
   assert.equal(streamed.json.error.code, 'server_error');
+  // Listed but unreadable for the daemon's user: the sender's error and MSG_NO_SEND, then the session ends as rsync ends it.
+  const locked = await fails('download', { module: R.public.name, path: R.locked.path });
+  assert.equal(locked.code, 'server_error');
+  assert.match(locked.message, /the daemon did not send locked.bin: .*failed to open ".*charts\/locked.bin" \(in archive\): Permission denied/);
   const dir = await fails('download', { module: R.public.name, path: 'logs' });
   assert.equal(dir.code, 'invalid_input');
   assert.match(dir.message, /logs is a directory: only a regular file can be downloaded/);
