@@ -7,6 +7,7 @@ import { concat, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Conn, Frame } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { AuthError, classify, InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
+import { Md4 } from '../dcerpc/ntlmssp.ts';
 import {
   AUTH_DIGESTS,
   authDigest,
@@ -66,10 +67,13 @@ const MAX_MESSAGE = 64 * 1024;
 /** Longest xname (an alternate basis name) beside an index. */
 const MAX_XNAME = 4096;
 
+/** Whole-file checksums this client computes as the bytes arrive (MD4 as negotiated from protocol 30: no seed). */
+export type FileChecksum = 'md5' | 'md4';
+
 export interface OpenFile {
   entry: FileEntry;
   mux: MuxReader;
-  checksum: 'md5';
+  checksum: FileChecksum;
 }
 
 /** The sender's statistics at the end of a transfer (main.c handle_stats), from its side. */
@@ -314,12 +318,13 @@ export class RsyncSession {
    * Asks the sender for one file and reads its file list: the one entry, which must be a regular file. The transfer
    * itself is `receive`.
    */
-  async openFile(module: string, path: string): Promise<OpenFile> {
+  async openFile(module: string, path: string, offer: readonly FileChecksum[]): Promise<OpenFile> {
     if (this.protocol < 30) throw new ProtocolError(`downloading needs protocol 30 or later; the session speaks ${this.protocol}`);
     if (path === '' || path.endsWith('/')) throw InvalidInput.field('path', 'must name a file, not a directory');
-    // MD5 is the whole-file checksum of protocol 30 and later unless both sides agree on another; it is the one offered.
-    const { checksum } = await this.start(downloadArgs(module, path), `--server --sender -lde.LsfxCv . ${module}/${path}`, 'md5');
-    if (checksum !== null && checksum !== 'md5') throw new ProtocolError(`the daemon chose checksum ${checksum}`);
+    // Without a negotiation (a daemon that does not offer one) the whole-file checksum of protocol 30 and later is MD5.
+    const { compatFlags, checksum } = await this.start(downloadArgs(module, path), `--server --sender -lde.LsfxCv . ${module}/${path}`, offer.join(' '));
+    if (compatFlags & CF_VARINT_FLIST_FLAGS && checksum === null) throw new ProtocolError(`the daemon takes none of the checksums offered (${offer.join(' ')})`);
+    const chosen: FileChecksum = (checksum as FileChecksum | null) ?? 'md5';
     const mux = new MuxReader(this.conn);
     const decoder = await this.fileList(mux);
     if (decoder.entries.length !== 1) throw new ServerError(`${path}: the daemon listed ${decoder.entries.length} entries for one path${mux.messages.length ? `: ${mux.messages.map((x) => x.text).join(' / ')}` : ''}`, { messages: mux.messages });
@@ -328,12 +333,12 @@ export class RsyncSession {
       await this.finish(mux, new NdxCodec()).catch(() => undefined);
       throw new InvalidInput([{ field: 'path', message: `${path} is a ${entry.type === 'dir' ? 'directory' : entry.type}${entry.target !== undefined ? ` (to ${entry.target})` : ''}: only a regular file can be downloaded` }]);
     }
-    return { entry, mux, checksum: 'md5' };
+    return { entry, mux, checksum: chosen };
   }
 
   /**
    * The generator's and the receiver's part for the one file: a whole-file request (no blocks), the phase ends, then
-   * the sender's echo, its literal data handed to `write` as it arrives, the MD5 it ends with (checked), its phase
+   * the sender's echo, its literal data handed to `write` as it arrives, the checksum it ends with (checked), its phase
    * ends and statistics, and the goodbye exchange, so the daemon ends cleanly.
    */
   async receive(file: OpenFile, write: (chunk: Uint8Array) => Promise<void>): Promise<Received> {
@@ -361,7 +366,7 @@ export class RsyncSession {
     const head = new Cursor(await mux.exact(16, 'checksum head'));
     const sum = { count: head.sint32(), blength: head.sint32(), s2length: head.sint32(), remainder: head.sint32() };
     if (sum.count !== 0) throw new ProtocolError(`rsync sender echoed ${sum.count} checksum blocks for a whole-file request`);
-    const hash = md5.create();
+    const hash = file.checksum === 'md5' ? md5.create() : new Md4();
     let bytes = 0;
     for (;;) {
       const len = literalLength(new Cursor(await mux.exact(4, 'data token')).sint32());
@@ -375,7 +380,7 @@ export class RsyncSession {
       }
     }
     const sent = await mux.exact(16, 'file checksum');
-    checkFileSum(file.entry.name, 'MD5', sent, hash.digest());
+    checkFileSum(file.entry.name, file.checksum.toUpperCase(), sent, hash.digest());
     const stats = await this.finish(mux, inp, out);
     return { bytes, checksum: toHex(sent), stats };
   }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromLatin1, utf8 } from '../../core/bytes.ts';
+import { fromLatin1, toHex, utf8 } from '../../core/bytes.ts';
+import { md4, Md4 } from '../dcerpc/ntlmssp.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
@@ -125,4 +126,16 @@ test('the whole-file request, literal-data tokens and the checksum check', () =>
   const bad = good.slice();
   bad[15] ^= 1;
   assert.throws(() => checkFileSum('readme.txt', 'MD5', bad, good), (e: Error) => e instanceof ProtocolError && /readme.txt: the MD5 of the bytes received \([0-9a-f]{32}\) differs from the sender's/.test(e.message));
+});
+
+test('MD4 fed in pieces, as a streamed file is checked, equals MD4 of the whole (RFC 1320 vectors)', () => {
+  assert.equal(toHex(new Md4().update(utf8('a')).update(utf8('bc')).digest()), 'a448017aaf21d8525fc10ae87aa6729d');
+  assert.equal(toHex(new Md4().digest()), '31d6cfe0d16ae931b73c59d7e0c089c0');
+  const data = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7 + (i >> 10)) & 0xff);
+  const whole = toHex(md4(data));
+  for (const step of [1, 55, 56, 63, 64, 65, 1000, 32768]) {
+    const m = new Md4();
+    for (let i = 0; i < data.length; i += step) m.update(data.subarray(i, i + step));
+    assert.equal(toHex(m.digest()), whole, `pieces of ${step}`);
+  }
 });

@@ -5,6 +5,7 @@ import { before, test } from 'node:test';
 import { ensureLab, ports } from '../../../lab/index.ts';
 import { bigBytes, rsyncFacts as R } from '../../../lab/servers/news.ts';
 import { bigFile, MiB, streamDownload } from '../../../test/files.ts';
+import { md4 } from '../dcerpc/ntlmssp.ts';
 import { call, workerUrl } from '../../../test/harness.ts';
 
 const host = '127.0.0.1';
@@ -111,10 +112,14 @@ test('download: small files as JSON, bytes and SHA-256 checked, the MD5 the daem
   assert.deepEqual([capped.bytes, capped.truncated, Buffer.from(capped.contentBase64, 'base64').length], [R.big.size, true, 1000]);
   assert.equal(capped.sha256, hash('sha256', bigBytes().subarray(0, 1000)));
   // The session ended as rsync's own: the sender's statistics read, the goodbye exchanged, no message from the daemon.
+  // MD4 when it is the one offered (negotiated, no seed).
+  const withMd4 = await ok('download', { module: R.public.name, path: R.big.path, checksum: 'md4' });
+  assert.deepEqual(withMd4.checksum, { algorithm: 'MD4', value: Buffer.from(md4(bigBytes())).toString('hex') });
+  assert.equal(withMd4.sha256, hash('sha256', bigBytes()));
   // Protocol 30: no second goodbye exchange.
   const v30 = await ok('download', { module: R.public.name, path: R.big.path, version: 30 });
   assert.deepEqual([v30.protocol, v30.bytes, v30.sha256], [30, R.big.size, hash('sha256', bigBytes())]);
-  for (const x of [r, big, capped, v30]) assert.deepEqual(x.messages, []);
+  for (const x of [r, big, capped, withMd4, v30]) assert.deepEqual(x.messages, []);
   assert.equal(big.sender.totalSize, R.big.size);
   assert.ok(big.sender.bytesWritten > R.big.size, `the sender wrote ${big.sender.bytesWritten} bytes`);
 });
