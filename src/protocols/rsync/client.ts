@@ -1,7 +1,7 @@
 // An rsync daemon session (clientserver.c): greeting both ways, "#list" or a module name, the challenge when the
-// module has "auth users", then for a listing the server arguments and rsync's binary stream as the receiving side
-// sees it: compat flags, checksum negotiation, the checksum seed, an empty filter list, and the file list in
-// multiplexed frames.
+// module has "auth users", then the server arguments and rsync's binary stream as the receiving side sees it: compat
+// flags, checksum negotiation, the checksum seed, an empty filter list, the file list in multiplexed frames, and for
+// a download the generator's request for the one file, the sender's literal data and checksum, and the ending.
 import { md5 } from '@noble/hashes/legacy.js';
 import { concat, fromUtf8, toHex } from '../../core/bytes.ts';
 import type { Conn, Frame } from '../../core/conn.ts';
