@@ -1,11 +1,12 @@
 // Lab servers of the news area: INN 2.7 (innd taking articles on a feed port of its own, nnrpd in daemon mode for
 // readers with STARTTLS, and a second nnrpd speaking NNTPS). INN runs unpacked: its maintainer scripts would start
 // innd on port 119 of every interface. Configuration, spool and databases live in the server's state dir.
-import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ports } from '../ports.ts';
+import { labDir } from '../runner.ts';
 import { exchange } from '../probe.ts';
 import type { LabContext, LabServer } from '../server.ts';
 
@@ -233,8 +234,12 @@ export const rsyncFacts = {
   ],
   /** 300 KiB of a known pattern. */
   big: { path: 'charts/big.bin', size: 300 * 1024 },
+  /** A file the daemon (uid nobody) may list but not read. */
+  locked: { path: 'charts/locked.bin', text: 'sealed\n' },
   /** A symlink in each module. */
   link: { path: 'latest.log', target: 'logs/2024-02.log' },
+  /** A module on the lab's transfer dir (test/files.ts bigFile), for large downloads. */
+  transfers: { name: 'transfers', comment: 'Large files (open)', path: join(labDir, 'transfers') },
 };
 
 export function bigBytes(): Buffer {
@@ -254,8 +259,11 @@ const rsyncd: LabServer = {
       rmSync(join(ctx.dir, m), { recursive: true, force: true });
       for (const f of R.files) ctx.writeFile(join(m, f.path), f.text);
       ctx.writeFile(join(m, R.big.path), bigBytes());
+      ctx.writeFile(join(m, R.locked.path), R.locked.text, 0o600);
       symlinkSync(R.link.target, join(ctx.dir, m, R.link.path));
     }
+    mkdirSync(R.transfers.path, { recursive: true });
+    chmodSync(R.transfers.path, 0o1777);
     ctx.writeFile('motd', `${R.motd}\n`);
     ctx.writeFile('secrets', `${R.private.user}:${R.private.password}\n`, 0o600);
     const conf = ctx.writeFile(
@@ -279,6 +287,10 @@ const rsyncd: LabServer = {
         `  comment = ${R.private.comment}`,
         `  auth users = ${R.private.user}`,
         `  secrets file = ${join(ctx.dir, 'secrets')}`,
+        '',
+        `[${R.transfers.name}]`,
+        `  path = ${R.transfers.path}`,
+        `  comment = ${R.transfers.comment}`,
         '',
       ].join('\n'),
     );

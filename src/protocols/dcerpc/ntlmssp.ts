@@ -216,23 +216,57 @@ export function signature(crypto: CryptoPort, key: Uint8Array, seq: number, mess
 // MD4, RFC 1320: three rounds of 16 operations on 512-bit blocks.
 
 export function md4(input: Uint8Array): Uint8Array {
-  const len = input.length;
-  const blocks = ((len + 8) >>> 6) + 1;
-  const m = new Uint8Array(blocks * 64);
-  m.set(input);
-  m[len] = 0x80;
-  const dv = new DataView(m.buffer);
-  dv.setUint32(m.length - 8, (len * 8) >>> 0, true);
-  dv.setUint32(m.length - 4, Math.floor(len / 0x20000000), true);
-  let [a, b, c, d] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
-  const rotl = (x: number, s: number) => (x << s) | (x >>> (32 - s));
-  const x = new Uint32Array(16);
-  for (let off = 0; off < m.length; off += 64) {
-    for (let i = 0; i < 16; i++) x[i] = dv.getUint32(off + i * 4, true);
-    const [aa, bb, cc, dd] = [a, b, c, d];
-    const f = (p: number, q: number, r: number) => (p & q) | (~p & r);
-    const g = (p: number, q: number, r: number) => (p & q) | (p & r) | (q & r);
-    const h = (p: number, q: number, r: number) => p ^ q ^ r;
+  return new Md4().update(input).digest();
+}
+
+const rotl = (x: number, s: number) => (x << s) | (x >>> (32 - s));
+const f = (p: number, q: number, r: number) => (p & q) | (~p & r);
+const g = (p: number, q: number, r: number) => (p & q) | (p & r) | (q & r);
+const h = (p: number, q: number, r: number) => p ^ q ^ r;
+
+/** MD4 fed in pieces (rsync's whole-file checksum of a streamed file). */
+export class Md4 {
+  private s = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  private readonly pending = new Uint8Array(64);
+  private pendingLength = 0;
+  private length = 0;
+  private readonly x = new Uint32Array(16);
+
+  update(data: Uint8Array): this {
+    this.length += data.length;
+    let at = 0;
+    if (this.pendingLength > 0) {
+      const n = Math.min(64 - this.pendingLength, data.length);
+      this.pending.set(data.subarray(0, n), this.pendingLength);
+      this.pendingLength += n;
+      at = n;
+      if (this.pendingLength < 64) return this;
+      this.block(this.pending, 0);
+      this.pendingLength = 0;
+    }
+    for (; at + 64 <= data.length; at += 64) this.block(data, at);
+    this.pending.set(data.subarray(at));
+    this.pendingLength = data.length - at;
+    return this;
+  }
+
+  digest(): Uint8Array {
+    const len = this.length;
+    const padLength = (this.pendingLength < 56 ? 56 : 120) - this.pendingLength;
+    const pad = new Uint8Array(padLength + 8);
+    pad[0] = 0x80;
+    const dv = new DataView(pad.buffer);
+    dv.setUint32(padLength, (len * 8) >>> 0, true);
+    dv.setUint32(padLength + 4, Math.floor(len / 0x20000000), true);
+    this.update(pad);
+    const [a, b, c, d] = this.s;
+    return new ByteWriter(16).u32le(a >>> 0).u32le(b >>> 0).u32le(c >>> 0).u32le(d >>> 0).finish();
+  }
+
+  private block(m: Uint8Array, off: number): void {
+    const x = this.x;
+    for (let i = 0; i < 16; i++) x[i] = (m[off + i * 4] | (m[off + i * 4 + 1] << 8) | (m[off + i * 4 + 2] << 16) | (m[off + i * 4 + 3] << 24)) >>> 0;
+    let [a, b, c, d] = this.s;
     for (const i of [0, 4, 8, 12]) {
       a = rotl((a + f(b, c, d) + x[i]) | 0, 3);
       d = rotl((d + f(a, b, c) + x[i + 1]) | 0, 7);
@@ -251,11 +285,6 @@ export function md4(input: Uint8Array): Uint8Array {
       c = rotl((c + h(d, a, b) + x[i + 4] + 0x6ed9eba1) | 0, 11);
       b = rotl((b + h(c, d, a) + x[i + 12] + 0x6ed9eba1) | 0, 15);
     }
-    a = (a + aa) | 0;
-    b = (b + bb) | 0;
-    c = (c + cc) | 0;
-    d = (d + dd) | 0;
+    this.s = [(this.s[0] + a) | 0, (this.s[1] + b) | 0, (this.s[2] + c) | 0, (this.s[3] + d) | 0];
   }
-  const out = new ByteWriter(16).u32le(a >>> 0).u32le(b >>> 0).u32le(c >>> 0).u32le(d >>> 0);
-  return out.finish();
 }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromLatin1, utf8 } from '../../core/bytes.ts';
+import { fromLatin1, toHex, utf8 } from '../../core/bytes.ts';
+import { md4, Md4 } from '../dcerpc/ntlmssp.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
-import { authDigest, authResponse, Cursor, dataMessage, FileListDecoder, Incomplete, lineFrame, listArgs, messageFrame, parseGreeting, parseModuleLine, vstring } from './codec.ts';
+import { authDigest, authResponse, checkFileSum, Cursor, dataMessage, downloadArgs, FileListDecoder, Incomplete, lineFrame, listArgs, literalLength, MAX_LITERAL, messageFrame, NDX_DONE, NdxCodec, parseGreeting, parseModuleLine, vstring, wholeFileRequest } from './codec.ts';
 
 const bin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -96,4 +97,45 @@ test('hostile file lists: oversized names, prefixes past the previous name, too 
     return d.done ? { value: d.entries.length, size: used } : undefined;
   }, { seeds: [flist] });
   assertFuzzSafe(messageFrame, { seeds: [dataMessage(flist)] });
+});
+
+test('file indexes as io.c writes them from protocol 30, read back by a codec of the other side', () => {
+  const w = new NdxCodec();
+  const seq = [0, 1, 5, 300, 0x12345678, 7, NDX_DONE, -2, -300];
+  const wire = seq.map((n) => Array.from(w.encode(n)));
+  assert.deepEqual(wire, [[0x01], [0x01], [0x04], [0xfe, 0x01, 0x27], [0xfe, 0x92, 0x78, 0x56, 0x34], [0xfe, 0x80, 0x07, 0x00, 0x00], [0x00], [0xff, 0x01], [0xff, 0xfe, 0x01, 0x2a]]);
+  const r = new NdxCodec();
+  const c = new Cursor(new Uint8Array(wire.flat()));
+  assert.deepEqual(seq.map(() => r.decode(c)), seq);
+  // A cut index leaves the reader's state as it was.
+  const again = new NdxCodec();
+  assert.throws(() => again.decode(new Cursor(bin('\xfe\x01'))), Incomplete);
+  assert.equal(again.decode(new Cursor(bin('\x01'))), 0);
+});
+
+test('the whole-file request, literal-data tokens and the checksum check', () => {
+  assert.equal(fromLatin1(wholeFileRequest(new NdxCodec(), 0)), `\x01\x00\x80${'\0'.repeat(16)}`);
+  assert.equal(fromLatin1(downloadArgs('archive', 'charts/big.bin')), '--server\0--sender\0-lde.LsfxCv\0.\0archive/charts/big.bin\0\0');
+  assert.equal(new Cursor(bin('\x00\x80\x00\x00')).sint32(), 32768);
+  assert.equal(literalLength(32768), 32768);
+  assert.equal(literalLength(0), 0);
+  assert.throws(() => literalLength(new Cursor(bin('\xff\xff\xff\xff')).sint32()), (e: Error) => e instanceof ProtocolError && /block-match token \(-1\)/.test(e.message));
+  assert.throws(() => literalLength(MAX_LITERAL + 1), ProtocolError);
+  const good = webCrypto().md5(utf8('The harbour archive.\n'));
+  checkFileSum('readme.txt', 'MD5', good, good);
+  const bad = good.slice();
+  bad[15] ^= 1;
+  assert.throws(() => checkFileSum('readme.txt', 'MD5', bad, good), (e: Error) => e instanceof ProtocolError && /readme.txt: the MD5 of the bytes received \([0-9a-f]{32}\) differs from the sender's/.test(e.message));
+});
+
+test('MD4 fed in pieces, as a streamed file is checked, equals MD4 of the whole (RFC 1320 vectors)', () => {
+  assert.equal(toHex(new Md4().update(utf8('a')).update(utf8('bc')).digest()), 'a448017aaf21d8525fc10ae87aa6729d');
+  assert.equal(toHex(new Md4().digest()), '31d6cfe0d16ae931b73c59d7e0c089c0');
+  const data = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7 + (i >> 10)) & 0xff);
+  const whole = toHex(md4(data));
+  for (const step of [1, 55, 56, 63, 64, 65, 1000, 32768]) {
+    const m = new Md4();
+    for (let i = 0; i < data.length; i += step) m.update(data.subarray(i, i + step));
+    assert.equal(toHex(m.digest()), whole, `pieces of ${step}`);
+  }
 });

@@ -2,7 +2,7 @@
 // the challenge authentication, then rsync's binary stream: varints (rsync's own, io.c), the multiplexed frames the
 // sender writes (4-byte little-endian header: tag + 7 in the top byte, 24-bit length) and the file list (flist.c) as a
 // sender writes it for protocol 30 and later with varint flags.
-import { ByteWriter, concat, fromLatin1, fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
+import { ByteWriter, concat, fromLatin1, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
@@ -86,7 +86,7 @@ export class Incomplete extends ProtocolError {
 }
 
 /** Extra bytes after the first byte of a varint, by the first byte's top six bits (io.c int_byte_extra). */
-function extraBytes(first: number): number {
+export function extraBytes(first: number): number {
   if (first < 0x80) return 0;
   if (first < 0xc0) return 1;
   if (first < 0xe0) return 2;
@@ -114,9 +114,19 @@ export class Cursor {
     return this.take(1)[0];
   }
 
+  u16(): number {
+    const b = this.take(2);
+    return b[0] | (b[1] << 8);
+  }
+
   int32(): number {
+    return this.sint32() >>> 0;
+  }
+
+  /** io.c read_int: a signed 32-bit little-endian value. */
+  sint32(): number {
     const b = this.take(4);
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24);
   }
 
   /** io.c read_varint: a first byte whose top bits count the extra bytes, little-endian value. */
@@ -172,15 +182,20 @@ export interface Message {
   payload: Uint8Array;
 }
 
-/** One multiplexed frame (io.c): header little-endian (tag + 7) << 24 | length. */
-export const messageFrame: Frame<Message> = (buf) => {
+/** The 4-byte header of a multiplexed frame (io.c): little-endian (tag + 7) << 24 | length. */
+export const muxHeader: Frame<{ tag: number; length: number }> = (buf) => {
   if (buf.length < 4) return undefined;
   const header = (buf[0] | (buf[1] << 8) | (buf[2] << 16) | (buf[3] << 24)) >>> 0;
   const tag = (header >>> 24) - MPLEX_BASE;
   if (tag < 0) throw new ProtocolError(`rsync multiplexed frame with tag byte ${header >>> 24} (below ${MPLEX_BASE})`);
-  const len = header & 0xffffff;
-  if (buf.length < 4 + len) return undefined;
-  return { value: { tag, payload: buf.subarray(4, 4 + len) }, size: 4 + len };
+  return { value: { tag, length: header & 0xffffff }, size: 4 };
+};
+
+/** One whole multiplexed frame. */
+export const messageFrame: Frame<Message> = (buf) => {
+  const h = muxHeader(buf);
+  if (!h || buf.length < 4 + h.value.length) return undefined;
+  return { value: { tag: h.value.tag, payload: buf.subarray(4, 4 + h.value.length) }, size: 4 + h.value.length };
 };
 
 /** A MSG_DATA frame around `payload`. */
@@ -303,7 +318,103 @@ function text(b: Uint8Array): string {
 
 /** The server arguments of a listing (options.c server_options): \0-separated from protocol 30, an empty one last. */
 export function listArgs(module: string, path: string, recursive: boolean): Uint8Array {
-  const args = ['--server', '--sender', `-l${recursive ? 'r' : 'd'}e.LsfxCv`, '--list-only', '.', `${module}/${path}`];
+  return serverArgs(['--server', '--sender', `-l${recursive ? 'r' : 'd'}e.LsfxCv`, '--list-only', '.', `${module}/${path}`]);
+}
+
+function serverArgs(args: string[]): Uint8Array {
   for (const a of args) if (a.includes('\0')) throw InvalidInput.field('path', 'must not contain NUL');
   return concat(args.map((a) => concat([utf8(a), new Uint8Array([0])])).concat([new Uint8Array([0])]));
+}
+
+// The transfer phase (generator.c, sender.c, receiver.c, token.c): file indexes, item flags, the checksum head,
+// literal-data tokens and the whole-file checksum.
+
+/** rsync.h: the index that ends a phase. */
+export const NDX_DONE = -1;
+
+/** rsync.h item flags (a 16-bit word beside each index from protocol 29). */
+export const ITEM = { BASIS_TYPE_FOLLOWS: 1 << 11, XNAME_FOLLOWS: 1 << 12, IS_NEW: 1 << 13, LOCAL_CHANGE: 1 << 14, TRANSFER: 1 << 15 } as const;
+
+/**
+ * File indexes as io.c writes them from protocol 30: NDX_DONE as one zero byte, others as the difference from the
+ * previous index of the same sign (one byte for 1-253, 0xFE and two bytes up to 32767, else 0xFE and four bytes with
+ * the top bit set), negatives after 0xFF. One codec per direction: each side keeps its own previous values.
+ */
+export class NdxCodec {
+  private prevPositive = -1;
+  private prevNegative = 1;
+
+  encode(ndx: number): Uint8Array {
+    if (!Number.isInteger(ndx) || ndx < -0x7fffffff || ndx > 0x7fffffff) throw new RangeError(`file index ${ndx}`);
+    if (ndx === NDX_DONE) return new Uint8Array([0]);
+    const out: number[] = [];
+    let value = ndx;
+    let diff: number;
+    if (ndx >= 0) {
+      diff = ndx - this.prevPositive;
+      this.prevPositive = ndx;
+    } else {
+      out.push(0xff);
+      value = -ndx;
+      diff = value - this.prevNegative;
+      this.prevNegative = value;
+    }
+    if (diff > 0 && diff < 0xfe) out.push(diff);
+    else if (diff < 0 || diff > 0x7fff) out.push(0xfe, ((value >>> 24) & 0x7f) | 0x80, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff);
+    else out.push(0xfe, diff >> 8, diff & 0xff);
+    return new Uint8Array(out);
+  }
+
+  /** Reads one index; throws Incomplete without touching the state when the bytes end early. */
+  decode(c: Cursor): number {
+    let b = c.byte();
+    if (b === 0) return NDX_DONE;
+    const negative = b === 0xff;
+    if (negative) b = c.byte();
+    const prev = negative ? this.prevNegative : this.prevPositive;
+    let num: number;
+    if (b === 0xfe) {
+      const x = c.take(2);
+      if (x[0] & 0x80) {
+        const y = c.take(2);
+        num = (((x[0] & 0x7f) << 24) | x[1] | (y[0] << 8) | (y[1] << 16)) >>> 0;
+      } else num = ((x[0] << 8) | x[1]) + prev;
+    } else num = b + prev;
+    if (negative) this.prevNegative = num;
+    else this.prevPositive = num;
+    return negative ? -num : num;
+  }
+}
+
+/** The checksum head (match.c write_sum_head): block count, block length, strong-sum length, last block's length. */
+export interface SumHead {
+  count: number;
+  blength: number;
+  s2length: number;
+  remainder: number;
+}
+
+/** The head of a request for the whole file (no basis: no blocks), as the generator writes it from protocol 27. */
+export function wholeFileRequest(ndx: NdxCodec, index: number): Uint8Array {
+  return new ByteWriter(32).bytes(ndx.encode(index)).u16le(ITEM.TRANSFER).bytes(new Uint8Array(16)).finish();
+}
+
+/** A literal-data token (token.c simple_send_token): a positive length of bytes that follow, 0 at the end of the file. */
+export const MAX_LITERAL = 16 * 1024 * 1024;
+
+export function literalLength(token: number): number {
+  if (token < 0) throw new ProtocolError(`rsync sender sent a block-match token (${token}) for a whole-file request, which has no basis to copy from`);
+  if (token > MAX_LITERAL) throw new ProtocolError(`rsync literal data token of ${token} bytes (over ${MAX_LITERAL})`);
+  return token;
+}
+
+/** Compares the sender's whole-file checksum with the one of the bytes received. */
+export function checkFileSum(path: string, algorithm: string, sent: Uint8Array, local: Uint8Array): void {
+  const [theirs, ours] = [toHex(sent), toHex(local)];
+  if (theirs !== ours) throw new ProtocolError(`${path}: the ${algorithm} of the bytes received (${ours}) differs from the sender's (${theirs}): the transfer is corrupt`, { sent: theirs, local: ours, algorithm });
+}
+
+/** The server arguments of a one-file download: the sender sends just that path (directories as entries, no recursion). */
+export function downloadArgs(module: string, path: string): Uint8Array {
+  return serverArgs(['--server', '--sender', '-lde.LsfxCv', '.', `${module}/${path}`]);
 }
