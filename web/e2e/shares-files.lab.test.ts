@@ -1,11 +1,13 @@
-// The file browser on SMB in headless Chromium, against Samba through the Worker: connect to a share, drop a
-// file on the listing, download it as a real file whose SHA-256 matches, make a folder, rename and delete.
+// The file browser on SMB and rsync in headless Chromium, through the Worker: against Samba, connect to a share,
+// drop a file on the listing, download it as a real file whose SHA-256 matches, make a folder, rename and delete;
+// against an rsync daemon, browse a module's folders and download a file (no upload, rename or delete there).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab, ports } from '../../lab/index.ts';
+import { rsyncFacts as R } from '../../lab/servers/news.ts';
 import { sharesFacts } from '../../lab/servers/shares.ts';
 import { scratchName } from '../../test/files.ts';
 import { workerUrl } from '../../test/harness.ts';
@@ -19,7 +21,7 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
   let folder: string;
 
   before(async () => {
-    await ensureLab(['shares', 'browser']);
+    await ensureLab(['shares', 'news', 'browser']);
     folder = scratchName('ui-smb');
     mkdirSync(join(S.files.path, folder), { recursive: true });
     chmodSync(join(S.files.path, folder), 0o777);
@@ -74,6 +76,29 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
     await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: folder }).click();
     await table.locator('tr[data-name="manifests"]').waitFor();
     await screenshot(page, 'shares-01-smb');
+    assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
+  });
+
+  test('rsync file browser: a module\'s folders, into one and up, a file downloaded with the daemon\'s bytes; nothing offered that rsync cannot do', async () => {
+    const page = b.page;
+    await page.goto('about:blank');
+    await page.goto(`${workerUrl()}/#/files/rsync?host=127.0.0.1&port=${ports.news.rsync}&module=${R.public.name}`);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    const root = page.getByRole('table', { name: 'Files in /', exact: true });
+    await root.locator('tr[data-name="logs"]').waitFor();
+    assert.deepEqual((await root.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name')))).sort(), ['charts', 'latest.log', 'logs', 'readme.txt']);
+    for (const name of ['Upload files…', 'New folder']) assert.equal(await page.getByRole('button', { name }).count(), 0, name);
+    assert.equal(await page.getByRole('button', { name: /^(Rename|Delete|Change the mode)/ }).count(), 0);
+
+    await root.getByRole('link', { name: 'logs/' }).click();
+    const logs = page.getByRole('table', { name: 'Files in /logs', exact: true });
+    await logs.locator('tr[data-name="2024-02.log"]').waitFor();
+    const file = R.files.find((f) => f.path === 'logs/2024-02.log')!;
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download 2024-02.log' }).click()]);
+    assert.equal(download.suggestedFilename(), '2024-02.log');
+    assert.equal(readFileSync(await download.path(), 'utf8'), file.text);
+    await page.getByRole('button', { name: '↑ Up' }).click();
+    await root.locator('tr[data-name="readme.txt"]').waitFor();
     assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
   });
 });
