@@ -2,7 +2,7 @@
 // (256 MiB streamed byte-identical, Range resume), uploads (streamed and JSON, read back), the NFSv4.1 probe, and a
 // secure export refused on workerd and read through the Node host from a privileged source port.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -115,6 +115,7 @@ test('NFS upload: 48 MiB streamed from multipart and a JSON upload, each read ba
   assert.equal(await sha256File(join(F.transfers.path, name)), file.sha256);
   const back = await streamDownload(workerUrl('dev'), 'nfs', 'download', { ...transfers, path: name });
   assert.equal(back.sha256, file.sha256);
+  rmSync(join(F.transfers.path, name));
 
   const path = `${F.harbour.incoming}/${scratchName('log')}.txt`;
   const text = 'Sighted the lighthouse at dawn.\n';
