@@ -1,12 +1,13 @@
-// NFSv3 READ through the Worker under `workerd serve` beside libnfs's `nfs-cp` (a kernel-free client, Debian's
-// libnfs-utils) on the same NFS-Ganesha export in the same run: a 256 MiB file, the API side driven by curl (a
-// streamed download to /dev/null), nfs-cp writing to /dev/shm (it cannot write to /dev/null).
+// NFSv3 READ through the Worker under `workerd serve`, and through the Node host, beside libnfs's `nfs-cp` (a
+// kernel-free client, Debian's libnfs-utils) on the same NFS-Ganesha export in the same run: a 256 MiB file, the API
+// side driven by curl (a streamed download to /dev/null), nfs-cp writing to /dev/shm (it cannot write to /dev/null).
 // Run: npx tsx bench/nfs.ts            (BENCH_TINY=1: a 32 MiB file, one round)
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { ensureLab, ports } from '../lab/index.ts';
 import { nfsFacts } from '../lab/servers/nfs.ts';
 import { bigFile, MiB } from '../test/files.ts';
+import { startNodeHost } from '../test/node-host.ts';
 import { cpuMs } from './lib/proc.ts';
 import { finish, interleave, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
 import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/workerd.ts';
@@ -30,21 +31,27 @@ async function main(): Promise<void> {
   const shm = `/dev/shm/portolan-bench-nfs-${process.pid}.bin`;
   const bundle = buildBundle();
   const w = await startWorkerd(bundle, { vars: BENCH_VARS });
-  const download = async () => {
-    const got = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download}', '-H', 'accept: application/octet-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(input), `${w.url}/api/nfs/download`]);
+  const node = await startNodeHost();
+  const download = async (base: string) => {
+    const got = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download}', '-H', 'accept: application/octet-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(input), `${base}/api/nfs/download`]);
     if (Number(got) !== SIZE) throw new Error(`nfs download: ${got} of ${SIZE} bytes`);
   };
-  const times: Record<string, number[]> = { workerd: [], 'nfs-cp': [] };
+  const times: Record<string, number[]> = { workerd: [], node: [], 'nfs-cp': [] };
   const cpu: number[] = [];
   try {
-    await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify({ ...input, path: name }), `${w.url}/api/nfs/download`]);
+    for (const base of [w.url, node.url]) await run('curl', ['-sS', '-o', '/dev/null', '-H', 'accept: application/octet-stream', '-d', JSON.stringify(input), `${base}/api/nfs/download`]);
     await interleave(ROUNDS, {
       workerd: async () => {
         const c0 = cpuMs(w.pid);
         const t0 = performance.now();
-        await download();
+        await download(w.url);
         times.workerd.push(performance.now() - t0);
         cpu.push(cpuMs(w.pid) - c0);
+      },
+      node: async () => {
+        const t0 = performance.now();
+        await download(node.url);
+        times.node.push(performance.now() - t0);
       },
       'nfs-cp': async () => {
         const t0 = performance.now();
@@ -54,21 +61,27 @@ async function main(): Promise<void> {
       },
     });
     const rate = (ms: number) => SIZE / MiB / (ms / 1000);
-    const ours = times.workerd.map(rate);
     const base = times['nfs-cp'].map(rate);
-    const ratio = pairedRatio(ours, base);
-    report({
-      name: `NFSv3 READ of ${SIZE / MiB} MiB through workerd, streamed (whole request)`,
-      value: median(ours),
-      unit: 'MiB/s',
-      baseline: { name: 'libnfs nfs-cp', value: median(base) },
-      ratio,
-      goal: '≥ 0.5x',
-      pass: ratio >= 0.5,
-      note: `${ROUNDS} interleaved rounds; workerd CPU ${(median(cpu) / (SIZE / MiB)).toFixed(2)} ms per MiB`,
-    });
+    for (const [host, label] of [
+      ['workerd', 'workerd'],
+      ['node', 'the Node host'],
+    ] as const) {
+      const ours = times[host].map(rate);
+      const ratio = pairedRatio(ours, base);
+      report({
+        name: `NFSv3 READ of ${SIZE / MiB} MiB through ${label}, streamed (whole request)`,
+        value: median(ours),
+        unit: 'MiB/s',
+        baseline: { name: 'libnfs nfs-cp', value: median(base) },
+        ratio,
+        goal: '≥ 0.5x',
+        pass: ratio >= 0.5,
+        note: `${ROUNDS} interleaved rounds${host === 'workerd' ? `; workerd CPU ${(median(cpu) / (SIZE / MiB)).toFixed(2)} ms per MiB` : ''}`,
+      });
+    }
   } finally {
     await w.stop();
+    await node.stop();
     removeBundle(bundle);
     rmSync(shm, { force: true });
   }

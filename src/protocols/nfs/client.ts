@@ -161,7 +161,7 @@ export class NfsSession {
     });
     ctx.timing.mark('mountedMs');
     const conn = await ctx.dial({ privilegedSourcePort: input.privilegedPort || undefined });
-    conn.bulkReads(256 * 1024);
+    conn.bulkReads(1024 * 1024);
     return new NfsSession(new RpcClient(conn, (n) => ctx.crypto.randomBytes(n), MAX_RECORD), root, auth, input.privilegedPort);
   }
 
