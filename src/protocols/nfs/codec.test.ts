@@ -100,6 +100,8 @@ test('MOUNT: MNT with a handle and flavors, MNT3ERR_ACCES named; EXPORT with pat
     { path: '/harbour', groups: ['*'] },
     { path: '/vault', groups: [] },
   ]);
+  assertFuzzSafe((buf) => ({ value: parseExports(new XdrReader(buf)).length, size: buf.length }), { seeds: [ex] });
+  assertFuzzSafe((buf) => ({ value: parseMnt(new XdrReader(buf)).ok, size: buf.length }), { seeds: [new XdrWriter().u32(0).opaque(hex('0102')).u32(1).u32(1).finish()] });
 });
 
 test('WRITE: count, stability and verifier after the wcc data', () => {
@@ -124,4 +126,5 @@ test('NFSv4.1 EXCHANGE_ID: the COMPOUND sent, and the server owner, scope and im
   assert.deepEqual(refused, { status: 10021 });
   const twoImpls = new XdrWriter().u32(0).string('').u32(1).u32(42).u32(0).u64(1n).u32(1).u32(0).u32(0).u64(0n).opaque(hex('01')).opaque(hex('01')).u32(2).finish();
   assert.throws(() => parseExchangeId(new XdrReader(twoImpls)), /2 implementation ids/);
+  assertFuzzSafe((buf) => ({ value: parseExchangeId(new XdrReader(buf)).status, size: buf.length }), { seeds: [w.finish()] });
 });
