@@ -86,14 +86,9 @@ export function rpcResults(reply: Reply, what: string, privileged: boolean): Xdr
   return resultsOf(reply, what);
 }
 
-/** An NFS status as a typed error naming the path, with the server's meaning and RFC 1813's name. */
-export function statusError(what: string, path: string, s: NfsStatus, privileged: boolean): PortolanError {
-  const detail = { status: s.name, code: s.code, path };
-  const where = `${what} ${JSON.stringify(path)}`;
-  if (s.name === 'NFS3ERR_ACCES' || s.name === 'NFS3ERR_PERM') {
-    return new ServerError(`${where}: ${s.name} (${s.meaning})${privileged ? '' : `; if the export is secure, ${SECURE_HINT}`}`, detail);
-  }
-  return new ServerError(`${where}: ${s.name} (${s.meaning})`, detail);
+/** An NFS status as a typed error naming the path, with RFC 1813's name and meaning. */
+export function statusError(what: string, path: string, s: NfsStatus): PortolanError {
+  return new ServerError(`${what} ${JSON.stringify(path)}: ${s.name} (${s.meaning})`, { status: s.name, code: s.code, path });
 }
 
 /** Components of a path inside the export, each sent to LOOKUP as typed: `.` and `..` included, empty ones skipped. */
@@ -170,7 +165,7 @@ export class NfsSession {
   }
 
   fail(what: string, path: string, s: NfsStatus): PortolanError {
-    return statusError(what, path, s, this.privileged);
+    return statusError(what, path, s);
   }
 
   async getattr(fh: Uint8Array, path: string): Promise<Fattr3> {
