@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
-const TINY_READY = ['foundation', 'databases-sql', 'databases-kv', 'dns', 'ssh', 'http', 'desktop', 'files', 'shares', 'tls'];
+const TINY_READY = ['foundation', 'databases-sql', 'databases-kv', 'dns', 'ssh', 'http', 'desktop', 'files', 'shares', 'nfs', 'tls'];
 
 for (const name of TINY_READY) {
   test(`bench/${name}.ts runs in its tiny configuration and prints its figures`, () => {

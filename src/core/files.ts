@@ -10,7 +10,8 @@
 // answers JSON. An upload reads `ctx.upload` (present when the caller sent the bytes as a stream) chunk by
 // chunk until null, or a `memorySource` over the JSON form's content. The runner wraps both ends so every
 // wait obeys the operation's deadline (`guardDownload`, `guardUpload`).
-import { fromBase64, utf8 } from './bytes.ts';
+import { z } from 'zod';
+import { concat, fromBase64, utf8 } from './bytes.ts';
 import { PortolanError, InvalidInput } from './errors.ts';
 
 /** What a download says about its file before the first byte; the carrier turns it into headers or a message. */
@@ -149,6 +150,23 @@ export function inlineContent(content: string, encoding: 'utf8' | 'base64', fiel
   }
 }
 
+/**
+ * The input fields of a download that can start at an offset and answers JSON up to `maxJson` bytes (`label` says
+ * how much that is): `offset`, which a stream's Range header sets too, and `maxBytes`.
+ */
+export function resumableDownloadFields(maxJson: number, label: string) {
+  return {
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Start at this byte; a stream\'s Range header sets it too'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(maxJson, `maxBytes must be at most ${maxJson} (${label}): stream larger files (Accept: application/octet-stream)`)
+      .default(maxJson)
+      .describe('JSON answer: most bytes to return; more is reported as truncated. A stream has no cap.'),
+  };
+}
+
 /** A source over bytes already in memory (the JSON form's content), in pieces of at most `chunk` bytes. */
 export function memorySource(bytes: Uint8Array, chunk = 256 * 1024): UploadSource {
   let at = 0;
@@ -171,6 +189,31 @@ export function tapSink(next: ByteSink, fn: (chunk: Uint8Array) => void): ByteSi
       return next.write(chunk);
     },
   };
+}
+
+/**
+ * A source's bytes in pieces of exactly `size` (the last one shorter): what a protocol with a largest write (SMB's
+ * MaxWriteSize, NFS's wtmax) sends, whatever sizes the source reads in. Holds less than `size` bytes between pieces.
+ */
+export async function* fixedChunks(source: ByteSource, size: number): AsyncGenerator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for (let done = false; !done; ) {
+    const piece = await source.read();
+    if (piece === null) done = true;
+    else if (piece.length > 0) {
+      pending.push(piece);
+      pendingBytes += piece.length;
+    }
+    while (pendingBytes >= size || (done && pendingBytes > 0)) {
+      const all = pending.length === 1 ? pending[0] : concat(pending);
+      const n = Math.min(size, all.length);
+      yield all.subarray(0, n);
+      const rest = all.subarray(n);
+      pending = rest.length ? [rest] : [];
+      pendingBytes = rest.length;
+    }
+  }
 }
 
 /** Reads a source to its end, `max` bytes at most (more is invalid_input naming `field`). */

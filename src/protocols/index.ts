@@ -19,6 +19,7 @@ import managesieve from './managesieve/index.ts';
 import nntp from './nntp/index.ts';
 import rsync from './rsync/index.ts';
 import portmapper from './portmapper/index.ts';
+import nfs from './nfs/index.ts';
 import clamav from './clamav/index.ts';
 import nbd from './nbd/index.ts';
 import ninep from './9p/index.ts';
@@ -113,4 +114,4 @@ import whois from './whois/index.ts';
 import zookeeper from './zookeeper/index.ts';
 import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka, smb, managesieve, clamav, spamd, nntp, rsync, portmapper, nbd, ninep, iscsi, bittorrent];
+export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka, smb, managesieve, clamav, spamd, nntp, rsync, portmapper, nfs, nbd, ninep, iscsi, bittorrent];

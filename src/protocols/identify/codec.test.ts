@@ -188,6 +188,17 @@ test('NNTP by its greeting: INN with its version, other servers by the word', ()
   assert.equal(recognizeBanner(utf8('200 12      \n-----------\n'))?.service, 'varnish');
 });
 
+test('NFS: the NULL call of program 100003 v3, accepted by an NFS server, PROG_MISMATCH from a server of other NFS versions', () => {
+  const nfs = PROBES.find((p) => p.name === 'nfs-null')!;
+  const xid = Uint8Array.of(5, 6, 7, 8);
+  const sent = nfs.payload('h', () => xid);
+  assert.deepEqual([...sent], [0x80, 0, 0, 40, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa3, 0, 0, 0, 3, ...new Array(20).fill(0)]);
+  const reply = (acceptStat: number) => Uint8Array.of(0x80, 0, 0, 24, 5, 6, 7, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, acceptStat);
+  assert.equal(recognizeReply(nfs, sent, reply(0))?.service, 'nfs');
+  assert.equal(recognizeReply(nfs, sent, reply(2))?.service, 'nfs');
+  assert.deepEqual(recognizeReply(nfs, sent, reply(1)), { service: 'rpc', confidence: 'medium', info: 'ONC RPC: PROG_UNAVAIL for the NFS program' });
+});
+
 test('ONC RPC: the NULL call of the portmapper program, accepted by rpcbind, PROG_UNAVAIL from another RPC server', () => {
   const rpc = PROBES.find((p) => p.name === 'rpc-null')!;
   const xid = Uint8Array.of(1, 2, 3, 4);

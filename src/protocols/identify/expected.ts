@@ -53,6 +53,8 @@ export const LAB_SERVICES: Readonly<Record<string, Readonly<Record<string, reado
   },
   blocks: { nbd: ['nbd'], nbdTls: ['nbd'], nbdkit: ['nbd'], ninep: ['9p'], iscsi: null, bittorrent: null, transmissionRpc: ['http'], tracker: ['http'] },
   shares: { smb: ['smb'], clamd: ['clamav'], spamd: ['spamd'], spamdTls: ['spamd'] },
+  // Ganesha's MOUNT port answers PROG_UNAVAIL to the NULL calls of NFS and the portmapper: an RPC server, no more.
+  nfs: { nfs: ['nfs'], mount: ['rpc'] },
   // Samba's NetBIOS session port carries SMB too; its endpoint mapper and first dynamic RPC port speak DCE/RPC.
   'directory-samba': { smb: ['smb'], netbiosSession: ['smb'], epmapper: ['dcerpc'], rpcDynamicMin: ['dcerpc'] },
   news: { nntp: ['nntp'], nntps: ['nntp'], innd: ['nntp'], rsync: ['rsync'], portmapper: ['portmapper'] },

@@ -116,6 +116,8 @@ export function recordFrame(max = 16 * 1024 * 1024): Frame<Uint8Array> {
       at += 4 + len;
       if (header & 0x80000000) break;
     }
+    // One fragment (what servers send): the record is a view of the buffer, not a copy.
+    if (at === total + 4) return { value: buf.subarray(4, at), size: at };
     const out = new Uint8Array(total);
     let from = 0;
     let to = 0;

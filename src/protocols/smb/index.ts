@@ -2,7 +2,7 @@
 // encryption, shares over srvsvc (DCE/RPC on a named pipe), and the file operations with streamed transfers.
 import { z } from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
-import { baseName, ByteCollector, inlineContent, memorySource } from '../../core/files.ts';
+import { baseName, ByteCollector, inlineContent, memorySource, resumableDownloadFields } from '../../core/files.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { DEFAULT_CIPHERS, SmbClient, type Session, type Tree } from './client.ts';
@@ -265,8 +265,7 @@ export default defineProtocol({
       transfer: { direction: 'download', resume: true },
       input: shareInput.extend({
         path: pathField.min(1, 'path is required'),
-        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Start at this byte; a stream\'s Range header sets it too'),
-        maxBytes: z.number().int().min(1).max(MAX_JSON_DOWNLOAD, `maxBytes must be at most ${MAX_JSON_DOWNLOAD} (8 MiB): stream larger files (Accept: application/octet-stream)`).default(MAX_JSON_DOWNLOAD).describe('JSON answer: most bytes to return; more is reported as truncated. A stream has no cap.'),
+        ...resumableDownloadFields(MAX_JSON_DOWNLOAD, '8 MiB'),
       }),
       output: z.object({
         path: z.string(),
