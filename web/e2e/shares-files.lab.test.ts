@@ -1,6 +1,7 @@
-// The file browser on SMB and rsync in headless Chromium, through the Worker: against Samba, connect to a share,
-// drop a file on the listing, download it as a real file whose SHA-256 matches, make a folder, rename and delete;
-// against an rsync daemon, browse a module's folders and download a file (no upload, rename or delete there).
+// The file browser on SMB, NFS and rsync in headless Chromium, through the Worker: against Samba, connect to a
+// share, drop a file on the listing, download it as a real file whose SHA-256 matches, make a folder, rename and
+// delete; against NFS-Ganesha, browse an export, read a file and upload one; against an rsync daemon, browse a
+// module's folders and download a file (no upload, rename or delete there).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab, ports } from '../../lab/index.ts';
 import { rsyncFacts as R } from '../../lab/servers/news.ts';
+import { nfsFacts as N } from '../../lab/servers/nfs.ts';
 import { sharesFacts } from '../../lab/servers/shares.ts';
 import { scratchName } from '../../test/files.ts';
 import { workerUrl } from '../../test/harness.ts';
@@ -21,7 +23,7 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
   let folder: string;
 
   before(async () => {
-    await ensureLab(['shares', 'news', 'browser']);
+    await ensureLab(['shares', 'news', 'nfs', 'browser']);
     folder = scratchName('ui-smb');
     mkdirSync(join(S.files.path, folder), { recursive: true });
     chmodSync(join(S.files.path, folder), 0o777);
@@ -31,6 +33,7 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
   after(async () => {
     await b?.close();
     rmSync(join(S.files.path, folder), { recursive: true, force: true });
+    rmSync(join(N.harbour.path, N.harbour.incoming, `${folder}.bin`), { force: true });
   });
 
   test('SMB file browser: a share\'s folder, a dropped file uploaded, downloaded with the same SHA-256, a new folder, rename, delete', async () => {
@@ -99,6 +102,37 @@ describe('share browsers in the browser', { timeout: 300_000 }, () => {
     assert.equal(readFileSync(await download.path(), 'utf8'), file.text);
     await page.getByRole('button', { name: '↑ Up' }).click();
     await root.locator('tr[data-name="readme.txt"]').waitFor();
+    assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
+  });
+
+  test('NFS file browser: an export\'s folders and a symlink, a file read, a dropped file written into a folder and read back', async () => {
+    const page = b.page;
+    const H = N.harbour;
+    await page.goto('about:blank');
+    await page.goto(`${workerUrl()}/#/files/nfs?host=127.0.0.1&port=${ports.nfs.nfs}&mountPort=${ports.nfs.mount}&export=${encodeURIComponent(H.export)}`);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    const root = page.getByRole('table', { name: 'Files in /', exact: true });
+    await root.locator(`tr[data-name="${H.readme.name}"]`).waitFor();
+    assert.match(await root.locator(`tr[data-name="${H.link.name}"]`).innerText(), /→/);
+    assert.equal(await page.getByRole('button', { name: /^(Rename|Delete|Change the mode)/ }).count(), 0);
+
+    await root.getByRole('link', { name: `${H.notes.dir}/` }).click();
+    const notes = page.getByRole('table', { name: `Files in /${H.notes.dir}`, exact: true });
+    await notes.locator(`tr[data-name="${H.notes.name}"]`).waitFor();
+    const [got] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Download ${H.notes.name}` }).click()]);
+    assert.equal(readFileSync(await got.path(), 'utf8'), H.notes.text);
+
+    await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: '/' }).click();
+    await root.getByRole('link', { name: `${H.incoming}/` }).click();
+    const incoming = page.getByRole('table', { name: `Files in /${H.incoming}`, exact: true });
+    await incoming.waitFor();
+    const data = randomBytes(1024 * 1024 + 11);
+    await dropFiles(page, '[data-testid=dropzone]', [{ name: `${folder}.bin`, data }]);
+    await page.locator(`[data-transfer="${folder}.bin"][data-state="done"]`).waitFor({ timeout: 60_000 });
+    assert.equal(sha256(readFileSync(join(H.path, H.incoming, `${folder}.bin`))), sha256(data));
+    await incoming.locator(`tr[data-name="${folder}.bin"]`).waitFor();
+    const [back] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Download ${folder}.bin` }).click()]);
+    assert.equal(sha256(readFileSync(await back.path())), sha256(data));
     assert.deepEqual(b.pageErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
   });
 });

@@ -1,4 +1,4 @@
-// A file browser for the protocols that list and download files (FTP/FTPS, SFTP, SMB, rsync): folders,
+// A file browser for the protocols that list and download files (FTP/FTPS, SFTP, SMB, NFS, rsync): folders,
 // breadcrumbs, up, sizes and dates for people, sort; download as a real file; where the protocol can, rename,
 // delete, chmod and upload by picker or by dropping several files; a transfer list with progress, rate, ETA and
 // cancel.
@@ -45,6 +45,22 @@ interface BrowserSpec {
   listing(result: Record<string, any>, dir: string): { dir: string; entries: Entry[] };
 }
 
+/** Paths relative to the root of a share, export or module: the browser's "/a/b" is "a/b" there. */
+const rooted = {
+  dirPath: (dir: string) => dir.replace(/^\/+/, ''),
+  entryPath: (dir: string, name: string) => join(dir, name).replace(/^\/+/, ''),
+};
+
+/** The folder a rooted listing is of, as the browser shows it ("a\\b" or "a/b/" is "/a/b"). */
+function shownDir(path: unknown): string {
+  return `/${String(path).replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`;
+}
+
+/** An entry with a Unix file type, size, mtime and octal mode (NFS, rsync). */
+function unixEntry(e: { name: string; type: string; size: number | null; mtime: string | null; mode: string | null }): Entry {
+  return { name: e.name, dir: e.type === 'dir', link: e.type === 'symlink', size: e.type === 'dir' ? null : e.size, modified: e.mtime, mode: e.mode };
+}
+
 const BROWSERS: Record<string, BrowserSpec> = {
   ftp: {
     list: 'list',
@@ -82,24 +98,26 @@ const BROWSERS: Record<string, BrowserSpec> = {
     remove: 'delete',
     rmdir: 'delete',
     mkdir: 'mkdir',
-    // A share's paths are relative to its root: "/" is the share itself.
-    dirPath: (dir) => dir.replace(/^\/+/, ''),
-    entryPath: (dir, name) => join(dir, name).replace(/^\/+/, ''),
+    ...rooted,
     listing: (r) => ({
-      dir: `/${String(r.path).replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`,
+      dir: shownDir(r.path),
       entries: (r.entries as any[]).map((e) => ({ name: e.name, dir: e.type === 'dir', link: false, size: e.type === 'dir' ? null : e.size, modified: e.modified, mode: null })),
     }),
+  },
+  nfs: {
+    list: 'list',
+    download: 'download',
+    upload: 'upload',
+    ...rooted,
+    listing: (r) => ({ dir: shownDir(r.path), entries: (r.entries as any[]).map(unixEntry) }),
   },
   rsync: {
     list: 'list',
     download: 'download',
-    // A module's paths are relative to its root, and a folder is listed by its contents with a trailing slash.
+    ...rooted,
+    // A folder is listed by its contents: its path with a trailing slash.
     dirPath: (dir) => (dir === '/' ? '' : `${dir.replace(/^\/+|\/+$/g, '')}/`),
-    entryPath: (dir, name) => join(dir, name).replace(/^\/+/, ''),
-    listing: (r, dir) => ({
-      dir,
-      entries: (r.entries as any[]).filter((e) => e.name !== '.').map((e) => ({ name: e.name, dir: e.type === 'dir', link: e.type === 'symlink', size: e.type === 'dir' ? null : e.size, modified: e.mtime, mode: e.mode })),
-    }),
+    listing: (r, dir) => ({ dir, entries: (r.entries as any[]).filter((e) => e.name !== '.').map(unixEntry) }),
   },
 };
 
