@@ -410,7 +410,8 @@ test('postgres: the server view (pg_stat_activity) shows a running query with it
   const sleeping = sql({ ...scram, sql: `SELECT pg_sleep(3) AS ${marker}`, timeoutMs: 15_000 });
   let seen: Record<string, any> | undefined;
   let self: Record<string, any> | undefined;
-  for (let i = 0; i < 40 && !seen; i++) {
+  // A backend shows the query as active before pg_sleep starts waiting (parse and plan): look until it waits.
+  for (let i = 0; i < 40 && !(seen && seen.waitEvent); i++) {
     const r = await call('postgres', 'activity', { ...scram, idle: false });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     seen = r.body.result.backends.find((b: { query: string }) => b.query.includes(marker));
