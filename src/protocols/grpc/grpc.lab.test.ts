@@ -186,20 +186,32 @@ test('grpc stream: client streaming — each line sent as the user sends it, the
 });
 
 test('grpc stream: bidirectional — every answer pushed before the next request is sent, trailers at the end', async () => {
-  const s = await stream({ method: `${svc}/Convoy` });
+  // Credit is acknowledged by hand: an acknowledgement larger than what is outstanding clears it (the session keeps
+  // no credit in advance), and an answer larger than the window, left unacknowledged, holds the session from
+  // reading on, so the server's trailers wait while a message sent after the half-close is answered.
+  const s = await stream({ method: `${svc}/Convoy`, window: 1024 }, { manualAck: true });
+  const clear = () => s.send({ type: 'ack', bytes: 1 << 20 });
   try {
+    clear();
     s.send({ type: 'send', message: { text: 'first' } });
     assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'first', seq: 1 });
+    clear();
     s.send({ type: 'send', message: { text: 'second', repeat: 2 } });
     assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'second', seq: 2 });
+    clear();
     assert.deepEqual((await s.next((m) => m.type === 'message')).message, { text: 'second', seq: 3 });
+    clear();
+    s.send({ type: 'send', message: { text: 'last', pad: 2000 } });
+    const last = (await s.next((m) => m.type === 'message')).message;
+    assert.deepEqual([last.text, last.seq], ['last', 4]);
     s.send({ type: 'end' });
     // No more messages after the half-close: an error, the call goes on.
     s.send({ type: 'send', message: { text: 'late' } });
     assert.match((await s.next((m) => m.type === 'error')).error.message, /half-closed/);
+    clear();
     const status = await s.next((m) => m.type === 'status');
     assert.equal(status.status.name, 'OK');
-    assert.ok(status.trailers.some((t: { name: string; value: string }) => t.name === 'x-lab-count' && t.value === '3'));
+    assert.ok(status.trailers.some((t: { name: string; value: string }) => t.name === 'x-lab-count' && t.value === '4'), JSON.stringify(status.trailers));
   } finally {
     s.close();
   }
