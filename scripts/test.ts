@@ -84,12 +84,12 @@ try {
   const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (through wrangler
+  // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (SMB and NFS 256 MiB, through wrangler
   // dev's proxy, a request sent while a large body streams waited for it and then failed: "stream disconnected
   // prematurely", answered as 503 "Your worker restarted mid-request"), and identify's scan of every lab port
   // (its probes reach servers that serve one client at a time: with the scan beside it, a ZMTP test's request
   // to the lab's libzmq REP socket once waited past its deadline).
-  const bulk = files.filter((f) => /(^|\/)(files|smb|identify)\.lab\.test\.ts$/.test(f));
+  const bulk = files.filter((f) => /(^|\/)(files|smb|nfs|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
   // Each file's limit: 15 minutes, and 30 for the serial group (identify's scan of every lab port, then nmap's).
