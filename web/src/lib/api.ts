@@ -135,6 +135,13 @@ export async function runOperation(protocol: string, operation: string, input: R
   return { ...body, status: res.status, clientMs: performance.now() - started };
 }
 
+/** runOperation for pages that work with the result: the result, or the API's error thrown. */
+export async function operationResult<T>(protocol: string, operation: string, input: Record<string, unknown>): Promise<T> {
+  const a = await runOperation(protocol, operation, input);
+  if (!a.ok) throw a.error ?? { code: 'closed', message: 'no answer' };
+  return a.result as T;
+}
+
 /** The WebSocket URL of an interactive session (the input goes in the first message, never the URL). */
 export function sessionUrl(protocol: string, operation: string): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { filterError } from '../../../src/protocols/ldap/filter.ts';
 import { toCsv, toLdif, type EntryJson } from '../../../src/protocols/ldap/ldif.ts';
 import { CopyButton, download, ErrorLine } from '../components.tsx';
-import { runOperation, type ApiError } from '../lib/api.ts';
+import { operationResult, type ApiError } from '../lib/api.ts';
 import { href } from '../lib/router.ts';
 
 interface Connection {
@@ -44,11 +44,7 @@ function target(c: Connection): Record<string, unknown> {
   return t;
 }
 
-async function ldap<T>(op: string, input: Record<string, unknown>): Promise<T> {
-  const a = await runOperation('ldap', op, input);
-  if (!a.ok) throw a.error ?? { code: 'closed', message: 'no answer' };
-  return a.result as T;
-}
+const ldap = <T,>(op: string, input: Record<string, unknown>) => operationResult<T>('ldap', op, input);
 
 /** The first RDN of a DN, for the tree's labels. */
 function rdnOf(dn: string): string {

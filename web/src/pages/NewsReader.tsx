@@ -4,7 +4,7 @@
 // and article operations.
 import { useMemo, useState } from 'react';
 import { CopyButton, ErrorLine } from '../components.tsx';
-import { runOperation, type ApiError } from '../lib/api.ts';
+import { operationResult, type ApiError } from '../lib/api.ts';
 import { href } from '../lib/router.ts';
 
 interface Connection {
@@ -55,11 +55,7 @@ function target(c: Connection): Record<string, unknown> {
   return t;
 }
 
-async function nntp<T>(op: string, input: Record<string, unknown>): Promise<T> {
-  const a = await runOperation('nntp', op, input);
-  if (!a.ok) throw a.error ?? { code: 'closed', message: 'no answer' };
-  return a.result as T;
-}
+const nntp = <T,>(op: string, input: Record<string, unknown>) => operationResult<T>('nntp', op, input);
 
 /** The body of an article: what follows the first empty line, with the wire's CRLF line ends as LF. */
 function bodyOf(text: string): string {

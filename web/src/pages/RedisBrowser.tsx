@@ -4,7 +4,7 @@
 // and delete. Everything runs through the redis scan, key, command and pipeline operations.
 import { useMemo, useState } from 'react';
 import { CopyButton, ErrorLine, Tag } from '../components.tsx';
-import { runOperation, type ApiError } from '../lib/api.ts';
+import { operationResult, type ApiError } from '../lib/api.ts';
 import { base64ToBytes, hexDumpRows } from '../lib/bytes.ts';
 import { href } from '../lib/router.ts';
 
@@ -117,11 +117,7 @@ function target(c: Connection): Record<string, unknown> {
   return t;
 }
 
-async function redis<T>(conn: Connection, op: string, input: Record<string, unknown>): Promise<T> {
-  const a = await runOperation('redis', op, { ...target(conn), ...input });
-  if (!a.ok) throw a.error ?? { code: 'closed', message: 'no answer' };
-  return a.result as T;
-}
+const redis = <T,>(conn: Connection, op: string, input: Record<string, unknown>) => operationResult<T>('redis', op, { ...target(conn), ...input });
 
 interface Folder {
   name: string;

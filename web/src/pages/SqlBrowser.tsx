@@ -4,7 +4,7 @@
 // on demand. Every request is the protocol's own schema or query operation; values travel as bind parameters.
 import { useState } from 'react';
 import { CopyButton, download, ErrorLine, Tag } from '../components.tsx';
-import { runOperation, type ApiError } from '../lib/api.ts';
+import { operationResult, type ApiError } from '../lib/api.ts';
 import { toCsv } from '../lib/bytes.ts';
 import { href } from '../lib/router.ts';
 
@@ -122,11 +122,7 @@ export function SqlBrowser({ dialect }: { dialect: Dialect }) {
     return t;
   };
 
-  async function op<T>(name: string, input: Record<string, unknown>): Promise<T> {
-    const a = await runOperation(dialect, name, { ...target(), ...input });
-    if (!a.ok) throw a.error ?? { code: 'closed', message: 'no answer' };
-    return a.result as T;
-  }
+  const op = <T,>(name: string, input: Record<string, unknown>) => operationResult<T>(dialect, name, { ...target(), ...input });
 
   async function connect(e?: React.FormEvent) {
     e?.preventDefault();
