@@ -1,8 +1,7 @@
 // File operations on an SMB2 tree, [MS-SMB2] §3.2.4: open (CREATE), close, directory listing (QUERY_DIRECTORY),
 // reads and writes pipelined within the server's credits (§3.2.4.1.5), rename (SET_INFO FileRenameInformation),
 // delete on close, mkdir.
-import { concat } from '../../core/bytes.ts';
-import type { ByteSink, ByteSource } from '../../core/files.ts';
+import { fixedChunks, type ByteSink, type ByteSource } from '../../core/files.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import type { SmbClient, Tree } from './client.ts';
 import {
@@ -125,9 +124,6 @@ export async function writeFrom(c: SmbClient, tree: Tree, fileId: Uint8Array, so
   const chunk = Math.min(MAX_IO, c.negotiated?.maxWriteSize ?? 65536, c.multiCredit ? MAX_IO : 65536);
   const inFlight: { id: bigint; at: number; len: number }[] = [];
   let at = offset;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let done = false;
   let taken = 0;
   const settle = async () => {
     const req = inFlight.shift()!;
@@ -143,22 +139,7 @@ export async function writeFrom(c: SmbClient, tree: Tree, fileId: Uint8Array, so
     inFlight.push({ id, at, len: data.length });
     at += data.length;
   };
-  while (!done) {
-    const piece = await source.read();
-    if (piece === null) done = true;
-    else if (piece.length > 0) {
-      pending.push(piece);
-      pendingBytes += piece.length;
-    }
-    while (pendingBytes >= chunk || (done && pendingBytes > 0)) {
-      const all = pending.length === 1 ? pending[0] : concat(pending);
-      const n = Math.min(chunk, all.length);
-      await flush(all.subarray(0, n));
-      const rest = all.subarray(n);
-      pending = rest.length ? [rest] : [];
-      pendingBytes = rest.length;
-    }
-  }
+  for await (const data of fixedChunks(source, chunk)) await flush(data);
   while (inFlight.length > 0) await settle();
   return taken;
 }
