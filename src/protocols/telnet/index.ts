@@ -144,16 +144,20 @@ export default defineProtocol({
         // The markers are typed split by quotes, so the terminal's echo of the command line never matches them.
         const begin = '__PORTOLAN_BEGIN__';
         const end = '__PORTOLAN_END__';
-        await client.send(`echo '__PORTOLAN_'BEGIN__; ${input.command}; echo '__PORTOLAN_'END__$?; exit\r`, { decode: `${input.command} (between markers), then exit` });
-        // Either the command finishes, or login says no (and asks for a login again).
-        const text = await client.readUntil(new RegExp(`${end}(\\d+)|login incorrect|authentication failure`, 'i'), 'the command to finish');
+        // `exit` goes on a line of its own once the output is in: typed on the command's line, the shell can end before
+        // telnetd reads the output from the pty, and telnetd closes on the shell's exit without it.
+        await client.send(`echo '__PORTOLAN_'BEGIN__; ${input.command}; echo '__PORTOLAN_'END__$?\r`, { decode: `${input.command} (between markers)` });
+        // Either the command finishes (the status and its line end), or login says no (and asks for a login again).
+        const text = await client.readUntil(new RegExp(`${end}(\\d+)\\r?\\n|login incorrect|authentication failure`, 'i'), 'the command to finish');
         const at = text.lastIndexOf(begin);
-        if (!new RegExp(`${end}\\d+$`).test(text) || at < 0) {
+        const done = new RegExp(`${end}(\\d+)\\r?\\n$`).exec(text);
+        if (!done || at < 0) {
           const line = display(text).split('\n').find((l) => /incorrect|failure/i.test(l))?.trim();
           throw new AuthError(`login refused: ${line ?? 'no shell after the password'}`);
         }
+        await client.send('exit\r');
         const body = text.slice(at + begin.length).replace(/^\r?\n/, '');
-        const status = Number(new RegExp(`${end}(\\d+)$`).exec(text)![1]);
+        const status = Number(done[1]);
         const output = display(body.slice(0, body.lastIndexOf(end)));
         return { output, exitStatus: status, banner: display(banner), options: client.state(), negotiation: client.negotiator.log };
       },
