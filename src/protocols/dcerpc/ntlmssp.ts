@@ -1,5 +1,6 @@
 // NTLMSSP, [MS-NLMP]: NEGOTIATE, CHALLENGE and AUTHENTICATE messages (§2.2.1) with the NTLMv2 response (§3.3.2),
-// and MD4 (RFC 1320), which NTOWFv2 needs and neither WebCrypto nor @noble has.
+// session security (§3.4: signing, and sealing with RC4 after a key exchange, as CredSSP uses it), and MD4 (RFC 1320),
+// which NTOWFv2 needs and neither WebCrypto nor @noble has.
 //
 // How it works: the client sends NEGOTIATE with its flags; the server answers CHALLENGE with an 8-byte nonce and
 // its target information (AV pairs: NetBIOS and DNS names, a timestamp); the client answers AUTHENTICATE with
@@ -61,9 +62,17 @@ export function fromUtf16le(b: Uint8Array): string {
   return s;
 }
 
-/** §2.2.1.1 NEGOTIATE_MESSAGE without domain, workstation or version. */
+/** What CredSSP asks for besides: sealing with a key exchanged in AUTHENTICATE (§3.4), and the server's VERSION. */
+export const SEALING_FLAGS = (CLIENT_FLAGS | FLAGS.seal | FLAGS.keyExchange | FLAGS.version | FLAGS.targetInfo) >>> 0;
+
+/** §2.2.2.10 VERSION as this client sends it: no Windows version to claim, NTLMSSP_REVISION_W2K3. */
+const CLIENT_VERSION = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0x0f);
+
+/** §2.2.1.1 NEGOTIATE_MESSAGE without domain or workstation; with the VERSION field when the flags ask for it. */
 export function negotiateMessage(flags = CLIENT_FLAGS): Uint8Array {
-  return new ByteWriter(40).bytes(SIGNATURE).u32le(1).u32le(flags).u16le(0).u16le(0).u32le(0).u16le(0).u16le(0).u32le(0).finish();
+  const w = new ByteWriter(40).bytes(SIGNATURE).u32le(1).u32le(flags).u16le(0).u16le(0).u32le(flags & FLAGS.version ? 40 : 32).u16le(0).u16le(0).u32le(flags & FLAGS.version ? 40 : 32);
+  if (flags & FLAGS.version) w.bytes(CLIENT_VERSION);
+  return w.finish();
 }
 
 /** §2.2.2.1 AV_PAIR identifiers. */
@@ -159,6 +168,31 @@ export function decodeChallenge(msg: Uint8Array): Challenge {
   return { flags, serverChallenge, targetName, targetInfo, info, timestampRaw, version };
 }
 
+/** The target information with MsvAvFlags bit 0x2 set (§2.2.2.1: the AUTHENTICATE message carries a MIC). */
+function withMicFlag(targetInfo: Uint8Array): Uint8Array {
+  const pairs: Uint8Array[] = [];
+  let flags = 0;
+  const av = new ByteReader(targetInfo);
+  for (let i = 0; i < 64 && av.remaining >= 4; i++) {
+    const id = av.u16le('AvId');
+    const value = av.lengthPrefixed('u16le', 'AvLen', 4096);
+    if (id === 0) break;
+    if (id === 6 && value.length === 4) flags = new DataView(value.buffer, value.byteOffset, 4).getUint32(0, true);
+    else pairs.push(new ByteWriter(4 + value.length).u16le(id).u16le(value.length).bytes(value).finish());
+  }
+  pairs.push(new ByteWriter(8).u16le(6).u16le(4).u32le((flags | 0x2) >>> 0).finish(), Uint8Array.of(0, 0, 0, 0));
+  return concat(pairs);
+}
+
+/** Session security for AUTHENTICATE (§3.1.5.1.2): key exchange and a MIC over the three messages. */
+export interface SessionOptions {
+  /** The flags the client asked for in NEGOTIATE (SEALING_FLAGS). */
+  flags: number;
+  /** NEGOTIATE and CHALLENGE exactly as they crossed the wire: the MIC covers them. */
+  negotiate: Uint8Array;
+  challenge: Uint8Array;
+}
+
 export interface Credentials {
   user: string;
   password: string;
@@ -168,34 +202,53 @@ export interface Credentials {
 
 /**
  * §3.3.2 NTLMv2: NTOWFv2, the blob (§2.2.2.7 NTLMv2_CLIENT_CHALLENGE), NTProofStr and the AUTHENTICATE_MESSAGE
- * (§2.2.1.3) with an empty LmChallengeResponse when the server sent a timestamp, as §3.1.5.1.2 asks.
+ * (§2.2.1.3) with an empty LmChallengeResponse when the server sent a timestamp, as §3.1.5.1.2 asks. With `session`,
+ * a random ExportedSessionKey goes to the server RC4-encrypted with the KeyExchangeKey (§3.4.5.1 KXKEY is the session
+ * base key under NTLMv2), and when the server sent a timestamp the message carries VERSION and a MIC.
  */
-export function authenticateMessage(crypto: CryptoPort, c: Credentials, ch: Challenge, nowMs: number, clientChallenge = crypto.randomBytes(8)): { message: Uint8Array; sessionBaseKey: Uint8Array } {
+export function authenticateMessage(
+  crypto: CryptoPort,
+  c: Credentials,
+  ch: Challenge,
+  nowMs: number,
+  clientChallenge = crypto.randomBytes(8),
+  session?: SessionOptions,
+  exportedSessionKey = session && ch.flags & FLAGS.keyExchange ? crypto.randomBytes(16) : undefined,
+): { message: Uint8Array; sessionBaseKey: Uint8Array; exportedSessionKey: Uint8Array; mic: boolean } {
   const ntowf = crypto.hmacMd5(md4(utf16le(c.password)), utf16le(c.user.toUpperCase() + c.domain));
   const time = ch.timestampRaw ?? filetimeNow(nowMs);
-  const blob = new ByteWriter(64 + ch.targetInfo.length).u8(1).u8(1).u16le(0).u32le(0).bytes(time).bytes(clientChallenge).u32le(0).bytes(ch.targetInfo).u32le(0).finish();
+  const mic = session !== undefined && ch.timestampRaw !== undefined;
+  const targetInfo = mic ? withMicFlag(ch.targetInfo) : ch.targetInfo;
+  const blob = new ByteWriter(64 + targetInfo.length).u8(1).u8(1).u16le(0).u32le(0).bytes(time).bytes(clientChallenge).u32le(0).bytes(targetInfo).u32le(0).finish();
   const ntProof = crypto.hmacMd5(ntowf, concat([ch.serverChallenge, blob]));
   const nt = concat([ntProof, blob]);
   const lm = ch.timestampRaw ? new Uint8Array(24) : concat([crypto.hmacMd5(ntowf, concat([ch.serverChallenge, clientChallenge])), clientChallenge]);
   const sessionBaseKey = crypto.hmacMd5(ntowf, ntProof);
+  const encryptedKey = exportedSessionKey ? new Rc4(sessionBaseKey).process(exportedSessionKey) : new Uint8Array(0);
   const domain = utf16le(c.domain);
   const user = utf16le(c.user);
   const ws = utf16le(c.workstation ?? '');
-  const flags = (CLIENT_FLAGS & ch.flags) | FLAGS.unicode | FLAGS.ntlm;
-  const payload = [lm, nt, domain, user, ws, new Uint8Array(0)];
-  const w = new ByteWriter(128 + nt.length).bytes(SIGNATURE).u32le(3);
-  let offset = 64;
+  const flags = ((session ? session.flags : CLIENT_FLAGS) & ch.flags) | FLAGS.unicode | FLAGS.ntlm;
+  const payload = [lm, nt, domain, user, ws, encryptedKey];
+  const headerLength = mic ? 88 : 64;
+  const w = new ByteWriter(headerLength + 64 + nt.length).bytes(SIGNATURE).u32le(3);
+  let offset = headerLength;
   for (const p of payload) {
     w.u16le(p.length).u16le(p.length).u32le(offset);
     offset += p.length;
   }
-  w.u32le(flags >>> 0);
+  w.u32le((mic ? flags | FLAGS.version : flags) >>> 0);
+  if (mic) w.bytes(CLIENT_VERSION).bytes(new Uint8Array(16));
   for (const p of payload) w.bytes(p);
-  return { message: w.finish(), sessionBaseKey };
+  const message = w.finish();
+  const exported = exportedSessionKey ?? sessionBaseKey;
+  if (mic) message.set(crypto.hmacMd5(exported, concat([session.negotiate, session.challenge, message])), 72);
+  return { message, sessionBaseKey, exportedSessionKey: exported, mic };
 }
 
-// Session security, §3.4: with extended session security and no key exchange, the exported session key is the
-// session base key; each direction signs with MD5(key ‖ magic) and a sequence number of its own.
+// Session security, §3.4: with extended session security the exported session key is the session base key, or the
+// random key the client sent encrypted (key exchange); each direction signs with MD5(key ‖ magic) and a sequence
+// number of its own, and seals with RC4 under MD5(key ‖ another magic).
 
 const CLIENT_SIGN_MAGIC = 'session key to client-to-server signing key magic constant\0';
 const SERVER_SIGN_MAGIC = 'session key to server-to-client signing key magic constant\0';
@@ -206,11 +259,98 @@ export function signingKeys(crypto: CryptoPort, sessionKey: Uint8Array): { clien
   return { client: crypto.md5(concat([sessionKey, magic(CLIENT_SIGN_MAGIC)])), server: crypto.md5(concat([sessionKey, magic(SERVER_SIGN_MAGIC)])) };
 }
 
-/** §3.4.4.2 NTLMSSP_MESSAGE_SIGNATURE with extended session security: version 1, HMAC-MD5(key, seq ‖ message)[0..8], seq. */
-export function signature(crypto: CryptoPort, key: Uint8Array, seq: number, message: Uint8Array): Uint8Array {
+/**
+ * §3.4.4.2 NTLMSSP_MESSAGE_SIGNATURE with extended session security: version 1, HMAC-MD5(key, seq ‖ message)[0..8]
+ * (RC4-encrypted with the sealing handle when keys were exchanged), seq.
+ */
+export function signature(crypto: CryptoPort, key: Uint8Array, seq: number, message: Uint8Array, sealing?: Rc4): Uint8Array {
   const seqBytes = new ByteWriter(4).u32le(seq).finish();
-  const mac = crypto.hmacMd5(key, concat([seqBytes, message]));
-  return new ByteWriter(16).u32le(1).bytes(mac.subarray(0, 8)).bytes(seqBytes).finish();
+  const mac = crypto.hmacMd5(key, concat([seqBytes, message])).subarray(0, 8);
+  return new ByteWriter(16).u32le(1).bytes(sealing ? sealing.process(mac) : mac).bytes(seqBytes).finish();
+}
+
+const CLIENT_SEAL_MAGIC = 'session key to client-to-server sealing key magic constant\0';
+const SERVER_SEAL_MAGIC = 'session key to server-to-client sealing key magic constant\0';
+
+/** §3.4.5.3 SEALKEY with 128-bit keys negotiated (NTLMSSP_NEGOTIATE_128): MD5 of the whole session key and a magic. */
+export function sealingKeys(crypto: CryptoPort, sessionKey: Uint8Array): { client: Uint8Array; server: Uint8Array } {
+  const magic = (m: string) => Uint8Array.from(m, (c) => c.charCodeAt(0));
+  return { client: crypto.md5(concat([sessionKey, magic(CLIENT_SEAL_MAGIC)])), server: crypto.md5(concat([sessionKey, magic(SERVER_SEAL_MAGIC)])) };
+}
+
+/**
+ * §3.4.3 message confidentiality, client side: one RC4 stream per direction, kept across messages, encrypts each
+ * message and then its checksum; each direction counts its own sequence numbers from 0 (§3.4.4.2).
+ */
+export class NtlmSealing {
+  private readonly signOut: Uint8Array;
+  private readonly signIn: Uint8Array;
+  private readonly rc4Out: Rc4;
+  private readonly rc4In: Rc4;
+  private seqOut = 0;
+  private seqIn = 0;
+
+  constructor(
+    private readonly crypto: CryptoPort,
+    exportedSessionKey: Uint8Array,
+  ) {
+    const sign = signingKeys(crypto, exportedSessionKey);
+    const seal = sealingKeys(crypto, exportedSessionKey);
+    this.signOut = sign.client;
+    this.signIn = sign.server;
+    this.rc4Out = new Rc4(seal.client);
+    this.rc4In = new Rc4(seal.server);
+  }
+
+  /** The 16-byte signature followed by the encrypted message (GSS_WrapEx as CredSSP carries it). */
+  seal(message: Uint8Array): Uint8Array {
+    const sealed = this.rc4Out.process(message);
+    const sig = signature(this.crypto, this.signOut, this.seqOut++, message, this.rc4Out);
+    return concat([sig, sealed]);
+  }
+
+  /** Decrypts what the server sealed and checks its signature; a wrong one is a ProtocolError. */
+  unseal(token: Uint8Array, what: string): Uint8Array {
+    if (token.length < 16) throw new ProtocolError(`${what}: ${token.length} bytes, shorter than an NTLM signature`);
+    const message = this.rc4In.process(token.subarray(16));
+    const expected = signature(this.crypto, this.signIn, this.seqIn++, message, this.rc4In);
+    if (!equalBytes(expected, token.subarray(0, 16))) throw new ProtocolError(`${what}: the NTLM signature does not verify (wrong session key or sequence number)`);
+    return message;
+  }
+}
+
+/** RC4 (the stream cipher NTLM seals with, §3.4.3): a key schedule, then one keystream byte per byte processed. */
+export class Rc4 {
+  private readonly s = new Uint8Array(256);
+  private i = 0;
+  private j = 0;
+
+  constructor(key: Uint8Array) {
+    if (key.length === 0 || key.length > 256) throw new ProtocolError(`RC4 key of ${key.length} bytes`);
+    const s = this.s;
+    for (let n = 0; n < 256; n++) s[n] = n;
+    for (let n = 0, j = 0; n < 256; n++) {
+      j = (j + s[n] + key[n % key.length]) & 0xff;
+      [s[n], s[j]] = [s[j], s[n]];
+    }
+  }
+
+  process(data: Uint8Array): Uint8Array {
+    const s = this.s;
+    const out = new Uint8Array(data.length);
+    let { i, j } = this;
+    for (let n = 0; n < data.length; n++) {
+      i = (i + 1) & 0xff;
+      j = (j + s[i]) & 0xff;
+      const t = s[i];
+      s[i] = s[j];
+      s[j] = t;
+      out[n] = data[n] ^ s[(s[i] + s[j]) & 0xff];
+    }
+    this.i = i;
+    this.j = j;
+    return out;
+  }
 }
 
 // MD4, RFC 1320: three rounds of 16 operations on 512-bit blocks.

@@ -4,10 +4,12 @@
 // TLS. Nothing past it (channel joins, licensing, CredSSP) is done.
 import { z } from 'zod';
 import { toHex } from '../../core/bytes.ts';
-import { PortolanError } from '../../core/errors.ts';
+import { PortolanError, ProtocolError, UnsupportedRuntime } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { FAILURE_CODES, PROTOCOL_TITLES, Protocols, protocolNames, responseFlagNames, selectedName, type ConnectionConfirm, type ProtocolName } from './codec.ts';
-import { basicSettings, dialForNegotiation, negotiate } from './client.ts';
+import { FLAGS, flagNames } from '../dcerpc/ntlmssp.ts';
+import { basicSettings, credsspAuthenticate, credsspStart, dialForNegotiation, earlyUserAuthorization, negotiate } from './client.ts';
+import { CREDSSP_VERSIONS, subjectPublicKey } from './credssp.ts';
 import { identification } from './identify.ts';
 
 const protocolEnum = z.enum(['rdp', 'tls', 'hybrid', 'rdstls', 'hybrid_ex', 'rdsaad']);
@@ -74,6 +76,26 @@ async function upgrade(ctx: OperationContext, protocols: ProtocolName[], input: 
   const tlsMs = Math.round((performance.now() - t0) * 1000) / 1000;
   return { conn, negotiation, tlsMs, selected: (n as { selected: number }).selected };
 }
+
+const CREDSSP_PROTOCOLS = Protocols.hybrid | Protocols.hybrid_ex;
+
+const credsspInput = {
+  ...negotiationInput,
+  protocols: z.array(protocolEnum).max(6).default(['tls', 'hybrid']).describe('Security protocols to offer; the server must select CredSSP (hybrid or hybrid_ex)'),
+  credsspVersion: z.number().int().refine((v) => (CREDSSP_VERSIONS as readonly number[]).includes(v), 'a TSRequest version from 2 to 6').default(6).describe('The TSRequest version to announce (MS-CSSP 2.2.1: 2 to 6); the lower of ours and the server\'s is used'),
+};
+
+/** Negotiates, requires CredSSP to be selected, and upgrades to TLS. */
+async function upgradeForCredssp(ctx: OperationContext, input: { protocols: ProtocolName[]; cookie?: string; restrictedAdmin: boolean }) {
+  const up = await upgrade(ctx, input.protocols, input);
+  if ((up.selected & CREDSSP_PROTOCOLS) === 0) {
+    await up.conn.close();
+    throw new ProtocolError(`the server selected ${up.negotiation.selectedTitle ?? up.negotiation.selected}, not CredSSP: it does not offer Network Level Authentication to this request`, { negotiation: up.negotiation });
+  }
+  return up;
+}
+
+const ntlmVersionOut = z.object({ major: z.number(), minor: z.number(), build: z.number(), ntlmRevision: z.number(), text: z.string() }).nullable();
 
 export default defineProtocol({
   id: 'rdp',
@@ -168,6 +190,107 @@ export default defineProtocol({
             mcsChannelId: server.mcsChannelId,
             blocks: server.blocks.map((b) => b.type),
           },
+        };
+      },
+    }),
+    'ntlm-info': operation({
+      summary: "CredSSP's first round without credentials: the server's NTLM CHALLENGE (NetBIOS and DNS names, OS version, clock, flags) and its TSRequest version",
+      input: z.object({ cookie: negotiationInput.cookie, restrictedAdmin: negotiationInput.restrictedAdmin, protocols: credsspInput.protocols, credsspVersion: credsspInput.credsspVersion }),
+      output: z.object({
+        negotiation: negotiationOut,
+        credsspVersion: z.number().describe("The version in the server's TSRequest"),
+        targetName: z.string(),
+        netbiosComputerName: z.string().nullable(),
+        netbiosDomainName: z.string().nullable(),
+        dnsComputerName: z.string().nullable(),
+        dnsDomainName: z.string().nullable(),
+        dnsTreeName: z.string().nullable(),
+        serverTime: z.string().nullable().describe('MsvAvTimestamp, the server clock'),
+        productVersion: ntlmVersionOut.describe('The VERSION field, when the server sends it (Windows: major.minor.build)'),
+        flags: z.array(z.string()),
+        flagsHex: z.string(),
+      }),
+      text: (r) =>
+        [
+          `CredSSP version ${r.credsspVersion}`,
+          `target ${r.targetName}`,
+          `NetBIOS computer ${r.netbiosComputerName ?? '-'}, domain ${r.netbiosDomainName ?? '-'}`,
+          `DNS computer ${r.dnsComputerName ?? '-'}, domain ${r.dnsDomainName ?? '-'}, tree ${r.dnsTreeName ?? '-'}`,
+          `product version ${r.productVersion?.text ?? '-'}`,
+          `server time ${r.serverTime ?? '-'}`,
+          `flags ${r.flags.join(', ')}`,
+        ].join('\n'),
+      async run(ctx, input) {
+        const { conn, negotiation } = await upgradeForCredssp(ctx, input);
+        const start = await credsspStart(conn, input.credsspVersion);
+        await conn.close();
+        const ch = start.challenge;
+        const v = ch.version;
+        return {
+          negotiation,
+          credsspVersion: start.serverVersion,
+          targetName: ch.targetName,
+          netbiosComputerName: ch.info.netbiosComputerName ?? null,
+          netbiosDomainName: ch.info.netbiosDomainName ?? null,
+          dnsComputerName: ch.info.dnsComputerName ?? null,
+          dnsDomainName: ch.info.dnsDomainName ?? null,
+          dnsTreeName: ch.info.dnsTreeName ?? null,
+          serverTime: ch.info.timestamp ?? null,
+          productVersion: v ? { ...v, text: `${v.major}.${v.minor}.${v.build}` } : null,
+          flags: flagNames(ch.flags),
+          flagsHex: `0x${ch.flags.toString(16).padStart(8, '0')}`,
+        };
+      },
+    }),
+    login: operation({
+      summary: 'Network Level Authentication: a full CredSSP exchange (NTLMv2, the server\'s public key bound both ways, sealed TSCredentials), then the MCS Connect Response as proof the server let the session continue',
+      needs: ['tcp', 'starttls', 'peerCert'],
+      input: z.object({
+        ...credsspInput,
+        user: z.string().min(1).max(256).describe('User name'),
+        password: z.string().max(256).describe('Password (sent only sealed inside TSCredentials, after the server proved its key)'),
+        domain: z.string().max(256).default('').describe('Domain (empty: the server\'s own accounts)'),
+      }),
+      output: z.object({
+        negotiation: negotiationOut,
+        credssp: z.object({
+          version: z.number().describe('The TSRequest version used: the lower of ours and the server\'s'),
+          serverVersion: z.number(),
+          binding: z.enum(['sha256-nonce', 'public-key']).describe('sha256-nonce: version 5 and later hash the key with a client nonce'),
+          pubKeyAuthVerified: z.boolean().describe("The server's pubKeyAuth matched the public key of its TLS certificate"),
+          mic: z.boolean().describe('The NTLM AUTHENTICATE carried a MIC'),
+          ntlmFlags: z.array(z.string()),
+          earlyUserAuthorization: z.string().nullable().describe('HYBRID_EX only: the Early User Authorization Result'),
+        }),
+        server: z.object({ result: z.string(), versionName: z.string().nullable(), clientRequestedProtocols: z.array(z.string()).nullable() }).describe('The MCS Connect Response read after CredSSP'),
+      }),
+      text: (r) => `authenticated with CredSSP v${r.credssp.version} (server pubKeyAuth ${r.credssp.pubKeyAuthVerified ? 'verified' : 'not verified'}); MCS Connect Response ${r.server.result}${r.server.versionName ? `, server ${r.server.versionName}` : ''}`,
+      async run(ctx, input) {
+        const { conn, negotiation, selected } = await upgradeForCredssp(ctx, input);
+        const der = conn.info().serverCertificate;
+        if (!der) {
+          await conn.close();
+          throw new UnsupportedRuntime("CredSSP binds the credentials to the server's TLS public key, and this TLS (the runtime's) does not expose the certificate: use tlsEngine auto or portolan (Portolan's TLS engine), or the Node host", {
+            runtime: ctx.runtime,
+            missing: ['peerCert'],
+            reasons: ["the runtime's TLS does not give the server certificate"],
+            alternatives: ['tlsEngine: portolan', 'the Node host'],
+          });
+        }
+        const publicKey = subjectPublicKey(der);
+        const start = await credsspStart(conn, input.credsspVersion);
+        const result = await credsspAuthenticate(ctx, conn, start, { user: input.user, password: input.password, domain: input.domain, workstation: '' }, publicKey);
+        let early: string | null = null;
+        if (selected === Protocols.hybrid_ex) {
+          const code = await earlyUserAuthorization(conn);
+          early = code === 0 ? 'SUCCESS' : code === 5 ? 'ACCESS_DENIED' : `0x${code.toString(16)}`;
+          if (code !== 0) throw new PortolanError('auth_failed', `the server's Early User Authorization Result is ${early}`, { earlyUserAuthorization: early });
+        }
+        const server = await basicSettings(conn, selected);
+        return {
+          negotiation,
+          credssp: { version: result.version, serverVersion: start.serverVersion, binding: result.binding, pubKeyAuthVerified: result.pubKeyAuthVerified, mic: result.mic, ntlmFlags: flagNames(start.challenge.flags & (FLAGS.seal | FLAGS.sign | FLAGS.keyExchange | FLAGS.extendedSessionSecurity | FLAGS.n128 | FLAGS.version)), earlyUserAuthorization: early },
+          server: { result: server.resultName, versionName: server.versionName, clientRequestedProtocols: server.clientRequestedProtocols === null ? null : protocolNames(server.clientRequestedProtocols) },
         };
       },
     }),
