@@ -88,7 +88,7 @@ export const eventsScript = join(import.meta.dirname, '..', 'desktop', 'events.p
 /** Debian's python3, which has python3-xlib (not a pyenv one earlier on PATH). */
 export const PYTHON = '/usr/bin/python3';
 
-async function waitForSocket(display: number, what: string): Promise<void> {
+export async function waitForSocket(display: number, what: string): Promise<void> {
   const path = `/tmp/.X11-unix/X${display}`;
   for (let i = 0; i < 100; i++) {
     if (existsSync(path)) return;
@@ -106,7 +106,7 @@ async function paint(ctx: LabContext, display: number, xauthority?: string): Pro
 }
 
 /** An X server's display number is free to take: no lock file, or one left by a process that is gone. */
-function clearStaleLock(display: number): void {
+export function clearStaleLock(display: number): void {
   const lock = `/tmp/.X${display}-lock`;
   if (!existsSync(lock)) return;
   // The runner only calls start() when the server is not healthy: a lock of ours from an earlier run is stale.

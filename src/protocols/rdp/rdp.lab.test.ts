@@ -4,11 +4,15 @@ import { execFileSync } from 'node:child_process';
 import { call } from '../../../test/harness.ts';
 import { callNode, useNodeHost } from '../../../test/node-host.ts';
 import { certPath, ports } from '../../../lab/index.ts';
+import { rdpNlaFacts as facts } from '../../../lab/servers/desktop-rdp.ts';
 
 const p = ports.http;
 const xrdp = { host: '127.0.0.1', port: p.xrdp };
 
 const node = useNodeHost();
+
+const nla = { host: '127.0.0.1', port: ports['desktop-rdp'].rdpNla };
+const good = { ...nla, user: facts.user, password: facts.password };
 
 async function ok(op: string, input: Record<string, unknown>, transcript = false) {
   const r = await call('rdp', op, input, { transcript });
@@ -90,4 +94,96 @@ test('rdp (Node host): the certificate xrdp presents after the upgrade is the la
   assert.match(r.body.result.tlsVersion, /^TLSv1\.[23]$/);
   const t = await callNode(node, 'rdp', 'tls', xrdp);
   assert.equal(t.body.result.tls.certificateShown, true);
+});
+
+// FreeRDP 2.11's shadow server, NLA only, NTLM against a SAM file; its names come from the lab's host name.
+
+type Entry = { dir: string; decode?: string; hex?: string; size: number };
+
+function tsRequests(t: { entries: Entry[] }): string[] {
+  return t.entries.filter((e) => e.decode?.startsWith('TSRequest')).map((e) => `${e.dir} ${e.decode}`);
+}
+
+test('rdp: the FreeRDP shadow server requires NLA — a TLS-only offer gets HYBRID_REQUIRED_BY_SERVER, TLS|CredSSP selects hybrid', async () => {
+  const refused = await ok('negotiate', { ...nla, protocols: ['tls'] });
+  assert.deepEqual(refused.failure, { code: 5, name: 'HYBRID_REQUIRED_BY_SERVER' });
+  const r = await ok('negotiate', nla);
+  assert.equal(r.selected, 'hybrid');
+  const noNla = await call('rdp', 'ntlm-info', { ...xrdp });
+  assert.equal(noNla.status, 502, JSON.stringify(noNla.body));
+  assert.match(noNla.body.error.message, /selected TLS, not CredSSP/);
+});
+
+for (const host of ['workerd', 'Node host'] as const) {
+  const run = (op: string, input: Record<string, unknown>, transcript = false) => (host === 'workerd' ? call('rdp', op, input, { transcript }) : callNode(node, 'rdp', op, input, { transcript }));
+
+  test(`rdp (${host}): ntlm-info names the shadow server from its NTLM CHALLENGE, with CredSSP version 6`, async () => {
+    const r = await run('ntlm-info', nla, true);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const x = r.body.result;
+    assert.equal(x.negotiation.selected, 'hybrid');
+    assert.equal(x.credsspVersion, 6);
+    assert.equal(x.targetName, 'PORTOLAN-NLA');
+    assert.equal(x.netbiosComputerName, 'PORTOLAN-NLA');
+    assert.equal(x.netbiosDomainName, 'PORTOLAN-NLA');
+    assert.equal(x.dnsComputerName, facts.hostname);
+    assert.equal(x.dnsDomainName, facts.hostname);
+    assert.equal(x.dnsTreeName, null);
+    // WinPR announces Windows 7 SP1's version (6.1.7601) with NTLM revision 15.
+    assert.deepEqual(x.productVersion, { major: 6, minor: 1, build: 7601, ntlmRevision: 15, text: '6.1.7601' });
+    assert.ok(Math.abs(Date.parse(x.serverTime) - Date.now()) < 60_000, x.serverTime);
+    for (const f of ['unicode', 'ntlm', 'extendedSessionSecurity', 'sign', 'seal', 'keyExchange', 'targetInfo', 'version', 'n128']) assert.ok(x.flags.includes(f), f);
+    const reqs = tsRequests(r.body.transcript);
+    assert.equal(reqs[0], 'out TSRequest v6, negoTokens [NTLM NEGOTIATE flags 0xe2888235]');
+    assert.match(reqs[1], /^in TSRequest v6, negoTokens \[NTLM CHALLENGE flags 0x[0-9a-f]{8}\]/);
+  });
+
+  test(`rdp (${host}): login with the right password — CredSSP v6, the server's pubKeyAuth verified, MCS Connect Response read`, async () => {
+    const r = await run('login', good, true);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const x = r.body.result;
+    assert.equal(x.negotiation.selected, 'hybrid');
+    assert.deepEqual(x.credssp, { version: 6, serverVersion: 6, binding: 'sha256-nonce', pubKeyAuthVerified: true, mic: true, ntlmFlags: ['sign', 'seal', 'extendedSessionSecurity', 'version', 'n128', 'keyExchange'], earlyUserAuthorization: null });
+    assert.equal(x.server.result, 'rt-successful');
+    assert.deepEqual(x.server.clientRequestedProtocols, ['tls', 'hybrid'], 'the server echoes what the Connection Request offered');
+    const reqs = tsRequests(r.body.transcript);
+    assert.equal(reqs.length, 5, reqs.join('\n'));
+    assert.match(reqs[2], /^out TSRequest v6, negoTokens \[NTLM AUTHENTICATE\], pubKeyAuth \(48 bytes, sealed\), clientNonce [0-9a-f]{64}$/);
+    assert.match(reqs[3], /^in TSRequest v6, pubKeyAuth \(48 bytes, sealed\)/);
+    assert.match(reqs[4], /^out TSRequest v6, authInfo \(\d+ bytes, sealed TSCredentials\)$/);
+    // The AUTHENTICATE and the credentials are secret writes (size and decode, no bytes); the password appears nowhere.
+    const secret = (r.body.transcript.entries as Entry[]).filter((e) => /NTLM AUTHENTICATE|authInfo/.test(e.decode ?? ''));
+    assert.equal(secret.length, 2);
+    assert.ok(secret.every((e) => e.hex === undefined && e.size > 0));
+    const all = JSON.stringify(r.body.transcript);
+    for (const form of [facts.password, Buffer.from(facts.password).toString('hex'), Buffer.from(facts.password, 'utf16le').toString('hex')]) assert.ok(!all.includes(form), form);
+  });
+
+  test(`rdp (${host}): login with a wrong password — auth_failed: FreeRDP closes the connection after the NTLM AUTHENTICATE`, async () => {
+    const r = await run('login', { ...good, password: 'not-the-password' }, true);
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'auth_failed');
+    assert.match(r.body.error.message, /closed the connection after the NTLM AUTHENTICATE/);
+    assert.equal(r.body.error.detail.closedAfter, 'AUTHENTICATE');
+    const unknown = await run('login', { ...good, user: 'nobody' });
+    assert.equal(unknown.body.error.code, 'auth_failed');
+  });
+}
+
+test('rdp (Node host): login announcing CredSSP versions 2 to 5 — the server follows, binding the key itself before 5', async () => {
+  for (const v of [2, 3, 4, 5]) {
+    const r = await callNode(node, 'rdp', 'login', { ...good, credsspVersion: v });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.result.credssp.version, v);
+    assert.equal(r.body.result.credssp.binding, v >= 5 ? 'sha256-nonce' : 'public-key');
+    assert.equal(r.body.result.credssp.pubKeyAuthVerified, true);
+  }
+});
+
+test('rdp (workerd): login with the runtime TLS (tlsEngine runtime) cannot read the server key: 501 naming tlsEngine', async () => {
+  const r = await call('rdp', 'login', { ...good, tlsEngine: 'runtime' });
+  assert.equal(r.status, 501, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'unsupported_runtime');
+  assert.deepEqual(r.body.error.detail.missing, ['peerCert']);
+  assert.match(JSON.stringify(r.body.error), /tlsEngine/);
 });
