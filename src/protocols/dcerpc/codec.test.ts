@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { fromHex, toHex, utf8 } from '../../core/bytes.ts';
+import { concat, fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { webCrypto } from '../../core/crypto.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { FrameDecoder } from '../../core/framing.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { AUTH_LEVEL, AUTH_TYPE, auth3Pdu, bindPdu, decodeEptLookupResponse, decodePdu, decodeTower, describeTower, EPMAPPER, eptLookupRequest, NDR, pduFrame, requestPdu, uuidBytes, uuidText } from './codec.ts';
-import { authenticateMessage, decodeChallenge, md4, negotiateMessage, signature, signingKeys } from './ntlmssp.ts';
+import { FLAGS, NtlmSealing, Rc4, SEALING_FLAGS, authenticateMessage, decodeChallenge, md4, negotiateMessage, sealingKeys, signature, signingKeys, utf16le } from './ntlmssp.ts';
 
 const fixture = (name: string) => fromHex(readFileSync(new URL(`./fixtures/${name}.hex`, import.meta.url), 'utf8'));
 const crypto = webCrypto();
@@ -121,6 +121,51 @@ test('MD4 (RFC 1320 test suite) and NTLMv2 (MS-NLMP §4.2.4 test vectors)', () =
   assert.equal(toHex(sig.subarray(0, 4)), '01000000');
   assert.equal(toHex(sig.subarray(12)), '07000000');
   assert.notEqual(toHex(keys.client), toHex(keys.server));
+});
+
+test('RC4 known answers, and NTLM sealing with key exchange (MS-NLMP §4.2.4.3–4.2.4.4 test vectors)', () => {
+  assert.equal(toHex(new Rc4(utf8('Key')).process(utf8('Plaintext'))), 'bbf316e8d940af0ad3');
+  assert.equal(toHex(new Rc4(utf8('Secret')).process(utf8('Attack at dawn'))), '45a01f645fc35b383552544b9bf5');
+  // RFC 6229 §2, 40-bit key 0x0102030405: the first 16 keystream bytes; the stream continues across calls.
+  const rc4 = new Rc4(fromHex('0102030405'));
+  assert.equal(toHex(concat([rc4.process(new Uint8Array(7)), rc4.process(new Uint8Array(9))])), 'b2396305f03dc027ccc3524a0a1118a8');
+  // §4.2.4: RandomSessionKey 55*16, encrypted with the session base key; the sealing and signing keys; GSS_WrapEx("Plaintext").
+  const targetInfo = fromHex('02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000');
+  const ch = { flags: 0xe28a8233, serverChallenge: fromHex('0123456789abcdef'), targetName: 'Server', targetInfo, info: {} };
+  const random = new Uint8Array(16).fill(0x55);
+  const auth = authenticateMessage(crypto, { user: 'User', password: 'Password', domain: 'Domain' }, ch, -11644473600000, fromHex('aaaaaaaaaaaaaaaa'), { flags: SEALING_FLAGS, negotiate: negotiateMessage(SEALING_FLAGS), challenge: new Uint8Array(0) }, random);
+  assert.ok(toHex(auth.message).includes('c5dad2544fc9799094ce1ce90bc9d03e'), 'EncryptedRandomSessionKey');
+  assert.deepEqual(auth.exportedSessionKey, random);
+  assert.equal(auth.mic, false, 'no MIC without a server timestamp');
+  assert.equal(toHex(sealingKeys(crypto, random).client), '59f600973cc4960a25480a7c196e4c58');
+  assert.equal(toHex(signingKeys(crypto, random).client), '4788dc861b4782f35d43fd98fe1a2d39');
+  const sealing = new NtlmSealing(crypto, random);
+  assert.equal(toHex(sealing.seal(utf16le('Plaintext'))), '01000000' + '7fb38ec5c55d4976' + '00000000' + '54e50165bf1936dc996020c1811b0f06fb5f');
+  assert.equal(toHex(sealing.seal(utf8('x')).subarray(12, 16)), '01000000', 'the sequence number counts up');
+});
+
+test('NTLM AUTHENTICATE with a MIC when the CHALLENGE has a timestamp; sealing round trip; NEGOTIATE with VERSION', () => {
+  const neg = negotiateMessage(SEALING_FLAGS);
+  assert.equal(neg.length, 40);
+  assert.equal(toHex(neg.subarray(32)), '000000000000000f');
+  // MsvAvTimestamp (7) present: the blob's AV pairs gain MsvAvFlags 0x2 and the message has VERSION and a 16-byte MIC.
+  const targetInfo = fromHex('01000c0053006500720076006500720007000800' + '0090d336b734c301' + '00000000');
+  const challengeRaw = new Uint8Array(0);
+  const ch = { flags: (SEALING_FLAGS | FLAGS.targetInfo) >>> 0, serverChallenge: fromHex('0123456789abcdef'), targetName: 'Server', targetInfo, info: {}, timestampRaw: fromHex('0090d336b734c301') };
+  const key = new Uint8Array(16).fill(0x11);
+  const a = authenticateMessage(crypto, { user: 'u', password: 'p', domain: '' }, ch, 0, fromHex('aaaaaaaaaaaaaaaa'), { flags: SEALING_FLAGS, negotiate: neg, challenge: challengeRaw }, key);
+  assert.equal(a.mic, true);
+  const m = a.message;
+  assert.equal(new DataView(m.buffer, m.byteOffset).getUint32(16, true), 88, 'the payload starts after VERSION and the MIC');
+  assert.ok(toHex(m).includes('060004000200000000000000'), 'MsvAvFlags 0x2 then MsvAvEOL');
+  const zeroed = m.slice();
+  zeroed.fill(0, 72, 88);
+  assert.deepEqual(m.subarray(72, 88), crypto.hmacMd5(key, concat([neg, challengeRaw, zeroed])));
+  // What one side seals with its outbound keys the other opens with its inbound ones: a server-side view of the same key.
+  const client = new NtlmSealing(crypto, key);
+  const sealed = client.seal(utf8('binding hash'));
+  assert.throws(() => new NtlmSealing(crypto, key).unseal(sealed, 'test'), /does not verify/, 'client-to-server keys do not open as server-to-client');
+  assert.throws(() => client.unseal(new Uint8Array(8), 'short'), /shorter than an NTLM signature/);
 });
 
 test('decoders take random and mutated bytes without crashing or looping', () => {

@@ -4,7 +4,13 @@ import { concat, fromHex, toHex } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import { webCrypto } from '../../core/crypto.ts';
+import { clientBinding, decodeTsRequest, describeTsRequest, encodeTsCredentials, encodeTsRequest, errorCodeName, serverBindingMatches, subjectPublicKey } from './credssp.ts';
 import { decodeConnectionConfirm, decodeMcsConnectResponse, describeConfirm, encodeConnectionRequest, encodeMcsConnectInitial, protocolNames, tpktFrame, type ConnectionConfirm } from './codec.ts';
+
+const crypto = webCrypto();
 
 // MS-RDPBCGR 4.1.1 layout: TPKT (03 00 len), X.224 CR (LI, e0, dst 0000, src 0000, class 00), cookie, RDP_NEG_REQ.
 test('X.224 Connection Request with cookie and RDP_NEG_REQ (TLS|CredSSP)', () => {
@@ -88,3 +94,40 @@ const responseFrame: Frame<unknown> = (buf) => {
   const p = tpktFrame(buf);
   return p ? { value: decodeMcsConnectResponse(p.value), size: p.size } : undefined;
 };
+
+// MS-CSSP 2.2.1: explicitly tagged DER.
+test('TSRequest: DER encoding of version and negoTokens, every field round-trips, errorCode as an unsigned NTSTATUS', () => {
+  assert.equal(toHex(encodeTsRequest({ version: 6, negoTokens: [fromHex('0102')] })), '3011' + 'a003020106' + 'a10a' + '3008' + '3006' + 'a004' + '04020102');
+  const full = { version: 5, negoTokens: [fromHex('aa'), fromHex('bbcc')], authInfo: fromHex('01'), pubKeyAuth: fromHex('0203'), errorCode: 0xc000006d, clientNonce: new Uint8Array(32).fill(7) };
+  const bytes = encodeTsRequest(full);
+  assert.ok(toHex(bytes).includes('a40602' + '04c000006d'), 'errorCode is a signed INTEGER on the wire');
+  assert.deepEqual(decodeTsRequest(bytes), full);
+  assert.equal(errorCodeName(0xc000006d), 'STATUS_LOGON_FAILURE');
+  assert.equal(errorCodeName(0x8009030c), 'SEC_E_LOGON_DENIED');
+  assert.equal(describeTsRequest(decodeTsRequest(bytes), (t) => `${t.length}B`), `TSRequest v5, negoTokens [1B, 2B], pubKeyAuth (2 bytes, sealed), authInfo (1 bytes, sealed TSCredentials), errorCode 0xc000006d STATUS_LOGON_FAILURE, clientNonce ${'07'.repeat(32)}`);
+  assert.throws(() => decodeTsRequest(fromHex('3003a10100')), ProtocolError);
+  assert.throws(() => decodeTsRequest(fromHex('3000')), /without a version/);
+  assertFuzzSafe((buf: Uint8Array) => (buf.length ? { value: decodeTsRequest(buf), size: buf.length } : undefined), { seeds: [bytes] });
+});
+
+test('TSCredentials with TSPasswordCreds in UTF-16LE; the SubjectPublicKey is the SPKI BIT STRING contents', () => {
+  assert.equal(toHex(encodeTsCredentials({ domain: '', user: 'u', password: 'p' })), '301b' + 'a003020101' + 'a114' + '0412' + '3010' + 'a0020400' + 'a10404027500' + 'a20404027000');
+  const pem = rootCertificates.find((c) => new X509Certificate(c).publicKey.asymmetricKeyType === 'rsa')!;
+  const der = new Uint8Array(new X509Certificate(pem).raw);
+  // For RSA the SubjectPublicKey is the PKCS #1 RSAPublicKey.
+  const pkcs1 = new Uint8Array(createPublicKey(pem).export({ type: 'pkcs1', format: 'der' }));
+  assert.deepEqual(subjectPublicKey(der), pkcs1);
+});
+
+test('pubKeyAuth binding: version 5+ hashes magic ‖ nonce ‖ key with SHA-256; earlier versions the key, the server adding one to its first byte', async () => {
+  const key = fromHex('3082010a0282010100');
+  const nonce = new Uint8Array(32).fill(1);
+  const client = await clientBinding(crypto, 6, key, nonce);
+  assert.equal(toHex(client), createHash('sha256').update('CredSSP Client-To-Server Binding Hash\0').update(nonce).update(key).digest('hex'));
+  const server = createHash('sha256').update('CredSSP Server-To-Client Binding Hash\0').update(nonce).update(key).digest();
+  assert.equal(await serverBindingMatches(crypto, 6, key, nonce, new Uint8Array(server)), true);
+  assert.equal(await serverBindingMatches(crypto, 6, key, nonce, client), false);
+  assert.deepEqual(await clientBinding(crypto, 4, key, undefined), key);
+  assert.equal(await serverBindingMatches(crypto, 3, key, undefined, fromHex('3182010a0282010100')), true);
+  assert.equal(await serverBindingMatches(crypto, 3, key, undefined, key), false);
+});
