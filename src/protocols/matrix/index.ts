@@ -114,8 +114,12 @@ export const MATRIX_ROWS: readonly MatrixRow[] = [
   {
     id: 'rdp',
     title: 'RDP',
-    variants: [tcp('rdp', 'negotiate', undefined, 'X.224 negotiation'), { label: 'server certificate', protocol: 'rdp', operation: 'certificate' }],
-    note: "RDP upgrades to TLS after the X.224 negotiation; on Workers Portolan's TLS engine reads the certificate (peerCert), and a self-signed one is accepted with pinSha256.",
+    variants: [
+      tcp('rdp', 'negotiate', undefined, 'X.224 negotiation'),
+      { label: 'server certificate', protocol: 'rdp', operation: 'certificate' },
+      { label: 'NLA (CredSSP login)', protocol: 'rdp', operation: 'login', sample: { user: 'u', password: 'p' } },
+    ],
+    note: "RDP upgrades to TLS after the X.224 negotiation; on Workers Portolan's TLS engine reads the certificate (peerCert), and a self-signed one is accepted with pinSha256. NLA binds the credentials to the server's TLS public key, so CredSSP on Workers runs over the engine too; lab-tested on both hosts against FreeRDP 2.11's shadow server (src/protocols/rdp/rdp.lab.test.ts).",
   },
   {
     id: 'tls-inspect',

@@ -1,7 +1,9 @@
-// RDP, MS-RDPBCGR: connection initiation — the X.224 Connection Request with RDP_NEG_REQ, the security
-// protocols a server supports and its negotiation failure codes, the TLS upgrade that follows, and (on hosts
-// that can read it) the server's certificate, and the Basic Settings Exchange (MCS Connect Initial/Response) over
-// TLS. Nothing past it (channel joins, licensing, CredSSP) is done.
+// RDP, MS-RDPBCGR: connection initiation — the X.224 Connection Request with RDP_NEG_REQ, the security protocols a
+// server supports and its negotiation failure codes, the TLS upgrade that follows, (on hosts that can read it) the
+// server's certificate, and the Basic Settings Exchange (MCS Connect Initial/Response) over TLS. With CredSSP selected
+// (Network Level Authentication, MS-CSSP), `ntlm-info` reads the server's NTLM CHALLENGE without credentials and
+// `login` runs the whole CredSSP exchange before the MCS Connect Initial. Nothing past the MCS Connect Response
+// (channel joins, licensing) is done.
 import { z } from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError, UnsupportedRuntime } from '../../core/errors.ts';
@@ -101,17 +103,19 @@ export default defineProtocol({
   id: 'rdp',
   title: 'RDP',
   category: 'remote',
-  summary: 'Remote Desktop Protocol connection initiation: X.224 with RDP_NEG_REQ, the security protocols a server supports and its failure codes, the TLS upgrade, and the server certificate (MS-RDPBCGR).',
+  summary: 'Remote Desktop Protocol connection initiation: X.224 with RDP_NEG_REQ, the security protocols a server supports and its failure codes, the TLS upgrade, the server certificate (MS-RDPBCGR), and Network Level Authentication: the NTLM server information and a CredSSP credential check (MS-CSSP).',
   ports: [{ port: 3389, transport: 'tcp' }],
   // Its operations upgrade to TLS themselves after the X.224 negotiation: they take the TLS fields.
   tlsFields: true,
-  specs: ['MS-RDPBCGR 2.2.1.1–2.2.1.2', 'RFC 1006', 'ITU-T X.224'],
+  specs: ['MS-RDPBCGR 2.2.1.1–2.2.1.4', 'MS-CSSP', 'MS-NLMP', 'RFC 1006', 'ITU-T X.224'],
   rating: {
     stars: 3,
     reason:
-      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, an MCS disconnect for an odd offer; the TLS upgrade with startTls() working on Workers, proven by the MCS Connect Response (server version, echoed protocols) read over it; the certificate through the Node host and on workerd (Portolan\'s TLS engine). Stops after the Basic Settings Exchange; no CredSSP: xrdp does not offer NLA.',
+      'Lab-tested against xrdp (negotiate, TLS-only and RDP-only instances) through workerd: the Connection Confirm decoded with the selected protocol and flags, every protocol probed one by one, SSL_REQUIRED_BY_SERVER from the TLS-only server, an MCS disconnect for an odd offer; the TLS upgrade with startTls() working on Workers, proven by the MCS Connect Response (server version, echoed protocols) read over it; the certificate through the Node host and on workerd (Portolan\'s TLS engine). ' +
+      'NLA lab-tested against FreeRDP 2.11.7\'s shadow server (NLA only, NTLM against a SAM file) through workerd (Portolan\'s TLS engine) and the Node host: HYBRID_REQUIRED_BY_SERVER for a TLS-only offer; ntlm-info names the server (NetBIOS and DNS names, VERSION, clock, flags, CredSSP version 6); login with CredSSP v6 (client nonce, SHA-256 binding hashes), NTLMv2 with a MIC, RC4 sealing after key exchange, the server\'s pubKeyAuth verified, sealed TSCredentials, then the MCS Connect Response; TSRequest versions 2 to 5 through the Node host; a wrong password or unknown user as auth_failed (FreeRDP closes the connection after AUTHENTICATE: no errorCode from it is seen); login with tlsEngine runtime on Workers refused (501, peerCert). ' +
+      'Not lab-tested: a Windows server, a TSRequest errorCode from a server, HYBRID_EX\'s Early User Authorization Result, a mismatching pubKeyAuth (the comparison is unit-tested only); NTLM only (raw NTLM tokens, no SPNEGO, no Kerberos). Stops after the Basic Settings Exchange.',
   },
-  verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3',
+  verifiedAgainst: 'xrdp 0.9.21.1-1+deb12u3; FreeRDP 2.11.7+dfsg1-6~deb12u1 (freerdp-shadow-cli, NLA)',
   defaultOperation: 'negotiate',
   identify: identification,
   operations: {
