@@ -3,7 +3,7 @@
 // follows at once on the same connection (External Security Protocol, 5.4.5.1).
 import { berFrame } from '../../core/ber.ts';
 import type { Conn } from '../../core/conn.ts';
-import { AuthError, PortolanError, ProtocolError } from '../../core/errors.ts';
+import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import type { OperationContext } from '../../core/protocol.ts';
 import { FLAGS, NtlmSealing, SEALING_FLAGS, authenticateMessage, decodeChallenge, flagNames, negotiateMessage, type Challenge, type Credentials } from '../dcerpc/ntlmssp.ts';
 import { clientBinding, decodeTsRequest, describeTsRequest, encodeTsCredentials, encodeTsRequest, errorCodeName, serverBindingMatches, type TsRequest } from './credssp.ts';
@@ -34,9 +34,12 @@ export async function basicSettings(conn: Conn, selectedProtocol: number): Promi
 // NTLM inside (MS-NLMP), the server's public key bound into pubKeyAuth.
 
 export function describeNtlm(token: Uint8Array): string {
-  const type = token.length >= 12 ? new DataView(token.buffer, token.byteOffset + 8, 4).getUint32(0, true) : 0;
+  const dv = new DataView(token.buffer, token.byteOffset, token.length);
+  const type = token.length >= 12 ? dv.getUint32(8, true) : 0;
   const names: Record<number, string> = { 1: 'NTLM NEGOTIATE', 2: 'NTLM CHALLENGE', 3: 'NTLM AUTHENTICATE' };
-  return `${names[type] ?? `token of ${token.length} bytes`}${type === 1 || type === 2 ? ` flags 0x${new DataView(token.buffer, token.byteOffset + (type === 1 ? 12 : 20), 4).getUint32(0, true).toString(16).padStart(8, '0')}` : ''}`;
+  const flagsAt = type === 1 ? 12 : type === 2 ? 20 : -1;
+  const flags = flagsAt > 0 && token.length >= flagsAt + 4 ? ` flags 0x${dv.getUint32(flagsAt, true).toString(16).padStart(8, '0')}` : '';
+  return `${names[type] ?? `token of ${token.length} bytes`}${flags}`;
 }
 
 async function sendTsRequest(conn: Conn, r: TsRequest, secret = false): Promise<void> {
@@ -59,9 +62,12 @@ export interface CredsspStart {
   challenge: Challenge;
 }
 
-function serverRefused(r: TsRequest, stage: string): PortolanError {
+/** A TSRequest errorCode: refused credentials are auth_failed, a refusal before them the server's error. */
+function serverRefused(r: TsRequest, stage: 'the NTLM NEGOTIATE' | 'the credentials'): PortolanError {
   const name = errorCodeName(r.errorCode!);
-  return new AuthError(`the server refused ${stage}: ${name}`, { errorCode: r.errorCode, errorName: name, serverVersion: r.version });
+  const detail = { errorCode: r.errorCode, errorName: name, serverVersion: r.version };
+  const message = `the server refused ${stage}: ${name}`;
+  return stage === 'the credentials' ? new AuthError(message, detail) : new ServerError(message, detail);
 }
 
 /** The first round: TSRequest with NTLM NEGOTIATE out, the server's TSRequest with CHALLENGE in. */

@@ -7,6 +7,8 @@ import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { webCrypto } from '../../core/crypto.ts';
+import { negotiateMessage, SEALING_FLAGS } from '../dcerpc/ntlmssp.ts';
+import { describeNtlm } from './client.ts';
 import { clientBinding, decodeTsRequest, describeTsRequest, encodeTsCredentials, encodeTsRequest, errorCodeName, serverBindingMatches, subjectPublicKey } from './credssp.ts';
 import { decodeConnectionConfirm, decodeMcsConnectResponse, describeConfirm, encodeConnectionRequest, encodeMcsConnectInitial, protocolNames, tpktFrame, type ConnectionConfirm } from './codec.ts';
 
@@ -105,6 +107,9 @@ test('TSRequest: DER encoding of version and negoTokens, every field round-trips
   assert.equal(errorCodeName(0xc000006d), 'STATUS_LOGON_FAILURE');
   assert.equal(errorCodeName(0x8009030c), 'SEC_E_LOGON_DENIED');
   assert.equal(describeTsRequest(decodeTsRequest(bytes), (t) => `${t.length}B`), `TSRequest v5, negoTokens [1B, 2B], pubKeyAuth (2 bytes, sealed), authInfo (1 bytes, sealed TSCredentials), errorCode 0xc000006d STATUS_LOGON_FAILURE, clientNonce ${'07'.repeat(32)}`);
+  assert.equal(describeNtlm(negotiateMessage(SEALING_FLAGS)), 'NTLM NEGOTIATE flags 0xe2888235');
+  assert.equal(describeNtlm(fromHex('4e544c4d53535000020000')), 'token of 11 bytes');
+  assert.equal(describeNtlm(fromHex('4e544c4d5353500002000000')), 'NTLM CHALLENGE', 'too short for its flags');
   assert.throws(() => decodeTsRequest(fromHex('3003a10100')), ProtocolError);
   assert.throws(() => decodeTsRequest(fromHex('3000')), /without a version/);
   assertFuzzSafe((buf: Uint8Array) => (buf.length ? { value: decodeTsRequest(buf), size: buf.length } : undefined), { seeds: [bytes] });
