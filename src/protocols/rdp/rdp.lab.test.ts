@@ -180,10 +180,13 @@ test('rdp (Node host): login announcing CredSSP versions 2 to 5 — the server f
   }
 });
 
-test('rdp (workerd): login with the runtime TLS (tlsEngine runtime) cannot read the server key: 501 naming tlsEngine', async () => {
+test('rdp (workerd): login with the runtime TLS (tlsEngine runtime) cannot read the server key: 501 naming tlsEngine; ntlm-info needs no key and runs on it', async () => {
   const r = await call('rdp', 'login', { ...good, tlsEngine: 'runtime' });
   assert.equal(r.status, 501, JSON.stringify(r.body));
   assert.equal(r.body.error.code, 'unsupported_runtime');
   assert.deepEqual(r.body.error.detail.missing, ['peerCert']);
   assert.match(JSON.stringify(r.body.error), /tlsEngine/);
+  const info = await call('rdp', 'ntlm-info', { ...nla, tlsEngine: 'runtime' });
+  assert.equal(info.status, 200, JSON.stringify(info.body));
+  assert.equal(info.body.result.netbiosComputerName, 'PORTOLAN-NLA');
 });
