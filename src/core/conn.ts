@@ -9,6 +9,7 @@ import { ReceiveBuffer, concat, indexOf, fromLatin1, utf8 } from './bytes.ts';
 import { PortolanError, ProtocolError, classify } from './errors.ts';
 import { previewBytes, type Transcript, type RecordOptions } from './transcript.ts';
 import type { DatagramDialOptions, DatagramTransport } from './datagram.ts';
+import type { TlsTicket } from './tls/client.ts';
 
 export type TlsMode = 'off' | 'implicit' | 'starttls';
 
@@ -49,6 +50,8 @@ export interface DialOptions {
   /** Cipher suites and groups to offer, by IANA id and name (the engine only: `tls inspect` enumerates them). */
   cipherSuites?: number[];
   groups?: ('x25519' | 'secp256r1' | 'secp384r1')[];
+  /** A TLS 1.3 ticket from an earlier connection to offer for resumption (the engine only). */
+  tlsResume?: TlsTicket;
   /** Each TLS handshake message, alert and ChangeCipherSpec, decoded, for the transcript (the engine only). */
   onTlsEvent?: (event: { dir: 'in' | 'out'; raw?: Uint8Array; decode: string }) => void;
 }
@@ -109,6 +112,8 @@ export interface TransportInfo {
   tlsEngine?: 'runtime' | 'portolan';
   /** How the engine trusted the server: a pinned fingerprint, or a path to an anchor (named). */
   tlsTrust?: { by: 'pinned' | 'anchor'; anchor?: string };
+  /** The engine resumed a TLS 1.3 session with a ticket (no certificate this time). */
+  tlsResumed?: boolean;
   /** A connection asked of a proxy (core/proxy.ts): what the proxy answered when it granted it. */
   proxy?: ProxyGrant;
 }
@@ -150,6 +155,8 @@ export interface Transport {
   write(bytes: Uint8Array): Promise<void>;
   /** Upgrades in place (only for dials with tls: 'starttls'). */
   startTls(serverName: string): Promise<Transport>;
+  /** The newest TLS 1.3 ticket the server issued on this connection, once one has come (null: the server closed first; the engine only). */
+  tlsTicket?(): Promise<TlsTicket | null>;
   /** Half-close once written bytes are flushed: TLS close_notify, then FIN; reads go on until the peer closes. */
   end?(): Promise<void>;
   close(): Promise<void>;
@@ -246,6 +253,14 @@ export class Conn {
 
   info(): TransportInfo {
     return this.transport.info();
+  }
+
+  /**
+   * The newest TLS 1.3 session ticket the server issued, waiting for one under the operation's deadline (tighten it with
+   * `ctx.within`); null when the server closed first or the connection is not on Portolan's engine.
+   */
+  async tlsTicket(): Promise<TlsTicket | null> {
+    return this.transport.tlsTicket ? this.guard(this.transport.tlsTicket(), 'a TLS session ticket') : null;
   }
 
   /** Bytes received but not yet consumed. */

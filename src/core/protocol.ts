@@ -9,6 +9,7 @@ import type { CodecsPort } from './codecs.ts';
 import type { FailureCode } from './errors.ts';
 import type { Identification } from './identify.ts';
 import type { Transcript } from './transcript.ts';
+import type { TlsTicket } from './tls/client.ts';
 
 export type Transport = 'tcp' | 'tls' | 'udp';
 
@@ -48,6 +49,10 @@ export interface DialRequest {
   /** Cipher suites (IANA ids) and groups to offer, alone: Portolan's TLS engine only (`tls inspect` enumerates them). */
   cipherSuites?: number[];
   groups?: ('x25519' | 'secp256r1' | 'secp384r1')[];
+  /** A TLS 1.3 ticket from an earlier connection (`Conn.tlsTicket`) to resume with: Portolan's TLS engine only. */
+  tlsResume?: TlsTicket;
+  /** This dial on Portolan's TLS engine whatever the host would pick (an operation that needs the engine's view; never where the user chose tlsEngine runtime). */
+  tlsEngine?: 'portolan';
 }
 
 /** Waiting for the target to connect back (rsh/rexec standard error): needs the `listen` capability. */

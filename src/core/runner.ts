@@ -227,10 +227,11 @@ export async function runOperation(
       minVersion: req.minVersion,
       maxVersion: req.maxVersion,
       clientCertificate,
-      tlsEngine: engine,
+      tlsEngine: req.tlsEngine ?? engine,
       peerCertificate,
       cipherSuites: req.cipherSuites,
       groups: req.groups,
+      tlsResume: req.tlsResume,
       onTlsEvent,
     });
     try {

@@ -10,6 +10,8 @@
 //   1.3: ClientHello → [HelloRetryRequest → ClientHello] → ServerHello → EncryptedExtensions → [CertificateRequest]
 //        → Certificate → CertificateVerify → Finished  ⇒  [Certificate → CertificateVerify] → Finished; then
 //        NewSessionTicket and KeyUpdate may come at any time.
+//        Resuming (§2.2): the ClientHello offers a ticket's PSK with its binder; a server that accepts it skips
+//        Certificate and CertificateVerify, and the session keeps the chain verified when the ticket was issued.
 //   1.2: ClientHello → ServerHello → Certificate → ServerKeyExchange → [CertificateRequest] → ServerHelloDone
 //        ⇒  [Certificate] → ClientKeyExchange → [CertificateVerify] → ChangeCipherSpec → Finished
 //        ⇐  [NewSessionTicket] → ChangeCipherSpec → Finished.
@@ -23,9 +25,9 @@ import { ProtocolError, PortolanError } from '../errors.ts';
 import { parseIp } from '../ip.ts';
 import { CertificateError, TlsError } from './errors.ts';
 import * as hs from './handshake.ts';
-import { KeySchedule13, extendedMasterSecret, finishedMac12, finishedMac13, keyBlock12, nextTrafficSecret, trafficKeys } from './keys.ts';
+import { KeySchedule13, extendedMasterSecret, finishedMac12, finishedMac13, keyBlock12, nextTrafficSecret, ticketPsk, trafficKeys } from './keys.ts';
 import type { ClientIdentity } from './pem.ts';
-import { generateKeyShare, hashFn, runningHash, schemeAlgorithm, verifySignature, type KeyShare, type RunningHash, type Subtle } from './primitives.ts';
+import { generateKeyShare, hashFn, hashLength, runningHash, schemeAlgorithm, verifySignature, type KeyShare, type RunningHash, type Subtle } from './primitives.ts';
 import { plainRecords, protection12, protection13, recordFrame, type RecordProtection, type TlsRecord } from './record.ts';
 import type { VerifiedChain } from './verify.ts';
 import { describeCertificate, fingerprintText, type Certificate } from './x509.ts';
@@ -53,6 +55,7 @@ import {
   signatureSchemeName,
   type CipherSuite,
   type GroupName,
+  type HashAlgorithm,
   type SignatureScheme,
 } from './wire.ts';
 
@@ -86,6 +89,30 @@ export interface TlsClientConfig {
   randomBytes(n: number): Uint8Array;
   /** Called for each handshake message, alert and ChangeCipherSpec, in both directions. */
   onEvent?(event: TlsEvent): void;
+  /** A ticket from an earlier TLS 1.3 connection to the same server, offered for resumption (RFC 8446 §2.2). */
+  resume?: TlsTicket;
+  /** The clock for ticket ages, in milliseconds (default Date.now). */
+  now?(): number;
+}
+
+/**
+ * A TLS 1.3 session ticket (RFC 8446 §4.6.1) with what resuming needs: the PSK it stands for, and the session it
+ * came from (its suite's hash, the server's name, the chain verified then).
+ */
+export interface TlsTicket {
+  serverName: string;
+  identity: Uint8Array;
+  psk: Uint8Array;
+  hash: HashAlgorithm;
+  ageAdd: number;
+  /** Seconds the server lets the ticket live. */
+  lifetime: number;
+  /** When it arrived (the `now` clock, ms). */
+  receivedAt: number;
+  alpn: string | null;
+  presented: Certificate[];
+  verified: VerifiedChain;
+  signatureScheme: string;
 }
 
 /** What was negotiated, once the handshake is done. */
@@ -105,6 +132,8 @@ export interface TlsSessionInfo {
   extendedMasterSecret: boolean;
   /** The server's record_size_limit, when it sent one. */
   recordSizeLimit?: number;
+  /** The server accepted the ticket offered: no certificate this time, the chain is the one verified when it was issued. */
+  resumed: boolean;
 }
 
 type State =
@@ -132,6 +161,8 @@ const CV_CLIENT_CONTEXT = utf8('TLS 1.3, client CertificateVerify');
 const OUR_RECORD_LIMIT = MAX_PLAINTEXT + 1;
 /** Records we seal with one 1.3 key before updating it (well under the AES-GCM limits of RFC 8446 §5.5). */
 const KEY_UPDATE_AFTER = 1n << 23n;
+/** Tickets kept per connection (servers send one or two). */
+const MAX_TICKETS = 4;
 
 const unexpected = (what: string) => new TlsError(AlertDescription.unexpectedMessage, what);
 const illegal = (what: string) => new TlsError(AlertDescription.illegalParameter, what);
@@ -175,6 +206,12 @@ export class TlsClient {
   private certRequest: hs.CertificateRequest | undefined;
   private ems = false;
   private clientCertSent = false;
+  /** The ticket offered in the ClientHello in flight, and whether the server took it. */
+  private offeredTicket: TlsTicket | undefined;
+  private resumed = false;
+  private resumptionMaster: Uint8Array | undefined;
+  /** Tickets the server issued on this connection, newest last. */
+  readonly tickets: TlsTicket[] = [];
 
   // Transcript: raw handshake messages, and their running hash once the suite is known.
   private messages: Uint8Array[] = [];
@@ -229,6 +266,7 @@ export class TlsClient {
       clientCertificateSent: this.clientCertSent,
       extendedMasterSecret: this.ems,
       recordSizeLimit: this.recordLimit,
+      resumed: this.resumed,
     };
   }
 
@@ -240,6 +278,10 @@ export class TlsClient {
   /** Application data received, in order; empties the queue. */
   takeAppData(): Uint8Array[] {
     return this.appData.splice(0);
+  }
+
+  private now(): number {
+    return this.config.now ? this.config.now() : Date.now();
   }
 
   private event(dir: 'in' | 'out', decode: string, raw?: Uint8Array): void {
@@ -263,10 +305,16 @@ export class TlsClient {
   private sendClientHello(cookie?: Uint8Array): void {
     const offers13 = this.offerVersions.includes(TLS13);
     const name = this.config.serverName;
+    // §4.2.11: a ticket is offered only with a suite of its hash (after a HelloRetryRequest, the suite chosen there);
+    // those suites go first, since a server picks its suite before it looks at the ticket.
+    const ticket = this.config.resume;
+    const fits = ticket && offers13 && ticket.serverName === name && (this.suite ? this.suite.hash === ticket.hash : this.offeredSuites.some((s) => s.version === TLS13 && s.hash === ticket.hash));
+    this.offeredTicket = fits ? ticket : undefined;
+    const suites = this.offeredTicket ? [...this.offeredSuites].sort((a, b) => Number(b.hash === ticket!.hash && b.version === TLS13) - Number(a.hash === ticket!.hash && a.version === TLS13)) : this.offeredSuites;
     const params: hs.ClientHelloParams = {
       random: this.clientRandom,
       sessionId: this.sessionId,
-      cipherSuites: this.offeredSuites.map((s) => s.id),
+      cipherSuites: suites.map((s) => s.id),
       serverName: parseIp(name.replace(/^\[|\]$/g, '')) ? undefined : name.replace(/\.$/, ''),
       groups: this.offeredGroups.map((g) => GROUPS.find((x) => x.name === g)!.id),
       keyShares: offers13 ? [...this.shares.values()].map((k) => ({ group: GROUPS.find((x) => x.name === k.group)!.id, key: k.publicKey })) : [],
@@ -277,8 +325,20 @@ export class TlsClient {
       cookie,
       recordSizeLimit: OUR_RECORD_LIMIT,
     };
+    if (this.offeredTicket) {
+      const t = this.offeredTicket;
+      const ageMs = Math.max(0, Math.round(this.now() - t.receivedAt));
+      params.psk = [{ identity: t.identity, obfuscatedAge: (ageMs + t.ageAdd) >>> 0, binderLength: hashLength(t.hash) }];
+    }
     this.helloParams = params;
     const message = hs.handshakeMessage(HandshakeType.clientHello, hs.encodeClientHello(params));
+    if (this.offeredTicket) {
+      // §4.2.11.2: the binder is a Finished MAC over the transcript up to the ClientHello without its binders list.
+      const t = this.offeredTicket;
+      const partial = message.subarray(0, message.length - hs.bindersLength([hashLength(t.hash)]));
+      const binderKey = new KeySchedule13(t.hash, t.psk).binderKey();
+      hs.patchBinders(message, [finishedMac13(t.hash, binderKey, hashFn(t.hash)(concat([...this.messages, partial])))]);
+    }
     this.addTranscript(message);
     this.event('out', hs.describeClientHello(params), message);
     // RFC 8446 §5.1: legacy_record_version 0x0301 for the first ClientHello.
@@ -511,7 +571,11 @@ export class TlsClient {
         if (!allowed.includes(type)) throw new TlsError(AlertDescription.unsupportedExtension, `${sh.retry ? 'HelloRetryRequest' : 'ServerHello'} carries ${extensionName(type)}, which it may not (RFC 8446 §4.2)`);
       }
       if (sh.retry) return this.onHelloRetry(sh, m);
-      if (sh.selectedIdentity !== undefined) throw illegal('the server accepted a pre-shared key that was not offered');
+      if (sh.selectedIdentity !== undefined) {
+        if (!this.offeredTicket || sh.selectedIdentity !== 0) throw illegal(`the server accepted pre-shared key ${sh.selectedIdentity}, which was not offered`);
+        if (suite.hash !== this.offeredTicket.hash) throw illegal(`the server resumed with ${suite.name}, whose hash is not the ticket's (RFC 8446 §4.2.11)`);
+        this.resumed = true;
+      }
       this.addTranscript(m.raw);
       if (!sh.keyShare?.key) throw new TlsError(AlertDescription.missingExtension, 'the TLS 1.3 ServerHello has no key_share');
       const group = groupById(sh.keyShare.group);
@@ -520,7 +584,7 @@ export class TlsClient {
       this.group = group;
       this.serverRandom = sh.random;
       const shared = await share.agree(sh.keyShare.key);
-      this.schedule = new KeySchedule13(suite.hash);
+      this.schedule = new KeySchedule13(suite.hash, this.resumed ? this.offeredTicket!.psk : undefined);
       const secrets = this.schedule.handshake(shared, this.transcriptHash());
       this.clientHs = secrets.client;
       this.serverHs = secrets.server;
@@ -612,6 +676,15 @@ export class TlsClient {
     }
     if (ee.alpn) this.acceptAlpn(ee.alpn);
     if (ee.recordSizeLimit) this.recordLimit = ee.recordSizeLimit;
+    if (this.resumed) {
+      // §2.2: authenticated by the PSK; the server's identity is the one proven when the ticket was issued.
+      const t = this.offeredTicket!;
+      this.verified = t.verified;
+      this.presented = t.presented;
+      this.serverScheme = t.signatureScheme;
+      this.state = 'wait_finished';
+      return;
+    }
     this.state = 'wait_cert_cr';
   }
 
@@ -680,6 +753,7 @@ export class TlsClient {
     if (this.certRequest) await this.sendClientCertificate13();
     const finished = hs.handshakeMessage(HandshakeType.finished, finishedMac13(suite.hash, this.clientHs!, this.transcriptHash()));
     this.addTranscript(finished);
+    this.resumptionMaster = this.schedule!.resumptionMaster(this.transcriptHash());
     await this.sealHandshake(finished, 'Finished');
     const wk = trafficKeys(suite.hash, app.client, suite.keyLength);
     this.write = await protection13(this.config.subtle, suite, wk.key, wk.iv);
@@ -802,6 +876,23 @@ export class TlsClient {
       case HandshakeType.newSessionTicket: {
         const t = hs.decodeNewSessionTicket13(m.body);
         this.event('in', `NewSessionTicket lifetime ${t.lifetime} s, ${t.ticket.length}-byte ticket`, m.raw);
+        // A lifetime of zero: the ticket must not be used (§4.6.1).
+        if (t.lifetime === 0) return;
+        const hash = this.suite!.hash;
+        if (this.tickets.length >= MAX_TICKETS) this.tickets.shift();
+        this.tickets.push({
+          serverName: this.config.serverName,
+          identity: t.ticket,
+          psk: ticketPsk(hash, this.resumptionMaster!, t.nonce),
+          hash,
+          ageAdd: t.ageAdd,
+          lifetime: t.lifetime,
+          receivedAt: this.now(),
+          alpn: this.alpn,
+          presented: this.presented,
+          verified: this.verified!,
+          signatureScheme: this.serverScheme,
+        });
         return;
       }
       case HandshakeType.keyUpdate: {

@@ -21,8 +21,8 @@ export interface EngineEnv {
 }
 
 /** Whether a TLS dial asks for something only the engine gives on a host whose runtime TLS is limited (Workers). */
-export function needsOwnTls(opts: Pick<DialOptions, 'alpn' | 'pinSha256' | 'pinSpkiSha256' | 'caPem' | 'clientCertificate' | 'minVersion' | 'maxVersion' | 'peerCertificate' | 'cipherSuites' | 'groups'>): boolean {
-  return !!(opts.alpn?.length || opts.pinSha256 || opts.pinSpkiSha256 || opts.caPem || opts.clientCertificate || opts.minVersion || opts.maxVersion || opts.peerCertificate || opts.cipherSuites?.length || opts.groups?.length);
+export function needsOwnTls(opts: Pick<DialOptions, 'alpn' | 'pinSha256' | 'pinSpkiSha256' | 'caPem' | 'clientCertificate' | 'minVersion' | 'maxVersion' | 'peerCertificate' | 'cipherSuites' | 'groups' | 'tlsResume'>): boolean {
+  return !!(opts.alpn?.length || opts.pinSha256 || opts.pinSpkiSha256 || opts.caPem || opts.clientCertificate || opts.minVersion || opts.maxVersion || opts.peerCertificate || opts.cipherSuites?.length || opts.groups?.length || opts.tlsResume);
 }
 
 /** Whether this dial runs on the engine: asked for, or `auto` where the runtime's TLS cannot serve it. */
@@ -87,5 +87,7 @@ async function engineConfig(opts: DialOptions, env: EngineEnv): Promise<TlsClien
     verify: (chain) => verifyServerChain(subtle, chain, { serverName: opts.host, anchors, pins, now: now() }),
     clientIdentity: identity,
     onEvent: opts.onTlsEvent,
+    resume: opts.tlsResume,
+    now,
   };
 }

@@ -198,6 +198,54 @@ test('interop: the engine alone, fed by hand — a TlsClient against s_server, t
   await t.close();
 });
 
+test('interop: TLS 1.3 resumption — a ticket from OpenSSL and from GnuTLS resumes the session (no certificate sent, the chain kept), data both ways', async () => {
+  for (const impl of ['openssl', 'gnutls'] as const) {
+    const port = tlsEngineFacts[impl].ecdsa256.port;
+    // The ticket of a TLS_AES_256_GCM_SHA384 session: resuming needs a suite of its hash, which the server picks.
+    const first = await startTlsClient(await plain(port), config({ cipherSuites: [0x1302] }));
+    const ticket = await first.tlsTicket!();
+    await first.close();
+    assert.ok(ticket, `${impl}: no NewSessionTicket after the handshake`);
+    assert.equal(ticket.hash, 'SHA-384', impl);
+    assert.ok(ticket.lifetime > 0, `${impl}: lifetime ${ticket.lifetime}`);
+    const events: string[] = [];
+    const second = await startTlsClient(await plain(port), config({ resume: ticket, onEvent: (e) => events.push(`${e.dir} ${e.decode}`) }));
+    const info = second.client.info!;
+    assert.equal(info.resumed, true, `${impl}: ${events.join(' | ')}`);
+    assert.equal(info.cipherSuite.name, 'TLS_AES_256_GCM_SHA384', impl);
+    assert.ok(events.some((e) => /^out ClientHello .*pre_shared_key 1 ticket/.test(e)), `${impl}: ${events.join(' | ')}`);
+    assert.ok(events.some((e) => /^in ServerHello .*pre_shared_key accepted \(identity 0\)/.test(e)), `${impl}: ${events.join(' | ')}`);
+    assert.ok(!events.some((e) => /^in (Certificate|CertificateVerify)\b/.test(e)), `${impl}: the server sent its certificate again: ${events.join(' | ')}`);
+    assert.equal(info.verified.chain.length, 3, `${impl}: the chain verified when the ticket was issued`);
+    const line = `resumed ${impl}\n`;
+    await second.write(new TextEncoder().encode(line));
+    const expected = impl === 'openssl' ? [...line.slice(0, -1)].reverse().join('') : line.slice(0, -1);
+    assert.ok((await readUntil(second, (text) => text.includes(expected))).includes(expected), impl);
+    await second.close();
+  }
+});
+
+test("interop: TLS 1.3 resumption refused — another server's ticket gets a full handshake; a ticket whose key is wrong fails its binder", async () => {
+  const first = await startTlsClient(await plain(tlsEngineFacts.openssl.ecdsa256.port), config());
+  const ticket = (await first.tlsTicket!())!;
+  await first.close();
+  assert.ok(ticket, 'no ticket from s_server');
+  // GnuTLS cannot open OpenSSL's ticket: it ignores the PSK and authenticates with its certificate.
+  const events: string[] = [];
+  const other = await startTlsClient(await plain(tlsEngineFacts.gnutls.ecdsa256.port), config({ resume: ticket, onEvent: (e) => events.push(`${e.dir} ${e.decode}`) }));
+  assert.equal(other.client.info!.resumed, false);
+  assert.ok(events.some((e) => /^in Certificate: 2 certificate/.test(e)), events.join(' | '));
+  await other.close();
+  // The same ticket with a PSK that is not the one it stands for: the binder does not verify, and s_server says so
+  // (OpenSSL 3.0 with illegal_parameter).
+  const forged = { ...ticket, psk: ticket.psk.map((b) => b ^ 0xff) };
+  await assert.rejects(startTlsClient(await plain(tlsEngineFacts.openssl.ecdsa256.port), config({ resume: forged })), (e: TlsError) => {
+    assert.ok(e instanceof TlsError, String(e));
+    assert.equal(alertName(e.alert), 'illegal_parameter', e.message);
+    return true;
+  });
+});
+
 // Through workerd: the API a user calls.
 
 const target = (port: number, extra: Record<string, unknown> = {}) => ({ host: 'localhost', port, caPem: rootPem, ...extra });

@@ -59,7 +59,20 @@ export async function startTlsClient(plain: Transport, config: TlsClientConfig, 
   }
 
   let pending: Uint8Array = new Uint8Array(0);
-  let pendingRead: Promise<Uint8Array | null> | undefined;
+  // One read of the plain transport at a time, fed to the engine; a wait that is abandoned leaves it running, and
+  // what it brings stays queued in the engine (data, tickets) for the next call. False at the end of the stream.
+  let pumping: Promise<boolean> | undefined;
+  const pump = (): Promise<boolean> =>
+    (pumping ??= (async () => {
+      const chunk = await plain.read(READ_BYTES);
+      if (chunk === null) return false;
+      try {
+        await client.receive(chunk);
+      } finally {
+        await flush().catch(() => {});
+      }
+      return true;
+    })().finally(() => (pumping = undefined)));
   const transport: TlsTransport = {
     client,
     async read(max = READ_BYTES) {
@@ -74,19 +87,16 @@ export async function startTlsClient(plain: Transport, config: TlsClientConfig, 
           return out;
         }
         if (client.ended) return null;
-        // A read the caller abandoned keeps its chunk for the next call.
-        pendingRead ??= plain.read(READ_BYTES);
-        const chunk = await pendingRead;
-        pendingRead = undefined;
-        if (chunk === null) {
+        if (!(await pump())) {
           throw new PortolanError('closed', `${config.serverName} closed the connection without a TLS close_notify (the data may be truncated)`);
         }
-        try {
-          await client.receive(chunk);
-        } finally {
-          await flush().catch(() => {});
-        }
       }
+    },
+    async tlsTicket() {
+      while (client.tickets.length === 0 && !client.ended) {
+        if (!(await pump())) break;
+      }
+      return client.tickets.at(-1) ?? null;
     },
     async write(bytes) {
       await client.send(bytes);
@@ -119,6 +129,7 @@ export async function startTlsClient(plain: Transport, config: TlsClientConfig, 
         tlsSignatureScheme: s.signatureScheme,
         tlsEngine: 'portolan',
         tlsTrust: { by: s.verified.trust, anchor: s.verified.anchor },
+        tlsResumed: s.resumed,
         peerCertificates: client.describeChain(),
         serverCertificate: client.serverCertificate,
       };

@@ -292,7 +292,7 @@ export class NodeDialer implements Dialer {
       opts.signal.addEventListener('abort', f, { once: true });
       return () => opts.signal.removeEventListener('abort', f);
     };
-    if (usesEngine(opts, !opts.cipherSuites?.length && !opts.groups?.length)) return this.dialEngine(opts);
+    if (usesEngine(opts, !opts.cipherSuites?.length && !opts.groups?.length && !opts.tlsResume)) return this.dialEngine(opts);
     const tlsOptions: TlsOptions = { alpn: opts.alpn, pinSha256: opts.pinSha256, pinSpkiSha256: opts.pinSpkiSha256, caPem: opts.caPem, minVersion: opts.minVersion, maxVersion: opts.maxVersion, clientCertificate: opts.clientCertificate };
     if (opts.tls === 'implicit' && !opts.privilegedSourcePort) {
       let sock: tls.TLSSocket | undefined;

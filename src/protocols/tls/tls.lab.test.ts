@@ -114,7 +114,7 @@ test("tls on workerd with the runtime's TLS: the handshake succeeds, and the cha
   assert.equal(r.body.result.chain, null);
   assert.deepEqual(r.body.result.alpnOffered, []);
   const fields = r.body.result.unavailable.map((u: { field: string }) => u.field);
-  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'versions', 'suites']);
+  assert.deepEqual(fields, ['chain', 'alpn', 'version', 'versions', 'resumption', 'suites']);
   assert.match(r.body.result.unavailable[0].reason, /does not expose it/);
   assert.equal(r.body.result.versions, null);
   assert.equal(r.body.result.acceptedVersions, null);
@@ -186,6 +186,28 @@ test('tls suites and groups on workerd: nginx with an RSA certificate accepts th
   const text = await fetch(`${workerUrl()}/tls/127.0.0.1:${ports.http.nginxTls}?versions=false`).then((res) => res.text());
   assert.match(text, /cipher suites accepted: TLS_AES_128_GCM_SHA256, /);
   assert.match(text, /groups accepted: x25519, secp256r1, secp384r1/);
+});
+
+test('tls resumption: nginx issues a TLS 1.3 ticket and resumes the session with it, on workerd and the Node host; a TLS 1.2 server is named unavailable', async () => {
+  const quick = { versions: false, suites: false, groups: false };
+  const w = await call('tls', 'inspect', { ...modernNginx, ...quick }, { transcript: true });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  const res = w.body.result.resumption;
+  assert.deepEqual([res.ticket, res.resumed, res.error], [true, true, null], JSON.stringify(res));
+  assert.ok(res.lifetime > 0 && res.handshakeMs > 0, JSON.stringify(res));
+  const tls = w.body.transcript.entries.map((e: { decode?: string }) => e.decode ?? '').filter((d: string) => d.startsWith('TLS '));
+  assert.ok(tls.some((d: string) => /NewSessionTicket lifetime \d+ s/.test(d)), tls.join(' | '));
+  assert.ok(tls.some((d: string) => /ServerHello .*pre_shared_key accepted/.test(d)), tls.join(' | '));
+  const text = await fetch(`${workerUrl()}/tls/127.0.0.1:${ports.http.nginxTls}?versions=false&suites=false&groups=false`).then((r) => r.text());
+  assert.match(text, /resumption \(TLS 1\.3\): resumed with its ticket in [\d.]+ ms, ticket lifetime \d+ s/);
+  const n = await callNode(node, 'tls', 'inspect', { ...modernNginx, ...quick, tlsEngine: 'portolan' });
+  assert.equal(n.status, 200, JSON.stringify(n.body));
+  assert.deepEqual([n.body.result.resumption.ticket, n.body.result.resumption.resumed], [true, true]);
+  const legacy = await call('tls', 'inspect', { ...legacyNginx, ...quick });
+  assert.equal(legacy.status, 200, JSON.stringify(legacy.body));
+  assert.equal(legacy.body.result.resumption, null);
+  const why = legacy.body.result.unavailable.find((u: { field: string }) => u.field === 'resumption');
+  assert.match(why?.reason ?? '', /resumes TLS 1\.3 sessions .*negotiated TLSv1\.2/);
 });
 
 test('tls on workerd: a self-signed server is untrusted_peer with its fingerprint, accepted when pinned (certificate or public key); a wrong pin is refused', async () => {
