@@ -86,13 +86,15 @@ try {
   console.log(`\n== tests (${files.length} files)`);
   // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (SMB and NFS 256 MiB, through wrangler
   // dev's proxy, a request sent while a large body streams waited for it and then failed: "stream disconnected
-  // prematurely", answered as 503 "Your worker restarted mid-request"), and identify's scan of every lab port
+  // prematurely", answered as 503 "Your worker restarted mid-request" — wrangler's ProxyWorker gives that answer to
+  // any POST whose fetch to the runtime fails, since it compares the request's URL, path included, with the
+  // runtime's bare address), and identify's scan of every lab port
   // (its probes reach servers that serve one client at a time: with the scan beside it, a ZMTP test's request
   // to the lab's libzmq REP socket once waited past its deadline).
   const bulk = files.filter((f) => /(^|\/)(files|smb|nfs|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
-  // Each file's limit: 15 minutes, and 30 for the serial group (identify's scan of every lab port, then nmap's).
+  // Each file's limit: 15 minutes, and 30 for the serial group (identify's scan of every lab port).
   const nodeTest = (concurrency: number, list: string[], minutes: number) =>
     run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${minutes * 60_000}`, ...list], env);
   code = await timed('tests', async () => {
