@@ -21,6 +21,7 @@ import {
   isEof,
   packetFrame,
   packetsFrame,
+  parseAuthSwitch,
   parseBinaryRow,
   parseColumnCount,
   parseColumnDefinition,
@@ -279,4 +280,12 @@ test('auth switch from mysql_native_password to caching_sha2_password uses the n
   assert.deepEqual((answer.result as { server: { authPlugins: string[] } }).server.authPlugins, ['mysql_native_password', 'caching_sha2_password']);
   assert.deepEqual(written[1].payload, await cachingSha2Password(crypto, 'pässword', fresh));
   assert.equal(written[1].seq, 3);
+});
+
+test('AuthSwitchRequest: a string scramble loses its NUL; client_ed25519 keeps all 32 bytes, a last byte of 0 included', () => {
+  const sw = (plugin: string, data: Uint8Array) => parseAuthSwitch(Uint8Array.from([0xfe, ...utf8(plugin), 0, ...data]));
+  const native = Uint8Array.from({ length: 20 }, (_, i) => 0x21 + i);
+  assert.deepEqual(sw('mysql_native_password', Uint8Array.from([...native, 0])), { plugin: 'mysql_native_password', data: native });
+  const nonce = Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 0 : i + 1));
+  assert.deepEqual(sw('client_ed25519', nonce), { plugin: 'client_ed25519', data: nonce });
 });

@@ -425,7 +425,9 @@ export function parseAuthSwitch(payload: Uint8Array): { plugin: string; data: Ui
   if (r.done) return { plugin: 'mysql_old_password', data: new Uint8Array(0) };
   const plugin = fromUtf8(r.cstring('plugin name', 256));
   let data = r.rest().slice();
-  if (data.length > 0 && data[data.length - 1] === 0) data = data.subarray(0, data.length - 1);
+  // A string scramble (mysql_native_password, caching_sha2_password, sha256_password: 20 bytes) ends with its NUL;
+  // client_ed25519's is 32 raw bytes, and the last of them may be 0.
+  if (plugin !== 'client_ed25519' && data.length > 0 && data[data.length - 1] === 0) data = data.subarray(0, data.length - 1);
   return { plugin, data };
 }
 
