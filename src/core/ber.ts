@@ -279,6 +279,23 @@ export function sequence(children: readonly Uint8Array[], tag: number = Universa
 }
 
 /** Minimal two's-complement contents of an integer (§8.3.2). */
+/** An explicit context tag [n] around one encoded value (Kerberos, CredSSP: every field so tagged). */
+export function explicit(n: number, inner: Uint8Array): Uint8Array {
+  return tlv(n, inner, 'context', true);
+}
+
+/** The explicit [n] fields of a SEQUENCE being read, by tag number (each may appear once). */
+export function explicitFields(r: BerReader): Map<number, Tlv> {
+  const out = new Map<number, Tlv>();
+  while (!r.done) {
+    const t = r.next('field');
+    if (t.cls !== 'context' || !t.constructed) throw new ProtocolError(`${r.what}: expected an explicit context tag, got ${t.cls} ${t.tag}`);
+    if (out.has(t.tag)) throw new ProtocolError(`${r.what}: field [${t.tag}] twice`);
+    out.set(t.tag, t);
+  }
+  return out;
+}
+
 export function integerContents(v: number | bigint): Uint8Array {
   let n = BigInt(v);
   const out: number[] = [];

@@ -4,7 +4,7 @@
 // How it works: every field is an explicit context tag [n] around a universal type, so the encoder wraps
 // values with `field(n, ...)` and the decoder opens them with `fields(reader)`, a map from tag number to the
 // inner TLV. Times are GeneralizedTime "YYYYMMDDHHMMSSZ" (§5.2.3), names GeneralString (§5.2.1).
-import { BerReader, integer, octetString, sequence, tlv, UniversalTag, type Tlv } from '../../core/ber.ts';
+import { BerReader, explicit as field, explicitFields as fields, integer, octetString, sequence, tlv, UniversalTag, type Tlv } from '../../core/ber.ts';
 import { fromLatin1, fromUtf8, utf8 } from '../../core/bytes.ts';
 import type { Frame } from '../../core/conn.ts';
 import { ProtocolError } from '../../core/errors.ts';
@@ -91,9 +91,6 @@ export function flagBits(names: readonly string[]): number {
 
 // Encoding (DER)
 
-function field(n: number, inner: Uint8Array): Uint8Array {
-  return tlv(n, inner, 'context', true);
-}
 
 function kstring(s: string): Uint8Array {
   return tlv(GENERAL_STRING, utf8(s));
@@ -183,17 +180,6 @@ export function apReq(ticket: Uint8Array, encAuthenticator: Uint8Array): Uint8Ar
 
 // Decoding
 
-/** The explicit [n] fields of a SEQUENCE, by tag number (each may appear once). */
-function fields(r: BerReader): Map<number, Tlv> {
-  const out = new Map<number, Tlv>();
-  while (!r.done) {
-    const t = r.next('field');
-    if (t.cls !== 'context' || !t.constructed) throw new ProtocolError(`${r.what}: expected an explicit context tag, got ${t.cls} ${t.tag}`);
-    if (out.has(t.tag)) throw new ProtocolError(`${r.what}: field [${t.tag}] twice`);
-    out.set(t.tag, t);
-  }
-  return out;
-}
 
 function inner(f: Map<number, Tlv>, n: number, what: string, depth: number): BerReader {
   const t = f.get(n);

@@ -7,7 +7,7 @@
 // version 5 on, pubKeyAuth seals SHA-256(magic ‖ clientNonce ‖ SubjectPublicKey) instead of the key itself, and the
 // server proves it holds the session key by answering with the server-to-client hash (before version 5: the key
 // with its first byte plus one).
-import { BerReader, UniversalTag, decodeInteger, integer, octetString, sequence, type Tlv } from '../../core/ber.ts';
+import { BerReader, UniversalTag, decodeInteger, explicit, integer, octetString, sequence, type Tlv } from '../../core/ber.ts';
 import { concat, equalBytes, toHex, utf8 } from '../../core/bytes.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { ProtocolError } from '../../core/errors.ts';
@@ -27,8 +27,6 @@ export interface TsRequest {
 
 /** The TSRequest versions a client may announce (MS-CSSP 2.2.1: 2 to 6). */
 export const CREDSSP_VERSIONS = [2, 3, 4, 5, 6] as const;
-
-const explicit = (n: number, inner: Uint8Array) => sequence([inner], n, 'context');
 
 export function encodeTsRequest(r: TsRequest): Uint8Array {
   const fields = [explicit(0, integer(r.version))];
