@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ensureLab } from '../../../lab/index.ts';
 import { bigFileBytes, clientKey, fingerprintOf, hostPublicKey, sshFacts } from '../../../lab/servers/ssh.ts';
-import { call as harnessCall } from '../../../test/harness.ts';
+import { call } from '../../../test/harness.ts';
 
 const host = '127.0.0.1';
 const port = sshFacts.port;
@@ -14,28 +14,6 @@ const pw = sshFacts.users.password;
 const kbd = sshFacts.users.keyboardInteractive;
 
 before(() => ensureLab(['ssh'], { quiet: true }));
-
-/**
- * The harness call. `wrangler dev` reloads the Worker whenever a source file in the shared tree changes,
- * dropping the request in flight ("other side closed", EPIPE); such a request is sent again, at most twice. Any other
- * fetch failure fails the test with its network-level cause.
- */
-async function call(protocol: string, operation: string, input: Record<string, unknown>, opts: { transcript?: boolean } = {}) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await harnessCall(protocol, operation, input, opts);
-    } catch (e) {
-      const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-      // workerd answers a request cut by a reload with a plain-text "Your worker restarted mid-request..." page.
-      const restarted = e instanceof SyntaxError && /"Your worke/.test(e.message);
-      if (attempt <= 2 && (restarted || ['UND_ERR_SOCKET', 'EPIPE', 'ECONNRESET'].includes(cause?.code ?? ''))) {
-        console.error(`# ${protocol}/${operation}: the Worker dropped the request (${cause?.message ?? (e as Error).message}); sending it again`);
-        continue;
-      }
-      throw new Error(`${(e as Error).message} (${cause?.code ?? ''} ${cause?.message ?? String(cause)})`);
-    }
-  }
-}
 
 function exec(input: Record<string, unknown>, opts: { transcript?: boolean } = {}) {
   return call('ssh', 'exec', { host, port, username: pw.user, password: pw.password, ...input }, opts);
