@@ -47,6 +47,8 @@ function wrap(socket: Socket, remote: string): Transport {
       reader.releaseLock();
       writer.releaseLock();
       const upgraded = socket.startTls({ expectedServerHostname: serverName });
+      // As for connect(): a failed upgrade rejects `closed` too.
+      upgraded.closed.catch(() => {});
       await upgraded.opened;
       return wrap(upgraded, remote);
     },
@@ -56,11 +58,14 @@ function wrap(socket: Socket, remote: string): Transport {
       await writer.close();
     },
     async close() {
-      try {
-        reader.releaseLock();
-        writer.releaseLock();
-      } catch {
-        // a pending read keeps the lock; close() ends it
+      // Each lock on its own: a pending read keeps the reader's (close() ends it), and a writer still locked
+      // when the writable is aborted below would have its `ready` rejected with nothing to handle it.
+      for (const lock of [reader, writer]) {
+        try {
+          lock.releaseLock();
+        } catch {
+          // held by a pending read
+        }
       }
       // A write to a peer that stopped reading keeps close() from ever settling. Then, and only then
       // (aborting a stream first leaves workerd's socket half open: the peer never sees the close),
@@ -70,8 +75,9 @@ function wrap(socket: Socket, remote: string): Transport {
         () => true,
       );
       if (await settledWithin(closing, CLOSE_WAIT_MS)) return;
-      void socket.writable.abort().catch(() => {});
-      void socket.readable.cancel().catch(() => {});
+      const reason = new PortolanError('closed', 'connection closed while a write waited for the peer');
+      void socket.writable.abort(reason).catch(() => {});
+      void socket.readable.cancel(reason).catch(() => {});
       await settledWithin(closing, CLOSE_WAIT_MS);
     },
     info() {

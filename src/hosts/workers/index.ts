@@ -16,10 +16,6 @@ import { zlibCodecs } from '../zlib.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
 
-// workerd hands a promise rejection that nothing handled to this event and otherwise says nothing of it:
-// logged here, a deployment's logs show every one (and the test run fails on any).
-addEventListener('unhandledrejection', (event) => console.error('Uncaught (in promise)', event.reason));
-
 export interface Env {
   ASSETS?: Fetcher;
   RATE_LIMITER?: DurableObjectNamespace<RateLimitBucket>;
