@@ -56,12 +56,21 @@ test('multipart uploads in the wrong shape are 400 naming the part; the content 
   ]);
   assert.equal(two.status, 400);
   assert.match(two.body.error.message, /^file: part 3 \("file"\) follows the file: send one file per request/);
+  // Refused before the body is read: the Worker reads the rest (up to 64 MiB) before it answers, or the
+  // client fails on the send and never sees the answer (8 MiB: more than the sockets hold on the way).
+  const big = new Blob([new Uint8Array(8 * 1024 * 1024)]);
   const wrongOp = await multipart('list', [
     ['input', JSON.stringify(ftp)],
-    ['file', file],
+    ['file', big],
   ]);
   assert.equal(wrongOp.status, 400);
   assert.match(wrongOp.body.error.message, /^content-type: ftp list takes a JSON body/);
+  const noSuchOp = await multipart('nosuch', [
+    ['input', JSON.stringify(ftp)],
+    ['file', big],
+  ]);
+  assert.equal(noSuchOp.status, 400);
+  assert.match(noSuchOp.body.error.message, /^operation: ftp has no operation "nosuch"/);
   rmSync(name, { force: true });
   const accept = await fetch(`${url()}/api/ftp/list`, { method: 'POST', headers: { accept: 'application/octet-stream' }, body: JSON.stringify(ftp) });
   assert.equal(accept.status, 400);

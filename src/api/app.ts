@@ -10,7 +10,7 @@ import { coerceQuery, shortRoute } from './short.ts';
 import { DEFAULT_TUNNEL_LIMITS, tunnelRoute, type TunnelLimits } from './tunnel.ts';
 import { serveSession, type WebSocketAcceptor } from './websocket.ts';
 import { DRAIN_LIMIT_BYTES, multipartUpload, serveTransfer, streamDownload, wantsFileStream, type BodyPipe } from './files.ts';
-import { MultipartReader, multipartBoundary } from './multipart.ts';
+import { discardUnread, MultipartReader, multipartBoundary } from './multipart.ts';
 
 export interface RateLimiter {
   /** Takes one token from `key`'s bucket; false when empty. */
@@ -50,7 +50,10 @@ export function createApp(opts: ApiOptions): Hono {
   const app = new Hono();
   const byId = new Map(opts.protocols.map((p) => [p.id, p]));
 
-  app.onError((err, c) => errorResponse(c, err));
+  app.onError(async (err, c) => {
+    await discardUnread(c.req.raw, DRAIN_LIMIT_BYTES);
+    return errorResponse(c, err);
+  });
   app.notFound((c) => errorResponse(c, InvalidInput.field('path', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
 
   // Access token for private deployments: a bearer header or ?token=.

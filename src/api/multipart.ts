@@ -253,6 +253,28 @@ function bodyReader(body: ReadableStream<Uint8Array>): { read(): Promise<Readabl
   };
 }
 
+/**
+ * Reads and drops up to `limit` bytes of a request body nothing has read, then stops reading: an error
+ * answered before the client has sent its body makes many clients (curl, fetch) fail on the send and never
+ * show the answer. A body already read, or being read, is left alone.
+ */
+export async function discardUnread(request: Request, limit: number): Promise<void> {
+  const body = request.body;
+  if (!body || body.locked || request.bodyUsed) return;
+  const reader = bodyReader(body);
+  try {
+    for (let dropped = 0; dropped <= limit; ) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      dropped += value.length;
+    }
+  } catch {
+    // the client went away
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+}
+
 /** Pulls a streamed body through the parser, one event at a time. */
 /** What one read of the body asks for, where the runtime reads into the caller's buffer (a byte stream: workerd). */
 const BODY_READ_BYTES = 256 * 1024;
