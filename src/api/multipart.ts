@@ -262,6 +262,12 @@ export async function discardUnread(request: Request, limit: number): Promise<vo
   const body = request.body;
   if (!body || body.locked || request.bodyUsed) return;
   const reader = bodyReader(body);
+  await dropUpTo(reader, limit);
+  void reader.cancel().catch(() => {});
+}
+
+/** Reads and drops what `reader` brings until its end or past `limit` bytes; a client gone ends it too. */
+async function dropUpTo(reader: { read(): Promise<ReadableStreamReadResult<Uint8Array>> }, limit: number): Promise<void> {
   try {
     for (let dropped = 0; dropped <= limit; ) {
       const { value, done } = await reader.read();
@@ -270,8 +276,6 @@ export async function discardUnread(request: Request, limit: number): Promise<vo
     }
   } catch {
     // the client went away
-  } finally {
-    void reader.cancel().catch(() => {});
   }
 }
 
@@ -320,16 +324,7 @@ export class MultipartReader {
    * client has sent its body makes many clients (curl) fail on the send and never show the answer.
    */
   async drain(limit: number): Promise<void> {
-    let dropped = 0;
-    try {
-      while (!this.ended && dropped <= limit) {
-        const { value, done } = await this.reader.read();
-        if (done) break;
-        dropped += value.length;
-      }
-    } catch {
-      // the client went away
-    }
+    if (!this.ended) await dropUpTo(this.reader, limit);
     this.ended = true;
     this.queue.length = 0;
     this.cancel();

@@ -278,7 +278,6 @@ export function sequence(children: readonly Uint8Array[], tag: number = Universa
   return tlv(tag, concat(children), cls, true);
 }
 
-/** Minimal two's-complement contents of an integer (§8.3.2). */
 /** An explicit context tag [n] around one encoded value (Kerberos, CredSSP: every field so tagged). */
 export function explicit(n: number, inner: Uint8Array): Uint8Array {
   return tlv(n, inner, 'context', true);
@@ -296,6 +295,7 @@ export function explicitFields(r: BerReader): Map<number, Tlv> {
   return out;
 }
 
+/** Minimal two's-complement contents of an integer (§8.3.2). */
 export function integerContents(v: number | bigint): Uint8Array {
   let n = BigInt(v);
   const out: number[] = [];

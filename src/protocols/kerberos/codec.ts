@@ -91,7 +91,6 @@ export function flagBits(names: readonly string[]): number {
 
 // Encoding (DER)
 
-
 function kstring(s: string): Uint8Array {
   return tlv(GENERAL_STRING, utf8(s));
 }
@@ -179,7 +178,6 @@ export function apReq(ticket: Uint8Array, encAuthenticator: Uint8Array): Uint8Ar
 }
 
 // Decoding
-
 
 function inner(f: Map<number, Tlv>, n: number, what: string, depth: number): BerReader {
   const t = f.get(n);
