@@ -180,9 +180,14 @@ function FileBrowser({ p, spec, listOp, query }: { p: ProtocolInfo; spec: Browse
   const dirPath = (d: string) => (spec.dirPath ? spec.dirPath(d) : d);
   const entryPath = (d: string, name: string) => (spec.entryPath ? spec.entryPath(d, name) : join(d, name));
 
+  // Listings can overlap (each finished upload asks for one): only the answer to the latest request is shown, so an
+  // earlier, slower answer never replaces a newer one.
+  const listing = useRef(0);
   const list = async (path: string | undefined, c = conn): Promise<void> => {
+    const n = ++listing.current;
     setBusy(true);
     const a = await runOperation(p.id, spec.list, inputFor(spec.list, path === undefined ? {} : { path: dirPath(path) }, c));
+    if (n !== listing.current) return;
     setBusy(false);
     if (!a.ok) {
       setError(a.error ?? { code: 'error', message: 'listing failed' });
