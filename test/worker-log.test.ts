@@ -19,6 +19,8 @@ test('a WebSocket close reported "in response" is excused only when the debug lo
 
 test('other uncaught exceptions, reloads and restarts are defects; a download cut on purpose is not', () => {
   assert.equal(workerLogDefects('✘ [ERROR] Uncaught TypeError: x is not a function').length, 1);
+  // What the Worker's unhandledrejection listener writes (src/hosts/workers/index.ts).
+  assert.equal(workerLogDefects('✘ [ERROR] Uncaught (in promise) PortolanError: connection closed while a write waited for the peer').length, 1);
   assert.equal(workerLogDefects('⎔ Reloading local server...').length, 1);
   assert.equal(workerLogDefects('Your worker restarted mid-request.').length, 1);
   assert.deepEqual(workerLogDefects('✘ [ERROR] Uncaught Error: download cut after its first byte: closed: SFTP channel closed'), []);

@@ -31,6 +31,8 @@ function wrap(socket: Socket, remote: string): Transport {
   // These reject when the peer resets; workerd reports a rejection nobody handles as uncaught.
   reader.closed.catch(() => {});
   writer.closed.catch(() => {});
+  // A write failed: the peer reset the connection.
+  let broken = false;
   return {
     async read(max = READ_BYTES) {
       for (;;) {
@@ -41,7 +43,12 @@ function wrap(socket: Socket, remote: string): Transport {
       }
     },
     async write(bytes) {
-      await writer.write(bytes);
+      try {
+        await writer.write(bytes);
+      } catch (e) {
+        broken = true;
+        throw e;
+      }
     },
     async startTls(serverName) {
       reader.releaseLock();
@@ -66,6 +73,13 @@ function wrap(socket: Socket, remote: string): Transport {
         } catch {
           // held by a pending read
         }
+      }
+      // After a failed write workerd's close() never settles while the readable is open, and rejects a promise
+      // of its own that nothing can handle once it is done; aborting the errored writable does the same with
+      // the reason given. The connection is gone already: ending the reading side releases what is left.
+      if (broken) {
+        void socket.readable.cancel(new PortolanError('closed', 'connection reset by the peer')).catch(() => {});
+        return;
       }
       // A write to a peer that stopped reading keeps close() from ever settling. Then, and only then
       // (aborting a stream first leaves workerd's socket half open: the peer never sees the close),

@@ -16,6 +16,9 @@ import { zlibCodecs } from '../zlib.ts';
 
 export { RateLimitBucket } from './ratelimit.ts';
 
+// workerd reports a rejection nothing handled to no one: say it in the log, where the tests look for defects.
+addEventListener('unhandledrejection', (event) => console.error('Uncaught (in promise)', event.reason));
+
 export interface Env {
   ASSETS?: Fetcher;
   RATE_LIMITER?: DurableObjectNamespace<RateLimitBucket>;
