@@ -134,43 +134,6 @@ test('short routes: text for curl, JSON on request, the UI for browsers', async 
   assert.match(await bad.text(), /^error: invalid_input: port/);
 });
 
-test('ping: probes, loss and statistics as JSON', async () => {
-  const r = await call('ping', 'tcp', { host: '127.0.0.1', port: lab.echo, count: 3, intervalMs: 0 });
-  assert.equal(r.body.result.stats.sent, 3);
-  assert.equal(r.body.result.stats.received, 3);
-  assert.equal(r.body.result.stats.lossPercent, 0);
-  assert.ok(r.body.result.stats.minMs <= r.body.result.stats.avgMs && r.body.result.stats.avgMs <= r.body.result.stats.maxMs);
-  const lossy = await call('ping', 'tcp', { host: '127.0.0.1', port: lab.blackhole, count: 2, intervalMs: 0, probeTimeoutMs: 200 });
-  assert.deepEqual(lossy.body.result.probes.map((p: { outcome: string }) => p.outcome), ['connect_timeout', 'connect_timeout']);
-  assert.equal(lossy.body.result.stats.lossPercent, 100);
-});
-
-test('port check: open, closed and filtered ports', async () => {
-  const r = await call('ports', 'check', { host: '127.0.0.1', ports: `${lab.echo},${lab.closedPort},${lab.blackhole},${lab.dict}`, probeTimeoutMs: 500 });
-  const states = Object.fromEntries(r.body.result.results.map((x: { port: number; state: string }) => [x.port, x.state]));
-  assert.deepEqual(states, { [lab.closedPort]: 'closed', [lab.blackhole]: 'filtered', [lab.echo]: 'open', [lab.dict]: 'open' });
-  assert.deepEqual(r.body.result.open, [lab.echo, lab.dict]);
-  const range = await call('ports', 'check', { host: '127.0.0.1', ports: `${lab.echo}-${lab.echo + 2}` });
-  assert.equal(range.body.result.results.length, 3);
-  const tooMany = await call('ports', 'check', { host: '127.0.0.1', ports: '1-5000' });
-  assert.equal(tooMany.status, 400);
-  assert.match(tooMany.body.error.message, /ports: at most 1024/);
-});
-
-test('banner: a server that speaks first, one that needs a probe, and a silent one', async () => {
-  const dict = await call('banner', 'grab', { host: '127.0.0.1', port: lab.dict });
-  assert.match(dict.body.result.text, /^220 /);
-  assert.equal(dict.body.result.guess.protocol, 'dict');
-  const echo = await call('banner', 'grab', { host: '127.0.0.1', port: lab.echo, probe: 'HELLO\\r\\n', waitMs: 1000 });
-  assert.equal(echo.body.result.text, 'HELLO\r\n');
-  const silent = await call('banner', 'grab', { host: '127.0.0.1', port: lab.silent, waitMs: 300 });
-  assert.equal(silent.status, 200);
-  assert.equal(silent.body.result.silent, true);
-  const time = await call('banner', 'grab', { host: '127.0.0.1', port: lab.time, waitMs: 1000 });
-  assert.equal(time.body.result.bytes, 4);
-  assert.equal(time.body.result.guess.protocol, 'time');
-});
-
 test('a body over the limit is refused, naming the body', async () => {
   const res = await fetch(`${url()}/api/echo/send`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', data: 'x'.repeat(2 * 1024 * 1024) }) });
   assert.equal(res.status, 400);
