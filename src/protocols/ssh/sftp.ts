@@ -319,6 +319,8 @@ export class SftpClient {
     body(w);
     done();
     const reply = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    // A read-ahead a download no longer waits for (it stopped early) fails with the channel, with no one to see it.
+    reply.catch(() => {});
     // Not awaited: requests queue on the channel in order while earlier ones are still being written (pipelining).
     this.ch.write(w.finish()).catch((e) => {
       const p = this.pending.get(id);
