@@ -1,14 +1,24 @@
 // `npm test`: every layer. `npx tsx scripts/test.ts FILE...` runs only those files (lab and workerd still start). Static checks, then the lab and two Workers runtimes
 // (local-development policy and deployment policy), then one node:test run over
 // unit, codec, fuzz, lab and API contract tests.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startWorker, workerLogDefects, type RunningWorker } from '../test/harness.ts';
+import { buildBundle, removeBundle, type Bundle } from '../bench/lib/workerd.ts';
+import { DEPLOYMENT_TOKEN, TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, startTestWorker, workerLogDefects, type ServedWorker } from '../test/harness.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env });
   return r.status ?? 1;
+}
+
+/** `run` without blocking: the Workers' runtime is served from this process (Miniflare) while tests run. */
+function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    child.once('error', () => resolve(1));
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
 }
 
 /** How long each phase took, printed at the end (the CI budget is watched from these). */
@@ -69,34 +79,36 @@ const areas = (process.env.LAB_AREAS ?? '').split(',').filter(Boolean);
 await step('lab', 'npx', ['tsx', 'lab/lab.ts', 'start', ...areas]);
 const { caPath, ports } = await import('../lab/index.ts');
 
-const workers: RunningWorker[] = [];
+const workers: ServedWorker[] = [];
+let bundle: Bundle | undefined;
 let code = 1;
 try {
   console.log('\n== starting workerd (development policy, deployment policy)');
   // Hostnames are checked through the lab's DNS-over-HTTPS server, so no test asks the internet.
   const RESOLVER_URL = `https://127.0.0.1:${ports.dns.doh}/dns-query`;
-  const started = await timed('workerd', () => Promise.allSettled([
-    startWorker({ vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES), RESOLVER_URL }, caPath }),
-    startWorker({ vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, CODE_EXECUTION: 'off', RESOLVER_URL }, caPath }),
-  ]));
+  const started = await timed('workerd', () => {
+    // The bundle `wrangler deploy` would upload, served as the tests' two Workers.
+    const b = (bundle = buildBundle());
+    return Promise.allSettled([
+      startTestWorker(b, { vars: { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_TARGET: 'off', TUNNEL_IDLE_MS: String(TUNNEL_IDLE_MS), TUNNEL_QUOTA_BYTES: String(TUNNEL_QUOTA_BYTES), RESOLVER_URL }, caPath }),
+      startTestWorker(b, { vars: { RATE_LIMIT_CLIENT: '30/60', RATE_LIMIT_TARGET: 'off', ACCESS_TOKEN: DEPLOYMENT_TOKEN, CODE_EXECUTION: 'off', RESOLVER_URL }, caPath }),
+    ]);
+  });
   for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
   const [dev, deployment] = workers;
   console.log(`   ${dev.url} (loopback allowed), ${deployment.url} (deployment policy)`);
   console.log(`\n== tests (${files.length} files)`);
-  // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (SMB and NFS 256 MiB, through wrangler
-  // dev's proxy, a request sent while a large body streams waited for it and then failed: "stream disconnected
-  // prematurely", answered as 503 "Your worker restarted mid-request" — wrangler's ProxyWorker gives that answer to
-  // any POST whose fetch to the runtime fails, since it compares the request's URL, path included, with the
-  // runtime's bare address), and identify's scan of every lab port
-  // (its probes reach servers that serve one client at a time: with the scan beside it, a ZMTP test's request
-  // to the lab's libzmq REP socket once waited past its deadline).
+  // Run after the others, one at a time: files that stream hundreds of MiB through the Worker (SMB and NFS
+  // 256 MiB each way), which would take a core from every test beside them for minutes, and identify's scan of
+  // every lab port (its probes reach servers that serve one client at a time: with the scan beside it, a ZMTP
+  // test's request to the lab's libzmq REP socket once waited past its deadline).
   const bulk = files.filter((f) => /(^|\/)(files|smb|nfs|identify)\.lab\.test\.ts$/.test(f));
   const rest = files.filter((f) => !bulk.includes(f));
   const env = { ...process.env, PORTOLAN_URL: dev.url, PORTOLAN_DEPLOY_URL: deployment.url };
   // Each file's limit: 15 minutes, and 30 for the serial group (identify's scan of every lab port).
   const nodeTest = (concurrency: number, list: string[], minutes: number) =>
-    run(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${minutes * 60_000}`, ...list], env);
+    runAsync(process.execPath, ['--experimental-websocket', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${minutes * 60_000}`, ...list], env);
   code = await timed('tests', async () => {
     const first = rest.length > 0 ? await nodeTest(2, rest, 15) : 0;
     const second = bulk.length > 0 ? await nodeTest(1, bulk, 30) : 0;
@@ -104,6 +116,7 @@ try {
   });
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
+  if (bundle) removeBundle(bundle);
 }
 // An unhandled rejection in the Worker, or the runtime restarting under the tests, fails the run even
 // when every test passed.

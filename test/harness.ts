@@ -1,10 +1,12 @@
-// Starts the real Workers runtime (workerd through wrangler dev) for tests and benchmarks.
+// Starts the real Workers runtime for tests (workerd through Miniflare) and benchmarks (also through wrangler dev).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { DOWNLOAD_CUT } from '../src/api/files.ts';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DOWNLOAD_CUT } from '../src/api/files.ts';
+import type { Bundle } from '../bench/lib/workerd.ts';
 
 /** The test deployment is private: it needs this token, like a deployment with ACCESS_TOKEN set. */
 export const DEPLOYMENT_TOKEN = 'test-deployment-token';
@@ -17,37 +19,37 @@ export function authHeaders(kind: 'dev' | 'deployment'): Record<string, string> 
   return kind === 'deployment' ? { authorization: `Bearer ${DEPLOYMENT_TOKEN}` } : {};
 }
 
-export interface RunningWorker {
+export interface ServedWorker {
   url: string;
   stop(): Promise<void>;
-  child: ChildProcess;
-  /** Everything wrangler and the Worker printed, kept in this file. */
+  /** Everything the runtime and the Worker printed, kept in this file. */
   logPath: string;
 }
 
+export interface RunningWorker extends ServedWorker {
+  child: ChildProcess;
+}
+
 /**
- * Lines of a Worker's log that are defects whatever the tests said: an unhandled rejection or
- * exception, and the runtime restarting under the tests (a watched file changed, or workerd died).
+ * Lines of a Worker's log (startTestWorker's) that are defects whatever the tests said: an exception the
+ * Worker left uncaught, the isolate out of memory, a fatal error.
  */
 export function workerLogDefects(log: string): string[] {
   // Colour codes come before the words. A streamed download that fails after its first byte is aborted on
-  // purpose (docs/files.md), and workerd logs every aborted response as an uncaught exception: not a defect.
-  const lines = log
+  // purpose (docs/files.md), and workerd reports every aborted response as an uncaught exception: not a defect.
+  // A WebSocket the Worker closes soon after the upgrade reaches the client through Miniflare's entry Worker,
+  // and workerd reports each such close as the response's connection lost, with no JavaScript frame; the same
+  // bundle under `workerd serve` reports nothing for the same closes (test/tunnel.lab.test.ts asserts it). A
+  // lost connection in the Worker's own code has its frame.
+  return log
     .split('\n')
     .map((line) => line.replace(/\x1b\[[0-9;]*m/g, ''))
-    .filter((line) => /\bUncaught\b|Reloading local server|restarted mid-request|exceeded (its )?memory|Fatal JavaScript/i.test(line) && !line.includes(DOWNLOAD_CUT));
-  // Behind wrangler dev, a WebSocket the Worker closes soon after the upgrade reaches the client through
-  // Miniflare's entry Worker, and workerd reports each such close as the response's connection lost: source
-  // "Uncaught (in response)", no JavaScript frame. The same bundle under `workerd serve` logs nothing for the
-  // same closes (test/tunnel.lab.test.ts asserts it). Those are excused only when the debug log gives the
-  // source of every one of them; a lost connection uncaught in the Worker's own promises stays a defect.
-  const LOST = 'Uncaught Error: Network connection lost.';
-  const shown = lines.filter((line) => line.includes(`[ERROR] ${LOST}`)).length;
-  const inResponse = lines.filter((line) => line.includes('source = Uncaught (in response); stack = Error: Network connection lost.')).length;
-  const elsewhere = lines.filter((line) => /source = Uncaught \((?!in response\)).*Network connection lost/.test(line)).length;
-  if (shown > 0 && shown <= inResponse && elsewhere === 0) return lines.filter((line) => !line.includes('Network connection lost'));
-  return lines;
+    .filter((line) => /\bUncaught\b|exceeded (its )?memory|Fatal JavaScript/i.test(line))
+    .filter((line) => !line.includes(DOWNLOAD_CUT) && !(line.includes('Network connection lost.') && line.endsWith(NO_FRAME)));
 }
+
+/** How startTestWorker's log marks an exception the inspector reports without a JavaScript frame. */
+const NO_FRAME = '(no JavaScript frame)';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -127,6 +129,85 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunningWork
   }
   await stop();
   throw new Error(`wrangler dev did not answer within 60 s:\n${output()}`);
+}
+
+/**
+ * Writes every exception the inspector reports uncaught in the Worker, one line each (`[ERROR] Uncaught Error:
+ * … <stack>`), as `wrangler dev` shows them; the runtime's own log does not say which isolate an exception
+ * came from (Cloudflare's asset router, in front of the Worker, reports a body left unread as its own).
+ * Returns what detaches.
+ */
+async function logExceptions(inspectorPort: number, write: (line: string) => void): Promise<() => void> {
+  const { default: WebSocket } = await import('ws');
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
+  const user = targets.find((t) => t.id.startsWith('core:user:'));
+  if (!user) throw new Error(`no user Worker among the inspector's targets (${targets.map((t) => t.id).join(', ')})`);
+  const ws = new WebSocket(user.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    if (m.method !== 'Runtime.exceptionThrown') return;
+    const d = m.params.exceptionDetails;
+    const where = d.stackTrace?.callFrames?.length || d.scriptId ? (d.exception?.description ?? `at ${d.url}:${d.lineNumber + 1}`) : NO_FRAME;
+    write(`[ERROR] ${d.text} ${where}`.replace(/\n/g, ' | '));
+  });
+  // Acknowledged before the first request, so nothing thrown by it is missed.
+  await new Promise<void>((resolve) => {
+    ws.on('message', (data) => JSON.parse(String(data)).id === 1 && resolve());
+    ws.send(JSON.stringify({ id: 1, method: 'Runtime.enable' }));
+  });
+  return () => ws.close();
+}
+
+/**
+ * Serves a bundle (the one `wrangler deploy` uploads) on workerd through Miniflare, as `wrangler dev` does
+ * but without its ProxyWorker: a second workerd in front that relays every request and answers any that it
+ * fails to relay (under load: "stream disconnected prematurely") with 503 "Your worker restarted
+ * mid-request". Cloudflare's own asset worker serves web/dist; the rate limiter's Durable Object is in
+ * memory; the lab CA is trusted by connect()'s TLS and by Portolan's TLS engine.
+ */
+export async function startTestWorker(bundle: Bundle, opts: WorkerOptions = {}): Promise<ServedWorker> {
+  const port = opts.port ?? (await freePort());
+  const inspectorPort = await freePort();
+  const ca = opts.caPath ? readFileSync(opts.caPath, 'utf8') : undefined;
+  const vars = { ...(ca ? { TLS_TRUST_ANCHORS: ca } : {}), ...opts.vars };
+  const logPath = join(tmpdir(), `portolan-worker-${port}.log`);
+  const log = createWriteStream(logPath);
+  // Imported here: every test file imports this module, and only the test run starts Workers.
+  const { Miniflare } = await import('miniflare');
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port,
+    inspectorPort,
+    modulesRoot: bundle.dir,
+    modules: bundle.modules.map((f) => ({ type: f.endsWith('.wasm') ? ('CompiledWasm' as const) : f.endsWith('.bin') ? ('Data' as const) : ('ESModule' as const), path: join(bundle.dir, f) })),
+    compatibilityDate: bundle.compatibilityDate,
+    compatibilityFlags: bundle.compatibilityFlags,
+    bindings: vars,
+    durableObjects: { RATE_LIMITER: { className: 'RateLimitBucket', useSQLite: true } },
+    assets: { directory: 'web/dist', binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+    // Miniflare's own network, with the lab CA beside the public ones.
+    outboundService: { network: { allow: ['public', 'private', '240.0.0.0/4'], deny: [], tlsOptions: { trustBrowserCas: true, trustedCertificates: ca ? [ca] : [] } } },
+    // No fetch of the request.cf sample from the internet: the Worker does not read it.
+    cf: false,
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      stdout.pipe(log, { end: false });
+      stderr.pipe(log, { end: false });
+    },
+  });
+  try {
+    await mf.ready;
+  } catch (e) {
+    log.end();
+    throw new Error(`workerd (Miniflare) did not start: ${(e as Error).message}\n${readFileSync(logPath, 'utf8')}`);
+  }
+  const detach = await logExceptions(inspectorPort, (line) => log.write(`${line}\n`));
+  const stop = async () => {
+    detach();
+    await mf.dispose();
+    await new Promise((r) => log.end(r));
+  };
+  return { url: `http://127.0.0.1:${port}`, stop, logPath };
 }
 
 /** The Worker the test run started (scripts/test.ts sets these); `deployment` has no loopback allowance. */
