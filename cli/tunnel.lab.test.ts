@@ -194,6 +194,26 @@ test('redis-cli through `portolan forward` sets and reads back a value', async (
   }
 });
 
+test('a client that resets its own connection after its answer: forward reports nothing and goes on', async () => {
+  const f = await forward(['--remote', wd.url, '0', `127.0.0.1:${ports['databases-kv'].redis}`]);
+  try {
+    const s = net.connect(f.port, '127.0.0.1');
+    s.write('PING\r\n');
+    const answer = await new Promise<string>((resolve, reject) => {
+      s.once('data', (d: Buffer) => resolve(d.toString()));
+      s.once('error', reject);
+    });
+    assert.match(answer, /^-NOAUTH /);
+    // An RST, not a FIN: what psql sends when it closes with the server's last bytes unread.
+    s.resetAndDestroy();
+    const cli = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(f.port), '-a', kvFacts.redis.password, '--no-auth-warning', 'PING']);
+    assert.equal(cli.stdout.toString(), 'PONG\n', cli.stderr);
+  } finally {
+    assert.equal(await f.stop(), 0);
+  }
+  assert.doesNotMatch(f.stderr(), /portolan: /);
+});
+
 test('a private target under the deployment policy: forward prints the reason and keeps listening', async () => {
   const f = await forward(['--remote', workerUrl('deployment'), '--token', DEPLOYMENT_TOKEN, '0', `127.0.0.1:${ports['databases-kv'].redis}`]);
   try {

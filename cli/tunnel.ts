@@ -31,6 +31,8 @@ export type TunnelEnd = ({ ok: true } | { ok: false; code: string; message: stri
   received: number;
   /** The local side had sent everything (its end of input was passed on) before the tunnel ended. */
   inputEnded: boolean;
+  /** The local side went away with an error (a reset): the tunnel ended for that, not for a failure of its own. */
+  localGone: boolean;
 };
 
 export interface TunnelProgress {
@@ -80,6 +82,7 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
   let failure: { code: string; message: string } | undefined;
   let done = false;
   let inputEnded = false;
+  let localGone = false;
   let toAck = 0; // bytes the local side took, not yet acknowledged
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   const ack = () => {
@@ -97,7 +100,7 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
       input.off('data', onData);
       input.off('end', onEnd);
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
-      const counts = { sent: state.sent, received: state.received, inputEnded };
+      const counts = { sent: state.sent, received: state.received, inputEnded, localGone };
       resolve(failure ? { ok: false, ...failure, ...counts } : { ok: true, ...counts });
     };
     const onData = (chunk: Buffer) => {
@@ -168,8 +171,12 @@ export function pipeTunnel(remote: Remote, target: TunnelTarget, input: Readable
       }
     });
     // The local side went away: the tunnel ends (a local socket reset, ssh closing its end of the pipe).
-    output.once('error', (e: Error) => end({ code: 'closed', message: `local side: ${e.message}` }));
-    input.once('error', (e: Error) => end({ code: 'closed', message: `local side: ${e.message}` }));
+    const gone = (e: Error) => {
+      if (!done && !failure) localGone = true;
+      end({ code: 'closed', message: `local side: ${e.message}` });
+    };
+    output.once('error', gone);
+    input.once('error', gone);
   });
 }
 
@@ -376,9 +383,11 @@ export async function forwardCommand(argv: string[]): Promise<number> {
       if (end.ok) {
         totals.done++;
         socket.destroy();
-      } else if (end.code === 'closed' && end.inputEnded) {
+      } else if (end.code === 'closed' && (end.inputEnded || end.localGone)) {
         // The client had sent everything, then the target reset (a TLS peer that closes without reading the
-        // client's close_notify, as PostgreSQL does): the client sees the reset, as it would directly.
+        // client's close_notify, as PostgreSQL does): the client sees the reset, as it would directly. Or the
+        // client reset its own connection (psql does, closing with the server's last bytes still unread): the
+        // client's choice, nothing for the forward to report.
         totals.done++;
         socket.resetAndDestroy();
       } else {
