@@ -6,7 +6,7 @@ import { fromHex, toHex } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { assertFuzzSafe, assertSplitFeed } from '../../../test/codec.ts';
 import { AsciicastRecorder } from './session.ts';
-import { decodeAttrs, encodeAttrs, fileType, sftpFrame, SftpPacketReader } from './sftp.ts';
+import { decodeAttrs, encodeAttrs, fileType, FXP, SftpClient, sftpFrame, SftpPacketReader } from './sftp.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
 // SSH_FXP_STATUS for request 7: code 2 (NO_SUCH_FILE), message "No such file", language "".
@@ -93,4 +93,60 @@ test('asciicast v2: header, ordered events, UTF-8 split across chunks reassemble
   for (let i = 0; i < 100; i++) rec.output(new TextEncoder().encode('x'.repeat(50)), 1_700_000_001_000);
   assert.equal(rec.truncated, true);
   assert.ok(rec.toString().length <= 1024 + 1);
+});
+
+test('a download whose channel closes while the sink is busy: the read-aheads asked for after the close are no unhandled rejection', async () => {
+  // An SSH channel in front of a server that answers INIT and the first two READs, then closes the channel.
+  const replies: { stream: 'stdout'; data: Uint8Array }[] = [];
+  let wake: (() => void) | undefined;
+  let reads = 0;
+  const packet = (type: number, build: (w: SshWriter) => void) => {
+    const w = new SshWriter(64);
+    const done = w.lengthAt('u32');
+    w.u8(type);
+    build(w);
+    done();
+    return { stream: 'stdout' as const, data: w.finish() };
+  };
+  const reader = new SftpPacketReader();
+  const ch = {
+    request: async () => true,
+    eof: async () => {},
+    close: async () => {},
+    async write(bytes: Uint8Array) {
+      for (const p of reader.feed(bytes)) {
+        const r = new SshReader(p);
+        const type = r.u8();
+        if (type === FXP.INIT) replies.push(packet(FXP.VERSION, (w) => w.u32(3)));
+        else if (type === FXP.READ && ++reads <= 2) {
+          const id = r.u32();
+          r.string();
+          r.u64();
+          const len = r.u32();
+          replies.push(packet(FXP.DATA, (w) => w.u32(id).string(new Uint8Array(len))));
+        }
+      }
+      wake?.();
+    },
+    async read() {
+      while (replies.length === 0 && reads < 2) await new Promise<void>((r) => (wake = r));
+      return replies.shift() ?? null;
+    },
+  };
+  const conn = { openSession: async () => ch, transport: { server: { softwareVersion: 'SSH-2.0-test' } } };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const client = await SftpClient.open(conn as unknown as Parameters<typeof SftpClient.open>[0]);
+    let written = 0;
+    // A client that takes each chunk slowly: the channel closes while the first one is being written.
+    const sink = { write: async (chunk: Uint8Array) => void (written += chunk.length, await new Promise((r) => setTimeout(r, 20))) };
+    await assert.rejects(client.download('/big', sink, { handle: new Uint8Array([1]) }), /SFTP channel closed/);
+    assert.equal(written, 2 * 32 * 1024);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });

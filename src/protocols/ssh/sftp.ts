@@ -310,7 +310,12 @@ export class SftpClient {
 
   /** Sends a request (its body after the id) and waits for the reply with the same id. */
   private request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      // Handled here for the same reason as below: a read-ahead asked for after the channel failed.
+      const failed = Promise.reject(this.failure);
+      failed.catch(() => {});
+      return failed;
+    }
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
     const w = new SshWriter(64);
