@@ -20,7 +20,7 @@ import { caPath, ensureLab, ports } from '../lab/index.ts';
 import { freePort, startWorker, type RunningWorker } from '../test/harness.ts';
 import { cpuMs, mainThreadCpuMs, rssKiB, treeCpuMs, wranglerWorkerd } from './lib/proc.ts';
 import { finish, interleave, machine, median, pairedRatio, percentile, report, say, tiny, trimmedMean } from './lib/report.ts';
-import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type Bundle, type RunningWorkerd } from './lib/workerd.ts';
+import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startMinimal, startWorkerd, type Bundle, type RunningWorkerd } from './lib/workerd.ts';
 
 const MiB = 1024 * 1024;
 const lab = ports.foundation;
@@ -614,49 +614,6 @@ async function concurrentPings(wd: RunningWorkerd, port: number): Promise<void> 
     if (n === 1) single = p50;
     report({ name: `${n} concurrent pings: p50`, value: p50, unit: 'ms', baseline: n === 1 ? undefined : { name: '1 ping alone', value: single }, note: `p99 ${percentile(lat, 99).toFixed(1)} ms, ${errors} errors, ${(n / (wall / 1000)).toFixed(0)} requests/s${firstError ? `; first error: ${firstError}` : ''}` });
   }
-}
-
-/**
- * The least a tunnel can cost on workerd: a Worker that only pipes a WebSocket to a socket (no API, no
- * policy, no flow control), speaking just enough of the tunnel's protocol for the same client. With
- * `readBytes`, it reads the socket into buffers of that size (a BYOB reader); otherwise with workerd's
- * default reader (at most 4 KiB a read, and the least memory per idle socket).
- */
-function minimalTunnel(readBytes?: number): string {
-  const pump = readBytes
-    ? `const reader = socket.readable.getReader({ mode: 'byob' });
-      for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }
-      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`
-    : `const reader = socket.readable.getReader();
-      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }
-      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`;
-  return `import { connect } from 'cloudflare:sockets';
-export default {
-  async fetch(request) {
-    const url = new URL(request.url);
-    if (url.pathname !== '/api/tunnel') return new Response('{}');
-    const [client, server] = Object.values(new WebSocketPair());
-    server.accept();
-    server.binaryType = 'arraybuffer';
-    const socket = connect({ hostname: url.searchParams.get('host'), port: Number(url.searchParams.get('port')) });
-    const writer = socket.writable.getWriter();
-    server.addEventListener('message', (e) => { if (typeof e.data !== 'string') writer.write(new Uint8Array(e.data)); });
-    socket.opened.then(async () => {
-      server.send(JSON.stringify({ type: 'open', window: 1048576 }));
-      ${pump}
-    });
-    return new Response(null, { status: 101, webSocket: client });
-  },
-};
-`;
-}
-
-/** The minimal Worker in a workerd of its own. */
-async function startMinimal(bundle: Bundle, readBytes?: number): Promise<RunningWorkerd> {
-  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
-  writeFileSync(join(dir, 'index.js'), minimalTunnel(readBytes));
-  const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
-  return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** Opens tunnels until `n` are open, 50 at a time (a crowd arriving, not one burst). */

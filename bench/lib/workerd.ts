@@ -146,39 +146,105 @@ export const BENCH_VARS = { ALLOW_TARGETS: 'loopback', RATE_LIMIT_CLIENT: 'off',
  * ArrayBuffers' contents, outside the heap.
  */
 export async function isolateHeap(w: RunningWorkerd): Promise<{ usedBytes: number; embedderBytes: number; backingBytes: number }> {
-  if (!w.inspectorPort) throw new Error('workerd was not started with inspector: true');
-  const { default: WebSocket } = await import('ws');
-  const [target] = (await (await fetch(`http://127.0.0.1:${w.inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  let next = 0;
-  let context = 0;
-  const waiting = new Map<number, (m: any) => void>();
-  ws.on('message', (data) => {
-    const m = JSON.parse(String(data));
-    if (m.method === 'Runtime.executionContextCreated') context = m.params.context.id;
-    if (m.id) waiting.get(m.id)?.(m);
-  });
-  const call = (method: string, params: object = {}) =>
-    new Promise<any>((resolve, reject) => {
-      const id = ++next;
-      const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), 10_000);
-      waiting.set(id, (m) => {
-        clearTimeout(timer);
-        if (m.error) reject(new Error(`inspector: ${method}: ${m.error.message}`));
-        else resolve(m.result);
-      });
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const { call, context, close } = await inspectorSession(w);
   try {
     await call('Runtime.enable');
     // V8 frees a collected ArrayBuffer's memory after the collection, on another thread; the next collection
     // waits for that. Two, then, for backing stores that are all accounted.
-    await call('Runtime.evaluate', { expression: 'gc()', contextId: context });
-    await call('Runtime.evaluate', { expression: 'gc()', contextId: context });
+    await call('Runtime.evaluate', { expression: 'gc()', contextId: context() });
+    await call('Runtime.evaluate', { expression: 'gc()', contextId: context() });
     const usage = await call('Runtime.getHeapUsage');
     return { usedBytes: usage.usedSize, embedderBytes: usage.embedderHeapUsedSize ?? 0, backingBytes: usage.backingStorageSize ?? 0 };
   } finally {
-    ws.close();
+    close();
   }
+}
+
+export interface InspectorSession {
+  /** A DevTools protocol call; rejects with the inspector's error, or after `timeoutMs` (10 s) without an answer. */
+  call(method: string, params?: object, timeoutMs?: number): Promise<any>;
+  /** The Worker's execution context (once Runtime.enable has announced it). */
+  context(): number;
+  /** Every event of this method, as it comes. */
+  on(method: string, listener: (params: any) => void): void;
+  close(): void;
+}
+
+/** A DevTools protocol session with the Worker's isolate (needs `inspector: true`). */
+export async function inspectorSession(w: RunningWorkerd): Promise<InspectorSession> {
+  if (!w.inspectorPort) throw new Error('workerd was not started with inspector: true');
+  const { default: WebSocket } = await import('ws');
+  const [target] = (await (await fetch(`http://127.0.0.1:${w.inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 1024 * 1024 * 1024 });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let next = 0;
+  let context = 0;
+  const waiting = new Map<number, (m: any) => void>();
+  const listeners = new Map<string, ((params: any) => void)[]>();
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    if (m.method === 'Runtime.executionContextCreated') context = m.params.context.id;
+    if (m.method) for (const l of listeners.get(m.method) ?? []) l(m.params);
+    if (m.id) waiting.get(m.id)?.(m);
+  });
+  return {
+    call: (method, params = {}, timeoutMs = 10_000) =>
+      new Promise<any>((resolve, reject) => {
+        const id = ++next;
+        const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), timeoutMs);
+        waiting.set(id, (m) => {
+          waiting.delete(id);
+          clearTimeout(timer);
+          if (m.error) reject(new Error(`inspector: ${method}: ${m.error.message}`));
+          else resolve(m.result);
+        });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    context: () => context,
+    on: (method, listener) => listeners.set(method, [...(listeners.get(method) ?? []), listener]),
+    close: () => ws.close(),
+  };
+}
+
+/**
+ * The least a tunnel can cost on workerd: a Worker that only pipes a WebSocket to a socket (no API, no
+ * policy, no flow control), speaking just enough of the tunnel's protocol for the same client. With
+ * `readBytes`, it reads the socket into buffers of that size (a BYOB reader); otherwise with workerd's
+ * default reader (at most 4 KiB a read, and the least memory per idle socket).
+ */
+export function minimalTunnel(readBytes?: number): string {
+  const pump = readBytes
+    ? `const reader = socket.readable.getReader({ mode: 'byob' });
+      for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }
+      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`
+    : `const reader = socket.readable.getReader();
+      for (;;) { const { value, done } = await reader.read(); if (done) break; server.send(value); }
+      server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`;
+  return `import { connect } from 'cloudflare:sockets';
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname !== '/api/tunnel') return new Response('{}');
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.binaryType = 'arraybuffer';
+    const socket = connect({ hostname: url.searchParams.get('host'), port: Number(url.searchParams.get('port')) });
+    const writer = socket.writable.getWriter();
+    server.addEventListener('message', (e) => { if (typeof e.data !== 'string') writer.write(new Uint8Array(e.data)); });
+    socket.opened.then(async () => {
+      server.send(JSON.stringify({ type: 'open', window: 1048576 }));
+      ${pump}
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  },
+};
+`;
+}
+
+/** The minimal Worker in a workerd of its own (`inspector`: as startWorkerd's). */
+export async function startMinimal(bundle: Bundle, readBytes?: number, opts: { inspector?: boolean } = {}): Promise<RunningWorkerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
+  writeFileSync(join(dir, 'index.js'), minimalTunnel(readBytes));
+  const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] }, opts);
+  return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
