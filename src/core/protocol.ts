@@ -386,6 +386,20 @@ export function defaultPrimary(shape: z.ZodRawShape): string[] {
   return [...credentials, ...required];
 }
 
+const targetHost = hostField.describe('Target hostname or IP address');
+const sharedFields = new Map<string, z.ZodType>();
+
+/**
+ * One schema for a target field however many operations have it alike. A schema is immutable, and each one
+ * costs the isolate a few dozen heap objects; 447 operations each with their own four made thousands, which
+ * every garbage collection walks (bench/gc.ts).
+ */
+function sharedField<T extends z.ZodType>(key: string, make: () => T): T {
+  let field = sharedFields.get(key);
+  if (!field) sharedFields.set(key, (field = make()));
+  return field as T;
+}
+
 export function defineProtocol(spec: ProtocolSpec): Protocol {
   const tlsModes: TlsMode[] = ['off'];
   if (spec.tls?.starttls) tlsModes.push('starttls');
@@ -397,20 +411,26 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
     if (taken.length > 0) throw new TypeError(`${spec.id}.${name}: ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} the target's; name the operation's own field otherwise`);
     if (op.transfer?.direction === 'upload' && !(op.transfer.content in op.input.shape)) throw new TypeError(`${spec.id}.${name}: transfer.content names no input field`);
     const max = op.maxTimeoutMs ?? (op.session ? 3_600_000 : op.transfer ? MAX_TRANSFER_TIMEOUT_MS : 30_000);
+    const portText = `Target port (default ${typeof op.defaultPort === 'number' ? op.defaultPort : defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`;
+    const timeoutDefault = Math.min(op.defaultTimeoutMs ?? (op.session ? 3_600_000 : 10_000), max);
     const target = {
-      host: hostField.describe('Target hostname or IP address'),
-      port: portField.optional().describe(`Target port (default ${typeof op.defaultPort === 'number' ? op.defaultPort : defaultPort(spec, 'off')}${spec.tls?.implicit ? `, ${spec.tls.implicit.port} with implicit TLS` : ''})`),
-      timeoutMs: z
-        .number()
-        .int()
-        .min(100, 'timeoutMs must be at least 100')
-        .max(max, `timeoutMs must be at most ${max}`)
-        .default(Math.min(op.defaultTimeoutMs ?? (op.session ? 3_600_000 : 10_000), max))
-        .describe('Deadline for the whole operation, in milliseconds'),
-      tls: z
-        .enum(tlsModes as [TlsMode, ...TlsMode[]])
-        .default('off')
-        .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
+      host: targetHost,
+      port: sharedField(`port ${portText}`, () => portField.optional().describe(portText)),
+      timeoutMs: sharedField(`timeoutMs ${max} ${timeoutDefault}`, () =>
+        z
+          .number()
+          .int()
+          .min(100, 'timeoutMs must be at least 100')
+          .max(max, `timeoutMs must be at most ${max}`)
+          .default(timeoutDefault)
+          .describe('Deadline for the whole operation, in milliseconds'),
+      ),
+      tls: sharedField(`tls ${tlsModes.join(' ')}`, () =>
+        z
+          .enum(tlsModes as [TlsMode, ...TlsMode[]])
+          .default('off')
+          .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
+      ),
     };
     const schema = z.object({ ...target, ...(hasTls(spec) ? tlsFields : {}), via: jumpHostField, ...op.input.shape }).strict();
     const unknownPrimary = (op.primary ?? []).filter((field) => !(field in op.input.shape) && field !== 'tls');
