@@ -9,7 +9,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...areas] = argv;
   switch (command) {
     case 'start':
-      await startLab(areas);
+      await startLab(areas, { fresh: true });
       return 0;
     case 'stop':
       await stopLab(areas);

@@ -562,6 +562,8 @@ function tail(text: string, lines: number): string {
 
 export interface StartOptions {
   log?: Log;
+  /** Start afresh the servers that say why they must be (LabServer.freshEachRun): the CLI's `start` does. */
+  fresh?: boolean;
 }
 
 export async function startLab(areas: readonly string[] = [], options: StartOptions = {}): Promise<void> {
@@ -579,6 +581,9 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
         if ((await checkHealth(server, runs.get(server)!.ctx)) !== null) pending.push(server);
         else if (!startedFromCurrent(server)) {
           log(`restarting ${server.name}: it was started from another definition`);
+          pending.push(server);
+        } else if (options.fresh && server.freshEachRun) {
+          log(`restarting ${server.name}: ${server.freshEachRun}`);
           pending.push(server);
         }
       }),

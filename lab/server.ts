@@ -68,6 +68,11 @@ export interface LabServer {
    * (a JVM or an Erlang release booting its plugins); each such server says why where it sets it.
    */
   startTimeoutMs?: number;
+  /**
+   * Why `lab start` (the test run's lab phase) starts this server afresh even when it is healthy; ensureLab keeps
+   * a healthy one running, since test files share it. For a server that misbehaves after serving an earlier run.
+   */
+  freshEachRun?: string;
   /** Ports the server listens on (127.0.0.1). */
   ports: readonly number[];
   /** Writes configuration under ctx.dir and starts the daemons with ctx.spawnDaemon. */
