@@ -182,7 +182,8 @@ export async function readResponse(conn: Conn, req: ExchangeRequest, now: () => 
   const { raw: _raw, ...parsedHead } = final;
   const framing = responseBodyLength(final, req.method);
   const sink = req.bodySink ? await req.bodySink(final) : undefined;
-  if (sink) conn.bulkReads(PIECE);
+  // The body in reads that grow with what arrives (a 4 KiB read costs a Worker as much as a large one).
+  conn.bulkReads(PIECE);
   const captured = new BodyCapture(sink ? Number.POSITIVE_INFINITY : req.maxBodyBytes, sink);
   let truncated = false;
   let chunks = 0;
