@@ -33,7 +33,7 @@ export class MessageReader {
         pdu = await readPdu(this.conn, what);
       } catch (e) {
         if (e instanceof PortolanError && e.code === 'closed' && !this.peer) {
-          throw new PortolanError('refused', 'the LDP peer closed the connection without a word: it may hold the active role for this pair (its transport address is the higher one) and accept no session opened from here');
+          throw new PortolanError('refused', 'the LDP peer closed the connection without a word: it may hold the active role for this pair (its transport address is the higher one) and accept no session opened from here, or still be closing an earlier session from this address (a peer takes one transport connection per neighbour)');
         }
         throw e;
       }
