@@ -18,6 +18,7 @@ import {
   encodePlainCredentials,
   encodeSetEncodings,
   encodeSetPixelFormat,
+  encodeEnableContinuousUpdates,
   encodeUpdateRequest,
   encodeVersion,
   encodingName,
@@ -207,6 +208,8 @@ export interface SetupOptions {
   cursor?: boolean;
   jpegQuality?: number;
   compressLevel?: number;
+  /** ContinuousUpdates and Fence: a server that has them may push updates unasked (TigerVNC, x11vnc). */
+  continuous?: boolean;
 }
 
 /** The encodings list sent in SetEncodings. */
@@ -216,6 +219,7 @@ export function encodingList(o: SetupOptions): number[] {
   if (o.compressLevel !== undefined) list.push(-256 + o.compressLevel);
   if (o.desktopSize) list.push(-308, -223, -307);
   if (o.cursor) list.push(-239);
+  if (o.continuous) list.push(-313, -312);
   list.push(-224); // LastRect
   return list;
 }
@@ -254,6 +258,13 @@ export class RfbClient {
   async requestUpdate(incremental: boolean, area = { x: 0, y: 0, width: this.width, height: this.height }): Promise<void> {
     await this.conn.write(encodeUpdateRequest(incremental, area.x, area.y, area.width, area.height), {
       decode: `FramebufferUpdateRequest ${incremental ? 'incremental' : 'full'} ${area.width}×${area.height} at ${area.x},${area.y}`,
+    });
+  }
+
+  /** Asks the server to push updates of the whole screen as it changes (or to stop: it answers EndOfContinuousUpdates). */
+  async enableContinuousUpdates(enable: boolean): Promise<void> {
+    await this.conn.write(encodeEnableContinuousUpdates(enable, 0, 0, this.width, this.height), {
+      decode: `EnableContinuousUpdates ${enable ? 'on' : 'off'} ${this.width}×${this.height} at 0,0`,
     });
   }
 

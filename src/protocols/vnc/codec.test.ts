@@ -17,6 +17,9 @@ import {
   encodeSetEncodings,
   encodeSetPixelFormat,
   encodeUpdateRequest,
+  encodeEnableContinuousUpdates,
+  encodeClientFence,
+  FENCE,
   securityResultFrame,
   securityType33Frame,
   securityTypesFrame,
@@ -112,6 +115,10 @@ test('client messages: SetPixelFormat RGBX, SetEncodings, update request, key, p
   assert.equal(toHex(encodeClientCutText('é€')), '06000000' + '00000002' + 'e9' + '3f', 'Latin-1, and ? for what it lacks');
   assert.equal(toHex(encodeSetDesktopSize(320, 240, [{ id: 7, x: 0, y: 0, width: 320, height: 240, flags: 0 }])), 'fb00' + '0140' + '00f0' + '0100' + '00000007' + '0000' + '0000' + '0140' + '00f0' + '00000000');
   assert.deepEqual(encodingList({ encodings: ['tight', 'raw'], desktopSize: true, cursor: true, jpegQuality: 6, compressLevel: 2 }), [7, 0, -26, -254, -308, -223, -307, -239, -224]);
+  assert.deepEqual(encodingList({ encodings: ['zrle'], continuous: true }), [16, -313, -312, -224]);
+  // rfbproto 7.5.5 EnableContinuousUpdates and 7.5.4 ClientFence (BlockBefore | SyncNext, a 2-byte payload).
+  assert.equal(toHex(encodeEnableContinuousUpdates(true, 0, 0, 1280, 800)), '9601' + '0000' + '0000' + '0500' + '0320');
+  assert.equal(toHex(encodeClientFence(FENCE.blockBefore | FENCE.syncNext, Uint8Array.of(0xab, 0xcd))), 'f8000000' + '00000005' + '02' + 'abcd');
 });
 
 // ---- FramebufferUpdate (RFC 6143 7.6.1, 7.7) ----

@@ -282,7 +282,7 @@ export const Encoding = {
   compressLevel0: -256,
 } as const;
 
-const ENCODING_NAMES: Record<number, string> = { 0: 'Raw', 1: 'CopyRect', 2: 'RRE', 5: 'Hextile', 7: 'Tight', 16: 'ZRLE', [-223]: 'DesktopSize', [-224]: 'LastRect', [-239]: 'Cursor', [-307]: 'DesktopName', [-308]: 'ExtendedDesktopSize' };
+const ENCODING_NAMES: Record<number, string> = { 0: 'Raw', 1: 'CopyRect', 2: 'RRE', 5: 'Hextile', 7: 'Tight', 16: 'ZRLE', [-223]: 'DesktopSize', [-224]: 'LastRect', [-239]: 'Cursor', [-307]: 'DesktopName', [-308]: 'ExtendedDesktopSize', [-312]: 'Fence', [-313]: 'ContinuousUpdates' };
 
 export function encodingName(e: number): string {
   if (ENCODING_NAMES[e]) return ENCODING_NAMES[e];
@@ -307,6 +307,19 @@ export function encodeSetEncodings(encodings: readonly number[]): Uint8Array {
 
 export function encodeUpdateRequest(incremental: boolean, x: number, y: number, width: number, height: number): Uint8Array {
   return new ByteWriter(10).u8(3).u8(incremental ? 1 : 0).u16(x).u16(y).u16(width).u16(height).finish();
+}
+
+/** EnableContinuousUpdates (TigerVNC's extension, rfbproto 7.5.5): the server sends updates of the area as it changes, unasked. */
+export function encodeEnableContinuousUpdates(enable: boolean, x: number, y: number, width: number, height: number): Uint8Array {
+  return new ByteWriter(10).u8(150).u8(enable ? 1 : 0).u16(x).u16(y).u16(width).u16(height).finish();
+}
+
+/** Fence flags (rfbproto 7.5.4): what the sender asks of the stream around the fence. */
+export const FENCE = { blockBefore: 1, blockAfter: 2, syncNext: 4, request: 0x80000000 } as const;
+
+/** ClientFence: the answer to a server's fence request (its flags without `request`, its payload echoed). */
+export function encodeClientFence(flags: number, payload: Uint8Array): Uint8Array {
+  return new ByteWriter(9 + payload.length).u8(248).u8(0).u16(0).u32(flags >>> 0).u8(payload.length).bytes(payload).finish();
 }
 
 export function encodeKeyEvent(down: boolean, keysym: number): Uint8Array {

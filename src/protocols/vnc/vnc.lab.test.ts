@@ -168,33 +168,62 @@ test('vnc view: the first update draws the lab image; keys and clicks reach the 
   }
 });
 
-test('vnc view: CopyRect — an X client scrolls part of the screen and the viewer copies it from its own pixels', async () => {
-  // The benchmark's 1280×800 desktop, here with the lab image as a tiled background.
+/**
+ * A view of the benchmark's 1280×800 desktop showing the lab image as a tiled background, once the viewer has drawn
+ * all of it; `copy` moves a 100×100 square from the corner to (x, y) on the X server.
+ */
+async function tiledView(input: Record<string, unknown>) {
   const display = { DISPLAY: `:${desktopFacts.displays.vncBench}` };
-  const image = join(labDir, 'xvnc', 'lab-image.ppm');
-  execFileSync(PYTHON, [paintScript, 'still', image], { env: { ...process.env, ...display } });
+  execFileSync(PYTHON, [paintScript, 'still', join(labDir, 'xvnc', 'lab-image.ppm')], { env: { ...process.env, ...display } });
   const { width: w, height: h } = desktopFacts.bench;
   const tiled = (x: number, y: number) => labPixel(x % width, y % height);
-  const s = await openSession('vnc', 'view', { host: '127.0.0.1', port: p.vncBench, encodings: ['copyrect', 'raw'] });
+  const s = await openSession('vnc', 'view', { host: '127.0.0.1', port: p.vncBench, ...input });
+  const view = { s, fb: new Framebuffer(w, h), painted: 0 };
+  /** Draws what has arrived until the viewer's pixels are `expected` everywhere. */
+  const until = (what: string, expected: (x: number, y: number) => [number, number, number], each?: (update: Uint8Array) => void) =>
+    waitFor(what, () => {
+      for (let i = view.painted; i < s.data.length; i++) each?.(s.data[i]);
+      view.painted = paint(s, view.fb, view.painted);
+      return pixelMismatches({ width: w, height: h, rgba: view.fb.rgba }, expected).count === 0;
+    });
+  await s.next((m) => m.type === 'init');
+  await until('the tiled lab image', tiled);
+  const copy = (x: number, y: number) => {
+    execFileSync(PYTHON, [paintScript, 'copy', '0', '0', '100', '100', String(x), String(y)], { env: { ...process.env, ...display } });
+    return (px: number, py: number) => (px >= x && px < x + 100 && py >= y && py < y + 100 ? labPixel(px - x, py - y) : tiled(px, py));
+  };
+  /** Ends the session and answers its closing summary. */
+  const end = async () => {
+    s.send({ type: 'stop' });
+    return (await s.next((m) => m.type === 'end')).result;
+  };
+  return { s, until, copy, end };
+}
+
+test('vnc view: CopyRect — an X client scrolls part of the screen and the viewer copies it from its own pixels', async () => {
+  const v = await tiledView({ encodings: ['copyrect', 'raw'] });
   try {
-    await s.next((m) => m.type === 'init');
-    const fb = new Framebuffer(w, h);
-    let painted = 0;
-    await waitFor('the tiled lab image', () => {
-      painted = paint(s, fb, painted);
-      return pixelMismatches({ width: w, height: h, rgba: fb.rgba }, tiled).count === 0;
-    });
-    execFileSync(PYTHON, [paintScript, 'copy', '0', '0', '100', '100', '500', '400'], { env: { ...process.env, ...display } });
-    const moved = (x: number, y: number) => (x >= 500 && x < 600 && y >= 400 && y < 500 ? labPixel(x - 500, y - 400) : tiled(x, y));
     let copies = 0;
-    await waitFor('the copied area', () => {
-      for (let i = painted; i < s.data.length; i++) copies += decodeViewUpdate(s.data[i]).filter((o) => o.op === 'copy').length;
-      painted = paint(s, fb, painted);
-      return pixelMismatches({ width: w, height: h, rgba: fb.rgba }, moved).count === 0;
-    });
+    await v.until('the copied area', v.copy(500, 400), (update) => (copies += decodeViewUpdate(update).filter((o) => o.op === 'copy').length));
     assert.ok(copies > 0, 'the server sent CopyRect');
+    // The copy came unasked: TigerVNC announced ContinuousUpdates, the view enabled them and sent no more requests.
+    const end = await v.end();
+    assert.equal(end.continuous, true);
+    assert.ok(end.fences >= 1, `fence requests answered: ${end.fences}`);
   } finally {
-    s.close();
+    v.s.close();
+  }
+});
+
+test('vnc view: without continuous updates the view asks for each update, and a change on the screen still arrives', async () => {
+  const v = await tiledView({ encodings: ['copyrect', 'raw'], continuousUpdates: false });
+  try {
+    await v.until('the copied area', v.copy(300, 200));
+    const end = await v.end();
+    assert.equal(end.continuous, false);
+    assert.equal(end.fences, 0);
+  } finally {
+    v.s.close();
   }
 });
 
