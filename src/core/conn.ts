@@ -211,6 +211,18 @@ const CRLF = utf8('\r\n');
 /** How many of a server's first bytes a Conn keeps. */
 const FIRST_BYTES = 64;
 
+/** The least a growing read asks for: what an idle connection's pending read holds. */
+export const MIN_READ_BYTES = 4096;
+
+/**
+ * The size of the next read of a stream read in growing pieces: twice what the last read brought, from
+ * MIN_READ_BYTES up to `max`. A host reads into a buffer of the size asked (Workers): a quiet connection keeps a
+ * small one, a fast stream gets large ones, and a socket that returns little never costs a large buffer per read.
+ */
+export function nextReadSize(last: number, max: number): number {
+  return Math.min(max, Math.max(MIN_READ_BYTES, last * 2));
+}
+
 export class Conn {
   private transport: Transport;
   private readonly signalOf: () => AbortSignal;
@@ -283,7 +295,7 @@ export class Conn {
    */
   bulkReads(max: number): void {
     this.maxRead = max;
-    this.nextRead = Math.min(max, 4096);
+    this.nextRead = Math.min(max, MIN_READ_BYTES);
   }
 
   /** Waits for `p` unless the operation's deadline fires first. */
@@ -318,7 +330,7 @@ export class Conn {
       this.eof = true;
       return false;
     }
-    if (this.maxRead > 0) this.nextRead = Math.min(this.maxRead, Math.max(4096, chunk.length * 2));
+    if (this.maxRead > 0) this.nextRead = nextReadSize(chunk.length, this.maxRead);
     this.bytesIn += chunk.length;
     if (this.firstBytes.length < FIRST_BYTES) this.firstBytes = concat([this.firstBytes, chunk.subarray(0, FIRST_BYTES - this.firstBytes.length)]);
     if (this.received.length + chunk.length > this.maxBuffered) {

@@ -9,7 +9,7 @@
 import { concat } from '../bytes.ts';
 import { PortolanError, classify } from '../errors.ts';
 import { raceSignal } from '../runner.ts';
-import type { Transport, TransportInfo } from '../conn.ts';
+import { MIN_READ_BYTES, nextReadSize, type Transport, type TransportInfo } from '../conn.ts';
 import { TlsClient, type TlsClientConfig } from './client.ts';
 import { TlsError } from './errors.ts';
 import { AlertDescription } from './wire.ts';
@@ -17,12 +17,9 @@ import { AlertDescription } from './wire.ts';
 /** What a caller's read returns at most when it names no size: several full records. */
 const READ_BYTES = 64 * 1024;
 /**
- * What a read asks the plain transport for: 4 KiB at first, then twice what the last read brought, up to
- * MAX_PLAIN_READ. A host reads into a buffer of that size (Workers): a large buffer for a socket that returns a few
- * KiB at a time costs an allocation per read for nothing (with 64 KiB buffers on 4 KiB reads, the engine ran at half
- * the speed), and a small one for a fast stream costs a read per record.
+ * The most one read asks the plain transport for. Reads grow from 4 KiB with what they bring (`nextReadSize`): with
+ * 64 KiB buffers on a socket that returns 4 KiB at a time, the engine ran at half the speed.
  */
-const MIN_PLAIN_READ = 4096;
 const MAX_PLAIN_READ = 256 * 1024;
 
 export interface TlsTransport extends Transport {
@@ -42,10 +39,10 @@ export async function startTlsClient(plain: Transport, config: TlsClientConfig, 
     return flushing;
   };
   const abortable = <T>(p: Promise<T>): Promise<T> => (signal ? raceSignal(p, signal) : p);
-  let readSize = MIN_PLAIN_READ;
+  let readSize = MIN_READ_BYTES;
   const readPlain = async (): Promise<Uint8Array | null> => {
     const chunk = await plain.read(readSize);
-    if (chunk) readSize = Math.min(MAX_PLAIN_READ, Math.max(MIN_PLAIN_READ, chunk.length * 2));
+    if (chunk) readSize = nextReadSize(chunk.length, MAX_PLAIN_READ);
     return chunk;
   };
   try {
