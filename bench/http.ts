@@ -8,7 +8,7 @@ import { BENCH_VARS, buildBundle, removeBundle, startWorkerd } from './lib/worke
 import { runOperation } from '../src/core/runner.ts';
 import { webCrypto } from '../src/core/crypto.ts';
 import { NodeDialer } from '../src/hosts/node/dialer.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 
 const tiny = process.env.BENCH_TINY === '1';
 const REQUESTS = tiny ? 200 : 1000;

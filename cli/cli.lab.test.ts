@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ports } from '../lab/index.ts';
 import { foundationFacts } from '../lab/servers/foundation.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { workerUrl } from '../test/harness.ts';
 import { spawn } from 'node:child_process';
 import { BIN, startNodeHost, type RunningNodeHost } from '../test/node-host.ts';

@@ -10,7 +10,7 @@ import type { TranscriptEntry } from '../src/core/transcript.ts';
 import { nodeHostEnv, OPEN_POLICY } from '../src/hosts/node/env.ts';
 import { probeRuntime } from '../src/hosts/node/probe.ts';
 import { optionsFromEnv, startNodeHost } from '../src/hosts/node/server.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { operationProperties, parseCommand, remoteBase, type ParsedCommand } from './args.ts';
 import { EXIT_CODES, EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import { completeInput, hasField, promptPassword, wantsPassword } from './password.ts';

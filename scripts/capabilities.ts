@@ -2,7 +2,7 @@
 // `--check` fails when the file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CAPABILITIES } from '../src/core/capabilities.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { capabilityLegend, capabilityMatrix, type Status } from '../src/protocols/matrix/index.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,6 +1,6 @@
 // Generates docs/protocols.md from the registry; `--check` fails when the file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { operationSupport } from '../src/api/describe.ts';
 import { CAPABILITIES } from '../src/core/capabilities.ts';
 

@@ -1,7 +1,7 @@
 // The runner's deadline guarantee, as one scenario both hosts run (Node directly, workerd through a
 // test Worker): an operation whose promise never settles, over a connection whose close() never
 // settles, must still be answered at its deadline plus the close grace.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Dialer, Transport } from '../src/core/conn.ts';
 import { webCrypto } from '../src/core/crypto.ts';
 import { classify } from '../src/core/errors.ts';

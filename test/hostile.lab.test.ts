@@ -9,7 +9,7 @@ import { RUNTIME_CAPABILITIES } from '../src/core/capabilities.ts';
 import { OUTCOMES, httpStatus, type Outcome as OutcomeCode } from '../src/core/errors.ts';
 import type { DefinedOperation, Protocol } from '../src/core/protocol.ts';
 import { missingCapabilities } from '../src/core/runner.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { workerUrl } from './harness.ts';
 import { InputBuilder } from './inputs.ts';
 

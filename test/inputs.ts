@@ -1,7 +1,7 @@
 // A valid input for any operation, built from its schema: what the hostile-server corpus sends to every
 // operation of the registry. Fields with no obvious value carry `.meta({ examples: [...] })`; the
 // rest get the first of a few plain candidates their constraints accept.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DefinedOperation } from '../src/core/protocol.ts';
 
 type JsonSchema = {

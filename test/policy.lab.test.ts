@@ -72,7 +72,7 @@ async function sessionError(protocol: string, operation: string, input: Record<s
 }
 
 test('deployment policy: CODE_EXECUTION=off refuses every operation that runs code on the target, naming the setting', async () => {
-  const { protocols } = await import('../src/protocols/index.ts');
+  const { protocols } = await import('../src/protocols/all.ts');
   const runsCode = protocols.flatMap((p) => Object.values(p.operations).filter((op) => op.runsCode).map((op) => ({ protocol: p.id, op })));
   const names = runsCode.map((x) => `${x.protocol} ${x.op.name}`);
   for (const expected of ['jupyter execute', 'jupyter run', 'cdp evaluate', 'rserve eval', 'docker exec']) assert.ok(names.includes(expected), `${expected} is not marked runsCode (${names.join(', ')})`);

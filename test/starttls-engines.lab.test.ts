@@ -13,7 +13,7 @@ import { mailFacts } from '../lab/servers/mail.ts';
 import { natsFacts } from '../lab/servers/messaging-nats.ts';
 import { newsFacts } from '../lab/servers/news.ts';
 import { nodeFacts } from '../lab/servers/node.ts';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { call } from './harness.ts';
 
 type Engine = 'runtime' | 'portolan';

@@ -2,7 +2,7 @@
 // and on the Node host.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { protocols } from '../src/protocols/index.ts';
+import { protocols } from '../src/protocols/all.ts';
 import { workerUrl } from './harness.ts';
 import { startNodeHost, type RunningNodeHost } from './node-host.ts';
 

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { PortolanError, classify, httpStatus, InvalidInput } from '../core/errors.ts';
 import { runOperation, type HostEnv } from '../core/runner.ts';
 import type { Protocol, DefinedOperation } from '../core/protocol.ts';
+import type { ProtocolRegistry } from '../protocols/index.ts';
 import { describeProtocol, openApiDocument, runtimeSupport } from './describe.ts';
 import { capabilityMatrix } from '../protocols/matrix/index.ts';
 import { coerceQuery, shortRoute } from './short.ts';
@@ -19,7 +20,8 @@ export interface RateLimiter {
 
 export interface ApiOptions {
   env: HostEnv;
-  protocols: readonly Protocol[];
+  /** The protocols it serves, each evaluated when first asked for. */
+  registry: ProtocolRegistry;
   /** When set, every /api and short-route request must carry it. */
   accessToken?: string;
   rateLimiter?: RateLimiter;
@@ -48,7 +50,6 @@ export function errorResponse(c: Context, err: unknown): Response {
 
 export function createApp(opts: ApiOptions): Hono {
   const app = new Hono();
-  const byId = new Map(opts.protocols.map((p) => [p.id, p]));
 
   app.onError(async (err, c) => {
     await discardUnread(c.req.raw, DRAIN_LIMIT_BYTES);
@@ -81,14 +82,17 @@ export function createApp(opts: ApiOptions): Hono {
     }
   };
 
-  app.get('/', (c) => c.text(textIndex(new URL(c.req.url).origin, opts.env.dialer.runtime, opts.protocols)));
+  app.get('/', async (c) => c.text(textIndex(new URL(c.req.url).origin, opts.env.dialer.runtime, await opts.registry.all())));
 
-  app.get('/api/protocols', (c) => c.json({ runtime: opts.env.dialer.runtime, protocols: opts.protocols.map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
-  app.get('/api/openapi.json', (c) => c.json(openApiDocument(opts.protocols)));
+  app.get('/api/protocols', async (c) => c.json({ runtime: opts.env.dialer.runtime, protocols: (await opts.registry.all()).map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
+  app.get('/api/openapi.json', async (c) => c.json(openApiDocument(await opts.registry.all())));
   app.get('/api/runtime', (c) =>
     c.json({ runtime: opts.env.dialer.runtime, capabilities: [...opts.env.dialer.capabilities], ...opts.runtimeInfo }),
   );
-  app.get('/api/capabilities', (c) => c.json({ ...runtimeSupport(opts.protocols), matrix: capabilityMatrix(opts.protocols) }));
+  app.get('/api/capabilities', async (c) => {
+    const protocols = await opts.registry.all();
+    return c.json({ ...runtimeSupport(protocols), matrix: capabilityMatrix(protocols) });
+  });
 
   if (opts.acceptWebSocket) {
     app.get('/api/tunnel', async (c) => {
@@ -97,8 +101,8 @@ export function createApp(opts: ApiOptions): Hono {
     });
   }
 
-  const lookup = (protocolId: string, opName: string): [Protocol, DefinedOperation] => {
-    const p = byId.get(protocolId);
+  const lookup = async (protocolId: string, opName: string): Promise<[Protocol, DefinedOperation]> => {
+    const p = await opts.registry.load(protocolId);
     if (!p) throw InvalidInput.field('protocol', `unknown protocol ${JSON.stringify(protocolId)}; GET /api/protocols lists them`);
     const op = p.operations[opName];
     if (!op) throw InvalidInput.field('operation', `${p.id} has no operation ${JSON.stringify(opName)}; it has ${Object.keys(p.operations).join(', ')}`);
@@ -106,7 +110,7 @@ export function createApp(opts: ApiOptions): Hono {
   };
 
   app.post('/api/:protocol/:operation', async (c) => {
-    const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
+    const [p, op] = await lookup(c.req.param('protocol'), c.req.param('operation'));
     const transcript = ['1', 'true'].includes(c.req.query('transcript') ?? '');
     const boundary = multipartBoundary(c.req.header('content-type'));
     if (boundary !== undefined) {
@@ -142,7 +146,7 @@ export function createApp(opts: ApiOptions): Hono {
   });
 
   app.get('/api/:protocol/:operation', async (c) => {
-    const [p, op] = lookup(c.req.param('protocol'), c.req.param('operation'));
+    const [p, op] = await lookup(c.req.param('protocol'), c.req.param('operation'));
     if (!op.session && !op.transfer) throw InvalidInput.field('method', `use POST /api/${p.id}/${op.name} with a JSON body`);
     if (!opts.acceptWebSocket) throw new PortolanError('unsupported_runtime', 'this host serves no WebSocket sessions');
     await limited(c, c.req.query('host'));
@@ -155,7 +159,7 @@ export function createApp(opts: ApiOptions): Hono {
   });
 
   app.get('/:protocol/:target/:extra{.*}?', async (c) => {
-    const p = byId.get(c.req.param('protocol'));
+    const p = await opts.registry.load(c.req.param('protocol'));
     if (!p) return c.notFound();
     await limited(c, c.req.param('target'));
     return shortRoute(c, opts.env, p);

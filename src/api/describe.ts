@@ -1,5 +1,5 @@
 // Descriptions generated from the declarations: /api/protocols, /api/openapi.json, /api/capabilities.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAPABILITIES, RUNTIME_CAPABILITIES, unsupportedReasons } from '../core/capabilities.ts';
 import type { Capability, TlsMode } from '../core/conn.ts';
 import type { DefinedOperation, Protocol } from '../core/protocol.ts';

@@ -29,7 +29,7 @@
 //     last message, and go on at its next one; more than that waiting for TCP closes with 4003. A tunnel
 //     held at either edge for the idle time closes with 4004, saying which (docs/tunnel.md "Binary mode").
 import type { Context } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { classify, InvalidInput, PortolanError } from '../core/errors.ts';
 import type { Transport } from '../core/conn.ts';
 import { connectFailure, fieldIssues, type HostEnv } from '../core/runner.ts';

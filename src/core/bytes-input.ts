@@ -1,5 +1,5 @@
 // Bytes in API inputs and outputs: text (UTF-8), {"base64": ...} or {"hex": ...} in; bytesJson's shape out.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromHex, utf8 } from './bytes.ts';
 import { InvalidInput } from './errors.ts';
 

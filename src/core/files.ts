@@ -10,7 +10,7 @@
 // answers JSON. An upload reads `ctx.upload` (present when the caller sent the bytes as a stream) chunk by
 // chunk until null, or a `memorySource` over the JSON form's content. The runner wraps both ends so every
 // wait obeys the operation's deadline (`guardDownload`, `guardUpload`).
-import { z } from 'zod';
+import * as z from 'zod';
 import { concat, fromBase64, utf8 } from './bytes.ts';
 import { PortolanError, InvalidInput } from './errors.ts';
 

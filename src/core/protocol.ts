@@ -1,6 +1,6 @@
 // One declaration per protocol (ARCHITECTURE.md "One declaration per protocol"):
 // routes, OpenAPI, forms, CLI flags, docs rows and refusals are generated from it.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Capability, ClientCertificate, Conn, TlsMode, TlsVersion } from './conn.ts';
 import type { DatagramConn } from './datagram.ts';
 import { MAX_TRANSFER_TIMEOUT_MS, type DownloadTarget, type TransferSpec, type UploadSource } from './files.ts';
@@ -432,10 +432,13 @@ export function defineProtocol(spec: ProtocolSpec): Protocol {
           .describe('TLS: off, implicit (TLS from the first byte) or starttls (upgrade in the protocol)'),
       ),
     };
-    const schema = z.object({ ...target, ...(hasTls(spec) ? tlsFields : {}), via: jumpHostField, ...op.input.shape }).strict();
     const unknownPrimary = (op.primary ?? []).filter((field) => !(field in op.input.shape) && field !== 'tls');
     if (unknownPrimary.length > 0) throw new TypeError(`${spec.id}.${name}: primary names ${unknownPrimary.join(', ')}, which the input lacks`);
-    operations[name] = { ...op, name, schema: schema as unknown as AnyObject, primary: op.primary ?? defaultPrimary(op.input.shape) };
+    // The full schema is built when first used: an isolate that never runs or describes an operation never holds it
+    // (hundreds of them were half the Worker's heap, which every garbage collection walks: bench/gc.ts).
+    let schema: AnyObject | undefined;
+    const full = () => (schema ??= z.object({ ...target, ...(hasTls(spec) ? tlsFields : {}), via: jumpHostField, ...op.input.shape }).strict() as unknown as AnyObject);
+    operations[name] = Object.defineProperty({ ...op, name, primary: op.primary ?? defaultPrimary(op.input.shape) }, 'schema', { get: full, enumerable: true }) as DefinedOperation;
   }
   for (const op of Object.values(operations)) {
     if (op.cancel && !operations[op.cancel.operation]) throw new TypeError(`${spec.id}.${op.name}: cancel names no operation ${op.cancel.operation}`);

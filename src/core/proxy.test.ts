@@ -2,7 +2,7 @@
 // both hops, and bytes the proxy relayed with its go-ahead reach the operation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from './protocol.ts';
 import { runOperation } from './runner.ts';
 import type { ProxyHandshake } from './proxy.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from './protocol.ts';
 import { runOperation } from './runner.ts';
 import { PortolanError } from './errors.ts';

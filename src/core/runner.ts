@@ -1,6 +1,6 @@
 // The session runner: validates input, checks capabilities, owns the deadline,
 // hands out guarded connections and closes every one of them in `finally`.
-import { z } from 'zod';
+import * as z from 'zod';
 import { unsupportedReasons } from './capabilities.ts';
 import { Conn, joinHostPort, splitHostPort, type Capability, type Dialer, type TlsMode } from './conn.ts';
 import { DatagramConn } from './datagram.ts';

@@ -1,117 +1,153 @@
-// The registry: the one list of every protocol. Adding a protocol adds one line here.
+// The registry: the one list of every protocol, in the order lists show them. Adding a protocol adds one line here.
+// A protocol's module is evaluated when first used (its schemas are most of a Worker's heap, which every garbage
+// collection walks: bench/gc.ts), so an isolate holds only the protocols it has served.
 import type { Protocol } from '../core/protocol.ts';
-import activemq from './activemq/index.ts';
-import adb from './adb/index.ts';
-import ajp from './ajp/index.ts';
-import amqp from './amqp/index.ts';
-import banner from './banner/index.ts';
-import beanstalkd from './beanstalkd/index.ts';
-import bgp from './bgp/index.ts';
-import ldp from './ldp/index.ts';
-import cdp from './cdp/index.ts';
-import chargen from './chargen/index.ts';
-import cvs from './cvs/index.ts';
-import dap from './dap/index.ts';
-import daytime from './daytime/index.ts';
-import dcerpc from './dcerpc/index.ts';
-import smb from './smb/index.ts';
-import managesieve from './managesieve/index.ts';
-import nntp from './nntp/index.ts';
-import rsync from './rsync/index.ts';
-import portmapper from './portmapper/index.ts';
-import nfs from './nfs/index.ts';
-import clamav from './clamav/index.ts';
-import nbd from './nbd/index.ts';
-import ninep from './9p/index.ts';
-import iscsi from './iscsi/index.ts';
-import bittorrent from './bittorrent/index.ts';
-import spamd from './spamd/index.ts';
-import diameter from './diameter/index.ts';
-import dict from './dict/index.ts';
-import discard from './discard/index.ts';
-import dns from './dns/index.ts';
-import docker from './docker/index.ts';
-import epmd from './epmd/index.ts';
-import echo from './echo/index.ts';
-import etcd from './etcd/index.ts';
-import fastcgi from './fastcgi/index.ts';
-import finger from './finger/index.ts';
-import ftp from './ftp/index.ts';
-import gearman from './gearman/index.ts';
-import git from './git/index.ts';
-import jdwp from './jdwp/index.ts';
-import gopher from './gopher/index.ts';
-import graphite from './graphite/index.ts';
-import haproxy from './haproxy/index.ts';
-import grpc from './grpc/index.ts';
-import http from './http/index.ts';
-import http2 from './http2/index.ts';
-import httpproxy from './httpproxy/index.ts';
-import ident from './ident/index.ts';
-import identify from './identify/index.ts';
-import ike from './ike/index.ts';
-import imap from './imap/index.ts';
-import jsonrpc from './jsonrpc/index.ts';
-import kafka from './kafka/index.ts';
-import kerberos from './kerberos/index.ts';
-import l2tp from './l2tp/index.ts';
-import ldap from './ldap/index.ts';
-import lmtp from './smtp/lmtp.ts';
-import jupyter from './jupyter/index.ts';
-import lsp from './lsp/index.ts';
-import memcached from './memcached/index.ts';
-import mqtt from './mqtt/index.ts';
-import mysql from './mysql/index.ts';
-import nats from './nats/index.ts';
-import netbios from './netbios/index.ts';
-import ntp from './ntp/index.ts';
-import openflow from './openflow/index.ts';
-import openvpn from './openvpn/index.ts';
-import ping from './ping/index.ts';
-import pop3 from './pop3/index.ts';
-import ports from './ports/index.ts';
-import postgres from './postgres/index.ts';
-import pptp from './pptp/index.ts';
-import qotd from './qotd/index.ts';
-import radius from './radius/index.ts';
-import rdp from './rdp/index.ts';
-import rabbitmq from './rabbitmq/index.ts';
-import redis from './redis/index.ts';
-import rexec from './rsh/rexec.ts';
-import rmi from './rmi/index.ts';
-import rserve from './rserve/index.ts';
-import rip from './rip/index.ts';
-import rlogin from './rsh/rlogin.ts';
-import rsh from './rsh/index.ts';
-import shadowsocks from './shadowsocks/index.ts';
-import sip from './sip/index.ts';
-import smpp from './smpp/index.ts';
-import smtp from './smtp/index.ts';
-import snmp from './snmp/index.ts';
-import snpp from './snpp/index.ts';
-import soap from './soap/index.ts';
-import socks from './socks/index.ts';
-import spice from './spice/index.ts';
-import ssdp from './ssdp/index.ts';
-import ssh from './ssh/index.ts';
-import statsd from './statsd/index.ts';
-import stomp from './stomp/index.ts';
-import stun from './stun/index.ts';
-import svn from './svn/index.ts';
-import tftp from './tftp/index.ts';
-import tacacs from './tacacs/index.ts';
-import telnet from './telnet/index.ts';
-import thrift from './thrift/index.ts';
-import time from './time/index.ts';
-import torcontrol from './torcontrol/index.ts';
-import uwsgi from './uwsgi/index.ts';
-import varnish from './varnish/index.ts';
-import tls from './tls/index.ts';
-import vnc from './vnc/index.ts';
-import x11 from './x11/index.ts';
-import websocket from './websocket/index.ts';
-import whois from './whois/index.ts';
-import zookeeper from './zookeeper/index.ts';
-import zmtp from './zmtp/index.ts';
 
-export const protocols: readonly Protocol[] = [ping, ports, banner, identify, echo, discard, chargen, qotd, daytime, time, finger, ftp, gopher, dict, whois, ldap, kerberos, radius, ident, dcerpc, netbios, diameter, tacacs, graphite, postgres, mysql, redis, memcached, mqtt, amqp, stomp, activemq, rabbitmq, smtp, lmtp, imap, pop3, ssh, dns, ntp, snmp, tftp, http, http2, grpc, websocket, rdp, vnc, x11, spice, tls, telnet, rsh, rlogin, rexec, statsd, sip, ssdp, rip, haproxy, varnish, fastcgi, uwsgi, ajp, zookeeper, git, jsonrpc, soap, etcd, svn, docker, socks, httpproxy, torcontrol, stun, shadowsocks, bgp, ldp, pptp, l2tp, openflow, openvpn, ike, epmd, adb, cvs, jdwp, rmi, lsp, dap, rserve, thrift, cdp, jupyter, nats, beanstalkd, gearman, zmtp, snpp, smpp, kafka, smb, managesieve, clamav, spamd, nntp, rsync, portmapper, nfs, nbd, ninep, iscsi, bittorrent];
+const modules: Record<string, () => Promise<{ default: Protocol }>> = {
+  ping: () => import('./ping/index.ts'),
+  ports: () => import('./ports/index.ts'),
+  banner: () => import('./banner/index.ts'),
+  identify: () => import('./identify/index.ts'),
+  echo: () => import('./echo/index.ts'),
+  discard: () => import('./discard/index.ts'),
+  chargen: () => import('./chargen/index.ts'),
+  qotd: () => import('./qotd/index.ts'),
+  daytime: () => import('./daytime/index.ts'),
+  time: () => import('./time/index.ts'),
+  finger: () => import('./finger/index.ts'),
+  ftp: () => import('./ftp/index.ts'),
+  gopher: () => import('./gopher/index.ts'),
+  dict: () => import('./dict/index.ts'),
+  whois: () => import('./whois/index.ts'),
+  ldap: () => import('./ldap/index.ts'),
+  kerberos: () => import('./kerberos/index.ts'),
+  radius: () => import('./radius/index.ts'),
+  ident: () => import('./ident/index.ts'),
+  dcerpc: () => import('./dcerpc/index.ts'),
+  netbios: () => import('./netbios/index.ts'),
+  diameter: () => import('./diameter/index.ts'),
+  tacacs: () => import('./tacacs/index.ts'),
+  graphite: () => import('./graphite/index.ts'),
+  postgres: () => import('./postgres/index.ts'),
+  mysql: () => import('./mysql/index.ts'),
+  redis: () => import('./redis/index.ts'),
+  memcached: () => import('./memcached/index.ts'),
+  mqtt: () => import('./mqtt/index.ts'),
+  amqp: () => import('./amqp/index.ts'),
+  stomp: () => import('./stomp/index.ts'),
+  activemq: () => import('./activemq/index.ts'),
+  rabbitmq: () => import('./rabbitmq/index.ts'),
+  smtp: () => import('./smtp/index.ts'),
+  lmtp: () => import('./smtp/lmtp.ts'),
+  imap: () => import('./imap/index.ts'),
+  pop3: () => import('./pop3/index.ts'),
+  ssh: () => import('./ssh/index.ts'),
+  dns: () => import('./dns/index.ts'),
+  ntp: () => import('./ntp/index.ts'),
+  snmp: () => import('./snmp/index.ts'),
+  tftp: () => import('./tftp/index.ts'),
+  http: () => import('./http/index.ts'),
+  http2: () => import('./http2/index.ts'),
+  grpc: () => import('./grpc/index.ts'),
+  websocket: () => import('./websocket/index.ts'),
+  rdp: () => import('./rdp/index.ts'),
+  vnc: () => import('./vnc/index.ts'),
+  x11: () => import('./x11/index.ts'),
+  spice: () => import('./spice/index.ts'),
+  tls: () => import('./tls/index.ts'),
+  telnet: () => import('./telnet/index.ts'),
+  rsh: () => import('./rsh/index.ts'),
+  rlogin: () => import('./rsh/rlogin.ts'),
+  rexec: () => import('./rsh/rexec.ts'),
+  statsd: () => import('./statsd/index.ts'),
+  sip: () => import('./sip/index.ts'),
+  ssdp: () => import('./ssdp/index.ts'),
+  rip: () => import('./rip/index.ts'),
+  haproxy: () => import('./haproxy/index.ts'),
+  varnish: () => import('./varnish/index.ts'),
+  fastcgi: () => import('./fastcgi/index.ts'),
+  uwsgi: () => import('./uwsgi/index.ts'),
+  ajp: () => import('./ajp/index.ts'),
+  zookeeper: () => import('./zookeeper/index.ts'),
+  git: () => import('./git/index.ts'),
+  jsonrpc: () => import('./jsonrpc/index.ts'),
+  soap: () => import('./soap/index.ts'),
+  etcd: () => import('./etcd/index.ts'),
+  svn: () => import('./svn/index.ts'),
+  docker: () => import('./docker/index.ts'),
+  socks: () => import('./socks/index.ts'),
+  httpproxy: () => import('./httpproxy/index.ts'),
+  torcontrol: () => import('./torcontrol/index.ts'),
+  stun: () => import('./stun/index.ts'),
+  shadowsocks: () => import('./shadowsocks/index.ts'),
+  bgp: () => import('./bgp/index.ts'),
+  ldp: () => import('./ldp/index.ts'),
+  pptp: () => import('./pptp/index.ts'),
+  l2tp: () => import('./l2tp/index.ts'),
+  openflow: () => import('./openflow/index.ts'),
+  openvpn: () => import('./openvpn/index.ts'),
+  ike: () => import('./ike/index.ts'),
+  epmd: () => import('./epmd/index.ts'),
+  adb: () => import('./adb/index.ts'),
+  cvs: () => import('./cvs/index.ts'),
+  jdwp: () => import('./jdwp/index.ts'),
+  rmi: () => import('./rmi/index.ts'),
+  lsp: () => import('./lsp/index.ts'),
+  dap: () => import('./dap/index.ts'),
+  rserve: () => import('./rserve/index.ts'),
+  thrift: () => import('./thrift/index.ts'),
+  cdp: () => import('./cdp/index.ts'),
+  jupyter: () => import('./jupyter/index.ts'),
+  nats: () => import('./nats/index.ts'),
+  beanstalkd: () => import('./beanstalkd/index.ts'),
+  gearman: () => import('./gearman/index.ts'),
+  zmtp: () => import('./zmtp/index.ts'),
+  snpp: () => import('./snpp/index.ts'),
+  smpp: () => import('./smpp/index.ts'),
+  kafka: () => import('./kafka/index.ts'),
+  smb: () => import('./smb/index.ts'),
+  managesieve: () => import('./managesieve/index.ts'),
+  clamav: () => import('./clamav/index.ts'),
+  spamd: () => import('./spamd/index.ts'),
+  nntp: () => import('./nntp/index.ts'),
+  rsync: () => import('./rsync/index.ts'),
+  portmapper: () => import('./portmapper/index.ts'),
+  nfs: () => import('./nfs/index.ts'),
+  nbd: () => import('./nbd/index.ts'),
+  '9p': () => import('./9p/index.ts'),
+  iscsi: () => import('./iscsi/index.ts'),
+  bittorrent: () => import('./bittorrent/index.ts'),
+};
+
+/** Every protocol id, in registry order. */
+export const protocolIds: readonly string[] = Object.keys(modules);
+
+const loaded = new Map<string, Promise<Protocol>>();
+
+/** The protocol with this id, evaluated on first use; undefined for an id the registry lacks. */
+export function loadProtocol(id: string): Promise<Protocol> | undefined {
+  if (!Object.hasOwn(modules, id)) return undefined;
+  let p = loaded.get(id);
+  if (!p) {
+    p = modules[id]!().then(({ default: protocol }) => {
+      if (protocol.id !== id) throw new TypeError(`the registry's ${id} loads ${protocol.id}`);
+      return protocol;
+    });
+    loaded.set(id, p);
+  }
+  return p;
+}
+
+/** Every protocol, in registry order. */
+export function loadProtocols(): Promise<readonly Protocol[]> {
+  return Promise.all(protocolIds.map((id) => loadProtocol(id)!));
+}
+
+/** The registry as the API serves it: ids without evaluating anything, one protocol, or all of them. */
+export interface ProtocolRegistry {
+  readonly ids: readonly string[];
+  load(id: string): Promise<Protocol> | undefined;
+  all(): Promise<readonly Protocol[]>;
+}
+
+export const registry: ProtocolRegistry = { ids: protocolIds, load: loadProtocol, all: loadProtocols };

@@ -18,9 +18,8 @@ import { createApp, wantsTextIndex, type RateLimiter } from '../../api/app.ts';
 import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
-import type { Protocol } from '../../core/protocol.ts';
 import { parseCodeExecution, parsePolicy } from '../../guard/index.ts';
-import { protocols as registry } from '../../protocols/index.ts';
+import { registry } from '../../protocols/index.ts';
 import { serveAsset } from './assets.ts';
 import { nodeHostEnv } from './env.ts';
 import { BodyTooLarge, sendResponse, toRequest, writeRawResponse } from './http.ts';
@@ -44,7 +43,6 @@ export interface NodeHostOptions {
   assetsDir?: string;
   /** Take the client address from X-Forwarded-For (behind a proxy you run). */
   trustProxy?: boolean;
-  protocols?: readonly Protocol[];
   /** A probe result to use instead of probing (tests). */
   probe?: RuntimeProbe;
   /** The Worker's tunnel variables: TUNNEL_IDLE_MS, TUNNEL_QUOTA_BYTES, TUNNEL_BINARY_BUFFER_BYTES. */
@@ -176,7 +174,6 @@ function deferredSocket(): ServerSocket & { attach(ws: WebSocket): void } {
 }
 
 export async function startNodeHost(opts: NodeHostOptions = {}): Promise<RunningNodeHost> {
-  const protocols = opts.protocols ?? registry;
   const probe = opts.probe ?? (await probeRuntime());
   const policy = parsePolicy({ ALLOW_TARGETS: opts.allowTargets });
   const codeExecution = parseCodeExecution(opts.codeExecution);
@@ -202,7 +199,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
 
   const app = createApp({
     env,
-    protocols,
+    registry,
     accessToken: opts.accessToken || undefined,
     rateLimiter: clientBucket || targetBucket ? memoryRateLimiter(clientBucket, targetBucket) : undefined,
     clientAddress: (c) => {
@@ -221,7 +218,7 @@ export async function startNodeHost(opts: NodeHostOptions = {}): Promise<Running
     },
   });
 
-  const protocolIds = new Set(protocols.map((p) => p.id));
+  const protocolIds = new Set(registry.ids);
   const handle = async (request: Request, remoteAddress: string): Promise<Response> => {
     const url = new URL(request.url);
     const first = url.pathname.split('/')[1] ?? '';

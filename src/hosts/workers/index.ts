@@ -4,7 +4,7 @@ import { createApp, wantsTextIndex } from '../../api/app.ts';
 import { tunnelLimitsFrom } from '../../api/tunnel.ts';
 import type { ServerSocket, WebSocketAcceptor } from '../../api/websocket.ts';
 import { webCrypto } from '../../core/crypto.ts';
-import { protocols } from '../../protocols/index.ts';
+import { registry } from '../../protocols/index.ts';
 import { createGuard, parseCodeExecution, parsePolicy } from '../../guard/index.ts';
 import { dohWireResolver } from '../../protocols/dns/resolver.ts';
 import { sshJumpHost } from '../../protocols/ssh/jump.ts';
@@ -90,7 +90,7 @@ function appFor(env: Env) {
   const rateLimiter = env.RATE_LIMITER && (clientBucket || targetBucket) ? durableObjectLimiter(env.RATE_LIMITER, clientBucket, targetBucket) : undefined;
   const app = createApp({
     env: { dialer, guard, crypto, codecs: zlibCodecs, jump: sshJumpHost, proxy: proxyHandshake, codeExecution },
-    protocols,
+    registry,
     accessToken: env.ACCESS_TOKEN || undefined,
     rateLimiter,
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? 'local',
@@ -105,7 +105,7 @@ function appFor(env: Env) {
   return app;
 }
 
-const protocolIds = new Set(protocols.map((p) => p.id));
+const protocolIds = new Set(registry.ids);
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

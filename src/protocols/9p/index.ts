@@ -1,6 +1,6 @@
 // 9P: version negotiation (9P2000.L, 9P2000.u, 9P2000), attach, and files by path: stat, list, read (streamed),
 // write (from an upload), mkdir, remove.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, RangeNotSatisfiable } from '../../core/files.ts';

@@ -1,6 +1,6 @@
 // Apache ActiveMQ's OpenWire: the WireFormatInfo negotiation (version, tight encoding, caching, frame and
 // inactivity limits, provider name and version) and the broker's BrokerInfo (name, id, URL, network peers).
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64 } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

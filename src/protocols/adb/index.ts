@@ -1,6 +1,6 @@
 // ADB, the Android Debug Bridge host protocol: the adb server's version, its devices, connecting TCP
 // devices, and a track-devices session that shows every change of the device list.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { readBlock, request } from './client.ts';

@@ -1,6 +1,6 @@
 // AJP13 (Apache Tomcat Connectors "AJP Protocol Reference"): the protocol web servers speak to servlet
 // containers: CPING/CPONG health, and a forwarded HTTP request with headers, attributes and a body.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { AuthError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // AMQP 0-9-1 (RabbitMQ and other brokers): server properties, declare/inspect, publish with mandatory and
 // publisher confirms, basic.get, consumers as live sessions with prefetch and acknowledgements, delete and purge.
-import { z } from 'zod';
+import * as z from 'zod';
 import { concat, fromUtf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Banner grab: what a server says first (or after a probe), with a guess at what it is.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromLatin1, toHex, utf8 } from '../../core/bytes.ts';
 import { classify } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

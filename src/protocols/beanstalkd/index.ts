@@ -1,5 +1,5 @@
 // beanstalkd (doc/protocol.txt, 1.12): tubes and their stats, put with priority/delay/ttr, reserve with timeout and what to do with the job, delete, kick, peek, pause.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '../../core/bytes-input.ts';
 import { InvalidInput } from '../../core/errors.ts';

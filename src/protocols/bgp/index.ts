@@ -1,6 +1,6 @@
 // BGP-4 (RFC 4271): open a session with a peer that is configured for us — its OPEN and capabilities,
 // the NOTIFICATION it answers with when it is not — and the routes it announces within a time window.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Conn } from '../../core/conn.ts';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,7 +1,7 @@
 // BitTorrent peer wire: the handshake for an info hash, the extension handshake (BEP 10: client name,
 // extensions, metadata size), and what the peer says it has (bitfield, have, HAVE_ALL/HAVE_NONE). Trackers: announce
 // and scrape over HTTP (BEP 3, 23, 7, 48) and over UDP on hosts that have it (BEP 15).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromHex, fromLatin1, fromUtf8, isPrintableAscii, toHex, utf8 } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

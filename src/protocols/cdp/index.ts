@@ -1,6 +1,6 @@
 // Chrome DevTools Protocol and Node's inspector: the discovery endpoints, then evaluate, screenshot, navigate and
 // a console session over the target's WebSocket.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64 } from '../../core/bytes.ts';
 import { PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Character Generator Protocol, RFC 864: the server streams characters until the client hangs up.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromLatin1 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { checkStream } from './codec.ts';

@@ -1,5 +1,5 @@
 // ClamAV's clamd over TCP (clamd(8)): PING, VERSION, STATS, and INSTREAM scans of uploaded content.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Conn } from '../../core/conn.ts';
 import { classify, ProtocolError, ServerError } from '../../core/errors.ts';
 import { inlineContent, memorySource } from '../../core/files.ts';

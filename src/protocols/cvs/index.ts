@@ -1,5 +1,5 @@
 // CVS pserver: log in, the server's version and the requests it accepts, and rls listings of the repository.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { authenticate, send, start, type Login } from './client.ts';
 import { identification } from './identify.ts';

@@ -1,6 +1,6 @@
 // Debug Adapter Protocol over TCP: initialize, and the adapter's capabilities and the events it sends first.
 // Messages use the LSP base protocol (Content-Length header, JSON body); see ../lsp/codec.ts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { encodeMessage, messageFrame } from '../lsp/codec.ts';

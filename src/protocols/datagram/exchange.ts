@@ -8,7 +8,7 @@
 import { PortolanError, classify } from '../../core/errors.ts';
 import type { DatagramConn, DatagramPeer } from '../../core/datagram.ts';
 import type { OperationContext } from '../../core/protocol.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface RetryPolicy {
   /** Retransmissions after the first try. */

@@ -1,5 +1,5 @@
 // Daytime Protocol, RFC 867: the server sends the date and time as text, then closes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { MAX_DAYTIME_BYTES, daytimeText, parseDaytime } from './codec.ts';
 import { identification } from './identify.ts';

@@ -1,6 +1,6 @@
 // DCE/RPC over TCP (ncacn_ip_tcp), C706 and [MS-RPCE]: bind to an interface with or without NTLMSSP (NTLMv2,
 // [MS-NLMP]), and the endpoint mapper's ept_lookup listing every registered interface with its binding.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { RpcConnection, type BindOutcome } from './client.ts';

@@ -1,5 +1,5 @@
 // Diameter base protocol (RFC 6733) over TCP and TLS/TCP: capabilities exchange, device watchdog, disconnect.
-import { z } from 'zod';
+import * as z from 'zod';
 import { splitHostPort, type Conn } from '../../core/conn.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

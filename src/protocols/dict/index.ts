@@ -1,5 +1,5 @@
 // DICT, RFC 2229: dictionary lookups (DEFINE, MATCH, SHOW DB, SHOW STRAT).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import type { Conn } from '../../core/conn.ts';
 import { quote } from './codec.ts';

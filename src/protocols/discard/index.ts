@@ -1,5 +1,5 @@
 // Discard Protocol, RFC 863: the server throws away everything it receives and never answers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import { classify, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

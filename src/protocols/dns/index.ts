@@ -1,7 +1,7 @@
 // DNS, RFC 1034/1035: queries over TCP (RFC 7766), TLS (RFC 7858), HTTPS (RFC 8484) and, on hosts with
 // datagrams, UDP; zone transfers (RFC 5936, RFC 1995); trace, compare, reverse; mDNS (RFC 6762) and LLMNR
 // (RFC 4795) message forms.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput, PortolanError, TargetBlocked, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { buildQuery, decodeMessage, describeMessage, type DnsMessage, type EdnsRequest } from './codec.ts';

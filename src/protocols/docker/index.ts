@@ -1,6 +1,6 @@
 // Docker Engine API (v1.41, and Podman's Docker-compatible service): version, info, containers, images, logs
 // with the multiplexed stream decoded, and exec, over TCP or TLS with a client certificate (Node host).
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson } from '../../core/bytes.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Echo Protocol, RFC 862: the server sends back every byte it receives.
-import { z } from 'zod';
+import * as z from 'zod';
 import { equalBytes, fromHex, fromUtf8, toHex, utf8 } from '../../core/bytes.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

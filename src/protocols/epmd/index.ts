@@ -1,5 +1,5 @@
 // EPMD, the Erlang Port Mapper Daemon: which Erlang nodes run on a host and where they listen.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { namesRequest, parseNames, port2Frame, portPleaseRequest } from './codec.ts';

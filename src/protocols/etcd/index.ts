@@ -1,5 +1,5 @@
 // etcd v3 API over gRPC (etcd 3.4 rpc.proto): keys, leases, watches, members, status, user/password auth.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, fromBase64, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel } from '../../core/protocol.ts';

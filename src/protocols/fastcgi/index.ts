@@ -1,6 +1,6 @@
 // FastCGI (the FastCGI Specification 1.0): Responder requests to an application server (php-fpm, fcgiwrap...)
 // with CGI parameters (RFC 3875) built from an HTTP-like request, and the GET_VALUES management query.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

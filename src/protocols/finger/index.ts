@@ -1,5 +1,5 @@
 // Finger User Information Protocol, RFC 1288: one query line, a free-form answer, then the server closes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { buildQuery } from './codec.ts';

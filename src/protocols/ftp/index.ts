@@ -1,5 +1,5 @@
 // FTP, RFC 959, with FTPS (RFC 2228, RFC 4217: AUTH TLS and implicit TLS on 990), FEAT (RFC 2389), EPSV (RFC 2428), RFC 3659 (SIZE, MDTM, REST, MLST, MLSD) and UTF-8 names (RFC 2640).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { baseName, inlineContent, memorySource, tapSink } from '../../core/files.ts';

@@ -1,5 +1,5 @@
 // Gearman (gearman.org "Protocol"; gearmand administrative protocol): submit jobs in the foreground or background, ask their status, list functions and workers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, fromLatin1 } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '../../core/bytes-input.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';

@@ -1,5 +1,5 @@
 // The git:// protocol (git daemon): refs, history and files of a repository read over protocol v2, or v0.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Gopher, RFC 1436: send a selector line, read a menu, a text file or binary until the server closes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { formatMenu, parseMenu, parseText } from './codec.ts';

@@ -1,5 +1,5 @@
 // Graphite carbon: the plaintext protocol to send metrics, and carbon-cache's query port to read them back.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ByteWriter } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { lengthPrefixedFrame } from '../../core/framing.ts';

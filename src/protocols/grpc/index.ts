@@ -1,6 +1,6 @@
 // gRPC over HTTP/2 (grpc/grpc doc/PROTOCOL-HTTP2.md): calls with JSON in and out through server reflection
 // (grpc.reflection.v1 / v1alpha), listing and describing services, and health checks (grpc.health.v1).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, toBase64 } from '../../core/bytes.ts';
 import { fromJson, toBinary, fromBinary, toJson, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
 import { InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';

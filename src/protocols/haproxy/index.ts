@@ -1,5 +1,5 @@
 // HAProxy runtime API over a TCP stats socket (HAProxy management guide sections 9.1 and 9.3).
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { runAction, runCommands, throwIfRefused, type Answer } from './client.ts';

@@ -4,7 +4,7 @@
 import { acceptEncoding, contentCodings, decodeContent } from './coding.ts';
 import type { CodecsPort } from '../../core/codecs.ts';
 import { CookieJar } from './cookies.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError, classify } from '../../core/errors.ts';

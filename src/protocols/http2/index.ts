@@ -1,7 +1,7 @@
 // HTTP/2, RFC 9113 with HPACK (RFC 7541): h2c with prior knowledge or via the HTTP/1.1 Upgrade (RFC 7540 §3.2)
 // on every host, h2 over TLS where the host can offer ALPN (the Node host); requests on concurrent streams,
 // and an inspection of the server's SETTINGS, the frames exchanged and the header compression.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

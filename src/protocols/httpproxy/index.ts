@@ -1,7 +1,7 @@
 // HTTP proxies (RFC 9110 sections 7.6.3, 9.3.6 and 11.7): CONNECT tunnels and absolute-form requests,
 // Basic proxy authentication, and the fields the proxy adds (Via, X-Cache). Any operation can use an
 // HTTP proxy as its `via` hop (core/proxy.ts, socks/hop.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, utf8 } from '../../core/bytes.ts';
 import { AuthError, InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type ProxyRoute } from '../../core/protocol.ts';

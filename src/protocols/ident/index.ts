@@ -1,5 +1,5 @@
 // Ident (RFC 1413): who owns a connection, asked about one the operation itself opens to the target.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { splitHostPort } from '../../core/conn.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

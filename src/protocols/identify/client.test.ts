@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runOperation } from '../../core/runner.ts';
 import { memoryHost, pipe } from '../../../test/memory.ts';
-import { protocols } from '../index.ts';
+import { protocols } from '../all.ts';
 
 const identify = protocols.find((p) => p.id === 'identify')!;
 

@@ -14,7 +14,7 @@ import { PortolanError, classify } from '../../core/errors.ts';
 import type { DialRequest, OperationContext } from '../../core/protocol.ts';
 import { previewBytes } from '../../core/transcript.ts';
 import { H2Session } from '../http2/client.ts';
-import { OUTSIDE_REGISTRY, allProbes, clientHello, probesFor, rank, readTlsAnswer, recognizeBanner, recognizeReply, type Confidence, type Finding } from './probes.ts';
+import { OUTSIDE_REGISTRY, allProbes, clientHello, loadDeclarations, probesFor, rank, readTlsAnswer, recognizeBanner, recognizeReply, type Confidence, type Finding } from './probes.ts';
 
 export interface Evidence {
   step: string;
@@ -151,6 +151,7 @@ const preview = (b: Uint8Array) => (b.length ? previewBytes(b, 160) : undefined)
 
 /** Identifies one port. Refused: closed; no connection in time: filtered. */
 export async function identifyPort(ctx: OperationContext, port: number, opts: IdentifyOptions): Promise<PortReport> {
+  await loadDeclarations();
   const t0 = Date.now();
   const evidence: Evidence[] = [];
   const report = (state: PortReport['state'], f: Finding | null, tls: PortReport['tls'] = { mode: 'none' }, note?: string): PortReport => ({

@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { concat, fromHex, utf8 } from '../../core/bytes.ts';
-import { protocols } from '../index.ts';
+import { loadProtocols } from '../index.ts';
 import { productVersion } from '../../core/identify.ts';
-import { OUTSIDE_REGISTRY, allProbes, clientHello, isEcho, probesFor, readTlsAnswer, recognizeBanner, recognizeReply } from './probes.ts';
+import { OUTSIDE_REGISTRY, allProbes, clientHello, isEcho, loadDeclarations, probesFor, readTlsAnswer, recognizeBanner, recognizeReply } from './probes.ts';
 
+await loadDeclarations();
+const protocols = await loadProtocols();
 const PROBES = allProbes();
 const probe = (name: string) => PROBES.find((p) => p.name === name)!;
 const fixed = (n: number) => new Uint8Array(n).fill(7);

@@ -1,5 +1,5 @@
 // Service identification: which protocol a TCP port speaks, asked in that protocol's own language.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { MAX_PARALLEL, parsePorts } from '../ports/index.ts';
 import { identifyPort, stopAtDeadline, type IdentifyOptions, type PortReport } from './client.ts';

@@ -6,7 +6,7 @@ import { equalBytes, fromLatin1 } from '../../core/bytes.ts';
 import type { Finding, Identification, Probe } from '../../core/identify.ts';
 import { recognizeGreeting } from '../../core/sniff.ts';
 import { guessService } from '../banner/guess.ts';
-import { protocols } from '../index.ts';
+import { loadProtocols } from '../index.ts';
 
 export type { Confidence, Finding } from '../../core/identify.ts';
 export { clientHello, readTlsAnswer } from '../tls/identify.ts';
@@ -29,11 +29,11 @@ interface Declared {
 
 let declared: Declared | undefined;
 
-/** What the registry's protocols declare, in registry order (read on first use: the registry imports this module). */
-function registry(): Declared {
-  if (declared) return declared;
+/** Reads what every protocol declares, in registry order (evaluating each protocol); before anything below is used. */
+export async function loadDeclarations(): Promise<void> {
+  if (declared) return;
   const out: Declared = { greetings: [], answers: [], probes: [] };
-  for (const p of protocols) {
+  for (const p of await loadProtocols()) {
     const id = p.identify;
     if (!id) continue;
     if (id.greeting) out.greetings.push({ protocol: p.id, greeting: id.greeting });
@@ -42,7 +42,11 @@ function registry(): Declared {
     for (const probe of id.probes ?? []) out.probes.push({ ...probe, protocol: p.id, registered });
   }
   declared = out;
-  return out;
+}
+
+function registry(): Declared {
+  if (!declared) throw new Error('identify: loadDeclarations() has not run');
+  return declared;
 }
 
 /** Every declared probe, in registry order. */

@@ -1,7 +1,7 @@
 // IKEv2 IKE_SA_INIT over UDP (RFC 7296 section 1.2): what a responder chooses from our proposals, its DH
 // group and nonce, NAT detection, vendor IDs and status notifies — and its error notifies, following
 // INVALID_KE_PAYLOAD (the group it wants) and COOKIE the way an initiator does.
-import { z } from 'zod';
+import * as z from 'zod';
 import { equalBytes, toHex, utf8 } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { parseIp } from '../../core/ip.ts';

@@ -1,6 +1,6 @@
 // IMAP, RFC 9051 / RFC 3501: capabilities, STARTTLS, LOGIN/AUTHENTICATE, LIST, STATUS, SELECT/EXAMINE, SEARCH, FETCH,
 // APPEND, STORE, COPY/MOVE (RFC 6851), EXPUNGE (UIDPLUS RFC 4315), ID (RFC 2971), IDLE (RFC 2177); IMAPS on 993.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';
 import { messageFieldsShape, messageFromInput, type MessageInput } from '../mail/fields.ts';

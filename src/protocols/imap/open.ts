@@ -1,6 +1,6 @@
 // IMAP session opening shared by every operation and the IDLE session: greeting, STARTTLS (RFC 9051 6.2.1),
 // then LOGIN or AUTHENTICATE (6.2.2, 6.2.3) as asked or as the server's capabilities suggest.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import type { OperationContext, TargetFields } from '../../core/protocol.ts';
 import { chooseMechanism, type SaslMechanismName } from '../mail/sasl.ts';

@@ -1,6 +1,6 @@
 // iSCSI initiator: login (CHAP or none), SendTargets discovery, and on a target's LUNs: REPORT LUNS, INQUIRY,
 // READ CAPACITY(10/16), and reads of blocks (READ(10)/READ(16)) streamed as a file.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { ByteCollector, RangeNotSatisfiable, type ByteSink } from '../../core/files.ts';

@@ -1,5 +1,5 @@
 // JDWP: the version, ID sizes, loaded classes and threads of a JVM started with the JDWP agent on TCP.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { JdwpClient } from './client.ts';

@@ -1,5 +1,5 @@
 // JSON-RPC 2.0 over HTTP and WebSocket: calls with params by position or by name, notifications, batches.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthError, InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { headerPairs, headersInput } from '../http/index.ts';

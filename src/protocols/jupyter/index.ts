@@ -1,6 +1,6 @@
 // Jupyter Server: status, kernel specs, kernels, sessions and contents over the REST API with a token, and
 // execute: run code in a kernel over its WebSocket channel, with streams, results and errors with tracebacks.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromUtf8 } from '../../core/bytes.ts';
 import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Apache Kafka wire protocol (kafka.apache.org/protocol): ApiVersions, Metadata, Produce with record batches (CRC-32C), Fetch, ListOffsets, SASL PLAIN and SCRAM-SHA-256/512.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, type ByteEncoding } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '../../core/bytes-input.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';

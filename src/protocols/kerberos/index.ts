@@ -1,6 +1,6 @@
 // Kerberos V5 (RFC 4120) against a KDC: probe (AS-REQ without pre-authentication), asRequest (PA-ENC-TIMESTAMP,
 // the TGT decrypted and shown), tgsRequest (a service ticket with that TGT); over TCP, or UDP on the Node host.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // L2TPv2 (RFC 2661) over UDP: the control connection's first exchange — SCCRQ out, the LNS's SCCRP
 // (host name, vendor, firmware, capabilities, its tunnel id) back — then StopCCN to clear it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { exchange, retryFields } from '../datagram/exchange.ts';

@@ -1,6 +1,6 @@
 // LDAPv3, RFC 4510–4519: root DSE, search (RFC 4515 filters, RFC 2696 paging, referrals), compare, add, modify,
 // delete, modify DN, Who am I? (RFC 4532), password modify (RFC 3062), schema (RFC 4512); StartTLS and LDAPS.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

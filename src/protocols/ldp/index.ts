@@ -2,7 +2,7 @@
 // parameters, capabilities) and KeepAlive, or the Notification it refuses with — and the addresses and
 // label mappings it advertises once the session is up. A targeted Hello over UDP first (Node host) gives
 // the peer the adjacency it needs before it accepts a session from this address.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { parseIpv4Strict } from '../../core/ip.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // Language Server Protocol over TCP: a server's capabilities, and hover and completion on a document the
 // user gives, the way an editor asks for them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { RpcPeer } from './client.ts';
 import { COMPLETION_KINDS, hoverText } from './codec.ts';

@@ -1,5 +1,5 @@
 // Input fields for a message (RFC 5322 + MIME), shared by SMTP/LMTP send and IMAP APPEND: built from fields or given raw.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { InvalidInput } from '../../core/errors.ts';

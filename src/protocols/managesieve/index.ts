@@ -1,5 +1,5 @@
 // ManageSieve (RFC 5804): managing a user's Sieve filters (RFC 5228) on the mail server.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

@@ -9,7 +9,7 @@ import { ports } from '../../../lab/index.ts';
 import { call, workerUrl } from '../../../test/harness.ts';
 import { callNode, startNodeHost, type RunningNodeHost } from '../../../test/node-host.ts';
 import { inputJsonSchema } from '../../api/describe.ts';
-import { protocols } from '../index.ts';
+import { protocols } from '../all.ts';
 import { capabilityMatrix } from './index.ts';
 
 const matrix = capabilityMatrix(protocols);

@@ -1,6 +1,6 @@
 // Memcached (memcached doc/protocol.txt; doc/protocol-binary.xml): text commands, stats, meta commands, and the binary protocol with SASL.
 import { bytesJson } from '../../core/bytes.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromHex, toBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

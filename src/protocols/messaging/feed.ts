@@ -9,7 +9,7 @@
 // (AMQP ack mode client, STOMP client acks), "acks":"messages" asks the client for {"type":"ack","messages":n},
 // which settles the next n messages. {"type":"stop"}, or the WebSocket closing, ends the session; the protocol
 // then says goodbye (DISCONNECT, basic.cancel and connection.close, UNSUBSCRIBE and DISCONNECT).
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, fromBase64, fromHex, fromUtf8, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { SessionChannel, SessionMessage } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // MQTT 3.1.1 and 5.0 (OASIS): probe, publish with every QoS flow, subscriptions as live sessions, and the
 // retained-message tree; over TCP, TLS (8883) and WebSocket (MQTT 5.0 §6, subprotocol "mqtt").
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // MySQL / MariaDB client/server protocol: query (text and prepared), schema browser, probe.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromHex } from '../../core/bytes.ts';
 import { bytesField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
 import { PortolanError } from '../../core/errors.ts';

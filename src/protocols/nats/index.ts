@@ -1,5 +1,5 @@
 // NATS (docs.nats.io "Client Protocol"; ADR-4 headers; JetStream wire API): INFO, publish, request–reply, subscriptions and JetStream streams, publish with ack and pull fetch.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes, type BytesInput } from '../../core/bytes-input.ts';
 import { pumpFeed } from '../../core/feed.ts';

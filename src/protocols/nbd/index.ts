@@ -1,6 +1,6 @@
 // NBD (Network Block Device): the fixed newstyle handshake, export lists and details, and the transmission phase
 // (READ streamed as a file, WRITE from an upload, FLUSH, TRIM), over TLS with NBD_OPT_STARTTLS.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { ByteCollector, inlineContent, memorySource, RangeNotSatisfiable } from '../../core/files.ts';

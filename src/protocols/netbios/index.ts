@@ -1,6 +1,6 @@
 // NetBIOS over TCP/IP (RFC 1001/1002): the session service's session request on 139, and the name service's
 // NODE STATUS (NBSTAT) and NAME QUERY requests over UDP 137.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { exchange, retryFields } from '../datagram/exchange.ts';

@@ -1,6 +1,6 @@
 // NFS (RFC 1813 version 3 with MOUNT; RFC 8881 version 4.1 EXCHANGE_ID) over ONC RPC on TCP with AUTH_SYS: exports,
 // directory listings, attributes, streamed downloads and uploads, and the server's NFSv4.1 identity.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, resumableDownloadFields } from '../../core/files.ts';
 import { ServerError } from '../../core/errors.ts';

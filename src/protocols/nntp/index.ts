@@ -1,6 +1,6 @@
 // NNTP (RFC 3977) for news readers: capabilities, groups, overview, articles, posting; STARTTLS (RFC 4642) on 119,
 // NNTPS on 563, AUTHINFO USER/PASS and SASL (RFC 4643).
-import { z } from 'zod';
+import * as z from 'zod';
 import { concat, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // NTP / SNTP, RFC 5905 and RFC 4330: a client-mode query for the server's time, offset, delay, stratum, reference and leap.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

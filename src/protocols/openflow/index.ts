@@ -1,6 +1,6 @@
 // OpenFlow (1.0–1.5): connect to a switch's passive listener as a controller — HELLO with version
 // negotiation, FEATURES_REQUEST (datapath id, buffers, tables, capabilities) and the ports.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

@@ -2,7 +2,7 @@
 // ours), then the TLS handshake starting inside P_CONTROL_V1 (the server's ServerHello). With a tls-auth
 // or tls-crypt key the packets carry the HMAC or are encrypted, so a server that drops unknown peers
 // answers; without it such a server stays silent, and that is said.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { InvalidInput, PortolanError, ProtocolError, classify } from '../../core/errors.ts';

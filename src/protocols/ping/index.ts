@@ -1,5 +1,5 @@
 // TCP ping: the time a TCP handshake takes, probe after probe, reported like ping(8).
-import { z } from 'zod';
+import * as z from 'zod';
 import { classify, type FailureCode } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { summarize, formatPing } from './stats.ts';

@@ -1,5 +1,5 @@
 // POP3, RFC 1939 with CAPA (RFC 2449), STLS (RFC 2595), SASL AUTH (RFC 5034); POP3S (RFC 8314) on 995.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, toBase64 } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Portmapper / rpcbind (RFC 1833, TCP 111): which ONC RPC programs a host offers, on which ports.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type AnyObject, type OperationContext, type OperationSpec } from '../../core/protocol.ts';
 import { RpcClient, udpCall } from '../oncrpc/client.ts';

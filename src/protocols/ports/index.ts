@@ -1,5 +1,5 @@
 // Port check: which ports of a host accept TCP connections.
-import { z } from 'zod';
+import * as z from 'zod';
 import { classify, InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 

@@ -1,5 +1,5 @@
 // PostgreSQL frontend/backend protocol 3.0 (PostgreSQL docs chapter 55): query, schema browser, probe, cancel.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { InvalidInput } from '../../core/errors.ts';

@@ -1,7 +1,7 @@
 // PPTP (RFC 2637): the control connection on TCP 1723 — Start-Control-Connection (the server's
 // version, host name, vendor, firmware, capabilities), an Echo round trip, Stop-Control-Connection.
 // The tunnel's data travels as GRE (IP protocol 47), which a Worker cannot send, and is not opened here.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ByteReader } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';

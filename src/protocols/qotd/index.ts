@@ -1,5 +1,5 @@
 // Quote of the Day Protocol, RFC 865: the server sends a short message, then closes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { identification } from './identify.ts';

@@ -1,6 +1,6 @@
 // The RabbitMQ management HTTP API (rabbitmq_management, /api/*) through the project's HTTP/1.1 client: overview,
 // nodes, virtual hosts, queues with message rates, exchanges, bindings and connections, on one keep-alive connection.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, ProtocolError, ServerError } from '../../core/errors.ts';

@@ -1,6 +1,6 @@
 // RADIUS, RFC 2865/2866: Access-Request (PAP, CHAP), Status-Server (RFC 5997) and Accounting-Request, over UDP
 // (Node host), TCP (RFC 6613) or TLS (RadSec, RFC 6614); replies verified and their attributes named.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import { AuthError, InvalidInput, PortolanError, ProtocolError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

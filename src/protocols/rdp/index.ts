@@ -4,7 +4,7 @@
 // (Network Level Authentication, MS-CSSP), `ntlm-info` reads the server's NTLM CHALLENGE without credentials and
 // `login` runs the whole CredSSP exchange before the MCS Connect Initial. Nothing past the MCS Connect Response
 // (channel joins, licensing) is done.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import { PortolanError, ProtocolError, UnsupportedRuntime } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

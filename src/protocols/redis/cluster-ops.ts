@@ -1,6 +1,6 @@
 // The Redis Cluster operations: topology (CLUSTER SHARDS / SLOTS, NODES, INFO), a command routed with MOVED and ASK
 // followed, and a key browser across the masters.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson } from '../../core/bytes.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';
 import { operation } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Inputs, outputs and the connection step shared by the Redis operations.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, fromBase64, fromHex, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import type { Conn } from '../../core/conn.ts';

@@ -1,6 +1,6 @@
 // Redis (RESP2 and RESP3, redis-specifications protocol/*.md): any command, pipelines, INFO, a key browser, Sentinel, Pub/Sub,
 // MONITOR, a RESP3 console with client-side caching, and Redis Cluster.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, utf8, type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel, type SessionMessage } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // RIP version 2 (RFC 2453) and 1 (RFC 1058): a request for a router's whole table or some prefixes, answered
 // unicast to the asking port as RFC 2453 §3.9.1 provides for diagnostic queries.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { parseIpv4Strict } from '../../core/ip.ts';

@@ -1,5 +1,5 @@
 // Java RMI: the JRMP handshake, and the names bound in an RMI registry with the interfaces and endpoint of each.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError, ServerError } from '../../core/errors.ts';
 import type { Conn } from '../../core/conn.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // Rserve: R as a server. Its ID string and login methods, and evaluation of R expressions with typed results.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { RserveClient } from './client.ts';

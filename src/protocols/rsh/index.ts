@@ -1,6 +1,6 @@
 // rsh, BSD rshd(8) (no RFC): one command as a trusted user, from a privileged source port (RFC 1282 §"Security"
 // explains the trust model that rlogin and rsh share: hosts.equiv and .rhosts, checked against the client's port).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol } from '../../core/protocol.ts';
 import { MAX_USER, rshRequest } from './codec.ts';
 import { commandLine, commandOperations } from './run.ts';

@@ -1,5 +1,5 @@
 // rexec, BSD rexecd(8) (no RFC): one command with a user name and password, from any source port.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthError } from '../../core/errors.ts';
 import { defineProtocol } from '../../core/protocol.ts';
 import { MAX_USER, rexecRequest } from './codec.ts';

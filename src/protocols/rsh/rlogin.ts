@@ -1,6 +1,6 @@
 // rlogin, RFC 1282: a terminal session as a user that trusts this host (or that types its password), from a
 // privileged source port; the window size travels as the RFC's in-band cookie.
-import { z } from 'zod';
+import * as z from 'zod';
 import { splitHostPort } from '../../core/conn.ts';
 import { classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type SessionMessage } from '../../core/protocol.ts';

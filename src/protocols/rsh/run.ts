@@ -6,7 +6,7 @@
 // server connects back before it even reads the user names — so when the first connection closes with no answer,
 // whether the connection back came tells "could not reach us" from "refused the login". With `execMerged` the
 // field is "0": no second connection, and standard error arrives mixed into standard output.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { RESERVED_PORTS, splitHostPort, type Capability, type Conn } from '../../core/conn.ts';
 import { AuthError, PortolanError, ProtocolError, ServerError, classify } from '../../core/errors.ts';

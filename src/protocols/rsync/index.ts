@@ -1,6 +1,6 @@
 // rsync daemon protocol (rsyncd on TCP 873): version greeting, module list, challenge authentication, file lists,
 // and one file downloaded in the whole-file transfer.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
 import { baseName, ByteCollector } from '../../core/files.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

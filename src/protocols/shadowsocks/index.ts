@@ -1,7 +1,7 @@
 // Shadowsocks (AEAD, SIP004): reach a target through a server with chacha20-ietf-poly1305 or AES-GCM.
 // A server that cannot decrypt says nothing (shadowsocks-libev drops the client silently), so whether
 // data comes back through it is what proves the password and cipher right.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, concat, utf8 } from '../../core/bytes.ts';
 import { classify } from '../../core/errors.ts';
 import { defineProtocol, hostField, operation, portField } from '../../core/protocol.ts';

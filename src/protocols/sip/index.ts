@@ -1,5 +1,5 @@
 // SIP, RFC 3261: an OPTIONS ping (§11) over UDP (retransmitted per §17.1.2.2) or TCP: status, Allow, Supported, Server.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex } from '../../core/bytes.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // SMB 2 and 3 ([MS-SMB2]) over direct TCP: negotiation, NTLMv2 and guest sessions in SPNEGO, signing, SMB3
 // encryption, shares over srvsvc (DCE/RPC on a named pipe), and the file operations with streamed transfers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { toBase64, toHex } from '../../core/bytes.ts';
 import { baseName, ByteCollector, inlineContent, memorySource, resumableDownloadFields } from '../../core/files.ts';
 import { InvalidInput } from '../../core/errors.ts';

@@ -1,5 +1,5 @@
 // SMPP v3.4 (SMPP Developers Forum, Issue 1.2): bind as transmitter, receiver or transceiver, submit_sm with a data coding, enquire_link, deliver_sm in a session, unbind.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, inputBytes } from '../../core/bytes-input.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';

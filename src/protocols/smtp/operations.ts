@@ -1,6 +1,6 @@
 // The SMTP family's operations (RFC 5321, 6409, 8314, 2033): probe and send, declared once and used by
 // the SMTP declaration (index.ts, with submission and SMTPS as ports and TLS modes) and the LMTP one (lmtp.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // SNMP v1/v2c, RFC 1157 and RFC 3416: GET, GETNEXT, GETBULK and walks, over UDP (Node host) or TCP (RFC 3430, both hosts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOid } from '../../core/ber.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

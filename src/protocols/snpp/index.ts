@@ -1,5 +1,5 @@
 // SNPP, Simple Network Paging Protocol v3 (RFC 1861) levels 1 and 2: send pages (PAGE, MESS or DATA, SUBJ, LEVE, HOLD, ALER, CALL, COVE, SEND) with LOGI, PING a pager, read HELP.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // SOAP 1.1 and 1.2 over HTTP, with WSDL 1.1: summarise a service's WSDL, call an operation, decode faults.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, toBase64, utf8 } from '../../core/bytes.ts';
 import { AuthError, ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,7 +1,7 @@
 // SOCKS proxies: SOCKS5 (RFC 1928) with no authentication and username/password (RFC 1929), SOCKS4 and
 // SOCKS4a: the methods a server accepts, and a connection to a target through it. Every operation also
 // takes a SOCKS proxy as `via` (core/proxy.ts, socks/hop.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { classify } from '../../core/errors.ts';

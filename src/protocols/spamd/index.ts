@@ -1,5 +1,5 @@
 // SpamAssassin's spamd (spamd/PROTOCOL, SPAMC/1.5): PING, CHECK, SYMBOLS, REPORT, PROCESS and TELL.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8, utf8 } from '../../core/bytes.ts';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -5,7 +5,7 @@
 // capabilities, the server's SpiceLinkReply with its own and an RSA key, the password encrypted with RSA-OAEP (SHA-1)
 // under that key (an empty one when the server needs none), then the link result. On the main channel the server sends
 // MAIN_INIT with the session id, which the other channels quote as their connection id.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ByteWriter, utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, ProtocolError, ServerError, classify } from '../../core/errors.ts';

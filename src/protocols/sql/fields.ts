@@ -1,6 +1,6 @@
 // Pieces shared by the SQL clients (PostgreSQL, MySQL/MariaDB): how many rows a query keeps, and the
 // JSON value a typed column decodes to.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 

@@ -1,5 +1,5 @@
 // SSDP, UPnP Device Architecture 2.0 §1.3: M-SEARCH and every search response that comes back in the window.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { collect } from '../datagram/exchange.ts';
 import { decodeResponse, encodeSearch, isNotify, SSDP_GROUP, SSDP_PORT } from './codec.ts';

@@ -1,5 +1,5 @@
 // SSH-2, RFC 4251-4254: probe a server without credentials, run commands; a client on the crypto port (WebCrypto, @noble).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type TargetFields } from '../../core/protocol.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ensureLab } from '../../../lab/index.ts';
 import { kvFacts } from '../../../lab/servers/databases-kv.ts';
 import { ports } from '../../../lab/ports.ts';

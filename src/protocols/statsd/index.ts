@@ -1,5 +1,5 @@
 // StatsD (etsy/statsd docs/metric_types.md): counters, gauges, timers, histograms and sets sent as UDP datagrams.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { encodeMetric, packDatagrams, TYPES, type MetricType } from './codec.ts';
 

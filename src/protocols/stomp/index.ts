@@ -1,6 +1,6 @@
 // STOMP 1.0–1.2 (stomp.github.io): connect with version negotiation, send with receipts, and subscriptions
 // as live sessions with ack modes auto, client and client-individual.
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ByteEncoding } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

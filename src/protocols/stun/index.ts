@@ -1,6 +1,6 @@
 // STUN (RFC 8489) and TURN (RFC 8656): a Binding request over UDP, TCP or TLS — the address the server
 // sees us from, its software, the fingerprint checked — and a TURN Allocate with long-term credentials.
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { AuthError, InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

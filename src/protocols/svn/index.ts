@@ -1,5 +1,5 @@
 // Subversion's svn:// protocol (ra_svn, svnserve): repository info, latest revision, stat, directory listings, log.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';
 import { SvnClient, svnError } from './client.ts';

@@ -1,5 +1,5 @@
 // TACACS+ (RFC 8907): authentication (ASCII login and PAP), authorization and accounting, with the MD5 pad.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, ProtocolError, ServerError } from '../../core/errors.ts';

@@ -1,6 +1,6 @@
 // Telnet, RFC 854/855 with TERMINAL-TYPE (RFC 1091), NAWS (RFC 1073) and END-OF-RECORD (RFC 885): a terminal
 // session over a WebSocket, the server's negotiation and banner, and a login that runs one command.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { AuthError, classify } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';

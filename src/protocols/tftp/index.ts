@@ -1,5 +1,5 @@
 // TFTP, RFC 1350 with options (RFC 2347 OACK, RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize): read and write files.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../core/bytes.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';

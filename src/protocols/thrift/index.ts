@@ -1,6 +1,6 @@
 // Apache Thrift: call one method of a service described by an IDL given as input, over the binary or compact
 // protocol and the buffered or framed transport, with the reply (or declared exception) decoded by the IDL.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProtocolError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { MessageType, T, encodeMessage, messageFrame, type Wire } from './codec.ts';

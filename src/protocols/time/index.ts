@@ -1,5 +1,5 @@
 // Time Protocol, RFC 868 (TCP): four bytes of time, then the server closes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { timeFrame, toUnixMs } from './codec.ts';
 import { identification } from './identify.ts';

@@ -2,7 +2,7 @@
 // negotiates, the certificate chain it presents (RFC 5280 fields), and which versions, cipher suites and groups it
 // accepts, each offered alone. Portolan's own TLS engine (src/core/tls) does this on every host; the Node host's
 // runtime TLS also tries TLS 1.0 and 1.1.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAPABILITIES } from '../../core/capabilities.ts';
 import { TLS_VERSIONS } from '../../core/conn.ts';
 import { classify } from '../../core/errors.ts';

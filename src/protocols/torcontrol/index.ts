@@ -1,6 +1,6 @@
 // Tor's control port (control-spec.txt): PROTOCOLINFO, AUTHENTICATE by password, cookie or SAFECOOKIE,
 // GETINFO, GETCONF, SIGNAL, any command, and asynchronous events (SETEVENTS) in a session.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';
 import { EVENT, TorControl, authenticate, protocolInfo, replyError, type AuthInput } from './client.ts';

@@ -1,6 +1,6 @@
 // uwsgi (uWSGI documentation "The uwsgi Protocol"): a WSGI request sent straight to a uWSGI application
 // socket, as nginx's uwsgi_pass does, and the application's HTTP response.
-import { z } from 'zod';
+import * as z from 'zod';
 import { utf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { bodyJson } from '../http/client.ts';

@@ -1,5 +1,5 @@
 // Varnish CLI (varnish-cli(7)): the management port of varnishd (-T), with the secret-file challenge (-S).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, utf8 } from '../../core/bytes.ts';
 import { InvalidInput } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext } from '../../core/protocol.ts';

@@ -1,6 +1,6 @@
 // VNC, the RFB protocol (RFC 6143 and the RFB protocol document's extensions): probe a server, take a screenshot as a
 // PNG, and view and drive a desktop over a WebSocket with updates decoded to RGBA.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { ProtocolError, classify } from '../../core/errors.ts';

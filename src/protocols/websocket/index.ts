@@ -1,6 +1,6 @@
 // WebSocket, RFC 6455: a client to any ws:// or wss:// endpoint — an interactive session (messages both ways
 // from the browser) and a request-style exchange (connect, send, collect replies, close).
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, utf8 } from '../../core/bytes.ts';
 import { PortolanError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionMessage } from '../../core/protocol.ts';

@@ -1,5 +1,5 @@
 // WHOIS, RFC 3912: query a server and follow registry referrals, each hop through the target guard.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromUtf8 } from '../../core/bytes.ts';
 import { defineProtocol, operation } from '../../core/protocol.ts';
 import { findReferral, formatQuery } from './codec.ts';

@@ -4,7 +4,7 @@
 // How it works: the setup request goes out with the cookie when one is given, and the server answers Success (its whole
 // description), Failed or Authenticate with its reason. Requests after that are numbered from 1; replies, errors and
 // events come back as 32-byte packets (replies longer), matched to their request by sequence number.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromBase64, fromHex, toBase64 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import { AuthError, InvalidInput, ProtocolError, ServerError } from '../../core/errors.ts';

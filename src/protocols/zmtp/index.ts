@@ -1,5 +1,5 @@
 // ZeroMQ wire protocol ZMTP 3.0/3.1 (rfc.zeromq.org 23/ZMTP, 37/ZMTP, 24/ZMTP-PLAIN): handshake with NULL or PLAIN, READY metadata, REQ and DEALER multipart messages.
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, toHex, utf8 } from '../../core/bytes.ts';
 import { bytesField, bytesOut, bytesPreview, encodingField, inputBytes } from '../../core/bytes-input.ts';
 import { InvalidInput, ProtocolError } from '../../core/errors.ts';

@@ -1,5 +1,5 @@
 // Apache ZooKeeper: the four-letter words and the binary client protocol (sessions, znodes, watches).
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesJson, fromBase64, fromUtf8, utf8 } from '../../core/bytes.ts';
 import { InvalidInput, PortolanError, ServerError } from '../../core/errors.ts';
 import { defineProtocol, operation, type OperationContext, type SessionChannel } from '../../core/protocol.ts';
