@@ -2,19 +2,21 @@
 // the same run: a 1 GiB file down and up over SFTP (OpenSSH `sftp`) and FTP (`curl ftp://`), the API side
 // driven by curl (a streamed download to /dev/null, a multipart upload from the file), and the isolate's
 // heap (after a full GC, through the inspector, as the tunnel benchmark reads it) during one streamed
-// transfer and during ten at once.
+// transfer and during ten at once. The runtime's floor for a download beside them: the same file streamed by a
+// local TCP source through a Worker that does nothing but pipe the socket into its response.
 // Run: npx tsx bench/files.ts            (BENCH_TINY=1: a 32 MiB file, one round)
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLab, ports } from '../lab/index.ts';
 import { ftpFacts } from '../lab/servers/ftp.ts';
 import { sshFacts } from '../lab/servers/ssh.ts';
 import { bigFile, ensureTransferDir, GiB, MiB } from '../test/files.ts';
-import { finish, machine, report, say, tiny } from './lib/report.ts';
+import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
 import { reportTransfers, timeTransfers } from './lib/transfers.ts';
-import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
+import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startMinimalDownload, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
 
 const SIZE = tiny ? 32 * MiB : GiB;
 const ROUNDS = tiny ? 1 : 3;
@@ -61,6 +63,14 @@ async function main(): Promise<void> {
 
   const bundle = buildBundle();
   const w = await startWorkerd(bundle, { vars: BENCH_VARS, inspector: true });
+  const floor = await startMinimalDownload(bundle);
+  // A TCP source that sends the file to whoever connects (as an FTP server's data connection does).
+  const source = net.createServer((s) => {
+    s.on('error', () => {});
+    createReadStream(file.path, { highWaterMark: 256 * 1024 }).pipe(s);
+  });
+  await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+  const sourcePort = (source.address() as net.AddressInfo).port;
   const api = (protocol: string, op: string) => `${w.url}/api/${protocol}/${op}`;
   const download = async (protocol: string, op: string, input: object, signal?: AbortSignal) => {
     const got = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download}', '-H', 'accept: application/octet-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(input), api(protocol, op)], signal);
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
     'sftp get, OpenSSH sftp': () => sftpBatch(`get ${file.path} /dev/null`).then(() => undefined),
     'ftp get, workerd': () => download('ftp', 'download', { ...ftpInput, path: file.path }),
     'ftp get, curl ftp://': () => run('curl', ['-sS', '-o', '/dev/null', ftpUrl(file.path)]).then(() => undefined),
+    'download, the piping Worker': () => run('curl', ['-sS', '-f', '-o', '/dev/null', `${floor.url}/?port=${sourcePort}`]).then(() => undefined),
     'sftp put, workerd': () => upload('ssh', 'sftp-put', { ...sshInput, path: upSftp }, upSftp),
     'sftp put, OpenSSH sftp': () => sftpBatch(`put ${file.path} ${upSftp}`).then(() => undefined),
     'ftp put, workerd': () => upload('ftp', 'upload', { ...ftpInput, path: upFtp }, upFtp),
@@ -94,7 +105,18 @@ async function main(): Promise<void> {
       ['ftp get, workerd', 'ftp get, curl ftp://', 0.8],
       ['sftp put, workerd', 'sftp put, OpenSSH sftp', 0.7],
       ['ftp put, workerd', 'ftp put, curl ftp://', 0.7],
+      ['ftp get, workerd', 'download, the piping Worker', null],
     ]);
+    const rate = (ms: number) => SIZE / MiB / (ms / 1000);
+    const [floorRate, curlRate] = [t.times['download, the piping Worker'].map(rate), t.times['ftp get, curl ftp://'].map(rate)];
+    report({
+      name: `the runtime's floor: ${SIZE / MiB} MiB from a local TCP source through a Worker that only pipes it into its response`,
+      value: median(floorRate),
+      unit: 'MiB/s',
+      baseline: { name: 'curl ftp://', value: median(curlRate) },
+      ratio: pairedRatio(floorRate, curlRate),
+      note: 'what any Worker reaches on this machine: the highest ratio to curl ftp:// a download through workerd can have',
+    });
 
     // Heap during one transfer, and during ten at once -----------------------------------------------
     const idle = await isolateHeap(w);
@@ -113,6 +135,8 @@ async function main(): Promise<void> {
     report({ name: `isolate heap during ten streamed downloads at once (5 SFTP, 5 FTP, ${SIZE / MiB} MiB each), peak`, value: many.peak / MiB, unit: 'MiB', baseline: { name: 'idle', value: (idle.usedBytes + idle.embedderBytes) / MiB }, goal: '< 64 MiB', pass: many.peak < 64 * MiB, note: `${many.samples} samples after a full GC` });
   } finally {
     await w.stop();
+    await floor.stop();
+    source.close();
     removeBundle(bundle);
     rmSync(keyDir, { recursive: true, force: true });
     rmSync(upSftp, { force: true });

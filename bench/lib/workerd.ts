@@ -241,6 +241,40 @@ export default {
 `;
 }
 
+/**
+ * The least a download into an HTTP response can cost on workerd: a Worker that connects to `?port=` on loopback
+ * and pipes the socket into its response body, reading with a BYOB reader whose reads grow with what they bring
+ * (faster here than handing `socket.readable` to the Response).
+ */
+const minimalDownload = `import { connect } from 'cloudflare:sockets';
+export default {
+  async fetch(request) {
+    const socket = connect({ hostname: '127.0.0.1', port: Number(new URL(request.url).searchParams.get('port')) });
+    const { readable, writable } = new IdentityTransformStream();
+    const writer = writable.getWriter();
+    const reader = socket.readable.getReader({ mode: 'byob' });
+    (async () => {
+      for (let size = 4096; ; ) {
+        const { value, done } = await reader.read(new Uint8Array(size));
+        if (done) break;
+        size = Math.min(262144, Math.max(4096, 2 * value.length));
+        await writer.write(value);
+      }
+      await writer.close();
+    })();
+    return new Response(readable);
+  },
+};
+`;
+
+/** The minimal download Worker in a workerd of its own. */
+export async function startMinimalDownload(bundle: Bundle): Promise<RunningWorkerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-download-'));
+  writeFileSync(join(dir, 'index.js'), minimalDownload);
+  const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
+  return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
 /** The minimal Worker in a workerd of its own (`inspector`: as startWorkerd's). */
 export async function startMinimal(bundle: Bundle, readBytes?: number, opts: { inspector?: boolean } = {}): Promise<RunningWorkerd> {
   const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
