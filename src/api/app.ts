@@ -84,8 +84,16 @@ export function createApp(opts: ApiOptions): Hono {
 
   app.get('/', async (c) => c.text(textIndex(new URL(c.req.url).origin, opts.env.dialer.runtime, await opts.registry.all())));
 
-  app.get('/api/protocols', async (c) => c.json({ runtime: opts.env.dialer.runtime, protocols: (await opts.registry.all()).map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
-  app.get('/api/openapi.json', async (c) => c.json(openApiDocument(await opts.registry.all())));
+  // The registry and the host's capabilities never change while the app lives: each description is made once
+  // (every protocol's JSON Schemas, megabytes and hundreds of milliseconds of CPU) and its text served after.
+  let described: Promise<string> | undefined;
+  let openApi: Promise<string> | undefined;
+  const json = (c: Context, text: string) => c.body(text, 200, { 'content-type': 'application/json' });
+  app.get('/api/protocols', async (c) => {
+    described ??= opts.registry.all().then((all) => JSON.stringify({ runtime: opts.env.dialer.runtime, protocols: all.map((p) => describeProtocol(p, opts.env.dialer.capabilities)) }));
+    return json(c, await described);
+  });
+  app.get('/api/openapi.json', async (c) => json(c, await (openApi ??= opts.registry.all().then((all) => JSON.stringify(openApiDocument(all))))));
   app.get('/api/runtime', (c) =>
     c.json({ runtime: opts.env.dialer.runtime, capabilities: [...opts.env.dialer.capabilities], ...opts.runtimeInfo }),
   );
