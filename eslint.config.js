@@ -12,7 +12,7 @@ const runtimeImports = {
     { group: ['node:*'], message: portMessage },
   ],
   // Node's bare module names (exact names, so a protocol folder called dns or tls is not caught).
-  paths: [...['net', 'tls', 'dgram', 'dns', 'fs', 'child_process', 'http', 'https', 'crypto', 'os'].map((name) => ({ name, message: portMessage }))],
+  paths: ['net', 'tls', 'dgram', 'dns', 'fs', 'child_process', 'http', 'https', 'crypto', 'os'].map((name) => ({ name, message: portMessage })),
 };
 
 const runtimeGlobals = ['window', 'document', 'navigator', 'WebSocket', 'XMLHttpRequest', 'localStorage', 'process', 'Buffer', 'setTimeout', 'setInterval'].map((name) => ({

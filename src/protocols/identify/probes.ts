@@ -3,6 +3,7 @@
 // for the client, one harmless first message per protocol with a recognizer for the answer (nmap's
 // nmap-service-probes does the same with regular expressions; these recognizers read the protocol's own framing).
 import { equalBytes, fromLatin1 } from '../../core/bytes.ts';
+import { PortolanError } from '../../core/errors.ts';
 import type { Finding, Identification, Probe } from '../../core/identify.ts';
 import { recognizeGreeting } from '../../core/sniff.ts';
 import { guessService } from '../banner/guess.ts';
@@ -45,7 +46,7 @@ export async function loadDeclarations(): Promise<void> {
 }
 
 function registry(): Declared {
-  if (!declared) throw new Error('identify: loadDeclarations() has not run');
+  if (!declared) throw new PortolanError('unsupported_runtime', 'identify: this host did not load the protocols\' declarations first (loadDeclarations)');
   return declared;
 }
 
