@@ -2,8 +2,9 @@
 // the same run: a 1 GiB file down and up over SFTP (OpenSSH `sftp`) and FTP (`curl ftp://`), the API side
 // driven by curl (a streamed download to /dev/null, a multipart upload from the file), and the isolate's
 // heap (after a full GC, through the inspector, as the tunnel benchmark reads it) during one streamed
-// transfer and during ten at once. The runtime's floor for a download beside them: the same file streamed by a
-// local TCP source through a Worker that does nothing but pipe the socket into its response.
+// transfer and during ten at once. The runtime's floors beside them: the same file streamed by a local TCP source
+// through a Worker that does nothing but pipe the socket into its response, and sent by curl to a Worker that
+// pipes its request body into an FTP data connection to the same vsftpd (inside the runtime, and through JavaScript).
 // Run: npx tsx bench/files.ts            (BENCH_TINY=1: a 32 MiB file, one round)
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { sshFacts } from '../lab/servers/ssh.ts';
 import { bigFile, ensureTransferDir, GiB, MiB } from '../test/files.ts';
 import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
 import { reportTransfers, timeTransfers } from './lib/transfers.ts';
-import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startMinimalDownload, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
+import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startMinimalTransfer, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
 
 const SIZE = tiny ? 32 * MiB : GiB;
 const ROUNDS = tiny ? 1 : 3;
@@ -25,6 +26,54 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<string>
   return new Promise((resolve, reject) =>
     execFile(cmd, args, { maxBuffer: 16 * MiB, signal }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}…: ${err.message}\n${stderr}`)) : resolve(stdout))),
   );
+}
+
+/**
+ * Opens an FTP upload to the lab's vsftpd from Node (login, EPSV, STOR) and returns the data port for someone
+ * else to send the file to; `done` resolves on the server's 226. The upload floors send into it, so they pay for
+ * the same server as `curl -T` and the API.
+ */
+async function ftpStor(port: number, user: string, password: string, path: string): Promise<{ dataPort: number; done: Promise<void> }> {
+  const control = net.connect(port, '127.0.0.1');
+  control.on('error', () => {});
+  let text = '';
+  const waiters: (() => void)[] = [];
+  control.on('data', (d) => {
+    text += d.toString('latin1');
+    for (const w of waiters.splice(0)) w();
+  });
+  // The next complete reply (its last line "ddd text").
+  const reply = async (): Promise<string> => {
+    for (;;) {
+      const m = /^(\d{3}) [^\r\n]*\r\n/m.exec(text);
+      if (m) {
+        text = text.slice(m.index + m[0].length);
+        return m[0].trim();
+      }
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const send = async (line: string, ok: RegExp) => {
+    control.write(`${line}\r\n`);
+    const r = await reply();
+    if (!ok.test(r)) throw new Error(`FTP ${line.split(' ')[0]}: ${r}`);
+    return r;
+  };
+  await reply();
+  await send(`USER ${user}`, /^331/);
+  await send(`PASS ${password}`, /^230/);
+  await send('TYPE I', /^200/);
+  const epsv = await send('EPSV', /^229/);
+  const dataPort = Number(/\|\|\|(\d+)\|/.exec(epsv)![1]);
+  control.write(`STOR ${path}\r\n`);
+  const done = (async () => {
+    const opened = await reply();
+    if (!/^1\d\d/.test(opened)) throw new Error(`FTP STOR: ${opened}`);
+    const closed = await reply();
+    control.end('QUIT\r\n');
+    if (!/^226/.test(closed)) throw new Error(`FTP STOR: ${closed}`);
+  })();
+  return { dataPort, done };
 }
 
 /** Peak of the isolate heap (used + embedder, after a full GC) sampled every `everyMs` while `work` runs. */
@@ -63,7 +112,7 @@ async function main(): Promise<void> {
 
   const bundle = buildBundle();
   const w = await startWorkerd(bundle, { vars: BENCH_VARS, inspector: true });
-  const floor = await startMinimalDownload(bundle);
+  const floor = await startMinimalTransfer(bundle);
   // A TCP source that sends the file to whoever connects (as an FTP server's data connection does).
   const source = net.createServer((s) => {
     s.on('error', () => {});
@@ -71,6 +120,13 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
   const sourcePort = (source.address() as net.AddressInfo).port;
+  // The upload floors: curl sends the file to the minimal Worker, which writes it into a STOR opened from here.
+  const floorUpload = async (mode: 'pipe' | 'js') => {
+    const stor = await ftpStor(ports.ftp.ftp, ftpFacts.user, ftpFacts.password, upFtp);
+    await run('curl', ['-sS', '-f', '-H', 'expect:', '-X', 'POST', '-T', file.path, `${floor.url}/?mode=${mode}&port=${stor.dataPort}`]);
+    await stor.done;
+    if (statSync(upFtp).size !== SIZE) throw new Error(`upload floor (${mode}): ${statSync(upFtp).size} of ${SIZE} bytes on the server`);
+  };
   const api = (protocol: string, op: string) => `${w.url}/api/${protocol}/${op}`;
   const download = async (protocol: string, op: string, input: object, signal?: AbortSignal) => {
     const got = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download}', '-H', 'accept: application/octet-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(input), api(protocol, op)], signal);
@@ -93,6 +149,8 @@ async function main(): Promise<void> {
     'sftp put, OpenSSH sftp': () => sftpBatch(`put ${file.path} ${upSftp}`).then(() => undefined),
     'ftp put, workerd': () => upload('ftp', 'upload', { ...ftpInput, path: upFtp }, upFtp),
     'ftp put, curl ftp://': () => run('curl', ['-sS', '-T', file.path, ftpUrl(upFtp)]).then(() => undefined),
+    'upload, the piping Worker': () => floorUpload('pipe'),
+    'upload, the Worker reading in JavaScript': () => floorUpload('js'),
   } as const;
   try {
     // Warm-up: one small request of each kind compiles the Worker's paths.
@@ -106,6 +164,8 @@ async function main(): Promise<void> {
       ['sftp put, workerd', 'sftp put, OpenSSH sftp', 0.7],
       ['ftp put, workerd', 'ftp put, curl ftp://', 0.7],
       ['ftp get, workerd', 'download, the piping Worker', null],
+      ['ftp put, workerd', 'upload, the piping Worker', null],
+      ['ftp put, workerd', 'upload, the Worker reading in JavaScript', null],
     ]);
     const rate = (ms: number) => SIZE / MiB / (ms / 1000);
     const [floorRate, curlRate] = [t.times['download, the piping Worker'].map(rate), t.times['ftp get, curl ftp://'].map(rate)];
@@ -117,6 +177,21 @@ async function main(): Promise<void> {
       ratio: pairedRatio(floorRate, curlRate),
       note: 'what any Worker reaches on this machine: the highest ratio to curl ftp:// a download through workerd can have',
     });
+    for (const [path, how] of [
+      ['upload, the piping Worker', 'a Worker that pipes its request body into a socket inside the runtime'],
+      ['upload, the Worker reading in JavaScript', 'a Worker that reads its request body in JavaScript and writes each chunk to a socket'],
+    ] as const) {
+      const rates = t.times[path].map(rate);
+      const putRate = t.times['ftp put, curl ftp://'].map(rate);
+      report({
+        name: `the runtime's floor: ${SIZE / MiB} MiB sent by curl to ${how} (an FTP data connection to the same vsftpd)`,
+        value: median(rates),
+        unit: 'MiB/s',
+        baseline: { name: 'curl -T ftp://', value: median(putRate) },
+        ratio: pairedRatio(rates, putRate),
+        note: 'the highest ratio to curl ftp:// an upload through workerd can have on this machine',
+      });
+    }
 
     // Heap during one transfer, and during ten at once -----------------------------------------------
     const idle = await isolateHeap(w);

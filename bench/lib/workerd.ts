@@ -242,14 +242,37 @@ export default {
 }
 
 /**
- * The least a download into an HTTP response can cost on workerd: a Worker that connects to `?port=` on loopback
- * and pipes the socket into its response body, reading with a BYOB reader whose reads grow with what they bring
- * (faster here than handing `socket.readable` to the Response).
+ * The least a file transfer through workerd can cost: a Worker that connects to `?port=` on loopback and
+ * - for a GET, pipes the socket into its response body, reading with a BYOB reader whose reads grow with what
+ *   they bring (faster here than handing \`socket.readable\` to the Response);
+ * - for a POST with \`mode=pipe\`, pipes the request body into the socket inside the runtime (no JavaScript per chunk);
+ * - for a POST with \`mode=js\`, reads the body in JavaScript (BYOB, 256 KiB buffers reused) and writes each chunk
+ *   while reading the next: what any Worker that looks at an upload's bytes (a multipart parser) starts from.
  */
-const minimalDownload = `import { connect } from 'cloudflare:sockets';
+const minimalTransfer = `import { connect } from 'cloudflare:sockets';
 export default {
   async fetch(request) {
-    const socket = connect({ hostname: '127.0.0.1', port: Number(new URL(request.url).searchParams.get('port')) });
+    const params = new URL(request.url).searchParams;
+    const socket = connect({ hostname: '127.0.0.1', port: Number(params.get('port')) });
+    if (request.method === 'POST' && params.get('mode') === 'pipe') {
+      await request.body.pipeTo(socket.writable);
+      return new Response('ok');
+    }
+    if (request.method === 'POST') {
+      const reader = request.body.getReader({ mode: 'byob' });
+      const writer = socket.writable.getWriter();
+      const spare = [];
+      let written = Promise.resolve();
+      for (;;) {
+        const { value, done } = await reader.read(spare.pop() ?? new Uint8Array(262144));
+        if (done) break;
+        await written;
+        written = writer.write(value).then(() => { spare.push(new Uint8Array(value.buffer)); });
+      }
+      await written;
+      await writer.close();
+      return new Response('ok');
+    }
     const { readable, writable } = new IdentityTransformStream();
     const writer = writable.getWriter();
     const reader = socket.readable.getReader({ mode: 'byob' });
@@ -267,10 +290,10 @@ export default {
 };
 `;
 
-/** The minimal download Worker in a workerd of its own. */
-export async function startMinimalDownload(bundle: Bundle): Promise<RunningWorkerd> {
-  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-download-'));
-  writeFileSync(join(dir, 'index.js'), minimalDownload);
+/** The minimal transfer Worker in a workerd of its own. */
+export async function startMinimalTransfer(bundle: Bundle): Promise<RunningWorkerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-transfer-'));
+  writeFileSync(join(dir, 'index.js'), minimalTransfer);
   const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] });
   return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }

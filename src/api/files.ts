@@ -207,12 +207,21 @@ class PartSource implements UploadSource {
       pieces.push(ev.bytes);
       size += ev.bytes.length;
     }
-    if (size > 0) return pieces.length === 1 ? pieces[0] : concat(pieces);
+    if (pieces.length === 1) return pieces[0];
+    if (size > 0) {
+      const whole = concat(pieces);
+      for (const p of pieces) this.reader.recycle(p);
+      return whole;
+    }
     const ev = this.after;
     if (ev?.type === 'part') {
       throw InvalidInput.field(ev.name ?? `part ${ev.index}`, `part ${ev.index} (${JSON.stringify(ev.name ?? '')}) follows the file: send one file per request, part "input" then part "file"`);
     }
     return null;
+  }
+
+  recycle(chunk: Uint8Array): void {
+    this.reader.recycle(chunk);
   }
 }
 

@@ -534,6 +534,11 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
+
+  /** What was written, without a copy: for a writer sized for its message and not written to again. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 // Text fields read in place from wire bytes (row decoders): one latin1 view of a buffer, sliced.

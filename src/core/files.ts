@@ -56,6 +56,11 @@ export interface DownloadTarget {
 export interface ByteSource {
   /** The next chunk, or null at the end. Rejects when the sender has gone, sent malformed framing, or the deadline fired. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * The caller is done with a chunk `read` gave it (written, or copied into a message): the source may read
+   * later chunks into its memory. Optional on both sides; a chunk not handed back is simply left to the GC.
+   */
+  recycle?(chunk: Uint8Array): void;
 }
 
 /** `ctx.upload`: the caller sent the file as a byte stream. */
@@ -264,5 +269,6 @@ export function guardUpload(source: UploadSource, race: DeadlineRace): UploadSou
       pending = undefined;
       return chunk;
     },
+    recycle: source.recycle ? (chunk) => source.recycle!(chunk) : undefined,
   };
 }

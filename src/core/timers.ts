@@ -42,6 +42,13 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Calls `fn` after `ms` unless the returned function cancels it first. The timer does not keep a Node process alive. */
+export function later(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, Math.max(0, ms));
+  (timer as { unref?: () => void }).unref?.();
+  return () => clearTimeout(timer);
+}
+
 /** Waits for `p` to settle, but no longer than `ms`: for clean-up that must not hold up an answer. */
 export function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {

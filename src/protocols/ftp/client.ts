@@ -439,26 +439,29 @@ export class FtpSession {
       started = now();
       const conn = data.conn!;
       let afterCr = false;
-      // Writes are issued while the next chunk is read, up to WRITES_IN_FLIGHT bytes not yet settled.
-      const writes: { size: number; done: Promise<void> }[] = [];
+      // Writes are issued while the next chunk is read, up to WRITES_IN_FLIGHT bytes not yet settled; a
+      // chunk goes back to the source once its write has settled.
+      const writes: { size: number; done: Promise<void>; chunk: Uint8Array }[] = [];
       let unsettled = 0;
       try {
         for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
           if (chunk.length === 0) continue;
           const piece = ascii ? toNetworkAscii(chunk, afterCr) : chunk;
           afterCr = chunk[chunk.length - 1] === 0x0d;
+          if (piece !== chunk) source.recycle?.(chunk);
           // Record the size before the write: a runtime may take (detach) the buffer it writes.
           const size = piece.length;
           bytes += chunk.length;
           const done = conn.write(piece, { decode: `file data: ${size} bytes (from offset ${wire})` });
           done.catch(() => {});
-          writes.push({ size, done });
+          writes.push({ size, done, chunk: piece });
           unsettled += size;
           wire += size;
           while (unsettled > WRITES_IN_FLIGHT) {
             const first = writes.shift()!;
             await first.done;
             unsettled -= first.size;
+            source.recycle?.(first.chunk);
           }
         }
       } finally {

@@ -245,8 +245,8 @@ export class Channel {
           this.remoteWindow -= n;
           at += n;
           this.bytesOut += n;
-          const w = new SshWriter(n + 16).u8(MSG.CHANNEL_DATA).u32(this.remoteId).string(chunk);
-          const p = this.t.send(w.finish());
+          const w = new SshWriter(n + 9).u8(MSG.CHANNEL_DATA).u32(this.remoteId).string(chunk);
+          const p = this.t.send(w.written());
           p.catch(() => {});
           sent.push(p);
         }

@@ -66,6 +66,8 @@ const DEFAULT_IO_SIZE = 32 * 1024;
 const MAX_IO_SIZE = 255 * 1024;
 /** Bytes of READs or WRITEs outstanding at once. */
 const INFLIGHT_BYTES = 4 * 1024 * 1024;
+/** An upload's pieces smaller than this are gathered into one WRITE. */
+const GATHER_BYTES = 64 * 1024;
 const MAX_NAMES_PER_READDIR = 10_000;
 
 export interface Attrs {
@@ -308,8 +310,8 @@ export class SftpClient {
     }
   }
 
-  /** Sends a request (its body after the id) and waits for the reply with the same id. */
-  private request(type: number, body: (w: SshWriter) => void): Promise<Reply> {
+  /** Sends a request (its body after the id, `size` bytes when known) and waits for the reply with the same id. */
+  private request(type: number, body: (w: SshWriter) => void, size = 64): Promise<Reply> {
     if (this.failure) {
       // Handled here for the same reason as below: a read-ahead asked for after the channel failed.
       const failed = Promise.reject(this.failure);
@@ -318,7 +320,7 @@ export class SftpClient {
     }
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
-    const w = new SshWriter(64);
+    const w = new SshWriter(9 + size);
     const done = w.lengthAt('u32');
     w.u8(type).u32(id);
     body(w);
@@ -327,7 +329,7 @@ export class SftpClient {
     // A read-ahead a download no longer waits for (it stopped early) fails with the channel, with no one to see it.
     reply.catch(() => {});
     // Not awaited: requests queue on the channel in order while earlier ones are still being written (pipelining).
-    this.ch.write(w.finish()).catch((e) => {
+    this.ch.write(w.written()).catch((e) => {
       const p = this.pending.get(id);
       this.pending.delete(id);
       p?.reject(e);
@@ -494,7 +496,7 @@ export class SftpClient {
         const len = chunk.length;
         offset += len;
         written += len;
-        inflight.push({ len, reply: this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(at)).string(chunk)) });
+        inflight.push({ len, reply: this.request(FXP.WRITE, (w) => w.string(handle).u64(BigInt(at)).string(chunk), 16 + handle.length + len) });
         inflightBytes += len;
         while (inflightBytes >= INFLIGHT_BYTES) {
           const done = inflight.shift()!;
@@ -504,19 +506,28 @@ export class SftpClient {
       };
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
-      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
-        // Whole WRITEs of the server's size: pieces of a chunk go as they are, smaller chunks are gathered.
-        while (chunk.length > 0) {
-          const room = this.writeSize - pendingBytes;
-          const piece = chunk.subarray(0, room);
+      // The chunks whose bytes are in `pending`: a WRITE copies them, so each goes back to the source once sent.
+      let held: Uint8Array[] = [];
+      const flush = async (rest: boolean) => {
+        const sent = issue(pending.length === 1 ? pending[0] : concat(pending));
+        pending = [];
+        pendingBytes = 0;
+        const keep = rest ? held.pop() : undefined;
+        for (const h of held) source.recycle?.(h);
+        held = keep ? [keep] : [];
+        await sent;
+      };
+      for (let whole = await source.read(); whole !== null; whole = await source.read()) {
+        held.push(whole);
+        // A chunk goes as WRITEs of at most the server's size; small chunks are gathered up to GATHER_BYTES first
+        // (each request costs more than its bytes), large ones are not copied into a bigger one.
+        for (let chunk = whole; chunk.length > 0; ) {
+          const piece = chunk.subarray(0, this.writeSize);
+          if (pendingBytes + piece.length > this.writeSize) await flush(true);
           chunk = chunk.subarray(piece.length);
           pending.push(piece);
           pendingBytes += piece.length;
-          if (pendingBytes === this.writeSize) {
-            await issue(pending.length === 1 ? pending[0] : concat(pending));
-            pending = [];
-            pendingBytes = 0;
-          }
+          if (pendingBytes >= Math.min(GATHER_BYTES, this.writeSize)) await flush(chunk.length > 0);
         }
       }
       if (pendingBytes > 0) await issue(concat(pending));

@@ -15,7 +15,7 @@ import { fromLatin1 } from '../../core/bytes.ts';
 import type { Conn } from '../../core/conn.ts';
 import type { CryptoPort } from '../../core/crypto.ts';
 import { PortolanError, ProtocolError, type FailureCode } from '../../core/errors.ts';
-import { sleep } from '../../core/timers.ts';
+import { later } from '../../core/timers.ts';
 import type { RecordOptions } from '../../core/transcript.ts';
 import { createOpener, createSealer, plainOpener, plainSealer, type PacketOpener, type PacketSealer } from './ciphers.ts';
 import {
@@ -131,7 +131,6 @@ export function disconnectError(payload: Uint8Array): PortolanError {
   });
 }
 
-const REKEY_TIMER_CANCELLED = 'rekey timer cancelled';
 /** The most one read of the connection asks for. */
 const MAX_READ_BYTES = 512 * 1024;
 
@@ -182,8 +181,10 @@ export class SshTransport {
   private firstKexDone = false;
   private bytesSinceKex = 0;
   private kexStartedAt = 0;
-  /** Aborting it cancels the time-based re-exchange armed while `receive()` waits; null when none is armed. */
-  private rekeyTimer: AbortController | null = null;
+  /** Cancels the time-based re-exchange, armed by an idle wait in `receive()`; null when none is armed. */
+  private rekeyTimer: (() => void) | null = null;
+  /** `receive()` is waiting on an idle connection: the only time the timer may start a re-exchange. */
+  private idleWait = false;
   private fatal: PortolanError | null = null;
   private readonly noteMessages: boolean;
   /** Set while reading a packet so a failure names what was awaited. */
@@ -422,7 +423,7 @@ export class SshTransport {
   // ------------------------------------------------------------ packets
 
   private fail(e: unknown): void {
-    this.stopRekeyTimer();
+    this.cancelRekeyTimer();
     if (!this.fatal) this.fatal = e instanceof PortolanError ? e : new ProtocolError(String(e));
   }
 
@@ -523,36 +524,31 @@ export class SshTransport {
   }
 
   /**
-   * Arms the time limit for one idle wait in `receive()` (OpenSSH checks it in its client loop, not only on
-   * send). The caller clears it when the wait ends; `fail()` and `disconnect()` clear it too.
+   * An idle wait in `receive()` begins: the time limit applies (OpenSSH checks it in its client loop, not only
+   * on send). The timer, once armed, stays armed between waits (arming one per wait cost about 1 ms of CPU per
+   * MiB of a bulk transfer); firing outside a wait, it waits for the next. `fail()` and `disconnect()` cancel it.
    */
-  private startRekeyTimer(): void {
-    this.stopRekeyTimer();
-    if (!this.firstKexDone || this.kexGate || this.fatal) return;
+  private startIdleWait(): void {
+    this.idleWait = true;
+    if (this.rekeyTimer || !this.firstKexDone || this.kexGate || this.fatal) return;
     // Timers hold at most 2^31-1 ms; a longer limit is re-armed when that much has passed.
     const delay = Math.min(Math.max(0, this.kexStartedAt + this.rekeyMs - Date.now()), 0x7fffffff);
-    const timer = new AbortController();
-    this.rekeyTimer = timer;
-    sleep(delay, timer.signal).then(
-      () => {
-        if (this.rekeyTimer !== timer) return;
-        this.rekeyTimer = null;
-        if (this.fatal || this.kexGate) return;
-        if (Date.now() - this.kexStartedAt < this.rekeyMs - 1000) return this.startRekeyTimer();
-        // startRekey queues KEXINIT behind any packet being sent and closes the kex gate for later ones.
-        this.startRekey().catch((e) => {
-          this.fail(e);
-          this.kexGate?.reject(e);
-        });
-      },
-      () => {},
-    );
+    this.rekeyTimer = later(delay, () => {
+      this.rekeyTimer = null;
+      if (this.fatal || this.kexGate || !this.idleWait) return;
+      if (Date.now() - this.kexStartedAt < this.rekeyMs - 1000) return this.startIdleWait();
+      // startRekey queues KEXINIT behind any packet being sent and closes the kex gate for later ones.
+      this.startRekey().catch((e) => {
+        this.fail(e);
+        this.kexGate?.reject(e);
+      });
+    });
   }
 
-  private stopRekeyTimer(): void {
-    // A reason given spares abort() building a DOMException: this runs after every idle wait.
-    this.rekeyTimer?.abort(REKEY_TIMER_CANCELLED);
+  private cancelRekeyTimer(): void {
+    this.rekeyTimer?.();
     this.rekeyTimer = null;
+    this.idleWait = false;
   }
 
   /** RFC 4253 9: either side may start a re-exchange by sending KEXINIT. The reader completes it. */
@@ -572,7 +568,7 @@ export class SshTransport {
       if (this.fatal) throw this.fatal;
       let p: Uint8Array;
       // With bytes already buffered the wait is for the rest of a packet in flight, not an idle connection.
-      if (this.conn.buffered === 0) this.startRekeyTimer();
+      if (this.conn.buffered === 0) this.startIdleWait();
       try {
         p = await this.readPayload();
       } catch (e) {
@@ -580,7 +576,7 @@ export class SshTransport {
         this.kexGate?.reject(e);
         throw e;
       } finally {
-        this.stopRekeyTimer();
+        this.idleWait = false;
       }
       const t = p[0];
       switch (t) {
@@ -617,7 +613,7 @@ export class SshTransport {
 
   /** RFC 4253 11.1: a polite goodbye; errors are ignored (the connection may be gone). */
   async disconnect(reason = 11, description = 'bye'): Promise<void> {
-    this.stopRekeyTimer();
+    this.cancelRekeyTimer();
     if (this.fatal) return;
     try {
       await this.enqueue(encodeDisconnect(reason, description));
