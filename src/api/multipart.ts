@@ -324,10 +324,10 @@ async function dropUpTo(reader: BodyReader, limit: number): Promise<void> {
   }
 }
 
-/** Pulls a streamed body through the parser, one event at a time. */
 /** What one read of the body asks for, where the runtime reads into the caller's buffer (a byte stream: workerd). */
 const BODY_READ_BYTES = 256 * 1024;
 
+/** Pulls a streamed body through the parser, one event at a time. */
 export class MultipartReader {
   private readonly parser: MultipartParser;
   private readonly reader: BodyReader;

@@ -84,8 +84,11 @@ export interface TransferInfo {
 
 /** The most one read of a data connection asks for. */
 const DATA_READ_BYTES = 256 * 1024;
-/** Bytes of an upload handed to the data connection and not yet written. */
-const WRITES_IN_FLIGHT = 1024 * 1024;
+/**
+ * Bytes of an upload handed to the data connection and not yet written: about one chunk while the next is read.
+ * More queued in workerd made uploads slower here (1 MiB: 0.85x the throughput of 256 KiB, 4 MiB: 0.8x).
+ */
+const WRITES_IN_FLIGHT = 256 * 1024;
 
 /** Replies that say the command is not implemented or not understood (RFC 959 §4.2.2). */
 const NOT_IMPLEMENTED = [500, 501, 502, 504];
