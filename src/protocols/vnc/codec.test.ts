@@ -308,6 +308,10 @@ test('Tight: fill, small raw copy, compressed copy, two-colour and four-colour p
   const ev = assertSplitDecode(concat([new ByteWriter().u8(0).u8(0).u16(0xffff).finish(), jpeg, last]), 4, 4);
   assert.deepEqual(ev.map((e) => e.type), ['update-start', 'jpeg', 'update-end']);
   assert.deepEqual((ev[1] as { data: Uint8Array }).data, Uint8Array.of(0xff, 0xd8, 0xff));
+  // A JPEG may be larger than the rectangle's pixels (TigerVNC, a noisy 2×2 area at a high quality): passed on whole.
+  const bigJpeg = new Uint8Array(5000).fill(0x55);
+  const big = assertSplitDecode(update(tightRect(0, 0, 2, 2, [0x90, ...compactLength(bigJpeg.length), ...bigJpeg])), 4, 4);
+  assert.deepEqual((big.find((e) => e.type === 'jpeg') as { data: Uint8Array }).data, bigJpeg);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 2, 2, [0xa0]))), /not fill, JPEG or basic/);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 2, 2, [0x40, 7]))), /unknown Tight filter 7/);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 4, 4, [0x00, 0xff, 0xff, 0x7f]))), /exceeds what the rectangle can need/);

@@ -115,6 +115,8 @@ const TIGHT_FILTER_PALETTE = 1;
 const TIGHT_FILTER_GRADIENT = 2;
 /** Tight sends blocks shorter than this uncompressed. */
 const TIGHT_MIN_TO_COMPRESS = 12;
+/** The largest compact length: 7 + 7 + 8 bits. */
+const TIGHT_MAX_LENGTH = 0x3fffff;
 
 /** Bytes one decoded rectangle may take in zlib output at most (ZRLE's worst case is 4 bytes a pixel plus tile headers and palettes). */
 function zrleCap(r: Rect): number {
@@ -475,7 +477,9 @@ export class UpdateDecoder {
       return;
     }
     if (kind === TIGHT_JPEG) {
-      const len = yield* this.compactLength(rect.width * rect.height * 4 + 4096);
+      // A JPEG has no size bound in its pixels: a small, noisy rectangle at a high quality can take more than 4 bytes
+      // a pixel (TigerVNC sent 87,956 bytes for 19,985 pixels here). The compact length bounds it (4 MiB).
+      const len = yield* this.compactLength(TIGHT_MAX_LENGTH);
       this.emit({ type: 'jpeg', ...rect, data: (yield len).slice() });
       return;
     }
@@ -526,7 +530,7 @@ export class UpdateDecoder {
     this.emit({ type: 'pixels', ...rect, rgba, encoding: Encoding.tight });
   }
 
-  /** Tight's compact length: 1–3 bytes, 7 bits each, low bits first. */
+  /** Tight's compact length: 1–3 bytes, 7 bits each, low bits first (the third byte's 8 bits: at most TIGHT_MAX_LENGTH). */
   private *compactLength(max: number): Generator<number, number, Uint8Array> {
     let len = 0;
     for (let i = 0; i < 3; i++) {

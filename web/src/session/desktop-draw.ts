@@ -4,6 +4,20 @@
 import { decodeViewUpdate, type ViewOperation } from '../../../src/protocols/vnc/framebuffer.ts';
 import { expandIndexed } from '../../../src/protocols/vnc/updates.ts';
 
+/**
+ * A JPEG rectangle decoded off the page's thread: WebCodecs' ImageDecoder where the browser has it (no Blob, whose
+ * bytes travel to the browser's blob store and back), createImageBitmap of a Blob elsewhere. Close it once drawn.
+ */
+async function decodeJpeg(data: Uint8Array): Promise<(ImageBitmap | VideoFrame) & { close(): void }> {
+  if (typeof ImageDecoder === 'undefined') return createImageBitmap(new Blob([data as BlobPart], { type: 'image/jpeg' }));
+  const decoder = new ImageDecoder({ data: data as Uint8Array<ArrayBuffer>, type: 'image/jpeg' });
+  try {
+    return (await decoder.decode()).image;
+  } finally {
+    decoder.close();
+  }
+}
+
 export class DesktopPainter {
   private readonly g: CanvasRenderingContext2D;
   private chain: Promise<void> = Promise.resolve();
@@ -31,12 +45,15 @@ export class DesktopPainter {
   /** Draws one update; resolves once it is on the canvas. Its JPEG rectangles start decoding at once, side by side. */
   draw(bytes: Uint8Array): Promise<void> {
     const ops = decodeViewUpdate(bytes);
-    const images = ops.map((op) => (op.op === 'jpeg' ? createImageBitmap(new Blob([op.data as BlobPart], { type: 'image/jpeg' })) : undefined));
+    const images = ops.map((op) => (op.op === 'jpeg' ? decodeJpeg(op.data) : undefined));
     return this.then(async () => {
       for (let i = 0; i < ops.length; i++) {
         const image = images[i];
-        if (image) this.g.drawImage(await image, ops[i].x, ops[i].y, ops[i].width, ops[i].height);
-        else this.op(ops[i]);
+        if (image) {
+          const decoded = await image;
+          this.g.drawImage(decoded, ops[i].x, ops[i].y, ops[i].width, ops[i].height);
+          decoded.close();
+        } else this.op(ops[i]);
       }
     });
   }
