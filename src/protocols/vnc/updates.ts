@@ -49,10 +49,13 @@ export interface Indexed {
   data: Uint8Array;
 }
 
-/** The RGBA of an indexed rectangle; indices were checked against the palette when it was decoded. */
-export function expandIndexed(ix: Indexed, width: number, height: number): Uint8Array {
-  const rgba = new Uint8Array(width * height * 4);
-  const out = new Uint32Array(rgba.buffer);
+/**
+ * The RGBA of an indexed rectangle; indices were checked against the palette when it was decoded. `into`: memory to
+ * write it to (at least 4 bytes a pixel, at a multiple of 4 bytes), reused from one rectangle to the next by a painter.
+ */
+export function expandIndexed(ix: Indexed, width: number, height: number, into?: Uint8Array): Uint8Array {
+  const rgba = into ? into.subarray(0, width * height * 4) : new Uint8Array(width * height * 4);
+  const out = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
   const n = ix.palette.length / 3;
   // Little-endian hosts (all of ours) read R G B A as A<<24 | B<<16 | G<<8 | R.
   const colours = new Uint32Array(256);

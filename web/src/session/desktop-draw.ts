@@ -21,6 +21,8 @@ async function decodeJpeg(data: Uint8Array): Promise<(ImageBitmap | VideoFrame) 
 export class DesktopPainter {
   private readonly g: CanvasRenderingContext2D;
   private chain: Promise<void> = Promise.resolve();
+  /** Where indexed rectangles are expanded to RGBA (putImageData copies it), grown to the largest so far. */
+  private scratch = new Uint8Array(0);
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     this.g = canvas.getContext('2d', { alpha: false })!;
@@ -42,10 +44,15 @@ export class DesktopPainter {
     });
   }
 
-  /** Draws one update; resolves once it is on the canvas. Its JPEG rectangles start decoding at once, side by side. */
-  draw(bytes: Uint8Array): Promise<void> {
+  /**
+   * Draws one update; resolves once it is on the canvas, with the pixels it painted (a copy counts its area). Its JPEG
+   * rectangles start decoding at once, side by side.
+   */
+  draw(bytes: Uint8Array): Promise<number> {
     const ops = decodeViewUpdate(bytes);
     const images = ops.map((op) => (op.op === 'jpeg' ? decodeJpeg(op.data) : undefined));
+    let area = 0;
+    for (const op of ops) if (op.op !== 'cursor') area += op.width * op.height;
     return this.then(async () => {
       for (let i = 0; i < ops.length; i++) {
         const image = images[i];
@@ -55,13 +62,14 @@ export class DesktopPainter {
           decoded.close();
         } else this.op(ops[i]);
       }
-    });
+    }).then(() => area);
   }
 
   private op(op: ViewOperation): void {
     const g = this.g;
     if (op.op === 'pixels' || op.op === 'indexed') {
-      const rgba = op.op === 'pixels' ? op.rgba : expandIndexed(op, op.width, op.height);
+      if (op.op === 'indexed' && this.scratch.length < op.width * op.height * 4) this.scratch = new Uint8Array(op.width * op.height * 4);
+      const rgba = op.op === 'pixels' ? op.rgba : expandIndexed(op, op.width, op.height, this.scratch);
       const data = new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.length);
       g.putImageData(new ImageData(data, op.width, op.height), op.x, op.y);
     } else if (op.op === 'fill') {
