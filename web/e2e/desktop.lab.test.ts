@@ -1,11 +1,13 @@
 // The UI's VNC viewer against the lab's TigerVNC: headless Chromium opens the `view` session of `vnc`, and the canvas's
 // pixels are compared with the lab's known image; clicks, keys, Ctrl-Alt-Del and the clipboard are read back from the X server.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { ensureLab, ports } from '../../lab/index.ts';
-import { PYTHON, desktopFacts, eventsScript, labPixel } from '../../lab/servers/desktop.ts';
+import { ensureLab, labDir, ports } from '../../lab/index.ts';
+import { PYTHON, desktopFacts, eventsScript, labPixel, paintScript } from '../../lab/servers/desktop.ts';
+import { decodePng } from '../../test/png.ts';
 import { workerUrl } from '../../test/harness.ts';
 import { launch, screenshot, type Browser } from './browser.ts';
 
@@ -107,6 +109,38 @@ describe('VNC desktop in the browser', { timeout: 180_000 }, () => {
     } finally {
       rec.child.kill();
     }
+  });
+
+  test('Tight JPEG: the canvas shows the tiled lab image within JPEG\'s error (the page decodes the JPEG rectangles)', async () => {
+    execFileSync(PYTHON, [paintScript, 'still', join(labDir, 'xvnc', 'lab-image.ppm')], { env: { ...process.env, DISPLAY: `:${desktopFacts.displays.vncBench}` } });
+    const { width: w, height: h } = desktopFacts.bench;
+    const page = b.page;
+    await page.goto(`${base}/#/run/vnc/view?host=127.0.0.1&port=${ports.desktop.vncBench}&encodings=tight&jpegQuality=9`);
+    await page.getByRole('button', { name: 'Start session' }).click();
+    const canvas = page.getByTestId('desktop');
+    await page.locator('[data-testid=session][data-state=open]').waitFor({ timeout: 30_000 });
+    await until('the desktop size', async () => (await canvas.evaluate((c: HTMLCanvasElement) => `${c.width}x${c.height}`)) === `${w}x${h}`);
+    // JPEG areas differ a little from the image; a rectangle not drawn (black) differs a lot.
+    let report = '';
+    await until('the tiled lab image on the canvas', async () => {
+      const url = await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL('image/png'));
+      const img = decodePng(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+      let far = 0;
+      let sum = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const o = (y * w + x) * 4;
+          const want = labPixel(x % width, y % height);
+          const d = Math.max(Math.abs(img.rgba[o] - want[0]), Math.abs(img.rgba[o + 1] - want[1]), Math.abs(img.rgba[o + 2] - want[2]));
+          sum += d;
+          if (d > 48) far++;
+        }
+      }
+      report = `${far} pixels off by more than 48, mean difference ${(sum / (w * h)).toFixed(2)}`;
+      return far < (w * h) / 1000 && sum / (w * h) < 4;
+    }, 30_000);
+    assert.match(report, /^\d+ pixels/);
+    assert.deepEqual(b.pageErrors, []);
   });
 
   test('a screenshot from the form is shown as the picture', async () => {

@@ -9,6 +9,7 @@ import { decodePng, pixelMismatches } from '../../../test/png.ts';
 import { ensureLab, labDir, ports } from '../../../lab/index.ts';
 import { PYTHON, desktopFacts, eventsScript, labPixel, paintScript } from '../../../lab/servers/desktop.ts';
 import { Framebuffer, decodeViewUpdate } from './framebuffer.ts';
+import { expandIndexed } from './updates.ts';
 
 const p = ports.desktop;
 const tiger = { host: '127.0.0.1', port: p.vnc };
@@ -224,6 +225,76 @@ test('vnc view: without continuous updates the view asks for each update, and a 
     assert.equal(end.fences, 0);
   } finally {
     v.s.close();
+  }
+});
+
+/** The height and width a JPEG's frame header (SOF0–SOF2) gives, or undefined when it has none before its scan. */
+function jpegSize(data: Uint8Array): { width: number; height: number } | undefined {
+  for (let at = 2; at + 9 <= data.length && data[at] === 0xff; ) {
+    const marker = data[at + 1];
+    const len = (data[at + 2] << 8) | data[at + 3];
+    if (marker >= 0xc0 && marker <= 0xc2) return { height: (data[at + 5] << 8) | data[at + 6], width: (data[at + 7] << 8) | data[at + 8] };
+    if (marker === 0xda) return undefined;
+    at += 2 + len;
+  }
+  return undefined;
+}
+
+test('vnc view: Tight with JPEG — the photographic areas pass through as whole JPEG images of their rectangles, the rest decodes to the lab image', async () => {
+  execFileSync(PYTHON, [paintScript, 'still', join(labDir, 'xvnc', 'lab-image.ppm')], { env: { ...process.env, DISPLAY: `:${desktopFacts.displays.vncBench}` } });
+  const { width: w, height: h } = desktopFacts.bench;
+  const s = await openSession('vnc', 'view', { host: '127.0.0.1', port: p.vncBench, encodings: ['tight'], jpegQuality: 9, compressLevel: 2 });
+  try {
+    await s.next((m) => m.type === 'init');
+    // Every pixel covered once: JPEG rectangles by their area, the rest compared with the tiled lab image.
+    const covered = new Uint8Array(w * h);
+    let left = w * h;
+    const fb = new Framebuffer(w, h);
+    const jpegs: { width: number; height: number; bytes: number; size?: { width: number; height: number }; whole: boolean }[] = [];
+    let done = 0;
+    await waitFor('a whole screen', () => {
+      for (; done < s.data.length; done++) {
+        for (const op of decodeViewUpdate(s.data[done])) {
+          if (op.op === 'cursor') continue;
+          if (op.op === 'jpeg') jpegs.push({ width: op.width, height: op.height, bytes: op.data.length, size: jpegSize(op.data), whole: op.data[0] === 0xff && op.data[1] === 0xd8 && op.data.at(-2) === 0xff && op.data.at(-1) === 0xd9 });
+          else if (op.op === 'pixels') fb.putPixels(op, op.rgba);
+          else if (op.op === 'indexed') fb.putPixels(op, expandIndexed(op, op.width, op.height));
+          else if (op.op === 'fill') fb.fill(op, op.r, op.g, op.b);
+          else if (op.op === 'copy') fb.copy(op, op.srcX, op.srcY);
+          for (let y = op.y; y < op.y + op.height; y++) {
+            for (let x = op.x; x < op.x + op.width; x++) {
+              if (op.op === 'jpeg') covered[y * w + x] = 2;
+              else if (!covered[y * w + x]) covered[y * w + x] = 1;
+              else continue;
+              left--;
+            }
+          }
+        }
+        s.send({ type: 'ack', bytes: s.data[done].length });
+      }
+      return left <= 0;
+    });
+    assert.ok(jpegs.length > 0, 'TigerVNC sent part of the tiled image as JPEG');
+    for (const j of jpegs) {
+      assert.ok(j.whole, `a ${j.width}×${j.height} JPEG of ${j.bytes} bytes starts with SOI and ends with EOI`);
+      assert.deepEqual(j.size, { width: j.width, height: j.height }, 'the JPEG is an image of its rectangle');
+    }
+    // Outside the JPEG areas the pixels are exact.
+    let wrong = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (covered[y * w + x] !== 1) continue;
+        const [r, g, b] = labPixel(x % width, y % height);
+        const o = (y * w + x) * 4;
+        if (fb.rgba[o] !== r || fb.rgba[o + 1] !== g || fb.rgba[o + 2] !== b) wrong++;
+      }
+    }
+    assert.equal(wrong, 0, 'pixels outside the JPEG rectangles that differ from the lab image');
+    s.send({ type: 'stop' });
+    const end = (await s.next((m) => m.type === 'end')).result;
+    assert.equal(end.rectangles['Tight JPEG'], jpegs.length);
+  } finally {
+    s.close();
   }
 });
 
