@@ -1,12 +1,25 @@
 // BGP against FRR bgpd through workerd: the peer's OPEN and capabilities, the routes it announces
 // (communities, large communities, IPv6 by MP_REACH, ADD-PATH ids), and its NOTIFICATION when refusing.
-import { test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { call } from '../../../test/harness.ts';
+import { labDir } from '../../../lab/index.ts';
 import { routingFacts } from '../../../lab/servers/edge-routing.ts';
 
 const f = routingFacts.bgp;
 const target = { host: '127.0.0.1', port: f.port };
+
+// Each test is a new session from 127.0.0.1, a dynamic neighbour of bgpd: bgpd refuses it while it still holds the
+// previous test's session (tearing it down and clearing its routes), so a test starts once bgpd lists no neighbour there.
+beforeEach(async () => {
+  const neighbours = () => JSON.parse(execFileSync('vtysh', ['--vty_socket', join(labDir, 'frr-bgpd'), '-d', 'bgpd', '-c', 'show bgp neighbors json'], { encoding: 'utf8', timeout: 5000 }) || '{}') as Record<string, unknown>;
+  for (const end = Date.now() + 10_000; '127.0.0.1' in neighbours(); ) {
+    if (Date.now() > end) throw new Error('bgpd still holds a session from 127.0.0.1 after 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
 
 test('bgp open: FRR’s AS, identifier, hold time and capabilities; Established', async () => {
   const r = await call('bgp', 'open', { ...target, localAs: 4200000001 }, { transcript: true });

@@ -2,6 +2,7 @@
 // UPDATEs read as they come (answering the peer's KEEPALIVEs), and a Cease to end it politely.
 import type { Conn } from '../../core/conn.ts';
 import { PortolanError, ProtocolError } from '../../core/errors.ts';
+import { settleWithin } from '../../core/timers.ts';
 import { KEEPALIVE, decodeNotification, decodeOpen, describeMessage, encodeNotification, encodeOpen, messageFrame, type Notification, type Open, type OpenOptions, type RawMessage } from './codec.ts';
 
 export async function read(conn: Conn, what: string): Promise<RawMessage> {
@@ -29,7 +30,7 @@ export async function establish(conn: Conn, open: OpenOptions): Promise<Session>
   try {
     m = await read(conn, 'the peer’s OPEN');
   } catch (e) {
-    if (e instanceof PortolanError && e.code === 'closed') throw new PortolanError('refused', 'the BGP peer closed the connection before sending its OPEN: it is not configured to peer with this address');
+    if (e instanceof PortolanError && e.code === 'closed') throw new PortolanError('refused', 'the BGP peer closed the connection before sending its OPEN: it is not configured to peer with this address, or it still holds an earlier session from it');
     throw e;
   }
   if (m.type === 3) throw notificationError(decodeNotification(m.body), 'instead of its OPEN');
@@ -45,6 +46,15 @@ export async function establish(conn: Conn, open: OpenOptions): Promise<Session>
 }
 
 /** Cease / Administrative Shutdown with a shutdown communication (RFC 8203), then the connection is closed by the runner. */
+/**
+ * Ends a session: NOTIFICATION Cease, then the peer's own close of the connection (RFC 4271 §6.4: it drops the
+ * connection once it has the NOTIFICATION), waited for up to CEASE_WAIT_MS. A peer that takes dynamic neighbours
+ * (FRR's `bgp listen range`) refuses a new session from the same address until it has let go of this one.
+ */
 export async function cease(conn: Conn, message = 'Portolan: session done'): Promise<void> {
   await conn.write(encodeNotification(6, 2, message), { decode: `NOTIFICATION Cease / Administrative Shutdown "${message}"` }).catch(() => undefined);
+  await settleWithin(conn.readToEnd(64 * 1024).catch(() => undefined), CEASE_WAIT_MS);
 }
+
+/** Longest a session's end waits for the peer to close after our Cease. */
+const CEASE_WAIT_MS = 2000;
