@@ -47,9 +47,10 @@ export async function establish(conn: Conn, open: OpenOptions): Promise<Session>
 
 /** Cease / Administrative Shutdown with a shutdown communication (RFC 8203), then the connection is closed by the runner. */
 /**
- * Ends a session: NOTIFICATION Cease, then the peer's own close of the connection (RFC 4271 §6.4: it drops the
- * connection once it has the NOTIFICATION), waited for up to CEASE_WAIT_MS. A peer that takes dynamic neighbours
- * (FRR's `bgp listen range`) refuses a new session from the same address until it has let go of this one.
+ * Ends a session: NOTIFICATION Cease, then the peer's own close of the connection (RFC 4271 §8.2.2: a peer that
+ * receives a NOTIFICATION drops the connection), waited for up to CEASE_WAIT_MS; a conforming peer closes at once.
+ * A peer that takes dynamic neighbours (FRR's `bgp listen range`) refuses a new session from the same address until
+ * it has let go of this one.
  */
 export async function cease(conn: Conn, message = 'Portolan: session done'): Promise<void> {
   await conn.write(encodeNotification(6, 2, message), { decode: `NOTIFICATION Cease / Administrative Shutdown "${message}"` }).catch(() => undefined);
