@@ -224,9 +224,11 @@ export interface ApiResult<T = any> {
 
 /** POST /api/{protocol}/{operation} on the test Worker. */
 export async function call<T = any>(protocol: string, operation: string, input: Record<string, unknown>, opts: { kind?: 'dev' | 'deployment'; transcript?: boolean } = {}): Promise<ApiResult<T>> {
+  // One connection per call: workerd closes a connection idle for 5 s, and a test that computes for longer
+  // (hashing a large expected file) would otherwise send its next request into a connection already closed.
   const res = await fetch(`${workerUrl(opts.kind)}/api/${protocol}/${operation}${opts.transcript ? '?transcript=1' : ''}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeaders(opts.kind ?? 'dev') },
+    headers: { 'content-type': 'application/json', connection: 'close', ...authHeaders(opts.kind ?? 'dev') },
     body: JSON.stringify(input),
   });
   const text = await res.text();

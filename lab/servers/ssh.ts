@@ -115,9 +115,17 @@ export function fingerprintOf(publicKeyLine: string): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** The deterministic bytes of the big file (SHA-256 in counter mode), so tests can compare without reading it over SSH. */
+const bigFiles = new Map<number, Buffer>();
+
+/**
+ * The deterministic bytes of the big file (SHA-256 in counter mode), so tests can compare without reading it over
+ * SSH. Computed once per size: 50 MiB takes seconds. Callers must not write into it.
+ */
 export function bigFileBytes(size: number = sshFacts.bigFile.size): Buffer {
-  const out = Buffer.alloc(size);
+  let out = bigFiles.get(size);
+  if (out) return out;
+  out = Buffer.alloc(size);
+  bigFiles.set(size, out);
   for (let at = 0, block = 0; at < size; at += 32, block++) {
     const h = createHash('sha256').update(`portolan-ssh-lab-${block}`).digest();
     h.copy(out, at, 0, Math.min(32, size - at));
