@@ -115,7 +115,7 @@ test('SPNEGO: NegTokenInit carries the NTLMSSP token; NegTokenResp gives it back
   assert.deepEqual([...decodeSpnegoResponse(spnegoResponse(token)).token!], [1, 2, 3]);
 });
 
-test('signing: HMAC-SHA256, AES-CMAC and AES-GMAC signatures on WebCrypto equal the reference algorithms, verify, and fail when one byte changes', async () => {
+test('signing: HMAC-SHA256, AES-CMAC and AES-GMAC signatures on WebCrypto equal the reference algorithms, verify without changing the message, and fail when one byte changes', async () => {
   const key = new Uint8Array(16).fill(7);
   const keys = { signing: key, encryption: new Uint8Array(0), decryption: new Uint8Array(0) };
   const reference: Record<SigningAlgorithm, (m: Uint8Array) => Uint8Array> = {
@@ -133,9 +133,12 @@ test('signing: HMAC-SHA256, AES-CMAC and AES-GMAC signatures on WebCrypto equal 
     const msg = new ByteWriter(128).bytes(encodeHeader({ command: COMMAND.echo, creditCharge: 0, credits: 1, messageId: 9n }).finish()).u16le(4).u16le(0).finish();
     await security.sign(msg);
     assert.equal(msg[16] & 8, 8, 'SMB2_FLAGS_SIGNED');
+    const signed = msg.slice();
     assert.ok(await security.verify(msg));
+    assert.deepEqual(msg, signed, `${alg}: verify leaves the message as it was, signature included`);
     msg[66] ^= 1;
     assert.ok(!(await security.verify(msg)), alg);
+    assert.deepEqual(msg.subarray(48, 64), signed.subarray(48, 64), `${alg}: a failed verify puts the signature back too`);
   }
 });
 

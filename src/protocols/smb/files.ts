@@ -106,7 +106,7 @@ export async function readRange(c: SmbClient, tree: Tree, fileId: Uint8Array, of
     if (data.length === 0) throw new ProtocolError(`SMB: an empty READ answer at ${req.at} before the end of the file`);
     // A short read: ask for the rest of this range before the ranges already in flight are taken.
     for (let at = req.at + data.length; ; ) {
-      await sink.write(data.slice());
+      await sink.write(data);
       written += data.length;
       if (at >= req.at + req.len) break;
       const missing = req.at + req.len - at;

@@ -175,10 +175,15 @@ export async function messageSecurity(subtle: SubtleCrypto, alg: SigningAlgorith
       message.set(await signature(message), 48);
     },
     async verify(message) {
+      // The signature is computed over the message with its signature field zeroed: zeroed in place and put back,
+      // rather than copying a message of up to a MiB.
       const got = message.slice(48, 64);
-      const copy = message.slice();
-      copy.fill(0, 48, 64);
-      return equalBytes(await signature(copy), got);
+      message.fill(0, 48, 64);
+      try {
+        return equalBytes(await signature(message), got);
+      } finally {
+        message.set(got, 48);
+      }
     },
     seal,
     async open(transform, sessionId) {
