@@ -151,6 +151,12 @@ export interface Transport {
    * chunk (its default is 4 KiB); others ignore it and return chunks of their own size.
    */
   read(max?: number): Promise<Uint8Array | null>;
+  /**
+   * Reads into the caller's memory: what is waiting, up to `into.length` bytes, returned as the filled part of it.
+   * A host may move the memory as it reads (Workers' BYOB reads transfer the buffer): use the returned view, whose
+   * `buffer` is the same memory, never `into` again. Null at end of stream. Hosts without it are read with `read`.
+   */
+  readInto?(into: Uint8Array): Promise<Uint8Array | null>;
   /** Writes may be issued before earlier ones settle: they reach the peer, and settle, in order. */
   write(bytes: Uint8Array): Promise<void>;
   /** Upgrades in place (only for dials with tls: 'starttls'). */
@@ -181,7 +187,14 @@ export interface Dialer {
  * whole message and how many bytes it used, or undefined when it needs more.
  * Malformed input throws ProtocolError.
  */
-export type Frame<T> = (buffered: Uint8Array) => { value: T; size: number } | undefined;
+export type Frame<T> = ((buffered: Uint8Array) => { value: T; size: number } | undefined) & {
+  /**
+   * How many bytes the buffer must hold before the frame can go on (the whole next message, or the fragment being
+   * received), once its header is buffered; asked when the frame needs more bytes. A large remainder is then read
+   * straight into memory of its own instead of being gathered from chunks.
+   */
+  sizeOf?: (buffered: Uint8Array) => number | undefined;
+};
 
 export interface ConnOptions {
   transport: Transport;
@@ -210,6 +223,8 @@ export interface ReadLineOptions {
 const CRLF = utf8('\r\n');
 /** How many of a server's first bytes a Conn keeps. */
 const FIRST_BYTES = 64;
+/** Bytes still to come of a message from which on it is read straight into its own memory (Transport.readInto). */
+const DIRECT_READ_BYTES = 64 * 1024;
 
 /** The least a growing read asks for: what an idle connection's pending read holds. */
 export const MIN_READ_BYTES = 4096;
@@ -237,6 +252,8 @@ export class Conn {
   private readonly received = new ReceiveBuffer();
   private eof = false;
   private closedByUs = false;
+  /** A direct read was abandoned with part of a message in memory it no longer owns: the stream cannot go on. */
+  private cut: PortolanError | null = null;
   tlsActive: boolean;
   private tlsUnconfirmed = false;
   bytesIn = 0;
@@ -320,6 +337,7 @@ export class Conn {
 
   /** Reads one more chunk into the buffer; false at end of stream. */
   private async fill(waiting: string): Promise<boolean> {
+    if (this.cut) throw this.cut;
     if (this.eof) return false;
     if (!this.pendingRead && this.beforeRead) await this.guard(this.beforeRead(), `the client to read what it was sent before ${waiting}`);
     this.pendingRead ??= this.transport.read(this.maxRead > 0 ? this.nextRead : undefined);
@@ -331,13 +349,52 @@ export class Conn {
       return false;
     }
     if (this.maxRead > 0) this.nextRead = nextReadSize(chunk.length, this.maxRead);
-    this.bytesIn += chunk.length;
-    if (this.firstBytes.length < FIRST_BYTES) this.firstBytes = concat([this.firstBytes, chunk.subarray(0, FIRST_BYTES - this.firstBytes.length)]);
+    this.counted(chunk);
     if (this.received.length + chunk.length > this.maxBuffered) {
       throw new ProtocolError(`server sent more than ${this.maxBuffered} bytes without a complete message`);
     }
     this.received.append(chunk);
     return true;
+  }
+
+  private counted(chunk: Uint8Array): void {
+    this.bytesIn += chunk.length;
+    if (this.firstBytes.length < FIRST_BYTES) this.firstBytes = concat([this.firstBytes, chunk.subarray(0, FIRST_BYTES - this.firstBytes.length)]);
+  }
+
+  /** Whether the next `size` bytes (a message whose size is known) should be read straight into memory of their own. */
+  private direct(size: number): boolean {
+    return this.transport.readInto !== undefined && !this.pendingRead && !this.beforeRead && size <= this.maxBuffered && size - this.buf.length >= DIRECT_READ_BYTES;
+  }
+
+  /**
+   * Reads until `size` bytes are buffered, into one allocation of that size: what is buffered is copied to its
+   * start and the transport reads the rest into it. No chunk is read past the message.
+   */
+  private async fillDirect(size: number, waiting: string): Promise<void> {
+    if (this.cut) throw this.cut;
+    const have = this.buf.length;
+    let memory: Uint8Array = new Uint8Array(size);
+    memory.set(this.take(have));
+    for (let at = have; at < size; ) {
+      let got: Uint8Array | null;
+      try {
+        got = await this.guard(this.transport.readInto!(memory.subarray(at)), waiting);
+      } catch (e) {
+        // The read may still land in memory this Conn no longer holds; whatever comes next is mid-message.
+        this.cut = new PortolanError('closed', `the connection was left in the middle of ${waiting} (${at} of ${size} bytes read)`);
+        throw e;
+      }
+      this.tlsUnconfirmed = false;
+      if (got === null) {
+        this.eof = true;
+        throw closedEarly(waiting, at, size);
+      }
+      this.counted(got);
+      at += got.length;
+      memory = new Uint8Array(got.buffer, 0, size);
+    }
+    this.received.append(memory);
   }
 
   /** The buffered bytes, not yet consumed. */
@@ -379,6 +436,13 @@ export class Conn {
   /** Exactly n bytes; `closed` if the stream ends first. */
   async readExact(n: number, what = `${n} bytes`): Promise<Uint8Array> {
     if (n > this.maxBuffered) throw new ProtocolError(`${what}: ${n} bytes exceeds the ${this.maxBuffered}-byte limit`);
+    if (this.direct(n)) {
+      // The buffer then holds exactly these bytes, in memory of their own: the view taken is the caller's alone.
+      await this.fillDirect(n, what);
+      const out = this.take(n);
+      this.recordIn(out);
+      return out;
+    }
     while (this.buf.length < n) {
       if (!(await this.fill(what))) throw closedEarly(what, this.buf.length, n);
     }
@@ -434,6 +498,11 @@ export class Conn {
           const raw = this.take(got.size);
           if (this.recording) this.recordIn(raw, describe ? describe(got.value) : undefined, secret?.(got.value) ?? false);
           return got.value;
+        }
+        const size = frame.sizeOf?.(this.buf);
+        if (size !== undefined && this.direct(size)) {
+          await this.fillDirect(size, what);
+          continue;
         }
       }
       if (!(await this.fill(what))) throw closedEarly(what, this.buf.length);

@@ -42,6 +42,15 @@ function wrap(socket: Socket, remote: string): Transport {
         if (done) return null;
       }
     },
+    async readInto(into) {
+      for (;;) {
+        const { value, done } = await reader.read(into);
+        if (value && value.length > 0) return value;
+        if (done) return null;
+        // Nothing read: the same memory, moved, is read into again.
+        into = new Uint8Array(value!.buffer, value!.byteOffset, into.length);
+      }
+    },
     async write(bytes) {
       try {
         await writer.write(bytes);

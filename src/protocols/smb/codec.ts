@@ -12,7 +12,7 @@ export { fromUtf16le, utf16le };
 export const MAX_MESSAGE = 16 * 1024 * 1024 - 1;
 
 export function smbFrame(max = MAX_MESSAGE): Frame<Uint8Array> {
-  return (buf) => {
+  const frame: Frame<Uint8Array> = (buf) => {
     if (buf.length < 4) return undefined;
     if (buf[0] !== 0) throw new ProtocolError(`SMB transport: the first byte of a message header is 0x${buf[0].toString(16)}, not zero (not SMB over TCP, or NetBIOS framing)`);
     const len = (buf[1] << 16) | (buf[2] << 8) | buf[3];
@@ -21,6 +21,9 @@ export function smbFrame(max = MAX_MESSAGE): Frame<Uint8Array> {
     if (buf.length < 4 + len) return undefined;
     return { value: buf.subarray(4, 4 + len), size: 4 + len };
   };
+  // Asked once the frame has checked the header: a READ answer of a MiB is read into memory of its own.
+  frame.sizeOf = (buf) => (buf.length >= 4 ? 4 + ((buf[1] << 16) | (buf[2] << 8) | buf[3]) : undefined);
+  return frame;
 }
 
 export function transportFrame(message: Uint8Array): Uint8Array {
