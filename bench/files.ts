@@ -7,7 +7,7 @@
 // pipes its request body into an FTP data connection to the same vsftpd (inside the runtime, and through JavaScript).
 // Run: npx tsx bench/files.ts            (BENCH_TINY=1: a 32 MiB file, one round)
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { ftpFacts } from '../lab/servers/ftp.ts';
 import { sshFacts } from '../lab/servers/ssh.ts';
 import { bigFile, ensureTransferDir, GiB, MiB } from '../test/files.ts';
 import { finish, machine, median, pairedRatio, report, say, tiny } from './lib/report.ts';
-import { reportTransfers, timeTransfers } from './lib/transfers.ts';
+import { reportDownloadFloor, reportTransfers, startDownloadFloor, timeTransfers } from './lib/transfers.ts';
 import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startMinimalTransfer, startWorkerd, type RunningWorkerd } from './lib/workerd.ts';
 
 const SIZE = tiny ? 32 * MiB : GiB;
@@ -113,13 +113,8 @@ async function main(): Promise<void> {
   const bundle = buildBundle();
   const w = await startWorkerd(bundle, { vars: BENCH_VARS, inspector: true });
   const floor = await startMinimalTransfer(bundle);
-  // A TCP source that sends the file to whoever connects (as an FTP server's data connection does).
-  const source = net.createServer((s) => {
-    s.on('error', () => {});
-    createReadStream(file.path, { highWaterMark: 256 * 1024 }).pipe(s);
-  });
-  await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
-  const sourcePort = (source.address() as net.AddressInfo).port;
+  // The file from a TCP source that sends it to whoever connects (as an FTP server's data connection does).
+  const downloadFloor = await startDownloadFloor(bundle, file.path);
   // The upload floors: curl sends the file to the minimal Worker, which writes it into a STOR opened from here.
   const floorUpload = async (mode: 'pipe' | 'js') => {
     const stor = await ftpStor(ports.ftp.ftp, ftpFacts.user, ftpFacts.password, upFtp);
@@ -144,7 +139,7 @@ async function main(): Promise<void> {
     'sftp get, OpenSSH sftp': () => sftpBatch(`get ${file.path} /dev/null`).then(() => undefined),
     'ftp get, workerd': () => download('ftp', 'download', { ...ftpInput, path: file.path }),
     'ftp get, curl ftp://': () => run('curl', ['-sS', '-o', '/dev/null', ftpUrl(file.path)]).then(() => undefined),
-    'download, the piping Worker': () => run('curl', ['-sS', '-f', '-o', '/dev/null', `${floor.url}/?port=${sourcePort}`]).then(() => undefined),
+    'download, the piping Worker': () => downloadFloor.download(),
     'sftp put, workerd': () => upload('ssh', 'sftp-put', { ...sshInput, path: upSftp }, upSftp),
     'sftp put, OpenSSH sftp': () => sftpBatch(`put ${file.path} ${upSftp}`).then(() => undefined),
     'ftp put, workerd': () => upload('ftp', 'upload', { ...ftpInput, path: upFtp }, upFtp),
@@ -168,15 +163,7 @@ async function main(): Promise<void> {
       ['ftp put, workerd', 'upload, the Worker reading in JavaScript', null],
     ]);
     const rate = (ms: number) => SIZE / MiB / (ms / 1000);
-    const [floorRate, curlRate] = [t.times['download, the piping Worker'].map(rate), t.times['ftp get, curl ftp://'].map(rate)];
-    report({
-      name: `the runtime's floor: ${SIZE / MiB} MiB from a local TCP source through a Worker that only pipes it into its response`,
-      value: median(floorRate),
-      unit: 'MiB/s',
-      baseline: { name: 'curl ftp://', value: median(curlRate) },
-      ratio: pairedRatio(floorRate, curlRate),
-      note: 'what any Worker reaches on this machine: the highest ratio to curl ftp:// a download through workerd can have',
-    });
+    reportDownloadFloor(SIZE, t.times['download, the piping Worker'], t.times['ftp get, curl ftp://'], 'curl ftp://');
     for (const [path, how] of [
       ['upload, the piping Worker', 'a Worker that pipes its request body into a socket inside the runtime'],
       ['upload, the Worker reading in JavaScript', 'a Worker that reads its request body in JavaScript and writes each chunk to a socket'],
@@ -211,7 +198,7 @@ async function main(): Promise<void> {
   } finally {
     await w.stop();
     await floor.stop();
-    source.close();
+    await downloadFloor.stop();
     removeBundle(bundle);
     rmSync(keyDir, { recursive: true, force: true });
     rmSync(upSftp, { force: true });
