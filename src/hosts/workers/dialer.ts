@@ -43,12 +43,14 @@ function wrap(socket: Socket, remote: string): Transport {
       }
     },
     async readInto(into) {
+      // Taken before the read: the read moves the memory, and `into` then reads as empty.
+      const { byteOffset, length } = into;
       for (;;) {
         const { value, done } = await reader.read(into);
         if (value && value.length > 0) return value;
         if (done) return null;
         // Nothing read: the same memory, moved, is read into again.
-        into = new Uint8Array(value!.buffer, value!.byteOffset, into.length);
+        into = new Uint8Array(value!.buffer, byteOffset, length);
       }
     },
     async write(bytes) {
