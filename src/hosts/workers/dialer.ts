@@ -33,26 +33,21 @@ function wrap(socket: Socket, remote: string): Transport {
   writer.closed.catch(() => {});
   // A write failed: the peer reset the connection.
   let broken = false;
+  const readInto = async (into: Uint8Array): Promise<Uint8Array | null> => {
+    // Taken before the read: the read moves the memory, and `into` then reads as empty.
+    const { byteOffset, length } = into;
+    for (;;) {
+      const { value, done } = await reader.read(into);
+      // Bytes first, should they come with done set: the next read then says done alone.
+      if (value && value.length > 0) return value;
+      if (done) return null;
+      // Nothing read: the same memory, moved, is read into again.
+      into = new Uint8Array(value!.buffer, byteOffset, length);
+    }
+  };
   return {
-    async read(max = READ_BYTES) {
-      for (;;) {
-        const { value, done } = await reader.read(new Uint8Array(max));
-        // Bytes first, should they come with done set: the next read then says done alone.
-        if (value && value.length > 0) return value;
-        if (done) return null;
-      }
-    },
-    async readInto(into) {
-      // Taken before the read: the read moves the memory, and `into` then reads as empty.
-      const { byteOffset, length } = into;
-      for (;;) {
-        const { value, done } = await reader.read(into);
-        if (value && value.length > 0) return value;
-        if (done) return null;
-        // Nothing read: the same memory, moved, is read into again.
-        into = new Uint8Array(value!.buffer, byteOffset, length);
-      }
-    },
+    read: (max = READ_BYTES) => readInto(new Uint8Array(max)),
+    readInto,
     async write(bytes) {
       try {
         await writer.write(bytes);

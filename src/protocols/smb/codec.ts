@@ -11,18 +11,23 @@ export { fromUtf16le, utf16le };
 /** §2.1: each message is preceded by a 4-byte header: a zero byte and a 24-bit big-endian length. */
 export const MAX_MESSAGE = 16 * 1024 * 1024 - 1;
 
+/** The 24-bit length of a Direct TCP transport header ([MS-SMB2] §2.1). */
+function transportLength(buf: Uint8Array): number {
+  return (buf[1] << 16) | (buf[2] << 8) | buf[3];
+}
+
 export function smbFrame(max = MAX_MESSAGE): Frame<Uint8Array> {
   const frame: Frame<Uint8Array> = (buf) => {
     if (buf.length < 4) return undefined;
     if (buf[0] !== 0) throw new ProtocolError(`SMB transport: the first byte of a message header is 0x${buf[0].toString(16)}, not zero (not SMB over TCP, or NetBIOS framing)`);
-    const len = (buf[1] << 16) | (buf[2] << 8) | buf[3];
+    const len = transportLength(buf);
     if (len > max) throw new ProtocolError(`SMB transport: a ${len}-byte message exceeds the ${max}-byte limit`);
     if (len < 4) throw new ProtocolError(`SMB transport: a ${len}-byte message is too short for any SMB header`);
     if (buf.length < 4 + len) return undefined;
     return { value: buf.subarray(4, 4 + len), size: 4 + len };
   };
   // Asked once the frame has checked the header: a READ answer of a MiB is read into memory of its own.
-  frame.sizeOf = (buf) => (buf.length >= 4 ? 4 + ((buf[1] << 16) | (buf[2] << 8) | buf[3]) : undefined);
+  frame.sizeOf = (buf) => (buf.length >= 4 ? 4 + transportLength(buf) : undefined);
   return frame;
 }
 
