@@ -53,6 +53,9 @@ describe('files in the browser', { timeout: 300_000 }, () => {
     assert.equal(sha256(readFileSync(join(dir, 'one.bin'))), sha256(one));
     assert.equal(sha256(readFileSync(join(dir, 'two.bin'))), sha256(two));
     await table.locator('tr[data-name="two.bin"]').waitFor();
+    // The listing is read again after each upload ends; the one after the last upload shows one.bin whole (an
+    // earlier one may have caught it half written).
+    await table.locator('tr[data-name="one.bin"]', { hasText: '3.0 MiB' }).waitFor({ timeout: 10_000 });
     assert.match(await table.locator('tr[data-name="one.bin"]').innerText(), /3\.0 MiB/);
     await screenshot(page, 'files-01-uploaded');
 
