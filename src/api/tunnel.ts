@@ -10,15 +10,13 @@
 // Flow control is by credit in both directions, because workerd's WebSocket has no bufferedAmount: the
 // server stops reading TCP once `window` bytes it sent are unacknowledged, and acknowledges client bytes
 // only after TCP took them. A client that sends more than `window` unacknowledged bytes is cut off.
-// Message sizes (a tunnel costs per read and per message on both ends, more than per byte; bench/README.md):
-// while earlier data is unacknowledged, a read asks for as much as the message being gathered still has
-// room for (never past the window), and what is read is gathered into one message, sent once MAX_MESSAGE
-// bytes are gathered, once the client's acks show it has nearly caught up (less than MAX_MESSAGE
-// unacknowledged), or after COALESCE_MS at the latest. Bytes read while less than MAX_MESSAGE is
-// unacknowledged (an idle or interactive tunnel, a client that keeps up) go out at once: no added latency
-// there, whether the client acknowledges at once or a few milliseconds later. Acks to the client are
-// batched too: one per quarter window written, and the rest ACK_DELAY_MS after the last write settled; a
-// client needs acks only to go on past its window, so an interactive tunnel carries few of them.
+// Message sizes: each TCP read is one message (at most MAX_MESSAGE), as in the binary relay and the
+// runtime's own floor: a read asks for MAX_MESSAGE once more than a trickle comes, IDLE_READ when quiet,
+// never past the window. Acks to the client are batched: one per quarter window written, and the rest
+// ACK_DELAY_MS after the last write settled; a client needs acks only to go on past its window, so an
+// interactive tunnel carries few of them. What a tunnel costs is mostly per message on both ends, and an
+// incoming message (an ack) costs the Worker more than its bytes: the default window (4 MiB) lets a client
+// that acknowledges a quarter window at once send one ack per MiB.
 //
 // websockify's `binary` subprotocol: binary frames both ways and nothing else (a text frame's UTF-8 bytes
 // are data, as websockify takes them); TCP end of stream closes with 1000, failures with 1011 and the reason.
@@ -37,14 +35,14 @@ import { hostField, portField } from '../core/protocol.ts';
 
 import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
 
-/** Largest data message the server gathers from several TCP reads. */
+/** Largest data message the server sends: what a busy tunnel's TCP read asks for. */
 export const MAX_MESSAGE = 64 * 1024;
 /** The least a TCP read asks for (what workerd's default reader returns); a quiet tunnel's pending read holds this much. */
 const IDLE_READ = 4096;
-/** Longest a read waits to be sent while earlier data is unacknowledged. */
-export const COALESCE_MS = 5;
 /** Longest the acknowledgement of bytes written to TCP waits for more writes to cover (below a quarter window). */
 export const ACK_DELAY_MS = 5;
+/** The flow-control window when the client names none (docs/tunnel.md). */
+export const DEFAULT_WINDOW = 4 * 1024 * 1024;
 /** The subprotocol of websockify's plain binary frames. */
 export const BINARY_SUBPROTOCOL = 'binary';
 
@@ -61,7 +59,7 @@ const tunnelQuery = z.object({
   host: hostField,
   port: z.coerce.number().pipe(portField),
   tls: z.enum(['0', '1', 'true', 'false']).optional(),
-  window: z.coerce.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  window: z.coerce.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(DEFAULT_WINDOW),
 });
 
 export interface TunnelLimits {
@@ -198,13 +196,8 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   let written = 0; // client bytes written to TCP and not yet acknowledged
   const pending: Uint8Array[] = [];
   let clientEof = false; // the client sent {"type":"eof"}
-  let gathered: Uint8Array[] = []; // TCP bytes read, not yet sent to the client
-  let gatheredBytes = 0;
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
-  let readSize = IDLE_READ; // what the next TCP read asks for
   t.onFinish = () => {
-    if (flushTimer !== undefined) clearTimeout(flushTimer);
     if (ackTimer !== undefined) clearTimeout(ackTimer);
     wakeReader?.();
   };
@@ -220,28 +213,6 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
     written = 0;
   };
 
-  /** Sends what was gathered from TCP as one message. */
-  const flush = () => {
-    if (flushTimer !== undefined) {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-    }
-    if (gatheredBytes === 0 || t.closed) return;
-    let message = gathered[0];
-    if (gathered.length > 1) {
-      message = new Uint8Array(gatheredBytes);
-      let at = 0;
-      for (const chunk of gathered) {
-        message.set(chunk, at);
-        at += chunk.length;
-      }
-    }
-    unacked += gatheredBytes;
-    gathered = [];
-    gatheredBytes = 0;
-    t.send(message);
-  };
-
   ws.onMessage((data) => {
     if (t.closed) return;
     if (typeof data === 'string') {
@@ -254,8 +225,6 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
       if (msg.type === 'ack' && typeof msg.bytes === 'number' && msg.bytes >= 0) {
         unacked = Math.max(0, unacked - msg.bytes);
         t.lastActivity = Date.now();
-        // The client has nearly caught up: what was gathered meanwhile goes now.
-        if (unacked < MAX_MESSAGE) flush();
         wakeReader?.();
       } else if (msg.type === 'eof') {
         clientEof = true;
@@ -301,7 +270,6 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   };
 
   const fail = (err: PortolanError) => {
-    flush();
     t.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
     t.finish(TUNNEL_CLOSE.error, `${err.code}: ${err.message}`);
   };
@@ -316,26 +284,22 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
   for (const d of pending.splice(0)) writeOut(d);
   if (clientEof) endTarget();
 
+  let readSize = IDLE_READ;
   try {
     while (!t.closed) {
-      while (unacked + gatheredBytes >= target.window && !t.closed) await new Promise<void>((r) => (wakeReader = r));
+      while (unacked >= target.window && !t.closed) await new Promise<void>((r) => (wakeReader = r));
       if (t.closed) break;
-      // A read asks for twice what the last one brought (more is likely waiting when a read comes back
-      // full), at least IDLE_READ, at most the room left in the message and in the window: an idle
-      // tunnel's pending read holds a small buffer, a busy one reads whole messages at a time.
-      const chunk = await t.transport.read(Math.min(readSize, MAX_MESSAGE - gatheredBytes, target.window - unacked - gatheredBytes));
+      const chunk = await t.transport.read(Math.min(readSize, target.window - unacked));
       if (chunk === null) {
-        flush();
         await writing;
         t.send(JSON.stringify({ type: 'eof' }));
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      readSize = Math.min(MAX_MESSAGE, Math.max(IDLE_READ, 2 * chunk.length));
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-      if (unacked < MAX_MESSAGE || gatheredBytes >= MAX_MESSAGE) flush();
-      else flushTimer ??= setTimeout(flush, COALESCE_MS);
+      // A small pending read when idle, whole messages as soon as more than a trickle comes (as the binary relay).
+      readSize = chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ;
+      unacked += chunk.length;
+      t.send(chunk);
     }
   } catch (e) {
     fail(classify(e));

@@ -52,7 +52,7 @@ test('node host, binary: a client that stops reading holds reads at the buffered
   assert.ok(grownMiB < 16, `the Node host grew by ${grownMiB.toFixed(1)} MiB`);
   assert.equal(end.close?.code, 4004);
   assert.match(end.close!.reason, /^the client read nothing for 3 s \([\d.]+ MiB waiting\)$/);
-  // A window (1 MiB) past what the two kernels' socket buffers hold.
+  // A window (4 MiB) past what the two kernels' socket buffers hold.
   assert.ok(end.bytes < 32 * MiB, `${end.bytes} bytes`);
   assertChargenLines(end.messages);
 });
