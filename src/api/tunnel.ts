@@ -183,6 +183,12 @@ async function dialTarget(env: HostEnv, target: Target, limits: TunnelLimits): P
   }
 }
 
+/**
+ * What a relay's next TCP read asks for: a small pending read when idle, a whole message as soon as more than
+ * a trickle comes (each read is a message, and a message costs both ends more than its bytes).
+ */
+const nextReadSize = (chunk: Uint8Array) => (chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ);
+
 const idleSeconds = (limits: TunnelLimits) => `${Math.round(limits.idleMs / 1000)} s`;
 const mib = (bytes: number) => `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
 
@@ -296,8 +302,7 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      // A small pending read when idle, whole messages as soon as more than a trickle comes (as the binary relay).
-      readSize = chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ;
+      readSize = nextReadSize(chunk);
       unacked += chunk.length;
       t.send(chunk);
     }
@@ -403,9 +408,7 @@ async function relayBinary(ws: ServerSocket, env: HostEnv, target: Target, limit
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      // A small pending read when idle, whole messages as soon as more than a trickle comes: each read is
-      // a message here, and a message costs both ends more than its bytes.
-      readSize = chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ;
+      readSize = nextReadSize(chunk);
       blind += chunk.length;
       t.send(chunk);
     }
