@@ -68,7 +68,15 @@ export function createApp(opts: ApiOptions): Hono {
     return next();
   });
 
-  const limitBody = bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => errorResponse(c, InvalidInput.field('body', `larger than ${opts.maxBodyBytes ?? 1024 * 1024} bytes`)) });
+  // Answered as every error is (app.onError): after reading and dropping the unread body, so the client reads the
+  // answer instead of failing on its send, and its connection stays usable for the next request.
+  const limitBody = bodyLimit({
+    maxSize: opts.maxBodyBytes ?? 1024 * 1024,
+    onError: async (c) => {
+      await discardUnread(c.req.raw, DRAIN_LIMIT_BYTES);
+      return errorResponse(c, InvalidInput.field('body', `larger than ${opts.maxBodyBytes ?? 1024 * 1024} bytes`));
+    },
+  });
   // A multipart upload streams to the operation as it arrives: no limit but the platform's (its input part is capped on its own).
   app.use('/api/*', (c, next) => (multipartBoundary(c.req.header('content-type')) !== undefined ? next() : limitBody(c, next)));
 
