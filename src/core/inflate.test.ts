@@ -36,9 +36,23 @@ test('InflateStream: output larger than allowed, a wrong exact size, and corrupt
   assert.throws(() => new InflateStream('ZRLE').inflate(Uint8Array.of(0x78, 0x9c, 0xff, 0xff, 0xff), { max: 10 }), /ZRLE/);
 });
 
+test('InflateStream without the checksum: the same pieces inflate the same, the header checked even when split', () => {
+  const a = new TextEncoder().encode('the quick brown fox '.repeat(50));
+  const b = new TextEncoder().encode('jumps over the lazy dog '.repeat(30));
+  const [za, zb] = deflatePieces([a, b]);
+  const s = new InflateStream('Tight zlib stream 0', { checksum: false });
+  assert.deepEqual(s.inflate(za.subarray(0, 1), { max: 10 }).length, 0);
+  assert.deepEqual(s.inflate(za.subarray(1), { exact: a.length }), a);
+  assert.deepEqual(s.inflate(zb, { exact: b.length }), b);
+  const bad = (bytes: number[], message: RegExp) => assert.throws(() => new InflateStream('ZRLE zlib stream', { checksum: false }).inflate(Uint8Array.from(bytes), { max: 10 }), (e: unknown) => e instanceof ProtocolError && message.test(e.message));
+  bad([0x78, 0x9d, 0x03, 0x00], /ZRLE zlib stream: not a zlib stream \(header 78 9d\)/); // FCHECK wrong
+  bad([0x79, 0xd8, 0x03, 0x00], /not a zlib stream/); // CM 9
+  bad([0x78, 0xbb, 0, 0, 0, 1], /a preset dictionary was asked for/);
+});
+
 test('DeflateStream: raw pieces, each ending at a sync flush, inflate one by one with the dictionary carried over', () => {
   const d = new DeflateStream();
-  const i = new InflateStream('raw', true);
+  const i = new InflateStream('raw', { raw: true });
   const lines = ['a1 LOGIN user pass\r\n', 'a2 SELECT INBOX\r\n', 'a3 SELECT INBOX\r\n'].map((s) => new TextEncoder().encode(s));
   const sizes: number[] = [];
   for (const line of lines) {
@@ -66,7 +80,7 @@ test('deflateLayer: a connection compressed both ways; a bomb is a ProtocolError
   };
   const layer = deflateLayer(inner, 'test');
   await layer.write(new TextEncoder().encode('a1 NOOP\r\n'));
-  assert.equal(new TextDecoder().decode(new InflateStream('x', true).inflate(sent[0], { max: 100 })), 'a1 NOOP\r\n');
+  assert.equal(new TextDecoder().decode(new InflateStream('x', { raw: true }).inflate(sent[0], { max: 100 })), 'a1 NOOP\r\n');
   const server = new DeflateStream();
   const reply = server.deflate(new TextEncoder().encode('a1 OK done\r\n'));
   // Split mid-piece: the first half may inflate to nothing yet, and the read waits for more.

@@ -10,14 +10,38 @@ export class InflateStream {
   private readonly strm = new ZStream();
   /** The stream's last block (BFINAL) has been read. */
   ended = false;
+  /** Bytes of the zlib header still to check, on a stream inflated raw behind it (`checksum: false`). */
+  private header = 0;
+  private cmf = 0;
 
-  /** `raw`: raw DEFLATE (RFC 1951) with no zlib header, as WebSocket's permessage-deflate (RFC 7692) and IMAP COMPRESS (RFC 4978) send it. */
+  /**
+   * `raw`: raw DEFLATE (RFC 1951) with no zlib header, as WebSocket's permessage-deflate (RFC 7692) and IMAP COMPRESS
+   * (RFC 4978) send it. `checksum: false`: a zlib stream whose Adler-32 is never computed, for streams that never end
+   * (VNC's ZRLE and Tight), where the trailer it would be checked against never comes; the header is still checked.
+   */
   constructor(
     private readonly name = 'zlib stream',
-    raw = false,
+    opts: { raw?: boolean; checksum?: boolean } = {},
   ) {
-    if (raw) zlibInflateInit2(this.strm, -15);
+    if (opts.raw || opts.checksum === false) zlibInflateInit2(this.strm, -15);
     else zlibInflateInit(this.strm);
+    if (!opts.raw && opts.checksum === false) this.header = 2;
+  }
+
+  /** RFC 1950 §2.2: CM 8 (deflate) with a window of at most 32 KiB, FCHECK, no preset dictionary. */
+  private skipHeader(input: Uint8Array): Uint8Array {
+    let i = 0;
+    for (; this.header > 0 && i < input.length; i++, this.header--) {
+      if (this.header === 2) {
+        this.cmf = input[i];
+        continue;
+      }
+      const cmf = this.cmf;
+      const flg = input[i];
+      if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0) throw new ProtocolError(`${this.name}: not a zlib stream (header ${cmf.toString(16)} ${flg.toString(16)})`);
+      if (flg & 0x20) throw new ProtocolError(`${this.name}: a preset dictionary was asked for`);
+    }
+    return input.subarray(i);
   }
 
   /**
@@ -26,6 +50,7 @@ export class InflateStream {
    */
   inflate(input: Uint8Array, limits: { exact: number } | { max: number }): Uint8Array {
     if (this.ended) throw new ProtocolError(`${this.name}: data after the end of the stream`);
+    if (this.header > 0) input = this.skipHeader(input);
     const cap = 'exact' in limits ? limits.exact : limits.max;
     const strm = this.strm;
     strm.input = input;
@@ -113,7 +138,7 @@ export class DeflateStream {
  * RFC 4978 §3): reads inflate what arrives, at most `maxPiece` bytes from one chunk.
  */
 export function deflateLayer(inner: Transport, name: string, maxPiece = 16 * 1024 * 1024): Transport {
-  const inflater = new InflateStream(`${name} (inflate)`, true);
+  const inflater = new InflateStream(`${name} (inflate)`, { raw: true });
   const deflater = new DeflateStream(`${name} (deflate)`);
   return {
     async read(max) {

@@ -30,7 +30,7 @@ import {
 } from './codec.ts';
 import { encodingList } from './client.ts';
 import { Framebuffer, decodeViewUpdate, encodeViewUpdate } from './framebuffer.ts';
-import { UpdateDecoder, expandIndexed, type ServerEvent } from './updates.ts';
+import { UpdateDecoder, expandIndexed, indexedLength, packIndexed, type ServerEvent } from './updates.ts';
 
 // ---- Handshake (RFC 6143 7.1–7.3) ----
 
@@ -293,15 +293,16 @@ test('Tight: fill, small raw copy, compressed copy, two-colour and four-colour p
   assert.deepEqual(px.slice(16, 28), [RED, GREEN, BLUE, WHITE, WHITE, BLUE, GREEN, RED, RED, RED, GREEN, GREEN]);
   assert.deepEqual(px.slice(28, 32), [[10, 20, 30], [15, 25, 35], [20, 30, 40], [25, 35, 45]]);
   assert.equal(events.filter((e) => e.type === 'fill').length, 1);
-  // Palette rectangles reach the browser as indices: 1 bit a pixel for two colours, a byte for four; they paint the same.
+  // Palette rectangles reach the browser as indices: Tight sends 1 bit a pixel for two colours, a byte for four, and
+  // the view packs four colours into 2 bits; they paint the same.
   const indexed = events.filter((e) => e.type === 'pixels' && e.indexed);
   assert.deepEqual(indexed.map((e) => e.type === 'pixels' && [e.indexed!.bits, e.indexed!.palette.length / 3, e.indexed!.data.length]), [[1, 2, 1], [8, 4, 12]]);
   const view = encodeViewUpdate(indexed);
-  assert.equal(view.length, 9 + 3 + 6 + 1 + (9 + 3 + 12 + 12));
+  assert.equal(view.length, 9 + 3 + 6 + 1 + (9 + 3 + 12 + 3));
   const ops = decodeViewUpdate(view);
-  assert.deepEqual(ops.map((o) => o.op), ['indexed', 'indexed']);
+  assert.deepEqual(ops.map((o) => o.op === 'indexed' && o.bits), [1, 2]);
   for (const [i, o] of ops.entries()) assert.deepEqual(o.op === 'indexed' && expandIndexed(o, o.width, o.height), (indexed[i] as { rgba: Uint8Array }).rgba);
-  assert.throws(() => decodeViewUpdate(Uint8Array.of(6, 0, 0, 0, 0, 0, 1, 0, 1, 4, 0, 2)), /indexed pixels of 4 bits/);
+  assert.throws(() => decodeViewUpdate(Uint8Array.of(6, 0, 0, 0, 0, 0, 1, 0, 1, 3, 0, 2)), /indexed pixels of 3 bits/);
   // JPEG passes through (the browser decodes it); LastRect ends an update announced with 65535 rectangles.
   const jpeg = tightRect(0, 0, 1, 1, [0x90, 3, 0xff, 0xd8, 0xff]);
   const last = rectHeader(0, 0, 0, 0, -224).finish();
@@ -314,7 +315,30 @@ test('Tight: fill, small raw copy, compressed copy, two-colour and four-colour p
   assert.deepEqual((big.find((e) => e.type === 'jpeg') as { data: Uint8Array }).data, bigJpeg);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 2, 2, [0xa0]))), /not fill, JPEG or basic/);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 2, 2, [0x40, 7]))), /unknown Tight filter 7/);
+  assert.throws(() => decodeAll(update(tightRect(0, 0, 2, 2, [0x40, 1, 2, ...[1, 1, 1, 2, 2, 2, 3, 3, 3], 0, 1, 3, 2]))), /Tight palette index 3 with 3 colours/);
   assert.throws(() => decodeAll(update(tightRect(0, 0, 4, 4, [0x00, 0xff, 0xff, 0x7f]))), /exceeds what the rectangle can need/);
+});
+
+test('view updates: a palette of up to 16 colours travels in the fewest bits an index, and paints the same', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 256 }), fc.integer(), (width, height, colours, seed) => {
+      let x = seed | 1;
+      const data = new Uint8Array(width * height).map(() => ((x = (x * 1103515245 + 12345) | 0) >>> 8) % colours);
+      const palette = new Uint8Array(colours * 3).map((_, i) => (i * 37) & 255);
+      const ix = { palette, bits: 8 as const, data };
+      const packed = packIndexed(ix, width, height);
+      const bits = colours <= 2 ? 1 : colours <= 4 ? 2 : colours <= 16 ? 4 : 8;
+      assert.equal(packed.bits, bits);
+      assert.equal(packed.data.length, indexedLength(bits, width, height));
+      assert.deepEqual(expandIndexed(packed, width, height), expandIndexed(ix, width, height));
+      const [op] = decodeViewUpdate(encodeViewUpdate([{ type: 'pixels', x: 0, y: 0, width, height, encoding: 7, indexed: ix, rgba: expandIndexed(ix, width, height) }]));
+      assert.ok(op.op === 'indexed');
+      assert.deepEqual(expandIndexed(op, width, height), expandIndexed(ix, width, height));
+    }),
+  );
+  // 2 bits, a 5-pixel row: one whole byte and one with a pixel in its top bits.
+  const two = packIndexed({ palette: new Uint8Array(9), bits: 8, data: Uint8Array.of(0, 1, 2, 1, 2) }, 5, 1);
+  assert.deepEqual([two.bits, ...two.data], [2, 0b00_01_10_01, 0b10_00_00_00]);
 });
 
 test('pseudo-encodings: DesktopSize, ExtendedDesktopSize, DesktopName, Cursor; a resize moves the bounds', () => {

@@ -7,12 +7,13 @@
 //   3 fill    u8 r, u8 g, u8 b
 //   4 jpeg    u32 length, then a JPEG image (Tight's JPEG, decoded by the browser)
 //   5 cursor  x, y are the hotspot; width×height×4 bytes of RGBA (alpha 0 where the cursor is transparent)
-//   6 indexed u8 bits (1 or 8), u16 colours, colours×3 bytes of R G B, then an index a pixel: with 1 bit, rows of
-//             ceil(width/8) bytes, most significant bit first; with 8, width×height bytes
+//   6 indexed u8 bits (1, 2, 4 or 8), u16 colours, colours×3 bytes of R G B, then an index a pixel: with 8 bits,
+//             width×height bytes; with fewer, rows of ceil(width×bits/8) bytes, the first pixel in the most
+//             significant bits (the fewest bits the palette needs)
 import { ByteReader, ByteWriter, concat } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { checkFramebufferSize } from './codec.ts';
-import { fillRgba, type Rect, type ServerEvent } from './updates.ts';
+import { fillRgba, indexedLength, packIndexed, type IndexBits, type Rect, type ServerEvent } from './updates.ts';
 
 export const ViewOp = { pixels: 1, copy: 2, fill: 3, jpeg: 4, cursor: 5, indexed: 6 } as const;
 
@@ -22,7 +23,7 @@ export type ViewOperation =
   | ({ op: 'fill'; r: number; g: number; b: number } & Rect)
   | ({ op: 'jpeg'; data: Uint8Array } & Rect)
   | ({ op: 'cursor'; rgba: Uint8Array } & Rect)
-  | ({ op: 'indexed'; palette: Uint8Array; bits: 1 | 8; data: Uint8Array } & Rect);
+  | ({ op: 'indexed'; palette: Uint8Array; bits: IndexBits; data: Uint8Array } & Rect);
 
 /** The drawing events of one update as one binary message (resize, bell and the rest travel as JSON). */
 export function encodeViewUpdate(events: readonly ServerEvent[]): Uint8Array {
@@ -34,8 +35,9 @@ export function encodeViewUpdate(events: readonly ServerEvent[]): Uint8Array {
   };
   for (const e of events) {
     if (e.type === 'pixels' && e.indexed) {
-      head(ViewOp.indexed, e.x, e.y, e.width, e.height, (w) => w.u8(e.indexed!.bits).u16(e.indexed!.palette.length / 3));
-      parts.push(e.indexed.palette, e.indexed.data);
+      const ix = packIndexed(e.indexed, e.width, e.height);
+      head(ViewOp.indexed, e.x, e.y, e.width, e.height, (w) => w.u8(ix.bits).u16(ix.palette.length / 3));
+      parts.push(ix.palette, ix.data);
     } else if (e.type === 'pixels') {
       head(ViewOp.pixels, e.x, e.y, e.width, e.height);
       parts.push(e.rgba);
@@ -64,11 +66,11 @@ export function decodeViewUpdate(bytes: Uint8Array): ViewOperation[] {
     else if (op === ViewOp.jpeg) ops.push({ op: 'jpeg', ...rect, data: r.bytesN(r.u32('length'), 'jpeg') });
     else if (op === ViewOp.indexed) {
       const bits = r.u8('bits');
-      if (bits !== 1 && bits !== 8) throw new ProtocolError(`indexed pixels of ${bits} bits`);
+      if (bits !== 1 && bits !== 2 && bits !== 4 && bits !== 8) throw new ProtocolError(`indexed pixels of ${bits} bits`);
       const colours = r.u16('colours');
       if (colours < 1 || colours > 256) throw new ProtocolError(`indexed pixels with ${colours} colours`);
       const palette = r.bytesN(colours * 3, 'palette');
-      const data = r.bytesN(bits === 1 ? ((rect.width + 7) >> 3) * rect.height : rect.width * rect.height, 'indices');
+      const data = r.bytesN(indexedLength(bits, rect.width, rect.height), 'indices');
       ops.push({ op: 'indexed', ...rect, bits, palette, data });
     }
     else throw new ProtocolError(`unknown view operation ${op}`);

@@ -45,8 +45,44 @@ export type ServerEvent =
 export interface Indexed {
   /** R G B of each colour. */
   palette: Uint8Array;
-  bits: 1 | 8;
+  /** Bits an index: 8 is a byte a pixel; 1, 2 and 4 pack rows of pixels into whole bytes, most significant first. */
+  bits: IndexBits;
   data: Uint8Array;
+}
+
+export type IndexBits = 1 | 2 | 4 | 8;
+
+/** Bytes of the indices of a `width`×`height` rectangle at `bits` an index: packed rows end on a whole byte. */
+export function indexedLength(bits: IndexBits, width: number, height: number): number {
+  return Math.ceil((width * bits) / 8) * height;
+}
+
+/**
+ * The fewest bits an index for `colours` colours, and the indices repacked to it from a byte a pixel (Tight sends
+ * a palette of up to 256 colours as a byte a pixel, and most have 16 colours or fewer).
+ */
+export function packIndexed(ix: Indexed, width: number, height: number): Indexed {
+  const colours = ix.palette.length / 3;
+  if (ix.bits !== 8 || colours > 16) return ix;
+  const bits: IndexBits = colours <= 2 ? 1 : colours <= 4 ? 2 : 4;
+  const perByte = 8 / bits;
+  const row = Math.ceil(width / perByte);
+  const out = new Uint8Array(row * height);
+  const src = ix.data;
+  const whole = Math.floor(width / perByte); // bytes a row fills entirely
+  for (let y = 0; y < height; y++) {
+    let i = y * width;
+    let o = y * row;
+    const end = o + whole;
+    if (bits === 4) for (; o < end; i += 2) out[o++] = (src[i] << 4) | src[i + 1];
+    else if (bits === 2) for (; o < end; i += 4) out[o++] = (src[i] << 6) | (src[i + 1] << 4) | (src[i + 2] << 2) | src[i + 3];
+    else for (; o < end; i += 8) out[o++] = (src[i] << 7) | (src[i + 1] << 6) | (src[i + 2] << 5) | (src[i + 3] << 4) | (src[i + 4] << 3) | (src[i + 5] << 2) | (src[i + 6] << 1) | src[i + 7];
+    // The row's last, partial byte.
+    let b = 0;
+    for (let shift = 8 - bits; i < (y + 1) * width; shift -= bits) b |= src[i++] << shift;
+    if (o < (y + 1) * row) out[o] = b;
+  }
+  return { palette: ix.palette, bits, data: out };
 }
 
 /**
@@ -65,10 +101,17 @@ export function expandIndexed(ix: Indexed, width: number, height: number, into?:
     for (let i = 0; i < width * height; i++) out[i] = colours[data[i]];
     return rgba;
   }
-  const row = (width + 7) >> 3;
+  const bits = ix.bits;
+  const perByte = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const row = Math.ceil(width / perByte);
   for (let y = 0; y < height; y++) {
-    const at = y * width;
-    for (let x = 0; x < width; x++) out[at + x] = colours[(data[y * row + (x >> 3)] >> (7 - (x & 7))) & 1];
+    let at = y * width;
+    const end = at + width;
+    for (let o = y * row; at < end; o++) {
+      const b = data[o];
+      for (let shift = 8 - bits; shift >= 0 && at < end; shift -= bits) out[at++] = colours[(b >> shift) & mask];
+    }
   }
   return rgba;
 }
@@ -463,7 +506,7 @@ export class UpdateDecoder {
     if (len > cap + (cap >> 6) + 1024) throw new ProtocolError(`ZRLE data of ${len} bytes for a ${rect.width}×${rect.height} rectangle`);
     const zlib = yield len;
     if (rect.width === 0 || rect.height === 0) return;
-    this.zrle ??= new InflateStream('ZRLE zlib stream');
+    this.zrle ??= new InflateStream('ZRLE zlib stream', { checksum: false });
     const data = this.zrle.inflate(zlib, { max: cap });
     const rgba = decodeZrleTiles(data, rect.width, rect.height);
     this.emit({ type: 'pixels', ...rect, rgba, encoding: Encoding.zrle });
@@ -506,14 +549,15 @@ export class UpdateDecoder {
     else {
       const len = yield* this.compactLength(size + (size >> 3) + 1024);
       const zlib = yield len;
-      const s = (this.tightStreams[stream] ??= new InflateStream(`Tight zlib stream ${stream}`));
+      const s = (this.tightStreams[stream] ??= new InflateStream(`Tight zlib stream ${stream}`, { checksum: false }));
       data = s.inflate(zlib, { exact: size });
     }
     if (width === 0 || height === 0) return;
     if (palette) {
       const n = palette.length / 3;
       if (n > 2) {
-        for (let i = 0; i < width * height; i++) if (data[i] >= n) throw new ProtocolError(`Tight palette index ${data[i]} with ${n} colours`);
+        const top = largest(data, width * height);
+        if (top >= n) throw new ProtocolError(`Tight palette index ${top} with ${n} colours`);
       }
       // Short blocks arrive uncompressed, as a view of the receive buffer.
       this.emit(indexedPixels(rect, { palette, bits: n === 2 ? 1 : 8, data: size < TIGHT_MIN_TO_COMPRESS ? data.slice() : data }, Encoding.tight));
@@ -544,6 +588,13 @@ export class UpdateDecoder {
     if (len > max) throw new ProtocolError(`Tight data length ${len} exceeds what the rectangle can need (${max})`);
     return len;
   }
+}
+
+/** The largest of the first `n` bytes (a plain loop: a generator's body is optimised less). */
+function largest(data: Uint8Array, n: number): number {
+  let top = 0;
+  for (let i = 0; i < n; i++) if (data[i] > top) top = data[i];
+  return top;
 }
 
 function setPixel(rgba: Uint8Array, o: number, src: Uint8Array, i: number): void {

@@ -124,7 +124,7 @@ export class PerMessageDeflate {
   /** §7.2.2: the payload of a message with RSV1 set, inflated to at most `max` bytes (more is a protocol error). */
   decompress(payload: Uint8Array, max: number): Uint8Array {
     // A server that ended its stream with a final block (§7.2.3.4) starts the next message afresh.
-    if (!this.inflater || this.agreed.serverNoContextTakeover || this.inflater.ended) this.inflater = new InflateStream('permessage-deflate message', true);
+    if (!this.inflater || this.agreed.serverNoContextTakeover || this.inflater.ended) this.inflater = new InflateStream('permessage-deflate message', { raw: true });
     return this.inflater.inflate(concat([payload, TAIL]), { max });
   }
 }

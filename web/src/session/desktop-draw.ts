@@ -7,10 +7,11 @@ import { expandIndexed } from '../../../src/protocols/vnc/updates.ts';
 /**
  * A JPEG rectangle decoded off the page's thread: WebCodecs' ImageDecoder where the browser has it (no Blob, whose
  * bytes travel to the browser's blob store and back), createImageBitmap of a Blob elsewhere. Close it once drawn.
+ * A VNC server's JPEG carries no colour profile, so the decoder is told to convert no colour space.
  */
 async function decodeJpeg(data: Uint8Array): Promise<(ImageBitmap | VideoFrame) & { close(): void }> {
   if (typeof ImageDecoder === 'undefined') return createImageBitmap(new Blob([data as BlobPart], { type: 'image/jpeg' }));
-  const decoder = new ImageDecoder({ data: data as Uint8Array<ArrayBuffer>, type: 'image/jpeg' });
+  const decoder = new ImageDecoder({ data: data as Uint8Array<ArrayBuffer>, type: 'image/jpeg', colorSpaceConversion: 'none' });
   try {
     return (await decoder.decode()).image;
   } finally {
