@@ -12,6 +12,7 @@ import { authHeaders, workerUrl } from './harness.ts';
 import { ports } from '../lab/index.ts';
 import { BENCH_VARS, buildBundle, isolateHeap, removeBundle, startWorkerd, type Bundle, type RunningWorkerd } from '../bench/lib/workerd.ts';
 import { rssKiB } from '../bench/lib/proc.ts';
+import { MAX_MESSAGE } from '../src/api/tunnel.ts';
 import { assertChargenLines, collect, echoBinary, MiB, rawTunnel, tunnelUrl, until } from './tunnel-clients.ts';
 
 /** Tunnel limits of the Worker most tests use, small enough to reach in a test. */
@@ -97,8 +98,8 @@ describe('credit protocol', () => {
     const acked = () => t.control.filter((c) => c.type === 'ack').reduce((n, c) => n + (c.bytes as number), 0);
     await t.until(() => acked() >= payload.length, 2000);
     assert.equal(acked(), payload.length);
-    // Each TCP read is one message of at most 64 KiB.
-    assert.ok(Math.max(...t.data.map((d) => d.length)) <= 64 * 1024, `largest message ${Math.max(...t.data.map((d) => d.length))}`);
+    // Each TCP read is one message of at most MAX_MESSAGE (256 KiB).
+    assert.ok(Math.max(...t.data.map((d) => d.length)) <= MAX_MESSAGE, `largest message ${Math.max(...t.data.map((d) => d.length))}`);
     t.ws.close(1000, 'done');
     await t.closed;
   });
@@ -373,8 +374,8 @@ describe('binary subprotocol', () => {
       assert.ok(rssMiB < (2 * buffer) / MiB, `workerd's RSS grew by ${rssMiB.toFixed(1)} MiB`);
       assert.equal(end.close?.code, 4004);
       assert.equal(end.close?.reason, 'no word from the client for 6 s after 16 MiB; Workers cannot see it read');
-      // Reads stopped at the buffer (the last read may pass it by at most one read of 64 KiB).
-      assert.ok(end.bytes >= buffer && end.bytes < buffer + 64 * 1024, `${end.bytes} bytes`);
+      // Reads stopped at the buffer (the last read may pass it by at most one read).
+      assert.ok(end.bytes >= buffer && end.bytes < buffer + MAX_MESSAGE, `${end.bytes} bytes`);
       assertChargenLines(end.messages);
     });
 
@@ -384,14 +385,14 @@ describe('binary subprotocol', () => {
       assert.ok(await until(() => t.received() >= buffer), `${t.received()} bytes`);
       await new Promise((r) => setTimeout(r, 500));
       const held = t.received();
-      assert.ok(held >= buffer && held < buffer + 64 * 1024, `held at ${held}`);
+      assert.ok(held >= buffer && held < buffer + MAX_MESSAGE, `held at ${held}`);
       // chargen ignores what it is sent; the message only shows the client is there.
       t.ws.send(Buffer.from(randomUUID()));
       assert.ok(await until(() => t.received() >= held + buffer), `${t.received()} after the message`);
       // Held again; an empty message (a download's keepalive, written nowhere) does the same.
       await new Promise((r) => setTimeout(r, 500));
       const again = t.received();
-      assert.ok(again < held + 2 * buffer + 64 * 1024, `held at ${again}`);
+      assert.ok(again < held + 2 * buffer + MAX_MESSAGE, `held at ${again}`);
       t.ws.send(Buffer.alloc(0));
       assert.ok(await until(() => t.received() >= again + buffer), `${t.received()} after the empty message`);
       t.ws.close(1000);

@@ -10,13 +10,12 @@
 // Flow control is by credit in both directions, because workerd's WebSocket has no bufferedAmount: the
 // server stops reading TCP once `window` bytes it sent are unacknowledged, and acknowledges client bytes
 // only after TCP took them. A client that sends more than `window` unacknowledged bytes is cut off.
-// Message sizes: each TCP read is one message (at most MAX_MESSAGE), as in the binary relay and the
-// runtime's own floor: a read asks for MAX_MESSAGE once more than a trickle comes, IDLE_READ when quiet,
-// never past the window. Acks to the client are batched: one per quarter window written, and the rest
-// ACK_DELAY_MS after the last write settled; a client needs acks only to go on past its window, so an
-// interactive tunnel carries few of them. What a tunnel costs is mostly per message on both ends, and an
-// incoming message (an ack) costs the Worker more than its bytes: the default window (4 MiB) lets a client
-// that acknowledges a quarter window at once send one ack per MiB.
+// Message sizes: each TCP read is one message, as in the binary relay and the runtime's own floor, of up to
+// MAX_MESSAGE (nextReadSize) and never past the window. Acks to the client are batched: one per quarter
+// window written, and the rest ACK_DELAY_MS after the last write settled; a client needs acks only to go on
+// past its window, so an interactive tunnel carries few of them. What a tunnel costs is mostly per message on
+// both ends, and an incoming message (an ack) costs the Worker more than its bytes: the default window (4 MiB)
+// lets a client that acknowledges a quarter window at once send one ack per MiB.
 //
 // websockify's `binary` subprotocol: binary frames both ways and nothing else (a text frame's UTF-8 bytes
 // are data, as websockify takes them); TCP end of stream closes with 1000, failures with 1011 and the reason.
@@ -35,8 +34,10 @@ import { hostField, portField } from '../core/protocol.ts';
 
 import type { ServerSocket, WebSocketAcceptor } from './websocket.ts';
 
-/** Largest data message the server sends: what a busy tunnel's TCP read asks for. */
-export const MAX_MESSAGE = 64 * 1024;
+/** Largest data message the server sends: the most a busy tunnel's TCP read asks for. */
+export const MAX_MESSAGE = 256 * 1024;
+/** The least a busy tunnel's TCP read asks for. */
+const BUSY_READ = 64 * 1024;
 /** The least a TCP read asks for (what workerd's default reader returns); a quiet tunnel's pending read holds this much. */
 const IDLE_READ = 4096;
 /** Longest the acknowledgement of bytes written to TCP waits for more writes to cover (below a quarter window). */
@@ -184,10 +185,17 @@ async function dialTarget(env: HostEnv, target: Target, limits: TunnelLimits): P
 }
 
 /**
- * What a relay's next TCP read asks for: a small pending read when idle, a whole message as soon as more than
- * a trickle comes (each read is a message, and a message costs both ends more than its bytes).
+ * What a relay's next TCP read asks for, given what the last one asked for and brought. Each read is a message,
+ * and a message costs both ends far more than its bytes, so a busy tunnel reads as much as the socket holds: a
+ * small pending read when idle; BUSY_READ once more than a trickle comes; twice as much while reads come back
+ * full, up to MAX_MESSAGE; else the power of two that holds the last read. A read's buffer lives until its
+ * message is sent, and so stays near the size of what it brings.
  */
-const nextReadSize = (chunk: Uint8Array) => (chunk.length > IDLE_READ / 2 ? MAX_MESSAGE : IDLE_READ);
+export function nextReadSize(asked: number, got: number): number {
+  if (got <= IDLE_READ / 2) return IDLE_READ;
+  const next = got >= asked ? asked * 2 : 2 ** Math.ceil(Math.log2(got));
+  return Math.min(MAX_MESSAGE, Math.max(BUSY_READ, next));
+}
 
 const idleSeconds = (limits: TunnelLimits) => `${Math.round(limits.idleMs / 1000)} s`;
 const mib = (bytes: number) => `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
@@ -295,14 +303,15 @@ async function relayCredit(ws: ServerSocket, env: HostEnv, target: Target, limit
     while (!t.closed) {
       while (unacked >= target.window && !t.closed) await new Promise<void>((r) => (wakeReader = r));
       if (t.closed) break;
-      const chunk = await t.transport.read(Math.min(readSize, target.window - unacked));
+      const asked = Math.min(readSize, target.window - unacked);
+      const chunk = await t.transport.read(asked);
       if (chunk === null) {
         await writing;
         t.send(JSON.stringify({ type: 'eof' }));
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      readSize = nextReadSize(chunk);
+      readSize = nextReadSize(asked, chunk.length);
       unacked += chunk.length;
       t.send(chunk);
     }
@@ -408,7 +417,7 @@ async function relayBinary(ws: ServerSocket, env: HostEnv, target: Target, limit
         return t.finish(TUNNEL_CLOSE.normal, 'remote closed');
       }
       if (!t.count(chunk.length)) break;
-      readSize = nextReadSize(chunk);
+      readSize = nextReadSize(readSize, chunk.length);
       blind += chunk.length;
       t.send(chunk);
     }
