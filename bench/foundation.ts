@@ -261,7 +261,7 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
     // Worker alone, back to back, in turn first (each round of the first set also runs wrangler dev and
     // websockify, whose load moves a ratio between relays that ran seconds apart by ±0.15).
     const [ours, dev2, theirs, floor, binary, other] = list.map((r) => r.name);
-    const close = figures([ours, binary, floor]);
+    const tight = figures([ours, binary, floor]);
     let retries = 0;
     const entries: Record<string, () => Promise<void>> = {
       direct: async () => {
@@ -301,7 +301,7 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
     };
     for (const r of list) entries[r.name] = () => measure(r, all);
     await interleave(rounds, entries);
-    await interleave(floorRounds, Object.fromEntries(list.filter((r) => r.name in close.rate).map((r) => [r.name, () => measure(r, close)])));
+    await interleave(floorRounds, Object.fromEntries(list.filter((r) => r.name in tight.rate).map((r) => [r.name, () => measure(r, tight)])));
     const { rate, serverCpu, clientCpu, messageKiB, rtt, rttRound } = all;
     const n = `${bytes / MiB} MiB each way, median of ${rounds}`;
     report({ name: `echo throughput, ${ours} (${n})`, value: median(rate[ours]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[ours], rate.direct), goal: '>= 0.8 of direct TCP', pass: pairedRatio(rate[ours], rate.direct) >= 0.8, note: `the client offers permessage-deflate as browsers do: ${compression}` });
@@ -310,15 +310,14 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
     report({ name: `echo throughput, ${theirs}`, value: median(rate[theirs]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[theirs], rate.direct) });
     report({ name: `echo throughput, ${floor}`, value: median(rate[floor]), unit: 'MiB/s', baseline: { name: 'direct TCP', value: median(rate.direct) }, ratio: pairedRatio(rate[floor], rate.direct), note: `${pairedRatio(rate[floor], rate[theirs]).toFixed(2)}x websockify; the runtime alone, with no API, policy or flow control` });
     // The runtime's floor: what the tunnel costs beyond a Worker that only pipes, in each protocol.
-    const c = close;
     for (const name of [ours, binary]) {
-      const r = pairedRatio(c.rate[name], c.rate[floor]);
+      const r = pairedRatio(tight.rate[name], tight.rate[floor]);
       const m = `median of ${floorRounds} rounds of the two and the piping Worker alone`;
-      report({ name: `echo throughput, ${name} vs the piping Worker (${m})`, value: median(c.rate[name]), unit: 'MiB/s', baseline: { name: floor, value: median(c.rate[floor]) }, ratio: r, goal: '>= 0.95x the piping Worker', pass: r >= 0.95, note: `${pairedRatio(rate[name], rate[theirs]).toFixed(2)}x websockify in the first rounds` });
-      const t = pairedRatio(c.rttRound[name], c.rttRound[floor]);
-      report({ name: `1-byte round trip, ${name} vs the piping Worker`, value: median(c.rtt[name]), unit: 'ms', baseline: { name: floor, value: median(c.rtt[floor]) }, ratio: t, goal: '<= 1.1x the piping Worker', pass: t <= 1.1 });
-      const u = pairedRatio(c.serverCpu[name], c.serverCpu[floor]);
-      report({ name: `relay CPU per MiB each way, ${name} vs the piping Worker`, value: median(c.serverCpu[name]), unit: 'ms', baseline: { name: floor, value: median(c.serverCpu[floor]) }, ratio: u, goal: '<= 1.2x the piping Worker', pass: u <= 1.2 });
+      report({ name: `echo throughput, ${name} vs the piping Worker (${m})`, value: median(tight.rate[name]), unit: 'MiB/s', baseline: { name: floor, value: median(tight.rate[floor]) }, ratio: r, goal: '>= 0.95x the piping Worker', pass: r >= 0.95, note: `${pairedRatio(rate[name], rate[theirs]).toFixed(2)}x websockify in the first rounds` });
+      const t = pairedRatio(tight.rttRound[name], tight.rttRound[floor]);
+      report({ name: `1-byte round trip, ${name} vs the piping Worker`, value: median(tight.rtt[name]), unit: 'ms', baseline: { name: floor, value: median(tight.rtt[floor]) }, ratio: t, goal: '<= 1.1x the piping Worker', pass: t <= 1.1 });
+      const u = pairedRatio(tight.serverCpu[name], tight.serverCpu[floor]);
+      report({ name: `relay CPU per MiB each way, ${name} vs the piping Worker`, value: median(tight.serverCpu[name]), unit: 'ms', baseline: { name: floor, value: median(tight.serverCpu[floor]) }, ratio: u, goal: '<= 1.2x the piping Worker', pass: u <= 1.2 });
     }
     if (other) report({ name: `echo throughput, ${other}`, value: median(rate[other]), unit: 'MiB/s', baseline: { name: ours, value: median(rate[ours]) }, ratio: pairedRatio(rate[other], rate[ours]) });
     for (const name of [ours, dev2, floor, binary, ...(other ? [other] : [])]) {
