@@ -89,6 +89,8 @@ describe('credit protocol', () => {
     const t = open(`host=127.0.0.1&port=${ports.foundation.echo}`);
     await t.opened;
     await t.until(() => t.control.some((c) => c.type === 'open'));
+    // No window asked for: the default, 8 MiB (docs/tunnel.md).
+    assert.equal(t.control.find((c) => c.type === 'open')?.window, 8 * 1024 * 1024);
     const payload = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
     for (let at = 0; at < payload.length; at += 32 * 1024) t.ws.send(payload.subarray(at, at + 32 * 1024));
     await t.until(() => t.received >= payload.length);
@@ -120,7 +122,7 @@ describe('credit protocol', () => {
     };
     assert.ok(await until(() => opened, 10_000), 'tunnel did not open');
     // This client never acknowledges: after 100 KiB, more than one message's worth is outstanding, and
-    // the window (4 MiB) is far away. Nothing waits for an ack or a timer.
+    // the window (8 MiB) is far away. Nothing waits for an ack or a timer.
     ws.send(new Uint8Array(100 * 1024));
     assert.ok(await until(() => received === 100 * 1024, 10_000), `received ${received} of ${100 * 1024} without acking`);
     for (let i = 1; i <= 5; i++) {

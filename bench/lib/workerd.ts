@@ -212,7 +212,7 @@ export async function inspectorSession(w: RunningWorkerd): Promise<InspectorSess
  * `readBytes`, it reads the socket into buffers of that size (a BYOB reader); otherwise with workerd's
  * default reader (at most 4 KiB a read, and the least memory per idle socket).
  */
-export function minimalTunnel(readBytes?: number): string {
+export function minimalTunnel(readBytes?: number, otherwise = `new Response('{}')`): string {
   const pump = readBytes
     ? `const reader = socket.readable.getReader({ mode: 'byob' });
       for (;;) { const { value, done } = await reader.read(new Uint8Array(${readBytes})); if (done) break; server.send(value); }
@@ -222,9 +222,9 @@ export function minimalTunnel(readBytes?: number): string {
       server.send(JSON.stringify({ type: 'eof' })); server.close(1000);`;
   return `import { connect } from 'cloudflare:sockets';
 export default {
-  async fetch(request) {
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
-    if (url.pathname !== '/api/tunnel') return new Response('{}');
+    if (url.pathname !== '/api/tunnel') return ${otherwise};
     const [client, server] = Object.values(new WebSocketPair());
     server.accept();
     server.binaryType = 'arraybuffer';
@@ -298,10 +298,18 @@ export async function startMinimalTransfer(bundle: Bundle): Promise<RunningWorke
   return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** The minimal Worker in a workerd of its own (`inspector`: as startWorkerd's). */
-export async function startMinimal(bundle: Bundle, readBytes?: number, opts: { inspector?: boolean } = {}): Promise<RunningWorkerd> {
+/**
+ * The minimal Worker in a workerd of its own (`inspector`: as startWorkerd's). `carrying`: its module also
+ * imports Portolan's bundle and passes it every other request, so that its isolate holds the same code and
+ * heap as Portolan's while the same few lines pipe: what a tunnel costs in Portolan's isolate before any of
+ * the tunnel's own code runs.
+ */
+export async function startMinimal(bundle: Bundle, readBytes?: number, opts: { inspector?: boolean; carrying?: boolean } = {}): Promise<RunningWorkerd> {
   const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
-  writeFileSync(join(dir, 'index.js'), minimalTunnel(readBytes));
-  const w = await startWorkerd({ ...bundle, dir, modules: ['index.js'] }, opts);
+  const entry = opts.carrying ? 'pipe.js' : 'index.js';
+  // Carrying, every other request is Portolan's: the readiness check builds its app, as a first request does.
+  writeFileSync(join(dir, entry), opts.carrying ? `import portolan from './index.js';\n${minimalTunnel(readBytes, 'portolan.fetch(request, env, ctx)')}` : minimalTunnel(readBytes));
+  if (opts.carrying) for (const f of bundle.modules) copyFileSync(join(bundle.dir, f), join(dir, f));
+  const w = await startWorkerd({ ...bundle, dir, modules: opts.carrying ? [entry, ...bundle.modules] : [entry] }, opts);
   return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }

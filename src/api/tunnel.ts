@@ -14,8 +14,10 @@
 // MAX_MESSAGE (nextReadSize) and never past the window. Acks to the client are batched: one per quarter
 // window written, and the rest ACK_DELAY_MS after the last write settled; a client needs acks only to go on
 // past its window, so an interactive tunnel carries few of them. What a tunnel costs is mostly per message on
-// both ends, and an incoming message (an ack) costs the Worker more than its bytes: the default window (4 MiB)
-// lets a client that acknowledges a quarter window at once send one ack per MiB.
+// both ends, and an incoming message (an ack) costs the Worker more than its bytes: the default window (8 MiB)
+// lets a client that acknowledges a quarter window at once send one ack per 2 MiB. The window is also room: a
+// client acknowledges what it read a little later, so a window only as large as what a full-duplex stream keeps in
+// flight stops the server's reads now and then, and such a stream runs slower than with twice that (bench/README.md).
 //
 // websockify's `binary` subprotocol: binary frames both ways and nothing else (a text frame's UTF-8 bytes
 // are data, as websockify takes them); TCP end of stream closes with 1000, failures with 1011 and the reason.
@@ -43,7 +45,9 @@ const IDLE_READ = 4096;
 /** Longest the acknowledgement of bytes written to TCP waits for more writes to cover (below a quarter window). */
 export const ACK_DELAY_MS = 5;
 /** The flow-control window when the client names none (docs/tunnel.md). */
-export const DEFAULT_WINDOW = 4 * 1024 * 1024;
+export const DEFAULT_WINDOW = 8 * 1024 * 1024;
+/** The binary relay's bound on a host with backpressure (the WebSocket's bufferedAmount) when the client names no window. */
+const BACKPRESSURE_WINDOW = 4 * 1024 * 1024;
 /** The subprotocol of websockify's plain binary frames. */
 export const BINARY_SUBPROTOCOL = 'binary';
 
@@ -60,7 +64,7 @@ const tunnelQuery = z.object({
   host: hostField,
   port: z.coerce.number().pipe(portField),
   tls: z.enum(['0', '1', 'true', 'false']).optional(),
-  window: z.coerce.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(DEFAULT_WINDOW),
+  window: z.coerce.number().int().min(16 * 1024).max(16 * 1024 * 1024).optional(),
 });
 
 export interface TunnelLimits {
@@ -116,7 +120,7 @@ export async function tunnelRoute(c: Context, env: HostEnv, accept: WebSocketAcc
   const upgraded = accept(c, protocol ? { protocol } : undefined);
   if (!upgraded) throw InvalidInput.field('upgrade', 'GET /api/tunnel needs Upgrade: websocket');
   const { socket, response } = upgraded;
-  const target = { host, address, port, tls, window };
+  const target = { host, address, port, tls, window: window ?? (protocol === BINARY_SUBPROTOCOL ? BACKPRESSURE_WINDOW : DEFAULT_WINDOW) };
   void (protocol === BINARY_SUBPROTOCOL ? relayBinary(socket, env, target, limits) : relayCredit(socket, env, target, limits));
   return response;
 }

@@ -6,7 +6,7 @@ import { OUTCOMES, PortolanError, type FailureCode } from '../../core/errors.ts'
 export interface TunnelDialerOptions {
   /** The Worker's origin, e.g. `https://portolan.example` (default: the page's origin). */
   origin?: string;
-  /** Flow-control window asked of the tunnel (16 KiB to 16 MiB; default 4 MiB). */
+  /** Flow-control window asked of the tunnel (16 KiB to 16 MiB; default 8 MiB). */
   window?: number;
   /** Sees every data frame relayed, in either direction (for showing what the Worker carried). */
   onData?: (dir: 'out' | 'in', bytes: Uint8Array) => void;
