@@ -169,13 +169,14 @@ async function directRtt(n: number): Promise<number[]> {
   return times;
 }
 
-async function wsRtt(ws: WebSocket, n: number, acks: boolean, window: number): Promise<number[]> {
+/** `window`: the credit protocol's, whose client acknowledges what it reads; 0 for relays without acks. */
+async function wsRtt(ws: WebSocket, n: number, window: number): Promise<number[]> {
   let waiter: (() => void) | undefined;
   const ack = acker(ws, window);
   ws.removeAllListeners('message');
   ws.on('message', (data: Buffer, isBinary) => {
     if (!isBinary) return;
-    if (acks) ack(data.length);
+    if (window > 0) ack(data.length);
     waiter?.();
   });
   return roundTrips(n, () => ws.send(Buffer.from('x')), (cb) => (waiter = cb));
@@ -206,19 +207,26 @@ interface Relay {
   identity(): string;
 }
 
+/** The tunnel to the lab's echo server. */
+const ECHO_TUNNEL = `/api/tunnel?host=127.0.0.1&port=${lab.echo}`;
+
+/** A Worker in a workerd of its own, opened as a credit-protocol client opens a tunnel (the piping Workers answer alike). */
+function onWorkerd(name: string, w: RunningWorkerd, acks: boolean): Relay {
+  return { name, open: () => openTunnel(wsUrl(w.url, ECHO_TUNNEL), true), acks, cpu: () => cpuMs(w.pid), identity: () => String(w.pid) };
+}
+
 /**
  * The clients offer permessage-deflate, as browsers do; websockify declines it, and so does workerd with
  * the Worker's compatibility flag no_web_socket_compression (wrangler.jsonc). wrangler dev's own proxy
  * accepts it, whatever the Worker's flags.
  */
 function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid: number }, minimal: RunningWorkerd, against?: RunningWorkerd): Relay[] {
-  const tunnel = (base: string) => () => openTunnel(wsUrl(base, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`), true);
-  const extra: Relay[] = against ? [{ name: 'tunnel on workerd, BENCH_AGAINST build', open: tunnel(against.url), acks: true, cpu: () => cpuMs(against.pid), identity: () => String(against.pid) }] : [];
+  const extra: Relay[] = against ? [onWorkerd('tunnel on workerd, BENCH_AGAINST build', against, true)] : [];
   return [
-    { name: 'tunnel on workerd', open: tunnel(wd.url), acks: true, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
+    onWorkerd('tunnel on workerd', wd, true),
     {
       name: 'tunnel via wrangler dev',
-      open: tunnel(dev.url),
+      open: () => openTunnel(wsUrl(dev.url, ECHO_TUNNEL), true),
       acks: true,
       cpu: () => {
         const p = wranglerWorkerd(dev.child.pid!);
@@ -227,8 +235,8 @@ function relays(wd: RunningWorkerd, dev: RunningWorker, wsfy: { url: string; pid
       identity: () => JSON.stringify(wranglerWorkerd(dev.child.pid!)),
     },
     { name: 'websockify', open: async () => ({ ws: await openWebsockify(wsfy.url, true), window: 0 }), acks: false, cpu: () => treeCpuMs(wsfy.pid), identity: () => String(wsfy.pid) },
-    { name: 'minimal piping Worker on workerd', open: tunnel(minimal.url), acks: false, cpu: () => cpuMs(minimal.pid), identity: () => String(minimal.pid) },
-    { name: 'tunnel on workerd, binary', open: () => openBinaryTunnel(wsUrl(wd.url, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`)), acks: false, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
+    onWorkerd('minimal piping Worker on workerd', minimal, false),
+    { name: 'tunnel on workerd, binary', open: () => openBinaryTunnel(wsUrl(wd.url, ECHO_TUNNEL)), acks: false, cpu: () => cpuMs(wd.pid), identity: () => String(wd.pid) },
     ...extra,
   ];
 }
@@ -254,7 +262,7 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
   const carrying = await startMinimal(bundle, MAX_MESSAGE, { carrying: true });
   try {
     const list = relays(wd, dev, wsfy, minimal, against);
-    const inIsolate: Relay = { name: "minimal piping Worker in Portolan's isolate", open: () => openTunnel(wsUrl(carrying.url, `/api/tunnel?host=127.0.0.1&port=${lab.echo}`), true), acks: false, cpu: () => cpuMs(carrying.pid), identity: () => String(carrying.pid) };
+    const inIsolate = onWorkerd("minimal piping Worker in Portolan's isolate", carrying, false);
     // Every relay's echo client keeps the same bytes in flight (sent, not yet echoed back): 4 MiB, half the credit
     // protocol's default window. A credit client also keeps within the server's acks, which come a little after
     // what they cover: a window no larger than what the stream keeps in flight stops the server's reads now and
@@ -287,7 +295,8 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
           const id = r.identity();
           const c0 = r.cpu();
           const u0 = process.cpuUsage();
-          const { ms, messages } = await echoOverWebSocket(ws, bytes, inFlight, r.acks ? window : 0);
+          const credit = r.acks ? window : 0;
+          const { ms, messages } = await echoOverWebSocket(ws, bytes, inFlight, credit);
           f.messageKiB[r.name].push(bytes / 1024 / messages);
           await new Promise((res) => setTimeout(res, 100)); // let a forked relay child be reaped
           const u = process.cpuUsage(u0);
@@ -295,7 +304,7 @@ async function tunnelFigures(bundle: Bundle, wd: RunningWorkerd, dev: RunningWor
           f.serverCpu[r.name].push((r.cpu() - c0) / (bytes / MiB));
           f.clientCpu[r.name].push((u.user + u.system) / 1000 / (bytes / MiB));
           f.rate[r.name].push(bytes / MiB / (ms / 1000));
-          const t = await wsRtt(ws, rttN, r.acks, window);
+          const t = await wsRtt(ws, rttN, credit);
           f.rtt[r.name].push(...t);
           f.rttRound[r.name].push(median(t));
           ws.close();

@@ -306,10 +306,15 @@ export async function startMinimalTransfer(bundle: Bundle): Promise<RunningWorke
  */
 export async function startMinimal(bundle: Bundle, readBytes?: number, opts: { inspector?: boolean; carrying?: boolean } = {}): Promise<RunningWorkerd> {
   const dir = mkdtempSync(join(tmpdir(), 'portolan-minimal-'));
-  const entry = opts.carrying ? 'pipe.js' : 'index.js';
-  // Carrying, every other request is Portolan's: the readiness check builds its app, as a first request does.
-  writeFileSync(join(dir, entry), opts.carrying ? `import portolan from './index.js';\n${minimalTunnel(readBytes, 'portolan.fetch(request, env, ctx)')}` : minimalTunnel(readBytes));
-  if (opts.carrying) for (const f of bundle.modules) copyFileSync(join(bundle.dir, f), join(dir, f));
-  const w = await startWorkerd({ ...bundle, dir, modules: opts.carrying ? [entry, ...bundle.modules] : [entry] }, opts);
+  let modules = ['index.js'];
+  let code = minimalTunnel(readBytes);
+  if (opts.carrying) {
+    // Every other request is Portolan's: the readiness check builds its app, as a first request does.
+    modules = ['pipe.js', ...bundle.modules];
+    code = `import portolan from './index.js';\n${minimalTunnel(readBytes, 'portolan.fetch(request, env, ctx)')}`;
+    for (const f of bundle.modules) copyFileSync(join(bundle.dir, f), join(dir, f));
+  }
+  writeFileSync(join(dir, modules[0]), code);
+  const w = await startWorkerd({ ...bundle, dir, modules }, opts);
   return { ...w, stop: async () => { await w.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
