@@ -17,3 +17,15 @@ export function duplicatePorts(all: LabPorts = ports): string[] {
   }
   return [...owners].filter(([, keys]) => keys.length > 1).map(([port, keys]) => `${port}: ${keys.join(', ')}`);
 }
+
+/**
+ * Every port inside [low, high], the range the kernel hands out as local ports of outgoing connections: a server
+ * there cannot listen while any client holds the same port, and the lab opens many connections as it starts.
+ */
+export function portsInRange(low: number, high: number, all: LabPorts = ports): string[] {
+  return Object.entries(all).flatMap(([area, block]) =>
+    Object.entries(block as Record<string, number>)
+      .filter(([, port]) => port >= low && port <= high)
+      .map(([key, port]) => `${area}.${key} (${port})`),
+  );
+}

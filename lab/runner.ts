@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { duplicatePorts, ports } from './ports.ts';
+import { duplicatePorts, ports, portsInRange } from './ports.ts';
 import { isListening } from './probe.ts';
 import type { DaemonSpec, ExecOptions, LabContext, LabServer, TlsPaths } from './server.ts';
 
@@ -558,6 +558,17 @@ function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** The kernel's range of local ports for outgoing connections (Linux's default when it cannot be read). */
+function localPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
+
 // Commands of the CLI and of ensureLab
 
 export interface StartOptions {
@@ -570,6 +581,11 @@ export async function startLab(areas: readonly string[] = [], options: StartOpti
   const log = options.log ?? ((message: string) => console.error(`[lab] ${message}`));
   const duplicates = duplicatePorts();
   if (duplicates.length > 0) throw new LabError(`lab/ports.json lists a port twice: ${duplicates.join('; ')}`);
+  const [low, high] = localPortRange();
+  const ephemeral = portsInRange(low, high);
+  if (ephemeral.length > 0) {
+    throw new LabError(`lab/ports.json: ${ephemeral.join(', ')} inside this machine's local port range ${low}-${high}, where outgoing connections may hold them`);
+  }
   const servers = await loadServers(areas);
   mkdirSync(labDir, { recursive: true, mode: 0o755 });
   chmodSync(labDir, 0o755);
