@@ -7,15 +7,16 @@ const { _comment: _ignored, ...areaPorts } = portsJson;
 
 export const ports: LabPorts = areaPorts;
 
+/** Every port of ports.json, named `area.key`. */
+function listed(all: LabPorts): { name: string; port: number }[] {
+  return Object.entries(all).flatMap(([area, block]) => Object.entries(block as Record<string, number>).map(([key, port]) => ({ name: `${area}.${key}`, port })));
+}
+
 /** Every port number listed twice across ports.json, with the keys that claim it. */
 export function duplicatePorts(all: LabPorts = ports): string[] {
   const owners = new Map<number, string[]>();
-  for (const [area, block] of Object.entries(all)) {
-    for (const [key, port] of Object.entries(block as Record<string, number>)) {
-      owners.set(port, [...(owners.get(port) ?? []), `${area}.${key}`]);
-    }
-  }
-  return [...owners].filter(([, keys]) => keys.length > 1).map(([port, keys]) => `${port}: ${keys.join(', ')}`);
+  for (const { name, port } of listed(all)) owners.set(port, [...(owners.get(port) ?? []), name]);
+  return [...owners].filter(([, names]) => names.length > 1).map(([port, names]) => `${port}: ${names.join(', ')}`);
 }
 
 /**
@@ -23,9 +24,7 @@ export function duplicatePorts(all: LabPorts = ports): string[] {
  * there cannot listen while any client holds the same port, and the lab opens many connections as it starts.
  */
 export function portsInRange(low: number, high: number, all: LabPorts = ports): string[] {
-  return Object.entries(all).flatMap(([area, block]) =>
-    Object.entries(block as Record<string, number>)
-      .filter(([, port]) => port >= low && port <= high)
-      .map(([key, port]) => `${area}.${key} (${port})`),
-  );
+  return listed(all)
+    .filter(({ port }) => port >= low && port <= high)
+    .map(({ name, port }) => `${name} (${port})`);
 }
