@@ -248,6 +248,8 @@ export interface SessionClient {
   readonly data: Uint8Array[];
   /** JSON messages received and not yet taken by `next`. */
   readonly inbox: Record<string, any>[];
+  /** Everything received as the session's credit counts it: bytes of binary data, characters of JSON text. */
+  readonly received: number;
   close(): void;
   readonly closed: boolean;
   /** Resolves with the close code once the server has closed. */
@@ -267,6 +269,7 @@ export async function openSession(protocol: string, operation: string, input: Re
   const data: Uint8Array[] = [];
   let wake: (() => void) | undefined;
   let closed = false;
+  let received = 0;
   const done = new Promise<number>((resolve) =>
     ws.addEventListener('close', (ev) => {
       closed = true;
@@ -278,7 +281,9 @@ export async function openSession(protocol: string, operation: string, input: Re
     const text = typeof ev.data === 'string' ? ev.data : undefined;
     if (text !== undefined) inbox.push(JSON.parse(text));
     else data.push(new Uint8Array(ev.data as ArrayBuffer));
-    if (!opts.manualAck && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: text?.length ?? (ev.data as ArrayBuffer).byteLength }));
+    const size = text?.length ?? (ev.data as ArrayBuffer).byteLength;
+    received += size;
+    if (!opts.manualAck && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', bytes: size }));
     wake?.();
   });
   await new Promise<void>((resolve, reject) => {
@@ -303,6 +308,9 @@ export async function openSession(protocol: string, operation: string, input: Re
     },
     data,
     inbox,
+    get received() {
+      return received;
+    },
     close: () => ws.close(),
     get closed() {
       return closed;

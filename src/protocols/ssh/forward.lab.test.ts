@@ -140,22 +140,26 @@ describe('ssh forward: local port forwarding as a session', { timeout: 120_000 }
 
   test('an endless target is paused by the session\'s credit: nothing arrives past the window until the client acks', async () => {
     const s = await openSession('ssh', 'forward', { ...login, window: 256 * 1024 }, 'dev', { manualAck: true });
-    await s.next((m) => m.type === 'connected', 20_000);
-    s.send({ type: 'open', id: 5, host: '127.0.0.1', port: ports.foundation.chargen });
-    const received = () => s.data.reduce((n, d) => n + d.length, 0);
-    await until('the window to fill', () => received() >= 256 * 1024);
-    await new Promise((r) => setTimeout(r, 1500));
-    // At most one more SSH data packet (128 KiB) past the window: the relay waits before each read.
-    const held = received();
-    assert.ok(held <= 256 * 1024 + 128 * 1024 + 4, `${held} bytes arrived with 256 KiB of credit`);
-    const text = JSON.stringify(s.inbox);
-    s.send({ type: 'ack', bytes: held + text.length });
-    await until('more after the ack', () => received() > held + 64 * 1024);
-    assert.match(Buffer.concat(s.data.map((d) => parseDataFrame(d).data)).subarray(0, 200).toString('latin1'), /^[ -~\r\n]+$/);
-    s.send({ type: 'ack', bytes: 64 * 1024 * 1024 });
-    s.send({ type: 'stop' });
-    const end = await s.next((m) => m.type === 'end', 20_000);
-    assert.equal(end.result.connections, 1);
+    try {
+      await s.next((m) => m.type === 'connected', 20_000);
+      s.send({ type: 'open', id: 5, host: '127.0.0.1', port: ports.foundation.chargen });
+      const received = () => s.data.reduce((n, d) => n + d.length, 0);
+      // The credit counts the JSON messages too (`connected`, `opened`): the window fills with them.
+      await until('the window to fill', () => s.received >= 256 * 1024);
+      await new Promise((r) => setTimeout(r, 1500));
+      // At most one more SSH data packet (128 KiB) past the window: the relay waits before each read.
+      const held = received();
+      assert.ok(held <= 256 * 1024 + 128 * 1024 + 4, `${held} bytes arrived with 256 KiB of credit`);
+      s.send({ type: 'ack', bytes: s.received });
+      await until('more after the ack', () => received() > held + 64 * 1024);
+      assert.match(Buffer.concat(s.data.map((d) => parseDataFrame(d).data)).subarray(0, 200).toString('latin1'), /^[ -~\r\n]+$/);
+      s.send({ type: 'ack', bytes: 64 * 1024 * 1024 });
+      s.send({ type: 'stop' });
+      const end = await s.next((m) => m.type === 'end', 20_000);
+      assert.equal(end.result.connections, 1);
+    } finally {
+      s.close();
+    }
   });
 
   test('a client that ignores `sent` is cut off on that connection once a window waits; the others go on', async () => {
